@@ -1,0 +1,153 @@
+"""Idempotent, at-least-once consumers on FastStream.
+
+Per event: validate the CloudEvent; in one database transaction record its ce_id and apply its effect; only
+then commit the Kafka offset (AckPolicy.MANUAL: FastStream's default would commit before the handler runs).
+A redelivered event finds its ce_id and changes nothing. An event that can never be applied (malformed, or
+refused by a rule) goes to `<topic>.dlq` with the error in its headers and the consumer moves on. A transient
+failure (database or broker away) is retried with backoff for as long as it takes: no event is skipped.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Awaitable, Callable
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from sme_runtime import metrics
+from sme_runtime.db import is_transient
+from sme_schemas import Envelope, EnvelopeError, IntegrationEvent, unwrap
+
+log = logging.getLogger(__name__)
+Handler = Callable[[AsyncSession, Envelope, IntegrationEvent], Awaitable[None]]
+UNEXPECTED_ERROR_ATTEMPTS = 5
+
+
+class EventRefused(Exception):
+    """A well-formed event that breaks a rule: applying it again would fail again, so it is dead-lettered."""
+
+    def __init__(self, message: str, *, field: str = "", rule: str = "") -> None:
+        super().__init__(message)
+        self.field, self.rule = field, rule
+
+
+def dlq_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+class ReliableConsumers:
+    """Registers a service's subscriptions; each one is idempotent, ordered per key and dead-letters poison."""
+
+    def __init__(self, broker: KafkaBroker, sessions: async_sessionmaker, *, service: str,
+                 retry_max_seconds: float = 30.0) -> None:
+        self.broker, self.sessions, self.service = broker, sessions, service
+        self.retry_max_seconds = retry_max_seconds
+
+    def subscribe(self, event_cls: type[IntegrationEvent], handler: Handler, *, group_id: str | None = None) -> None:
+        group = group_id or f"{self.service}.{event_cls.event_name}"
+        topic = event_cls.topic()
+
+        async def on_event(msg: KafkaMessage) -> None:
+            await self._consume(msg, event_cls, handler, group)
+
+        on_event.__name__ = f"on_{event_cls.__name__}"
+        self.broker.subscriber(
+            topic, group_id=group, ack_policy=AckPolicy.MANUAL, auto_offset_reset="earliest",
+            title=f"{self.service}:{topic}", description=event_cls.__doc__,
+        )(on_event)
+
+    async def _consume(self, msg: KafkaMessage, event_cls: type[IntegrationEvent], handler: Handler,
+                       group: str) -> None:
+        record = msg.raw_message
+        topic = record.topic
+        try:
+            envelope, event = unwrap(record.headers, record.value or b"", expected=event_cls)
+        except EnvelopeError as exc:
+            await self._dead_letter(record, group, exc, event_id=_header(record, "ce_id"))
+        else:
+            outcome = await self._apply_until_done(envelope, event, handler, group, record)
+            metrics.EVENTS_CONSUMED.labels(self.service, topic, outcome).inc()
+        await self._commit(msg)
+
+    async def _apply_until_done(self, envelope: Envelope, event: IntegrationEvent, handler: Handler,
+                                group: str, record) -> str:
+        delay, unexpected = 0.1, 0
+        while True:
+            try:
+                return await self._apply_once(envelope, event, handler, group, record.topic)
+            except EventRefused as exc:
+                await self._dead_letter(record, group, exc, event_id=envelope.id)
+                return "dead_lettered"
+            except Exception as exc:  # noqa: BLE001 - classified below; nothing is skipped silently
+                if not is_transient(exc):
+                    unexpected += 1
+                    if unexpected >= UNEXPECTED_ERROR_ATTEMPTS:
+                        log.exception("event %s failed %d times; dead-lettering", envelope.id, unexpected)
+                        await self._dead_letter(record, group, exc, event_id=envelope.id)
+                        return "dead_lettered"
+                metrics.EVENT_RETRIES.labels(self.service, record.topic).inc()
+                log.warning("event %s on %s: %s: %s; retrying in %.1fs",
+                            envelope.id, record.topic, type(exc).__name__, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry_max_seconds)
+
+    async def _apply_once(self, envelope: Envelope, event: IntegrationEvent, handler: Handler,
+                          group: str, topic: str) -> str:
+        async with self.sessions() as session, session.begin():
+            first_time = (await session.execute(
+                text("INSERT INTO processed_events (consumer, event_id, topic) VALUES (:c, :e, :t) "
+                     "ON CONFLICT DO NOTHING RETURNING 1"), {"c": group, "e": envelope.id, "t": topic})).first()
+            if first_time is None:
+                return "duplicate"
+            await handler(session, envelope, event)
+        return "processed"
+
+    async def _dead_letter(self, record, group: str, exc: Exception, *, event_id: str | None) -> None:
+        """Publish the original message to <topic>.dlq with the error in headers; retried until it is there."""
+        headers = dict(_headers(record))
+        headers.update({
+            "dlq_error": str(exc)[:2000], "dlq_error_class": type(exc).__name__,
+            "dlq_field": getattr(exc, "field", ""), "dlq_rule": getattr(exc, "rule", ""),
+            "dlq_consumer": group, "dlq_original_topic": record.topic,
+            "dlq_original_partition": str(record.partition), "dlq_original_offset": str(record.offset),
+        })
+        delay = 0.1
+        while True:
+            try:
+                await self.broker.publish(record.value or b"", topic=dlq_topic(record.topic), key=record.key,
+                                          headers=headers)
+                await self._record_dead_letter(record, group, event_id, str(exc))
+                break
+            except Exception as publish_exc:  # noqa: BLE001 - the DLQ must receive it before the offset moves on
+                log.warning("dead-lettering to %s failed (%s); retrying", dlq_topic(record.topic), publish_exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry_max_seconds)
+        log.warning("dead-lettered %s@%s/%s: %s", record.topic, record.partition, record.offset, exc)
+        metrics.EVENTS_CONSUMED.labels(self.service, record.topic, "dead_lettered").inc()
+
+    async def _record_dead_letter(self, record, group: str, event_id: str | None, error: str) -> None:
+        async with self.sessions() as session, session.begin():
+            await session.execute(text(
+                'INSERT INTO dead_letters (consumer, topic, partition, "offset", event_id, error) '
+                "VALUES (:c, :t, :p, :o, :e, :err) ON CONFLICT DO NOTHING"),
+                {"c": group, "t": record.topic, "p": record.partition, "o": record.offset, "e": event_id,
+                 "err": error[:4000]})
+
+    async def _commit(self, msg: KafkaMessage) -> None:
+        try:
+            await msg.ack()
+        except Exception as exc:  # noqa: BLE001 - a rebalance may refuse the commit; redelivery is deduplicated
+            log.warning("offset commit failed (%s); the event may be redelivered and will be deduplicated", exc)
+
+
+def _headers(record) -> list[tuple[str, str]]:
+    return [(k, v.decode("utf-8", "replace") if isinstance(v, (bytes, bytearray)) else str(v))
+            for k, v in (record.headers or ())]
+
+
+def _header(record, name: str) -> str | None:
+    return dict(_headers(record)).get(name)

@@ -1,0 +1,18 @@
+"""Prometheus metrics the delivery plumbing reports; business counters live in each service."""
+from __future__ import annotations
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+
+EVENTS_CONSUMED = Counter(
+    "sme_events_consumed_total", "Events taken from Kafka, by outcome",
+    ["service", "topic", "outcome"],  # outcome: processed | duplicate | dead_lettered
+)
+EVENT_RETRIES = Counter("sme_event_retries_total", "Transient failures retried while handling an event",
+                        ["service", "topic"])
+OUTBOX_PUBLISHED = Counter("sme_outbox_published_total", "Outbox rows published to Kafka", ["service", "topic"])
+OUTBOX_PENDING = Gauge("sme_outbox_pending", "Outbox rows not yet published", ["service"])
+RELAY_FAILURES = Counter("sme_relay_failures_total", "Relay batches that failed and were retried", ["service"])
+RELAY_BATCH_SECONDS = Histogram("sme_relay_batch_seconds", "Time to publish and mark one outbox batch", ["service"])
+
+__all__ = ["EVENTS_CONSUMED", "EVENT_RETRIES", "OUTBOX_PENDING", "OUTBOX_PUBLISHED", "REGISTRY",
+           "RELAY_BATCH_SECONDS", "RELAY_FAILURES"]

@@ -1,0 +1,26 @@
+"""Transactional outbox: an event is a row written in the same transaction as the state change it reports."""
+from __future__ import annotations
+
+import json
+import uuid
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sme_schemas import IntegrationEvent, wrap
+
+
+async def enqueue(session: AsyncSession, event: IntegrationEvent, *, source: str) -> str:
+    """Add the event to the outbox inside the caller's transaction; returns its ce_id."""
+    envelope = wrap(event, source=source, event_id=str(uuid.uuid4()))
+    await session.execute(
+        text("INSERT INTO outbox (event_id, topic, event_key, headers, body) "
+             "VALUES (:id, :topic, :key, CAST(:headers AS jsonb), :body)"),
+        {"id": envelope.id, "topic": event.topic(), "key": envelope.subject,
+         "headers": json.dumps(envelope.headers(), ensure_ascii=False), "body": envelope.body},
+    )
+    return envelope.id
+
+
+async def pending_count(session: AsyncSession) -> int:
+    return (await session.execute(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))).scalar_one()

@@ -1,0 +1,32 @@
+"""The settings every service shares; each service subclasses with its own env prefix."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "development-only-secret-change-me-0123456789"
+
+
+class ServiceSettings(BaseSettings):
+    """Read from `<SERVICE>_*` environment variables (see each service's config.py and docker-compose.yml)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    environment: Literal["development", "test", "production"] = "development"
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    database_url: str = Field(description="postgresql+asyncpg://user:password@host:port/db")
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    jwt_secret: str = DEVELOPMENT_SECRET
+    relay_batch_size: int = Field(500, ge=1, le=10_000)
+    relay_idle_seconds: float = Field(0.05, gt=0)
+    consumer_retry_max_seconds: float = Field(30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _no_default_secret_in_production(self) -> "ServiceSettings":
+        # A token signed with a published secret would let anyone act as an operator.
+        if self.environment == "production" and (self.jwt_secret == DEVELOPMENT_SECRET or len(self.jwt_secret) < 32):
+            raise ValueError("jwt_secret: set a secret of at least 32 characters in production")
+        return self

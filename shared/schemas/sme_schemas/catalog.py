@@ -1,0 +1,44 @@
+"""Every event of the platform in one place: who publishes it and who consumes it."""
+from __future__ import annotations
+
+from sme_schemas.base import IntegrationEvent
+from sme_schemas.contracts import AgreementSigned, AgreementTerminated, ParticipationGivenUp, ReportAccepted
+from sme_schemas.evaluation import ApplicationSelected, EvaluatorAllowanceDue, RecheckRequested, ScoresFinalized
+from sme_schemas.intake import (
+    ApplicationAmended, ApplicationFiledByMunicipalSystem, ApplicationSubmitted, ApplicationWithdrawn,
+)
+from sme_schemas.payments import PaymentDue, PaymentOverdue, PaymentRecorded, SubsidyClawedBack
+from sme_schemas.screening import (
+    ApplicationRejected, ManualReviewRequested, RecheckCompleted, ScreeningPassed, ScreeningStarted,
+    SupplementRequested,
+)
+
+EVENTS: tuple[type[IntegrationEvent], ...] = (
+    ApplicationFiledByMunicipalSystem,
+    ApplicationSubmitted, ApplicationAmended, ApplicationWithdrawn,
+    ScreeningStarted, ScreeningPassed, ApplicationRejected, SupplementRequested, ManualReviewRequested,
+    RecheckCompleted,
+    ScoresFinalized, ApplicationSelected, RecheckRequested, EvaluatorAllowanceDue,
+    AgreementSigned, AgreementTerminated, ParticipationGivenUp, ReportAccepted,
+    PaymentDue, PaymentRecorded, PaymentOverdue, SubsidyClawedBack,
+)
+
+BY_TYPE: dict[str, type[IntegrationEvent]] = {e.ce_type(): e for e in EVENTS}
+BY_TOPIC: dict[str, type[IntegrationEvent]] = {e.topic(): e for e in EVENTS}
+
+# What each service consumes (what it publishes is read off `producer`). Later issues fill in the rest
+# as the services are built; the AsyncAPI documents are generated from this table.
+CONSUMES: dict[str, tuple[type[IntegrationEvent], ...]] = {
+    "intake": (ApplicationFiledByMunicipalSystem, ScreeningStarted, ApplicationRejected, ScreeningPassed),
+    "screening": (ApplicationSubmitted, ApplicationAmended, ApplicationWithdrawn, RecheckRequested,
+                  ParticipationGivenUp),
+    "evaluation": (ScreeningPassed, RecheckCompleted, AgreementTerminated, ParticipationGivenUp),
+    "contracts": (ApplicationSelected, ScoresFinalized),
+    "payments": (ReportAccepted, AgreementTerminated, EvaluatorAllowanceDue),
+}
+SERVICES = tuple(CONSUMES)
+
+
+def produced_by(service: str) -> tuple[type[IntegrationEvent], ...]:
+    """The events a service publishes."""
+    return tuple(e for e in EVENTS if e.producer == service)

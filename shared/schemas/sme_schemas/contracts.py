@@ -1,0 +1,77 @@
+"""Events contracts publishes (C1–C9)."""
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from pydantic import Field
+
+from sme_schemas.base import ApplicationEvent
+from sme_schemas.values import BusinessRegistrationNumber, Krw, ShortText, UtcInstant
+
+
+class AgreementSigned(ApplicationEvent):
+    """All three parties (center, company, expert) signed: the agreement is in force (C1, C2)."""
+
+    producer = "contracts"
+    event_name = "agreement-signed"
+
+    agreement_id: ShortText = Field(description="Agreement id assigned by contracts")
+    signed_at: UtcInstant = Field(description="When the last of the three signatures was given")
+    term_start: date = Field(description="First day of the agreement term")
+    term_end: date = Field(description="Within the program year (C2)")
+    agreed_amount: Krw = Field(description="협약금액: the most the subsidy can be (P2)")
+    minimum_sessions: int = Field(description="Minimum on-site sessions (C2, C3)", ge=1)
+    follow_up_sessions: int = Field(description="Follow-up sessions required after the consulting (C3)", ge=0)
+    company_name: ShortText = Field(description="기업명 as on the application")
+    expert_name: ShortText = Field(description="Name of the expert (consultant)")
+
+
+class TerminationReason(StrEnum):
+    """C7."""
+
+    DISASTER_BANKRUPTCY_CLOSURE = "disaster-bankruptcy-closure"
+    RELOCATION = "relocation"
+    FRAUD = "fraud"
+    FALSE_EVIDENCE = "false-evidence"
+    REFUSED_CORRECTION = "refused-correction"
+    GIVE_UP = "give-up"
+
+
+class AgreementTerminated(ApplicationEvent):
+    """The center terminated the agreement (C7); evaluation promotes the waitlist, payments may claw back."""
+
+    producer = "contracts"
+    event_name = "agreement-terminated"
+
+    agreement_id: ShortText = Field(description="Agreement id assigned by contracts")
+    terminated_at: UtcInstant
+    reason: TerminationReason = Field(description="Why, in the operator's words or the C7 reason")
+    clawback: bool = Field(description="Fraud or false evidence: the whole subsidy is recoverable (C7, P4)")
+    freed_amount: Krw = Field(description="Budget freed for the waitlist (F5)")
+
+
+class ParticipationGivenUp(ApplicationEvent):
+    """The center approved the company's give-up (C6); screening honours the restriction (X10)."""
+
+    producer = "contracts"
+    event_name = "participation-given-up"
+
+    agreement_id: ShortText | None = Field(None, description="None when given up before an agreement was signed")
+    business_registration_number: BusinessRegistrationNumber
+    approved_at: UtcInstant
+    restricted_until: date | None = Field(description="End of the participation restriction, if the center imposed one")
+    freed_amount: Krw
+
+
+class ReportAccepted(ApplicationEvent):
+    """The center accepted the result report (C8); the company may now request the subsidy (P1)."""
+
+    producer = "contracts"
+    event_name = "report-accepted"
+
+    agreement_id: ShortText = Field(description="Agreement id assigned by contracts")
+    accepted_at: UtcInstant
+    agreed_amount: Krw
+    sessions_held: int = Field(description="On-site sessions held (C3)", ge=0)
+    follow_up_sessions_held: int = Field(description="Follow-up sessions held (C3)", ge=0)

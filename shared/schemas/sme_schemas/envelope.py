@@ -1,0 +1,100 @@
+"""CloudEvents 1.0 in Kafka binary mode: attributes in `ce_*` headers, the event as the JSON body."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Iterable
+
+from pydantic import ValidationError
+
+from sme_schemas.base import IntegrationEvent
+from sme_schemas.catalog import BY_TYPE
+
+SPEC_VERSION = "1.0"
+CONTENT_TYPE = "application/json"
+REQUIRED_HEADERS = ("ce_specversion", "ce_id", "ce_source", "ce_type")
+
+
+class EnvelopeError(ValueError):
+    """A message that is not one of our CloudEvents: poison, it goes to the DLQ."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One event as it travels: CloudEvents attributes, Kafka key and JSON body."""
+
+    id: str
+    source: str
+    type: str
+    time: datetime
+    subject: str
+    body: bytes
+
+    @property
+    def key(self) -> bytes:
+        return self.subject.encode()
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "ce_specversion": SPEC_VERSION, "ce_id": self.id, "ce_source": self.source, "ce_type": self.type,
+            "ce_time": self.time.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+            "ce_subject": self.subject, "content-type": CONTENT_TYPE,
+        }
+
+
+def wrap(event: IntegrationEvent, *, source: str, event_id: str | None = None) -> Envelope:
+    """Envelope for an event; the id is what consumers deduplicate on, so a retry must reuse it."""
+    return Envelope(
+        id=event_id or str(uuid.uuid4()), source=source, type=event.ce_type(), time=event.occurred_at,
+        subject=event.subject(), body=event.model_dump_json().encode("utf-8"),
+    )
+
+
+def _decode_headers(headers: Iterable[tuple[str, bytes | str]] | dict) -> dict[str, str]:
+    items = headers.items() if isinstance(headers, dict) else headers
+    out: dict[str, str] = {}
+    for name, value in items:
+        out[name] = value.decode("utf-8") if isinstance(value, (bytes, bytearray)) else str(value)
+    return out
+
+
+def unwrap(headers, body: bytes, expected: type[IntegrationEvent] | None = None) -> tuple[Envelope, IntegrationEvent]:
+    """Parse and validate a Kafka message; raises EnvelopeError naming what is wrong."""
+    h = _decode_headers(headers)
+    missing = [name for name in REQUIRED_HEADERS if not h.get(name)]
+    if missing:
+        raise EnvelopeError(f"missing CloudEvents headers: {', '.join(missing)}")
+    if h["ce_specversion"] != SPEC_VERSION:
+        raise EnvelopeError(f"ce_specversion {h['ce_specversion']!r} is not {SPEC_VERSION}")
+    if h.get("content-type", CONTENT_TYPE).split(";")[0].strip() != CONTENT_TYPE:
+        raise EnvelopeError(f"content-type {h.get('content-type')!r} is not {CONTENT_TYPE}")
+    event_cls = BY_TYPE.get(h["ce_type"])
+    if event_cls is None or (expected is not None and event_cls is not expected):
+        want = expected.ce_type() if expected else "a known type"
+        raise EnvelopeError(f"ce_type {h['ce_type']!r} is not {want}")
+    try:
+        event = event_cls.model_validate_json(body)
+    except ValidationError as exc:
+        raise EnvelopeError(f"{event_cls.__name__} body invalid: {_summarise(exc)}") from exc
+    time = _parse_time(h.get("ce_time")) or event.occurred_at
+    envelope = Envelope(id=h["ce_id"], source=h["ce_source"], type=h["ce_type"], time=time,
+                        subject=h.get("ce_subject") or event.subject(), body=body)
+    return envelope, event
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise EnvelopeError(f"ce_time {value!r} is not an RFC 3339 instant") from exc
+    if parsed.tzinfo is None:
+        raise EnvelopeError(f"ce_time {value!r} has no offset")
+    return parsed
+
+
+def _summarise(exc: ValidationError) -> str:
+    parts = [f"{'.'.join(str(p) for p in e['loc']) or '(body)'}: {e['msg']}" for e in exc.errors()[:5]]
+    return "; ".join(parts)
