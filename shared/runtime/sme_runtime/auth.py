@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 
 import jwt
-from fastapi import Depends, HTTPException, status
+from fastapi import HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 ISSUER = "sme-platform"
@@ -50,23 +50,16 @@ def decode_token(secret: str, token: str) -> Principal:
     return Principal(subject=claims["sub"], role=role, business_registration_number=brn)
 
 
-_bearer = HTTPBearer(auto_error=False)
+bearer_scheme = HTTPBearer(auto_error=False, description="JWT with a 'role' claim (and 'brn' for companies)")
 
 
-def authenticator(secret_of: callable):
-    """FastAPI dependency factory: `require(*roles)` gives the caller's Principal or 401/403."""
-
-    def require(*roles: Role):
-        async def dependency(credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal:
-            if credentials is None or credentials.scheme.lower() != "bearer":
-                raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a bearer token is required",
-                                    headers={"WWW-Authenticate": "Bearer"})
-            principal = decode_token(secret_of(), credentials.credentials)
-            if roles and principal.role not in roles:
-                raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                    f"role {principal.role} may not do this; allowed: {', '.join(roles)}")
-            return principal
-
-        return dependency
-
-    return require
+def authorise(credentials: HTTPAuthorizationCredentials | None, secret: str, roles: tuple[Role, ...]) -> Principal:
+    """The caller's Principal, or 401 (no or bad token) / 403 (role not allowed)."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a bearer token is required",
+                            headers={"WWW-Authenticate": "Bearer"})
+    principal = decode_token(secret, credentials.credentials)
+    if roles and principal.role not in roles:
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            f"role {principal.role} may not do this; allowed: {', '.join(roles)}")
+    return principal

@@ -40,7 +40,9 @@ async def migrate(engine: AsyncEngine, service_dir: Path) -> list[str]:
         for name, sql in _migration_files(service_dir):
             if name in done:
                 continue
-            await conn.exec_driver_sql(sql)
+            # asyncpg runs a multi-statement script only through its simple-query protocol.
+            raw = await conn.get_raw_connection()
+            await raw.driver_connection.execute(sql)
             await conn.execute(text("INSERT INTO schema_migrations (name) VALUES (:n)"), {"n": name})
             applied_now.append(name)
     if applied_now:

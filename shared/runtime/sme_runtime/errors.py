@@ -2,31 +2,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from sme_runtime.problems import Problem, RuleViolation
+
 _RULE = re.compile(r"^[A-Z][0-9]{1,2}$")
-
-
-@dataclass(frozen=True)
-class Problem:
-    field: str
-    rule: str
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "rule": self.rule, "message": self.message}
-
-
-class RuleViolation(Exception):
-    """A request that breaks one or more rules; nothing was written."""
-
-    def __init__(self, *problems: Problem, status_code: int = 422) -> None:
-        super().__init__("; ".join(f"{p.field}: {p.message} ({p.rule})" for p in problems))
-        self.problems, self.status_code = problems, status_code
+__all__ = ["Problem", "RuleViolation", "install_error_handlers", "problems_from_validation"]
 
 
 def problems_from_validation(exc: RequestValidationError, *, default_rule: str) -> list[Problem]:

@@ -1,0 +1,147 @@
+"""Intake's HTTP routes: where companies (and operators, for paper applications) act."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
+
+from intake import handlers, metrics, store
+from intake.domain import Disposition
+from intake.form import ApplicationForm
+from sme_runtime.auth import Principal, Role, authorise, bearer_scheme
+from sme_runtime.problems import Problem, RuleViolation
+from sme_schemas.application import ApplicationContent
+
+router = APIRouter()
+CONCURRENT_RETRIES = 3
+
+
+class ApplicationView(BaseModel):
+    application_id: str
+    program_id: str
+    status: str
+    revision: int
+    channel: str
+    submitted_at: datetime
+    updated_at: datetime
+    content: dict[str, Any]
+    contacts: dict[str, Any] | None
+    required_evidence: list[dict[str, Any]] = Field(description="E1–E5 list for this company")
+    unmet_evidence: list[dict[str, Any]] = Field(description="Lines no uploaded document satisfies yet")
+    disposition: Literal["created", "amended", "unchanged"] | None = None
+
+
+class Withdrawal(BaseModel):
+    reason: str | None = Field(None, max_length=500)
+
+
+async def company_or_operator(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal:
+    return authorise(credentials, request.app.state.settings.jwt_secret, (Role.COMPANY, Role.OPERATOR))
+
+
+Actor = Annotated[Principal, Depends(company_or_operator)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+_DISPOSITION = {Disposition.CREATE: "created", Disposition.AMEND: "amended", Disposition.UNCHANGED: "unchanged"}
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def view(row: Any, disposition: Disposition | None = None) -> ApplicationView:
+    content = ApplicationContent.model_validate(row.content)
+    return ApplicationView(
+        application_id=row.application_id, program_id=row.program_id, status=row.status, revision=row.revision,
+        channel=row.channel, submitted_at=row.submitted_at, updated_at=row.updated_at, content=row.content,
+        contacts=row.contacts, disposition=_DISPOSITION.get(disposition), **handlers.evidence_status(content))
+
+
+async def _idempotent(request: Request, response: Response, actor: Principal, key: str | None,
+                      form: ApplicationForm, use_case) -> ApplicationView:
+    """Run a submission once per Idempotency-Key; a retried request gets the first answer back."""
+    request_hash = hashlib.sha256(form.model_dump_json().encode()).hexdigest()
+    for attempt in range(CONCURRENT_RETRIES):
+        try:
+            async with request.app.state.sessions() as session, session.begin():
+                if key:
+                    stored = await store.idempotent_response(session, actor.subject, key)
+                    if stored is not None:
+                        if stored.request_hash != request_hash:
+                            raise RuleViolation(Problem("Idempotency-Key", "A2",
+                                                        "this key was used for a different request"), status_code=422)
+                        response.status_code = stored.status_code
+                        return ApplicationView.model_validate(stored.response)
+                submission = await use_case(session)
+                result = view(await store.get(session, submission.application_id), submission.disposition)
+                response.status_code = 201 if submission.disposition is Disposition.CREATE else 200
+                if key:
+                    await store.remember_response(session, actor.subject, key, request_hash=request_hash,
+                                                  status_code=response.status_code,
+                                                  response=result.model_dump(mode="json"))
+            metrics.record_submission(form.program_id, "web", result.disposition)
+            return result
+        except IntegrityError:
+            # A concurrent twin (double click) won the race for the A2 index or the key; the retry sees its row.
+            if attempt == CONCURRENT_RETRIES - 1:
+                raise
+        except RuleViolation as violation:
+            metrics.record_refusal(violation)
+            raise
+    raise AssertionError("unreachable")
+
+
+@router.post("/applications", status_code=201, response_model=ApplicationView,
+             summary="Submit an application (서식1 + 서식2 + evidence); a second one amends the first (A2)")
+async def submit(form: ApplicationForm, request: Request, response: Response, actor: Actor,
+                 idempotency_key: IdempotencyKey = None) -> ApplicationView:
+    intake, at = request.app.state.intake, _now()
+    return await _idempotent(request, response, actor, idempotency_key, form,
+                             lambda s: handlers.submit_application(s, intake, form=form, actor=actor, at=at))
+
+
+@router.put("/applications/{application_id}", response_model=ApplicationView,
+            summary="Amend the application before screening starts (A2)")
+async def amend(application_id: str, form: ApplicationForm, request: Request, response: Response, actor: Actor,
+                idempotency_key: IdempotencyKey = None) -> ApplicationView:
+    intake, at = request.app.state.intake, _now()
+    return await _idempotent(request, response, actor, idempotency_key, form,
+                             lambda s: handlers.amend_application(s, intake, application_id=application_id,
+                                                                  form=form, actor=actor, at=at))
+
+
+@router.post("/applications/{application_id}/withdrawal", response_model=ApplicationView,
+             summary="Withdraw the application")
+async def withdraw(application_id: str, body: Withdrawal, request: Request, actor: Actor) -> ApplicationView:
+    async with request.app.state.sessions() as session, session.begin():
+        await handlers.withdraw_application(session, application_id=application_id, reason=body.reason,
+                                            actor=actor, at=_now())
+        return view(await store.get(session, application_id))
+
+
+@router.get("/applications/{application_id}", response_model=ApplicationView,
+            summary="Read an application: a company only its own, operators any")
+async def read(application_id: str, request: Request, actor: Actor) -> ApplicationView:
+    async with request.app.state.sessions() as session:
+        return view(await handlers.read_application(session, application_id=application_id, actor=actor))
+
+
+@router.get("/applications", response_model=list[ApplicationView],
+            summary="List applications: a company sees its own, operators all")
+async def listing(request: Request, actor: Actor, program_id: str | None = None, status: str | None = None,
+                  limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> list[ApplicationView]:
+    brn = actor.business_registration_number if actor.role is Role.COMPANY else None
+    async with request.app.state.sessions() as session:
+        rows = await store.listing(session, brn=brn, program_id=program_id, status=status, limit=limit, offset=offset)
+    return [view(r) for r in rows]
+
+
+@router.get("/programs", summary="Program calls this intake accepts applications for")
+async def programs(request: Request, actor: Actor) -> list[dict[str, Any]]:
+    return [p.model_dump(mode="json") for p in request.app.state.intake.programs.values()]

@@ -1,0 +1,158 @@
+"""Intake's rules (A1–A3, E1–E5) as pure functions: no I/O, no framework."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from sme_runtime.problems import Problem
+from sme_schemas.application import (
+    ApplicationContent, BonusClaims, CompanyProfile, DocumentType as D, EvidenceDocument, EvidenceRequirement, Expert,
+    PreferenceCertification,
+)
+from sme_schemas.program import ProgramDefinition
+
+
+class Status(StrEnum):
+    SUBMITTED = "submitted"  # live, the company may still amend it (A2)
+    SCREENING = "screening"  # live, screening has started: amendments are refused (A2)
+    PASSED = "passed"  # live, passed screening
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+LIVE = (Status.SUBMITTED, Status.SCREENING, Status.PASSED)
+
+
+def _req(rule: str, purpose: str, *any_of: D, mandatory: bool = True) -> EvidenceRequirement:
+    return EvidenceRequirement(rule=rule, any_of=any_of, mandatory=mandatory, purpose=purpose)
+
+
+def required_evidence(company: CompanyProfile, expert: Expert | None, bonus: BonusClaims) -> tuple[EvidenceRequirement, ...]:
+    """The evidence list for this company (E1–E5); E5 lines are not mandatory (an unproven claim scores 0)."""
+    lines = [
+        _req("E1", "사업자등록증명", D.BUSINESS_REGISTRATION_CERTIFICATE),
+        _req("E1", "국세 납세증명서", D.NATIONAL_TAX_PAYMENT_CERTIFICATE),
+        _req("E1", "지방세 납세증명서", D.LOCAL_TAX_PAYMENT_CERTIFICATE),
+        _req("E1", "최근 1개년 재무제표 또는 부가가치세과세표준증명원", D.FINANCIAL_STATEMENTS, D.VAT_TAX_BASE_CERTIFICATE),
+    ]
+    if company.factory_address:
+        lines.append(_req("E2", "공장등록증명", D.FACTORY_REGISTRATION_CERTIFICATE))
+    if company.regular_employees == 0:
+        # E3: with no regular employees both health-insurance records are needed.
+        lines.append(_req("E3", "건강보험자격득실확인서 (상시근로자 없음)", D.HEALTH_INSURANCE_QUALIFICATION_RECORD))
+        lines.append(_req("E3", "건강보험 사업장가입자별부과내역 (상시근로자 없음)", D.HEALTH_INSURANCE_WORKPLACE_CHARGE_RECORD))
+    else:
+        lines.append(_req("E3", "상시근로자 확인서류 (택1)", D.MONTHLY_WITHHOLDING_TAX_RETURN,
+                          D.INDIVIDUAL_HEALTH_INSURANCE_STATEMENT, D.EMPLOYMENT_INSURANCE_CHARGE_RECORD))
+    if expert is not None:
+        lines.append(_req("E4", "전문가 재직증명서 또는 이력서", D.EXPERT_EMPLOYMENT_CERTIFICATE, D.EXPERT_CV))
+    lines += _bonus_proof(bonus)
+    return tuple(lines)
+
+
+def _bonus_proof(bonus: BonusClaims) -> list[EvidenceRequirement]:
+    lines = []
+    if bonus.past_public_projects > 0:
+        lines.append(_req("E5", "과제 수행실적 증빙", D.PAST_PROJECT_RECORD, mandatory=False))
+    if bonus.research_staff > 0:
+        lines.append(_req("E5", "연구인력 재직증명서", D.RESEARCH_STAFF_EMPLOYMENT_CERTIFICATE, mandatory=False))
+        lines.append(_req("E5", "연구인력 학위증명서 (석·박사)", D.RESEARCH_STAFF_DEGREE_CERTIFICATE, mandatory=False))
+    if PreferenceCertification.RESEARCH_INSTITUTE in bonus.certifications:
+        lines.append(_req("E5", "기업부설연구소 인정서", D.RESEARCH_INSTITUTE_REGISTRATION, mandatory=False))
+    if any(c is not PreferenceCertification.RESEARCH_INSTITUTE for c in bonus.certifications):
+        lines.append(_req("E5", "우대기업 인증서", D.PREFERENCE_CERTIFICATE, mandatory=False))
+    return lines
+
+
+def unmet_requirements(requirements: tuple[EvidenceRequirement, ...],
+                       evidence: tuple[EvidenceDocument, ...]) -> tuple[EvidenceRequirement, ...]:
+    """Lines of the evidence list that no uploaded document satisfies (staleness is screening's E6)."""
+    have = {doc.document_type for doc in evidence}
+    return tuple(line for line in requirements if not have.intersection(line.any_of))
+
+
+def window_problem(program: ProgramDefinition, at: datetime) -> Problem | None:
+    """A3: only inside the application window."""
+    window = program.window
+    if window.opens_at <= at <= window.closes_at:
+        return None
+    when = "has not opened yet" if at < window.opens_at else "is closed"
+    return Problem("submitted_at", "A3",
+                   f"the application window of {program.program_id} ({window.opens_at.isoformat()} – "
+                   f"{window.closes_at.isoformat()}) {when}; received {at.isoformat()}")
+
+
+def content_problems(content: ApplicationContent, program: ProgramDefinition, today: date) -> list[Problem]:
+    """A1 checks that need more than one field, or the program."""
+    problems = []
+    company = content.company
+    if company.founded_on > today:
+        problems.append(Problem("company.founded_on", "A1", f"founding date {company.founded_on} is in the future"))
+    if company.gimpo_business_since < company.founded_on:
+        problems.append(Problem("company.gimpo_business_since", "A1",
+                                f"{company.gimpo_business_since} is before the founding date {company.founded_on}"))
+    if company.gimpo_business_since > today:
+        problems.append(Problem("company.gimpo_business_since", "A1", "date is in the future"))
+    plan = content.consulting
+    if plan.planned_completion_on > program.program_year_end:
+        problems.append(Problem("consulting.planned_completion_on", "C2",
+                                f"consulting must be finished by {program.program_year_end} (the program year)"))
+    if content.bonus.research_staff > company.regular_employees:
+        problems.append(Problem("bonus.research_staff", "A1",
+                                f"{content.bonus.research_staff} research staff but only "
+                                f"{company.regular_employees} regular employees"))
+    for i, doc in enumerate(content.evidence):
+        if doc.issued_on > today:
+            problems.append(Problem(f"evidence.{i}.issued_on", "A1", f"issue date {doc.issued_on} is in the future"))
+    return problems
+
+
+class Disposition(StrEnum):
+    CREATE = "create"
+    AMEND = "amend"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class LiveApplication:
+    application_id: str
+    status: Status
+    content: ApplicationContent
+
+
+def dispose_submission(live: LiveApplication | None, content: ApplicationContent) -> Disposition:
+    """A2: one live application per company and program; a second submission amends the first until
+    screening starts, and is refused after. An identical resubmission (a double click) changes nothing."""
+    if live is None:
+        return Disposition.CREATE
+    if live.status is not Status.SUBMITTED:
+        raise_a2(live)
+    return Disposition.UNCHANGED if _same(live.content, content) else Disposition.AMEND
+
+
+def _same(a: ApplicationContent, b: ApplicationContent) -> bool:
+    # The consent instant is stamped on each submission; it is not part of what the company states.
+    strip = {"declarations": {"consent_given_at"}}
+    return a.model_dump(exclude=strip) == b.model_dump(exclude=strip)
+
+
+class A2Refusal(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def raise_a2(live: LiveApplication) -> None:
+    raise A2Refusal(Problem(
+        "company.business_registration_number", "A2",
+        f"application {live.application_id} of this company is already {live.status.value}: "
+        "it can no longer be amended, and a company may have only one live application per program"))
+
+
+def amendable(status: Status) -> bool:
+    return status is Status.SUBMITTED
+
+
+def withdrawable(status: Status) -> bool:
+    return status in LIVE

@@ -1,0 +1,228 @@
+"""Intake's use cases. Each runs inside the caller's transaction and writes its events to the outbox there."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake import store
+from intake.domain import (
+    A2Refusal, Disposition, LiveApplication, Status, amendable, content_problems, dispose_submission,
+    required_evidence, unmet_requirements, window_problem, withdrawable,
+)
+from intake.form import ApplicationForm, to_contacts, to_content
+from intake.ids import new_application_id
+from sme_runtime.auth import Principal, Role
+from sme_runtime.consumer import EventRefused
+from sme_runtime.outbox import enqueue
+from sme_runtime.problems import Problem, RuleViolation
+from sme_schemas import Envelope
+from sme_schemas.application import ApplicationContent
+from sme_schemas.intake import (
+    ApplicationAmended, ApplicationFiledByMunicipalSystem, ApplicationSubmitted, ApplicationWithdrawn,
+)
+from sme_schemas.program import ProgramDefinition
+from sme_schemas.screening import ApplicationRejected, ScreeningPassed, ScreeningStarted
+
+SOURCE = "/sme/intake"
+KST_OFFSET_HOURS = 9
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a submission did: created, amended or unchanged (a double click), and the application now."""
+
+    disposition: Disposition
+    application_id: str
+
+
+@dataclass(frozen=True)
+class Intake:
+    """Dependencies of the use cases."""
+
+    programs: dict[str, ProgramDefinition]
+
+    def program(self, program_id: str) -> ProgramDefinition:
+        program = self.programs.get(program_id)
+        if program is None:
+            raise RuleViolation(Problem("program_id", "A3", f"no open program call {program_id!r}; "
+                                        f"known: {', '.join(sorted(self.programs)) or 'none'}"))
+        return program
+
+
+def _local_date(at: datetime):
+    # Korean programs count days in KST; an application at 23:30 UTC is already the next day in Gimpo.
+    from datetime import timedelta, timezone
+    return at.astimezone(timezone(timedelta(hours=KST_OFFSET_HOURS))).date()
+
+
+def validate(intake: Intake, content: ApplicationContent, program_id: str, at: datetime) -> ProgramDefinition:
+    """A1 and A3 checks beyond the form's own; raises RuleViolation with every problem at once."""
+    program = intake.program(program_id)
+    problems = [p for p in [window_problem(program, at)] if p]
+    problems += content_problems(content, program, _local_date(at))
+    if problems:
+        raise RuleViolation(*problems)
+    return program
+
+
+async def submit_application(session: AsyncSession, intake: Intake, *, form: ApplicationForm, actor: Principal,
+                             at: datetime) -> Submission:
+    """Submit 서식1+서식2; a second submission of the same company amends the first (A2)."""
+    _check_company_acts_for_itself(actor, form.company.business_registration_number)
+    content = to_content(form, consent_at=at)
+    validate(intake, content, form.program_id, at)
+    return await _file(session, program_id=form.program_id, content=content, contacts=to_contacts(form).model_dump(),
+                       channel="web", actor=actor.subject, at=at)
+
+
+async def _file(session: AsyncSession, *, program_id: str, content: ApplicationContent, contacts: dict | None,
+                channel: str, actor: str, at: datetime, source_system: str | None = None,
+                external_reference: str | None = None) -> Submission:
+    brn = content.company.business_registration_number
+    row = await store.live_application(session, program_id, brn)
+    live = _live(row) if row else None
+    try:
+        disposition = dispose_submission(live, content)
+    except A2Refusal as refusal:
+        raise RuleViolation(refusal.problem, status_code=409) from None
+    if disposition is Disposition.CREATE:
+        application_id = new_application_id()
+        await store.insert(session, application_id=application_id, program_id=program_id, brn=brn, channel=channel,
+                           at=at, content=content.model_dump(mode="json"), contacts=contacts, submitted_by=actor,
+                           source_system=source_system, external_reference=external_reference)
+        await store.add_history(session, application_id, revision=1, action="submitted", actor=actor, at=at)
+        await enqueue(session, ApplicationSubmitted(
+            program_id=program_id, application_id=application_id, occurred_at=at, submitted_at=at, revision=1,
+            channel=channel, content=content, required_evidence=_evidence_list(content)), source=SOURCE)
+        return Submission(Disposition.CREATE, application_id)
+    if disposition is Disposition.AMEND:
+        await _amend(session, row, content=content, contacts=contacts, actor=actor, at=at)
+    return Submission(disposition, row.application_id)
+
+
+async def amend_application(session: AsyncSession, intake: Intake, *, application_id: str, form: ApplicationForm,
+                            actor: Principal, at: datetime) -> Submission:
+    """Replace the application before screening starts (A2)."""
+    row = await _owned(session, application_id, actor, lock=True)
+    if form.program_id != row.program_id or form.company.business_registration_number != row.brn:
+        raise RuleViolation(Problem("company.business_registration_number", "A2",
+                                    "an amendment cannot move the application to another company or program"))
+    if not amendable(Status(row.status)):
+        raise RuleViolation(Problem("application_id", "A2", f"application is {row.status}: amendments are accepted "
+                                    "only until screening starts"), status_code=409)
+    content = to_content(form, consent_at=at)
+    validate(intake, content, form.program_id, at)
+    if dispose_submission(_live(row), content) is Disposition.UNCHANGED:
+        return Submission(Disposition.UNCHANGED, application_id)
+    await _amend(session, row, content=content, contacts=to_contacts(form).model_dump(), actor=actor.subject, at=at)
+    return Submission(Disposition.AMEND, application_id)
+
+
+async def _amend(session: AsyncSession, row: Any, *, content: ApplicationContent, contacts: dict | None, actor: str,
+                 at: datetime) -> None:
+    revision = await store.amend(session, row.application_id, content=content.model_dump(mode="json"),
+                                 contacts=contacts, at=at)
+    await store.add_history(session, row.application_id, revision=revision, action="amended", actor=actor, at=at)
+    await enqueue(session, ApplicationAmended(
+        program_id=row.program_id, application_id=row.application_id, occurred_at=at, submitted_at=row.submitted_at,
+        amended_at=at, revision=revision, content=content, required_evidence=_evidence_list(content)), source=SOURCE)
+
+
+async def withdraw_application(session: AsyncSession, *, application_id: str, reason: str | None, actor: Principal,
+                               at: datetime) -> None:
+    """The company withdraws; the application stops being live (A2) and screening drops it."""
+    row = await _owned(session, application_id, actor, lock=True)
+    if not withdrawable(Status(row.status)):
+        raise RuleViolation(Problem("application_id", "A2", f"application is already {row.status}"), status_code=409)
+    await store.set_status(session, application_id, Status.WITHDRAWN, at=at, reason=reason)
+    await store.add_history(session, application_id, revision=row.revision, action="withdrawn", actor=actor.subject,
+                            at=at, detail={"reason": reason})
+    await enqueue(session, ApplicationWithdrawn(program_id=row.program_id, application_id=application_id,
+                                                occurred_at=at, withdrawn_at=at, reason=reason), source=SOURCE)
+
+
+async def read_application(session: AsyncSession, *, application_id: str, actor: Principal) -> Any:
+    return await _owned(session, application_id, actor)
+
+
+# --- events other services and systems publish to intake ---------------------------------------------------------
+
+def file_from_municipal_system(intake: Intake):
+    """Handler: an application forwarded by another municipal system, validated exactly like the web form."""
+
+    async def handle(session: AsyncSession, envelope: Envelope, event: ApplicationFiledByMunicipalSystem) -> None:
+        existing = await store.by_external_reference(session, event.source_system, event.external_reference)
+        if existing is not None and existing.status != Status.SUBMITTED:
+            raise EventRefused(f"{event.source_system}:{event.external_reference} is application "
+                               f"{existing.application_id}, already {existing.status}", field="external_reference",
+                               rule="A2")
+        try:
+            # A3 is judged at the moment the citizen filed with the other system, not when the event arrived.
+            validate(intake, event.content, event.program_id, event.occurred_at)
+            await _file(session, program_id=event.program_id, content=event.content, contacts=None,
+                        channel="municipal-system", actor=f"system:{event.source_system}", at=event.occurred_at,
+                        source_system=event.source_system, external_reference=event.external_reference)
+        except RuleViolation as violation:
+            first = violation.problems[0]
+            raise EventRefused(str(violation), field=first.field, rule=first.rule) from None
+
+    return handle
+
+
+def _status_follows(status: Status, *, only_from: tuple[Status, ...]):
+    """Handler factory: a screening event moves the application's status (A2 locks it from screening on)."""
+
+    async def handle(session: AsyncSession, envelope: Envelope, event) -> None:
+        row = await store.get(session, event.application_id, lock=True)
+        if row is None or Status(row.status) not in only_from:
+            return  # unknown here, or withdrawn meanwhile: nothing to lock
+        await store.set_status(session, event.application_id, status, at=event.occurred_at,
+                               reason=type(event).__name__)
+        await store.add_history(session, event.application_id, revision=row.revision, action=status.value,
+                                actor="service:screening", at=event.occurred_at, detail={"ce_id": envelope.id})
+
+    return handle
+
+
+on_screening_started = _status_follows(Status.SCREENING, only_from=(Status.SUBMITTED,))
+on_screening_passed = _status_follows(Status.PASSED, only_from=(Status.SUBMITTED, Status.SCREENING))
+on_application_rejected = _status_follows(Status.REJECTED, only_from=(Status.SUBMITTED, Status.SCREENING,
+                                                                      Status.PASSED))
+SCREENING_EVENTS = ((ScreeningStarted, on_screening_started), (ScreeningPassed, on_screening_passed),
+                    (ApplicationRejected, on_application_rejected))
+
+
+# --- helpers -------------------------------------------------------------------------------------------------------
+
+def _evidence_list(content: ApplicationContent):
+    return required_evidence(content.company, content.expert, content.bonus)
+
+
+def evidence_status(content: ApplicationContent) -> dict[str, Any]:
+    """The company's evidence list and what is still missing, for the API response."""
+    required = _evidence_list(content)
+    return {"required_evidence": [r.model_dump(mode="json") for r in required],
+            "unmet_evidence": [r.model_dump(mode="json") for r in unmet_requirements(required, content.evidence)]}
+
+
+def _live(row: Any) -> LiveApplication:
+    return LiveApplication(row.application_id, Status(row.status), ApplicationContent.model_validate(row.content))
+
+
+def _check_company_acts_for_itself(actor: Principal, brn: str) -> None:
+    if actor.role is Role.COMPANY and actor.business_registration_number != brn:
+        raise RuleViolation(Problem("company.business_registration_number", "C9",
+                                    "a company may apply only under its own business registration number"),
+                            status_code=403)
+
+
+async def _owned(session: AsyncSession, application_id: str, actor: Principal, *, lock: bool = False) -> Any:
+    row = await store.get(session, application_id, lock=lock)
+    # C9: a company that asks for another's application learns nothing, not even that it exists.
+    if row is None or (actor.role is Role.COMPANY and row.brn != actor.business_registration_number):
+        raise RuleViolation(Problem("application_id", "C9", f"no application {application_id} of yours"),
+                            status_code=404)
+    return row

@@ -1,0 +1,103 @@
+"""Intake's tables: applications, their history, and idempotency keys."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake.domain import LIVE, Status
+
+_COLUMNS = ("application_id, program_id, brn, status, revision, channel, submitted_at, updated_at, content, "
+            "contacts, source_system, external_reference, submitted_by, status_reason")
+_LIVE = "(" + ", ".join(f"'{s.value}'" for s in LIVE) + ")"
+
+
+async def live_application(session: AsyncSession, program_id: str, brn: str) -> Any:
+    """The company's live application in the program, locked for the rest of the transaction."""
+    return (await session.execute(text(
+        f"SELECT {_COLUMNS} FROM applications WHERE program_id = :p AND brn = :b AND status IN {_LIVE} FOR UPDATE"),
+        {"p": program_id, "b": brn})).first()
+
+
+async def get(session: AsyncSession, application_id: str, *, lock: bool = False) -> Any:
+    return (await session.execute(text(
+        f"SELECT {_COLUMNS} FROM applications WHERE application_id = :id" + (" FOR UPDATE" if lock else "")),
+        {"id": application_id})).first()
+
+
+async def by_external_reference(session: AsyncSession, source_system: str, reference: str) -> Any:
+    return (await session.execute(text(
+        f"SELECT {_COLUMNS} FROM applications WHERE source_system = :s AND external_reference = :r"),
+        {"s": source_system, "r": reference})).first()
+
+
+async def insert(session: AsyncSession, *, application_id: str, program_id: str, brn: str, channel: str,
+                 at: datetime, content: dict, contacts: dict | None, submitted_by: str,
+                 source_system: str | None = None, external_reference: str | None = None) -> None:
+    await session.execute(text(
+        "INSERT INTO applications (application_id, program_id, brn, status, revision, channel, submitted_at, "
+        "updated_at, content, contacts, source_system, external_reference, submitted_by) VALUES "
+        "(:id, :p, :b, 'submitted', 1, :ch, :at, :at, CAST(:content AS jsonb), CAST(:contacts AS jsonb), :src, :ext, :by)"),
+        {"id": application_id, "p": program_id, "b": brn, "ch": channel, "at": at, "content": _json(content),
+         "contacts": _json(contacts) if contacts is not None else None, "src": source_system,
+         "ext": external_reference, "by": submitted_by})
+
+
+async def amend(session: AsyncSession, application_id: str, *, content: dict, contacts: dict | None,
+                at: datetime) -> int:
+    """Store the new content; returns the new revision."""
+    return (await session.execute(text(
+        "UPDATE applications SET content = CAST(:content AS jsonb), contacts = COALESCE(CAST(:contacts AS jsonb), contacts), "
+        "revision = revision + 1, updated_at = :at WHERE application_id = :id RETURNING revision"),
+        {"id": application_id, "content": _json(content), "at": at,
+         "contacts": _json(contacts) if contacts is not None else None})).scalar_one()
+
+
+async def set_status(session: AsyncSession, application_id: str, status: Status, *, at: datetime,
+                     reason: str | None = None) -> None:
+    await session.execute(text(
+        "UPDATE applications SET status = :s, status_reason = :r, updated_at = :at WHERE application_id = :id"),
+        {"id": application_id, "s": status.value, "r": reason, "at": at})
+
+
+async def add_history(session: AsyncSession, application_id: str, *, revision: int, action: str, actor: str,
+                      at: datetime, detail: dict | None = None) -> None:
+    await session.execute(text(
+        "INSERT INTO application_history (application_id, revision, action, actor, at, detail) "
+        "VALUES (:id, :rev, :action, :actor, :at, CAST(:detail AS jsonb))"),
+        {"id": application_id, "rev": revision, "action": action, "actor": actor, "at": at,
+         "detail": _json(detail) if detail is not None else None})
+
+
+async def listing(session: AsyncSession, *, brn: str | None, program_id: str | None, status: str | None,
+                  limit: int, offset: int) -> list[Any]:
+    clauses, params = [], {"limit": limit, "offset": offset}
+    for column, value in (("brn", brn), ("program_id", program_id), ("status", status)):
+        if value is not None:
+            clauses.append(f"{column} = :{column}")
+            params[column] = value
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    return list((await session.execute(text(
+        f"SELECT {_COLUMNS} FROM applications {where} ORDER BY submitted_at, application_id LIMIT :limit OFFSET :offset"),
+        params)).all())
+
+
+async def idempotent_response(session: AsyncSession, principal: str, key: str) -> Any:
+    return (await session.execute(text(
+        "SELECT request_hash, status_code, response FROM idempotency_keys WHERE principal = :p AND key = :k"),
+        {"p": principal, "k": key})).first()
+
+
+async def remember_response(session: AsyncSession, principal: str, key: str, *, request_hash: str,
+                            status_code: int, response: dict) -> None:
+    await session.execute(text(
+        "INSERT INTO idempotency_keys (principal, key, request_hash, status_code, response) "
+        "VALUES (:p, :k, :h, :s, CAST(:r AS jsonb))"),
+        {"p": principal, "k": key, "h": request_hash, "s": status_code, "r": _json(response)})
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
