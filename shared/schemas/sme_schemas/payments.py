@@ -52,6 +52,8 @@ class PaymentDue(_Payment):
 
 
 class PaymentRecorded(_Payment):
+    """The center recorded the payment; the payment is closed."""
+
     producer = "payments"
     event_name = "payment-recorded"
 
@@ -61,6 +63,8 @@ class PaymentRecorded(_Payment):
 
 
 class PaymentOverdue(_Payment):
+    """The due date passed unpaid (P3); raised the same day."""
+
     producer = "payments"
     event_name = "payment-overdue"
 

@@ -1,0 +1,55 @@
+"""The integration tier starts its own Kafka broker and PostgreSQL cluster (on their own ports and folder) and
+stops them at the end; each test gets empty service databases."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from deploy.sample.program_call import demo_program
+from tests.support import KAFKA, ROOT, TEST_ENV, db_url, local
+
+
+@pytest.fixture(scope="session")
+def infrastructure():
+    local("up.sh")
+    yield TEST_ENV
+    if not os.environ.get("SME_KEEP_TEST_INFRA"):
+        local("down.sh")
+
+
+@pytest.fixture(scope="session")
+def programs_dir(infrastructure) -> Path:
+    folder = ROOT / ".local-test" / "programs"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "gimpo-sos-demo.json").write_text(
+        json.dumps(demo_program(datetime.now(timezone.utc)), ensure_ascii=False), "utf-8")
+    return folder
+
+
+async def _reset(service: str) -> None:
+    conn = await asyncpg.connect(db_url(service).replace("+asyncpg", ""))
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public AUTHORIZATION " + service)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def fresh_databases(infrastructure):
+    for service in ("intake", "screening"):
+        asyncio.run(_reset(service))
+
+
+@pytest.fixture
+def intake_env(programs_dir, fresh_databases) -> dict[str, str]:
+    return {
+        "INTAKE_DATABASE_URL": db_url("intake"), "INTAKE_KAFKA_BOOTSTRAP_SERVERS": KAFKA,
+        "INTAKE_HTTP_PORT": "18001", "INTAKE_PROGRAMS_PATH": f"{ROOT / 'deploy/programs'}:{programs_dir}",
+        "INTAKE_ENVIRONMENT": "test", "INTAKE_RELAY_IDLE_SECONDS": "0.02",
+    }

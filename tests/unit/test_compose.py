@@ -1,0 +1,77 @@
+"""docker-compose.yml cannot run here (no Docker engine); this keeps it from rotting silently."""
+from pathlib import Path
+
+import pytest
+import yaml
+
+from intake.config import IntakeSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SETTINGS = {"intake": IntakeSettings}  # later issues add their services here
+BUILT = sorted(p.parent.name for p in (ROOT / "services").glob("*/Dockerfile"))
+
+
+def test_every_built_service_is_in_compose_and_has_a_settings_class():
+    assert BUILT and set(BUILT) <= set(COMPOSE["services"]) and set(BUILT) == set(SETTINGS)
+
+
+def _env(service: str) -> dict[str, str]:
+    env = dict(COMPOSE["services"][service]["environment"])
+    return {k: str(v) for k, v in env.items() if k != "<<"}
+
+
+@pytest.mark.parametrize("service", BUILT)
+def test_environment_names_are_settings_fields(service):
+    prefix = f"{service.upper()}_"
+    fields = set(SETTINGS[service].model_fields)
+    names = [k for k in _env(service) if k.startswith(prefix)]
+    assert names, "no settings passed"
+    assert [n for n in names if n[len(prefix):].lower() not in fields] == []
+
+
+@pytest.mark.parametrize("service", BUILT)
+def test_settings_from_compose_environment_validate(service, monkeypatch):
+    for name, value in _env(service).items():
+        monkeypatch.setenv(name, value.replace("${SME_JWT_SECRET:?set SME_JWT_SECRET to a secret of at least 32 characters}",
+                                               "x" * 40).replace("${INTAKE_DB_PASSWORD:-intake}", "intake"))
+    monkeypatch.setenv(f"{service.upper()}_ENVIRONMENT", "production")
+    settings = SETTINGS[service]()
+    assert settings.environment == "production"
+
+
+@pytest.mark.parametrize("service", BUILT)
+def test_ports_database_and_broker_agree(service):
+    env = _env(service)
+    prefix = service.upper()
+    port = env[f"{prefix}_HTTP_PORT"]
+    assert f"{port}:{port}" in COMPOSE["services"][service]["ports"]
+    assert f":{port}/health" in " ".join(COMPOSE["services"][service]["healthcheck"]["test"])
+    url = env[f"{prefix}_DATABASE_URL"]
+    assert url.startswith(f"postgresql+asyncpg://{service}:") and url.endswith(f"@postgres:5432/{service}")
+    kafka_advertised = COMPOSE["services"]["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+    assert env[f"{prefix}_KAFKA_BOOTSTRAP_SERVERS"] in kafka_advertised
+    assert {"kafka", "postgres"} <= set(COMPOSE["services"][service]["depends_on"])
+    dockerfile = (ROOT / "services" / service / "Dockerfile").read_text()
+    assert f"EXPOSE {port}" in dockerfile and f"{prefix}_HTTP_PORT={port}" in dockerfile
+
+
+@pytest.mark.parametrize("service", BUILT)
+def test_prometheus_scrapes_each_service_where_it_listens(service):
+    port = _env(service)[f"{service.upper()}_HTTP_PORT"]
+    compose_targets = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.compose.yml").read_text())
+    local_targets = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.local.yml").read_text())
+    assert f"{service}:{port}" in str(compose_targets)
+    assert f"127.0.0.1:{SETTINGS[service].model_fields['http_port'].default}" in str(local_targets)
+
+
+def test_postgres_init_creates_a_database_per_service():
+    script = (ROOT / "deploy/compose/init-databases.sh").read_text()
+    for service in ("intake", "screening", "evaluation", "contracts", "payments"):
+        assert service in script
+
+
+def test_local_kafka_is_pinned_to_the_compose_version():
+    pom = (ROOT / "deploy/local/kafka/pom.xml").read_text()
+    image = COMPOSE["services"]["kafka"]["image"]
+    assert image.split(":")[1] in pom
