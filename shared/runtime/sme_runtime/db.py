@@ -22,14 +22,15 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def _migration_files(service_dir: Path) -> list[tuple[str, str]]:
+def _migration_files(service_dir: Path | None) -> list[tuple[str, str]]:
     runtime = resources.files("sme_runtime") / "migrations"
     files = [(f.name, f.read_text("utf-8")) for f in runtime.iterdir() if f.name.endswith(".sql")]
-    files += [(p.name, p.read_text("utf-8")) for p in service_dir.glob("*.sql")]
+    if service_dir is not None:
+        files += [(p.name, p.read_text("utf-8")) for p in service_dir.glob("*.sql")]
     return sorted(files)
 
 
-async def migrate(engine: AsyncEngine, service_dir: Path) -> list[str]:
+async def migrate(engine: AsyncEngine, service_dir: Path | None) -> list[str]:
     """Apply the runtime's and the service's SQL migrations not yet applied, in name order."""
     applied_now: list[str] = []
     async with engine.begin() as conn:

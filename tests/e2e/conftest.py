@@ -1,0 +1,1 @@
+from tests.integration.conftest import infrastructure, programs_dir, fresh_databases  # noqa: F401 - same infra

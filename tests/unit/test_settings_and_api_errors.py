@@ -1,0 +1,55 @@
+"""Settings refuse unsafe production values; the API answers bad requests with field and rule before any I/O."""
+import httpx
+import pytest
+from pydantic import ValidationError
+
+from intake.app import create_app
+from intake.config import IntakeSettings
+from sme_runtime.auth import Role, mint_token
+from sme_runtime.settings import DEVELOPMENT_SECRET
+
+
+def test_production_refuses_the_development_secret():
+    with pytest.raises(ValidationError, match="jwt_secret"):
+        IntakeSettings(environment="production")
+    assert IntakeSettings(environment="production", jwt_secret="s" * 40).environment == "production"
+
+
+@pytest.fixture
+def client():
+    # No lifespan: these requests are refused before the handler touches the database or the broker.
+    app = create_app(IntakeSettings(database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none"))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake")
+
+
+def operator():
+    return {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject="op", role=Role.OPERATOR)}
+
+
+async def test_every_route_needs_a_token(client):
+    for method, path in [("GET", "/applications"), ("GET", "/applications/APP-X"), ("POST", "/applications"),
+                         ("PUT", "/applications/APP-X"), ("POST", "/applications/APP-X/withdrawal"),
+                         ("GET", "/programs")]:
+        response = await client.request(method, path, json={})
+        assert response.status_code == 401, (method, path)
+
+
+async def test_evaluators_may_not_submit(client):
+    headers = {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject="ev", role=Role.EVALUATOR)}
+    assert (await client.post("/applications", json={}, headers=headers)).status_code == 403
+
+
+async def test_company_token_without_brn_is_refused(client):
+    token = mint_token(DEVELOPMENT_SECRET, subject="c", role=Role.COMPANY)
+    response = await client.get("/applications", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401 and "brn" in response.json()["detail"]
+
+
+async def test_missing_and_malformed_fields_are_each_named(client):
+    response = await client.post("/applications", json={"program_id": "gimpo-sos-demo", "company": {
+        "business_registration_number": "123"}}, headers=operator())
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    fields = {e["field"] for e in errors}
+    assert {"company.business_registration_number", "company.name", "consulting", "declarations"} <= fields
+    assert all(e["rule"] == "A1" and e["message"] for e in errors)
