@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,7 +27,7 @@ from sme_schemas.program import ProgramDefinition
 from sme_schemas.screening import ApplicationRejected, ScreeningPassed, ScreeningStarted
 
 SOURCE = "/sme/intake"
-KST_OFFSET_HOURS = 9
+KST = timezone(timedelta(hours=9))
 
 
 @dataclass(frozen=True)
@@ -52,10 +52,9 @@ class Intake:
         return program
 
 
-def _local_date(at: datetime):
+def _local_date(at: datetime) -> date:
     # Korean programs count days in KST; an application at 23:30 UTC is already the next day in Gimpo.
-    from datetime import timedelta, timezone
-    return at.astimezone(timezone(timedelta(hours=KST_OFFSET_HOURS))).date()
+    return at.astimezone(KST).date()
 
 
 def validate(intake: Intake, content: ApplicationContent, program_id: str, at: datetime) -> ProgramDefinition:
