@@ -65,8 +65,8 @@ class OutboxRelay:
             rows = (await conn.execute(text(
                 "SELECT id, event_id, topic, event_key, headers, body FROM outbox WHERE sent_at IS NULL "
                 "ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED"), {"n": self.batch_size})).all()
-            metrics.OUTBOX_PENDING.labels(self.service).set(len(rows))
             if not rows:
+                metrics.OUTBOX_PENDING.labels(self.service).set(0)
                 return 0
             broker = await self._producer()
             futures = [await broker.publish(bytes(r.body), topic=r.topic, key=r.event_key.encode(),
@@ -76,6 +76,9 @@ class OutboxRelay:
             await asyncio.wait_for(asyncio.gather(*futures), SEND_TIMEOUT_SECONDS)
             await conn.execute(text("UPDATE outbox SET sent_at = now() WHERE id = ANY(:ids)"),
                                {"ids": [r.id for r in rows]})
+            backlog = 0 if len(rows) < self.batch_size else (await conn.execute(
+                text("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))).scalar_one()
+        metrics.OUTBOX_PENDING.labels(self.service).set(backlog)
         for r in rows:
             metrics.OUTBOX_PUBLISHED.labels(self.service, r.topic).inc()
         metrics.RELAY_BATCH_SECONDS.labels(self.service).observe(time.perf_counter() - started)
