@@ -1,0 +1,1 @@
+"""Screening service (issue 3, in progress): the pure rules first."""
