@@ -56,6 +56,7 @@ start() {
     log "kafka already running (pid $(cat "$PID_FILE")) on 127.0.0.1:$SME_KAFKA_PORT"; return 0
   fi
   pid_alive "$PID_FILE" && { log "kafka pid $(cat "$PID_FILE") is not answering: restarting it"; stop; }
+  port_open "$SME_KAFKA_PORT" && die "port $SME_KAFKA_PORT is taken by another broker (another checkout's?); stop it or set SME_KAFKA_PORT"
   resolve_jars; write_config; format_once
   nohup java -Xms256m -Xmx1g -XX:+UseG1GC \
     -Dlog4j.configuration="file:$SME_ROOT/deploy/local/kafka/log4j.properties" -Dkafka.logs.dir="$KAFKA_DIR" \
