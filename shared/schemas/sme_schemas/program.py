@@ -55,6 +55,10 @@ class ProgramDefinition(Contract):
     evaluator_allowance_per_application: Krw = Field(20_000, description="F7")
     evaluator_allowance_cap: Krw = Field(300_000, description="F7")
     give_up_restriction_days: int = Field(365, ge=0, description="C6/X10 participation restriction")
+    duplicate_threshold: float = Field(0.75, gt=0, le=1, description="D3: mean element similarity from which a "
+                                       "prior project is a clear duplicate")
+    borderline_threshold: float = Field(0.45, gt=0, le=1, description="D3: from here up to the duplicate "
+                                        "threshold the committee judges (manual review)")
     assumptions: tuple[str, ...] = Field((), description="Values the source document does not state")
 
     @classmethod

@@ -1,0 +1,103 @@
+"""Duplicate-project check (D1–D3): each of development goal, method and content is compared with the prior
+projects of the R&D registries by character n-gram TF-IDF cosine.
+
+Why character n-grams: Korean words carry particles and endings (개선을/개선하여/개선), so whole-word matching
+misses obvious overlaps, while 2–3 character grams match them; TF-IDF keeps common words (컨설팅, 기업) from
+making every plan look alike. The per-element scores and the matching project are the evidence (D3)."""
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Iterable
+
+ELEMENTS = ("goal", "method", "content")  # D1
+_NOISE = re.compile(r"[^0-9a-z가-힣]+")
+
+
+@dataclass(frozen=True)
+class ProjectText:
+    """The three D1 elements of a plan or a prior project."""
+
+    goal: str
+    method: str
+    content: str
+
+
+@dataclass(frozen=True)
+class PriorProject:
+    registry: str  # NTIS, SMTECH, GSTEP-PMS (D2)
+    project_id: str
+    title: str
+    company_brn: str | None
+    text: ProjectText
+
+
+class Verdict(StrEnum):
+    DUPLICATE = "duplicate"  # X5: excluded, with the match as evidence
+    BORDERLINE = "borderline"  # D3: referred to the committee (manual review)
+    DIFFERENT = "different"
+
+
+@dataclass(frozen=True)
+class Match:
+    project: PriorProject
+    scores: dict[str, float]  # per element, 0..1
+
+    @property
+    def overall(self) -> float:
+        return sum(self.scores.values()) / len(self.scores)
+
+
+@dataclass(frozen=True)
+class DuplicateCheck:
+    verdict: Verdict
+    best: Match | None
+
+    def evidence(self) -> str:
+        if self.best is None:
+            return "no prior project to compare with"
+        p, s = self.best.project, self.best.scores
+        return (f"{p.registry} {p.project_id} 「{p.title}」: goal {s['goal']:.2f}, method {s['method']:.2f}, "
+                f"content {s['content']:.2f} (mean {self.best.overall:.2f})")
+
+
+def grams(text: str, sizes: tuple[int, ...] = (2, 3)) -> Counter[str]:
+    """Character n-grams of the text with spaces and punctuation removed, lower-cased."""
+    squeezed = _NOISE.sub("", text.lower())
+    return Counter(squeezed[i:i + n] for n in sizes for i in range(len(squeezed) - n + 1))
+
+
+def idf(documents: Iterable[Counter[str]]) -> dict[str, float]:
+    docs = list(documents)
+    frequency = Counter(g for doc in docs for g in doc)
+    return {g: math.log((1 + len(docs)) / (1 + df)) + 1 for g, df in frequency.items()}
+
+
+def cosine(a: Counter[str], b: Counter[str], weights: dict[str, float]) -> float:
+    wa = {g: c * weights.get(g, 1.0) for g, c in a.items()}
+    wb = {g: c * weights.get(g, 1.0) for g, c in b.items()}
+    dot = sum(v * wb.get(g, 0.0) for g, v in wa.items())
+    norm = math.sqrt(sum(v * v for v in wa.values())) * math.sqrt(sum(v * v for v in wb.values()))
+    return 0.0 if norm == 0 else min(1.0, dot / norm)
+
+
+def check_duplicates(plan: ProjectText, corpus: list[PriorProject], *, duplicate_threshold: float,
+                     borderline_threshold: float) -> DuplicateCheck:
+    """D3: the best-matching prior project decides; thresholds come from the program definition."""
+    if not corpus:
+        return DuplicateCheck(Verdict.DIFFERENT, None)
+    plan_grams = {e: grams(getattr(plan, e)) for e in ELEMENTS}
+    prior_grams = [{e: grams(getattr(p.text, e)) for e in ELEMENTS} for p in corpus]
+    weights = {e: idf([plan_grams[e], *(pg[e] for pg in prior_grams)]) for e in ELEMENTS}
+    matches = [Match(p, {e: round(cosine(plan_grams[e], pg[e], weights[e]), 4) for e in ELEMENTS})
+               for p, pg in zip(corpus, prior_grams)]
+    # Highest mean first; ties broken by registry and id so the evidence is the same on every run.
+    best = min(matches, key=lambda m: (-m.overall, m.project.registry, m.project.project_id))
+    if best.overall >= duplicate_threshold:
+        return DuplicateCheck(Verdict.DUPLICATE, best)
+    if best.overall >= borderline_threshold:
+        return DuplicateCheck(Verdict.BORDERLINE, best)
+    return DuplicateCheck(Verdict.DIFFERENT, best)
