@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from deploy.local.procs import ROOT, ServiceProcess, end_offsets, read_topic
+from deploy.local.procs import ROOT, ServiceProcess, end_offsets, intake_env, read_topic
 from deploy.sample.program_call import demo_program, sample_forms
 from sme_runtime.auth import Role, mint_token
 from sme_runtime.settings import DEVELOPMENT_SECRET
@@ -104,9 +104,7 @@ def main() -> None:
         old.unlink()
     (program_dir / f"{program['program_id']}.json").write_text(json.dumps(program, ensure_ascii=False))
     forms = sample_forms(program, now.date(), count=args.applications, seed=int(now.timestamp()))
-    env = {"INTAKE_DATABASE_URL": f"postgresql+asyncpg://intake:intake@127.0.0.1:{PG_PORT}/intake",
-           "INTAKE_KAFKA_BOOTSTRAP_SERVERS": KAFKA, "INTAKE_HTTP_PORT": str(PORT),
-           "INTAKE_PROGRAMS_PATH": str(program_dir)}
+    env = intake_env(kafka=KAFKA, pg_port=PG_PORT, http_port=PORT, programs_path=str(program_dir))
     service = ServiceProcess("intake", "serve", env, port=PORT, log=ROOT / ".local" / "bench-intake.log").start()
     try:
         start = asyncio.run(end_offsets(ApplicationSubmitted.topic(), KAFKA))

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from deploy.local.procs import ROOT, ServiceProcess, end_offsets, headers_of, read_topic
+from deploy.local.procs import ROOT, ServiceProcess, end_offsets, headers_of, intake_env, read_topic
 from deploy.sample.program_call import demo_program, sample_forms
 from intake.form import ApplicationForm, to_content
 from sme_runtime.auth import Role, mint_token
@@ -41,9 +41,8 @@ def heading(text: str) -> None:
 
 
 def start_services(program_dir: Path) -> list[ServiceProcess]:
-    env = {"INTAKE_DATABASE_URL": f"postgresql+asyncpg://intake:intake@127.0.0.1:{PG_PORT}/intake",
-           "INTAKE_KAFKA_BOOTSTRAP_SERVERS": KAFKA, "INTAKE_HTTP_PORT": str(INTAKE_PORT),
-           "INTAKE_PROGRAMS_PATH": f"{ROOT / 'deploy/programs'}:{program_dir}"}
+    env = intake_env(kafka=KAFKA, pg_port=PG_PORT, http_port=INTAKE_PORT,
+                     programs_path=f"{ROOT / 'deploy/programs'}:{program_dir}")
     intake = ServiceProcess("intake", "serve", env, port=INTAKE_PORT, log=LOCAL_DIR / "intake.log")
     intake.start()
     print(f"intake    http://127.0.0.1:{INTAKE_PORT}/docs   metrics /metrics/   log {intake.log}")

@@ -15,6 +15,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def intake_env(*, kafka: str, pg_port: str | int, http_port: int, programs_path: str) -> dict[str, str]:
+    """INTAKE_* settings for an intake process on this machine's broker and cluster."""
+    return {"INTAKE_DATABASE_URL": f"postgresql+asyncpg://intake:intake@127.0.0.1:{pg_port}/intake",
+            "INTAKE_KAFKA_BOOTSTRAP_SERVERS": kafka, "INTAKE_HTTP_PORT": str(http_port),
+            "INTAKE_PROGRAMS_PATH": programs_path}
+
+
 class ServiceProcess:
     """A service started as its own OS process, the way it is deployed."""
 

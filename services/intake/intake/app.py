@@ -30,13 +30,12 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE = "intake"
 
 
-def build_broker(settings: IntakeSettings, sessions) -> KafkaBroker:
+def build_broker(settings: IntakeSettings, sessions, intake: handlers.Intake) -> KafkaBroker:
     """The broker with every subscription of intake."""
     broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=SERVICE, enable_idempotence=True, acks="all",
                          middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=SERVICE)])
     consumers = ReliableConsumers(broker, sessions, service=SERVICE,
                                   retry_max_seconds=settings.consumer_retry_max_seconds)
-    intake = handlers.Intake(programs=settings.programs)
     consumers.subscribe(ApplicationFiledByMunicipalSystem, handlers.file_from_municipal_system(intake))
     for event, handler in handlers.SCREENING_EVENTS:
         consumers.subscribe(event, handler)
@@ -70,7 +69,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         app.state.sessions = sessions
         app.state.engine = engine
         app.state.intake = handlers.Intake(programs=settings.programs)
-        broker = build_broker(settings, sessions)
+        broker = build_broker(settings, sessions, app.state.intake)
         app.state.broker = broker
         tasks = [asyncio.create_task(_start_broker_when_kafka_answers(broker, settings.kafka_bootstrap_servers))]
         relay = OutboxRelay(engine, service=SERVICE, bootstrap_servers=settings.kafka_bootstrap_servers,

@@ -68,9 +68,10 @@ class ReliableConsumers:
             envelope, event = unwrap(record.headers, record.value or b"", expected=event_cls)
         except EnvelopeError as exc:
             await self._dead_letter(record, group, exc, event_id=_header(record, "ce_id"))
+            outcome = "dead_lettered"
         else:
             outcome = await self._apply_until_done(envelope, event, handler, group, record)
-            metrics.EVENTS_CONSUMED.labels(self.service, topic, outcome).inc()
+        metrics.EVENTS_CONSUMED.labels(self.service, topic, outcome).inc()
         await self._commit(msg)
 
     async def _apply_until_done(self, envelope: Envelope, event: IntegrationEvent, handler: Handler,
@@ -127,7 +128,6 @@ class ReliableConsumers:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.retry_max_seconds)
         log.warning("dead-lettered %s@%s/%s: %s", record.topic, record.partition, record.offset, exc)
-        metrics.EVENTS_CONSUMED.labels(self.service, record.topic, "dead_lettered").inc()
 
     async def _record_dead_letter(self, record, group: str, event_id: str | None, error: str) -> None:
         async with self.sessions() as session, session.begin():

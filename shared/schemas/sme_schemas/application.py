@@ -6,10 +6,10 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from sme_schemas.base import Contract
-from sme_schemas.values import BusinessRegistrationNumber, Krw, LongText, ShortText, UtcInstant, _normalise_brn
+from sme_schemas.values import BusinessRegistrationNumber, Krw, LongText, ShortText, UtcInstant
 
 IndustryCode = Annotated[
     str, StringConstraints(pattern=r"^[A-U]?[0-9]{2,5}$"),
@@ -86,7 +86,7 @@ class CompanyProfile(Contract):
     name: ShortText = Field(description="기업명", examples=["(주)김포정밀"])
     ceo_name: ShortText = Field(description="대표자 성명 (checked for credit restriction, X2/X8)", examples=["김대표"])
     founded_on: date = Field(description="설립일자", examples=["2012-03-15"])
-    business_registration_number: Annotated[BusinessRegistrationNumber, BeforeValidator(_normalise_brn)]
+    business_registration_number: BusinessRegistrationNumber
     business_type: ShortText = Field(description="업태", examples=["제조업"])
     business_items: ShortText = Field(description="종목", examples=["자동차 부품"])
     industry_code: IndustryCode

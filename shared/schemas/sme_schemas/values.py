@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 BRN_WEIGHTS = (1, 3, 7, 1, 3, 7, 1, 3, 5)
@@ -29,7 +29,7 @@ def _valid_brn(value: str) -> str:
     return value
 
 
-def _normalise_brn(value: object) -> object:
+def normalise_brn(value: object) -> object:
     # People write 123-45-67890; the canonical form has no hyphens.
     return value.replace("-", "").strip() if isinstance(value, str) else value
 
@@ -40,6 +40,7 @@ def _utc(value: datetime) -> datetime:
 
 BusinessRegistrationNumber = Annotated[
     str,
+    BeforeValidator(normalise_brn),
     AfterValidator(_valid_brn),
     Field(description="사업자등록번호: 10 digits, check digit verified (rule A1)", examples=["1248100998"]),
 ]
@@ -63,5 +64,5 @@ LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 
 __all__ = [
     "ApplicationId", "BusinessRegistrationNumber", "Krw", "LongText", "ProgramId", "RuleId", "ShortText",
-    "UtcInstant", "brn_check_digit", "_normalise_brn",
+    "UtcInstant", "brn_check_digit", "normalise_brn",
 ]
