@@ -107,14 +107,17 @@ async def forward_from_municipal_system(form: dict) -> None:
     print(f"gimpo-minwon forwarded {form['company']['name']} as {event.topic()}")
 
 
-def wait_for_application(name: str, timeout: float = 30) -> dict:
+def wait_for_application(form: dict, timeout: float = 30) -> dict:
+    # Matched on the business registration number: company names repeat from one run of the job to the next.
+    brn = form["company"]["business_registration_number"]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for app in httpx.get(f"{BASE}/applications?limit=1000", headers=token(Role.OPERATOR)).json():
-            if app["content"]["company"]["name"] == name:
+        for app in httpx.get(f"{BASE}/applications?program_id={form['program_id']}&limit=1000",
+                             headers=token(Role.OPERATOR)).json():
+            if app["content"]["company"]["business_registration_number"] == brn and app["status"] == "submitted":
                 return app
         time.sleep(0.3)
-    raise TimeoutError(f"{name} did not arrive through the municipal channel")
+    raise TimeoutError(f"{form['company']['name']} did not arrive through the municipal channel")
 
 
 def bus_summary(start: dict[int, int], ids: set[str]) -> None:
@@ -170,7 +173,7 @@ def main() -> None:
         show_refusals(web_forms)
         heading("intake: an application forwarded by another municipal system")
         asyncio.run(forward_from_municipal_system(paper_form))
-        paper = wait_for_application(paper_form["company"]["name"])
+        paper = wait_for_application(paper_form)
         print(f"accepted as {paper['application_id']} (channel {paper['channel']})")
         heading("on the bus (CloudEvents, Kafka binary mode)")
         bus_summary(start, set(ids) | {paper["application_id"]})

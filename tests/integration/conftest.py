@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from deploy.sample.program_call import demo_program
-from deploy.local.procs import intake_env
+from deploy.local.procs import intake_env as intake_settings
 from tests.support import KAFKA, ROOT, TEST_ENV, db_url, local
 
 
@@ -49,6 +49,6 @@ def fresh_databases(infrastructure):
 
 @pytest.fixture
 def intake_env(programs_dir, fresh_databases) -> dict[str, str]:
-    env = intake_env(kafka=KAFKA, pg_port=TEST_ENV["SME_PG_PORT"], http_port=18001,
+    env = intake_settings(kafka=KAFKA, pg_port=TEST_ENV["SME_PG_PORT"], http_port=18001,
                      programs_path=f"{ROOT / 'deploy/programs'}:{programs_dir}")
     return {**env, "INTAKE_ENVIRONMENT": "test", "INTAKE_RELAY_IDLE_SECONDS": "0.02"}

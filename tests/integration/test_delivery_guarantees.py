@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import asyncpg
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from faststream.kafka import KafkaBroker
 from sqlalchemy import text
 
@@ -52,14 +53,30 @@ async def _published_since(start: dict[int, int]) -> int:
     return sum((await end_offsets(PROBE.topic())).values()) - sum(start.values())
 
 
+async def _start_group_at(group: str, offsets: dict[int, int]) -> None:
+    """Commit a new consumer group's offsets where this test's events begin; the suite's broker keeps earlier
+    runs' probe events, which a group reading from the earliest offset would have to wade through first."""
+    if not offsets:
+        return  # the topic is new: the earliest offset is where this test's events begin
+    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        positions = {TopicPartition(PROBE.topic(), p): o for p, o in offsets.items()}
+        consumer.assign(list(positions))
+        await consumer.commit(positions)
+    finally:
+        await consumer.stop()
+
+
 class CountingConsumer:
     """A consumer service of the probe events whose effect is not idempotent by itself (n = n + 1), so only
     the inbox can keep each event's effect to exactly one."""
 
-    def __init__(self, group: str) -> None:
-        self.group = group
+    def __init__(self, group: str, start: dict[int, int]) -> None:
+        self.group, self.start = group, start
 
     async def __aenter__(self):
+        await _start_group_at(self.group, self.start)
         self.engine = make_engine(db_url("screening"))
         await migrate(self.engine, None)  # only the delivery tables: this consumer is the test's own
         async with self.engine.begin() as conn:
@@ -111,7 +128,7 @@ def test_relay_killed_mid_batch_loses_nothing_and_each_effect_happens_once(intak
         async def drain_and_consume():
             while await _sent_count() < count:
                 await asyncio.sleep(0.2)
-            async with CountingConsumer(f"probe-{run}") as consumer:
+            async with CountingConsumer(f"probe-{run}", start) as consumer:
                 deadline = time.monotonic() + 90
                 while time.monotonic() < deadline and len(await consumer.effects(run)) < count:
                     await asyncio.sleep(0.5)
@@ -144,7 +161,7 @@ def test_duplicated_delivery_changes_nothing(intake_env):
         await relay._reset_producer()
         await engine.dispose()
         assert await _published_since(start) == 100
-        async with CountingConsumer(f"probe-{run}") as consumer:
+        async with CountingConsumer(f"probe-{run}", start) as consumer:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and len(await consumer.effects(run)) < 50:
                 await asyncio.sleep(0.3)
