@@ -22,20 +22,52 @@ def intake_env(*, kafka: str, pg_port: str | int, http_port: int, programs_path:
             "INTAKE_PROGRAMS_PATH": programs_path}
 
 
+def screening_env(*, kafka: str, pg_port: str | int, http_port: int, programs_path: str,
+                  registry_ports: dict[str, int]) -> dict[str, str]:
+    """SCREENING_* settings for the screening service and its lookup workers on this machine."""
+    env = {"SCREENING_DATABASE_URL": f"postgresql+asyncpg://screening:screening@127.0.0.1:{pg_port}/screening",
+           "SCREENING_KAFKA_BOOTSTRAP_SERVERS": kafka, "SCREENING_HTTP_PORT": str(http_port),
+           "SCREENING_PROGRAMS_PATH": programs_path}
+    for registry, port in registry_ports.items():
+        env[f"SCREENING_REGISTRY_{registry.upper().replace('-', '_')}_URL"] = f"http://127.0.0.1:{port}"
+    return env
+
+
+REGISTRIES = ("business-status", "credit", "sanctions", "duplicate-projects")
+
+
+def screening_processes(env: dict[str, str], *, worker_ports: dict[str, int], log_dir: Path,
+                        extra_env: dict[str, str] | None = None) -> list["ServiceProcess"]:
+    """The screening service and one lookup worker per registry, each its own process."""
+    env = {**env, **(extra_env or {})}
+    serve = ServiceProcess("screening", "serve", env, port=int(env["SCREENING_HTTP_PORT"]),
+                           log=log_dir / "screening.log")
+    workers = [ServiceProcess("screening", ["worker", "--registry", r], {**env, "SCREENING_WORKER_HTTP_PORT": str(p)},
+                              port=p, log=log_dir / f"screening-worker-{r}.log") for r, p in worker_ports.items()]
+    return [serve, *workers]
+
+
+def registry_processes(data: Path, ports: dict[str, int], log_dir: Path) -> dict[str, "ServiceProcess"]:
+    """The local registry servers (deploy/registry), one process per registry."""
+    return {r: ServiceProcess("deploy.registry", ["--registry", r, "--port", str(p), "--data", str(data)], {},
+                              port=p, log=log_dir / f"registry-{r}.log", ready_key=None) for r, p in ports.items()}
+
+
 class ServiceProcess:
     """A service started as its own OS process, the way it is deployed."""
 
-    def __init__(self, module: str, command: str, env: dict[str, str], *, port: int | None = None,
-                 log: Path | None = None) -> None:
-        self.module, self.command, self.port = module, command, port
+    def __init__(self, module: str, command: str | list[str], env: dict[str, str], *, port: int | None = None,
+                 log: Path | None = None, ready_key: str | None = "kafka") -> None:
+        self.module, self.port, self.ready_key = module, port, ready_key
+        self.args = [command] if isinstance(command, str) else list(command)
         self.env = {**os.environ, **env}
-        self.log = log or ROOT / ".local" / f"{module}-{command}.log"
+        self.log = log or ROOT / ".local" / f"{module}-{'-'.join(self.args[:1])}.log"
         self.proc: subprocess.Popen | None = None
 
     def start(self, *, wait: bool = True) -> "ServiceProcess":
         self.log.parent.mkdir(parents=True, exist_ok=True)
         out = self.log.open("ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", self.module, self.command], env=self.env,
+        self.proc = subprocess.Popen([sys.executable, "-m", self.module, *self.args], env=self.env,
                                      stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
         if wait and self.port:
             self.wait_healthy()
@@ -46,7 +78,8 @@ class ServiceProcess:
         while time.monotonic() < deadline:
             assert self.proc and self.proc.poll() is None, f"{self.module} exited; see {self.log}"
             try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=2).json().get("kafka"):
+                body = httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=2).json()
+                if self.ready_key is None or body.get(self.ready_key):
                     return
             except (httpx.HTTPError, ValueError):
                 pass

@@ -22,7 +22,7 @@ from sme_runtime.db import make_engine, migrate, session_factory
 from sme_runtime.errors import install_error_handlers
 from sme_runtime.metrics import REGISTRY
 from sme_runtime.relay import OutboxRelay
-from sme_runtime.topics import ensure_topics, service_topics
+from sme_runtime.topics import service_topics, start_when_kafka_answers
 from sme_schemas.intake import ApplicationFiledByMunicipalSystem
 
 log = logging.getLogger("intake")
@@ -42,22 +42,6 @@ def build_broker(settings: IntakeSettings, sessions, intake: handlers.Intake) ->
     return broker
 
 
-async def _start_broker_when_kafka_answers(broker: KafkaBroker, bootstrap_servers: str) -> None:
-    # The API keeps accepting applications into the outbox while Kafka is away; consumers start when it returns.
-    delay = 0.5
-    while True:
-        try:
-            await ensure_topics(bootstrap_servers, service_topics(SERVICE))
-            await broker.start()
-            return
-        except Exception as exc:  # noqa: BLE001
-            log.warning("Kafka not reachable (%s); retrying in %.0fs", exc, delay)
-            with suppress(Exception):
-                await broker.stop()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 15)
-
-
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
 
@@ -71,7 +55,8 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         app.state.intake = handlers.Intake(programs=settings.programs)
         broker = build_broker(settings, sessions, app.state.intake)
         app.state.broker = broker
-        tasks = [asyncio.create_task(_start_broker_when_kafka_answers(broker, settings.kafka_bootstrap_servers))]
+        tasks = [asyncio.create_task(start_when_kafka_answers(broker, settings.kafka_bootstrap_servers,
+                                                          service_topics(SERVICE)))]
         relay = OutboxRelay(engine, service=SERVICE, bootstrap_servers=settings.kafka_bootstrap_servers,
                             batch_size=settings.relay_batch_size, idle_seconds=settings.relay_idle_seconds)
         if settings.run_relay:

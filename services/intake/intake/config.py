@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 from functools import cached_property
-from pathlib import Path
 
 from pydantic_settings import SettingsConfigDict
 
-from sme_runtime.settings import ServiceSettings
-from sme_schemas.program import ProgramDefinition
-
-REPO_PROGRAMS = Path(__file__).resolve().parents[3] / "deploy" / "programs"
+from sme_runtime.settings import REPO_PROGRAMS, ServiceSettings
+from sme_schemas.program import ProgramDefinition, load_programs
 
 
 class IntakeSettings(ServiceSettings):
@@ -25,11 +22,3 @@ class IntakeSettings(ServiceSettings):
     def programs(self) -> dict[str, ProgramDefinition]:
         return load_programs(self.programs_path)
 
-
-def load_programs(path_list: str) -> dict[str, ProgramDefinition]:
-    programs: dict[str, ProgramDefinition] = {}
-    for folder in filter(None, path_list.split(":")):
-        for file in sorted(Path(folder).glob("*.json")):
-            program = ProgramDefinition.load(file)
-            programs[program.program_id] = program
-    return programs

@@ -16,12 +16,13 @@ from sme_schemas.program import ProgramDefinition
 class Status(StrEnum):
     SUBMITTED = "submitted"  # live, the company may still amend it (A2)
     SCREENING = "screening"  # live, screening has started: amendments are refused (A2)
+    SUPPLEMENT = "supplement"  # live, screening asked for documents: only the evidence may change (E6)
     PASSED = "passed"  # live, passed screening
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
 
 
-LIVE = (Status.SUBMITTED, Status.SCREENING, Status.PASSED)
+LIVE = (Status.SUBMITTED, Status.SCREENING, Status.SUPPLEMENT, Status.PASSED)
 
 
 def _req(rule: str, purpose: str, *any_of: D, mandatory: bool = True) -> EvidenceRequirement:
@@ -126,9 +127,29 @@ def dispose_submission(live: LiveApplication | None, content: ApplicationContent
     screening starts, and is refused after. An identical resubmission (a double click) changes nothing."""
     if live is None:
         return Disposition.CREATE
+    if live.status is Status.SUPPLEMENT:
+        changed = changed_beyond_evidence(live.content, content)
+        if changed:
+            raise A2Refusal(Problem(changed[0], "E6", "screening has started and asked only for documents: only "
+                                    f"the evidence may change now (changed: {', '.join(changed)})"))
+        return Disposition.UNCHANGED if _same(live.content, content) else Disposition.AMEND
     if live.status is not Status.SUBMITTED:
         raise_a2(live)
     return Disposition.UNCHANGED if _same(live.content, content) else Disposition.AMEND
+
+
+def changed_beyond_evidence(a: ApplicationContent, b: ApplicationContent) -> list[str]:
+    """E6 supplement: the parts other than the evidence documents that differ (they must not)."""
+    strip = {"declarations": {"consent_given_at"}, "evidence": True}
+    before, after = a.model_dump(exclude=strip), b.model_dump(exclude=strip)
+    return sorted(k for k in before if before[k] != after.get(k))
+
+
+def supplement_problem(deadline: datetime | None, at: datetime) -> Problem | None:
+    """E6: documents are accepted only until the supplement deadline."""
+    if deadline is not None and at > deadline:
+        return Problem("evidence", "E6", f"the supplement deadline {deadline.isoformat()} has passed")
+    return None
 
 
 def _same(a: ApplicationContent, b: ApplicationContent) -> bool:
@@ -151,7 +172,8 @@ def raise_a2(live: LiveApplication) -> None:
 
 
 def amendable(status: Status) -> bool:
-    return status is Status.SUBMITTED
+    """A2 before screening starts; E6 (evidence only) while a supplement is requested."""
+    return status in (Status.SUBMITTED, Status.SUPPLEMENT)
 
 
 def withdrawable(status: Status) -> bool:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake import store
 from intake.domain import (
     A2Refusal, Disposition, LiveApplication, Status, amendable, content_problems, dispose_submission,
-    required_evidence, unmet_requirements, window_problem, withdrawable,
+    required_evidence, supplement_problem, unmet_requirements, window_problem, withdrawable,
 )
 from intake.form import ApplicationForm, to_contacts, to_content
 from intake.ids import new_application_id
@@ -23,11 +23,10 @@ from sme_schemas.application import ApplicationContent
 from sme_schemas.intake import (
     ApplicationAmended, ApplicationFiledByMunicipalSystem, ApplicationSubmitted, ApplicationWithdrawn,
 )
-from sme_schemas.program import ProgramDefinition
-from sme_schemas.screening import ApplicationRejected, ScreeningPassed, ScreeningStarted
+from sme_schemas.program import ProgramDefinition, local_date
+from sme_schemas.screening import ApplicationRejected, ScreeningPassed, ScreeningStarted, SupplementRequested
 
 SOURCE = "/sme/intake"
-KST = timezone(timedelta(hours=9))
 
 
 @dataclass(frozen=True)
@@ -52,16 +51,11 @@ class Intake:
         return program
 
 
-def _local_date(at: datetime) -> date:
-    # Korean programs count days in KST; an application at 23:30 UTC is already the next day in Gimpo.
-    return at.astimezone(KST).date()
-
-
 def validate(intake: Intake, content: ApplicationContent, program_id: str, at: datetime) -> ProgramDefinition:
     """A1 and A3 checks beyond the form's own; raises RuleViolation with every problem at once."""
     program = intake.program(program_id)
     problems = [p for p in [window_problem(program, at)] if p]
-    problems += content_problems(content, program, _local_date(at))
+    problems += content_problems(content, program, local_date(at))
     if problems:
         raise RuleViolation(*problems)
     return program
@@ -111,10 +105,15 @@ async def amend_application(session: AsyncSession, intake: Intake, *, applicatio
                                     "an amendment cannot move the application to another company or program"))
     if not amendable(Status(row.status)):
         raise RuleViolation(Problem("application_id", "A2", f"application is {row.status}: amendments are accepted "
-                                    "only until screening starts"), status_code=409)
+                                    "only until screening starts (and documents while a supplement is requested)"),
+                            status_code=409)
     content = to_content(form, consent_at=at)
     validate(intake, content, form.program_id, at)
-    if dispose_submission(_live(row), content) is Disposition.UNCHANGED:
+    try:
+        disposition = dispose_submission(_live(row), content)
+    except A2Refusal as refusal:
+        raise RuleViolation(refusal.problem, status_code=409) from None
+    if disposition is Disposition.UNCHANGED:
         return Submission(Disposition.UNCHANGED, application_id)
     await _amend(session, row, content=content, contacts=to_contacts(form).model_dump(), actor=actor.subject, at=at)
     return Submission(Disposition.AMEND, application_id)
@@ -122,9 +121,17 @@ async def amend_application(session: AsyncSession, intake: Intake, *, applicatio
 
 async def _amend(session: AsyncSession, row: Any, *, content: ApplicationContent, contacts: dict | None, actor: str,
                  at: datetime) -> None:
+    supplementing = Status(row.status) is Status.SUPPLEMENT
+    if supplementing:
+        problem = supplement_problem(row.supplement_deadline, at)
+        if problem:
+            raise RuleViolation(problem, status_code=409)
     revision = await store.amend(session, row.application_id, content=content.model_dump(mode="json"),
                                  contacts=contacts, at=at)
-    await store.add_history(session, row.application_id, revision=revision, action="amended", actor=actor, at=at)
+    await store.add_history(session, row.application_id, revision=revision,
+                            action="supplemented" if supplementing else "amended", actor=actor, at=at)
+    if supplementing:  # back to screening, which re-evaluates the new revision (E6)
+        await store.set_status(session, row.application_id, Status.SCREENING, at=at, reason="supplemented")
     await enqueue(session, ApplicationAmended(
         program_id=row.program_id, application_id=row.application_id, occurred_at=at, submitted_at=row.submitted_at,
         amended_at=at, revision=revision, content=content, required_evidence=_evidence_list(content)), source=SOURCE)
@@ -189,9 +196,23 @@ def _status_follows(status: Status, *, only_from: tuple[Status, ...]):
 on_screening_started = _status_follows(Status.SCREENING, only_from=(Status.SUBMITTED,))
 on_screening_passed = _status_follows(Status.PASSED, only_from=(Status.SUBMITTED, Status.SCREENING))
 on_application_rejected = _status_follows(Status.REJECTED, only_from=(Status.SUBMITTED, Status.SCREENING,
-                                                                      Status.PASSED))
+                                                                      Status.SUPPLEMENT, Status.PASSED))
+
+
+async def on_supplement_requested(session: AsyncSession, envelope: Envelope, event: SupplementRequested) -> None:
+    """E6: the company may now change its evidence (only that) until the deadline."""
+    row = await store.get(session, event.application_id, lock=True)
+    if row is None or Status(row.status) not in (Status.SUBMITTED, Status.SCREENING, Status.SUPPLEMENT):
+        return
+    await store.request_supplement(session, event.application_id, deadline=event.deadline, at=event.occurred_at)
+    await store.add_history(session, event.application_id, revision=row.revision, action="supplement-requested",
+                            actor="service:screening", at=event.occurred_at,
+                            detail={"ce_id": envelope.id, "deadline": event.deadline.isoformat(),
+                                    "documents": [d.model_dump(mode="json") for d in event.documents]})
+
+
 SCREENING_EVENTS = ((ScreeningStarted, on_screening_started), (ScreeningPassed, on_screening_passed),
-                    (ApplicationRejected, on_application_rejected))
+                    (ApplicationRejected, on_application_rejected), (SupplementRequested, on_supplement_requested))
 
 
 # --- helpers -------------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake.domain import LIVE, Status
 
 _COLUMNS = ("application_id, program_id, brn, status, revision, channel, submitted_at, updated_at, content, "
-            "contacts, source_system, external_reference, submitted_by, status_reason")
+            "contacts, source_system, external_reference, submitted_by, status_reason, supplement_deadline")
 _LIVE = "(" + ", ".join(f"'{s.value}'" for s in LIVE) + ")"
 
 
@@ -61,6 +61,14 @@ async def set_status(session: AsyncSession, application_id: str, status: Status,
     await session.execute(text(
         "UPDATE applications SET status = :s, status_reason = :r, updated_at = :at WHERE application_id = :id"),
         {"id": application_id, "s": status.value, "r": reason, "at": at})
+
+
+async def request_supplement(session: AsyncSession, application_id: str, *, deadline: datetime,
+                             at: datetime) -> None:
+    await session.execute(text(
+        "UPDATE applications SET status = 'supplement', supplement_deadline = :d, status_reason = "
+        "'SupplementRequested', updated_at = :at WHERE application_id = :id"),
+        {"id": application_id, "d": deadline, "at": at})
 
 
 async def add_history(session: AsyncSession, application_id: str, *, revision: int, action: str, actor: str,

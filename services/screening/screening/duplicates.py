@@ -1,9 +1,14 @@
 """Duplicate-project check (D1–D3): each of development goal, method and content is compared with the prior
-projects of the R&D registries by character n-gram TF-IDF cosine.
+projects of the R&D registries; an element's score is the mean of two TF-IDF cosines:
 
-Why character n-grams: Korean words carry particles and endings (개선을/개선하여/개선), so whole-word matching
-misses obvious overlaps, while 2–3 character grams match them; TF-IDF keeps common words (컨설팅, 기업) from
-making every plan look alike. The per-element scores and the matching project are the evidence (D3)."""
+- character 2–3-grams (spaces and punctuation removed): Korean words carry particles and endings
+  (개선을/개선하여/개선), so whole-word matching misses obvious overlaps, while short grams match them;
+- content morphemes (nouns, verb and adjective stems, foreign words and numbers, by the offline Kiwi analyser):
+  a paraphrase that reorders and re-inflects the same words (임금체계와 취업규칙을 정비 / 취업규칙 정비로 임금
+  체계 개편) keeps its morphemes even where its character grams drift apart.
+
+TF-IDF keeps common words (컨설팅, 기업) from making every plan look alike. The per-element scores and the
+matching project are the evidence (D3)."""
 from __future__ import annotations
 
 import math
@@ -11,6 +16,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Iterable
 
 ELEMENTS = ("goal", "method", "content")  # D1
@@ -70,6 +76,24 @@ def grams(text: str, sizes: tuple[int, ...] = (2, 3)) -> Counter[str]:
     return Counter(squeezed[i:i + n] for n in sizes for i in range(len(squeezed) - n + 1))
 
 
+_CONTENT_TAGS = ("NNG", "NNP", "NR", "SL", "SN", "XR", "VV", "VA")
+
+
+@lru_cache(maxsize=1)
+def _kiwi():
+    from kiwipiepy import Kiwi  # loads its model (about 1 s) once per process
+
+    return Kiwi()
+
+
+def morphemes(text: str) -> Counter[str]:
+    """Content morphemes of the text (lemmas of nouns, verb and adjective stems, foreign words, numbers)."""
+    return Counter(t.form.lower() for t in _kiwi().tokenize(text) if t.tag.startswith(_CONTENT_TAGS))
+
+
+FEATURES = (grams, morphemes)
+
+
 def idf(documents: Iterable[Counter[str]]) -> dict[str, float]:
     docs = list(documents)
     frequency = Counter(g for doc in docs for g in doc)
@@ -89,11 +113,15 @@ def check_duplicates(plan: ProjectText, corpus: list[PriorProject], *, duplicate
     """D3: the best-matching prior project decides; thresholds come from the program definition."""
     if not corpus:
         return DuplicateCheck(Verdict.DIFFERENT, None)
-    plan_grams = {e: grams(getattr(plan, e)) for e in ELEMENTS}
-    prior_grams = [{e: grams(getattr(p.text, e)) for e in ELEMENTS} for p in corpus]
-    weights = {e: idf([plan_grams[e], *(pg[e] for pg in prior_grams)]) for e in ELEMENTS}
-    matches = [Match(p, {e: round(cosine(plan_grams[e], pg[e], weights[e]), 4) for e in ELEMENTS})
-               for p, pg in zip(corpus, prior_grams)]
+    scores = [{e: 0.0 for e in ELEMENTS} for _ in corpus]
+    for feature in FEATURES:
+        for element in ELEMENTS:
+            mine = feature(getattr(plan, element))
+            theirs = [feature(getattr(p.text, element)) for p in corpus]
+            weights = idf([mine, *theirs])
+            for i, other in enumerate(theirs):
+                scores[i][element] += cosine(mine, other, weights) / len(FEATURES)
+    matches = [Match(p, {e: round(s[e], 4) for e in ELEMENTS}) for p, s in zip(corpus, scores)]
     # Highest mean first; ties broken by registry and id so the evidence is the same on every run.
     best = min(matches, key=lambda m: (-m.overall, m.project.registry, m.project.project_id))
     if best.overall >= duplicate_threshold:

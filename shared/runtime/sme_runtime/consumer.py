@@ -47,9 +47,10 @@ class ReliableConsumers:
         self.broker, self.sessions, self.service = broker, sessions, service
         self.retry_max_seconds = retry_max_seconds
 
-    def subscribe(self, event_cls: type[IntegrationEvent], handler: Handler, *, group_id: str | None = None) -> None:
+    def subscribe(self, event_cls: type[IntegrationEvent], handler: Handler, *, group_id: str | None = None,
+                  topic: str | None = None) -> None:
         group = group_id or f"{self.service}.{event_cls.event_name}"
-        topic = event_cls.topic()
+        topic = topic or event_cls.topic()
 
         async def on_event(msg: KafkaMessage) -> None:
             await self._consume(msg, event_cls, handler, group)
@@ -109,13 +110,7 @@ class ReliableConsumers:
 
     async def _dead_letter(self, record, group: str, exc: Exception, *, event_id: str | None) -> None:
         """Publish the original message to <topic>.dlq with the error in headers; retried until it is there."""
-        headers = dict(_headers(record))
-        headers.update({
-            "dlq_error": str(exc)[:2000], "dlq_error_class": type(exc).__name__,
-            "dlq_field": getattr(exc, "field", ""), "dlq_rule": getattr(exc, "rule", ""),
-            "dlq_consumer": group, "dlq_original_topic": record.topic,
-            "dlq_original_partition": str(record.partition), "dlq_original_offset": str(record.offset),
-        })
+        headers = dead_letter_headers(record, group, exc)
         delay = 0.1
         while True:
             try:
@@ -142,6 +137,18 @@ class ReliableConsumers:
             await msg.ack()
         except Exception as exc:  # noqa: BLE001 - a rebalance may refuse the commit; redelivery is deduplicated
             log.warning("offset commit failed (%s); the event may be redelivered and will be deduplicated", exc)
+
+
+def dead_letter_headers(record, group: str, exc: Exception) -> dict[str, str]:
+    """The original headers plus why and where from, so an operator can fix and replay the message."""
+    headers = dict(_headers(record))
+    headers.update({
+        "dlq_error": str(exc)[:2000], "dlq_error_class": type(exc).__name__,
+        "dlq_field": getattr(exc, "field", ""), "dlq_rule": getattr(exc, "rule", ""),
+        "dlq_consumer": group, "dlq_original_topic": record.topic,
+        "dlq_original_partition": str(record.partition), "dlq_original_offset": str(record.offset),
+    })
+    return headers
 
 
 def _headers(record) -> list[tuple[str, str]]:

@@ -10,13 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sme_schemas import IntegrationEvent, wrap
 
 
-async def enqueue(session: AsyncSession, event: IntegrationEvent, *, source: str) -> str:
-    """Add the event to the outbox inside the caller's transaction; returns its ce_id."""
+async def enqueue(session: AsyncSession, event: IntegrationEvent, *, source: str, topic: str | None = None) -> str:
+    """Add the event to the outbox inside the caller's transaction; returns its ce_id. `topic` overrides the
+    event's own topic for a service's internal per-partner topics (screening's per-registry lookups)."""
     envelope = wrap(event, source=source, event_id=str(uuid.uuid4()))
     await session.execute(
         text("INSERT INTO outbox (event_id, topic, event_key, headers, body) "
              "VALUES (:id, :topic, :key, CAST(:headers AS jsonb), :body)"),
-        {"id": envelope.id, "topic": event.topic(), "key": envelope.subject,
+        {"id": envelope.id, "topic": topic or event.topic(), "key": envelope.subject,
          "headers": json.dumps(envelope.headers(), ensure_ascii=False), "body": envelope.body},
     )
     return envelope.id

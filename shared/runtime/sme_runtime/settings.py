@@ -1,11 +1,14 @@
 """The settings every service shares; each service subclasses with its own env prefix."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The program definitions shipped with the repository (a container image copies them to the same place).
+REPO_PROGRAMS = Path(__file__).resolve().parents[3] / "deploy" / "programs"
 DEVELOPMENT_SECRET = "development-only-secret-change-me-0123456789"
 
 

@@ -1,12 +1,17 @@
 """Creates a service's topics (and their DLQs) up front, so no first publish races topic auto-creation."""
 from __future__ import annotations
 
+import asyncio
+import logging
+from contextlib import suppress
+
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from sme_runtime.consumer import dlq_topic
 from sme_schemas.catalog import CONSUMES, produced_by
 
+log = logging.getLogger(__name__)
 PARTITIONS = 3  # key = application id keeps each application's events in order within a partition
 
 
@@ -30,3 +35,20 @@ async def ensure_topics(bootstrap_servers: str, topics: list[str], *, replicatio
                 pass  # another replica created them meanwhile
     finally:
         await admin.close()
+
+
+async def start_when_kafka_answers(broker, bootstrap_servers: str, topics: list[str]) -> None:
+    """Create the topics and start the broker's consumers, retrying with backoff until Kafka answers: the HTTP
+    side of a service keeps working (into its outbox) while Kafka is away."""
+    delay = 0.5
+    while True:
+        try:
+            await ensure_topics(bootstrap_servers, topics)
+            await broker.start()
+            return
+        except Exception as exc:  # noqa: BLE001
+            log.warning("Kafka not reachable (%s); retrying in %.0fs", exc, delay)
+            with suppress(Exception):
+                await broker.stop()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 15)

@@ -29,7 +29,8 @@ BY_TOPIC: dict[str, type[IntegrationEvent]] = {e.topic(): e for e in EVENTS}
 # What each service consumes (what it publishes is read off `producer`). Later issues fill in the rest
 # as the services are built; the AsyncAPI documents are generated from this table.
 CONSUMES: dict[str, tuple[type[IntegrationEvent], ...]] = {
-    "intake": (ApplicationFiledByMunicipalSystem, ScreeningStarted, ApplicationRejected, ScreeningPassed),
+    "intake": (ApplicationFiledByMunicipalSystem, ScreeningStarted, ApplicationRejected, ScreeningPassed,
+               SupplementRequested),
     "screening": (ApplicationSubmitted, ApplicationAmended, ApplicationWithdrawn, RecheckRequested,
                   ParticipationGivenUp),
     "evaluation": (ScreeningPassed, RecheckCompleted, AgreementTerminated, ParticipationGivenUp),

@@ -2,13 +2,22 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from pydantic import Field, model_validator
 
 from sme_schemas.base import Contract
 from sme_schemas.values import Krw, ProgramId, ShortText, UtcInstant
+
+
+# Korean programs count days in KST: an application at 23:30 UTC is already the next day in Gimpo.
+KST = timezone(timedelta(hours=9))
+
+
+def local_date(at: datetime) -> date:
+    """The calendar day in Korea of a UTC instant (E6 ages, X9/X10 'as of' dates, A3)."""
+    return at.astimezone(KST).date()
 
 
 class ApplicationWindow(Contract):
@@ -54,6 +63,8 @@ class ProgramDefinition(Contract):
     committee_max: int = Field(7, ge=1, description="Committee size at most")
     evaluator_allowance_per_application: Krw = Field(20_000, description="F7")
     evaluator_allowance_cap: Krw = Field(300_000, description="F7")
+    support_fields: tuple[ShortText, ...] = Field((), description="Announced support fields (X6); a consulting "
+                                                  "field outside them is referred to an operator. Empty: no check")
     give_up_restriction_days: int = Field(365, ge=0, description="C6/X10 participation restriction")
     duplicate_threshold: float = Field(0.75, gt=0, le=1, description="D3: mean element similarity from which a "
                                        "prior project is a clear duplicate")
@@ -64,3 +75,13 @@ class ProgramDefinition(Contract):
     @classmethod
     def load(cls, path: Path) -> "ProgramDefinition":
         return cls.model_validate(json.loads(path.read_text("utf-8")))
+
+
+def load_programs(path_list: str) -> dict[str, ProgramDefinition]:
+    """Program definition files (*.json) of colon-separated folders; later folders override earlier ones."""
+    programs: dict[str, ProgramDefinition] = {}
+    for folder in filter(None, path_list.split(":")):
+        for file in sorted(Path(folder).glob("*.json")):
+            program = ProgramDefinition.load(file)
+            programs[program.program_id] = program
+    return programs

@@ -1,0 +1,125 @@
+"""Local stand-in for one external registry (D2): a real HTTP server over a dataset file.
+
+    python -m deploy.registry --registry business-status --port 8101 --data .local/registry.json
+
+None of the real registries (the national tax service's business-status API, the credit bureau, the
+sanctions sources, NTIS / SMTECH / GSTEP PMS) is reachable from here. Each registry runs as its own process so
+one can be killed or slowed (`--delay-seconds`) without touching the others; the screening workers talk to it
+exactly as to the real endpoint."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from fastapi import Body, FastAPI, Query
+
+REGISTRIES = ("business-status", "credit", "sanctions", "duplicate-projects")
+UNKNOWN_BRN = "국세청에 등록되지 않은 사업자등록번호입니다."
+
+
+def create_registry_app(registry: str, data: dict[str, Any], *, delay_seconds: float = 0.0) -> FastAPI:
+    app = FastAPI(title=f"Local registry: {registry}")
+    app.state.calls = 0
+
+    @app.middleware("http")
+    async def slow_and_count(request, call_next):
+        if request.url.path != "/health":
+            app.state.calls += 1
+            if delay_seconds:
+                await asyncio.sleep(delay_seconds)
+        return await call_next(request)
+
+    @app.get("/health")
+    async def health() -> dict:
+        return {"registry": registry, "calls": app.state.calls}
+
+    if registry == "business-status":
+        _business_status(app, data["business_status"])
+    elif registry == "credit":
+        _credit(app, data["credit"])
+    elif registry == "sanctions":
+        _sanctions(app, data["sanctions"])
+    else:
+        _projects(app, data["projects"])
+    return app
+
+
+def _business_status(app: FastAPI, companies: dict[str, dict]) -> None:
+    """Shaped like the NTS 사업자등록정보 상태조회 / 진위확인 API (api.odcloud.kr/api/nts-businessman/v1)."""
+
+    def row(brn: str) -> dict:
+        known = companies.get(brn)
+        if known is None:
+            return {"b_no": brn, "b_stt": "", "b_stt_cd": "", "tax_type": UNKNOWN_BRN, "tax_type_cd": "", "end_dt": "",
+                    "utcc_yn": "", "tax_type_change_dt": "", "invoice_apply_dt": ""}
+        return {"b_no": brn, **{k: known[k] for k in ("b_stt", "b_stt_cd", "tax_type", "tax_type_cd", "end_dt")},
+                "utcc_yn": "N", "tax_type_change_dt": "", "invoice_apply_dt": ""}
+
+    @app.post("/api/nts-businessman/v1/status")
+    async def status(body: dict = Body(...), serviceKey: str = Query("")) -> dict:  # noqa: N803 - the API's name
+        numbers = body.get("b_no", [])
+        rows = [row(b) for b in numbers]
+        return {"status_code": "OK", "request_cnt": len(numbers),
+                "match_cnt": sum(1 for r in rows if r["b_stt_cd"]), "data": rows}
+
+    @app.post("/api/nts-businessman/v1/validate")
+    async def validate(body: dict = Body(...), serviceKey: str = Query("")) -> dict:  # noqa: N803
+        out = []
+        for q in body.get("businesses", []):
+            known = companies.get(q.get("b_no"))
+            ok = known is not None and known["start_dt"] == q.get("start_dt") and known["p_nm"] == q.get("p_nm")
+            out.append({"b_no": q.get("b_no"), "valid": "01" if ok else "02",
+                        **({} if ok else {"valid_msg": "확인할 수 없습니다."}), "request_param": q,
+                        **({"status": row(q["b_no"])} if ok else {})})
+        return {"status_code": "OK", "request_cnt": len(out), "valid_cnt": sum(r["valid"] == "01" for r in out),
+                "data": out}
+
+
+def _credit(app: FastAPI, records: dict[str, list]) -> None:
+    @app.post("/credit/v1/inquiries")
+    async def inquiries(body: dict = Body(...)) -> dict:
+        results = []
+        for subject in body.get("subjects", []):
+            found = [r for r in records.get(subject.get("brn"), [])
+                     if r["role"] == subject.get("role") and r["name"] == subject.get("name")]
+            results.append({**subject, "records": [rec for r in found for rec in r["records"]]})
+        return {"as_of": body.get("as_of"), "results": results}
+
+
+def _sanctions(app: FastAPI, records: dict[str, list]) -> None:
+    @app.get("/sanctions/v1/records")
+    async def by_company(brn: str = Query(..., pattern=r"^\d{10}$"), serviceKey: str = Query("")) -> dict:  # noqa: N803
+        return {"brn": brn, "records": records.get(brn, [])}
+
+
+def _projects(app: FastAPI, projects: list[dict]) -> None:
+    @app.post("/rnd/v1/projects/search")
+    async def search(body: dict = Body(...), serviceKey: str = Query("")) -> dict:  # noqa: N803
+        on = date.fromisoformat(body.get("ongoing_on") or date.today().isoformat())
+        wanted = set(body.get("registries") or ("NTIS", "SMTECH", "GSTEP-PMS"))
+        items = [p for p in projects if p["company_brn"] == body.get("brn") and p["registry"] in wanted
+                 and date.fromisoformat(p["start"]) <= on <= date.fromisoformat(p["end"])]
+        return {"total": len(items), "items": items}
+
+
+def main() -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(prog="python -m deploy.registry", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--registry", required=True, choices=REGISTRIES)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--data", type=Path, required=True, help="dataset JSON (deploy/sample/screening_scenario.py)")
+    parser.add_argument("--delay-seconds", type=float, default=0.0, help="answer this much later (a slow registry)")
+    args = parser.parse_args()
+    data = json.loads(args.data.read_text("utf-8"))
+    uvicorn.run(create_registry_app(args.registry, data, delay_seconds=args.delay_seconds), host="127.0.0.1",
+                port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

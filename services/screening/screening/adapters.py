@@ -1,0 +1,200 @@
+"""One adapter interface for the four registries (D2), an HTTP adapter for each, and the pure interpretation
+of what each registry answers.
+
+The HTTP shapes follow the real services: the business-status adapter speaks the national tax service's
+business-status and validation API (`/api/nts-businessman/v1/status`, `/validate`); the others speak small JSON
+APIs. A deployment points each adapter at a real endpoint by configuration (SCREENING_REGISTRY_URL and
+SCREENING_REGISTRY_KEY); tests and the main job use the local registry server in deploy/registry/."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Protocol
+
+import httpx
+
+from screening.duplicates import PriorProject, ProjectText, Verdict as Similarity, check_duplicates
+from screening.lookups import LookupResult, LookupSubject, Registry, Verdict
+from sme_schemas.screening import Finding
+
+
+class RegistryUnavailable(Exception):
+    """The registry did not answer (timeout, connection refused, 5xx, 429): the lookup waits and retries."""
+
+
+class RegistryAdapter(Protocol):
+    registry: Registry
+
+    async def look_up(self, subject: LookupSubject) -> LookupResult:
+        """Ask the registry; raise RegistryUnavailable when it cannot answer now."""
+
+
+# --- pure interpretation of registry answers ------------------------------------------------------------------
+
+NTS_SUSPENDED, NTS_CLOSED, NTS_ACTIVE = "02", "03", "01"
+
+
+def interpret_business_status(status: dict[str, Any], validation: dict[str, Any] | None) -> LookupResult:
+    """X3 from the NTS status code; X4 referral when the NTS validation (BRN + 개업일자 + 대표자) disagrees."""
+    row = (status.get("data") or [{}])[0]
+    code = row.get("b_stt_cd", "")
+    if code == NTS_SUSPENDED:
+        return LookupResult(verdict=Verdict.EXCLUDED, findings=(Finding(
+            rule="X3", detail=f"국세청 사업자 상태: {row.get('b_stt') or '휴업자'} (사업자등록번호 {row.get('b_no')})"),))
+    if code == NTS_CLOSED:
+        return LookupResult(verdict=Verdict.EXCLUDED, findings=(Finding(
+            rule="X3", detail=f"국세청 사업자 상태: {row.get('b_stt') or '폐업자'}, 폐업일 {row.get('end_dt') or '미상'}"),))
+    if code != NTS_ACTIVE:
+        return LookupResult(verdict=Verdict.REFER, findings=(Finding(
+            rule="X3", detail=f"국세청 조회 결과를 확정할 수 없습니다: {row.get('tax_type') or '상태 코드 없음'}"),))
+    state = f"국세청 사업자 상태: {row.get('b_stt', '계속사업자')} ({row.get('tax_type', '')})"
+    valid = ((validation or {}).get("data") or [{}])[0].get("valid")
+    if validation is not None and valid != "01":
+        return LookupResult(verdict=Verdict.REFER, findings=(Finding(
+            rule="X4", detail=f"{state}; 진위확인 결과 신청서의 대표자 성명 또는 개업일자가 등록 정보와 다릅니다: "
+                              "허위 기재 여부 판단이 필요합니다"),))
+    return LookupResult.clear("X3", state)
+
+
+def _in_effect(start: str | None, end: str | None, on: date) -> bool:
+    return (start is None or date.fromisoformat(start) <= on) and (end is None or date.fromisoformat(end) >= on)
+
+
+CREDIT_RULES = {"credit-restriction": ("X2", "금융기관 불량거래처 규제"), "delinquency": ("X8", "신용거래 불량")}
+ROLE_NAMES = {"company": "기업", "ceo": "대표자", "project-manager": "과제책임자"}
+
+
+def interpret_credit(answer: dict[str, Any], as_of: date) -> LookupResult:
+    """X2 credit restriction, X8 credit delinquency: of the company, the CEO or the project manager, in effect."""
+    findings = []
+    for subject in answer.get("results", []):
+        for record in subject.get("records", []):
+            if record.get("type") in CREDIT_RULES and _in_effect(record.get("registered_on"), record.get("cleared_on"), as_of):
+                rule, label = CREDIT_RULES[record["type"]]
+                findings.append(Finding(rule=rule, detail=f"{ROLE_NAMES.get(subject.get('role'), subject.get('role'))} "
+                                        f"{subject.get('name', '')}: {label} ({record.get('institution', '')}, "
+                                        f"{record.get('registered_on')} 등록)"))
+    if findings:
+        return LookupResult(verdict=Verdict.EXCLUDED, findings=tuple(findings))
+    return LookupResult.clear("X2", "기업·대표자·과제책임자 모두 신용 규제·불량 기록 없음")
+
+
+ADMINISTRATIVE = {"environmental-enforcement": "환경 단속", "illegal-building": "위반건축물", "local-tax-arrears": "지방세 체납"}
+PUBLIC = {"public-sanction": "공공기관 사업 제재", "unfulfilled-obligation": "의무사항 불이행"}
+
+
+def interpret_sanctions(answer: dict[str, Any], *, announcement_date: date, as_of: date) -> LookupResult:
+    """X9: an administrative sanction in effect on the announcement date; X8: a public sanction or unfulfilled
+    obligation in effect now."""
+    findings = []
+    for record in answer.get("records", []):
+        category, role = record.get("category"), ROLE_NAMES.get(record.get("subject_role"), "기업")
+        start, end = record.get("imposed_on"), record.get("lifted_on")
+        if category in ADMINISTRATIVE and _in_effect(start, end, announcement_date):
+            findings.append(Finding(rule="X9", detail=f"공고일({announcement_date}) 기준 행정처분: {ADMINISTRATIVE[category]} "
+                                    f"— {record.get('agency')} {record.get('record_id')} ({start}~{end or ''}) {record.get('detail', '')}".strip()))
+        elif category in PUBLIC and _in_effect(start, end, as_of):
+            findings.append(Finding(rule="X8", detail=f"{role}: {PUBLIC[category]} — {record.get('agency')} "
+                                    f"{record.get('record_id')} ({start}~{end or ''})"))
+    if findings:
+        return LookupResult(verdict=Verdict.EXCLUDED, findings=tuple(findings))
+    return LookupResult.clear("X9", "공고일 기준 행정처분·공공기관 제재 기록 없음 (환경, 건축, 지방세)")
+
+
+def interpret_prior_projects(answer: dict[str, Any], subject: LookupSubject) -> LookupResult:
+    """X5 with D1–D3: the plan against the company's ongoing projects in the R&D registries."""
+    corpus = [PriorProject(registry=item["registry"], project_id=item["project_id"], title=item["title"],
+                           company_brn=item.get("company_brn"),
+                           text=ProjectText(goal=item["goal"], method=item["method"], content=item["content"]))
+              for item in answer.get("items", [])]
+    plan = ProjectText(goal=subject.goal or "", method=subject.method or "", content=subject.content or "")
+    check = check_duplicates(plan, corpus, duplicate_threshold=subject.duplicate_threshold or 0.75,
+                             borderline_threshold=subject.borderline_threshold or 0.45)
+    if check.verdict is Similarity.DUPLICATE:
+        return LookupResult(verdict=Verdict.EXCLUDED, findings=(Finding(
+            rule="X5", detail=f"동일·유사 과제를 타 기관에서 수행 중입니다: {check.evidence()}"),))
+    if check.verdict is Similarity.BORDERLINE:
+        return LookupResult(verdict=Verdict.REFER, findings=(Finding(
+            rule="D3", detail=f"유사 과제 가능성 (위원회 판단 필요): {check.evidence()}"),))
+    searched = f"수행 중 과제 {len(corpus)}건과 비교" + (f", 최고 유사 {check.evidence()}" if check.best else "")
+    return LookupResult.clear("X5", searched)
+
+
+# --- HTTP adapters ------------------------------------------------------------------------------------------
+
+class HttpRegistry:
+    """Shared HTTP plumbing: a registry that does not answer is unavailable; a refusal is for an operator."""
+
+    registry: Registry
+
+    def __init__(self, base_url: str, *, service_key: str = "", client: httpx.AsyncClient | None = None) -> None:
+        self.base_url, self.service_key = base_url.rstrip("/"), service_key
+        self.client = client or httpx.AsyncClient(timeout=None)  # the worker's own timeout bounds each call
+
+    async def _call(self, method: str, path: str, **kwargs) -> dict[str, Any]:
+        try:
+            response = await self.client.request(method, self.base_url + path,
+                                                 params={"serviceKey": self.service_key, **kwargs.pop("params", {})},
+                                                 **kwargs)
+        except httpx.HTTPError as exc:
+            raise RegistryUnavailable(f"{self.registry.value}: {type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 500 or response.status_code == 429:
+            raise RegistryUnavailable(f"{self.registry.value}: HTTP {response.status_code}")
+        if response.status_code >= 400:
+            raise RegistryRefused(f"{self.registry.value} refused the query: HTTP {response.status_code} "
+                                  f"{response.text[:200]}")
+        return response.json()
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+class RegistryRefused(Exception):
+    """The registry answered that it will not answer this query (4xx): a person has to look."""
+
+
+class BusinessStatusRegistry(HttpRegistry):
+    registry = Registry.BUSINESS_STATUS
+
+    async def look_up(self, subject: LookupSubject) -> LookupResult:
+        brn = subject.business_registration_number
+        status = await self._call("POST", "/api/nts-businessman/v1/status", json={"b_no": [brn]})
+        validation = await self._call("POST", "/api/nts-businessman/v1/validate", json={"businesses": [
+            {"b_no": brn, "start_dt": subject.founded_on.strftime("%Y%m%d"), "p_nm": subject.ceo_name}]})
+        return interpret_business_status(status, validation)
+
+
+class CreditRegistry(HttpRegistry):
+    registry = Registry.CREDIT
+
+    async def look_up(self, subject: LookupSubject) -> LookupResult:
+        brn = subject.business_registration_number
+        answer = await self._call("POST", "/credit/v1/inquiries", json={"as_of": subject.as_of.isoformat(), "subjects": [
+            {"role": "company", "brn": brn, "name": subject.company_name},
+            {"role": "ceo", "brn": brn, "name": subject.ceo_name},
+            {"role": "project-manager", "brn": brn, "name": subject.project_manager_name}]})
+        return interpret_credit(answer, subject.as_of)
+
+
+class SanctionsRegistry(HttpRegistry):
+    registry = Registry.SANCTIONS
+
+    async def look_up(self, subject: LookupSubject) -> LookupResult:
+        answer = await self._call("GET", "/sanctions/v1/records",
+                                  params={"brn": subject.business_registration_number})
+        return interpret_sanctions(answer, announcement_date=subject.announcement_date, as_of=subject.as_of)
+
+
+class PriorProjectRegistry(HttpRegistry):
+    registry = Registry.DUPLICATE_PROJECTS
+
+    async def look_up(self, subject: LookupSubject) -> LookupResult:
+        answer = await self._call("POST", "/rnd/v1/projects/search", json={
+            "brn": subject.business_registration_number, "ongoing_on": subject.as_of.isoformat(),
+            "registries": ["NTIS", "SMTECH", "GSTEP-PMS"]})
+        return interpret_prior_projects(answer, subject)
+
+
+ADAPTERS: dict[Registry, type[HttpRegistry]] = {
+    Registry.BUSINESS_STATUS: BusinessStatusRegistry, Registry.CREDIT: CreditRegistry,
+    Registry.SANCTIONS: SanctionsRegistry, Registry.DUPLICATE_PROJECTS: PriorProjectRegistry,
+}

@@ -1,0 +1,122 @@
+"""Screening's HTTP routes: the operators' manual-review queue, the state of each application (with the rules
+and evidence behind it, so staff can answer a company's 'why'), and what waits on which registry."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel, Field
+
+from screening import handlers, store
+from sme_runtime.auth import Principal, Role, authorise, bearer_scheme
+from sme_runtime.problems import Problem, RuleViolation
+from sme_schemas.values import RuleId
+
+router = APIRouter()
+
+
+def _roles(*roles: Role):
+    async def dependency(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                                                  Depends(bearer_scheme)]) -> Principal:
+        return authorise(credentials, request.app.state.settings.jwt_secret, roles)
+
+    return dependency
+
+
+Operator = Annotated[Principal, Depends(_roles(Role.OPERATOR))]
+OperatorOrCompany = Annotated[Principal, Depends(_roles(Role.OPERATOR, Role.COMPANY))]
+
+
+class RulingForm(BaseModel):
+    """An operator's judgement of the open questions of one application."""
+
+    decision: Literal["clear", "exclude"] = Field(description="clear: the concern does not hold; exclude: reject")
+    rules: list[RuleId] | None = Field(None, description="Questions ruled on; default all open ones. X4 or X6 may "
+                                       "be named to exclude on the operator's own finding", examples=[["D3"]])
+    reason: str = Field(min_length=5, max_length=2000, description="Why, in words the company can be told",
+                        examples=["유사 과제와 목표·대상 공정이 달라 중복이 아님 (위원회 검토)"])
+    purpose: str = Field("screening", pattern=r"^(screening|recheck:.+)$",
+                         description="'screening', or 'recheck:<request id>' for an X11 re-check question")
+
+
+class Review(BaseModel):
+    application_id: str
+    purpose: str
+    program_id: str
+    company_name: str | None
+    questions: list[dict[str, Any]]
+    since: datetime
+
+
+@router.get("/reviews", response_model=list[Review], tags=["manual review"],
+            summary="The manual-review queue: what operators must judge (X4, X6, D3, unsettled lookups)")
+async def reviews(request: Request, _: Operator) -> list[Review]:
+    async with request.app.state.sessions() as session:
+        rows = await store.open_reviews(session)
+    return [Review(application_id=r.application_id, purpose=r.purpose, program_id=r.program_id,
+                   company_name=r.company_name, questions=(r.decision or {}).get("questions", []), since=r.since)
+            for r in rows]
+
+
+@router.post("/reviews/{application_id}/rulings", tags=["manual review"],
+             summary="Rule on an application's open questions; recorded with operator, time and reason")
+async def rule(request: Request, application_id: str, form: RulingForm, operator: Operator) -> dict[str, Any]:
+    async with request.app.state.sessions() as session, session.begin():
+        await handlers.rule_on(session, request.app.state.screening, application_id=application_id,
+                               purpose=form.purpose, exclude=form.decision == "exclude",
+                               rules=tuple(form.rules) if form.rules else None, reason=form.reason,
+                               operator=operator.subject)
+    return await _application(request, application_id)
+
+
+@router.get("/applications/{application_id}", tags=["applications"],
+            summary="Screening state of one application: outcome, rules and evidence, lookups, audit trail")
+async def application(request: Request, application_id: str, actor: OperatorOrCompany) -> dict[str, Any]:
+    found = await _application(request, application_id)
+    if actor.role is Role.COMPANY and found["business_registration_number"] != actor.business_registration_number:
+        raise _not_found(application_id)  # C9: another company's application does not exist for this caller
+    return found
+
+
+@router.get("/applications", tags=["applications"], summary="Applications in screening (operators)")
+async def applications(request: Request, _: Operator, program_id: str | None = None,
+                       status: str | None = Query(None, pattern=r"^[a-z-]+$"),
+                       limit: int = Query(200, ge=1, le=5000)) -> list[dict[str, Any]]:
+    async with request.app.state.sessions() as session:
+        rows = await store.listing(session, program_id=program_id, status=status, limit=limit)
+    return [{"application_id": r.application_id, "program_id": r.program_id, "company_name": r.company_name,
+             "business_registration_number": r.brn, "revision": r.revision, "status": r.status,
+             "submitted_at": r.submitted_at, "decided_at": r.decided_at, "decided_by": r.decided_by,
+             "supplement_deadline": r.supplement_deadline, "decision": r.decision} for r in rows]
+
+
+@router.get("/lookups/waiting", tags=["lookups"],
+            summary="How many applications wait on each registry, and the oldest wait")
+async def waiting(request: Request, _: Operator) -> dict[str, Any]:
+    async with request.app.state.sessions() as session:
+        by_registry = await store.waiting_by_registry(session)
+    return {"registries": by_registry, "applications_waiting": sum(v["applications"] for v in by_registry.values())}
+
+
+async def _application(request: Request, application_id: str) -> dict[str, Any]:
+    async with request.app.state.sessions() as session:
+        row = await store.get(session, application_id)
+        if row is None:
+            raise _not_found(application_id)
+        lookups = await store.lookups_of(session, application_id)
+        trail = await store.audit_of(session, application_id)
+    return {"application_id": row.application_id, "program_id": row.program_id,
+            "business_registration_number": row.brn, "revision": row.revision, "status": row.status,
+            "submitted_at": row.submitted_at, "decided_at": row.decided_at, "decided_by": row.decided_by,
+            "supplement_deadline": row.supplement_deadline, "decision": row.decision,
+            "lookups": [{"purpose": lk.purpose, "registry": lk.registry, "requested_at": lk.requested_at,
+                         "answered_at": lk.answered_at, "verdict": lk.verdict, "findings": lk.findings,
+                         "attempts": lk.attempts, "superseded": lk.superseded} for lk in lookups],
+            "audit": [{"at": a.at, "actor": a.actor, "action": a.action, "detail": a.detail} for a in trail]}
+
+
+def _not_found(application_id: str) -> RuleViolation:
+    return RuleViolation(Problem("application_id", "C9", f"no application {application_id} in screening"),
+                         status_code=404)

@@ -1,0 +1,42 @@
+"""Screening's settings (SCREENING_* environment variables): the service, its lookup workers and the registries."""
+from __future__ import annotations
+
+from functools import cached_property
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from screening.lookups import Registry
+from sme_runtime.settings import REPO_PROGRAMS, ServiceSettings
+from sme_schemas.program import ProgramDefinition, load_programs
+
+
+class ScreeningSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="SCREENING_", extra="ignore", frozen=True)
+
+    database_url: str = "postgresql+asyncpg://screening:screening@127.0.0.1:5432/screening"
+    http_port: int = 8002
+    programs_path: str = str(REPO_PROGRAMS)
+    run_relay: bool = True
+    sweep_seconds: float = Field(5.0, gt=0, description="How often supplement deadlines and gauges are checked")
+    supplement_grace_seconds: float = Field(600.0, ge=0, description="E6: a supplement filed just before the "
+                                            "deadline may still be in flight on the bus; wait this long after it")
+
+    # Lookup workers: one process per registry (python -m screening worker --registry NAME).
+    worker_http_port: int = Field(8012, description="Health and metrics port of a lookup worker")
+    registry_business_status_url: str = "http://127.0.0.1:8101"
+    registry_credit_url: str = "http://127.0.0.1:8102"
+    registry_sanctions_url: str = "http://127.0.0.1:8103"
+    registry_duplicate_projects_url: str = "http://127.0.0.1:8104"
+    registry_key: str = Field("", description="Service key sent to the registries (the NTS API's serviceKey)")
+    registry_timeout_seconds: float = Field(3.0, gt=0, description="One registry call at most this long")
+    registry_failure_threshold: int = Field(3, ge=1, description="Failures in a row that open the circuit")
+    registry_reset_seconds: float = Field(15.0, gt=0, description="Open circuit: wait this long, then probe")
+    registry_retry_backoff_seconds: float = Field(0.2, gt=0, description="First retry delay; doubles per retry")
+
+    def registry_url(self, registry: Registry) -> str:
+        return getattr(self, f"registry_{registry.value.replace('-', '_')}_url")
+
+    @cached_property
+    def programs(self) -> dict[str, ProgramDefinition]:
+        return load_programs(self.programs_path)

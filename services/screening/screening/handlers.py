@@ -1,0 +1,377 @@
+"""Screening's use cases. Each runs in the caller's transaction; events go to the outbox in it.
+
+Whatever happens to an application — submitted, amended, a registry answered, an operator ruled, the
+supplement deadline passed — ends in `reconsider`, which asks the pure rules (screening.rules) for the whole
+decision and publishes only what changed. So an automatic and an operator decision produce the same events."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from screening import metrics, store
+from screening.lookups import LookupAnswered, LookupRequested, LookupResult, LookupSubject, Registry, lookup_id
+from screening.rules import (
+    OPERATOR_RULES, Case, Decision, Outcome, Restriction, Ruling, decide, decide_recheck,
+)
+from sme_runtime.consumer import EventRefused
+from sme_runtime.outbox import enqueue
+from sme_runtime.problems import Problem, RuleViolation
+from sme_schemas import Envelope
+from sme_schemas.application import ApplicationContent, EvidenceRequirement
+from sme_schemas.contracts import ParticipationGivenUp
+from sme_schemas.evaluation import RecheckRequested
+from sme_schemas.intake import ApplicationAmended, ApplicationSubmitted, ApplicationWithdrawn
+from sme_schemas.program import ProgramDefinition, local_date
+from sme_schemas.screening import (
+    ApplicationRejected, Finding, ManualReviewRequested, RecheckCompleted, ScreeningPassed,
+    ScreeningStarted, SupplementRequested,
+)
+
+SOURCE = "/sme/screening"
+SCREENING = "screening"  # purpose of the first screening's lookups; X11 re-checks use "recheck:<request id>"
+
+
+@dataclass(frozen=True)
+class Screening:
+    """Dependencies of the use cases."""
+
+    programs: dict[str, ProgramDefinition]
+    clock: Any  # () -> aware UTC datetime
+    # E6: a supplement filed just before the deadline may still be on the bus; the deadline bites this much later.
+    supplement_grace: timedelta = timedelta(0)
+
+    def program(self, program_id: str) -> ProgramDefinition:
+        program = self.programs.get(program_id)
+        if program is None:
+            raise EventRefused(f"no program definition {program_id!r} here; known: {', '.join(sorted(self.programs))}",
+                               field="program_id", rule="A3")
+        return program
+
+
+# --- events from intake, evaluation and contracts ------------------------------------------------------------
+
+def on_submitted(screening: Screening):
+    async def handle(session: AsyncSession, envelope: Envelope, event: ApplicationSubmitted) -> None:
+        await _take_up(session, screening, event, revision=event.revision)
+
+    return handle
+
+
+def on_amended(screening: Screening):
+    """A2/E6: an amendment or a supplement; the rules run again on the whole application as it now stands."""
+
+    async def handle(session: AsyncSession, envelope: Envelope, event: ApplicationAmended) -> None:
+        row = await store.get(session, event.application_id, lock=True)
+        if row is None:  # the amendment overtook the submission (different topics): it carries everything
+            await _take_up(session, screening, event, revision=event.revision)
+            return
+        if row.status in (*store.FINAL, "passed") or event.revision <= row.revision:
+            return  # decided already, or an older revision arriving late
+        now = screening.clock()
+        await store.replace_content(session, event.application_id, revision=event.revision,
+                                    content=event.content.model_dump(mode="json"),
+                                    required_evidence=[r.model_dump(mode="json") for r in event.required_evidence],
+                                    at=now)
+        await store.audit(session, event.application_id, at=now, actor="company", action="amended",
+                          detail={"revision": event.revision, "ce_id": envelope.id})
+        await reconsider(session, screening, event.application_id)
+
+    return handle
+
+
+async def _take_up(session: AsyncSession, screening: Screening, event, *, revision: int) -> None:
+    program = screening.program(event.program_id)
+    now = screening.clock()
+    created = await store.insert(
+        session, application_id=event.application_id, program_id=program.program_id,
+        brn=event.content.company.business_registration_number, revision=revision, status="screening",
+        submitted_at=event.submitted_at, at=now, content=event.content.model_dump(mode="json"),
+        required_evidence=[r.model_dump(mode="json") for r in event.required_evidence])
+    if not created:
+        return  # known already: a redelivery, or withdrawn before we saw it
+    await enqueue(session, ScreeningStarted(program_id=program.program_id, application_id=event.application_id,
+                                            occurred_at=now, started_at=now), source=SOURCE)
+    await store.audit(session, event.application_id, at=now, actor="rules", action="screening-started",
+                      detail={"revision": revision})
+    await reconsider(session, screening, event.application_id)
+
+
+def on_withdrawn(screening: Screening):
+    async def handle(session: AsyncSession, envelope: Envelope, event: ApplicationWithdrawn) -> None:
+        now = screening.clock()
+        row = await store.get(session, event.application_id, lock=True)
+        if row is None:  # withdrawn before the submission reached us: remember, so it is never screened
+            await store.insert(session, application_id=event.application_id, program_id=event.program_id, brn=None,
+                               revision=0, status="withdrawn", submitted_at=None, at=now, content=None,
+                               required_evidence=None)
+        elif row.status in store.FINAL:
+            return
+        else:
+            await store.set_state(session, event.application_id, status="withdrawn", at=now, final=True,
+                                  decision=row.decision)
+            await store.abandon_lookups(session, event.application_id)
+        await store.audit(session, event.application_id, at=now, actor="company", action="withdrawn",
+                          detail={"reason": event.reason})
+
+    return handle
+
+
+def on_given_up(screening: Screening):
+    """C6 → X10: remember the restriction; applications filed inside it are excluded."""
+
+    async def handle(session: AsyncSession, envelope: Envelope, event: ParticipationGivenUp) -> None:
+        await store.add_restriction(session, brn=event.business_registration_number,
+                                    application_id=event.application_id, approved_on=local_date(event.approved_at),
+                                    until=event.restricted_until)
+
+    return handle
+
+
+def on_recheck_requested(screening: Screening):
+    """X11: evaluation asks before notifying a selected company; the reply is RecheckCompleted."""
+
+    async def handle(session: AsyncSession, envelope: Envelope, event: RecheckRequested) -> None:
+        now = screening.clock()
+        row = await store.get(session, event.application_id, lock=True)
+        if row is None or row.status != "passed":
+            state = row.status if row else "unknown to screening"
+            await enqueue(session, RecheckCompleted(
+                program_id=event.program_id, application_id=event.application_id, occurred_at=now,
+                request_id=event.request_id, completed_at=now, outcome="excluded",
+                findings=(Finding(rule="X11", detail=f"application is {state}, not passed"),)), source=SOURCE)
+            return
+        if not await store.add_recheck(session, request_id=event.request_id, application_id=event.application_id,
+                                       program_id=event.program_id, at=now):
+            return
+        program = screening.program(row.program_id)
+        content = ApplicationContent.model_validate(row.content)
+        await store.audit(session, event.application_id, at=now, actor="service:evaluation", action="recheck-requested",
+                          detail={"request_id": event.request_id})
+        await _ensure_lookups(session, screening, row, subjects(content, program, local_date(event.requested_at)),
+                              purpose=f"recheck:{event.request_id}")
+        await reconsider_recheck(session, screening, event.request_id)
+
+    return handle
+
+
+def on_lookup_answered(screening: Screening):
+    async def handle(session: AsyncSession, envelope: Envelope, event: LookupAnswered) -> None:
+        answered = await store.record_answer(session, lookup_id=event.lookup_id, at=event.answered_at,
+                                             verdict=event.verdict.value,
+                                             findings=[f.model_dump(mode="json") for f in event.findings],
+                                             attempts=event.attempts)
+        if answered is None:
+            return  # a repeated answer (the worker restarted mid-batch): the first one stands
+        if answered.purpose == SCREENING:
+            await reconsider(session, screening, event.application_id)
+        else:
+            await reconsider_recheck(session, screening, answered.purpose.removeprefix("recheck:"))
+
+    return handle
+
+
+# --- the decision ------------------------------------------------------------------------------------------
+
+def subjects(content: ApplicationContent, program: ProgramDefinition, as_of) -> dict[Registry, LookupSubject]:
+    """What each registry is asked; D1 compares 필요성 및 목적 (goal), 컨설팅 내용 (method) and 과제개요 (content)."""
+    company = content.company
+    common = dict(business_registration_number=company.business_registration_number, company_name=company.name,
+                  ceo_name=company.ceo_name, project_manager_name=content.project_manager.name,
+                  founded_on=company.founded_on, announcement_date=program.announcement_date, as_of=as_of)
+    plan = dict(goal=content.consulting.necessity_and_purpose, method=content.consulting.consulting_content,
+                content=content.consulting.project_overview, duplicate_threshold=program.duplicate_threshold,
+                borderline_threshold=program.borderline_threshold)
+    return {registry: LookupSubject(**common, **(plan if registry is Registry.DUPLICATE_PROJECTS else {}))
+            for registry in Registry}
+
+
+async def reconsider(session: AsyncSession, screening: Screening, application_id: str) -> Decision | None:
+    """Run the rules on everything known now and publish what changed."""
+    row = await store.get(session, application_id, lock=True)
+    if row is None or row.status in (*store.FINAL, "passed"):
+        return None
+    program = screening.program(row.program_id)
+    content = ApplicationContent.model_validate(row.content)
+    case = Case(content=content, submitted_at=row.submitted_at, program=program,
+                now=screening.clock() - screening.supplement_grace,
+                required_evidence=tuple(EvidenceRequirement.model_validate(r) for r in row.required_evidence),
+                rulings=await _rulings(session, application_id, SCREENING),
+                restrictions=tuple(Restriction(r.approved_on, r.restricted_until)
+                                   for r in await store.restrictions(session, row.brn)),
+                supplement_deadline=row.supplement_deadline)
+    decision = decide(case)
+    if decision.outcome is not Outcome.REJECTED:  # a local exclusion needs no registry at all
+        answers = await _ensure_lookups(session, screening, row,
+                                        subjects(content, program, local_date(row.started_at)), purpose=SCREENING)
+        decision = decide(replace(case, answers=answers))
+    await _apply(session, screening, row, program, decision)
+    return decision
+
+
+async def _ensure_lookups(session: AsyncSession, screening: Screening, row: Any,
+                          asked: dict[Registry, LookupSubject], *, purpose: str) -> dict[Registry, LookupResult | None]:
+    """The registries' answers so far; a question not yet asked is asked now (through the outbox)."""
+    answers: dict[Registry, LookupResult | None] = {}
+    for registry, subject in asked.items():
+        lid = lookup_id(row.application_id, purpose, registry, subject)
+        known = await store.lookup(session, lid)
+        if known is None or known.superseded:
+            await store.add_lookup(session, lookup_id=lid, application_id=row.application_id, purpose=purpose,
+                                   registry=registry.value, at=screening.clock())
+        if known is None:
+            await enqueue(session, LookupRequested(
+                program_id=row.program_id, occurred_at=screening.clock(), lookup_id=lid,
+                application_id=row.application_id, registry=registry, about=subject),
+                source=SOURCE, topic=LookupRequested.topic_for(registry))
+        answers[registry] = None if known is None or known.answered_at is None else LookupResult(
+            verdict=known.verdict, findings=tuple(Finding.model_validate(f) for f in known.findings))
+    return answers
+
+
+async def _rulings(session: AsyncSession, application_id: str, purpose: str) -> dict[str, Ruling]:
+    # The latest ruling on a rule stands (an operator may correct an earlier one; both stay in the audit).
+    return {r.rule: Ruling(r.rule, r.exclude, r.operator, r.reason, r.at)
+            for r in await store.rulings(session, application_id, purpose)}
+
+
+def summary(decision: Decision) -> dict[str, Any]:
+    return {"outcome": decision.outcome.value, "decided_by": decision.decided_by,
+            "expert_grade": decision.expert_grade,
+            "findings": [f.model_dump(mode="json") for f in decision.findings],
+            "documents": [d.model_dump(mode="json") for d in decision.documents],
+            "questions": [q.model_dump(mode="json") for q in decision.questions],
+            "waiting_on": [r.value for r in decision.waiting_on]}
+
+
+async def _apply(session: AsyncSession, screening: Screening, row: Any, program: ProgramDefinition,
+                 decision: Decision) -> None:
+    now, app, before = screening.clock(), row.application_id, row.decision or {}
+    after = summary(decision)
+    common = dict(program_id=row.program_id, application_id=app, occurred_at=now)
+    outcome = decision.outcome
+    if outcome is Outcome.REJECTED:
+        await store.set_state(session, app, status="rejected", at=now, decision=after,
+                              decided_by=decision.decided_by, final=True)
+        await store.abandon_lookups(session, app)
+        await enqueue(session, ApplicationRejected(**common, rejected_at=now, findings=decision.findings,
+                                                   decided_by=decision.decided_by), source=SOURCE)
+    elif outcome is Outcome.PASSED:
+        await store.set_state(session, app, status="passed", at=now, decision=after, decided_by="rules", final=True)
+        await enqueue(session, ScreeningPassed(**common, passed_at=now, revision=row.revision,
+                                               expert_grade=decision.expert_grade, facts=decision.facts,
+                                               checks=decision.findings), source=SOURCE)
+    elif outcome is Outcome.SUPPLEMENT_REQUESTED:
+        deadline = row.supplement_deadline or now + timedelta(days=program.supplement_days)
+        if row.status != outcome.value or before.get("documents") != after["documents"]:
+            await enqueue(session, SupplementRequested(**common, requested_at=now, deadline=deadline,
+                                                       documents=decision.documents), source=SOURCE)
+        await store.set_state(session, app, status=outcome.value, at=now, decision=after, supplement_deadline=deadline)
+    elif outcome is Outcome.MANUAL_REVIEW:
+        if row.status != outcome.value or before.get("questions") != after["questions"]:
+            await enqueue(session, ManualReviewRequested(**common, requested_at=now, questions=decision.questions),
+                          source=SOURCE)
+        await store.set_state(session, app, status=outcome.value, at=now, decision=after)
+    else:
+        await store.set_state(session, app, status="screening", at=now, decision=after)
+    if row.status != _status(outcome) or before.get("outcome") != after["outcome"]:
+        await store.audit(session, app, at=now, actor=decision.decided_by if outcome is Outcome.REJECTED else "rules",
+                          action=outcome.value, detail=after)
+        metrics.record(outcome.value, decision.findings if outcome is Outcome.REJECTED else ())
+
+
+def _status(outcome: Outcome) -> str:
+    return "screening" if outcome is Outcome.WAITING else outcome.value
+
+
+async def reconsider_recheck(session: AsyncSession, screening: Screening, request_id: str) -> None:
+    """X11: decide the re-check once every registry has answered (or an operator ruled)."""
+    recheck = await store.recheck(session, request_id, lock=True)
+    if recheck is None or recheck.status in ("clear", "excluded"):
+        return
+    purpose = f"recheck:{request_id}"
+    answers = {Registry(r.registry): (None if r.answered_at is None else LookupResult(
+        verdict=r.verdict, findings=tuple(Finding.model_validate(f) for f in r.findings)))
+        for r in await store.lookups_of(session, recheck.application_id) if r.purpose == purpose and not r.superseded}
+    decision = decide_recheck(answers, await _rulings(session, recheck.application_id, purpose))
+    now = screening.clock()
+    common = dict(program_id=recheck.program_id, application_id=recheck.application_id, occurred_at=now)
+    after = summary(decision)
+    if decision.outcome in (Outcome.PASSED, Outcome.REJECTED):
+        excluded = decision.outcome is Outcome.REJECTED
+        await store.set_recheck(session, request_id, status="excluded" if excluded else "clear", at=now,
+                                decision=after, final=True)
+        await enqueue(session, RecheckCompleted(**common, request_id=request_id, completed_at=now,
+                                                outcome="excluded" if excluded else "clear",
+                                                findings=decision.findings), source=SOURCE)
+        if excluded:
+            await store.set_state(session, recheck.application_id, status="rejected", at=now, decision=after,
+                                  decided_by=decision.decided_by, final=True)
+            await enqueue(session, ApplicationRejected(**common, rejected_at=now, stage="selection-recheck",
+                                                       findings=decision.findings, decided_by=decision.decided_by),
+                          source=SOURCE)
+        await store.audit(session, recheck.application_id, at=now, actor=decision.decided_by, action=f"recheck-{after['outcome']}",
+                          detail={"request_id": request_id, **after})
+        metrics.record(f"recheck-{'excluded' if excluded else 'clear'}", decision.findings if excluded else ())
+    elif decision.outcome is Outcome.MANUAL_REVIEW and recheck.status != "manual-review":
+        await store.set_recheck(session, request_id, status="manual-review", at=now, decision=after, final=False)
+        await enqueue(session, ManualReviewRequested(**common, requested_at=now, questions=decision.questions),
+                      source=SOURCE)
+
+
+# --- operators ---------------------------------------------------------------------------------------------
+
+async def rule_on(session: AsyncSession, screening: Screening, *, application_id: str, purpose: str, exclude: bool,
+                  rules: tuple[str, ...] | None, reason: str, operator: str) -> None:
+    """An operator's judgement (X4, X6, D3, an unsettled lookup), recorded with who, when and why."""
+    row = await store.get(session, application_id, lock=True)
+    if row is None:
+        raise RuleViolation(Problem("application_id", "X4", f"no application {application_id} in screening"),
+                            status_code=404)
+    open_rules = await _open_question_rules(session, row, purpose)
+    chosen = tuple(rules) if rules else tuple(open_rules)
+    if not chosen:
+        raise RuleViolation(Problem("rules", "X4", f"application {application_id} has no question awaiting a "
+                                    f"ruling ({purpose}); name X4 or X6 to exclude it on your own finding"),
+                            status_code=409)
+    for rule in chosen:
+        if rule not in open_rules and not (exclude and rule in OPERATOR_RULES and purpose == SCREENING):
+            raise RuleViolation(Problem("rules", rule, f"{rule} is not an open question of {application_id} "
+                                        f"(open: {', '.join(open_rules) or 'none'})"), status_code=409)
+    if purpose == SCREENING and row.status in (*store.FINAL, "passed"):
+        raise RuleViolation(Problem("application_id", chosen[0], f"application is already {row.status}"),
+                            status_code=409)
+    now = screening.clock()
+    for rule in chosen:
+        await store.add_ruling(session, application_id=application_id, purpose=purpose, rule=rule, exclude=exclude,
+                               operator=operator, reason=reason, at=now)
+    await store.audit(session, application_id, at=now, actor=f"operator:{operator}", action="ruling",
+                      detail={"purpose": purpose, "rules": list(chosen), "exclude": exclude, "reason": reason})
+    if purpose == SCREENING:
+        await reconsider(session, screening, application_id)
+    else:
+        await reconsider_recheck(session, screening, purpose.removeprefix("recheck:"))
+
+
+async def _open_question_rules(session: AsyncSession, row: Any, purpose: str) -> list[str]:
+    if purpose == SCREENING:
+        decision = row.decision or {}
+    else:
+        recheck = await store.recheck(session, purpose.removeprefix("recheck:"))
+        if recheck is None or recheck.application_id != row.application_id:
+            raise RuleViolation(Problem("purpose", "X11", f"no re-check {purpose} of {row.application_id}"),
+                                status_code=404)
+        decision = recheck.decision or {}
+    return list(dict.fromkeys(q["rule"] for q in decision.get("questions", [])))
+
+
+async def expire_supplements(session: AsyncSession, screening: Screening) -> list[str]:
+    """E6 timer: no supplement by the deadline rejects as incomplete. Runs from the sweeper; survives restarts
+    because the deadline is a column, not a sleeping task."""
+    due = await store.overdue_supplements(session, screening.clock() - screening.supplement_grace)
+    for application_id in due:
+        await reconsider(session, screening, application_id)
+    return due
+

@@ -1,0 +1,270 @@
+"""The screening decision (X1–X11 with E1–E6, G1–G3, D1–D3) as one pure function of what is known.
+
+`decide` is called again whenever something changes (a lookup answers, the company supplements, an operator
+rules, the supplement deadline passes) and always gives the whole answer, with the rule ids and the evidence
+behind it. Precedence, and why:
+1. any exclusion found → rejected (one definite reason is enough; waiting for the rest would only delay it);
+2. required evidence missing or stale → supplement requested (asked at once, while the lookups run);
+3. a registry has not answered → waiting (never passed or failed for want of an answer);
+4. something only a person can judge → manual review (X4, X6, D3 borderline, an unsettled lookup);
+5. otherwise → passed, with the verified facts evaluation scores from.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Mapping
+
+from screening.evidence import review_evidence
+from screening.grade import assess_grade, grade_acceptable, grade_label
+from screening.lookups import LookupResult, Registry, Verdict
+from sme_schemas.application import (
+    ApplicationContent, DocumentType as D, EvidenceRequirement, PreferenceCertification,
+)
+from sme_schemas.program import ProgramDefinition, local_date
+from sme_schemas.screening import Finding, RequestedDocument, VerifiedFacts
+
+
+OPERATOR_RULES = ("X4", "X6")
+
+
+class Outcome(StrEnum):
+    PASSED = "passed"
+    REJECTED = "rejected"
+    SUPPLEMENT_REQUESTED = "supplement-requested"
+    MANUAL_REVIEW = "manual-review"
+    WAITING = "waiting"  # on a registry
+
+
+@dataclass(frozen=True)
+class Restriction:
+    """C6/X10: a participation restriction after an approved give-up, from approval until `until` (inclusive)."""
+
+    approved_on: date
+    until: date | None  # None: the center imposed no restriction
+
+
+@dataclass(frozen=True)
+class Ruling:
+    """An operator's judgement of a referred question (X4, X6, D3, an unsettled lookup), with the audit facts."""
+
+    rule: str
+    exclude: bool
+    operator: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Case:
+    """Everything screening knows about one application at one moment."""
+
+    content: ApplicationContent
+    required_evidence: tuple[EvidenceRequirement, ...]
+    submitted_at: datetime
+    program: ProgramDefinition
+    now: datetime
+    answers: Mapping[Registry, LookupResult | None] = field(default_factory=dict)  # None: not answered yet
+    rulings: Mapping[str, Ruling] = field(default_factory=dict)  # by rule id
+    restrictions: tuple[Restriction, ...] = ()
+    supplement_deadline: datetime | None = None
+
+    @property
+    def application_date(self) -> date:
+        return local_date(self.submitted_at)
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    findings: tuple[Finding, ...] = ()  # rejected: the deciding rules; passed: every check and what it found
+    documents: tuple[RequestedDocument, ...] = ()  # supplement requested
+    questions: tuple[Finding, ...] = ()  # manual review: what the operator must judge
+    waiting_on: tuple[Registry, ...] = ()
+    decided_by: str = "rules"  # or "operator" when a ruling decided a rejection
+    expert_grade: str | None = None  # G2 label when an expert is named
+    facts: VerifiedFacts | None = None  # passed only
+
+
+@dataclass
+class _Tally:
+    """Findings sorted into what excludes, what was checked, and what a person must judge."""
+
+    exclusions: list[Finding] = field(default_factory=list)
+    checks: list[Finding] = field(default_factory=list)
+    questions: list[Finding] = field(default_factory=list)
+    operator_decided: bool = False
+
+    def check(self, rule: str, detail: str) -> None:
+        self.checks.append(Finding(rule=rule, detail=detail))
+
+    def exclude(self, rule: str, detail: str) -> None:
+        self.exclusions.append(Finding(rule=rule, detail=detail))
+
+    def refer(self, finding: Finding, rulings: Mapping[str, Ruling]) -> None:
+        ruling = rulings.get(finding.rule)
+        if ruling is None:
+            self.questions.append(finding)
+            return
+        verdict = f"{finding.detail} — operator {ruling.operator} ({ruling.at:%Y-%m-%d %H:%M}Z): {ruling.reason}"
+        if ruling.exclude:
+            self.exclusions.append(Finding(rule=finding.rule, detail=verdict))
+            self.operator_decided = True
+        else:
+            self.checks.append(Finding(rule=finding.rule, detail=verdict))
+
+
+def decide(case: Case) -> Decision:
+    tally = _Tally()
+    _region(case, tally)
+    _relocation(case, tally)
+    _restriction(case, tally)
+    grade = _expert_grade(case, tally)
+    _support_field(case, tally)
+    review = review_evidence(case.required_evidence, case.content.evidence, case.application_date,
+                             case.program.evidence_max_age_days)
+    if review.supplement and case.supplement_deadline is not None and case.now > case.supplement_deadline:
+        tally.exclude("E6", "보완 기한 " + f"{case.supplement_deadline:%Y-%m-%d %H:%M}Z 까지 서류가 보완되지 않았습니다: "
+                      + ", ".join("/".join(d.any_of) for d in review.supplement))
+    elif not review.supplement:
+        tally.check("E6", "필수 증빙서류가 모두 신청일 기준 " + f"{case.program.evidence_max_age_days}일 이내에 발급되었습니다")
+    waiting = _lookups(case.answers, case.rulings, tally)
+    _operator_findings(case.rulings, tally)
+    if tally.exclusions:
+        return Decision(Outcome.REJECTED, findings=tuple(tally.exclusions), expert_grade=grade,
+                        decided_by="operator" if tally.operator_decided else "rules")
+    if review.supplement:
+        return Decision(Outcome.SUPPLEMENT_REQUESTED, documents=review.supplement, waiting_on=waiting,
+                        questions=tuple(tally.questions), expert_grade=grade)
+    if waiting:
+        return Decision(Outcome.WAITING, waiting_on=waiting, questions=tuple(tally.questions), expert_grade=grade)
+    if tally.questions:
+        return Decision(Outcome.MANUAL_REVIEW, questions=tuple(tally.questions), expert_grade=grade)
+    return Decision(Outcome.PASSED, findings=tuple(tally.checks), expert_grade=grade,
+                    facts=verified_facts(case, review.unproven))
+
+
+def decide_recheck(answers: Mapping[Registry, LookupResult | None], rulings: Mapping[str, Ruling]) -> Decision:
+    """X11: the same lookups again before the selected are notified; only their answers decide."""
+    tally = _Tally()
+    waiting = _lookups(answers, rulings, tally)
+    if tally.exclusions:
+        return Decision(Outcome.REJECTED, findings=tuple(tally.exclusions),
+                        decided_by="operator" if tally.operator_decided else "rules")
+    if waiting:
+        return Decision(Outcome.WAITING, waiting_on=waiting, questions=tuple(tally.questions))
+    if tally.questions:
+        return Decision(Outcome.MANUAL_REVIEW, questions=tuple(tally.questions))
+    return Decision(Outcome.PASSED, findings=tuple(tally.checks))
+
+
+# --- the rules, one function each -------------------------------------------------------------------------------
+
+def _region(case: Case, tally: _Tally) -> None:
+    """X1: HQ or factory registered in the program's city (as stated in the application)."""
+    city = case.program.region_city
+    company = case.content.company
+    places = [a for a in (company.hq_address, company.factory_address) if a and city in a]
+    if places:
+        tally.check("X1", f"{city} 소재: {places[0]}")
+    else:
+        tally.exclude("X1", f"본사·공장 모두 {city} 밖에 있습니다 (본사 {company.hq_address}"
+                      + (f", 공장 {company.factory_address})" if company.factory_address else ")"))
+
+
+def _relocation(case: Case, tally: _Tally) -> None:
+    """X7: a declared plan to move out of the city during the program."""
+    if case.content.declarations.plans_to_relocate_outside_gimpo:
+        tally.exclude("X7", "사업기간 중 타 시 이전 계획이 있다고 신고하였습니다")
+    else:
+        tally.check("X7", "사업기간 중 이전 계획 없음 (신청인 신고)")
+
+
+def _restriction(case: Case, tally: _Tally) -> None:
+    """X10: under a participation restriction from an earlier give-up on the application date."""
+    day = case.application_date
+    for r in case.restrictions:
+        if r.until is not None and r.approved_on <= day <= r.until:
+            tally.exclude("X10", f"{r.approved_on} 포기 승인에 따른 참여제한 기간({r.until}까지) 중입니다")
+            return
+    tally.check("X10", "참여제한 이력 없음")
+
+
+def _expert_grade(case: Case, tally: _Tally) -> str | None:
+    """G1–G3: the named expert must be the program's minimum grade or better."""
+    expert = case.content.expert
+    if expert is None:
+        tally.check("G2", "전문가 미지정: 협약 전 3등급 이상 전문가를 지정해야 합니다")
+        return None
+    assessment = assess_grade(expert.qualification)
+    label = grade_label(assessment.grade)
+    why = f"{expert.name}: 인정경력 {assessment.recognised_years}년 ({', '.join(assessment.breakdown)}) → 등급 {label}"
+    if grade_acceptable(assessment, case.program.support.minimum_expert_grade):
+        tally.check("G2", why)
+    else:
+        tally.exclude("G2", f"{why}; {case.program.support.minimum_expert_grade}등급 이상이 필요합니다 "
+                      "(다른 전문가로 다시 신청할 수 있습니다)")
+    return label
+
+
+def _support_field(case: Case, tally: _Tally) -> None:
+    """X6: a consulting field outside the announced support fields is for an operator to judge."""
+    fields = case.program.support_fields
+    wanted = case.content.consulting.consulting_field
+    if not fields or wanted in fields:
+        tally.check("X6", f"컨설팅 희망분야 '{wanted}' 는 공고된 지원분야입니다" if fields else "지원분야 제한 없음")
+        return
+    tally.refer(Finding(rule="X6", detail=f"컨설팅 희망분야 '{wanted}' 가 공고된 지원분야({', '.join(fields)})에 "
+                        "없습니다: 과제 내용이 지원분야와 상이한지 판단이 필요합니다"), case.rulings)
+
+
+def _operator_findings(rulings: Mapping[str, Ruling], tally: _Tally) -> None:
+    """X4 false statements and X6 field mismatch are operator decisions even when no rule referred them."""
+    for rule in OPERATOR_RULES:
+        ruling = rulings.get(rule)
+        if ruling and ruling.exclude and not any(f.rule == rule for f in tally.exclusions):
+            tally.exclude(rule, f"operator {ruling.operator} ({ruling.at:%Y-%m-%d %H:%M}Z): {ruling.reason}")
+            tally.operator_decided = True
+
+
+def _lookups(answers: Mapping[Registry, LookupResult | None], rulings: Mapping[str, Ruling],
+             tally: _Tally) -> tuple[Registry, ...]:
+    """X2, X3, X5, X8, X9 (and X4/D3 referrals) from the registries' answers; returns those still awaited."""
+    waiting = []
+    for registry in Registry:
+        if registry not in answers:
+            continue
+        result = answers[registry]
+        if result is None:
+            waiting.append(registry)
+            continue
+        for finding in result.findings:
+            if result.verdict is Verdict.EXCLUDED:
+                tally.exclusions.append(finding)
+            elif result.verdict is Verdict.REFER:
+                tally.refer(finding, rulings)
+            else:
+                tally.checks.append(finding)
+    return tuple(waiting)
+
+
+def verified_facts(case: Case, unproven: tuple[EvidenceRequirement, ...]) -> VerifiedFacts:
+    """E5: a bonus claim without fresh proof counts as 0 for evaluation (it never rejects)."""
+    unproven_docs = {d for line in unproven for d in line.any_of}
+    content, bonus = case.content, case.content.bonus
+    staff_proven = not unproven_docs & {D.RESEARCH_STAFF_EMPLOYMENT_CERTIFICATE, D.RESEARCH_STAFF_DEGREE_CERTIFICATE}
+    institute = (PreferenceCertification.RESEARCH_INSTITUTE in bonus.certifications
+                 and D.RESEARCH_INSTITUTE_REGISTRATION not in unproven_docs)
+    certifications = () if D.PREFERENCE_CERTIFICATE in unproven_docs else tuple(
+        c for c in bonus.certifications if c is not PreferenceCertification.RESEARCH_INSTITUTE)
+    return VerifiedFacts(
+        company_name=content.company.name, business_registration_number=content.company.business_registration_number,
+        ceo_name=content.company.ceo_name, expert_name=content.expert.name if content.expert else None,
+        expert_affiliation=content.expert.affiliation if content.expert else None,
+        revenue_last_year=content.company.revenue_last_year, regular_employees=content.company.regular_employees,
+        gimpo_business_since=content.company.gimpo_business_since,
+        research_staff=bonus.research_staff if staff_proven else 0, research_institute=institute,
+        certifications=certifications, consulting_cost_excluding_vat=content.consulting.cost_excluding_vat,
+        consulting_field=content.consulting.consulting_field, submitted_at=case.submitted_at,
+    )

@@ -1,0 +1,191 @@
+"""Screening's SQL. Every function runs inside the caller's transaction."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+FINAL = ("rejected", "withdrawn")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+async def get(session: AsyncSession, application_id: str, *, lock: bool = False) -> Any:
+    sql = "SELECT * FROM screenings WHERE application_id = :id" + (" FOR UPDATE" if lock else "")
+    return (await session.execute(text(sql), {"id": application_id})).first()
+
+
+async def insert(session: AsyncSession, *, application_id: str, program_id: str, brn: str | None, revision: int,
+                 status: str, submitted_at: datetime | None, at: datetime, content: dict | None,
+                 required_evidence: list | None) -> bool:
+    """A new screening row; False when the application is already known (a redelivery or a race)."""
+    row = (await session.execute(text(
+        "INSERT INTO screenings (application_id, program_id, brn, revision, status, submitted_at, started_at, "
+        "updated_at, content, required_evidence) VALUES (:id, :p, :brn, :rev, :st, :sub, :at, :at, "
+        "CAST(:content AS jsonb), CAST(:req AS jsonb)) ON CONFLICT DO NOTHING RETURNING 1"),
+        {"id": application_id, "p": program_id, "brn": brn, "rev": revision, "st": status, "sub": submitted_at,
+         "at": at, "content": _json(content), "req": _json(required_evidence)})).first()
+    return row is not None
+
+
+async def replace_content(session: AsyncSession, application_id: str, *, revision: int, content: dict,
+                          required_evidence: list, at: datetime) -> None:
+    await session.execute(text(
+        "UPDATE screenings SET revision = :rev, content = CAST(:content AS jsonb), "
+        "required_evidence = CAST(:req AS jsonb), updated_at = :at WHERE application_id = :id"),
+        {"id": application_id, "rev": revision, "content": _json(content), "req": _json(required_evidence),
+         "at": at})
+
+
+async def set_state(session: AsyncSession, application_id: str, *, status: str, at: datetime,
+                    decision: dict | None, decided_by: str | None = None, final: bool = False,
+                    supplement_deadline: datetime | None = None) -> None:
+    await session.execute(text(
+        "UPDATE screenings SET status = :st, updated_at = :at, decision = CAST(:d AS jsonb), "
+        "decided_by = COALESCE(:by, decided_by), decided_at = CASE WHEN :final THEN :at ELSE decided_at END, "
+        "supplement_deadline = COALESCE(:deadline, supplement_deadline) WHERE application_id = :id"),
+        {"id": application_id, "st": status, "at": at, "d": _json(decision), "by": decided_by, "final": final,
+         "deadline": supplement_deadline})
+
+
+async def lookup(session: AsyncSession, lookup_id: str) -> Any:
+    return (await session.execute(text("SELECT * FROM lookups WHERE lookup_id = :id"), {"id": lookup_id})).first()
+
+
+async def add_lookup(session: AsyncSession, *, lookup_id: str, application_id: str, purpose: str, registry: str,
+                     at: datetime) -> None:
+    """A new question to a registry; an earlier, different question of the same purpose is superseded."""
+    await session.execute(text(
+        "UPDATE lookups SET superseded = true WHERE application_id = :a AND purpose = :p AND registry = :r "
+        "AND lookup_id <> :id"), {"a": application_id, "p": purpose, "r": registry, "id": lookup_id})
+    await session.execute(text(
+        "INSERT INTO lookups (lookup_id, application_id, purpose, registry, requested_at) "
+        "VALUES (:id, :a, :p, :r, :at) ON CONFLICT DO NOTHING"),
+        {"id": lookup_id, "a": application_id, "p": purpose, "r": registry, "at": at})
+
+
+async def record_answer(session: AsyncSession, *, lookup_id: str, at: datetime, verdict: str, findings: list,
+                        attempts: int) -> Any:
+    """The first answer of a lookup wins; returns its row, or None for a repeated or unknown answer."""
+    return (await session.execute(text(
+        "UPDATE lookups SET answered_at = :at, verdict = :v, findings = CAST(:f AS jsonb), attempts = :n "
+        "WHERE lookup_id = :id AND answered_at IS NULL RETURNING application_id, purpose, superseded"),
+        {"id": lookup_id, "at": at, "v": verdict, "f": _json(findings), "n": attempts})).first()
+
+
+async def abandon_lookups(session: AsyncSession, application_id: str, purpose: str | None = None) -> None:
+    """The application was decided: its unanswered lookups no longer make anyone wait."""
+    await session.execute(text(
+        "UPDATE lookups SET superseded = true WHERE application_id = :a AND answered_at IS NULL "
+        "AND (CAST(:p AS text) IS NULL OR purpose = :p)"), {"a": application_id, "p": purpose})
+
+
+async def rulings(session: AsyncSession, application_id: str, purpose: str) -> list[Any]:
+    return list((await session.execute(text(
+        "SELECT * FROM rulings WHERE application_id = :a AND purpose = :p ORDER BY id"),
+        {"a": application_id, "p": purpose})).all())
+
+
+async def add_ruling(session: AsyncSession, *, application_id: str, purpose: str, rule: str, exclude: bool,
+                     operator: str, reason: str, at: datetime) -> None:
+    await session.execute(text(
+        "INSERT INTO rulings (application_id, purpose, rule, exclude, operator, reason, at) "
+        "VALUES (:a, :p, :r, :x, :o, :reason, :at)"),
+        {"a": application_id, "p": purpose, "r": rule, "x": exclude, "o": operator, "reason": reason, "at": at})
+
+
+async def restrictions(session: AsyncSession, brn: str) -> list[Any]:
+    return list((await session.execute(text("SELECT * FROM restrictions WHERE brn = :b"), {"b": brn})).all())
+
+
+async def add_restriction(session: AsyncSession, *, brn: str, application_id: str, approved_on: date,
+                          until: date | None) -> None:
+    await session.execute(text(
+        "INSERT INTO restrictions (brn, application_id, approved_on, restricted_until) VALUES (:b, :a, :on, :u) "
+        "ON CONFLICT (brn, application_id) DO UPDATE SET approved_on = :on, restricted_until = :u"),
+        {"b": brn, "a": application_id, "on": approved_on, "u": until})
+
+
+async def recheck(session: AsyncSession, request_id: str, *, lock: bool = False) -> Any:
+    sql = "SELECT * FROM rechecks WHERE request_id = :id" + (" FOR UPDATE" if lock else "")
+    return (await session.execute(text(sql), {"id": request_id})).first()
+
+
+async def add_recheck(session: AsyncSession, *, request_id: str, application_id: str, program_id: str,
+                      at: datetime) -> bool:
+    return (await session.execute(text(
+        "INSERT INTO rechecks (request_id, application_id, program_id, requested_at, status) "
+        "VALUES (:id, :a, :p, :at, 'waiting') ON CONFLICT DO NOTHING RETURNING 1"),
+        {"id": request_id, "a": application_id, "p": program_id, "at": at})).first() is not None
+
+
+async def set_recheck(session: AsyncSession, request_id: str, *, status: str, at: datetime, decision: dict,
+                      final: bool) -> None:
+    await session.execute(text(
+        "UPDATE rechecks SET status = :st, decision = CAST(:d AS jsonb), "
+        "completed_at = CASE WHEN :final THEN :at ELSE completed_at END WHERE request_id = :id"),
+        {"id": request_id, "st": status, "d": _json(decision), "at": at, "final": final})
+
+
+async def audit(session: AsyncSession, application_id: str, *, at: datetime, actor: str, action: str,
+                detail: dict | None = None) -> None:
+    await session.execute(text(
+        "INSERT INTO audit (application_id, at, actor, action, detail) VALUES (:a, :at, :actor, :action, "
+        "CAST(:d AS jsonb))"), {"a": application_id, "at": at, "actor": actor, "action": action, "d": _json(detail)})
+
+
+async def overdue_supplements(session: AsyncSession, cutoff: datetime, limit: int = 100) -> list[str]:
+    """E6: applications whose supplement deadline passed before `cutoff`, locked for this sweeper only."""
+    rows = await session.execute(text(
+        "SELECT application_id FROM screenings WHERE status = 'supplement-requested' AND supplement_deadline < :c "
+        "ORDER BY supplement_deadline LIMIT :n FOR UPDATE SKIP LOCKED"), {"c": cutoff, "n": limit})
+    return [r.application_id for r in rows]
+
+
+async def waiting_by_registry(session: AsyncSession) -> dict[str, dict[str, Any]]:
+    """How many applications wait on each registry, and since when (operators' 'waiting' view)."""
+    rows = await session.execute(text(
+        "SELECT registry, count(DISTINCT application_id) AS applications, count(*) AS lookups, "
+        "min(requested_at) AS oldest FROM lookups WHERE answered_at IS NULL AND NOT superseded GROUP BY registry"))
+    return {r.registry: {"applications": r.applications, "lookups": r.lookups, "oldest_requested_at": r.oldest}
+            for r in rows}
+
+
+async def counts_by_status(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(text("SELECT status, count(*) AS n FROM screenings GROUP BY status"))
+    return {r.status: r.n for r in rows}
+
+
+async def open_reviews(session: AsyncSession) -> list[Any]:
+    return list((await session.execute(text(
+        "SELECT application_id, 'screening' AS purpose, program_id, content->'company'->>'name' AS company_name, "
+        "decision, updated_at AS since FROM screenings WHERE status = 'manual-review' "
+        "UNION ALL SELECT r.application_id, 'recheck:' || r.request_id, r.program_id, "
+        "s.content->'company'->>'name', r.decision, r.requested_at FROM rechecks r "
+        "JOIN screenings s USING (application_id) WHERE r.status = 'manual-review' ORDER BY since"))).all())
+
+
+async def lookups_of(session: AsyncSession, application_id: str) -> list[Any]:
+    return list((await session.execute(text(
+        "SELECT lookup_id, purpose, registry, requested_at, answered_at, verdict, findings, attempts, superseded "
+        "FROM lookups WHERE application_id = :a ORDER BY requested_at, registry"), {"a": application_id})).all())
+
+
+async def audit_of(session: AsyncSession, application_id: str) -> list[Any]:
+    return list((await session.execute(text(
+        "SELECT at, actor, action, detail FROM audit WHERE application_id = :a ORDER BY id"),
+        {"a": application_id})).all())
+
+
+async def listing(session: AsyncSession, *, program_id: str | None, status: str | None, limit: int) -> list[Any]:
+    return list((await session.execute(text(
+        "SELECT application_id, program_id, brn, revision, status, submitted_at, updated_at, decided_at, "
+        "decided_by, decision, supplement_deadline, content->'company'->>'name' AS company_name FROM screenings "
+        "WHERE (CAST(:p AS text) IS NULL OR program_id = :p) AND (CAST(:s AS text) IS NULL OR status = :s) "
+        "ORDER BY submitted_at NULLS LAST, application_id LIMIT :n"),
+        {"p": program_id, "s": status, "n": limit})).all())
