@@ -16,8 +16,12 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from deploy.local.procs import ROOT, ServiceProcess, end_offsets, headers_of, intake_env, read_topic
+from deploy.local.procs import (
+    REGISTRIES, ROOT, ServiceProcess, end_offsets, headers_of, intake_env, read_topic, registry_processes,
+    screening_env, screening_processes,
+)
 from deploy.sample.program_call import demo_program, sample_forms
+from deploy.sample.screening_scenario import PLANTED, adjust_forms, expected, registry_dataset
 from intake.form import ApplicationForm, to_content
 from sme_runtime.auth import Role, mint_token
 from sme_runtime.settings import DEVELOPMENT_SECRET
@@ -28,7 +32,11 @@ LOCAL_DIR = Path(os.environ.get("SME_LOCAL_DIR", ROOT / ".local"))
 KAFKA = f"127.0.0.1:{os.environ.get('SME_KAFKA_PORT', '9092')}"
 PG_PORT = os.environ.get("SME_PG_PORT", "5432")
 INTAKE_PORT = int(os.environ.get("SME_INTAKE_PORT", "8001"))
+SCREENING_PORT = int(os.environ.get("SME_SCREENING_PORT", "8002"))
+WORKER_PORTS = {r: 8012 + i for i, r in enumerate(REGISTRIES)}
+REGISTRY_PORTS = {r: 8101 + i for i, r in enumerate(REGISTRIES)}
 BASE = f"http://127.0.0.1:{INTAKE_PORT}"
+SCREENING = f"http://127.0.0.1:{SCREENING_PORT}"
 
 
 def token(role: Role, brn: str | None = None) -> dict[str, str]:
@@ -40,13 +48,26 @@ def heading(text: str) -> None:
     print(f"\n== {text} " + "=" * max(0, 74 - len(text)))
 
 
-def start_services(program_dir: Path) -> list[ServiceProcess]:
-    env = intake_env(kafka=KAFKA, pg_port=PG_PORT, http_port=INTAKE_PORT,
-                     programs_path=f"{ROOT / 'deploy/programs'}:{program_dir}")
-    intake = ServiceProcess("intake", "serve", env, port=INTAKE_PORT, log=LOCAL_DIR / "intake.log")
-    intake.start()
-    print(f"intake    http://127.0.0.1:{INTAKE_PORT}/docs   metrics /metrics/   log {intake.log}")
-    return [intake]
+def start_services(program_dir: Path, registry_data: Path) -> list[ServiceProcess]:
+    programs = f"{ROOT / 'deploy/programs'}:{program_dir}"
+    registries = list(registry_processes(registry_data, REGISTRY_PORTS, LOCAL_DIR / "logs").values())
+    intake = ServiceProcess("intake", "serve", intake_env(kafka=KAFKA, pg_port=PG_PORT, http_port=INTAKE_PORT,
+                                                          programs_path=programs), port=INTAKE_PORT,
+                            log=LOCAL_DIR / "logs" / "intake.log")
+    screening = screening_processes(
+        screening_env(kafka=KAFKA, pg_port=PG_PORT, http_port=SCREENING_PORT, programs_path=programs,
+                      registry_ports=REGISTRY_PORTS), worker_ports=WORKER_PORTS, log_dir=LOCAL_DIR / "logs")
+    services = [*registries, intake, *screening]
+    for service in services:
+        service.start(wait=False)
+    for service in services:
+        service.wait_healthy()
+    for r, port in REGISTRY_PORTS.items():
+        print(f"registry  {r:<19} http://127.0.0.1:{port}  (local stand-in; data {registry_data.name})")
+    print(f"intake    http://127.0.0.1:{INTAKE_PORT}/docs")
+    print(f"screening http://127.0.0.1:{SCREENING_PORT}/docs   lookup workers on ports "
+          + ", ".join(str(p) for p in WORKER_PORTS.values()) + f"   logs {LOCAL_DIR / 'logs'}")
+    return services
 
 
 def submit_call(forms: list[dict]) -> tuple[list[str], list[float]]:
@@ -114,7 +135,7 @@ def wait_for_application(form: dict, timeout: float = 30) -> dict:
     while time.monotonic() < deadline:
         for app in httpx.get(f"{BASE}/applications?program_id={form['program_id']}&limit=1000",
                              headers=token(Role.OPERATOR)).json():
-            if app["content"]["company"]["business_registration_number"] == brn and app["status"] == "submitted":
+            if app["content"]["company"]["business_registration_number"] == brn:
                 return app
         time.sleep(0.3)
     raise TimeoutError(f"{form['company']['name']} did not arrive through the municipal channel")
@@ -141,9 +162,90 @@ def stage_table(apps: list[dict]) -> None:
     print(f"{'stage':<12}{'result':<48}")
     print(f"{'intake':<12}{len(apps)} applications: " + ", ".join(f"{k} {v}" for k, v in sorted(by_status.items()))
           + " | " + ", ".join(f"{k} {v}" for k, v in sorted(by_channel.items())))
-    print(f"{'':<12}{incomplete} with required evidence missing (screening will request a supplement, E6)")
-    for stage in ("screening", "evaluation", "contracts", "payments"):
-        print(f"{stage:<12}not built yet: the applications wait on the bus for this service")
+    print(f"{'':<12}{incomplete} with required evidence missing at submission")
+
+
+def screened(ids: set[str], timeout: float = 120) -> dict[str, dict]:
+    """Screening's view of our applications once none waits on a registry any more."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = {a["application_id"]: a for a in httpx.get(f"{SCREENING}/applications?limit=5000",
+                                                          headers=token(Role.OPERATOR)).json()
+                if a["application_id"] in ids}
+        if len(rows) == len(ids) and not any(a["status"] == "screening" for a in rows.values()):
+            return rows
+        if time.monotonic() > deadline:
+            raise SystemExit(f"screening did not settle: {Counter(a['status'] for a in rows.values())}, "
+                             f"{len(ids) - len(rows)} not seen")
+        time.sleep(0.5)
+
+
+def _rules(row: dict) -> list[str]:
+    decision = row.get("decision") or {}
+    key = {"rejected": "findings", "manual-review": "questions", "supplement-requested": "documents"}.get(row["status"])
+    return sorted({f["rule"] for f in decision.get(key, [])}) if key else []
+
+
+def screening_summary(rows: dict[str, dict], names: dict[str, str], expect: dict[str, tuple[str, str]]) -> None:
+    """Counts by outcome and by rule, then each application that did not simply pass, with its reason."""
+    by_outcome = Counter(r["status"] for r in rows.values())
+    by_rule = Counter(f"{r['status']} {rule}" for r in rows.values() for rule in _rules(r))
+    print("by outcome: " + ", ".join(f"{k} {v}" for k, v in sorted(by_outcome.items())))
+    print("by rule:    " + ", ".join(f"{k} {v}" for k, v in sorted(by_rule.items())))
+    mismatches = 0
+    for app_id, row in sorted(rows.items(), key=lambda kv: names[kv[0]]):
+        want = expect.get(row["business_registration_number"], ("passed", ""))
+        ok = row["status"] == want[0] and (not want[1] or want[1] in _rules(row))
+        mismatches += not ok
+        if row["status"] == "passed" and ok:
+            continue
+        decision = row["decision"] or {}
+        first = (decision.get("findings") or decision.get("questions") or decision.get("documents") or [{}])[0]
+        reason = first.get("detail") or "/".join(first.get("any_of", [])) + f" ({first.get('problem', '')})"
+        print(f"  {'  ' if ok else '!!'} {names[app_id]:<16} {row['status']:<21} {','.join(_rules(row)):<7} {reason[:96]}")
+    if mismatches:
+        raise SystemExit(f"{mismatches} applications were screened differently from the planted records")
+
+
+def work_review_queue(names: dict[str, str]) -> None:
+    """Center staff judge what the rules referred to them; each ruling is recorded and publishes the same events."""
+    queue = [item for item in httpx.get(f"{SCREENING}/reviews", headers=token(Role.OPERATOR)).json()
+             if item["application_id"] in names]
+    print(f"{len(queue)} applications of this call wait for an operator")
+    for item in queue:
+        if item["application_id"] not in names:
+            continue
+        rules = sorted({q["rule"] for q in item["questions"]})
+        exclude = bool({"X4", "X6"} & set(rules))  # the demo staff confirm these two, clear the rest
+        reason = ("대표자 성명 허위 기재 확인 (사업자등록증 대조)" if "X4" in rules else
+                  "컨설팅 내용이 공고된 지원분야와 상이함" if "X6" in rules else
+                  "유사 과제와 대상 공정·목표가 달라 중복 아님 (위원회 검토)" if "D3" in rules else
+                  "사업자등록증명 원본으로 계속사업자임을 확인")
+        response = httpx.post(f"{SCREENING}/reviews/{item['application_id']}/rulings", headers=token(Role.OPERATOR),
+                              json={"decision": "exclude" if exclude else "clear", "reason": reason})
+        response.raise_for_status()
+        print(f"  {names[item['application_id']]:<16} {','.join(rules):<7} {'exclude' if exclude else 'clear':<8}"
+              f"→ {response.json()['status']:<9} ({reason})")
+
+
+def supplement(app_id: str, form: dict) -> None:
+    """The company uploads the missing certificate through intake; screening re-evaluates the new revision."""
+    brn = form["company"]["business_registration_number"]
+    have = {d["document_type"] for d in form["evidence"]}
+    today = datetime.now(timezone.utc).date().isoformat()
+    added = [{"document_type": t, "issued_on": today, "file_reference": f"docs://intake/supplement/{brn}/{t}.pdf"}
+             for t in ("local-tax-payment-certificate",) if t not in have]
+    response = httpx.put(f"{BASE}/applications/{app_id}", headers=token(Role.COMPANY, brn),
+                         json={**form, "evidence": form["evidence"] + added})
+    response.raise_for_status()
+    deadline = time.monotonic() + 60
+    while (row := httpx.get(f"{SCREENING}/applications/{app_id}", headers=token(Role.OPERATOR)).json())[
+            "revision"] < response.json()["revision"] or row["status"] in ("supplement-requested", "screening"):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"screening did not take up the supplement of {app_id}: {row['status']}")
+        time.sleep(0.3)
+    print(f"  {form['company']['name']} adds {', '.join(a['document_type'] for a in added)} (revision "
+          f"{row['revision']}) → screening: {row['status']}")
 
 
 def main() -> None:
@@ -156,14 +258,18 @@ def main() -> None:
     program_dir = LOCAL_DIR / "programs"
     program_dir.mkdir(parents=True, exist_ok=True)
     (program_dir / f"{program['program_id']}.json").write_text(json.dumps(program, ensure_ascii=False, indent=2))
-    forms = sample_forms(program, now.date(), count=args.companies + 1, seed=int(now.timestamp()))
+    forms = adjust_forms(sample_forms(program, now.date(), count=args.companies + 1, seed=int(now.timestamp())),
+                         now.date())
     web_forms, paper_form = forms[:-1], forms[-1]
+    registry_data = LOCAL_DIR / "registry-data.json"
+    registry_data.write_text(json.dumps(registry_dataset(
+        forms, datetime.fromisoformat(program["announcement_date"]).date(), now.date()), ensure_ascii=False))
 
     heading(f"program call {program['program_id']}: {program['name']}")
     print(f"window {program['window']['opens_at']} – {program['window']['closes_at']}, budget "
           f"{program['budget']:,} KRW, cap {program['support']['cap']:,} KRW per company")
     heading("starting services")
-    services = start_services(program_dir)
+    services = start_services(program_dir, registry_data)
     try:
         start = asyncio.run(end_offsets(ApplicationSubmitted.topic(), KAFKA))
         heading(f"intake: {len(web_forms)} companies apply over HTTP")
@@ -181,7 +287,34 @@ def main() -> None:
         apps = [a for a in httpx.get(f"{BASE}/applications?program_id={program['program_id']}&limit=1000",
                                      headers=token(Role.OPERATOR)).json() if a["application_id"] in set(ids) | {paper["application_id"]}]
         stage_table(apps)
-        print(f"\nmain job done: {len(apps)} applications accepted and published")
+        names = {a["application_id"]: a["content"]["company"]["name"] for a in apps}
+        heading("screening: eligibility, exclusions, evidence, expert grade, four registries")
+        print(f"planted in the registries and forms: {len(PLANTED)} companies (deploy/sample/screening_scenario.py)")
+        rows = screened(set(names))
+        screening_summary(rows, names, expected(forms))
+        waiting = httpx.get(f"{SCREENING}/lookups/waiting", headers=token(Role.OPERATOR)).json()
+        print(f"waiting on registries now: {waiting['applications_waiting']}")
+        heading("screening: operators work the manual-review queue")
+        work_review_queue(names)
+        heading("screening: a company supplements its missing document (E6)")
+        by_brn = {f["company"]["business_registration_number"]: f for f in forms}
+        for app_id, row in rows.items():
+            form = by_brn[row["business_registration_number"]]
+            if row["status"] == "supplement-requested" and "E1" in _rules(row):
+                supplement(app_id, form)
+                break
+        heading("screening: where the call stands")
+        final = screened(set(names))
+        by_outcome = Counter(r["status"] for r in final.values())
+        print("by outcome: " + ", ".join(f"{k} {v}" for k, v in sorted(by_outcome.items())))
+        by_rule = Counter(rule for r in final.values() if r["status"] == "rejected" for rule in _rules(r))
+        print("rejected by rule: " + ", ".join(f"{k} {v}" for k, v in sorted(by_rule.items())))
+        deadlines = sorted({r["supplement_deadline"][:16] for r in final.values() if r["status"] == "supplement-requested"})
+        print(f"supplements still open: {by_outcome.get('supplement-requested', 0)}, deadline {', '.join(deadlines)} UTC "
+              "(no supplement by then rejects as incomplete, E6)")
+        for stage in ("evaluation", "contracts", "payments"):
+            print(f"{stage:<12}not built yet: {by_outcome.get('passed', 0)} passed applications wait on the bus")
+        print(f"\nmain job done: {len(apps)} applications accepted, published and screened")
     finally:
         if not args.keep_running:
             for service in services:

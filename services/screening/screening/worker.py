@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Awaitable, Callable
 
+import httpx
 from fastapi import FastAPI
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -35,6 +36,7 @@ log = logging.getLogger("screening.worker")
 SOURCE = "/sme/screening/lookup-worker"
 # A request is held while its registry is down, far longer than Kafka's default 5 minutes between polls.
 HOLD_LIMIT_MS = 7 * 24 * 3600 * 1000
+UNREADABLE_ATTEMPTS = 3
 
 ANSWERS = Counter("sme_lookup_answers_total", "Lookups answered, by registry and verdict", ["registry", "verdict"])
 FAILURES = Counter("sme_lookup_failures_total", "Registry calls that failed (timeout, unreachable, 5xx)",
@@ -62,7 +64,7 @@ class Resilience:
     async def look_up(self, request: LookupRequested) -> tuple[LookupResult, int]:
         """The registry's answer and how many calls it took; waits as long as the registry is away."""
         registry = self.adapter.registry.value
-        attempts, failures_in_row = 0, 0
+        attempts, failures_in_row, unreadable = 0, 0, 0
         while True:
             wait = self.breaker.wait_seconds()
             if wait > 0:
@@ -77,7 +79,7 @@ class Resilience:
                 self.breaker.record_success()  # it answered; a person has to look at why it refused
                 result = LookupResult(verdict=Verdict.REFER, findings=(Finding(
                     rule=REGISTRY_RULES[self.adapter.registry][0], detail=f"조회가 거부되어 확인이 필요합니다: {exc}"),))
-            except (RegistryUnavailable, asyncio.TimeoutError, OSError) as exc:
+            except (RegistryUnavailable, asyncio.TimeoutError, OSError, httpx.HTTPError) as exc:
                 reason = "timeout" if isinstance(exc, asyncio.TimeoutError) else "unavailable"
                 FAILURES.labels(registry, reason).inc()
                 self.last_error = f"{reason}: {exc}"[:300]
@@ -87,6 +89,15 @@ class Resilience:
                 # Bounded backoff between retries; once the circuit opens, the breaker's wait takes over.
                 await self.sleep(min(self.backoff_seconds * 2 ** (failures_in_row - 1), self.breaker.reset_seconds))
                 continue
+            except Exception as exc:  # noqa: BLE001 - an answer we cannot read: a person must look, not a loop
+                log.exception("lookup %s: unreadable answer from %s", request.lookup_id, registry)
+                unreadable += 1
+                if unreadable < UNREADABLE_ATTEMPTS:
+                    await self.sleep(self.backoff_seconds)
+                    continue
+                result = LookupResult(verdict=Verdict.REFER, findings=(Finding(
+                    rule=REGISTRY_RULES[self.adapter.registry][0],
+                    detail=f"{registry} 응답을 해석할 수 없어 확인이 필요합니다: {type(exc).__name__}: {exc}"[:900]),))
             finally:
                 CALL_SECONDS.labels(registry).observe(time.perf_counter() - started)
             self.breaker.record_success()
@@ -129,8 +140,8 @@ def build_worker_broker(registry: Registry, settings: ScreeningSettings, resilie
         try:
             _, request = unwrap(record.headers, record.value or b"", expected=LookupRequested)
         except EnvelopeError as exc:
-            await broker.publish(record.value or b"", topic=dlq_topic(topic), key=record.key,
-                                 headers=dead_letter_headers(record, group, exc))
+            await _publish_until_sent(broker, record.value or b"", topic=dlq_topic(topic), key=record.key,
+                                      headers=dead_letter_headers(record, group, exc))
             await msg.ack()
             return
         result, attempts = await resilience.look_up(request)
@@ -139,12 +150,25 @@ def build_worker_broker(registry: Registry, settings: ScreeningSettings, resilie
                                 registry=registry, answered_at=datetime.now(timezone.utc), verdict=result.verdict,
                                 findings=result.findings, attempts=attempts)
         envelope = wrap(answer, source=SOURCE)
-        await broker.publish(envelope.body, topic=LookupAnswered.topic(), key=envelope.key(),
-                             headers=envelope.headers())
+        await _publish_until_sent(broker, envelope.body, topic=LookupAnswered.topic(), key=envelope.key,
+                                  headers=envelope.headers())
         ANSWERS.labels(registry.value, result.verdict.value).inc()
         await msg.ack()
 
     return broker
+
+
+async def _publish_until_sent(broker: KafkaBroker, body: bytes, **kwargs) -> None:
+    """The offset moves on only after the answer is on the broker: retried (with backoff) until it is."""
+    delay = 0.2
+    while True:
+        try:
+            await broker.publish(body, **kwargs)
+            return
+        except Exception as exc:  # noqa: BLE001 - Kafka away: wait for it, never drop the answer
+            log.warning("publishing to %s failed (%s); retrying in %.1fs", kwargs.get("topic"), exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 15)
 
 
 def create_worker_app(registry: Registry, settings: ScreeningSettings | None = None,
