@@ -81,3 +81,28 @@ def test_cosine_is_symmetric_and_bounded(a, b):
 def test_a_text_is_fully_similar_to_itself(text):
     g = grams(text)
     assert cosine(g, g, idf([g])) == pytest.approx(1.0)
+
+
+def sample_plan(problem) -> ProjectText:
+    field, _, difficulty, purpose, method = problem
+    return ProjectText(goal=purpose, method=method, content=f"{field} 분야의 현장 애로를 전문가 진단으로 해결합니다. {difficulty}")
+
+
+def test_the_sample_calls_planted_paraphrase_is_borderline_and_the_copy_a_duplicate():
+    from deploy.sample.program_call import _PROBLEMS
+    from deploy.sample.screening_scenario import _PARAPHRASE
+    for problem in _PROBLEMS:
+        if problem[0] not in _PARAPHRASE:
+            continue
+        plan = sample_plan(problem)
+        para = ProjectText(*_PARAPHRASE[problem[0]])
+        result = check_duplicates(plan, [prior("P-1", para)], duplicate_threshold=0.75, borderline_threshold=0.45)
+        assert result.verdict is Verdict.BORDERLINE, (problem[0], result.best.scores)
+
+
+def test_different_sample_plans_are_never_duplicates_of_each_other():
+    from deploy.sample.program_call import _PROBLEMS
+    plans = [sample_plan(p) for p in _PROBLEMS]
+    for i, plan in enumerate(plans):
+        others = [prior(f"O-{j}", p) for j, p in enumerate(plans) if j != i]
+        assert check_duplicates(plan, others, duplicate_threshold=0.75, borderline_threshold=0.45).verdict is Verdict.DIFFERENT

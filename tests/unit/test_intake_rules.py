@@ -95,3 +95,25 @@ def test_research_staff_up_to_the_employee_count_is_consistent(staff):
         "company": CONTENT.company.model_copy(update={"regular_employees": 10_000}),
         "bonus": CONTENT.bonus.model_copy(update={"research_staff": staff})})
     assert content_problems(content, PROGRAM, TODAY) == []
+
+
+# E6 supplement: after screening asks for documents, only the evidence may change, and only until the deadline.
+def test_e6_supplement_accepts_new_evidence_only():
+    from intake.domain import supplement_problem  # noqa: F401 - imported where used below too
+    more = CONTENT.model_copy(update={"evidence": CONTENT.evidence + CONTENT.evidence[:1]})
+    assert dispose_submission(live(Status.SUPPLEMENT), more) is Disposition.AMEND
+    assert dispose_submission(live(Status.SUPPLEMENT), CONTENT) is Disposition.UNCHANGED
+    changed = CONTENT.model_copy(update={"company": CONTENT.company.model_copy(update={"regular_employees": 99})})
+    with pytest.raises(A2Refusal) as refusal:
+        dispose_submission(live(Status.SUPPLEMENT), changed)
+    assert (refusal.value.problem.field, refusal.value.problem.rule) == ("company", "E6")
+
+
+@pytest.mark.parametrize("offset, refused", [(timedelta(0), False), (timedelta(microseconds=1), True)])
+def test_e6_supplement_deadline_is_inclusive(offset, refused):
+    from intake.domain import supplement_problem
+    deadline = datetime(2024, 4, 9, 1, tzinfo=timezone.utc)
+    problem = supplement_problem(deadline, deadline + offset)
+    assert (problem is not None) is refused
+    if problem:
+        assert (problem.field, problem.rule) == ("evidence", "E6")

@@ -1,0 +1,282 @@
+"""X1–X11 with E1–E6, G1–G3 and D3 as one decision: each rule at its boundary, and the precedence between them."""
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from screening.lookups import LookupResult, Registry, Verdict
+from screening.rules import Case, Outcome, Restriction, Ruling, decide, decide_recheck
+from sme_schemas.application import (
+    ApplicationContent, Degree, DocumentType as D, EvidenceDocument, EvidenceRequirement, PreferenceCertification as C,
+)
+from sme_schemas.examples import EXAMPLES
+from sme_schemas.program import ProgramDefinition
+from sme_schemas.screening import Finding
+
+PROGRAM = ProgramDefinition.load(Path(__file__).resolve().parents[2] / "deploy/programs/gimpo-sos-2024.json")
+SUBMITTED = datetime(2024, 4, 2, 1, 0, tzinfo=timezone.utc)  # 2024-04-02 10:00 KST
+APPLIED = date(2024, 4, 2)
+NOW = SUBMITTED + timedelta(hours=1)
+BASE = ApplicationContent.model_validate(EXAMPLES["ApplicationSubmitted"]["content"])
+REQUIRED = (
+    EvidenceRequirement(rule="E1", any_of=(D.BUSINESS_REGISTRATION_CERTIFICATE,), mandatory=True, purpose="사업자"),
+    EvidenceRequirement(rule="E1", any_of=(D.NATIONAL_TAX_PAYMENT_CERTIFICATE,), mandatory=True, purpose="국세"),
+    EvidenceRequirement(rule="E5", any_of=(D.RESEARCH_STAFF_EMPLOYMENT_CERTIFICATE,), mandatory=False, purpose="연구"),
+    EvidenceRequirement(rule="E5", any_of=(D.PREFERENCE_CERTIFICATE,), mandatory=False, purpose="우대"),
+)
+CLEAR = {r: LookupResult.clear("X3", f"{r.value} clear") for r in Registry}
+
+
+def doc(kind: D, days_before: int = 5) -> EvidenceDocument:
+    return EvidenceDocument(document_type=kind, issued_on=APPLIED - timedelta(days=days_before),
+                            file_reference=f"docs://{kind.value}")
+
+
+FRESH = (doc(D.BUSINESS_REGISTRATION_CERTIFICATE), doc(D.NATIONAL_TAX_PAYMENT_CERTIFICATE),
+         doc(D.RESEARCH_STAFF_EMPLOYMENT_CERTIFICATE), doc(D.PREFERENCE_CERTIFICATE))
+
+
+def content(**changes) -> ApplicationContent:
+    """The example application with complete, fresh evidence, and the given parts changed."""
+    data = BASE.model_dump()
+    data["evidence"] = [d.model_dump() for d in FRESH]
+    for path, value in changes.items():
+        *parents, leaf = path.split("__")
+        target = data
+        for part in parents:
+            target = target[part]
+        target[leaf] = value
+    return ApplicationContent.model_validate(data)
+
+
+def case(c: ApplicationContent | None = None, **kw) -> Case:
+    return Case(content=c or content(), required_evidence=REQUIRED, submitted_at=SUBMITTED, program=PROGRAM,
+                now=kw.pop("now", NOW), answers=kw.pop("answers", CLEAR), **kw)
+
+
+def rules_of(findings) -> set[str]:
+    return {f.rule for f in findings}
+
+
+def test_a_clean_application_passes_with_every_check_recorded():
+    decision = decide(case())
+    assert decision.outcome is Outcome.PASSED
+    assert {"X1", "X6", "X7", "X10", "G2", "E6"} <= rules_of(decision.findings)
+    assert decision.expert_grade == "2" and decision.facts.company_name  # 11y + master 2 + licence 3 = 16 == BASE.company.name
+
+
+# X1 -------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("hq, factory, eligible", [
+    ("경기도 김포시 양촌읍 황금로 1", None, True),
+    ("서울특별시 강서구 공항대로 1", "경기도 김포시 대곶면 대명항로 45", True),  # the factory alone is enough
+    ("서울특별시 강서구 공항대로 1", None, False),
+    ("인천광역시 서구 1", "경기도 부천시 1", False),
+])
+def test_x1_hq_or_factory_in_the_city(hq, factory, eligible):
+    decision = decide(case(content(company__hq_address=hq, company__factory_address=factory)))
+    assert (decision.outcome is Outcome.PASSED) is eligible
+    if not eligible:
+        assert rules_of(decision.findings) == {"X1"}
+
+
+# X7 -------------------------------------------------------------------------------------------------------
+def test_x7_a_declared_relocation_excludes_without_asking_any_registry():
+    decision = decide(case(content(declarations__plans_to_relocate_outside_gimpo=True), answers={}))
+    assert decision.outcome is Outcome.REJECTED and rules_of(decision.findings) == {"X7"}
+
+
+# X10 ------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("approved, until, excluded", [
+    (APPLIED - timedelta(days=30), APPLIED, True),               # last day of the restriction
+    (APPLIED - timedelta(days=30), APPLIED - timedelta(days=1), False),  # ended the day before
+    (APPLIED, APPLIED + timedelta(days=365), True),              # approved on the application day
+    (APPLIED + timedelta(days=1), APPLIED + timedelta(days=365), False),  # approved after applying
+    (APPLIED - timedelta(days=30), None, False),                 # give-up without a restriction
+])
+def test_x10_participation_restriction_on_the_application_date(approved, until, excluded):
+    decision = decide(case(restrictions=(Restriction(approved, until),)))
+    assert (decision.outcome is Outcome.REJECTED) is excluded
+    if excluded:
+        assert rules_of(decision.findings) == {"X10"}
+
+
+def test_x10_the_application_date_is_the_korean_calendar_day():
+    late_evening_utc = datetime(2024, 4, 1, 16, 0, tzinfo=timezone.utc)  # 2024-04-02 01:00 KST
+    restriction = Restriction(date(2023, 4, 2), date(2024, 4, 1))
+    decision = decide(Case(content=content(), required_evidence=REQUIRED, submitted_at=late_evening_utc,
+                           program=PROGRAM, now=NOW, answers=CLEAR, restrictions=(restriction,)))
+    assert decision.outcome is Outcome.PASSED
+
+
+# G1–G3 ----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("degree, years, outcome", [
+    ("master", 7, Outcome.PASSED),     # 7 + 2 = 9: grade 3
+    ("bachelor", 9, Outcome.PASSED),   # 9 years without a master's: grade 3
+    ("bachelor", 8, Outcome.REJECTED),  # grade 4
+    ("master", 6, Outcome.REJECTED),   # 6 + 2 = 8: grade 4
+    ("none", 30, Outcome.REJECTED),    # no bachelor's degree: no grade at all
+])
+def test_g2_expert_grade_three_or_better(degree, years, outcome):
+    c = content(expert__qualification={"highest_degree": degree, "consulting_years": years, "licences": []})
+    decision = decide(case(c))
+    assert decision.outcome is outcome
+    if outcome is Outcome.REJECTED:
+        assert rules_of(decision.findings) == {"G2"} and "다른 전문가" in decision.findings[0].detail
+
+
+def test_g2_the_minimum_grade_is_program_data():
+    lenient = PROGRAM.model_copy(update={"support": PROGRAM.support.model_copy(update={"minimum_expert_grade": 4})})
+    c = content(expert__qualification={"highest_degree": "bachelor", "consulting_years": 8, "licences": []})
+    assert decide(case(c)).outcome is Outcome.REJECTED
+    assert decide(Case(content=c, required_evidence=REQUIRED, submitted_at=SUBMITTED, program=lenient, now=NOW,
+                       answers=CLEAR)).outcome is not Outcome.REJECTED
+
+
+def test_no_expert_named_yet_passes_without_a_grade():
+    decision = decide(case(content(expert=None)))
+    assert decision.outcome is Outcome.PASSED and decision.expert_grade is None
+
+
+# X6 -------------------------------------------------------------------------------------------------------
+def test_x6_a_field_outside_the_announced_ones_goes_to_an_operator_not_to_rejection():
+    decision = decide(case(content(consulting__consulting_field="해외부동산 투자자문")))
+    assert decision.outcome is Outcome.MANUAL_REVIEW and rules_of(decision.questions) == {"X6"}
+
+
+def test_x6_without_announced_fields_nothing_is_flagged():
+    open_call = PROGRAM.model_copy(update={"support_fields": ()})
+    decision = decide(Case(content=content(consulting__consulting_field="해외부동산 투자자문"), required_evidence=REQUIRED,
+                           submitted_at=SUBMITTED, program=open_call, now=NOW, answers=CLEAR))
+    assert decision.outcome is Outcome.PASSED
+
+
+# E6 -------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("days_before, outcome", [(365, Outcome.PASSED), (366, Outcome.SUPPLEMENT_REQUESTED)])
+def test_e6_a_document_issued_365_days_before_counts_366_does_not(days_before, outcome):
+    evidence = [doc(D.BUSINESS_REGISTRATION_CERTIFICATE), doc(D.NATIONAL_TAX_PAYMENT_CERTIFICATE, days_before)]
+    decision = decide(case(content(evidence=[d.model_dump() for d in evidence])))
+    assert decision.outcome is outcome
+    if outcome is Outcome.SUPPLEMENT_REQUESTED:
+        assert [(d.rule, d.problem.value) for d in decision.documents] == [("E6", "stale")]
+
+
+def test_e6_supplement_is_requested_while_the_registries_are_still_asked():
+    evidence = [doc(D.BUSINESS_REGISTRATION_CERTIFICATE).model_dump()]
+    decision = decide(case(content(evidence=evidence), answers={r: None for r in Registry}))
+    assert decision.outcome is Outcome.SUPPLEMENT_REQUESTED
+    assert [(d.rule, d.problem.value) for d in decision.documents] == [("E1", "missing")]
+    assert set(decision.waiting_on) == set(Registry)
+
+
+@pytest.mark.parametrize("now_offset, outcome", [
+    (timedelta(0), Outcome.SUPPLEMENT_REQUESTED),  # at the deadline itself: still in time
+    (timedelta(microseconds=1), Outcome.REJECTED),  # just after: incomplete
+])
+def test_e6_no_supplement_by_the_deadline_rejects_as_incomplete(now_offset, outcome):
+    deadline = SUBMITTED + timedelta(days=7)
+    evidence = [doc(D.BUSINESS_REGISTRATION_CERTIFICATE).model_dump()]
+    decision = decide(case(content(evidence=evidence), now=deadline + now_offset, supplement_deadline=deadline))
+    assert decision.outcome is outcome
+    if outcome is Outcome.REJECTED:
+        assert rules_of(decision.findings) == {"E6"}
+
+
+def test_e6_a_complete_supplement_after_the_deadline_passed_is_not_rejected():
+    deadline = SUBMITTED + timedelta(days=7)
+    decision = decide(case(now=deadline + timedelta(days=1), supplement_deadline=deadline))
+    assert decision.outcome is Outcome.PASSED
+
+
+# E5: unproven claims score 0 in the facts evaluation receives ----------------------------------------------
+def test_e5_unproven_bonus_claims_count_as_zero_for_evaluation():
+    evidence = [doc(D.BUSINESS_REGISTRATION_CERTIFICATE).model_dump(), doc(D.NATIONAL_TAX_PAYMENT_CERTIFICATE).model_dump()]
+    facts = decide(case(content(evidence=evidence))).facts
+    assert facts.research_staff == 0 and facts.certifications == ()
+    proven = decide(case()).facts
+    assert proven.research_staff == BASE.bonus.research_staff
+    assert set(proven.certifications) == {C.INNO_BIZ, C.VENTURE}
+
+
+# Lookups: X2, X3, X5, X8, X9 and the wait ------------------------------------------------------------------
+def excluded(rule: str) -> LookupResult:
+    return LookupResult(verdict=Verdict.EXCLUDED, findings=(Finding(rule=rule, detail=f"{rule} record"),))
+
+
+def referred(rule: str) -> LookupResult:
+    return LookupResult(verdict=Verdict.REFER, findings=(Finding(rule=rule, detail=f"{rule} unclear"),))
+
+
+@pytest.mark.parametrize("registry, rule", [(Registry.CREDIT, "X2"), (Registry.BUSINESS_STATUS, "X3"),
+                                            (Registry.DUPLICATE_PROJECTS, "X5"), (Registry.SANCTIONS, "X8"),
+                                            (Registry.SANCTIONS, "X9")])
+def test_a_registry_record_excludes_even_while_another_registry_is_silent(registry, rule):
+    others_silent = {r: None for r in Registry if r is not registry}
+    decision = decide(case(answers={registry: excluded(rule), **others_silent}))
+    assert decision.outcome is Outcome.REJECTED and rules_of(decision.findings) == {rule}
+
+
+def test_without_an_answer_an_application_waits_never_passes():
+    decision = decide(case(answers={**CLEAR, Registry.SANCTIONS: None}))
+    assert decision.outcome is Outcome.WAITING and decision.waiting_on == (Registry.SANCTIONS,)
+    assert decision.facts is None
+
+
+def test_borderline_duplicate_waits_for_an_operator_then_follows_the_ruling():
+    answers = {**CLEAR, Registry.DUPLICATE_PROJECTS: referred("D3")}
+    assert decide(case(answers=answers)).outcome is Outcome.MANUAL_REVIEW
+    at = NOW + timedelta(hours=1)
+    cleared = decide(case(answers=answers, rulings={"D3": Ruling("D3", False, "kim", "목표가 다름", at)}))
+    assert cleared.outcome is Outcome.PASSED and "kim" in next(f.detail for f in cleared.findings if f.rule == "D3")
+    rejected = decide(case(answers=answers, rulings={"D3": Ruling("D3", True, "kim", "같은 과제", at)}))
+    assert rejected.outcome is Outcome.REJECTED and rejected.decided_by == "operator"
+    assert "같은 과제" in rejected.findings[0].detail
+
+
+def test_x4_an_operator_may_exclude_for_false_statements_without_a_referral():
+    ruling = Ruling("X4", True, "lee", "매출액 허위 기재 (재무제표 대조)", NOW)
+    decision = decide(case(rulings={"X4": ruling}))
+    assert decision.outcome is Outcome.REJECTED and rules_of(decision.findings) == {"X4"}
+    assert decision.decided_by == "operator"
+
+
+def test_precedence_exclusion_over_supplement_over_wait_over_review():
+    missing = content(evidence=[doc(D.BUSINESS_REGISTRATION_CERTIFICATE).model_dump()])
+    review = {Registry.DUPLICATE_PROJECTS: referred("D3")}
+    assert decide(case(missing, answers={**review, Registry.CREDIT: excluded("X2")})).outcome is Outcome.REJECTED
+    assert decide(case(missing, answers={**review, Registry.CREDIT: None})).outcome is Outcome.SUPPLEMENT_REQUESTED
+    assert decide(case(answers={**review, Registry.CREDIT: None})).outcome is Outcome.WAITING
+    assert decide(case(answers={**CLEAR, **review})).outcome is Outcome.MANUAL_REVIEW
+
+
+# X11 ------------------------------------------------------------------------------------------------------
+def test_x11_recheck_decides_on_the_lookups_alone():
+    assert decide_recheck(CLEAR, {}).outcome is Outcome.PASSED
+    assert decide_recheck({**CLEAR, Registry.SANCTIONS: excluded("X9")}, {}).outcome is Outcome.REJECTED
+    assert decide_recheck({**CLEAR, Registry.CREDIT: None}, {}).outcome is Outcome.WAITING
+    assert decide_recheck({**CLEAR, Registry.DUPLICATE_PROJECTS: referred("D3")}, {}).outcome is Outcome.MANUAL_REVIEW
+
+
+# Properties ------------------------------------------------------------------------------------------------
+answer = st.sampled_from([None, "clear", "excluded", "refer"])
+
+
+def _answer(kind, registry):
+    return {None: None, "clear": CLEAR[registry], "excluded": excluded("X2"), "refer": referred("D3")}[kind]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.tuples(answer, answer, answer, answer), st.booleans(), st.booleans())
+def test_never_passed_without_every_answer_and_never_both_waiting_and_decided(kinds, relocating, stale):
+    answers = {r: _answer(k, r) for r, k in zip(Registry, kinds)}
+    evidence = [doc(D.BUSINESS_REGISTRATION_CERTIFICATE), doc(D.NATIONAL_TAX_PAYMENT_CERTIFICATE, 400 if stale else 5)]
+    c = content(declarations__plans_to_relocate_outside_gimpo=relocating, evidence=[d.model_dump() for d in evidence])
+    decision = decide(case(c, answers=answers))
+    if decision.outcome is Outcome.PASSED:
+        assert all(kind == "clear" for kind in kinds) and not relocating and not stale
+    if decision.outcome is Outcome.REJECTED:
+        assert relocating or "excluded" in kinds
+    if relocating or "excluded" in kinds:
+        assert decision.outcome is Outcome.REJECTED
+    if None in kinds and decision.outcome is Outcome.WAITING:
+        assert decision.waiting_on
