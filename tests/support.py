@@ -36,3 +36,34 @@ def local(script: str, *args: str) -> None:
 class ServiceProcess(procs.ServiceProcess):
     def __init__(self, module, command, env, *, port=None):
         super().__init__(module, command, env, port=port, log=ROOT / ".local-test" / f"{module}-{command}.log")
+
+
+async def start_groups_at_end(groups: dict[str, list[str]]) -> None:
+    """Commit each consumer group's offsets at the end of its topics: the suite's broker keeps every earlier
+    test's events, which a service reading from the earliest offset would otherwise wade through first."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    for group, topics in groups.items():
+        positions = {}
+        for topic in topics:
+            positions.update({TopicPartition(topic, p): o for p, o in (await end_offsets(topic)).items()})
+        if not positions:
+            continue
+        consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, group_id=group, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            consumer.assign(list(positions))
+            await consumer.commit(positions)
+        finally:
+            await consumer.stop()
+
+
+def screening_groups() -> dict[str, list[str]]:
+    from screening.lookups import LookupAnswered, LookupRequested, Registry
+    from sme_schemas.catalog import CONSUMES
+
+    groups = {f"screening.{e.event_name}": [e.topic()] for e in CONSUMES["screening"]}
+    groups["screening.lookup-answered"] = [LookupAnswered.topic()]
+    groups.update({f"screening.lookup-worker.{r.value}": [LookupRequested.topic_for(r)] for r in Registry})
+    groups.update({f"intake.{e.event_name}": [e.topic()] for e in CONSUMES["intake"]})
+    return groups

@@ -37,6 +37,14 @@ def create_registry_app(registry: str, data: dict[str, Any], *, delay_seconds: f
     async def health() -> dict:
         return {"registry": registry, "calls": app.state.calls}
 
+    @app.post("/_local/records/{brn}", summary="Add a record (local stand-in only: a record that arrives later)")
+    async def add_record(brn: str, record: dict = Body(...)) -> dict:
+        section = {"credit": "credit", "sanctions": "sanctions"}.get(registry)
+        if section is None:
+            return {"added": False}
+        data[section].setdefault(brn, []).append(record)
+        return {"added": True}
+
     if registry == "business-status":
         _business_status(app, data["business_status"])
     elif registry == "credit":
