@@ -121,11 +121,12 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--registry", required=True, choices=REGISTRIES)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--data", type=Path, required=True, help="dataset JSON (deploy/sample/screening_scenario.py)")
     parser.add_argument("--delay-seconds", type=float, default=0.0, help="answer this much later (a slow registry)")
     args = parser.parse_args()
     data = json.loads(args.data.read_text("utf-8"))
-    uvicorn.run(create_registry_app(args.registry, data, delay_seconds=args.delay_seconds), host="127.0.0.1",
+    uvicorn.run(create_registry_app(args.registry, data, delay_seconds=args.delay_seconds), host=args.host,
                 port=args.port, log_level="warning")
 
 

@@ -4,11 +4,16 @@ from pathlib import Path
 import pytest
 import yaml
 
+import re
+
 from intake.config import IntakeSettings
+from screening.config import ScreeningSettings
+from screening.lookups import Registry
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-SETTINGS = {"intake": IntakeSettings}  # later issues add their services here
+SETTINGS = {"intake": IntakeSettings, "screening": ScreeningSettings}  # later issues add their services here
+WORKERS = {r: f"screening-worker-{r.value}" for r in Registry}
 BUILT = sorted(p.parent.name for p in (ROOT / "services").glob("*/Dockerfile"))
 
 
@@ -19,6 +24,12 @@ def test_every_built_service_is_in_compose_and_has_a_settings_class():
 def _env(service: str) -> dict[str, str]:
     env = dict(COMPOSE["services"][service]["environment"])
     return {k: str(v) for k, v in env.items() if k != "<<"}
+
+
+def _resolved(value: str) -> str:
+    """Compose's ${VAR:-default} and ${VAR:?message} as a user who set only SME_JWT_SECRET would get them."""
+    value = re.sub(r"\$\{SME_JWT_SECRET:\?[^}]*\}", "x" * 40, value)
+    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
 
 
 @pytest.mark.parametrize("service", BUILT)
@@ -33,8 +44,7 @@ def test_environment_names_are_settings_fields(service):
 @pytest.mark.parametrize("service", BUILT)
 def test_settings_from_compose_environment_validate(service, monkeypatch):
     for name, value in _env(service).items():
-        monkeypatch.setenv(name, value.replace("${SME_JWT_SECRET:?set SME_JWT_SECRET to a secret of at least 32 characters}",
-                                               "x" * 40).replace("${INTAKE_DB_PASSWORD:-intake}", "intake"))
+        monkeypatch.setenv(name, _resolved(value))
     monkeypatch.setenv(f"{service.upper()}_ENVIRONMENT", "production")
     settings = SETTINGS[service]()
     assert settings.environment == "production"
@@ -75,3 +85,23 @@ def test_local_kafka_is_pinned_to_the_compose_version():
     pom = (ROOT / "deploy/local/kafka/pom.xml").read_text()
     image = COMPOSE["services"]["kafka"]["image"]
     assert image.split(":")[1] in pom
+
+
+@pytest.mark.parametrize("registry", list(Registry))
+def test_each_lookup_worker_is_its_own_service_on_its_own_port(registry, monkeypatch):
+    service = COMPOSE["services"][WORKERS[registry]]
+    assert service["build"]["dockerfile"] == "services/screening/Dockerfile"
+    assert service["command"][-2:] == ["--registry", registry.value]
+    env = _env(WORKERS[registry])
+    for name, value in env.items():
+        monkeypatch.setenv(name, _resolved(value))
+    settings = ScreeningSettings()
+    assert settings.environment == "production"
+    url = settings.registry_url(registry)
+    host, port = url.removeprefix("http://").split(":")
+    stand_in = COMPOSE["services"][host]["command"]
+    assert stand_in[stand_in.index("--registry") + 1] == registry.value and stand_in[stand_in.index("--port") + 1] == port
+    worker_port = env["SCREENING_WORKER_HTTP_PORT"]
+    assert f":{worker_port}/health" in " ".join(service["healthcheck"]["test"])
+    for config in ("prometheus.compose.yml", "prometheus.local.yml"):
+        assert f":{worker_port}" in (ROOT / "deploy/prometheus" / config).read_text()
