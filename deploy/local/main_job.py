@@ -33,8 +33,8 @@ KAFKA = f"127.0.0.1:{os.environ.get('SME_KAFKA_PORT', '9092')}"
 PG_PORT = os.environ.get("SME_PG_PORT", "5432")
 INTAKE_PORT = int(os.environ.get("SME_INTAKE_PORT", "8001"))
 SCREENING_PORT = int(os.environ.get("SME_SCREENING_PORT", "8002"))
-WORKER_PORTS = {r: 8012 + i for i, r in enumerate(REGISTRIES)}
-REGISTRY_PORTS = {r: 8101 + i for i, r in enumerate(REGISTRIES)}
+WORKER_PORTS = {r: int(os.environ.get("SME_WORKER_PORT_BASE", "8012")) + i for i, r in enumerate(REGISTRIES)}
+REGISTRY_PORTS = {r: int(os.environ.get("SME_REGISTRY_PORT_BASE", "8101")) + i for i, r in enumerate(REGISTRIES)}
 BASE = f"http://127.0.0.1:{INTAKE_PORT}"
 SCREENING = f"http://127.0.0.1:{SCREENING_PORT}"
 
