@@ -273,6 +273,7 @@ def main() -> None:
     try:
         start = asyncio.run(end_offsets(ApplicationSubmitted.topic(), KAFKA))
         heading(f"intake: {len(web_forms)} companies apply over HTTP")
+        call_started = time.monotonic()
         ids, latencies = submit_call(web_forms)
         print(f"latency ms: p50 {statistics.median(latencies):.1f}, max {max(latencies):.1f}")
         heading("intake: what a company sees when something is wrong")
@@ -291,6 +292,9 @@ def main() -> None:
         heading("screening: eligibility, exclusions, evidence, expert grade, four registries")
         print(f"planted in the registries and forms: {len(PLANTED)} companies (deploy/sample/screening_scenario.py)")
         rows = screened(set(names))
+        still_waiting = sum(1 for r in rows.values() if (r.get("decision") or {}).get("waiting_on"))
+        print(f"all {len(rows)} settled {time.monotonic() - call_started:.1f}s after the first application was sent "
+              f"({still_waiting} still waiting on a registry)")
         screening_summary(rows, names, expected(forms))
         waiting = httpx.get(f"{SCREENING}/lookups/waiting", headers=token(Role.OPERATOR)).json()
         print(f"waiting on registries now: {waiting['applications_waiting']}")
