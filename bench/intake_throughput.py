@@ -14,7 +14,6 @@ import statistics
 import time
 import uuid
 from datetime import datetime, timezone
-from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition

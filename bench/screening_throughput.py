@@ -15,7 +15,6 @@ import statistics
 import time
 import uuid
 from datetime import datetime, timezone
-from pathlib import Path
 
 import asyncpg
 import httpx

@@ -14,10 +14,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
-from aiokafka import AIOKafkaProducer
 
 from deploy.local.procs import (
-    REGISTRIES, ROOT, ServiceProcess, end_offsets, headers_of, intake_env, read_topic, registry_processes,
+    REGISTRIES, ROOT, ServiceProcess, end_offsets, headers_of, intake_env, publish_event, read_topic,
+    registry_processes,
     screening_env, screening_processes,
 )
 from deploy.sample.program_call import demo_program, sample_forms
@@ -25,7 +25,6 @@ from deploy.sample.screening_scenario import PLANTED, adjust_forms, expected, re
 from intake.form import ApplicationForm, to_content
 from sme_runtime.auth import Role, mint_token
 from sme_runtime.settings import DEVELOPMENT_SECRET
-from sme_schemas import wrap
 from sme_schemas.intake import ApplicationFiledByMunicipalSystem, ApplicationSubmitted
 
 LOCAL_DIR = Path(os.environ.get("SME_LOCAL_DIR", ROOT / ".local"))
@@ -117,14 +116,7 @@ async def forward_from_municipal_system(form: dict) -> None:
         program_id=form["program_id"], occurred_at=now, source_system="gimpo-minwon",
         external_reference=f"MW-{now:%Y%m%d}-{form['company']['business_registration_number'][-4:]}",
         content=to_content(ApplicationForm.model_validate(form), consent_at=now))
-    envelope = wrap(event, source="/gimpo/minwon")
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA, enable_idempotence=True, acks="all")
-    await producer.start()
-    try:
-        await producer.send_and_wait(event.topic(), envelope.body, key=envelope.key,
-                                     headers=[(k, v.encode()) for k, v in envelope.headers().items()])
-    finally:
-        await producer.stop()
+    await publish_event(event, KAFKA, source="/gimpo/minwon")
     print(f"gimpo-minwon forwarded {form['company']['name']} as {event.topic()}")
 
 

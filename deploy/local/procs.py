@@ -10,7 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from sme_schemas import IntegrationEvent, wrap
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -154,3 +156,16 @@ async def read_topic(topic: str, bootstrap: str, start: dict[int, int] | None = 
 
 def headers_of(record) -> dict[str, str]:
     return {k: v.decode() for k, v in record.headers}
+
+
+async def publish_event(event: IntegrationEvent, bootstrap: str, *, source: str, event_id: str | None = None) -> str:
+    """Publish one event as another system would (CloudEvents binary mode, acks=all); returns its ce_id."""
+    envelope = wrap(event, source=source, event_id=event_id)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(event.topic(), envelope.body, key=envelope.key,
+                                     headers=[(k, v.encode()) for k, v in envelope.headers().items()])
+    finally:
+        await producer.stop()
+    return envelope.id

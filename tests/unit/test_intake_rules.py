@@ -99,7 +99,6 @@ def test_research_staff_up_to_the_employee_count_is_consistent(staff):
 
 # E6 supplement: after screening asks for documents, only the evidence may change, and only until the deadline.
 def test_e6_supplement_accepts_new_evidence_only():
-    from intake.domain import supplement_problem  # noqa: F401 - imported where used below too
     more = CONTENT.model_copy(update={"evidence": CONTENT.evidence + CONTENT.evidence[:1]})
     assert dispose_submission(live(Status.SUPPLEMENT), more) is Disposition.AMEND
     assert dispose_submission(live(Status.SUPPLEMENT), CONTENT) is Disposition.UNCHANGED

@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 from screening.lookups import LookupResult, Registry, Verdict
 from screening.rules import Case, Outcome, Restriction, Ruling, decide, decide_recheck
 from sme_schemas.application import (
-    ApplicationContent, Degree, DocumentType as D, EvidenceDocument, EvidenceRequirement, PreferenceCertification as C,
+    ApplicationContent, DocumentType as D, EvidenceDocument, EvidenceRequirement, PreferenceCertification as C,
 )
 from sme_schemas.examples import EXAMPLES
 from sme_schemas.program import ProgramDefinition

@@ -1,12 +1,9 @@
-"""Intake's settings (INTAKE_* environment variables) and the program definitions it accepts applications for."""
+"""Intake's settings (INTAKE_* environment variables); the program definitions come from the shared settings."""
 from __future__ import annotations
-
-from functools import cached_property
 
 from pydantic_settings import SettingsConfigDict
 
-from sme_runtime.settings import REPO_PROGRAMS, ServiceSettings
-from sme_schemas.program import ProgramDefinition, load_programs
+from sme_runtime.settings import ServiceSettings
 
 
 class IntakeSettings(ServiceSettings):
@@ -14,11 +11,3 @@ class IntakeSettings(ServiceSettings):
 
     database_url: str = "postgresql+asyncpg://intake:intake@127.0.0.1:5432/intake"
     http_port: int = 8001
-    # Colon-separated folders of program definition files (*.json); later folders override earlier ones.
-    programs_path: str = str(REPO_PROGRAMS)
-    run_relay: bool = True
-
-    @cached_property
-    def programs(self) -> dict[str, ProgramDefinition]:
-        return load_programs(self.programs_path)
-

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
-import signal
 
 from screening.config import ScreeningSettings
 from screening.lookups import Registry
+
+SERVICE = "screening"
 
 
 def _serve(settings: ScreeningSettings) -> None:
@@ -27,41 +27,15 @@ def _worker(settings: ScreeningSettings, registry: Registry) -> None:
                 log_level="warning")
 
 
-async def _relay(settings: ScreeningSettings) -> None:
-    from sme_runtime.db import make_engine
-    from sme_runtime.relay import OutboxRelay
-
-    engine = make_engine(settings.database_url, pool_size=2)
-    relay = OutboxRelay(engine, service="screening", bootstrap_servers=settings.kafka_bootstrap_servers,
-                        batch_size=settings.relay_batch_size, idle_seconds=settings.relay_idle_seconds)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, relay.stop)
-    await relay.run()
-    await engine.dispose()
-
-
-async def _migrate(settings: ScreeningSettings) -> None:
-    from screening.app import MIGRATIONS
-    from sme_runtime.db import make_engine, migrate
-
-    engine = make_engine(settings.database_url, pool_size=1)
-    print("applied:", await migrate(engine, MIGRATIONS) or "nothing new")
-    await engine.dispose()
-
-
 def main() -> None:
+    from sme_runtime.service import add_common_commands, run_common_command
+
     parser = argparse.ArgumentParser(prog="python -m screening", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="HTTP API + subscriptions + outbox relay + E6 deadline sweeper")
     worker = sub.add_parser("worker", help="the lookup worker of one registry (its own process and consumer group)")
     worker.add_argument("--registry", required=True, choices=[r.value for r in Registry])
-    sub.add_parser("relay", help="the outbox relay alone (set SCREENING_RUN_RELAY=false on the API then)")
-    sub.add_parser("migrate", help="apply schema migrations and exit")
-    token = sub.add_parser("token", help="mint a bearer token signed with SCREENING_JWT_SECRET")
-    token.add_argument("--role", required=True, choices=["operator", "company"])
-    token.add_argument("--brn")
-    token.add_argument("--subject", default=None)
+    add_common_commands(sub, SERVICE, roles=("operator", "company"))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = ScreeningSettings()
@@ -69,15 +43,10 @@ def main() -> None:
         _serve(settings)
     elif args.command == "worker":
         _worker(settings, Registry(args.registry))
-    elif args.command == "relay":
-        asyncio.run(_relay(settings))
-    elif args.command == "migrate":
-        asyncio.run(_migrate(settings))
     else:
-        from sme_runtime.auth import Role, mint_token
+        from screening.app import MIGRATIONS
 
-        print(mint_token(settings.jwt_secret, subject=args.subject or f"{args.role}:{args.brn or 'staff'}",
-                         role=Role(args.role), brn=args.brn))
+        run_common_command(args, settings, service=SERVICE, migrations=MIGRATIONS)
 
 
 if __name__ == "__main__":

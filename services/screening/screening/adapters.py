@@ -21,6 +21,10 @@ class RegistryUnavailable(Exception):
     """The registry did not answer (timeout, connection refused, 5xx, 429): the lookup waits and retries."""
 
 
+class RegistryRefused(Exception):
+    """The registry answered that it will not answer this query (4xx): a person has to look."""
+
+
 class RegistryAdapter(Protocol):
     registry: Registry
 
@@ -146,10 +150,6 @@ class HttpRegistry:
 
     async def aclose(self) -> None:
         await self.client.aclose()
-
-
-class RegistryRefused(Exception):
-    """The registry answered that it will not answer this query (4xx): a person has to look."""
 
 
 class BusinessStatusRegistry(HttpRegistry):

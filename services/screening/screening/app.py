@@ -6,26 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
-from prometheus_client import make_asgi_app
-from sqlalchemy import text
 
 from screening import api, handlers, metrics, store
 from screening.config import ScreeningSettings
 from screening.lookups import LookupAnswered, LookupRequested, Registry
 from sme_runtime.consumer import ReliableConsumers, dlq_topic
-from sme_runtime.db import is_transient, make_engine, migrate, session_factory
+from sme_runtime.db import is_transient
 from sme_runtime.errors import install_error_handlers
 from sme_runtime.metrics import REGISTRY
-from sme_runtime.relay import OutboxRelay
-from sme_runtime.topics import service_topics, start_when_kafka_answers
+from sme_runtime.service import install_operations, service_lifespan
+from sme_runtime.topics import service_topics
 from sme_schemas.contracts import ParticipationGivenUp
 from sme_schemas.evaluation import RecheckRequested
 from sme_schemas.intake import ApplicationAmended, ApplicationSubmitted, ApplicationWithdrawn
@@ -88,58 +84,21 @@ class Sweeper:
 
 def create_app(settings: ScreeningSettings | None = None) -> FastAPI:
     settings = settings or ScreeningSettings()
+    screening = handlers.Screening(programs=settings.programs, clock=lambda: datetime.now(timezone.utc),
+                                   supplement_grace=timedelta(seconds=settings.supplement_grace_seconds))
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        engine = make_engine(settings.database_url)
-        await migrate(engine, MIGRATIONS)
-        sessions = session_factory(engine)
-        app.state.engine, app.state.sessions = engine, sessions
-        app.state.screening = handlers.Screening(
-            programs=settings.programs, clock=lambda: datetime.now(timezone.utc),
-            supplement_grace=timedelta(seconds=settings.supplement_grace_seconds))
-        broker = build_broker(settings, sessions, app.state.screening)
-        app.state.broker = broker
-        relay = OutboxRelay(engine, service=SERVICE, bootstrap_servers=settings.kafka_bootstrap_servers,
-                            batch_size=settings.relay_batch_size, idle_seconds=settings.relay_idle_seconds)
-        sweeper = Sweeper(sessions, app.state.screening, settings.sweep_seconds)
-        tasks = [asyncio.create_task(start_when_kafka_answers(broker, settings.kafka_bootstrap_servers, topics())),
-                 asyncio.create_task(sweeper.run())]
-        if settings.run_relay:
-            tasks.append(asyncio.create_task(relay.run()))
-        try:
-            yield
-        finally:
-            relay.stop()
-            for task in tasks[:2]:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            with suppress(Exception):
-                await broker.stop()
-            await engine.dispose()
+    async def sweep(sessions) -> None:
+        await Sweeper(sessions, screening, settings.sweep_seconds).run()
 
-    app = FastAPI(title="Screening — 김포시 중소기업 지원사업 요건 검토", version="1.0.0", lifespan=lifespan,
+    app = FastAPI(title="Screening — 김포시 중소기업 지원사업 요건 검토", version="1.0.0",
+                  lifespan=service_lifespan(settings, service=SERVICE, migrations=MIGRATIONS, topics=topics(),
+                                            build_broker=lambda sessions: build_broker(settings, sessions, screening),
+                                            background=(sweep,)),
                   description="Eligibility and exclusions (X1–X11), evidence (E1–E6), expert grade (G1–G3) and "
                               "duplicate projects (D1–D3): each application's decision with the rules and evidence "
                               "behind it, the operators' manual-review queue, and what waits on which registry.")
-    app.state.settings = settings
+    app.state.settings, app.state.screening = settings, screening
     install_error_handlers(app, default_rule="X4")
     app.include_router(api.router)
-    app.mount("/metrics", make_asgi_app(REGISTRY))
-
-    @app.get("/health", tags=["operations"], summary="Liveness and dependencies (no personal data)")
-    async def health() -> JSONResponse:
-        checks: dict = {"database": False, "kafka": False, "outbox_pending": None}
-        try:
-            async with app.state.engine.connect() as conn:
-                checks["outbox_pending"] = (await conn.execute(
-                    text("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))).scalar_one()
-            checks["database"] = True
-        except Exception as exc:  # noqa: BLE001 - health reports, it does not fail
-            checks["database_error"] = str(exc)[:200]
-        checks["kafka"] = bool(getattr(app.state.broker, "running", False))
-        status = "ok" if checks["database"] and checks["kafka"] else "degraded"
-        return JSONResponse({"service": SERVICE, "status": status, **checks},
-                            status_code=200 if checks["database"] else 503)
-
+    install_operations(app, SERVICE)
     return app

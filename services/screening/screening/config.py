@@ -1,14 +1,11 @@
 """Screening's settings (SCREENING_* environment variables): the service, its lookup workers and the registries."""
 from __future__ import annotations
 
-from functools import cached_property
-
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from screening.lookups import Registry
-from sme_runtime.settings import REPO_PROGRAMS, ServiceSettings
-from sme_schemas.program import ProgramDefinition, load_programs
+from sme_runtime.settings import ServiceSettings
 
 
 class ScreeningSettings(ServiceSettings):
@@ -16,8 +13,6 @@ class ScreeningSettings(ServiceSettings):
 
     database_url: str = "postgresql+asyncpg://screening:screening@127.0.0.1:5432/screening"
     http_port: int = 8002
-    programs_path: str = str(REPO_PROGRAMS)
-    run_relay: bool = True
     sweep_seconds: float = Field(5.0, gt=0, description="How often supplement deadlines and gauges are checked")
     supplement_grace_seconds: float = Field(600.0, ge=0, description="E6: a supplement filed just before the "
                                             "deadline may still be in flight on the bus; wait this long after it")
@@ -36,7 +31,3 @@ class ScreeningSettings(ServiceSettings):
 
     def registry_url(self, registry: Registry) -> str:
         return getattr(self, f"registry_{registry.value.replace('-', '_')}_url")
-
-    @cached_property
-    def programs(self) -> dict[str, ProgramDefinition]:
-        return load_programs(self.programs_path)

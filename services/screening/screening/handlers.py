@@ -6,7 +6,7 @@ decision and publishes only what changed. So an automatic and an operator decisi
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession

@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 from enum import StrEnum
-from typing import Literal
-
 from pydantic import Field
 
 from sme_schemas.base import Contract, IntegrationEvent
@@ -85,7 +83,6 @@ class LookupAnswered(IntegrationEvent):
     verdict: Verdict
     findings: tuple[Finding, ...] = ()
     attempts: int = Field(1, ge=1, description="Registry calls it took, retries included")
-    source: Literal["registry"] = "registry"
 
     def subject(self) -> str:
         return self.application_id

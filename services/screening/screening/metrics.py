@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge
 
-from sme_runtime.metrics import REGISTRY  # noqa: F401 - the one registry /metrics serves
 from sme_schemas.screening import Finding
 
 DECISIONS = Counter("sme_screening_decisions_total", "Screening outcomes; rejections once per deciding rule",

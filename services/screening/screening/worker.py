@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Awaitable, Callable
 
@@ -59,7 +59,7 @@ class Resilience:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     answered: int = 0
     last_error: str | None = None
-    holding: str | None = field(default=None)
+    holding: str | None = None  # the lookup held while its registry is away
 
     async def look_up(self, request: LookupRequested) -> tuple[LookupResult, int]:
         """The registry's answer and how many calls it took; waits as long as the registry is away."""

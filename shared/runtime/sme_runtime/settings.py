@@ -1,11 +1,14 @@
 """The settings every service shares; each service subclasses with its own env prefix."""
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sme_schemas.program import ProgramDefinition, load_programs
 
 # The program definitions shipped with the repository (a container image copies them to the same place).
 REPO_PROGRAMS = Path(__file__).resolve().parents[3] / "deploy" / "programs"
@@ -26,6 +29,13 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = Field(500, ge=1, le=10_000)
     relay_idle_seconds: float = Field(0.05, gt=0)
     consumer_retry_max_seconds: float = Field(30.0, gt=0)
+    run_relay: bool = Field(True, description="Run the outbox relay in the API process (false: run it alone)")
+    # Colon-separated folders of program definition files (*.json); later folders override earlier ones.
+    programs_path: str = str(REPO_PROGRAMS)
+
+    @cached_property
+    def programs(self) -> dict[str, ProgramDefinition]:
+        return load_programs(self.programs_path)
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> "ServiceSettings":

@@ -1,0 +1,122 @@
+"""What every service's process does the same way: the lifespan (database, migrations, broker, relay, background
+tasks), /health and /metrics, and the `relay | migrate | token` commands of its CLI."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from contextlib import asynccontextmanager, suppress
+from pathlib import Path
+from typing import Awaitable, Callable
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from prometheus_client import make_asgi_app
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from sme_runtime.db import make_engine, migrate, session_factory
+from sme_runtime.metrics import REGISTRY
+from sme_runtime.relay import OutboxRelay
+from sme_runtime.settings import ServiceSettings
+from sme_runtime.topics import start_when_kafka_answers
+
+BrokerFactory = Callable[[async_sessionmaker], KafkaBroker]
+Background = Callable[[async_sessionmaker], Awaitable[None]]
+
+
+def service_lifespan(settings: ServiceSettings, *, service: str, migrations: Path, topics: list[str],
+                     build_broker: BrokerFactory, background: tuple[Background, ...] = ()):
+    """Migrate, open the database, start the consumers when Kafka answers (the API works meanwhile, into the
+    outbox), run the relay and any background loops; stop them all in order."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        engine = make_engine(settings.database_url)
+        await migrate(engine, migrations)
+        sessions = session_factory(engine)
+        app.state.engine, app.state.sessions = engine, sessions
+        broker = app.state.broker = build_broker(sessions)
+        stoppable = [asyncio.create_task(start_when_kafka_answers(broker, settings.kafka_bootstrap_servers, topics)),
+                     *(asyncio.create_task(loop(sessions)) for loop in background)]
+        relay = OutboxRelay(engine, service=service, bootstrap_servers=settings.kafka_bootstrap_servers,
+                            batch_size=settings.relay_batch_size, idle_seconds=settings.relay_idle_seconds)
+        relay_task = [asyncio.create_task(relay.run())] if settings.run_relay else []
+        try:
+            yield
+        finally:
+            relay.stop()  # the relay finishes its batch; the others are cancelled
+            for task in stoppable:
+                task.cancel()
+            await asyncio.gather(*stoppable, *relay_task, return_exceptions=True)
+            with suppress(Exception):
+                await broker.stop()
+            await engine.dispose()
+
+    return lifespan
+
+
+def install_operations(app: FastAPI, service: str) -> None:
+    """/metrics for Prometheus and /health for probes; both open, neither carries personal data."""
+    app.mount("/metrics", make_asgi_app(REGISTRY))
+
+    @app.get("/health", tags=["operations"], summary="Liveness and dependencies (no personal data)")
+    async def health() -> JSONResponse:
+        checks: dict = {"database": False, "kafka": False, "outbox_pending": None}
+        try:
+            async with app.state.engine.connect() as conn:
+                checks["outbox_pending"] = (await conn.execute(
+                    text("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))).scalar_one()
+            checks["database"] = True
+        except Exception as exc:  # noqa: BLE001 - health reports, it does not fail
+            checks["database_error"] = str(exc)[:200]
+        checks["kafka"] = bool(getattr(app.state.broker, "running", False))
+        status = "ok" if checks["database"] and checks["kafka"] else "degraded"
+        return JSONResponse({"service": service, "status": status, **checks},
+                            status_code=200 if checks["database"] else 503)
+
+
+# --- the commands every service's CLI has -----------------------------------------------------------------
+
+def add_common_commands(sub, service: str, roles: tuple[str, ...]) -> None:
+    sub.add_parser("relay", help=f"the outbox relay alone (set {service.upper()}_RUN_RELAY=false on the API then)")
+    sub.add_parser("migrate", help="apply schema migrations and exit")
+    token = sub.add_parser("token", help=f"mint a bearer token signed with {service.upper()}_JWT_SECRET")
+    token.add_argument("--role", required=True, choices=list(roles))
+    token.add_argument("--brn", help="business registration number (companies)")
+    token.add_argument("--subject", default=None)
+
+
+def run_common_command(args: argparse.Namespace, settings: ServiceSettings, *, service: str,
+                       migrations: Path) -> bool:
+    """Runs relay, migrate or token; False when the command is the service's own."""
+    if args.command == "relay":
+        asyncio.run(_relay(settings, service))
+    elif args.command == "migrate":
+        asyncio.run(_migrate(settings, migrations))
+    elif args.command == "token":
+        from sme_runtime.auth import Role, mint_token
+
+        print(mint_token(settings.jwt_secret, subject=args.subject or f"{args.role}:{args.brn or 'staff'}",
+                         role=Role(args.role), brn=args.brn))
+    else:
+        return False
+    return True
+
+
+async def _relay(settings: ServiceSettings, service: str) -> None:
+    engine = make_engine(settings.database_url, pool_size=2)
+    relay = OutboxRelay(engine, service=service, bootstrap_servers=settings.kafka_bootstrap_servers,
+                        batch_size=settings.relay_batch_size, idle_seconds=settings.relay_idle_seconds)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, relay.stop)
+    await relay.run()
+    await engine.dispose()
+
+
+async def _migrate(settings: ServiceSettings, migrations: Path) -> None:
+    engine = make_engine(settings.database_url, pool_size=1)
+    print("applied:", await migrate(engine, migrations) or "nothing new")
+    await engine.dispose()
