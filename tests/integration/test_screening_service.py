@@ -12,14 +12,12 @@ from datetime import datetime, timedelta, timezone
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 
-from deploy.local.procs import REGISTRIES, registry_processes, screening_env, screening_processes
+from deploy.local.procs import REGISTRIES, publish_event, registry_processes, screening_env, screening_processes
 from deploy.sample.program_call import demo_program, sample_forms
 from deploy.sample.screening_scenario import adjust_forms, expected, registry_dataset
 from sme_runtime.auth import Role, mint_token
 from sme_runtime.settings import DEVELOPMENT_SECRET
-from sme_schemas import wrap
 from sme_schemas.contracts import ParticipationGivenUp
 from sme_schemas.evaluation import RecheckRequested
 from sme_schemas.screening import (
@@ -27,7 +25,7 @@ from sme_schemas.screening import (
     SupplementRequested,
 )
 from tests.support import (
-    KAFKA, ROOT, TEST_ENV, ServiceProcess, db_url, end_offsets, headers_of, read_topic, screening_groups,
+    KAFKA, ROOT, TEST_ENV, ServiceProcess, db_url, end_offsets, read_topic, screening_groups,
     start_groups_at_end,
 )
 
@@ -110,10 +108,20 @@ class Stack:
         raise AssertionError(f"not settled: {Counter(s.get('status') for s in states.values())}")
 
     def events(self, event_cls, app_ids, *, count_at_least: int = 0) -> list:
+        """The events of these applications on the topic; without a count, everything published so far."""
         ids = {a.encode() for a in app_ids}
-        records = asyncio.run(read_topic(event_cls.topic(), self.starts.get(event_cls), timeout=30,
-                                         until=lambda rs: sum(r.key in ids for r in rs) >= count_at_least))
+        until = (lambda rs: sum(r.key in ids for r in rs) >= count_at_least) if count_at_least else None
+        records = asyncio.run(read_topic(event_cls.topic(), self.starts.get(event_cls), timeout=30, until=until))
         return [r for r in records if r.key in ids]
+
+    def decided(self, app_ids) -> list[str]:
+        """Application ids of every decision event, read once screening's outbox has drained (a decision and
+        its event commit together, so by then every decision taken is on the bus)."""
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{SCREENING}/health").json()["outbox_pending"]:
+            assert time.monotonic() < deadline, "screening's outbox did not drain"
+            time.sleep(0.2)
+        return [r.key.decode() for e in DECISIONS for r in self.events(e, app_ids)]
 
 
 def rules(state: dict) -> set[str]:
@@ -145,8 +153,7 @@ def test_the_sample_call_is_screened_end_to_end_with_every_outcome(intake_env, p
         # One ScreeningStarted and exactly one decision event per application, with the rules that decided.
         started = stack.events(ScreeningStarted, ids.values(), count_at_least=len(ids))
         assert Counter(r.key for r in started) == Counter(a.encode() for a in ids.values())
-        decided = [r for e in DECISIONS for r in stack.events(e, ids.values())]
-        assert sorted(r.key.decode() for r in decided) == sorted(ids.values())
+        assert sorted(stack.decided(ids.values())) == sorted(ids.values())
         rejected = {r.key.decode(): json.loads(r.value) for r in stack.events(ApplicationRejected, ids.values())}
         for app_id, event in rejected.items():
             assert {f["rule"] for f in event["findings"]} == rules(states[app_id])
@@ -226,8 +233,7 @@ def test_a_registry_killed_mid_run_makes_only_its_applications_wait(intake_env, 
             assert final[app_id]["status"] == want[brn][0], final[app_id]["decision"]
         # Decided exactly once: one decision event per application, none for the waiting ones while they waited.
         all_ids = [*early.values(), *late.values()]
-        decided = [r.key.decode() for e in DECISIONS for r in stack.events(e, all_ids)]
-        assert Counter(decided) == Counter(all_ids)
+        assert Counter(stack.decided(all_ids)) == Counter(all_ids)
         assert httpx.get(f"{SCREENING}/lookups/waiting", headers=operator()).json()["applications_waiting"] == 0
 
 
@@ -251,8 +257,7 @@ def test_a_lookup_worker_killed_mid_batch_loses_nothing_and_decides_nothing_twic
         states = stack.wait_for(ids.values())
         want = expected(forms)
         assert {a: s["status"] for a, s in states.items()} == {a: want[b][0] for b, a in ids.items()}
-        decided = [r.key.decode() for e in DECISIONS for r in stack.events(e, ids.values())]
-        assert Counter(decided) == Counter(ids.values())
+        assert Counter(stack.decided(ids.values())) == Counter(ids.values())
         answered = [lk for s in states.values() for lk in s["lookups"] if lk["registry"] == "duplicate-projects"]
         assert all(lk["answered_at"] for lk in answered if not lk["superseded"])
 
@@ -291,14 +296,7 @@ def test_e6_deadline_is_kept_across_a_restart_and_rejects_as_incomplete(intake_e
 
 
 async def _publish(event, source: str) -> None:
-    envelope = wrap(event, source=source)
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA, enable_idempotence=True, acks="all")
-    await producer.start()
-    try:
-        await producer.send_and_wait(event.topic(), envelope.body, key=envelope.key,
-                                     headers=[(k, v.encode()) for k, v in envelope.headers().items()])
-    finally:
-        await producer.stop()
+    await publish_event(event, KAFKA, source=source)
 
 
 def test_x10_a_give_up_restriction_excludes_and_x11_recheck_answers_evaluation(intake_env, programs_dir, call):
