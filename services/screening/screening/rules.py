@@ -267,4 +267,5 @@ def verified_facts(case: Case, unproven: tuple[EvidenceRequirement, ...]) -> Ver
         research_staff=bonus.research_staff if staff_proven else 0, research_institute=institute,
         certifications=certifications, consulting_cost_excluding_vat=content.consulting.cost_excluding_vat,
         consulting_field=content.consulting.consulting_field, submitted_at=case.submitted_at,
+        consulting_plan=content.consulting,
     )

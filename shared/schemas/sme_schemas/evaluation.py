@@ -28,7 +28,11 @@ class RankedApplication(Contract):
     qualitative: Score = Field(description="Mean of valid evaluators' normalised totals (S2, S3)")
     final: Score = Field(description="F1: 0.3 x quantitative + 0.7 x qualitative")
     planned_subsidy: Krw = Field(description="F4: min(cap, ratio x (cost + VAT))")
-    outcome: Outcome = Field(description="Result")
+    outcome: Outcome = Field(description="Result at the close; the selected are notified by ApplicationSelected "
+                             "after the X11 re-check")
+    qualitative_raw: Decimal | None = Field(None, ge=0, max_digits=8, decimal_places=4,
+                                            description="S2: mean raw committee total before normalisation")
+    valid_evaluators: int | None = Field(None, ge=0, description="S3: evaluator scores counted (none conflicted)")
 
 
 class ScoresFinalized(IntegrationEvent):

@@ -41,6 +41,100 @@ class SupportTerms(Contract):
     max_hours_per_day: int = Field(ge=1, le=24, description="C3")
     minimum_expert_grade: int = Field(ge=0, le=5, description="Worst acceptable expert grade; 0 = 특급 (G2)")
 
+    def planned_subsidy(self, cost_excluding_vat: int) -> int:
+        """F4: min(cap, ratio x (planned cost + VAT)); VAT and the ratio are truncated to the won."""
+        vat = cost_excluding_vat * self.vat_percent // 100
+        return min(self.cap, (cost_excluding_vat + vat) * self.ratio_percent // 100)
+
+
+class Band(Contract):
+    """One step of a 별표2 scale: from `at_least` upwards (up to the next band) it gives `points`."""
+
+    at_least: int = Field(ge=0)
+    points: int = Field(ge=0, le=100)
+
+
+def _descending_to_zero(bands: tuple[Band, ...], name: str) -> None:
+    thresholds = [b.at_least for b in bands]
+    if not bands or thresholds != sorted(set(thresholds), reverse=True) or thresholds[-1] != 0:
+        raise ValueError(f"{name}: bands must run from the highest threshold down to at_least 0, each once")
+
+
+class DocumentScoreSheet(Contract):
+    """별표2, the quantitative document score (Q1–Q7). Defaults are the SOS 2024 sheet's scale values (Q7)."""
+
+    revenue_last_year: tuple[Band, ...] = Field(
+        (Band(at_least=3_000_000_000, points=30), Band(at_least=2_000_000_000, points=25),
+         Band(at_least=1_000_000_000, points=20), Band(at_least=500_000_000, points=15), Band(at_least=0, points=10)),
+        description="Q1: revenue of last year in KRW")
+    regular_employees: tuple[Band, ...] = Field(
+        (Band(at_least=15, points=20), Band(at_least=10, points=16), Band(at_least=5, points=12),
+         Band(at_least=3, points=8), Band(at_least=0, points=4)), description="Q2: regular employees")
+    years_in_city: tuple[Band, ...] = Field(
+        (Band(at_least=10, points=30), Band(at_least=5, points=25), Band(at_least=3, points=20),
+         Band(at_least=1, points=15), Band(at_least=0, points=10)),
+        description="Q3: full years of business in the city, counted to the announcement date")
+    research_staff: tuple[Band, ...] = Field(
+        (Band(at_least=2, points=10), Band(at_least=1, points=5), Band(at_least=0, points=0)),
+        description="Q4: research staff (master's or doctorate) among regular employees")
+    research_institute: int = Field(10, ge=0, le=100, description="Q5: a registered corporate research institute")
+    bonus_per_certification: int = Field(2, ge=0, le=100, description="Q6: per proven preference certification")
+    bonus_cap: int = Field(10, ge=0, le=100, description="Q6: bonus at most")
+    total_cap: int = Field(100, ge=1, le=100, description="Q7: the total is capped here")
+
+    @model_validator(mode="after")
+    def _bands_ordered(self) -> "DocumentScoreSheet":
+        for name in ("revenue_last_year", "regular_employees", "years_in_city", "research_staff"):
+            _descending_to_zero(getattr(self, name), name)
+        return self
+
+
+class RubricItem(Contract):
+    """One 별표3 item: the evaluator picks one of its levels (S1)."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9-]{1,40}$", description="Item key in a score form")
+    section: ShortText = Field(description="평가항목, e.g. 사업의 필요성")
+    title: ShortText = Field(description="세부 평가지표")
+    levels: tuple[int, ...] = Field(min_length=2, description="Allowed points, best first (매우우수 … 매우미흡)")
+
+    @model_validator(mode="after")
+    def _levels_descending(self) -> "RubricItem":
+        if list(self.levels) != sorted(set(self.levels), reverse=True) or self.levels[-1] < 0:
+            raise ValueError(f"{self.code}: levels must be distinct, best first, not negative")
+        return self
+
+
+def _item(code: str, section: str, title: str, top: int) -> RubricItem:
+    step = top // 5
+    return RubricItem(code=code, section=section, title=title, levels=tuple(top - step * i for i in range(5)))
+
+
+class CommitteeScoreSheet(Contract):
+    """별표3, the qualitative committee score (S1–S3). Defaults are the SOS 2024 sheet (raw maximum 105, S2)."""
+
+    items: tuple[RubricItem, ...] = Field(
+        (_item("motive-and-need", "사업의 필요성", "추진동기 및 필요성", 15),
+         _item("program-fit", "사업의 필요성", "사업목적 부합성", 15),
+         _item("capability-and-will", "사업의 필요성", "추진역량 및 의지", 10),
+         _item("plan-and-organisation", "사업의 적정성", "추진계획 및 추진체계", 10),
+         _item("cost-versus-scope", "사업의 적정성", "사업비 대비 사업범위", 10),
+         _item("preparation", "사업의 적정성", "사업 준비정도", 15),
+         _item("plan-sufficiency", "기대효과", "계획의 충실성", 10),
+         _item("outcome-plan", "기대효과", "성과활용 계획의 구체성", 10),
+         _item("expected-effect", "기대효과", "기대효과", 10)), min_length=1)
+    normalised_to: int = Field(100, ge=1, description="S2: each evaluator's raw total is scaled to this")
+
+    @model_validator(mode="after")
+    def _codes_unique(self) -> "CommitteeScoreSheet":
+        codes = [i.code for i in self.items]
+        if len(codes) != len(set(codes)):
+            raise ValueError("committee score sheet: item codes must be unique")
+        return self
+
+    @property
+    def raw_max(self) -> int:
+        return sum(item.levels[0] for item in self.items)
+
 
 class ProgramDefinition(Contract):
     """The parameters of one program call (DOMAIN.md 'Program parameters')."""
@@ -65,12 +159,22 @@ class ProgramDefinition(Contract):
     evaluator_allowance_cap: Krw = Field(300_000, description="F7")
     support_fields: tuple[ShortText, ...] = Field((), description="Announced support fields (X6); a consulting "
                                                   "field outside them is referred to an operator. Empty: no check")
+    document_score: DocumentScoreSheet = Field(default_factory=DocumentScoreSheet, description="별표2 (Q1–Q7)")
+    committee_score: CommitteeScoreSheet = Field(default_factory=CommitteeScoreSheet, description="별표3 (S1–S3)")
+    conflict_lookback_days: int = Field(1095, ge=0, description="F6: a past employer within this many days "
+                                        "before the round opened is a conflict")
     give_up_restriction_days: int = Field(365, ge=0, description="C6/X10 participation restriction")
     duplicate_threshold: float = Field(0.75, gt=0, le=1, description="D3: mean element similarity from which a "
                                        "prior project is a clear duplicate")
     borderline_threshold: float = Field(0.45, gt=0, le=1, description="D3: from here up to the duplicate "
                                         "threshold the committee judges (manual review)")
     assumptions: tuple[str, ...] = Field((), description="Values the source document does not state")
+
+    @model_validator(mode="after")
+    def _committee_bounds(self) -> "ProgramDefinition":
+        if self.committee_min > self.committee_max:
+            raise ValueError("committee_min: more than committee_max")
+        return self
 
     @classmethod
     def load(cls, path: Path) -> "ProgramDefinition":

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from sme_schemas.application import DocumentType, PreferenceCertification
+from sme_schemas.application import ConsultingPlan, DocumentType, PreferenceCertification
 from sme_schemas.base import ApplicationEvent, Contract
 from sme_schemas.values import BusinessRegistrationNumber, Krw, LongText, RuleId, ShortText, UtcInstant
 
@@ -45,6 +45,8 @@ class VerifiedFacts(Contract):
     consulting_cost_excluding_vat: Krw = Field(description="Planned cost; the planned subsidy follows F4")
     consulting_field: ShortText = Field(description="컨설팅 희망분야")
     submitted_at: UtcInstant = Field(description="Application date (F3's last tie-break)")
+    consulting_plan: ConsultingPlan | None = Field(None, description="The plan as applied for: what the "
+                                                   "evaluators read to score it (S1)")
 
 
 class ScreeningPassed(ApplicationEvent):
