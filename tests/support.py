@@ -67,3 +67,9 @@ def screening_groups() -> dict[str, list[str]]:
     groups.update({f"screening.lookup-worker.{r.value}": [LookupRequested.topic_for(r)] for r in Registry})
     groups.update({f"intake.{e.event_name}": [e.topic()] for e in CONSUMES["intake"]})
     return groups
+
+
+def evaluation_groups() -> dict[str, list[str]]:
+    from sme_schemas.catalog import CONSUMES
+
+    return {f"evaluation.{e.event_name}": [e.topic()] for e in CONSUMES["evaluation"]}

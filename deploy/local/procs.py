@@ -35,6 +35,13 @@ def screening_env(*, kafka: str, pg_port: str | int, http_port: int, programs_pa
     return env
 
 
+def evaluation_env(*, kafka: str, pg_port: str | int, http_port: int, programs_path: str) -> dict[str, str]:
+    """EVALUATION_* settings for an evaluation process on this machine's broker and cluster."""
+    return {"EVALUATION_DATABASE_URL": f"postgresql+asyncpg://evaluation:evaluation@127.0.0.1:{pg_port}/evaluation",
+            "EVALUATION_KAFKA_BOOTSTRAP_SERVERS": kafka, "EVALUATION_HTTP_PORT": str(http_port),
+            "EVALUATION_PROGRAMS_PATH": programs_path}
+
+
 REGISTRIES = ("business-status", "credit", "sanctions", "duplicate-projects")
 
 

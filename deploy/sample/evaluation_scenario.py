@@ -1,0 +1,144 @@
+"""The sample call's evaluation: an evaluator pool with conflicts planted from the applications themselves, the
+committee, deterministic score sheets per evaluator and application, and an operator's/evaluators' desk that
+does it all over evaluation's HTTP API. Used by the main job and the tests."""
+from __future__ import annotations
+
+import time
+import zlib
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+
+from sme_runtime.auth import Role, mint_token
+from sme_runtime.settings import DEVELOPMENT_SECRET
+
+EXTERNALS = [  # (id, name, affiliation, fields)
+    ("EV-01", "최평가", "김포대학교 산업경영학과", ["경영전략", "재무회계"]),
+    ("EV-02", "한심사", "경기경영연구원", ["마케팅", "유통"]),
+    ("EV-03", "오위원", "한국품질재단", ["품질관리", "공정개선"]),
+    ("EV-04", "서교수", "인하대학교 기계공학과", ["기술개발", "공정개선"]),
+    ("EV-05", "문위원", "한국생산성컨설팅", ["인사노무", "교육"]),
+    ("EV-06", "장위원", "중소기업진흥공단", ["금융", "재무회계"]),
+]
+SECRETARY = ("ST-01", "김간사", "김포산업진흥원", [])
+
+
+def evaluator_pool(passed: list[dict[str, Any]], today: date) -> dict[str, dict[str, Any]]:
+    """The pool, with three conflicts planted on the first three passed applications (each a `facts` dict):
+    EV-03 left the first applicant 200 days ago (former employer, detected); EV-05 is the second applicant's own
+    expert (detected); EV-04 will declare a family relation with the third (declared)."""
+    pool = {i: {"name": n, "affiliation": a, "kind": "external", "fields": f, "employers": []}
+            for i, n, a, f in EXTERNALS}
+    pool[SECRETARY[0]] = {"name": SECRETARY[1], "affiliation": SECRETARY[2], "kind": "center-staff", "fields": [],
+                          "employers": []}
+    if passed:
+        first = passed[0]
+        pool["EV-03"]["employers"] = [{"brn": first["business_registration_number"], "name": first["company_name"],
+                                       "since": (today - timedelta(days=2000)).isoformat(),
+                                       "until": (today - timedelta(days=200)).isoformat()}]
+    experts = [f for f in passed[1:] if f.get("expert_name")]
+    if experts:
+        pool["EV-05"].update(name=experts[0]["expert_name"], affiliation=experts[0]["expert_affiliation"])
+    return pool
+
+
+COMMITTEE = [("EV-01", "chair"), ("EV-02", "member"), ("EV-03", "member"), ("EV-04", "member"), ("EV-05", "member"),
+             ("ST-01", "secretary")]
+
+
+def declared_conflict(passed: list[dict[str, Any]]) -> tuple[str, str] | None:
+    """(evaluator, application id) of the planted declaration."""
+    return ("EV-04", passed[2]["application_id"]) if len(passed) > 2 else None
+
+
+def score_sheet(application_id: str, evaluator_id: str, items: list[dict[str, Any]]) -> dict[str, int]:
+    """A plausible sheet: each application has a quality (stable per id); each evaluator varies it a little."""
+    quality = zlib.crc32(application_id.encode()) % 4
+    sheet = {}
+    for item in items:
+        noise = zlib.crc32(f"{application_id}/{evaluator_id}/{item['code']}".encode()) % 3 - 1
+        sheet[item["code"]] = item["levels"][min(len(item["levels"]) - 1, max(0, quality + noise))]
+    return sheet
+
+
+class EvaluationDesk:
+    """Operators and evaluators at work, over HTTP."""
+
+    def __init__(self, base_url: str, secret: str = DEVELOPMENT_SECRET) -> None:
+        self.base, self.secret = base_url, secret
+        self.http = httpx.Client(base_url=base_url, timeout=30)
+
+    def _as(self, role: Role, subject: str) -> dict[str, str]:
+        return {"Authorization": "Bearer " + mint_token(self.secret, subject=subject, role=role)}
+
+    def operator(self) -> dict[str, str]:
+        return self._as(Role.OPERATOR, "operator:center-staff")
+
+    def evaluator(self, evaluator_id: str) -> dict[str, str]:
+        return self._as(Role.EVALUATOR, evaluator_id)
+
+    def call(self, method: str, path: str, *, headers: dict, expect: tuple[int, ...] = (200, 201), **kw) -> Any:
+        response = self.http.request(method, path, headers=headers, **kw)
+        if response.status_code not in expect:
+            raise AssertionError(f"{method} {path}: {response.status_code} {response.text}")
+        return response.json()
+
+    def wait_for_candidates(self, program_id: str, count: int, timeout: float = 60) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while True:
+            rows = self.call("GET", f"/applications?program_id={program_id}", headers=self.operator())
+            if len(rows) >= count or time.monotonic() > deadline:
+                return rows
+            time.sleep(0.3)
+
+    def register_pool(self, pool: dict[str, dict]) -> None:
+        for evaluator_id, record in pool.items():
+            self.call("PUT", f"/evaluators/{evaluator_id}", headers=self.operator(), json=record)
+
+    def open_round(self, program_id: str) -> dict:
+        return self.call("POST", "/rounds", headers=self.operator(), json={"program_id": program_id})
+
+    def seat(self, round_id: str, committee: list[tuple[str, str]]) -> dict:
+        return self.call("PUT", f"/rounds/{round_id}/committee", headers=self.operator(),
+                         json={"members": [{"evaluator_id": e, "role": r} for e, r in committee]})
+
+    def score_all(self, round_id: str, committee: list[tuple[str, str]],
+                  declared: tuple[str, str] | None = None) -> int:
+        """Each scoring member declares on and scores every application they are shown; returns sheets given."""
+        given = 0
+        for evaluator_id, role in committee:
+            if role == "secretary":
+                continue
+            me = self.evaluator(evaluator_id)
+            for app in self.call("GET", f"/rounds/{round_id}/applications", headers=me):
+                path = f"/rounds/{round_id}/applications/{app['application_id']}"
+                conflicted = declared == (evaluator_id, app["application_id"])
+                self.call("PUT", f"{path}/declaration", headers=me,
+                          json={"conflicted": conflicted, "relation": "친인척" if conflicted else None})
+                if conflicted:
+                    continue
+                detail = self.call("GET", path, headers=me)
+                sheet = score_sheet(app["application_id"], evaluator_id, detail["committee_sheet"]["items"])
+                self.call("PUT", f"{path}/score", headers=me, json={"levels": sheet})
+                given += 1
+        return given
+
+    def close(self, round_id: str, expect: tuple[int, ...] = (200,)) -> dict:
+        return self.call("POST", f"/rounds/{round_id}/close", headers=self.operator(), expect=expect)
+
+    def round(self, round_id: str) -> dict:
+        return self.call("GET", f"/rounds/{round_id}", headers=self.operator())
+
+    def budget(self, program_id: str) -> dict:
+        return self.call("GET", f"/programs/{program_id}/budget", headers=self.operator())
+
+
+def ranking_table(round_: dict) -> list[str]:
+    """The closed round as an operator reads it: rank, company, quantitative, qualitative, final, outcome."""
+    lines = [f"{'rank':>4}  {'company':<18} {'quant.':>8} {'qual.':>8} {'final':>8}  {'planned KRW':>11}  outcome"]
+    for a in sorted((a for a in round_["applications"] if a["rank"]), key=lambda a: a["rank"]):
+        status = a["status"] if a["status"] != a["outcome"] else ""
+        lines.append(f"{a['rank']:>4}  {a['company_name']:<18} {a['quantitative']:>8} {a['qualitative']:>8} "
+                     f"{a['final']:>8}  {a['planned_subsidy']:>11,}  {a['outcome']}" + (f" → {status}" if status else ""))
+    return lines

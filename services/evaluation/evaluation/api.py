@@ -1,0 +1,299 @@
+"""Evaluation's HTTP routes. Operators keep the evaluator pool, open rounds, seat committees and close rounds;
+evaluators see only the applications assigned to them without a conflict (F6), declare, and score (S1)."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel, Field
+
+from evaluation import handlers, store
+from evaluation.committee import Kind, Role as SeatRole
+from evaluation.handlers import decimal
+from evaluation.scoring import publish
+from sme_runtime.auth import Principal, Role, authorise, bearer_scheme
+from sme_runtime.problems import Problem, RuleViolation
+from sme_schemas.values import BusinessRegistrationNumber
+
+router = APIRouter()
+
+
+def _roles(*roles: Role):
+    async def dependency(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                                                  Depends(bearer_scheme)]) -> Principal:
+        return authorise(credentials, request.app.state.settings.jwt_secret, roles)
+
+    return dependency
+
+
+Operator = Annotated[Principal, Depends(_roles(Role.OPERATOR))]
+EvaluatorOnly = Annotated[Principal, Depends(_roles(Role.EVALUATOR))]
+OperatorOrEvaluator = Annotated[Principal, Depends(_roles(Role.OPERATOR, Role.EVALUATOR))]
+
+
+# --- forms ---------------------------------------------------------------------------------------------------
+
+class EmploymentForm(BaseModel):
+    brn: BusinessRegistrationNumber = Field(description="Employer's business registration number (F6)")
+    name: str = Field(min_length=1, max_length=200)
+    since: date | None = None
+    until: date | None = Field(None, description="Last day; empty while employed there")
+
+
+class EvaluatorForm(BaseModel):
+    name: str = Field(min_length=1, max_length=100, examples=["최평가"])
+    affiliation: str = Field(min_length=1, max_length=200, examples=["김포대학교 산업경영학과"])
+    kind: Kind = Field(Kind.EXTERNAL, description="external evaluator, or center staff (secretary only, unpaid)")
+    fields: list[str] = Field(default_factory=list, max_length=20, description="Fields of expertise",
+                              examples=[["공정개선", "품질관리"]])
+    employers: list[EmploymentForm] = Field(default_factory=list, max_length=30,
+                                            description="Present and past employers, for conflict detection (F6)")
+
+
+class RoundForm(BaseModel):
+    program_id: str = Field(examples=["gimpo-sos-2024"])
+
+
+class SeatForm(BaseModel):
+    evaluator_id: str
+    role: SeatRole
+
+
+class CommitteeForm(BaseModel):
+    members: list[SeatForm] = Field(min_length=1, max_length=20, description="3–7 external evaluators with one "
+                                    "chair, and optionally center staff as secretary")
+
+
+class DeclarationForm(BaseModel):
+    conflicted: bool = Field(description="F6: related to, competing with, or worked for the applicant")
+    relation: str | None = Field(None, max_length=100, examples=["친인척", "최근 3년 내 자문"])
+    detail: str | None = Field(None, max_length=2000)
+
+
+class ScoreForm(BaseModel):
+    levels: dict[str, int] = Field(description="S1: item code → one of its levels (see the committee sheet)",
+                                   examples=[{"motive-and-need": 12, "program-fit": 15, "capability-and-will": 8}])
+
+
+# --- evaluator pool ------------------------------------------------------------------------------------------
+
+@router.put("/evaluators/{evaluator_id}", tags=["evaluator pool"],
+            summary="Add an evaluator to the pool, or update their record (employers feed conflict detection, F6)")
+async def register(request: Request, form: EvaluatorForm, operator: Operator, response: Response,
+                   evaluator_id: str = Path(pattern=r"^[A-Za-z0-9-]{2,40}$", examples=["EV-007"])) -> dict[str, Any]:
+    async with request.app.state.sessions() as session, session.begin():
+        created = await handlers.register_evaluator(
+            session, request.app.state.evaluation, evaluator_id=evaluator_id, name=form.name,
+            affiliation=form.affiliation, kind=form.kind, fields=form.fields,
+            employers=[e.model_dump(mode="json") for e in form.employers], operator=operator.subject)
+    response.status_code = 201 if created else 200
+    return {"evaluator_id": evaluator_id, **form.model_dump(mode="json")}
+
+
+@router.get("/evaluators", tags=["evaluator pool"], summary="The evaluator pool, optionally by field of expertise")
+async def pool(request: Request, _: Operator, field: str | None = None) -> list[dict[str, Any]]:
+    async with request.app.state.sessions() as session:
+        rows = await store.evaluators(session)
+    return [{"evaluator_id": e.evaluator_id, "name": e.name, "affiliation": e.affiliation, "kind": e.kind,
+             "fields": e.fields, "employers": e.employers} for e in rows if field is None or field in e.fields]
+
+
+# --- rounds --------------------------------------------------------------------------------------------------
+
+@router.post("/rounds", status_code=201, tags=["rounds"],
+             summary="Open a round of a program; the applications that passed screening join it")
+async def open_round(request: Request, form: RoundForm, operator: Operator) -> dict[str, Any]:
+    async with request.app.state.sessions() as session, session.begin():
+        round_id = await handlers.open_round(session, request.app.state.evaluation, program_id=form.program_id,
+                                             operator=operator.subject)
+    return await _round(request, round_id)
+
+
+@router.get("/rounds", tags=["rounds"], summary="All rounds")
+async def all_rounds(request: Request, _: Operator) -> list[dict[str, Any]]:
+    async with request.app.state.sessions() as session:
+        return [{"round_id": r.round_id, "program_id": r.program_id, "status": r.status, "opened_at": r.opened_at,
+                 "closed_at": r.closed_at} for r in await store.rounds(session)]
+
+
+@router.put("/rounds/{round_id}/committee", tags=["rounds"],
+            summary="Seat the committee (3–7 external evaluators, one chair; center staff only as secretary)")
+async def committee(request: Request, round_id: str, form: CommitteeForm, operator: Operator) -> dict[str, Any]:
+    async with request.app.state.sessions() as session, session.begin():
+        await handlers.form_committee(session, request.app.state.evaluation, round_id=round_id,
+                                      members=[(m.evaluator_id, m.role) for m in form.members],
+                                      operator=operator.subject)
+    return await _round(request, round_id)
+
+
+@router.get("/rounds/{round_id}", tags=["rounds"],
+            summary="A round: committee, each application's evaluators and scores, flags, and what blocks closing")
+async def round_detail(request: Request, round_id: str, _: Operator) -> dict[str, Any]:
+    return await _round(request, round_id)
+
+
+@router.post("/rounds/{round_id}/close", tags=["rounds"],
+             summary="Close the round: rank (F1–F3), select within budget (F4), ask X11 re-checks, owe allowances (F7)")
+async def close(request: Request, round_id: str, operator: Operator) -> dict[str, Any]:
+    async with request.app.state.sessions() as session, session.begin():
+        await handlers.close_round(session, request.app.state.evaluation, round_id=round_id, operator=operator.subject)
+    return await _round(request, round_id)
+
+
+# --- evaluators' work ------------------------------------------------------------------------------------------
+
+@router.get("/rounds/{round_id}/applications", tags=["scoring"],
+            summary="Applications of the round: an evaluator sees only those assigned without a conflict (F6)")
+async def round_applications(request: Request, round_id: str, actor: OperatorOrEvaluator) -> list[dict[str, Any]]:
+    view, rows = await _view(request, round_id)
+    visible = [c for c in rows if actor.role is Role.OPERATOR or view.may_see(actor.subject, c.application_id)]
+    return [_for_evaluator(c, view, actor) for c in visible]
+
+
+@router.get("/rounds/{round_id}/applications/{application_id}", tags=["scoring"],
+            summary="One application as the evaluator scores it: verified facts, the plan, the committee sheet")
+async def round_application(request: Request, round_id: str, application_id: str,
+                            actor: OperatorOrEvaluator) -> dict[str, Any]:
+    view, rows = await _view(request, round_id)
+    found = next((c for c in rows if c.application_id == application_id), None)
+    if found is None or (actor.role is Role.EVALUATOR and not view.may_see(actor.subject, application_id)):
+        raise RuleViolation(Problem("application_id", "F6", f"no application {application_id} assigned to you in "
+                                    "this round"), status_code=404)
+    program = request.app.state.evaluation.program(found.program_id)
+    return {**_for_evaluator(found, view, actor), "facts": found.facts,
+            "committee_sheet": program.committee_score.model_dump(mode="json")
+            | {"raw_max": program.committee_score.raw_max}}
+
+
+@router.put("/rounds/{round_id}/applications/{application_id}/declaration", tags=["scoring"],
+            summary="Declare a conflict of interest with this application, or that there is none (F6)")
+async def declaration(request: Request, round_id: str, application_id: str, form: DeclarationForm,
+                      evaluator: EvaluatorOnly) -> dict[str, Any]:
+    async with request.app.state.sessions() as session, session.begin():
+        await handlers.declare(session, request.app.state.evaluation, round_id=round_id,
+                               application_id=application_id, evaluator_id=evaluator.subject,
+                               conflicted=form.conflicted, relation=form.relation, detail=form.detail)
+    return {"application_id": application_id, "evaluator_id": evaluator.subject, **form.model_dump()}
+
+
+@router.put("/rounds/{round_id}/applications/{application_id}/score", tags=["scoring"],
+            summary="Score the application: one level per item (S1); the raw and normalised totals come back (S2)")
+async def give_score(request: Request, round_id: str, application_id: str, form: ScoreForm,
+                     evaluator: EvaluatorOnly) -> dict[str, Any]:
+    async with request.app.state.sessions() as session, session.begin():
+        sheet = await handlers.score(session, request.app.state.evaluation, round_id=round_id,
+                                     application_id=application_id, evaluator_id=evaluator.subject,
+                                     levels=form.levels)
+    return {"application_id": application_id, "evaluator_id": evaluator.subject, "levels": form.levels,
+            "raw_total": sheet.raw_total, "normalised": str(publish(sheet.normalised))}
+
+
+# --- applications and budget (operators) ------------------------------------------------------------------------
+
+@router.get("/applications", tags=["applications"], summary="Applications in evaluation (operators)")
+async def applications(request: Request, _: Operator, program_id: str | None = None,
+                       status: str | None = Query(None, pattern=r"^[a-z-]+$"),
+                       limit: int = Query(500, ge=1, le=5000)) -> list[dict[str, Any]]:
+    async with request.app.state.sessions() as session:
+        rows = await store.listing(session, program_id=program_id, status=status, limit=limit)
+    return [{**r._asdict(), "qualitative": decimal(r.qualitative), "final": decimal(r.final)} for r in rows]
+
+
+@router.get("/applications/{application_id}", tags=["applications"],
+            summary="One application: document score breakdown (Q1–Q7), every evaluator's sheet, result, audit")
+async def application(request: Request, application_id: str, _: Operator) -> dict[str, Any]:
+    async with request.app.state.sessions() as session:
+        c = await store.candidate(session, application_id)
+        if c is None:
+            raise RuleViolation(Problem("application_id", "S3", f"no application {application_id} in evaluation"),
+                                status_code=404)
+        trail = await store.audit_of(session, application_id=application_id)
+        sheets = [s for s in await store.scores(session, c.round_id)
+                  if s.application_id == application_id] if c.round_id else []
+    return {"application_id": c.application_id, "program_id": c.program_id, "round_id": c.round_id,
+            "company_name": c.company_name, "status": c.status, "expert_grade": c.expert_grade,
+            "quantitative": c.quantitative, "quantitative_breakdown": c.quantitative_detail,
+            "qualitative": decimal(c.qualitative), "qualitative_raw": decimal(c.qualitative_raw),
+            "final": decimal(c.final), "rank": c.rank, "outcome": c.outcome, "planned_subsidy": c.planned_subsidy,
+            "selected_via": c.selected_via, "selected_at": c.selected_at,
+            "scores": [{"evaluator_id": s.evaluator_id, "levels": s.levels, "raw_total": s.raw_total,
+                        "normalised": decimal(s.normalised), "submitted_at": s.submitted_at,
+                        "revisions": s.revisions} for s in sheets],
+            "audit": [{"at": a.at, "actor": a.actor, "action": a.action, "detail": a.detail} for a in trail]}
+
+
+@router.get("/programs/{program_id}/budget", tags=["applications"],
+            summary="The budget of a program: committed to the selected, free, and the waitlist (F4, F5)")
+async def budget(request: Request, program_id: str, _: Operator) -> dict[str, Any]:
+    program = request.app.state.evaluation.programs.get(program_id)
+    if program is None:
+        raise RuleViolation(Problem("program_id", "A3", f"no program {program_id!r}"), status_code=404)
+    async with request.app.state.sessions() as session:
+        committed = await store.committed_budget(session, program_id)
+        rows = await store.listing(session, program_id=program_id, status=None, limit=5000)
+    by = lambda st: [{"application_id": r.application_id, "company_name": r.company_name, "rank": r.rank,  # noqa: E731
+                      "planned_subsidy": r.planned_subsidy} for r in rows if r.status == st]
+    return {"program_id": program_id, "budget": program.budget, "committed": committed,
+            "available": program.budget - committed, "selected": by("selected"), "rechecking": by("rechecking"),
+            "waitlist": by("waitlisted")}
+
+
+# --- helpers ------------------------------------------------------------------------------------------------------
+
+async def _view(request: Request, round_id: str):
+    async with request.app.state.sessions() as session:
+        r = await store.round_(session, round_id)
+        if r is None:
+            raise RuleViolation(Problem("round_id", "S3", f"no round {round_id}"), status_code=404)
+        view = await handlers.round_view(session, request.app.state.evaluation, r)
+        rows = [c for c in await store.candidates_of_round(session, round_id)
+                if c.application_id in {a.application_id for a in view.applicants}]
+    return view, rows
+
+
+def _for_evaluator(c, view, actor: Principal) -> dict[str, Any]:
+    facts = c.facts
+    mine = actor.role is Role.EVALUATOR
+    out = {"application_id": c.application_id, "company_name": c.company_name,
+           "consulting_field": facts.get("consulting_field"), "quantitative": c.quantitative,
+           "quantitative_breakdown": c.quantitative_detail}
+    if mine:
+        out["declared"] = next((d.conflicted for d in view.declarations if d.evaluator_id == actor.subject
+                                and d.application_id == c.application_id), None)
+        score = view.scores.get((actor.subject, c.application_id))
+        out["my_raw_total"] = score.raw_total if score else None
+    return out
+
+
+async def _round(request: Request, round_id: str) -> dict[str, Any]:
+    evaluation = request.app.state.evaluation
+    async with request.app.state.sessions() as session:
+        r = await store.round_(session, round_id)
+        if r is None:
+            raise RuleViolation(Problem("round_id", "S3", f"no round {round_id}"), status_code=404)
+        view = await handlers.round_view(session, evaluation, r)
+        rows = await store.candidates_of_round(session, round_id)
+        owed = await store.allowances(session, round_id)
+    conflicts = view.conflicts()
+    applications = []
+    for c in rows:
+        assigned = view.assigned(c.application_id, conflicts) if c.status == "in-round" or r.status == "closed" else []
+        applications.append({
+            "application_id": c.application_id, "company_name": c.company_name, "status": c.status,
+            "assigned_evaluators": assigned, "valid_scores": len(view.valid_scores(c.application_id, conflicts)),
+            "conflicts": [{"evaluator_id": x.evaluator_id, "reason": x.reason, "detail": x.detail}
+                          for (e, a), xs in conflicts.items() if a == c.application_id for x in xs],
+            "quantitative": c.quantitative, "qualitative": decimal(c.qualitative),
+            "qualitative_raw": decimal(c.qualitative_raw), "final": decimal(c.final), "rank": c.rank,
+            "outcome": c.outcome, "planned_subsidy": c.planned_subsidy})
+    return {"round_id": r.round_id, "program_id": r.program_id, "status": r.status, "opened_at": r.opened_at,
+            "closed_at": r.closed_at,
+            "committee": [{"evaluator_id": s.evaluator.evaluator_id, "name": s.evaluator.name, "role": s.role,
+                           "kind": s.evaluator.kind, "fields": list(s.evaluator.fields)} for s in view.seats],
+            "short_of_evaluators": view.short_of_evaluators() if r.status == "open" else [],
+            "close_blocked_by": [p.as_dict() for p in view.close_problems()] if r.status == "open" else [],
+            "applications": applications,
+            "allowances": [{"evaluator_id": a.evaluator_id, "applications_scored": a.applications_scored,
+                            "amount": a.amount} for a in owed]}

@@ -1,0 +1,87 @@
+"""Evaluation as one deployable: the operators' and evaluators' HTTP API, the event subscriptions, the outbox
+relay and the gauges. All of evaluation's subscriptions and routes are registered here, top to bottom."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+
+from evaluation import api, handlers, metrics, store
+from evaluation.config import EvaluationSettings
+from sme_runtime.consumer import ReliableConsumers
+from sme_runtime.db import is_transient
+from sme_runtime.errors import install_error_handlers
+from sme_runtime.metrics import REGISTRY
+from sme_runtime.service import install_operations, service_lifespan
+from sme_runtime.topics import service_topics
+from sme_schemas.contracts import AgreementTerminated, ParticipationGivenUp
+from sme_schemas.screening import RecheckCompleted, ScreeningPassed
+
+log = logging.getLogger("evaluation")
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+SERVICE = "evaluation"
+
+
+def build_broker(settings: EvaluationSettings, sessions, evaluation: handlers.Evaluation) -> KafkaBroker:
+    broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=SERVICE, enable_idempotence=True, acks="all",
+                         middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=SERVICE)])
+    consumers = ReliableConsumers(broker, sessions, service=SERVICE,
+                                  retry_max_seconds=settings.consumer_retry_max_seconds)
+    consumers.subscribe(ScreeningPassed, handlers.on_screening_passed(evaluation))
+    consumers.subscribe(RecheckCompleted, handlers.on_recheck_completed(evaluation))
+    consumers.subscribe(AgreementTerminated, handlers.on_agreement_terminated(evaluation))
+    consumers.subscribe(ParticipationGivenUp, handlers.on_given_up(evaluation))
+    return broker
+
+
+async def refresh_gauges(sessions, evaluation: handlers.Evaluation) -> None:
+    """Statuses, free budget per program, waiting re-checks and applications short of evaluators."""
+    async with sessions() as session:
+        statuses = await store.counts_by_status(session)
+        budgets = {p: await store.committed_budget(session, p) for p in evaluation.programs}
+        waiting = await store.rechecks_waiting(session)
+        short = 0
+        for r in await store.rounds(session):
+            if r.status == "open" and r.program_id in evaluation.programs:
+                short += len((await handlers.round_view(session, evaluation, r)).short_of_evaluators())
+    for status in metrics.STATUSES:
+        metrics.CANDIDATES.labels(status).set(statuses.get(status, 0))
+    for program_id, committed in budgets.items():
+        metrics.BUDGET_AVAILABLE.labels(program_id).set(evaluation.programs[program_id].budget - committed)
+    metrics.RECHECKS_WAITING.set(waiting.n)
+    metrics.RECHECK_OLDEST_SECONDS.set(
+        (datetime.now(timezone.utc) - waiting.oldest).total_seconds() if waiting.oldest else 0)
+    metrics.SHORT_OF_EVALUATORS.set(short)
+
+
+def create_app(settings: EvaluationSettings | None = None) -> FastAPI:
+    settings = settings or EvaluationSettings()
+    evaluation = handlers.Evaluation(programs=settings.programs, clock=lambda: datetime.now(timezone.utc))
+
+    async def gauges(sessions) -> None:
+        while True:
+            try:
+                await refresh_gauges(sessions, evaluation)
+            except Exception as exc:  # noqa: BLE001 - the next refresh tries again
+                log.log(logging.WARNING if is_transient(exc) else logging.ERROR, "gauges failed: %s", exc)
+            await asyncio.sleep(settings.gauge_seconds)
+
+    app = FastAPI(title="Evaluation — 김포시 중소기업 지원사업 평가·선정", version="1.0.0",
+                  lifespan=service_lifespan(settings, service=SERVICE, migrations=MIGRATIONS,
+                                            topics=service_topics(SERVICE),
+                                            build_broker=lambda sessions: build_broker(settings, sessions, evaluation),
+                                            background=(gauges,)),
+                  description="Document score (Q1–Q7), the expert committee and its conflicts of interest (F6), "
+                              "committee scores (S1–S3), ranking (F1–F3), selection within the budget and the "
+                              "waitlist (F4, F5), X11 re-checks before the selected are notified, and evaluator "
+                              "allowances (F7).")
+    app.state.settings, app.state.evaluation = settings, evaluation
+    install_error_handlers(app, default_rule="S1")
+    app.include_router(api.router)
+    install_operations(app, SERVICE)
+    return app

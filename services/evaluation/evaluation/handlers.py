@@ -1,0 +1,402 @@
+"""Evaluation's use cases: events from screening and contracts, and what operators and evaluators do over HTTP.
+Each runs in the caller's transaction; the events it causes go to the outbox in the same transaction.
+
+Anything that moves budget (closing a round, a release, a re-check that excludes) takes the program's advisory
+lock first, so two of them at once can never select past the budget (F4, F5)."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evaluation import metrics, store
+from evaluation.committee import Applicant, Employment, Evaluator, Kind, Role, Seat, allowance, check_committee
+from evaluation.ranking import Candidate, Ranked, promote, rank, select
+from evaluation.rounds import Declaration, RoundView
+from evaluation.scoring import EvaluatorScore, check_levels, document_score, evaluator_score, publish, qualitative_score
+from sme_runtime.consumer import EventRefused
+from sme_runtime.outbox import enqueue
+from sme_runtime.problems import Problem, RuleViolation
+from sme_schemas import Envelope
+from sme_schemas.contracts import AgreementTerminated, ParticipationGivenUp
+from sme_schemas.evaluation import (
+    ApplicationSelected, EvaluatorAllowanceDue, Outcome, RankedApplication, RecheckRequested, ScoresFinalized,
+)
+from sme_schemas.program import ProgramDefinition, local_date
+from sme_schemas.screening import RecheckCompleted, ScreeningPassed, VerifiedFacts
+
+SOURCE = "/sme/evaluation"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Dependencies of the use cases."""
+
+    programs: dict[str, ProgramDefinition]
+    clock: Any  # () -> aware UTC datetime
+
+    def program(self, program_id: str) -> ProgramDefinition:
+        program = self.programs.get(program_id)
+        if program is None:
+            raise EventRefused(f"no program definition {program_id!r} here; known: {', '.join(sorted(self.programs))}",
+                               field="program_id", rule="A3")
+        return program
+
+
+async def _lock_budget(session: AsyncSession, program_id: str) -> None:
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:p))"), {"p": f"budget:{program_id}"})
+
+
+# --- events --------------------------------------------------------------------------------------------------
+
+def on_screening_passed(evaluation: Evaluation):
+    """Q1–Q7 at once, from the verified facts; the application joins the program's open round, or waits for one."""
+
+    async def handle(session: AsyncSession, envelope: Envelope, event: ScreeningPassed) -> None:
+        program = evaluation.program(event.program_id)
+        now, facts = evaluation.clock(), event.facts
+        score = document_score(facts, program.document_score, program.announcement_date)
+        open_round = await store.open_round(session, program.program_id)
+        created = await store.insert_candidate(
+            session, application_id=event.application_id, program_id=program.program_id,
+            round_id=open_round.round_id if open_round else None, brn=facts.business_registration_number,
+            company_name=facts.company_name, facts=facts.model_dump(mode="json"), expert_grade=event.expert_grade,
+            passed_at=event.passed_at, submitted_at=facts.submitted_at, quantitative=score.total,
+            quantitative_detail=score.breakdown(),
+            planned_subsidy=program.support.planned_subsidy(facts.consulting_cost_excluding_vat), at=now)
+        if created:
+            await store.audit(session, at=now, actor="rules", action="document-scored",
+                              application_id=event.application_id,
+                              round_id=open_round.round_id if open_round else None,
+                              detail={"ce_id": envelope.id, **score.breakdown()})
+
+    return handle
+
+
+def on_recheck_completed(evaluation: Evaluation):
+    """X11 answered: a clear application is notified as selected; an excluded one frees its budget (F5)."""
+
+    async def handle(session: AsyncSession, envelope: Envelope, event: RecheckCompleted) -> None:
+        now = evaluation.clock()
+        recheck = await store.complete_recheck(session, event.request_id, outcome=event.outcome, at=now)
+        if recheck is None:
+            return  # not ours, or answered already
+        c = await store.candidate(session, recheck.application_id, lock=True)
+        detail = {"request_id": event.request_id, "findings": [f.model_dump() for f in event.findings]}
+        await store.audit(session, at=now, actor="screening", action=f"recheck-{event.outcome}",
+                          application_id=c.application_id, round_id=c.round_id, detail=detail)
+        if c.status != "rechecking":
+            return  # released while the re-check ran
+        if event.outcome == "clear":
+            await store.set_status(session, c.application_id, "selected", now, selected_at=now)
+            await enqueue(session, ApplicationSelected(
+                program_id=c.program_id, application_id=c.application_id, occurred_at=now, round_id=c.round_id,
+                selected_at=now, rank=c.rank, planned_subsidy=c.planned_subsidy, via=recheck.via), source=SOURCE)
+            metrics.SELECTED.labels(recheck.via).inc()
+        else:
+            await _lock_budget(session, c.program_id)
+            await store.set_status(session, c.application_id, "excluded", now)
+            await promote_waitlist(session, evaluation, c.program_id, because=f"{c.application_id} excluded (X11)")
+
+    return handle
+
+
+def on_agreement_terminated(evaluation: Evaluation):
+    async def handle(session: AsyncSession, envelope: Envelope, event: AgreementTerminated) -> None:
+        await _release(session, evaluation, event.application_id, action="agreement-terminated",
+                       detail={"reason": event.reason, "freed_amount": event.freed_amount, "ce_id": envelope.id})
+
+    return handle
+
+
+def on_given_up(evaluation: Evaluation):
+    async def handle(session: AsyncSession, envelope: Envelope, event: ParticipationGivenUp) -> None:
+        await _release(session, evaluation, event.application_id, action="participation-given-up",
+                       detail={"freed_amount": event.freed_amount, "ce_id": envelope.id})
+
+    return handle
+
+
+async def _release(session: AsyncSession, evaluation: Evaluation, application_id: str, *, action: str,
+                   detail: dict) -> None:
+    """F5: a selected application that leaves frees its planned subsidy for the waitlist; a waitlisted or
+    still-scored one just leaves."""
+    c = await store.candidate(session, application_id)
+    if c is None or c.status in ("released", "excluded", "below-pass-mark"):
+        return
+    await _lock_budget(session, c.program_id)
+    c = await store.candidate(session, application_id, lock=True)
+    now = evaluation.clock()
+    await store.set_status(session, application_id, "released", now)
+    await store.audit(session, at=now, actor="contracts", action=action, application_id=application_id,
+                      round_id=c.round_id, detail={**detail, "was": c.status})
+    if c.status in store.COMMITTED:
+        await promote_waitlist(session, evaluation, c.program_id, because=f"{application_id} {action}")
+
+
+async def promote_waitlist(session: AsyncSession, evaluation: Evaluation, program_id: str, *, because: str) -> list[str]:
+    """F5: down the waitlist in rank order, each application whose planned subsidy fits what is free is selected
+    (after its own X11 re-check). Not after the program year: the consulting could not be finished (C2)."""
+    program, now = evaluation.program(program_id), evaluation.clock()
+    if local_date(now) > program.program_year_end:
+        await store.audit(session, at=now, actor="rules", action="no-promotion",
+                          detail={"program_id": program_id, "because": because,
+                                  "reason": f"F5/C2: the program year ended on {program.program_year_end}"})
+        return []
+    available = program.budget - await store.committed_budget(session, program_id)
+    waiting = await store.waitlist(session, program_id)
+    promoted = promote([(c.application_id, c.planned_subsidy) for c in waiting], available)
+    by_id = {c.application_id: c for c in waiting}
+    for application_id in promoted:
+        c = by_id[application_id]
+        await store.set_status(session, application_id, "rechecking", now, via="waitlist-promotion")
+        await _request_recheck(session, c, via="waitlist-promotion", at=now)
+        await store.audit(session, at=now, actor="rules", action="promoted", application_id=application_id,
+                          round_id=c.round_id, detail={"because": because, "available": available,
+                                                       "planned_subsidy": c.planned_subsidy})
+    return promoted
+
+
+async def _request_recheck(session: AsyncSession, c, *, via: str, at) -> None:
+    """X11: screening repeats its lookups before the company is told it was selected."""
+    request_id = f"RCK-{uuid.uuid4().hex[:20]}"
+    await store.add_recheck(session, request_id=request_id, application_id=c.application_id, via=via, at=at)
+    await enqueue(session, RecheckRequested(program_id=c.program_id, application_id=c.application_id,
+                                            occurred_at=at, request_id=request_id, requested_at=at), source=SOURCE)
+
+
+# --- operators: evaluator pool, rounds, committees ------------------------------------------------------------
+
+async def register_evaluator(session: AsyncSession, evaluation: Evaluation, *, evaluator_id: str, name: str,
+                             affiliation: str, kind: Kind, fields: list[str], employers: list[dict],
+                             operator: str) -> bool:
+    """Add an evaluator to the pool or update their record; conflicts of open rounds follow the new record."""
+    now = evaluation.clock()
+    created = await store.upsert_evaluator(session, evaluator_id=evaluator_id, name=name, affiliation=affiliation,
+                                           kind=kind.value, fields=fields, employers=employers, at=now, by=operator)
+    await store.audit(session, at=now, actor=operator, action="evaluator-registered" if created else "evaluator-updated",
+                      detail={"evaluator_id": evaluator_id, "kind": kind.value, "fields": fields,
+                              "employers": employers})
+    return created
+
+
+async def open_round(session: AsyncSession, evaluation: Evaluation, *, program_id: str, operator: str) -> str:
+    program = evaluation.programs.get(program_id)
+    if program is None:
+        raise RuleViolation(Problem("program_id", "A3", f"no program {program_id!r}; known: "
+                                    f"{', '.join(sorted(evaluation.programs))}"), status_code=404)
+    if (existing := await store.open_round(session, program_id)) is not None:
+        raise RuleViolation(Problem("program_id", "S3", f"round {existing.round_id} of {program_id} is still open; "
+                                    "close it first"), status_code=409)
+    now = evaluation.clock()
+    round_id = await store.insert_round(session, program_id=program_id, as_of=local_date(now), at=now, by=operator)
+    joined = await store.join_round(session, program_id, round_id, now)
+    await store.audit(session, at=now, actor=operator, action="round-opened", round_id=round_id,
+                      detail={"program_id": program_id, "applications": joined})
+    return round_id
+
+
+async def form_committee(session: AsyncSession, evaluation: Evaluation, *, round_id: str,
+                         members: list[tuple[str, Role]], operator: str) -> list[str]:
+    """Seat the committee (or change it); returns the applications short of evaluators (flagged)."""
+    r = await _open_round(session, round_id)
+    program = evaluation.program(r.program_id)
+    pool = {e.evaluator_id: e for e in await store.evaluators(session, [m for m, _ in members])}
+    unknown = [Problem(f"members[{n}].evaluator_id", "S3", f"{m} is not in the evaluator pool")
+               for n, (m, _) in enumerate(members) if m not in pool]
+    if unknown:
+        raise RuleViolation(*unknown)
+    seats_ = [Seat(_evaluator(pool[m]), role) for m, role in members]
+    if problems := check_committee(seats_, minimum=program.committee_min, maximum=program.committee_max):
+        raise RuleViolation(*problems)
+    unseated = (await store.scored_evaluators(session, round_id)) - {m for m, role in members if role is not Role.SECRETARY}
+    if unseated:
+        raise RuleViolation(Problem("members", "S3", f"{', '.join(sorted(unseated))} scored applications of this "
+                                    "round already; they stay seated so their scores are not lost"), status_code=409)
+    await store.replace_seats(session, round_id, [(m, role.value) for m, role in members])
+    view = await round_view(session, evaluation, r)
+    short = view.short_of_evaluators()
+    await store.audit(session, at=evaluation.clock(), actor=operator, action="committee-formed", round_id=round_id,
+                      detail={"members": [{"evaluator_id": m, "role": role.value} for m, role in members],
+                              "short_of_evaluators": short})
+    return short
+
+
+# --- evaluators: declarations and scores ----------------------------------------------------------------------
+
+async def declare(session: AsyncSession, evaluation: Evaluation, *, round_id: str, application_id: str,
+                  evaluator_id: str, conflicted: bool, relation: str | None, detail: str | None) -> None:
+    """F6: recorded per application either way; a conflict hides the application and voids a score given."""
+    r = await _open_round(session, round_id)
+    view = await round_view(session, evaluation, r)
+    _may_see(view, evaluator_id, application_id)
+    now = evaluation.clock()
+    await store.declare(session, application_id=application_id, evaluator_id=evaluator_id, conflicted=conflicted,
+                        relation=relation, detail=detail, at=now)
+    await store.audit(session, at=now, actor=f"evaluator:{evaluator_id}", action="conflict-declared",
+                      application_id=application_id, round_id=round_id,
+                      detail={"conflicted": conflicted, "relation": relation, "detail": detail})
+
+
+async def score(session: AsyncSession, evaluation: Evaluation, *, round_id: str, application_id: str,
+                evaluator_id: str, levels: dict[str, int]) -> EvaluatorScore:
+    """S1–S2: one level per item; the raw total and its normalised value are stored and audited."""
+    r = await _open_round(session, round_id)
+    program = evaluation.program(r.program_id)
+    view = await round_view(session, evaluation, r)
+    _may_see(view, evaluator_id, application_id)
+    declared = {(d.evaluator_id, d.application_id) for d in view.declarations}
+    if (evaluator_id, application_id) not in declared:
+        raise RuleViolation(Problem("declaration", "F6", "declare whether you have a conflict of interest with "
+                                    "this application before scoring it"), status_code=409)
+    if problems := check_levels(levels, program.committee_score):
+        raise RuleViolation(*problems)
+    sheet = evaluator_score(levels, program.committee_score)
+    now = evaluation.clock()
+    revision = await store.save_score(session, application_id=application_id, evaluator_id=evaluator_id,
+                                      levels=dict(levels), raw_total=sheet.raw_total,
+                                      normalised=publish(sheet.normalised), at=now)
+    await store.audit(session, at=now, actor=f"evaluator:{evaluator_id}", action="scored",
+                      application_id=application_id, round_id=round_id,
+                      detail={"levels": dict(levels), "raw_total": sheet.raw_total,
+                              "normalised": str(publish(sheet.normalised)), "revision": revision})
+    metrics.SCORES.inc()
+    return sheet
+
+
+def _may_see(view: RoundView, evaluator_id: str, application_id: str) -> None:
+    if evaluator_id not in view.scorers:
+        raise RuleViolation(Problem("evaluator", "S3", f"{evaluator_id} does not sit on this round's committee as "
+                                    "chair or member"), status_code=403)
+    known = {a.application_id for a in view.applicants}
+    conflicts = view.conflicts()
+    detected = [c for c in conflicts.get((evaluator_id, application_id), []) if c.reason != "declared"]
+    if application_id not in known or detected:
+        # F6/C9: an application the evaluator is conflicted with does not exist for them.
+        raise RuleViolation(Problem("application_id", "F6", f"no application {application_id} assigned to you in "
+                                    "this round"), status_code=404)
+
+
+# --- closing a round ------------------------------------------------------------------------------------------
+
+async def close_round(session: AsyncSession, evaluation: Evaluation, *, round_id: str, operator: str) -> list[Ranked]:
+    """F1–F4 + F7: refused with every reason while an application lacks valid scores (S3); otherwise rank, select
+    within the budget still free, publish ScoresFinalized, ask X11 re-checks for the selected, and owe allowances."""
+    r = await _open_round(session, round_id, lock=True)
+    program = evaluation.program(r.program_id)
+    view = await round_view(session, evaluation, r)
+    if problems := view.close_problems():
+        raise RuleViolation(*problems, status_code=409)
+    await _lock_budget(session, program.program_id)
+    now = evaluation.clock()
+    rows = {c.application_id: c for c in await store.candidates_of_round(session, round_id) if c.status == "in-round"}
+    conflicts = view.conflicts()
+    qualitative = {a: qualitative_score(view.valid_scores(a, conflicts), program.committee_min) for a in rows}
+    ranking = rank([Candidate(application_id=a, company_name=c.company_name, quantitative=c.quantitative,
+                              qualitative=qualitative[a], planned_subsidy=c.planned_subsidy,
+                              submitted_at=c.submitted_at) for a, c in rows.items()],
+                   quantitative_weight_percent=program.quantitative_weight_percent, pass_mark=program.pass_mark)
+    available = program.budget - await store.committed_budget(session, program.program_id)
+    outcomes = select(ranking, available)
+    for r_ in ranking:
+        q = qualitative[r_.application_id]
+        outcome = outcomes[r_.application_id]
+        await store.record_result(session, r_.application_id, rank=r_.rank, qualitative=r_.qualitative,
+                                  qualitative_raw=publish(q.raw_mean), final=r_.final, valid_evaluators=q.evaluators,
+                                  outcome=outcome.value,
+                                  status="rechecking" if outcome is Outcome.SELECTED else outcome.value, at=now)
+        if outcome is Outcome.SELECTED:
+            await _request_recheck(session, rows[r_.application_id], via="round-close", at=now)
+    await enqueue(session, ScoresFinalized(
+        program_id=program.program_id, occurred_at=now, round_id=round_id, closed_at=now, budget=program.budget,
+        ranking=tuple(_ranked_event(r_, outcomes[r_.application_id], qualitative[r_.application_id]) for r_ in ranking)),
+        source=SOURCE)
+    owed = await _owe_allowances(session, program, view, round_id, conflicts, now)
+    await store.close_round(session, round_id, at=now, by=operator)
+    await store.audit(session, at=now, actor=operator, action="round-closed", round_id=round_id,
+                      detail={"available_budget": available, "outcomes": {a: o.value for a, o in outcomes.items()},
+                              "allowances": owed})
+    metrics.ROUNDS_CLOSED.inc()
+    return ranking
+
+
+def _ranked_event(r: Ranked, outcome: Outcome, q) -> RankedApplication:
+    return RankedApplication(rank=r.rank, application_id=r.application_id, company_name=r.candidate.company_name,
+                             quantitative=r.quantitative, qualitative=r.qualitative, final=r.final,
+                             planned_subsidy=r.candidate.planned_subsidy, outcome=outcome,
+                             qualitative_raw=publish(q.raw_mean), valid_evaluators=q.evaluators)
+
+
+async def _owe_allowances(session: AsyncSession, program: ProgramDefinition, view: RoundView, round_id: str,
+                          conflicts, now) -> dict[str, int]:
+    """F7: per evaluator, the applications whose score counted; capped per program across its rounds."""
+    owed = {}
+    for seat in view.seats:
+        e = seat.evaluator
+        if seat.role is Role.SECRETARY:
+            continue
+        scored = sum((e.evaluator_id, a.application_id) in view.scores and (e.evaluator_id, a.application_id)
+                     not in conflicts for a in view.applicants)
+        earlier = await store.allowance_paid_in_program(session, program.program_id, e.evaluator_id)
+        amount = allowance(scored, kind=e.kind, per_application=program.evaluator_allowance_per_application,
+                           cap=program.evaluator_allowance_cap, already_in_program=earlier)
+        await store.add_allowance(session, round_id=round_id, evaluator_id=e.evaluator_id,
+                                  program_id=program.program_id, applications_scored=scored, amount=amount)
+        owed[e.evaluator_id] = amount
+        if amount:
+            await enqueue(session, EvaluatorAllowanceDue(
+                program_id=program.program_id, occurred_at=now, round_id=round_id, evaluator_id=e.evaluator_id,
+                evaluator_name=e.name, applications_scored=scored, amount=amount), source=SOURCE)
+    return owed
+
+
+# --- reading a round ------------------------------------------------------------------------------------------
+
+async def _open_round(session: AsyncSession, round_id: str, *, lock: bool = False):
+    r = await store.round_(session, round_id, lock=lock)
+    if r is None:
+        raise RuleViolation(Problem("round_id", "S3", f"no round {round_id}"), status_code=404)
+    if r.status != "open":
+        raise RuleViolation(Problem("round_id", "S3", f"round {round_id} closed at {r.closed_at}; its scores are "
+                                    "final"), status_code=409)
+    return r
+
+
+def _evaluator(row) -> Evaluator:
+    return Evaluator(evaluator_id=row.evaluator_id, name=row.name, affiliation=row.affiliation, kind=Kind(row.kind),
+                     fields=tuple(row.fields), employers=tuple(
+                         Employment(brn=e["brn"], name=e["name"],
+                                    since=date.fromisoformat(e["since"]) if e.get("since") else None,
+                                    until=date.fromisoformat(e["until"]) if e.get("until") else None)
+                         for e in row.employers))
+
+
+def applicant(row) -> Applicant:
+    facts = VerifiedFacts.model_validate(row.facts)
+    return Applicant(application_id=row.application_id, brn=facts.business_registration_number,
+                     company_name=facts.company_name, expert_name=facts.expert_name,
+                     expert_affiliation=facts.expert_affiliation)
+
+
+async def round_view(session: AsyncSession, evaluation: Evaluation, r) -> RoundView:
+    """The round as the pure rules see it; scores are recomputed exactly from the levels chosen."""
+    program = evaluation.program(r.program_id)
+    candidates = [c for c in await store.candidates_of_round(session, r.round_id)
+                  if c.status == "in-round" or r.status == "closed"]
+    return RoundView(
+        seats=[Seat(_evaluator(s), Role(s.role)) for s in await store.seats(session, r.round_id)],
+        applicants=[applicant(c) for c in candidates],
+        declarations=[Declaration(d.evaluator_id, d.application_id, d.conflicted, d.relation, d.detail)
+                      for d in await store.declarations(session, r.round_id)],
+        scores={(s.evaluator_id, s.application_id): evaluator_score(s.levels, program.committee_score)
+                for s in await store.scores(session, r.round_id)},
+        as_of=r.as_of, lookback_days=program.conflict_lookback_days, minimum=program.committee_min)
+
+
+def decimal(value) -> str | None:
+    return None if value is None else str(Decimal(value).quantize(Decimal("0.0001")))

@@ -1,0 +1,251 @@
+"""Evaluation's SQL. Every function runs inside the caller's transaction."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+# Candidates whose planned subsidy is spoken for (F4): selected, or selected and waiting on the X11 re-check.
+COMMITTED = ("rechecking", "selected")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+async def _rows(session: AsyncSession, sql: str, **params) -> list[Any]:
+    return list(await session.execute(text(sql), params))
+
+
+async def _one(session: AsyncSession, sql: str, **params) -> Any:
+    return (await session.execute(text(sql), params)).first()
+
+
+# --- candidates --------------------------------------------------------------------------------------------
+
+async def insert_candidate(session: AsyncSession, *, application_id: str, program_id: str, round_id: str | None,
+                           brn: str, company_name: str, facts: dict, expert_grade: str | None, passed_at: datetime,
+                           submitted_at: datetime, quantitative: int, quantitative_detail: dict,
+                           planned_subsidy: int, at: datetime) -> bool:
+    """False when the application is known already (a redelivery)."""
+    return await _one(session, """
+        INSERT INTO candidates (application_id, program_id, round_id, brn, company_name, facts, expert_grade,
+            passed_at, submitted_at, quantitative, quantitative_detail, planned_subsidy, status, updated_at)
+        VALUES (:id, :p, :r, :brn, :name, CAST(:facts AS jsonb), :grade, :passed, :sub, :q, CAST(:qd AS jsonb),
+            :planned, CASE WHEN CAST(:r AS text) IS NULL THEN 'awaiting-round' ELSE 'in-round' END, :at)
+        ON CONFLICT DO NOTHING RETURNING 1""",
+        id=application_id, p=program_id, r=round_id, brn=brn, name=company_name, facts=_json(facts),
+        grade=expert_grade, passed=passed_at, sub=submitted_at, q=quantitative, qd=_json(quantitative_detail),
+        planned=planned_subsidy, at=at) is not None
+
+
+async def candidate(session: AsyncSession, application_id: str, *, lock: bool = False) -> Any:
+    return await _one(session, "SELECT * FROM candidates WHERE application_id = :id" + (" FOR UPDATE" if lock else ""),
+                      id=application_id)
+
+
+async def candidates_of_round(session: AsyncSession, round_id: str) -> list[Any]:
+    return await _rows(session, "SELECT * FROM candidates WHERE round_id = :r ORDER BY rank NULLS LAST, "
+                                "submitted_at, application_id", r=round_id)
+
+
+async def join_round(session: AsyncSession, program_id: str, round_id: str, at: datetime) -> int:
+    """Candidates of the program that waited for a round join it."""
+    return (await session.execute(text(
+        "UPDATE candidates SET round_id = :r, status = 'in-round', updated_at = :at "
+        "WHERE program_id = :p AND status = 'awaiting-round'"), {"r": round_id, "p": program_id, "at": at})).rowcount
+
+
+async def record_result(session: AsyncSession, application_id: str, *, rank: int, qualitative, qualitative_raw,
+                        final, valid_evaluators: int, outcome: str, status: str, at: datetime) -> None:
+    await session.execute(text(
+        "UPDATE candidates SET rank = :rank, qualitative = :q, qualitative_raw = :raw, final = :f, "
+        "valid_evaluators = :n, outcome = :o, status = :st, updated_at = :at WHERE application_id = :id"),
+        {"id": application_id, "rank": rank, "q": qualitative, "raw": qualitative_raw, "f": final,
+         "n": valid_evaluators, "o": outcome, "st": status, "at": at})
+
+
+async def set_status(session: AsyncSession, application_id: str, status: str, at: datetime, *,
+                     via: str | None = None, selected_at: datetime | None = None) -> None:
+    await session.execute(text(
+        "UPDATE candidates SET status = :st, updated_at = :at, selected_via = COALESCE(:via, selected_via), "
+        "selected_at = COALESCE(:sel, selected_at) WHERE application_id = :id"),
+        {"id": application_id, "st": status, "at": at, "via": via, "sel": selected_at})
+
+
+async def committed_budget(session: AsyncSession, program_id: str) -> int:
+    return (await session.execute(text(
+        "SELECT CAST(COALESCE(sum(planned_subsidy), 0) AS bigint) FROM candidates WHERE program_id = :p AND status = ANY(:st)"),
+        {"p": program_id, "st": list(COMMITTED)})).scalar_one()
+
+
+async def waitlist(session: AsyncSession, program_id: str) -> list[Any]:
+    """F5: the waitlist of a program, earlier rounds first, then by rank."""
+    return await _rows(session, """
+        SELECT c.* FROM candidates c JOIN rounds r USING (round_id)
+        WHERE c.program_id = :p AND c.status = 'waitlisted' ORDER BY r.closed_at, c.rank FOR UPDATE OF c""",
+        p=program_id)
+
+
+async def counts_by_status(session: AsyncSession) -> dict[str, int]:
+    return {r.status: r.n for r in await _rows(session, "SELECT status, count(*) AS n FROM candidates GROUP BY status")}
+
+
+async def listing(session: AsyncSession, *, program_id: str | None, status: str | None, limit: int) -> list[Any]:
+    return await _rows(session, """
+        SELECT application_id, program_id, round_id, company_name, status, quantitative, qualitative, final, rank,
+               outcome, planned_subsidy, selected_via, selected_at, passed_at FROM candidates
+        WHERE (CAST(:p AS text) IS NULL OR program_id = :p) AND (CAST(:st AS text) IS NULL OR status = :st)
+        ORDER BY program_id, round_id NULLS LAST, rank NULLS LAST, passed_at LIMIT :limit""",
+        p=program_id, st=status, limit=limit)
+
+
+# --- evaluators, rounds, seats --------------------------------------------------------------------------------
+
+async def upsert_evaluator(session: AsyncSession, *, evaluator_id: str, name: str, affiliation: str, kind: str,
+                           fields: list[str], employers: list[dict], at: datetime, by: str) -> bool:
+    """Add or update a pool entry (employers change over time, F6); True when it is new."""
+    return (await _one(session, """
+        INSERT INTO evaluators (evaluator_id, name, affiliation, kind, fields, employers, registered_at, registered_by)
+        VALUES (:id, :name, :aff, :kind, CAST(:fields AS jsonb), CAST(:emp AS jsonb), :at, :by)
+        ON CONFLICT (evaluator_id) DO UPDATE SET name = :name, affiliation = :aff, kind = :kind,
+            fields = CAST(:fields AS jsonb), employers = CAST(:emp AS jsonb)
+        RETURNING (xmax = 0) AS created""",
+        id=evaluator_id, name=name, aff=affiliation, kind=kind, fields=_json(fields), emp=_json(employers), at=at,
+        by=by)).created
+
+
+async def evaluators(session: AsyncSession, ids: list[str] | None = None) -> list[Any]:
+    return await _rows(session, "SELECT * FROM evaluators WHERE CAST(:all AS boolean) OR evaluator_id = ANY(:ids) "
+                                "ORDER BY evaluator_id", all=ids is None, ids=ids or [])
+
+
+async def open_round(session: AsyncSession, program_id: str) -> Any:
+    return await _one(session, "SELECT * FROM rounds WHERE program_id = :p AND status = 'open'", p=program_id)
+
+
+async def round_(session: AsyncSession, round_id: str, *, lock: bool = False) -> Any:
+    return await _one(session, "SELECT * FROM rounds WHERE round_id = :r" + (" FOR UPDATE" if lock else ""), r=round_id)
+
+
+async def rounds(session: AsyncSession) -> list[Any]:
+    return await _rows(session, "SELECT * FROM rounds ORDER BY opened_at")
+
+
+async def insert_round(session: AsyncSession, *, program_id: str, as_of: date, at: datetime, by: str) -> str:
+    number = (await session.execute(text("SELECT count(*) FROM rounds WHERE program_id = :p"),
+                                    {"p": program_id})).scalar_one() + 1
+    round_id = f"{program_id}-r{number}"
+    await session.execute(text(
+        "INSERT INTO rounds (round_id, program_id, status, as_of, opened_at, opened_by) "
+        "VALUES (:r, :p, 'open', :as_of, :at, :by)"), {"r": round_id, "p": program_id, "as_of": as_of, "at": at, "by": by})
+    return round_id
+
+
+async def close_round(session: AsyncSession, round_id: str, *, at: datetime, by: str) -> None:
+    await session.execute(text("UPDATE rounds SET status = 'closed', closed_at = :at, closed_by = :by "
+                               "WHERE round_id = :r"), {"r": round_id, "at": at, "by": by})
+
+
+async def seats(session: AsyncSession, round_id: str) -> list[Any]:
+    return await _rows(session, "SELECT s.role, e.* FROM seats s JOIN evaluators e USING (evaluator_id) "
+                                "WHERE s.round_id = :r ORDER BY s.role, e.evaluator_id", r=round_id)
+
+
+async def replace_seats(session: AsyncSession, round_id: str, members: list[tuple[str, str]]) -> None:
+    await session.execute(text("DELETE FROM seats WHERE round_id = :r"), {"r": round_id})
+    for evaluator_id, role in members:
+        await session.execute(text("INSERT INTO seats (round_id, evaluator_id, role) VALUES (:r, :e, :role)"),
+                              {"r": round_id, "e": evaluator_id, "role": role})
+
+
+# --- declarations and scores --------------------------------------------------------------------------------
+
+async def declarations(session: AsyncSession, round_id: str) -> list[Any]:
+    return await _rows(session, "SELECT d.* FROM declarations d JOIN candidates c USING (application_id) "
+                                "WHERE c.round_id = :r", r=round_id)
+
+
+async def declare(session: AsyncSession, *, application_id: str, evaluator_id: str, conflicted: bool,
+                  relation: str | None, detail: str | None, at: datetime) -> None:
+    await session.execute(text("""
+        INSERT INTO declarations (application_id, evaluator_id, conflicted, relation, detail, declared_at)
+        VALUES (:a, :e, :c, :rel, :d, :at) ON CONFLICT (application_id, evaluator_id)
+        DO UPDATE SET conflicted = :c, relation = :rel, detail = :d, declared_at = :at"""),
+        {"a": application_id, "e": evaluator_id, "c": conflicted, "rel": relation, "d": detail, "at": at})
+
+
+async def scores(session: AsyncSession, round_id: str) -> list[Any]:
+    return await _rows(session, "SELECT s.* FROM scores s JOIN candidates c USING (application_id) "
+                                "WHERE c.round_id = :r ORDER BY s.application_id, s.evaluator_id", r=round_id)
+
+
+async def save_score(session: AsyncSession, *, application_id: str, evaluator_id: str, levels: dict, raw_total: int,
+                     normalised, at: datetime) -> int:
+    """The evaluator's sheet for the application; a second submission before the close replaces it."""
+    return (await session.execute(text("""
+        INSERT INTO scores (application_id, evaluator_id, levels, raw_total, normalised, submitted_at)
+        VALUES (:a, :e, CAST(:l AS jsonb), :raw, :n, :at) ON CONFLICT (application_id, evaluator_id)
+        DO UPDATE SET levels = CAST(:l AS jsonb), raw_total = :raw, normalised = :n, submitted_at = :at,
+                      revisions = scores.revisions + 1
+        RETURNING revisions"""),
+        {"a": application_id, "e": evaluator_id, "l": _json(levels), "raw": raw_total, "n": normalised,
+         "at": at})).scalar_one()
+
+
+async def scored_evaluators(session: AsyncSession, round_id: str) -> set[str]:
+    return {r.evaluator_id for r in await scores(session, round_id)}
+
+
+# --- re-checks, allowances, audit -----------------------------------------------------------------------------
+
+async def add_recheck(session: AsyncSession, *, request_id: str, application_id: str, via: str, at: datetime) -> None:
+    await session.execute(text("INSERT INTO rechecks (request_id, application_id, via, requested_at) "
+                               "VALUES (:id, :a, :via, :at)"), {"id": request_id, "a": application_id, "via": via, "at": at})
+
+
+async def complete_recheck(session: AsyncSession, request_id: str, *, outcome: str, at: datetime) -> Any:
+    """The first answer wins; None for an unknown or repeated one."""
+    return await _one(session, "UPDATE rechecks SET completed_at = :at, outcome = :o "
+                               "WHERE request_id = :id AND completed_at IS NULL RETURNING application_id, via",
+                      id=request_id, o=outcome, at=at)
+
+
+async def rechecks_waiting(session: AsyncSession) -> Any:
+    return await _one(session, "SELECT count(*) AS n, min(requested_at) AS oldest FROM rechecks "
+                               "WHERE completed_at IS NULL")
+
+
+async def allowance_paid_in_program(session: AsyncSession, program_id: str, evaluator_id: str) -> int:
+    return (await session.execute(text(
+        "SELECT CAST(COALESCE(sum(amount), 0) AS bigint) FROM allowances WHERE program_id = :p AND evaluator_id = :e"),
+        {"p": program_id, "e": evaluator_id})).scalar_one()
+
+
+async def add_allowance(session: AsyncSession, *, round_id: str, evaluator_id: str, program_id: str,
+                        applications_scored: int, amount: int) -> None:
+    await session.execute(text(
+        "INSERT INTO allowances (round_id, evaluator_id, program_id, applications_scored, amount) "
+        "VALUES (:r, :e, :p, :n, :amount)"),
+        {"r": round_id, "e": evaluator_id, "p": program_id, "n": applications_scored, "amount": amount})
+
+
+async def allowances(session: AsyncSession, round_id: str) -> list[Any]:
+    return await _rows(session, "SELECT * FROM allowances WHERE round_id = :r ORDER BY evaluator_id", r=round_id)
+
+
+async def audit(session: AsyncSession, *, at: datetime, actor: str, action: str, round_id: str | None = None,
+                application_id: str | None = None, detail: dict | None = None) -> None:
+    await session.execute(text(
+        "INSERT INTO audit (round_id, application_id, at, actor, action, detail) "
+        "VALUES (:r, :a, :at, :actor, :action, CAST(:d AS jsonb))"),
+        {"r": round_id, "a": application_id, "at": at, "actor": actor, "action": action, "d": _json(detail)})
+
+
+async def audit_of(session: AsyncSession, *, application_id: str | None = None, round_id: str | None = None) -> list[Any]:
+    return await _rows(session, "SELECT * FROM audit WHERE (CAST(:a AS text) IS NOT NULL AND application_id = :a) "
+                                "OR (CAST(:r AS text) IS NOT NULL AND round_id = :r AND application_id IS NULL) "
+                                "ORDER BY id", a=application_id, r=round_id)
