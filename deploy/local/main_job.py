@@ -16,9 +16,11 @@ from pathlib import Path
 import httpx
 
 from deploy.local.procs import (
-    REGISTRIES, ROOT, ServiceProcess, end_offsets, headers_of, intake_env, publish_event, read_topic,
-    registry_processes,
-    screening_env, screening_processes,
+    REGISTRIES, ROOT, ServiceProcess, end_offsets, evaluation_env, headers_of, intake_env, publish_event, read_topic,
+    registry_processes, screening_env, screening_processes,
+)
+from deploy.sample.evaluation_scenario import (
+    COMMITTEE, EvaluationDesk, declared_conflict, evaluator_pool, ranking_table,
 )
 from deploy.sample.program_call import demo_program, sample_forms
 from deploy.sample.screening_scenario import PLANTED, adjust_forms, expected, registry_dataset
@@ -32,10 +34,12 @@ KAFKA = f"127.0.0.1:{os.environ.get('SME_KAFKA_PORT', '9092')}"
 PG_PORT = os.environ.get("SME_PG_PORT", "5432")
 INTAKE_PORT = int(os.environ.get("SME_INTAKE_PORT", "8001"))
 SCREENING_PORT = int(os.environ.get("SME_SCREENING_PORT", "8002"))
+EVALUATION_PORT = int(os.environ.get("SME_EVALUATION_PORT", "8003"))
 WORKER_PORTS = {r: int(os.environ.get("SME_WORKER_PORT_BASE", "8012")) + i for i, r in enumerate(REGISTRIES)}
 REGISTRY_PORTS = {r: int(os.environ.get("SME_REGISTRY_PORT_BASE", "8101")) + i for i, r in enumerate(REGISTRIES)}
 BASE = f"http://127.0.0.1:{INTAKE_PORT}"
 SCREENING = f"http://127.0.0.1:{SCREENING_PORT}"
+EVALUATION = f"http://127.0.0.1:{EVALUATION_PORT}"
 
 
 def token(role: Role, brn: str | None = None) -> dict[str, str]:
@@ -56,7 +60,10 @@ def start_services(program_dir: Path, registry_data: Path) -> list[ServiceProces
     screening = screening_processes(
         screening_env(kafka=KAFKA, pg_port=PG_PORT, http_port=SCREENING_PORT, programs_path=programs,
                       registry_ports=REGISTRY_PORTS), worker_ports=WORKER_PORTS, log_dir=LOCAL_DIR / "logs")
-    services = [*registries, intake, *screening]
+    evaluation = ServiceProcess("evaluation", "serve", evaluation_env(
+        kafka=KAFKA, pg_port=PG_PORT, http_port=EVALUATION_PORT, programs_path=programs), port=EVALUATION_PORT,
+        log=LOCAL_DIR / "logs" / "evaluation.log")
+    services = [*registries, intake, *screening, evaluation]
     for service in services:
         service.start(wait=False)
     for service in services:
@@ -66,6 +73,7 @@ def start_services(program_dir: Path, registry_data: Path) -> list[ServiceProces
     print(f"intake    http://127.0.0.1:{INTAKE_PORT}/docs")
     print(f"screening http://127.0.0.1:{SCREENING_PORT}/docs   lookup workers on ports "
           + ", ".join(str(p) for p in WORKER_PORTS.values()) + f"   logs {LOCAL_DIR / 'logs'}")
+    print(f"evaluation http://127.0.0.1:{EVALUATION_PORT}/docs")
     return services
 
 
@@ -199,14 +207,14 @@ def screening_summary(rows: dict[str, dict], names: dict[str, str], expect: dict
         raise SystemExit(f"{mismatches} applications were screened differently from the planted records")
 
 
-def work_review_queue(names: dict[str, str]) -> None:
-    """Center staff judge what the rules referred to them; each ruling is recorded and publishes the same events."""
+def work_review_queue(names: dict[str, str], *, recheck: bool = False) -> int:
+    """Center staff judge what the rules referred to them; each ruling is recorded and publishes the same events.
+    With `recheck`, the questions an X11 re-check raised (purpose recheck:<request id>)."""
     queue = [item for item in httpx.get(f"{SCREENING}/reviews", headers=token(Role.OPERATOR)).json()
-             if item["application_id"] in names]
-    print(f"{len(queue)} applications of this call wait for an operator")
+             if item["application_id"] in names and item["purpose"].startswith("recheck:") == recheck]
+    if queue or not recheck:
+        print(f"{len(queue)} applications of this call wait for an operator" + (" (X11 re-check)" if recheck else ""))
     for item in queue:
-        if item["application_id"] not in names:
-            continue
         rules = sorted({q["rule"] for q in item["questions"]})
         exclude = bool({"X4", "X6"} & set(rules))  # the demo staff confirm these two, clear the rest
         reason = ("대표자 성명 허위 기재 확인 (사업자등록증 대조)" if "X4" in rules else
@@ -214,10 +222,12 @@ def work_review_queue(names: dict[str, str]) -> None:
                   "유사 과제와 대상 공정·목표가 달라 중복 아님 (위원회 검토)" if "D3" in rules else
                   "사업자등록증명 원본으로 계속사업자임을 확인")
         response = httpx.post(f"{SCREENING}/reviews/{item['application_id']}/rulings", headers=token(Role.OPERATOR),
-                              json={"decision": "exclude" if exclude else "clear", "reason": reason})
+                              json={"decision": "exclude" if exclude else "clear", "reason": reason,
+                                    "purpose": item["purpose"]})
         response.raise_for_status()
         print(f"  {names[item['application_id']]:<16} {','.join(rules):<7} {'exclude' if exclude else 'clear':<8}"
               f"→ {response.json()['status']:<9} ({reason})")
+    return len(queue)
 
 
 def supplement(app_id: str, form: dict) -> None:
@@ -240,13 +250,67 @@ def supplement(app_id: str, form: dict) -> None:
           f"{row['revision']}) → screening: {row['status']}")
 
 
+def evaluate(program: dict, forms: list[dict], rows: dict[str, dict], names: dict[str, str]) -> dict:
+    """Committee formed, evaluators' scores entered, round closed, the selected re-checked (X11) and notified."""
+    pid, desk = program["program_id"], EvaluationDesk(EVALUATION)
+    by_brn = {f["company"]["business_registration_number"]: f for f in forms}
+    passed = sorted(a for a, r in rows.items() if r["status"] == "passed")
+    facts = [{"application_id": a, "business_registration_number": rows[a]["business_registration_number"],
+              "company_name": names[a], "expert_name": (by_brn[rows[a]["business_registration_number"]]["expert"] or {}).get("name"),
+              "expert_affiliation": (by_brn[rows[a]["business_registration_number"]]["expert"] or {}).get("affiliation")}
+             for a in passed]
+    candidates = desk.wait_for_candidates(pid, len(passed))
+    if len(candidates) != len(passed):
+        raise SystemExit(f"evaluation holds {len(candidates)} of the {len(passed)} passed applications")
+    scores = sorted(c["quantitative"] for c in candidates)
+    print(f"document scores (Q1–Q7) of {len(candidates)} passed applications: min {scores[0]}, median "
+          f"{statistics.median(scores)}, max {scores[-1]} (Q7: scale values, capped at 100)")
+    pool = evaluator_pool(facts, datetime.now(timezone.utc).date())
+    desk.register_pool(pool)
+    round_id = desk.open_round(pid)["round_id"]
+    seated = desk.seat(round_id, COMMITTEE)
+    print(f"round {round_id}: {len(seated['applications'])} applications; committee from a pool of {len(pool)}:")
+    for m in seated["committee"]:
+        print(f"  {m['role']:<9} {m['evaluator_id']} {m['name']} ({m['kind']}; {', '.join(m['fields']) or '—'})")
+    for a in seated["applications"]:
+        for c in a["conflicts"]:
+            print(f"  F6 detected: {c['evaluator_id']} may not see {a['company_name']}: {c['detail']}")
+    declared = declared_conflict(facts)
+    given = desk.score_all(round_id, COMMITTEE, declared=declared)
+    if declared:
+        print(f"  F6 declared: {declared[0]} declares a family relation with {names[declared[1]]}")
+    print(f"{given} score sheets entered over HTTP (S1 levels; S2 raw/105 x 100 kept beside the raw total)")
+    heading("evaluation: the operator closes the round")
+    closed = desk.close(round_id)
+    for line in ranking_table(closed):
+        print("  " + line)
+    outcomes = Counter(a["outcome"] for a in closed["applications"])
+    print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+    rate = program["evaluator_allowance_per_application"]
+    print("allowances (F7, owed to payments): " + ", ".join(
+        f"{a['evaluator_id']} {a['applications_scored']} scored → {a['amount']:,}"
+        + (" (cap)" if a["amount"] < a["applications_scored"] * rate else "") for a in closed["allowances"]))
+    deadline = time.monotonic() + 90
+    while (budget := desk.budget(pid))["rechecking"] and time.monotonic() < deadline:
+        # The re-check repeats the lookups (X11): a borderline duplicate comes back to an operator.
+        work_review_queue(names, recheck=True)
+        time.sleep(0.5)
+    if budget["rechecking"] or budget["committed"] > budget["budget"]:
+        raise SystemExit(f"selection did not settle within the budget: {budget}")
+    print(f"X11 re-check by screening, then notified: {len(budget['selected'])} selected "
+          f"({budget['committed']:,} of {budget['budget']:,} KRW), {len(budget['waitlist'])} on the waitlist, "
+          f"{budget['available']:,} KRW free")
+    return budget
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--companies", type=int, default=30)
     parser.add_argument("--keep-running", action="store_true", help="leave the services up afterwards")
     args = parser.parse_args()
     now = datetime.now(timezone.utc)
-    program = demo_program(now)
+    # Each run is a call of its own, so a second run on the same databases starts with the whole budget.
+    program = demo_program(now, program_id=f"gimpo-sos-demo-{now:%Y%m%d-%H%M%S}")
     program_dir = LOCAL_DIR / "programs"
     program_dir.mkdir(parents=True, exist_ok=True)
     (program_dir / f"{program['program_id']}.json").write_text(json.dumps(program, ensure_ascii=False, indent=2))
@@ -308,9 +372,11 @@ def main() -> None:
         deadlines = sorted({r["supplement_deadline"][:16] for r in final.values() if r["status"] == "supplement-requested"})
         print(f"supplements still open: {by_outcome.get('supplement-requested', 0)}, deadline {', '.join(deadlines)} UTC "
               "(no supplement by then rejects as incomplete, E6)")
-        for stage in ("evaluation", "contracts", "payments"):
-            print(f"{stage:<12}not built yet: {by_outcome.get('passed', 0)} passed applications wait on the bus")
-        print(f"\nmain job done: {len(apps)} applications accepted, published and screened")
+        heading("evaluation: document scores, the committee and its conflicts (F6), scoring")
+        budget = evaluate(program, forms, final, names)
+        for stage in ("contracts", "payments"):
+            print(f"{stage:<12}not built yet: {len(budget['selected'])} selected applications wait on the bus")
+        print(f"\nmain job done: {len(apps)} applications accepted, published, screened and evaluated")
     finally:
         if not args.keep_running:
             for service in services:

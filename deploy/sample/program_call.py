@@ -52,8 +52,11 @@ def demo_program(now: datetime, *, program_id: str = "gimpo-sos-demo") -> dict[s
         announcement_date=(today - timedelta(days=7)).isoformat(),
         window={"opens_at": (now - timedelta(days=1)).isoformat(), "closes_at": (now + timedelta(days=14)).isoformat()},
         program_year_end=date(today.year + (1 if today.month >= 11 else 0), 12, 31).isoformat(),
+        budget=45_000_000,
     )
-    program["assumptions"] = list(program["assumptions"]) + ["demo call: SOS 2024 terms with the window open today"]
+    program["assumptions"] = list(program["assumptions"]) + [
+        "demo call: SOS 2024 terms with the window open today",
+        "demo call: budget 45,000,000 KRW (about nine companies), so the ranking shows a waitlist"]
     return program
 
 

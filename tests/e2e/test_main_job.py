@@ -8,13 +8,14 @@ import sys
 
 import asyncio
 
-from tests.support import ROOT, TEST_ENV, screening_groups, start_groups_at_end
+from tests.support import ROOT, TEST_ENV, evaluation_groups, screening_groups, start_groups_at_end
 
 
-def test_main_job_takes_the_sample_call_through_intake_and_screening(fresh_databases):
+def test_main_job_takes_the_sample_call_through_intake_screening_and_evaluation(fresh_databases):
     env = {**os.environ, **TEST_ENV, "SME_INTAKE_PORT": "18011", "SME_SCREENING_PORT": "18021",
-           "SME_WORKER_PORT_BASE": "18031", "SME_REGISTRY_PORT_BASE": "18041"}
-    asyncio.run(start_groups_at_end(screening_groups()))  # earlier tests' events are not this call's
+           "SME_WORKER_PORT_BASE": "18031", "SME_REGISTRY_PORT_BASE": "18041",
+           "SME_EVALUATION_PORT": "18051"}
+    asyncio.run(start_groups_at_end({**screening_groups(), **evaluation_groups()}))  # earlier tests' events are not this call's
     result = subprocess.run([sys.executable, "-m", "deploy.local.main_job", "--companies", "30"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -34,3 +35,21 @@ def test_main_job_takes_the_sample_call_through_intake_and_screening(fresh_datab
     assert "→ screening: passed" in out
     assert "by outcome: passed 17, rejected 11, supplement-requested 3" in out
     assert "rejected by rule: G2 1, X2 1, X3 2, X4 1, X5 1, X6 1, X7 1, X8 1, X9 2" in out
+    # Evaluation: the 17 that passed are scored by a committee of five with three conflicts, ranked and selected.
+    assert re.search(r"document scores \(Q1–Q7\) of 17 passed applications: min \d+, median [\d.]+, max \d+", out)
+    assert re.search(r"round gimpo-sos-demo-[0-9-]+-r1: 17 applications; committee from a pool of 7", out)
+    assert re.search(r"F6 detected: EV-03 may not see .*worked for .* within 1095 days", out)
+    assert re.search(r"F6 detected: EV-05 may not see .*is the applicant's own expert", out)
+    assert "F6 declared: EV-04 declares a family relation" in out
+    assert "82 score sheets entered over HTTP" in out  # 17 x 5 evaluators - 3 conflicts
+    table = re.findall(r"^ +(\d+)  .+? +(\d+) +([\d.]+) +([\d.]+) +([\d,]+)  (selected|waitlisted|below-pass-mark)",
+                       out, re.MULTILINE)
+    assert [int(row[0]) for row in table] == list(range(1, 18))
+    finals = [float(row[3]) for row in table]
+    assert finals == sorted(finals, reverse=True)  # F3
+    assert all((float(f) >= 50) == (o != "below-pass-mark") for _, _, _, f, _, o in table)  # F2
+    selected = sum(int(row[4].replace(",", "")) for row in table if row[5] == "selected")
+    assert 0 < selected <= 45_000_000  # F4
+    notified = re.search(r"X11 re-check by screening, then notified: (\d+) selected \(([\d,]+) of 45,000,000 KRW\)", out)
+    assert notified and int(notified.group(1)) == sum(row[5] == "selected" for row in table)
+    assert re.search(r"allowances \(F7, owed to payments\): EV-01 17 scored → 300,000 \(cap\)", out)
