@@ -6,13 +6,14 @@ import yaml
 
 import re
 
+from evaluation.config import EvaluationSettings
 from intake.config import IntakeSettings
 from screening.config import ScreeningSettings
 from screening.lookups import Registry
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-SETTINGS = {"intake": IntakeSettings, "screening": ScreeningSettings}  # later issues add their services here
+SETTINGS = {"intake": IntakeSettings, "screening": ScreeningSettings, "evaluation": EvaluationSettings}  # later issues add their services here
 WORKERS = {r: f"screening-worker-{r.value}" for r in Registry}
 BUILT = sorted(p.parent.name for p in (ROOT / "services").glob("*/Dockerfile"))
 
