@@ -127,6 +127,9 @@ def test_a_round_from_screening_passed_to_notified_selection(evaluation):
 
     given = desk.score_all(round_id, COMMITTEE, declared=declared_conflict(facts))
     assert given == 5 * len(apps) - 3  # three planted conflicts
+    declared = desk.call("PUT", f"/rounds/{round_id}/applications/{apps[2].application_id}/score",
+                         headers=desk.evaluator("EV-04"), json={"levels": top}, expect=(409,))
+    assert declared["errors"][0]["rule"] == "F6" and "declared a conflict" in declared["errors"][0]["message"]
     closed = desk.close(round_id)
     assert closed["status"] == "closed"
 

@@ -250,10 +250,14 @@ async def score(session: AsyncSession, evaluation: Evaluation, *, round_id: str,
     program = evaluation.program(r.program_id)
     view = await round_view(session, evaluation, r)
     _may_see(view, evaluator_id, application_id)
-    declared = {(d.evaluator_id, d.application_id) for d in view.declarations}
-    if (evaluator_id, application_id) not in declared:
+    declaration = next((d for d in view.declarations
+                        if (d.evaluator_id, d.application_id) == (evaluator_id, application_id)), None)
+    if declaration is None:
         raise RuleViolation(Problem("declaration", "F6", "declare whether you have a conflict of interest with "
                                     "this application before scoring it"), status_code=409)
+    if declaration.conflicted:
+        raise RuleViolation(Problem("declaration", "F6", "you declared a conflict of interest with this "
+                                    "application: you may not score it"), status_code=409)
     if problems := check_levels(levels, program.committee_score):
         raise RuleViolation(*problems)
     sheet = evaluator_score(levels, program.committee_score)
