@@ -3,13 +3,18 @@ committee, deterministic score sheets per evaluator and application, and an oper
 does it all over evaluation's HTTP API. Used by the main job and the tests."""
 from __future__ import annotations
 
+import random
 import time
 import unicodedata
 import zlib
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
+
+from deploy.sample.program_call import brn
+from sme_schemas.examples import EXAMPLES
+from sme_schemas.screening import ScreeningPassed, VerifiedFacts
 
 from sme_runtime.auth import Role, mint_token
 from sme_runtime.settings import DEVELOPMENT_SECRET
@@ -42,6 +47,19 @@ def evaluator_pool(passed: list[dict[str, Any]], today: date) -> dict[str, dict[
     if experts:
         pool["EV-05"].update(name=experts[0]["expert_name"], affiliation=experts[0]["expert_affiliation"])
     return pool
+
+
+def screening_passed(program_id: str, n: int, rng: random.Random, cost: int, now: datetime) -> ScreeningPassed:
+    """A ScreeningPassed as screening publishes it, for the n-th company of a generated call."""
+    base = EXAMPLES["ScreeningPassed"]["facts"]
+    facts = VerifiedFacts.model_validate({
+        **base, "company_name": f"(주)평가{n:02d}", "business_registration_number": brn(rng), "ceo_name": f"대표{n}",
+        "expert_name": f"전문가{n}", "expert_affiliation": "한국생산성컨설팅", "revenue_last_year": rng.choice(
+            [300_000_000, 800_000_000, 1_500_000_000, 2_500_000_000, 3_500_000_000]),
+        "regular_employees": rng.choice([2, 4, 8, 12, 20]), "consulting_cost_excluding_vat": cost,
+        "submitted_at": (now - timedelta(days=3, minutes=n)).isoformat()})
+    return ScreeningPassed(program_id=program_id, application_id=f"APP-EVAL0{now:%y%m%d%H%M%S%f}{n:03d}", occurred_at=now,
+                           passed_at=now, revision=1, expert_grade="2", facts=facts, checks=())
 
 
 COMMITTEE = [("EV-01", "chair"), ("EV-02", "member"), ("EV-03", "member"), ("EV-04", "member"), ("EV-05", "member"),

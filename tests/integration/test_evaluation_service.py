@@ -17,14 +17,13 @@ import pytest
 
 from deploy.local.procs import evaluation_env, publish_event
 from deploy.sample.evaluation_scenario import (
-    COMMITTEE, EvaluationDesk, declared_conflict, evaluator_pool,
+    COMMITTEE, EvaluationDesk, declared_conflict, evaluator_pool, screening_passed,
 )
-from deploy.sample.program_call import brn, demo_program
+from deploy.sample.program_call import demo_program
 from sme_schemas import unwrap
 from sme_schemas.contracts import ParticipationGivenUp
 from sme_schemas.evaluation import ApplicationSelected, EvaluatorAllowanceDue, RecheckRequested, ScoresFinalized
-from sme_schemas.examples import EXAMPLES
-from sme_schemas.screening import RecheckCompleted, ScreeningPassed, VerifiedFacts
+from sme_schemas.screening import RecheckCompleted
 from tests.support import KAFKA, ROOT, TEST_ENV, ServiceProcess, end_offsets, evaluation_groups, read_topic, start_groups_at_end
 
 PORT = 18003
@@ -51,18 +50,6 @@ def evaluation(programs_dir, fresh_databases):
     service.stop()
 
 
-def passed(program_id: str, n: int, rng: random.Random, cost: int, now: datetime) -> ScreeningPassed:
-    base = EXAMPLES["ScreeningPassed"]["facts"]
-    facts = VerifiedFacts.model_validate({
-        **base, "company_name": f"(주)평가{n:02d}", "business_registration_number": brn(rng), "ceo_name": f"대표{n}",
-        "expert_name": f"전문가{n}", "expert_affiliation": "한국생산성컨설팅", "revenue_last_year": rng.choice(
-            [300_000_000, 800_000_000, 1_500_000_000, 2_500_000_000, 3_500_000_000]),
-        "regular_employees": rng.choice([2, 4, 8, 12, 20]), "consulting_cost_excluding_vat": cost,
-        "submitted_at": (now - timedelta(days=3, minutes=n)).isoformat()})
-    return ScreeningPassed(program_id=program_id, application_id=f"APP-EVAL00{now:%y%m%d%H%M%S%f}{n:02d}", occurred_at=now,
-                           passed_at=now, revision=1, expert_grade="2", facts=facts, checks=())
-
-
 def publish(event, event_id: str | None = None) -> str:
     source = "/sme/contracts" if isinstance(event, ParticipationGivenUp) else "/sme/screening"
     return asyncio.run(publish_event(event, KAFKA, source=source, event_id=event_id))
@@ -85,7 +72,7 @@ def answer(rechecks, outcome_of) -> None:
 def test_a_round_from_screening_passed_to_notified_selection(evaluation):
     service, starts, program = evaluation
     pid, now, rng = program["program_id"], datetime.now(timezone.utc), random.Random(7)
-    apps = [passed(pid, n, rng, cost, now) for n, cost in enumerate(COSTS)]
+    apps = [screening_passed(pid, n, rng, cost, now) for n, cost in enumerate(COSTS)]
     for event in apps:
         publish(event)
     desk = EvaluationDesk(DESK)
@@ -188,7 +175,7 @@ def test_a_round_from_screening_passed_to_notified_selection(evaluation):
 def test_a_redelivered_screening_passed_changes_nothing(evaluation):
     service, starts, program = evaluation
     now = datetime.now(timezone.utc)
-    event = passed(program["program_id"], 1, random.Random(3), 4_000_000, now)
+    event = screening_passed(program["program_id"], 1, random.Random(3), 4_000_000, now)
     desk = EvaluationDesk(DESK)
     publish(event, event_id="ce-evaluation-redelivery")
     publish(event, event_id="ce-evaluation-redelivery")
@@ -204,7 +191,7 @@ def test_a_redelivered_screening_passed_changes_nothing(evaluation):
 def test_the_smart_factory_program_runs_on_its_own_numbers(evaluation):
     service, starts, _ = evaluation
     pid, now, rng = "gimpo-smart-factory-2026", datetime.now(timezone.utc), random.Random(11)
-    apps = [passed(pid, n, rng, 60_000_000, now) for n in range(9)]
+    apps = [screening_passed(pid, n, rng, 60_000_000, now) for n in range(9)]
     for event in apps:
         publish(event)
     desk = EvaluationDesk(DESK)

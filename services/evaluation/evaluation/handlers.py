@@ -28,7 +28,7 @@ from sme_schemas.evaluation import (
     ApplicationSelected, EvaluatorAllowanceDue, Outcome, RankedApplication, RecheckRequested, ScoresFinalized,
 )
 from sme_schemas.program import ProgramDefinition, local_date
-from sme_schemas.screening import RecheckCompleted, ScreeningPassed, VerifiedFacts
+from sme_schemas.screening import RecheckCompleted, ScreeningPassed
 
 SOURCE = "/sme/evaluation"
 
@@ -233,7 +233,7 @@ async def declare(session: AsyncSession, evaluation: Evaluation, *, round_id: st
                   evaluator_id: str, conflicted: bool, relation: str | None, detail: str | None) -> None:
     """F6: recorded per application either way; a conflict hides the application and voids a score given."""
     r = await _open_round(session, round_id)
-    view = await round_view(session, evaluation, r)
+    view = await round_view(session, evaluation, r, with_scores=False)
     _may_see(view, evaluator_id, application_id)
     now = evaluation.clock()
     await store.declare(session, application_id=application_id, evaluator_id=evaluator_id, conflicted=conflicted,
@@ -248,7 +248,7 @@ async def score(session: AsyncSession, evaluation: Evaluation, *, round_id: str,
     """S1–S2: one level per item; the raw total and its normalised value are stored and audited."""
     r = await _open_round(session, round_id)
     program = evaluation.program(r.program_id)
-    view = await round_view(session, evaluation, r)
+    view = await round_view(session, evaluation, r, with_scores=False)
     _may_see(view, evaluator_id, application_id)
     declaration = next((d for d in view.declarations
                         if (d.evaluator_id, d.application_id) == (evaluator_id, application_id)), None)
@@ -381,14 +381,16 @@ def _evaluator(row) -> Evaluator:
 
 
 def applicant(row) -> Applicant:
-    facts = VerifiedFacts.model_validate(row.facts)
-    return Applicant(application_id=row.application_id, brn=facts.business_registration_number,
-                     company_name=facts.company_name, expert_name=facts.expert_name,
-                     expert_affiliation=facts.expert_affiliation)
+    """F6's view of a candidate; the facts were validated when ScreeningPassed arrived."""
+    facts = row.facts
+    return Applicant(application_id=row.application_id, brn=facts["business_registration_number"],
+                     company_name=facts["company_name"], expert_name=facts.get("expert_name"),
+                     expert_affiliation=facts.get("expert_affiliation"))
 
 
-async def round_view(session: AsyncSession, evaluation: Evaluation, r) -> RoundView:
-    """The round as the pure rules see it; scores are recomputed exactly from the levels chosen."""
+async def round_view(session: AsyncSession, evaluation: Evaluation, r, *, with_scores: bool = True) -> RoundView:
+    """The round as the pure rules see it; scores are recomputed exactly from the levels chosen. Who may see and
+    score an application does not depend on scores, so one evaluator's request skips them."""
     program = evaluation.program(r.program_id)
     candidates = [c for c in await store.candidates_of_round(session, r.round_id)
                   if c.status == "in-round" or r.status == "closed"]
@@ -398,7 +400,7 @@ async def round_view(session: AsyncSession, evaluation: Evaluation, r) -> RoundV
         declarations=[Declaration(d.evaluator_id, d.application_id, d.conflicted, d.relation, d.detail)
                       for d in await store.declarations(session, r.round_id)],
         scores={(s.evaluator_id, s.application_id): evaluator_score(s.levels, program.committee_score)
-                for s in await store.scores(session, r.round_id)},
+                for s in (await store.scores(session, r.round_id) if with_scores else ())},
         as_of=r.as_of, lookback_days=program.conflict_lookback_days, minimum=program.committee_min)
 
 
