@@ -161,9 +161,10 @@ def test_a_round_from_screening_passed_to_notified_selection(evaluation):
                                      if a.application_id == leaving.application_id),
                                  approved_at=now, restricted_until=None, freed_amount=leaving.planned_subsidy))
     deadline = time.monotonic() + 30
-    while (leaving.application_id in {s["application_id"] for s in (after := desk.budget(pid))["selected"]}
-           and time.monotonic() < deadline):
+    after = desk.budget(pid)
+    while leaving.application_id in {s["application_id"] for s in after["selected"]} and time.monotonic() < deadline:
         time.sleep(0.3)
+        after = desk.budget(pid)
     assert leaving.application_id not in {s["application_id"] for s in after["selected"] + after["rechecking"]}
     still_waiting = [w for w in waitlisted if w.application_id in {x["application_id"] for x in after["waitlist"]}]
     assert all(w.planned_subsidy > after["available"] for w in still_waiting)  # nothing left behind that fits
