@@ -123,8 +123,10 @@ class EvaluationDesk:
                          json={"members": [{"evaluator_id": e, "role": r} for e, r in committee]})
 
     def score_all(self, round_id: str, committee: list[tuple[str, str]],
-                  declared: tuple[str, str] | None = None) -> int:
-        """Each scoring member declares on and scores every application they are shown; returns sheets given."""
+                  declared: tuple[str, str] | None = None, sheet_of=None) -> int:
+        """Each scoring member declares on and scores every application they are shown; returns sheets given.
+        `sheet_of(application id, evaluator id, items)` chooses the levels (default: score_sheet)."""
+        sheet_of = sheet_of or score_sheet
         given = 0
         for evaluator_id, role in committee:
             if role == "secretary":
@@ -138,7 +140,7 @@ class EvaluationDesk:
                 if conflicted:
                     continue
                 detail = self.call("GET", path, headers=me)
-                sheet = score_sheet(app["application_id"], evaluator_id, detail["committee_sheet"]["items"])
+                sheet = sheet_of(app["application_id"], evaluator_id, detail["committee_sheet"]["items"])
                 self.call("PUT", f"{path}/score", headers=me, json={"levels": sheet})
                 given += 1
         return given

@@ -30,6 +30,7 @@ PORT = 18003
 DESK = f"http://127.0.0.1:{PORT}"
 OUT = (ScoresFinalized, RecheckRequested, ApplicationSelected, EvaluatorAllowanceDue)
 COSTS = [5_000_000, 4_000_000, 6_000_000, 4_545_454, 2_000_000, 4_000_000, 500_000, 5_000_000]
+LEVEL = [0, 1, 0, 1, 2, 1, 3, 2]  # per application: index of the level chosen on every item (0 = best)
 
 
 @pytest.fixture
@@ -112,7 +113,11 @@ def test_a_round_from_screening_passed_to_notified_selection(evaluation):
     assert [(e["field"], e["rule"]) for e in off["errors"]] == [("levels.program-fit", "S1")]
     assert "15, 12, 9, 6, 3" in off["errors"][0]["message"]
 
-    given = desk.score_all(round_id, COMMITTEE, declared=declared_conflict(facts))
+    # Committee levels by position, so the ranking (and who fits the freed budget) is the same every run:
+    # application n gets level index LEVEL[n] on every item from every evaluator.
+    position = {a.application_id: n for n, a in enumerate(apps)}
+    given = desk.score_all(round_id, COMMITTEE, declared=declared_conflict(facts),
+                           sheet_of=lambda app, ev, items: {i["code"]: i["levels"][LEVEL[position[app]]] for i in items})
     assert given == 5 * len(apps) - 3  # three planted conflicts
     declared = desk.call("PUT", f"/rounds/{round_id}/applications/{apps[2].application_id}/score",
                          headers=desk.evaluator("EV-04"), json={"levels": top}, expect=(409,))

@@ -86,6 +86,8 @@ def on_recheck_completed(evaluation: Evaluation):
         recheck = await store.complete_recheck(session, event.request_id, outcome=event.outcome, at=now)
         if recheck is None:
             return  # not ours, or answered already
+        # The budget lock before the row lock, in the same order as releases take them.
+        await _lock_budget(session, (await store.candidate(session, recheck.application_id)).program_id)
         c = await store.candidate(session, recheck.application_id, lock=True)
         detail = {"request_id": event.request_id, "findings": [f.model_dump() for f in event.findings]}
         await store.audit(session, at=now, actor="screening", action=f"recheck-{event.outcome}",
@@ -99,7 +101,6 @@ def on_recheck_completed(evaluation: Evaluation):
                 selected_at=now, rank=c.rank, planned_subsidy=c.planned_subsidy, via=recheck.via), source=SOURCE)
             metrics.SELECTED.labels(recheck.via).inc()
         else:
-            await _lock_budget(session, c.program_id)
             await store.set_status(session, c.application_id, "excluded", now)
             await promote_waitlist(session, evaluation, c.program_id, because=f"{c.application_id} excluded (X11)")
 
