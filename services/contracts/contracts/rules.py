@@ -1,0 +1,84 @@
+"""Agreement terms (C2), signatures (C1), consulting sessions (C3), give-up restriction (C6) and when a result
+report may be submitted (C8). Pure: no I/O."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Iterable
+
+from sme_runtime.problems import Problem
+from sme_schemas.program import ProgramDefinition
+
+
+class Party(StrEnum):
+    """C1: the three who sign."""
+
+    CENTER = "center"
+    COMPANY = "company"
+    EXPERT = "expert"
+
+
+class SessionKind(StrEnum):
+    ON_SITE = "on-site"
+    FOLLOW_UP = "follow-up"
+
+
+@dataclass(frozen=True)
+class Session:
+    held_on: date
+    hours: int
+    kind: SessionKind
+
+
+def in_force(signed_by: Iterable[Party]) -> bool:
+    """C1: in force only when the center, the company and the expert have all signed."""
+    return set(signed_by) >= set(Party)
+
+
+def term_problems(start: date, end: date, amount: int, program: ProgramDefinition, planned_subsidy: int) -> list[Problem]:
+    """C2: the term lies within the program year and the amount within what was selected (F4) and the cap."""
+    problems = []
+    if end < start:
+        problems.append(Problem("term_end", "C2", f"the term ends ({end}) before it starts ({start})"))
+    if end > program.program_year_end:
+        problems.append(Problem("term_end", "C2", f"{end} is after the program year ends ({program.program_year_end})"))
+    if not 0 < amount <= min(planned_subsidy, program.support.cap):
+        problems.append(Problem("agreed_amount", "C2", f"{amount:,} KRW: the agreed amount is at most the planned "
+                                f"subsidy {planned_subsidy:,} and the cap {program.support.cap:,}"))
+    return problems
+
+
+def session_problems(new: Session, logged: Iterable[Session], *, term_start: date, term_end: date,
+                     max_hours_per_day: int) -> list[Problem]:
+    """C3: within the term, at least one hour, and at most `max_hours_per_day` hours on one day (all sessions)."""
+    problems = []
+    if not term_start <= new.held_on <= term_end:
+        problems.append(Problem("held_on", "C3", f"{new.held_on} is outside the agreement term "
+                                f"{term_start} – {term_end}"))
+    same_day = sum(s.hours for s in logged if s.held_on == new.held_on)
+    if new.hours < 1:
+        problems.append(Problem("hours", "C3", "a session lasts at least one hour"))
+    elif same_day + new.hours > max_hours_per_day:
+        problems.append(Problem("hours", "C3", f"{same_day} hours are logged on {new.held_on} already; at most "
+                                f"{max_hours_per_day} hours a day"))
+    return problems
+
+
+def report_problems(sessions: Iterable[Session], *, minimum_sessions: int, follow_up_sessions: int) -> list[Problem]:
+    """C8 with C3: the result report is refused until the on-site and follow-up minimums are met."""
+    sessions = list(sessions)
+    on_site = sum(s.kind is SessionKind.ON_SITE for s in sessions)
+    follow_up = sum(s.kind is SessionKind.FOLLOW_UP for s in sessions)
+    problems = []
+    if on_site < minimum_sessions:
+        problems.append(Problem("sessions", "C3", f"{on_site} on-site sessions logged; at least {minimum_sessions}"))
+    if follow_up < follow_up_sessions:
+        problems.append(Problem("sessions", "C3", f"{follow_up} follow-up sessions logged; at least "
+                                f"{follow_up_sessions}"))
+    return problems
+
+
+def restricted_until(approved_on: date, restriction_days: int) -> date | None:
+    """C6/X10: the participation restriction runs from the approval date for the program's number of days."""
+    return approved_on + timedelta(days=restriction_days - 1) if restriction_days > 0 else None

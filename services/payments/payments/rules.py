@@ -1,0 +1,37 @@
+"""The subsidy's amount (P2), its due date and when it is overdue (P3), adjustments and clawback (P4). Pure.
+Money is integer KRW throughout: a ratio is applied by integer division, truncated to the won."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sme_schemas.contracts import TerminationReason
+from sme_schemas.payments import SubsidyBreakdown
+from sme_schemas.program import SupportTerms
+
+# C7/P4: these termination reasons make the whole subsidy recoverable once paid.
+CLAWBACK_REASONS = frozenset({TerminationReason.FRAUD, TerminationReason.FALSE_EVIDENCE})
+
+
+def subsidy(proven_cost_including_vat: int, terms: SupportTerms, agreed_amount: int) -> SubsidyBreakdown:
+    """P2: min(cap, ratio x proven cost incl. VAT, agreed amount); the company pays the rest of what it proved."""
+    if proven_cost_including_vat < 0 or agreed_amount < 0:
+        raise ValueError("amounts are not negative")
+    amount = min(terms.cap, proven_cost_including_vat * terms.ratio_percent // 100, agreed_amount)
+    return SubsidyBreakdown(proven_cost_including_vat=proven_cost_including_vat, cap=terms.cap,
+                            ratio_percent=terms.ratio_percent, agreed_amount=agreed_amount, subsidy=amount,
+                            company_share=proven_cost_including_vat - amount)
+
+
+def due_on(received_on: date, payment_due_days: int) -> date:
+    """P3: paid within N days of the request's receipt: the Nth day after receipt is the last day."""
+    return received_on + timedelta(days=payment_due_days)
+
+
+def is_overdue(due: date, today: date) -> bool:
+    """P3: overdue from the day after the due date (a payment on the due date itself is on time)."""
+    return today > due
+
+
+def clawback(reason: TerminationReason, paid_amount: int) -> int:
+    """C7/P4: fraud or false evidence after payment recovers the whole subsidy paid; other reasons nothing."""
+    return paid_amount if reason in CLAWBACK_REASONS and paid_amount > 0 else 0

@@ -1,0 +1,100 @@
+"""P2–P4 at their boundaries, in integer KRW, and C1–C8's pure checks."""
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import given, strategies as st
+
+from contracts.rules import (
+    Party, Session, SessionKind, in_force, report_problems, restricted_until, session_problems, term_problems,
+)
+from payments.rules import clawback, due_on, is_overdue, subsidy
+from sme_schemas.contracts import TerminationReason as R
+from sme_schemas.program import ProgramDefinition
+
+ROOT = Path(__file__).resolve().parents[2]
+SOS = ProgramDefinition.load(ROOT / "deploy/programs/gimpo-sos-2024.json")
+SMART = ProgramDefinition.load(ROOT / "deploy/programs/gimpo-smart-factory-2026.json")
+
+
+@pytest.mark.parametrize("proven, agreed, amount, share", [
+    (5_500_000, 5_000_000, 5_000_000, 500_000),   # the issue's case: VAT included, capped at 5,000,000
+    (5_000_000, 5_000_000, 5_000_000, 0),
+    (4_999_999, 5_000_000, 4_999_999, 0),         # 100%: all of it
+    (4_400_000, 4_400_000, 4_400_000, 0),
+    (6_600_000, 4_400_000, 4_400_000, 2_200_000),  # the agreed amount binds below the cap
+    (0, 5_000_000, 0, 0),
+])
+def test_p2_sos_subsidy(proven, agreed, amount, share):
+    b = subsidy(proven, SOS.support, agreed)
+    assert (b.subsidy, b.company_share) == (amount, share)
+    assert (b.cap, b.ratio_percent, b.agreed_amount, b.proven_cost_including_vat) == (5_000_000, 100, agreed, proven)
+
+
+@pytest.mark.parametrize("proven, amount", [(66_000_000, 46_200_000), (71_428_571, 49_999_999),
+                                            (71_428_572, 50_000_000), (100_000_001, 50_000_000)])
+def test_p2_smart_factory_70_percent_truncated_to_the_won(proven, amount):
+    assert subsidy(proven, SMART.support, 50_000_000).subsidy == amount
+
+
+@given(st.integers(0, 10**10), st.integers(0, 10**9))
+def test_p2_never_more_than_cap_ratio_or_agreed_and_shares_add_up(proven, agreed):
+    for program in (SOS, SMART):
+        b = subsidy(proven, program.support, agreed)
+        assert b.subsidy <= min(program.support.cap, agreed) and b.subsidy * 100 <= proven * program.support.ratio_percent
+        assert b.subsidy + b.company_share == proven and isinstance(b.subsidy, int)
+
+
+def test_p3_due_on_the_30th_day_overdue_on_the_31st():
+    received = date(2024, 11, 25)
+    due = due_on(received, SOS.payment_due_days)
+    assert due == date(2024, 12, 25)
+    assert not is_overdue(due, date(2024, 12, 25))  # day 30: still on time
+    assert is_overdue(due, date(2024, 12, 26))      # day 31: overdue
+    assert due_on(date(2024, 1, 31), 30) == date(2024, 3, 1)  # across a leap February
+
+
+@pytest.mark.parametrize("reason, paid, back", [(R.FRAUD, 5_000_000, 5_000_000), (R.FALSE_EVIDENCE, 4_400_000, 4_400_000),
+                                                (R.RELOCATION, 5_000_000, 0), (R.GIVE_UP, 5_000_000, 0),
+                                                (R.FRAUD, 0, 0)])
+def test_p4_clawback_of_the_whole_subsidy_only_for_fraud_or_false_evidence_after_payment(reason, paid, back):
+    assert clawback(reason, paid) == back
+
+
+# --- contracts -------------------------------------------------------------------------------------------------
+
+def test_c1_in_force_only_with_all_three_signatures():
+    assert not in_force([Party.CENTER, Party.COMPANY])
+    assert in_force([Party.EXPERT, Party.COMPANY, Party.CENTER, Party.CENTER])
+
+
+def test_c2_term_within_the_program_year_and_amount_within_the_selection():
+    ok = term_problems(date(2024, 6, 1), date(2024, 12, 31), 5_000_000, SOS, planned_subsidy=5_000_000)
+    assert ok == []
+    late = term_problems(date(2024, 6, 1), date(2025, 1, 1), 5_000_000, SOS, planned_subsidy=5_000_000)
+    assert [(p.field, p.rule) for p in late] == [("term_end", "C2")]
+    over = term_problems(date(2024, 6, 1), date(2024, 12, 31), 4_400_001, SOS, planned_subsidy=4_400_000)
+    assert [(p.field, p.rule) for p in over] == [("agreed_amount", "C2")]
+
+
+def test_c3_at_most_four_hours_a_day_within_the_term():
+    logged = [Session(date(2024, 7, 1), 3, SessionKind.ON_SITE)]
+    args = dict(term_start=date(2024, 6, 1), term_end=date(2024, 12, 31), max_hours_per_day=4)
+    assert session_problems(Session(date(2024, 7, 1), 1, SessionKind.ON_SITE), logged, **args) == []
+    too_long = session_problems(Session(date(2024, 7, 1), 2, SessionKind.FOLLOW_UP), logged, **args)
+    assert [(p.field, p.rule) for p in too_long] == [("hours", "C3")] and "3 hours" in too_long[0].message
+    outside = session_problems(Session(date(2025, 1, 1), 2, SessionKind.ON_SITE), logged, **args)
+    assert [(p.field, p.rule) for p in outside] == [("held_on", "C3")]
+
+
+def test_c8_report_refused_until_the_session_minimums_are_met():
+    ten = [Session(date(2024, 7, d), 4, SessionKind.ON_SITE) for d in range(1, 11)]
+    three = [Session(date(2024, 9, d), 2, SessionKind.FOLLOW_UP) for d in range(1, 4)]
+    assert report_problems(ten + three, minimum_sessions=10, follow_up_sessions=3) == []
+    short = report_problems(ten[:9] + three[:2], minimum_sessions=10, follow_up_sessions=3)
+    assert [p.message for p in short] == ["9 on-site sessions logged; at least 10", "2 follow-up sessions logged; at least 3"]
+
+
+def test_c6_restriction_runs_from_the_approval_day():
+    assert restricted_until(date(2024, 7, 1), 365) == date(2025, 6, 30)
+    assert restricted_until(date(2024, 7, 1), 0) is None
