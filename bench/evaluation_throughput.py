@@ -19,35 +19,17 @@ import time
 from datetime import datetime, timezone
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
 
+from bench.bus import publish_all
 from deploy.local.procs import ROOT, ServiceProcess, evaluation_env
 from deploy.sample.evaluation_scenario import COMMITTEE, EvaluationDesk, evaluator_pool, score_sheet, screening_passed
 from deploy.sample.program_call import demo_program
-from sme_runtime.topics import ensure_topics
-from sme_schemas import IntegrationEvent, wrap
 from sme_schemas.screening import RecheckCompleted
 
 KAFKA = f"127.0.0.1:{os.environ.get('SME_KAFKA_PORT', '9092')}"
 PG_PORT = os.environ.get("SME_PG_PORT", "5432")
 LOG_DIR = ROOT / ".local" / "bench"
 PORT = 28003
-
-
-async def publish_all(events: list[IntegrationEvent], source: str) -> None:
-    """Every event onto its topic in one producer session (CloudEvents binary mode, acks=all)."""
-    await ensure_topics(KAFKA, sorted({e.topic() for e in events}))
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA, enable_idempotence=True, acks="all", linger_ms=5)
-    await producer.start()
-    try:
-        sends = []
-        for event in events:
-            envelope = wrap(event, source=source)
-            sends.append(await producer.send(event.topic(), envelope.body, key=envelope.key,
-                                             headers=[(k, v.encode()) for k, v in envelope.headers().items()]))
-        await asyncio.gather(*sends)
-    finally:
-        await producer.stop()
 
 
 async def _count(sql: str, *args) -> int:
@@ -84,7 +66,7 @@ def main() -> None:
         pid, rng = program["program_id"], random.Random(5)
         events = [screening_passed(pid, i, rng, rng.choice([2_000_000, 4_000_000, 5_000_000]), now) for i in range(n)]
         started = time.time()
-        asyncio.run(publish_all(events, "/bench/screening"))
+        asyncio.run(publish_all(events, KAFKA, "/bench/screening"))
         took = wait_until("SELECT count(*) FROM candidates WHERE program_id = $1", (pid,), n, started)
         print(f"{n} ScreeningPassed consumed and document-scored in {took:.1f}s: {n / took:.0f} events/s")
 
@@ -123,7 +105,7 @@ def main() -> None:
         rechecks = asyncio.run(_rechecks(pid))
         asyncio.run(publish_all([RecheckCompleted(program_id=pid, application_id=a, occurred_at=now, request_id=r,
                                                   completed_at=datetime.now(timezone.utc), outcome="clear")
-                                 for a, r in rechecks], "/bench/screening"))
+                                 for a, r in rechecks], KAFKA, "/bench/screening"))
         took = wait_until("SELECT count(*) FROM candidates WHERE program_id = $1 AND status = 'selected'", (pid,),
                           len(selected), answered_at)
         print(f"{len(selected)} re-checks answered: all notified (ApplicationSelected) {took:.1f}s later")

@@ -18,35 +18,18 @@ from datetime import datetime, timezone
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaProducer
 
+from bench.bus import publish_all
 from deploy.local.procs import REGISTRIES, ROOT, registry_processes, screening_env, screening_processes
 from deploy.sample.program_call import demo_program, sample_forms
 from deploy.sample.screening_scenario import adjust_forms, registry_dataset
 from intake.domain import required_evidence
 from intake.form import ApplicationForm, to_content
-from sme_runtime.topics import ensure_topics
-from sme_schemas import wrap
 from sme_schemas.intake import ApplicationSubmitted
 
 KAFKA = f"127.0.0.1:{os.environ.get('SME_KAFKA_PORT', '9092')}"
 PG_PORT = os.environ.get("SME_PG_PORT", "5432")
 LOG_DIR = ROOT / ".local" / "bench"
-
-
-async def publish(events: list[ApplicationSubmitted]) -> None:
-    await ensure_topics(KAFKA, [ApplicationSubmitted.topic()])
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA, enable_idempotence=True, acks="all", linger_ms=5)
-    await producer.start()
-    try:
-        sends = []
-        for event in events:
-            envelope = wrap(event, source="/bench/intake")
-            sends.append(await producer.send(event.topic(), envelope.body, key=envelope.key,
-                                             headers=[(k, v.encode()) for k, v in envelope.headers().items()]))
-        await asyncio.gather(*sends)
-    finally:
-        await producer.stop()
 
 
 async def decided(ids: list[str]) -> dict[str, float]:
@@ -92,7 +75,7 @@ def main() -> None:
                 required_evidence=required_evidence(content.company, content.expert, content.bonus)))
         ids = [e.application_id for e in events]
         started = time.time()
-        asyncio.run(publish(events))
+        asyncio.run(publish_all(events, KAFKA, "/bench/intake"))
         published = time.time() - started
         while len(done := asyncio.run(decided(ids))) < len(ids):
             if time.time() - started > 600:

@@ -11,7 +11,7 @@ import asyncio
 import json
 import random
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 

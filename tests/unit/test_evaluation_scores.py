@@ -12,7 +12,7 @@ from evaluation.scoring import (
 )
 from sme_schemas.application import PreferenceCertification as C
 from sme_schemas.examples import EXAMPLES
-from sme_schemas.program import CommitteeScoreSheet, DocumentScoreSheet, ProgramDefinition
+from sme_schemas.program import DocumentScoreSheet, ProgramDefinition
 from sme_schemas.screening import VerifiedFacts
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,31 +6,22 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 
 from evaluation import handlers, store
 from evaluation.committee import Kind, Role as SeatRole
 from evaluation.handlers import decimal
 from evaluation.scoring import publish
-from sme_runtime.auth import Principal, Role, authorise, bearer_scheme
+from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas.values import BusinessRegistrationNumber
 
 router = APIRouter()
 
 
-def _roles(*roles: Role):
-    async def dependency(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
-                                                                  Depends(bearer_scheme)]) -> Principal:
-        return authorise(credentials, request.app.state.settings.jwt_secret, roles)
-
-    return dependency
-
-
-Operator = Annotated[Principal, Depends(_roles(Role.OPERATOR))]
-EvaluatorOnly = Annotated[Principal, Depends(_roles(Role.EVALUATOR))]
-OperatorOrEvaluator = Annotated[Principal, Depends(_roles(Role.OPERATOR, Role.EVALUATOR))]
+Operator = Annotated[Principal, Depends(requires(Role.OPERATOR))]
+EvaluatorOnly = Annotated[Principal, Depends(requires(Role.EVALUATOR))]
+OperatorOrEvaluator = Annotated[Principal, Depends(requires(Role.OPERATOR, Role.EVALUATOR))]
 
 
 # --- forms ---------------------------------------------------------------------------------------------------
@@ -244,9 +235,7 @@ async def budget(request: Request, program_id: str, _: Operator) -> dict[str, An
 
 async def _view(request: Request, round_id: str):
     async with request.app.state.sessions() as session:
-        r = await store.round_(session, round_id)
-        if r is None:
-            raise RuleViolation(Problem("round_id", "S3", f"no round {round_id}"), status_code=404)
+        r = await handlers.find_round(session, round_id)
         view = await handlers.round_view(session, request.app.state.evaluation, r)
         rows = [c for c in await store.candidates_of_round(session, round_id)
                 if c.application_id in {a.application_id for a in view.applicants}]
@@ -270,9 +259,7 @@ def _for_evaluator(c, view, actor: Principal) -> dict[str, Any]:
 async def _round(request: Request, round_id: str) -> dict[str, Any]:
     evaluation = request.app.state.evaluation
     async with request.app.state.sessions() as session:
-        r = await store.round_(session, round_id)
-        if r is None:
-            raise RuleViolation(Problem("round_id", "S3", f"no round {round_id}"), status_code=404)
+        r = await handlers.find_round(session, round_id)
         view = await handlers.round_view(session, evaluation, r)
         rows = await store.candidates_of_round(session, round_id)
         owed = await store.allowances(session, round_id)

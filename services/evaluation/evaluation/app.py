@@ -9,15 +9,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
-from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 
 from evaluation import api, handlers, metrics, store
 from evaluation.config import EvaluationSettings
-from sme_runtime.consumer import ReliableConsumers
 from sme_runtime.db import is_transient
 from sme_runtime.errors import install_error_handlers
-from sme_runtime.metrics import REGISTRY
-from sme_runtime.service import install_operations, service_lifespan
+from sme_runtime.service import install_operations, service_consumers, service_lifespan
 from sme_runtime.topics import service_topics
 from sme_schemas.contracts import AgreementTerminated, ParticipationGivenUp
 from sme_schemas.screening import RecheckCompleted, ScreeningPassed
@@ -28,15 +25,12 @@ SERVICE = "evaluation"
 
 
 def build_broker(settings: EvaluationSettings, sessions, evaluation: handlers.Evaluation) -> KafkaBroker:
-    broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=SERVICE, enable_idempotence=True, acks="all",
-                         middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=SERVICE)])
-    consumers = ReliableConsumers(broker, sessions, service=SERVICE,
-                                  retry_max_seconds=settings.consumer_retry_max_seconds)
+    consumers = service_consumers(settings, sessions, SERVICE)
     consumers.subscribe(ScreeningPassed, handlers.on_screening_passed(evaluation))
     consumers.subscribe(RecheckCompleted, handlers.on_recheck_completed(evaluation))
     consumers.subscribe(AgreementTerminated, handlers.on_agreement_terminated(evaluation))
     consumers.subscribe(ParticipationGivenUp, handlers.on_given_up(evaluation))
-    return broker
+    return consumers.broker
 
 
 async def refresh_gauges(sessions, evaluation: handlers.Evaluation) -> None:

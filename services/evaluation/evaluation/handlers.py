@@ -19,7 +19,7 @@ from evaluation.committee import Applicant, Employment, Evaluator, Kind, Role, S
 from evaluation.ranking import Candidate, Ranked, promote, rank, select
 from evaluation.rounds import Declaration, RoundView
 from evaluation.scoring import EvaluatorScore, check_levels, document_score, evaluator_score, publish, qualitative_score
-from sme_runtime.consumer import EventRefused
+from sme_runtime.consumer import program_of_event
 from sme_runtime.outbox import enqueue
 from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas import Envelope
@@ -41,11 +41,7 @@ class Evaluation:
     clock: Any  # () -> aware UTC datetime
 
     def program(self, program_id: str) -> ProgramDefinition:
-        program = self.programs.get(program_id)
-        if program is None:
-            raise EventRefused(f"no program definition {program_id!r} here; known: {', '.join(sorted(self.programs))}",
-                               field="program_id", rule="A3")
-        return program
+        return program_of_event(self.programs, program_id)
 
 
 async def _lock_budget(session: AsyncSession, program_id: str) -> None:
@@ -362,10 +358,15 @@ async def _owe_allowances(session: AsyncSession, program: ProgramDefinition, vie
 
 # --- reading a round ------------------------------------------------------------------------------------------
 
-async def _open_round(session: AsyncSession, round_id: str, *, lock: bool = False):
+async def find_round(session: AsyncSession, round_id: str, *, lock: bool = False):
     r = await store.round_(session, round_id, lock=lock)
     if r is None:
         raise RuleViolation(Problem("round_id", "S3", f"no round {round_id}"), status_code=404)
+    return r
+
+
+async def _open_round(session: AsyncSession, round_id: str, *, lock: bool = False):
+    r = await find_round(session, round_id, lock=lock)
     if r.status != "open":
         raise RuleViolation(Problem("round_id", "S3", f"round {round_id} closed at {r.closed_at}; its scores are "
                                     "final"), status_code=409)

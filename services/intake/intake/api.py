@@ -6,14 +6,13 @@ from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
 from intake import handlers, metrics, store
 from intake.domain import Disposition
 from intake.form import ApplicationForm
-from sme_runtime.auth import Principal, Role, authorise, bearer_scheme
+from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas.application import ApplicationContent
 
@@ -40,13 +39,7 @@ class Withdrawal(BaseModel):
     reason: str | None = Field(None, max_length=500)
 
 
-async def company_or_operator(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> Principal:
-    return authorise(credentials, request.app.state.settings.jwt_secret, (Role.COMPANY, Role.OPERATOR))
-
-
-Actor = Annotated[Principal, Depends(company_or_operator)]
+Actor = Annotated[Principal, Depends(requires(Role.COMPANY, Role.OPERATOR))]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 _DISPOSITION = {Disposition.CREATE: "created", Disposition.AMEND: "amended", Disposition.UNCHANGED: "unchanged"}
 

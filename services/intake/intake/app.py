@@ -7,14 +7,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
-from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 
 from intake import api, handlers
 from intake.config import IntakeSettings
-from sme_runtime.consumer import ReliableConsumers
 from sme_runtime.errors import install_error_handlers
-from sme_runtime.metrics import REGISTRY
-from sme_runtime.service import install_operations, service_lifespan
+from sme_runtime.service import install_operations, service_consumers, service_lifespan
 from sme_runtime.topics import service_topics
 from sme_schemas.intake import ApplicationFiledByMunicipalSystem
 
@@ -24,14 +21,11 @@ SERVICE = "intake"
 
 def build_broker(settings: IntakeSettings, sessions, intake: handlers.Intake) -> KafkaBroker:
     """The broker with every subscription of intake."""
-    broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=SERVICE, enable_idempotence=True, acks="all",
-                         middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=SERVICE)])
-    consumers = ReliableConsumers(broker, sessions, service=SERVICE,
-                                  retry_max_seconds=settings.consumer_retry_max_seconds)
+    consumers = service_consumers(settings, sessions, SERVICE)
     consumers.subscribe(ApplicationFiledByMunicipalSystem, handlers.file_from_municipal_system(intake))
     for event, handler in handlers.SCREENING_EVENTS:
         consumers.subscribe(event, handler)
-    return broker
+    return consumers.broker
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:

@@ -6,27 +6,18 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 
 from screening import handlers, store
-from sme_runtime.auth import Principal, Role, authorise, bearer_scheme
+from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas.values import RuleId
 
 router = APIRouter()
 
 
-def _roles(*roles: Role):
-    async def dependency(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
-                                                                  Depends(bearer_scheme)]) -> Principal:
-        return authorise(credentials, request.app.state.settings.jwt_secret, roles)
-
-    return dependency
-
-
-Operator = Annotated[Principal, Depends(_roles(Role.OPERATOR))]
-OperatorOrCompany = Annotated[Principal, Depends(_roles(Role.OPERATOR, Role.COMPANY))]
+Operator = Annotated[Principal, Depends(requires(Role.OPERATOR))]
+OperatorOrCompany = Annotated[Principal, Depends(requires(Role.OPERATOR, Role.COMPANY))]
 
 
 class RulingForm(BaseModel):

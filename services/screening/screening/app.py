@@ -11,16 +11,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
-from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 
 from screening import api, handlers, metrics, store
 from screening.config import ScreeningSettings
 from screening.lookups import LookupAnswered, LookupRequested, Registry
-from sme_runtime.consumer import ReliableConsumers, dlq_topic
+from sme_runtime.consumer import dlq_topic
 from sme_runtime.db import is_transient
 from sme_runtime.errors import install_error_handlers
-from sme_runtime.metrics import REGISTRY
-from sme_runtime.service import install_operations, service_lifespan
+from sme_runtime.service import install_operations, service_consumers, service_lifespan
 from sme_runtime.topics import service_topics
 from sme_schemas.contracts import ParticipationGivenUp
 from sme_schemas.evaluation import RecheckRequested
@@ -38,17 +36,14 @@ def topics() -> list[str]:
 
 
 def build_broker(settings: ScreeningSettings, sessions, screening: handlers.Screening) -> KafkaBroker:
-    broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=SERVICE, enable_idempotence=True, acks="all",
-                         middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=SERVICE)])
-    consumers = ReliableConsumers(broker, sessions, service=SERVICE,
-                                  retry_max_seconds=settings.consumer_retry_max_seconds)
+    consumers = service_consumers(settings, sessions, SERVICE)
     consumers.subscribe(ApplicationSubmitted, handlers.on_submitted(screening))
     consumers.subscribe(ApplicationAmended, handlers.on_amended(screening))
     consumers.subscribe(ApplicationWithdrawn, handlers.on_withdrawn(screening))
     consumers.subscribe(ParticipationGivenUp, handlers.on_given_up(screening))
     consumers.subscribe(RecheckRequested, handlers.on_recheck_requested(screening))
     consumers.subscribe(LookupAnswered, handlers.on_lookup_answered(screening))
-    return broker
+    return consumers.broker
 
 
 class Sweeper:

@@ -16,7 +16,7 @@ from screening.lookups import LookupAnswered, LookupRequested, LookupResult, Loo
 from screening.rules import (
     OPERATOR_RULES, Case, Decision, Outcome, Restriction, Ruling, decide, decide_recheck,
 )
-from sme_runtime.consumer import EventRefused
+from sme_runtime.consumer import program_of_event
 from sme_runtime.outbox import enqueue
 from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas import Envelope
@@ -44,11 +44,7 @@ class Screening:
     supplement_grace: timedelta = timedelta(0)
 
     def program(self, program_id: str) -> ProgramDefinition:
-        program = self.programs.get(program_id)
-        if program is None:
-            raise EventRefused(f"no program definition {program_id!r} here; known: {', '.join(sorted(self.programs))}",
-                               field="program_id", rule="A3")
-        return program
+        return program_of_event(self.programs, program_id)
 
 
 # --- events from intake, evaluation and contracts ------------------------------------------------------------

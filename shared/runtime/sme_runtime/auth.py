@@ -6,7 +6,9 @@ from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 
 import jwt
-from fastapi import HTTPException, status
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 ISSUER = "sme-platform"
@@ -63,3 +65,13 @@ def authorise(credentials: HTTPAuthorizationCredentials | None, secret: str, rol
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             f"role {principal.role} may not do this; allowed: {', '.join(roles)}")
     return principal
+
+
+def requires(*roles: Role):
+    """A FastAPI dependency: the caller's Principal, with one of `roles`, checked against the app's settings."""
+
+    async def dependency(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                                                  Depends(bearer_scheme)]) -> Principal:
+        return authorise(credentials, request.app.state.settings.jwt_secret, roles)
+
+    return dependency

@@ -35,6 +35,15 @@ class EventRefused(Exception):
         self.field, self.rule = field, rule
 
 
+def program_of_event(programs: dict, program_id: str):
+    """The program definition an event names; a program this deployment does not know dead-letters the event."""
+    program = programs.get(program_id)
+    if program is None:
+        raise EventRefused(f"no program definition {program_id!r} here; known: {', '.join(sorted(programs))}",
+                           field="program_id", rule="A3")
+    return program
+
+
 def dlq_topic(topic: str) -> str:
     return f"{topic}.dlq"
 

@@ -16,6 +16,7 @@ from prometheus_client import make_asgi_app
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from sme_runtime.consumer import ReliableConsumers
 from sme_runtime.db import make_engine, migrate, session_factory
 from sme_runtime.metrics import REGISTRY
 from sme_runtime.relay import OutboxRelay
@@ -55,6 +56,16 @@ def service_lifespan(settings: ServiceSettings, *, service: str, migrations: Pat
             await engine.dispose()
 
     return lifespan
+
+
+def service_consumers(settings: ServiceSettings, sessions: async_sessionmaker, service: str) -> ReliableConsumers:
+    """A service's broker (idempotent producer, acks=all, Prometheus middleware) with its reliable consumers;
+    subscribe on the result and hand `.broker` to the lifespan."""
+    from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+
+    broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=service, enable_idempotence=True, acks="all",
+                         middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=service)])
+    return ReliableConsumers(broker, sessions, service=service, retry_max_seconds=settings.consumer_retry_max_seconds)
 
 
 def install_operations(app: FastAPI, service: str) -> None:
