@@ -17,29 +17,29 @@ from sme_schemas import IntegrationEvent, wrap
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def intake_env(*, kafka: str, pg_port: str | int, http_port: int, programs_path: str) -> dict[str, str]:
-    """INTAKE_* settings for an intake process on this machine's broker and cluster."""
-    return {"INTAKE_DATABASE_URL": f"postgresql+asyncpg://intake:intake@127.0.0.1:{pg_port}/intake",
-            "INTAKE_KAFKA_BOOTSTRAP_SERVERS": kafka, "INTAKE_HTTP_PORT": str(http_port),
-            "INTAKE_PROGRAMS_PATH": programs_path}
+def service_env(service: str, *, kafka: str, pg_port: str | int, http_port: int,
+                programs_path: str) -> dict[str, str]:
+    """<SERVICE>_* settings for a service process on this machine's broker and cluster (database = role = name)."""
+    prefix = service.upper()
+    return {f"{prefix}_DATABASE_URL": f"postgresql+asyncpg://{service}:{service}@127.0.0.1:{pg_port}/{service}",
+            f"{prefix}_KAFKA_BOOTSTRAP_SERVERS": kafka, f"{prefix}_HTTP_PORT": str(http_port),
+            f"{prefix}_PROGRAMS_PATH": programs_path}
 
 
-def screening_env(*, kafka: str, pg_port: str | int, http_port: int, programs_path: str,
-                  registry_ports: dict[str, int]) -> dict[str, str]:
+def intake_env(**settings) -> dict[str, str]:
+    return service_env("intake", **settings)
+
+
+def evaluation_env(**settings) -> dict[str, str]:
+    return service_env("evaluation", **settings)
+
+
+def screening_env(*, registry_ports: dict[str, int], **settings) -> dict[str, str]:
     """SCREENING_* settings for the screening service and its lookup workers on this machine."""
-    env = {"SCREENING_DATABASE_URL": f"postgresql+asyncpg://screening:screening@127.0.0.1:{pg_port}/screening",
-           "SCREENING_KAFKA_BOOTSTRAP_SERVERS": kafka, "SCREENING_HTTP_PORT": str(http_port),
-           "SCREENING_PROGRAMS_PATH": programs_path}
+    env = service_env("screening", **settings)
     for registry, port in registry_ports.items():
         env[f"SCREENING_REGISTRY_{registry.upper().replace('-', '_')}_URL"] = f"http://127.0.0.1:{port}"
     return env
-
-
-def evaluation_env(*, kafka: str, pg_port: str | int, http_port: int, programs_path: str) -> dict[str, str]:
-    """EVALUATION_* settings for an evaluation process on this machine's broker and cluster."""
-    return {"EVALUATION_DATABASE_URL": f"postgresql+asyncpg://evaluation:evaluation@127.0.0.1:{pg_port}/evaluation",
-            "EVALUATION_KAFKA_BOOTSTRAP_SERVERS": kafka, "EVALUATION_HTTP_PORT": str(http_port),
-            "EVALUATION_PROGRAMS_PATH": programs_path}
 
 
 REGISTRIES = ("business-status", "credit", "sanctions", "duplicate-projects")

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from contracts.rules import (
-    Party, Session, SessionKind, in_force, report_problems, restricted_until, session_problems, term_problems,
+    Party, Session, SessionKind, freed_on_leaving, in_force, party_of, report_problems, restricted_until,
+    session_problems, term_problems, visible_to,
 )
 from payments.rules import clawback, due_on, is_overdue, subsidy
 from sme_schemas.contracts import TerminationReason as R
@@ -79,12 +80,39 @@ def test_c2_term_within_the_program_year_and_amount_within_the_selection():
 
 def test_c3_at_most_four_hours_a_day_within_the_term():
     logged = [Session(date(2024, 7, 1), 3, SessionKind.ON_SITE)]
-    args = dict(term_start=date(2024, 6, 1), term_end=date(2024, 12, 31), max_hours_per_day=4)
+    args = dict(term_start=date(2024, 6, 1), term_end=date(2024, 12, 31), max_hours_per_day=4, today=date(2025, 2, 1))
     assert session_problems(Session(date(2024, 7, 1), 1, SessionKind.ON_SITE), logged, **args) == []
     too_long = session_problems(Session(date(2024, 7, 1), 2, SessionKind.FOLLOW_UP), logged, **args)
     assert [(p.field, p.rule) for p in too_long] == [("hours", "C3")] and "3 hours" in too_long[0].message
     outside = session_problems(Session(date(2025, 1, 1), 2, SessionKind.ON_SITE), logged, **args)
     assert [(p.field, p.rule) for p in outside] == [("held_on", "C3")]
+    first, last = (session_problems(Session(d, 4, SessionKind.ON_SITE), [], **args)
+                   for d in (date(2024, 6, 1), date(2024, 12, 31)))
+    assert first == last == []
+    assert [p.field for p in session_problems(Session(date(2024, 5, 31), 4, SessionKind.ON_SITE), [], **args)] == [
+        "held_on"]
+
+
+def test_c3_a_log_records_a_session_held_today_or_before_with_its_photos():
+    args = dict(term_start=date(2024, 6, 1), term_end=date(2024, 12, 31), max_hours_per_day=4, today=date(2024, 7, 1))
+    assert session_problems(Session(date(2024, 7, 1), 4, SessionKind.ON_SITE), [], **args) == []
+    tomorrow = session_problems(Session(date(2024, 7, 2), 4, SessionKind.ON_SITE), [], **args)
+    assert [(p.field, p.rule) for p in tomorrow] == [("held_on", "C3")] and "not come yet" in tomorrow[0].message
+    no_photo = session_problems(Session(date(2024, 7, 1), 2, SessionKind.ON_SITE, photos=0), [], **args)
+    assert [(p.field, p.rule) for p in no_photo] == [("photo_refs", "C3")]
+    assert session_problems(Session(date(2024, 7, 1), 2, SessionKind.FOLLOW_UP, photos=0), [], **args) == []
+    zero = session_problems(Session(date(2024, 7, 1), 0, SessionKind.FOLLOW_UP), [], **args)
+    assert [p.field for p in zero] == ["hours"]
+
+
+def test_c3_hours_a_day_add_up_over_every_session_of_the_day():
+    args = dict(term_start=date(2024, 6, 1), term_end=date(2024, 12, 31), max_hours_per_day=4, today=date(2024, 8, 1))
+    day = date(2024, 7, 1)
+    two_and_one = [Session(day, 2, SessionKind.ON_SITE), Session(day, 1, SessionKind.FOLLOW_UP)]
+    assert session_problems(Session(day, 1, SessionKind.ON_SITE), two_and_one, **args) == []
+    assert [p.field for p in session_problems(Session(day, 2, SessionKind.ON_SITE), two_and_one, **args)] == ["hours"]
+    other_day = [Session(date(2024, 7, 2), 4, SessionKind.ON_SITE)]
+    assert session_problems(Session(day, 4, SessionKind.ON_SITE), other_day, **args) == []
 
 
 def test_c8_report_refused_until_the_session_minimums_are_met():
@@ -93,6 +121,23 @@ def test_c8_report_refused_until_the_session_minimums_are_met():
     assert report_problems(ten + three, minimum_sessions=10, follow_up_sessions=3) == []
     short = report_problems(ten[:9] + three[:2], minimum_sessions=10, follow_up_sessions=3)
     assert [p.message for p in short] == ["9 on-site sessions logged; at least 10", "2 follow-up sessions logged; at least 3"]
+
+
+@pytest.mark.parametrize("role, claim, visible", [
+    ("operator", None, True), ("company", "1234567891", True), ("expert", "1234567891", True),
+    ("company", "9999999999", False), ("expert", None, False), ("evaluator", "1234567891", False)])
+def test_c9_an_agreement_is_seen_by_its_parties_and_operators_only(role, claim, visible):
+    assert visible_to(role, claim, "1234567891") is visible
+
+
+def test_f5_leaving_frees_the_agreed_amount_only_before_the_report_was_accepted():
+    assert freed_on_leaving(4_400_000, report_accepted=False) == 4_400_000
+    assert freed_on_leaving(4_400_000, report_accepted=True) == 0
+
+
+def test_c1_each_role_signs_for_its_own_party():
+    assert [party_of(r) for r in ("operator", "company", "expert", "evaluator")] == [
+        Party.CENTER, Party.COMPANY, Party.EXPERT, None]
 
 
 def test_c6_restriction_runs_from_the_approval_day():

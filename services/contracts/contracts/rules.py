@@ -29,6 +29,7 @@ class Session:
     held_on: date
     hours: int
     kind: SessionKind
+    photos: int = 1
 
 
 def in_force(signed_by: Iterable[Party]) -> bool:
@@ -50,12 +51,17 @@ def term_problems(start: date, end: date, amount: int, program: ProgramDefinitio
 
 
 def session_problems(new: Session, logged: Iterable[Session], *, term_start: date, term_end: date,
-                     max_hours_per_day: int) -> list[Problem]:
-    """C3: within the term, at least one hour, and at most `max_hours_per_day` hours on one day (all sessions)."""
+                     max_hours_per_day: int, today: date) -> list[Problem]:
+    """C3: held (not in the future) within the term, at least one hour, at most `max_hours_per_day` hours on one day (all sessions), and an
+    on-site session's log has its photos."""
     problems = []
     if not term_start <= new.held_on <= term_end:
         problems.append(Problem("held_on", "C3", f"{new.held_on} is outside the agreement term "
                                 f"{term_start} – {term_end}"))
+    elif new.held_on > today:
+        problems.append(Problem("held_on", "C3", f"{new.held_on} has not come yet: a log records a session held"))
+    if new.kind is SessionKind.ON_SITE and new.photos < 1:
+        problems.append(Problem("photo_refs", "C3", "an on-site session's log carries at least one photo"))
     same_day = sum(s.hours for s in logged if s.held_on == new.held_on)
     if new.hours < 1:
         problems.append(Problem("hours", "C3", "a session lasts at least one hour"))
@@ -82,3 +88,22 @@ def report_problems(sessions: Iterable[Session], *, minimum_sessions: int, follo
 def restricted_until(approved_on: date, restriction_days: int) -> date | None:
     """C6/X10: the participation restriction runs from the approval date for the program's number of days."""
     return approved_on + timedelta(days=restriction_days - 1) if restriction_days > 0 else None
+
+
+def visible_to(role: str, brn_claim: str | None, agreement_brn: str) -> bool:
+    """C9: an agreement and everything under it is seen by the center's operators and by its own parties: the
+    company (its business number) and the expert engaged by it (a token issued for that engagement)."""
+    if role == "operator":
+        return True
+    return role in ("company", "expert") and brn_claim is not None and brn_claim == agreement_brn
+
+
+def party_of(role: str) -> Party | None:
+    """Which of the three signs when this role signs (C1)."""
+    return {"operator": Party.CENTER, "company": Party.COMPANY, "expert": Party.EXPERT}.get(role)
+
+
+def freed_on_leaving(agreed_amount: int, report_accepted: bool) -> int:
+    """F5 via C6/C7: leaving before the result report was accepted frees the agreed amount for the waitlist; after
+    it, the subsidy is owed (or clawed back) and the money is no longer free to commit."""
+    return 0 if report_accepted else agreed_amount

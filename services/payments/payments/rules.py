@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sme_schemas.contracts import TerminationReason
+from sme_schemas.contracts import CLAWBACK_REASONS, TerminationReason
 from sme_schemas.payments import SubsidyBreakdown
 from sme_schemas.program import SupportTerms
-
-# C7/P4: these termination reasons make the whole subsidy recoverable once paid.
-CLAWBACK_REASONS = frozenset({TerminationReason.FRAUD, TerminationReason.FALSE_EVIDENCE})
 
 
 def subsidy(proven_cost_including_vat: int, terms: SupportTerms, agreed_amount: int) -> SubsidyBreakdown:

@@ -1,9 +1,10 @@
 """The settings every service shares; each service subclasses with its own env prefix."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Callable, Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,4 +43,22 @@ class ServiceSettings(BaseSettings):
         # A token signed with a published secret would let anyone act as an operator.
         if self.environment == "production" and (self.jwt_secret == DEVELOPMENT_SECRET or len(self.jwt_secret) < 32):
             raise ValueError("jwt_secret: set a secret of at least 32 characters in production")
+        return self
+
+
+class CalendarSettings(ServiceSettings):
+    """For services whose rules run on the calendar (agreement terms, session dates, due dates)."""
+
+    clock_offset_days: int = Field(0, ge=0, le=3650, description="Demonstrations only: run this service's calendar "
+                                   "this many days ahead, so a demo can show a consulting period or a due date "
+                                   "passing in minutes (the main job's fast-forward). Refused in production.")
+
+    def clock(self) -> Callable[[], datetime]:
+        offset = timedelta(days=self.clock_offset_days)
+        return lambda: datetime.now(timezone.utc) + offset
+
+    @model_validator(mode="after")
+    def _real_calendar_in_production(self) -> "CalendarSettings":
+        if self.environment == "production" and self.clock_offset_days:
+            raise ValueError("clock_offset_days: production runs on the real calendar (0)")
         return self

@@ -26,15 +26,16 @@ EVENTS: tuple[type[IntegrationEvent], ...] = (
 BY_TYPE: dict[str, type[IntegrationEvent]] = {e.ce_type(): e for e in EVENTS}
 BY_TOPIC: dict[str, type[IntegrationEvent]] = {e.topic(): e for e in EVENTS}
 
-# What each service consumes (what it publishes is read off `producer`). Later issues fill in the rest
-# as the services are built; the AsyncAPI documents are generated from this table.
+# What each service consumes (what it publishes is read off `producer`); the AsyncAPI documents are generated
+# from this table. ScoresFinalized is for other municipal systems and dashboards: contracts drafts from
+# ApplicationSelected with the parties as screening verified them (ScreeningPassed).
 CONSUMES: dict[str, tuple[type[IntegrationEvent], ...]] = {
     "intake": (ApplicationFiledByMunicipalSystem, ScreeningStarted, ApplicationRejected, ScreeningPassed,
                SupplementRequested),
     "screening": (ApplicationSubmitted, ApplicationAmended, ApplicationWithdrawn, RecheckRequested,
                   ParticipationGivenUp),
     "evaluation": (ScreeningPassed, RecheckCompleted, AgreementTerminated, ParticipationGivenUp),
-    "contracts": (ApplicationSelected, ScoresFinalized),
+    "contracts": (ScreeningPassed, ApplicationSelected),
     "payments": (ReportAccepted, AgreementTerminated, EvaluatorAllowanceDue),
 }
 SERVICES = tuple(CONSUMES)

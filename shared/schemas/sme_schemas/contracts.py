@@ -38,6 +38,10 @@ class TerminationReason(StrEnum):
     GIVE_UP = "give-up"
 
 
+# C7/P4: these termination reasons make the whole subsidy recoverable once paid (AgreementTerminated.clawback).
+CLAWBACK_REASONS = frozenset({TerminationReason.FRAUD, TerminationReason.FALSE_EVIDENCE})
+
+
 class AgreementTerminated(ApplicationEvent):
     """The center terminated the agreement (C7); evaluation promotes the waitlist, payments may claw back."""
 
@@ -75,3 +79,5 @@ class ReportAccepted(ApplicationEvent):
     agreed_amount: Krw
     sessions_held: int = Field(description="On-site sessions held (C3)", ge=0)
     follow_up_sessions_held: int = Field(description="Follow-up sessions held (C3)", ge=0)
+    business_registration_number: BusinessRegistrationNumber | None = Field(
+        None, description="The company that may now file the subsidy request (P1)")

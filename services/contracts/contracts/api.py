@@ -1,0 +1,208 @@
+"""Contracts' HTTP routes. The three parties sign (C1); operators amend (C5), approve give-ups (C6), terminate
+(C7) and review result reports (C8); the company and its expert log sessions (C3) and submit the report. Every
+agreement is visible only to its parties and the center's operators (C9)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from contracts import handlers, rules, store
+from contracts.rules import Party, SessionKind
+from sme_runtime.auth import Principal, Role, requires
+from sme_schemas.contracts import TerminationReason
+
+router = APIRouter(tags=["agreements"])
+
+Operator = Annotated[Principal, Depends(requires(Role.OPERATOR))]
+Signer = Annotated[Principal, Depends(requires(Role.OPERATOR, Role.COMPANY, Role.EXPERT))]
+Party_ = Annotated[Principal, Depends(requires(Role.COMPANY, Role.EXPERT))]
+Company = Annotated[Principal, Depends(requires(Role.COMPANY))]
+Ref = Annotated[str, Field(min_length=1, max_length=300, description="Reference of a stored file")]
+
+
+# --- forms ---------------------------------------------------------------------------------------------------
+
+class AmendmentForm(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000, description="Why the parties change the agreement (C5)")
+    agreed_by: list[Party] = Field(default_factory=list, description="Parties who agreed besides the center (C5)")
+    term_end: date | None = Field(None, description="Within the program year (C2)")
+    agreed_amount: int | None = Field(None, gt=0, description="At most the planned subsidy and the cap (C2)")
+    minimum_sessions: int | None = Field(None, ge=0)
+    follow_up_sessions: int | None = Field(None, ge=0)
+    expert_name: str | None = Field(None, min_length=1, max_length=100)
+    expert_affiliation: str | None = Field(None, min_length=1, max_length=200)
+
+
+class SessionForm(BaseModel):
+    held_on: date = Field(description="Day of the session, within the agreement term (C3)")
+    hours: int = Field(ge=1, le=24, description="At most the program's hours a day, all sessions of the day (C3)")
+    kind: SessionKind = Field(description="on-site sessions and follow-up sessions are counted separately (C3)")
+    place: str = Field(min_length=1, max_length=200, examples=["김포시 양촌읍 본사 공장"])
+    notes: str = Field(min_length=1, max_length=5000, description="The consulting log (Korean text is fine)")
+    photo_refs: list[Ref] = Field(default_factory=list, max_length=20, description="On-site sessions: at least one")
+
+
+class GiveUpForm(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000, examples=["경영 악화로 사업 수행 불가"])
+
+
+class GiveUpApprovalForm(BaseModel):
+    restrict: bool = Field(True, description="Impose the program's participation restriction (C6, X10)")
+
+
+class TerminationForm(BaseModel):
+    reason: TerminationReason = Field(description="C7 reason; fraud and false-evidence make a paid subsidy "
+                                                  "recoverable")
+    note: str = Field(min_length=1, max_length=2000, description="The center's account of it")
+
+
+class ReportForm(BaseModel):
+    report_ref: Ref = Field(description="The result report (결과보고서)")
+    log_refs: list[Ref] = Field(min_length=1, max_length=100, description="Consulting logs")
+    fee_evidence_refs: list[Ref] = Field(min_length=1, max_length=50, description="Proof the company paid the "
+                                         "expert's fee incl. VAT (C4)")
+
+
+class ReturnForm(BaseModel):
+    reasons: list[Annotated[str, Field(min_length=1, max_length=2000)]] = Field(min_length=1, max_length=20)
+
+
+# --- views ---------------------------------------------------------------------------------------------------
+
+def _summary(a: Any, now: datetime) -> dict[str, Any]:
+    return {"agreement_id": a.agreement_id, "application_id": a.application_id, "program_id": a.program_id,
+            "business_registration_number": a.brn, "company_name": a.company_name, "expert_name": a.expert_name,
+            "status": a.status, "agreed_amount": a.agreed_amount, "term_start": a.term_start, "term_end": a.term_end,
+            "sign_by": a.sign_by, "signed_at": a.signed_at,
+            "signature_overdue": a.status == "drafted" and a.sign_by < now}
+
+
+async def agreement_view(session, a: Any, now: datetime) -> dict[str, Any]:
+    sessions = await store.sessions_of(session, a.agreement_id)
+    counted = {k.value: sum(s.kind == k.value for s in sessions) for k in SessionKind}
+    return {**_summary(a, now), "ceo_name": a.ceo_name, "expert_affiliation": a.expert_affiliation,
+            "minimum_sessions": a.minimum_sessions, "follow_up_sessions": a.follow_up_sessions,
+            "signatures": [{"party": s.party, "signed_by": s.signed_by, "signed_at": s.signed_at}
+                           for s in await store.signatures(session, a.agreement_id)],
+            "missing_signatures": sorted({p.value for p in Party} - {
+                s.party for s in await store.signatures(session, a.agreement_id)}) if a.status == "drafted" else [],
+            "sessions_held": {**counted, "hours": sum(s.hours for s in sessions)},
+            "report_problems": [p.as_dict() for p in rules.report_problems(
+                [rules.Session(s.held_on, s.hours, SessionKind(s.kind)) for s in sessions],
+                minimum_sessions=a.minimum_sessions, follow_up_sessions=a.follow_up_sessions)],
+            "amendments": [{"changes": m.changes, "reason": m.reason, "agreed_by": m.agreed_by,
+                            "recorded_by": m.recorded_by, "recorded_at": m.recorded_at}
+                           for m in await store.amendments_of(session, a.agreement_id)],
+            "reports": [{"revision": r.revision, "status": r.status, "report_ref": r.report_ref,
+                         "submitted_at": r.submitted_at, "reviewed_at": r.reviewed_at,
+                         "return_reasons": r.return_reasons} for r in await store.reports_of(session, a.agreement_id)],
+            "give_up": {"requested_at": a.give_up_requested_at, "reason": a.give_up_reason},
+            "ended": {"at": a.ended_at, "reason": a.ended_reason, "restricted_until": a.restricted_until},
+            "accepted_at": a.accepted_at}
+
+
+async def _act(request: Request, action, agreement_id: str, principal: Principal, **kwargs) -> dict[str, Any]:
+    """Run one command in its own transaction and answer with the agreement as it now stands."""
+    async with request.app.state.sessions() as session, session.begin():
+        a = await action(session, request.app.state.contracts, agreement_id, principal, **kwargs)
+        return await agreement_view(session, a, request.app.state.contracts.clock())
+
+
+# --- routes ---------------------------------------------------------------------------------------------------
+
+@router.get("/agreements", summary="Agreements: operators see all; a company or its expert only its own (C9)")
+async def list_agreements(request: Request, principal: Signer, program_id: str | None = None,
+                          status: str | None = None,
+                          signature_overdue: bool = Query(False, description="Only those unsigned past their "
+                                                                             "deadline (C1)")) -> list[dict[str, Any]]:
+    brn = None if principal.role is Role.OPERATOR else principal.business_registration_number or "-"
+    async with request.app.state.sessions() as session:
+        rows = await store.agreements(session, program_id=program_id, brn=brn, status=status)
+    views = [_summary(a, request.app.state.contracts.clock()) for a in rows]
+    return [v for v in views if v["signature_overdue"]] if signature_overdue else views
+
+
+@router.get("/agreements/{agreement_id}", summary="One agreement with signatures, sessions, amendments, reports")
+async def get_agreement(request: Request, agreement_id: str, principal: Signer) -> dict[str, Any]:
+    async with request.app.state.sessions() as session:
+        a = await handlers.visible_agreement(session, agreement_id, principal)
+        return await agreement_view(session, a, request.app.state.contracts.clock())
+
+
+@router.post("/agreements/{agreement_id}/signatures",
+             summary="Sign for your party (operator = center); the third signature puts it in force (C1)")
+async def sign(request: Request, agreement_id: str, principal: Signer) -> dict[str, Any]:
+    return await _act(request, handlers.sign, agreement_id, principal)
+
+
+@router.post("/agreements/{agreement_id}/amendments", status_code=201,
+             summary="Record a change agreed by the parties, with its reason (C5)")
+async def amend(request: Request, agreement_id: str, form: AmendmentForm, operator: Operator) -> dict[str, Any]:
+    changes = form.model_dump(exclude={"reason", "agreed_by"}, exclude_none=True)
+    return await _act(request, handlers.amend, agreement_id, operator, changes=changes, reason=form.reason,
+                      agreed_by=form.agreed_by)
+
+
+@router.post("/agreements/{agreement_id}/sessions", status_code=201,
+             summary="Log a consulting session (C3): on-site or follow-up, ≤ the hours a day, with photos")
+async def log_session(request: Request, agreement_id: str, form: SessionForm, principal: Party_) -> dict[str, Any]:
+    async with request.app.state.sessions() as session, session.begin():
+        session_id = await handlers.log_session(session, request.app.state.contracts, agreement_id, principal,
+                                                **form.model_dump())
+    return {"session_id": session_id, "agreement_id": agreement_id, **form.model_dump(mode="json")}
+
+
+@router.get("/agreements/{agreement_id}/sessions", summary="The consulting logs of an agreement (C3)")
+async def sessions(request: Request, agreement_id: str, principal: Signer) -> list[dict[str, Any]]:
+    async with request.app.state.sessions() as session:
+        await handlers.visible_agreement(session, agreement_id, principal)
+        rows = await store.sessions_of(session, agreement_id)
+    return [{"session_id": s.id, "held_on": s.held_on, "hours": s.hours, "kind": s.kind, "place": s.place,
+             "notes": s.notes, "photo_refs": s.photo_refs, "logged_by": s.logged_by, "logged_at": s.logged_at}
+            for s in rows]
+
+
+@router.post("/agreements/{agreement_id}/give-up", summary="The company files a give-up (C6)")
+async def give_up(request: Request, agreement_id: str, form: GiveUpForm, company: Company) -> dict[str, Any]:
+    return await _act(request, handlers.request_give_up, agreement_id, company, reason=form.reason)
+
+
+@router.post("/agreements/{agreement_id}/give-up/approve",
+             summary="Approve the give-up: the restriction runs from today (C6, X10); the amount is freed (F5)")
+async def approve_give_up(request: Request, agreement_id: str, form: GiveUpApprovalForm,
+                          operator: Operator) -> dict[str, Any]:
+    return await _act(request, handlers.approve_give_up, agreement_id, operator, restrict=form.restrict)
+
+
+@router.post("/agreements/{agreement_id}/termination", summary="Terminate for a C7 reason")
+async def terminate(request: Request, agreement_id: str, form: TerminationForm, operator: Operator) -> dict[str, Any]:
+    return await _act(request, handlers.terminate, agreement_id, operator, reason=form.reason, note=form.note)
+
+
+@router.post("/agreements/{agreement_id}/report", status_code=201,
+             summary="Submit the result report: refused while the session minimums are not met (C8, C3)")
+async def submit_report(request: Request, agreement_id: str, form: ReportForm, company: Company) -> dict[str, Any]:
+    async with request.app.state.sessions() as session, session.begin():
+        revision = await handlers.submit_report(session, request.app.state.contracts, agreement_id, company,
+                                                **form.model_dump())
+    return {"agreement_id": agreement_id, "revision": revision, "status": "submitted"}
+
+
+@router.post("/agreements/{agreement_id}/report/accept", summary="Accept the result report (C8 → ReportAccepted)")
+async def accept_report(request: Request, agreement_id: str, operator: Operator) -> dict[str, Any]:
+    return await _act(request, handlers.accept_report, agreement_id, operator)
+
+
+@router.post("/agreements/{agreement_id}/report/return", summary="Return the result report with reasons (C8)")
+async def return_report(request: Request, agreement_id: str, form: ReturnForm, operator: Operator) -> dict[str, Any]:
+    return await _act(request, handlers.return_report, agreement_id, operator, reasons=form.reasons)
+
+
+@router.get("/agreements/{agreement_id}/audit", summary="Who did what to the agreement, when and why")
+async def audit(request: Request, agreement_id: str, _: Operator) -> list[dict[str, Any]]:
+    async with request.app.state.sessions() as session:
+        rows = await store.audit_of(session, agreement_id)
+    return [{"at": r.at, "actor": r.actor, "action": r.action, "detail": r.detail} for r in rows]

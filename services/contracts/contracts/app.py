@@ -1,0 +1,68 @@
+"""Contracts as one deployable: the parties' and operators' HTTP API, the event subscriptions, the outbox relay
+and the gauges (agreements by status, unsigned past their deadline)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+
+from contracts import api, handlers, metrics, store
+from contracts.config import ContractsSettings
+from sme_runtime.db import is_transient
+from sme_runtime.errors import install_error_handlers
+from sme_runtime.service import install_operations, service_consumers, service_lifespan
+from sme_runtime.topics import service_topics
+from sme_schemas.evaluation import ApplicationSelected
+from sme_schemas.screening import ScreeningPassed
+
+log = logging.getLogger("contracts")
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+SERVICE = "contracts"
+
+
+def build_broker(settings: ContractsSettings, sessions, contracts: handlers.Contracts) -> KafkaBroker:
+    consumers = service_consumers(settings, sessions, SERVICE)
+    consumers.subscribe(ScreeningPassed, handlers.on_screening_passed(contracts))
+    consumers.subscribe(ApplicationSelected, handlers.on_application_selected(contracts))
+    return consumers.broker
+
+
+async def refresh_gauges(sessions, contracts: handlers.Contracts) -> None:
+    async with sessions() as session:
+        statuses = await store.counts_by_status(session)
+        unsigned = await store.unsigned_past_deadline(session, contracts.clock())
+    for status in metrics.STATUSES:
+        metrics.AGREEMENTS.labels(status).set(statuses.get(status, 0))
+    metrics.UNSIGNED_PAST_DEADLINE.set(len(unsigned))
+
+
+def create_app(settings: ContractsSettings | None = None) -> FastAPI:
+    settings = settings or ContractsSettings()
+    contracts = handlers.Contracts(programs=settings.programs, clock=settings.clock(),
+                                   signature_days=settings.signature_days)
+
+    async def gauges(sessions) -> None:
+        while True:
+            try:
+                await refresh_gauges(sessions, contracts)
+            except Exception as exc:  # noqa: BLE001 - the next refresh tries again
+                log.log(logging.WARNING if is_transient(exc) else logging.ERROR, "gauges failed: %s", exc)
+            await asyncio.sleep(settings.gauge_seconds)
+
+    app = FastAPI(title="Contracts — 김포시 중소기업 지원사업 협약·수행·결과보고", version="1.0.0",
+                  lifespan=service_lifespan(settings, service=SERVICE, migrations=MIGRATIONS,
+                                            topics=service_topics(SERVICE),
+                                            build_broker=lambda sessions: build_broker(settings, sessions, contracts),
+                                            background=(gauges,)),
+                  description="Three-party agreements (서식3) drafted for the selected applications (C1, C2), "
+                              "amendments (C5), consulting sessions and logs (C3), give-up (C6), termination (C7) "
+                              "and the result report (C8); each record visible only to its parties and operators "
+                              "(C9).")
+    app.state.settings, app.state.contracts = settings, contracts
+    install_error_handlers(app, default_rule="C2")
+    app.include_router(api.router)
+    install_operations(app, SERVICE)
+    return app

@@ -1,0 +1,336 @@
+"""Contracts' effects: agreements drafted from selections, the three signatures (C1), amendments (C5), sessions
+(C3), give-up (C6), termination (C7) and the result report (C8). Each function runs in the caller's transaction
+and writes its events to the outbox there."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts import metrics, rules, store
+from contracts.rules import Party, Session, SessionKind
+from sme_runtime.auth import Principal
+from sme_runtime.consumer import program_of_event
+from sme_runtime.outbox import enqueue
+from sme_runtime.problems import Problem, RuleViolation
+from sme_schemas import Envelope
+from sme_schemas.contracts import (
+    CLAWBACK_REASONS, AgreementSigned, AgreementTerminated, ParticipationGivenUp, ReportAccepted, TerminationReason,
+)
+from sme_schemas.evaluation import ApplicationSelected
+from sme_schemas.program import ProgramDefinition, local_date
+from sme_schemas.screening import ScreeningPassed
+
+SOURCE = "contracts"
+OPEN = ("drafted", "in-force")  # an agreement that can still change, be given up or be worked under
+
+
+@dataclass
+class Contracts:
+    programs: dict[str, ProgramDefinition]
+    clock: Callable[[], datetime]
+    signature_days: int = 14  # drafted → signed by the three parties, else flagged to operators
+
+    def program(self, program_id: str) -> ProgramDefinition:
+        return program_of_event(self.programs, program_id)
+
+
+def agreement_id_of(application_id: str) -> str:
+    """One agreement per selected application; derived, so a replay drafts the same one."""
+    return f"AGR-{application_id}"
+
+
+# --- events in ------------------------------------------------------------------------------------------------
+
+def on_screening_passed(contracts: Contracts):
+    async def handle(session: AsyncSession, envelope: Envelope, event: ScreeningPassed) -> None:
+        contracts.program(event.program_id)
+        f = event.facts
+        await store.upsert_parties(
+            session, application_id=event.application_id, program_id=event.program_id, revision=event.revision,
+            brn=f.business_registration_number, company_name=f.company_name, ceo_name=f.ceo_name,
+            expert_name=f.expert_name, expert_affiliation=f.expert_affiliation,
+            consulting_cost=f.consulting_cost_excluding_vat)
+        await draft_when_ready(session, contracts, event.application_id)
+
+    return handle
+
+
+def on_application_selected(contracts: Contracts):
+    async def handle(session: AsyncSession, envelope: Envelope, event: ApplicationSelected) -> None:
+        contracts.program(event.program_id)
+        await store.insert_selection(session, application_id=event.application_id, program_id=event.program_id,
+                                     round_id=event.round_id, planned_subsidy=event.planned_subsidy,
+                                     selected_at=event.selected_at, via=event.via)
+        await draft_when_ready(session, contracts, event.application_id)
+
+    return handle
+
+
+async def draft_when_ready(session: AsyncSession, contracts: Contracts, application_id: str) -> None:
+    """C2: the draft needs the selection (amount) and the verified parties, whichever event comes second. Every
+    value comes from the events, so a replay in any order drafts the identical agreement."""
+    selected, parties = await store.selection(session, application_id), await store.parties(session, application_id)
+    if selected is None or parties is None:
+        return
+    program = contracts.program(selected.program_id)
+    term_start = local_date(selected.selected_at)
+    agreement_id = agreement_id_of(application_id)
+    problems = rules.term_problems(term_start, program.program_year_end, selected.planned_subsidy, program,
+                                   selected.planned_subsidy)
+    if problems:
+        await store.audit(session, at=selected.selected_at, actor="rules", action="not-drafted",
+                          agreement_id=agreement_id, application_id=application_id,
+                          detail={"problems": [p.as_dict() for p in problems]})
+        return
+    drafted = await store.insert_agreement(
+        session, agreement_id=agreement_id, application_id=application_id, program_id=selected.program_id,
+        brn=parties.brn, company_name=parties.company_name, ceo_name=parties.ceo_name,
+        expert_name=parties.expert_name, expert_affiliation=parties.expert_affiliation, term_start=term_start,
+        term_end=program.program_year_end, agreed_amount=selected.planned_subsidy,
+        minimum_sessions=program.support.minimum_sessions, follow_up_sessions=program.support.follow_up_sessions,
+        status="drafted", drafted_at=selected.selected_at,
+        sign_by=selected.selected_at + timedelta(days=contracts.signature_days))
+    if drafted:
+        metrics.DRAFTED.inc()
+        await store.audit(session, at=selected.selected_at, actor="rules", action="drafted",
+                          agreement_id=agreement_id, application_id=application_id,
+                          detail={"via": selected.via, "agreed_amount": selected.planned_subsidy})
+
+
+# --- who may do what ------------------------------------------------------------------------------------------
+
+async def visible_agreement(session: AsyncSession, agreement_id: str, principal: Principal, *,
+                            lock: bool = False) -> Any:
+    """C9: the agreement, or 404 for anyone who is not a party or an operator (not even its existence shows)."""
+    a = await store.agreement(session, agreement_id, lock=lock)
+    if a is None or not rules.visible_to(principal.role, principal.business_registration_number, a.brn):
+        raise RuleViolation(Problem("agreement_id", "C9", f"no agreement {agreement_id} visible to you"),
+                            status_code=404)
+    return a
+
+
+def _require_status(a: Any, allowed: tuple[str, ...], rule: str, doing: str) -> None:
+    if a.status not in allowed:
+        raise RuleViolation(Problem("status", rule, f"agreement {a.agreement_id} is {a.status}; {doing} needs it "
+                                    f"{' or '.join(allowed)}"), status_code=409)
+
+
+# --- C1 signatures --------------------------------------------------------------------------------------------
+
+async def sign(session: AsyncSession, contracts: Contracts, agreement_id: str, principal: Principal) -> Any:
+    """The caller signs for their party; the third signature puts the agreement in force and emits
+    AgreementSigned, exactly once."""
+    a = await visible_agreement(session, agreement_id, principal, lock=True)
+    _require_status(a, ("drafted",), "C1", "signing")
+    party = rules.party_of(principal.role)
+    if party is Party.EXPERT and not a.expert_name:
+        raise RuleViolation(Problem("expert_name", "C1", "the company has not named its expert; an operator "
+                                    "records the expert by amendment (C5) first"), status_code=409)
+    now = contracts.clock()
+    if await store.sign(session, agreement_id, party.value, principal.subject, now):
+        await store.audit(session, at=now, actor=principal.subject, action="signed", agreement_id=agreement_id,
+                          application_id=a.application_id, detail={"party": party.value})
+    signed = [Party(s.party) for s in await store.signatures(session, agreement_id)]
+    if rules.in_force(signed):
+        await store.update_agreement(session, agreement_id, status="in-force", signed_at=now)
+        await enqueue(session, AgreementSigned(
+            program_id=a.program_id, occurred_at=now, application_id=a.application_id, agreement_id=agreement_id,
+            signed_at=now, term_start=a.term_start, term_end=a.term_end, agreed_amount=a.agreed_amount,
+            minimum_sessions=a.minimum_sessions, follow_up_sessions=a.follow_up_sessions,
+            company_name=a.company_name, expert_name=a.expert_name), source=SOURCE)
+        metrics.SIGNED.inc()
+    return await store.agreement(session, agreement_id)
+
+
+# --- C5 amendments --------------------------------------------------------------------------------------------
+
+AMENDABLE = ("term_end", "agreed_amount", "minimum_sessions", "follow_up_sessions", "expert_name",
+             "expert_affiliation")
+
+
+async def amend(session: AsyncSession, contracts: Contracts, agreement_id: str, principal: Principal, *,
+                changes: dict[str, Any], reason: str, agreed_by: list[Party]) -> Any:
+    """C5: a change by mutual agreement, recorded with its reason. Before the agreement is in force, signatures
+    already given were given to other terms and are withdrawn; once in force, the company and the expert must
+    have agreed."""
+    a = await visible_agreement(session, agreement_id, principal, lock=True)
+    _require_status(a, OPEN, "C5", "an amendment")
+    program = contracts.program(a.program_id)
+    selected = await store.selection(session, a.application_id)
+    changed = {k: v for k, v in changes.items() if v is not None and v != getattr(a, k)}
+    if not changed:
+        raise RuleViolation(Problem("changes", "C5", "nothing differs from the agreement as it stands"))
+    after = {k: changed.get(k, getattr(a, k)) for k in AMENDABLE}
+    problems = rules.term_problems(a.term_start, after["term_end"], after["agreed_amount"], program,
+                                   selected.planned_subsidy)
+    for field in ("minimum_sessions", "follow_up_sessions"):
+        least = getattr(program.support, field)
+        if after[field] < least:
+            problems.append(Problem(field, "C3", f"{after[field]} is below the program's {least}"))
+    if a.status == "in-force" and not {Party.COMPANY, Party.EXPERT} <= set(agreed_by):
+        problems.append(Problem("agreed_by", "C5", "an agreement in force changes only with the company's and "
+                                "the expert's agreement"))
+    if problems:
+        raise RuleViolation(*problems)
+    now = contracts.clock()
+    await store.update_agreement(session, agreement_id, **changed)
+    await store.add_amendment(session, agreement_id=agreement_id,
+                              changes={k: [getattr(a, k), v] for k, v in changed.items()}, reason=reason,
+                              agreed_by=sorted({p.value for p in agreed_by} | {Party.CENTER.value}),
+                              recorded_by=principal.subject, at=now)
+    withdrawn = await store.clear_signatures(session, agreement_id) if a.status == "drafted" else 0
+    await store.audit(session, at=now, actor=principal.subject, action="amended", agreement_id=agreement_id,
+                      application_id=a.application_id,
+                      detail={"changes": list(changed), "reason": reason, "signatures_withdrawn": withdrawn})
+    return await store.agreement(session, agreement_id)
+
+
+# --- C3 sessions ----------------------------------------------------------------------------------------------
+
+async def log_session(session: AsyncSession, contracts: Contracts, agreement_id: str, principal: Principal, *,
+                      held_on, hours: int, kind: SessionKind, place: str, notes: str, photo_refs: list[str]) -> int:
+    a = await visible_agreement(session, agreement_id, principal, lock=True)
+    _require_status(a, ("in-force",), "C3", "logging a session")
+    program = contracts.program(a.program_id)
+    logged = [Session(s.held_on, s.hours, SessionKind(s.kind)) for s in await store.sessions_of(session, agreement_id)]
+    problems = rules.session_problems(Session(held_on, hours, kind, len(photo_refs)), logged, term_start=a.term_start,
+                                      term_end=a.term_end, max_hours_per_day=program.support.max_hours_per_day,
+                                      today=local_date(contracts.clock()))
+    if problems:
+        raise RuleViolation(*problems)
+    now = contracts.clock()
+    session_id = await store.add_session(session, agreement_id=agreement_id, held_on=held_on, hours=hours,
+                                         kind=kind.value, place=place, notes=notes, photo_refs=photo_refs,
+                                         logged_by=principal.subject, logged_at=now)
+    metrics.SESSIONS.labels(kind.value).inc()
+    return session_id
+
+
+# --- C6 give-up, C7 termination -------------------------------------------------------------------------------
+
+async def request_give_up(session: AsyncSession, contracts: Contracts, agreement_id: str, principal: Principal, *,
+                          reason: str) -> Any:
+    a = await visible_agreement(session, agreement_id, principal, lock=True)
+    _require_status(a, OPEN, "C6", "a give-up")
+    now = contracts.clock()
+    await store.update_agreement(session, agreement_id, give_up_requested_at=now, give_up_reason=reason)
+    await store.audit(session, at=now, actor=principal.subject, action="give-up-filed", agreement_id=agreement_id,
+                      application_id=a.application_id, detail={"reason": reason})
+    return await store.agreement(session, agreement_id)
+
+
+async def approve_give_up(session: AsyncSession, contracts: Contracts, agreement_id: str, principal: Principal, *,
+                          restrict: bool) -> Any:
+    """C6: from the approval day the company may be restricted for the program's number of days (X10 in
+    screening); the agreed amount is freed for the waitlist (F5 in evaluation)."""
+    a = await visible_agreement(session, agreement_id, principal, lock=True)
+    _require_status(a, OPEN, "C6", "approving a give-up")
+    if a.give_up_requested_at is None:
+        raise RuleViolation(Problem("give_up", "C6", "the company has not filed a give-up"), status_code=409)
+    program, now = contracts.program(a.program_id), contracts.clock()
+    until = rules.restricted_until(local_date(now), program.give_up_restriction_days) if restrict else None
+    freed = rules.freed_on_leaving(a.agreed_amount, a.accepted_at is not None)
+    await store.update_agreement(session, agreement_id, status="given-up", ended_at=now,
+                                 ended_reason=a.give_up_reason, restricted_until=until)
+    await store.audit(session, at=now, actor=principal.subject, action="give-up-approved",
+                      agreement_id=agreement_id, application_id=a.application_id,
+                      detail={"restricted_until": until, "freed_amount": freed})
+    await enqueue(session, ParticipationGivenUp(
+        program_id=a.program_id, occurred_at=now, application_id=a.application_id, agreement_id=agreement_id,
+        business_registration_number=a.brn, approved_at=now, restricted_until=until, freed_amount=freed),
+        source=SOURCE)
+    metrics.ENDED.labels("given-up").inc()
+    return await store.agreement(session, agreement_id)
+
+
+async def terminate(session: AsyncSession, contracts: Contracts, agreement_id: str, principal: Principal, *,
+                    reason: TerminationReason, note: str) -> Any:
+    """C7: the center ends the agreement; fraud or false evidence make a paid subsidy recoverable (payments)."""
+    if reason is TerminationReason.GIVE_UP:
+        raise RuleViolation(Problem("reason", "C6", "a give-up is filed by the company and approved "
+                                    "(POST …/give-up, then …/give-up/approve), not terminated"))
+    a = await visible_agreement(session, agreement_id, principal, lock=True)
+    _require_status(a, (*OPEN, "completed"), "C7", "a termination")
+    now = contracts.clock()
+    clawback = reason in CLAWBACK_REASONS
+    freed = rules.freed_on_leaving(a.agreed_amount, a.accepted_at is not None)
+    await store.update_agreement(session, agreement_id, status="terminated", ended_at=now,
+                                 ended_reason=f"{reason.value}: {note}")
+    await store.audit(session, at=now, actor=principal.subject, action="terminated", agreement_id=agreement_id,
+                      application_id=a.application_id,
+                      detail={"reason": reason.value, "note": note, "clawback": clawback, "freed_amount": freed})
+    await enqueue(session, AgreementTerminated(
+        program_id=a.program_id, occurred_at=now, application_id=a.application_id, agreement_id=agreement_id,
+        terminated_at=now, reason=reason, clawback=clawback, freed_amount=freed), source=SOURCE)
+    metrics.ENDED.labels("terminated").inc()
+    return await store.agreement(session, agreement_id)
+
+
+# --- C8 result report -----------------------------------------------------------------------------------------
+
+async def submit_report(session: AsyncSession, contracts: Contracts, agreement_id: str, principal: Principal, *,
+                        report_ref: str, log_refs: list[str], fee_evidence_refs: list[str]) -> int:
+    a = await visible_agreement(session, agreement_id, principal, lock=True)
+    _require_status(a, ("in-force",), "C8", "a result report")
+    reports = await store.reports_of(session, agreement_id)
+    if reports and reports[-1].status == "submitted":
+        raise RuleViolation(Problem("report", "C8", f"revision {reports[-1].revision} waits for the center's "
+                                    "review"), status_code=409)
+    held = [Session(s.held_on, s.hours, SessionKind(s.kind)) for s in await store.sessions_of(session, agreement_id)]
+    problems = rules.report_problems(held, minimum_sessions=a.minimum_sessions,
+                                     follow_up_sessions=a.follow_up_sessions)
+    if problems:
+        raise RuleViolation(*problems, status_code=409)
+    now, revision = contracts.clock(), len(reports) + 1
+    await store.add_report(session, agreement_id=agreement_id, revision=revision, report_ref=report_ref,
+                           log_refs=log_refs, fee_evidence_refs=fee_evidence_refs, submitted_by=principal.subject,
+                           at=now)
+    await store.audit(session, at=now, actor=principal.subject, action="report-submitted",
+                      agreement_id=agreement_id, application_id=a.application_id, detail={"revision": revision})
+    return revision
+
+
+async def _report_waiting(session: AsyncSession, a: Any) -> Any:
+    reports = await store.reports_of(session, a.agreement_id)
+    if not reports or reports[-1].status != "submitted":
+        raise RuleViolation(Problem("report", "C8", "no result report waits for review"), status_code=409)
+    return reports[-1]
+
+
+async def accept_report(session: AsyncSession, contracts: Contracts, agreement_id: str, principal: Principal) -> Any:
+    """C8 → P1: the report is accepted; payments may now take the company's subsidy request."""
+    a = await visible_agreement(session, agreement_id, principal, lock=True)
+    _require_status(a, ("in-force",), "C8", "accepting a report")
+    report = await _report_waiting(session, a)
+    now = contracts.clock()
+    held = await store.sessions_of(session, agreement_id)
+    await store.review_report(session, agreement_id, report.revision, status="accepted", by=principal.subject, at=now)
+    await store.update_agreement(session, agreement_id, status="completed", accepted_at=now)
+    await store.audit(session, at=now, actor=principal.subject, action="report-accepted",
+                      agreement_id=agreement_id, application_id=a.application_id, detail={"revision": report.revision})
+    await enqueue(session, ReportAccepted(
+        program_id=a.program_id, occurred_at=now, application_id=a.application_id, agreement_id=agreement_id,
+        accepted_at=now, agreed_amount=a.agreed_amount,
+        sessions_held=sum(s.kind == SessionKind.ON_SITE for s in held),
+        follow_up_sessions_held=sum(s.kind == SessionKind.FOLLOW_UP for s in held),
+        business_registration_number=a.brn), source=SOURCE)
+    metrics.REPORTS.labels("accepted").inc()
+    return await store.agreement(session, agreement_id)
+
+
+async def return_report(session: AsyncSession, contracts: Contracts, agreement_id: str, principal: Principal, *,
+                        reasons: list[str]) -> Any:
+    """C8: corrections asked for, with reasons; the company submits a new revision."""
+    a = await visible_agreement(session, agreement_id, principal, lock=True)
+    report = await _report_waiting(session, a)
+    now = contracts.clock()
+    await store.review_report(session, agreement_id, report.revision, status="returned", by=principal.subject,
+                              at=now, reasons=reasons)
+    await store.audit(session, at=now, actor=principal.subject, action="report-returned",
+                      agreement_id=agreement_id, application_id=a.application_id,
+                      detail={"revision": report.revision, "reasons": reasons})
+    metrics.REPORTS.labels("returned").inc()
+    return await store.agreement(session, agreement_id)

@@ -1,0 +1,179 @@
+"""Contracts' SQL. Every function runs inside the caller's transaction."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+async def _rows(session: AsyncSession, sql: str, **params) -> list[Any]:
+    return list(await session.execute(text(sql), params))
+
+
+async def _one(session: AsyncSession, sql: str, **params) -> Any:
+    return (await session.execute(text(sql), params)).first()
+
+
+# --- what the events tell -------------------------------------------------------------------------------------
+
+async def upsert_parties(session: AsyncSession, *, application_id: str, program_id: str, revision: int, brn: str,
+                         company_name: str, ceo_name: str, expert_name: str | None, expert_affiliation: str | None,
+                         consulting_cost: int) -> None:
+    """The latest passed revision wins, whatever order the events arrive in."""
+    await session.execute(text("""
+        INSERT INTO parties (application_id, program_id, revision, brn, company_name, ceo_name, expert_name,
+            expert_affiliation, consulting_cost)
+        VALUES (:a, :p, :rev, :brn, :name, :ceo, :ex, :aff, :cost)
+        ON CONFLICT (application_id) DO UPDATE SET revision = EXCLUDED.revision, brn = EXCLUDED.brn,
+            company_name = EXCLUDED.company_name, ceo_name = EXCLUDED.ceo_name, expert_name = EXCLUDED.expert_name,
+            expert_affiliation = EXCLUDED.expert_affiliation, consulting_cost = EXCLUDED.consulting_cost
+        WHERE parties.revision < EXCLUDED.revision"""),
+        {"a": application_id, "p": program_id, "rev": revision, "brn": brn, "name": company_name, "ceo": ceo_name,
+         "ex": expert_name, "aff": expert_affiliation, "cost": consulting_cost})
+
+
+async def insert_selection(session: AsyncSession, *, application_id: str, program_id: str, round_id: str,
+                           planned_subsidy: int, selected_at: datetime, via: str) -> None:
+    await session.execute(text(
+        "INSERT INTO selections (application_id, program_id, round_id, planned_subsidy, selected_at, via) "
+        "VALUES (:a, :p, :r, :amount, :at, :via) ON CONFLICT DO NOTHING"),
+        {"a": application_id, "p": program_id, "r": round_id, "amount": planned_subsidy, "at": selected_at,
+         "via": via})
+
+
+async def parties(session: AsyncSession, application_id: str) -> Any:
+    return await _one(session, "SELECT * FROM parties WHERE application_id = :a", a=application_id)
+
+
+async def selection(session: AsyncSession, application_id: str) -> Any:
+    return await _one(session, "SELECT * FROM selections WHERE application_id = :a", a=application_id)
+
+
+# --- agreements -----------------------------------------------------------------------------------------------
+
+async def insert_agreement(session: AsyncSession, **values) -> bool:
+    """False when the application has its agreement already (a replay)."""
+    columns = ", ".join(values)
+    return await _one(session, f"INSERT INTO agreements ({columns}) VALUES "
+                               f"({', '.join(':' + c for c in values)}) ON CONFLICT DO NOTHING RETURNING 1",
+                      **values) is not None
+
+
+async def agreement(session: AsyncSession, agreement_id: str, *, lock: bool = False) -> Any:
+    return await _one(session, "SELECT * FROM agreements WHERE agreement_id = :id" + (" FOR UPDATE" if lock else ""),
+                      id=agreement_id)
+
+
+async def agreements(session: AsyncSession, *, program_id: str | None = None, brn: str | None = None,
+                     status: str | None = None) -> list[Any]:
+    return await _rows(session, """
+        SELECT * FROM agreements WHERE (CAST(:p AS text) IS NULL OR program_id = :p)
+            AND (CAST(:brn AS text) IS NULL OR brn = :brn) AND (CAST(:st AS text) IS NULL OR status = :st)
+        ORDER BY drafted_at, agreement_id""", p=program_id, brn=brn, st=status)
+
+
+async def update_agreement(session: AsyncSession, agreement_id: str, **values) -> None:
+    sets = ", ".join(f"{c} = :{c}" for c in values)
+    await session.execute(text(f"UPDATE agreements SET {sets} WHERE agreement_id = :agreement_id"),
+                          {**values, "agreement_id": agreement_id})
+
+
+async def unsigned_past_deadline(session: AsyncSession, now: datetime) -> list[Any]:
+    return await _rows(session, "SELECT * FROM agreements WHERE status = 'drafted' AND sign_by < :now "
+                                "ORDER BY sign_by", now=now)
+
+
+async def counts_by_status(session: AsyncSession) -> dict[str, int]:
+    return dict((await session.execute(text("SELECT status, count(*) FROM agreements GROUP BY status"))).all())
+
+
+# --- signatures -----------------------------------------------------------------------------------------------
+
+async def sign(session: AsyncSession, agreement_id: str, party: str, by: str, at: datetime) -> bool:
+    """False when that party had signed already."""
+    return await _one(session, "INSERT INTO signatures (agreement_id, party, signed_by, signed_at) "
+                               "VALUES (:id, :party, :by, :at) ON CONFLICT DO NOTHING RETURNING 1",
+                      id=agreement_id, party=party, by=by, at=at) is not None
+
+
+async def signatures(session: AsyncSession, agreement_id: str) -> list[Any]:
+    return await _rows(session, "SELECT * FROM signatures WHERE agreement_id = :id ORDER BY signed_at",
+                       id=agreement_id)
+
+
+async def clear_signatures(session: AsyncSession, agreement_id: str) -> int:
+    return (await session.execute(text("DELETE FROM signatures WHERE agreement_id = :id"),
+                                  {"id": agreement_id})).rowcount
+
+
+# --- sessions, amendments, reports ----------------------------------------------------------------------------
+
+async def add_session(session: AsyncSession, *, agreement_id: str, held_on: date, hours: int, kind: str, place: str,
+                      notes: str, photo_refs: list[str], logged_by: str, logged_at: datetime) -> int:
+    return (await session.execute(text(
+        "INSERT INTO sessions (agreement_id, held_on, hours, kind, place, notes, photo_refs, logged_by, logged_at) "
+        "VALUES (:id, :on, :h, :k, :place, :notes, CAST(:photos AS jsonb), :by, :at) RETURNING id"),
+        {"id": agreement_id, "on": held_on, "h": hours, "k": kind, "place": place, "notes": notes,
+         "photos": _json(photo_refs), "by": logged_by, "at": logged_at})).scalar_one()
+
+
+async def sessions_of(session: AsyncSession, agreement_id: str) -> list[Any]:
+    return await _rows(session, "SELECT * FROM sessions WHERE agreement_id = :id ORDER BY held_on, id",
+                       id=agreement_id)
+
+
+async def add_amendment(session: AsyncSession, *, agreement_id: str, changes: dict, reason: str, agreed_by: list[str],
+                        recorded_by: str, at: datetime) -> None:
+    await session.execute(text(
+        "INSERT INTO amendments (agreement_id, changes, reason, agreed_by, recorded_by, recorded_at) "
+        "VALUES (:id, CAST(:changes AS jsonb), :reason, CAST(:agreed AS jsonb), :by, :at)"),
+        {"id": agreement_id, "changes": _json(changes), "reason": reason, "agreed": _json(agreed_by),
+         "by": recorded_by, "at": at})
+
+
+async def amendments_of(session: AsyncSession, agreement_id: str) -> list[Any]:
+    return await _rows(session, "SELECT * FROM amendments WHERE agreement_id = :id ORDER BY id", id=agreement_id)
+
+
+async def reports_of(session: AsyncSession, agreement_id: str) -> list[Any]:
+    return await _rows(session, "SELECT * FROM reports WHERE agreement_id = :id ORDER BY revision", id=agreement_id)
+
+
+async def add_report(session: AsyncSession, *, agreement_id: str, revision: int, report_ref: str, log_refs: list[str],
+                     fee_evidence_refs: list[str], submitted_by: str, at: datetime) -> None:
+    await session.execute(text(
+        "INSERT INTO reports (agreement_id, revision, status, report_ref, log_refs, fee_evidence_refs, "
+        "submitted_by, submitted_at) VALUES (:id, :rev, 'submitted', :ref, CAST(:logs AS jsonb), "
+        "CAST(:fees AS jsonb), :by, :at)"),
+        {"id": agreement_id, "rev": revision, "ref": report_ref, "logs": _json(log_refs),
+         "fees": _json(fee_evidence_refs), "by": submitted_by, "at": at})
+
+
+async def review_report(session: AsyncSession, agreement_id: str, revision: int, *, status: str, by: str,
+                        at: datetime, reasons: list[str] | None = None) -> None:
+    await session.execute(text(
+        "UPDATE reports SET status = :st, reviewed_by = :by, reviewed_at = :at, return_reasons = CAST(:r AS jsonb) "
+        "WHERE agreement_id = :id AND revision = :rev"),
+        {"id": agreement_id, "rev": revision, "st": status, "by": by, "at": at,
+         "r": _json(reasons) if reasons else None})
+
+
+# --- audit ----------------------------------------------------------------------------------------------------
+
+async def audit(session: AsyncSession, *, at: datetime, actor: str, action: str, agreement_id: str | None = None,
+                application_id: str | None = None, detail: dict | None = None) -> None:
+    await session.execute(text(
+        "INSERT INTO audit (agreement_id, application_id, at, actor, action, detail) "
+        "VALUES (:g, :a, :at, :actor, :action, CAST(:d AS jsonb))"),
+        {"g": agreement_id, "a": application_id, "at": at, "actor": actor, "action": action, "d": _json(detail)})
+
+
+async def audit_of(session: AsyncSession, agreement_id: str) -> list[Any]:
+    return await _rows(session, "SELECT * FROM audit WHERE agreement_id = :id ORDER BY id", id=agreement_id)

@@ -1,0 +1,147 @@
+"""Payments' HTTP routes. A company files its subsidy request (서식4) after its result report was accepted (P1);
+operators record payments, adjust them with reasons (P4) and read an account number only to make a transfer.
+A company sees only its own payments; account numbers are shown masked everywhere else."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import BaseModel, Field
+
+from payments import handlers, store
+from payments.accounts import ACCOUNT_NUMBER, masked
+from sme_runtime.auth import Principal, Role, requires
+from sme_runtime.problems import Problem, RuleViolation
+from sme_schemas.values import ApplicationId
+
+router = APIRouter(tags=["payments"])
+
+Operator = Annotated[Principal, Depends(requires(Role.OPERATOR))]
+CompanyOrOperator = Annotated[Principal, Depends(requires(Role.OPERATOR, Role.COMPANY))]
+Ref = Annotated[str, Field(min_length=1, max_length=300, description="Reference of a stored file")]
+PaymentId = Annotated[str, Path(pattern=r"^PAY-[A-Za-z0-9-]{2,120}$")]
+
+
+class Documents(BaseModel):
+    """P1: itemised statement (quote, transaction statement), expenditure proof (tax invoice, deposit receipt)
+    and the bankbook copy."""
+
+    quote_ref: Ref
+    transaction_statement_ref: Ref
+    tax_invoice_ref: Ref
+    deposit_receipt_ref: Ref
+    bankbook_copy_ref: Ref
+
+
+class Account(BaseModel):
+    bank: str = Field(min_length=1, max_length=50, examples=["농협은행"])
+    number: str = Field(pattern=ACCOUNT_NUMBER.pattern, description="Digits and hyphens; stored encrypted",
+                        examples=["301-1234-5678-91"])
+    holder: str = Field(min_length=1, max_length=100, description="예금주: the company", examples=["(주)김포정밀"])
+
+
+class SubsidyRequestForm(BaseModel):
+    application_id: ApplicationId
+    proven_cost_including_vat: int = Field(gt=0, description="What the company paid the expert, VAT included "
+                                                             "(C4), as the tax invoice and deposit receipt prove")
+    documents: Documents
+    account: Account
+    received_on: date | None = Field(None, description="Operators entering a paper request: the day it was "
+                                                       "received (P3). Companies file today.")
+
+
+class PaymentForm(BaseModel):
+    amount: int = Field(ge=0, description="Must equal the amount owed")
+    paid_on: date | None = Field(None, description="Day the money left the center's account; default today (KST)")
+
+
+class AdjustmentForm(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000, description="P4: which obligation was late or incomplete")
+    amount: int | None = Field(None, ge=0)
+    due_on: date | None = None
+
+
+def payment_view(p: Any) -> dict[str, Any]:
+    """What a payment shows outside the vault: the account masked."""
+    return {"payment_id": p.payment_id, "purpose": p.purpose, "program_id": p.program_id,
+            "application_id": p.application_id, "evaluator_id": p.evaluator_id, "round_id": p.round_id,
+            "payee_name": p.payee_name, "amount": p.amount, "status": p.status,
+            "request_received_on": p.request_received_on, "due_on": p.due_on, "breakdown": p.breakdown,
+            "documents": p.documents, "bank": p.bank, "account": masked(p.account_last4),
+            "overdue": p.overdue_at is not None and p.status == "due", "overdue_at": p.overdue_at,
+            "paid_on": p.paid_on, "recorded_by": p.recorded_by, "clawback_amount": p.clawback_amount,
+            "clawed_back_at": p.clawed_back_at}
+
+
+def _own(p: Any, principal: Principal) -> Any:
+    if p is None or (principal.role is Role.COMPANY and p.brn != principal.business_registration_number):
+        raise RuleViolation(Problem("payment_id", "C9", "no such payment visible to you"), status_code=404)
+    return p
+
+
+@router.post("/subsidy-requests", status_code=201,
+             summary="File the subsidy request (서식4): P1 after the accepted report; P2 amount; due in 30 days (P3)")
+async def file_request(request: Request, form: SubsidyRequestForm, principal: CompanyOrOperator) -> dict[str, Any]:
+    async with request.app.state.sessions() as session, session.begin():
+        p = await handlers.file_subsidy_request(
+            session, request.app.state.payments, principal, application_id=form.application_id,
+            proven_cost_including_vat=form.proven_cost_including_vat, documents=form.documents.model_dump(),
+            bank=form.account.bank, account_number=form.account.number, account_holder=form.account.holder,
+            received_on=form.received_on)
+    return payment_view(p)
+
+
+@router.get("/payments", summary="Payments: operators see all; a company its own")
+async def list_payments(request: Request, principal: CompanyOrOperator, program_id: str | None = None,
+                        status: str | None = None, purpose: str | None = None) -> list[dict[str, Any]]:
+    brn = principal.business_registration_number if principal.role is Role.COMPANY else None
+    async with request.app.state.sessions() as session:
+        rows = await store.payments(session, program_id=program_id, brn=brn, status=status, purpose=purpose)
+    return [payment_view(p) for p in rows]
+
+
+@router.get("/payments/{payment_id}", summary="One payment with its breakdown and adjustments")
+async def get_payment(request: Request, payment_id: PaymentId, principal: CompanyOrOperator) -> dict[str, Any]:
+    async with request.app.state.sessions() as session:
+        p = _own(await store.payment(session, payment_id), principal)
+        adjustments = await store.adjustments_of(session, payment_id)
+    return {**payment_view(p), "adjustments": [
+        {"changes": a.changes, "reason": a.reason, "recorded_by": a.recorded_by, "recorded_at": a.recorded_at}
+        for a in adjustments]}
+
+
+@router.get("/payments/{payment_id}/account", summary="The full account number, to make the transfer (audited)")
+async def account(request: Request, payment_id: PaymentId, operator: Operator) -> dict[str, Any]:
+    async with request.app.state.sessions() as session, session.begin():
+        p = _own(await store.payment(session, payment_id), operator)
+        if p.account_ciphertext is None:
+            raise RuleViolation(Problem("account", "P1", "no account on file for this payment"), status_code=404)
+        await store.audit(session, at=request.app.state.payments.clock(), actor=operator.subject,
+                          action="account-read", payment_id=payment_id, application_id=p.application_id)
+    return {"payment_id": payment_id, "bank": p.bank, "holder": p.account_holder,
+            "number": request.app.state.payments.vault.open(p.account_ciphertext)}
+
+
+@router.post("/payments/{payment_id}/record", summary="Record the payment made; it closes (PaymentRecorded)")
+async def record(request: Request, payment_id: PaymentId, form: PaymentForm, operator: Operator) -> dict[str, Any]:
+    async with request.app.state.sessions() as session, session.begin():
+        p = await handlers.record_payment(session, request.app.state.payments, payment_id, operator,
+                                          paid_on=form.paid_on, amount=form.amount)
+    return payment_view(p)
+
+
+@router.post("/payments/{payment_id}/adjustments", status_code=201,
+             summary="Adjust the amount or the due date, with the reason (P4)")
+async def adjust(request: Request, payment_id: PaymentId, form: AdjustmentForm, operator: Operator) -> dict[str, Any]:
+    async with request.app.state.sessions() as session, session.begin():
+        p = await handlers.adjust(session, request.app.state.payments, payment_id, operator, amount=form.amount,
+                                  due_on=form.due_on, reason=form.reason)
+    return payment_view(p)
+
+
+@router.get("/payments/{payment_id}/audit", summary="Who did what to the payment, when and why")
+async def audit(request: Request, payment_id: PaymentId, _: Operator) -> list[dict[str, Any]]:
+    async with request.app.state.sessions() as session:
+        rows = await store.audit_of(session, payment_id)
+    return [{"at": r.at, "actor": r.actor, "action": r.action, "detail": r.detail} for r in rows]

@@ -1,0 +1,74 @@
+"""Payments as one deployable: the HTTP API, the event subscriptions, the outbox relay and the sweeper that
+raises overdue payments (P3) and refreshes the gauges."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+
+from payments import api, handlers, metrics, store
+from payments.accounts import AccountVault
+from payments.config import PaymentsSettings
+from sme_runtime.db import is_transient
+from sme_runtime.errors import install_error_handlers
+from sme_runtime.service import install_operations, service_consumers, service_lifespan
+from sme_runtime.topics import service_topics
+from sme_schemas.contracts import AgreementTerminated, ReportAccepted
+from sme_schemas.evaluation import EvaluatorAllowanceDue
+
+log = logging.getLogger("payments")
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+SERVICE = "payments"
+
+
+def build_broker(settings: PaymentsSettings, sessions, payments: handlers.Payments) -> KafkaBroker:
+    consumers = service_consumers(settings, sessions, SERVICE)
+    consumers.subscribe(ReportAccepted, handlers.on_report_accepted(payments))
+    consumers.subscribe(AgreementTerminated, handlers.on_agreement_terminated(payments))
+    consumers.subscribe(EvaluatorAllowanceDue, handlers.on_allowance_due(payments))
+    return consumers.broker
+
+
+async def sweep(sessions, payments: handlers.Payments) -> list[str]:
+    """Raise what became overdue, then refresh the open/overdue gauges."""
+    async with sessions() as session, session.begin():
+        raised = await handlers.raise_overdue(session, payments)
+    async with sessions() as session:
+        rows = await store.totals(session, payments.today())
+    for purpose in metrics.PURPOSES:
+        for overdue in (False, True):
+            due = [r for r in rows if r.purpose == purpose and r.status == "due" and r.overdue == overdue]
+            metrics.OPEN.labels(purpose, str(overdue).lower()).set(sum(r.n for r in due))
+            metrics.OPEN_KRW.labels(purpose, str(overdue).lower()).set(sum(r.amount for r in due))
+    return raised
+
+
+def create_app(settings: PaymentsSettings | None = None) -> FastAPI:
+    settings = settings or PaymentsSettings()
+    payments = handlers.Payments(programs=settings.programs, clock=settings.clock(),
+                                 vault=AccountVault(settings.account_key))
+
+    async def sweeper(sessions) -> None:
+        while True:
+            try:
+                await sweep(sessions, payments)
+            except Exception as exc:  # noqa: BLE001 - the next sweep tries again
+                log.log(logging.WARNING if is_transient(exc) else logging.ERROR, "sweep failed: %s", exc)
+            await asyncio.sleep(settings.sweep_seconds)
+
+    app = FastAPI(title="Payments — 김포시 중소기업 지원사업 지원금 지급", version="1.0.0",
+                  lifespan=service_lifespan(settings, service=SERVICE, migrations=MIGRATIONS,
+                                            topics=service_topics(SERVICE),
+                                            build_broker=lambda sessions: build_broker(settings, sessions, payments),
+                                            background=(sweeper,)),
+                  description="Subsidy requests (서식4) after an accepted result report (P1), the amount in integer "
+                              "KRW (P2), the 30-day due date and overdue alerts (P3), adjustments and clawback "
+                              "(P4), evaluator allowances (P5). Bank accounts are encrypted and never leave here.")
+    app.state.settings, app.state.payments = settings, payments
+    install_error_handlers(app, default_rule="P1")
+    app.include_router(api.router)
+    install_operations(app, SERVICE)
+    return app

@@ -1,0 +1,260 @@
+"""Payments' effects: subsidy requests after an accepted report (P1, P2, P3), evaluator allowances (P5),
+recording payments, adjustments (P4), the overdue sweep (P3) and clawback after a fraud or false-evidence
+termination (C7, P4). Each function runs in the caller's transaction and writes its events to the outbox there."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from payments import metrics, rules, store
+from payments.accounts import AccountVault, last4
+from sme_runtime.auth import Principal, Role
+from sme_runtime.consumer import program_of_event
+from sme_runtime.outbox import enqueue
+from sme_runtime.problems import Problem, RuleViolation
+from sme_schemas import Envelope
+from sme_schemas.contracts import AgreementTerminated, ReportAccepted, TerminationReason
+from sme_schemas.evaluation import EvaluatorAllowanceDue
+from sme_schemas.payments import (
+    PaymentDue, PaymentOverdue, PaymentRecorded, SubsidyBreakdown, SubsidyClawedBack,
+)
+from sme_schemas.program import ProgramDefinition, local_date
+
+SOURCE = "payments"
+
+
+@dataclass
+class Payments:
+    programs: dict[str, ProgramDefinition]
+    clock: Callable[[], datetime]
+    vault: AccountVault
+
+    def program(self, program_id: str) -> ProgramDefinition:
+        return program_of_event(self.programs, program_id)
+
+    def today(self) -> date:
+        return local_date(self.clock())
+
+
+def subsidy_payment_id(application_id: str) -> str:
+    return f"PAY-SUB-{application_id}"
+
+
+def allowance_payment_id(round_id: str, evaluator_id: str) -> str:
+    """One allowance per evaluator and round; derived, so a replayed event finds the payment it made."""
+    return f"PAY-ALW-{round_id}-{evaluator_id}"
+
+
+def _payee(p: Any) -> dict[str, Any]:
+    if p.purpose == "subsidy":
+        return {"purpose": "subsidy", "application_id": p.application_id}
+    return {"purpose": "evaluator-allowance", "evaluator_id": p.evaluator_id}
+
+
+def payment_due(p: Any, at: datetime) -> PaymentDue:
+    return PaymentDue(program_id=p.program_id, occurred_at=at, payment_id=p.payment_id, **_payee(p), amount=p.amount,
+                      request_received_on=p.request_received_on, due_on=p.due_on,
+                      breakdown=SubsidyBreakdown(**p.breakdown) if p.breakdown else None)
+
+
+# --- events in ------------------------------------------------------------------------------------------------
+
+def on_report_accepted(payments: Payments):
+    async def handle(session: AsyncSession, envelope: Envelope, event: ReportAccepted) -> None:
+        payments.program(event.program_id)
+        await store.insert_accepted_report(
+            session, application_id=event.application_id, program_id=event.program_id,
+            agreement_id=event.agreement_id, brn=event.business_registration_number,
+            agreed_amount=event.agreed_amount, accepted_at=event.accepted_at)
+
+    return handle
+
+
+def on_agreement_terminated(payments: Payments):
+    async def handle(session: AsyncSession, envelope: Envelope, event: AgreementTerminated) -> None:
+        """C7/P4: fraud or false evidence claws back a paid subsidy and stops an unpaid one."""
+        payments.program(event.program_id)
+        await store.insert_termination(session, application_id=event.application_id, program_id=event.program_id,
+                                       agreement_id=event.agreement_id, reason=event.reason.value,
+                                       clawback=event.clawback, terminated_at=event.terminated_at)
+        if event.clawback:
+            await claw_back(session, event.application_id, event.reason, at=event.terminated_at)
+
+    return handle
+
+
+async def claw_back(session: AsyncSession, application_id: str, reason: TerminationReason, *, at: datetime) -> None:
+    p = await store.payment_of_application(session, application_id, lock=True)
+    if p is None or p.status in ("cancelled", "clawed-back"):
+        return
+    if p.status == "due":
+        await store.update_payment(session, p.payment_id, status="cancelled")
+        await store.audit(session, at=at, actor="contracts", action="cancelled", payment_id=p.payment_id,
+                          application_id=application_id, detail={"reason": reason.value})
+        return
+    amount = rules.clawback(reason, p.amount)
+    await store.update_payment(session, p.payment_id, status="clawed-back", clawback_amount=amount, clawed_back_at=at)
+    await store.audit(session, at=at, actor="contracts", action="clawed-back", payment_id=p.payment_id,
+                      application_id=application_id, detail={"reason": reason.value, "amount": amount})
+    await enqueue(session, SubsidyClawedBack(program_id=p.program_id, occurred_at=at, payment_id=p.payment_id,
+                                             purpose="subsidy", application_id=application_id, amount=amount,
+                                             reason=reason.value), source=SOURCE)
+    metrics.CLAWED_BACK.inc(amount)
+
+
+def on_allowance_due(payments: Payments):
+    async def handle(session: AsyncSession, envelope: Envelope, event: EvaluatorAllowanceDue) -> None:
+        """F7/P5: the allowance is owed from the round's close, due like any payment (P3's days)."""
+        program = payments.program(event.program_id)
+        received = local_date(event.occurred_at)
+        payment_id = allowance_payment_id(event.round_id, event.evaluator_id)
+        created = await store.insert_payment(
+            session, payment_id=payment_id, purpose="evaluator-allowance", program_id=event.program_id,
+            evaluator_id=event.evaluator_id, round_id=event.round_id, payee_name=event.evaluator_name,
+            amount=event.amount, status="due", request_received_on=received,
+            due_on=rules.due_on(received, program.payment_due_days), filed_by="evaluation",
+            created_at=event.occurred_at)
+        if created:
+            await enqueue(session, payment_due(await store.payment(session, payment_id), event.occurred_at),
+                          source=SOURCE)
+            metrics.DUE.labels("evaluator-allowance").inc()
+
+    return handle
+
+
+# --- P1–P3 the subsidy request --------------------------------------------------------------------------------
+
+async def file_subsidy_request(session: AsyncSession, payments: Payments, principal: Principal, *,
+                               application_id: str, proven_cost_including_vat: int, documents: dict[str, str],
+                               bank: str, account_number: str, account_holder: str,
+                               received_on: date | None) -> Any:
+    """서식4: accepted only after the result report was accepted (P1), once per application; the subsidy follows
+    P2 and is due `payment_due_days` after the request's receipt (P3). A company files today; an operator
+    entering a request received on paper gives the day it was received."""
+    report = await store.accepted_report(session, application_id)
+    is_operator = principal.role is Role.OPERATOR
+    if report is None or not (is_operator or principal.business_registration_number == report.brn):
+        raise RuleViolation(Problem("application_id", "P1", f"no accepted result report for {application_id}: the "
+                                    "subsidy is requested after the center accepts the report"), status_code=409)
+    ended = await store.termination(session, application_id)
+    if ended is not None:
+        raise RuleViolation(Problem("application_id", "C7", f"the agreement was terminated ({ended.reason}) on "
+                                    f"{local_date(ended.terminated_at)}"), status_code=409)
+    today = payments.today()
+    received = received_on if (is_operator and received_on) else today
+    if received > today:
+        raise RuleViolation(Problem("received_on", "P3", f"{received} is in the future"))
+    program, now = payments.program(report.program_id), payments.clock()
+    breakdown = rules.subsidy(proven_cost_including_vat, program.support, report.agreed_amount)
+    payment_id = subsidy_payment_id(application_id)
+    created = await store.insert_payment(
+        session, payment_id=payment_id, purpose="subsidy", program_id=report.program_id,
+        application_id=application_id, brn=report.brn, payee_name=account_holder, amount=breakdown.subsidy,
+        status="due", request_received_on=received, due_on=rules.due_on(received, program.payment_due_days),
+        breakdown=breakdown.model_dump(mode="json"), documents=documents, bank=bank, account_holder=account_holder,
+        account_ciphertext=payments.vault.seal(account_number), account_last4=last4(account_number),
+        filed_by=principal.subject, created_at=now)
+    if not created:
+        raise RuleViolation(Problem("application_id", "P1", f"a subsidy request for {application_id} was filed "
+                                    "already; the center adjusts it (P4)"), status_code=409)
+    p = await store.payment(session, payment_id)
+    await store.audit(session, at=now, actor=principal.subject, action="requested", payment_id=payment_id,
+                      application_id=application_id, detail={"breakdown": p.breakdown, "received_on": received})
+    await enqueue(session, payment_due(p, now), source=SOURCE)
+    metrics.DUE.labels("subsidy").inc()
+    return p
+
+
+# --- recording, adjusting -------------------------------------------------------------------------------------
+
+async def _due_payment(session: AsyncSession, payment_id: str, rule: str) -> Any:
+    p = await store.payment(session, payment_id, lock=True)
+    if p is None:
+        raise RuleViolation(Problem("payment_id", rule, f"no payment {payment_id}"), status_code=404)
+    if p.status != "due":
+        raise RuleViolation(Problem("status", rule, f"payment {payment_id} is {p.status}, not due"), status_code=409)
+    return p
+
+
+async def record_payment(session: AsyncSession, payments: Payments, payment_id: str, principal: Principal, *,
+                         paid_on: date | None, amount: int) -> Any:
+    """The center paid: the amount must be what is owed; the payment is closed (PaymentRecorded)."""
+    p = await _due_payment(session, payment_id, "P3")
+    today = payments.today()
+    paid_on = paid_on or today
+    problems = []
+    if amount != p.amount:
+        problems.append(Problem("amount", "P2", f"{amount:,} KRW differs from the {p.amount:,} KRW owed; adjust "
+                                "the payment with a reason first (P4)"))
+    if not p.request_received_on <= paid_on <= today:
+        problems.append(Problem("paid_on", "P3", f"{paid_on} is before the request ({p.request_received_on}) or "
+                                "in the future"))
+    if problems:
+        raise RuleViolation(*problems)
+    now = payments.clock()
+    await store.update_payment(session, payment_id, status="paid", paid_on=paid_on, recorded_by=principal.subject,
+                               recorded_at=now)
+    await store.audit(session, at=now, actor=principal.subject, action="paid", payment_id=payment_id,
+                      application_id=p.application_id,
+                      detail={"amount": amount, "paid_on": paid_on, "late": rules.is_overdue(p.due_on, paid_on)})
+    await enqueue(session, PaymentRecorded(program_id=p.program_id, occurred_at=now, payment_id=payment_id,
+                                           **_payee(p), amount=amount, paid_on=paid_on,
+                                           recorded_by=principal.subject), source=SOURCE)
+    metrics.PAID.labels(p.purpose).inc(amount)
+    return await store.payment(session, payment_id)
+
+
+async def adjust(session: AsyncSession, payments: Payments, payment_id: str, principal: Principal, *,
+                 amount: int | None, due_on: date | None, reason: str) -> Any:
+    """P4: the center changes the timing or lowers the amount when the company's obligations are late or
+    incomplete, with its reason; a new PaymentDue tells the bus the terms now owed."""
+    p = await _due_payment(session, payment_id, "P4")
+    changes: dict[str, list] = {}
+    problems = []
+    if amount is not None and amount != p.amount:
+        most = p.breakdown["subsidy"] if p.breakdown else p.amount
+        if not 0 <= amount <= most:
+            problems.append(Problem("amount", "P4", f"{amount:,} KRW: an adjustment stays within 0 and the "
+                                    f"{most:,} KRW the rules give (P2)"))
+        changes["amount"] = [p.amount, amount]
+    if due_on is not None and due_on != p.due_on:
+        if due_on < p.request_received_on:
+            problems.append(Problem("due_on", "P4", f"{due_on} is before the request ({p.request_received_on})"))
+        changes["due_on"] = [p.due_on, due_on]
+    if not changes and not problems:
+        problems.append(Problem("changes", "P4", "neither the amount nor the due date differs"))
+    if problems:
+        raise RuleViolation(*problems)
+    now = payments.clock()
+    values = {k: v[1] for k, v in changes.items()}
+    if "due_on" in values and not rules.is_overdue(values["due_on"], payments.today()):
+        values["overdue_at"] = None  # a new, later due date: overdue again only if it passes too
+    await store.update_payment(session, payment_id, **values)
+    await store.add_adjustment(session, payment_id=payment_id, changes=changes, reason=reason, by=principal.subject,
+                               at=now)
+    await store.audit(session, at=now, actor=principal.subject, action="adjusted", payment_id=payment_id,
+                      application_id=p.application_id, detail={"changes": changes, "reason": reason})
+    p = await store.payment(session, payment_id)
+    await enqueue(session, payment_due(p, now), source=SOURCE)
+    return p
+
+
+# --- P3 the overdue sweep -------------------------------------------------------------------------------------
+
+async def raise_overdue(session: AsyncSession, payments: Payments) -> list[str]:
+    """Due dates live in rows, not timers, so a restart loses none: every sweep raises PaymentOverdue once for
+    each unpaid payment whose due date has passed (the day after the due date, KST)."""
+    now = payments.clock()
+    raised = []
+    for p in await store.mark_overdue(session, payments.today(), now):
+        await enqueue(session, PaymentOverdue(program_id=p.program_id, occurred_at=now, payment_id=p.payment_id,
+                                              **_payee(p), amount=p.amount, due_on=p.due_on, detected_at=now),
+                      source=SOURCE)
+        await store.audit(session, at=now, actor="rules", action="overdue", payment_id=p.payment_id,
+                          application_id=p.application_id, detail={"due_on": p.due_on, "amount": p.amount})
+        metrics.OVERDUE_RAISED.labels(p.purpose).inc()
+        raised.append(p.payment_id)
+    return raised

@@ -1,0 +1,122 @@
+"""Payments' SQL. Every function runs inside the caller's transaction."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+
+
+async def _rows(session: AsyncSession, sql: str, **params) -> list[Any]:
+    return list(await session.execute(text(sql), params))
+
+
+async def _one(session: AsyncSession, sql: str, **params) -> Any:
+    return (await session.execute(text(sql), params)).first()
+
+
+async def insert_accepted_report(session: AsyncSession, *, application_id: str, program_id: str, agreement_id: str,
+                                 brn: str | None, agreed_amount: int, accepted_at: datetime) -> None:
+    await session.execute(text(
+        "INSERT INTO accepted_reports (application_id, program_id, agreement_id, brn, agreed_amount, accepted_at) "
+        "VALUES (:a, :p, :g, :brn, :amount, :at) ON CONFLICT DO NOTHING"),
+        {"a": application_id, "p": program_id, "g": agreement_id, "brn": brn, "amount": agreed_amount,
+         "at": accepted_at})
+
+
+async def accepted_report(session: AsyncSession, application_id: str) -> Any:
+    return await _one(session, "SELECT * FROM accepted_reports WHERE application_id = :a", a=application_id)
+
+
+async def insert_termination(session: AsyncSession, *, application_id: str, program_id: str, agreement_id: str,
+                             reason: str, clawback: bool, terminated_at: datetime) -> bool:
+    return await _one(session, """
+        INSERT INTO terminations (application_id, program_id, agreement_id, reason, clawback, terminated_at)
+        VALUES (:a, :p, :g, :r, :c, :at) ON CONFLICT DO NOTHING RETURNING 1""",
+        a=application_id, p=program_id, g=agreement_id, r=reason, c=clawback, at=terminated_at) is not None
+
+
+async def termination(session: AsyncSession, application_id: str) -> Any:
+    return await _one(session, "SELECT * FROM terminations WHERE application_id = :a", a=application_id)
+
+
+async def insert_payment(session: AsyncSession, **values) -> bool:
+    """False when the payment exists already (a replay, or a second request for one application)."""
+    for key in ("breakdown", "documents"):
+        values[key] = _json(values.get(key))
+    columns = ", ".join(values)
+    placeholders = ", ".join(f"CAST(:{c} AS jsonb)" if c in ("breakdown", "documents") else f":{c}" for c in values)
+    return await _one(session, f"INSERT INTO payments ({columns}) VALUES ({placeholders}) "
+                               "ON CONFLICT DO NOTHING RETURNING 1", **values) is not None
+
+
+async def payment(session: AsyncSession, payment_id: str, *, lock: bool = False) -> Any:
+    return await _one(session, "SELECT * FROM payments WHERE payment_id = :id" + (" FOR UPDATE" if lock else ""),
+                      id=payment_id)
+
+
+async def payment_of_application(session: AsyncSession, application_id: str, *, lock: bool = False) -> Any:
+    return await _one(session, "SELECT * FROM payments WHERE application_id = :a" + (" FOR UPDATE" if lock else ""),
+                      a=application_id)
+
+
+async def payments(session: AsyncSession, *, program_id: str | None = None, brn: str | None = None,
+                   status: str | None = None, purpose: str | None = None) -> list[Any]:
+    return await _rows(session, """
+        SELECT * FROM payments WHERE (CAST(:p AS text) IS NULL OR program_id = :p)
+            AND (CAST(:brn AS text) IS NULL OR brn = :brn) AND (CAST(:st AS text) IS NULL OR status = :st)
+            AND (CAST(:pu AS text) IS NULL OR purpose = :pu)
+        ORDER BY purpose DESC, due_on, payment_id""", p=program_id, brn=brn, st=status, pu=purpose)
+
+
+async def update_payment(session: AsyncSession, payment_id: str, **values) -> None:
+    sets = ", ".join(f"{c} = :{c}" for c in values)
+    await session.execute(text(f"UPDATE payments SET {sets} WHERE payment_id = :payment_id"),
+                          {**values, "payment_id": payment_id})
+
+
+async def mark_overdue(session: AsyncSession, today: date, at: datetime) -> list[Any]:
+    """P3: every unpaid payment whose due date has passed and was not yet reported overdue; SKIP LOCKED so two
+    replicas never raise the same one."""
+    return await _rows(session, """
+        UPDATE payments SET overdue_at = :at WHERE payment_id IN (
+            SELECT payment_id FROM payments WHERE status = 'due' AND due_on < :today AND overdue_at IS NULL
+            FOR UPDATE SKIP LOCKED)
+        RETURNING *""", today=today, at=at)
+
+
+async def totals(session: AsyncSession, today: date) -> list[Any]:
+    return await _rows(session, """
+        SELECT purpose, status, (status = 'due' AND due_on < :today) AS overdue, count(*) AS n,
+               coalesce(sum(amount), 0) AS amount
+        FROM payments GROUP BY purpose, status, (status = 'due' AND due_on < :today)""", today=today)
+
+
+async def add_adjustment(session: AsyncSession, *, payment_id: str, changes: dict, reason: str, by: str,
+                         at: datetime) -> None:
+    await session.execute(text(
+        "INSERT INTO adjustments (payment_id, changes, reason, recorded_by, recorded_at) "
+        "VALUES (:id, CAST(:c AS jsonb), :r, :by, :at)"),
+        {"id": payment_id, "c": _json(changes), "r": reason, "by": by, "at": at})
+
+
+async def adjustments_of(session: AsyncSession, payment_id: str) -> list[Any]:
+    return await _rows(session, "SELECT * FROM adjustments WHERE payment_id = :id ORDER BY id", id=payment_id)
+
+
+async def audit(session: AsyncSession, *, at: datetime, actor: str, action: str, payment_id: str | None = None,
+                application_id: str | None = None, detail: dict | None = None) -> None:
+    await session.execute(text(
+        "INSERT INTO audit (payment_id, application_id, at, actor, action, detail) "
+        "VALUES (:p, :a, :at, :actor, :action, CAST(:d AS jsonb))"),
+        {"p": payment_id, "a": application_id, "at": at, "actor": actor, "action": action, "d": _json(detail)})
+
+
+async def audit_of(session: AsyncSession, payment_id: str) -> list[Any]:
+    return await _rows(session, "SELECT * FROM audit WHERE payment_id = :id ORDER BY id", id=payment_id)
