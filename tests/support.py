@@ -41,21 +41,46 @@ class ServiceProcess(procs.ServiceProcess):
 async def start_groups_at_end(groups: dict[str, list[str]]) -> None:
     """Commit each consumer group's offsets at the end of its topics: the suite's broker keeps every earlier
     test's events, which a service reading from the earliest offset would otherwise wade through first."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
     for group, topics in groups.items():
         positions = {}
         for topic in topics:
-            positions.update({TopicPartition(topic, p): o for p, o in (await end_offsets(topic)).items()})
-        if not positions:
-            continue
-        consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, group_id=group, enable_auto_commit=False)
-        await consumer.start()
-        try:
-            consumer.assign(list(positions))
-            await consumer.commit(positions)
-        finally:
-            await consumer.stop()
+            positions.update({(topic, p): o for p, o in (await end_offsets(topic)).items()})
+        await commit_offsets(group, positions)
+
+
+async def commit_offsets(group: str, positions: dict[tuple[str, int], int]) -> None:
+    """Set a stopped consumer group's committed offsets: where its service will resume (or replay from)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    if not positions:
+        return
+    offsets = {TopicPartition(t, p): o for (t, p), o in positions.items()}
+    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(list(offsets))
+        await consumer.commit(offsets)
+    finally:
+        await consumer.stop()
+
+
+async def lag(groups: dict[str, list[str]]) -> int:
+    """Events published on the groups' topics and not yet committed by them."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await admin.start()
+    try:
+        behind = 0
+        for group, topics in groups.items():
+            committed = {(tp.topic, tp.partition): m.offset
+                         for tp, m in (await admin.list_consumer_group_offsets(group)).items()}
+            for topic in topics:
+                for p, end in (await end_offsets(topic)).items():
+                    behind += max(0, end - max(committed.get((topic, p), 0), 0))
+        return behind
+    finally:
+        await admin.close()
 
 
 def screening_groups() -> dict[str, list[str]]:
@@ -69,7 +94,8 @@ def screening_groups() -> dict[str, list[str]]:
     return groups
 
 
-def evaluation_groups() -> dict[str, list[str]]:
+def consumer_groups(service: str) -> dict[str, list[str]]:
+    """A service's consumer groups (one per event it consumes) and their topics."""
     from sme_schemas.catalog import CONSUMES
 
-    return {f"evaluation.{e.event_name}": [e.topic()] for e in CONSUMES["evaluation"]}
+    return {f"{service}.{e.event_name}": [e.topic()] for e in CONSUMES[service]}

@@ -4,20 +4,17 @@ does it all over evaluation's HTTP API. Used by the main job and the tests."""
 from __future__ import annotations
 
 import random
-import time
 import unicodedata
 import zlib
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import httpx
-
+from deploy.sample.desk import Desk
 from deploy.sample.program_call import brn
 from sme_schemas.examples import EXAMPLES
 from sme_schemas.screening import ScreeningPassed, VerifiedFacts
 
-from sme_runtime.auth import Role, mint_token
-from sme_runtime.settings import DEVELOPMENT_SECRET
+from sme_runtime.auth import Role
 
 EXTERNALS = [  # (id, name, affiliation, fields)
     ("EV-01", "최평가", "김포대학교 산업경영학과", ["경영전략", "재무회계"]),
@@ -81,35 +78,15 @@ def score_sheet(application_id: str, evaluator_id: str, items: list[dict[str, An
     return sheet
 
 
-class EvaluationDesk:
+class EvaluationDesk(Desk):
     """Operators and evaluators at work, over HTTP."""
-
-    def __init__(self, base_url: str, secret: str = DEVELOPMENT_SECRET) -> None:
-        self.base, self.secret = base_url, secret
-        self.http = httpx.Client(base_url=base_url, timeout=30)
-
-    def _as(self, role: Role, subject: str) -> dict[str, str]:
-        return {"Authorization": "Bearer " + mint_token(self.secret, subject=subject, role=role)}
-
-    def operator(self) -> dict[str, str]:
-        return self._as(Role.OPERATOR, "operator:center-staff")
 
     def evaluator(self, evaluator_id: str) -> dict[str, str]:
         return self._as(Role.EVALUATOR, evaluator_id)
 
-    def call(self, method: str, path: str, *, headers: dict, expect: tuple[int, ...] = (200, 201), **kw) -> Any:
-        response = self.http.request(method, path, headers=headers, **kw)
-        if response.status_code not in expect:
-            raise AssertionError(f"{method} {path}: {response.status_code} {response.text}")
-        return response.json()
-
     def wait_for_candidates(self, program_id: str, count: int, timeout: float = 60) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while True:
-            rows = self.call("GET", f"/applications?program_id={program_id}", headers=self.operator())
-            if len(rows) >= count or time.monotonic() > deadline:
-                return rows
-            time.sleep(0.3)
+        return self.poll(lambda: self.call("GET", f"/applications?program_id={program_id}", headers=self.operator()),
+                         lambda rows: len(rows) >= count, timeout)
 
     def register_pool(self, pool: dict[str, dict]) -> None:
         for evaluator_id, record in pool.items():

@@ -8,14 +8,14 @@ import sys
 
 import asyncio
 
-from tests.support import ROOT, TEST_ENV, evaluation_groups, screening_groups, start_groups_at_end
+from tests.support import ROOT, TEST_ENV, consumer_groups, screening_groups, start_groups_at_end
 
 
 def test_main_job_takes_the_sample_call_through_intake_screening_and_evaluation(fresh_databases):
     env = {**os.environ, **TEST_ENV, "SME_INTAKE_PORT": "18011", "SME_SCREENING_PORT": "18021",
            "SME_WORKER_PORT_BASE": "18031", "SME_REGISTRY_PORT_BASE": "18041",
            "SME_EVALUATION_PORT": "18051"}
-    asyncio.run(start_groups_at_end({**screening_groups(), **evaluation_groups()}))  # earlier tests' events are not this call's
+    asyncio.run(start_groups_at_end({**screening_groups(), **consumer_groups("evaluation")}))  # earlier tests' events are not this call's
     result = subprocess.run([sys.executable, "-m", "deploy.local.main_job", "--companies", "30"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -43,7 +43,7 @@ async def _reset(service: str) -> None:
 
 @pytest.fixture
 def fresh_databases(infrastructure):
-    for service in ("intake", "screening", "evaluation"):
+    for service in ("intake", "screening", "evaluation", "contracts", "payments"):
         asyncio.run(_reset(service))
 
 

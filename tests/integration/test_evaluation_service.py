@@ -24,7 +24,7 @@ from sme_schemas import unwrap
 from sme_schemas.contracts import ParticipationGivenUp
 from sme_schemas.evaluation import ApplicationSelected, EvaluatorAllowanceDue, RecheckRequested, ScoresFinalized
 from sme_schemas.screening import RecheckCompleted
-from tests.support import KAFKA, ROOT, TEST_ENV, ServiceProcess, end_offsets, evaluation_groups, read_topic, start_groups_at_end
+from tests.support import KAFKA, ROOT, TEST_ENV, ServiceProcess, end_offsets, consumer_groups, read_topic, start_groups_at_end
 
 PORT = 18003
 DESK = f"http://127.0.0.1:{PORT}"
@@ -43,7 +43,7 @@ def evaluation(programs_dir, fresh_databases):
                          programs_path=f"{ROOT / 'deploy/programs'}:{programs_dir}")
     env.update({"EVALUATION_ENVIRONMENT": "test", "EVALUATION_RELAY_IDLE_SECONDS": "0.02",
                 "EVALUATION_GAUGE_SECONDS": "0.5"})
-    asyncio.run(start_groups_at_end(evaluation_groups()))
+    asyncio.run(start_groups_at_end(consumer_groups("evaluation")))
     starts = {e: asyncio.run(end_offsets(e.topic())) for e in OUT}
     service = ServiceProcess("evaluation", "serve", env, port=PORT)
     service.start()

@@ -48,6 +48,7 @@ def on_screening_passed(contracts: Contracts):
     async def handle(session: AsyncSession, envelope: Envelope, event: ScreeningPassed) -> None:
         contracts.program(event.program_id)
         f = event.facts
+        await store.lock_application(session, event.application_id)
         await store.upsert_parties(
             session, application_id=event.application_id, program_id=event.program_id, revision=event.revision,
             brn=f.business_registration_number, company_name=f.company_name, ceo_name=f.ceo_name,
@@ -61,6 +62,7 @@ def on_screening_passed(contracts: Contracts):
 def on_application_selected(contracts: Contracts):
     async def handle(session: AsyncSession, envelope: Envelope, event: ApplicationSelected) -> None:
         contracts.program(event.program_id)
+        await store.lock_application(session, event.application_id)
         await store.insert_selection(session, application_id=event.application_id, program_id=event.program_id,
                                      round_id=event.round_id, planned_subsidy=event.planned_subsidy,
                                      selected_at=event.selected_at, via=event.via)

@@ -23,6 +23,12 @@ async def _one(session: AsyncSession, sql: str, **params) -> Any:
 
 # --- what the events tell -------------------------------------------------------------------------------------
 
+async def lock_application(session: AsyncSession, application_id: str) -> None:
+    """Serialise the two events that together draft an agreement: without it, each consumer could commit its
+    half without seeing the other's and no agreement would ever be drafted."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:a))"), {"a": application_id})
+
+
 async def upsert_parties(session: AsyncSession, *, application_id: str, program_id: str, revision: int, brn: str,
                          company_name: str, ceo_name: str, expert_name: str | None, expert_affiliation: str | None,
                          consulting_cost: int) -> None:

@@ -1,0 +1,41 @@
+"""People at a service's HTTP API: tokens per role, and calls that fail loudly with the service's answer."""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import httpx
+
+from sme_runtime.auth import Role, mint_token
+from sme_runtime.settings import DEVELOPMENT_SECRET
+
+
+class Desk:
+    def __init__(self, base_url: str, secret: str = DEVELOPMENT_SECRET) -> None:
+        self.base, self.secret = base_url, secret
+        self.http = httpx.Client(base_url=base_url, timeout=30)
+
+    def _as(self, role: Role, subject: str, brn: str | None = None) -> dict[str, str]:
+        return {"Authorization": "Bearer " + mint_token(self.secret, subject=subject, role=role, brn=brn)}
+
+    def operator(self) -> dict[str, str]:
+        return self._as(Role.OPERATOR, "operator:center-staff")
+
+    def company(self, brn: str) -> dict[str, str]:
+        return self._as(Role.COMPANY, f"company:{brn}", brn)
+
+    def call(self, method: str, path: str, *, headers: dict, expect: tuple[int, ...] = (200, 201), **kw) -> Any:
+        response = self.http.request(method, path, headers=headers, **kw)
+        if response.status_code not in expect:
+            raise AssertionError(f"{method} {path}: {response.status_code} {response.text}")
+        return response.json()
+
+    @staticmethod
+    def poll(read: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 60) -> Any:
+        """Read until `done` holds or the time is up; returns the last read either way."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = read()
+            if done(value) or time.monotonic() > deadline:
+                return value
+            time.sleep(0.3)
