@@ -19,14 +19,21 @@ from deploy.local.procs import (
     REGISTRIES, ROOT, ServiceProcess, end_offsets, evaluation_env, headers_of, intake_env, publish_event, read_topic,
     registry_processes, screening_env, screening_processes,
 )
+from deploy.local.execution_stage import (
+    CONSULTING_DAYS, UNPAID_DAYS, ExecutionServices, agreements_drafted, bus_counts, consult_and_report,
+    give_up_and_promote, overdue_after_restart, pay_all_but_one, pay_allowances, program_report, request_subsidies,
+    service_today, sign_everything,
+)
 from deploy.sample.evaluation_scenario import (
     COMMITTEE, EvaluationDesk, declared_conflict, evaluator_pool, ranking_table,
 )
+from deploy.sample.execution_scenario import ContractsDesk, PaymentsDesk
 from deploy.sample.program_call import demo_program, sample_forms
 from deploy.sample.screening_scenario import PLANTED, adjust_forms, expected, registry_dataset
 from intake.form import ApplicationForm, to_content
 from sme_runtime.auth import Role, mint_token
 from sme_runtime.settings import DEVELOPMENT_SECRET
+from sme_schemas.catalog import produced_by
 from sme_schemas.intake import ApplicationFiledByMunicipalSystem, ApplicationSubmitted
 
 LOCAL_DIR = Path(os.environ.get("SME_LOCAL_DIR", ROOT / ".local"))
@@ -35,11 +42,15 @@ PG_PORT = os.environ.get("SME_PG_PORT", "5432")
 INTAKE_PORT = int(os.environ.get("SME_INTAKE_PORT", "8001"))
 SCREENING_PORT = int(os.environ.get("SME_SCREENING_PORT", "8002"))
 EVALUATION_PORT = int(os.environ.get("SME_EVALUATION_PORT", "8003"))
+EXECUTION_PORTS = {"contracts": int(os.environ.get("SME_CONTRACTS_PORT", "8004")),
+                   "payments": int(os.environ.get("SME_PAYMENTS_PORT", "8005"))}
 WORKER_PORTS = {r: int(os.environ.get("SME_WORKER_PORT_BASE", "8012")) + i for i, r in enumerate(REGISTRIES)}
 REGISTRY_PORTS = {r: int(os.environ.get("SME_REGISTRY_PORT_BASE", "8101")) + i for i, r in enumerate(REGISTRIES)}
 BASE = f"http://127.0.0.1:{INTAKE_PORT}"
 SCREENING = f"http://127.0.0.1:{SCREENING_PORT}"
 EVALUATION = f"http://127.0.0.1:{EVALUATION_PORT}"
+CONTRACTS = f"http://127.0.0.1:{EXECUTION_PORTS['contracts']}"
+PAYMENTS = f"http://127.0.0.1:{EXECUTION_PORTS['payments']}"
 
 
 def token(role: Role, brn: str | None = None) -> dict[str, str]:
@@ -51,8 +62,8 @@ def heading(text: str) -> None:
     print(f"\n== {text} " + "=" * max(0, 74 - len(text)))
 
 
-def start_services(program_dir: Path, registry_data: Path) -> list[ServiceProcess]:
-    programs = f"{ROOT / 'deploy/programs'}:{program_dir}"
+def start_services(program_dir: Path, registry_data: Path, execution: ExecutionServices) -> list[ServiceProcess]:
+    programs = execution.programs
     registries = list(registry_processes(registry_data, REGISTRY_PORTS, LOCAL_DIR / "logs").values())
     intake = ServiceProcess("intake", "serve", intake_env(kafka=KAFKA, pg_port=PG_PORT, http_port=INTAKE_PORT,
                                                           programs_path=programs), port=INTAKE_PORT,
@@ -68,12 +79,14 @@ def start_services(program_dir: Path, registry_data: Path) -> list[ServiceProces
         service.start(wait=False)
     for service in services:
         service.wait_healthy()
+    execution.start()
     for r, port in REGISTRY_PORTS.items():
         print(f"registry  {r:<19} http://127.0.0.1:{port}  (local stand-in; data {registry_data.name})")
     print(f"intake    http://127.0.0.1:{INTAKE_PORT}/docs")
     print(f"screening http://127.0.0.1:{SCREENING_PORT}/docs   lookup workers on ports "
           + ", ".join(str(p) for p in WORKER_PORTS.values()) + f"   logs {LOCAL_DIR / 'logs'}")
     print(f"evaluation http://127.0.0.1:{EVALUATION_PORT}/docs")
+    print(f"contracts {CONTRACTS}/docs   payments {PAYMENTS}/docs")
     return services
 
 
@@ -303,6 +316,53 @@ def evaluate(program: dict, forms: list[dict], rows: dict[str, dict], names: dic
     return budget
 
 
+def execute(program: dict, forms: list[dict], rows: dict[str, dict], names: dict[str, str], budget: dict,
+            execution: ExecutionServices, starts: dict) -> None:
+    """Agreements, a give-up, the consulting, reports, subsidies, payments, one overdue, and the report."""
+    pid, now = program["program_id"], datetime.now(timezone.utc)
+    desk, pay = ContractsDesk(CONTRACTS), PaymentsDesk(PAYMENTS)
+    ranks = {s["application_id"]: s["rank"] for s in budget["selected"] + budget["waitlist"]}
+    heading("contracts: three-party agreements (서식3)")
+    agreements = agreements_drafted(desk, pid, budget, names)
+    print(f"{len(agreements)} agreements drafted from ApplicationSelected with the parties screening verified; "
+          f"term {agreements[0]['term_start']} – {agreements[0]['term_end']} (C2)")
+    signed = sign_everything(desk, agreements, names)
+    print(f"{signed} agreements in force: center, company and expert each signed (C1 → AgreementSigned)")
+    heading("payments: evaluator allowances")
+    pay_allowances(pay, pid)
+    heading("contracts: a give-up promotes the waitlist (C6, F5)")
+    _, budget = give_up_and_promote(desk, EvaluationDesk(EVALUATION), pid, budget, names,
+                                    lambda: work_review_queue(names, recheck=True))
+    ranks.update({s["application_id"]: s["rank"] for s in budget["selected"]})
+    agreements = agreements_drafted(desk, pid, budget, names)
+    signed = sign_everything(desk, [a for a in agreements if a["status"] == "drafted"], names)
+    print(f"  {signed} new agreement in force")
+    heading(f"{CONSULTING_DAYS} days on: the consulting (C3) and the result reports (C8)")
+    print(f"contracts and payments restart with their calendars {CONSULTING_DAYS} days ahead (demo only): "
+          f"today is {service_today(CONSULTING_DAYS, now)} for them")
+    execution.restart(CONSULTING_DAYS)
+    reported = consult_and_report(desk, agreements, service_today(CONSULTING_DAYS, now), names)
+    heading("payments: subsidy requests (서식4) and payments (P1–P4)")
+    by_brn = {f["company"]["business_registration_number"]: f for f in forms}
+    costs = {a: by_brn[r["business_registration_number"]]["consulting"]["cost_excluding_vat"] for a, r in rows.items()}
+    filed = request_subsidies(pay, desk, pid, agreements, costs, names)
+    unpaid = pay_all_but_one(pay, filed, names)
+    heading(f"{UNPAID_DAYS} days later: the unpaid request passes its due date (P3)")
+    overdue_after_restart(execution, pay, pid, unpaid, f"{PAYMENTS}/metrics/")
+    heading(f"program report: {program['name']}")
+    for line in program_report(desk, pay, pid, names, ranks):
+        print("  " + line)
+    counts = asyncio.run(bus_counts(starts, pid, KAFKA))
+    print("on the bus for this call: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if v))
+    allowances = sum(1 for p in pay.payments(pid) if p["purpose"] == "evaluator-allowance")
+    want = {"AgreementSigned": len(agreements), "ParticipationGivenUp": 1, "ReportAccepted": reported,
+            "PaymentDue": len(filed) + allowances, "PaymentRecorded": len(filed) - 1 + allowances,
+            "PaymentOverdue": 1}
+    wrong = {k: (counts[k], v) for k, v in want.items() if counts[k] != v}
+    if wrong:
+        raise SystemExit(f"events on the bus differ from what was done (seen, expected): {wrong}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--companies", type=int, default=30)
@@ -325,7 +385,11 @@ def main() -> None:
     print(f"window {program['window']['opens_at']} – {program['window']['closes_at']}, budget "
           f"{program['budget']:,} KRW, cap {program['support']['cap']:,} KRW per company")
     heading("starting services")
-    services = start_services(program_dir, registry_data)
+    execution = ExecutionServices(kafka=KAFKA, pg_port=PG_PORT, programs=f"{ROOT / 'deploy/programs'}:{program_dir}",
+                                  ports=EXECUTION_PORTS, log_dir=LOCAL_DIR / "logs")
+    starts = {cls: asyncio.run(end_offsets(cls.topic(), KAFKA)) for cls in (*produced_by("contracts"),
+                                                                             *produced_by("payments"))}
+    services = start_services(program_dir, registry_data, execution)
     try:
         start = asyncio.run(end_offsets(ApplicationSubmitted.topic(), KAFKA))
         heading(f"intake: {len(web_forms)} companies apply over HTTP")
@@ -374,13 +438,14 @@ def main() -> None:
               "(no supplement by then rejects as incomplete, E6)")
         heading("evaluation: document scores, the committee and its conflicts (F6), scoring")
         budget = evaluate(program, forms, final, names)
-        for stage in ("contracts", "payments"):
-            print(f"{stage:<12}not built yet: {len(budget['selected'])} selected applications wait on the bus")
-        print(f"\nmain job done: {len(apps)} applications accepted, published, screened and evaluated")
+        execute(program, forms, final, names, budget, execution, starts)
+        print(f"\nmain job done: {len(apps)} applications accepted, published, screened, evaluated, agreed, "
+              "carried out and paid")
     finally:
         if not args.keep_running:
             for service in services:
                 service.stop()
+            execution.stop()
 
 
 if __name__ == "__main__":

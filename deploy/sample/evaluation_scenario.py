@@ -132,7 +132,7 @@ class EvaluationDesk(Desk):
         return self.call("GET", f"/programs/{program_id}/budget", headers=self.operator())
 
 
-def _pad(text: str, width: int) -> str:
+def pad(text: str, width: int) -> str:
     """Left-justify for a terminal: Hangul takes two columns."""
     shown = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
     return text + " " * max(0, width - shown)
@@ -140,9 +140,9 @@ def _pad(text: str, width: int) -> str:
 
 def ranking_table(round_: dict) -> list[str]:
     """The closed round as an operator reads it: rank, company, quantitative, qualitative, final, outcome."""
-    lines = [f"{'rank':>4}  {_pad('company', 22)} {'quant.':>6} {'qual.':>8} {'final':>8}  {'planned KRW':>11}  outcome"]
+    lines = [f"{'rank':>4}  {pad('company', 22)} {'quant.':>6} {'qual.':>8} {'final':>8}  {'planned KRW':>11}  outcome"]
     for a in sorted((a for a in round_["applications"] if a["rank"]), key=lambda a: a["rank"]):
         now = f" → {a['status']}" if a["status"] != a["outcome"] else ""
-        lines.append(f"{a['rank']:>4}  {_pad(a['company_name'], 22)} {a['quantitative']:>6} {a['qualitative']:>8} "
+        lines.append(f"{a['rank']:>4}  {pad(a['company_name'], 22)} {a['quantitative']:>6} {a['qualitative']:>8} "
                      f"{a['final']:>8}  {a['planned_subsidy']:>11,}  {a['outcome']}{now}")
     return lines

@@ -11,13 +11,15 @@ import asyncio
 from tests.support import ROOT, TEST_ENV, consumer_groups, screening_groups, start_groups_at_end
 
 
-def test_main_job_takes_the_sample_call_through_intake_screening_and_evaluation(fresh_databases):
+def test_main_job_takes_the_sample_call_from_applications_to_payments(fresh_databases):
     env = {**os.environ, **TEST_ENV, "SME_INTAKE_PORT": "18011", "SME_SCREENING_PORT": "18021",
            "SME_WORKER_PORT_BASE": "18031", "SME_REGISTRY_PORT_BASE": "18041",
-           "SME_EVALUATION_PORT": "18051"}
-    asyncio.run(start_groups_at_end({**screening_groups(), **consumer_groups("evaluation")}))  # earlier tests' events are not this call's
+           "SME_EVALUATION_PORT": "18051", "SME_CONTRACTS_PORT": "18061", "SME_PAYMENTS_PORT": "18071"}
+    groups = {**screening_groups(), **consumer_groups("evaluation"), **consumer_groups("contracts"),
+              **consumer_groups("payments")}
+    asyncio.run(start_groups_at_end(groups))  # earlier tests' events are not this call's
     result = subprocess.run([sys.executable, "-m", "deploy.local.main_job", "--companies", "30"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=480)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     assert len(re.findall(r"APP-[0-9A-Z]{26} .* created ", out)) == 30
@@ -53,3 +55,32 @@ def test_main_job_takes_the_sample_call_through_intake_screening_and_evaluation(
     notified = re.search(r"X11 re-check by screening, then notified: (\d+) selected \(([\d,]+) of 45,000,000 KRW\)", out)
     assert notified and int(notified.group(1)) == sum(row[5] == "selected" for row in table)
     assert re.search(r"allowances \(F7, owed to payments\): EV-01 17 scored → 300,000 \(cap\)", out)
+    # Contracts and payments: every selected company signs, one gives up and the waitlist moves up (F5), the
+    # consulting is logged, reports accepted, subsidies requested and paid but one, which falls overdue.
+    selected_n = int(notified.group(1))
+    assert f"{selected_n} agreements drafted from ApplicationSelected" in out
+    assert f"{selected_n} agreements in force: center, company and expert each signed" in out
+    assert "5 evaluator allowances paid (F7, P5): 1,500,000 KRW" in out
+    assert re.search(r"gives up \(C6\); approved, participation restricted until \d{4}-\d\d-\d\d \(X10\), "
+                     r"5,000,000 KRW freed", out)
+    promoted = re.findall(r"waitlist → selected: (.+) \(rank (\d+),", out)
+    assert len(promoted) == 1 and int(promoted[0][1]) > selected_n  # the first of the waitlist that fits
+    assert f"{selected_n * 13} sessions logged for {selected_n} agreements" in out
+    assert f"{selected_n} result reports accepted" in out
+    assert "proved 5,500,000 incl. VAT → subsidy 5,000,000, company share 500,000" in out
+    assert f"{selected_n} subsidy requests filed (P1)" in out
+    assert re.search(r"PaymentOverdue for PAY-SUB-APP-\w+ \(due (\d{4}-\d\d-\d\d), raised on", out)
+    assert 'sme_payments_open{overdue="true",purpose="subsidy"} 1.0' in out
+    report = re.findall(r"^ +(\d+)  .+? (completed|given-up) +(\d+)\+(\d+) +([\d,]+) +([\d,]+) +([\d,]+)  (.*)$",
+                        out, re.MULTILINE)
+    assert len(report) == selected_n + 1
+    assert sum(r[1] == "given-up" for r in report) == 1
+    assert all((r[2], r[3]) == ("10", "3") for r in report if r[1] == "completed")
+    assert sum(r[7].endswith("OVERDUE") for r in report) == 1
+    total = re.search(r"^ +total +([\d,]+) +([\d,]+) +([\d,]+)$", out, re.MULTILINE)
+    money = lambda text: int(text.replace(",", ""))  # noqa: E731
+    assert money(total.group(2)) == sum(money(r[5]) for r in report)
+    assert money(total.group(1)) == money(total.group(2)) + money(total.group(3)) <= 45_000_000
+    bus = re.search(r"on the bus for this call: AgreementSigned (\d+), ParticipationGivenUp 1, PaymentDue (\d+), "
+                    r"PaymentOverdue 1, PaymentRecorded (\d+), ReportAccepted (\d+)", out)
+    assert bus and [int(g) for g in bus.groups()] == [selected_n + 1, selected_n + 5, selected_n - 1 + 5, selected_n]

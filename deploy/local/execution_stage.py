@@ -1,0 +1,234 @@
+"""The main job's last stages: agreements, a give-up that promotes the waitlist, the consulting, result reports,
+subsidy requests and payments, one payment left overdue, and the program report an operator would recognise.
+
+Consulting takes months; the job compresses them by restarting contracts and payments with their calendars
+moved ahead (CONTRACTS_/PAYMENTS_CLOCK_OFFSET_DAYS, refused in production), which also shows that agreements,
+sessions and due dates live in the databases and survive a restart."""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Callable
+
+import httpx
+
+from deploy.local.procs import ServiceProcess, service_env
+from deploy.sample.evaluation_scenario import EvaluationDesk, pad
+from deploy.sample.execution_scenario import ContractsDesk, PaymentsDesk, subsidy_request
+from sme_schemas.program import local_date
+
+CONSULTING_DAYS = 45  # the calendar moves this far for the consulting (13 sessions, one a day, fit easily)
+UNPAID_DAYS = 31  # then this far again: the one request left unpaid passes its 30-day due date
+
+
+class ExecutionServices:
+    """Contracts and payments processes, restartable with their calendars moved ahead."""
+
+    def __init__(self, *, kafka: str, pg_port: str, programs: str, ports: dict[str, int], log_dir) -> None:
+        self.kafka, self.pg_port, self.programs, self.ports, self.log_dir = kafka, pg_port, programs, ports, log_dir
+        self.processes: dict[str, ServiceProcess] = {}
+        self.offset = 0
+
+    def process(self, service: str) -> ServiceProcess:
+        env = service_env(service, kafka=self.kafka, pg_port=self.pg_port, http_port=self.ports[service],
+                          programs_path=self.programs)
+        env[f"{service.upper()}_CLOCK_OFFSET_DAYS"] = str(self.offset)
+        env[f"{service.upper()}_SWEEP_SECONDS"] = "1"
+        return ServiceProcess(service, "serve", env, port=self.ports[service], log=self.log_dir / f"{service}.log")
+
+    def start(self, offset_days: int = 0) -> list[ServiceProcess]:
+        self.offset = offset_days
+        self.processes = {s: self.process(s) for s in self.ports}
+        for p in self.processes.values():
+            p.start(wait=False)
+        for p in self.processes.values():
+            p.wait_healthy()
+        return list(self.processes.values())
+
+    def restart(self, offset_days: int, only: tuple[str, ...] | None = None) -> None:
+        self.offset = offset_days
+        for service in only or tuple(self.ports):
+            self.processes[service].stop()
+            self.processes[service] = self.process(service).start()
+
+    def stop(self) -> None:
+        for p in self.processes.values():
+            p.stop()
+
+
+def agreements_drafted(desk: ContractsDesk, program_id: str, budget: dict, names: dict[str, str]) -> list[dict]:
+    selected = {s["application_id"] for s in budget["selected"]}
+    rows = desk.poll(lambda: desk.agreements(program_id),
+                     lambda rows: selected <= {a["application_id"] for a in rows}, timeout=60)
+    drafted = {a["application_id"] for a in rows}
+    if not selected <= drafted:
+        raise SystemExit(f"agreements drafted for {len(drafted)} of {len(selected)} selected: "
+                         f"missing {sorted(selected - drafted)}")
+    return rows
+
+
+def sign_everything(desk: ContractsDesk, agreements: list[dict], names: dict[str, str]) -> int:
+    """The parties sign; an agreement without an expert is completed by amendment first (C5)."""
+    signed = 0
+    for a in agreements:
+        if not a["expert_name"]:
+            desk.call("POST", f"/agreements/{a['agreement_id']}/amendments", headers=desk.operator(), json={
+                "reason": "참여기업이 선정 후 전문가를 지정하여 협약서에 기재", "expert_name": "한지정",
+                "expert_affiliation": "김포경영기술지원단"})
+            print(f"  C5 amendment: {names[a['application_id']]} names its expert 한지정 (김포경영기술지원단)")
+        signed += desk.sign_all(a)["status"] == "in-force"
+    return signed
+
+
+def give_up_and_promote(desk: ContractsDesk, evaluation: EvaluationDesk, program_id: str, budget: dict,
+                        names: dict[str, str], work_recheck: Callable[[], int]) -> tuple[str, dict]:
+    """The lowest-ranked selected company with the largest amount gives up; evaluation promotes the waitlist."""
+    selected = sorted(budget["selected"], key=lambda s: (-s["planned_subsidy"], -s["rank"]))
+    leaving = selected[0]
+    aid = f"AGR-{leaving['application_id']}"
+    brn = desk.agreement(aid)["business_registration_number"]
+    desk.call("POST", f"/agreements/{aid}/give-up", headers=desk.company(brn),
+              json={"reason": "대표자 건강 악화로 사업 수행 불가"})
+    approved = desk.call("POST", f"/agreements/{aid}/give-up/approve", headers=desk.operator(), json={})
+    print(f"{names[leaving['application_id']]} gives up (C6); approved, participation restricted until "
+          f"{approved['ended']['restricted_until']} (X10), {leaving['planned_subsidy']:,} KRW freed (F5)")
+    before = {s["application_id"] for s in budget["selected"]}
+    deadline = time.monotonic() + 90
+    while True:
+        work_recheck()
+        now = evaluation.budget(program_id)
+        promoted = [s for s in now["selected"] if s["application_id"] not in before]
+        if (promoted and not now["rechecking"]) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    if not promoted and budget["waitlist"]:
+        raise SystemExit(f"the give-up promoted nobody from the waitlist: {now}")
+    for p in promoted:
+        print(f"  waitlist → selected: {names[p['application_id']]} (rank {p['rank']}, "
+              f"{p['planned_subsidy']:,} KRW) after its own X11 re-check")
+    return leaving["application_id"], now
+
+
+def consult_and_report(desk: ContractsDesk, agreements: list[dict], today, names: dict[str, str]) -> int:
+    """Every agreement in force: the sessions logged by expert and company, the result report, the review."""
+    sessions = 0
+    in_force = [a for a in agreements if desk.agreement(a["agreement_id"])["status"] == "in-force"]
+    for a in in_force:
+        sessions += desk.log_sessions(a, today)
+    first = in_force[0]
+    desk.submit_report(first)
+    desk.call("POST", f"/agreements/{first['agreement_id']}/report/return", headers=desk.operator(),
+              json={"reasons": ["컨설팅비 지급 증빙(계좌이체확인증) 누락"]})
+    print(f"  C8: {names[first['application_id']]}'s report returned: 컨설팅비 지급 증빙(계좌이체확인증) 누락; resubmitted")
+    for a in in_force:
+        desk.submit_report(a)
+        desk.call("POST", f"/agreements/{a['agreement_id']}/report/accept", headers=desk.operator())
+    print(f"{sessions} sessions logged for {len(in_force)} agreements (10 on-site ≤ 4 h a day with photos + 3 "
+          f"follow-up each, C3); {len(in_force)} result reports accepted (C8 → ReportAccepted)")
+    return len(in_force)
+
+
+def request_subsidies(pay: PaymentsDesk, desk: ContractsDesk, program_id: str, agreements: list[dict],
+                      costs: dict[str, int], names: dict[str, str]) -> list[dict]:
+    """Each company files 서식4 with what it proved it paid (C4); one proves 5,500,000 for a 5,000,000 cap."""
+    completed = [a for a in agreements if desk.agreement(a["agreement_id"])["status"] == "completed"]
+    boundary = next((a for a in completed if a["agreed_amount"] == 5_000_000), None)
+    filed = []
+    for n, a in enumerate(completed):
+        app = a["application_id"]
+        proven = 5_500_000 if a is boundary else costs[app] + costs[app] // 10
+        form = subsidy_request(app, a["company_name"], proven, account=f"301-{n:04d}-5678-{n % 90 + 10}")
+        response = pay.poll(lambda: pay.http.post("/subsidy-requests", headers=pay.company(
+            a["business_registration_number"]), json=form), lambda r: r.status_code != 409, timeout=30)
+        if response.status_code != 201:
+            raise SystemExit(f"subsidy request of {names[app]}: {response.status_code} {response.text}")
+        filed.append(response.json())
+    if boundary:
+        b = next(p for p in filed if p["application_id"] == boundary["application_id"])["breakdown"]
+        print(f"  P2 at the cap: {names[boundary['application_id']]} proved {b['proven_cost_including_vat']:,} incl. "
+              f"VAT → subsidy {b['subsidy']:,}, company share {b['company_share']:,}")
+    print(f"{len(filed)} subsidy requests filed (P1); PaymentDue on the bus, each due 30 days after receipt (P3)")
+    return filed
+
+
+def pay_allowances(pay: PaymentsDesk, program_id: str) -> list[dict]:
+    """F7/P5: the evaluators are paid soon after the round closes."""
+    due = pay.wait_for_payments(program_id, lambda ps: any(p["purpose"] == "evaluator-allowance" for p in ps))
+    paid = [pay.record(p) for p in due if p["purpose"] == "evaluator-allowance" and p["status"] == "due"]
+    print(f"{len(paid)} evaluator allowances paid (F7, P5): {sum(p['amount'] for p in paid):,} KRW "
+          f"(PaymentDue at the close, PaymentRecorded now)")
+    return paid
+
+
+def pay_all_but_one(pay: PaymentsDesk, filed: list[dict], names: dict[str, str]) -> dict:
+    """The center pays every subsidy but the last request filed."""
+    *paying, unpaid = filed
+    paid = [pay.record(p) for p in paying]
+    print(f"{len(paid)} subsidies paid (PaymentRecorded): {sum(p['amount'] for p in paid):,} KRW; left unpaid: "
+          f"{names[unpaid['application_id']]} {unpaid['amount']:,} KRW due {unpaid['due_on']}")
+    return unpaid
+
+
+def overdue_after_restart(services: ExecutionServices, pay: PaymentsDesk, program_id: str, unpaid: dict,
+                          metrics_url: str) -> dict:
+    services.restart(CONSULTING_DAYS + UNPAID_DAYS, only=("payments",))
+    rows = pay.wait_for_payments(program_id, lambda ps: any(p["overdue"] for p in ps), timeout=30)
+    overdue = [p for p in rows if p["overdue"]]
+    if [p["payment_id"] for p in overdue] != [unpaid["payment_id"]]:
+        raise SystemExit(f"expected exactly {unpaid['payment_id']} overdue, got {[p['payment_id'] for p in overdue]}")
+    gauge = next(line for line in httpx.get(metrics_url, follow_redirects=True).text.splitlines()
+                 if line.startswith('sme_payments_open{') and 'overdue="true"' in line and 'subsidy' in line)
+    detected = local_date(datetime.fromisoformat(overdue[0]["overdue_at"]))
+    print(f"payments restarted with its calendar {UNPAID_DAYS} more days on: PaymentOverdue for "
+          f"{unpaid['payment_id']} (due {unpaid['due_on']}, raised on {detected} KST, the day after)")
+    print(f"  metric {gauge}")
+    return overdue[0]
+
+
+def program_report(desk: ContractsDesk, pay: PaymentsDesk, program_id: str, names: dict[str, str],
+                   ranks: dict[str, int]) -> list[str]:
+    """Selected companies, their agreements, sessions, amounts agreed, paid and still due."""
+    payments = {p["application_id"]: p for p in pay.payments(program_id) if p["purpose"] == "subsidy"}
+    lines = [f"{'rank':>4}  {pad('company', 18)} {'agreement':<10} {'sessions':>9} {'agreed':>11} {'paid':>11} "
+             f"{'due':>11}  due on / note"]
+    totals = Counter()
+    for a in sorted(desk.agreements(program_id), key=lambda a: ranks.get(a["application_id"], 999)):
+        view, p = desk.agreement(a["agreement_id"]), payments.get(a["application_id"])
+        held = view["sessions_held"]
+        paid = p["amount"] if p and p["status"] == "paid" else 0
+        due = p["amount"] if p and p["status"] == "due" else 0
+        note = (f"{p['due_on']}{' OVERDUE' if p['overdue'] else ''}" if due else
+                f"paid {p['paid_on']}" if paid else
+                f"restricted until {view['ended']['restricted_until']}" if view["status"] == "given-up" else "")
+        totals.update(agreed=a["agreed_amount"] if view["status"] != "given-up" else 0, paid=paid, due=due)
+        lines.append(f"{ranks.get(a['application_id'], 0):>4}  {pad(names[a['application_id']], 18)} "
+                     f"{view['status']:<10} {held['on-site']:>4}+{held['follow-up']:<4} {a['agreed_amount']:>11,} "
+                     f"{paid:>11,} {due:>11,}  {note}")
+    lines.append(f"{'':>4}  {pad('total', 18)} {'':<10} {'':>9} {totals['agreed']:>11,} {totals['paid']:>11,} "
+                 f"{totals['due']:>11,}")
+    allowances = [p for p in pay.payments(program_id) if p["purpose"] == "evaluator-allowance"]
+    lines.append(f"evaluator allowances: {len(allowances)} evaluators, "
+                 f"{sum(p['amount'] for p in allowances if p['status'] == 'paid'):,} KRW paid, "
+                 f"{sum(p['amount'] for p in allowances if p['status'] == 'due'):,} KRW due")
+    return lines
+
+
+def service_today(offset_days: int, now) -> object:
+    """The calendar day contracts and payments see with their calendars `offset_days` ahead."""
+    return local_date(now) + timedelta(days=offset_days)
+
+
+async def bus_counts(starts: dict, program_id: str, kafka: str) -> Counter:
+    """How many of each contracts and payments event the bus carries for this program."""
+    from deploy.local.procs import end_offsets, read_topic
+    from sme_schemas import unwrap
+
+    counts = Counter()
+    for cls, start in starts.items():
+        ends = await end_offsets(cls.topic(), kafka)
+        total = sum(end - start.get(p, 0) for p, end in ends.items())
+        for record in await read_topic(cls.topic(), kafka, start, timeout=30, until=lambda rs: len(rs) >= total):
+            _, event = unwrap(record.headers, record.value, expected=cls)
+            counts[cls.__name__] += event.program_id == program_id
+    return counts
