@@ -2,7 +2,6 @@
 and the gauges (agreements by status, unsigned past their deadline)."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 
@@ -11,10 +10,7 @@ from faststream.kafka import KafkaBroker
 
 from contracts import api, handlers, metrics, store
 from contracts.config import ContractsSettings
-from sme_runtime.db import is_transient
-from sme_runtime.errors import install_error_handlers
-from sme_runtime.service import install_operations, service_consumers, service_lifespan
-from sme_runtime.topics import service_topics
+from sme_runtime.service import every, service_app, service_consumers
 from sme_schemas.evaluation import ApplicationSelected
 from sme_schemas.screening import ScreeningPassed
 
@@ -43,26 +39,12 @@ def create_app(settings: ContractsSettings | None = None) -> FastAPI:
     settings = settings or ContractsSettings()
     contracts = handlers.Contracts(programs=settings.programs, clock=settings.clock(),
                                    signature_days=settings.signature_days)
-
-    async def gauges(sessions) -> None:
-        while True:
-            try:
-                await refresh_gauges(sessions, contracts)
-            except Exception as exc:  # noqa: BLE001 - the next refresh tries again
-                log.log(logging.WARNING if is_transient(exc) else logging.ERROR, "gauges failed: %s", exc)
-            await asyncio.sleep(settings.gauge_seconds)
-
-    app = FastAPI(title="Contracts — 김포시 중소기업 지원사업 협약·수행·결과보고", version="1.0.0",
-                  lifespan=service_lifespan(settings, service=SERVICE, migrations=MIGRATIONS,
-                                            topics=service_topics(SERVICE),
-                                            build_broker=lambda sessions: build_broker(settings, sessions, contracts),
-                                            background=(gauges,)),
-                  description="Three-party agreements (서식3) drafted for the selected applications (C1, C2), "
-                              "amendments (C5), consulting sessions and logs (C3), give-up (C6), termination (C7) "
-                              "and the result report (C8); each record visible only to its parties and operators "
-                              "(C9).")
-    app.state.settings, app.state.contracts = settings, contracts
-    install_error_handlers(app, default_rule="C2")
-    app.include_router(api.router)
-    install_operations(app, SERVICE)
-    return app
+    return service_app(
+        settings, service=SERVICE, title="Contracts — 김포시 중소기업 지원사업 협약·수행·결과보고",
+        description="Three-party agreements (서식3) drafted for the selected applications (C1, C2), amendments "
+                    "(C5), consulting sessions and logs (C3), give-up (C6), termination (C7) and the result report "
+                    "(C8); each record visible only to its parties and operators (C9).",
+        migrations=MIGRATIONS, build_broker=lambda sessions: build_broker(settings, sessions, contracts),
+        router=api.router, default_rule="C2", contracts=contracts,
+        background=(every(settings.gauge_seconds, lambda sessions: refresh_gauges(sessions, contracts), log,
+                          "gauges"),))

@@ -1,24 +1,13 @@
 """Contracts' SQL. Every function runs inside the caller's transaction."""
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
-
-
-async def _rows(session: AsyncSession, sql: str, **params) -> list[Any]:
-    return list(await session.execute(text(sql), params))
-
-
-async def _one(session: AsyncSession, sql: str, **params) -> Any:
-    return (await session.execute(text(sql), params)).first()
+from sme_runtime.db import as_json as _json, fetch_all as _rows, fetch_one as _one
 
 
 # --- what the events tell -------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 relay and the gauges. All of evaluation's subscriptions and routes are registered here, top to bottom."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timezone
 from pathlib import Path
@@ -12,10 +11,7 @@ from faststream.kafka import KafkaBroker
 
 from evaluation import api, handlers, metrics, store
 from evaluation.config import EvaluationSettings
-from sme_runtime.db import is_transient
-from sme_runtime.errors import install_error_handlers
-from sme_runtime.service import install_operations, service_consumers, service_lifespan
-from sme_runtime.topics import service_topics
+from sme_runtime.service import every, service_app, service_consumers
 from sme_schemas.contracts import AgreementTerminated, ParticipationGivenUp
 from sme_schemas.screening import RecheckCompleted, ScreeningPassed
 
@@ -56,26 +52,12 @@ async def refresh_gauges(sessions, evaluation: handlers.Evaluation) -> None:
 def create_app(settings: EvaluationSettings | None = None) -> FastAPI:
     settings = settings or EvaluationSettings()
     evaluation = handlers.Evaluation(programs=settings.programs, clock=lambda: datetime.now(timezone.utc))
-
-    async def gauges(sessions) -> None:
-        while True:
-            try:
-                await refresh_gauges(sessions, evaluation)
-            except Exception as exc:  # noqa: BLE001 - the next refresh tries again
-                log.log(logging.WARNING if is_transient(exc) else logging.ERROR, "gauges failed: %s", exc)
-            await asyncio.sleep(settings.gauge_seconds)
-
-    app = FastAPI(title="Evaluation — 김포시 중소기업 지원사업 평가·선정", version="1.0.0",
-                  lifespan=service_lifespan(settings, service=SERVICE, migrations=MIGRATIONS,
-                                            topics=service_topics(SERVICE),
-                                            build_broker=lambda sessions: build_broker(settings, sessions, evaluation),
-                                            background=(gauges,)),
-                  description="Document score (Q1–Q7), the expert committee and its conflicts of interest (F6), "
-                              "committee scores (S1–S3), ranking (F1–F3), selection within the budget and the "
-                              "waitlist (F4, F5), X11 re-checks before the selected are notified, and evaluator "
-                              "allowances (F7).")
-    app.state.settings, app.state.evaluation = settings, evaluation
-    install_error_handlers(app, default_rule="S1")
-    app.include_router(api.router)
-    install_operations(app, SERVICE)
-    return app
+    return service_app(
+        settings, service=SERVICE, title="Evaluation — 김포시 중소기업 지원사업 평가·선정",
+        description="Document score (Q1–Q7), the expert committee and its conflicts of interest (F6), committee "
+                    "scores (S1–S3), ranking (F1–F3), selection within the budget and the waitlist (F4, F5), X11 "
+                    "re-checks before the selected are notified, and evaluator allowances (F7).",
+        migrations=MIGRATIONS, build_broker=lambda sessions: build_broker(settings, sessions, evaluation),
+        router=api.router, default_rule="S1", evaluation=evaluation,
+        background=(every(settings.gauge_seconds, lambda sessions: refresh_gauges(sessions, evaluation), log,
+                          "gauges"),))

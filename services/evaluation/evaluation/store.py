@@ -1,27 +1,16 @@
 """Evaluation's SQL. Every function runs inside the caller's transaction."""
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sme_runtime.db import as_json as _json, fetch_all as _rows, fetch_one as _one
+
 # Candidates whose planned subsidy is spoken for (F4): selected, or selected and waiting on the X11 re-check.
 COMMITTED = ("rechecking", "selected")
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
-
-
-async def _rows(session: AsyncSession, sql: str, **params) -> list[Any]:
-    return list(await session.execute(text(sql), params))
-
-
-async def _one(session: AsyncSession, sql: str, **params) -> Any:
-    return (await session.execute(text(sql), params)).first()
 
 
 # --- candidates --------------------------------------------------------------------------------------------

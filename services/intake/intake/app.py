@@ -10,9 +10,7 @@ from faststream.kafka import KafkaBroker
 
 from intake import api, handlers
 from intake.config import IntakeSettings
-from sme_runtime.errors import install_error_handlers
-from sme_runtime.service import install_operations, service_consumers, service_lifespan
-from sme_runtime.topics import service_topics
+from sme_runtime.service import service_app, service_consumers
 from sme_schemas.intake import ApplicationFiledByMunicipalSystem
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -31,15 +29,9 @@ def build_broker(settings: IntakeSettings, sessions, intake: handlers.Intake) ->
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     intake = handlers.Intake(programs=settings.programs)
-
-    app = FastAPI(title="Intake — 김포시 중소기업 지원사업 신청 접수", version="1.0.0",
-                  lifespan=service_lifespan(settings, service=SERVICE, migrations=MIGRATIONS,
-                                            topics=service_topics(SERVICE),
-                                            build_broker=lambda sessions: build_broker(settings, sessions, intake)),
-                  description="Applications (서식1, 서식2, evidence metadata): submit, amend before screening, "
-                              "withdraw, read. Every error names the field and the rule (DOMAIN.md).")
-    app.state.settings, app.state.intake = settings, intake
-    install_error_handlers(app, default_rule="A1")
-    app.include_router(api.router)
-    install_operations(app, SERVICE)
-    return app
+    return service_app(
+        settings, service=SERVICE, title="Intake — 김포시 중소기업 지원사업 신청 접수",
+        description="Applications (서식1, 서식2, evidence metadata): submit, amend before screening, withdraw, "
+                    "read. Every error names the field and the rule (DOMAIN.md).",
+        migrations=MIGRATIONS, build_broker=lambda sessions: build_broker(settings, sessions, intake),
+        router=api.router, default_rule="A1", intake=intake)

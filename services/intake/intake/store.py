@@ -1,12 +1,13 @@
 """Intake's tables: applications, their history, and idempotency keys."""
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from sme_runtime.db import as_json as _json
 
 from intake.domain import LIVE, Status
 
@@ -105,7 +106,3 @@ async def remember_response(session: AsyncSession, principal: str, key: str, *, 
         "INSERT INTO idempotency_keys (principal, key, request_hash, status_code, response) "
         "VALUES (:p, :k, :h, :s, CAST(:r AS jsonb))"),
         {"p": principal, "k": key, "h": request_hash, "s": status_code, "r": _json(response)})
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)

@@ -1,35 +1,6 @@
 """python -m payments serve | relay | migrate | token --role ROLE [--brn BRN]"""
-from __future__ import annotations
-
-import argparse
-import logging
-
 from payments.config import PaymentsSettings
-
-SERVICE = "payments"
-
-
-def main() -> None:
-    from sme_runtime.service import add_common_commands, run_common_command
-
-    parser = argparse.ArgumentParser(prog="python -m payments", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="HTTP API + subscriptions + outbox relay + overdue sweep")
-    add_common_commands(sub, SERVICE, roles=("operator", "company"))
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings = PaymentsSettings()
-    if args.command == "serve":
-        import uvicorn
-
-        from payments.app import create_app
-
-        uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, log_level="warning")
-    else:
-        from payments.app import MIGRATIONS
-
-        run_common_command(args, settings, service=SERVICE, migrations=MIGRATIONS)
-
+from sme_runtime.service import service_main
 
 if __name__ == "__main__":
-    main()
+    service_main("payments", PaymentsSettings, roles=("operator", "company"), doc=__doc__, serve_help="HTTP API + subscriptions + outbox relay + overdue sweep")

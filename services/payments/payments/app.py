@@ -2,7 +2,6 @@
 raises overdue payments (P3) and refreshes the gauges."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 
@@ -12,10 +11,7 @@ from faststream.kafka import KafkaBroker
 from payments import api, handlers, metrics, store
 from payments.accounts import AccountVault
 from payments.config import PaymentsSettings
-from sme_runtime.db import is_transient
-from sme_runtime.errors import install_error_handlers
-from sme_runtime.service import install_operations, service_consumers, service_lifespan
-from sme_runtime.topics import service_topics
+from sme_runtime.service import every, service_app, service_consumers
 from sme_schemas.contracts import AgreementTerminated, ReportAccepted
 from sme_schemas.evaluation import EvaluatorAllowanceDue
 
@@ -50,25 +46,11 @@ def create_app(settings: PaymentsSettings | None = None) -> FastAPI:
     settings = settings or PaymentsSettings()
     payments = handlers.Payments(programs=settings.programs, clock=settings.clock(),
                                  vault=AccountVault(settings.account_key))
-
-    async def sweeper(sessions) -> None:
-        while True:
-            try:
-                await sweep(sessions, payments)
-            except Exception as exc:  # noqa: BLE001 - the next sweep tries again
-                log.log(logging.WARNING if is_transient(exc) else logging.ERROR, "sweep failed: %s", exc)
-            await asyncio.sleep(settings.sweep_seconds)
-
-    app = FastAPI(title="Payments — 김포시 중소기업 지원사업 지원금 지급", version="1.0.0",
-                  lifespan=service_lifespan(settings, service=SERVICE, migrations=MIGRATIONS,
-                                            topics=service_topics(SERVICE),
-                                            build_broker=lambda sessions: build_broker(settings, sessions, payments),
-                                            background=(sweeper,)),
-                  description="Subsidy requests (서식4) after an accepted result report (P1), the amount in integer "
-                              "KRW (P2), the 30-day due date and overdue alerts (P3), adjustments and clawback "
-                              "(P4), evaluator allowances (P5). Bank accounts are encrypted and never leave here.")
-    app.state.settings, app.state.payments = settings, payments
-    install_error_handlers(app, default_rule="P1")
-    app.include_router(api.router)
-    install_operations(app, SERVICE)
-    return app
+    return service_app(
+        settings, service=SERVICE, title="Payments — 김포시 중소기업 지원사업 지원금 지급",
+        description="Subsidy requests (서식4) after an accepted result report (P1), the amount in integer KRW (P2), "
+                    "the 30-day due date and overdue alerts (P3), adjustments and clawback (P4), evaluator "
+                    "allowances (P5). Bank accounts are encrypted and never leave here.",
+        migrations=MIGRATIONS, build_broker=lambda sessions: build_broker(settings, sessions, payments),
+        router=api.router, default_rule="P1", payments=payments,
+        background=(every(settings.sweep_seconds, lambda sessions: sweep(sessions, payments), log, "sweep"),))

@@ -1,24 +1,18 @@
 """Payments' SQL. Every function runs inside the caller's transaction."""
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sme_runtime.db import as_json, fetch_all as _rows, fetch_one as _one
+
 
 def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
-
-
-async def _rows(session: AsyncSession, sql: str, **params) -> list[Any]:
-    return list(await session.execute(text(sql), params))
-
-
-async def _one(session: AsyncSession, sql: str, **params) -> Any:
-    return (await session.execute(text(sql), params)).first()
+    """SQL NULL for nothing (an allowance has no breakdown), else the JSON."""
+    return None if value is None else as_json(value)
 
 
 async def insert_accepted_report(session: AsyncSession, *, application_id: str, program_id: str, agreement_id: str,

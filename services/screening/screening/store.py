@@ -1,18 +1,15 @@
 """Screening's SQL. Every function runs inside the caller's transaction."""
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sme_runtime.db import as_json as _json
+
 FINAL = ("rejected", "withdrawn")
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 async def get(session: AsyncSession, application_id: str, *, lock: bool = False) -> Any:

@@ -1,17 +1,32 @@
 """Engine, sessions, schema migrations and the line between transient and permanent database errors."""
 from __future__ import annotations
 
+import json
 import logging
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 log = logging.getLogger(__name__)
 MIGRATION_LOCK = 7_240_601  # advisory lock id: two replicas starting together migrate one at a time
+
+
+def as_json(value: Any) -> str:
+    """A value for a jsonb parameter: Korean text kept as it is, dates and decimals as strings."""
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+async def fetch_all(session: AsyncSession, sql: str, **params) -> list[Any]:
+    return list(await session.execute(text(sql), params))
+
+
+async def fetch_one(session: AsyncSession, sql: str, **params) -> Any:
+    return (await session.execute(text(sql), params)).first()
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
+import logging
 import signal
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from prometheus_client import make_asgi_app
@@ -17,11 +19,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from sme_runtime.consumer import ReliableConsumers
-from sme_runtime.db import make_engine, migrate, session_factory
+from sme_runtime.db import is_transient, make_engine, migrate, session_factory
+from sme_runtime.errors import install_error_handlers
 from sme_runtime.metrics import REGISTRY
 from sme_runtime.relay import OutboxRelay
 from sme_runtime.settings import ServiceSettings
-from sme_runtime.topics import start_when_kafka_answers
+from sme_runtime.topics import service_topics, start_when_kafka_answers
 
 BrokerFactory = Callable[[async_sessionmaker], KafkaBroker]
 Background = Callable[[async_sessionmaker], Awaitable[None]]
@@ -58,6 +61,39 @@ def service_lifespan(settings: ServiceSettings, *, service: str, migrations: Pat
     return lifespan
 
 
+def service_app(settings: ServiceSettings, *, service: str, title: str, description: str, migrations: Path,
+                build_broker: BrokerFactory, router: APIRouter, default_rule: str,
+                background: tuple[Background, ...] = (), **state: Any) -> FastAPI:
+    """A service's FastAPI app: its lifespan, its routes, the one error shape, /health and /metrics; `state`
+    (the service's domain object) is put on app.state beside the settings."""
+    app = FastAPI(title=title, version="1.0.0", description=description,
+                  lifespan=service_lifespan(settings, service=service, migrations=migrations,
+                                            topics=service_topics(service), build_broker=build_broker,
+                                            background=background))
+    app.state.settings = settings
+    for name, value in state.items():
+        setattr(app.state, name, value)
+    install_error_handlers(app, default_rule=default_rule)
+    app.include_router(router)
+    install_operations(app, service)
+    return app
+
+
+def every(seconds: float, step: Callable[[async_sessionmaker], Awaitable[Any]], log: logging.Logger,
+          what: str) -> Background:
+    """A background loop: `step` every `seconds`; a failure is logged and the next round tries again."""
+
+    async def loop(sessions: async_sessionmaker) -> None:
+        while True:
+            try:
+                await step(sessions)
+            except Exception as exc:  # noqa: BLE001 - the next round tries again
+                log.log(logging.WARNING if is_transient(exc) else logging.ERROR, "%s failed: %s", what, exc)
+            await asyncio.sleep(seconds)
+
+    return loop
+
+
 def service_consumers(settings: ServiceSettings, sessions: async_sessionmaker, service: str) -> ReliableConsumers:
     """A service's broker (idempotent producer, acks=all, Prometheus middleware) with its reliable consumers;
     subscribe on the result and hand `.broker` to the lifespan."""
@@ -89,6 +125,27 @@ def install_operations(app: FastAPI, service: str) -> None:
 
 
 # --- the commands every service's CLI has -----------------------------------------------------------------
+
+def service_main(service: str, settings_cls: type[ServiceSettings], *, roles: tuple[str, ...], doc: str,
+                 serve_help: str = "HTTP API + subscriptions + outbox relay + background loops") -> None:
+    """`python -m <service> serve | relay | migrate | token`: the CLI of a service whose app module is
+    `<service>.app` (create_app, MIGRATIONS)."""
+    parser = argparse.ArgumentParser(prog=f"python -m {service}", description=doc)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help=serve_help)
+    add_common_commands(sub, service, roles=roles)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = settings_cls()
+    app_module = importlib.import_module(f"{service}.app")
+    if args.command == "serve":
+        import uvicorn
+
+        uvicorn.run(app_module.create_app(settings), host=settings.http_host, port=settings.http_port,
+                    log_level="warning")
+    else:
+        run_common_command(args, settings, service=service, migrations=app_module.MIGRATIONS)
+
 
 def add_common_commands(sub, service: str, roles: tuple[str, ...]) -> None:
     sub.add_parser("relay", help=f"the outbox relay alone (set {service.upper()}_RUN_RELAY=false on the API then)")
