@@ -1,7 +1,12 @@
-"""What the benchmarks share: putting a batch of events on the bus as another service would."""
+"""What the benchmarks share: putting a batch of events on the bus as another service would, and waiting for a
+service's database to show the result."""
 from __future__ import annotations
 
 import asyncio
+import os
+import time
+
+import asyncpg
 
 from aiokafka import AIOKafkaProducer
 
@@ -23,3 +28,21 @@ async def publish_all(events: list[IntegrationEvent], bootstrap: str, source: st
         await asyncio.gather(*sends)
     finally:
         await producer.stop()
+
+
+async def count(service: str, sql: str, *args) -> int:
+    port = os.environ.get("SME_PG_PORT", "5432")
+    conn = await asyncpg.connect(f"postgresql://{service}:{service}@127.0.0.1:{port}/{service}")
+    try:
+        return await conn.fetchval(sql, *args)
+    finally:
+        await conn.close()
+
+
+def wait_until(service: str, sql: str, args: tuple, target: int, started: float) -> float:
+    """Seconds from `started` (time.time()) until `sql` counts `target` in the service's database."""
+    while asyncio.run(count(service, sql, *args)) < target:
+        if time.time() - started > 600:
+            raise SystemExit(f"not reached in 10 minutes: {sql}")
+        time.sleep(0.2)
+    return time.time() - started

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 
 import asyncpg
 
-from bench.bus import publish_all
+from bench.bus import publish_all, wait_until
 from deploy.local.procs import ROOT, ServiceProcess, evaluation_env
 from deploy.sample.evaluation_scenario import COMMITTEE, EvaluationDesk, evaluator_pool, score_sheet, screening_passed
 from deploy.sample.program_call import demo_program
@@ -32,20 +32,6 @@ LOG_DIR = ROOT / ".local" / "bench"
 PORT = 28003
 
 
-async def _count(sql: str, *args) -> int:
-    conn = await asyncpg.connect(f"postgresql://evaluation:evaluation@127.0.0.1:{PG_PORT}/evaluation")
-    try:
-        return await conn.fetchval(sql, *args)
-    finally:
-        await conn.close()
-
-
-def wait_until(sql: str, args: tuple, target: int, started: float) -> float:
-    while asyncio.run(_count(sql, *args)) < target:
-        if time.time() - started > 600:
-            raise SystemExit(f"not reached in 10 minutes: {sql}")
-        time.sleep(0.2)
-    return time.time() - started
 
 
 def main() -> None:
@@ -67,7 +53,8 @@ def main() -> None:
         events = [screening_passed(pid, i, rng, rng.choice([2_000_000, 4_000_000, 5_000_000]), now) for i in range(n)]
         started = time.time()
         asyncio.run(publish_all(events, KAFKA, "/bench/screening"))
-        took = wait_until("SELECT count(*) FROM candidates WHERE program_id = $1", (pid,), n, started)
+        took = wait_until("evaluation", "SELECT count(*) FROM candidates WHERE program_id = $1", (pid,), n,
+                          started)
         print(f"{n} ScreeningPassed consumed and document-scored in {took:.1f}s: {n / took:.0f} events/s")
 
         desk = EvaluationDesk(f"http://127.0.0.1:{PORT}")
@@ -100,13 +87,13 @@ def main() -> None:
         print(f"round of {n} closed (rank, select, {len(selected)} re-checks asked, allowances) in "
               f"{1000 * (time.perf_counter() - t0):.0f} ms")
         asks = "SELECT count(*) FROM rechecks r JOIN candidates c USING (application_id) WHERE c.program_id = $1"
-        wait_until(asks, (pid,), len(selected), time.time())
+        wait_until("evaluation", asks, (pid,), len(selected), time.time())
         answered_at = time.time()
         rechecks = asyncio.run(_rechecks(pid))
         asyncio.run(publish_all([RecheckCompleted(program_id=pid, application_id=a, occurred_at=now, request_id=r,
                                                   completed_at=datetime.now(timezone.utc), outcome="clear")
                                  for a, r in rechecks], KAFKA, "/bench/screening"))
-        took = wait_until("SELECT count(*) FROM candidates WHERE program_id = $1 AND status = 'selected'", (pid,),
+        took = wait_until("evaluation", "SELECT count(*) FROM candidates WHERE program_id = $1 AND status = 'selected'", (pid,),
                           len(selected), answered_at)
         print(f"{len(selected)} re-checks answered: all notified (ApplicationSelected) {took:.1f}s later")
     finally:

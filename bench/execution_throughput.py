@@ -18,9 +18,8 @@ import statistics
 import time
 from datetime import datetime, timedelta, timezone
 
-import asyncpg
 
-from bench.bus import publish_all
+from bench.bus import publish_all, wait_until
 from deploy.local.execution_stage import ExecutionServices
 from deploy.local.procs import ROOT
 from deploy.sample.evaluation_scenario import screening_passed
@@ -36,20 +35,6 @@ PORTS = {"contracts": 28004, "payments": 28005}
 OFFSET = 20
 
 
-async def _count(service: str, sql: str, *args) -> int:
-    conn = await asyncpg.connect(f"postgresql://{service}:{service}@127.0.0.1:{PG_PORT}/{service}")
-    try:
-        return await conn.fetchval(sql, *args)
-    finally:
-        await conn.close()
-
-
-def wait_until(service: str, sql: str, args: tuple, target: int, started: float) -> float:
-    while asyncio.run(_count(service, sql, *args)) < target:
-        if time.time() - started > 600:
-            raise SystemExit(f"not reached in 10 minutes: {sql}")
-        time.sleep(0.2)
-    return time.time() - started
 
 
 def timed(call) -> float:
