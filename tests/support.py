@@ -99,3 +99,63 @@ def consumer_groups(service: str) -> dict[str, list[str]]:
     from sme_schemas.catalog import CONSUMES
 
     return {f"{service}.{e.event_name}": [e.topic()] for e in CONSUMES[service]}
+
+
+# --- replay: re-consume a service's inputs from a recorded start, with its inbox emptied --------------------
+
+def group_positions(groups: dict[str, list[str]]) -> dict[str, dict[tuple[str, int], int]]:
+    """Where each group's topics end now: the start of what a test is about to publish."""
+    import asyncio
+
+    return {g: {(t, p): o for t in topics for p, o in asyncio.run(end_offsets(t)).items()}
+            for g, topics in groups.items()}
+
+
+async def snapshot(tables: dict[str, tuple[str, ...]]) -> dict:
+    """Every row of the services' tables (order-free) and the size of each outbox."""
+    import json
+
+    import asyncpg
+
+    state = {}
+    for service, names in tables.items():
+        conn = await asyncpg.connect(db_url(service).replace("+asyncpg", ""))
+        try:
+            for table in names:
+                rows = await conn.fetch(f"SELECT * FROM {table}")
+                state[f"{service}.{table}"] = sorted(json.dumps(dict(r), default=str, ensure_ascii=False)
+                                                     for r in rows)
+            state[f"{service}.outbox"] = await conn.fetchval("SELECT count(*) FROM outbox")
+        finally:
+            await conn.close()
+    return state
+
+
+async def forget_processed_events(services) -> None:
+    """Empty the services' inboxes, so a replay is deduplicated by nothing but the handlers themselves."""
+    import asyncpg
+
+    for service in services:
+        conn = await asyncpg.connect(db_url(service).replace("+asyncpg", ""))
+        try:
+            await conn.execute("DELETE FROM processed_events")
+        finally:
+            await conn.close()
+
+
+def rewind(positions: dict[str, dict[tuple[str, int], int]]) -> None:
+    """Commit the (stopped) groups' offsets back to the recorded positions."""
+    import asyncio
+
+    for group, at in positions.items():
+        asyncio.run(commit_offsets(group, at))
+
+
+def wait_caught_up(groups: dict[str, list[str]], timeout: float = 60) -> None:
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while asyncio.run(lag(groups)) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert asyncio.run(lag(groups)) == 0

@@ -28,8 +28,8 @@ from sme_schemas.catalog import produced_by
 from sme_schemas.evaluation import ApplicationSelected, EvaluatorAllowanceDue
 from sme_schemas.program import local_date
 from tests.support import (
-    KAFKA, ROOT, TEST_ENV, ServiceProcess, commit_offsets, consumer_groups, db_url, end_offsets, lag, read_topic,
-    start_groups_at_end,
+    KAFKA, ROOT, TEST_ENV, ServiceProcess, consumer_groups, db_url, end_offsets, forget_processed_events,
+    group_positions, read_topic, rewind, snapshot, start_groups_at_end, wait_caught_up,
 )
 
 CONTRACTS_PORT, PAYMENTS_PORT = 18004, 18005
@@ -75,8 +75,7 @@ def stack(programs_dir, fresh_databases):
     groups = {**consumer_groups("contracts"), **consumer_groups("payments")}
     asyncio.run(start_groups_at_end(groups))
     starts = {e: asyncio.run(end_offsets(e.topic())) for e in PRODUCED}
-    inputs = {g: {(t, p): o for t in topics for p, o in asyncio.run(end_offsets(t)).items()}
-              for g, topics in groups.items()}
+    inputs = group_positions(groups)
     s = Stack(f"{ROOT / 'deploy/programs'}:{programs_dir}")
     s.start_contracts()
     s.start_payments(OFFSET_DAYS)
@@ -122,36 +121,6 @@ def selected_apps(program_id: str, now: datetime) -> dict:
 def _planned(cost: int) -> int:
     return min(5_000_000, cost + cost * 10 // 100)
 
-
-async def snapshot() -> dict:
-    state = {}
-    for service, tables in TABLES.items():
-        conn = await asyncpg.connect(db_url(service).replace("+asyncpg", ""))
-        try:
-            for table in tables:
-                rows = await conn.fetch(f"SELECT * FROM {table}")
-                state[f"{service}.{table}"] = sorted(json.dumps(dict(r), default=str, ensure_ascii=False)
-                                                     for r in rows)
-            state[f"{service}.outbox"] = await conn.fetchval("SELECT count(*) FROM outbox")
-        finally:
-            await conn.close()
-    return state
-
-
-async def forget_processed_events() -> None:
-    for service in TABLES:
-        conn = await asyncpg.connect(db_url(service).replace("+asyncpg", ""))
-        try:
-            await conn.execute("DELETE FROM processed_events")
-        finally:
-            await conn.close()
-
-
-def wait_caught_up(groups, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while asyncio.run(lag(groups)) and time.monotonic() < deadline:
-        time.sleep(0.3)
-    assert asyncio.run(lag(groups)) == 0
 
 
 def test_from_selection_to_payment_clawback_and_replay(stack):
@@ -308,16 +277,15 @@ def test_from_selection_to_payment_clawback_and_replay(stack):
     assert all("3011234567891" not in e.model_dump_json() for e in published["PaymentDue"])
 
     # Replay: both services re-consume their inputs from this test's start with their inboxes emptied.
-    before = asyncio.run(snapshot())
+    before = asyncio.run(snapshot(TABLES))
     s.stop()
-    asyncio.run(forget_processed_events())
-    for group, positions in inputs.items():
-        asyncio.run(commit_offsets(group, positions))
+    asyncio.run(forget_processed_events(TABLES))
+    rewind(inputs)
     s.start_contracts()
     s.start_payments(31)
     wait_caught_up(groups)
     time.sleep(1)  # a sweep or relay pass after catching up would show a second emission
-    assert asyncio.run(snapshot()) == before
+    assert asyncio.run(snapshot(TABLES)) == before
     assert {k: len(v) for k, v in by_type(starts, counts).items()} == counts
 
 

@@ -24,7 +24,13 @@ from sme_schemas import unwrap
 from sme_schemas.contracts import ParticipationGivenUp
 from sme_schemas.evaluation import ApplicationSelected, EvaluatorAllowanceDue, RecheckRequested, ScoresFinalized
 from sme_schemas.screening import RecheckCompleted
-from tests.support import KAFKA, ROOT, TEST_ENV, ServiceProcess, end_offsets, consumer_groups, read_topic, start_groups_at_end
+from tests.support import (
+    KAFKA, ROOT, TEST_ENV, ServiceProcess, consumer_groups, end_offsets, forget_processed_events, group_positions,
+    read_topic, rewind, snapshot, start_groups_at_end, wait_caught_up,
+)
+
+TABLES = {"evaluation": ("candidates", "evaluators", "rounds", "seats", "declarations", "scores", "rechecks",
+                         "allowances", "audit")}
 
 PORT = 18003
 DESK = f"http://127.0.0.1:{PORT}"
@@ -45,6 +51,7 @@ def evaluation(programs_dir, fresh_databases):
                 "EVALUATION_GAUGE_SECONDS": "0.5"})
     asyncio.run(start_groups_at_end(consumer_groups("evaluation")))
     starts = {e: asyncio.run(end_offsets(e.topic())) for e in OUT}
+    starts["inputs"] = group_positions(consumer_groups("evaluation"))
     service = ServiceProcess("evaluation", "serve", env, port=PORT)
     service.start()
     yield service, starts, program
@@ -173,6 +180,19 @@ def test_a_round_from_screening_passed_to_notified_selection(evaluation):
     assert leaving.application_id not in {s["application_id"] for s in after["selected"] + after["rechecking"]}
     still_waiting = [w for w in waitlisted if w.application_id in {x["application_id"] for x in after["waitlist"]}]
     assert all(w.planned_subsidy > after["available"] for w in still_waiting)  # nothing left behind that fits
+
+    # Replay: every input from this test's start again, with the inbox emptied: nothing changes, nothing is
+    # published again (the re-check answers, the give-up and the passed applications are all seen twice).
+    wait_caught_up(consumer_groups("evaluation"))
+    time.sleep(1)  # the relay publishes what the last event caused
+    before = asyncio.run(snapshot(TABLES))
+    service.stop()
+    asyncio.run(forget_processed_events(TABLES))
+    rewind(starts["inputs"])
+    service.start()
+    wait_caught_up(consumer_groups("evaluation"))
+    time.sleep(1)
+    assert asyncio.run(snapshot(TABLES)) == before
     assert after["committed"] <= program["budget"]
     # Exactly once, across the SIGKILL: one notification per selected application.
     final = events(ApplicationSelected, starts, len(selected) + 5, timeout=3)
