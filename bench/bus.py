@@ -3,7 +3,9 @@ service's database to show the result."""
 from __future__ import annotations
 
 import asyncio
+import math
 import os
+import statistics
 import time
 
 import asyncpg
@@ -46,3 +48,9 @@ def wait_until(service: str, sql: str, args: tuple, target: int, started: float)
             raise SystemExit(f"not reached in 10 minutes: {sql}")
         time.sleep(0.2)
     return time.time() - started
+
+
+def p50_p99(latencies: list[float]) -> tuple[float, float]:
+    """Median and 99th percentile (nearest rank) of the latencies, in their own unit."""
+    ordered = sorted(latencies)
+    return statistics.median(ordered), ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)]

@@ -14,13 +14,12 @@ import asyncio
 import json
 import os
 import random
-import statistics
 import time
 from datetime import datetime, timezone
 
 import asyncpg
 
-from bench.bus import publish_all, wait_until
+from bench.bus import p50_p99, publish_all, wait_until
 from deploy.local.procs import ROOT, ServiceProcess, evaluation_env
 from deploy.sample.evaluation_scenario import COMMITTEE, EvaluationDesk, evaluator_pool, score_sheet, screening_passed
 from deploy.sample.program_call import demo_program
@@ -30,8 +29,6 @@ KAFKA = f"127.0.0.1:{os.environ.get('SME_KAFKA_PORT', '9092')}"
 PG_PORT = os.environ.get("SME_PG_PORT", "5432")
 LOG_DIR = ROOT / ".local" / "bench"
 PORT = 28003
-
-
 
 
 def main() -> None:
@@ -76,10 +73,9 @@ def main() -> None:
                           json={"levels": score_sheet(event.application_id, evaluator_id, sheets)})
                 latencies.append(time.perf_counter() - t0)
         scoring = time.time() - scoring_started
-        latencies.sort()
+        p50, p99 = p50_p99(latencies)
         print(f"{len(latencies)} score sheets (each after its declaration) in {scoring:.1f}s: "
-              f"{len(latencies) / scoring:.1f} sheets/s; PUT score p50 {1000 * statistics.median(latencies):.0f} ms, "
-              f"p99 {1000 * latencies[int(0.99 * (len(latencies) - 1))]:.0f} ms")
+              f"{len(latencies) / scoring:.1f} sheets/s; PUT score p50 {1000 * p50:.0f} ms, p99 {1000 * p99:.0f} ms")
 
         t0 = time.perf_counter()
         closed = desk.close(round_id)

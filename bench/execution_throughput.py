@@ -14,12 +14,11 @@ import asyncio
 import json
 import os
 import random
-import statistics
 import time
 from datetime import datetime, timedelta, timezone
 
 
-from bench.bus import publish_all, wait_until
+from bench.bus import p50_p99, publish_all, wait_until
 from deploy.local.execution_stage import ExecutionServices
 from deploy.local.procs import ROOT
 from deploy.sample.evaluation_scenario import screening_passed
@@ -44,9 +43,9 @@ def timed(call) -> float:
 
 
 def report(label: str, latencies: list[float], seconds: float) -> None:
-    latencies = sorted(latencies)
+    p50, p99 = p50_p99(latencies)
     print(f"{label}: {len(latencies)} requests in {seconds:.1f}s ({len(latencies) / seconds:.0f}/s), "
-          f"p50 {statistics.median(latencies):.0f} ms, p99 {latencies[int(len(latencies) * 0.99) - 1]:.0f} ms")
+          f"p50 {p50:.0f} ms, p99 {p99:.0f} ms")
 
 
 def main() -> None:

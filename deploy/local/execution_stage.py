@@ -23,22 +23,28 @@ UNPAID_DAYS = 31  # then this far again: the one request left unpaid passes its 
 
 
 class ExecutionServices:
-    """Contracts and payments processes, restartable with their calendars moved ahead."""
+    """Contracts and payments processes, each restartable with its calendar moved ahead. `settings` are passed to
+    both as <SERVICE>_<NAME> (e.g. {"SWEEP_SECONDS": "1"})."""
 
-    def __init__(self, *, kafka: str, pg_port: str, programs: str, ports: dict[str, int], log_dir) -> None:
+    def __init__(self, *, kafka: str, pg_port: str, programs: str, ports: dict[str, int], log_dir,
+                 settings: dict[str, str] | None = None) -> None:
         self.kafka, self.pg_port, self.programs, self.ports, self.log_dir = kafka, pg_port, programs, ports, log_dir
+        self.settings = {"SWEEP_SECONDS": "1", **(settings or {})}
         self.processes: dict[str, ServiceProcess] = {}
-        self.offset = 0
+        self.offsets = {service: 0 for service in ports}
 
     def process(self, service: str) -> ServiceProcess:
         env = service_env(service, kafka=self.kafka, pg_port=self.pg_port, http_port=self.ports[service],
                           programs_path=self.programs)
-        env[f"{service.upper()}_CLOCK_OFFSET_DAYS"] = str(self.offset)
-        env[f"{service.upper()}_SWEEP_SECONDS"] = "1"
+        prefix = service.upper()
+        env.update({f"{prefix}_{name}": value for name, value in self.settings.items()})
+        env[f"{prefix}_CLOCK_OFFSET_DAYS"] = str(self.offsets[service])
         return ServiceProcess(service, "serve", env, port=self.ports[service], log=self.log_dir / f"{service}.log")
 
-    def start(self, offset_days: int = 0) -> list[ServiceProcess]:
-        self.offset = offset_days
+    def start(self, offset_days: int | None = None) -> list[ServiceProcess]:
+        """Both services; with `offset_days` both calendars that far ahead, else each where it was."""
+        if offset_days is not None:
+            self.offsets = {service: offset_days for service in self.ports}
         self.processes = {s: self.process(s) for s in self.ports}
         for p in self.processes.values():
             p.start(wait=False)
@@ -47,8 +53,8 @@ class ExecutionServices:
         return list(self.processes.values())
 
     def restart(self, offset_days: int, only: tuple[str, ...] | None = None) -> None:
-        self.offset = offset_days
         for service in only or tuple(self.ports):
+            self.offsets[service] = offset_days
             self.processes[service].stop()
             self.processes[service] = self.process(service).start()
 
@@ -57,7 +63,7 @@ class ExecutionServices:
             p.stop()
 
 
-def agreements_drafted(desk: ContractsDesk, program_id: str, budget: dict, names: dict[str, str]) -> list[dict]:
+def agreements_drafted(desk: ContractsDesk, program_id: str, budget: dict) -> list[dict]:
     selected = {s["application_id"] for s in budget["selected"]}
     rows = desk.poll(lambda: desk.agreements(program_id),
                      lambda rows: selected <= {a["application_id"] for a in rows}, timeout=60)
@@ -82,7 +88,7 @@ def sign_everything(desk: ContractsDesk, agreements: list[dict], names: dict[str
 
 
 def give_up_and_promote(desk: ContractsDesk, evaluation: EvaluationDesk, program_id: str, budget: dict,
-                        names: dict[str, str], work_recheck: Callable[[], int]) -> tuple[str, dict]:
+                        names: dict[str, str], work_recheck: Callable[[], int]) -> dict:
     """The lowest-ranked selected company with the largest amount gives up; evaluation promotes the waitlist."""
     selected = sorted(budget["selected"], key=lambda s: (-s["planned_subsidy"], -s["rank"]))
     leaving = selected[0]
@@ -107,7 +113,7 @@ def give_up_and_promote(desk: ContractsDesk, evaluation: EvaluationDesk, program
     for p in promoted:
         print(f"  waitlist → selected: {names[p['application_id']]} (rank {p['rank']}, "
               f"{p['planned_subsidy']:,} KRW) after its own X11 re-check")
-    return leaving["application_id"], now
+    return now
 
 
 def consult_and_report(desk: ContractsDesk, agreements: list[dict], today, names: dict[str, str]) -> int:
@@ -129,7 +135,7 @@ def consult_and_report(desk: ContractsDesk, agreements: list[dict], today, names
     return len(in_force)
 
 
-def request_subsidies(pay: PaymentsDesk, desk: ContractsDesk, program_id: str, agreements: list[dict],
+def request_subsidies(pay: PaymentsDesk, desk: ContractsDesk, agreements: list[dict],
                       costs: dict[str, int], names: dict[str, str]) -> list[dict]:
     """Each company files 서식4 with what it proved it paid (C4); one proves 5,500,000 for a 5,000,000 cap."""
     completed = [a for a in agreements if desk.agreement(a["agreement_id"])["status"] == "completed"]

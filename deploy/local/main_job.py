@@ -323,7 +323,7 @@ def execute(program: dict, forms: list[dict], rows: dict[str, dict], names: dict
     desk, pay = ContractsDesk(CONTRACTS), PaymentsDesk(PAYMENTS)
     ranks = {s["application_id"]: s["rank"] for s in budget["selected"] + budget["waitlist"]}
     heading("contracts: three-party agreements (서식3)")
-    agreements = agreements_drafted(desk, pid, budget, names)
+    agreements = agreements_drafted(desk, pid, budget)
     print(f"{len(agreements)} agreements drafted from ApplicationSelected with the parties screening verified; "
           f"term {agreements[0]['term_start']} – {agreements[0]['term_end']} (C2)")
     signed = sign_everything(desk, agreements, names)
@@ -331,10 +331,10 @@ def execute(program: dict, forms: list[dict], rows: dict[str, dict], names: dict
     heading("payments: evaluator allowances")
     pay_allowances(pay, pid)
     heading("contracts: a give-up promotes the waitlist (C6, F5)")
-    _, budget = give_up_and_promote(desk, EvaluationDesk(EVALUATION), pid, budget, names,
+    budget = give_up_and_promote(desk, EvaluationDesk(EVALUATION), pid, budget, names,
                                     lambda: work_review_queue(names, recheck=True))
     ranks.update({s["application_id"]: s["rank"] for s in budget["selected"]})
-    agreements = agreements_drafted(desk, pid, budget, names)
+    agreements = agreements_drafted(desk, pid, budget)
     signed = sign_everything(desk, [a for a in agreements if a["status"] == "drafted"], names)
     print(f"  {signed} new agreement in force")
     heading(f"{CONSULTING_DAYS} days on: the consulting (C3) and the result reports (C8)")
@@ -345,7 +345,7 @@ def execute(program: dict, forms: list[dict], rows: dict[str, dict], names: dict
     heading("payments: subsidy requests (서식4) and payments (P1–P4)")
     by_brn = {f["company"]["business_registration_number"]: f for f in forms}
     costs = {a: by_brn[r["business_registration_number"]]["consulting"]["cost_excluding_vat"] for a, r in rows.items()}
-    filed = request_subsidies(pay, desk, pid, agreements, costs, names)
+    filed = request_subsidies(pay, desk, agreements, costs, names)
     unpaid = pay_all_but_one(pay, filed, names)
     heading(f"{UNPAID_DAYS} days later: the unpaid request passes its due date (P3)")
     overdue_after_restart(execution, pay, pid, unpaid, f"{PAYMENTS}/metrics/")

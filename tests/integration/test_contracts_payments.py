@@ -18,7 +18,8 @@ from datetime import date, datetime, timedelta, timezone
 import asyncpg
 import pytest
 
-from deploy.local.procs import publish_event, service_env
+from deploy.local.execution_stage import ExecutionServices
+from deploy.local.procs import publish_event
 from deploy.sample.evaluation_scenario import screening_passed
 from deploy.sample.execution_scenario import ContractsDesk, PaymentsDesk, session_plan, subsidy_request
 from deploy.sample.program_call import demo_program
@@ -28,43 +29,17 @@ from sme_schemas.catalog import produced_by
 from sme_schemas.evaluation import ApplicationSelected, EvaluatorAllowanceDue
 from sme_schemas.program import local_date
 from tests.support import (
-    KAFKA, ROOT, TEST_ENV, ServiceProcess, consumer_groups, db_url, end_offsets, forget_processed_events,
+    KAFKA, ROOT, TEST_ENV, consumer_groups, db_url, end_offsets, forget_processed_events,
     group_positions, read_topic, rewind, snapshot, start_groups_at_end, wait_caught_up,
 )
 
-CONTRACTS_PORT, PAYMENTS_PORT = 18004, 18005
+PORTS = {"contracts": 18004, "payments": 18005}
 OFFSET_DAYS = 20  # the consulting period: thirteen sessions, one a day, have been held by "today"
 COSTS = {"A": 4_545_455, "B": 4_000_000, "C": 3_000_000, "D": 2_000_000}  # planned 5,000,000 / 4,400,000 / ...
 PRODUCED = produced_by("contracts") + produced_by("payments")
 TABLES = {"contracts": ("parties", "selections", "agreements", "signatures", "sessions", "amendments", "reports",
                         "audit"),
           "payments": ("accepted_reports", "terminations", "payments", "adjustments", "audit")}
-
-
-class Stack:
-    def __init__(self, programs_path: str) -> None:
-        self.programs_path = programs_path
-        self.contracts = self.payments = None
-
-    def process(self, service: str, port: int, offset_days: int, **extra: str) -> ServiceProcess:
-        env = service_env(service, kafka=KAFKA, pg_port=TEST_ENV["SME_PG_PORT"], http_port=port,
-                          programs_path=self.programs_path)
-        prefix = service.upper()
-        env.update({f"{prefix}_ENVIRONMENT": "test", f"{prefix}_RELAY_IDLE_SECONDS": "0.02",
-                    f"{prefix}_CLOCK_OFFSET_DAYS": str(offset_days), f"{prefix}_GAUGE_SECONDS": "0.3",
-                    f"{prefix}_SWEEP_SECONDS": "0.3", **extra})
-        return ServiceProcess(service, "serve", env, port=port)
-
-    def start_contracts(self) -> None:
-        self.contracts = self.process("contracts", CONTRACTS_PORT, OFFSET_DAYS).start()
-
-    def start_payments(self, offset_days: int) -> None:
-        self.payments = self.process("payments", PAYMENTS_PORT, offset_days).start()
-
-    def stop(self) -> None:
-        for service in (self.contracts, self.payments):
-            if service:
-                service.stop()
 
 
 @pytest.fixture
@@ -76,9 +51,11 @@ def stack(programs_dir, fresh_databases):
     asyncio.run(start_groups_at_end(groups))
     starts = {e: asyncio.run(end_offsets(e.topic())) for e in PRODUCED}
     inputs = group_positions(groups)
-    s = Stack(f"{ROOT / 'deploy/programs'}:{programs_dir}")
-    s.start_contracts()
-    s.start_payments(OFFSET_DAYS)
+    s = ExecutionServices(kafka=KAFKA, pg_port=TEST_ENV["SME_PG_PORT"], ports=PORTS,
+                          programs=f"{ROOT / 'deploy/programs'}:{programs_dir}", log_dir=ROOT / ".local-test",
+                          settings={"ENVIRONMENT": "test", "RELAY_IDLE_SECONDS": "0.02", "GAUGE_SECONDS": "0.3",
+                                    "SWEEP_SECONDS": "0.3"})
+    s.start(OFFSET_DAYS)
     yield s, program, starts, inputs, groups
     s.stop()
 
@@ -132,7 +109,8 @@ def test_from_selection_to_payment_clawback_and_replay(stack):
         # C's selection comes before its verified parties: the draft waits for both (any order, C2).
         for event in ((selected, passed) if key == "C" else (passed, selected)):
             publish(event)
-    desk, pay = ContractsDesk(f"http://127.0.0.1:{CONTRACTS_PORT}"), PaymentsDesk(f"http://127.0.0.1:{PAYMENTS_PORT}")
+    desk = ContractsDesk(f"http://127.0.0.1:{PORTS['contracts']}")
+    pay = PaymentsDesk(f"http://127.0.0.1:{PORTS['payments']}")
     drafted = {a["application_id"]: a for a in desk.wait_for_agreements(pid, 4)}
     assert len(drafted) == 4
     agreement = {k: drafted[apps[k][0].application_id] for k in apps}
@@ -252,12 +230,10 @@ def test_from_selection_to_payment_clawback_and_replay(stack):
     allowance = pay.wait_for_payments(pid, lambda ps: any(p["purpose"] == "evaluator-allowance" for p in ps))
     allowance = next(p for p in allowance if p["purpose"] == "evaluator-allowance")
     assert allowance["due_on"] == (local_date(now) + timedelta(days=30)).isoformat() and not allowance["overdue"]
-    s.payments.stop()
-    s.start_payments(31)
+    s.restart(31, only=("payments",))
     overdue = pay.wait_for_payments(pid, lambda ps: any(p["overdue"] for p in ps))
     assert [p["payment_id"] for p in overdue if p["overdue"]] == [allowance["payment_id"]]
-    s.payments.stop()
-    s.start_payments(31)
+    s.restart(31, only=("payments",))
 
     counts = {"AgreementSigned": 2, "ParticipationGivenUp": 1, "AgreementTerminated": 1, "ReportAccepted": 1,
               "PaymentDue": 2, "PaymentRecorded": 1, "SubsidyClawedBack": 1, "PaymentOverdue": 1}
@@ -281,8 +257,7 @@ def test_from_selection_to_payment_clawback_and_replay(stack):
     s.stop()
     asyncio.run(forget_processed_events(TABLES))
     rewind(inputs)
-    s.start_contracts()
-    s.start_payments(31)
+    s.start()  # contracts 20 days ahead, payments 31, as before the replay
     wait_caught_up(groups)
     time.sleep(1)  # a sweep or relay pass after catching up would show a second emission
     assert asyncio.run(snapshot(TABLES)) == before

@@ -82,13 +82,14 @@ def _summary(a: Any, now: datetime) -> dict[str, Any]:
 
 async def agreement_view(session, a: Any, now: datetime) -> dict[str, Any]:
     sessions = await store.sessions_of(session, a.agreement_id)
+    signatures = await store.signatures(session, a.agreement_id)
     counted = {k.value: sum(s.kind == k.value for s in sessions) for k in SessionKind}
     return {**_summary(a, now), "ceo_name": a.ceo_name, "expert_affiliation": a.expert_affiliation,
             "minimum_sessions": a.minimum_sessions, "follow_up_sessions": a.follow_up_sessions,
             "signatures": [{"party": s.party, "signed_by": s.signed_by, "signed_at": s.signed_at}
-                           for s in await store.signatures(session, a.agreement_id)],
-            "missing_signatures": sorted({p.value for p in Party} - {
-                s.party for s in await store.signatures(session, a.agreement_id)}) if a.status == "drafted" else [],
+                           for s in signatures],
+            "missing_signatures": sorted({p.value for p in Party} - {s.party for s in signatures})
+            if a.status == "drafted" else [],
             "sessions_held": {**counted, "hours": sum(s.hours for s in sessions)},
             "report_problems": [p.as_dict() for p in rules.report_problems(
                 [rules.Session(s.held_on, s.hours, SessionKind(s.kind)) for s in sessions],
