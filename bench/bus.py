@@ -32,6 +32,24 @@ async def publish_all(events: list[IntegrationEvent], bootstrap: str, source: st
         await producer.stop()
 
 
+def clean_slate(services: tuple[str, ...], groups: dict[str, list[str]]) -> None:
+    """Empty the services' databases and move their consumer groups to the end of their topics, so a benchmark
+    never measures what an earlier run left on the shared broker (waded through, or dead-lettered)."""
+    from deploy.local.groups import start_groups_at_end
+
+    async def empty() -> None:
+        port = os.environ.get("SME_PG_PORT", "5432")
+        for service in services:
+            conn = await asyncpg.connect(f"postgresql://{service}:{service}@127.0.0.1:{port}/{service}")
+            try:
+                await conn.execute(f"DROP SCHEMA public CASCADE; CREATE SCHEMA public AUTHORIZATION {service}")
+            finally:
+                await conn.close()
+        await start_groups_at_end(groups, f"127.0.0.1:{os.environ.get('SME_KAFKA_PORT', '9092')}")
+
+    asyncio.run(empty())
+
+
 async def count(service: str, sql: str, *args) -> int:
     port = os.environ.get("SME_PG_PORT", "5432")
     conn = await asyncpg.connect(f"postgresql://{service}:{service}@127.0.0.1:{port}/{service}")

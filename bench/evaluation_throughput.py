@@ -19,7 +19,8 @@ from datetime import datetime, timezone
 
 import asyncpg
 
-from bench.bus import p50_p99, publish_all, wait_until
+from bench.bus import clean_slate, p50_p99, publish_all, wait_until
+from deploy.local.groups import consumer_groups
 from deploy.local.procs import ROOT, ServiceProcess, evaluation_env
 from deploy.sample.evaluation_scenario import COMMITTEE, EvaluationDesk, evaluator_pool, score_sheet, screening_passed
 from deploy.sample.program_call import demo_program
@@ -43,6 +44,7 @@ def main() -> None:
     (programs / f"{program['program_id']}.json").write_text(json.dumps(program, ensure_ascii=False))
     env = evaluation_env(kafka=KAFKA, pg_port=PG_PORT, http_port=PORT,
                          programs_path=f"{ROOT / 'deploy/programs'}:{programs}")
+    clean_slate(("evaluation",), consumer_groups("evaluation"))
     service = ServiceProcess("evaluation", "serve", env, port=PORT, log=LOG_DIR / "evaluation.log")
     service.start()
     try:

@@ -18,7 +18,8 @@ import time
 from datetime import datetime, timedelta, timezone
 
 
-from bench.bus import p50_p99, publish_all, wait_until
+from bench.bus import clean_slate, p50_p99, publish_all, wait_until
+from deploy.local.groups import consumer_groups
 from deploy.local.execution_stage import ExecutionServices
 from deploy.local.procs import ROOT
 from deploy.sample.evaluation_scenario import screening_passed
@@ -59,6 +60,7 @@ def main() -> None:
     (programs / f"{program['program_id']}.json").write_text(json.dumps(program, ensure_ascii=False))
     services = ExecutionServices(kafka=KAFKA, pg_port=PG_PORT, programs=f"{ROOT / 'deploy/programs'}:{programs}",
                                  ports=PORTS, log_dir=LOG_DIR)
+    clean_slate(("contracts", "payments"), {**consumer_groups("contracts"), **consumer_groups("payments")})
     services.start(OFFSET)
     try:
         pid, rng = program["program_id"], random.Random(5)

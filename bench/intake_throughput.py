@@ -1,9 +1,13 @@
 """Benchmark (not a test): intake throughput over HTTP against the raw produce/consume rate of the same broker.
 
     bash deploy/local/up.sh && .venv/bin/python -m bench.intake_throughput [--applications 600 --concurrency 16]
+    .venv/bin/python -m bench.intake_throughput --rate 300 --seconds 20 [--workers 2]
 
-Prints applications/s accepted over HTTP with p50/p99 latency, the time until all their events were on the topic,
-the raw aiokafka produce and consume rates for messages of the same size, and the ratio."""
+Closed loop (default): `--concurrency` clients each send the next form when the last is answered. Open loop
+(`--rate R`): forms arrive at a fixed R per second whatever the service does, as companies do on a deadline day;
+latency counts from each form's scheduled arrival, so a service that falls behind shows it (no coordinated
+omission). Prints applications/s accepted with p50/p99 latency and errors, the time until all their events were
+on the topic, the raw aiokafka produce and consume rates for messages of the same size, and the ratio."""
 from __future__ import annotations
 
 import argparse
@@ -16,13 +20,14 @@ import uuid
 from datetime import datetime, timezone
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from bench.bus import clean_slate
+from bench.ceilings import broker_ceiling
+from deploy.local.groups import consumer_groups
 from deploy.local.procs import ROOT, ServiceProcess, end_offsets, intake_env, read_topic
 from deploy.sample.program_call import demo_program, sample_forms
 from sme_runtime.auth import Role, mint_token
 from sme_runtime.settings import DEVELOPMENT_SECRET
-from sme_runtime.topics import ensure_topics
 from sme_schemas.intake import ApplicationSubmitted
 
 KAFKA = f"127.0.0.1:{os.environ.get('SME_KAFKA_PORT', '9092')}"
@@ -58,34 +63,35 @@ async def http_phase(forms: list[dict], concurrency: int) -> tuple[float, list[f
         return time.perf_counter() - started, latencies, ids
 
 
-async def raw_phase(count: int, size: int) -> tuple[float, float]:
-    topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
-    body = b"x" * size
-    await ensure_topics(KAFKA, [topic])
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA, enable_idempotence=True, acks="all", linger_ms=5)
-    await producer.start()
-    await producer.send_and_wait(topic, body, key=b"warm-up")  # metadata and connections before the clock starts
-    count -= 1
-    started = time.perf_counter()
-    futures = [await producer.send(topic, body, key=str(i % 500).encode()) for i in range(count)]
-    await asyncio.gather(*futures)
-    produce_seconds = time.perf_counter() - started
-    await producer.stop()
+async def open_loop_phase(forms: list[dict], rate: float) -> tuple[float, list[float], set[str], int]:
+    """Forms sent at fixed arrival times (i / rate), each on its own request; latency from its arrival time."""
+    headers = {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject="bench", role=Role.OPERATOR)}
+    latencies, ids, errors = [], set(), 0
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, enable_auto_commit=False, auto_offset_reset="earliest")
-    await consumer.start()
-    await consumer._client.force_metadata_update()
-    tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
-    consumer.assign(tps)
-    for tp in tps:
-        consumer.seek(tp, 0)
-    seen, started = 0, time.perf_counter()
-    while seen < count + 1:
-        batch = await consumer.getmany(timeout_ms=500, max_records=5000)
-        seen += sum(len(v) for v in batch.values())
-    consume_seconds = time.perf_counter() - started
-    await consumer.stop()
-    return count / produce_seconds, count / consume_seconds
+    async def one(client: httpx.AsyncClient, form: dict, arrival: float) -> None:
+        nonlocal errors
+        try:
+            response = await client.post("/applications", json=form, headers=headers)
+        except httpx.HTTPError:
+            errors += 1
+            return
+        latencies.append((time.perf_counter() - arrival) * 1000)
+        if response.status_code == 201:
+            ids.add(response.json()["application_id"])
+        else:
+            errors += 1
+
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}", timeout=60,
+                                 limits=httpx.Limits(max_connections=1000, max_keepalive_connections=1000)) as client:
+        started = time.perf_counter()
+        tasks = []
+        for i, form in enumerate(forms):
+            arrival = started + i / rate
+            if (pause := arrival - time.perf_counter()) > 0:
+                await asyncio.sleep(pause)
+            tasks.append(asyncio.create_task(one(client, form, arrival)))
+        await asyncio.gather(*tasks)
+        return time.perf_counter() - started, latencies, ids, errors
 
 
 def main() -> None:
@@ -93,7 +99,12 @@ def main() -> None:
     parser.add_argument("--applications", type=int, default=600)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--raw-messages", type=int, default=20_000)
+    parser.add_argument("--rate", type=float, default=None, help="open loop: forms arriving per second")
+    parser.add_argument("--seconds", type=float, default=20, help="open loop: how long forms keep arriving")
+    parser.add_argument("--workers", type=int, default=1, help="intake's HTTP worker processes")
     args = parser.parse_args()
+    if args.rate:
+        args.applications = int(args.rate * args.seconds)
 
     now = datetime.now(timezone.utc)
     program = demo_program(now, program_id=f"bench-{uuid.uuid4().hex[:8]}")
@@ -103,23 +114,32 @@ def main() -> None:
         old.unlink()
     (program_dir / f"{program['program_id']}.json").write_text(json.dumps(program, ensure_ascii=False))
     forms = sample_forms(program, now.date(), count=args.applications, seed=int(now.timestamp()))
-    env = intake_env(kafka=KAFKA, pg_port=PG_PORT, http_port=PORT, programs_path=str(program_dir))
+    env = {**intake_env(kafka=KAFKA, pg_port=PG_PORT, http_port=PORT, programs_path=str(program_dir)),
+           "INTAKE_HTTP_WORKERS": str(args.workers)}
+    clean_slate(("intake",), consumer_groups("intake"))
     service = ServiceProcess("intake", "serve", env, port=PORT, log=ROOT / ".local" / "bench-intake.log").start()
     try:
         start = asyncio.run(end_offsets(ApplicationSubmitted.topic(), KAFKA))
         t0 = time.perf_counter()
-        seconds, latencies, ids = asyncio.run(http_phase(forms, args.concurrency))
+        errors = 0
+        if args.rate:
+            seconds, latencies, ids, errors = asyncio.run(open_loop_phase(forms, args.rate))
+        else:
+            seconds, latencies, ids = asyncio.run(http_phase(forms, args.concurrency))
         asyncio.run(read_topic(ApplicationSubmitted.topic(), KAFKA, start, timeout=300,
                                until=lambda rs: {r.key.decode() for r in rs} >= ids))
         on_bus = time.perf_counter() - t0
     finally:
         service.stop()
     event_size = len(json.dumps(forms[0], ensure_ascii=False).encode())
-    produce_rate, consume_rate = asyncio.run(raw_phase(args.raw_messages, event_size))
+    ceiling = asyncio.run(broker_ceiling(args.raw_messages, event_size))
+    produce_rate, consume_rate = ceiling.produce_per_second, ceiling.consume_per_second
     http_rate = len(ids) / seconds
 
-    print(f"machine: {os.cpu_count()} cores; broker {KAFKA}; intake 1 process (uvicorn, 1 worker) + in-process relay")
-    print(f"intake over HTTP: {len(ids)} applications, concurrency {args.concurrency}: {http_rate:.1f} applications/s")
+    print(f"machine: {os.cpu_count()} cores; broker {KAFKA}; intake: uvicorn, {args.workers} worker process(es), "
+          "each with its relay (one publishes at a time)")
+    mode = f"open loop at {args.rate:g}/s for {args.seconds:g}s" if args.rate else f"concurrency {args.concurrency}"
+    print(f"intake over HTTP: {len(ids)} applications, {mode}: {http_rate:.1f} applications/s, errors {errors}")
     print(f"  latency ms: p50 {statistics.median(latencies):.1f}  p99 {percentile(latencies, 99):.1f}  "
           f"max {max(latencies):.1f}")
     print(f"  all {len(ids)} ApplicationSubmitted events on the topic {on_bus:.2f}s after the first request")

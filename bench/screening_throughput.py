@@ -19,7 +19,8 @@ from datetime import datetime, timezone
 import asyncpg
 import httpx
 
-from bench.bus import publish_all
+from bench.bus import clean_slate, publish_all
+from deploy.local.groups import screening_groups
 from deploy.local.procs import REGISTRIES, ROOT, registry_processes, screening_env, screening_processes
 from deploy.sample.program_call import demo_program, sample_forms
 from deploy.sample.screening_scenario import adjust_forms, registry_dataset
@@ -58,6 +59,7 @@ def main() -> None:
     registry_ports = {r: 28101 + i for i, r in enumerate(REGISTRIES)}
     env = screening_env(kafka=KAFKA, pg_port=PG_PORT, http_port=28002, programs_path=str(programs),
                         registry_ports=registry_ports)
+    clean_slate(("screening",), screening_groups())
     processes = [*registry_processes(data, registry_ports, LOG_DIR).values(),
                  *screening_processes(env, worker_ports={r: 28012 + i for i, r in enumerate(REGISTRIES)},
                                       log_dir=LOG_DIR)]

@@ -6,7 +6,8 @@ import subprocess
 import sys
 from functools import partial
 
-from deploy.local import procs
+from deploy.local import groups, procs
+from deploy.local.groups import consumer_groups, screening_groups  # noqa: F401 - re-exported
 from deploy.local.procs import ROOT, headers_of, running  # noqa: F401 - re-exported for the tests
 
 TEST_ENV = {
@@ -38,67 +39,9 @@ class ServiceProcess(procs.ServiceProcess):
         super().__init__(module, command, env, port=port, log=ROOT / ".local-test" / f"{module}-{command}.log")
 
 
-async def start_groups_at_end(groups: dict[str, list[str]]) -> None:
-    """Commit each consumer group's offsets at the end of its topics: the suite's broker keeps every earlier
-    test's events, which a service reading from the earliest offset would otherwise wade through first."""
-    for group, topics in groups.items():
-        positions = {}
-        for topic in topics:
-            positions.update({(topic, p): o for p, o in (await end_offsets(topic)).items()})
-        await commit_offsets(group, positions)
-
-
-async def commit_offsets(group: str, positions: dict[tuple[str, int], int]) -> None:
-    """Set a stopped consumer group's committed offsets: where its service will resume (or replay from)."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    if not positions:
-        return
-    offsets = {TopicPartition(t, p): o for (t, p), o in positions.items()}
-    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign(list(offsets))
-        await consumer.commit(offsets)
-    finally:
-        await consumer.stop()
-
-
-async def lag(groups: dict[str, list[str]]) -> int:
-    """Events published on the groups' topics and not yet committed by them."""
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
-    await admin.start()
-    try:
-        behind = 0
-        for group, topics in groups.items():
-            committed = {(tp.topic, tp.partition): m.offset
-                         for tp, m in (await admin.list_consumer_group_offsets(group)).items()}
-            for topic in topics:
-                for p, end in (await end_offsets(topic)).items():
-                    behind += max(0, end - max(committed.get((topic, p), 0), 0))
-        return behind
-    finally:
-        await admin.close()
-
-
-def screening_groups() -> dict[str, list[str]]:
-    from screening.lookups import LookupAnswered, LookupRequested, Registry
-    from sme_schemas.catalog import CONSUMES
-
-    groups = {f"screening.{e.event_name}": [e.topic()] for e in CONSUMES["screening"]}
-    groups["screening.lookup-answered"] = [LookupAnswered.topic()]
-    groups.update({f"screening.lookup-worker.{r.value}": [LookupRequested.topic_for(r)] for r in Registry})
-    groups.update({f"intake.{e.event_name}": [e.topic()] for e in CONSUMES["intake"]})
-    return groups
-
-
-def consumer_groups(service: str) -> dict[str, list[str]]:
-    """A service's consumer groups (one per event it consumes) and their topics."""
-    from sme_schemas.catalog import CONSUMES
-
-    return {f"{service}.{e.event_name}": [e.topic()] for e in CONSUMES[service]}
+start_groups_at_end = partial(groups.start_groups_at_end, bootstrap=KAFKA)
+commit_offsets = partial(groups.commit_offsets, bootstrap=KAFKA)
+lag = partial(groups.lag, bootstrap=KAFKA)
 
 
 # --- replay: re-consume a service's inputs from a recorded start, with its inbox emptied --------------------

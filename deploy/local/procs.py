@@ -45,21 +45,38 @@ def screening_env(*, registry_ports: dict[str, int], **settings) -> dict[str, st
 REGISTRIES = ("business-status", "credit", "sanctions", "duplicate-projects")
 
 
+REPLICA_PORT_STEP = 1000  # replica k of a process listens on its port + 1000 * k
+
+
 def screening_processes(env: dict[str, str], *, worker_ports: dict[str, int], log_dir: Path,
-                        extra_env: dict[str, str] | None = None) -> list["ServiceProcess"]:
-    """The screening service and one lookup worker per registry, each its own process."""
+                        extra_env: dict[str, str] | None = None, replicas: int = 1,
+                        worker_replicas: int = 1) -> list["ServiceProcess"]:
+    """The screening service and the lookup workers, each its own process: `replicas` screening processes (the
+    first on SCREENING_HTTP_PORT) and `worker_replicas` workers per registry, sharing their consumer groups."""
     env = {**env, **(extra_env or {})}
-    serve = ServiceProcess("screening", "serve", env, port=int(env["SCREENING_HTTP_PORT"]),
-                           log=log_dir / "screening.log")
-    workers = [ServiceProcess("screening", ["worker", "--registry", r], {**env, "SCREENING_WORKER_HTTP_PORT": str(p)},
-                              port=p, log=log_dir / f"screening-worker-{r}.log") for r, p in worker_ports.items()]
-    return [serve, *workers]
+    port = int(env["SCREENING_HTTP_PORT"])
+    serve = [ServiceProcess("screening", "serve", {**env, "SCREENING_HTTP_PORT": str(port + REPLICA_PORT_STEP * k)},
+                            port=port + REPLICA_PORT_STEP * k, log=log_dir / f"screening{_replica(k)}.log")
+             for k in range(replicas)]
+    workers = [ServiceProcess("screening", ["worker", "--registry", r],
+                              {**env, "SCREENING_WORKER_HTTP_PORT": str(p + REPLICA_PORT_STEP * k)},
+                              port=p + REPLICA_PORT_STEP * k, log=log_dir / f"screening-worker-{r}{_replica(k)}.log")
+               for r, p in worker_ports.items() for k in range(worker_replicas)]
+    return [*serve, *workers]
 
 
-def registry_processes(data: Path, ports: dict[str, int], log_dir: Path) -> dict[str, "ServiceProcess"]:
-    """The local registry servers (deploy/registry), one process per registry."""
-    return {r: ServiceProcess("deploy.registry", ["--registry", r, "--port", str(p), "--data", str(data)], {},
-                              port=p, log=log_dir / f"registry-{r}.log", ready_key=None) for r, p in ports.items()}
+def _replica(k: int) -> str:
+    return f"-{k + 1}" if k else ""
+
+
+def registry_processes(data: Path, ports: dict[str, int], log_dir: Path,
+                       latency_ms: str | None = None) -> dict[str, "ServiceProcess"]:
+    """The local registry servers (deploy/registry), one process per registry, answering after the stand-in's
+    realistic latency (50-150 ms) unless `latency_ms` says otherwise ("0": at once)."""
+    latency = ["--latency-ms", latency_ms] if latency_ms is not None else []
+    return {r: ServiceProcess("deploy.registry", ["--registry", r, "--port", str(p), "--data", str(data), *latency],
+                              {}, port=p, log=log_dir / f"registry-{r}.log", ready_key=None)
+            for r, p in ports.items()}
 
 
 class ServiceProcess:

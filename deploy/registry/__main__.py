@@ -4,38 +4,57 @@
 
 None of the real registries (the national tax service's business-status API, the credit bureau, the
 sanctions sources, NTIS / SMTECH / GSTEP PMS) is reachable from here. Each registry runs as its own process so
-one can be killed or slowed (`--delay-seconds`) without touching the others; the screening workers talk to it
-exactly as to the real endpoint."""
+one can be killed or slowed without touching the others; the screening workers talk to it exactly as to the real
+endpoint. Like a real registry it takes its time: every call answers after a latency drawn uniformly from
+`--latency-ms` (default 50-150, a national API over the internet), so a worker's concurrency is measured, not
+hidden; `--latency-ms 0` answers at once, `--delay-seconds` adds a fixed delay on top (a slow registry)."""
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import random
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from fastapi import Body, FastAPI, Query
+from fastapi.responses import JSONResponse
 
 REGISTRIES = ("business-status", "credit", "sanctions", "duplicate-projects")
 UNKNOWN_BRN = "국세청에 등록되지 않은 사업자등록번호입니다."
+NTS_BATCH_LIMIT = 100
+DEFAULT_LATENCY_MS = (50.0, 150.0)
 
 
-def create_registry_app(registry: str, data: dict[str, Any], *, delay_seconds: float = 0.0) -> FastAPI:
+def parse_latency(text: str) -> tuple[float, float]:
+    """'50-150' -> (50.0, 150.0); '0' -> (0.0, 0.0)."""
+    low, _, high = text.partition("-")
+    bounds = (float(low), float(high or low))
+    if bounds[0] < 0 or bounds[1] < bounds[0]:
+        raise argparse.ArgumentTypeError(f"--latency-ms {text!r}: give MIN-MAX milliseconds with 0 <= MIN <= MAX")
+    return bounds
+
+
+def create_registry_app(registry: str, data: dict[str, Any], *, delay_seconds: float = 0.0,
+                        latency_ms: tuple[float, float] = (0.0, 0.0)) -> FastAPI:
     app = FastAPI(title=f"Local registry: {registry}")
     app.state.calls = 0
+    app.state.subjects = 0
 
     @app.middleware("http")
     async def slow_and_count(request, call_next):
         if request.url.path != "/health":
             app.state.calls += 1
-            if delay_seconds:
-                await asyncio.sleep(delay_seconds)
+            pause = delay_seconds + random.uniform(*latency_ms) / 1000
+            if pause:
+                await asyncio.sleep(pause)
         return await call_next(request)
 
     @app.get("/health")
     async def health() -> dict:
-        return {"registry": registry, "calls": app.state.calls}
+        return {"registry": registry, "calls": app.state.calls, "subjects": app.state.subjects,
+                "latency_ms": list(latency_ms)}
 
     @app.post("/_local/records/{brn}", summary="Add a record (local stand-in only: a record that arrives later)")
     async def add_record(brn: str, record: dict = Body(...)) -> dict:
@@ -57,7 +76,15 @@ def create_registry_app(registry: str, data: dict[str, Any], *, delay_seconds: f
 
 
 def _business_status(app: FastAPI, companies: dict[str, dict]) -> None:
-    """Shaped like the NTS 사업자등록정보 상태조회 / 진위확인 API (api.odcloud.kr/api/nts-businessman/v1)."""
+    """Shaped like the NTS 사업자등록정보 상태조회 / 진위확인 API (nts-businessman/v1): up to 100 businesses a
+    call; more is refused with 413 and the API's own code, as the real one does."""
+
+    def too_many(count: int) -> JSONResponse | None:
+        if count > NTS_BATCH_LIMIT:
+            return JSONResponse({"status_code": "TOO_LARGE_REQUEST",
+                                 "message": f"요청 건수가 {NTS_BATCH_LIMIT}건을 초과했습니다 ({count}건)"},
+                                status_code=413)
+        return None
 
     def row(brn: str) -> dict:
         known = companies.get(brn)
@@ -68,15 +95,20 @@ def _business_status(app: FastAPI, companies: dict[str, dict]) -> None:
                 "utcc_yn": "N", "tax_type_change_dt": "", "invoice_apply_dt": ""}
 
     @app.post("/api/nts-businessman/v1/status")
-    async def status(body: dict = Body(...), serviceKey: str = Query("")) -> dict:  # noqa: N803 - the API's name
+    async def status(body: dict = Body(...), serviceKey: str = Query("")):  # noqa: N803 - the API's name
         numbers = body.get("b_no", [])
+        if refused := too_many(len(numbers)):
+            return refused
+        app.state.subjects += len(numbers)
         rows = [row(b) for b in numbers]
         return {"status_code": "OK", "request_cnt": len(numbers),
                 "match_cnt": sum(1 for r in rows if r["b_stt_cd"]), "data": rows}
 
     @app.post("/api/nts-businessman/v1/validate")
-    async def validate(body: dict = Body(...), serviceKey: str = Query("")) -> dict:  # noqa: N803
+    async def validate(body: dict = Body(...), serviceKey: str = Query("")):  # noqa: N803
         out = []
+        if refused := too_many(len(body.get("businesses", []))):
+            return refused
         for q in body.get("businesses", []):
             known = companies.get(q.get("b_no"))
             ok = known is not None and known["start_dt"] == q.get("start_dt") and known["p_nm"] == q.get("p_nm")
@@ -123,11 +155,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--data", type=Path, required=True, help="dataset JSON (deploy/sample/screening_scenario.py)")
-    parser.add_argument("--delay-seconds", type=float, default=0.0, help="answer this much later (a slow registry)")
+    parser.add_argument("--latency-ms", type=parse_latency, default=DEFAULT_LATENCY_MS, metavar="MIN-MAX",
+                        help="each call answers after a latency drawn from this range (default 50-150; 0: at once)")
+    parser.add_argument("--delay-seconds", type=float, default=0.0, help="answer this much later still (a slow registry)")
     args = parser.parse_args()
     data = json.loads(args.data.read_text("utf-8"))
-    uvicorn.run(create_registry_app(args.registry, data, delay_seconds=args.delay_seconds), host=args.host,
-                port=args.port, log_level="warning")
+    uvicorn.run(create_registry_app(args.registry, data, delay_seconds=args.delay_seconds, latency_ms=args.latency_ms),
+                host=args.host, port=args.port, log_level="warning", backlog=4096)
 
 
 if __name__ == "__main__":

@@ -15,9 +15,11 @@ from sqlalchemy import text
 
 from deploy.sample.program_call import demo_program, sample_forms
 from intake.app import MIGRATIONS
-from sme_runtime.consumer import ReliableConsumers
+from sme_runtime import metrics
+from sme_runtime.consumer import EventRefused, ReliableConsumers, dlq_topic
 from sme_runtime.db import make_engine, migrate, session_factory
 from sme_runtime.outbox import enqueue
+from sme_schemas import wrap
 from sme_schemas.intake import ApplicationWithdrawn
 from tests.integration.test_intake_service import BASE, SUBMITTED, operator
 from tests.support import KAFKA, ServiceProcess, db_url, end_offsets, local, read_topic, running
@@ -70,10 +72,11 @@ async def _start_group_at(group: str, offsets: dict[int, int]) -> None:
 
 class CountingConsumer:
     """A consumer service of the probe events whose effect is not idempotent by itself (n = n + 1), so only
-    the inbox can keep each event's effect to exactly one."""
+    the inbox can keep each event's effect to exactly one. `refuse` names applications whose event breaks a rule
+    (the poison); `batch_size` > 1 applies a poll of events in one transaction."""
 
-    def __init__(self, group: str, start: dict[int, int]) -> None:
-        self.group, self.start = group, start
+    def __init__(self, group: str, start: dict[int, int], *, batch_size: int = 1, refuse: frozenset = frozenset()):
+        self.group, self.start, self.batch_size, self.refuse = group, start, batch_size, refuse
 
     async def __aenter__(self):
         await _start_group_at(self.group, self.start)
@@ -82,9 +85,13 @@ class CountingConsumer:
         async with self.engine.begin() as conn:
             await conn.execute(text("CREATE TABLE IF NOT EXISTS probe_effects (application_id text PRIMARY KEY, n int)"))
         self.broker = KafkaBroker(KAFKA, logger=None)
-        consumers = ReliableConsumers(self.broker, session_factory(self.engine), service="probe")
+        consumers = ReliableConsumers(self.broker, session_factory(self.engine), service=self.group,
+                                      batch_size=self.batch_size)
 
         async def count(session, envelope, event):
+            if event.application_id in self.refuse:
+                raise EventRefused(f"{event.application_id} breaks the test's rule", field="application_id",
+                                   rule="A3")
             await session.execute(text("INSERT INTO probe_effects VALUES (:a, 1) ON CONFLICT (application_id) "
                                        "DO UPDATE SET n = probe_effects.n + 1"), {"a": event.application_id})
 
@@ -197,3 +204,68 @@ def test_broker_restart_mid_stream_loses_nothing(intake_env):
     for r in records:
         per_id.setdefault(dict((k, v.decode()) for k, v in r.headers)["ce_id"], []).append(r.offset)
     assert len(per_id) == len(ids)
+
+
+async def _publish_raw(messages: list[tuple[bytes, bytes, list]]) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=KAFKA, enable_idempotence=True, acks="all", linger_ms=20)
+    await producer.start()
+    try:
+        sends = [await producer.send(PROBE.topic(), body, key=key, headers=headers) for key, body, headers in messages]
+        await asyncio.gather(*sends)
+    finally:
+        await producer.stop()
+
+
+def _batch_polls(group: str) -> tuple[float, float]:
+    """(polls, records) the batch consumer of `group` took, from its own Prometheus histogram."""
+    samples = {s.name: s.value for m in metrics.BATCH_SIZE.collect() for s in m.samples
+               if s.labels.get("service") == group and s.name.endswith(("_count", "_sum"))}
+    return samples.get("sme_consumer_batch_records_count", 0), samples.get("sme_consumer_batch_records_sum", 0)
+
+
+def test_a_batch_with_a_poison_event_dead_letters_it_alone_and_applies_the_rest_once(infrastructure):
+    """Events waiting for a batch consumer: 200 good ones, one refused by a rule, one that is not JSON and one
+    redelivered twice. The good ones are applied once each in a few transactions, the poison events alone go to
+    the DLQ (with the field and rule), and nothing of the rolled-back batch attempt stays."""
+    run = uuid.uuid4().hex[:16].upper()
+    group = f"probe-batch-{run}"
+    start = asyncio.run(end_offsets(PROBE.topic()))
+    dlq_start = asyncio.run(end_offsets(dlq_topic(PROBE.topic())))
+    now = datetime.now(timezone.utc)
+    poison = _app_id(77, run)
+    messages = []
+    for i in range(202):
+        envelope = wrap(PROBE(program_id="gimpo-sos-demo", application_id=_app_id(i, run), occurred_at=now,
+                              withdrawn_at=now), source="/sme/test")
+        headers = [(k, v.encode()) for k, v in envelope.headers().items()]
+        messages.append((envelope.key, envelope.body, headers))
+        if i == 5:
+            messages.append((envelope.key, envelope.body, headers))  # redelivered: same ce_id, applied once
+        if i == 201:  # the last one's body is broken: not JSON under valid CloudEvents headers
+            messages[-1] = (envelope.key, b"{not json", headers)
+    asyncio.run(_publish_raw(messages))
+
+    async def consume():
+        async with CountingConsumer(group, start, batch_size=500, refuse=frozenset({poison})) as consumer:
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and len(await consumer.effects(run)) < 200:
+                await asyncio.sleep(0.3)
+            await asyncio.sleep(1.5)  # a duplicate or a second attempt would show by now
+            async with consumer.engine.connect() as conn:
+                dead = (await conn.execute(text("SELECT event_id, error FROM dead_letters WHERE consumer = :c"),
+                                           {"c": group})).all()
+            return await consumer.effects(run), dead
+
+    effects, dead = asyncio.run(consume())
+    good = {_app_id(i, run) for i in range(201)} - {poison}
+    assert set(effects) == good and set(effects.values()) == {1}
+    assert len(dead) == 2 and any("breaks the test's rule" in d.error for d in dead)
+    polls, records = _batch_polls(group)
+    assert records >= 203 and polls < records / 10, (polls, records)  # applied in batches, not one by one
+    dlq = asyncio.run(read_topic(dlq_topic(PROBE.topic()), dlq_start, until=lambda rs: len(rs) >= 2, timeout=30))
+    ours = [r for r in dlq if dict(r.headers).get("dlq_consumer", b"").decode() == group]
+    assert sorted(r.key.decode() for r in ours) == sorted([poison, _app_id(201, run)])
+    refused = next(r for r in ours if r.key.decode() == poison)
+    assert dict(refused.headers)["dlq_rule"] == b"A3" and dict(refused.headers)["dlq_field"] == b"application_id"

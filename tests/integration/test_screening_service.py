@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import asyncpg
@@ -20,6 +21,7 @@ from sme_runtime.auth import Role, mint_token
 from sme_runtime.settings import DEVELOPMENT_SECRET
 from sme_schemas.contracts import ParticipationGivenUp
 from sme_schemas.evaluation import RecheckRequested
+from sme_schemas.intake import ApplicationSubmitted
 from sme_schemas.screening import (
     ApplicationRejected, ManualReviewRequested, RecheckCompleted, ScreeningPassed, ScreeningStarted,
     SupplementRequested,
@@ -49,7 +51,8 @@ def company(brn: str) -> dict[str, str]:
 class Stack:
     """The processes of one test, started and stopped by it."""
 
-    def __init__(self, intake_env: dict, programs_dir, forms: list[dict], now: datetime, **screening_extra) -> None:
+    def __init__(self, intake_env: dict, programs_dir, forms: list[dict], now: datetime, *, replicas: int = 1,
+                 worker_replicas: int = 1, **screening_extra) -> None:
         self.forms, self.now = forms, now
         program = json.loads((programs_dir / "gimpo-sos-demo.json").read_text("utf-8"))
         self.data_file = ROOT / ".local-test" / "registry-data.json"
@@ -62,7 +65,8 @@ class Stack:
                     "SCREENING_SWEEP_SECONDS": "0.5", "SCREENING_SUPPLEMENT_GRACE_SECONDS": "0",
                     "SCREENING_REGISTRY_TIMEOUT_SECONDS": "1", "SCREENING_REGISTRY_RESET_SECONDS": "2",
                     "SCREENING_REGISTRY_RETRY_BACKOFF_SECONDS": "0.1", **screening_extra})
-        self.screening = screening_processes(env, worker_ports=WORKER_PORTS, log_dir=LOGS)
+        self.screening = screening_processes(env, worker_ports=WORKER_PORTS, log_dir=LOGS, replicas=replicas,
+                                             worker_replicas=worker_replicas)
         self.intake = ServiceProcess("intake", "serve", intake_env, port=18001)
 
     @property
@@ -70,7 +74,10 @@ class Stack:
         return [*self.registries.values(), self.intake, *self.screening]
 
     def worker(self, registry: str):
-        return next(p for p in self.screening if p.args[-1:] == [registry])
+        return self.workers(registry)[0]
+
+    def workers(self, registry: str) -> list:
+        return [p for p in self.screening if p.args[-1:] == [registry]]
 
     def __enter__(self) -> "Stack":
         asyncio.run(start_groups_at_end(screening_groups()))
@@ -122,6 +129,13 @@ class Stack:
             assert time.monotonic() < deadline, "screening's outbox did not drain"
             time.sleep(0.2)
         return [r.key.decode() for e in DECISIONS for r in self.events(e, app_ids)]
+
+
+def settled_with_every_lookup_answered(state: dict) -> bool:
+    """Decided, and no registry still owes an answer (an application asked for a supplement is decided before
+    every registry has answered)."""
+    return state.get("status") not in (None, "screening") and all(
+        lk["answered_at"] or lk["superseded"] for lk in state.get("lookups", []))
 
 
 def rules(state: dict) -> set[str]:
@@ -186,8 +200,10 @@ def test_the_sample_call_is_screened_end_to_end_with_every_outcome(intake_env, p
         assert response.status_code == 200, response.text
         after = stack.wait_for([missing], done=lambda s: s["revision"] == 2 and s["status"] == "passed")
         assert after[missing]["status"] == "passed"
-        intake_view = httpx.get(f"{INTAKE}/applications/{missing}", headers=company(brn)).json()
-        assert intake_view["status"] == "passed"
+        deadline = time.monotonic() + 30  # intake learns it from ScreeningPassed on the bus
+        while httpx.get(f"{INTAKE}/applications/{missing}", headers=company(brn)).json()["status"] != "passed":
+            assert time.monotonic() < deadline, "intake never learnt that screening passed the application"
+            time.sleep(0.2)
 
 
 def test_a_registry_killed_mid_run_makes_only_its_applications_wait(intake_env, programs_dir, call):
@@ -254,7 +270,7 @@ def test_a_lookup_worker_killed_mid_batch_loses_nothing_and_decides_nothing_twic
         worker.kill()
         time.sleep(1)
         worker.start()
-        states = stack.wait_for(ids.values())
+        states = stack.wait_for(ids.values(), done=settled_with_every_lookup_answered)
         want = expected(forms)
         assert {a: s["status"] for a, s in states.items()} == {a: want[b][0] for b, a in ids.items()}
         assert Counter(stack.decided(ids.values())) == Counter(ids.values())
@@ -333,3 +349,88 @@ def test_x10_a_give_up_restriction_excludes_and_x11_recheck_answers_evaluation(i
         rejected = [json.loads(r.value) for r in stack.events(ApplicationRejected, [late], count_at_least=1)]
         assert rejected[0]["stage"] == "selection-recheck"
         assert stack.state(late)["status"] == "rejected" and stack.state(ok)["status"] == "passed"
+
+
+def _health(process) -> dict:
+    return httpx.get(f"http://127.0.0.1:{process.port}/health", timeout=5).json()
+
+
+def _consumed(process, topic: str) -> float:
+    """Events of `topic` a screening replica applied, from its own /metrics."""
+    text = httpx.get(f"http://127.0.0.1:{process.port}/metrics/", timeout=5).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("sme_events_consumed_total{") and f'topic="{topic}"' in line
+               and 'outcome="processed"' in line)
+
+
+def test_three_lookup_worker_replicas_one_killed_with_lookups_in_flight_lose_nothing(intake_env, programs_dir):
+    """Three replicas of the sanctions worker share its topic; one is SIGKILLed while it has many lookups in
+    flight. Its partitions move to the other two, which answer again what it never published: every application
+    is decided exactly once, as it should be."""
+    now = datetime.now(timezone.utc)
+    forms = adjust_forms(sample_forms(demo_program(now), now.date(), count=60, seed=int(now.timestamp()) + 3),
+                         now.date())
+    with Stack(intake_env, programs_dir, forms, now, worker_replicas=3, SCREENING_WORKER_CONCURRENCY="32") as stack:
+        slow = stack.registries["sanctions"]
+        slow.stop()
+        slow.args += ["--delay-seconds", "0.6"]  # under the 1 s timeout, slow enough that lookups pile up in flight
+        slow.start()
+        replicas = stack.workers("sanctions")
+        with ThreadPoolExecutor(8) as pool:  # companies apply at once, as on a deadline day
+            submitted = [pool.submit(stack.submit, forms[i::8]) for i in range(8)]
+            deadline, victim = time.monotonic() + 90, None
+            while victim is None:
+                assert time.monotonic() < deadline, "no replica ever had several lookups in flight"
+                victim = next((p for p in replicas if _health(p)["in_flight"] >= 3), None)
+                time.sleep(0.05)
+            victim.kill()
+            ids = {brn: app for part in submitted for brn, app in part.result().items()}
+        survivors = [p for p in replicas if p is not victim]
+        states = stack.wait_for(ids.values(), done=settled_with_every_lookup_answered, timeout=120)
+        want = expected(forms)
+        assert {a: s["status"] for a, s in states.items()} == {a: want[b][0] for b, a in ids.items()}
+        assert Counter(stack.decided(ids.values())) == Counter(ids.values())
+        answered = [lk for s in states.values() for lk in s["lookups"] if lk["registry"] == "sanctions"]
+        assert answered and all(lk["answered_at"] for lk in answered if not lk["superseded"])
+        assert all(_health(p)["answered"] > 0 for p in survivors), "the load was not shared"
+
+
+def test_two_screening_replicas_decide_each_application_once_and_in_order(intake_env, programs_dir, call):
+    forms, now = call
+    with Stack(intake_env, programs_dir, forms, now, replicas=2) as stack:
+        ids = stack.submit(forms)
+        states = stack.wait_for(ids.values())
+        want = expected(forms)
+        assert {a: s["status"] for a, s in states.items()} == {a: want[b][0] for b, a in ids.items()}
+        assert Counter(stack.decided(ids.values())) == Counter(ids.values())
+        first, second = stack.screening[0], stack.screening[1]
+        topic = ApplicationSubmitted.topic()
+        assert _consumed(first, topic) > 0 and _consumed(second, topic) > 0, "one replica did all the work"
+
+        # A supplement: SupplementRequested, then the amendment, then ScreeningPassed — in that order on the bus.
+        missing = next(a for a, s in states.items() if s["status"] == "supplement-requested")
+        form = next(f for f in forms if ids[f["company"]["business_registration_number"]] == missing)
+        brn = form["company"]["business_registration_number"]
+        evidence = form["evidence"] + [{"document_type": "local-tax-payment-certificate",
+                                        "issued_on": now.date().isoformat(), "file_reference": "docs://x/local.pdf"}]
+        response = httpx.put(f"{INTAKE}/applications/{missing}", json={**form, "evidence": evidence},
+                             headers=company(brn))
+        assert response.status_code == 200, response.text
+        stack.wait_for([missing], done=lambda s: s["status"] == "passed")
+
+        def first_time(event_cls, app_ids, count) -> dict[str, int]:
+            times: dict[str, int] = {}
+            for r in stack.events(event_cls, app_ids, count_at_least=count):
+                times.setdefault(r.key.decode(), r.timestamp)
+            return times
+
+        started = first_time(ScreeningStarted, ids.values(), len(ids))
+        decided_at: dict[str, int] = {}
+        for event_cls in DECISIONS:
+            for app_id, at in first_time(event_cls, ids.values(), 0).items():
+                decided_at[app_id] = min(at, decided_at.get(app_id, at))
+        assert set(decided_at) == set(ids.values())
+        assert all(started[a] <= decided_at[a] for a in ids.values())
+        asked = first_time(SupplementRequested, [missing], 1)[missing]
+        passed = first_time(ScreeningPassed, [missing], 1)[missing]
+        assert asked <= passed

@@ -3,7 +3,7 @@ from hypothesis import given, strategies as st
 
 import pytest
 
-from screening.circuit import CircuitBreaker, CircuitState
+from screening.lookup.circuit import CircuitBreaker, CircuitState
 
 
 class Clock:

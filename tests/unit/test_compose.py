@@ -71,12 +71,23 @@ def test_ports_database_and_broker_agree(service):
     assert f"EXPOSE {port}" in dockerfile and f"{prefix}_HTTP_PORT={port}" in dockerfile
 
 
+def compose_scrape_targets() -> set[str]:
+    """host:port of every compose scrape target, static or found by DNS (a scaled service's replicas)."""
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.compose.yml").read_text())
+    targets = set()
+    for job in config["scrape_configs"]:
+        for static in job.get("static_configs", []):
+            targets |= set(static["targets"])
+        for found in job.get("dns_sd_configs", []):
+            targets |= {f"{name}:{found['port']}" for name in found["names"]}
+    return targets
+
+
 @pytest.mark.parametrize("service", BUILT)
 def test_prometheus_scrapes_each_service_where_it_listens(service):
     port = _env(service)[f"{service.upper()}_HTTP_PORT"]
-    compose_targets = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.compose.yml").read_text())
     local_targets = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.local.yml").read_text())
-    assert f"{service}:{port}" in str(compose_targets)
+    assert f"{service}:{port}" in compose_scrape_targets()
     assert f"127.0.0.1:{SETTINGS[service].model_fields['http_port'].default}" in str(local_targets)
 
 
@@ -108,5 +119,98 @@ def test_each_lookup_worker_is_its_own_service_on_its_own_port(registry, monkeyp
     assert stand_in[stand_in.index("--registry") + 1] == registry.value and stand_in[stand_in.index("--port") + 1] == port
     worker_port = env["SCREENING_WORKER_HTTP_PORT"]
     assert f":{worker_port}/health" in " ".join(service["healthcheck"]["test"])
-    for config in ("prometheus.compose.yml", "prometheus.local.yml"):
-        assert f":{worker_port}" in (ROOT / "deploy/prometheus" / config).read_text()
+    assert f"{WORKERS[registry]}:{worker_port}" in compose_scrape_targets()
+    assert f":{worker_port}" in (ROOT / "deploy/prometheus/prometheus.local.yml").read_text()
+
+
+# --- the production-shaped cluster (docker-compose.cluster.yml) --------------------------------------------
+
+class _ComposeLoader(yaml.SafeLoader):
+    """Compose's own tags: `!reset` empties what the base file set."""
+
+
+_ComposeLoader.add_constructor("!reset", lambda loader, node: _Reset())
+
+
+class _Reset:
+    pass
+
+
+CLUSTER = yaml.load((ROOT / "docker-compose.cluster.yml").read_text(), Loader=_ComposeLoader)
+SCALED = ["screening", *WORKERS.values()]
+
+
+def _merged(base: dict, override: dict) -> dict:
+    """`docker compose -f base -f override` for what these tests read: mappings merge, lists and scalars are
+    replaced, `!reset` removes."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, _Reset):
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+MERGED = _merged(COMPOSE, CLUSTER)
+BROKERS = ["kafka", "kafka-2", "kafka-3"]
+
+
+def test_cluster_has_three_kraft_brokers_that_all_vote_and_replicate_three_times():
+    envs = [MERGED["services"][b]["environment"] for b in BROKERS]
+    assert sorted(e["KAFKA_NODE_ID"] for e in envs) == ["1", "2", "3"]
+    voters = {f"{e['KAFKA_NODE_ID']}@{b}:9093" for b, e in zip(BROKERS, envs)}
+    for broker, env in zip(BROKERS, envs):
+        assert set(env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")) == voters
+        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{broker}:9092"
+        assert env["KAFKA_DEFAULT_REPLICATION_FACTOR"] == env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "3"
+        assert env["KAFKA_MIN_INSYNC_REPLICAS"] == env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"] == "2"
+        assert env["KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE"] == "false"
+        assert "KAFKA_LOG_FLUSH_INTERVAL_MESSAGES" not in env  # durability is replication, not fsync
+        assert MERGED["services"][broker]["image"] == COMPOSE["services"]["kafka"]["image"]
+    assert len({str(MERGED["services"][b]["volumes"]) for b in BROKERS}) == 3  # a disk of its own each
+    assert {"kafka-2-data", "kafka-3-data", "kafka-data"} <= set(MERGED["volumes"])
+
+
+def _services_of_ours() -> list[str]:
+    return [name for name, svc in MERGED["services"].items()
+            if any(k.endswith("_KAFKA_BOOTSTRAP_SERVERS") for k in (svc.get("environment") or {}))]
+
+
+def test_every_service_on_the_cluster_knows_all_brokers_and_replicates_its_topics(monkeypatch):
+    ours = _services_of_ours()
+    assert set(BUILT) | set(WORKERS.values()) <= set(ours)
+    for name in ours:
+        svc = MERGED["services"][name]
+        env = {k: str(v) for k, v in svc["environment"].items() if k != "<<"}
+        prefix = next(k for k in env if k.endswith("_KAFKA_BOOTSTRAP_SERVERS")).split("_")[0]
+        assert set(env[f"{prefix}_KAFKA_BOOTSTRAP_SERVERS"].split(",")) == {f"{b}:9092" for b in BROKERS}, name
+        assert env[f"{prefix}_TOPIC_REPLICATION_FACTOR"] == "3", name
+        assert set(BROKERS) <= set(svc["depends_on"]), name
+        for key, value in env.items():
+            monkeypatch.setenv(key, _resolved(value))
+        settings = SETTINGS[prefix.lower()]()
+        assert settings.topic_replication_factor == 3 and settings.topic_partitions >= 4
+
+
+@pytest.mark.parametrize("service", SCALED)
+def test_screening_and_the_lookup_workers_can_be_scaled(service):
+    svc = MERGED["services"][service]
+    assert "ports" not in svc and "container_name" not in svc  # two replicas cannot share a host port or a name
+
+
+def test_the_cluster_file_documents_how_to_scale():
+    text = (ROOT / "docker-compose.cluster.yml").read_text()
+    assert "--scale screening=" in text and "-f docker-compose.cluster.yml" in text
+
+
+def test_every_package_of_a_service_is_installed_by_its_image():
+    """The images install the services as packages (not editable): a sub-package left out of pyproject would be
+    missing in production while every local test passes."""
+    for pyproject in (ROOT / "services").glob("*/pyproject.toml"):
+        declared = set(re.search(r"packages = \[(.*)\]", pyproject.read_text()).group(1).replace('"', "").split(", "))
+        found = {".".join(p.parent.relative_to(pyproject.parent).parts)
+                 for p in pyproject.parent.glob("*/**/__init__.py")}
+        assert found == declared, pyproject

@@ -2,7 +2,7 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from screening.duplicates import (
+from screening.lookup.duplicates import (
     PriorProject, ProjectText, Verdict, check_duplicates, cosine, grams, idf,
 )
 

@@ -7,12 +7,12 @@ import httpx
 import pytest
 
 from deploy.registry.__main__ import create_registry_app
-from screening.adapters import (
+from screening.lookup.adapters import (
     ADAPTERS, RegistryUnavailable, interpret_business_status, interpret_credit, interpret_sanctions,
 )
-from screening.circuit import CircuitBreaker, CircuitState
+from screening.lookup.circuit import CircuitBreaker, CircuitState
 from screening.lookups import LookupRequested, LookupResult, LookupSubject, Registry, Verdict
-from screening.worker import Resilience
+from screening.lookup.worker import Resilience
 
 ANNOUNCED, TODAY = date(2024, 3, 25), date(2024, 4, 10)
 BRN = "1248100998"

@@ -1,10 +1,9 @@
 """Screening as one deployable: the operators' HTTP API, the event subscriptions, the outbox relay and the
-sweeper (E6 supplement deadlines, waiting gauges). The lookup workers are separate processes (screening.worker).
+sweeper (E6 supplement deadlines, waiting gauges). The lookup workers are separate processes (screening.lookup).
 
 All of screening's subscriptions and routes are registered here, top to bottom."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -16,10 +15,7 @@ from screening import api, handlers, metrics, store
 from screening.config import ScreeningSettings
 from screening.lookups import LookupAnswered, LookupRequested, Registry
 from sme_runtime.consumer import dlq_topic
-from sme_runtime.db import is_transient
-from sme_runtime.errors import install_error_handlers
-from sme_runtime.service import install_operations, service_consumers, service_lifespan
-from sme_runtime.topics import service_topics
+from sme_runtime.service import every, service_app, service_consumers
 from sme_schemas.contracts import ParticipationGivenUp
 from sme_schemas.evaluation import RecheckRequested
 from sme_schemas.intake import ApplicationAmended, ApplicationSubmitted, ApplicationWithdrawn
@@ -29,10 +25,11 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE = "screening"
 
 
-def topics() -> list[str]:
-    """The public topics of screening plus its internal lookup topics (one per registry) and their DLQs."""
+def internal_topics() -> tuple[str, ...]:
+    """Screening's own topics beyond the public catalog: one lookup topic per registry and the answers, with
+    their DLQs."""
     internal = [LookupRequested.topic_for(r) for r in Registry] + [LookupAnswered.topic()]
-    return sorted(set(service_topics(SERVICE)) | set(internal) | {dlq_topic(t) for t in internal})
+    return tuple(sorted({*internal, *(dlq_topic(t) for t in internal)}))
 
 
 def build_broker(settings: ScreeningSettings, sessions, screening: handlers.Screening) -> KafkaBroker:
@@ -46,54 +43,32 @@ def build_broker(settings: ScreeningSettings, sessions, screening: handlers.Scre
     return consumers.broker
 
 
-class Sweeper:
+async def sweep(sessions, screening: handlers.Screening) -> None:
     """E6 deadlines (rows, not sleeping tasks, so they survive restarts) and the waiting/status gauges."""
-
-    def __init__(self, sessions, screening: handlers.Screening, interval: float) -> None:
-        self.sessions, self.screening, self.interval = sessions, screening, interval
-        self.expired = 0
-
-    async def run(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except Exception as exc:  # noqa: BLE001 - the next sweep tries again
-                log.log(logging.WARNING if is_transient(exc) else logging.ERROR, "sweep failed: %s", exc)
-            await asyncio.sleep(self.interval)
-
-    async def sweep(self) -> None:
-        async with self.sessions() as session, session.begin():
-            self.expired += len(await handlers.expire_supplements(session, self.screening))
-        async with self.sessions() as session:
-            waiting = await store.waiting_by_registry(session)
-            statuses = await store.counts_by_status(session)
-        now = datetime.now(timezone.utc)
-        for registry in Registry:
-            row = waiting.get(registry.value)
-            metrics.WAITING.labels(registry.value).set(row["applications"] if row else 0)
-            metrics.WAITING_SECONDS.labels(registry.value).set(
-                (now - row["oldest_requested_at"]).total_seconds() if row else 0)
-        for status in metrics.STATUSES:
-            metrics.APPLICATIONS.labels(status).set(statuses.get(status, 0))
+    async with sessions() as session, session.begin():
+        await handlers.expire_supplements(session, screening)
+    async with sessions() as session:
+        waiting = await store.waiting_by_registry(session)
+        statuses = await store.counts_by_status(session)
+    now = datetime.now(timezone.utc)
+    for registry in Registry:
+        row = waiting.get(registry.value)
+        metrics.WAITING.labels(registry.value).set(row["applications"] if row else 0)
+        metrics.WAITING_SECONDS.labels(registry.value).set(
+            (now - row["oldest_requested_at"]).total_seconds() if row else 0)
+    for status in metrics.STATUSES:
+        metrics.APPLICATIONS.labels(status).set(statuses.get(status, 0))
 
 
 def create_app(settings: ScreeningSettings | None = None) -> FastAPI:
     settings = settings or ScreeningSettings()
     screening = handlers.Screening(programs=settings.programs, clock=lambda: datetime.now(timezone.utc),
                                    supplement_grace=timedelta(seconds=settings.supplement_grace_seconds))
-
-    async def sweep(sessions) -> None:
-        await Sweeper(sessions, screening, settings.sweep_seconds).run()
-
-    app = FastAPI(title="Screening — 김포시 중소기업 지원사업 요건 검토", version="1.0.0",
-                  lifespan=service_lifespan(settings, service=SERVICE, migrations=MIGRATIONS, topics=topics(),
-                                            build_broker=lambda sessions: build_broker(settings, sessions, screening),
-                                            background=(sweep,)),
-                  description="Eligibility and exclusions (X1–X11), evidence (E1–E6), expert grade (G1–G3) and "
-                              "duplicate projects (D1–D3): each application's decision with the rules and evidence "
-                              "behind it, the operators' manual-review queue, and what waits on which registry.")
-    app.state.settings, app.state.screening = settings, screening
-    install_error_handlers(app, default_rule="X4")
-    app.include_router(api.router)
-    install_operations(app, SERVICE)
-    return app
+    return service_app(
+        settings, service=SERVICE, title="Screening — 김포시 중소기업 지원사업 요건 검토",
+        description="Eligibility and exclusions (X1–X11), evidence (E1–E6), expert grade (G1–G3) and duplicate "
+                    "projects (D1–D3): each application's decision with the rules and evidence behind it, the "
+                    "operators' manual-review queue, and what waits on which registry.",
+        migrations=MIGRATIONS, build_broker=lambda sessions: build_broker(settings, sessions, screening),
+        router=api.router, default_rule="X4", internal_topics=internal_topics(), screening=screening,
+        background=(every(settings.sweep_seconds, lambda sessions: sweep(sessions, screening), log, "sweep"),))

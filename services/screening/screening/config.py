@@ -19,6 +19,12 @@ class ScreeningSettings(ServiceSettings):
 
     # Lookup workers: one process per registry (python -m screening worker --registry NAME).
     worker_http_port: int = Field(8012, description="Health and metrics port of a lookup worker")
+    worker_concurrency: int = Field(64, ge=1, le=1_000, description="Registry calls one worker replica keeps in "
+                                    "flight at once (per registry: each worker serves one registry)")
+    worker_hold_seconds: float = Field(30.0, gt=0, le=120, description="While its registry is away a worker holds "
+                                       "a poll this long, then hands it back to the broker and polls again")
+    worker_batch_size: int = Field(400, ge=1, le=5_000, description="Lookup requests a worker takes in one poll; "
+                                   "their offsets are committed together once every answer is published")
     registry_business_status_url: str = "http://127.0.0.1:8101"
     registry_credit_url: str = "http://127.0.0.1:8102"
     registry_sanctions_url: str = "http://127.0.0.1:8103"

@@ -16,8 +16,8 @@ from screening.lookups import LookupAnswered, LookupRequested, LookupResult, Loo
 from screening.rules import (
     OPERATOR_RULES, Case, Decision, Outcome, Restriction, Ruling, decide, decide_recheck,
 )
-from sme_runtime.consumer import program_of_event
-from sme_runtime.outbox import enqueue
+from sme_runtime.consumer import defer_until_applied, program_of_event
+from sme_runtime.outbox import enqueue, enqueue_all
 from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas import Envelope
 from sme_schemas.application import ApplicationContent, EvidenceRequirement
@@ -161,10 +161,13 @@ def on_lookup_answered(screening: Screening):
                                              attempts=event.attempts)
         if answered is None:
             return  # a repeated answer (the worker restarted mid-batch): the first one stands
+        # The registries answer one application close together: reconsider it once per batch, all answers known.
         if answered.purpose == SCREENING:
-            await reconsider(session, screening, event.application_id)
+            defer_until_applied(session, f"screening:{event.application_id}",
+                                lambda: reconsider(session, screening, event.application_id))
         else:
-            await reconsider_recheck(session, screening, answered.purpose.removeprefix("recheck:"))
+            request_id = answered.purpose.removeprefix("recheck:")
+            defer_until_applied(session, answered.purpose, lambda: reconsider_recheck(session, screening, request_id))
 
     return handle
 
@@ -210,20 +213,24 @@ async def reconsider(session: AsyncSession, screening: Screening, application_id
 async def _ensure_lookups(session: AsyncSession, screening: Screening, row: Any,
                           asked: dict[Registry, LookupSubject], *, purpose: str) -> dict[Registry, LookupResult | None]:
     """The registries' answers so far; a question not yet asked is asked now (through the outbox)."""
+    known = {r.lookup_id: r for r in await store.lookups_for(session, row.application_id, purpose)}
+    asking = {registry: lookup_id(row.application_id, purpose, registry, subject)
+              for registry, subject in asked.items()}
+    renewed = [(registry, lid) for registry, lid in asking.items() if lid not in known or known[lid].superseded]
+    if renewed:
+        await store.add_lookups(session, application_id=row.application_id, purpose=purpose, at=screening.clock(),
+                                lookups=[(registry.value, lid) for registry, lid in renewed],
+                                supersede_others=bool(known))
+    now = screening.clock()
+    await enqueue_all(session, [
+        (LookupRequested(program_id=row.program_id, occurred_at=now, lookup_id=lid, application_id=row.application_id,
+                         registry=registry, about=asked[registry]), LookupRequested.topic_for(registry))
+        for registry, lid in asking.items() if lid not in known], source=SOURCE)
     answers: dict[Registry, LookupResult | None] = {}
-    for registry, subject in asked.items():
-        lid = lookup_id(row.application_id, purpose, registry, subject)
-        known = await store.lookup(session, lid)
-        if known is None or known.superseded:
-            await store.add_lookup(session, lookup_id=lid, application_id=row.application_id, purpose=purpose,
-                                   registry=registry.value, at=screening.clock())
-        if known is None:
-            await enqueue(session, LookupRequested(
-                program_id=row.program_id, occurred_at=screening.clock(), lookup_id=lid,
-                application_id=row.application_id, registry=registry, about=subject),
-                source=SOURCE, topic=LookupRequested.topic_for(registry))
-        answers[registry] = None if known is None or known.answered_at is None else LookupResult(
-            verdict=known.verdict, findings=tuple(Finding.model_validate(f) for f in known.findings))
+    for registry, lid in asking.items():
+        found = known.get(lid)
+        answers[registry] = None if found is None or found.answered_at is None else LookupResult(
+            verdict=found.verdict, findings=tuple(Finding.model_validate(f) for f in found.findings))
     return answers
 
 

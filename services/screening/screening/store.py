@@ -50,20 +50,27 @@ async def set_state(session: AsyncSession, application_id: str, *, status: str, 
          "deadline": supplement_deadline})
 
 
-async def lookup(session: AsyncSession, lookup_id: str) -> Any:
-    return (await session.execute(text("SELECT * FROM lookups WHERE lookup_id = :id"), {"id": lookup_id})).first()
+async def lookups_for(session: AsyncSession, application_id: str, purpose: str) -> list[Any]:
+    """Every question of one purpose asked about the application (one round trip for all four registries)."""
+    return list((await session.execute(text(
+        "SELECT * FROM lookups WHERE application_id = :a AND purpose = :p"),
+        {"a": application_id, "p": purpose})).all())
 
 
-async def add_lookup(session: AsyncSession, *, lookup_id: str, application_id: str, purpose: str, registry: str,
-                     at: datetime) -> None:
-    """A new question to a registry; an earlier, different question of the same purpose is superseded."""
-    await session.execute(text(
-        "UPDATE lookups SET superseded = true WHERE application_id = :a AND purpose = :p AND registry = :r "
-        "AND lookup_id <> :id"), {"a": application_id, "p": purpose, "r": registry, "id": lookup_id})
+async def add_lookups(session: AsyncSession, *, application_id: str, purpose: str, at: datetime,
+                      lookups: list[tuple[str, str]], supersede_others: bool) -> None:
+    """New questions (registry, lookup id) in one statement; earlier, different questions of the same purpose to
+    the same registries are superseded (only looked for when the application had lookups of that purpose)."""
+    registries, ids = [r for r, _ in lookups], [i for _, i in lookups]
+    if supersede_others:
+        await session.execute(text(
+            "UPDATE lookups SET superseded = true WHERE application_id = :a AND purpose = :p "
+            "AND registry = ANY(CAST(:r AS text[])) AND NOT (lookup_id = ANY(CAST(:ids AS text[])))"),
+            {"a": application_id, "p": purpose, "r": registries, "ids": ids})
     await session.execute(text(
         "INSERT INTO lookups (lookup_id, application_id, purpose, registry, requested_at) "
-        "VALUES (:id, :a, :p, :r, :at) ON CONFLICT DO NOTHING"),
-        {"id": lookup_id, "a": application_id, "p": purpose, "r": registry, "at": at})
+        "SELECT i, :a, :p, r, :at FROM unnest(CAST(:ids AS text[]), CAST(:r AS text[])) AS x(i, r) "
+        "ON CONFLICT DO NOTHING"), {"a": application_id, "p": purpose, "at": at, "ids": ids, "r": registries})
 
 
 async def record_answer(session: AsyncSession, *, lookup_id: str, at: datetime, verdict: str, findings: list,

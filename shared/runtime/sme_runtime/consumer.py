@@ -1,16 +1,25 @@
-"""Idempotent, at-least-once consumers on FastStream.
+"""Idempotent, at-least-once consumers on FastStream, one event or a batch of events per transaction.
 
 Per event: validate the CloudEvent; in one database transaction record its ce_id and apply its effect; only
 then commit the Kafka offset (AckPolicy.MANUAL: FastStream's default would commit before the handler runs).
 A redelivered event finds its ce_id and changes nothing. An event that can never be applied (malformed, or
 refused by a rule) goes to `<topic>.dlq` with the error in its headers and the consumer moves on. A transient
 failure (database or broker away) is retried with backoff for as long as it takes: no event is skipped.
+
+In batch mode (the default under load) a poll of up to `batch_size` records is applied in ONE transaction —
+the processed ids, every effect and every outbox row commit together, so a surge costs one fsync'd commit and
+one offset commit per batch instead of per event. Records are applied in their partition order, so one
+application's events (one key, one partition) keep their order. A malformed record is dead-lettered before the
+transaction. If any event of the batch is refused or fails unexpectedly, the batch transaction is rolled back
+whole and the batch is applied again one event per transaction: the poison event alone goes to the DLQ, the
+others are applied once (nothing of the rolled-back attempt stays).
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Awaitable, Callable
+from dataclasses import replace
+from typing import Any, Awaitable, Callable
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -25,6 +34,10 @@ from sme_schemas import Envelope, EnvelopeError, IntegrationEvent, unwrap
 log = logging.getLogger(__name__)
 Handler = Callable[[AsyncSession, Envelope, IntegrationEvent], Awaitable[None]]
 UNEXPECTED_ERROR_ATTEMPTS = 5
+
+
+class _EventFailed(Exception):
+    """An event of a batch failed for a reason that is not transient: the batch is redone one event at a time."""
 
 
 class EventRefused(Exception):
@@ -44,6 +57,22 @@ def program_of_event(programs: dict, program_id: str):
     return program
 
 
+DEFERRED = "sme_deferred"
+
+
+def defer_until_applied(session: AsyncSession, key: str, work: Callable[[], Awaitable[None]]) -> None:
+    """Run `work` once, at the end of the transaction that applies this event — or the whole batch it came in —
+    however many of its events defer the same `key`. Four registry answers about one application arriving in one
+    batch reconsider it once, with all four known."""
+    session.info.setdefault(DEFERRED, {})[key] = work
+
+
+async def _run_deferred(session: AsyncSession) -> None:
+    while deferred := session.info.pop(DEFERRED, None):
+        for work in deferred.values():
+            await work()
+
+
 def dlq_topic(topic: str) -> str:
     return f"{topic}.dlq"
 
@@ -52,14 +81,18 @@ class ReliableConsumers:
     """Registers a service's subscriptions; each one is idempotent, ordered per key and dead-letters poison."""
 
     def __init__(self, broker: KafkaBroker, sessions: async_sessionmaker, *, service: str,
-                 retry_max_seconds: float = 30.0) -> None:
+                 retry_max_seconds: float = 30.0, batch_size: int = 1, batch_wait_ms: int = 100) -> None:
         self.broker, self.sessions, self.service = broker, sessions, service
         self.retry_max_seconds = retry_max_seconds
+        self.batch_size, self.batch_wait_ms = batch_size, batch_wait_ms
 
     def subscribe(self, event_cls: type[IntegrationEvent], handler: Handler, *, group_id: str | None = None,
                   topic: str | None = None) -> None:
         group = group_id or f"{self.service}.{event_cls.event_name}"
         topic = topic or event_cls.topic()
+        if self.batch_size > 1:
+            self._subscribe_batch(event_cls, handler, group, topic)
+            return
 
         async def on_event(msg: KafkaMessage) -> None:
             await self._consume(msg, event_cls, handler, group)
@@ -69,6 +102,94 @@ class ReliableConsumers:
             topic, group_id=group, ack_policy=AckPolicy.MANUAL, auto_offset_reset="earliest",
             title=f"{self.service}:{topic}", description=event_cls.__doc__,
         )(on_event)
+
+    def _subscribe_batch(self, event_cls: type[IntegrationEvent], handler: Handler, group: str, topic: str) -> None:
+        async def on_events(msg: KafkaMessage) -> None:
+            await self._consume_batch(msg, event_cls, handler, group)
+
+        on_events.__name__ = f"on_{event_cls.__name__}_batch"
+        self.broker.subscriber(
+            topic, group_id=group, ack_policy=AckPolicy.MANUAL, auto_offset_reset="earliest", batch=True,
+            max_records=self.batch_size, batch_timeout_ms=self.batch_wait_ms, parser=tolerant_batch_parser,
+            decoder=raw_bodies, title=f"{self.service}:{topic}", description=event_cls.__doc__,
+        )(on_events)
+
+    async def _consume_batch(self, msg: KafkaMessage, event_cls: type[IntegrationEvent], handler: Handler,
+                             group: str) -> None:
+        records = msg.raw_message
+        if not records:
+            return
+        readable: list[tuple[Any, Envelope, IntegrationEvent]] = []
+        for record in records:
+            try:
+                envelope, event = unwrap(record.headers, record.value or b"", expected=event_cls)
+            except EnvelopeError as exc:
+                await self._dead_letter(record, group, exc, event_id=_header(record, "ce_id"))
+                metrics.EVENTS_CONSUMED.labels(self.service, record.topic, "dead_lettered").inc()
+            else:
+                readable.append((record, envelope, event))
+        if readable:
+            outcomes = await self._apply_batch_until_done(readable, handler, group)
+            if outcomes is None:  # refused or unexpected: one event per transaction, so the poison goes alone
+                outcomes = [await self._apply_until_done(envelope, event, handler, group, record)
+                            for record, envelope, event in readable]
+            for (record, _, _), outcome in zip(readable, outcomes):
+                metrics.EVENTS_CONSUMED.labels(self.service, record.topic, outcome).inc()
+        metrics.BATCH_SIZE.labels(self.service, records[0].topic).observe(len(records))
+        await self._commit(msg)
+
+    async def _apply_batch_until_done(self, batch: list[tuple[Any, Envelope, IntegrationEvent]], handler: Handler,
+                                      group: str) -> list[str] | None:
+        """The batch applied in one transaction (outcome per event), or None when an event of it must be
+        handled alone; transient failures are retried with backoff for as long as they last."""
+        delay = 0.1
+        while True:
+            try:
+                return await self._apply_batch_once(batch, handler, group)
+            except (EventRefused, _EventFailed):
+                return None
+            except Exception as exc:  # noqa: BLE001 - only transient failures reach here; retried, never skipped
+                if not is_transient(exc):
+                    return None
+                topic = batch[0][0].topic
+                metrics.EVENT_RETRIES.labels(self.service, topic).inc()
+                log.warning("batch of %d on %s: %s: %s; retrying in %.1fs", len(batch), topic,
+                            type(exc).__name__, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry_max_seconds)
+
+    async def _apply_batch_once(self, batch: list[tuple[Any, Envelope, IntegrationEvent]], handler: Handler,
+                                group: str) -> list[str]:
+        async with self.sessions() as session, session.begin():
+            ids = [envelope.id for _, envelope, _ in batch]
+            fresh = set((await session.execute(
+                text("INSERT INTO processed_events (consumer, event_id, topic) "
+                     "SELECT :c, e, :t FROM unnest(CAST(:ids AS text[])) AS e ON CONFLICT DO NOTHING RETURNING event_id"),
+                {"c": group, "ids": ids, "t": batch[0][0].topic})).scalars())
+            outcomes = []
+            for _, envelope, event in batch:
+                if envelope.id not in fresh:  # seen before, or twice in this batch (a relay re-published it)
+                    outcomes.append("duplicate")
+                    continue
+                fresh.discard(envelope.id)
+                try:
+                    await handler(session, envelope, event)
+                except EventRefused:
+                    raise
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    raise _EventFailed(envelope.id) from exc
+                outcomes.append("processed")
+            try:
+                await _run_deferred(session)
+            except EventRefused:
+                raise
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                raise _EventFailed("deferred") from exc
+        return outcomes
 
     async def _consume(self, msg: KafkaMessage, event_cls: type[IntegrationEvent], handler: Handler,
                        group: str) -> None:
@@ -115,6 +236,7 @@ class ReliableConsumers:
             if first_time is None:
                 return "duplicate"
             await handler(session, envelope, event)
+            await _run_deferred(session)
         return "processed"
 
     async def _dead_letter(self, record, group: str, exc: Exception, *, event_id: str | None) -> None:
@@ -167,3 +289,21 @@ def _headers(record) -> list[tuple[str, str]]:
 
 def _header(record, name: str) -> str | None:
     return dict(_headers(record)).get(name)
+
+
+async def tolerant_batch_parser(records, original_parser):
+    """FastStream's batch parser decodes every header as strict UTF-8 and would fail the whole poll on one bad
+    byte before our code sees it; the headers are made readable here and the envelope check judges them."""
+    clean = tuple(replace(r, headers=[(k, _utf8(v)) for k, v in (r.headers or ())]) for r in records)
+    return await original_parser(clean)
+
+
+async def raw_bodies(msg, original_decoder):
+    """The bodies are validated by the envelope check per record, never decoded by FastStream."""
+    return None
+
+
+def _utf8(value) -> bytes:
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "replace").encode("utf-8")
+    return str(value).encode("utf-8")

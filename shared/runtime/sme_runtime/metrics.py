@@ -12,7 +12,9 @@ EVENT_RETRIES = Counter("sme_event_retries_total", "Transient failures retried w
 OUTBOX_PUBLISHED = Counter("sme_outbox_published_total", "Outbox rows published to Kafka", ["service", "topic"])
 OUTBOX_PENDING = Gauge("sme_outbox_pending", "Outbox rows not yet published", ["service"])
 RELAY_FAILURES = Counter("sme_relay_failures_total", "Relay batches that failed and were retried", ["service"])
+BATCH_SIZE = Histogram("sme_consumer_batch_records", "Records taken in one poll and applied together",
+                       ["service", "topic"], buckets=(1, 2, 5, 10, 25, 50, 100, 200, 500, 1000))
 RELAY_BATCH_SECONDS = Histogram("sme_relay_batch_seconds", "Time to publish and mark one outbox batch", ["service"])
 
-__all__ = ["EVENTS_CONSUMED", "EVENT_RETRIES", "OUTBOX_PENDING", "OUTBOX_PUBLISHED", "REGISTRY",
+__all__ = ["BATCH_SIZE", "EVENTS_CONSUMED", "EVENT_RETRIES", "OUTBOX_PENDING", "OUTBOX_PUBLISHED", "REGISTRY",
            "RELAY_BATCH_SECONDS", "RELAY_FAILURES"]

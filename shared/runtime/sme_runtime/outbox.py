@@ -23,5 +23,25 @@ async def enqueue(session: AsyncSession, event: IntegrationEvent, *, source: str
     return envelope.id
 
 
+async def enqueue_all(session: AsyncSession, events: list[tuple[IntegrationEvent, str | None]], *,
+                      source: str) -> list[str]:
+    """Several events (each with its topic override or None) in one statement, in the order given; returns their
+    ce_ids. One round trip instead of one per event: a surge writes four lookups per application."""
+    if not events:
+        return []
+    envelopes = [(wrap(event, source=source, event_id=str(uuid.uuid4())), topic or event.topic())
+                 for event, topic in events]
+    await session.execute(
+        text("INSERT INTO outbox (event_id, topic, event_key, headers, body) "
+             "SELECT CAST(e AS uuid), t, k, CAST(h AS jsonb), b FROM unnest(CAST(:ids AS text[]), "
+             "CAST(:topics AS text[]), CAST(:keys AS text[]), CAST(:headers AS text[]), CAST(:bodies AS bytea[])) "
+             "WITH ORDINALITY AS x(e, t, k, h, b, n) ORDER BY n"),
+        {"ids": [e.id for e, _ in envelopes], "topics": [t for _, t in envelopes],
+         "keys": [e.subject for e, _ in envelopes],
+         "headers": [json.dumps(e.headers(), ensure_ascii=False) for e, _ in envelopes],
+         "bodies": [e.body for e, _ in envelopes]})
+    return [e.id for e, _ in envelopes]
+
+
 async def pending_count(session: AsyncSession) -> int:
     return (await session.execute(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))).scalar_one()

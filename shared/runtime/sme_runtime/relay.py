@@ -1,8 +1,11 @@
 """Publishes the outbox to Kafka with an idempotent producer (acks=all), then marks the rows sent.
 
 A crash between publishing and marking re-publishes those rows with the same ce_id: delivery is at least once,
-and consumers deduplicate on ce_id. Rows are locked (SKIP LOCKED) so several relays never publish one row twice
-concurrently, and read in id order so every application's events keep their order.
+and consumers deduplicate on ce_id. Rows are read in id order so every application's events keep their order.
+A service may run several processes (API workers, replicas), each with a relay: only the one holding the
+database's relay lock publishes at a time — two relays publishing neighbouring batches at once could put an
+application's later event on the bus before its earlier one — and the others stand by to take over when it dies
+(the lock is a transaction lock, released with its connection).
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from sme_runtime import metrics
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT_SECONDS = 30.0
+RELAY_LOCK = 7_240_602  # advisory lock id: one publishing relay per service database
 
 
 def publisher_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
@@ -62,6 +66,8 @@ class OutboxRelay:
         """Publish one batch and mark it sent in the same transaction that locked it; returns rows published."""
         started = time.perf_counter()
         async with self.engine.begin() as conn:
+            if not (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": RELAY_LOCK})).scalar():
+                return 0  # another relay of this service is publishing; stand by
             rows = (await conn.execute(text(
                 "SELECT id, event_id, topic, event_key, headers, body FROM outbox WHERE sent_at IS NULL "
                 "ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED"), {"n": self.batch_size})).all()

@@ -8,6 +8,7 @@ import importlib
 import logging
 import signal
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -42,7 +43,9 @@ def service_lifespan(settings: ServiceSettings, *, service: str, migrations: Pat
         sessions = session_factory(engine)
         app.state.engine, app.state.sessions = engine, sessions
         broker = app.state.broker = build_broker(sessions)
-        stoppable = [asyncio.create_task(start_when_kafka_answers(broker, settings.kafka_bootstrap_servers, topics)),
+        stoppable = [asyncio.create_task(start_when_kafka_answers(
+                         broker, settings.kafka_bootstrap_servers, topics, partitions=settings.topic_partitions,
+                         replication_factor=settings.topic_replication_factor)),
                      *(asyncio.create_task(loop(sessions)) for loop in background)]
         relay = OutboxRelay(engine, service=service, bootstrap_servers=settings.kafka_bootstrap_servers,
                             batch_size=settings.relay_batch_size, idle_seconds=settings.relay_idle_seconds)
@@ -63,13 +66,15 @@ def service_lifespan(settings: ServiceSettings, *, service: str, migrations: Pat
 
 def service_app(settings: ServiceSettings, *, service: str, title: str, description: str, migrations: Path,
                 build_broker: BrokerFactory, router: APIRouter, default_rule: str,
-                background: tuple[Background, ...] = (), **state: Any) -> FastAPI:
+                background: tuple[Background, ...] = (), internal_topics: tuple[str, ...] = (),
+                **state: Any) -> FastAPI:
     """A service's FastAPI app: its lifespan, its routes, the one error shape, /health and /metrics; `state`
-    (the service's domain object) is put on app.state beside the settings."""
+    (the service's domain object) is put on app.state beside the settings. `internal_topics` are the service's
+    own topics beyond the public catalog (screening's per-registry lookups), created with the rest."""
+    topics = sorted(set(service_topics(service)) | set(internal_topics))
     app = FastAPI(title=title, version="1.0.0", description=description,
                   lifespan=service_lifespan(settings, service=service, migrations=migrations,
-                                            topics=service_topics(service), build_broker=build_broker,
-                                            background=background))
+                                            topics=topics, build_broker=build_broker, background=background))
     app.state.settings = settings
     for name, value in state.items():
         setattr(app.state, name, value)
@@ -101,12 +106,13 @@ def service_consumers(settings: ServiceSettings, sessions: async_sessionmaker, s
 
     broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=service, enable_idempotence=True, acks="all",
                          middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=service)])
-    return ReliableConsumers(broker, sessions, service=service, retry_max_seconds=settings.consumer_retry_max_seconds)
+    return ReliableConsumers(broker, sessions, service=service, retry_max_seconds=settings.consumer_retry_max_seconds,
+                             batch_size=settings.consumer_batch_size, batch_wait_ms=settings.consumer_batch_wait_ms)
 
 
 def install_operations(app: FastAPI, service: str) -> None:
     """/metrics for Prometheus and /health for probes; both open, neither carries personal data."""
-    app.mount("/metrics", make_asgi_app(REGISTRY))
+    app.mount("/metrics", make_asgi_app(_metrics_registry()))
 
     @app.get("/health", tags=["operations"], summary="Liveness and dependencies (no personal data)")
     async def health() -> JSONResponse:
@@ -124,27 +130,75 @@ def install_operations(app: FastAPI, service: str) -> None:
                             status_code=200 if checks["database"] else 503)
 
 
+def _metrics_registry():
+    """This process's registry, or — under several HTTP workers — one that gathers every worker's samples."""
+    import os
+
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    return registry
+
+
 # --- the commands every service's CLI has -----------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Command:
+    """A command of a service's own beside serve | relay | migrate | token (screening's `worker`)."""
+
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, Any], None]  # (arguments, settings)
+
+
 def service_main(service: str, settings_cls: type[ServiceSettings], *, roles: tuple[str, ...], doc: str,
-                 serve_help: str = "HTTP API + subscriptions + outbox relay + background loops") -> None:
-    """`python -m <service> serve | relay | migrate | token`: the CLI of a service whose app module is
-    `<service>.app` (create_app, MIGRATIONS)."""
+                 serve_help: str = "HTTP API + subscriptions + outbox relay + background loops",
+                 commands: dict[str, Command] | None = None) -> None:
+    """`python -m <service> serve | relay | migrate | token | <its own commands>`: the CLI of a service whose app
+    module is `<service>.app` (create_app, MIGRATIONS)."""
     parser = argparse.ArgumentParser(prog=f"python -m {service}", description=doc)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help=serve_help)
+    for name, command in (commands or {}).items():
+        command.configure(sub.add_parser(name, help=command.help))
     add_common_commands(sub, service, roles=roles)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = settings_cls()
     app_module = importlib.import_module(f"{service}.app")
-    if args.command == "serve":
-        import uvicorn
-
-        uvicorn.run(app_module.create_app(settings), host=settings.http_host, port=settings.http_port,
-                    log_level="warning")
+    if args.command == "serve" and settings.http_workers > 1:
+        serve_workers(f"{service}.app:create_app", settings)
+    elif args.command == "serve":
+        serve(app_module.create_app(settings), settings)
+    elif args.command in (commands or {}):
+        commands[args.command].run(args, settings)
     else:
         run_common_command(args, settings, service=service, migrations=app_module.MIGRATIONS)
+
+
+def serve_workers(factory: str, settings: ServiceSettings) -> None:
+    """Several HTTP worker processes on one port (the kernel spreads connections over them). Each builds its own
+    app from the environment; Prometheus then keeps every worker's samples in a shared folder and /metrics sums
+    them (gauges per process, labelled by pid)."""
+    import os
+    import tempfile
+
+    import uvicorn
+
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="sme-metrics-"))
+    uvicorn.run(factory, factory=True, workers=settings.http_workers, host=settings.http_host,
+                port=settings.http_port, log_level="warning", backlog=4096)
+
+
+def serve(app: FastAPI, settings: ServiceSettings, *, port: int | None = None) -> None:
+    import uvicorn
+
+    # A deep accept backlog: a deadline-day burst queues in the kernel instead of being refused.
+    uvicorn.run(app, host=settings.http_host, port=port or settings.http_port, log_level="warning", backlog=4096)
 
 
 def add_common_commands(sub, service: str, roles: tuple[str, ...]) -> None:

@@ -27,9 +27,18 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     jwt_secret: str = DEVELOPMENT_SECRET
+    http_workers: int = Field(1, ge=1, le=32, description="HTTP worker processes (uvicorn workers); each runs the "
+                              "service's consumers and a relay (one relay publishes at a time)")
     relay_batch_size: int = Field(500, ge=1, le=10_000)
     relay_idle_seconds: float = Field(0.05, gt=0)
     consumer_retry_max_seconds: float = Field(30.0, gt=0)
+    consumer_batch_size: int = Field(200, ge=1, le=5_000, description="Events taken in one poll and applied in "
+                                     "one transaction (1: one event per transaction)")
+    consumer_batch_wait_ms: int = Field(100, ge=1, le=10_000, description="How long a poll waits for events")
+    topic_partitions: int = Field(12, ge=1, le=1_000, description="Partitions of a topic this service creates: "
+                                  "the most replicas of one consumer group that can share its load")
+    topic_replication_factor: int = Field(1, ge=1, le=7, description="Replicas of each topic this service "
+                                          "creates (3 on a production cluster, with min.insync.replicas=2)")
     run_relay: bool = Field(True, description="Run the outbox relay in the API process (false: run it alone)")
     # Colon-separated folders of program definition files (*.json); later folders override earlier ones.
     programs_path: str = str(REPO_PROGRAMS)

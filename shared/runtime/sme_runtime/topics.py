@@ -12,7 +12,11 @@ from sme_runtime.consumer import dlq_topic
 from sme_schemas.catalog import CONSUMES, produced_by
 
 log = logging.getLogger(__name__)
-PARTITIONS = 3  # key = application id keeps each application's events in order within a partition
+# Key = application id keeps each application's events in order within a partition. The partition count is the
+# most replicas of one consumer group that can share a topic's load: 12 divides evenly among 1, 2, 3, 4 and 6
+# replicas (the deadline-day scaling of screening and its lookup workers) and costs the broker little. Topics
+# that already exist keep their count: adding partitions later would move keys and break their order.
+PARTITIONS = 12
 
 
 def service_topics(service: str) -> list[str]:
@@ -21,12 +25,13 @@ def service_topics(service: str) -> list[str]:
     return sorted({e.topic() for e in produced_by(service)} | set(consumed) | {dlq_topic(t) for t in consumed})
 
 
-async def ensure_topics(bootstrap_servers: str, topics: list[str], *, replication_factor: int = 1) -> None:
+async def ensure_topics(bootstrap_servers: str, topics: list[str], *, partitions: int = PARTITIONS,
+                        replication_factor: int = 1) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="sme-topic-admin")
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [NewTopic(t, num_partitions=PARTITIONS, replication_factor=replication_factor)
+        missing = [NewTopic(t, num_partitions=partitions, replication_factor=replication_factor)
                    for t in topics if t not in existing]
         if missing:
             try:
@@ -37,13 +42,15 @@ async def ensure_topics(bootstrap_servers: str, topics: list[str], *, replicatio
         await admin.close()
 
 
-async def start_when_kafka_answers(broker, bootstrap_servers: str, topics: list[str]) -> None:
+async def start_when_kafka_answers(broker, bootstrap_servers: str, topics: list[str], *,
+                                   partitions: int = PARTITIONS, replication_factor: int = 1) -> None:
     """Create the topics and start the broker's consumers, retrying with backoff until Kafka answers: the HTTP
     side of a service keeps working (into its outbox) while Kafka is away."""
     delay = 0.5
     while True:
         try:
-            await ensure_topics(bootstrap_servers, topics)
+            await ensure_topics(bootstrap_servers, topics, partitions=partitions,
+                                replication_factor=replication_factor)
             await broker.start()
             return
         except Exception as exc:  # noqa: BLE001

@@ -7,12 +7,14 @@ APIs. A deployment points each adapter at a real endpoint by configuration (SCRE
 SCREENING_REGISTRY_KEY); tests and the main job use the local registry server in deploy/registry/."""
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any, Protocol
 
 import httpx
 
-from screening.duplicates import PriorProject, ProjectText, Verdict as Similarity, check_duplicates
+from screening.lookup.duplicates import PriorProject, analyser, ProjectText, Verdict as Similarity, check_duplicates
 from screening.lookups import LookupResult, LookupSubject, Registry, Verdict
 from sme_schemas.screening import Finding
 
@@ -32,9 +34,19 @@ class RegistryAdapter(Protocol):
         """Ask the registry; raise RegistryUnavailable when it cannot answer now."""
 
 
+class BatchingRegistryAdapter(RegistryAdapter, Protocol):
+    """A registry that answers many subjects in one call (the worker sends up to `batch_limit` at a time)."""
+
+    batch_limit: int
+
+    async def look_up_many(self, subjects: list[LookupSubject]) -> list[LookupResult]:
+        """One answer per subject, in the order asked."""
+
+
 # --- pure interpretation of registry answers ------------------------------------------------------------------
 
 NTS_SUSPENDED, NTS_CLOSED, NTS_ACTIVE = "02", "03", "01"
+NTS_BATCH_LIMIT = 100  # business numbers per status or validation call, the NTS API's own limit
 
 
 def interpret_business_status(status: dict[str, Any], validation: dict[str, Any] | None) -> LookupResult:
@@ -153,14 +165,34 @@ class HttpRegistry:
 
 
 class BusinessStatusRegistry(HttpRegistry):
+    """The NTS status and validation API: both calls take up to 100 businesses at once, so a surge of
+    applications costs two calls per hundred, not two per application."""
+
     registry = Registry.BUSINESS_STATUS
+    batch_limit = NTS_BATCH_LIMIT
 
     async def look_up(self, subject: LookupSubject) -> LookupResult:
-        brn = subject.business_registration_number
-        status = await self._call("POST", "/api/nts-businessman/v1/status", json={"b_no": [brn]})
+        return (await self.look_up_many([subject]))[0]
+
+    async def look_up_many(self, subjects: list[LookupSubject]) -> list[LookupResult]:
+        if not 1 <= len(subjects) <= self.batch_limit:
+            raise ValueError(f"the NTS API takes 1 to {self.batch_limit} businesses a call, not {len(subjects)}")
+        numbers = [s.business_registration_number for s in subjects]
+        status = await self._call("POST", "/api/nts-businessman/v1/status", json={"b_no": numbers})
         validation = await self._call("POST", "/api/nts-businessman/v1/validate", json={"businesses": [
-            {"b_no": brn, "start_dt": subject.founded_on.strftime("%Y%m%d"), "p_nm": subject.ceo_name}]})
-        return interpret_business_status(status, validation)
+            {"b_no": s.business_registration_number, "start_dt": s.founded_on.strftime("%Y%m%d"),
+             "p_nm": s.ceo_name} for s in subjects]})
+        rows = {row.get("b_no"): row for row in status.get("data") or []}
+        checks = validation.get("data") or []
+        if len(checks) != len(subjects):
+            raise RegistryRefused(f"validation answered {len(checks)} of {len(subjects)} businesses")
+        results = []
+        for subject, check in zip(subjects, checks):  # the API answers validations in the order asked
+            brn = subject.business_registration_number
+            if check.get("b_no") != brn:
+                raise RegistryRefused(f"validation answers out of order: {check.get('b_no')} for {brn}")
+            results.append(interpret_business_status({"data": [rows.get(brn, {"b_no": brn})]}, {"data": [check]}))
+        return results
 
 
 class CreditRegistry(HttpRegistry):
@@ -184,6 +216,11 @@ class SanctionsRegistry(HttpRegistry):
         return interpret_sanctions(answer, announcement_date=subject.announcement_date, as_of=subject.as_of)
 
 
+# The similarity analysis (Kiwi morphemes, TF-IDF) is CPU work: it runs beside the event loop, one at a time, so
+# the worker's other lookups, its polls and /health go on meanwhile.
+_ANALYSIS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="similarity")
+
+
 class PriorProjectRegistry(HttpRegistry):
     registry = Registry.DUPLICATE_PROJECTS
 
@@ -191,7 +228,11 @@ class PriorProjectRegistry(HttpRegistry):
         answer = await self._call("POST", "/rnd/v1/projects/search", json={
             "brn": subject.business_registration_number, "ongoing_on": subject.as_of.isoformat(),
             "registries": ["NTIS", "SMTECH", "GSTEP-PMS"]})
-        return interpret_prior_projects(answer, subject)
+        return await asyncio.get_running_loop().run_in_executor(_ANALYSIS, interpret_prior_projects, answer, subject)
+
+    async def warm_up(self) -> None:
+        """Load the morpheme analyser before the first lookup, so no lookup's timeout pays for it."""
+        await asyncio.get_running_loop().run_in_executor(_ANALYSIS, analyser)
 
 
 ADAPTERS: dict[Registry, type[HttpRegistry]] = {

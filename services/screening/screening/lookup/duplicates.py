@@ -80,7 +80,7 @@ _CONTENT_TAGS = ("NNG", "NNP", "NR", "SL", "SN", "XR", "VV", "VA")
 
 
 @lru_cache(maxsize=1)
-def _kiwi():
+def analyser():
     from kiwipiepy import Kiwi  # loads its model (about 1 s) once per process
 
     return Kiwi()
@@ -88,7 +88,7 @@ def _kiwi():
 
 def morphemes(text: str) -> Counter[str]:
     """Content morphemes of the text (lemmas of nouns, verb and adjective stems, foreign words, numbers)."""
-    return Counter(t.form.lower() for t in _kiwi().tokenize(text) if t.tag.startswith(_CONTENT_TAGS))
+    return Counter(t.form.lower() for t in analyser().tokenize(text) if t.tag.startswith(_CONTENT_TAGS))
 
 
 FEATURES = (grams, morphemes)

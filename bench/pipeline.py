@@ -1,0 +1,238 @@
+"""Benchmark (not a test): the national deadline day, from submission to the document score, beside the raw
+ceilings of the same machine in the same run.
+
+    bash deploy/local/up.sh && .venv/bin/python -m bench.pipeline [--applications 10000] [--scaling]
+
+1. Ceilings: plain aiokafka batched produce/consume of messages the size of an application event (idempotent,
+   acks=all, the broker's own durability settings), and pgbench on the same PostgreSQL.
+2. The pipeline: N `ApplicationSubmitted` events land on the bus at once (as intake's relay or a municipal
+   system would put them there); screening (R replicas) asks the four registries through their lookup workers
+   (W replicas each; the stand-ins answer after 50-150 ms unless --latency-ms says otherwise) and decides;
+   evaluation scores every passed application's documents (Q1-Q7).
+3. Prints decisions/s and document scores/s sustained, p50/p99 time from submission to document score, the
+   pipeline's events/s and its ratio to the raw produce rate, and with --scaling the same at 1, 2 and 4
+   replicas of screening and of each lookup worker.
+
+Every run starts from a clean slate: the services' databases are emptied and their consumer groups moved to the
+end of their topics, so nothing an earlier benchmark left on the shared broker is waded through (or dead-lettered)
+inside the measurement.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import asyncpg
+
+from bench.bus import clean_slate, p50_p99, publish_all
+from bench.ceilings import broker_ceiling, pgbench_tps
+from deploy.local.groups import consumer_groups, screening_groups
+from deploy.local.procs import REGISTRIES, ROOT, ServiceProcess, end_offsets, evaluation_env, registry_processes, \
+    screening_env, screening_processes
+from deploy.sample.program_call import demo_program, sample_forms
+from deploy.sample.screening_scenario import adjust_forms, registry_dataset
+from intake.domain import required_evidence
+from intake.form import ApplicationForm, to_content
+from screening.lookups import LookupAnswered, LookupRequested, Registry
+from sme_schemas.intake import ApplicationSubmitted
+from sme_schemas.screening import (
+    ApplicationRejected, ManualReviewRequested, ScreeningPassed, ScreeningStarted, SupplementRequested,
+)
+
+KAFKA = f"127.0.0.1:{os.environ.get('SME_KAFKA_PORT', '9092')}"
+PG_PORT = os.environ.get("SME_PG_PORT", "5432")
+LOG_DIR = ROOT / ".local" / "bench" / "pipeline"
+REGISTRY_PORTS = {r: 28101 + i for i, r in enumerate(REGISTRIES)}
+WORKER_PORTS = {r: 28012 + i for i, r in enumerate(REGISTRIES)}
+SCREENING_PORT, EVALUATION_PORT = 28002, 28003
+PIPELINE_TOPICS = [ApplicationSubmitted.topic(), ScreeningStarted.topic(), ScreeningPassed.topic(),
+                   ApplicationRejected.topic(), SupplementRequested.topic(), ManualReviewRequested.topic(),
+                   LookupAnswered.topic(), *(LookupRequested.topic_for(r) for r in Registry)]
+TIMEOUT_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class Run:
+    applications: int
+    passed: int
+    decided_seconds: float
+    scored_seconds: float
+    latencies: list[float]
+    events: int
+
+    @property
+    def decisions_per_second(self) -> float:
+        return self.applications / self.decided_seconds
+
+    @property
+    def scores_per_second(self) -> float:
+        return self.passed / self.scored_seconds
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.scored_seconds
+
+
+def dsn(service: str) -> str:
+    return f"postgresql://{service}:{service}@127.0.0.1:{PG_PORT}/{service}"
+
+
+async def scalar(service: str, sql: str, *args):
+    conn = await asyncpg.connect(dsn(service))
+    try:
+        return await conn.fetchval(sql, *args)
+    finally:
+        await conn.close()
+
+
+async def topic_ends() -> int:
+    return sum([sum((await end_offsets(t, KAFKA)).values()) for t in PIPELINE_TOPICS])
+
+
+def program_and_events(n: int, now: datetime) -> tuple[dict, list[ApplicationSubmitted], dict]:
+    program = demo_program(now, program_id=f"gimpo-sos-surge-{uuid.uuid4().hex[:6]}")
+    program["budget"] = n * 5_000_000
+    forms = adjust_forms(sample_forms(program, now.date(), count=n, seed=20261122), now.date())
+    data = registry_dataset(forms, now.date(), now.date())
+    events = []
+    for i, form in enumerate(forms):
+        content = to_content(ApplicationForm.model_validate(form), consent_at=now)
+        events.append(ApplicationSubmitted(
+            program_id=program["program_id"], application_id=f"APP-{uuid.uuid4().hex[:26].upper()}",
+            occurred_at=now, submitted_at=now, channel="web", content=content,
+            required_evidence=required_evidence(content.company, content.expert, content.bonus)))
+    return program, events, data
+
+
+def start_pipeline(program: dict, data: dict, *, replicas: int, worker_replicas: int, latency_ms: str,
+                   extra_env: dict[str, str]) -> list[ServiceProcess]:
+    programs = LOG_DIR / "programs"
+    programs.mkdir(parents=True, exist_ok=True)
+    for old in programs.glob("*.json"):
+        old.unlink()
+    (programs / "surge.json").write_text(json.dumps(program, ensure_ascii=False))
+    data_file = LOG_DIR / "registry-data.json"
+    data_file.write_text(json.dumps(data, ensure_ascii=False))
+    env = screening_env(kafka=KAFKA, pg_port=PG_PORT, http_port=SCREENING_PORT, programs_path=str(programs),
+                        registry_ports=REGISTRY_PORTS)
+    processes = [*registry_processes(data_file, REGISTRY_PORTS, LOG_DIR, latency_ms=latency_ms).values(),
+                 *screening_processes({**env, **extra_env}, worker_ports=WORKER_PORTS, log_dir=LOG_DIR,
+                                      replicas=replicas, worker_replicas=worker_replicas),
+                 ServiceProcess("evaluation", "serve", {**evaluation_env(kafka=KAFKA, pg_port=PG_PORT,
+                                                                         http_port=EVALUATION_PORT,
+                                                                         programs_path=str(programs)), **extra_env},
+                                port=EVALUATION_PORT, log=LOG_DIR / "evaluation.log")]
+    for p in processes:
+        p.start(wait=False)
+    for p in processes:
+        p.wait_healthy(timeout=120)
+    return processes
+
+
+def run_pipeline(n: int, *, replicas: int, worker_replicas: int, latency_ms: str,
+                 extra_env: dict[str, str] | None = None, progress: bool = True) -> Run:
+    now = datetime.now(timezone.utc)
+    program, events, data = program_and_events(n, now)
+    clean_slate(("screening", "evaluation"), {**screening_groups(), **consumer_groups("evaluation")})
+    processes = start_pipeline(program, data, replicas=replicas, worker_replicas=worker_replicas,
+                               latency_ms=latency_ms, extra_env=extra_env or {})
+    try:
+        ends_before = asyncio.run(topic_ends())
+        started = time.time()
+        asyncio.run(publish_all(events, KAFKA, "/bench/intake"))
+        decided_seconds = wait_for("screening", "SELECT count(*) FROM screenings WHERE status <> 'screening'", n,
+                                   started, progress=progress, what="decided")
+        passed = asyncio.run(scalar("screening", "SELECT count(*) FROM screenings WHERE status = 'passed'"))
+        scored_seconds = wait_for("evaluation", "SELECT count(*) FROM candidates", passed, started,
+                                  progress=progress, what="document-scored")
+        latencies = asyncio.run(scored_latencies(started))
+        events_published = asyncio.run(topic_ends()) - ends_before
+    finally:
+        for p in processes:
+            p.stop()
+    return Run(n, passed, decided_seconds, scored_seconds, latencies, events_published)
+
+
+def wait_for(service: str, sql: str, target: int, started: float, *, progress: bool, what: str) -> float:
+    last_print = 0.0
+    while (done := asyncio.run(scalar(service, sql))) < target:
+        elapsed = time.time() - started
+        if elapsed > TIMEOUT_SECONDS:
+            raise SystemExit(f"only {done} of {target} {what} after {elapsed:.0f}s")
+        if progress and elapsed - last_print >= 10:
+            print(f"  … {done:,} of {target:,} {what} after {elapsed:.0f}s", flush=True)
+            last_print = elapsed
+        time.sleep(0.25)
+    return time.time() - started
+
+
+async def scored_latencies(started: float) -> list[float]:
+    """Seconds from the burst's first submission to each document score (queueing behind the burst included)."""
+    conn = await asyncpg.connect(dsn("evaluation"))
+    try:
+        rows = await conn.fetch("SELECT extract(epoch FROM updated_at) AS at FROM candidates")
+        return [float(r["at"]) - started for r in rows]
+    finally:
+        await conn.close()
+
+
+def report(label: str, run: Run, produce_ceiling: float) -> None:
+    p50, p99 = p50_p99(run.latencies)
+    print(f"{label}: {run.applications:,} applications decided in {run.decided_seconds:.1f}s = "
+          f"{run.decisions_per_second:,.0f} decisions/s; {run.passed:,} document-scored in {run.scored_seconds:.1f}s "
+          f"= {run.scores_per_second:,.0f}/s")
+    print(f"  submission -> document score: p50 {p50:.1f}s, p99 {p99:.1f}s (a burst: queueing included)")
+    print(f"  pipeline events {run.events:,} = {run.events_per_second:,.0f} events/s; "
+          f"ratio to raw produce {run.events_per_second / produce_ceiling:.1%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--applications", type=int, default=10_000)
+    parser.add_argument("--replicas", type=int, default=1, help="screening replicas")
+    parser.add_argument("--worker-replicas", type=int, default=1, help="replicas of each lookup worker")
+    parser.add_argument("--latency-ms", default="50-150", help="the registry stand-ins' latency (MIN-MAX)")
+    parser.add_argument("--scaling", action="store_true", help="also run 1, 2 and 4 replicas of screening and "
+                        "of each worker (at --scaling-applications each)")
+    parser.add_argument("--scaling-applications", type=int, default=3_000)
+    parser.add_argument("--batch-size", type=int, default=None, help="consumer batch size (1: one event per "
+                        "transaction, as before batching)")
+    args = parser.parse_args()
+    extra = {}
+    if args.batch_size:
+        extra = {"SCREENING_CONSUMER_BATCH_SIZE": str(args.batch_size),
+                 "EVALUATION_CONSUMER_BATCH_SIZE": str(args.batch_size)}
+
+    sample = program_and_events(1, datetime.now(timezone.utc))[1][0]
+    size = len(sample.model_dump_json().encode())
+    ceiling = asyncio.run(broker_ceiling(20_000, size))
+    tps = pgbench_tps(10)
+    print(f"machine: {os.cpu_count()} cores; broker {KAFKA}; PostgreSQL 127.0.0.1:{PG_PORT}")
+    print(f"raw ceilings: produce {ceiling.produce_per_second:,.0f} msg/s batched ({size}-byte messages, acks=all, "
+          f"idempotent), {ceiling.one_at_a_time_per_second:,.0f} msg/s one at a time; consume "
+          f"{ceiling.consume_per_second:,.0f} msg/s; pgbench {tps or 0:,.0f} tps")
+
+    run = run_pipeline(args.applications, replicas=args.replicas, worker_replicas=args.worker_replicas,
+                       latency_ms=args.latency_ms, extra_env=extra)
+    report(f"pipeline ({args.replicas} screening, {args.worker_replicas} of each worker, registries "
+           f"{args.latency_ms} ms)", run, ceiling.produce_per_second)
+    if args.scaling:
+        print(f"scaling, {args.scaling_applications:,} applications each:")
+        print("  screening  workers/registry  decisions/s  scores/s  p50 s  p99 s  events/s  vs raw produce")
+        for replicas in (1, 2, 4):
+            r = run_pipeline(args.scaling_applications, replicas=replicas, worker_replicas=replicas,
+                             latency_ms=args.latency_ms, extra_env=extra, progress=False)
+            p50, p99 = p50_p99(r.latencies)
+            print(f"  {replicas:>9}  {replicas:>16}  {r.decisions_per_second:>11,.0f}  {r.scores_per_second:>8,.0f}  "
+                  f"{p50:>5.1f}  {p99:>5.1f}  {r.events_per_second:>8,.0f}  "
+                  f"{r.events_per_second / ceiling.produce_per_second:>14.1%}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,299 @@
+"""A lookup worker: one registry, its own process, its own consumer group, as many replicas as the load needs.
+
+Per poll of up to `worker_batch_size` requests: ask the registry with up to `worker_concurrency` calls in flight
+(a registry that takes batches — the NTS business-status API, 100 numbers a call — gets them in batches), each
+call bounded by a timeout, retried with doubling backoff, and counted in the circuit breaker. While the circuit is
+open the worker holds the requests — the offsets are not committed and the applications wait in screening — and
+probes the registry after the reset period with ONE call (the others wait for its outcome); the first success
+closes the circuit and the backlog drains by itself. Every answer of the poll is published (acks=all) before the
+offsets are committed, so a worker killed mid-batch answers again after restart; screening keeps the first
+answer of each lookup. Replicas of a worker share the registry's topic through the consumer group, partition by
+partition (12 partitions: up to 12 replicas)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from contextlib import asynccontextmanager, nullcontext, suppress
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Awaitable, Callable
+
+import httpx
+from fastapi import FastAPI
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from prometheus_client import Counter, Gauge, Histogram, make_asgi_app
+
+from screening.config import ScreeningSettings
+from screening.lookup.adapters import ADAPTERS, RegistryAdapter, RegistryRefused, RegistryUnavailable
+from screening.lookup.circuit import CircuitBreaker, CircuitState
+from screening.lookups import REGISTRY_RULES, LookupAnswered, LookupRequested, LookupResult, Registry, Verdict
+from sme_runtime.consumer import dead_letter_headers, dlq_topic, raw_bodies, tolerant_batch_parser
+from sme_runtime.metrics import REGISTRY
+from sme_runtime.topics import start_when_kafka_answers
+from sme_schemas import EnvelopeError, unwrap, wrap
+from sme_schemas.screening import Finding
+
+log = logging.getLogger("screening.lookup.worker")
+SOURCE = "/sme/screening/lookup-worker"
+# A poll's requests are held at most `worker_hold_seconds` while their registry is away; then the answers
+# already in are published and the rest are handed back to the broker (the batch is sought back and polled
+# again), so the worker keeps polling well within Kafka's default 5 minutes between polls. A worker that stopped
+# polling for days would stall its group's next rebalance for as long, the day a replica dies.
+MAX_POLL_INTERVAL_MS = 300_000
+UNREADABLE_ATTEMPTS = 3
+PUBLISH_TIMEOUT_SECONDS = 30.0
+
+ANSWERS = Counter("sme_lookup_answers_total", "Lookups answered, by registry and verdict", ["registry", "verdict"])
+FAILURES = Counter("sme_lookup_failures_total", "Registry calls that failed (timeout, unreachable, 5xx)",
+                   ["registry", "reason"])
+CALL_SECONDS = Histogram("sme_lookup_call_seconds", "Duration of one registry call", ["registry"])
+CIRCUIT = Gauge("sme_lookup_circuit_state", "Circuit state per registry: 0 closed, 1 half-open, 2 open",
+                ["registry"])
+CIRCUIT_OPENED = Counter("sme_lookup_circuit_opened_total", "Times the circuit opened", ["registry"])
+HELD = Gauge("sme_lookup_held", "Lookups this worker holds because its registry is not answering", ["registry"])
+IN_FLIGHT = Gauge("sme_lookup_in_flight", "Lookups whose registry call this worker has under way", ["registry"])
+
+
+@dataclass
+class Resilience:
+    """Timeout, bounded retries with backoff, the circuit breaker and bounded concurrency around one registry."""
+
+    adapter: RegistryAdapter
+    breaker: CircuitBreaker
+    timeout_seconds: float
+    backoff_seconds: float
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    concurrency: int = 1
+    answered: int = 0
+    in_flight: int = 0  # lookups whose registry call is under way
+    last_error: str | None = None
+    held: dict[str, None] = field(default_factory=dict)  # lookups held while the registry is away, in order
+    _slots: asyncio.Semaphore | None = None
+    _probe: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def holding(self) -> str | None:
+        """The first lookup held while the registry is away (None: nothing waits)."""
+        return next(iter(self.held), None)
+
+    @property
+    def batch_limit(self) -> int:
+        return getattr(self.adapter, "batch_limit", 1)
+
+    async def look_up(self, request: LookupRequested) -> tuple[LookupResult, int]:
+        """The registry's answer and how many calls it took; waits as long as the registry is away."""
+        return (await self.look_up_all([request]))[0]
+
+    async def look_up_all(self, requests: list[LookupRequested], *,
+                          hold_seconds: float | None = None) -> list[tuple[LookupResult, int] | None]:
+        """Every request's answer, in the order asked: batched as the registry allows, concurrent up to the
+        worker's bound. With `hold_seconds`, a request still held (registry away) that long answers None."""
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(max(1, self.concurrency))
+        give_up_at = None if hold_seconds is None else time.monotonic() + hold_seconds
+        size = self.batch_limit
+        chunks = [requests[i:i + size] for i in range(0, len(requests), size)]
+        answered = await asyncio.gather(*(self._bounded(chunk, give_up_at) for chunk in chunks))
+        return [answer for chunk in answered for answer in chunk]
+
+    async def _bounded(self, chunk: list[LookupRequested],
+                       give_up_at: float | None) -> list[tuple[LookupResult, int] | None]:
+        async with self._slots:
+            IN_FLIGHT.labels(self.adapter.registry.value).inc(len(chunk))
+            self.in_flight += len(chunk)
+            try:
+                outcome = await self._resilient(chunk, give_up_at)
+            finally:
+                IN_FLIGHT.labels(self.adapter.registry.value).dec(len(chunk))
+                self.in_flight -= len(chunk)
+        if outcome is None:
+            self._release(chunk)  # handed back to the broker: whoever polls them next holds them again
+            return [None] * len(chunk)
+        results, attempts = outcome
+        return [(result, attempts) for result in results]
+
+    async def _resilient(self, chunk: list[LookupRequested],
+                         give_up_at: float | None = None) -> tuple[list[LookupResult], int] | None:
+        registry = self.adapter.registry.value
+        attempts, failures_in_row, unreadable = 0, 0, 0
+        while True:
+            if give_up_at is not None and attempts and time.monotonic() >= give_up_at:
+                return None
+            wait = self.breaker.wait_seconds()
+            probing = self.breaker.state is CircuitState.HALF_OPEN
+            if wait > 0 or (probing and self._probe.locked()):
+                self._hold(chunk)  # open, or another call is the half-open probe: its outcome decides for all
+                await self.sleep(min(wait, 1.0) if wait > 0 else 0.05)
+                continue
+            attempts += 1
+            started = time.perf_counter()
+            retry_after = None
+            async with self._probe if probing else nullcontext():
+                try:
+                    results = await self._ask(chunk)
+                except RegistryRefused as exc:
+                    self.breaker.record_success()  # it answered; a person has to look at why it refused
+                    results = [LookupResult(verdict=Verdict.REFER, findings=(Finding(
+                        rule=REGISTRY_RULES[self.adapter.registry][0],
+                        detail=f"조회가 거부되어 확인이 필요합니다: {exc}"),))] * len(chunk)
+                except (RegistryUnavailable, asyncio.TimeoutError, OSError, httpx.HTTPError) as exc:
+                    reason = "timeout" if isinstance(exc, asyncio.TimeoutError) else "unavailable"
+                    FAILURES.labels(registry, reason).inc()
+                    self.last_error = f"{reason}: {exc}"[:300]
+                    self.breaker.record_failure()
+                    failures_in_row += 1
+                    self._hold(chunk)
+                    # Bounded backoff between retries; once the circuit opens, the breaker's wait takes over.
+                    retry_after = min(self.backoff_seconds * 2 ** (failures_in_row - 1), self.breaker.reset_seconds)
+                except Exception as exc:  # noqa: BLE001 - an answer we cannot read: a person must look, not a loop
+                    log.exception("lookups %s: unreadable answer from %s", [r.lookup_id for r in chunk], registry)
+                    unreadable += 1
+                    if unreadable < UNREADABLE_ATTEMPTS:
+                        retry_after = self.backoff_seconds
+                    else:
+                        results = [LookupResult(verdict=Verdict.REFER, findings=(Finding(
+                            rule=REGISTRY_RULES[self.adapter.registry][0],
+                            detail=f"{registry} 응답을 해석할 수 없어 확인이 필요합니다: "
+                                   f"{type(exc).__name__}: {exc}"[:900]),))] * len(chunk)
+                finally:
+                    CALL_SECONDS.labels(registry).observe(time.perf_counter() - started)
+            if retry_after is not None:
+                await self.sleep(retry_after)
+                continue
+            self.breaker.record_success()
+            self._release(chunk)
+            self.answered += len(chunk)
+            return results, attempts
+
+    async def _ask(self, chunk: list[LookupRequested]) -> list[LookupResult]:
+        if len(chunk) > 1:
+            return await asyncio.wait_for(self.adapter.look_up_many([r.about for r in chunk]), self.timeout_seconds)
+        return [await asyncio.wait_for(self.adapter.look_up(chunk[0].about), self.timeout_seconds)]
+
+    def _hold(self, chunk: list[LookupRequested]) -> None:
+        for request in chunk:
+            self.held.setdefault(request.lookup_id)
+        HELD.labels(self.adapter.registry.value).set(len(self.held))
+
+    def _release(self, chunk: list[LookupRequested]) -> None:
+        for request in chunk:
+            self.held.pop(request.lookup_id, None)
+        HELD.labels(self.adapter.registry.value).set(len(self.held))
+
+
+def breaker_for(registry: Registry, settings: ScreeningSettings) -> CircuitBreaker:
+    def on_change(old: CircuitState, new: CircuitState) -> None:
+        CIRCUIT.labels(registry.value).set(new.gauge)
+        if new is CircuitState.OPEN:
+            CIRCUIT_OPENED.labels(registry.value).inc()
+        log.warning("circuit of %s: %s -> %s", registry.value, old.value, new.value)
+
+    CIRCUIT.labels(registry.value).set(0)
+    return CircuitBreaker(failure_threshold=settings.registry_failure_threshold,
+                          reset_seconds=settings.registry_reset_seconds, on_change=on_change)
+
+
+def build_worker_broker(registry: Registry, settings: ScreeningSettings, resilience: Resilience) -> KafkaBroker:
+    broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=f"screening-worker-{registry.value}",
+                         enable_idempotence=True, acks="all", linger_ms=5)
+    group = f"screening.lookup-worker.{registry.value}"
+    topic = LookupRequested.topic_for(registry)
+
+    @broker.subscriber(topic, group_id=group, ack_policy=AckPolicy.MANUAL, auto_offset_reset="earliest",
+                       max_poll_interval_ms=MAX_POLL_INTERVAL_MS, batch=True, max_records=settings.worker_batch_size,
+                       batch_timeout_ms=50, parser=tolerant_batch_parser, decoder=raw_bodies,
+                       title=f"screening-worker:{topic}")
+    async def on_lookups_requested(msg: KafkaMessage) -> None:
+        requests = []
+        for record in msg.raw_message:
+            try:
+                requests.append(unwrap(record.headers, record.value or b"", expected=LookupRequested)[1])
+            except EnvelopeError as exc:
+                await _publish_until_sent(broker, [(record.value or b"", dict(
+                    topic=dlq_topic(topic), key=record.key, headers=dead_letter_headers(record, group, exc)))])
+        answers = await resilience.look_up_all(requests, hold_seconds=settings.worker_hold_seconds) \
+            if requests else []
+        now = datetime.now(timezone.utc)
+        answered = [(request, answer) for request, answer in zip(requests, answers) if answer is not None]
+        envelopes = [wrap(LookupAnswered(program_id=request.program_id, occurred_at=now,
+                                         lookup_id=request.lookup_id, application_id=request.application_id,
+                                         registry=registry, answered_at=now, verdict=result.verdict,
+                                         findings=result.findings, attempts=attempts), source=SOURCE)
+                     for request, (result, attempts) in answered]
+        await _publish_until_sent(broker, [(e.body, dict(topic=LookupAnswered.topic(), key=e.key,
+                                                         headers=e.headers())) for e in envelopes])
+        for _, (result, _) in answered:
+            ANSWERS.labels(registry.value, result.verdict.value).inc()
+        if len(answered) < len(requests):
+            # Held past the limit: the batch goes back to the broker and is polled again; what was answered is
+            # answered again then, and screening keeps the first answer.
+            await msg.nack()
+        else:
+            await msg.ack()
+
+    return broker
+
+
+async def _publish_until_sent(broker: KafkaBroker, messages: list[tuple[bytes, dict]]) -> None:
+    """The offsets move on only after every answer is on the broker: retried (with backoff) until they are. A
+    retry may publish an answer twice; screening keeps the first."""
+    delay = 0.2
+    while True:
+        try:
+            sends = [await broker.publish(body, no_confirm=True, **kwargs) for body, kwargs in messages]
+            # aiokafka #1017: an idempotent producer can hang after a broker blip; the timeout makes it a retry.
+            await asyncio.wait_for(asyncio.gather(*sends), PUBLISH_TIMEOUT_SECONDS)
+            return
+        except Exception as exc:  # noqa: BLE001 - Kafka away: wait for it, never drop an answer
+            log.warning("publishing %d answers failed (%s: %s); retrying in %.1fs", len(messages),
+                        type(exc).__name__, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 15)
+
+
+def create_worker_app(registry: Registry, settings: ScreeningSettings | None = None,
+                      adapter: RegistryAdapter | None = None) -> FastAPI:
+    settings = settings or ScreeningSettings()
+    adapter = adapter or ADAPTERS[registry](settings.registry_url(registry), service_key=settings.registry_key)
+    resilience = Resilience(adapter, breaker_for(registry, settings), settings.registry_timeout_seconds,
+                            settings.registry_retry_backoff_seconds, concurrency=settings.worker_concurrency)
+    broker = build_worker_broker(registry, settings, resilience)
+    topics = [LookupRequested.topic_for(registry), dlq_topic(LookupRequested.topic_for(registry)),
+              LookupAnswered.topic()]
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if warm_up := getattr(adapter, "warm_up", None):
+            await warm_up()
+        task = asyncio.create_task(start_when_kafka_answers(
+            broker, settings.kafka_bootstrap_servers, topics, partitions=settings.topic_partitions,
+            replication_factor=settings.topic_replication_factor))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with suppress(BaseException):
+                await task
+            with suppress(Exception):
+                await broker.stop()
+            with suppress(Exception):
+                await adapter.aclose()
+
+    app = FastAPI(title=f"Screening lookup worker — {registry.value}", version="1.0.0", lifespan=lifespan)
+    app.mount("/metrics", make_asgi_app(REGISTRY))
+
+    @app.get("/health", tags=["operations"], summary="Circuit state and the lookup held, if any")
+    async def health() -> dict:
+        breaker = resilience.breaker
+        return {"service": f"screening-worker-{registry.value}", "registry": registry.value,
+                "registry_url": settings.registry_url(registry), "kafka": bool(getattr(broker, "running", False)),
+                "circuit": breaker.state.value, "consecutive_failures": breaker.consecutive_failures,
+                "circuit_opened": breaker.opened_count, "holding": resilience.holding,
+                "held": len(resilience.held), "in_flight": resilience.in_flight, "concurrency": resilience.concurrency,
+                "batch_limit": resilience.batch_limit,
+                "answered": resilience.answered, "last_error": resilience.last_error}
+
+    return app
