@@ -25,11 +25,13 @@ import json
 import os
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import asyncpg
 
+from bench import chaos
 from bench.bus import clean_slate, p50_p99, publish_all
 from bench.ceilings import broker_ceiling, pgbench_tps
 from deploy.local.groups import consumer_groups, screening_groups
@@ -95,11 +97,16 @@ async def topic_ends() -> int:
     return sum([sum((await end_offsets(t, KAFKA)).values()) for t in PIPELINE_TOPICS])
 
 
-def program_and_events(n: int, now: datetime) -> tuple[dict, list[ApplicationSubmitted], dict]:
+def program_and_forms(n: int, now: datetime) -> tuple[dict, list[dict], dict]:
+    """A program call of n companies (the sample call's plants among the first 24) and the registries' records."""
     program = demo_program(now, program_id=f"gimpo-sos-surge-{uuid.uuid4().hex[:6]}")
     program["budget"] = n * 5_000_000
     forms = adjust_forms(sample_forms(program, now.date(), count=n, seed=20261122), now.date())
-    data = registry_dataset(forms, now.date(), now.date())
+    return program, forms, registry_dataset(forms, now.date(), now.date())
+
+
+def program_and_events(n: int, now: datetime) -> tuple[dict, list[ApplicationSubmitted], dict]:
+    program, forms, data = program_and_forms(n, now)
     events = []
     for i, form in enumerate(forms):
         content = to_content(ApplicationForm.model_validate(form), consent_at=now)
@@ -111,7 +118,7 @@ def program_and_events(n: int, now: datetime) -> tuple[dict, list[ApplicationSub
 
 
 def start_pipeline(program: dict, data: dict, *, replicas: int, worker_replicas: int, latency_ms: str,
-                   extra_env: dict[str, str]) -> list[ServiceProcess]:
+                   extra_env: dict[str, str], with_intake: bool = False) -> list[ServiceProcess]:
     programs = LOG_DIR / "programs"
     programs.mkdir(parents=True, exist_ok=True)
     for old in programs.glob("*.json"):
@@ -128,10 +135,13 @@ def start_pipeline(program: dict, data: dict, *, replicas: int, worker_replicas:
                                                                          http_port=EVALUATION_PORT,
                                                                          programs_path=str(programs)), **extra_env},
                                 port=EVALUATION_PORT, log=LOG_DIR / "evaluation.log")]
+    if with_intake:
+        processes += chaos.intake_processes(KAFKA, PG_PORT, str(programs), LOG_DIR)
     for p in processes:
         p.start(wait=False)
     for p in processes:
-        p.wait_healthy(timeout=120)
+        if p.port:
+            p.wait_healthy(timeout=120)
     return processes
 
 
@@ -192,6 +202,53 @@ def report(label: str, run: Run, produce_ceiling: float) -> None:
           f"ratio to raw produce {run.events_per_second / produce_ceiling:.1%}")
 
 
+def run_surge(program: dict, forms: list[dict], data: dict, *, with_chaos: bool,
+              reference: dict[str, str] | None = None) -> tuple[dict[str, str], dict[str, str], float]:
+    """Companies apply over intake's API (2 screening replicas, 2 of each worker); with chaos, processes die and
+    come back meanwhile. Returns BRN -> application id, BRN -> screening status, and the seconds it took."""
+    clean_slate(("intake", "screening", "evaluation"), {**screening_groups(), **consumer_groups("evaluation")})
+    processes = start_pipeline(program, data, replicas=2, worker_replicas=2, latency_ms="50-150", extra_env={},
+                               with_intake=True)
+    groups = {**screening_groups(), **consumer_groups("evaluation")}
+    try:
+        starts = asyncio.run(chaos.decision_offsets(KAFKA))
+        started = time.time()
+        agent = chaos.Chaos([p for p in processes if p.module != "deploy.registry" and p.module != "evaluation"],
+                            env=dict(os.environ)).start() if with_chaos else None
+        accepted = asyncio.run(chaos.apply_all(forms))
+        if agent is not None:
+            while agent.kills["postgres"] == 0:  # the broker and the database crash once each, whatever the pace
+                time.sleep(1)
+            agent.stop()
+            for p in processes:
+                if p.proc is None or p.proc.poll() is not None:
+                    p.start(wait=False)
+        chaos.settle(KAFKA, groups, dsn, list(accepted.values()))
+        took = time.time() - started
+        found = asyncio.run(chaos.statuses(dsn("screening"), list(accepted.values())))
+        statuses = {brn: found.get(app) for brn, app in accepted.items()}
+        if agent is not None:
+            print(f"chaos: {sum(agent.kills.values())} faults while {len(forms):,} companies applied — "
+                  + ", ".join(f"{n}× {what}" for what, n in sorted(agent.kills.items())))
+            verdict = asyncio.run(chaos.verify(accepted, reference, kafka=KAFKA, dsn=dsn, decision_starts=starts))
+            verdict.print()
+            if not verdict.passed:
+                raise SystemExit("chaos run: a guarantee did not hold (see ✗ above)")
+        return accepted, statuses, took
+    finally:
+        for p in processes:
+            p.stop()
+
+
+def chaos_run(n: int) -> None:
+    program, forms, data = program_and_forms(n, datetime.now(timezone.utc))
+    _, reference, took = run_surge(program, forms, data, with_chaos=False)
+    print(f"fault-free run: {n:,} applications through intake, screening and evaluation in {took:.0f}s "
+          f"({n / took:,.0f}/s); decisions {dict(Counter(reference.values()))}")
+    _, statuses, took = run_surge(program, forms, data, with_chaos=True, reference=reference)
+    print(f"chaos run: settled in {took:.0f}s ({n / took:,.0f}/s); decisions {dict(Counter(statuses.values()))}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--applications", type=int, default=10_000)
@@ -201,9 +258,14 @@ def main() -> None:
     parser.add_argument("--scaling", action="store_true", help="also run 1, 2 and 4 replicas of screening and "
                         "of each worker (at --scaling-applications each)")
     parser.add_argument("--scaling-applications", type=int, default=3_000)
+    parser.add_argument("--chaos", action="store_true", help="a fault-free run and a run under faults (SIGKILLs, "
+                        "a broker and a database crash) of the same forms through intake's API; checks the guarantees")
     parser.add_argument("--batch-size", type=int, default=None, help="consumer batch size (1: one event per "
                         "transaction, as before batching)")
     args = parser.parse_args()
+    if args.chaos:
+        chaos_run(args.applications)
+        return
     extra = {}
     if args.batch_size:
         extra = {"SCREENING_CONSUMER_BATCH_SIZE": str(args.batch_size),

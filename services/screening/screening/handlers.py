@@ -6,7 +6,7 @@ decision and publishes only what changed. So an automatic and an operator decisi
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -189,31 +189,40 @@ def subjects(content: ApplicationContent, program: ProgramDefinition, as_of) -> 
 
 async def reconsider(session: AsyncSession, screening: Screening, application_id: str) -> Decision | None:
     """Run the rules on everything known now and publish what changed."""
-    row = await store.get(session, application_id, lock=True)
-    if row is None or row.status in (*store.FINAL, "passed"):
+    dossier = await store.dossier(session, application_id, SCREENING)
+    if dossier is None or dossier.row.status in (*store.FINAL, "passed"):
         return None
+    row = dossier.row
     program = screening.program(row.program_id)
     content = ApplicationContent.model_validate(row.content)
+    # The latest ruling on a rule stands (an operator may correct an earlier one; both stay in the audit).
+    rulings = {r["rule"]: Ruling(r["rule"], r["exclude"], r["operator"], r["reason"], datetime.fromisoformat(r["at"]))
+               for r in dossier.rulings}
+    restrictions = tuple(Restriction(date.fromisoformat(r["approved_on"]),
+                                     date.fromisoformat(r["restricted_until"]) if r["restricted_until"] else None)
+                         for r in dossier.restrictions)
     case = Case(content=content, submitted_at=row.submitted_at, program=program,
                 now=screening.clock() - screening.supplement_grace,
                 required_evidence=tuple(EvidenceRequirement.model_validate(r) for r in row.required_evidence),
-                rulings=await _rulings(session, application_id, SCREENING),
-                restrictions=tuple(Restriction(r.approved_on, r.restricted_until)
-                                   for r in await store.restrictions(session, row.brn)),
-                supplement_deadline=row.supplement_deadline)
+                rulings=rulings, restrictions=restrictions, supplement_deadline=row.supplement_deadline)
     decision = decide(case)
     if decision.outcome is not Outcome.REJECTED:  # a local exclusion needs no registry at all
         answers = await _ensure_lookups(session, screening, row,
-                                        subjects(content, program, local_date(row.started_at)), purpose=SCREENING)
+                                        subjects(content, program, local_date(row.started_at)), purpose=SCREENING,
+                                        known=dossier.lookups)
         decision = decide(replace(case, answers=answers))
     await _apply(session, screening, row, program, decision)
     return decision
 
 
 async def _ensure_lookups(session: AsyncSession, screening: Screening, row: Any,
-                          asked: dict[Registry, LookupSubject], *, purpose: str) -> dict[Registry, LookupResult | None]:
-    """The registries' answers so far; a question not yet asked is asked now (through the outbox)."""
-    known = {r.lookup_id: r for r in await store.lookups_for(session, row.application_id, purpose)}
+                          asked: dict[Registry, LookupSubject], *, purpose: str,
+                          known: list | None = None) -> dict[Registry, LookupResult | None]:
+    """The registries' answers so far; a question not yet asked is asked now (through the outbox). `known`: the
+    application's lookups of this purpose when the caller has read them already."""
+    if known is None:
+        known = await store.lookups_for(session, row.application_id, purpose)
+    known = {r.lookup_id: r for r in known}
     asking = {registry: lookup_id(row.application_id, purpose, registry, subject)
               for registry, subject in asked.items()}
     renewed = [(registry, lid) for registry, lid in asking.items() if lid not in known or known[lid].superseded]

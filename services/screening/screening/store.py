@@ -1,7 +1,10 @@
 """Screening's SQL. Every function runs inside the caller's transaction."""
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import text
@@ -28,6 +31,40 @@ async def insert(session: AsyncSession, *, application_id: str, program_id: str,
         {"id": application_id, "p": program_id, "brn": brn, "rev": revision, "st": status, "sub": submitted_at,
          "at": at, "content": _json(content), "req": _json(required_evidence)})).first()
     return row is not None
+
+
+@dataclass(frozen=True)
+class Dossier:
+    """Everything `reconsider` reads about one application, fetched (and the row locked) in one round trip."""
+
+    row: Any
+    rulings: list[dict]
+    restrictions: list[dict]
+    lookups: list[SimpleNamespace]
+
+
+async def dossier(session: AsyncSession, application_id: str, purpose: str) -> Dossier | None:
+    """The application's row (locked), its rulings and lookups of `purpose` and its company's restrictions: one
+    statement instead of four, which is what a deadline-day surge pays per registry answer."""
+    row = (await session.execute(text(
+        "SELECT s.*, "
+        "(SELECT coalesce(json_agg(json_build_object('rule', r.rule, 'exclude', r.exclude, 'operator', r.operator, "
+        " 'reason', r.reason, 'at', r.at) ORDER BY r.id), '[]') FROM rulings r "
+        " WHERE r.application_id = s.application_id AND r.purpose = :p) AS rulings_json, "
+        "(SELECT coalesce(json_agg(json_build_object('approved_on', x.approved_on, 'restricted_until', "
+        " x.restricted_until)), '[]') FROM restrictions x WHERE x.brn = s.brn) AS restrictions_json, "
+        "(SELECT coalesce(json_agg(json_build_object('lookup_id', l.lookup_id, 'answered_at', l.answered_at, "
+        " 'verdict', l.verdict, 'findings', l.findings, 'superseded', l.superseded)), '[]') FROM lookups l "
+        " WHERE l.application_id = s.application_id AND l.purpose = :p) AS lookups_json "
+        "FROM screenings s WHERE s.application_id = :id FOR UPDATE OF s"), {"id": application_id, "p": purpose})).first()
+    if row is None:
+        return None
+    return Dossier(row=row, rulings=_json_list(row.rulings_json), restrictions=_json_list(row.restrictions_json),
+                   lookups=[SimpleNamespace(**lk) for lk in _json_list(row.lookups_json)])
+
+
+def _json_list(value: Any) -> list[dict]:
+    return json.loads(value) if isinstance(value, str) else list(value or [])
 
 
 async def replace_content(session: AsyncSession, application_id: str, *, revision: int, content: dict,
