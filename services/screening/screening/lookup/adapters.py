@@ -8,6 +8,7 @@ SCREENING_REGISTRY_KEY); tests and the main job use the local registry server in
 from __future__ import annotations
 
 import asyncio
+import itertools
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any, Protocol
@@ -137,18 +138,31 @@ def interpret_prior_projects(answer: dict[str, Any], subject: LookupSubject) -> 
 
 # --- HTTP adapters ------------------------------------------------------------------------------------------
 
+POOL_SIZE = 8  # connections per HTTP pool of a registry adapter
+
+
 class HttpRegistry:
     """Shared HTTP plumbing: a registry that does not answer is unavailable; a refusal is for an operator."""
 
     registry: Registry
 
-    def __init__(self, base_url: str, *, service_key: str = "", client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, base_url: str, *, service_key: str = "", client: httpx.AsyncClient | None = None,
+                 connections: int = 64) -> None:
         self.base_url, self.service_key = base_url.rstrip("/"), service_key
-        self.client = client or httpx.AsyncClient(timeout=None)  # the worker's own timeout bounds each call
+        # The worker's own timeout bounds each call. Every connection the worker may use at once is kept alive
+        # (httpx keeps 20 by default: a worker with 64 calls in flight would open and close a TCP connection for
+        # most of them), spread over small pools: httpcore walks all of a pool's connections for every request,
+        # which cost a worker with one pool of 64 more than half its CPU (py-spy).
+        self.clients = [client] if client else [
+            httpx.AsyncClient(timeout=None, limits=httpx.Limits(max_connections=POOL_SIZE,
+                                                                max_keepalive_connections=POOL_SIZE))
+            for _ in range(max(1, -(-connections // POOL_SIZE)))]
+        self.client = self.clients[0]
+        self._next = itertools.cycle(self.clients)
 
     async def _call(self, method: str, path: str, **kwargs) -> dict[str, Any]:
         try:
-            response = await self.client.request(method, self.base_url + path,
+            response = await next(self._next).request(method, self.base_url + path,
                                                  params={"serviceKey": self.service_key, **kwargs.pop("params", {})},
                                                  **kwargs)
         except httpx.HTTPError as exc:
@@ -161,7 +175,8 @@ class HttpRegistry:
         return response.json()
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        for client in self.clients:
+            await client.aclose()
 
 
 class BusinessStatusRegistry(HttpRegistry):

@@ -257,7 +257,8 @@ async def _publish_until_sent(broker: KafkaBroker, messages: list[tuple[bytes, d
 def create_worker_app(registry: Registry, settings: ScreeningSettings | None = None,
                       adapter: RegistryAdapter | None = None) -> FastAPI:
     settings = settings or ScreeningSettings()
-    adapter = adapter or ADAPTERS[registry](settings.registry_url(registry), service_key=settings.registry_key)
+    adapter = adapter or ADAPTERS[registry](settings.registry_url(registry), service_key=settings.registry_key,
+                                            connections=settings.worker_concurrency)
     resilience = Resilience(adapter, breaker_for(registry, settings), settings.registry_timeout_seconds,
                             settings.registry_retry_backoff_seconds, concurrency=settings.worker_concurrency)
     broker = build_worker_broker(registry, settings, resilience)
