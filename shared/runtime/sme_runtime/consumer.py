@@ -73,6 +73,19 @@ async def _run_deferred(session: AsyncSession) -> None:
             await work()
 
 
+async def _classified(step: Awaitable[None], what: str) -> None:
+    """Run a step of a batch; a failure that is neither a refusal nor transient becomes _EventFailed, which sends
+    the batch through one event per transaction (where it gets its bounded attempts and the DLQ)."""
+    try:
+        await step
+    except EventRefused:
+        raise
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        raise _EventFailed(what) from exc
+
+
 def dlq_topic(topic: str) -> str:
     return f"{topic}.dlq"
 
@@ -172,23 +185,9 @@ class ReliableConsumers:
                     outcomes.append("duplicate")
                     continue
                 fresh.discard(envelope.id)
-                try:
-                    await handler(session, envelope, event)
-                except EventRefused:
-                    raise
-                except Exception as exc:
-                    if is_transient(exc):
-                        raise
-                    raise _EventFailed(envelope.id) from exc
+                await _classified(handler(session, envelope, event), envelope.id)
                 outcomes.append("processed")
-            try:
-                await _run_deferred(session)
-            except EventRefused:
-                raise
-            except Exception as exc:
-                if is_transient(exc):
-                    raise
-                raise _EventFailed("deferred") from exc
+            await _classified(_run_deferred(session), "deferred work")
         return outcomes
 
     async def _consume(self, msg: KafkaMessage, event_cls: type[IntegrationEvent], handler: Handler,
