@@ -2,8 +2,12 @@
 stand (lag), and moving a stopped group to the end of its topics, so a run starts from a clean slate."""
 from __future__ import annotations
 
+import asyncio
+import time
+
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import CommitFailedError, IllegalGenerationError, RebalanceInProgressError, UnknownMemberIdError
 
 from deploy.local.procs import end_offsets
 
@@ -26,18 +30,28 @@ def screening_groups() -> dict[str, list[str]]:
     return groups
 
 
-async def commit_offsets(group: str, positions: dict[tuple[str, int], int], bootstrap: str) -> None:
-    """Set a stopped consumer group's committed offsets: where its service will resume (or replay from)."""
+async def commit_offsets(group: str, positions: dict[tuple[str, int], int], bootstrap: str, *,
+                         wait_seconds: float = 330) -> None:
+    """Set a stopped consumer group's committed offsets: where its service will resume (or replay from). A member
+    killed a moment ago still counts until its session (or, mid-rebalance, the 5-minute poll interval) runs out:
+    the broker refuses the commit meanwhile, so it is tried again until the group is empty."""
     if not positions:
         return
     offsets = {TopicPartition(t, p): o for (t, p), o in positions.items()}
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign(list(offsets))
-        await consumer.commit(offsets)
-    finally:
-        await consumer.stop()
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            consumer.assign(list(offsets))
+            await consumer.commit(offsets)
+            return
+        except (CommitFailedError, UnknownMemberIdError, IllegalGenerationError, RebalanceInProgressError):
+            if time.monotonic() > deadline:
+                raise
+        finally:
+            await consumer.stop()
+        await asyncio.sleep(2)
 
 
 async def start_groups_at_end(groups: dict[str, list[str]], bootstrap: str) -> None:
