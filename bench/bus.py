@@ -50,6 +50,17 @@ def clean_slate(services: tuple[str, ...], groups: dict[str, list[str]]) -> None
     asyncio.run(empty())
 
 
+def leave_no_backlog() -> None:
+    """After a benchmark: every consumer group of every service moves to the end of its topics, so the thousands
+    of events a benchmark put on the shared broker are not waded through later by a service that was not part of
+    it (the main job's contracts would otherwise first dead-letter a surge's ScreeningPassed)."""
+    from deploy.local.groups import consumer_groups, screening_groups, start_groups_at_end
+
+    groups = {**screening_groups(), **{g: t for s in ("evaluation", "contracts", "payments")
+                                       for g, t in consumer_groups(s).items()}}
+    asyncio.run(start_groups_at_end(groups, f"127.0.0.1:{os.environ.get('SME_KAFKA_PORT', '9092')}"))
+
+
 async def count(service: str, sql: str, *args) -> int:
     port = os.environ.get("SME_PG_PORT", "5432")
     conn = await asyncpg.connect(f"postgresql://{service}:{service}@127.0.0.1:{port}/{service}")

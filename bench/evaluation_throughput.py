@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 import asyncpg
 
-from bench.bus import clean_slate, p50_p99, publish_all, wait_until
+from bench.bus import clean_slate, leave_no_backlog, p50_p99, publish_all, wait_until
 from deploy.local.groups import consumer_groups
 from deploy.local.procs import ROOT, ServiceProcess, evaluation_env
 from deploy.sample.evaluation_scenario import COMMITTEE, EvaluationDesk, evaluator_pool, score_sheet, screening_passed
@@ -109,4 +109,7 @@ async def _rechecks(program_id: str) -> list[tuple[str, str]]:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        leave_no_backlog()

@@ -18,7 +18,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 
-from bench.bus import clean_slate, p50_p99, publish_all, wait_until
+from bench.bus import clean_slate, leave_no_backlog, p50_p99, publish_all, wait_until
 from deploy.local.groups import consumer_groups
 from deploy.local.execution_stage import ExecutionServices
 from deploy.local.procs import ROOT
@@ -120,4 +120,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        leave_no_backlog()

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 
 import httpx
 
-from bench.bus import clean_slate
+from bench.bus import clean_slate, leave_no_backlog
 from bench.ceilings import broker_ceiling
 from deploy.local.groups import consumer_groups
 from deploy.local.procs import ROOT, ServiceProcess, end_offsets, intake_env, read_topic
@@ -149,4 +149,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        leave_no_backlog()

@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 import asyncpg
 
 from bench import chaos
-from bench.bus import clean_slate, p50_p99, publish_all
+from bench.bus import clean_slate, leave_no_backlog, p50_p99, publish_all
 from bench.ceilings import broker_ceiling, pgbench_tps
 from deploy.local.groups import consumer_groups, screening_groups
 from deploy.local.procs import REGISTRIES, ROOT, ServiceProcess, end_offsets, evaluation_env, registry_processes, \
@@ -297,4 +297,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        leave_no_backlog()

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 import asyncpg
 import httpx
 
-from bench.bus import clean_slate, publish_all
+from bench.bus import clean_slate, leave_no_backlog, publish_all
 from deploy.local.groups import screening_groups
 from deploy.local.procs import REGISTRIES, ROOT, registry_processes, screening_env, screening_processes
 from deploy.sample.program_call import demo_program, sample_forms
@@ -98,4 +98,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        leave_no_backlog()

@@ -178,12 +178,13 @@ def stage_table(apps: list[dict]) -> None:
     print(f"{'':<12}{incomplete} with required evidence missing at submission")
 
 
-def screened(ids: set[str], timeout: float = 120) -> dict[str, dict]:
-    """Screening's view of our applications once none waits on a registry any more."""
+def screened(program_id: str, ids: set[str], timeout: float = 120) -> dict[str, dict]:
+    """Screening's view of our applications once none waits on a registry any more (this call's program only:
+    the local database also keeps earlier calls and benchmarks)."""
     deadline = time.monotonic() + timeout
     while True:
-        rows = {a["application_id"]: a for a in httpx.get(f"{SCREENING}/applications?limit=5000",
-                                                          headers=token(Role.OPERATOR)).json()
+        rows = {a["application_id"]: a for a in httpx.get(f"{SCREENING}/applications?program_id={program_id}"
+                                                          "&limit=5000", headers=token(Role.OPERATOR)).json()
                 if a["application_id"] in ids}
         if len(rows) == len(ids) and not any(a["status"] == "screening" for a in rows.values()):
             return rows
@@ -411,7 +412,7 @@ def main() -> None:
         names = {a["application_id"]: a["content"]["company"]["name"] for a in apps}
         heading("screening: eligibility, exclusions, evidence, expert grade, four registries")
         print(f"planted in the registries and forms: {len(PLANTED)} companies (deploy/sample/screening_scenario.py)")
-        rows = screened(set(names))
+        rows = screened(program["program_id"], set(names))
         still_waiting = sum(1 for r in rows.values() if (r.get("decision") or {}).get("waiting_on"))
         print(f"all {len(rows)} settled {time.monotonic() - call_started:.1f}s after the first application was sent "
               f"({still_waiting} still waiting on a registry)")
@@ -428,7 +429,7 @@ def main() -> None:
                 supplement(app_id, form)
                 break
         heading("screening: where the call stands")
-        final = screened(set(names))
+        final = screened(program["program_id"], set(names))
         by_outcome = Counter(r["status"] for r in final.values())
         print("by outcome: " + ", ".join(f"{k} {v}" for k, v in sorted(by_outcome.items())))
         by_rule = Counter(rule for r in final.values() if r["status"] == "rejected" for rule in _rules(r))
