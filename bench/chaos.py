@@ -130,7 +130,9 @@ async def apply_all(forms: list[dict], *, concurrency: int = 32, give_up_after: 
 
 
 @dataclass
-class Verdict:
+class Checks:
+    """What the chaos run promises, each checked and printed with ✓ or ✗."""
+
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
 
     def check(self, what: str, ok: bool, detail: str = "") -> None:
@@ -159,9 +161,9 @@ async def statuses(dsn: str, ids: list[str]) -> dict[str, str]:
 
 
 async def verify(accepted: dict[str, str], reference: dict[str, str] | None, *, kafka: str, dsn,
-                 decision_starts: dict) -> Verdict:
+                 decision_starts: dict) -> Checks:
     """The checks of the chaos run; `reference`: BRN -> status of the fault-free run of the same forms."""
-    verdict = Verdict()
+    verdict = Checks()
     ids = list(accepted.values())
     found = await statuses(dsn("screening"), ids)
     lost = [a for a in ids if a not in found]

@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 import asyncpg
 
 from bench import chaos
-from bench.bus import clean_slate, leave_no_backlog, p50_p99, publish_all
+from bench.bus import clean_slate, count, dsn, leave_no_backlog, p50_p99, publish_all, wait_until
 from bench.ceilings import broker_ceiling, pgbench_tps
 from deploy.local.groups import consumer_groups, screening_groups
 from deploy.local.procs import REGISTRIES, ROOT, ServiceProcess, end_offsets, evaluation_env, registry_processes, \
@@ -79,18 +79,6 @@ class Run:
     @property
     def events_per_second(self) -> float:
         return self.events / self.scored_seconds
-
-
-def dsn(service: str) -> str:
-    return f"postgresql://{service}:{service}@127.0.0.1:{PG_PORT}/{service}"
-
-
-async def scalar(service: str, sql: str, *args):
-    conn = await asyncpg.connect(dsn(service))
-    try:
-        return await conn.fetchval(sql, *args)
-    finally:
-        await conn.close()
 
 
 async def topic_ends() -> int:
@@ -156,30 +144,17 @@ def run_pipeline(n: int, *, replicas: int, worker_replicas: int, latency_ms: str
         ends_before = asyncio.run(topic_ends())
         started = time.time()
         asyncio.run(publish_all(events, KAFKA, "/bench/intake"))
-        decided_seconds = wait_for("screening", "SELECT count(*) FROM screenings WHERE status <> 'screening'", n,
-                                   started, progress=progress, what="decided")
-        passed = asyncio.run(scalar("screening", "SELECT count(*) FROM screenings WHERE status = 'passed'"))
-        scored_seconds = wait_for("evaluation", "SELECT count(*) FROM candidates", passed, started,
-                                  progress=progress, what="document-scored")
+        decided_seconds = wait_until("screening", "SELECT count(*) FROM screenings WHERE status <> 'screening'", (),
+                                     n, started, timeout=TIMEOUT_SECONDS, progress="decided" if progress else None)
+        passed = asyncio.run(count("screening", "SELECT count(*) FROM screenings WHERE status = 'passed'"))
+        scored_seconds = wait_until("evaluation", "SELECT count(*) FROM candidates", (), passed, started,
+                                    timeout=TIMEOUT_SECONDS, progress="document-scored" if progress else None)
         latencies = asyncio.run(scored_latencies(started))
         events_published = asyncio.run(topic_ends()) - ends_before
     finally:
         for p in processes:
             p.stop()
     return Run(n, passed, decided_seconds, scored_seconds, latencies, events_published)
-
-
-def wait_for(service: str, sql: str, target: int, started: float, *, progress: bool, what: str) -> float:
-    last_print = 0.0
-    while (done := asyncio.run(scalar(service, sql))) < target:
-        elapsed = time.time() - started
-        if elapsed > TIMEOUT_SECONDS:
-            raise SystemExit(f"only {done} of {target} {what} after {elapsed:.0f}s")
-        if progress and elapsed - last_print >= 10:
-            print(f"  … {done:,} of {target:,} {what} after {elapsed:.0f}s", flush=True)
-            last_print = elapsed
-        time.sleep(0.25)
-    return time.time() - started
 
 
 async def scored_latencies(started: float) -> list[float]:

@@ -6,7 +6,7 @@ decision and publishes only what changed. So an automatic and an operator decisi
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -195,16 +195,12 @@ async def reconsider(session: AsyncSession, screening: Screening, application_id
     row = dossier.row
     program = screening.program(row.program_id)
     content = ApplicationContent.model_validate(row.content)
-    # The latest ruling on a rule stands (an operator may correct an earlier one; both stay in the audit).
-    rulings = {r["rule"]: Ruling(r["rule"], r["exclude"], r["operator"], r["reason"], datetime.fromisoformat(r["at"]))
-               for r in dossier.rulings}
-    restrictions = tuple(Restriction(date.fromisoformat(r["approved_on"]),
-                                     date.fromisoformat(r["restricted_until"]) if r["restricted_until"] else None)
-                         for r in dossier.restrictions)
+    restrictions = tuple(Restriction(r.approved_on, r.restricted_until) for r in dossier.restrictions)
     case = Case(content=content, submitted_at=row.submitted_at, program=program,
                 now=screening.clock() - screening.supplement_grace,
                 required_evidence=tuple(EvidenceRequirement.model_validate(r) for r in row.required_evidence),
-                rulings=rulings, restrictions=restrictions, supplement_deadline=row.supplement_deadline)
+                rulings=latest_rulings(dossier.rulings), restrictions=restrictions,
+                supplement_deadline=row.supplement_deadline)
     decision = decide(case)
     if decision.outcome is not Outcome.REJECTED:  # a local exclusion needs no registry at all
         answers = await _ensure_lookups(session, screening, row,
@@ -243,10 +239,9 @@ async def _ensure_lookups(session: AsyncSession, screening: Screening, row: Any,
     return answers
 
 
-async def _rulings(session: AsyncSession, application_id: str, purpose: str) -> dict[str, Ruling]:
+def latest_rulings(rows) -> dict[str, Ruling]:
     # The latest ruling on a rule stands (an operator may correct an earlier one; both stay in the audit).
-    return {r.rule: Ruling(r.rule, r.exclude, r.operator, r.reason, r.at)
-            for r in await store.rulings(session, application_id, purpose)}
+    return {r.rule: Ruling(r.rule, r.exclude, r.operator, r.reason, r.at) for r in rows}
 
 
 def summary(decision: Decision) -> dict[str, Any]:
@@ -307,7 +302,8 @@ async def reconsider_recheck(session: AsyncSession, screening: Screening, reques
     answers = {Registry(r.registry): (None if r.answered_at is None else LookupResult(
         verdict=r.verdict, findings=tuple(Finding.model_validate(f) for f in r.findings)))
         for r in await store.lookups_of(session, recheck.application_id) if r.purpose == purpose and not r.superseded}
-    decision = decide_recheck(answers, await _rulings(session, recheck.application_id, purpose))
+    decision = decide_recheck(answers, latest_rulings(await store.rulings(session, recheck.application_id,
+                                                                              purpose)))
     now = screening.clock()
     common = dict(program_id=recheck.program_id, application_id=recheck.application_id, occurred_at=now)
     after = summary(decision)

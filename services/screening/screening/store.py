@@ -38,8 +38,8 @@ class Dossier:
     """Everything `reconsider` reads about one application, fetched (and the row locked) in one round trip."""
 
     row: Any
-    rulings: list[dict]
-    restrictions: list[dict]
+    rulings: list[SimpleNamespace]  # rule, exclude, operator, reason, at — in the order given
+    restrictions: list[SimpleNamespace]  # approved_on, restricted_until
     lookups: list[SimpleNamespace]
 
 
@@ -59,8 +59,13 @@ async def dossier(session: AsyncSession, application_id: str, purpose: str) -> D
         "FROM screenings s WHERE s.application_id = :id FOR UPDATE OF s"), {"id": application_id, "p": purpose})).first()
     if row is None:
         return None
-    return Dossier(row=row, rulings=_json_list(row.rulings_json), restrictions=_json_list(row.restrictions_json),
-                   lookups=[SimpleNamespace(**lk) for lk in _json_list(row.lookups_json)])
+    return Dossier(
+        row=row,
+        rulings=[SimpleNamespace(**{**r, "at": datetime.fromisoformat(r["at"])}) for r in _json_list(row.rulings_json)],
+        restrictions=[SimpleNamespace(approved_on=date.fromisoformat(r["approved_on"]),
+                                      restricted_until=date.fromisoformat(r["restricted_until"])
+                                      if r["restricted_until"] else None) for r in _json_list(row.restrictions_json)],
+        lookups=[SimpleNamespace(**lk) for lk in _json_list(row.lookups_json)])
 
 
 def _json_list(value: Any) -> list[dict]:
@@ -138,10 +143,6 @@ async def add_ruling(session: AsyncSession, *, application_id: str, purpose: str
         "INSERT INTO rulings (application_id, purpose, rule, exclude, operator, reason, at) "
         "VALUES (:a, :p, :r, :x, :o, :reason, :at)"),
         {"a": application_id, "p": purpose, "r": rule, "x": exclude, "o": operator, "reason": reason, "at": at})
-
-
-async def restrictions(session: AsyncSession, brn: str) -> list[Any]:
-    return list((await session.execute(text("SELECT * FROM restrictions WHERE brn = :b"), {"b": brn})).all())
 
 
 async def add_restriction(session: AsyncSession, *, brn: str, application_id: str, approved_on: date,
