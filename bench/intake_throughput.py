@@ -23,6 +23,7 @@ import httpx
 
 from bench.bus import clean_slate, leave_no_backlog
 from bench.ceilings import broker_ceiling
+from bench.load import encode_post, open_loop
 from deploy.local.groups import consumer_groups
 from deploy.local.procs import ROOT, ServiceProcess, end_offsets, intake_env, read_topic
 from deploy.sample.program_call import demo_program, sample_forms
@@ -63,35 +64,27 @@ async def http_phase(forms: list[dict], concurrency: int) -> tuple[float, list[f
         return time.perf_counter() - started, latencies, ids
 
 
+def print_stalls(arrivals: list[float], latencies_ms: list[float], *, over_ms: float = 100) -> None:
+    """The seconds in which some form waited longer than `over_ms`: a tail made of a few stalls (then drained)
+    reads differently from a service that is slow throughout."""
+    worst: dict[int, float] = {}
+    for at, latency in zip(arrivals, latencies_ms):
+        worst[int(at)] = max(worst.get(int(at), 0.0), latency)
+    slow = sorted(second for second, latency in worst.items() if latency > over_ms)
+    print(f"  seconds with a form over {over_ms:g} ms: {len(slow)} of {len(worst)}"
+          + (f" (at {', '.join(f'{s}s' for s in slow[:12])})" if slow else ""))
+
+
 async def open_loop_phase(forms: list[dict], rate: float) -> tuple[float, list[float], set[str], int]:
-    """Forms sent at fixed arrival times (i / rate), each on its own request; latency from its arrival time."""
+    """Forms sent at fixed arrival times (i / rate); latency from each form's arrival time (bench.load)."""
     headers = {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject="bench", role=Role.OPERATOR)}
-    latencies, ids, errors = [], set(), 0
-
-    async def one(client: httpx.AsyncClient, form: dict, arrival: float) -> None:
-        nonlocal errors
-        try:
-            response = await client.post("/applications", json=form, headers=headers)
-        except httpx.HTTPError:
-            errors += 1
-            return
-        latencies.append((time.perf_counter() - arrival) * 1000)
-        if response.status_code == 201:
-            ids.add(response.json()["application_id"])
-        else:
-            errors += 1
-
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}", timeout=60,
-                                 limits=httpx.Limits(max_connections=1000, max_keepalive_connections=1000)) as client:
-        started = time.perf_counter()
-        tasks = []
-        for i, form in enumerate(forms):
-            arrival = started + i / rate
-            if (pause := arrival - time.perf_counter()) > 0:
-                await asyncio.sleep(pause)
-            tasks.append(asyncio.create_task(one(client, form, arrival)))
-        await asyncio.gather(*tasks)
-        return time.perf_counter() - started, latencies, ids, errors
+    requests = [encode_post("127.0.0.1", "/applications", form, headers) for form in forms]
+    outcome = await open_loop("127.0.0.1", PORT, requests, rate)
+    print_stalls(outcome.arrivals, outcome.latencies_ms)
+    for error in sorted(set(outcome.errors))[:5]:
+        print(f"  error: {error}")
+    return (outcome.seconds, outcome.latencies_ms, {json.loads(body)["application_id"] for body in outcome.accepted},
+            len(outcome.errors))
 
 
 def main() -> None:
@@ -102,6 +95,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=None, help="open loop: forms arriving per second")
     parser.add_argument("--seconds", type=float, default=20, help="open loop: how long forms keep arriving")
     parser.add_argument("--workers", type=int, default=1, help="intake's HTTP worker processes")
+    parser.add_argument("--relay-apart", action="store_true",
+                        help="run the outbox relay as its own process (INTAKE_RUN_RELAY=false on the workers)")
     args = parser.parse_args()
     if args.rate:
         args.applications = int(args.rate * args.seconds)
@@ -117,6 +112,10 @@ def main() -> None:
     env = {**intake_env(kafka=KAFKA, pg_port=PG_PORT, http_port=PORT, programs_path=str(program_dir)),
            "INTAKE_HTTP_WORKERS": str(args.workers)}
     clean_slate(("intake",), consumer_groups("intake"))
+    relay = None
+    if args.relay_apart:
+        env["INTAKE_RUN_RELAY"] = "false"
+        relay = ServiceProcess("intake", "relay", env, log=ROOT / ".local" / "bench-intake-relay.log").start(wait=False)
     service = ServiceProcess("intake", "serve", env, port=PORT, log=ROOT / ".local" / "bench-intake.log").start()
     try:
         start = asyncio.run(end_offsets(ApplicationSubmitted.topic(), KAFKA))
@@ -131,13 +130,16 @@ def main() -> None:
         on_bus = time.perf_counter() - t0
     finally:
         service.stop()
+        if relay is not None:
+            relay.stop()
     event_size = len(json.dumps(forms[0], ensure_ascii=False).encode())
     ceiling = asyncio.run(broker_ceiling(args.raw_messages, event_size))
     produce_rate, consume_rate = ceiling.produce_per_second, ceiling.consume_per_second
     http_rate = len(ids) / seconds
 
+    relay_where = "one relay process apart" if args.relay_apart else "each with its relay (one publishes at a time)"
     print(f"machine: {os.cpu_count()} cores; broker {KAFKA}; intake: uvicorn, {args.workers} worker process(es), "
-          "each with its relay (one publishes at a time)")
+          f"{relay_where}")
     mode = f"open loop at {args.rate:g}/s for {args.seconds:g}s" if args.rate else f"concurrency {args.concurrency}"
     print(f"intake over HTTP: {len(ids)} applications, {mode}: {http_rate:.1f} applications/s, errors {errors}")
     print(f"  latency ms: p50 {statistics.median(latencies):.1f}  p99 {percentile(latencies, 99):.1f}  "

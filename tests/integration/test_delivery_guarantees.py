@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import asyncpg
@@ -269,3 +270,32 @@ def test_a_batch_with_a_poison_event_dead_letters_it_alone_and_applies_the_rest_
     assert sorted(r.key.decode() for r in ours) == sorted([poison, _app_id(201, run)])
     refused = next(r for r in ours if r.key.decode() == poison)
     assert dict(refused.headers)["dlq_rule"] == b"A3" and dict(refused.headers)["dlq_field"] == b"application_id"
+
+
+def test_database_restart_under_a_running_intake_costs_no_submission(intake_env):
+    """No ping per pooled connection (sme_runtime.db.make_engine): after PostgreSQL restarts, every pooled
+    connection is dead. A submission that meets one renews the pool and runs again: 201, one application. A
+    read that meets one answers 503 with Retry-After in the error shape, never a bare 500, and only once."""
+    now = datetime.now(timezone.utc)
+    forms = sample_forms(demo_program(now), now.date(), count=12, seed=int(now.timestamp()) + 11)
+    # Without its relay nothing else in the process touches the pool and renews it before the request does.
+    quiet = {**intake_env, "INTAKE_RUN_RELAY": "false"}
+    with running(ServiceProcess("intake", "serve", quiet, port=18001)):
+        with ThreadPoolExecutor(8) as pool:  # fill the pool with several open connections
+            first = list(pool.map(lambda f: httpx.post(f"{BASE}/applications", json=f, headers=operator(),
+                                                       timeout=30), forms[:8]))
+        assert [r.status_code for r in first] == [201] * 8
+        local("postgres.sh", "restart")
+        after = [httpx.post(f"{BASE}/applications", json=f, headers=operator(), timeout=30) for f in forms[8:10]]
+        assert [r.status_code for r in after] == [201, 201], [r.text for r in after]
+        local("postgres.sh", "kill")
+        local("postgres.sh", "start")
+        ids = [r.json()["application_id"] for r in first + after]
+        reads = [httpx.get(f"{BASE}/applications/{i}", headers=operator(), timeout=30) for i in ids]
+        unavailable = [r for r in reads if r.status_code != 200]
+        assert len(unavailable) <= 1, [r.text for r in unavailable]  # one dead connection renews the whole pool
+        for r in unavailable:
+            assert r.status_code == 503 and r.headers["Retry-After"] == "1", r.text
+            assert r.json()["errors"][0]["rule"] == "availability"
+        assert [httpx.get(f"{BASE}/applications/{i}", headers=operator(), timeout=30).status_code
+                for i in ids] == [200] * len(ids)

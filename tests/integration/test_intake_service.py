@@ -221,3 +221,29 @@ def test_amendment_is_refused_once_screening_has_started(intake, forms):
     assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
     # no longer live: the company may apply again (A2)
     assert httpx.post(f"{BASE}/applications", json=changed, headers=company(brn)).status_code == 201
+
+
+def _metric_total(text: str, name: str, program: str) -> float:
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith(name + "{") and f'program="{program}"' in line)
+
+
+def test_several_http_workers_accept_each_form_once_and_metrics_count_every_worker(intake_env):
+    """INTAKE_HTTP_WORKERS=2 (deadline day): forms sent concurrently are spread over two processes, each with
+    its relay; every form is one application and one event, and /metrics (whichever worker answers it) counts
+    the submissions of both workers."""
+    now = datetime.now(timezone.utc)
+    program = demo_program(now)
+    batch = sample_forms(program, now.date(), count=40, seed=int(now.timestamp()) + 23)
+    start = asyncio.run(end_offsets(SUBMITTED))
+    with running(ServiceProcess("intake", "serve", {**intake_env, "INTAKE_HTTP_WORKERS": "2"}, port=18001)):
+        with ThreadPoolExecutor(8) as pool:  # a new connection per form: the kernel hands them to either worker
+            answers = list(pool.map(lambda f: httpx.post(f"{BASE}/applications", json=f, headers=operator(),
+                                                         timeout=30), batch))
+        assert [a.status_code for a in answers] == [201] * len(batch), [a.text for a in answers if a.is_error]
+        ids = {a.json()["application_id"] for a in answers}
+        records = asyncio.run(read_topic(SUBMITTED, start, until=lambda rs: {r.key.decode() for r in rs} >= ids))
+        scraped = [httpx.get(f"{BASE}/metrics/").text for _ in range(4)]
+    mine = [r for r in records if r.key.decode() in ids]
+    assert len(ids) == len(batch) and len(mine) == len(ids)  # one event each, none twice
+    assert {_metric_total(s, "intake_applications_total", program["program_id"]) for s in scraped} == {len(batch)}

@@ -53,3 +53,38 @@ async def test_missing_and_malformed_fields_are_each_named(client):
     fields = {e["field"] for e in errors}
     assert {"company.business_registration_number", "company.name", "consulting", "declarations"} <= fields
     assert all(e["rule"] == "A1" and e["message"] for e in errors)
+
+
+def _app_failing_with(exc: Exception):
+    from fastapi import FastAPI
+
+    from sme_runtime.errors import install_error_handlers
+
+    app = FastAPI()
+    install_error_handlers(app, default_rule="A1")
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise exc
+
+    return app
+
+
+def test_a_database_that_was_away_answers_503_with_retry_after_in_the_error_shape():
+    import asyncpg
+    from fastapi.testclient import TestClient
+    from sqlalchemy.exc import InterfaceError
+
+    dropped = InterfaceError("SELECT 1", {}, asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"))
+    response = TestClient(_app_failing_with(dropped), raise_server_exceptions=False).get("/boom")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+    assert response.json()["errors"][0]["rule"] == "availability"
+
+
+def test_a_bug_stays_a_500_in_the_error_shape():
+    from fastapi.testclient import TestClient
+
+    response = TestClient(_app_failing_with(KeyError("x")), raise_server_exceptions=False).get("/boom")
+    assert response.status_code == 500
+    assert response.json() == {"errors": [{"field": "(service)", "rule": "internal",
+                                           "message": "an unexpected error; it is logged for the operators"}]}

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from intake import handlers, metrics, store
 from intake.domain import Disposition
@@ -72,7 +72,8 @@ async def _idempotent(request: Request, response: Response, actor: Principal, ke
                         response.status_code = stored.status_code
                         return ApplicationView.model_validate(stored.response)
                 submission = await use_case(session)
-                result = view(await store.get(session, submission.application_id), submission.disposition)
+                row = submission.row or await store.get(session, submission.application_id)
+                result = view(row, submission.disposition)
                 response.status_code = 201 if submission.disposition is Disposition.CREATE else 200
                 if key:
                     await store.remember_response(session, actor.subject, key, request_hash=request_hash,
@@ -83,6 +84,11 @@ async def _idempotent(request: Request, response: Response, actor: Principal, ke
         except IntegrityError:
             # A concurrent twin (double click) won the race for the A2 index or the key; the retry sees its row.
             if attempt == CONCURRENT_RETRIES - 1:
+                raise
+        except DBAPIError as error:
+            # A pooled connection the database dropped (a restart) fails its first statement; the pool is then
+            # renewed and the submission runs again (no ping per request: see sme_runtime.db.make_engine).
+            if not error.connection_invalidated or attempt == CONCURRENT_RETRIES - 1:
                 raise
         except RuleViolation as violation:
             metrics.record_refusal(violation)

@@ -16,7 +16,7 @@ from intake.form import ApplicationForm, to_contacts, to_content
 from intake.ids import new_application_id
 from sme_runtime.auth import Principal, Role
 from sme_runtime.consumer import EventRefused
-from sme_runtime.outbox import enqueue
+from sme_runtime.outbox import enqueue, outbox_row
 from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas import Envelope
 from sme_schemas.application import ApplicationContent
@@ -27,6 +27,7 @@ from sme_schemas.program import ProgramDefinition, local_date
 from sme_schemas.screening import ApplicationRejected, ScreeningPassed, ScreeningStarted, SupplementRequested
 
 SOURCE = "/sme/intake"
+RACE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Submission:
 
     disposition: Disposition
     application_id: str
+    row: Any = None  # the stored application when the use case already holds it (saves a re-read)
 
 
 @dataclass(frozen=True)
@@ -74,26 +76,43 @@ async def submit_application(session: AsyncSession, intake: Intake, *, form: App
 async def _file(session: AsyncSession, *, program_id: str, content: ApplicationContent, contacts: dict | None,
                 channel: str, actor: str, at: datetime, source_system: str | None = None,
                 external_reference: str | None = None) -> Submission:
-    brn = content.company.business_registration_number
-    row = await store.live_application(session, program_id, brn)
-    live = _live(row) if row else None
-    try:
-        disposition = dispose_submission(live, content)
-    except A2Refusal as refusal:
-        raise RuleViolation(refusal.problem, status_code=409) from None
-    if disposition is Disposition.CREATE:
-        application_id = new_application_id()
-        await store.insert(session, application_id=application_id, program_id=program_id, brn=brn, channel=channel,
-                           at=at, content=content.model_dump(mode="json"), contacts=contacts, submitted_by=actor,
-                           source_system=source_system, external_reference=external_reference)
-        await store.add_history(session, application_id, revision=1, action="submitted", actor=actor, at=at)
-        await enqueue(session, ApplicationSubmitted(
-            program_id=program_id, application_id=application_id, occurred_at=at, submitted_at=at, revision=1,
-            channel=channel, content=content, required_evidence=_evidence_list(content)), source=SOURCE)
-        return Submission(Disposition.CREATE, application_id)
-    if disposition is Disposition.AMEND:
-        await _amend(session, row, content=content, contacts=contacts, actor=actor, at=at)
-    return Submission(disposition, row.application_id)
+    new = dict(program_id=program_id, content=content, contacts=contacts, channel=channel, actor=actor, at=at,
+               source_system=source_system, external_reference=external_reference)
+    # Most submissions are a company's first: try that in one statement, and read the live one only if there is
+    # one. It may be withdrawn before we read it (then try again), or a new one filed meanwhile (read again).
+    for _ in range(RACE_ATTEMPTS):
+        created = await _create(session, **new)
+        if created is not None:
+            return created
+        row = await store.live_application(session, program_id, content.company.business_registration_number)
+        if row is None:
+            continue
+        try:
+            disposition = dispose_submission(_live(row), content)
+        except A2Refusal as refusal:
+            raise RuleViolation(refusal.problem, status_code=409) from None
+        if disposition is Disposition.AMEND:
+            await _amend(session, row, content=content, contacts=contacts, actor=actor, at=at)
+        return Submission(disposition, row.application_id)
+    raise RuleViolation(Problem("company.business_registration_number", "A2", "this company's application in the "
+                                "program is being withdrawn and filed again at this moment; send it again"),
+                        status_code=409)
+
+
+async def _create(session: AsyncSession, *, program_id: str, content: ApplicationContent, contacts: dict | None,
+                  channel: str, actor: str, at: datetime, source_system: str | None,
+                  external_reference: str | None) -> Submission | None:
+    """A2: a new application unless the company has a live one in the program (then None, nothing written)."""
+    application_id = new_application_id()
+    event = outbox_row(ApplicationSubmitted(
+        program_id=program_id, application_id=application_id, occurred_at=at, submitted_at=at, revision=1,
+        channel=channel, content=content, required_evidence=_evidence_list(content)), source=SOURCE)
+    stored = await store.insert_unless_live(
+        session, application_id=application_id, program_id=program_id,
+        brn=content.company.business_registration_number, channel=channel, at=at,
+        content=content.model_dump(mode="json"), contacts=contacts, submitted_by=actor, event=event,
+        source_system=source_system, external_reference=external_reference)
+    return Submission(Disposition.CREATE, application_id, stored) if stored is not None else None
 
 
 async def amend_application(session: AsyncSession, intake: Intake, *, application_id: str, form: ApplicationForm,

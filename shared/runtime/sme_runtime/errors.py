@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from sme_runtime.db import is_transient
 from sme_runtime.problems import Problem, RuleViolation
 
 _RULE = re.compile(r"^[A-Z][0-9]{1,2}$")
@@ -33,3 +34,14 @@ def install_error_handlers(app: FastAPI, *, default_rule: str) -> None:
     @app.exception_handler(RuleViolation)
     async def _violation(_: Request, exc: RuleViolation) -> JSONResponse:
         return JSONResponse({"errors": [p.as_dict() for p in exc.problems]}, status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        """The database was away (a restart, a dropped pooled connection): the caller may send the request again.
+        Anything else is a bug and stays a 500, in the same error shape."""
+        if not is_transient(exc):
+            problem = Problem("(service)", "internal", "an unexpected error; it is logged for the operators")
+            return JSONResponse({"errors": [problem.as_dict()]}, status_code=500)
+        problem = Problem("(service)", "availability", "a dependency of the service (its database) was briefly "
+                          "unavailable; send the same request again (with an Idempotency-Key where the route takes one)")
+        return JSONResponse({"errors": [problem.as_dict()]}, status_code=503, headers={"Retry-After": "1"})

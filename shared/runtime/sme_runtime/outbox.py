@@ -10,17 +10,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sme_schemas import IntegrationEvent, wrap
 
 
+_INSERT = ("INSERT INTO outbox (event_id, topic, event_key, headers, body) "
+           "SELECT CAST(:outbox_id AS uuid), :outbox_topic, :outbox_key, CAST(:outbox_headers AS jsonb), :outbox_body")
+
+
+_INSERT_CLAUSE = text(_INSERT)
+
+
+def outbox_row(event: IntegrationEvent, *, source: str, topic: str | None = None) -> dict[str, object]:
+    """The outbox row of one event as statement parameters (for `enqueue` or `insert_after`)."""
+    envelope = wrap(event, source=source, event_id=str(uuid.uuid4()))
+    return {"outbox_id": envelope.id, "outbox_topic": topic or event.topic(), "outbox_key": envelope.subject,
+            "outbox_headers": json.dumps(envelope.headers(), ensure_ascii=False), "outbox_body": envelope.body}
+
+
 async def enqueue(session: AsyncSession, event: IntegrationEvent, *, source: str, topic: str | None = None) -> str:
     """Add the event to the outbox inside the caller's transaction; returns its ce_id. `topic` overrides the
     event's own topic for a service's internal per-partner topics (screening's per-registry lookups)."""
-    envelope = wrap(event, source=source, event_id=str(uuid.uuid4()))
-    await session.execute(
-        text("INSERT INTO outbox (event_id, topic, event_key, headers, body) "
-             "VALUES (:id, :topic, :key, CAST(:headers AS jsonb), :body)"),
-        {"id": envelope.id, "topic": topic or event.topic(), "key": envelope.subject,
-         "headers": json.dumps(envelope.headers(), ensure_ascii=False), "body": envelope.body},
-    )
-    return envelope.id
+    row = outbox_row(event, source=source, topic=topic)
+    await session.execute(_INSERT_CLAUSE, row)
+    return str(row["outbox_id"])
+
+
+def insert_after(cte: str) -> str:
+    """A CTE clause that writes the outbox row (parameters from `outbox_row`) only if the CTE `cte` returned a
+    row: a state change and its event in one statement, one round trip, still one transaction."""
+    return f"outbox_row AS ({_INSERT} FROM {cte})"
 
 
 async def enqueue_all(session: AsyncSession, events: list[tuple[IntegrationEvent, str | None]], *,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import importlib
 import logging
 import signal
@@ -50,6 +51,7 @@ def service_lifespan(settings: ServiceSettings, *, service: str, migrations: Pat
         relay = OutboxRelay(engine, service=service, bootstrap_servers=settings.kafka_bootstrap_servers,
                             batch_size=settings.relay_batch_size, idle_seconds=settings.relay_idle_seconds)
         relay_task = [asyncio.create_task(relay.run())] if settings.run_relay else []
+        settle_garbage_collector()
         try:
             yield
         finally:
@@ -62,6 +64,16 @@ def service_lifespan(settings: ServiceSettings, *, service: str, migrations: Pat
             await engine.dispose()
 
     return lifespan
+
+
+def settle_garbage_collector() -> None:
+    """Keep the collector's full passes short under load. A full pass walked every object the process had ever
+    made (libraries, models, compiled SQL) and paused intake for 20–70 ms every few thousand requests; at a
+    deadline-day rate those pauses were the whole p99. Freezing what start-up built leaves the passes only the
+    requests' own garbage, and a higher first threshold makes them rarer."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 def service_app(settings: ServiceSettings, *, service: str, title: str, description: str, migrations: Path,
