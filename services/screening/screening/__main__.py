@@ -1,4 +1,4 @@
-"""python -m screening serve | worker --registry NAME | relay | migrate | token --role ROLE"""
+"""python -m screening serve | worker --registry NAME | similarity index|search | relay | migrate | token --role ROLE"""
 from __future__ import annotations
 
 import argparse
@@ -21,7 +21,22 @@ def _worker(args: argparse.Namespace, settings: ScreeningSettings) -> None:
 WORKER = Command(help="the lookup worker of one registry (its own process and consumer group; run replicas "
                       "of it to share the registry's backlog)", configure=_worker_arguments, run=_worker)
 
+def _similarity_arguments(parser: argparse.ArgumentParser) -> None:
+    from screening.similarity import cli
+
+    cli.configure(parser)
+
+
+def _similarity(args: argparse.Namespace, settings: ScreeningSettings) -> None:
+    from screening.similarity import cli
+
+    cli.run(args, settings)
+
+
+SIMILARITY = Command(help="the prior-project index of the duplicate-project check (D1–D3): build it from "
+                          "registry exports, search it with plans", configure=_similarity_arguments, run=_similarity)
+
 if __name__ == "__main__":
     service_main("screening", ScreeningSettings, roles=("operator", "company"), doc=__doc__,
                  serve_help="HTTP API + subscriptions + outbox relay + E6 deadline sweeper",
-                 commands={"worker": WORKER})
+                 commands={"worker": WORKER, "similarity": SIMILARITY})

@@ -1,0 +1,52 @@
+"""`python -m screening similarity index|search`: load a registry export, check plans by hand.
+
+    python -m screening similarity index --in projects.jsonl --out DIR
+    python -m screening similarity search --index DIR --in queries.jsonl [--top 10]
+
+An index line: one JSON object with at least id, registry, title, company_brn and one of goal, method, content
+(extra keys are kept and returned). A query line: id and any of goal, method, content (company_brn optional).
+Each result line: {"query": id, "matches": [{"id", "registry", "title", "company_brn", "ceo", "score",
+"scores": {element: 0–1}}, …]}, best first."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    steps = parser.add_subparsers(dest="step", required=True)
+    index = steps.add_parser("index", help="build an index from registry exports (JSONL)")
+    index.add_argument("--in", dest="inputs", type=Path, nargs="+", required=True)
+    index.add_argument("--out", type=Path, required=True)
+    search = steps.add_parser("search", help="the most similar prior projects of each query line")
+    search.add_argument("--index", type=Path, required=True)
+    search.add_argument("--in", dest="queries", type=Path, required=True)
+    search.add_argument("--top", type=int, default=10)
+
+
+def run(args: argparse.Namespace, _settings=None) -> None:
+    from screening.similarity.index import IndexInputError, PriorProjectIndex, build, read_jsonl
+
+    try:
+        if args.step == "index":
+            records = (r for path in args.inputs for r in read_jsonl(path))
+            report = build(records, args.out)
+            print(json.dumps({"projects": report.projects, "distinct_words": report.distinct_words,
+                              "seconds": round(report.seconds, 1), "bytes": report.bytes_on_disk}))
+            return
+        index = PriorProjectIndex.open(args.index)
+        with args.queries.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                query = json.loads(line)
+                if not isinstance(query, dict) or not isinstance(query.get("id"), str):
+                    raise IndexInputError(f"line {number}: id is required (a string)")
+                matches = index.search(query, top=args.top)
+                print(json.dumps({"query": query["id"], "matches": [m.as_json() for m in matches]},
+                                 ensure_ascii=False))
+    except (IndexInputError, FileNotFoundError, json.JSONDecodeError) as exc:
+        print(f"similarity {args.step}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,225 @@
+"""The prior-project index of the duplicate-project lookup (D1–D2): every registry's projects, searchable by
+development goal, method and content.
+
+Two stages per query:
+1. candidates — BM25 (tantivy) over the content morphemes of each element, each element against its own field,
+   the query's elements together (`CANDIDATES` best) and each alone (`PER_ELEMENT` best: a plan whose method was
+   rewritten still finds its goal's twin);
+2. re-ranking — per element, the cosine (0–1, readable by an operator) of the content morphemes weighted by
+   their rarity in the corpus (IDF from the index itself); the overall score is the mean over the elements the
+   query gives. Measured on the synthetic corpus (10,000 projects, 50 queries per kind): adding the character
+   2–3-gram cosine of the old check lowered paraphrase recall@10 from 1.00 to 0.94, because unweighted grams
+   reward the generic wording every plan shares; it is left out.
+
+The index is a directory: tantivy's immutable segments plus the analyses each project needs for re-ranking.
+Build it once from the registries' exports (`python -m screening similarity index`); replicas of the lookup
+worker open the same directory read-only (segments are memory-mapped: replicas on one host share the page cache,
+other hosts get a copy of the directory). Updates are added by one writer and picked up by `reload()`."""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import tantivy
+
+from screening.similarity.analysis import Analyser
+
+ELEMENTS = ("goal", "method", "content")  # D1
+CANDIDATES = 100
+PER_ELEMENT = 30
+MAX_QUERY_TERMS = 96  # the rarest distinct terms of an element that go into its BM25 query
+REQUIRED = ("id", "registry", "title", "company_brn")
+
+
+class IndexInputError(ValueError):
+    """A record of a registry export that cannot be indexed: names the line, the field and the rule."""
+
+
+@dataclass(frozen=True)
+class Match:
+    """A prior project and how similar it is, per element and overall (0–1)."""
+
+    record: dict
+    scores: dict[str, float]
+
+    @property
+    def overall(self) -> float:
+        return round(sum(self.scores.values()) / len(self.scores), 4) if self.scores else 0.0
+
+    def as_json(self) -> dict:
+        return {"id": self.record["id"], "registry": self.record.get("registry"), "title": self.record.get("title"),
+                "company_brn": self.record.get("company_brn"), "ceo": self.record.get("ceo"),
+                "score": self.overall, "scores": self.scores}
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("id", stored=True, tokenizer_name="raw")
+    builder.add_text_field("company_brn", tokenizer_name="raw")
+    for element in ELEMENTS:
+        builder.add_text_field(element, tokenizer_name="whitespace", index_option="freq")
+    builder.add_bytes_field("record", stored=True)  # the export's line, as given (extra keys kept)
+    builder.add_bytes_field("terms", stored=True)  # the elements' morphemes, for re-ranking without Kiwi
+    return builder.build()
+
+
+def validate_record(record: object, line: int) -> dict:
+    if not isinstance(record, dict):
+        raise IndexInputError(f"line {line}: a record is a JSON object")
+    for key in REQUIRED:
+        if not isinstance(record.get(key), str) or not record[key].strip():
+            raise IndexInputError(f"line {line}: {key} is required (a non-empty string)")
+    for element in ELEMENTS:
+        if record.get(element) is not None and not isinstance(record[element], str):
+            raise IndexInputError(f"line {line}: {element} must be text")
+    if not any(isinstance(record.get(e), str) and record[e].strip() for e in ELEMENTS):
+        raise IndexInputError(f"line {line}: goal, method or content is required (D1)")
+    if any("\x00" in str(v) for v in record.values()):
+        raise IndexInputError(f"line {line}: NUL characters are not text")
+    return record
+
+
+def read_jsonl(path: Path) -> Iterator[dict]:
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if line.strip():
+                try:
+                    yield validate_record(json.loads(line), number)
+                except json.JSONDecodeError as exc:
+                    raise IndexInputError(f"line {number}: not JSON ({exc.msg})") from None
+
+
+@dataclass
+class BuildReport:
+    projects: int = 0
+    distinct_words: int = 0
+    seconds: float = 0.0
+    bytes_on_disk: int = 0
+
+
+def build(records: Iterable[dict], directory: Path, *, batch: int = 20_000, heap_bytes: int = 256_000_000,
+          analyser: Analyser | None = None) -> BuildReport:
+    """A new index in `directory` (replaced if it exists) from the records of registry exports."""
+    started, report = time.perf_counter(), BuildReport()
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    index = tantivy.Index(_schema(), path=str(directory))
+    writer = index.writer(heap_size=heap_bytes)
+    analyser = analyser or Analyser()
+    chunk: list[dict] = []
+
+    def flush() -> None:
+        analyser.learn(r.get(e) or "" for r in chunk for e in ELEMENTS)
+        for record in chunk:
+            terms = {e: analyser.terms(record.get(e) or "") for e in ELEMENTS}
+            writer.add_document(tantivy.Document(
+                id=record["id"], company_brn=record["company_brn"],
+                **{e: " ".join(terms[e]) for e in ELEMENTS},
+                record=json.dumps(record, ensure_ascii=False).encode(),
+                terms=json.dumps(terms, ensure_ascii=False).encode()))
+        report.projects += len(chunk)
+        chunk.clear()
+
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= batch:
+            flush()
+    flush()
+    writer.commit()
+    writer.wait_merging_threads()
+    report.distinct_words = len(analyser)
+    report.seconds = time.perf_counter() - started
+    report.bytes_on_disk = sum(f.stat().st_size for f in directory.rglob("*") if f.is_file())
+    return report
+
+
+@dataclass
+class PriorProjectIndex:
+    """An opened index: `search` a plan (any of goal, method, content) for its most similar prior projects."""
+
+    index: tantivy.Index
+    analyser: Analyser = field(default_factory=Analyser)
+    _idf: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, directory: Path) -> "PriorProjectIndex":
+        if not (Path(directory) / "meta.json").exists():
+            raise FileNotFoundError(f"{directory} is not a prior-project index (build it with "
+                                    "`python -m screening similarity index --in FILE.jsonl --out DIR`)")
+        return cls(tantivy.Index.open(str(directory)))
+
+    def __len__(self) -> int:
+        return self.index.searcher().num_docs
+
+    def reload(self) -> None:
+        """See what a writer committed since (registry updates)."""
+        self.index.reload()
+        self._idf.clear()
+
+    def idf(self, searcher: tantivy.Searcher, element: str, term: str) -> float:
+        key = (element, term)
+        if key not in self._idf:
+            frequency = searcher.doc_freq(element, term)
+            self._idf[key] = math.log((1 + searcher.num_docs) / (1 + frequency)) + 1
+        return self._idf[key]
+
+    def search(self, plan: dict[str, str], *, top: int = 10) -> list[Match]:
+        """The `top` prior projects most similar to the plan, best first (ties: by id, so runs agree)."""
+        given = {e: plan[e] for e in ELEMENTS if isinstance(plan.get(e), str) and plan[e].strip()}
+        if not given:
+            return []
+        searcher = self.index.searcher()
+        terms = {e: self.analyser.terms(text) for e, text in given.items()}
+        queries = {e: self._bm25(searcher, e, t) for e, t in terms.items()}
+        queries = {e: q for e, q in queries.items() if q is not None}
+        if not queries:
+            return []
+        hits: dict[tuple[int, int], tantivy.DocAddress] = {}
+        together = tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in queries.values()])
+        searches = [(together, CANDIDATES)] + ([(q, PER_ELEMENT) for q in queries.values()] if len(queries) > 1 else [])
+        for query, limit in searches:
+            for _, address in searcher.search(query, limit).hits:
+                hits[(address.segment_ord, address.doc)] = address
+        candidates = [searcher.doc(address) for address in hits.values()]
+        matches = self._rerank(searcher, given, terms, candidates)
+        return sorted(matches, key=lambda m: (-m.overall, m.record["id"]))[:top]
+
+    def _bm25(self, searcher: tantivy.Searcher, element: str, terms: list[str]) -> tantivy.Query | None:
+        distinct = sorted(set(terms), key=lambda t: -self.idf(searcher, element, t))[:MAX_QUERY_TERMS]
+        if not distinct:
+            return None
+        schema = self.index.schema
+        return tantivy.Query.boolean_query(
+            [(tantivy.Occur.Should, tantivy.Query.term_query(schema, element, t, index_option="freq"))
+             for t in distinct])
+
+    def _rerank(self, searcher: tantivy.Searcher, given: dict[str, str], terms: dict[str, list[str]],
+                candidates: list) -> list[Match]:
+        mine = {e: self._weighted(searcher, e, Counter(terms[e])) for e in given}
+        matches = []
+        for doc in candidates:
+            theirs = json.loads(doc["terms"][0])
+            scores = {e: round(_cosine(mine[e], self._weighted(searcher, e, Counter(theirs.get(e, [])))), 4)
+                      for e in given}
+            matches.append(Match(json.loads(doc["record"][0]), scores))
+        return matches
+
+    def _weighted(self, searcher: tantivy.Searcher, element: str, counts: Counter[str]) -> dict[str, float]:
+        return {t: c * self.idf(searcher, element, t) for t, c in counts.items()}
+
+
+def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    if not a or not b:
+        return 0.0
+    if len(a) > len(b):
+        a, b = b, a
+    dot = sum(v * b.get(k, 0.0) for k, v in a.items())
+    norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
+    return 0.0 if norm == 0 else min(1.0, dot / norm)

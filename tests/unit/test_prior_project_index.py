@@ -1,0 +1,108 @@
+"""D1–D2 at national scale: the prior-project index finds every kind of planted duplicate among thousands of
+prior projects, answers plans that give one element only, and refuses bad registry exports naming the line and
+the field. (Index files are local: no broker, no database.)"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from deploy.registry.projects import KINDS, planted_queries, write_corpus
+from screening.similarity.index import IndexInputError, PriorProjectIndex, build, read_jsonl
+
+PROJECTS = 3_000
+
+
+@pytest.fixture(scope="module")
+def national(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("prior-projects")
+    sources = write_corpus(folder / "corpus.jsonl", PROJECTS, seed=11, keep_sources=200)
+    report = build(read_jsonl(folder / "corpus.jsonl"), folder / "index")
+    queries = planted_queries(sources, per_kind=12, seed=12, fresh=12)
+    return folder, PriorProjectIndex.open(folder / "index"), queries, report
+
+
+def test_the_build_reports_what_it_indexed(national):
+    _, index, _, report = national
+    assert report.projects == PROJECTS == len(index)
+    assert report.bytes_on_disk > 0 and report.distinct_words > 100
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_kind_of_planted_duplicate_is_found(national, kind):
+    _, index, queries, _ = national
+    mine = [q for q in queries if q["kind"] == kind]
+    first = [index.search(q, top=10) for q in mine]
+    found_first = sum(matches[0].record["id"] == q["expected"] for q, matches in zip(mine, first))
+    found_in_ten = sum(q["expected"] in {m.record["id"] for m in matches} for q, matches in zip(mine, first))
+    assert found_in_ten == len(mine), kind
+    assert found_first >= len(mine) - 1, kind  # rank 1 for all, or all but one
+
+
+def test_a_verbatim_copy_scores_one_on_every_element_and_names_the_match(national):
+    _, index, queries, _ = national
+    query = next(q for q in queries if q["kind"] == "verbatim")
+    best = index.search(query, top=1)[0]
+    assert best.scores == {"goal": 1.0, "method": 1.0, "content": 1.0} and best.overall == 1.0
+    shown = best.as_json()
+    assert shown["id"] == query["expected"] and shown["registry"] in ("NTIS", "SMTECH", "GSTEP-PMS")
+    assert shown["title"] and shown["company_brn"]
+
+
+def test_a_plan_that_gives_only_its_goal_is_still_searched(national):
+    _, index, queries, _ = national
+    query = next(q for q in queries if q["kind"] == "reinflected")
+    matches = index.search({"goal": query["goal"]}, top=10)
+    assert query["expected"] in {m.record["id"] for m in matches}
+    assert set(matches[0].scores) == {"goal"}
+
+
+def test_a_plan_without_any_element_finds_nothing(national):
+    _, index, _, _ = national
+    assert index.search({"goal": "  ", "method": None}) == []
+
+
+def test_a_duplicate_stands_out_more_than_a_new_plan_does(national):
+    """A fresh plan resembles many prior plans a little; a copy resembles its source far more than the rest."""
+    _, index, queries, _ = national
+
+    def margin(query):
+        matches = index.search(query, top=10)
+        return matches[0].overall - matches[-1].overall
+
+    copies = [margin(q) for q in queries if q["kind"] in ("verbatim", "reordered", "reinflected")]
+    fresh = [margin(q) for q in queries if q["kind"] == "fresh"]
+    assert min(copies) > max(fresh)
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("not json", "line 1: not JSON"),
+    (json.dumps({"id": "X", "registry": "NTIS", "title": "t", "goal": "목표"}), "line 1: company_brn is required"),
+    (json.dumps({"id": "X", "registry": "NTIS", "title": "t", "company_brn": "1"}), "goal, method or content"),
+    (json.dumps({"id": "X", "registry": "NTIS", "title": "t", "company_brn": "1", "goal": "a\x00b"}), "NUL"),
+    (json.dumps({"id": "X", "registry": "NTIS", "title": "t", "company_brn": "1", "goal": 3}), "goal must be text"),
+])
+def test_a_bad_export_line_is_refused_naming_line_and_field(tmp_path, line, problem):
+    path = tmp_path / "export.jsonl"
+    path.write_text(line + "\n", encoding="utf-8")
+    with pytest.raises(IndexInputError, match=problem):
+        build(read_jsonl(path), tmp_path / "index")
+
+
+def test_the_command_line_indexes_and_searches(national, tmp_path):
+    folder, _, queries, _ = national
+    lines = [{"id": q["id"], "method": q["method"]} for q in queries if q["kind"] == "synonyms"][:3]
+    (tmp_path / "q.jsonl").write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in lines), encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "screening", "similarity", "search", "--index",
+                          str(folder / "index"), "--in", str(tmp_path / "q.jsonl"), "--top", "3"],
+                         capture_output=True, text=True, check=True)
+    results = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [r["query"] for r in results] == [q["id"] for q in lines]
+    assert all(len(r["matches"]) == 3 and set(r["matches"][0]["scores"]) == {"method"} for r in results)
+    assert all(r["matches"][0]["score"] >= r["matches"][1]["score"] for r in results)
+    refused = subprocess.run([sys.executable, "-m", "screening", "similarity", "search", "--index",
+                              str(tmp_path / "nowhere"), "--in", str(tmp_path / "q.jsonl")],
+                             capture_output=True, text=True)
+    assert refused.returncode == 2 and "not a prior-project index" in refused.stderr
