@@ -170,8 +170,9 @@ class PriorProjectIndex:
             self._idf[key] = math.log((1 + searcher.num_docs) / (1 + frequency)) + 1
         return self._idf[key]
 
-    def search(self, plan: dict[str, str], *, top: int = 10) -> list[Match]:
-        """The `top` prior projects most similar to the plan, best first (ties: by id, so runs agree)."""
+    def search(self, plan: dict[str, str], *, top: int | None = 10) -> list[Match]:
+        """The `top` prior projects most similar to the plan, best first (ties: by id, so runs agree); None: every
+        candidate re-ranked (the crowd the D3 verdict measures a match against)."""
         given = {e: plan[e] for e in ELEMENTS if isinstance(plan.get(e), str) and plan[e].strip()}
         if not given:
             return []
@@ -189,7 +190,8 @@ class PriorProjectIndex:
                 hits[(address.segment_ord, address.doc)] = address
         candidates = [searcher.doc(address) for address in hits.values()]
         matches = self._rerank(searcher, given, terms, candidates)
-        return sorted(matches, key=lambda m: (-m.overall, m.record["id"]))[:top]
+        ranked = sorted(matches, key=lambda m: (-m.overall, m.record["id"]))
+        return ranked if top is None else ranked[:top]
 
     def _bm25(self, searcher: tantivy.Searcher, element: str, terms: list[str]) -> tantivy.Query | None:
         distinct = sorted(set(terms), key=lambda t: -self.idf(searcher, element, t))[:MAX_QUERY_TERMS]
