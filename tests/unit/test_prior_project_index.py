@@ -129,3 +129,44 @@ def test_d3_verdicts_on_the_corpus_exclude_own_copies_refer_others_and_pass_new_
         assert judgement.match.record["id"] == query["expected"]
         own = judgement.match.record["company_brn"] == query["company_brn"]
         assert judgement.verdict is (Verdict.DUPLICATE if own else Verdict.REFER), judgement.evidence()
+
+
+def _subject(query: dict, brn: str):
+    from datetime import date
+
+    from screening.lookups import LookupSubject
+
+    return LookupSubject(business_registration_number=brn, company_name="(주)김포정밀", ceo_name="홍길동",
+                         project_manager_name="박과장", founded_on=date(2012, 3, 15),
+                         announcement_date=date(2024, 3, 25), as_of=date(2024, 4, 10), goal=query["goal"],
+                         method=query["method"], content=query["content"], duplicate_threshold=0.75,
+                         borderline_threshold=0.45)
+
+
+def test_the_duplicate_projects_lookup_judges_against_the_national_index(national):
+    """X5 for the applicant's own copy found nationally, D3 with the match's own words for another company's,
+    a pass naming the best match for a new plan; the registry's answer (own ongoing projects) still counts."""
+    from screening.lookup.adapters import interpret_prior_projects
+    from screening.lookups import Verdict
+
+    _, index, queries, _ = national
+    copy = next(q for q in queries if q["kind"] == "verbatim")
+    source = index.search(copy, top=1)[0].record
+    nothing_ongoing = {"items": []}
+
+    own = interpret_prior_projects(nothing_ongoing, _subject(copy, source["company_brn"]), index)
+    assert own.verdict is Verdict.EXCLUDED and own.findings[0].rule == "X5"
+    assert source["id"] in own.findings[0].detail and f"{PROJECTS:,}건" in own.findings[0].detail
+
+    other = interpret_prior_projects(nothing_ongoing, _subject(copy, "1248100998"), index)
+    assert other.verdict is Verdict.REFER and [f.rule for f in other.findings] == ["D3"]
+    assert source["id"] in other.findings[0].detail and source["goal"][:40] in other.findings[0].detail
+
+    fresh = next(q for q in queries if q["kind"] == "fresh")
+    passed = interpret_prior_projects(nothing_ongoing, _subject(fresh, "1248100998"), index)
+    assert passed.verdict is Verdict.CLEAR and "전국 선행 과제" in passed.findings[0].detail
+
+    ongoing = {"items": [{"registry": "NTIS", "project_id": "N-1", "title": "수행 중 과제", "company_brn": "1248100998",
+                          "goal": fresh["goal"], "method": fresh["method"], "content": fresh["content"]}]}
+    still = interpret_prior_projects(ongoing, _subject(fresh, "1248100998"), index)
+    assert still.verdict is Verdict.EXCLUDED and "N-1" in still.findings[0].detail

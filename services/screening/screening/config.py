@@ -29,6 +29,9 @@ class ScreeningSettings(ServiceSettings):
     registry_credit_url: str = "http://127.0.0.1:8102"
     registry_sanctions_url: str = "http://127.0.0.1:8103"
     registry_duplicate_projects_url: str = "http://127.0.0.1:8104"
+    similarity_index: str | None = Field(None, description="Directory of the national prior-project index the "
+                                         "duplicate-projects worker searches (python -m screening similarity index); "
+                                         "unset: only the company's own ongoing projects are compared")
     registry_key: str = Field("", description="Service key sent to the registries (the NTS API's serviceKey)")
     registry_timeout_seconds: float = Field(3.0, gt=0, description="One registry call at most this long")
     registry_failure_threshold: int = Field(3, ge=1, description="Failures in a row that open the circuit")

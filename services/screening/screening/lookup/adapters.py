@@ -17,6 +17,8 @@ import httpx
 
 from screening.lookup.duplicates import PriorProject, analyser, ProjectText, Verdict as Similarity, check_duplicates
 from screening.lookups import LookupResult, LookupSubject, Registry, Verdict
+from screening.similarity.index import PriorProjectIndex
+from screening.similarity.verdict import Applicant, Judgement, Thresholds, Verdict as NationalVerdict, judge
 from sme_schemas.screening import Finding
 
 
@@ -117,8 +119,42 @@ def interpret_sanctions(answer: dict[str, Any], *, announcement_date: date, as_o
     return LookupResult.clear("X9", "공고일 기준 행정처분·공공기관 제재 기록 없음 (환경, 건축, 지방세)")
 
 
-def interpret_prior_projects(answer: dict[str, Any], subject: LookupSubject) -> LookupResult:
-    """X5 with D1–D3: the plan against the company's ongoing projects in the R&D registries."""
+def interpret_prior_projects(answer: dict[str, Any], subject: LookupSubject,
+                             national: PriorProjectIndex | None = None) -> LookupResult:
+    """X5 with D1–D3: the plan against the company's ongoing projects in the R&D registries and, when the worker
+    has the national prior-project index, against every company's projects."""
+    own = _against_own_projects(answer, subject)
+    if national is None or own.verdict is Verdict.EXCLUDED:
+        return own
+    plan = {"goal": subject.goal, "method": subject.method, "content": subject.content}
+    judgement = judge(national.search(plan, top=None),
+                      Applicant(subject.business_registration_number, subject.ceo_name), Thresholds())
+    if judgement.verdict is NationalVerdict.DUPLICATE:
+        return LookupResult(verdict=Verdict.EXCLUDED, findings=(Finding(
+            rule="X5", detail=f"동일·유사 과제가 이미 수행되었습니다 (전국 선행 과제 {len(national):,}건 검색): "
+                              f"{judgement.evidence()}"),))
+    if judgement.verdict is NationalVerdict.REFER:
+        referral = Finding(rule="D3", detail=_side_by_side(judgement, len(national)))
+        return LookupResult(verdict=Verdict.REFER, findings=(*own.findings, referral)
+                            if own.verdict is Verdict.REFER else (referral,))
+    if own.verdict is Verdict.REFER:
+        return own
+    return LookupResult.clear("X5", f"{own.findings[0].detail}; 전국 선행 과제 {len(national):,}건 중 최고 유사: "
+                                    f"{judgement.evidence()}")
+
+
+def _side_by_side(judgement: Judgement, corpus_size: int) -> str:
+    """The committee's view of a referral: the match named, its scores, and its own words per element (the
+    applicant's plan is on the application beside it)."""
+    record = judgement.match.record
+    texts = "\n".join(f"[{label}] {(record.get(element) or '')[:1500]}"
+                      for element, label in (("goal", "개발목표"), ("method", "개발방법"), ("content", "개발내용")))
+    return (f"유사 과제 가능성 (위원회 판단 필요, 전국 선행 과제 {corpus_size:,}건 검색): {judgement.evidence()}\n"
+            f"유사 과제의 계획 내용:\n{texts}")
+
+
+def _against_own_projects(answer: dict[str, Any], subject: LookupSubject) -> LookupResult:
+    """The company's own ongoing projects as the registries list them."""
     corpus = [PriorProject(registry=item["registry"], project_id=item["project_id"], title=item["title"],
                            company_brn=item.get("company_brn"),
                            text=ProjectText(goal=item["goal"], method=item["method"], content=item["content"]))
@@ -237,13 +273,18 @@ _ANALYSIS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="similarity")
 
 
 class PriorProjectRegistry(HttpRegistry):
+    """The company's ongoing projects from the registries (live), and — with `national` — the national
+    prior-project index this worker owns (`SCREENING_SIMILARITY_INDEX`)."""
+
     registry = Registry.DUPLICATE_PROJECTS
+    national: PriorProjectIndex | None = None
 
     async def look_up(self, subject: LookupSubject) -> LookupResult:
         answer = await self._call("POST", "/rnd/v1/projects/search", json={
             "brn": subject.business_registration_number, "ongoing_on": subject.as_of.isoformat(),
             "registries": ["NTIS", "SMTECH", "GSTEP-PMS"]})
-        return await asyncio.get_running_loop().run_in_executor(_ANALYSIS, interpret_prior_projects, answer, subject)
+        return await asyncio.get_running_loop().run_in_executor(_ANALYSIS, interpret_prior_projects, answer, subject,
+                                                                self.national)
 
     async def warm_up(self) -> None:
         """Load the morpheme analyser before the first lookup, so no lookup's timeout pays for it."""

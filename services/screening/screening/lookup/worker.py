@@ -17,6 +17,7 @@ import time
 from contextlib import asynccontextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Awaitable, Callable
 
 import httpx
@@ -30,6 +31,7 @@ from screening.config import ScreeningSettings
 from screening.lookup.adapters import ADAPTERS, RegistryAdapter, RegistryRefused, RegistryUnavailable
 from screening.lookup.circuit import CircuitBreaker, CircuitState
 from screening.lookups import REGISTRY_RULES, LookupAnswered, LookupRequested, LookupResult, Registry, Verdict
+from screening.similarity.index import PriorProjectIndex
 from sme_runtime.consumer import dead_letter_headers, dlq_topic, raw_bodies, tolerant_batch_parser
 from sme_runtime.metrics import REGISTRY
 from sme_runtime.topics import start_when_kafka_answers
@@ -259,6 +261,9 @@ def create_worker_app(registry: Registry, settings: ScreeningSettings | None = N
     settings = settings or ScreeningSettings()
     adapter = adapter or ADAPTERS[registry](settings.registry_url(registry), service_key=settings.registry_key,
                                             connections=settings.worker_concurrency)
+    if registry is Registry.DUPLICATE_PROJECTS and settings.similarity_index:
+        # Opened read-only at start: a missing or broken index stops the worker here, not at the first lookup.
+        adapter.national = PriorProjectIndex.open(Path(settings.similarity_index))
     resilience = Resilience(adapter, breaker_for(registry, settings), settings.registry_timeout_seconds,
                             settings.registry_retry_backoff_seconds, concurrency=settings.worker_concurrency)
     broker = build_worker_broker(registry, settings, resilience)
