@@ -62,11 +62,14 @@ def report(name: str, latencies: list[float], found: dict[str, list[tuple[bool, 
     return recall10
 
 
-def run_index(corpus: Path, queries: list[dict], projects: int) -> tuple[list[float], dict[str, float]]:
+def run_index(corpus: Path, queries: list[dict], projects: int, *, reuse: bool) -> tuple[list[float], dict[str, float]]:
     folder = WORK / f"{projects}" / "index"
-    report_ = build(read_jsonl(corpus), folder)
-    print(f"index: {report_.projects:,} projects built in {report_.seconds:.1f}s, "
-          f"{report_.bytes_on_disk / 1e6:.0f} MB on disk, {report_.distinct_words:,} distinct words analysed")
+    if reuse and (folder / "meta.json").exists():
+        print(f"index: reusing {folder}")
+    else:
+        report_ = build(read_jsonl(corpus), folder)
+        print(f"index: {report_.projects:,} projects built in {report_.seconds:.1f}s, "
+              f"{report_.bytes_on_disk / 1e6:.0f} MB on disk, {report_.distinct_words:,} distinct words analysed")
     index = PriorProjectIndex.open(folder)
     index.search(queries[0], top=10)  # the analyser's model loads once
     latencies, found, verdicts = [], defaultdict(list), defaultdict(Counter)
@@ -129,13 +132,14 @@ def main() -> None:
     parser.add_argument("--fresh", type=int, default=50)
     parser.add_argument("--holdout", action="store_true", help="the held-out queries (another seed)")
     parser.add_argument("--no-pg", action="store_true", help="skip the pg_trgm side")
+    parser.add_argument("--reuse-index", action="store_true", help="search the index the last run built")
     parser.add_argument("--pg-per-kind", type=int, default=10,
                         help="queries per kind on the pg_trgm side (each takes seconds at 100,000 projects)")
     args = parser.parse_args()
     corpus, queries = corpus_and_queries(args.projects, args.per_kind, args.fresh, args.holdout)
     print(f"queries: {len(queries)} ({args.per_kind} per planted kind, {args.fresh} fresh plans), "
           f"{'held-out' if args.holdout else 'development'} set")
-    ours, our_recall = run_index(corpus, queries, args.projects)
+    ours, our_recall = run_index(corpus, queries, args.projects, reuse=args.reuse_index)
     if args.no_pg:
         return
     sample = [q for kind in (*KINDS, "fresh") for q in [q for q in queries if q["kind"] == kind][:args.pg_per_kind]]

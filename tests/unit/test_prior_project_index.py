@@ -162,9 +162,12 @@ def test_the_duplicate_projects_lookup_judges_against_the_national_index(nationa
     assert other.verdict is Verdict.REFER and [f.rule for f in other.findings] == ["D3"]
     assert source["id"] in other.findings[0].detail and source["goal"][:40] in other.findings[0].detail
 
+    unlike = {"goal": "온라인 쇼핑몰 매출 확대를 위한 마케팅 전략을 수립한다.",
+              "method": "고객 세분화와 검색광고 운영, 상세페이지 개선을 컨설팅한다.",
+              "content": "수출 바이어 발굴과 온라인 판로 다변화 방안을 마련한다."}
+    passed = interpret_prior_projects(nothing_ongoing, _subject(unlike, "1248100998"), index)
+    assert passed.verdict is Verdict.CLEAR and "전국 선행 과제 3,000건 중 최고 유사" in passed.findings[0].detail
     fresh = next(q for q in queries if q["kind"] == "fresh")
-    passed = interpret_prior_projects(nothing_ongoing, _subject(fresh, "1248100998"), index)
-    assert passed.verdict is Verdict.CLEAR and "전국 선행 과제" in passed.findings[0].detail
 
     ongoing = {"items": [{"registry": "NTIS", "project_id": "N-1", "title": "수행 중 과제", "company_brn": "1248100998",
                           "goal": fresh["goal"], "method": fresh["method"], "content": fresh["content"]}]}
