@@ -60,6 +60,11 @@ def leave_no_backlog() -> None:
     asyncio.run(start_groups_at_end(groups, f"127.0.0.1:{os.environ.get('SME_KAFKA_PORT', '9092')}"))
 
 
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
 def dsn(service: str) -> str:
     """The local database of a service (database = role = password = its name)."""
     return f"postgresql://{service}:{service}@127.0.0.1:{os.environ.get('SME_PG_PORT', '5432')}/{service}"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import asyncpg
 
-from bench.bus import dsn
+from bench.bus import dsn, percentile
 from deploy.local.procs import ROOT
 from deploy.registry.projects import KINDS, planted_queries, write_corpus
 from screening.similarity.index import ELEMENTS, PriorProjectIndex, build, read_jsonl
@@ -28,11 +28,6 @@ from screening.similarity.verdict import Applicant, Thresholds, judge
 
 WORK = ROOT / ".local" / "bench-duplicates"
 PG_TIMEOUT_SECONDS = 30
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def corpus_and_queries(projects: int, per_kind: int, fresh: int, holdout: bool) -> tuple[Path, list[dict]]:

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 
 import httpx
 
-from bench.bus import clean_slate, leave_no_backlog
+from bench.bus import clean_slate, leave_no_backlog, percentile
 from bench.ceilings import broker_ceiling
 from bench.load import encode_post, open_loop
 from deploy.local.groups import consumer_groups
@@ -34,11 +34,6 @@ from sme_schemas.intake import ApplicationSubmitted
 KAFKA = f"127.0.0.1:{os.environ.get('SME_KAFKA_PORT', '9092')}"
 PG_PORT = os.environ.get("SME_PG_PORT", "5432")
 PORT = 8002
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 async def http_phase(forms: list[dict], concurrency: int) -> tuple[float, list[float], set[str]]:

@@ -12,8 +12,6 @@ from sme_schemas import IntegrationEvent, wrap
 
 _INSERT = ("INSERT INTO outbox (event_id, topic, event_key, headers, body) "
            "SELECT CAST(:outbox_id AS uuid), :outbox_topic, :outbox_key, CAST(:outbox_headers AS jsonb), :outbox_body")
-
-
 _INSERT_CLAUSE = text(_INSERT)
 
 

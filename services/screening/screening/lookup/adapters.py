@@ -15,8 +15,9 @@ from typing import Any, Protocol
 
 import httpx
 
-from screening.lookup.duplicates import PriorProject, analyser, ProjectText, Verdict as Similarity, check_duplicates
+from screening.lookup.duplicates import PriorProject, ProjectText, Verdict as Similarity, check_duplicates
 from screening.lookups import LookupResult, LookupSubject, Registry, Verdict
+from screening.similarity.analysis import kiwi
 from screening.similarity.index import PriorProjectIndex
 from screening.similarity.verdict import Applicant, Judgement, Thresholds, Verdict as NationalVerdict, judge
 from sme_schemas.screening import Finding
@@ -288,7 +289,7 @@ class PriorProjectRegistry(HttpRegistry):
 
     async def warm_up(self) -> None:
         """Load the morpheme analyser before the first lookup, so no lookup's timeout pays for it."""
-        await asyncio.get_running_loop().run_in_executor(_ANALYSIS, analyser)
+        await asyncio.get_running_loop().run_in_executor(_ANALYSIS, kiwi)
 
 
 ADAPTERS: dict[Registry, type[HttpRegistry]] = {

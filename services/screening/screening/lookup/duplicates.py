@@ -16,8 +16,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
 from typing import Iterable
+
+from screening.similarity.analysis import CONTENT_TAGS, kiwi, weighted_cosine
 
 ELEMENTS = ("goal", "method", "content")  # D1
 _NOISE = re.compile(r"[^0-9a-z가-힣]+")
@@ -76,19 +77,10 @@ def grams(text: str, sizes: tuple[int, ...] = (2, 3)) -> Counter[str]:
     return Counter(squeezed[i:i + n] for n in sizes for i in range(len(squeezed) - n + 1))
 
 
-_CONTENT_TAGS = ("NNG", "NNP", "NR", "SL", "SN", "XR", "VV", "VA")
-
-
-@lru_cache(maxsize=1)
-def analyser():
-    from kiwipiepy import Kiwi  # loads its model (about 1 s) once per process
-
-    return Kiwi()
-
-
 def morphemes(text: str) -> Counter[str]:
-    """Content morphemes of the text (lemmas of nouns, verb and adjective stems, foreign words, numbers)."""
-    return Counter(t.form.lower() for t in analyser().tokenize(text) if t.tag.startswith(_CONTENT_TAGS))
+    """Content morphemes of the text (lemmas of nouns, verb and adjective stems, foreign words, numbers), read
+    with the sentence as context (the national index reads word by word: see screening.similarity.analysis)."""
+    return Counter(t.form.lower() for t in kiwi().tokenize(text) if t.tag.startswith(CONTENT_TAGS))
 
 
 FEATURES = (grams, morphemes)
@@ -101,11 +93,8 @@ def idf(documents: Iterable[Counter[str]]) -> dict[str, float]:
 
 
 def cosine(a: Counter[str], b: Counter[str], weights: dict[str, float]) -> float:
-    wa = {g: c * weights.get(g, 1.0) for g, c in a.items()}
-    wb = {g: c * weights.get(g, 1.0) for g, c in b.items()}
-    dot = sum(v * wb.get(g, 0.0) for g, v in wa.items())
-    norm = math.sqrt(sum(v * v for v in wa.values())) * math.sqrt(sum(v * v for v in wb.values()))
-    return 0.0 if norm == 0 else min(1.0, dot / norm)
+    return weighted_cosine({g: c * weights.get(g, 1.0) for g, c in a.items()},
+                           {g: c * weights.get(g, 1.0) for g, c in b.items()})
 
 
 def check_duplicates(plan: ProjectText, corpus: list[PriorProject], *, duplicate_threshold: float,

@@ -7,15 +7,15 @@ so each distinct word is analysed once, on its own, and remembered; a word read 
 Kiwi's context only for the rare word whose analysis depends on its neighbours."""
 from __future__ import annotations
 
+import math
 import os
 import re
-from collections import Counter
 from functools import lru_cache
 from typing import Iterable
 
 WORD = re.compile(r"[0-9A-Za-z가-힣%]+")
-_CONTENT_TAGS = ("NNG", "NNP", "NR", "SL", "SN", "XR", "VV", "VA")
-_NOISE = re.compile(r"[^0-9a-z가-힣%]+")
+# nouns, proper nouns, numerals, foreign words, numbers, roots, verb and adjective stems
+CONTENT_TAGS = ("NNG", "NNP", "NR", "SL", "SN", "XR", "VV", "VA")
 
 
 @lru_cache(maxsize=2)
@@ -44,7 +44,7 @@ class Analyser:
         else:
             analysed = ((w, kiwi().tokenize(w)) for w in words)
         for word, tokens in analysed:
-            self._terms[word] = tuple(t.form.lower() for t in tokens if t.tag.startswith(_CONTENT_TAGS))
+            self._terms[word] = tuple(t.form.lower() for t in tokens if t.tag.startswith(CONTENT_TAGS))
 
     def terms(self, text: str) -> list[str]:
         """The content morphemes of the text, in order (words not yet learnt are analysed now)."""
@@ -55,7 +55,12 @@ class Analyser:
         return [t for w in words for t in self._terms[w]]
 
 
-def grams(text: str, sizes: tuple[int, ...] = (2, 3)) -> Counter[str]:
-    """Character n-grams with spaces and punctuation removed: they match across particles and endings."""
-    squeezed = _NOISE.sub("", text.lower())
-    return Counter(squeezed[i:i + n] for n in sizes for i in range(len(squeezed) - n + 1))
+def weighted_cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    """Cosine of two weighted term vectors, 0–1."""
+    if not a or not b:
+        return 0.0
+    if len(a) > len(b):
+        a, b = b, a
+    dot = sum(v * b.get(k, 0.0) for k, v in a.items())
+    norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
+    return 0.0 if norm == 0 else min(1.0, dot / norm)

@@ -28,7 +28,7 @@ from typing import Iterable, Iterator
 
 import tantivy
 
-from screening.similarity.analysis import Analyser
+from screening.similarity.analysis import Analyser, weighted_cosine
 
 ELEMENTS = ("goal", "method", "content")  # D1
 CANDIDATES = 200
@@ -205,20 +205,10 @@ class PriorProjectIndex:
         matches = []
         for doc in candidates:
             theirs = json.loads(doc["terms"][0])
-            scores = {e: round(_cosine(mine[e], self._weighted(searcher, e, Counter(theirs.get(e, [])))), 4)
+            scores = {e: round(weighted_cosine(mine[e], self._weighted(searcher, e, Counter(theirs.get(e, [])))), 4)
                       for e in given}
             matches.append(Match(json.loads(doc["record"][0]), scores))
         return matches
 
     def _weighted(self, searcher: tantivy.Searcher, element: str, counts: Counter[str]) -> dict[str, float]:
         return {t: c * self.idf(searcher, element, t) for t, c in counts.items()}
-
-
-def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
-    if not a or not b:
-        return 0.0
-    if len(a) > len(b):
-        a, b = b, a
-    dot = sum(v * b.get(k, 0.0) for k, v in a.items())
-    norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
-    return 0.0 if norm == 0 else min(1.0, dot / norm)
