@@ -8,6 +8,8 @@ import asyncio
 import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 from collections import Counter
 from datetime import datetime, timezone
@@ -29,7 +31,8 @@ from deploy.sample.evaluation_scenario import (
 )
 from deploy.sample.execution_scenario import ContractsDesk, PaymentsDesk
 from deploy.sample.program_call import demo_program, sample_forms
-from deploy.sample.screening_scenario import PLANTED, adjust_forms, expected, registry_dataset
+from deploy.sample.screening_scenario import (
+    NATIONAL, NATIONAL_PROJECTS, PLANTED, adjust_forms, expected, national_corpus, registry_dataset)
 from intake.form import ApplicationForm, to_content
 from sme_runtime.auth import Role, mint_token
 from sme_runtime.settings import DEVELOPMENT_SECRET
@@ -62,7 +65,20 @@ def heading(text: str) -> None:
     print(f"\n== {text} " + "=" * max(0, 74 - len(text)))
 
 
-def start_services(program_dir: Path, registry_data: Path, execution: ExecutionServices) -> list[ServiceProcess]:
+def national_index(export: Path) -> Path:
+    """The duplicate-projects lookup's prior-project index, built from the national registry export with the
+    command a center runs on a real export."""
+    folder = LOCAL_DIR / "national-index"
+    run = subprocess.run([sys.executable, "-m", "screening", "similarity", "index", "--in", str(export),
+                          "--out", str(folder)], capture_output=True, text=True, check=True)
+    report = json.loads(run.stdout)
+    print(f"national prior-project index: {report['projects']:,} projects (NTIS, SMTECH, GSTEP-PMS export "
+          f"{export.name}) indexed in {report['seconds']}s, {report['bytes'] / 1e6:.0f} MB → {folder}")
+    return folder
+
+
+def start_services(program_dir: Path, registry_data: Path, execution: ExecutionServices,
+                   similarity_index: Path) -> list[ServiceProcess]:
     programs = execution.programs
     registries = list(registry_processes(registry_data, REGISTRY_PORTS, LOCAL_DIR / "logs").values())
     intake = ServiceProcess("intake", "serve", intake_env(kafka=KAFKA, pg_port=PG_PORT, http_port=INTAKE_PORT,
@@ -70,7 +86,8 @@ def start_services(program_dir: Path, registry_data: Path, execution: ExecutionS
                             log=LOCAL_DIR / "logs" / "intake.log")
     screening = screening_processes(
         screening_env(kafka=KAFKA, pg_port=PG_PORT, http_port=SCREENING_PORT, programs_path=programs,
-                      registry_ports=REGISTRY_PORTS), worker_ports=WORKER_PORTS, log_dir=LOCAL_DIR / "logs")
+                      registry_ports=REGISTRY_PORTS), worker_ports=WORKER_PORTS, log_dir=LOCAL_DIR / "logs",
+        extra_env={"SCREENING_SIMILARITY_INDEX": str(similarity_index)})
     evaluation = ServiceProcess("evaluation", "serve", evaluation_env(
         kafka=KAFKA, pg_port=PG_PORT, http_port=EVALUATION_PORT, programs_path=programs), port=EVALUATION_PORT,
         log=LOCAL_DIR / "logs" / "evaluation.log")
@@ -378,6 +395,8 @@ def main() -> None:
     forms = adjust_forms(sample_forms(program, now.date(), count=args.companies + 1, seed=int(now.timestamp())),
                          now.date())
     web_forms, paper_form = forms[:-1], forms[-1]
+    export = LOCAL_DIR / "national-projects.jsonl"
+    national_corpus(forms, export)
     registry_data = LOCAL_DIR / "registry-data.json"
     registry_data.write_text(json.dumps(registry_dataset(
         forms, datetime.fromisoformat(program["announcement_date"]).date(), now.date()), ensure_ascii=False))
@@ -390,7 +409,7 @@ def main() -> None:
                                   ports=EXECUTION_PORTS, log_dir=LOCAL_DIR / "logs")
     starts = {cls: asyncio.run(end_offsets(cls.topic(), KAFKA)) for cls in (*produced_by("contracts"),
                                                                              *produced_by("payments"))}
-    services = start_services(program_dir, registry_data, execution)
+    services = start_services(program_dir, registry_data, execution, national_index(export))
     try:
         start = asyncio.run(end_offsets(ApplicationSubmitted.topic(), KAFKA))
         heading(f"intake: {len(web_forms)} companies apply over HTTP")
@@ -411,12 +430,13 @@ def main() -> None:
         stage_table(apps)
         names = {a["application_id"]: a["content"]["company"]["name"] for a in apps}
         heading("screening: eligibility, exclusions, evidence, expert grade, four registries")
-        print(f"planted in the registries and forms: {len(PLANTED)} companies (deploy/sample/screening_scenario.py)")
+        print(f"planted in the registries and forms: {len(PLANTED)} companies, and {len(NATIONAL)} plans copied from "
+              f"the {NATIONAL_PROJECTS:,} national prior projects (deploy/sample/screening_scenario.py)")
         rows = screened(program["program_id"], set(names))
         still_waiting = sum(1 for r in rows.values() if (r.get("decision") or {}).get("waiting_on"))
         print(f"all {len(rows)} settled {time.monotonic() - call_started:.1f}s after the first application was sent "
               f"({still_waiting} still waiting on a registry)")
-        screening_summary(rows, names, expected(forms))
+        screening_summary(rows, names, expected(forms, national=True))
         waiting = httpx.get(f"{SCREENING}/lookups/waiting", headers=token(Role.OPERATOR)).json()
         print(f"waiting on registries now: {waiting['applications_waiting']}")
         heading("screening: operators work the manual-review queue")

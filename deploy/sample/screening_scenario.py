@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
+
+from deploy.registry.projects import rewrite, write_corpus
 
 # index in the sample call -> (planted record, expected outcome, rule)
 PLANTED: dict[int, tuple[str, str, str]] = {
@@ -33,6 +36,14 @@ PLANTED: dict[int, tuple[str, str, str]] = {
     20: ("NTIS: an unrelated project under way", "passed", ""),
     21: ("public sanction lifted last year", "passed", ""),
 }
+# The national prior-project corpus (every company's funded projects, D1–D3): a synthetic registry export the main
+# job indexes; two applicants' plans are planted from projects in it.
+NATIONAL_PROJECTS = 10_000
+NATIONAL: dict[int, tuple[str, str, str]] = {
+    22: ("national corpus: another company's funded project, paraphrased", "manual-review", "D3"),
+    23: ("national corpus: the same CEO's project at a related company, re-inflected", "rejected", "X5"),
+}
+_NATIONAL_SOURCES = {22: (3, "paraphrased"), 23: (11, "reinflected")}  # form -> (kept source, kind of copy)
 MISSING_DOCUMENT = 4  # the sample call's company 4 forgets its local-tax certificate: supplement requested (E1)
 
 _PARAPHRASE = {  # (goal, method, content) of each sample problem, reworded the way another application would
@@ -76,11 +87,32 @@ def adjust_forms(forms: list[dict[str, Any]], today: date) -> list[dict[str, Any
     return forms
 
 
-def expected(forms: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
-    """BRN -> (outcome, rule) the screening of the sample call should reach."""
+def national_corpus(forms: list[dict[str, Any]], export: Path) -> list[dict[str, Any]]:
+    """Write the national registry export (`NATIONAL_PROJECTS` projects, JSONL) and plant copies of two of its
+    projects in forms 22 and 23 (form 23's company is run by the source project's CEO). Returns the sources."""
+    kept = write_corpus(export, NATIONAL_PROJECTS, seed=7, keep_sources=20)
+    rng = random.Random(2024)
+    sources = []
+    for i, (source, kind) in _NATIONAL_SOURCES.items():
+        if i >= len(forms):
+            continue
+        record, slots, plan = kept[source]
+        texts = rewrite(plan, slots, kind, rng)
+        forms[i]["consulting"].update(necessity_and_purpose=texts["goal"], consulting_content=texts["method"],
+                                      project_overview=texts["content"])
+        if NATIONAL[i][1] == "rejected":
+            forms[i]["company"]["ceo_name"] = record["ceo"]
+        sources.append(record)
+    return sources
+
+
+def expected(forms: list[dict[str, Any]], *, national: bool = False) -> dict[str, tuple[str, str]]:
+    """BRN -> (outcome, rule) the screening of the sample call should reach (`national`: with the national
+    prior-project index and the plants of `national_corpus`)."""
     out = {}
+    planted = {**PLANTED, **NATIONAL} if national else PLANTED
     for i, form in enumerate(forms):
-        outcome, rule = PLANTED.get(i, ("", "passed", ""))[1:]
+        outcome, rule = planted.get(i, ("", "passed", ""))[1:]
         if i == MISSING_DOCUMENT or (i % 11 == 4 and outcome == "passed"):
             outcome, rule = "supplement-requested", "E1"
         out[_brn_of(form)] = (outcome, rule)

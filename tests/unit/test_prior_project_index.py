@@ -65,15 +65,16 @@ def test_a_plan_without_any_element_finds_nothing(national):
 
 
 def test_a_duplicate_stands_out_more_than_a_new_plan_does(national):
-    """A fresh plan resembles many prior plans a little; a copy resembles its source far more than the rest."""
+    """A fresh plan resembles many prior plans a little; a copy is far more relevant than the rest (D3's crowd)."""
+    from screening.similarity.verdict import Applicant, Thresholds, judge
+
     _, index, queries, _ = national
 
-    def margin(query):
-        matches = index.search(query, top=10)
-        return matches[0].overall - matches[-1].overall
+    def z(query):
+        return judge(index.search(query, top=None), Applicant("0000000000"), Thresholds()).z
 
-    copies = [margin(q) for q in queries if q["kind"] in ("verbatim", "reordered", "reinflected")]
-    fresh = [margin(q) for q in queries if q["kind"] == "fresh"]
+    copies = [z(q) for q in queries if q["kind"] in ("verbatim", "reordered", "reinflected")]
+    fresh = [z(q) for q in queries if q["kind"] == "fresh"]
     assert min(copies) > max(fresh)
 
 
@@ -101,7 +102,8 @@ def test_the_command_line_indexes_and_searches(national, tmp_path):
     results = [json.loads(line) for line in run.stdout.splitlines()]
     assert [r["query"] for r in results] == [q["id"] for q in lines]
     assert all(len(r["matches"]) == 3 and set(r["matches"][0]["scores"]) == {"method"} for r in results)
-    assert all(r["matches"][0]["score"] >= r["matches"][1]["score"] for r in results)
+    assert all(r["matches"][0]["relevance"] >= r["matches"][1]["relevance"] for r in results)
+    assert all(0 <= m["score"] <= 1 for r in results for m in r["matches"])
     refused = subprocess.run([sys.executable, "-m", "screening", "similarity", "search", "--index",
                               str(tmp_path / "nowhere"), "--in", str(tmp_path / "q.jsonl")],
                              capture_output=True, text=True)
@@ -140,7 +142,7 @@ def _subject(query: dict, brn: str):
                          project_manager_name="박과장", founded_on=date(2012, 3, 15),
                          announcement_date=date(2024, 3, 25), as_of=date(2024, 4, 10), goal=query["goal"],
                          method=query["method"], content=query["content"], duplicate_threshold=0.75,
-                         borderline_threshold=0.45)
+                         borderline_threshold=0.45, national_outlier_z=6.0)
 
 
 def test_the_duplicate_projects_lookup_judges_against_the_national_index(national):
@@ -173,3 +175,29 @@ def test_the_duplicate_projects_lookup_judges_against_the_national_index(nationa
                           "goal": fresh["goal"], "method": fresh["method"], "content": fresh["content"]}]}
     still = interpret_prior_projects(ongoing, _subject(fresh, "1248100998"), index)
     assert still.verdict is Verdict.EXCLUDED and "N-1" in still.findings[0].detail
+
+
+def test_registry_updates_reach_a_running_search_without_a_restart(national, tmp_path):
+    """`similarity update`: a new project is added, a known id replaces its project; an index a worker already
+    has open sees both at its next search."""
+    folder, _, queries, _ = national
+    lines = (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines()[:300]
+    (tmp_path / "export.jsonl").write_text("\n".join(lines), encoding="utf-8")
+    build(read_jsonl(tmp_path / "export.jsonl"), tmp_path / "index")
+    running = PriorProjectIndex.open(tmp_path / "index")
+    fresh = next(q for q in queries if q["kind"] == "fresh")
+    assert running.search(fresh, top=1)[0].scores != {"goal": 1.0, "method": 1.0, "content": 1.0}
+
+    renamed = {**json.loads(lines[0]), "title": "과제명 정정 (등록기관 갱신)"}
+    funded = {"id": "GSTEP-PMS-2026-9000001", "registry": "GSTEP-PMS", "title": "신규 협약 과제",
+              "company_brn": "1248100998", **{e: fresh[e] for e in ("goal", "method", "content")}}
+    (tmp_path / "updates.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in (renamed, funded)),
+                                            encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "screening", "similarity", "update", "--index", str(tmp_path / "index"),
+                    "--in", str(tmp_path / "updates.jsonl")], check=True, capture_output=True)
+
+    assert len(running) == 301
+    best = running.search(fresh, top=1)[0]
+    assert best.record["id"] == funded["id"] and best.overall == 1.0
+    again = running.search({e: renamed[e] for e in ("goal", "method", "content")}, top=1)[0]
+    assert again.record["id"] == renamed["id"] and again.record["title"] == renamed["title"]

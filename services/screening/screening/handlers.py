@@ -182,7 +182,7 @@ def subjects(content: ApplicationContent, program: ProgramDefinition, as_of) -> 
                   founded_on=company.founded_on, announcement_date=program.announcement_date, as_of=as_of)
     plan = dict(goal=content.consulting.necessity_and_purpose, method=content.consulting.consulting_content,
                 content=content.consulting.project_overview, duplicate_threshold=program.duplicate_threshold,
-                borderline_threshold=program.borderline_threshold)
+                borderline_threshold=program.borderline_threshold, national_outlier_z=program.national_outlier_z)
     return {registry: LookupSubject(**common, **(plan if registry is Registry.DUPLICATE_PROJECTS else {}))
             for registry in Registry}
 

@@ -44,6 +44,7 @@ class LookupSubject(Contract):
     content: LongText | None = Field(None, description="D1 development content")
     duplicate_threshold: float | None = None
     borderline_threshold: float | None = None
+    national_outlier_z: float | None = None
 
     def fingerprint(self) -> str:
         """Identifies the question: an amendment that changes nothing asked reuses the answer already given."""

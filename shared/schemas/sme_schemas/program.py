@@ -168,6 +168,9 @@ class ProgramDefinition(Contract):
                                        "prior project is a clear duplicate")
     borderline_threshold: float = Field(0.45, gt=0, le=1, description="D3: from here up to the duplicate "
                                         "threshold the committee judges (manual review)")
+    national_outlier_z: float = Field(6.0, gt=0, description="D3 over the national prior-project index: a prior "
+                                      "project stands out from the crowd of similar plans (and is judged) from this "
+                                      "many standard deviations of search relevance above the rest")
     assumptions: tuple[str, ...] = Field((), description="Values the source document does not state")
 
     @model_validator(mode="after")

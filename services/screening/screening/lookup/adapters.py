@@ -128,8 +128,9 @@ def interpret_prior_projects(answer: dict[str, Any], subject: LookupSubject,
     if national is None or own.verdict is Verdict.EXCLUDED:
         return own
     plan = {"goal": subject.goal, "method": subject.method, "content": subject.content}
-    judgement = judge(national.search(plan, top=None),
-                      Applicant(subject.business_registration_number, subject.ceo_name), Thresholds())
+    judgement = judge(national.search(plan, top=None), Applicant(subject.business_registration_number, subject.ceo_name),
+                      Thresholds(subject.duplicate_threshold or 0.75, subject.borderline_threshold or 0.45,
+                                 subject.national_outlier_z or 6.0))
     if judgement.verdict is NationalVerdict.DUPLICATE:
         return LookupResult(verdict=Verdict.EXCLUDED, findings=(Finding(
             rule="X5", detail=f"동일·유사 과제가 이미 수행되었습니다 (전국 선행 과제 {len(national):,}건 검색): "

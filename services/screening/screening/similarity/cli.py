@@ -1,12 +1,15 @@
 """`python -m screening similarity index|search`: load a registry export, check plans by hand.
 
     python -m screening similarity index --in projects.jsonl --out DIR
+    python -m screening similarity update --index DIR --in updates.jsonl
     python -m screening similarity search --index DIR --in queries.jsonl [--top 10]
 
 An index line: one JSON object with at least id, registry, title, company_brn and one of goal, method, content
 (extra keys are kept and returned). A query line: id and any of goal, method, content (company_brn optional).
 Each result line: {"query": id, "matches": [{"id", "registry", "title", "company_brn", "ceo", "score",
-"scores": {element: 0–1}}, …]}, best first."""
+"scores": {element: 0–1}, "relevance"}, …]}, most relevant first: `relevance` is the search's BM25 (it orders the
+matches, and only compares within one query); `scores` are each element's weighted morpheme cosine and `score`
+their mean, the numbers to read (see screening.similarity.index for why these two differ)."""
 from __future__ import annotations
 
 import argparse
@@ -20,6 +23,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     index = steps.add_parser("index", help="build an index from registry exports (JSONL)")
     index.add_argument("--in", dest="inputs", type=Path, nargs="+", required=True)
     index.add_argument("--out", type=Path, required=True)
+    update = steps.add_parser("update", help="add registry updates to an index (a known id replaces its project)")
+    update.add_argument("--index", type=Path, required=True)
+    update.add_argument("--in", dest="inputs", type=Path, nargs="+", required=True)
     search = steps.add_parser("search", help="the most similar prior projects of each query line")
     search.add_argument("--index", type=Path, required=True)
     search.add_argument("--in", dest="queries", type=Path, required=True)
@@ -27,12 +33,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, _settings=None) -> None:
-    from screening.similarity.index import IndexInputError, PriorProjectIndex, build, read_jsonl
+    from screening.similarity.index import IndexInputError, PriorProjectIndex, build, read_jsonl, update
 
     try:
-        if args.step == "index":
+        if args.step in ("index", "update"):
             records = (r for path in args.inputs for r in read_jsonl(path))
-            report = build(records, args.out)
+            report = build(records, args.out) if args.step == "index" else update(records, args.index)
             print(json.dumps({"projects": report.projects, "distinct_words": report.distinct_words,
                               "seconds": round(report.seconds, 1), "bytes": report.bytes_on_disk}))
             return
