@@ -27,7 +27,7 @@ from deploy.local.execution_stage import (
     service_today, sign_everything,
 )
 from deploy.sample.evaluation_scenario import (
-    COMMITTEE, EvaluationDesk, declared_conflict, evaluator_pool, ranking_table,
+    COMMITTEE, EvaluationDesk, committee_qualities, declared_conflict, evaluator_pool, ranking_table, score_sheet,
 )
 from deploy.sample.execution_scenario import ContractsDesk, PaymentsDesk
 from deploy.sample.program_call import demo_program, sample_forms
@@ -307,7 +307,9 @@ def evaluate(program: dict, forms: list[dict], rows: dict[str, dict], names: dic
         for c in a["conflicts"]:
             print(f"  F6 detected: {c['evaluator_id']} may not see {a['company_name']}: {c['detail']}")
     declared = declared_conflict(facts)
-    given = desk.score_all(round_id, COMMITTEE, declared=declared)
+    qualities = committee_qualities(passed)
+    given = desk.score_all(round_id, COMMITTEE, declared=declared,
+                           sheet_of=lambda app, evaluator, items: score_sheet(app, evaluator, items, qualities))
     if declared:
         print(f"  F6 declared: {declared[0]} declares a family relation with {names[declared[1]]}")
     print(f"{given} score sheets entered over HTTP (S1 levels; S2 raw/105 x 100 kept beside the raw total)")

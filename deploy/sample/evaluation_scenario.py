@@ -68,9 +68,19 @@ def declared_conflict(passed: list[dict[str, Any]]) -> tuple[str, str] | None:
     return ("EV-04", passed[2]["application_id"]) if len(passed) > 2 else None
 
 
-def score_sheet(application_id: str, evaluator_id: str, items: list[dict[str, Any]]) -> dict[str, int]:
-    """A plausible sheet: each application has a quality (stable per id); each evaluator varies it a little."""
-    quality = zlib.crc32(application_id.encode()) % 4
+def committee_qualities(application_ids: list[str]) -> dict[str, int]:
+    """How good the committee finds each application of a call (0–3): a fixed mix over the call in id order, three
+    in four at 2 or better, so a call of the sample's size has a waitlist behind the budget (F5) and some below
+    the pass mark (F2) in every run."""
+    mix = (3, 2, 1, 2, 3, 2, 0, 2)
+    return {a: mix[i % len(mix)] for i, a in enumerate(sorted(application_ids))}
+
+
+def score_sheet(application_id: str, evaluator_id: str, items: list[dict[str, Any]],
+                qualities: dict[str, int] | None = None) -> dict[str, int]:
+    """A plausible sheet: each application has a quality (`qualities`, or stable per id); each evaluator varies it
+    a little."""
+    quality = (qualities or {}).get(application_id, zlib.crc32(application_id.encode()) % 4)
     sheet = {}
     for item in items:
         noise = zlib.crc32(f"{application_id}/{evaluator_id}/{item['code']}".encode()) % 3 - 1

@@ -42,7 +42,33 @@ async def test_evaluators_may_not_submit(client):
 async def test_company_token_without_brn_is_refused(client):
     token = mint_token(DEVELOPMENT_SECRET, subject="c", role=Role.COMPANY)
     response = await client.get("/applications", headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 401 and "brn" in response.json()["detail"]
+    assert response.status_code == 401
+    assert response.json() == {"errors": [{"field": "Authorization", "rule": "authentication",
+                                           "message": "company token without a 'brn' claim"}]}
+
+
+async def test_auth_and_unknown_route_errors_have_the_one_error_shape(client):
+    missing = await client.get("/applications")
+    assert missing.status_code == 401 and missing.json()["errors"][0]["rule"] == "authentication"
+    assert missing.headers["www-authenticate"] == "Bearer"
+    headers = {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject="ev", role=Role.EVALUATOR)}
+    forbidden = await client.post("/applications", json={}, headers=headers)
+    assert forbidden.json()["errors"][0]["rule"] == "permission"
+    nowhere = await client.get("/no-such-route", headers=operator())
+    assert nowhere.status_code == 404 and nowhere.json()["errors"][0]["rule"] == "not-found"
+
+
+@pytest.mark.parametrize("url, field", [
+    ("/applications?program_id=%00", "program_id"),
+    ("/applications?status=pass%00ed", "status"),
+    ("/applications?program_id=%ff%fe", "(query)"),
+    ("/applications/APP-%00", "(path)"),
+])
+async def test_text_postgresql_refuses_is_a_422_naming_the_parameter_before_any_query(client, url, field):
+    response = await client.get(url, headers=operator())  # the database of this app does not exist: no 500
+    assert response.status_code == 422
+    assert response.json()["errors"] == [{"field": field, "rule": "text", "message": response.json()["errors"][0]
+                                          ["message"]}] and "text" in response.json()["errors"][0]["message"]
 
 
 async def test_missing_and_malformed_fields_are_each_named(client):

@@ -21,6 +21,7 @@ import logging
 from dataclasses import replace
 from typing import Any, Awaitable, Callable
 
+from aiokafka.errors import MessageSizeTooLargeError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -113,7 +114,8 @@ class ReliableConsumers:
         on_event.__name__ = f"on_{event_cls.__name__}"
         self.broker.subscriber(
             topic, group_id=group, ack_policy=AckPolicy.MANUAL, auto_offset_reset="earliest",
-            title=f"{self.service}:{topic}", description=event_cls.__doc__,
+            parser=tolerant_parser, decoder=raw_bodies, title=f"{self.service}:{topic}",
+            description=event_cls.__doc__,
         )(on_event)
 
     def _subscribe_batch(self, event_cls: type[IntegrationEvent], handler: Handler, group: str, topic: str) -> None:
@@ -239,15 +241,20 @@ class ReliableConsumers:
         return "processed"
 
     async def _dead_letter(self, record, group: str, exc: Exception, *, event_id: str | None) -> None:
-        """Publish the original message to <topic>.dlq with the error in headers; retried until it is there."""
+        """Publish the original message to <topic>.dlq with the error in headers; retried until it is there. A
+        copy that would not fit in a Kafka message is truncated, with the original's offset to find it by."""
         headers = dead_letter_headers(record, group, exc)
+        body, truncate = record.value or b"", _too_large(record.value or b"", headers)
         delay = 0.1
         while True:
             try:
-                await self.broker.publish(record.value or b"", topic=dlq_topic(record.topic), key=record.key,
-                                          headers=headers)
+                if truncate:
+                    body, headers = truncated_copy(record.value or b"", headers)
+                await self.broker.publish(body, topic=dlq_topic(record.topic), key=record.key, headers=headers)
                 await self._record_dead_letter(record, group, event_id, str(exc))
                 break
+            except MessageSizeTooLargeError:
+                truncate = True  # the broker's limit is below ours: the next attempt sends the short copy
             except Exception as publish_exc:  # noqa: BLE001 - the DLQ must receive it before the offset moves on
                 log.warning("dead-lettering to %s failed (%s); retrying", dlq_topic(record.topic), publish_exc)
                 await asyncio.sleep(delay)
@@ -259,8 +266,8 @@ class ReliableConsumers:
             await session.execute(text(
                 'INSERT INTO dead_letters (consumer, topic, partition, "offset", event_id, error) '
                 "VALUES (:c, :t, :p, :o, :e, :err) ON CONFLICT DO NOTHING"),
-                {"c": group, "t": record.topic, "p": record.partition, "o": record.offset, "e": event_id,
-                 "err": error[:4000]})
+                {"c": group, "t": record.topic, "p": record.partition, "o": record.offset,
+                 "e": _storable(event_id) if event_id else None, "err": _storable(error[:4000])})
 
     async def _commit(self, msg: KafkaMessage) -> None:
         try:
@@ -281,8 +288,33 @@ def dead_letter_headers(record, group: str, exc: Exception) -> dict[str, str]:
     return headers
 
 
+# The DLQ copy must fit the producer's max_request_size (1 MiB): a message near the broker's limit plus the
+# DLQ headers would not, and retrying it forever would stall the group.
+DLQ_COPY_MAX_BYTES = 900_000
+DLQ_TRUNCATED_BODY_BYTES = 64 * 1024
+DLQ_TRUNCATED_HEADER_CHARS = 4096
+
+
+def _too_large(body: bytes, headers: dict[str, str]) -> bool:
+    return len(body) + sum(len(k) + len(v.encode()) for k, v in headers.items()) > DLQ_COPY_MAX_BYTES
+
+
+def truncated_copy(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    """The first 64 KiB of the body and of each header; the original stays on its topic at the offset named in
+    `dlq_original_offset` (until retention removes it)."""
+    short = {k: v[:DLQ_TRUNCATED_HEADER_CHARS] for k, v in headers.items()}
+    short.update(dlq_truncated="true", dlq_original_bytes=str(len(body)))
+    return body[:DLQ_TRUNCATED_BODY_BYTES], short
+
+
+def _storable(value: str) -> str:
+    """An id or error text PostgreSQL will take: NUL and lone surrogates escaped, so the DLQ row is written."""
+    return value.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _headers(record) -> list[tuple[str, str]]:
-    return [(k, v.decode("utf-8", "replace") if isinstance(v, (bytes, bytearray)) else str(v))
+    """The headers as text for the DLQ copy: bytes that are not UTF-8 shown as U+FFFD (the original keeps them)."""
+    return [(k, v.decode("utf-8", "replace") if isinstance(v, (bytes, bytearray)) else "" if v is None else str(v))
             for k, v in (record.headers or ())]
 
 
@@ -290,19 +322,35 @@ def _header(record, name: str) -> str | None:
     return dict(_headers(record)).get(name)
 
 
+async def tolerant_parser(record, original_parser):
+    """FastStream's parser decodes every header as strict UTF-8 (and fails on a null one) before our code sees
+    the message, and the next ack would move past it: nothing recorded. It gets readable headers here; the
+    handler gets the original record, and the envelope check refuses the bad header by name (DLQ)."""
+    parsed = await original_parser(_readable(record))
+    parsed.raw_message = record
+    return parsed
+
+
 async def tolerant_batch_parser(records, original_parser):
-    """FastStream's batch parser decodes every header as strict UTF-8 and would fail the whole poll on one bad
-    byte before our code sees it; the headers are made readable here and the envelope check judges them."""
-    clean = tuple(replace(r, headers=[(k, _utf8(v)) for k, v in (r.headers or ())]) for r in records)
-    return await original_parser(clean)
+    """The same for a poll: one bad byte would fail the whole batch."""
+    parsed = await original_parser(tuple(_readable(r) for r in records))
+    parsed.raw_message = records
+    return parsed
 
 
 async def raw_bodies(msg, original_decoder):
-    """The bodies are validated by the envelope check per record, never decoded by FastStream."""
+    """The bodies (not JSON, empty, tombstones …) are judged by the envelope check per record, never decoded by
+    FastStream."""
     return None
 
 
+def _readable(record):
+    return replace(record, headers=[(k, _utf8(v)) for k, v in (record.headers or ())])
+
+
 def _utf8(value) -> bytes:
+    if value is None:
+        return b""
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("utf-8", "replace").encode("utf-8")
     return str(value).encode("utf-8")

@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qsl, unquote_to_bytes
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sme_runtime.db import is_transient
 from sme_runtime.problems import Problem, RuleViolation
 
 _RULE = re.compile(r"^[A-Z][0-9]{1,2}$")
-__all__ = ["Problem", "RuleViolation", "install_error_handlers", "problems_from_validation"]
+__all__ = ["Problem", "RuleViolation", "document_errors", "install_error_handlers", "problems_from_validation"]
 
 
 def problems_from_validation(exc: RequestValidationError, *, default_rule: str) -> list[Problem]:
@@ -23,8 +26,62 @@ def problems_from_validation(exc: RequestValidationError, *, default_rule: str) 
     return out
 
 
+# The rule an HTTP error names when the route raised no RuleViolation: authentication (401), permission (403),
+# an unknown route (404), a method the route does not take (405) …
+_HTTP_RULES = {401: ("Authorization", "authentication"), 403: ("Authorization", "permission"),
+               404: ("(path)", "not-found"), 405: ("(method)", "method"), 406: ("Accept", "media-type"),
+               413: ("(body)", "size"), 415: ("Content-Type", "media-type")}
+
+
+def problems_of_http_error(exc: StarletteHTTPException) -> list[Problem]:
+    field, rule = _HTTP_RULES.get(exc.status_code, ("(request)", "http"))
+    return [Problem(field=field, rule=rule, message=str(exc.detail))]
+
+
+def refused_text(raw_path: bytes, query: bytes) -> Problem | None:
+    """A query parameter or path segment PostgreSQL could not store or compare (NUL), or that is not UTF-8."""
+    try:
+        pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        return Problem(field="(query)", rule="text", message="the query string is not UTF-8 text")
+    for name, value in pairs:
+        if "\x00" in name or "\x00" in value:
+            return Problem(field=name.replace("\x00", "") or "(query)", rule="text",
+                           message="NUL characters are not text")
+    path = unquote_to_bytes(raw_path)
+    if b"\x00" in path:
+        return Problem(field="(path)", rule="text", message="NUL characters are not text")
+    try:
+        path.decode("utf-8")
+    except UnicodeDecodeError:
+        return Problem(field="(path)", rule="text", message="the path is not UTF-8 text")
+    return None
+
+
+class RefuseUnstorableText:
+    """422 naming the parameter for text PostgreSQL refuses, before any route reads it (a NUL in a filter was a
+    500: `GET /applications?program_id=%00`). Plain ASGI: nothing added to a request that passes."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            problem = refused_text(scope.get("raw_path") or scope["path"].encode(), scope.get("query_string", b""))
+            if problem is not None:
+                await JSONResponse({"errors": [problem.as_dict()]}, status_code=422)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI, *, default_rule: str) -> None:
-    """Register handlers so every 422/409 lists {field, rule, message}."""
+    """Register handlers so every 4xx and 5xx lists {field, rule, message}."""
+    app.add_middleware(RefuseUnstorableText)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"errors": [p.as_dict() for p in problems_of_http_error(exc)]},
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -45,3 +102,54 @@ def install_error_handlers(app: FastAPI, *, default_rule: str) -> None:
         problem = Problem("(service)", "availability", "a dependency of the service (its database) was briefly "
                           "unavailable; send the same request again (with an Idempotency-Key where the route takes one)")
         return JSONResponse({"errors": [problem.as_dict()]}, status_code=503, headers={"Retry-After": "1"})
+
+
+ERRORS_SCHEMA = {
+    "title": "Errors", "type": "object", "required": ["errors"],
+    "description": "Every 4xx and 5xx answer: each problem names the field and the rule it breaks (DOMAIN.md rule ids "
+                   "such as A1 or E6, or: text, authentication, permission, not-found, method, conflict, "
+                   "availability, internal)",
+    "properties": {"errors": {"type": "array", "minItems": 1, "items": {
+        "type": "object", "required": ["field", "rule", "message"],
+        "properties": {"field": {"type": "string", "examples": ["company.business_registration_number"]},
+                       "rule": {"type": "string", "examples": ["A1"]},
+                       "message": {"type": "string"}}}}},
+}
+_DOCUMENTED = {
+    "401": "No bearer token, or one that is invalid or expired (rule: authentication)",
+    "403": "The token's role may not do this (rule: permission)",
+    "422": "The request breaks a rule: every problem named with its field and rule",
+    "500": "An unexpected error, logged for the operators (rule: internal)",
+    "503": "A dependency (database or broker) is briefly away: send the same request again after Retry-After "
+           "(rule: availability)",
+}
+_OPEN = {"/health", "/livez", "/readyz"}
+
+
+def document_errors(app: FastAPI) -> None:
+    """Declare the one error shape in every operation's OpenAPI `responses` (FastAPI would show its own
+    `{"detail": …}` for 422 and nothing for the rest)."""
+    original = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        components["Errors"] = ERRORS_SCHEMA
+        ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}}}
+        for path, operations in schema.get("paths", {}).items():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                codes = ("500", "503") if path in _OPEN else ("401", "403", "422", "500", "503")
+                for code in codes:
+                    responses[code] = {"description": _DOCUMENTED[code], **ref}
+                for code, response in responses.items():
+                    if code.startswith(("4", "5")) and code not in _DOCUMENTED:
+                        response.update(ref)  # a route's own 404, 409 … keep their descriptions
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

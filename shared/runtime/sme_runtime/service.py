@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from sme_runtime.consumer import ReliableConsumers
 from sme_runtime.db import is_transient, make_engine, migrate, session_factory
-from sme_runtime.errors import install_error_handlers
+from sme_runtime.errors import document_errors, install_error_handlers
 from sme_runtime.metrics import REGISTRY
 from sme_runtime.relay import OutboxRelay
 from sme_runtime.settings import ServiceSettings
@@ -93,6 +93,7 @@ def service_app(settings: ServiceSettings, *, service: str, title: str, descript
     install_error_handlers(app, default_rule=default_rule)
     app.include_router(router)
     install_operations(app, service)
+    document_errors(app)
     return app
 
 

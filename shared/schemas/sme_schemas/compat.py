@@ -1,5 +1,14 @@
-"""Backward compatibility of JSON Schemas within a major version: consumers written against the old schema
-must still read every event valid under the new one, and producers of old events must still be accepted."""
+"""Compatibility of event schemas within a major version — what the project promises is FULL, in Schema
+Registry's terms, transitively over the version's releases: services are released one at a time in any order,
+so
+- FORWARD: a consumer of the previous release reads every event of the new producer. It ignores fields it does
+  not know (`envelope.unwrap` reads tolerantly), so a new optional field is fine; a removed field, or a changed
+  type, would make it dead-letter the event.
+- BACKWARD: a consumer of the new release reads every event an old producer still sends (and the events already
+  on the topics): a new field must be optional (with a default), never required.
+`incompatibilities` finds what breaks either; `python -m sme_schemas.export --check` (a unit test) compares the
+committed schemas with the code, and tests/integration/test_rolling_release.py proves the readers on the broker.
+A change that breaks these is a new major version: a new topic (`….v2`), both published during the migration."""
 from __future__ import annotations
 
 from typing import Any

@@ -51,11 +51,22 @@ def wrap(event: IntegrationEvent, *, source: str, event_id: str | None = None) -
     )
 
 
-def _decode_headers(headers: Iterable[tuple[str, bytes | str]] | dict) -> dict[str, str]:
+def _decode_headers(headers: Iterable[tuple[str, bytes | str | None]] | dict) -> dict[str, str]:
+    """Kafka headers are arbitrary bytes: ours are UTF-8 text without control characters (PostgreSQL refuses NUL
+    in the ids it records), anything else is refused naming the header."""
     items = headers.items() if isinstance(headers, dict) else headers
     out: dict[str, str] = {}
-    for name, value in items:
-        out[name] = value.decode("utf-8") if isinstance(value, (bytes, bytearray)) else str(value)
+    for name, value in items or ():
+        if value is None:
+            out[name] = ""
+            continue
+        try:
+            text = value.decode("utf-8") if isinstance(value, (bytes, bytearray)) else str(value)
+        except UnicodeDecodeError:
+            raise EnvelopeError(f"header {name!r} is not UTF-8 text") from None
+        if name.startswith("ce_") and any(ord(c) < 32 or ord(c) == 127 for c in text):
+            raise EnvelopeError(f"header {name!r} contains control characters (NUL, line breaks …)")
+        out[name] = text
     return out
 
 
@@ -76,7 +87,9 @@ def unwrap(headers, body: bytes, expected: type[IntegrationEvent] | None = None)
         want = expected.ce_type() if expected else "a known type"
         raise EnvelopeError(f"ce_type {h['ce_type']!r} is not {want}")
     try:
-        event = event_cls.model_validate_json(body)
+        # A tolerant reader: fields a newer producer added within the major version are ignored, here and in
+        # every nested object (the models forbid unknown fields when we build or receive them over HTTP).
+        event = event_cls.model_validate_json(body, extra="ignore")
     except ValidationError as exc:
         raise EnvelopeError(f"{event_cls.__name__} body invalid: {_summarise(exc)}") from exc
     time = _parse_time(h.get("ce_time")) or event.occurred_at

@@ -22,12 +22,21 @@ ASYNCAPI_DIR = ROOT / "asyncapi"
 
 
 def event_schema(event: type[IntegrationEvent]) -> dict[str, Any]:
-    """JSON Schema of one event's body, with its CloudEvents identity."""
-    schema = event.model_json_schema(mode="serialization")
+    """JSON Schema of one event's body, with its CloudEvents identity. Readers ignore fields they do not know
+    (a newer producer's optional additions), so no object of it forbids additional properties."""
+    schema = _open(event.model_json_schema(mode="serialization"))
     schema["$id"] = f"urn:{event.ce_type()}"
     schema["x-topic"] = event.topic()
     schema["x-ce-type"] = event.ce_type()
     return schema
+
+
+def _open(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _open(v) for k, v in node.items() if not (k == "additionalProperties" and v is False)}
+    if isinstance(node, list):
+        return [_open(v) for v in node]
+    return node
 
 
 def _headers_schema(event: type[IntegrationEvent]) -> dict[str, Any]:

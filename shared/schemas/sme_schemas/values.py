@@ -59,10 +59,23 @@ RuleId = Annotated[
     str, StringConstraints(pattern=r"^[A-Z][0-9]{1,2}$"),
     Field(description="Rule id from DOMAIN.md (A2, X5, E6 …)", examples=["E6"]),
 ]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=8000)]
+def storable_text(value: str) -> str:
+    """Text PostgreSQL can store: no NUL characters, no lone surrogates (a JSON "\\ud800" decodes to one)."""
+    if "\x00" in value:
+        raise PydanticCustomError("text", "NUL characters are not text")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError("text", "not valid Unicode text (a lone surrogate)") from None
+    return value
+
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+                      AfterValidator(storable_text)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=8000),
+                     AfterValidator(storable_text)]
 
 __all__ = [
     "ApplicationId", "BusinessRegistrationNumber", "Krw", "LongText", "ProgramId", "RuleId", "ShortText",
-    "UtcInstant", "brn_check_digit", "normalise_brn",
+    "UtcInstant", "brn_check_digit", "normalise_brn", "storable_text",
 ]

@@ -1,0 +1,98 @@
+"""Services are released one at a time (issue 13): for every event of the catalog, on the real broker,
+- a newer producer (optional fields added at the top and in every nested object) is read by today's consumer;
+- an older producer (without the optional fields, as before they were added) is read by today's consumer.
+Neither may dead-letter anything. (The schema-level promise, FULL within a major version, is in
+sme_schemas.compat; `python -m sme_schemas.export --check` keeps the committed schemas honest.)"""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from faststream.kafka import KafkaBroker
+from sqlalchemy import text
+
+from sme_runtime.consumer import ReliableConsumers
+from sme_runtime.db import make_engine, migrate, session_factory
+from sme_schemas import wrap
+from sme_schemas.catalog import EVENTS
+from sme_schemas.examples import EXAMPLES
+from sme_schemas.export import event_schema
+from tests.support import KAFKA, db_url
+
+
+def newer(body: Any) -> Any:
+    """The body as a newer producer sends it: one more optional field in every object."""
+    if isinstance(body, dict):
+        return {**{k: newer(v) for k, v in body.items()}, "added_in_a_later_release": {"note": "새 선택 항목"}}
+    if isinstance(body, list):
+        return [newer(v) for v in body]
+    return body
+
+
+def older(body: dict, schema: dict, event_cls) -> dict:
+    """The body as an older producer sent it: without the top-level fields that are optional now (each that the
+    event can do without: an allowance's `application_id` is optional in the schema, a subsidy's is not)."""
+    required = set(schema.get("required", ()))
+    sent = dict(body)
+    for name in [k for k in body if k not in required]:
+        without = {k: v for k, v in sent.items() if k != name}
+        try:
+            event_cls.model_validate(without)
+        except ValueError:
+            continue
+        sent = without
+    return sent
+
+
+def test_old_and_new_producers_are_read_by_todays_consumers_of_every_event(infrastructure):
+    run = uuid.uuid4().hex[:12]
+    events = [e for e in EVENTS if e.__name__ in EXAMPLES]
+    assert len(events) == len(EVENTS), "every event has an example"
+    topics = {e: f"test.rolling-release.{run}.{e.event_name}" for e in events}
+
+    async def scenario():
+        producer = AIOKafkaProducer(bootstrap_servers=KAFKA, acks="all")
+        await producer.start()
+        try:
+            for event_cls in events:
+                current = event_cls.model_validate(EXAMPLES[event_cls.__name__])
+                body = json.loads(current.model_dump_json())
+                for era, sent in (("newer", newer(body)), ("older", older(body, event_schema(event_cls), event_cls))):
+                    envelope = wrap(current, source=f"/sme/{era}-release")
+                    await producer.send_and_wait(topics[event_cls], json.dumps(sent, ensure_ascii=False).encode(),
+                                                 key=envelope.key,
+                                                 headers=[(k, v.encode()) for k, v in envelope.headers().items()])
+        finally:
+            await producer.stop()
+
+        engine = make_engine(db_url("screening"))
+        await migrate(engine, None)
+        broker = KafkaBroker(KAFKA, logger=None)
+        consumers = ReliableConsumers(broker, session_factory(engine), service=f"rolling-{run}")
+        read: list[tuple[str, str]] = []
+
+        async def record(session, envelope, event):
+            read.append((type(event).__name__, envelope.source))
+
+        for event_cls in events:
+            consumers.subscribe(event_cls, record, topic=topics[event_cls])
+        await broker.start()
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and len(read) < 2 * len(events):
+                await asyncio.sleep(0.5)
+            async with engine.connect() as conn:
+                dead = (await conn.execute(text("SELECT topic, error FROM dead_letters WHERE consumer LIKE :c"),
+                                           {"c": f"rolling-{run}.%"})).all()
+        finally:
+            await broker.stop()
+            await engine.dispose()
+        return read, dead
+
+    read, dead = asyncio.run(scenario())
+    assert dead == []
+    assert sorted(read) == sorted((e.__name__, f"/sme/{era}-release") for e in events for era in ("newer", "older"))
