@@ -1,6 +1,7 @@
 """The README's main job, run against the suite's own broker and databases: the sample call end to end."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -94,3 +95,24 @@ def test_main_job_takes_the_sample_call_from_applications_to_payments(fresh_data
     bus = re.search(r"on the bus for this call: AgreementSigned (\d+), ParticipationGivenUp 1, PaymentDue (\d+), "
                     r"PaymentOverdue 1, PaymentRecorded (\d+), ReportAccepted (\d+)", out)
     assert bus and [int(g) for g in bus.groups()] == [selected_n + 1, selected_n + 5, selected_n - 1 + 5, selected_n]
+    # One application's trace id (W3C traceparent, from its HTTP request through the outbox and Kafka headers) in
+    # the JSON logs of intake, screening and evaluation.
+    ids = set(re.findall(r"(APP-[0-9A-Z]{26}) .* created ", out))
+    logs = Path(TEST_ENV["SME_LOCAL_DIR"]) / "logs"
+
+    def lines(name: str) -> list[dict]:
+        parsed = []
+        for line in (logs / f"{name}.log").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("{"):
+                parsed.append(json.loads(line))
+        return parsed
+
+    filed = {r["application_id"]: r["trace_id"] for r in lines("intake")
+             if r.get("application_id") in ids and r["message"].startswith("application filed over HTTP")}
+    assert set(filed) == ids
+    seen = {name: {r.get("trace_id") for r in lines(name) if r.get("application_id") in ids}
+            for name in ("screening", "evaluation")}
+    followed = [a for a, trace in filed.items() if trace in seen["screening"] and trace in seen["evaluation"]]
+    # those that passed screening on their registry answers alone (a ruling or a supplement is a request of its
+    # own, with its own trace: the audit trail links those)
+    assert len(followed) >= 5, (len(followed), len(filed))

@@ -61,7 +61,7 @@ def test_ports_database_and_broker_agree(service):
     prefix = service.upper()
     port = env[f"{prefix}_HTTP_PORT"]
     assert f"{port}:{port}" in COMPOSE["services"][service]["ports"]
-    assert f":{port}/health" in " ".join(COMPOSE["services"][service]["healthcheck"]["test"])
+    assert f":{port}/readyz" in " ".join(COMPOSE["services"][service]["healthcheck"]["test"])
     url = env[f"{prefix}_DATABASE_URL"]
     assert url.startswith(f"postgresql+asyncpg://{service}:") and url.endswith(f"@postgres:5432/{service}")
     kafka_advertised = COMPOSE["services"]["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
@@ -118,7 +118,7 @@ def test_each_lookup_worker_is_its_own_service_on_its_own_port(registry, monkeyp
     stand_in = COMPOSE["services"][host]["command"]
     assert stand_in[stand_in.index("--registry") + 1] == registry.value and stand_in[stand_in.index("--port") + 1] == port
     worker_port = env["SCREENING_WORKER_HTTP_PORT"]
-    assert f":{worker_port}/health" in " ".join(service["healthcheck"]["test"])
+    assert f":{worker_port}/readyz" in " ".join(service["healthcheck"]["test"])
     assert f"{WORKERS[registry]}:{worker_port}" in compose_scrape_targets()
     assert f":{worker_port}" in (ROOT / "deploy/prometheus/prometheus.local.yml").read_text()
 

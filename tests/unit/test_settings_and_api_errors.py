@@ -1,4 +1,6 @@
 """Settings refuse unsafe production values; the API answers bad requests with field and rule before any I/O."""
+import re
+
 import httpx
 import pytest
 from pydantic import ValidationError
@@ -114,3 +116,24 @@ def test_a_bug_stays_a_500_in_the_error_shape():
     assert response.status_code == 500
     assert response.json() == {"errors": [{"field": "(service)", "rule": "internal",
                                            "message": "an unexpected error; it is logged for the operators"}]}
+
+
+async def test_the_api_documentation_works_without_a_cdn(client):
+    """A municipal intranet has no route to a public CDN: /docs and /redoc load their assets from the service."""
+    for page in ("/docs", "/redoc"):
+        html = (await client.get(page)).text
+        assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html)
+        assert assets and all(a.startswith("/") for a in assets), assets
+        for asset in assets:
+            response = await client.get(asset)
+            assert response.status_code == 200 and len(response.content) > 10_000, asset
+    described = (await client.get("/openapi.json")).json()
+    assert described["paths"]["/applications"]["post"]["responses"]["422"]["content"]["application/json"][
+        "schema"] == {"$ref": "#/components/schemas/Errors"}
+
+
+async def test_liveness_and_readiness_are_separate_probes(client):
+    """No database and no broker behind this app: alive (a restart would not help), not ready (no traffic)."""
+    assert (await client.get("/livez")).status_code == 200
+    ready = await client.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["database"] is False and ready.json()["kafka"] is False

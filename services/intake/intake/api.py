@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
@@ -12,10 +13,12 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from intake import handlers, metrics, store
 from intake.domain import Disposition
 from intake.form import ApplicationForm
+from sme_runtime import tracing
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas.application import ApplicationContent
 
+log = logging.getLogger("intake.api")
 router = APIRouter()
 CONCURRENT_RETRIES = 3
 
@@ -101,8 +104,11 @@ async def _idempotent(request: Request, response: Response, actor: Principal, ke
 async def submit(form: ApplicationForm, request: Request, response: Response, actor: Actor,
                  idempotency_key: IdempotencyKey = None) -> ApplicationView:
     intake, at = request.app.state.intake, _now()
-    return await _idempotent(request, response, actor, idempotency_key, form,
-                             lambda s: handlers.submit_application(s, intake, form=form, actor=actor, at=at))
+    filed = await _idempotent(request, response, actor, idempotency_key, form,
+                              lambda s: handlers.submit_application(s, intake, form=form, actor=actor, at=at))
+    tracing.APPLICATION_ID.set(filed.application_id)  # reset with the request's trace by TraceRequests
+    log.info("application filed over HTTP (revision %s)", filed.revision)
+    return filed
 
 
 @router.put("/applications/{application_id}", response_model=ApplicationView,

@@ -114,3 +114,14 @@ async def audit(session: AsyncSession, *, at: datetime, actor: str, action: str,
 
 async def audit_of(session: AsyncSession, payment_id: str) -> list[Any]:
     return await _rows(session, "SELECT * FROM audit WHERE payment_id = :id ORDER BY id", id=payment_id)
+
+
+async def reseal_accounts(session: AsyncSession, vault) -> int:
+    """Every stored bank account sealed again with the vault's newest key (key rotation), in one transaction:
+    a row whose key is no longer listed stops the rotation before anything changes."""
+    rows = (await session.execute(text(
+        "SELECT payment_id, account_ciphertext FROM payments WHERE account_ciphertext IS NOT NULL FOR UPDATE"))).all()
+    for row in rows:
+        await session.execute(text("UPDATE payments SET account_ciphertext = :c WHERE payment_id = :p"),
+                              {"c": vault.rotate(row.account_ciphertext), "p": row.payment_id})
+    return len(rows)

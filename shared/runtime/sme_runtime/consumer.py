@@ -28,8 +28,10 @@ from faststream.kafka.annotations import KafkaMessage
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sme_runtime import metrics
+from sme_runtime import metrics, tracing
 from sme_runtime.db import is_transient
+from sme_runtime.lag import SUBSCRIPTIONS
+from sme_runtime.retry import Backoff
 from sme_schemas import Envelope, EnvelopeError, IntegrationEvent, unwrap
 
 log = logging.getLogger(__name__)
@@ -64,8 +66,14 @@ DEFERRED = "sme_deferred"
 def defer_until_applied(session: AsyncSession, key: str, work: Callable[[], Awaitable[None]]) -> None:
     """Run `work` once, at the end of the transaction that applies this event — or the whole batch it came in —
     however many of its events defer the same `key`. Four registry answers about one application arriving in one
-    batch reconsider it once, with all four known."""
-    session.info.setdefault(DEFERRED, {})[key] = work
+    batch reconsider it once, with all four known. It runs in the trace of the event that deferred it last."""
+    snap = tracing.snapshot()
+
+    async def in_its_trace() -> None:
+        with tracing.restored(snap):
+            await work()
+
+    session.info.setdefault(DEFERRED, {})[key] = in_its_trace
 
 
 async def _run_deferred(session: AsyncSession) -> None:
@@ -104,6 +112,7 @@ class ReliableConsumers:
                   topic: str | None = None) -> None:
         group = group_id or f"{self.service}.{event_cls.event_name}"
         topic = topic or event_cls.topic()
+        SUBSCRIPTIONS.add((self.service, group, topic))
         if self.batch_size > 1:
             self._subscribe_batch(event_cls, handler, group, topic)
             return
@@ -157,7 +166,7 @@ class ReliableConsumers:
                                       group: str) -> list[str] | None:
         """The batch applied in one transaction (outcome per event), or None when an event of it must be
         handled alone; transient failures are retried with backoff for as long as they last."""
-        delay = 0.1
+        backoff = Backoff(cap=self.retry_max_seconds)
         while True:
             try:
                 return await self._apply_batch_once(batch, handler, group)
@@ -168,10 +177,10 @@ class ReliableConsumers:
                     return None
                 topic = batch[0][0].topic
                 metrics.EVENT_RETRIES.labels(self.service, topic).inc()
+                delay = backoff.next_delay()
                 log.warning("batch of %d on %s: %s: %s; retrying in %.1fs", len(batch), topic,
                             type(exc).__name__, exc, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, self.retry_max_seconds)
 
     async def _apply_batch_once(self, batch: list[tuple[Any, Envelope, IntegrationEvent]], handler: Handler,
                                 group: str) -> list[str]:
@@ -187,7 +196,9 @@ class ReliableConsumers:
                     outcomes.append("duplicate")
                     continue
                 fresh.discard(envelope.id)
-                await _classified(handler(session, envelope, event), envelope.id)
+                with tracing.on_behalf_of(envelope):
+                    await _classified(handler(session, envelope, event), envelope.id)
+                    log.info("applied %s", envelope.type)
                 outcomes.append("processed")
             await _classified(_run_deferred(session), "deferred work")
         return outcomes
@@ -208,7 +219,7 @@ class ReliableConsumers:
 
     async def _apply_until_done(self, envelope: Envelope, event: IntegrationEvent, handler: Handler,
                                 group: str, record) -> str:
-        delay, unexpected = 0.1, 0
+        backoff, unexpected = Backoff(cap=self.retry_max_seconds), 0
         while True:
             try:
                 return await self._apply_once(envelope, event, handler, group, record.topic)
@@ -223,10 +234,10 @@ class ReliableConsumers:
                         await self._dead_letter(record, group, exc, event_id=envelope.id)
                         return "dead_lettered"
                 metrics.EVENT_RETRIES.labels(self.service, record.topic).inc()
+                delay = backoff.next_delay()
                 log.warning("event %s on %s: %s: %s; retrying in %.1fs",
                             envelope.id, record.topic, type(exc).__name__, exc, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, self.retry_max_seconds)
 
     async def _apply_once(self, envelope: Envelope, event: IntegrationEvent, handler: Handler,
                           group: str, topic: str) -> str:
@@ -236,8 +247,10 @@ class ReliableConsumers:
                      "ON CONFLICT DO NOTHING RETURNING 1"), {"c": group, "e": envelope.id, "t": topic})).first()
             if first_time is None:
                 return "duplicate"
-            await handler(session, envelope, event)
-            await _run_deferred(session)
+            with tracing.on_behalf_of(envelope):
+                await handler(session, envelope, event)
+                await _run_deferred(session)
+                log.info("applied %s", envelope.type)
         return "processed"
 
     async def _dead_letter(self, record, group: str, exc: Exception, *, event_id: str | None) -> None:
@@ -245,7 +258,7 @@ class ReliableConsumers:
         copy that would not fit in a Kafka message is truncated, with the original's offset to find it by."""
         headers = dead_letter_headers(record, group, exc)
         body, truncate = record.value or b"", _too_large(record.value or b"", headers)
-        delay = 0.1
+        backoff = Backoff(cap=self.retry_max_seconds)
         while True:
             try:
                 if truncate:
@@ -256,9 +269,8 @@ class ReliableConsumers:
             except MessageSizeTooLargeError:
                 truncate = True  # the broker's limit is below ours: the next attempt sends the short copy
             except Exception as publish_exc:  # noqa: BLE001 - the DLQ must receive it before the offset moves on
-                log.warning("dead-lettering to %s failed (%s); retrying", dlq_topic(record.topic), publish_exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.retry_max_seconds)
+                log.warning("dead-lettering to %s failed (%s); retrying in %.1fs", dlq_topic(record.topic),
+                            publish_exc, await backoff.wait())
         log.warning("dead-lettered %s@%s/%s: %s", record.topic, record.partition, record.offset, exc)
 
     async def _record_dead_letter(self, record, group: str, event_id: str | None, error: str) -> None:

@@ -10,6 +10,8 @@ EVENTS_CONSUMED = Counter(
 EVENT_RETRIES = Counter("sme_event_retries_total", "Transient failures retried while handling an event",
                         ["service", "topic"])
 OUTBOX_PUBLISHED = Counter("sme_outbox_published_total", "Outbox rows published to Kafka", ["service", "topic"])
+CONSUMER_LAG = Gauge("sme_consumer_lag", "Events waiting for a consumer group on a topic (end minus committed offsets)",
+                     ["service", "group", "topic"], multiprocess_mode="max")
 OUTBOX_PENDING = Gauge("sme_outbox_pending", "Outbox rows not yet published", ["service"])
 RELAY_FAILURES = Counter("sme_relay_failures_total", "Relay batches that failed and were retried", ["service"])
 BATCH_SIZE = Histogram("sme_consumer_batch_records", "Records taken in one poll and applied together",

@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sme_runtime import tracing
 from sme_schemas import IntegrationEvent, wrap
 
 
@@ -17,7 +18,7 @@ _INSERT_CLAUSE = text(_INSERT)
 
 def outbox_row(event: IntegrationEvent, *, source: str, topic: str | None = None) -> dict[str, object]:
     """The outbox row of one event as statement parameters (for `enqueue` or `insert_after`)."""
-    envelope = wrap(event, source=source, event_id=str(uuid.uuid4()))
+    envelope = wrap(event, source=source, event_id=str(uuid.uuid4()), traceparent=tracing.outgoing())
     return {"outbox_id": envelope.id, "outbox_topic": topic or event.topic(), "outbox_key": envelope.subject,
             "outbox_headers": json.dumps(envelope.headers(), ensure_ascii=False), "outbox_body": envelope.body}
 
@@ -42,7 +43,8 @@ async def enqueue_all(session: AsyncSession, events: list[tuple[IntegrationEvent
     ce_ids. One round trip instead of one per event: a surge writes four lookups per application."""
     if not events:
         return []
-    envelopes = [(wrap(event, source=source, event_id=str(uuid.uuid4())), topic or event.topic())
+    envelopes = [(wrap(event, source=source, event_id=str(uuid.uuid4()), traceparent=tracing.outgoing()),
+                  topic or event.topic())
                  for event, topic in events]
     await session.execute(
         text("INSERT INTO outbox (event_id, topic, event_key, headers, body) "

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sme_runtime import metrics
+from sme_runtime.retry import Backoff
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT_SECONDS = 30.0
@@ -42,21 +43,21 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Publish until stopped; failures back off and retry, never skip a row."""
-        backoff = 0.2
+        backoff = Backoff(first=0.2, cap=10.0)
         while not self._stopping.is_set():
             try:
                 published = await self.publish_batch()
-                backoff = 0.2
+                backoff.reset()
                 if published < self.batch_size:
                     await self._sleep(self.idle_seconds)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - any failure: the batch stays unsent and is retried
                 metrics.RELAY_FAILURES.labels(self.service).inc()
-                log.warning("relay batch failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc, backoff)
+                delay = backoff.next_delay()
+                log.warning("relay batch failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc, delay)
                 await self._reset_producer()
-                await self._sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                await self._sleep(delay)
         await self._reset_producer()
 
     def stop(self) -> None:

@@ -15,21 +15,27 @@ from typing import Any, Awaitable, Callable
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from faststream.kafka import KafkaBroker
 from prometheus_client import make_asgi_app
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from sme_runtime import lag, tracing
 from sme_runtime.consumer import ReliableConsumers
 from sme_runtime.db import is_transient, make_engine, migrate, session_factory
 from sme_runtime.errors import document_errors, install_error_handlers
+from sme_runtime.logs import configure_logging
 from sme_runtime.metrics import REGISTRY
 from sme_runtime.relay import OutboxRelay
 from sme_runtime.settings import ServiceSettings
 from sme_runtime.topics import service_topics, start_when_kafka_answers
 
+log = logging.getLogger(__name__)
+
 BrokerFactory = Callable[[async_sessionmaker], KafkaBroker]
 Background = Callable[[async_sessionmaker], Awaitable[None]]
+LAG_SECONDS = 15  # how often sme_consumer_lag is measured (a Prometheus scrape interval)
 
 
 def service_lifespan(settings: ServiceSettings, *, service: str, migrations: Path, topics: list[str],
@@ -47,7 +53,9 @@ def service_lifespan(settings: ServiceSettings, *, service: str, migrations: Pat
         stoppable = [asyncio.create_task(start_when_kafka_answers(
                          broker, settings.kafka_bootstrap_servers, topics, partitions=settings.topic_partitions,
                          replication_factor=settings.topic_replication_factor)),
-                     *(asyncio.create_task(loop(sessions)) for loop in background)]
+                     *(asyncio.create_task(loop(sessions)) for loop in background),
+                     asyncio.create_task(every(LAG_SECONDS, lambda _: lag.measure(
+                         settings.kafka_bootstrap_servers, service), log, "measuring consumer lag")(sessions))]
         relay = OutboxRelay(engine, service=service, bootstrap_servers=settings.kafka_bootstrap_servers,
                             batch_size=settings.relay_batch_size, idle_seconds=settings.relay_idle_seconds)
         relay_task = [asyncio.create_task(relay.run())] if settings.run_relay else []
@@ -84,13 +92,15 @@ def service_app(settings: ServiceSettings, *, service: str, title: str, descript
     (the service's domain object) is put on app.state beside the settings. `internal_topics` are the service's
     own topics beyond the public catalog (screening's per-registry lookups), created with the rest."""
     topics = sorted(set(service_topics(service)) | set(internal_topics))
-    app = FastAPI(title=title, version="1.0.0", description=description,
+    # Swagger UI and ReDoc from the package's own files, not a CDN: /docs must work on a municipal intranet
+    app = FastAPIOffline(title=title, version="1.0.0", description=description,
                   lifespan=service_lifespan(settings, service=service, migrations=migrations,
                                             topics=topics, build_broker=build_broker, background=background))
     app.state.settings = settings
     for name, value in state.items():
         setattr(app.state, name, value)
     install_error_handlers(app, default_rule=default_rule)
+    app.add_middleware(tracing.TraceRequests)
     app.include_router(router)
     install_operations(app, service)
     document_errors(app)
@@ -124,10 +134,20 @@ def service_consumers(settings: ServiceSettings, sessions: async_sessionmaker, s
 
 
 def install_operations(app: FastAPI, service: str) -> None:
-    """/metrics for Prometheus and /health for probes; both open, neither carries personal data."""
+    """/metrics for Prometheus and the probes, all open, none carrying personal data: /livez (the process answers:
+    restart it when it does not), /readyz (database and broker reachable: send it traffic; a restart would not
+    help while PostgreSQL is away), /health (the same as /readyz, with the details)."""
     app.mount("/metrics", make_asgi_app(_metrics_registry()))
 
-    @app.get("/health", tags=["operations"], summary="Liveness and dependencies (no personal data)")
+    @app.get("/livez", tags=["operations"], summary="Liveness: the process and its event loop answer")
+    async def livez() -> dict:
+        return {"service": service, "status": "alive"}
+
+    @app.get("/readyz", tags=["operations"], summary="Readiness: database and broker reachable (503 if not)")
+    async def readyz() -> JSONResponse:
+        return await health()
+
+    @app.get("/health", tags=["operations"], summary="Readiness with its details (no personal data)")
     async def health() -> JSONResponse:
         checks: dict = {"database": False, "kafka": False, "outbox_pending": None}
         try:
@@ -137,7 +157,7 @@ def install_operations(app: FastAPI, service: str) -> None:
             checks["database"] = True
         except Exception as exc:  # noqa: BLE001 - health reports, it does not fail
             checks["database_error"] = str(exc)[:200]
-        checks["kafka"] = bool(getattr(app.state.broker, "running", False))
+        checks["kafka"] = bool(getattr(getattr(app.state, "broker", None), "running", False))
         status = "ok" if checks["database"] and checks["kafka"] else "degraded"
         return JSONResponse({"service": service, "status": status, **checks},
                             status_code=200 if checks["database"] else 503)
@@ -180,7 +200,7 @@ def service_main(service: str, settings_cls: type[ServiceSettings], *, roles: tu
         command.configure(sub.add_parser(name, help=command.help))
     add_common_commands(sub, service, roles=roles)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(service)
     settings = settings_cls()
     app_module = importlib.import_module(f"{service}.app")
     if args.command == "serve" and settings.http_workers > 1:

@@ -1,7 +1,6 @@
 """Creates a service's topics (and their DLQs) up front, so no first publish races topic auto-creation."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from contextlib import suppress
 
@@ -9,6 +8,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from sme_runtime.consumer import dlq_topic
+from sme_runtime.retry import Backoff
 from sme_schemas.catalog import CONSUMES, produced_by
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ async def start_when_kafka_answers(broker, bootstrap_servers: str, topics: list[
                                    partitions: int = PARTITIONS, replication_factor: int = 1) -> None:
     """Create the topics and start the broker's consumers, retrying with backoff until Kafka answers: the HTTP
     side of a service keeps working (into its outbox) while Kafka is away."""
-    delay = 0.5
+    backoff = Backoff(first=0.5, cap=15.0)
     while True:
         try:
             await ensure_topics(bootstrap_servers, topics, partitions=partitions,
@@ -54,8 +54,6 @@ async def start_when_kafka_answers(broker, bootstrap_servers: str, topics: list[
             await broker.start()
             return
         except Exception as exc:  # noqa: BLE001
-            log.warning("Kafka not reachable (%s); retrying in %.0fs", exc, delay)
             with suppress(Exception):
                 await broker.stop()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 15)
+            log.warning("Kafka not reachable (%s); retrying in %.1fs", exc, await backoff.wait())

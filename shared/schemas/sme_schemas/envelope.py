@@ -30,6 +30,7 @@ class Envelope:
     time: datetime
     subject: str
     body: bytes
+    traceparent: str | None = None  # W3C Trace Context: the application's trace, hop by hop
 
     @property
     def key(self) -> bytes:
@@ -39,15 +40,18 @@ class Envelope:
         return {
             "ce_specversion": SPEC_VERSION, "ce_id": self.id, "ce_source": self.source, "ce_type": self.type,
             "ce_time": self.time.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
-            "ce_subject": self.subject, "content-type": CONTENT_TYPE,
+            "ce_subject": self.subject, "ce_dataschema": f"urn:{self.type}", "content-type": CONTENT_TYPE,
+            **({"traceparent": self.traceparent} if self.traceparent else {}),
         }
 
 
-def wrap(event: IntegrationEvent, *, source: str, event_id: str | None = None) -> Envelope:
-    """Envelope for an event; the id is what consumers deduplicate on, so a retry must reuse it."""
+def wrap(event: IntegrationEvent, *, source: str, event_id: str | None = None,
+         traceparent: str | None = None) -> Envelope:
+    """Envelope for an event; the id is what consumers deduplicate on, so a retry must reuse it. `ce_dataschema`
+    names the JSON Schema of the body (its `$id` in shared/schemas/jsonschema)."""
     return Envelope(
         id=event_id or str(uuid.uuid4()), source=source, type=event.ce_type(), time=event.occurred_at,
-        subject=event.subject(), body=event.model_dump_json().encode("utf-8"),
+        subject=event.subject(), body=event.model_dump_json().encode("utf-8"), traceparent=traceparent,
     )
 
 
@@ -94,7 +98,8 @@ def unwrap(headers, body: bytes, expected: type[IntegrationEvent] | None = None)
         raise EnvelopeError(f"{event_cls.__name__} body invalid: {_summarise(exc)}") from exc
     time = _parse_time(h.get("ce_time")) or event.occurred_at
     envelope = Envelope(id=h["ce_id"], source=h["ce_source"], type=h["ce_type"], time=time,
-                        subject=h.get("ce_subject") or event.subject(), body=body)
+                        subject=h.get("ce_subject") or event.subject(), body=body,
+                        traceparent=h.get("traceparent") or None)
     return envelope, event
 
 

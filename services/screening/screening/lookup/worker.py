@@ -22,6 +22,7 @@ from typing import Awaitable, Callable
 
 import httpx
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -33,7 +34,11 @@ from screening.lookup.circuit import CircuitBreaker, CircuitState
 from screening.lookups import REGISTRY_RULES, LookupAnswered, LookupRequested, LookupResult, Registry, Verdict
 from screening.similarity.index import PriorProjectIndex
 from sme_runtime.consumer import dead_letter_headers, dlq_topic, raw_bodies, tolerant_batch_parser
+from sme_runtime import lag
+from sme_runtime.tracing import Trace
 from sme_runtime.metrics import REGISTRY
+from sme_runtime.retry import Backoff
+from sme_runtime.service import LAG_SECONDS, every
 from sme_runtime.topics import start_when_kafka_answers
 from sme_schemas import EnvelopeError, unwrap, wrap
 from sme_schemas.screening import Finding
@@ -203,16 +208,19 @@ def build_worker_broker(registry: Registry, settings: ScreeningSettings, resilie
                          enable_idempotence=True, acks="all", linger_ms=5)
     group = f"screening.lookup-worker.{registry.value}"
     topic = LookupRequested.topic_for(registry)
+    lag.SUBSCRIPTIONS.add((f"screening-worker-{registry.value}", group, topic))
 
     @broker.subscriber(topic, group_id=group, ack_policy=AckPolicy.MANUAL, auto_offset_reset="earliest",
                        max_poll_interval_ms=MAX_POLL_INTERVAL_MS, batch=True, max_records=settings.worker_batch_size,
                        batch_timeout_ms=50, parser=tolerant_batch_parser, decoder=raw_bodies,
                        title=f"screening-worker:{topic}")
     async def on_lookups_requested(msg: KafkaMessage) -> None:
-        requests = []
+        requests, traces = [], {}
         for record in msg.raw_message:
             try:
-                requests.append(unwrap(record.headers, record.value or b"", expected=LookupRequested)[1])
+                envelope, request = unwrap(record.headers, record.value or b"", expected=LookupRequested)
+                requests.append(request)
+                traces[request.lookup_id] = Trace.parse(envelope.traceparent)
             except EnvelopeError as exc:
                 await _publish_until_sent(broker, [(record.value or b"", dict(
                     topic=dlq_topic(topic), key=record.key, headers=dead_letter_headers(record, group, exc)))])
@@ -223,7 +231,8 @@ def build_worker_broker(registry: Registry, settings: ScreeningSettings, resilie
         envelopes = [wrap(LookupAnswered(program_id=request.program_id, occurred_at=now,
                                          lookup_id=request.lookup_id, application_id=request.application_id,
                                          registry=registry, answered_at=now, verdict=result.verdict,
-                                         findings=result.findings, attempts=attempts), source=SOURCE)
+                                         findings=result.findings, attempts=attempts), source=SOURCE,
+                          traceparent=(traces.get(request.lookup_id) or Trace.new()).child().traceparent)
                      for request, (result, attempts) in answered]
         await _publish_until_sent(broker, [(e.body, dict(topic=LookupAnswered.topic(), key=e.key,
                                                          headers=e.headers())) for e in envelopes])
@@ -242,7 +251,7 @@ def build_worker_broker(registry: Registry, settings: ScreeningSettings, resilie
 async def _publish_until_sent(broker: KafkaBroker, messages: list[tuple[bytes, dict]]) -> None:
     """The offsets move on only after every answer is on the broker: retried (with backoff) until they are. A
     retry may publish an answer twice; screening keeps the first."""
-    delay = 0.2
+    backoff = Backoff(first=0.2, cap=15.0)
     while True:
         try:
             sends = [await broker.publish(body, no_confirm=True, **kwargs) for body, kwargs in messages]
@@ -250,10 +259,10 @@ async def _publish_until_sent(broker: KafkaBroker, messages: list[tuple[bytes, d
             await asyncio.wait_for(asyncio.gather(*sends), PUBLISH_TIMEOUT_SECONDS)
             return
         except Exception as exc:  # noqa: BLE001 - Kafka away: wait for it, never drop an answer
+            delay = backoff.next_delay()
             log.warning("publishing %d answers failed (%s: %s); retrying in %.1fs", len(messages),
                         type(exc).__name__, exc, delay)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 15)
 
 
 def create_worker_app(registry: Registry, settings: ScreeningSettings | None = None,
@@ -277,12 +286,16 @@ def create_worker_app(registry: Registry, settings: ScreeningSettings | None = N
         task = asyncio.create_task(start_when_kafka_answers(
             broker, settings.kafka_bootstrap_servers, topics, partitions=settings.topic_partitions,
             replication_factor=settings.topic_replication_factor))
+        measure_lag = every(LAG_SECONDS, lambda _: lag.measure(
+            settings.kafka_bootstrap_servers, f"screening-worker-{registry.value}"), log, "measuring consumer lag")
+        lag_loop = asyncio.create_task(measure_lag(None))
         try:
             yield
         finally:
-            task.cancel()
-            with suppress(BaseException):
-                await task
+            for running in (task, lag_loop):
+                running.cancel()
+                with suppress(BaseException):
+                    await running
             with suppress(Exception):
                 await broker.stop()
             with suppress(Exception):
@@ -290,6 +303,17 @@ def create_worker_app(registry: Registry, settings: ScreeningSettings | None = N
 
     app = FastAPI(title=f"Screening lookup worker — {registry.value}", version="1.0.0", lifespan=lifespan)
     app.mount("/metrics", make_asgi_app(REGISTRY))
+
+    @app.get("/livez", tags=["operations"], summary="Liveness: the worker's event loop answers")
+    async def livez() -> dict:
+        return {"service": f"screening-worker-{registry.value}", "status": "alive"}
+
+    @app.get("/readyz", tags=["operations"], summary="Readiness: the broker is reachable (a registry that is down "
+             "is not a reason to restart or drain: its lookups are held)")
+    async def readyz() -> JSONResponse:
+        running = bool(getattr(broker, "running", False))
+        return JSONResponse({"service": f"screening-worker-{registry.value}", "kafka": running},
+                            status_code=200 if running else 503)
 
     @app.get("/health", tags=["operations"], summary="Circuit state and the lookup held, if any")
     async def health() -> dict:
