@@ -3,7 +3,7 @@
 # Java + Maven, Prometheus), the Python virtualenv with the services installed, and Kafka's jars from Maven Central.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 VENV="$SME_ROOT/.venv"
-STAMP="$VENV/.bootstrap-$(cat "$SME_ROOT/requirements.txt" "$SME_ROOT"/shared/*/pyproject.toml "$SME_ROOT"/services/*/pyproject.toml | sha256sum | cut -c1-16)"
+STAMP="$VENV/.bootstrap-$(cat "$SME_ROOT"/requirements*.txt "$SME_ROOT"/shared/*/pyproject.toml "$SME_ROOT"/services/*/pyproject.toml | sha256sum | cut -c1-16)"
 
 missing=()
 [[ -x "$PG_BIN/initdb" ]] || missing+=(postgresql)
@@ -22,9 +22,12 @@ if [[ ! -f "$STAMP" ]]; then
   log "creating Python environment in $VENV"
   [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --upgrade pip >/dev/null
-  "$VENV/bin/pip" install -q -r "$SME_ROOT/requirements.txt"
-  "$VENV/bin/pip" install -q -e "$SME_ROOT/shared/schemas" -e "$SME_ROOT/shared/runtime"
-  for svc in "$SME_ROOT"/services/*/pyproject.toml; do "$VENV/bin/pip" install -q -e "$(dirname "$svc")"; done
+  # Exactly the locked versions, each file checked against its hash; then our packages without resolving
+  # anything again, and a check that the set is consistent.
+  "$VENV/bin/pip" install -q --require-hashes -r "$SME_ROOT/requirements.txt" -r "$SME_ROOT/requirements-dev.txt"
+  "$VENV/bin/pip" install -q --no-deps -e "$SME_ROOT/shared/schemas" -e "$SME_ROOT/shared/runtime"
+  for svc in "$SME_ROOT"/services/*/pyproject.toml; do "$VENV/bin/pip" install -q --no-deps -e "$(dirname "$svc")"; done
+  "$VENV/bin/pip" check >/dev/null || die "the locked packages do not fit together: $("$VENV/bin/pip" check)"
   rm -f "$VENV"/.bootstrap-*; touch "$STAMP"
 fi
 "$SME_ROOT/deploy/local/kafka.sh" resolve

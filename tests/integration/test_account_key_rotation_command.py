@@ -45,7 +45,8 @@ async def _sealed(ids: list[str]) -> list[bytes]:
 
 
 def test_rotating_the_account_key_keeps_every_account_readable_with_the_new_key_alone(infrastructure):
-    ids = [f"PAY-ROT-{uuid.uuid4().hex[:8]}-{n}" for n in range(2)]
+    run = uuid.uuid4().hex[:8]
+    ids = [f"PAY-ROT-{run}-{n}" for n in range(2)]  # in payment_id order: account ...0 then ...1
     asyncio.run(_seed(ids))
     # other tests' payments in this database were sealed with the development key: listed too, so they rotate
     keys = f"{NEW},{OLD},{DEVELOPMENT_ACCOUNT_KEY}"

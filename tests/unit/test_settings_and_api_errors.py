@@ -137,3 +137,12 @@ async def test_liveness_and_readiness_are_separate_probes(client):
     assert (await client.get("/livez")).status_code == 200
     ready = await client.get("/readyz")
     assert ready.status_code == 503 and ready.json()["database"] is False and ready.json()["kafka"] is False
+
+
+async def test_dead_letters_are_for_operators_only(client):
+    assert (await client.get("/dead-letters")).status_code == 401
+    company = {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject="c", role=Role.COMPANY,
+                                                        brn="1248100998")}
+    assert (await client.get("/dead-letters", headers=company)).status_code == 403
+    refused = await client.post("/dead-letters/replay", json={"ids": [], "reason": ""}, headers=operator())
+    assert refused.status_code == 422 and {e["field"] for e in refused.json()["errors"]} == {"ids", "reason"}

@@ -2,5 +2,10 @@
 from contracts.config import ContractsSettings
 from sme_runtime.service import service_main
 
-if __name__ == "__main__":
+
+def main() -> None:
     service_main("contracts", ContractsSettings, roles=("operator", "company", "expert"), doc=__doc__, serve_help="HTTP API + subscriptions + outbox relay + gauges")
+
+
+if __name__ == "__main__":
+    main()

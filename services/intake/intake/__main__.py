@@ -2,5 +2,10 @@
 from intake.config import IntakeSettings
 from sme_runtime.service import service_main
 
-if __name__ == "__main__":
+
+def main() -> None:
     service_main("intake", IntakeSettings, roles=("operator", "company", "evaluator", "expert"), doc=__doc__, serve_help="HTTP API + subscriptions + outbox relay")
+
+
+if __name__ == "__main__":
+    main()

@@ -22,9 +22,13 @@ def _rotate(args, settings: PaymentsSettings) -> None:
     print(f"{asyncio.run(_reseal(settings))} bank accounts re-sealed with the newest PAYMENTS_ACCOUNT_KEY")
 
 
-if __name__ == "__main__":
+def main() -> None:
     service_main("payments", PaymentsSettings, roles=("operator", "company"), doc=__doc__,
                  serve_help="HTTP API + subscriptions + outbox relay + overdue sweep",
                  commands={"rotate-account-key": Command(
                      help="re-seal every stored bank account with the first key of PAYMENTS_ACCOUNT_KEY",
                      configure=lambda parser: None, run=_rotate)})
+
+
+if __name__ == "__main__":
+    main()

@@ -36,7 +36,12 @@ def _similarity(args: argparse.Namespace, settings: ScreeningSettings) -> None:
 SIMILARITY = Command(help="the prior-project index of the duplicate-project check (D1–D3): build it from "
                           "registry exports, search it with plans", configure=_similarity_arguments, run=_similarity)
 
-if __name__ == "__main__":
+
+def main() -> None:
     service_main("screening", ScreeningSettings, roles=("operator", "company"), doc=__doc__,
                  serve_help="HTTP API + subscriptions + outbox relay + E6 deadline sweeper",
                  commands={"worker": WORKER, "similarity": SIMILARITY})
+
+
+if __name__ == "__main__":
+    main()

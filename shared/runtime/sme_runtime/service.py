@@ -21,7 +21,7 @@ from prometheus_client import make_asgi_app
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from sme_runtime import lag, tracing
+from sme_runtime import dlq, lag, tracing
 from sme_runtime.consumer import ReliableConsumers
 from sme_runtime.db import is_transient, make_engine, migrate, session_factory
 from sme_runtime.errors import document_errors, install_error_handlers
@@ -102,6 +102,7 @@ def service_app(settings: ServiceSettings, *, service: str, title: str, descript
     install_error_handlers(app, default_rule=default_rule)
     app.add_middleware(tracing.TraceRequests)
     app.include_router(router)
+    app.include_router(dlq.dead_letter_routes())
     install_operations(app, service)
     document_errors(app)
     return app
@@ -241,6 +242,12 @@ def add_common_commands(sub, service: str, roles: tuple[str, ...]) -> None:
     token.add_argument("--role", required=True, choices=list(roles))
     token.add_argument("--brn", help="business registration number (companies)")
     token.add_argument("--subject", default=None)
+    dead = sub.add_parser("dlq", help="list the dead letters, or replay chosen ones after their cause is fixed")
+    dead.add_argument("action", choices=["list", "replay"])
+    dead.add_argument("ids", nargs="*", type=int, help="dead letter ids to replay")
+    dead.add_argument("--consumer", help="list one consumer group's only")
+    dead.add_argument("--by", help="who replays (recorded)")
+    dead.add_argument("--reason", help="what was fixed (recorded)")
 
 
 def run_common_command(args: argparse.Namespace, settings: ServiceSettings, *, service: str,
@@ -250,6 +257,8 @@ def run_common_command(args: argparse.Namespace, settings: ServiceSettings, *, s
         asyncio.run(_relay(settings, service))
     elif args.command == "migrate":
         asyncio.run(_migrate(settings, migrations))
+    elif args.command == "dlq":
+        asyncio.run(_dead_letters(settings, args))
     elif args.command == "token":
         from sme_runtime.auth import Role, mint_token
 
@@ -269,6 +278,26 @@ async def _relay(settings: ServiceSettings, service: str) -> None:
         loop.add_signal_handler(sig, relay.stop)
     await relay.run()
     await engine.dispose()
+
+
+async def _dead_letters(settings: ServiceSettings, args: argparse.Namespace) -> None:
+    import json
+
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            if args.action == "list":
+                for row in await dlq.dead_letters(session, consumer=args.consumer):
+                    print(json.dumps(row, default=str, ensure_ascii=False))
+                return
+            if not args.ids or not args.by or not args.reason:
+                raise SystemExit("dlq replay: give the ids, --by (who) and --reason (what was fixed)")
+            for done in await dlq.replay(session, settings.kafka_bootstrap_servers, args.ids, by=args.by,
+                                         reason=args.reason):
+                print(f"replayed dead letter {done.dead_letter_id}: {done.topic}/{done.partition}/{done.offset} "
+                      f"(event {done.event_id})")
+    finally:
+        await engine.dispose()
 
 
 async def _migrate(settings: ServiceSettings, migrations: Path) -> None:

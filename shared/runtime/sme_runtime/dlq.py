@@ -1,0 +1,119 @@
+"""Dead letters an operator can act on: list them with their reasons, and replay chosen ones once their cause is
+fixed (a program definition deployed, a consumer corrected).
+
+A replay publishes the original message again — its bytes and headers as first sent, read back from its topic at
+the recorded partition and offset (the DLQ copy may be truncated) — to its original topic. The consumer group
+that dead-lettered it applies it now; every other group of the topic already recorded its ce_id and changes
+nothing, so a replay is idempotent, and so is replaying it twice. Each replay is recorded on the dead letter
+(who, when, why). `python -m <service> dlq list|replay` and the operator-only `/dead-letters` routes do this."""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from typing import Annotated
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sme_runtime.auth import Principal, Role, requires
+from sme_runtime.problems import Problem, RuleViolation
+from sme_schemas.values import ShortText
+
+Operator = Annotated[Principal, Depends(requires(Role.OPERATOR))]
+
+
+class ReplayRequest(BaseModel):
+    ids: list[int] = Field(min_length=1, max_length=1000, description="Dead letter ids (from GET /dead-letters)")
+    reason: ShortText = Field(description="What was fixed: recorded with the replay")
+
+
+@dataclass(frozen=True)
+class Replayed:
+    dead_letter_id: int
+    topic: str
+    partition: int
+    offset: int
+    event_id: str | None
+
+
+async def dead_letters(session: AsyncSession, *, consumer: str | None = None, include_replayed: bool = False,
+                       limit: int = 100) -> list[dict]:
+    rows = await session.execute(text(
+        'SELECT id, consumer, topic, partition, "offset", event_id, error, recorded_at, replayed_at, replayed_by, '
+        "replay_reason FROM dead_letters WHERE (CAST(:c AS text) IS NULL OR consumer = :c) "
+        "AND (:all OR replayed_at IS NULL) ORDER BY id LIMIT :n"),
+        {"c": consumer, "all": include_replayed, "n": limit})
+    return [dict(r._mapping) for r in rows]
+
+
+async def replay(session: AsyncSession, bootstrap_servers: str, ids: list[int], *, by: str,
+                 reason: str) -> list[Replayed]:
+    """Publish the dead letters `ids` again to their topics and record who did it and why (in the caller's
+    transaction: a replay that fails to publish records nothing)."""
+    rows = (await session.execute(text(
+        'SELECT id, topic, partition, "offset", event_id FROM dead_letters WHERE id = ANY(:ids) ORDER BY id '
+        "FOR UPDATE"), {"ids": ids})).all()
+    unknown = sorted(set(ids) - {r.id for r in rows})
+    if unknown:
+        raise RuleViolation(Problem("ids", "not-found", f"no dead letters {unknown} in this service"),
+                            status_code=404)
+    originals = await _originals(bootstrap_servers, [(r.topic, r.partition, r.offset) for r in rows])
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=True, acks="all")
+    await producer.start()
+    try:
+        for row in rows:
+            record = originals[(row.topic, row.partition, row.offset)]
+            headers = [*(record.headers or ()), ("dlq_replayed_from", f"{row.topic}/{row.partition}/{row.offset}"
+                                                 .encode())]
+            await producer.send_and_wait(row.topic, record.value, key=record.key, headers=headers)
+    finally:
+        await producer.stop()
+    await session.execute(text(
+        "UPDATE dead_letters SET replayed_at = :at, replayed_by = :by, replay_reason = :why WHERE id = ANY(:ids)"),
+        {"at": datetime.now(timezone.utc), "by": by, "why": reason, "ids": ids})
+    return [Replayed(r.id, r.topic, r.partition, r.offset, r.event_id) for r in rows]
+
+
+async def _originals(bootstrap_servers: str, places: list[tuple[str, int, int]]) -> dict:
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await reader.start()
+    try:
+        found = {}
+        for topic, partition, offset in places:
+            tp = TopicPartition(topic, partition)
+            reader.assign([tp])
+            reader.seek(tp, offset)
+            record = await asyncio.wait_for(reader.getone(), 30)
+            if record.offset != offset:  # retention removed it: only the DLQ copy is left
+                raise RuleViolation(Problem("ids", "retention", f"{topic}/{partition}/{offset} is no longer on its "
+                                            "topic (retention); publish the DLQ copy by hand"), status_code=409)
+            found[(topic, partition, offset)] = record
+        return found
+    finally:
+        await reader.stop()
+
+
+def dead_letter_routes():
+    """The operator-only HTTP routes: `GET /dead-letters`, `POST /dead-letters/replay`."""
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/dead-letters", summary="Events this service could not apply, with the reason (operators)")
+    async def listed(request: Request, operator: Operator, consumer: str | None = None,
+                     include_replayed: bool = False) -> list[dict]:
+        async with request.app.state.sessions() as session:
+            return await dead_letters(session, consumer=consumer, include_replayed=include_replayed)
+
+    @router.post("/dead-letters/replay", summary="Publish dead letters again after their cause is fixed "
+                 "(operators; idempotent: an event is applied once however often it is replayed)")
+    async def replayed(body: ReplayRequest, request: Request, operator: Operator) -> list[dict]:
+        async with request.app.state.sessions() as session, session.begin():
+            done = await replay(session, request.app.state.settings.kafka_bootstrap_servers, body.ids,
+                                by=f"operator:{operator.subject}", reason=body.reason)
+        return [r.__dict__ for r in done]
+
+    return router
