@@ -18,7 +18,6 @@ import argparse
 import statistics
 import time
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 

@@ -9,7 +9,6 @@ from datetime import datetime, timezone
 
 import asyncpg
 import httpx
-import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from faststream.kafka import KafkaBroker
 from sqlalchemy import text
@@ -76,8 +75,10 @@ class CountingConsumer:
     the inbox can keep each event's effect to exactly one. `refuse` names applications whose event breaks a rule
     (the poison); `batch_size` > 1 applies a poll of events in one transaction."""
 
-    def __init__(self, group: str, start: dict[int, int], *, batch_size: int = 1, refuse: frozenset = frozenset()):
+    def __init__(self, group: str, start: dict[int, int], *, batch_size: int = 1, refuse: frozenset = frozenset(),
+                 programs: dict | None = None):
         self.group, self.start, self.batch_size, self.refuse = group, start, batch_size, refuse
+        self.programs = programs
 
     async def __aenter__(self):
         await _start_group_at(self.group, self.start)
@@ -87,7 +88,7 @@ class CountingConsumer:
             await conn.execute(text("CREATE TABLE IF NOT EXISTS probe_effects (application_id text PRIMARY KEY, n int)"))
         self.broker = KafkaBroker(KAFKA, logger=None)
         consumers = ReliableConsumers(self.broker, session_factory(self.engine), service=self.group,
-                                      batch_size=self.batch_size)
+                                      batch_size=self.batch_size, programs=self.programs)
 
         async def count(session, envelope, event):
             if event.application_id in self.refuse:

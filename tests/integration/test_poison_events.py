@@ -86,3 +86,34 @@ def test_every_unreadable_message_is_dead_lettered_and_the_next_good_event_appli
     assert len(short) == 1 and len(short[0].value) == DLQ_TRUNCATED_BODY_BYTES
     assert dict(short[0].headers)["dlq_original_bytes"] == str(OVERSIZED_BODY_BYTES).encode()
     assert dict(short[0].headers)["dlq_original_offset"].isdigit()
+
+
+@pytest.mark.parametrize("batch_size", [1, 500], ids=["one-by-one", "batches"])
+def test_an_event_of_a_program_this_deployment_does_not_know_is_dead_lettered_for_a3(infrastructure, batch_size):
+    """Every consumer alike (ReliableConsumers knows the service's programs): A3, with the known ones named."""
+    run = uuid.uuid4().hex[:16].upper()
+    group = f"probe-a3-{batch_size}-{run}"
+    start = asyncio.run(end_offsets(PROBE.topic()))
+    now = datetime.now(timezone.utc)
+    messages = []
+    for i, program in enumerate(("gimpo-sos-demo", "nowhere-sos-2031", "gimpo-sos-demo")):
+        envelope = wrap(PROBE(program_id=program, application_id=_app_id(i, run), occurred_at=now,
+                              withdrawn_at=now), source="/sme/test")
+        messages.append((envelope.key, envelope.body, [(k, v.encode()) for k, v in envelope.headers().items()]))
+    asyncio.run(_publish_raw(messages))
+
+    async def consume():
+        async with CountingConsumer(group, start, batch_size=batch_size,
+                                    programs={"gimpo-sos-demo": object()}) as consumer:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and len(await consumer.effects(run)) < 2:
+                await asyncio.sleep(0.3)
+            await asyncio.sleep(1.0)
+            async with consumer.engine.connect() as conn:
+                dead = (await conn.execute(text("SELECT error FROM dead_letters WHERE consumer = :c"),
+                                           {"c": group})).scalars().all()
+            return await consumer.effects(run), dead
+
+    effects, dead = asyncio.run(consume())
+    assert effects == {_app_id(0, run): 1, _app_id(2, run): 1}
+    assert len(dead) == 1 and "nowhere-sos-2031" in dead[0] and "gimpo-sos-demo" in dead[0]

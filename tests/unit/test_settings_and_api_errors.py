@@ -146,3 +146,31 @@ async def test_dead_letters_are_for_operators_only(client):
     assert (await client.get("/dead-letters", headers=company)).status_code == 403
     refused = await client.post("/dead-letters/replay", json={"ids": [], "reason": ""}, headers=operator())
     assert refused.status_code == 422 and {e["field"] for e in refused.json()["errors"]} == {"ids", "reason"}
+
+
+async def test_an_offset_beyond_what_postgresql_takes_is_a_422_not_a_500(client):
+    response = await client.get("/applications?offset=9223372036854775808", headers=operator())
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "offset"
+
+
+def test_a_blank_withdrawal_reason_is_no_reason():
+    from intake.api import Withdrawal
+
+    assert Withdrawal(reason="").reason is None and Withdrawal(reason="  ").reason is None
+    assert Withdrawal(reason="자체 해결").reason == "자체 해결"
+
+
+def test_a_broker_that_is_away_answers_503_and_a_record_of_an_undeployed_program_409():
+    from aiokafka.errors import KafkaConnectionError
+    from fastapi.testclient import TestClient
+
+    from sme_runtime.consumer import EventRefused
+
+    away = TestClient(_app_failing_with(KafkaConnectionError("Unable to bootstrap")), raise_server_exceptions=False)
+    response = away.get("/boom")
+    assert response.status_code == 503 and response.json()["errors"][0]["rule"] == "availability"
+    undeployed = EventRefused("no program definition 'gimpo-sos-2019' here", field="program_id", rule="A3")
+    response = TestClient(_app_failing_with(undeployed), raise_server_exceptions=False).get("/boom")
+    assert response.status_code == 409
+    assert response.json()["errors"] == [{"field": "program_id", "rule": "A3",
+                                          "message": "no program definition 'gimpo-sos-2019' here"}]

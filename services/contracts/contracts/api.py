@@ -29,9 +29,11 @@ class AmendmentForm(BaseModel):
     reason: str = Field(min_length=1, max_length=2000, description="Why the parties change the agreement (C5)")
     agreed_by: list[Party] = Field(default_factory=list, description="Parties who agreed besides the center (C5)")
     term_end: date | None = Field(None, description="Within the program year (C2)")
-    agreed_amount: int | None = Field(None, gt=0, description="At most the planned subsidy and the cap (C2)")
-    minimum_sessions: int | None = Field(None, ge=0)
-    follow_up_sessions: int | None = Field(None, ge=0)
+    agreed_amount: int | None = Field(None, gt=0, le=2**63 - 1, description="At most the planned subsidy and the "
+                                      "cap (C2)")
+    # session counts are int columns: a larger number was a 500 (schemathesis)
+    minimum_sessions: int | None = Field(None, ge=0, le=1000)
+    follow_up_sessions: int | None = Field(None, ge=0, le=1000)
     expert_name: str | None = Field(None, min_length=1, max_length=100)
     expert_affiliation: str | None = Field(None, min_length=1, max_length=200)
 

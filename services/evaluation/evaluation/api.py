@@ -71,6 +71,7 @@ class ScoreForm(BaseModel):
 # --- evaluator pool ------------------------------------------------------------------------------------------
 
 @router.put("/evaluators/{evaluator_id}", tags=["evaluator pool"],
+            responses={201: {"description": "Added to the pool (200: an existing record updated)"}},
             summary="Add an evaluator to the pool, or update their record (employers feed conflict detection, F6)")
 async def register(request: Request, form: EvaluatorForm, operator: Operator, response: Response,
                    evaluator_id: str = Path(pattern=r"^[A-Za-z0-9-]{2,40}$", examples=["EV-007"])) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from intake import handlers, metrics, store
@@ -17,8 +17,11 @@ from sme_runtime import tracing
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas.application import ApplicationContent
+from sme_schemas.values import ShortText
 
 log = logging.getLogger("intake.api")
+# PostgreSQL's OFFSET is a bigint: a larger one was a 500 (issue 13); no listing is that long anyway.
+MAX_OFFSET = 2**31 - 1
 router = APIRouter()
 CONCURRENT_RETRIES = 3
 
@@ -38,8 +41,14 @@ class ApplicationView(BaseModel):
     disposition: Literal["created", "amended", "unchanged"] | None = None
 
 
+def _blank_is_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
 class Withdrawal(BaseModel):
-    reason: str | None = Field(None, max_length=500)
+    # ApplicationWithdrawn.reason is ShortText or nothing: an empty or blank reason is no reason (it was a 500).
+    reason: Annotated[ShortText | None, BeforeValidator(_blank_is_none)] = Field(
+        None, description="The company's reason, if it gives one")
 
 
 Actor = Annotated[Principal, Depends(requires(Role.COMPANY, Role.OPERATOR))]
@@ -140,7 +149,8 @@ async def read(application_id: str, request: Request, actor: Actor) -> Applicati
 @router.get("/applications", response_model=list[ApplicationView],
             summary="List applications: a company sees its own, operators all")
 async def listing(request: Request, actor: Actor, program_id: str | None = None, status: str | None = None,
-                  limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> list[ApplicationView]:
+                  limit: int = Query(100, ge=1, le=1000),
+                  offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> list[ApplicationView]:
     brn = actor.business_registration_number if actor.role is Role.COMPANY else None
     async with request.app.state.sessions() as session:
         rows = await store.listing(session, brn=brn, program_id=program_id, status=status, limit=limit, offset=offset)

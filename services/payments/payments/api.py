@@ -43,8 +43,8 @@ class Account(BaseModel):
 
 class SubsidyRequestForm(BaseModel):
     application_id: ApplicationId
-    proven_cost_including_vat: int = Field(gt=0, description="What the company paid the expert, VAT included "
-                                                             "(C4), as the tax invoice and deposit receipt prove")
+    proven_cost_including_vat: int = Field(gt=0, le=2**63 - 1, description="What the company paid the expert, VAT "
+                                           "included (C4), as the tax invoice and deposit receipt prove")
     documents: Documents
     account: Account
     received_on: date | None = Field(None, description="Operators entering a paper request: the day it was "
@@ -52,13 +52,13 @@ class SubsidyRequestForm(BaseModel):
 
 
 class PaymentForm(BaseModel):
-    amount: int = Field(ge=0, description="Must equal the amount owed")
+    amount: int = Field(ge=0, le=2**63 - 1, description="Must equal the amount owed")
     paid_on: date | None = Field(None, description="Day the money left the center's account; default today (KST)")
 
 
 class AdjustmentForm(BaseModel):
     reason: str = Field(min_length=1, max_length=2000, description="P4: which obligation was late or incomplete")
-    amount: int | None = Field(None, ge=0)
+    amount: int | None = Field(None, ge=0, le=2**63 - 1)
     due_on: date | None = None
 
 

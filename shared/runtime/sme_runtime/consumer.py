@@ -103,8 +103,12 @@ class ReliableConsumers:
     """Registers a service's subscriptions; each one is idempotent, ordered per key and dead-letters poison."""
 
     def __init__(self, broker: KafkaBroker, sessions: async_sessionmaker, *, service: str,
-                 retry_max_seconds: float = 30.0, batch_size: int = 1, batch_wait_ms: int = 100) -> None:
+                 retry_max_seconds: float = 30.0, batch_size: int = 1, batch_wait_ms: int = 100,
+                 programs: dict | None = None) -> None:
         self.broker, self.sessions, self.service = broker, sessions, service
+        # A3 for every consumer alike: an event of a program this deployment has no definition of is
+        # dead-lettered (its rules cannot be applied); once the definition is deployed an operator replays it.
+        self.programs = programs
         self.retry_max_seconds = retry_max_seconds
         self.batch_size, self.batch_wait_ms = batch_size, batch_wait_ms
 
@@ -196,6 +200,7 @@ class ReliableConsumers:
                     outcomes.append("duplicate")
                     continue
                 fresh.discard(envelope.id)
+                self._known_program(event)
                 with tracing.on_behalf_of(envelope):
                     await _classified(handler(session, envelope, event), envelope.id)
                     log.info("applied %s", envelope.type)
@@ -247,11 +252,17 @@ class ReliableConsumers:
                      "ON CONFLICT DO NOTHING RETURNING 1"), {"c": group, "e": envelope.id, "t": topic})).first()
             if first_time is None:
                 return "duplicate"
+            self._known_program(event)
             with tracing.on_behalf_of(envelope):
                 await handler(session, envelope, event)
                 await _run_deferred(session)
                 log.info("applied %s", envelope.type)
         return "processed"
+
+    def _known_program(self, event: IntegrationEvent) -> None:
+        program_id = getattr(event, "program_id", None)
+        if self.programs is not None and program_id:
+            program_of_event(self.programs, program_id)
 
     async def _dead_letter(self, record, group: str, exc: Exception, *, event_id: str | None) -> None:
         """Publish the original message to <topic>.dlq with the error in headers; retried until it is there. A

@@ -28,7 +28,8 @@ Operator = Annotated[Principal, Depends(requires(Role.OPERATOR))]
 
 
 class ReplayRequest(BaseModel):
-    ids: list[int] = Field(min_length=1, max_length=1000, description="Dead letter ids (from GET /dead-letters)")
+    ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
+        min_length=1, max_length=1000, description="Dead letter ids (from GET /dead-letters)")
     reason: ShortText = Field(description="What was fixed: recorded with the replay")
 
 
@@ -81,8 +82,8 @@ async def replay(session: AsyncSession, bootstrap_servers: str, ids: list[int], 
 
 async def _originals(bootstrap_servers: str, places: list[tuple[str, int, int]]) -> dict:
     reader = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
-    await reader.start()
     try:
+        await reader.start()
         found = {}
         for topic, partition, offset in places:
             tp = TopicPartition(topic, partition)

@@ -4,11 +4,13 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, unquote_to_bytes
 
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from sme_runtime.consumer import EventRefused
 from sme_runtime.db import is_transient
 from sme_runtime.problems import Problem, RuleViolation
 
@@ -28,7 +30,7 @@ def problems_from_validation(exc: RequestValidationError, *, default_rule: str) 
 
 # The rule an HTTP error names when the route raised no RuleViolation: authentication (401), permission (403),
 # an unknown route (404), a method the route does not take (405) …
-_HTTP_RULES = {401: ("Authorization", "authentication"), 403: ("Authorization", "permission"),
+_HTTP_RULES = {400: ("(body)", "malformed"), 401: ("Authorization", "authentication"), 403: ("Authorization", "permission"),
                404: ("(path)", "not-found"), 405: ("(method)", "method"), 406: ("Accept", "media-type"),
                413: ("(body)", "size"), 415: ("Content-Type", "media-type")}
 
@@ -88,6 +90,13 @@ def install_error_handlers(app: FastAPI, *, default_rule: str) -> None:
         problems = problems_from_validation(exc, default_rule=default_rule)
         return JSONResponse({"errors": [p.as_dict() for p in problems]}, status_code=422)
 
+    @app.exception_handler(EventRefused)
+    async def _refused(_: Request, exc: EventRefused) -> JSONResponse:
+        """A rule the record itself breaks now (its program's definition is no longer deployed, A3): the
+        request cannot be carried out until an operator fixes that."""
+        problem = Problem(exc.field or "(record)", exc.rule or "conflict", str(exc))
+        return JSONResponse({"errors": [problem.as_dict()]}, status_code=409)
+
     @app.exception_handler(RuleViolation)
     async def _violation(_: Request, exc: RuleViolation) -> JSONResponse:
         return JSONResponse({"errors": [p.as_dict() for p in exc.problems]}, status_code=exc.status_code)
@@ -96,11 +105,12 @@ def install_error_handlers(app: FastAPI, *, default_rule: str) -> None:
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         """The database was away (a restart, a dropped pooled connection): the caller may send the request again.
         Anything else is a bug and stays a 500, in the same error shape."""
-        if not is_transient(exc):
+        if not (is_transient(exc) or isinstance(exc, (KafkaConnectionError, KafkaTimeoutError))):
             problem = Problem("(service)", "internal", "an unexpected error; it is logged for the operators")
             return JSONResponse({"errors": [problem.as_dict()]}, status_code=500)
-        problem = Problem("(service)", "availability", "a dependency of the service (its database) was briefly "
-                          "unavailable; send the same request again (with an Idempotency-Key where the route takes one)")
+        problem = Problem("(service)", "availability", "a dependency of the service (its database or the broker) "
+                          "was briefly unavailable; send the same request again (with an Idempotency-Key where the "
+                          "route takes one)")
         return JSONResponse({"errors": [problem.as_dict()]}, status_code=503, headers={"Retry-After": "1"})
 
 
@@ -116,6 +126,9 @@ ERRORS_SCHEMA = {
                        "message": {"type": "string"}}}}},
 }
 _DOCUMENTED = {
+    "400": "The body is not JSON text (rule: malformed)",
+    "404": "No such record visible to the caller (the field names which)",
+    "409": "The request conflicts with the record's current state (the rule says which)",
     "401": "No bearer token, or one that is invalid or expired (rule: authentication)",
     "403": "The token's role may not do this (rule: permission)",
     "422": "The request breaks a rule: every problem named with its field and rule",
@@ -141,10 +154,9 @@ def document_errors(app: FastAPI) -> None:
         components["Errors"] = ERRORS_SCHEMA
         ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}}}
         for path, operations in schema.get("paths", {}).items():
-            for operation in operations.values():
+            for method, operation in operations.items():
                 responses = operation.setdefault("responses", {})
-                codes = ("500", "503") if path in _OPEN else ("401", "403", "422", "500", "503")
-                for code in codes:
+                for code in _codes(path, method, operation):
                     responses[code] = {"description": _DOCUMENTED[code], **ref}
                 for code, response in responses.items():
                     if code.startswith(("4", "5")) and code not in _DOCUMENTED:
@@ -153,3 +165,15 @@ def document_errors(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _codes(path: str, method: str, operation: dict) -> tuple[str, ...]:
+    """The error answers an operation can give (schemathesis holds each route to its list)."""
+    if path in _OPEN:
+        return "500", "503"
+    codes = ["401", "403", "422", "500", "503"]
+    codes += ["404"] if "{" in path or method in ("post", "put", "patch", "delete") else []
+    codes += ["400"] if "requestBody" in operation else []
+    # 409 also when the record's program is no longer deployed (A3), whatever the method
+    codes += ["409"] if "{" in path or method in ("post", "put", "patch", "delete") else []
+    return tuple(codes)

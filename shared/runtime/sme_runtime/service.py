@@ -131,7 +131,8 @@ def service_consumers(settings: ServiceSettings, sessions: async_sessionmaker, s
     broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=service, enable_idempotence=True, acks="all",
                          middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=service)])
     return ReliableConsumers(broker, sessions, service=service, retry_max_seconds=settings.consumer_retry_max_seconds,
-                             batch_size=settings.consumer_batch_size, batch_wait_ms=settings.consumer_batch_wait_ms)
+                             batch_size=settings.consumer_batch_size, batch_wait_ms=settings.consumer_batch_wait_ms,
+                             programs=settings.programs)
 
 
 def install_operations(app: FastAPI, service: str) -> None:
