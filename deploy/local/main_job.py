@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from deploy.local.prometheus import RULES, LocalPrometheus
 from deploy.local.procs import (
     REGISTRIES, ROOT, ServiceProcess, end_offsets, evaluation_env, headers_of, intake_env, publish_event, read_topic,
     registry_processes, screening_env, screening_processes,
@@ -48,6 +49,7 @@ EVALUATION_PORT = int(os.environ.get("SME_EVALUATION_PORT", "8003"))
 EXECUTION_PORTS = {"contracts": int(os.environ.get("SME_CONTRACTS_PORT", "8004")),
                    "payments": int(os.environ.get("SME_PAYMENTS_PORT", "8005"))}
 WORKER_PORTS = {r: int(os.environ.get("SME_WORKER_PORT_BASE", "8012")) + i for i, r in enumerate(REGISTRIES)}
+PROMETHEUS_PORT = int(os.environ.get("SME_PROMETHEUS_PORT", "9090"))
 REGISTRY_PORTS = {r: int(os.environ.get("SME_REGISTRY_PORT_BASE", "8101")) + i for i, r in enumerate(REGISTRIES)}
 BASE = f"http://127.0.0.1:{INTAKE_PORT}"
 SCREENING = f"http://127.0.0.1:{SCREENING_PORT}"
@@ -412,6 +414,10 @@ def main() -> None:
     starts = {cls: asyncio.run(end_offsets(cls.topic(), KAFKA)) for cls in (*produced_by("contracts"),
                                                                              *produced_by("payments"))}
     services = start_services(program_dir, registry_data, execution, national_index(export))
+    prometheus = LocalPrometheus({"intake": INTAKE_PORT, "screening": SCREENING_PORT, "evaluation": EVALUATION_PORT,
+                                  **EXECUTION_PORTS, **{f"screening-worker-{r}": p for r, p in WORKER_PORTS.items()}},
+                                 LOCAL_DIR / "prometheus", PROMETHEUS_PORT).start()
+    print(f"prometheus {prometheus.url} (Debian's package) scraping every service, rules {RULES.name}")
     try:
         start = asyncio.run(end_offsets(ApplicationSubmitted.topic(), KAFKA))
         heading(f"intake: {len(web_forms)} companies apply over HTTP")
@@ -462,6 +468,8 @@ def main() -> None:
         heading("evaluation: document scores, the committee and its conflicts (F6), scoring")
         budget = evaluate(program, forms, final, names)
         execute(program, forms, final, names, budget, execution, starts)
+        up, targets, rules = prometheus.report()
+        print(f"prometheus {prometheus.url}: {up} of {targets} targets up, {rules} alert rules loaded")
         print(f"\nmain job done: {len(apps)} applications accepted, published, screened, evaluated, agreed, "
               "carried out and paid")
     finally:
@@ -469,6 +477,7 @@ def main() -> None:
             for service in services:
                 service.stop()
             execution.stop()
+            prometheus.stop()
 
 
 if __name__ == "__main__":

@@ -10,13 +10,16 @@ from pathlib import Path
 
 import asyncio
 
+import yaml
+
 from tests.support import ROOT, TEST_ENV, consumer_groups, screening_groups, start_groups_at_end
 
 
 def test_main_job_takes_the_sample_call_from_applications_to_payments(fresh_databases):
     env = {**os.environ, **TEST_ENV, "SME_INTAKE_PORT": "18011", "SME_SCREENING_PORT": "18021",
            "SME_WORKER_PORT_BASE": "18031", "SME_REGISTRY_PORT_BASE": "18041",
-           "SME_EVALUATION_PORT": "18051", "SME_CONTRACTS_PORT": "18061", "SME_PAYMENTS_PORT": "18071"}
+           "SME_EVALUATION_PORT": "18051", "SME_CONTRACTS_PORT": "18061", "SME_PAYMENTS_PORT": "18071",
+           "SME_PROMETHEUS_PORT": "18090"}
     groups = {**screening_groups(), **consumer_groups("evaluation"), **consumer_groups("contracts"),
               **consumer_groups("payments")}
     asyncio.run(start_groups_at_end(groups))  # earlier tests' events are not this call's
@@ -116,3 +119,6 @@ def test_main_job_takes_the_sample_call_from_applications_to_payments(fresh_data
     # those that passed screening on their registry answers alone (a ruling or a supplement is a request of its
     # own, with its own trace: the audit trail links those)
     assert len(followed) >= 5, (len(followed), len(filed))
+    # A real Prometheus (Debian's package) scraped every service and lookup worker, and loaded every alert rule.
+    rules = sum(len(g["rules"]) for g in yaml.safe_load((ROOT / "deploy/prometheus/alerts.yml").read_text())["groups"])
+    assert f"prometheus http://127.0.0.1:18090: 9 of 9 targets up, {rules} alert rules loaded" in out
