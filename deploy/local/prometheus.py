@@ -14,9 +14,7 @@ from deploy.local.procs import ROOT
 
 RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
 TEMPLATE = ROOT / "deploy" / "prometheus" / "prometheus.local.yml"
-DEFAULT_PORTS = {"intake": 8001, "screening": 8002, "evaluation": 8003, "contracts": 8004, "payments": 8005,
-                 "screening-worker-business-status": 8012, "screening-worker-credit": 8013,
-                 "screening-worker-sanctions": 8014, "screening-worker-duplicate-projects": 8015}
+
 
 
 def config(ports: dict[str, int], folder: Path) -> Path:

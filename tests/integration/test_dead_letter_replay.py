@@ -8,14 +8,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
-from datetime import datetime, timezone
 
 from sqlalchemy import text
 
-from sme_schemas import wrap
-from tests.integration.test_delivery_guarantees import PROBE, CountingConsumer, _app_id, _publish_raw
+from tests.integration.test_delivery_guarantees import PROBE, CountingConsumer, _app_id, _publish_raw, probe_message
 from tests.support import KAFKA, ROOT, db_url, end_offsets
 
 DLQ_ENV = {**os.environ, "SCREENING_DATABASE_URL": db_url("screening"), "SCREENING_KAFKA_BOOTSTRAP_SERVERS": KAFKA}
@@ -28,30 +25,16 @@ def _dlq(*args: str) -> str:
     return run.stdout
 
 
-async def _until(consumer: CountingConsumer, run: str, count: int, seconds: float = 60) -> dict[str, int]:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and len(await consumer.effects(run)) < count:
-        await asyncio.sleep(0.3)
-    await asyncio.sleep(1.5)  # a second application would show by now
-    return await consumer.effects(run)
-
-
 def test_a_dead_letter_replayed_after_its_fix_is_applied_once(infrastructure):
     run = uuid.uuid4().hex[:16].upper()
     group = f"probe-replay-{run}"
     start = asyncio.run(end_offsets(PROBE.topic()))
-    now = datetime.now(timezone.utc)
     poison = _app_id(1, run)
-    messages = []
-    for i in range(3):
-        envelope = wrap(PROBE(program_id="gimpo-sos-demo", application_id=_app_id(i, run), occurred_at=now,
-                              withdrawn_at=now), source="/sme/test")
-        messages.append((envelope.key, envelope.body, [(k, v.encode()) for k, v in envelope.headers().items()]))
-    asyncio.run(_publish_raw(messages))
+    asyncio.run(_publish_raw([probe_message(_app_id(i, run)) for i in range(3)]))
 
     async def before_the_fix():
         async with CountingConsumer(group, start, refuse=frozenset({poison})) as consumer:
-            return await _until(consumer, run, 2)
+            return await consumer.applied(run, 2, seconds=60)
 
     assert set(asyncio.run(before_the_fix())) == {_app_id(0, run), _app_id(2, run)}
     listed = [json.loads(line) for line in _dlq("list", "--consumer", group).splitlines()]
@@ -61,7 +44,7 @@ def test_a_dead_letter_replayed_after_its_fix_is_applied_once(infrastructure):
     async def after_the_fix():  # the rule is corrected: the same consumer group, the poison no longer refused
         async with CountingConsumer(group, {}, refuse=frozenset()) as consumer:
             _dlq("replay", dead_letter, "--by", "operator:kim", "--reason", "rule corrected")
-            once = await _until(consumer, run, 3)
+            once = await consumer.applied(run, 3, seconds=60)
             _dlq("replay", dead_letter, "--by", "operator:kim", "--reason", "pressed twice")
             await asyncio.sleep(3)
             async with consumer.engine.connect() as conn:

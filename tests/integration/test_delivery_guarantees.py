@@ -31,6 +31,14 @@ def _app_id(i: int, run: str) -> str:
     return f"APP-{run}{i:010d}"
 
 
+def probe_message(application_id: str, *, program_id: str = "gimpo-sos-demo") -> tuple[bytes, bytes, list]:
+    """(key, body, headers) of one probe event as a producer puts it on the broker."""
+    now = datetime.now(timezone.utc)
+    envelope = wrap(PROBE(program_id=program_id, application_id=application_id, occurred_at=now, withdrawn_at=now),
+                    source="/sme/test")
+    return envelope.key, envelope.body, [(k, v.encode()) for k, v in envelope.headers().items()]
+
+
 async def _fill_outbox(count: int, run: str) -> None:
     engine = make_engine(db_url("intake"))
     await migrate(engine, MIGRATIONS)
@@ -100,6 +108,20 @@ class CountingConsumer:
         consumers.subscribe(PROBE, count, group_id=self.group)
         await self.broker.start()
         return self
+
+    async def applied(self, run: str, count: int, *, seconds: float = 90, settle: float = 1.5) -> dict[str, int]:
+        """The effects once `count` applications of the run have one (or `seconds` passed), after `settle`
+        seconds more: a duplicate or a second attempt would show by then."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and len(await self.effects(run)) < count:
+            await asyncio.sleep(0.3)
+        await asyncio.sleep(settle)
+        return await self.effects(run)
+
+    async def dead_letters(self) -> list:
+        async with self.engine.connect() as conn:
+            return (await conn.execute(text('SELECT id, "offset", event_id, error FROM dead_letters '
+                                            "WHERE consumer = :c ORDER BY id"), {"c": self.group})).all()
 
     async def effects(self, run: str) -> dict[str, int]:
         async with self.engine.connect() as conn:
@@ -235,30 +257,20 @@ def test_a_batch_with_a_poison_event_dead_letters_it_alone_and_applies_the_rest_
     group = f"probe-batch-{run}"
     start = asyncio.run(end_offsets(PROBE.topic()))
     dlq_start = asyncio.run(end_offsets(dlq_topic(PROBE.topic())))
-    now = datetime.now(timezone.utc)
     poison = _app_id(77, run)
     messages = []
     for i in range(202):
-        envelope = wrap(PROBE(program_id="gimpo-sos-demo", application_id=_app_id(i, run), occurred_at=now,
-                              withdrawn_at=now), source="/sme/test")
-        headers = [(k, v.encode()) for k, v in envelope.headers().items()]
-        messages.append((envelope.key, envelope.body, headers))
+        key, body, headers = probe_message(_app_id(i, run))
+        messages.append((key, body, headers))
         if i == 5:
-            messages.append((envelope.key, envelope.body, headers))  # redelivered: same ce_id, applied once
+            messages.append((key, body, headers))  # redelivered: same ce_id, applied once
         if i == 201:  # the last one's body is broken: not JSON under valid CloudEvents headers
-            messages[-1] = (envelope.key, b"{not json", headers)
+            messages[-1] = (key, b"{not json", headers)
     asyncio.run(_publish_raw(messages))
 
     async def consume():
         async with CountingConsumer(group, start, batch_size=500, refuse=frozenset({poison})) as consumer:
-            deadline = time.monotonic() + 90
-            while time.monotonic() < deadline and len(await consumer.effects(run)) < 200:
-                await asyncio.sleep(0.3)
-            await asyncio.sleep(1.5)  # a duplicate or a second attempt would show by now
-            async with consumer.engine.connect() as conn:
-                dead = (await conn.execute(text("SELECT event_id, error FROM dead_letters WHERE consumer = :c"),
-                                           {"c": group})).all()
-            return await consumer.effects(run), dead
+            return await consumer.applied(run, 200), await consumer.dead_letters()
 
     effects, dead = asyncio.run(consume())
     good = {_app_id(i, run) for i in range(201)} - {poison}

@@ -4,16 +4,12 @@ batches, on the real broker and database."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
-from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import text
 
 from sme_runtime.consumer import DLQ_TRUNCATED_BODY_BYTES, dlq_topic
-from sme_schemas import wrap
-from tests.integration.test_delivery_guarantees import PROBE, CountingConsumer, _app_id, _publish_raw
+from tests.integration.test_delivery_guarantees import PROBE, CountingConsumer, _app_id, _publish_raw, probe_message
 from tests.support import end_offsets, read_topic
 
 OVERSIZED_BODY_BYTES = 1_046_000  # near the producer's and broker's 1 MiB limits: its DLQ copy would be over
@@ -45,29 +41,17 @@ def test_every_unreadable_message_is_dead_lettered_and_the_next_good_event_appli
     group = f"probe-poison-{batch_size}-{run}"
     start = asyncio.run(end_offsets(PROBE.topic()))
     dlq_start = asyncio.run(end_offsets(dlq_topic(PROBE.topic())))
-    now = datetime.now(timezone.utc)
     messages, good = [], set()
     for i, kind in enumerate(KINDS):
-        poisoned = wrap(PROBE(program_id="gimpo-sos-demo", application_id=_app_id(2 * i, run), occurred_at=now,
-                              withdrawn_at=now), source="/sme/test")
-        headers = [(k, v.encode()) for k, v in poisoned.headers().items()]
-        messages.append(_poison(kind, poisoned.key, headers, poisoned.body))
-        after = wrap(PROBE(program_id="gimpo-sos-demo", application_id=_app_id(2 * i + 1, run), occurred_at=now,
-                           withdrawn_at=now), source="/sme/test")
-        messages.append((after.key, after.body, [(k, v.encode()) for k, v in after.headers().items()]))
+        key, body, headers = probe_message(_app_id(2 * i, run))
+        messages.append(_poison(kind, key, headers, body))
+        messages.append(probe_message(_app_id(2 * i + 1, run)))
         good.add(_app_id(2 * i + 1, run))
     asyncio.run(_publish_raw(messages))
 
     async def consume():
         async with CountingConsumer(group, start, batch_size=batch_size) as consumer:
-            deadline = time.monotonic() + 90
-            while time.monotonic() < deadline and len(await consumer.effects(run)) < len(good):
-                await asyncio.sleep(0.3)
-            await asyncio.sleep(1.0)
-            async with consumer.engine.connect() as conn:
-                dead = (await conn.execute(text('SELECT "offset", event_id, error FROM dead_letters '
-                                                "WHERE consumer = :c ORDER BY 1"), {"c": group})).all()
-            return await consumer.effects(run), dead
+            return await consumer.applied(run, len(good), settle=1.0), await consumer.dead_letters()
 
     effects, dead = asyncio.run(consume())
     assert effects == {a: 1 for a in good}  # every good event after a poison one applied, once
@@ -94,26 +78,14 @@ def test_an_event_of_a_program_this_deployment_does_not_know_is_dead_lettered_fo
     run = uuid.uuid4().hex[:16].upper()
     group = f"probe-a3-{batch_size}-{run}"
     start = asyncio.run(end_offsets(PROBE.topic()))
-    now = datetime.now(timezone.utc)
-    messages = []
-    for i, program in enumerate(("gimpo-sos-demo", "nowhere-sos-2031", "gimpo-sos-demo")):
-        envelope = wrap(PROBE(program_id=program, application_id=_app_id(i, run), occurred_at=now,
-                              withdrawn_at=now), source="/sme/test")
-        messages.append((envelope.key, envelope.body, [(k, v.encode()) for k, v in envelope.headers().items()]))
-    asyncio.run(_publish_raw(messages))
+    programs = ("gimpo-sos-demo", "nowhere-sos-2031", "gimpo-sos-demo")
+    asyncio.run(_publish_raw([probe_message(_app_id(i, run), program_id=p) for i, p in enumerate(programs)]))
 
     async def consume():
         async with CountingConsumer(group, start, batch_size=batch_size,
                                     programs={"gimpo-sos-demo": object()}) as consumer:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and len(await consumer.effects(run)) < 2:
-                await asyncio.sleep(0.3)
-            await asyncio.sleep(1.0)
-            async with consumer.engine.connect() as conn:
-                dead = (await conn.execute(text("SELECT error FROM dead_letters WHERE consumer = :c"),
-                                           {"c": group})).scalars().all()
-            return await consumer.effects(run), dead
+            return await consumer.applied(run, 2, seconds=60, settle=1.0), await consumer.dead_letters()
 
     effects, dead = asyncio.run(consume())
     assert effects == {_app_id(0, run): 1, _app_id(2, run): 1}
-    assert len(dead) == 1 and "nowhere-sos-2031" in dead[0] and "gimpo-sos-demo" in dead[0]
+    assert len(dead) == 1 and "nowhere-sos-2031" in dead[0].error and "gimpo-sos-demo" in dead[0].error

@@ -54,8 +54,7 @@ def service_lifespan(settings: ServiceSettings, *, service: str, migrations: Pat
                          broker, settings.kafka_bootstrap_servers, topics, partitions=settings.topic_partitions,
                          replication_factor=settings.topic_replication_factor)),
                      *(asyncio.create_task(loop(sessions)) for loop in background),
-                     asyncio.create_task(every(LAG_SECONDS, lambda _: lag.measure(
-                         settings.kafka_bootstrap_servers, service), log, "measuring consumer lag")(sessions))]
+                     asyncio.create_task(lag_loop(settings.kafka_bootstrap_servers, service))]
         relay = OutboxRelay(engine, service=service, bootstrap_servers=settings.kafka_bootstrap_servers,
                             batch_size=settings.relay_batch_size, idle_seconds=settings.relay_idle_seconds)
         relay_task = [asyncio.create_task(relay.run())] if settings.run_relay else []
@@ -121,6 +120,11 @@ def every(seconds: float, step: Callable[[async_sessionmaker], Awaitable[Any]], 
             await asyncio.sleep(seconds)
 
     return loop
+
+
+def lag_loop(bootstrap_servers: str, service: str) -> Awaitable[None]:
+    """sme_consumer_lag of this process's subscriptions, measured every LAG_SECONDS until cancelled."""
+    return every(LAG_SECONDS, lambda _: lag.measure(bootstrap_servers, service), log, "measuring consumer lag")(None)
 
 
 def service_consumers(settings: ServiceSettings, sessions: async_sessionmaker, service: str) -> ReliableConsumers:

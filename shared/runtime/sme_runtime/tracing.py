@@ -63,7 +63,8 @@ def outgoing() -> str:
 def continued(traceparent: str | None, *, event_id: str | None = None,
               application_id: str | None = None) -> Iterator[Trace]:
     """Run a step on behalf of an incoming request or event: its trace (or a new one), its ids for the logs."""
-    trace = (Trace.parse(traceparent) or Trace.new()).child() if traceparent else Trace.new()
+    parent = Trace.parse(traceparent)
+    trace = parent.child() if parent else Trace.new()
     tokens = [(CURRENT, CURRENT.set(trace)), (EVENT_ID, EVENT_ID.set(event_id)),
               (APPLICATION_ID, APPLICATION_ID.set(application_id))]
     try:

@@ -38,7 +38,7 @@ from sme_runtime import lag
 from sme_runtime.tracing import Trace
 from sme_runtime.metrics import REGISTRY
 from sme_runtime.retry import Backoff
-from sme_runtime.service import LAG_SECONDS, every
+from sme_runtime.service import lag_loop
 from sme_runtime.topics import start_when_kafka_answers
 from sme_schemas import EnvelopeError, unwrap, wrap
 from sme_schemas.screening import Finding
@@ -286,13 +286,12 @@ def create_worker_app(registry: Registry, settings: ScreeningSettings | None = N
         task = asyncio.create_task(start_when_kafka_answers(
             broker, settings.kafka_bootstrap_servers, topics, partitions=settings.topic_partitions,
             replication_factor=settings.topic_replication_factor))
-        measure_lag = every(LAG_SECONDS, lambda _: lag.measure(
-            settings.kafka_bootstrap_servers, f"screening-worker-{registry.value}"), log, "measuring consumer lag")
-        lag_loop = asyncio.create_task(measure_lag(None))
+        measuring = asyncio.create_task(lag_loop(settings.kafka_bootstrap_servers,
+                                                 f"screening-worker-{registry.value}"))
         try:
             yield
         finally:
-            for running in (task, lag_loop):
+            for running in (task, measuring):
                 running.cancel()
                 with suppress(BaseException):
                     await running
