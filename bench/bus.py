@@ -7,6 +7,7 @@ import math
 import os
 import statistics
 import time
+from typing import Sequence
 
 import asyncpg
 
@@ -16,7 +17,7 @@ from sme_runtime.topics import ensure_topics
 from sme_schemas import IntegrationEvent, wrap
 
 
-async def publish_all(events: list[IntegrationEvent], bootstrap: str, source: str) -> None:
+async def publish_all(events: Sequence[IntegrationEvent], bootstrap: str, source: str) -> None:
     """Every event onto its topic in one producer session (CloudEvents binary mode, acks=all)."""
     await ensure_topics(bootstrap, sorted({e.topic() for e in events}))
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5)

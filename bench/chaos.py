@@ -160,7 +160,7 @@ async def statuses(dsn: str, ids: list[str]) -> dict[str, str]:
         dsn, "SELECT application_id, status FROM screenings WHERE application_id = ANY($1)", ids)}
 
 
-async def verify(accepted: dict[str, str], reference: dict[str, str] | None, *, kafka: str, dsn,
+async def verify(accepted: dict[str, str], reference: dict[str, str | None] | None, *, kafka: str, dsn,
                  decision_starts: dict) -> Checks:
     """The checks of the chaos run; `reference`: BRN -> status of the fault-free run of the same forms."""
     verdict = Checks()
@@ -174,7 +174,7 @@ async def verify(accepted: dict[str, str], reference: dict[str, str] | None, *, 
     for event_cls in DECISIONS:
         records = await read_topic(event_cls.topic(), kafka, decision_starts[event_cls], timeout=60)
         wanted = set(ids)
-        ce_ids = {}
+        ce_ids: dict[str, set[str]] = {}
         for r in records:
             key = r.key.decode()
             if key in wanted:

@@ -75,7 +75,9 @@ def run_index(corpus: Path, queries: list[dict], projects: int, *, reuse: bool) 
               f"{report_.bytes_on_disk / 1e6:.0f} MB on disk, {report_.distinct_words:,} distinct words analysed")
     index = PriorProjectIndex.open(folder)
     index.search(queries[0], top=10)  # the analyser's model loads once
-    latencies, found, verdicts = [], defaultdict(list), defaultdict(Counter)
+    latencies: list[float] = []
+    found: defaultdict[str, list] = defaultdict(list)
+    verdicts: defaultdict[str, Counter[str]] = defaultdict(Counter)
     for query in queries:
         started = time.perf_counter()
         pool = index.search(query, top=None)
@@ -86,7 +88,9 @@ def run_index(corpus: Path, queries: list[dict], projects: int, *, reuse: bool) 
             found[query["kind"]].append(hits(query, ids))
         whose = "fresh" if not query["expected"] else "own" if judgement.own else "other"
         verdicts[query["kind"]][f"{whose}→{judgement.verdict.value}"] += 1
-    recall = report("prior-project index (tantivy BM25 over Kiwi morphemes, with per-element cosines)", latencies, found)
+    recall = report(
+        "prior-project index (tantivy BM25 over Kiwi morphemes, with per-element cosines)", latencies, found
+    )
     print(f"  D3 verdicts ({THRESHOLDS}; half the copies are the applicant's own: near-identical → duplicate, "
           "the rest → refer; fresh → pass):")
     for kind in (*KINDS, "fresh"):

@@ -91,8 +91,13 @@ def main() -> None:
         asyncio.run(publish_all([RecheckCompleted(program_id=pid, application_id=a, occurred_at=now, request_id=r,
                                                   completed_at=datetime.now(timezone.utc), outcome="clear")
                                  for a, r in rechecks], KAFKA, "/bench/screening"))
-        took = wait_until("evaluation", "SELECT count(*) FROM candidates WHERE program_id = $1 AND status = 'selected'", (pid,),
-                          len(selected), answered_at)
+        took = wait_until(
+            "evaluation",
+            "SELECT count(*) FROM candidates WHERE program_id = $1 AND status = 'selected'",
+            (pid,),
+            len(selected),
+            answered_at,
+        )
         print(f"{len(selected)} re-checks answered: all notified (ApplicationSelected) {took:.1f}s later")
     finally:
         service.stop()

@@ -65,10 +65,19 @@ def main() -> None:
     try:
         pid, rng = program["program_id"], random.Random(5)
         passed = [screening_passed(pid, i, rng, rng.choice([2_000_000, 4_000_000, 5_000_000]), now) for i in range(n)]
-        selected = [ApplicationSelected(program_id=pid, application_id=p.application_id, occurred_at=now,
-                                        round_id="RND-BENCH", selected_at=now, rank=i + 1,
-                                        planned_subsidy=min(5_000_000, p.facts.consulting_cost_excluding_vat * 11 // 10),
-                                        via="round-close") for i, p in enumerate(passed)]
+        selected = [
+            ApplicationSelected(
+                program_id=pid,
+                application_id=p.application_id,
+                occurred_at=now,
+                round_id="RND-BENCH",
+                selected_at=now,
+                rank=i + 1,
+                planned_subsidy=min(5_000_000, p.facts.consulting_cost_excluding_vat * 11 // 10),
+                via="round-close",
+            )
+            for i, p in enumerate(passed)
+        ]
         started = time.time()
         asyncio.run(publish_all([*passed, *selected], KAFKA, "/bench/evaluation"))
         took = wait_until("contracts", "SELECT count(*) FROM agreements WHERE program_id = $1", (pid,), n, started)

@@ -178,7 +178,7 @@ def report(label: str, run: Run, produce_ceiling: float) -> None:
 
 
 def run_surge(program: dict, forms: list[dict], data: dict, *, with_chaos: bool,
-              reference: dict[str, str] | None = None) -> tuple[dict[str, str], dict[str, str], float]:
+              reference: dict[str, str | None] | None = None) -> tuple[dict[str, str], dict[str, str | None], float]:
     """Companies apply over intake's API (2 screening replicas, 2 of each worker); with chaos, processes die and
     come back meanwhile. Returns BRN -> application id, BRN -> screening status, and the seconds it took."""
     clean_slate(("intake", "screening", "evaluation"), {**screening_groups(), **consumer_groups("evaluation")})

@@ -126,7 +126,10 @@ def consult_and_report(desk: ContractsDesk, agreements: list[dict], today, names
     desk.submit_report(first)
     desk.call("POST", f"/agreements/{first['agreement_id']}/report/return", headers=desk.operator(),
               json={"reasons": ["컨설팅비 지급 증빙(계좌이체확인증) 누락"]})
-    print(f"  C8: {names[first['application_id']]}'s report returned: 컨설팅비 지급 증빙(계좌이체확인증) 누락; resubmitted")
+    print(
+        f"  C8: {names[first['application_id']]}'s report returned: "
+        "컨설팅비 지급 증빙(계좌이체확인증) 누락; resubmitted"
+    )
     for a in in_force:
         desk.submit_report(a)
         desk.call("POST", f"/agreements/{a['agreement_id']}/report/accept", headers=desk.operator())
@@ -198,12 +201,12 @@ def program_report(desk: ContractsDesk, pay: PaymentsDesk, program_id: str, name
     payments = {p["application_id"]: p for p in pay.payments(program_id) if p["purpose"] == "subsidy"}
     lines = [f"{'rank':>4}  {pad('company', 18)} {'agreement':<10} {'sessions':>9} {'agreed':>11} {'paid':>11} "
              f"{'due':>11}  due on / note"]
-    totals = Counter()
+    totals: Counter[str] = Counter()
     for a in sorted(desk.agreements(program_id), key=lambda a: ranks.get(a["application_id"], 999)):
-        view, p = desk.agreement(a["agreement_id"]), payments.get(a["application_id"])
+        view, p = desk.agreement(a["agreement_id"]), payments.get(a["application_id"]) or {}
         held = view["sessions_held"]
-        paid = p["amount"] if p and p["status"] == "paid" else 0
-        due = p["amount"] if p and p["status"] == "due" else 0
+        paid = p["amount"] if p.get("status") == "paid" else 0
+        due = p["amount"] if p.get("status") == "due" else 0
         note = (f"{p['due_on']}{' OVERDUE' if p['overdue'] else ''}" if due else
                 f"paid {p['paid_on']}" if paid else
                 f"restricted until {view['ended']['restricted_until']}" if view["status"] == "given-up" else "")
@@ -230,7 +233,7 @@ async def bus_counts(starts: dict, program_id: str, kafka: str) -> Counter:
     from deploy.local.procs import end_offsets, read_topic
     from sme_schemas import unwrap
 
-    counts = Counter()
+    counts: Counter[str] = Counter()
     for cls, start in starts.items():
         ends = await end_offsets(cls.topic(), kafka)
         total = sum(end - start.get(p, 0) for p, end in ends.items())

@@ -179,7 +179,9 @@ def bus_summary(start: dict[int, int], ids: set[str]) -> None:
     ours = [r for r in records if r.key.decode() in ids]
     ce_ids = {headers_of(r)["ce_id"] for r in ours}
     types = Counter(headers_of(r)["ce_type"] for r in ours)
-    print(f"{ApplicationSubmitted.topic()}: {len(ours)} events for {len(ids)} applications, {len(ce_ids)} distinct ce_id")
+    print(
+        f"{ApplicationSubmitted.topic()}: {len(ours)} events for {len(ids)} applications, {len(ce_ids)} distinct ce_id"
+    )
     for ce_type, n in types.items():
         print(f"    ce_type {ce_type}: {n}")
     missing = ids - {r.key.decode() for r in ours}
@@ -235,7 +237,9 @@ def screening_summary(rows: dict[str, dict], names: dict[str, str], expect: dict
         decision = row["decision"] or {}
         first = (decision.get("findings") or decision.get("questions") or decision.get("documents") or [{}])[0]
         reason = first.get("detail") or "/".join(first.get("any_of", [])) + f" ({first.get('problem', '')})"
-        print(f"  {'  ' if ok else '!!'} {names[app_id]:<16} {row['status']:<21} {','.join(_rules(row)):<7} {reason[:96]}")
+        print(
+            f"  {'  ' if ok else '!!'} {names[app_id]:<16} {row['status']:<21} {','.join(_rules(row)):<7} {reason[:96]}"
+        )
     if mismatches:
         raise SystemExit(f"{mismatches} applications were screened differently from the planted records")
 
@@ -288,10 +292,16 @@ def evaluate(program: dict, forms: list[dict], rows: dict[str, dict], names: dic
     pid, desk = program["program_id"], EvaluationDesk(EVALUATION)
     by_brn = {f["company"]["business_registration_number"]: f for f in forms}
     passed = sorted(a for a, r in rows.items() if r["status"] == "passed")
-    facts = [{"application_id": a, "business_registration_number": rows[a]["business_registration_number"],
-              "company_name": names[a], "expert_name": (by_brn[rows[a]["business_registration_number"]]["expert"] or {}).get("name"),
-              "expert_affiliation": (by_brn[rows[a]["business_registration_number"]]["expert"] or {}).get("affiliation")}
-             for a in passed]
+    facts = [
+        {
+            "application_id": a,
+            "business_registration_number": rows[a]["business_registration_number"],
+            "company_name": names[a],
+            "expert_name": (by_brn[rows[a]["business_registration_number"]]["expert"] or {}).get("name"),
+            "expert_affiliation": (by_brn[rows[a]["business_registration_number"]]["expert"] or {}).get("affiliation"),
+        }
+        for a in passed
+    ]
     candidates = desk.wait_for_candidates(pid, len(passed))
     if len(candidates) != len(passed):
         raise SystemExit(f"evaluation holds {len(candidates)} of the {len(passed)} passed applications")
@@ -390,6 +400,9 @@ def main() -> None:
     parser.add_argument("--companies", type=int, default=30)
     parser.add_argument("--keep-running", action="store_true", help="leave the services up afterwards")
     args = parser.parse_args()
+    # Every process appends its spans here (sme_runtime.telemetry); with OTEL_EXPORTER_OTLP_ENDPOINT set they go
+    # to that collector as well.
+    os.environ.setdefault("SME_TRACE_FILE", str(LOCAL_DIR / "logs" / "spans.jsonl"))
     now = datetime.now(timezone.utc)
     # Each run is a call of its own, so a second run on the same databases starts with the whole budget.
     program = demo_program(now, program_id=f"gimpo-sos-demo-{now:%Y%m%d-%H%M%S}")
@@ -433,8 +446,13 @@ def main() -> None:
         heading("on the bus (CloudEvents, Kafka binary mode)")
         bus_summary(start, set(ids) | {paper["application_id"]})
         heading("program call, stage by stage")
-        apps = [a for a in httpx.get(f"{BASE}/applications?program_id={program['program_id']}&limit=1000",
-                                     headers=token(Role.OPERATOR)).json() if a["application_id"] in set(ids) | {paper["application_id"]}]
+        apps = [
+            a
+            for a in httpx.get(
+                f"{BASE}/applications?program_id={program['program_id']}&limit=1000", headers=token(Role.OPERATOR)
+            ).json()
+            if a["application_id"] in set(ids) | {paper["application_id"]}
+        ]
         stage_table(apps)
         names = {a["application_id"]: a["content"]["company"]["name"] for a in apps}
         heading("screening: eligibility, exclusions, evidence, expert grade, four registries")
@@ -462,9 +480,13 @@ def main() -> None:
         print("by outcome: " + ", ".join(f"{k} {v}" for k, v in sorted(by_outcome.items())))
         by_rule = Counter(rule for r in final.values() if r["status"] == "rejected" for rule in _rules(r))
         print("rejected by rule: " + ", ".join(f"{k} {v}" for k, v in sorted(by_rule.items())))
-        deadlines = sorted({r["supplement_deadline"][:16] for r in final.values() if r["status"] == "supplement-requested"})
-        print(f"supplements still open: {by_outcome.get('supplement-requested', 0)}, deadline {', '.join(deadlines)} UTC "
-              "(no supplement by then rejects as incomplete, E6)")
+        deadlines = sorted(
+            {r["supplement_deadline"][:16] for r in final.values() if r["status"] == "supplement-requested"}
+        )
+        print(
+            f"supplements still open: {by_outcome.get('supplement-requested', 0)}, deadline {', '.join(deadlines)} UTC "
+            "(no supplement by then rejects as incomplete, E6)"
+        )
         heading("evaluation: document scores, the committee and its conflicts (F6), scoring")
         budget = evaluate(program, forms, final, names)
         execute(program, forms, final, names, budget, execution, starts)

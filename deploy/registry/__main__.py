@@ -157,7 +157,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="dataset JSON (deploy/sample/screening_scenario.py)")
     parser.add_argument("--latency-ms", type=parse_latency, default=DEFAULT_LATENCY_MS, metavar="MIN-MAX",
                         help="each call answers after a latency drawn from this range (default 50-150; 0: at once)")
-    parser.add_argument("--delay-seconds", type=float, default=0.0, help="answer this much later still (a slow registry)")
+    parser.add_argument(
+        "--delay-seconds", type=float, default=0.0, help="answer this much later still (a slow registry)"
+    )
     args = parser.parse_args()
     data = json.loads(args.data.read_text("utf-8"))
     uvicorn.run(create_registry_app(args.registry, data, delay_seconds=args.delay_seconds, latency_ms=args.latency_ms),

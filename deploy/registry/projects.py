@@ -418,10 +418,19 @@ def companies(rng: random.Random, count: int) -> list[Company]:
 def project_record(index: int, slots: Slots, plan: Plan, company: Company, rng: random.Random) -> dict:
     start = date(2019, 1, 1) + timedelta(days=rng.randrange(6 * 365))
     registry = REGISTRIES[index % len(REGISTRIES)]
-    return {"id": f"{registry}-{start.year}-{index:07d}", "registry": registry, "title": _title(slots),
-            "company_brn": company.brn, "ceo": company.ceo, "period": {
-                "start": start.isoformat(), "end": (start + timedelta(days=rng.choice([180, 270, 365, 730]))).isoformat()},
-            "industry": slots.industry, **plan.texts()}
+    return {
+        "id": f"{registry}-{start.year}-{index:07d}",
+        "registry": registry,
+        "title": _title(slots),
+        "company_brn": company.brn,
+        "ceo": company.ceo,
+        "period": {
+            "start": start.isoformat(),
+            "end": (start + timedelta(days=rng.choice([180, 270, 365, 730]))).isoformat(),
+        },
+        "industry": slots.industry,
+        **plan.texts(),
+    }
 
 
 def corpus(projects: int, *, seed: int = 7) -> Iterator[tuple[dict, Slots, Plan]]:
@@ -457,7 +466,7 @@ def planted_queries(sources: list[tuple[dict, Slots, Plan]], *, per_kind: int, s
 def write_corpus(path: Path, projects: int, *, seed: int = 7, keep_sources: int = 0) -> list[tuple[dict, Slots, Plan]]:
     """Write the JSONL export; returns `keep_sources` projects spread over the corpus to plant queries from."""
     step = max(1, projects // keep_sources) if keep_sources else 0
-    kept = []
+    kept: list[tuple[dict, Slots, Plan]] = []
     with path.open("w", encoding="utf-8") as out:
         for i, item in enumerate(corpus(projects, seed=seed)):
             out.write(json.dumps(item[0], ensure_ascii=False) + "\n")

@@ -24,15 +24,15 @@ EXTERNALS = [  # (id, name, affiliation, fields)
     ("EV-05", "문위원", "한국생산성컨설팅", ["인사노무", "교육"]),
     ("EV-06", "장위원", "중소기업진흥공단", ["금융", "재무회계"]),
 ]
-SECRETARY = ("ST-01", "김간사", "김포산업진흥원", [])
+SECRETARY: tuple[str, str, str, list[str]] = ("ST-01", "김간사", "김포산업진흥원", [])
 
 
 def evaluator_pool(passed: list[dict[str, Any]], today: date) -> dict[str, dict[str, Any]]:
     """The pool, with three conflicts planted on the first three passed applications (each a `facts` dict):
     EV-03 left the first applicant 200 days ago (former employer, detected); EV-05 is the second applicant's own
     expert (detected); EV-04 will declare a family relation with the third (declared)."""
-    pool = {i: {"name": n, "affiliation": a, "kind": "external", "fields": f, "employers": []}
-            for i, n, a, f in EXTERNALS}
+    pool: dict[str, dict[str, Any]] = {
+        i: {"name": n, "affiliation": a, "kind": "external", "fields": f, "employers": []} for i, n, a, f in EXTERNALS}
     pool[SECRETARY[0]] = {"name": SECRETARY[1], "affiliation": SECRETARY[2], "kind": "center-staff", "fields": [],
                           "employers": []}
     if passed:
@@ -55,8 +55,16 @@ def screening_passed(program_id: str, n: int, rng: random.Random, cost: int, now
             [300_000_000, 800_000_000, 1_500_000_000, 2_500_000_000, 3_500_000_000]),
         "regular_employees": rng.choice([2, 4, 8, 12, 20]), "consulting_cost_excluding_vat": cost,
         "submitted_at": (now - timedelta(days=3, minutes=n)).isoformat()})
-    return ScreeningPassed(program_id=program_id, application_id=f"APP-EVAL0{now:%y%m%d%H%M%S%f}{n:03d}", occurred_at=now,
-                           passed_at=now, revision=1, expert_grade="2", facts=facts, checks=())
+    return ScreeningPassed(
+        program_id=program_id,
+        application_id=f"APP-EVAL0{now:%y%m%d%H%M%S%f}{n:03d}",
+        occurred_at=now,
+        passed_at=now,
+        revision=1,
+        expert_grade="2",
+        facts=facts,
+        checks=(),
+    )
 
 
 COMMITTEE = [("EV-01", "chair"), ("EV-02", "member"), ("EV-03", "member"), ("EV-04", "member"), ("EV-05", "member"),

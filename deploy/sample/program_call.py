@@ -84,40 +84,66 @@ def company_form(i: int, program: dict[str, Any], today: date, rng: random.Rando
     form: dict[str, Any] = {
         "program_id": program["program_id"],
         "company": {
-            "name": f"(주){name}", "ceo_name": _person(rng), "founded_on": founded.isoformat(),
-            "business_registration_number": brn(rng), "business_type": "제조업",
+            "name": f"(주){name}",
+            "ceo_name": _person(rng),
+            "founded_on": founded.isoformat(),
+            "business_registration_number": brn(rng),
+            "business_type": "제조업",
             "business_items": rng.choice(["자동차 부품", "식품 가공", "전자 부품", "금속 가공", "플라스틱 사출"]),
             "industry_code": rng.choice(["C25", "C10", "C26", "C29", "C22"]) + f"{rng.randint(100, 999)}",
             "main_products": rng.choice(["정밀 가공품", "냉동 식품", "PCB 모듈", "사출 금형", "포장재"]),
             "main_equipment": rng.choice(["CNC 선반 8대", "사출기 5대", "SMT 라인 2식", "프레스 4대"]),
-            "regular_employees": employees, "revenue_last_year": rng.choice([3, 6, 9, 15, 24, 35]) * 100_000_000,
+            "regular_employees": employees,
+            "revenue_last_year": rng.choice([3, 6, 9, 15, 24, 35]) * 100_000_000,
             "hq_address": f"경기도 김포시 {rng.choice(_PLACES)} {rng.randint(1, 300)}",
             "factory_address": f"경기도 김포시 {rng.choice(_PLACES)} {rng.randint(1, 300)}" if has_factory else None,
             "gimpo_business_since": (founded + timedelta(days=rng.randint(0, 300))).isoformat(),
         },
-        "project_manager": {"name": _person(rng), "department": rng.choice(["생산팀", "경영지원팀", "기술연구소"]),
-                            "title": rng.choice(["과장", "차장", "팀장", "대리"]),
-                            "phone": f"031-98{rng.randint(0, 9)}-{rng.randint(1000, 9999)}",
-                            "email": f"pm{i}@company{i}.co.kr"},
+        "project_manager": {
+            "name": _person(rng),
+            "department": rng.choice(["생산팀", "경영지원팀", "기술연구소"]),
+            "title": rng.choice(["과장", "차장", "팀장", "대리"]),
+            "phone": f"031-98{rng.randint(0, 9)}-{rng.randint(1000, 9999)}",
+            "email": f"pm{i}@company{i}.co.kr",
+        },
         "consulting": {
-            "consulting_field": field, "company_difficulties": difficulty, "consultant_field": consultant_field,
-            "cost_excluding_vat": rng.choice([4_000_000, 4_545_454, 5_000_000, 6_000_000]), "sessions": 10,
-            "company_introduction": f"{founded.year}년 설립된 김포 소재 {name} 입니다. 주요 거래처와 장기 계약을 맺고 있습니다.",
+            "consulting_field": field,
+            "company_difficulties": difficulty,
+            "consultant_field": consultant_field,
+            "cost_excluding_vat": rng.choice([4_000_000, 4_545_454, 5_000_000, 6_000_000]),
+            "sessions": 10,
+            "company_introduction": f"{founded.year}년 설립된 김포 소재 {name} 입니다. "
+            "주요 거래처와 장기 계약을 맺고 있습니다.",
             "project_overview": f"{field} 분야의 현장 애로를 전문가 진단으로 해결합니다. {difficulty}",
-            "necessity_and_purpose": purpose, "expected_effects": "매출 증대와 일자리 창출, 원가 절감 효과를 기대합니다.",
+            "necessity_and_purpose": purpose,
+            "expected_effects": "매출 증대와 일자리 창출, 원가 절감 효과를 기대합니다.",
             "consulting_content": method,
-            "schedule": [{"month": f"{year_end.year}-{m:02d}", "activity": a}
-                         for m, a in ((max(1, year_end.month - 2), "현장 진단"), (year_end.month, "결과 보고"))],
+            "schedule": [
+                {"month": f"{year_end.year}-{m:02d}", "activity": a}
+                for m, a in ((max(1, year_end.month - 2), "현장 진단"), (year_end.month, "결과 보고"))
+            ],
             "planned_completion_on": (year_end - timedelta(days=rng.randint(5, 30))).isoformat(),
         },
-        "expert": ({"name": _person(rng), "affiliation": rng.choice(["한국생산성컨설팅", "경기경영연구원", "김포기술사사무소"]),
-                    "title": "수석컨설턴트", "contact": f"010-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}",
-                    "qualification": {"highest_degree": rng.choice(["bachelor", "master", "doctorate"]),
-                                      "consulting_years": rng.randint(4, 20),
-                                      "licences": rng.sample(_LICENCES, rng.choice([0, 1]))}}
-                   if has_expert else None),
-        "bonus": {"past_public_projects": rng.choice([0, 0, 1, 3]), "research_staff": research_staff,
-                  "certifications": certs},
+        "expert": (
+            {
+                "name": _person(rng),
+                "affiliation": rng.choice(["한국생산성컨설팅", "경기경영연구원", "김포기술사사무소"]),
+                "title": "수석컨설턴트",
+                "contact": f"010-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}",
+                "qualification": {
+                    "highest_degree": rng.choice(["bachelor", "master", "doctorate"]),
+                    "consulting_years": rng.randint(4, 20),
+                    "licences": rng.sample(_LICENCES, rng.choice([0, 1])),
+                },
+            }
+            if has_expert
+            else None
+        ),
+        "bonus": {
+            "past_public_projects": rng.choice([0, 0, 1, 3]),
+            "research_staff": research_staff,
+            "certifications": certs,
+        },
         "declarations": {"plans_to_relocate_outside_gimpo": False, "consent_to_data_use": True},
     }
     form["evidence"] = _evidence(form, i, issued)

@@ -55,12 +55,36 @@ _PARAPHRASE = {  # (goal, method, content) of each sample problem, reworded the 
              "불량률이 높아 재작업 비용과 납기 지연이 발생하는 가공 공정을 전문가 진단으로 개선"),
 }
 _BACKGROUND = [  # other companies' projects: the registries hold far more than our applicants
-    ("NTIS", "스마트공장 구축을 통한 설비 가동률 향상", "MES 도입, 설비 센서 데이터 수집 및 대시보드 구축",
-     "생산설비 실시간 모니터링 시스템 개발"),
-    ("SMTECH", "수출 초보기업 해외 판로 개척", "바이어 발굴, 해외 전시회 참가, 수출 상담 지원", "동남아 시장 진출 전략 수립"),
-    ("GSTEP-PMS", "친환경 포장재 개발로 플라스틱 사용 절감", "생분해 소재 배합 실험과 성형 공정 최적화", "식품 포장용 생분해 필름 시제품 제작"),
-    ("NTIS", "이차전지 부품 정밀 가공 기술 고도화", "5축 가공 공정 개발과 치수 검사 자동화", "배터리 케이스 가공 불량 저감"),
-    ("SMTECH", "중소 식품기업 HACCP 인증 취득", "위생 관리 기준서 작성과 현장 교육", "HACCP 선행요건 구축과 인증 심사 대응"),
+    (
+        "NTIS",
+        "스마트공장 구축을 통한 설비 가동률 향상",
+        "MES 도입, 설비 센서 데이터 수집 및 대시보드 구축",
+        "생산설비 실시간 모니터링 시스템 개발",
+    ),
+    (
+        "SMTECH",
+        "수출 초보기업 해외 판로 개척",
+        "바이어 발굴, 해외 전시회 참가, 수출 상담 지원",
+        "동남아 시장 진출 전략 수립",
+    ),
+    (
+        "GSTEP-PMS",
+        "친환경 포장재 개발로 플라스틱 사용 절감",
+        "생분해 소재 배합 실험과 성형 공정 최적화",
+        "식품 포장용 생분해 필름 시제품 제작",
+    ),
+    (
+        "NTIS",
+        "이차전지 부품 정밀 가공 기술 고도화",
+        "5축 가공 공정 개발과 치수 검사 자동화",
+        "배터리 케이스 가공 불량 저감",
+    ),
+    (
+        "SMTECH",
+        "중소 식품기업 HACCP 인증 취득",
+        "위생 관리 기준서 작성과 현장 교육",
+        "HACCP 선행요건 구축과 인증 심사 대응",
+    ),
 ]
 
 
@@ -125,10 +149,15 @@ def registry_dataset(forms: list[dict[str, Any]], announcement: date, today: dat
     for i, form in enumerate(forms):
         company, brn = form["company"], _brn_of(form)
         if i != 13:  # 13: unknown to the tax service
-            data["business_status"][brn] = {"b_stt": "계속사업자", "b_stt_cd": "01", "tax_type": "부가가치세 일반과세자",
-                                            "tax_type_cd": "01", "end_dt": "",
-                                            "start_dt": company["founded_on"].replace("-", ""),
-                                            "p_nm": company["ceo_name"] if i != 14 else company["ceo_name"][0] + "철수"}
+            data["business_status"][brn] = {
+                "b_stt": "계속사업자",
+                "b_stt_cd": "01",
+                "tax_type": "부가가치세 일반과세자",
+                "tax_type_cd": "01",
+                "end_dt": "",
+                "start_dt": company["founded_on"].replace("-", ""),
+                "p_nm": company["ceo_name"] if i != 14 else company["ceo_name"][0] + "철수",
+            }
         if i == 1:
             data["business_status"][brn].update(b_stt="휴업자", b_stt_cd="02")
         if i == 2:
@@ -146,9 +175,20 @@ def registry_dataset(forms: list[dict[str, Any]], announcement: date, today: dat
 def _credit_records(i: int, form: dict, today: date) -> list[dict[str, Any]]:
     results = []
     if i == 3:
-        results.append({"role": "ceo", "name": form["company"]["ceo_name"], "records": [{
-            "type": "credit-restriction", "institution": "김포농협", "registered_on": (today - timedelta(days=200)).isoformat(),
-            "cleared_on": None}]})
+        results.append(
+            {
+                "role": "ceo",
+                "name": form["company"]["ceo_name"],
+                "records": [
+                    {
+                        "type": "credit-restriction",
+                        "institution": "김포농협",
+                        "registered_on": (today - timedelta(days=200)).isoformat(),
+                        "cleared_on": None,
+                    }
+                ],
+            }
+        )
     if i == 5:
         results.append({"role": "project-manager", "name": form["project_manager"]["name"], "records": [{
             "type": "delinquency", "institution": "OO카드", "registered_on": (today - timedelta(days=90)).isoformat(),
@@ -163,7 +203,15 @@ def _sanction_records(i: int, announcement: date, today: date, rng: random.Rando
                 "lifted_on": end.isoformat() if end else None, "detail": detail}
 
     if i == 6:
-        return [record("local-tax-arrears", "김포시 세정과", announcement - timedelta(days=120), None, "지방세 체납 3,450,000원")]
+        return [
+            record(
+                "local-tax-arrears",
+                "김포시 세정과",
+                announcement - timedelta(days=120),
+                None,
+                "지방세 체납 3,450,000원",
+            )
+        ]
     if i == 8:
         return [record("illegal-building", "김포시 건축과", announcement - timedelta(days=400),
                        announcement - timedelta(days=30), "무단 증축 (시정 완료)")]
@@ -177,18 +225,37 @@ def _sanction_records(i: int, announcement: date, today: date, rng: random.Rando
 
 
 def _project(registry, project_id, title, brn, goal, method, content, today) -> dict[str, Any]:
-    return {"registry": registry, "project_id": project_id, "title": title, "company_brn": brn,
-            "agency": {"NTIS": "과학기술정보통신부", "SMTECH": "중소벤처기업부", "GSTEP-PMS": "경기도경제과학진흥원"}[registry],
-            "start": (today - timedelta(days=120)).isoformat(), "end": (today + timedelta(days=240)).isoformat(),
-            "goal": goal, "method": method, "content": content}
+    return {
+        "registry": registry,
+        "project_id": project_id,
+        "title": title,
+        "company_brn": brn,
+        "agency": {"NTIS": "과학기술정보통신부", "SMTECH": "중소벤처기업부", "GSTEP-PMS": "경기도경제과학진흥원"}[
+            registry
+        ],
+        "start": (today - timedelta(days=120)).isoformat(),
+        "end": (today + timedelta(days=240)).isoformat(),
+        "goal": goal,
+        "method": method,
+        "content": content,
+    }
 
 
 def _projects(i: int, form: dict, today: date) -> list[dict[str, Any]]:
     plan, brn = form["consulting"], _brn_of(form)
     if i == 10:  # the same plan, lightly edited, already funded elsewhere
-        return [_project("NTIS", "NTIS-2024-031877", f"{plan['consulting_field']} 현장 애로 해결 컨설팅", brn,
-                         plan["necessity_and_purpose"].replace("입니다", "임"), plan["consulting_content"].replace("합니다", "함"),
-                         plan["project_overview"], today)]
+        return [
+            _project(
+                "NTIS",
+                "NTIS-2024-031877",
+                f"{plan['consulting_field']} 현장 애로 해결 컨설팅",
+                brn,
+                plan["necessity_and_purpose"].replace("입니다", "임"),
+                plan["consulting_content"].replace("합니다", "함"),
+                plan["project_overview"],
+                today,
+            )
+        ]
     if i == 12:
         goal, method, content = _PARAPHRASE.get(plan["consulting_field"], _PARAPHRASE["인사노무"])
         return [_project("SMTECH", "S2024-0452", "중소기업 현장 애로 개선 지원", brn, goal, method, content, today)]

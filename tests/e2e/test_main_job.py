@@ -66,7 +66,9 @@ def test_main_job_takes_the_sample_call_from_applications_to_payments(fresh_data
     assert all((float(f) >= 50) == (o != "below-pass-mark") for _, _, _, f, _, o in table)  # F2
     selected = sum(int(row[4].replace(",", "")) for row in table if row[5] == "selected")
     assert 0 < selected <= 45_000_000  # F4
-    notified = re.search(r"X11 re-check by screening, then notified: (\d+) selected \(([\d,]+) of 45,000,000 KRW\)", out)
+    notified = re.search(
+        r"X11 re-check by screening, then notified: (\d+) selected \(([\d,]+) of 45,000,000 KRW\)", out
+    )
     assert notified and int(notified.group(1)) == sum(row[5] == "selected" for row in table)
     assert re.search(r"allowances \(F7, owed to payments\): EV-01 16 scored → 300,000 \(cap\)", out)
     # Contracts and payments: every selected company signs, one gives up and the waitlist moves up (F5), the
@@ -119,6 +121,23 @@ def test_main_job_takes_the_sample_call_from_applications_to_payments(fresh_data
     # those that passed screening on their registry answers alone (a ruling or a supplement is a request of its
     # own, with its own trace: the audit trail links those)
     assert len(followed) >= 5, (len(followed), len(filed))
+    # The same trace as OpenTelemetry spans (SME_TRACE_FILE): one connected tree from intake's HTTP request through
+    # its relay, the broker, screening, the lookup workers and evaluation, with the SQL of each step.
+    spans = [json.loads(line) for line in (logs / "spans.jsonl").read_text(encoding="utf-8").splitlines()]
+    for app in followed:
+        trace = [s for s in spans if s["context"]["trace_id"] == "0x" + filed[app]]
+        ids = {s["context"]["span_id"] for s in trace}
+        roots = [s for s in trace if s["parent_id"] is None]
+        assert [(r["name"], r["kind"]) for r in roots] == [("POST /applications", "SpanKind.SERVER")], roots
+        assert all(s["parent_id"] in ids for s in trace if s not in roots), "a span whose parent is not in the trace"
+        where = {(s["resource"]["attributes"]["service.name"], s["name"]) for s in trace}
+        assert {("sme-intake", "intake.application-submitted.v1 publish"),
+                ("sme-screening", "apply application-submitted"),
+                ("sme-screening", "screening.screening-passed.v1 publish"),
+                ("sme-evaluation", "apply screening-passed")} <= where
+        assert any(service.startswith("sme-screening-worker-") and name.startswith("look up ")
+                   for service, name in where), where
+        assert any("db.system" in s["attributes"] or "db.system.name" in s["attributes"] for s in trace)
     # A real Prometheus (Debian's package) scraped every service and lookup worker, and loaded every alert rule.
     rules = sum(len(g["rules"]) for g in yaml.safe_load((ROOT / "deploy/prometheus/alerts.yml").read_text())["groups"])
     assert f"prometheus http://127.0.0.1:18090: 9 of 9 targets up, {rules} alert rules loaded" in out

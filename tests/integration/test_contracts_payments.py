@@ -140,14 +140,28 @@ def test_from_selection_to_payment_clawback_and_replay(stack):
     desk.call("POST", f"/agreements/{b['agreement_id']}/signatures", headers=desk.company(brn["B"]))
     nobody = desk.http.post(f"/agreements/{b['agreement_id']}/signatures", headers=desk.expert(brn["B"]))
     assert nobody.status_code == 409 and errors(nobody) == [("expert_name", "C1")]
-    amended = desk.call("POST", f"/agreements/{b['agreement_id']}/amendments", headers=desk.operator(), json={
-        "reason": "참여기업이 전문가를 선정하여 협약서에 기재", "expert_name": "정전문", "expert_affiliation": "경기경영컨설팅"})
+    amended = desk.call(
+        "POST",
+        f"/agreements/{b['agreement_id']}/amendments",
+        headers=desk.operator(),
+        json={
+            "reason": "참여기업이 전문가를 선정하여 협약서에 기재",
+            "expert_name": "정전문",
+            "expert_affiliation": "경기경영컨설팅",
+        },
+    )
     assert amended["expert_name"] == "정전문" and amended["signatures"] == []
     assert desk.sign_all(b)["status"] == "in-force"
 
     # C5 on an agreement in force: only with the company's and expert's agreement, and within C2.
-    bad = desk.http.post(f"/agreements/{a['agreement_id']}/amendments", headers=desk.operator(), json={
-        "reason": "기간 연장", "term_end": (date.fromisoformat(program["program_year_end"]) + timedelta(days=1)).isoformat()})
+    bad = desk.http.post(
+        f"/agreements/{a['agreement_id']}/amendments",
+        headers=desk.operator(),
+        json={
+            "reason": "기간 연장",
+            "term_end": (date.fromisoformat(program["program_year_end"]) + timedelta(days=1)).isoformat(),
+        },
+    )
     assert bad.status_code == 422 and sorted(errors(bad)) == [("agreed_by", "C5"), ("term_end", "C2")]
     over = desk.http.post(f"/agreements/{a['agreement_id']}/amendments", headers=desk.operator(), json={
         "reason": "증액", "agreed_amount": 5_000_001, "agreed_by": ["company", "expert"]})
@@ -207,7 +221,9 @@ def test_from_selection_to_payment_clawback_and_replay(stack):
     assert due["due_on"] == (today + timedelta(days=30)).isoformat() and due["account"] == "****7891"
     assert pay.file(form, brn["A"], expect=(409,))["errors"][0]["rule"] == "P1"
     assert pay.http.get(f"/payments/{due['payment_id']}/account", headers=pay.company(brn["A"])).status_code == 403
-    assert pay.call("GET", f"/payments/{due['payment_id']}/account", headers=pay.operator())["number"] == "3011234567891"
+    assert (
+        pay.call("GET", f"/payments/{due['payment_id']}/account", headers=pay.operator())["number"] == "3011234567891"
+    )
     columns, sealed = asyncio.run(_stored_payment(due["payment_id"]))
     assert "3011234567891" not in columns and "1234-5678" not in columns and b"3011234567891" not in sealed
 

@@ -93,7 +93,9 @@ class CountingConsumer:
         self.engine = make_engine(db_url("screening"))
         await migrate(self.engine, None)  # only the delivery tables: this consumer is the test's own
         async with self.engine.begin() as conn:
-            await conn.execute(text("CREATE TABLE IF NOT EXISTS probe_effects (application_id text PRIMARY KEY, n int)"))
+            await conn.execute(
+                text("CREATE TABLE IF NOT EXISTS probe_effects (application_id text PRIMARY KEY, n int)")
+            )
         self.broker = KafkaBroker(KAFKA, logger=None)
         consumers = ReliableConsumers(self.broker, session_factory(self.engine), service=self.group,
                                       batch_size=self.batch_size, programs=self.programs)

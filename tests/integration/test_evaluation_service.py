@@ -123,8 +123,12 @@ def test_a_round_from_screening_passed_to_notified_selection(evaluation):
     # Committee levels by position, so the ranking (and who fits the freed budget) is the same every run:
     # application n gets level index LEVEL[n] on every item from every evaluator.
     position = {a.application_id: n for n, a in enumerate(apps)}
-    given = desk.score_all(round_id, COMMITTEE, declared=declared_conflict(facts),
-                           sheet_of=lambda app, ev, items: {i["code"]: i["levels"][LEVEL[position[app]]] for i in items})
+    given = desk.score_all(
+        round_id,
+        COMMITTEE,
+        declared=declared_conflict(facts),
+        sheet_of=lambda app, ev, items: {i["code"]: i["levels"][LEVEL[position[app]]] for i in items},
+    )
     assert given == 5 * len(apps) - 3  # three planted conflicts
     declared = desk.call("PUT", f"/rounds/{round_id}/applications/{apps[2].application_id}/score",
                          headers=desk.evaluator("EV-04"), json={"levels": top}, expect=(409,))

@@ -83,7 +83,9 @@ def test_double_submission_creates_one_application_and_one_event(intake, forms):
     ids = {r.json()["application_id"] for r in responses}
     assert len(ids) == 1
     # the same form again without the key: an unchanged amendment (A2), no event
-    again = httpx.post(f"{BASE}/applications", json=form, headers=company(form["company"]["business_registration_number"]))
+    again = httpx.post(
+        f"{BASE}/applications", json=form, headers=company(form["company"]["business_registration_number"])
+    )
     assert again.status_code == 200 and again.json()["disposition"] == "unchanged"
     records = asyncio.run(read_topic(SUBMITTED, start, timeout=3, until=lambda rs: False))
     assert len(_events_for(records, ids.pop())) == 1

@@ -21,6 +21,7 @@ from sme_runtime.auth import Role, mint_token
 from sme_runtime.settings import DEVELOPMENT_SECRET
 from sme_schemas.contracts import ParticipationGivenUp
 from sme_schemas.evaluation import RecheckRequested
+from sme_schemas.examples import EXAMPLES
 from sme_schemas.intake import ApplicationSubmitted
 from sme_schemas.screening import (
     ApplicationRejected, ManualReviewRequested, RecheckCompleted, ScreeningPassed, ScreeningStarted,
@@ -140,7 +141,9 @@ def settled_with_every_lookup_answered(state: dict) -> bool:
 
 def rules(state: dict) -> set[str]:
     decision = state.get("decision") or {}
-    key = {"rejected": "findings", "manual-review": "questions", "supplement-requested": "documents"}.get(state["status"])
+    key = {"rejected": "findings", "manual-review": "questions", "supplement-requested": "documents"}.get(
+        state["status"]
+    )
     return {f["rule"] for f in decision.get(key, [])} if key else set()
 
 
@@ -192,7 +195,10 @@ def test_the_sample_call_is_screened_end_to_end_with_every_outcome(intake_env, p
         form = next(f for f in forms if ids[f["company"]["business_registration_number"]] == missing)
         brn = form["company"]["business_registration_number"]
         changed = {**form, "company": {**form["company"], "regular_employees": 999}}
-        assert httpx.put(f"{INTAKE}/applications/{missing}", json=changed, headers=company(brn)).status_code in (409, 422)
+        assert httpx.put(f"{INTAKE}/applications/{missing}", json=changed, headers=company(brn)).status_code in (
+            409,
+            422,
+        )
         evidence = form["evidence"] + [{"document_type": "local-tax-payment-certificate",
                                         "issued_on": now.date().isoformat(), "file_reference": "docs://x/local.pdf"}]
         response = httpx.put(f"{INTAKE}/applications/{missing}", json={**form, "evidence": evidence},
@@ -321,15 +327,38 @@ def test_x10_a_give_up_restriction_excludes_and_x11_recheck_answers_evaluation(i
     restricted, rechecked, caught = clean
     with Stack(intake_env, programs_dir, forms, now) as stack:
         brn = restricted["company"]["business_registration_number"]
-        asyncio.run(_publish(ParticipationGivenUp(
-            program_id="gimpo-sos-demo", occurred_at=now - timedelta(days=30), application_id="APP-01HTX5Q3Z8K2M4N6P8R0S2T4V6",
-            business_registration_number=brn, approved_at=now - timedelta(days=30),
-            restricted_until=(now + timedelta(days=335)).date(), freed_amount=5_000_000), "/sme/contracts"))
+        # The company's earlier application, which screening saw (a give-up of one it never saw is dead-lettered
+        # under known-application), then its agreement given up a month ago (C6): X10 for what it files next.
+        earlier = ApplicationSubmitted.model_validate({
+            **EXAMPLES["ApplicationSubmitted"], "program_id": "gimpo-sos-demo",
+            "application_id": "APP-01HTX5Q3Z8K2M4N6P8R0S2T4V6",
+            "content": {**EXAMPLES["ApplicationSubmitted"]["content"],
+                        "company": {**EXAMPLES["ApplicationSubmitted"]["content"]["company"],
+                                    "business_registration_number": brn}}})
+        asyncio.run(_publish(earlier, "/sme/intake"))
+        stack.wait_for([earlier.application_id], done=lambda s: s.get("status") is not None)
+        asyncio.run(
+            _publish(
+                ParticipationGivenUp(
+                    program_id="gimpo-sos-demo",
+                    occurred_at=now - timedelta(days=30),
+                    application_id=earlier.application_id,
+                    business_registration_number=brn,
+                    approved_at=now - timedelta(days=30),
+                    restricted_until=(now + timedelta(days=335)).date(),
+                    freed_amount=5_000_000,
+                ),
+                "/sme/contracts",
+            )
+        )
         time.sleep(2)  # contracts' event is on its own topic; give screening a moment to take it in
         ids = stack.submit(clean)
         states = stack.wait_for(ids.values())
         assert rules(states[ids[brn]]) == {"X10"}
-        ok, late = ids[rechecked["company"]["business_registration_number"]], ids[caught["company"]["business_registration_number"]]
+        ok, late = (
+            ids[rechecked["company"]["business_registration_number"]],
+            ids[caught["company"]["business_registration_number"]],
+        )
         assert states[ok]["status"] == states[late]["status"] == "passed"
 
         # After selection a local-tax arrear is registered for one of them; evaluation asks again (X11).

@@ -116,7 +116,9 @@ def test_each_lookup_worker_is_its_own_service_on_its_own_port(registry, monkeyp
     url = settings.registry_url(registry)
     host, port = url.removeprefix("http://").split(":")
     stand_in = COMPOSE["services"][host]["command"]
-    assert stand_in[stand_in.index("--registry") + 1] == registry.value and stand_in[stand_in.index("--port") + 1] == port
+    assert (
+        stand_in[stand_in.index("--registry") + 1] == registry.value and stand_in[stand_in.index("--port") + 1] == port
+    )
     worker_port = env["SCREENING_WORKER_HTTP_PORT"]
     assert f":{worker_port}/readyz" in " ".join(service["healthcheck"]["test"])
     assert f"{WORKERS[registry]}:{worker_port}" in compose_scrape_targets()
@@ -214,3 +216,11 @@ def test_every_package_of_a_service_is_installed_by_its_image():
         found = {".".join(p.parent.relative_to(pyproject.parent).parts)
                  for p in pyproject.parent.glob("*/**/__init__.py")}
         assert found == declared, pyproject
+
+
+@pytest.mark.parametrize("service", BUILT)
+def test_every_service_sends_its_traces_to_the_composed_collector(service):
+    endpoint = _resolved(_env(service)["OTEL_EXPORTER_OTLP_ENDPOINT"])
+    host, port = re.match(r"http://([a-z-]+):(\d+)$", endpoint).groups()
+    assert host in COMPOSE["services"] and port == "4318"  # OTLP over HTTP (sme_runtime.telemetry)
+    assert COMPOSE["services"][host]["environment"]["COLLECTOR_OTLP_ENABLED"] == "true"

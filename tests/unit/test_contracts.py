@@ -30,7 +30,9 @@ def _fields(node, root, path, seen):
 @pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.__name__)
 def test_every_field_is_described(event):
     schema = event_schema(event)
-    undescribed = [p for p, prop in _fields(schema, schema, "", set()) if "description" not in prop and "$ref" not in prop]
+    undescribed = [
+        p for p, prop in _fields(schema, schema, "", set()) if "description" not in prop and "$ref" not in prop
+    ]
     assert undescribed == []
 
 

@@ -54,9 +54,18 @@ def test_no_corpus_means_different():
 
 def test_thresholds_are_inclusive_and_come_from_configuration():
     score = check_duplicates(PLAN, CORPUS, duplicate_threshold=0.99, borderline_threshold=0.01).best.overall
-    assert check_duplicates(PLAN, CORPUS, duplicate_threshold=score, borderline_threshold=0.01).verdict is Verdict.DUPLICATE
-    assert check_duplicates(PLAN, CORPUS, duplicate_threshold=1.0, borderline_threshold=score).verdict is Verdict.BORDERLINE
-    assert check_duplicates(PLAN, CORPUS, duplicate_threshold=1.0, borderline_threshold=score + 1e-4).verdict is Verdict.DIFFERENT
+    assert (
+        check_duplicates(PLAN, CORPUS, duplicate_threshold=score, borderline_threshold=0.01).verdict
+        is Verdict.DUPLICATE
+    )
+    assert (
+        check_duplicates(PLAN, CORPUS, duplicate_threshold=1.0, borderline_threshold=score).verdict
+        is Verdict.BORDERLINE
+    )
+    assert (
+        check_duplicates(PLAN, CORPUS, duplicate_threshold=1.0, borderline_threshold=score + 1e-4).verdict
+        is Verdict.DIFFERENT
+    )
 
 
 def test_the_evidence_does_not_depend_on_corpus_order():
@@ -85,7 +94,9 @@ def test_a_text_is_fully_similar_to_itself(text):
 
 def sample_plan(problem) -> ProjectText:
     field, _, difficulty, purpose, method = problem
-    return ProjectText(goal=purpose, method=method, content=f"{field} 분야의 현장 애로를 전문가 진단으로 해결합니다. {difficulty}")
+    return ProjectText(
+        goal=purpose, method=method, content=f"{field} 분야의 현장 애로를 전문가 진단으로 해결합니다. {difficulty}"
+    )
 
 
 def test_the_sample_calls_planted_paraphrase_is_borderline_and_the_copy_a_duplicate():
@@ -105,4 +116,7 @@ def test_different_sample_plans_are_never_duplicates_of_each_other():
     plans = [sample_plan(p) for p in _PROBLEMS]
     for i, plan in enumerate(plans):
         others = [prior(f"O-{j}", p) for j, p in enumerate(plans) if j != i]
-        assert check_duplicates(plan, others, duplicate_threshold=0.75, borderline_threshold=0.45).verdict is Verdict.DIFFERENT
+        assert (
+            check_duplicates(plan, others, duplicate_threshold=0.75, borderline_threshold=0.45).verdict
+            is Verdict.DIFFERENT
+        )

@@ -42,9 +42,14 @@ def _spread(items, units: int, unit: int) -> dict[str, int]:
 def candidate(app_id: str, quantitative: int, raws: tuple[int, ...], cost: int, minutes: int = 0) -> Candidate:
     scores = [evaluator_score(levels_for(r), RUBRIC) for r in raws]
     assert [s.raw_total for s in scores] == list(raws)
-    return Candidate(application_id=app_id, company_name=f"(주){app_id}", quantitative=quantitative,
-                     qualitative=qualitative_score(scores, minimum=3), planned_subsidy=SOS.support.planned_subsidy(cost),
-                     submitted_at=T0 + timedelta(minutes=minutes))
+    return Candidate(
+        application_id=app_id,
+        company_name=f"(주){app_id}",
+        quantitative=quantitative,
+        qualitative=qualitative_score(scores, minimum=3),
+        planned_subsidy=SOS.support.planned_subsidy(cost),
+        submitted_at=T0 + timedelta(minutes=minutes),
+    )
 
 
 # With three evaluators, qualitative = (sum of raw totals) x 100 / (105 x 3) = 20·S/63 and
@@ -134,10 +139,16 @@ def test_f1_weights_are_program_data():
 
 sheets = st.fixed_dictionaries({i.code: st.sampled_from(i.levels) for i in RUBRIC.items})
 candidates = st.lists(
-    st.builds(lambda q, s, cost, minute: (q, s, cost, minute), st.integers(0, 100), st.lists(sheets, min_size=3, max_size=5),
-              st.sampled_from([500_000, 2_000_000, 4_000_000, 4_545_454, 5_000_000, 6_000_000]),
-              st.integers(0, 5)),  # few distinct minutes: ties on submission are common
-    min_size=1, max_size=14)
+    st.builds(
+        lambda q, s, cost, minute: (q, s, cost, minute),
+        st.integers(0, 100),
+        st.lists(sheets, min_size=3, max_size=5),
+        st.sampled_from([500_000, 2_000_000, 4_000_000, 4_545_454, 5_000_000, 6_000_000]),
+        st.integers(0, 5),
+    ),  # few distinct minutes: ties on submission are common
+    min_size=1,
+    max_size=14,
+)
 
 
 def _build(specs) -> list[Candidate]:
@@ -157,9 +168,16 @@ def test_the_order_is_total_and_the_same_for_any_input_order(specs, rnd):
     assert [r.application_id for r in first] == [r.application_id for r in again]
     assert [r.rank for r in first] == list(range(1, len(built) + 1))
     for above, below in zip(first, first[1:]):  # F3: never a better candidate below a worse one
-        assert (above.final, above.qualitative, above.quantitative) >= (below.final, below.qualitative, below.quantitative)
+        assert (above.final, above.qualitative, above.quantitative) >= (
+            below.final,
+            below.qualitative,
+            below.quantitative,
+        )
         if (above.final, above.qualitative, above.quantitative) == (below.final, below.qualitative, below.quantitative):
-            assert (above.candidate.submitted_at, above.application_id) < (below.candidate.submitted_at, below.application_id)
+            assert (above.candidate.submitted_at, above.application_id) < (
+                below.candidate.submitted_at,
+                below.application_id,
+            )
 
 
 @given(candidates, st.integers(0, 60_000_000))

@@ -95,8 +95,14 @@ def test_a_repeated_certification_counts_once():
     assert part(document_score(facts(certifications=(C.VENTURE, C.VENTURE)), SHEET, ANNOUNCED), "Q6") == 2
 
 
-@given(revenue=st.integers(0, 10**12), employees=st.integers(0, 10_000), since=st.dates(date(1950, 1, 1), date(2030, 1, 1)),
-       staff=st.integers(0, 500), institute=st.booleans(), certs=st.lists(st.sampled_from(BONUS), max_size=14))
+@given(
+    revenue=st.integers(0, 10**12),
+    employees=st.integers(0, 10_000),
+    since=st.dates(date(1950, 1, 1), date(2030, 1, 1)),
+    staff=st.integers(0, 500),
+    institute=st.booleans(),
+    certs=st.lists(st.sampled_from(BONUS), max_size=14),
+)
 def test_the_document_score_never_exceeds_its_maximum(revenue, employees, since, staff, institute, certs):
     score = document_score(facts(revenue_last_year=revenue, regular_employees=employees, gimpo_business_since=since,
                                  research_staff=staff, research_institute=institute, certifications=tuple(certs)),
@@ -155,7 +161,9 @@ def test_s3_mean_of_valid_scores_needs_three():
     assert (q.mean, q.raw_mean, q.evaluators) == (80, 84, 3)
 
 
-@given(st.lists(st.fixed_dictionaries({i.code: st.sampled_from(i.levels) for i in RUBRIC.items}), min_size=3, max_size=7))
+@given(
+    st.lists(st.fixed_dictionaries({i.code: st.sampled_from(i.levels) for i in RUBRIC.items}), min_size=3, max_size=7)
+)
 def test_committee_totals_never_exceed_their_maxima(sheets):
     scores = [evaluator_score(levels, RUBRIC) for levels in sheets]
     assert all(0 < s.raw_total <= RUBRIC.raw_max and 0 < s.normalised <= RUBRIC.normalised_to for s in scores)

@@ -49,7 +49,9 @@ def test_reference_fees_fall_with_the_grade_g3():
     assert fees == sorted(fees, reverse=True) and fees[Grade.THIRD] == 644_000
 
 
-@given(st.integers(0, 69), st.sampled_from(list(Degree)), st.sets(st.sampled_from(list(Licence))))  # +1 stays within the contract's 70
+@given(
+    st.integers(0, 69), st.sampled_from(list(Degree)), st.sets(st.sampled_from(list(Licence)))
+)  # +1 stays within the contract's 70
 def test_more_experience_never_lowers_the_grade(years, degree, licences):
     worse = assess_grade(q(years, degree, *licences))
     better = assess_grade(q(years + 1, degree, *licences))

@@ -18,9 +18,15 @@ BRNS = [f"{n}{brn_check_digit(n)}" for n in (f"{100000000 + i * 7:09d}" for i in
 
 
 def subject(brn: str, ceo: str = "김대표") -> LookupSubject:
-    return LookupSubject(business_registration_number=brn, company_name="(주)김포", ceo_name=ceo,
-                         project_manager_name="박과장", founded_on=date(2015, 5, 1), announcement_date=date(2024, 3, 25),
-                         as_of=date(2024, 4, 10))
+    return LookupSubject(
+        business_registration_number=brn,
+        company_name="(주)김포",
+        ceo_name=ceo,
+        project_manager_name="박과장",
+        founded_on=date(2015, 5, 1),
+        announcement_date=date(2024, 3, 25),
+        as_of=date(2024, 4, 10),
+    )
 
 
 def request(i: int, registry: Registry = Registry.SANCTIONS, **kw) -> LookupRequested:

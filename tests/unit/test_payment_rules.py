@@ -42,7 +42,9 @@ def test_p2_smart_factory_70_percent_truncated_to_the_won(proven, amount):
 def test_p2_never_more_than_cap_ratio_or_agreed_and_shares_add_up(proven, agreed):
     for program in (SOS, SMART):
         b = subsidy(proven, program.support, agreed)
-        assert b.subsidy <= min(program.support.cap, agreed) and b.subsidy * 100 <= proven * program.support.ratio_percent
+        assert (
+            b.subsidy <= min(program.support.cap, agreed) and b.subsidy * 100 <= proven * program.support.ratio_percent
+        )
         assert b.subsidy + b.company_share == proven and isinstance(b.subsidy, int)
 
 
@@ -55,9 +57,16 @@ def test_p3_due_on_the_30th_day_overdue_on_the_31st():
     assert due_on(date(2024, 1, 31), 30) == date(2024, 3, 1)  # across a leap February
 
 
-@pytest.mark.parametrize("reason, paid, back", [(R.FRAUD, 5_000_000, 5_000_000), (R.FALSE_EVIDENCE, 4_400_000, 4_400_000),
-                                                (R.RELOCATION, 5_000_000, 0), (R.GIVE_UP, 5_000_000, 0),
-                                                (R.FRAUD, 0, 0)])
+@pytest.mark.parametrize(
+    "reason, paid, back",
+    [
+        (R.FRAUD, 5_000_000, 5_000_000),
+        (R.FALSE_EVIDENCE, 4_400_000, 4_400_000),
+        (R.RELOCATION, 5_000_000, 0),
+        (R.GIVE_UP, 5_000_000, 0),
+        (R.FRAUD, 0, 0),
+    ],
+)
 def test_p4_clawback_of_the_whole_subsidy_only_for_fraud_or_false_evidence_after_payment(reason, paid, back):
     assert clawback(reason, paid) == back
 
@@ -120,7 +129,10 @@ def test_c8_report_refused_until_the_session_minimums_are_met():
     three = [Session(date(2024, 9, d), 2, SessionKind.FOLLOW_UP) for d in range(1, 4)]
     assert report_problems(ten + three, minimum_sessions=10, follow_up_sessions=3) == []
     short = report_problems(ten[:9] + three[:2], minimum_sessions=10, follow_up_sessions=3)
-    assert [p.message for p in short] == ["9 on-site sessions logged; at least 10", "2 follow-up sessions logged; at least 3"]
+    assert [p.message for p in short] == [
+        "9 on-site sessions logged; at least 10",
+        "2 follow-up sessions logged; at least 3",
+    ]
 
 
 @pytest.mark.parametrize("role, claim, visible", [

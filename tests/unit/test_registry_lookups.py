@@ -79,17 +79,55 @@ def test_x8_x9_sanctions_as_of_their_dates(category, start, end, verdict, rule):
 
 
 DATASET = {
-    "business_status": {BRN: {"b_stt": "계속사업자", "b_stt_cd": "01", "tax_type": "일반과세자", "tax_type_cd": "01",
-                              "end_dt": "", "start_dt": "20120315", "p_nm": "김대표"}},
-    "credit": {BRN: [{"role": "project-manager", "name": "박과장", "records": [{
-        "type": "delinquency", "institution": "카드사", "registered_on": "2024-01-02", "cleared_on": None}]}]},
+    "business_status": {
+        BRN: {
+            "b_stt": "계속사업자",
+            "b_stt_cd": "01",
+            "tax_type": "일반과세자",
+            "tax_type_cd": "01",
+            "end_dt": "",
+            "start_dt": "20120315",
+            "p_nm": "김대표",
+        }
+    },
+    "credit": {
+        BRN: [
+            {
+                "role": "project-manager",
+                "name": "박과장",
+                "records": [
+                    {"type": "delinquency", "institution": "카드사", "registered_on": "2024-01-02", "cleared_on": None}
+                ],
+            }
+        ]
+    },
     "sanctions": {BRN: []},
-    "projects": [{"registry": "NTIS", "project_id": "N-1", "title": "같은 과제", "company_brn": BRN, "agency": "과기부",
-                  "start": "2024-01-01", "end": "2024-12-31", "goal": "불량률을 낮춘다", "method": "현장 진단과 공정 FMEA",
-                  "content": "가공 공정 개선"},
-                 {"registry": "NTIS", "project_id": "N-2", "title": "끝난 과제", "company_brn": BRN, "agency": "과기부",
-                  "start": "2022-01-01", "end": "2023-12-31", "goal": "불량률을 낮춘다", "method": "현장 진단과 공정 FMEA",
-                  "content": "가공 공정 개선"}],
+    "projects": [
+        {
+            "registry": "NTIS",
+            "project_id": "N-1",
+            "title": "같은 과제",
+            "company_brn": BRN,
+            "agency": "과기부",
+            "start": "2024-01-01",
+            "end": "2024-12-31",
+            "goal": "불량률을 낮춘다",
+            "method": "현장 진단과 공정 FMEA",
+            "content": "가공 공정 개선",
+        },
+        {
+            "registry": "NTIS",
+            "project_id": "N-2",
+            "title": "끝난 과제",
+            "company_brn": BRN,
+            "agency": "과기부",
+            "start": "2022-01-01",
+            "end": "2023-12-31",
+            "goal": "불량률을 낮춘다",
+            "method": "현장 진단과 공정 FMEA",
+            "content": "가공 공정 개선",
+        },
+    ],
 }
 
 
@@ -105,13 +143,17 @@ async def ask(registry: Registry, about: LookupSubject) -> LookupResult:
 async def test_adapters_over_the_registries_http_shapes():
     assert (await ask(Registry.BUSINESS_STATUS, subject())).verdict is Verdict.CLEAR
     assert (await ask(Registry.BUSINESS_STATUS, subject(ceo_name="김철수"))).verdict is Verdict.REFER  # X4
-    assert (await ask(Registry.BUSINESS_STATUS, subject(business_registration_number="2208162517"))).verdict is Verdict.REFER
+    assert (
+        await ask(Registry.BUSINESS_STATUS, subject(business_registration_number="2208162517"))
+    ).verdict is Verdict.REFER
     pm = await ask(Registry.CREDIT, subject())
     assert pm.verdict is Verdict.EXCLUDED and pm.findings[0].rule == "X8" and "박과장" in pm.findings[0].detail
     assert (await ask(Registry.CREDIT, subject(project_manager_name="최대리"))).verdict is Verdict.CLEAR
     assert (await ask(Registry.SANCTIONS, subject())).verdict is Verdict.CLEAR
     duplicate = await ask(Registry.DUPLICATE_PROJECTS, subject())
-    assert duplicate.verdict is Verdict.EXCLUDED and "N-1" in duplicate.findings[0].detail  # the ended N-2 is not "under way"
+    assert (
+        duplicate.verdict is Verdict.EXCLUDED and "N-1" in duplicate.findings[0].detail
+    )  # the ended N-2 is not "under way"
     later = await ask(Registry.DUPLICATE_PROJECTS, subject(as_of=date(2025, 1, 1)))
     assert later.verdict is Verdict.CLEAR
 
@@ -137,8 +179,14 @@ class FlakyRegistry:
 
 
 def request() -> LookupRequested:
-    return LookupRequested(program_id="gimpo-sos-2024", occurred_at=datetime.now(timezone.utc), lookup_id="L-1",
-                           application_id="APP-01HTX5Q3Z8K2M4N6P8R0S2T4V6", registry=Registry.SANCTIONS, about=subject())
+    return LookupRequested(
+        program_id="gimpo-sos-2024",
+        occurred_at=datetime.now(timezone.utc),
+        lookup_id="L-1",
+        application_id="APP-01HTX5Q3Z8K2M4N6P8R0S2T4V6",
+        registry=Registry.SANCTIONS,
+        about=subject(),
+    )
 
 
 async def test_worker_retries_with_doubling_backoff_and_waits_out_an_open_circuit():

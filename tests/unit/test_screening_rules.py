@@ -63,7 +63,9 @@ def test_a_clean_application_passes_with_every_check_recorded():
     decision = decide(case())
     assert decision.outcome is Outcome.PASSED
     assert {"X1", "X6", "X7", "X10", "G2", "E6"} <= rules_of(decision.findings)
-    assert decision.expert_grade == "2" and decision.facts.company_name  # 11y + master 2 + licence 3 = 16 == BASE.company.name
+    assert (
+        decision.expert_grade == "2" and decision.facts.company_name
+    )  # 11y + master 2 + licence 3 = 16 == BASE.company.name
 
 
 # X1 -------------------------------------------------------------------------------------------------------
@@ -146,8 +148,16 @@ def test_x6_a_field_outside_the_announced_ones_goes_to_an_operator_not_to_reject
 
 def test_x6_without_announced_fields_nothing_is_flagged():
     open_call = PROGRAM.model_copy(update={"support_fields": ()})
-    decision = decide(Case(content=content(consulting__consulting_field="해외부동산 투자자문"), required_evidence=REQUIRED,
-                           submitted_at=SUBMITTED, program=open_call, now=NOW, answers=CLEAR))
+    decision = decide(
+        Case(
+            content=content(consulting__consulting_field="해외부동산 투자자문"),
+            required_evidence=REQUIRED,
+            submitted_at=SUBMITTED,
+            program=open_call,
+            now=NOW,
+            answers=CLEAR,
+        )
+    )
     assert decision.outcome is Outcome.PASSED
 
 
@@ -190,7 +200,10 @@ def test_e6_a_complete_supplement_after_the_deadline_passed_is_not_rejected():
 
 # E5: unproven claims score 0 in the facts evaluation receives ----------------------------------------------
 def test_e5_unproven_bonus_claims_count_as_zero_for_evaluation():
-    evidence = [doc(D.BUSINESS_REGISTRATION_CERTIFICATE).model_dump(), doc(D.NATIONAL_TAX_PAYMENT_CERTIFICATE).model_dump()]
+    evidence = [
+        doc(D.BUSINESS_REGISTRATION_CERTIFICATE).model_dump(),
+        doc(D.NATIONAL_TAX_PAYMENT_CERTIFICATE).model_dump(),
+    ]
     facts = decide(case(content(evidence=evidence))).facts
     assert facts.research_staff == 0 and facts.certifications == ()
     proven = decide(case()).facts

@@ -4,7 +4,7 @@ import json
 import logging
 from datetime import datetime, timezone
 
-from sme_runtime import tracing
+from sme_runtime import telemetry, tracing
 from sme_runtime.logs import JsonLines
 from sme_runtime.outbox import outbox_row
 from sme_schemas import unwrap
@@ -48,3 +48,114 @@ def test_log_lines_are_json_with_the_service_trace_event_and_application():
     assert line["service"] == "screening" and line["message"] == "decided passed" and line["level"] == "info"
     assert line["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736" and line["event_id"] == "e-1"
     assert line["application_id"] == "APP-01HTX5Q3Z8K2M4N6P8R0S2T4V6"
+
+
+# --- OpenTelemetry spans (sme_runtime.telemetry) ----------------------------------------------------------------
+
+def _recording():
+    """This process's tracer provider with an in-memory exporter beside whatever else it exports to."""
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    telemetry.configure_telemetry("unit-test").add_span_processor(SimpleSpanProcessor(exporter))
+    return exporter
+
+
+def test_the_step_applying_an_event_is_a_span_under_its_publisher_and_the_parent_of_what_it_publishes():
+    spans = _recording()
+    now = datetime.now(timezone.utc)
+    withdrawn = ApplicationWithdrawn(program_id="gimpo-sos-demo", application_id="APP-01HTX5Q3Z8K2M4N6P8R0S2T4V6",
+                                     occurred_at=now, withdrawn_at=now)
+    with tracing.continued(CALLER, name="POST /applications/{id}/withdrawal") as request:
+        row = outbox_row(withdrawn, source="/sme/intake")
+    envelope, _ = unwrap(json.loads(row["outbox_headers"]), row["outbox_body"], expected=ApplicationWithdrawn)
+    assert envelope.traceparent == request.traceparent  # the step that wrote the row is its parent
+    with tracing.on_behalf_of(envelope) as applying:
+        onward = outbox_row(withdrawn, source="/sme/screening")
+    finished = {s.name: s for s in spans.get_finished_spans()}
+    step, apply = finished["POST /applications/{id}/withdrawal"], finished["apply application-withdrawn"]
+    assert f"{step.parent.span_id:016x}" == "00f067aa0ba902b7"  # the caller's span
+    assert apply.parent.span_id == step.context.span_id
+    assert {f"{s.context.trace_id:032x}" for s in (step, apply)} == {"4bf92f3577b34da6a3ce929d0e0e4736"}
+    assert apply.attributes["sme.application_id"] == "APP-01HTX5Q3Z8K2M4N6P8R0S2T4V6"
+    assert apply.attributes["messaging.message.id"] == envelope.id
+    assert json.loads(onward["outbox_headers"])["traceparent"] == applying.traceparent
+
+
+def test_a_callers_unsampled_flag_does_not_switch_off_the_centers_trace():
+    spans = _recording()
+    with tracing.continued("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", name="unsampled caller"):
+        pass
+    assert [s.name for s in spans.get_finished_spans()] == ["unsampled caller"]
+
+
+def test_queries_are_recorded_within_a_step_and_not_on_nobodys_behalf():
+    sampler = telemetry.StepsAndTheirQueries()
+    query = {"db.system": "postgresql", "db.statement": "SELECT 1"}
+    from opentelemetry import trace as otel
+    from opentelemetry.sdk.trace.sampling import Decision
+
+    assert sampler.should_sample(None, 1, "SELECT", attributes=query).decision is Decision.DROP
+    assert sampler.should_sample(None, 1, "apply X", attributes={}).decision is Decision.RECORD_AND_SAMPLE
+    with tracing.continued(CALLER, name="a step"):
+        within = otel.get_current_span()
+        from opentelemetry.trace import set_span_in_context
+
+        decision = sampler.should_sample(set_span_in_context(within), 1, "SELECT", attributes=query).decision
+    assert decision is Decision.RECORD_AND_SAMPLE
+
+
+def test_spans_go_to_a_file_of_json_lines_when_asked(tmp_path):
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    path = tmp_path / "logs" / "spans.jsonl"
+    [to_file] = telemetry.exporters_from_environment({"SME_TRACE_FILE": str(path)})
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(to_file))
+    provider.get_tracer("t").start_span("신청서 접수").end()
+    provider.get_tracer("t").start_span("second").end()
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert [line["name"] for line in lines] == ["신청서 접수", "second"]
+    assert all(len(line["context"]["trace_id"]) == 34 for line in lines)  # "0x" + 32 hex digits
+
+
+def test_spans_go_to_an_otlp_collector_when_one_is_configured():
+    """A real OTLP/HTTP exchange with a local receiver: the protobuf request carries the span and its trace."""
+    import http.server
+    import threading
+
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    received: list[ExportTraceServiceRequest] = []
+
+    class Collector(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the http.server API
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(ExportTraceServiceRequest.FromString(body))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_port}/v1/traces"
+        [otlp] = telemetry.exporters_from_environment({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": endpoint})
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(otlp))
+        span = provider.get_tracer("t").start_span("filed", context=tracing._PROPAGATOR.extract(
+            {"traceparent": CALLER}))
+        span.end()
+    finally:
+        server.shutdown()
+    [request] = received
+    [sent] = [s for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans]
+    assert sent.name == "filed" and sent.trace_id.hex() == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert sent.parent_span_id.hex() == "00f067aa0ba902b7"

@@ -128,6 +128,9 @@ async def sign(session: AsyncSession, contracts: Contracts, agreement_id: str, p
     a = await visible_agreement(session, agreement_id, principal, lock=True)
     _require_status(a, ("drafted",), "C1", "signing")
     party = rules.party_of(principal.role)
+    if party is None:
+        raise RuleViolation(Problem("Authorization", "C1", "only the center, the company and its expert sign"),
+                            status_code=403)
     if party is Party.EXPERT and not a.expert_name:
         raise RuleViolation(Problem("expert_name", "C1", "the company has not named its expert; an operator "
                                     "records the expert by amendment (C5) first"), status_code=409)

@@ -37,7 +37,9 @@ def in_force(signed_by: Iterable[Party]) -> bool:
     return set(signed_by) >= set(Party)
 
 
-def term_problems(start: date, end: date, amount: int, program: ProgramDefinition, planned_subsidy: int) -> list[Problem]:
+def term_problems(
+    start: date, end: date, amount: int, program: ProgramDefinition, planned_subsidy: int
+) -> list[Problem]:
     """C2: the term lies within the program year and the amount within what was selected (F4) and the cap."""
     problems = []
     if end < start:
@@ -52,8 +54,8 @@ def term_problems(start: date, end: date, amount: int, program: ProgramDefinitio
 
 def session_problems(new: Session, logged: Iterable[Session], *, term_start: date, term_end: date,
                      max_hours_per_day: int, today: date) -> list[Problem]:
-    """C3: held (not in the future) within the term, at least one hour, at most `max_hours_per_day` hours on one day (all sessions), and an
-    on-site session's log has its photos."""
+    """C3: held (not in the future) within the term, at least one hour, at most `max_hours_per_day` hours on one day
+    (all sessions), and an on-site session's log has its photos."""
     problems = []
     if not term_start <= new.held_on <= term_end:
         problems.append(Problem("held_on", "C3", f"{new.held_on} is outside the agreement term "

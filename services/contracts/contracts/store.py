@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sme_runtime.db import as_json as _json, fetch_all as _rows, fetch_one as _one
@@ -86,7 +86,8 @@ async def unsigned_past_deadline(session: AsyncSession, now: datetime) -> list[A
 
 
 async def counts_by_status(session: AsyncSession) -> dict[str, int]:
-    return dict((await session.execute(text("SELECT status, count(*) FROM agreements GROUP BY status"))).all())
+    rows = (await session.execute(text("SELECT status, count(*) FROM agreements GROUP BY status"))).all()
+    return {status: n for status, n in rows}
 
 
 # --- signatures -----------------------------------------------------------------------------------------------
@@ -104,8 +105,8 @@ async def signatures(session: AsyncSession, agreement_id: str) -> list[Any]:
 
 
 async def clear_signatures(session: AsyncSession, agreement_id: str) -> int:
-    return (await session.execute(text("DELETE FROM signatures WHERE agreement_id = :id"),
-                                  {"id": agreement_id})).rowcount
+    deleted = await session.execute(text("DELETE FROM signatures WHERE agreement_id = :id"), {"id": agreement_id})
+    return cast(CursorResult[Any], deleted).rowcount
 
 
 # --- sessions, amendments, reports ----------------------------------------------------------------------------

@@ -76,7 +76,9 @@ def check_committee(seats: Sequence[Seat], *, minimum: int, maximum: int) -> lis
     """Every reason a proposed committee cannot sit, each naming the seat and the rule."""
     problems = []
     ids = [s.evaluator.evaluator_id for s in seats]
-    problems += [Problem("members", "S3", f"{i} is named more than once") for i in sorted({i for i in ids if ids.count(i) > 1})]
+    problems += [
+        Problem("members", "S3", f"{i} is named more than once") for i in sorted({i for i in ids if ids.count(i) > 1})
+    ]
     for n, seat in enumerate(seats):
         if seat.evaluator.kind is Kind.CENTER_STAFF and seat.role is not Role.SECRETARY:
             problems.append(Problem(f"members[{n}].role", "F7", f"{seat.evaluator.name} is center staff: only the "
@@ -100,7 +102,7 @@ def _same(a: str | None, b: str | None) -> bool:
     def norm(s: str) -> str:
         return "".join(unicodedata.normalize("NFC", s).split()).casefold()
 
-    return bool(a and b) and norm(a) == norm(b)
+    return a is not None and b is not None and bool(a and b) and norm(a) == norm(b)
 
 
 def detect_conflicts(evaluator: Evaluator, applicants: Iterable[Applicant], *, as_of: date,

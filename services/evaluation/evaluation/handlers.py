@@ -19,7 +19,7 @@ from evaluation.committee import Applicant, Employment, Evaluator, Kind, Role, S
 from evaluation.ranking import Candidate, Ranked, promote, rank, select
 from evaluation.rounds import Declaration, RoundView
 from evaluation.scoring import EvaluatorScore, check_levels, document_score, evaluator_score, publish, qualitative_score
-from sme_runtime.consumer import program_of_event
+from sme_runtime.consumer import program_of_event, unknown_to
 from sme_runtime.outbox import enqueue
 from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas import Envelope
@@ -81,7 +81,9 @@ def on_recheck_completed(evaluation: Evaluation):
         now = evaluation.clock()
         recheck = await store.complete_recheck(session, event.request_id, outcome=event.outcome, at=now)
         if recheck is None:
-            return  # not ours, or answered already
+            if not await store.recheck_known(session, event.request_id):
+                raise unknown_to("evaluation", event, field="request_id")  # screening answers only what we asked
+            return  # answered already (a redelivery under another ce_id): the first answer stands
         # The budget lock before the row lock, in the same order as releases take them.
         await _lock_budget(session, (await store.candidate(session, recheck.application_id)).program_id)
         c = await store.candidate(session, recheck.application_id, lock=True)
@@ -105,7 +107,7 @@ def on_recheck_completed(evaluation: Evaluation):
 
 def on_agreement_terminated(evaluation: Evaluation):
     async def handle(session: AsyncSession, envelope: Envelope, event: AgreementTerminated) -> None:
-        await _release(session, evaluation, event.application_id, action="agreement-terminated",
+        await _release(session, evaluation, event, action="agreement-terminated",
                        detail={"reason": event.reason, "freed_amount": event.freed_amount, "ce_id": envelope.id})
 
     return handle
@@ -113,18 +115,21 @@ def on_agreement_terminated(evaluation: Evaluation):
 
 def on_given_up(evaluation: Evaluation):
     async def handle(session: AsyncSession, envelope: Envelope, event: ParticipationGivenUp) -> None:
-        await _release(session, evaluation, event.application_id, action="participation-given-up",
+        await _release(session, evaluation, event, action="participation-given-up",
                        detail={"freed_amount": event.freed_amount, "ce_id": envelope.id})
 
     return handle
 
 
-async def _release(session: AsyncSession, evaluation: Evaluation, application_id: str, *, action: str,
-                   detail: dict) -> None:
+async def _release(session: AsyncSession, evaluation: Evaluation, event: AgreementTerminated | ParticipationGivenUp,
+                   *, action: str, detail: dict) -> None:
     """F5: a selected application that leaves frees its planned subsidy for the waitlist; a waitlisted or
     still-scored one just leaves."""
+    application_id = event.application_id
     c = await store.candidate(session, application_id)
-    if c is None or c.status in ("released", "excluded", "below-pass-mark"):
+    if c is None:
+        raise unknown_to("evaluation", event)  # an agreement follows the selection evaluation made
+    if c.status in ("released", "excluded", "below-pass-mark"):
         return
     await _lock_budget(session, c.program_id)
     c = await store.candidate(session, application_id, lock=True)
@@ -136,7 +141,9 @@ async def _release(session: AsyncSession, evaluation: Evaluation, application_id
         await promote_waitlist(session, evaluation, c.program_id, because=f"{application_id} {action}")
 
 
-async def promote_waitlist(session: AsyncSession, evaluation: Evaluation, program_id: str, *, because: str) -> list[str]:
+async def promote_waitlist(
+    session: AsyncSession, evaluation: Evaluation, program_id: str, *, because: str
+) -> list[str]:
     """F5: down the waitlist in rank order, each application whose planned subsidy fits what is free is selected
     (after its own X11 re-check). Not after the program year: the consulting could not be finished (C2)."""
     program, now = evaluation.program(program_id), evaluation.clock()
@@ -176,9 +183,13 @@ async def register_evaluator(session: AsyncSession, evaluation: Evaluation, *, e
     now = evaluation.clock()
     created = await store.upsert_evaluator(session, evaluator_id=evaluator_id, name=name, affiliation=affiliation,
                                            kind=kind.value, fields=fields, employers=employers, at=now, by=operator)
-    await store.audit(session, at=now, actor=operator, action="evaluator-registered" if created else "evaluator-updated",
-                      detail={"evaluator_id": evaluator_id, "kind": kind.value, "fields": fields,
-                              "employers": employers})
+    await store.audit(
+        session,
+        at=now,
+        actor=operator,
+        action="evaluator-registered" if created else "evaluator-updated",
+        detail={"evaluator_id": evaluator_id, "kind": kind.value, "fields": fields, "employers": employers},
+    )
     return created
 
 
@@ -211,7 +222,9 @@ async def form_committee(session: AsyncSession, evaluation: Evaluation, *, round
     seats_ = [Seat(_evaluator(pool[m]), role) for m, role in members]
     if problems := check_committee(seats_, minimum=program.committee_min, maximum=program.committee_max):
         raise RuleViolation(*problems)
-    unseated = (await store.scored_evaluators(session, round_id)) - {m for m, role in members if role is not Role.SECRETARY}
+    unseated = (await store.scored_evaluators(session, round_id)) - {
+        m for m, role in members if role is not Role.SECRETARY
+    }
     if unseated:
         raise RuleViolation(Problem("members", "S3", f"{', '.join(sorted(unseated))} scored applications of this "
                                     "round already; they stay seated so their scores are not lost"), status_code=409)
@@ -297,7 +310,11 @@ async def close_round(session: AsyncSession, evaluation: Evaluation, *, round_id
     now = evaluation.clock()
     rows = {c.application_id: c for c in await store.candidates_of_round(session, round_id) if c.status == "in-round"}
     conflicts = view.conflicts()
-    qualitative = {a: qualitative_score(view.valid_scores(a, conflicts), program.committee_min) for a in rows}
+    qualitative = {a: q for a in rows
+                   if (q := qualitative_score(view.valid_scores(a, conflicts), program.committee_min)) is not None}
+    if short := sorted(rows.keys() - qualitative.keys()):  # S3: close_problems() names these first
+        raise RuleViolation(*(Problem("applications", "S3", f"{a} has fewer than {program.committee_min} valid scores")
+                              for a in short), status_code=409)
     ranking = rank([Candidate(application_id=a, company_name=c.company_name, quantitative=c.quantitative,
                               qualitative=qualitative[a], planned_subsidy=c.planned_subsidy,
                               submitted_at=c.submitted_at) for a, c in rows.items()],
@@ -313,10 +330,20 @@ async def close_round(session: AsyncSession, evaluation: Evaluation, *, round_id
                                   status="rechecking" if outcome is Outcome.SELECTED else outcome.value, at=now)
         if outcome is Outcome.SELECTED:
             await _request_recheck(session, rows[r_.application_id], via="round-close", at=now)
-    await enqueue(session, ScoresFinalized(
-        program_id=program.program_id, occurred_at=now, round_id=round_id, closed_at=now, budget=program.budget,
-        ranking=tuple(_ranked_event(r_, outcomes[r_.application_id], qualitative[r_.application_id]) for r_ in ranking)),
-        source=SOURCE)
+    await enqueue(
+        session,
+        ScoresFinalized(
+            program_id=program.program_id,
+            occurred_at=now,
+            round_id=round_id,
+            closed_at=now,
+            budget=program.budget,
+            ranking=tuple(
+                _ranked_event(r_, outcomes[r_.application_id], qualitative[r_.application_id]) for r_ in ranking
+            ),
+        ),
+        source=SOURCE,
+    )
     owed = await _owe_allowances(session, program, view, round_id, conflicts, now)
     await store.close_round(session, round_id, at=now, by=operator)
     await store.audit(session, at=now, actor=operator, action="round-closed", round_id=round_id,

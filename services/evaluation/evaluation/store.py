@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sme_runtime.db import as_json as _json, fetch_all as _rows, fetch_one as _one
@@ -43,9 +43,10 @@ async def candidates_of_round(session: AsyncSession, round_id: str) -> list[Any]
 
 async def join_round(session: AsyncSession, program_id: str, round_id: str, at: datetime) -> int:
     """Candidates of the program that waited for a round join it."""
-    return (await session.execute(text(
+    joined = await session.execute(text(
         "UPDATE candidates SET round_id = :r, status = 'in-round', updated_at = :at "
-        "WHERE program_id = :p AND status = 'awaiting-round'"), {"r": round_id, "p": program_id, "at": at})).rowcount
+        "WHERE program_id = :p AND status = 'awaiting-round'"), {"r": round_id, "p": program_id, "at": at})
+    return cast(CursorResult[Any], joined).rowcount
 
 
 async def record_result(session: AsyncSession, application_id: str, *, rank: int, qualitative, qualitative_raw,
@@ -66,9 +67,15 @@ async def set_status(session: AsyncSession, application_id: str, status: str, at
 
 
 async def committed_budget(session: AsyncSession, program_id: str) -> int:
-    return (await session.execute(text(
-        "SELECT CAST(COALESCE(sum(planned_subsidy), 0) AS bigint) FROM candidates WHERE program_id = :p AND status = ANY(:st)"),
-        {"p": program_id, "st": list(COMMITTED)})).scalar_one()
+    return (
+        await session.execute(
+            text(
+                "SELECT CAST(COALESCE(sum(planned_subsidy), 0) AS bigint) FROM candidates "
+                "WHERE program_id = :p AND status = ANY(:st)"
+            ),
+            {"p": program_id, "st": list(COMMITTED)},
+        )
+    ).scalar_one()
 
 
 async def waitlist(session: AsyncSession, program_id: str) -> list[Any]:
@@ -128,9 +135,13 @@ async def insert_round(session: AsyncSession, *, program_id: str, as_of: date, a
     number = (await session.execute(text("SELECT count(*) FROM rounds WHERE program_id = :p"),
                                     {"p": program_id})).scalar_one() + 1
     round_id = f"{program_id}-r{number}"
-    await session.execute(text(
-        "INSERT INTO rounds (round_id, program_id, status, as_of, opened_at, opened_by) "
-        "VALUES (:r, :p, 'open', :as_of, :at, :by)"), {"r": round_id, "p": program_id, "as_of": as_of, "at": at, "by": by})
+    await session.execute(
+        text(
+            "INSERT INTO rounds (round_id, program_id, status, as_of, opened_at, opened_by) "
+            "VALUES (:r, :p, 'open', :as_of, :at, :by)"
+        ),
+        {"r": round_id, "p": program_id, "as_of": as_of, "at": at, "by": by},
+    )
     return round_id
 
 
@@ -192,8 +203,10 @@ async def scored_evaluators(session: AsyncSession, round_id: str) -> set[str]:
 # --- re-checks, allowances, audit -----------------------------------------------------------------------------
 
 async def add_recheck(session: AsyncSession, *, request_id: str, application_id: str, via: str, at: datetime) -> None:
-    await session.execute(text("INSERT INTO rechecks (request_id, application_id, via, requested_at) "
-                               "VALUES (:id, :a, :via, :at)"), {"id": request_id, "a": application_id, "via": via, "at": at})
+    await session.execute(
+        text("INSERT INTO rechecks (request_id, application_id, via, requested_at) VALUES (:id, :a, :via, :at)"),
+        {"id": request_id, "a": application_id, "via": via, "at": at},
+    )
 
 
 async def complete_recheck(session: AsyncSession, request_id: str, *, outcome: str, at: datetime) -> Any:
@@ -201,6 +214,10 @@ async def complete_recheck(session: AsyncSession, request_id: str, *, outcome: s
     return await _one(session, "UPDATE rechecks SET completed_at = :at, outcome = :o "
                                "WHERE request_id = :id AND completed_at IS NULL RETURNING application_id, via",
                       id=request_id, o=outcome, at=at)
+
+
+async def recheck_known(session: AsyncSession, request_id: str) -> bool:
+    return await _one(session, "SELECT 1 AS known FROM rechecks WHERE request_id = :id", id=request_id) is not None
 
 
 async def rechecks_waiting(session: AsyncSession) -> Any:
@@ -234,7 +251,9 @@ async def audit(session: AsyncSession, *, at: datetime, actor: str, action: str,
         {"r": round_id, "a": application_id, "at": at, "actor": actor, "action": action, "d": _json(detail)})
 
 
-async def audit_of(session: AsyncSession, *, application_id: str | None = None, round_id: str | None = None) -> list[Any]:
+async def audit_of(
+    session: AsyncSession, *, application_id: str | None = None, round_id: str | None = None
+) -> list[Any]:
     return await _rows(session, "SELECT * FROM audit WHERE (CAST(:a AS text) IS NOT NULL AND application_id = :a) "
                                 "OR (CAST(:r AS text) IS NOT NULL AND round_id = :r AND application_id IS NULL) "
                                 "ORDER BY id", a=application_id, r=round_id)

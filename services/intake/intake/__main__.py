@@ -4,7 +4,13 @@ from sme_runtime.service import service_main
 
 
 def main() -> None:
-    service_main("intake", IntakeSettings, roles=("operator", "company", "evaluator", "expert"), doc=__doc__, serve_help="HTTP API + subscriptions + outbox relay")
+    service_main(
+        "intake",
+        IntakeSettings,
+        roles=("operator", "company", "evaluator", "expert"),
+        doc=__doc__,
+        serve_help="HTTP API + subscriptions + outbox relay",
+    )
 
 
 if __name__ == "__main__":

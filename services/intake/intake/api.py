@@ -53,7 +53,11 @@ class Withdrawal(BaseModel):
 
 Actor = Annotated[Principal, Depends(requires(Role.COMPANY, Role.OPERATOR))]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
-_DISPOSITION = {Disposition.CREATE: "created", Disposition.AMEND: "amended", Disposition.UNCHANGED: "unchanged"}
+_DISPOSITION: dict[Disposition, Literal["created", "amended", "unchanged"]] = {
+    Disposition.CREATE: "created",
+    Disposition.AMEND: "amended",
+    Disposition.UNCHANGED: "unchanged",
+}
 
 
 def _now() -> datetime:
@@ -63,9 +67,18 @@ def _now() -> datetime:
 def view(row: Any, disposition: Disposition | None = None) -> ApplicationView:
     content = ApplicationContent.model_validate(row.content)
     return ApplicationView(
-        application_id=row.application_id, program_id=row.program_id, status=row.status, revision=row.revision,
-        channel=row.channel, submitted_at=row.submitted_at, updated_at=row.updated_at, content=row.content,
-        contacts=row.contacts, disposition=_DISPOSITION.get(disposition), **handlers.evidence_status(content))
+        application_id=row.application_id,
+        program_id=row.program_id,
+        status=row.status,
+        revision=row.revision,
+        channel=row.channel,
+        submitted_at=row.submitted_at,
+        updated_at=row.updated_at,
+        content=row.content,
+        contacts=row.contacts,
+        disposition=_DISPOSITION[disposition] if disposition else None,
+        **handlers.evidence_status(content),
+    )
 
 
 async def _idempotent(request: Request, response: Response, actor: Principal, key: str | None,

@@ -12,6 +12,7 @@ from intake import api, handlers
 from intake.config import IntakeSettings
 from sme_runtime.service import service_app, service_consumers
 from sme_schemas.intake import ApplicationFiledByMunicipalSystem
+from sme_schemas.screening import ApplicationRejected, ScreeningPassed, ScreeningStarted, SupplementRequested
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE = "intake"
@@ -21,8 +22,10 @@ def build_broker(settings: IntakeSettings, sessions, intake: handlers.Intake) ->
     """The broker with every subscription of intake."""
     consumers = service_consumers(settings, sessions, SERVICE)
     consumers.subscribe(ApplicationFiledByMunicipalSystem, handlers.file_from_municipal_system(intake))
-    for event, handler in handlers.SCREENING_EVENTS:
-        consumers.subscribe(event, handler)
+    consumers.subscribe(ScreeningStarted, handlers.on_screening_started)
+    consumers.subscribe(ScreeningPassed, handlers.on_screening_passed)
+    consumers.subscribe(ApplicationRejected, handlers.on_application_rejected)
+    consumers.subscribe(SupplementRequested, handlers.on_supplement_requested)
     return consumers.broker
 
 

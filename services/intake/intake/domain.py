@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from sme_runtime.problems import Problem
 from sme_schemas.application import (
@@ -29,20 +30,29 @@ def _req(rule: str, purpose: str, *any_of: D, mandatory: bool = True) -> Evidenc
     return EvidenceRequirement(rule=rule, any_of=any_of, mandatory=mandatory, purpose=purpose)
 
 
-def required_evidence(company: CompanyProfile, expert: Expert | None, bonus: BonusClaims) -> tuple[EvidenceRequirement, ...]:
+def required_evidence(
+    company: CompanyProfile, expert: Expert | None, bonus: BonusClaims
+) -> tuple[EvidenceRequirement, ...]:
     """The evidence list for this company (E1–E5); E5 lines are not mandatory (an unproven claim scores 0)."""
     lines = [
         _req("E1", "사업자등록증명", D.BUSINESS_REGISTRATION_CERTIFICATE),
         _req("E1", "국세 납세증명서", D.NATIONAL_TAX_PAYMENT_CERTIFICATE),
         _req("E1", "지방세 납세증명서", D.LOCAL_TAX_PAYMENT_CERTIFICATE),
-        _req("E1", "최근 1개년 재무제표 또는 부가가치세과세표준증명원", D.FINANCIAL_STATEMENTS, D.VAT_TAX_BASE_CERTIFICATE),
+        _req(
+            "E1",
+            "최근 1개년 재무제표 또는 부가가치세과세표준증명원",
+            D.FINANCIAL_STATEMENTS,
+            D.VAT_TAX_BASE_CERTIFICATE,
+        ),
     ]
     if company.factory_address:
         lines.append(_req("E2", "공장등록증명", D.FACTORY_REGISTRATION_CERTIFICATE))
     if company.regular_employees == 0:
         # E3: with no regular employees both health-insurance records are needed.
         lines.append(_req("E3", "건강보험자격득실확인서 (상시근로자 없음)", D.HEALTH_INSURANCE_QUALIFICATION_RECORD))
-        lines.append(_req("E3", "건강보험 사업장가입자별부과내역 (상시근로자 없음)", D.HEALTH_INSURANCE_WORKPLACE_CHARGE_RECORD))
+        lines.append(
+            _req("E3", "건강보험 사업장가입자별부과내역 (상시근로자 없음)", D.HEALTH_INSURANCE_WORKPLACE_CHARGE_RECORD)
+        )
     else:
         lines.append(_req("E3", "상시근로자 확인서류 (택1)", D.MONTHLY_WITHHOLDING_TAX_RETURN,
                           D.INDIVIDUAL_HEALTH_INSURANCE_STATEMENT, D.EMPLOYMENT_INSURANCE_CHARGE_RECORD))
@@ -140,7 +150,7 @@ def dispose_submission(live: LiveApplication | None, content: ApplicationContent
 
 def changed_beyond_evidence(a: ApplicationContent, b: ApplicationContent) -> list[str]:
     """E6 supplement: the parts other than the evidence documents that differ (they must not)."""
-    strip = {"declarations": {"consent_given_at"}, "evidence": True}
+    strip: dict[str, Any] = {"declarations": {"consent_given_at"}, "evidence": True}
     before, after = a.model_dump(exclude=strip), b.model_dump(exclude=strip)
     return sorted(k for k in before if before[k] != after.get(k))
 

@@ -15,16 +15,16 @@ from intake.domain import (
 from intake.form import ApplicationForm, to_contacts, to_content
 from intake.ids import new_application_id
 from sme_runtime.auth import Principal, Role
-from sme_runtime.consumer import EventRefused
+from sme_runtime.consumer import EventRefused, unknown_to
 from sme_runtime.outbox import enqueue, outbox_row
 from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas import Envelope
 from sme_schemas.application import ApplicationContent
 from sme_schemas.intake import (
-    ApplicationAmended, ApplicationFiledByMunicipalSystem, ApplicationSubmitted, ApplicationWithdrawn,
+    ApplicationAmended, ApplicationFiledByMunicipalSystem, ApplicationSubmitted, ApplicationWithdrawn, Channel,
 )
 from sme_schemas.program import ProgramDefinition, local_date
-from sme_schemas.screening import ApplicationRejected, ScreeningPassed, ScreeningStarted, SupplementRequested
+from sme_schemas.screening import SupplementRequested
 
 SOURCE = "/sme/intake"
 RACE_ATTEMPTS = 3
@@ -74,10 +74,18 @@ async def submit_application(session: AsyncSession, intake: Intake, *, form: App
 
 
 async def _file(session: AsyncSession, *, program_id: str, content: ApplicationContent, contacts: dict | None,
-                channel: str, actor: str, at: datetime, source_system: str | None = None,
+                channel: Channel, actor: str, at: datetime, source_system: str | None = None,
                 external_reference: str | None = None) -> Submission:
-    new = dict(program_id=program_id, content=content, contacts=contacts, channel=channel, actor=actor, at=at,
-               source_system=source_system, external_reference=external_reference)
+    new: dict[str, Any] = dict(
+        program_id=program_id,
+        content=content,
+        contacts=contacts,
+        channel=channel,
+        actor=actor,
+        at=at,
+        source_system=source_system,
+        external_reference=external_reference,
+    )
     # Most submissions are a company's first: try that in one statement, and read the live one only if there is
     # one. It may be withdrawn before we read it (then try again), or a new one filed meanwhile (read again).
     for _ in range(RACE_ATTEMPTS):
@@ -100,7 +108,7 @@ async def _file(session: AsyncSession, *, program_id: str, content: ApplicationC
 
 
 async def _create(session: AsyncSession, *, program_id: str, content: ApplicationContent, contacts: dict | None,
-                  channel: str, actor: str, at: datetime, source_system: str | None,
+                  channel: Channel, actor: str, at: datetime, source_system: str | None,
                   external_reference: str | None) -> Submission | None:
     """A2: a new application unless the company has a live one in the program (then None, nothing written)."""
     application_id = new_application_id()
@@ -202,8 +210,10 @@ def _status_follows(status: Status, *, only_from: tuple[Status, ...]):
 
     async def handle(session: AsyncSession, envelope: Envelope, event) -> None:
         row = await store.get(session, event.application_id, lock=True)
-        if row is None or Status(row.status) not in only_from:
-            return  # unknown here, or withdrawn meanwhile: nothing to lock
+        if row is None:
+            raise unknown_to("intake", event)  # screening decides only what intake filed
+        if Status(row.status) not in only_from:
+            return  # withdrawn meanwhile, or a later status already: nothing to lock
         await store.set_status(session, event.application_id, status, at=event.occurred_at,
                                reason=type(event).__name__)
         await store.add_history(session, event.application_id, revision=row.revision, action=status.value,
@@ -221,17 +231,15 @@ on_application_rejected = _status_follows(Status.REJECTED, only_from=(Status.SUB
 async def on_supplement_requested(session: AsyncSession, envelope: Envelope, event: SupplementRequested) -> None:
     """E6: the company may now change its evidence (only that) until the deadline."""
     row = await store.get(session, event.application_id, lock=True)
-    if row is None or Status(row.status) not in (Status.SUBMITTED, Status.SCREENING, Status.SUPPLEMENT):
+    if row is None:
+        raise unknown_to("intake", event)
+    if Status(row.status) not in (Status.SUBMITTED, Status.SCREENING, Status.SUPPLEMENT):
         return
     await store.request_supplement(session, event.application_id, deadline=event.deadline, at=event.occurred_at)
     await store.add_history(session, event.application_id, revision=row.revision, action="supplement-requested",
                             actor="service:screening", at=event.occurred_at,
                             detail={"ce_id": envelope.id, "deadline": event.deadline.isoformat(),
                                     "documents": [d.model_dump(mode="json") for d in event.documents]})
-
-
-SCREENING_EVENTS = ((ScreeningStarted, on_screening_started), (ScreeningPassed, on_screening_passed),
-                    (ApplicationRejected, on_application_rejected), (SupplementRequested, on_supplement_requested))
 
 
 # --- helpers -------------------------------------------------------------------------------------------------------

@@ -64,11 +64,21 @@ async def insert_unless_live(session: AsyncSession, *, application_id: str, prog
 async def amend(session: AsyncSession, application_id: str, *, content: dict, contacts: dict | None,
                 at: datetime) -> int:
     """Store the new content; returns the new revision."""
-    return (await session.execute(text(
-        "UPDATE applications SET content = CAST(:content AS jsonb), contacts = COALESCE(CAST(:contacts AS jsonb), contacts), "
-        "revision = revision + 1, updated_at = :at WHERE application_id = :id RETURNING revision"),
-        {"id": application_id, "content": _json(content), "at": at,
-         "contacts": _json(contacts) if contacts is not None else None})).scalar_one()
+    return (
+        await session.execute(
+            text(
+                "UPDATE applications SET content = CAST(:content AS jsonb), "
+                "contacts = COALESCE(CAST(:contacts AS jsonb), contacts), "
+                "revision = revision + 1, updated_at = :at WHERE application_id = :id RETURNING revision"
+            ),
+            {
+                "id": application_id,
+                "content": _json(content),
+                "at": at,
+                "contacts": _json(contacts) if contacts is not None else None,
+            },
+        )
+    ).scalar_one()
 
 
 async def set_status(session: AsyncSession, application_id: str, status: Status, *, at: datetime,
@@ -97,15 +107,24 @@ async def add_history(session: AsyncSession, application_id: str, *, revision: i
 
 async def listing(session: AsyncSession, *, brn: str | None, program_id: str | None, status: str | None,
                   limit: int, offset: int) -> list[Any]:
-    clauses, params = [], {"limit": limit, "offset": offset}
+    clauses: list[str] = []
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
     for column, value in (("brn", brn), ("program_id", program_id), ("status", status)):
         if value is not None:
             clauses.append(f"{column} = :{column}")
             params[column] = value
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    return list((await session.execute(text(
-        f"SELECT {_COLUMNS} FROM applications {where} ORDER BY submitted_at, application_id LIMIT :limit OFFSET :offset"),
-        params)).all())
+    return list(
+        (
+            await session.execute(
+                text(
+                    f"SELECT {_COLUMNS} FROM applications {where} "
+                    "ORDER BY submitted_at, application_id LIMIT :limit OFFSET :offset"
+                ),
+                params,
+            )
+        ).all()
+    )
 
 
 async def idempotent_response(session: AsyncSession, principal: str, key: str) -> Any:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +16,7 @@ from screening.lookups import LookupAnswered, LookupRequested, LookupResult, Loo
 from screening.rules import (
     OPERATOR_RULES, Case, Decision, Outcome, Restriction, Ruling, decide, decide_recheck,
 )
-from sme_runtime.consumer import defer_until_applied, program_of_event
+from sme_runtime.consumer import defer_until_applied, program_of_event, unknown_to
 from sme_runtime.outbox import enqueue, enqueue_all
 from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas import Envelope
@@ -26,7 +26,7 @@ from sme_schemas.evaluation import RecheckRequested
 from sme_schemas.intake import ApplicationAmended, ApplicationSubmitted, ApplicationWithdrawn
 from sme_schemas.program import ProgramDefinition, local_date
 from sme_schemas.screening import (
-    ApplicationRejected, Finding, ManualReviewRequested, RecheckCompleted, ScreeningPassed,
+    ApplicationRejected, ExpertGradeLabel, Finding, ManualReviewRequested, RecheckCompleted, ScreeningPassed,
     ScreeningStarted, SupplementRequested,
 )
 
@@ -119,6 +119,8 @@ def on_given_up(screening: Screening):
     """C6 → X10: remember the restriction; applications filed inside it are excluded."""
 
     async def handle(session: AsyncSession, envelope: Envelope, event: ParticipationGivenUp) -> None:
+        if await store.get(session, event.application_id) is None:
+            raise unknown_to("screening", event)  # an agreement follows the screening that passed it
         await store.add_restriction(session, brn=event.business_registration_number,
                                     application_id=event.application_id, approved_on=local_date(event.approved_at),
                                     until=event.restricted_until)
@@ -132,8 +134,10 @@ def on_recheck_requested(screening: Screening):
     async def handle(session: AsyncSession, envelope: Envelope, event: RecheckRequested) -> None:
         now = screening.clock()
         row = await store.get(session, event.application_id, lock=True)
-        if row is None or row.status != "passed":
-            state = row.status if row else "unknown to screening"
+        if row is None:
+            raise unknown_to("screening", event)  # evaluation re-checks only what screening passed
+        if row.status != "passed":
+            state = row.status
             await enqueue(session, RecheckCompleted(
                 program_id=event.program_id, application_id=event.application_id, occurred_at=now,
                 request_id=event.request_id, completed_at=now, outcome="excluded",
@@ -160,6 +164,8 @@ def on_lookup_answered(screening: Screening):
                                              findings=[f.model_dump(mode="json") for f in event.findings],
                                              attempts=event.attempts)
         if answered is None:
+            if not await store.lookup_known(session, event.lookup_id):
+                raise unknown_to("screening", event, field="lookup_id")
             return  # a repeated answer (the worker restarted mid-batch): the first one stands
         # The registries answer one application close together: reconsider it once per batch, all answers known.
         if answered.purpose == SCREENING:
@@ -177,12 +183,23 @@ def on_lookup_answered(screening: Screening):
 def subjects(content: ApplicationContent, program: ProgramDefinition, as_of) -> dict[Registry, LookupSubject]:
     """What each registry is asked; D1 compares 필요성 및 목적 (goal), 컨설팅 내용 (method) and 과제개요 (content)."""
     company = content.company
-    common = dict(business_registration_number=company.business_registration_number, company_name=company.name,
-                  ceo_name=company.ceo_name, project_manager_name=content.project_manager.name,
-                  founded_on=company.founded_on, announcement_date=program.announcement_date, as_of=as_of)
-    plan = dict(goal=content.consulting.necessity_and_purpose, method=content.consulting.consulting_content,
-                content=content.consulting.project_overview, duplicate_threshold=program.duplicate_threshold,
-                borderline_threshold=program.borderline_threshold, national_outlier_z=program.national_outlier_z)
+    common: dict[str, Any] = dict(
+        business_registration_number=company.business_registration_number,
+        company_name=company.name,
+        ceo_name=company.ceo_name,
+        project_manager_name=content.project_manager.name,
+        founded_on=company.founded_on,
+        announcement_date=program.announcement_date,
+        as_of=as_of,
+    )
+    plan: dict[str, Any] = dict(
+        goal=content.consulting.necessity_and_purpose,
+        method=content.consulting.consulting_content,
+        content=content.consulting.project_overview,
+        duplicate_threshold=program.duplicate_threshold,
+        borderline_threshold=program.borderline_threshold,
+        national_outlier_z=program.national_outlier_z,
+    )
     return {registry: LookupSubject(**common, **(plan if registry is Registry.DUPLICATE_PROJECTS else {}))
             for registry in Registry}
 
@@ -218,22 +235,22 @@ async def _ensure_lookups(session: AsyncSession, screening: Screening, row: Any,
     application's lookups of this purpose when the caller has read them already."""
     if known is None:
         known = await store.lookups_for(session, row.application_id, purpose)
-    known = {r.lookup_id: r for r in known}
+    by_id = {r.lookup_id: r for r in known}
     asking = {registry: lookup_id(row.application_id, purpose, registry, subject)
               for registry, subject in asked.items()}
-    renewed = [(registry, lid) for registry, lid in asking.items() if lid not in known or known[lid].superseded]
+    renewed = [(registry, lid) for registry, lid in asking.items() if lid not in by_id or by_id[lid].superseded]
     if renewed:
         await store.add_lookups(session, application_id=row.application_id, purpose=purpose, at=screening.clock(),
                                 lookups=[(registry.value, lid) for registry, lid in renewed],
-                                supersede_others=bool(known))
+                                supersede_others=bool(by_id))
     now = screening.clock()
     await enqueue_all(session, [
         (LookupRequested(program_id=row.program_id, occurred_at=now, lookup_id=lid, application_id=row.application_id,
                          registry=registry, about=asked[registry]), LookupRequested.topic_for(registry))
-        for registry, lid in asking.items() if lid not in known], source=SOURCE)
+        for registry, lid in asking.items() if lid not in by_id], source=SOURCE)
     answers: dict[Registry, LookupResult | None] = {}
     for registry, lid in asking.items():
-        found = known.get(lid)
+        found = by_id.get(lid)
         answers[registry] = None if found is None or found.answered_at is None else LookupResult(
             verdict=found.verdict, findings=tuple(Finding.model_validate(f) for f in found.findings))
     return answers
@@ -266,9 +283,12 @@ async def _apply(session: AsyncSession, screening: Screening, row: Any, program:
         await enqueue(session, ApplicationRejected(**common, rejected_at=now, findings=decision.findings,
                                                    decided_by=decision.decided_by), source=SOURCE)
     elif outcome is Outcome.PASSED:
+        if decision.facts is None:
+            raise AssertionError("a passed decision always carries the verified facts")
         await store.set_state(session, app, status="passed", at=now, decision=after, decided_by="rules", final=True)
         await enqueue(session, ScreeningPassed(**common, passed_at=now, revision=row.revision,
-                                               expert_grade=decision.expert_grade, facts=decision.facts,
+                                               expert_grade=cast(ExpertGradeLabel | None, decision.expert_grade),
+                                               facts=decision.facts,
                                                checks=decision.findings), source=SOURCE)
     elif outcome is Outcome.SUPPLEMENT_REQUESTED:
         deadline = row.supplement_deadline or now + timedelta(days=program.supplement_days)
@@ -320,8 +340,14 @@ async def reconsider_recheck(session: AsyncSession, screening: Screening, reques
             await enqueue(session, ApplicationRejected(**common, rejected_at=now, stage="selection-recheck",
                                                        findings=decision.findings, decided_by=decision.decided_by),
                           source=SOURCE)
-        await store.audit(session, recheck.application_id, at=now, actor=decision.decided_by, action=f"recheck-{after['outcome']}",
-                          detail={"request_id": request_id, **after})
+        await store.audit(
+            session,
+            recheck.application_id,
+            at=now,
+            actor=decision.decided_by,
+            action=f"recheck-{after['outcome']}",
+            detail={"request_id": request_id, **after},
+        )
         metrics.record(f"recheck-{'excluded' if excluded else 'clear'}", decision.findings if excluded else ())
     elif decision.outcome is Outcome.MANUAL_REVIEW and recheck.status != "manual-review":
         await store.set_recheck(session, request_id, status="manual-review", at=now, decision=after, final=False)

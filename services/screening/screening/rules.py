@@ -23,7 +23,7 @@ from sme_schemas.application import (
     ApplicationContent, DocumentType as D, EvidenceRequirement, PreferenceCertification,
 )
 from sme_schemas.program import ProgramDefinition, local_date
-from sme_schemas.screening import Finding, RequestedDocument, VerifiedFacts
+from sme_schemas.screening import DecidedBy, Finding, RequestedDocument, VerifiedFacts
 
 
 OPERATOR_RULES = ("X4", "X6")
@@ -82,7 +82,7 @@ class Decision:
     documents: tuple[RequestedDocument, ...] = ()  # supplement requested
     questions: tuple[Finding, ...] = ()  # manual review: what the operator must judge
     waiting_on: tuple[Registry, ...] = ()
-    decided_by: str = "rules"  # or "operator" when a ruling decided a rejection
+    decided_by: DecidedBy = "rules"  # or "operator" when a ruling decided a rejection
     expert_grade: str | None = None  # G2 label when an expert is named
     facts: VerifiedFacts | None = None  # passed only
 
@@ -125,10 +125,16 @@ def decide(case: Case) -> Decision:
     review = review_evidence(case.required_evidence, case.content.evidence, case.application_date,
                              case.program.evidence_max_age_days)
     if review.supplement and case.supplement_deadline is not None and case.now > case.supplement_deadline:
-        tally.exclude("E6", "보완 기한 " + f"{case.supplement_deadline:%Y-%m-%d %H:%M}Z 까지 서류가 보완되지 않았습니다: "
-                      + ", ".join("/".join(d.any_of) for d in review.supplement))
+        tally.exclude(
+            "E6",
+            "보완 기한 "
+            + f"{case.supplement_deadline:%Y-%m-%d %H:%M}Z 까지 서류가 보완되지 않았습니다: "
+            + ", ".join("/".join(d.any_of) for d in review.supplement),
+        )
     elif not review.supplement:
-        tally.check("E6", "필수 증빙서류가 모두 신청일 기준 " + f"{case.program.evidence_max_age_days}일 이내에 발급되었습니다")
+        tally.check(
+            "E6", "필수 증빙서류가 모두 신청일 기준 " + f"{case.program.evidence_max_age_days}일 이내에 발급되었습니다"
+        )
     waiting = _lookups(case.answers, case.rulings, tally)
     _operator_findings(case.rulings, tally)
     if tally.exclusions:

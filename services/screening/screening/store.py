@@ -46,17 +46,24 @@ class Dossier:
 async def dossier(session: AsyncSession, application_id: str, purpose: str) -> Dossier | None:
     """The application's row (locked), its rulings and lookups of `purpose` and its company's restrictions: one
     statement instead of four, which is what a deadline-day surge pays per registry answer."""
-    row = (await session.execute(text(
-        "SELECT s.*, "
-        "(SELECT coalesce(json_agg(json_build_object('rule', r.rule, 'exclude', r.exclude, 'operator', r.operator, "
-        " 'reason', r.reason, 'at', r.at) ORDER BY r.id), '[]') FROM rulings r "
-        " WHERE r.application_id = s.application_id AND r.purpose = :p) AS rulings_json, "
-        "(SELECT coalesce(json_agg(json_build_object('approved_on', x.approved_on, 'restricted_until', "
-        " x.restricted_until)), '[]') FROM restrictions x WHERE x.brn = s.brn) AS restrictions_json, "
-        "(SELECT coalesce(json_agg(json_build_object('lookup_id', l.lookup_id, 'answered_at', l.answered_at, "
-        " 'verdict', l.verdict, 'findings', l.findings, 'superseded', l.superseded)), '[]') FROM lookups l "
-        " WHERE l.application_id = s.application_id AND l.purpose = :p) AS lookups_json "
-        "FROM screenings s WHERE s.application_id = :id FOR UPDATE OF s"), {"id": application_id, "p": purpose})).first()
+    row = (
+        await session.execute(
+            text(
+                "SELECT s.*, "
+                "(SELECT coalesce(json_agg(json_build_object('rule', r.rule, 'exclude', r.exclude, "
+                "'operator', r.operator, "
+                " 'reason', r.reason, 'at', r.at) ORDER BY r.id), '[]') FROM rulings r "
+                " WHERE r.application_id = s.application_id AND r.purpose = :p) AS rulings_json, "
+                "(SELECT coalesce(json_agg(json_build_object('approved_on', x.approved_on, 'restricted_until', "
+                " x.restricted_until)), '[]') FROM restrictions x WHERE x.brn = s.brn) AS restrictions_json, "
+                "(SELECT coalesce(json_agg(json_build_object('lookup_id', l.lookup_id, 'answered_at', l.answered_at, "
+                " 'verdict', l.verdict, 'findings', l.findings, 'superseded', l.superseded)), '[]') FROM lookups l "
+                " WHERE l.application_id = s.application_id AND l.purpose = :p) AS lookups_json "
+                "FROM screenings s WHERE s.application_id = :id FOR UPDATE OF s"
+            ),
+            {"id": application_id, "p": purpose},
+        )
+    ).first()
     if row is None:
         return None
     return Dossier(
@@ -122,6 +129,11 @@ async def record_answer(session: AsyncSession, *, lookup_id: str, at: datetime, 
         "UPDATE lookups SET answered_at = :at, verdict = :v, findings = CAST(:f AS jsonb), attempts = :n "
         "WHERE lookup_id = :id AND answered_at IS NULL RETURNING application_id, purpose, superseded"),
         {"id": lookup_id, "at": at, "v": verdict, "f": _json(findings), "n": attempts})).first()
+
+
+async def lookup_known(session: AsyncSession, lookup_id: str) -> bool:
+    return (await session.execute(text("SELECT 1 FROM lookups WHERE lookup_id = :id"), {"id": lookup_id})).first() \
+        is not None
 
 
 async def abandon_lookups(session: AsyncSession, application_id: str, purpose: str | None = None) -> None:

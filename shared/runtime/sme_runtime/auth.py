@@ -41,7 +41,7 @@ def mint_token(secret: str, *, subject: str, role: Role, brn: str | None = None,
 def decode_token(secret: str, token: str) -> Principal:
     try:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=ISSUER, options={"require": ["exp", "sub"]})
-        role = Role(claims.get("role"))
+        role = Role(claims.get("role", ""))
     except (jwt.PyJWTError, ValueError) as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"invalid bearer token: {exc}",
                             headers={"WWW-Authenticate": "Bearer"}) from exc

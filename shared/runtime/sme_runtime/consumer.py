@@ -19,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, TypeVar, cast
 
+from aiokafka import ConsumerRecord
 from aiokafka.errors import MessageSizeTooLargeError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -36,6 +37,7 @@ from sme_schemas import Envelope, EnvelopeError, IntegrationEvent, unwrap
 
 log = logging.getLogger(__name__)
 Handler = Callable[[AsyncSession, Envelope, IntegrationEvent], Awaitable[None]]
+Event = TypeVar("Event", bound=IntegrationEvent)
 UNEXPECTED_ERROR_ATTEMPTS = 5
 
 
@@ -51,6 +53,24 @@ class EventRefused(Exception):
         self.field, self.rule = field, rule
 
 
+KNOWN_APPLICATION = "known-application"
+
+
+def unknown_to(service: str, event: IntegrationEvent, *, field: str = "application_id",
+               value: str | None = None) -> EventRefused:
+    """Every consumer alike: an event that can only follow what this service itself received or published first
+    (a give-up follows the selection evaluation made, a re-check answer follows the request evaluation sent), about
+    an application — or a request, a lookup — the service does not know, is dead-lettered under this rule: applying
+    it would act on nothing (or, for a give-up, restrict a company for an agreement that never was), and waiting
+    would wait for something that is not coming. Something upstream was lost, or the event is wrong; an operator
+    replays it (`dlq replay`) once the cause is fixed. Events that may overtake the one that introduces the
+    application, travelling on another topic, are held instead (README: events about unknown applications)."""
+    named = value if value is not None else getattr(event, field)
+    return EventRefused(f"{type(event).__name__} names {field} {named}, which {service} has never received: it can "
+                        "only follow what this service knew first; replay it once the cause is fixed",
+                        field=field, rule=KNOWN_APPLICATION)
+
+
 def program_of_event(programs: dict, program_id: str):
     """The program definition an event names; a program this deployment does not know dead-letters the event."""
     program = programs.get(program_id)
@@ -63,7 +83,7 @@ def program_of_event(programs: dict, program_id: str):
 DEFERRED = "sme_deferred"
 
 
-def defer_until_applied(session: AsyncSession, key: str, work: Callable[[], Awaitable[None]]) -> None:
+def defer_until_applied(session: AsyncSession, key: str, work: Callable[[], Awaitable[object]]) -> None:
     """Run `work` once, at the end of the transaction that applies this event — or the whole batch it came in —
     however many of its events defer the same `key`. Four registry answers about one application arriving in one
     batch reconsider it once, with all four known. It runs in the trace of the event that deferred it last."""
@@ -112,17 +132,18 @@ class ReliableConsumers:
         self.retry_max_seconds = retry_max_seconds
         self.batch_size, self.batch_wait_ms = batch_size, batch_wait_ms
 
-    def subscribe(self, event_cls: type[IntegrationEvent], handler: Handler, *, group_id: str | None = None,
-                  topic: str | None = None) -> None:
+    def subscribe(self, event_cls: type[Event], handler: Callable[[AsyncSession, Envelope, Event], Awaitable[None]],
+                  *, group_id: str | None = None, topic: str | None = None) -> None:
         group = group_id or f"{self.service}.{event_cls.event_name}"
         topic = topic or event_cls.topic()
         SUBSCRIPTIONS.add((self.service, group, topic))
+        applies = cast(Handler, handler)  # it receives only `event_cls` events: unwrap(expected=event_cls)
         if self.batch_size > 1:
-            self._subscribe_batch(event_cls, handler, group, topic)
+            self._subscribe_batch(event_cls, applies, group, topic)
             return
 
         async def on_event(msg: KafkaMessage) -> None:
-            await self._consume(msg, event_cls, handler, group)
+            await self._consume(msg, event_cls, applies, group)
 
         on_event.__name__ = f"on_{event_cls.__name__}"
         self.broker.subscriber(
@@ -190,10 +211,18 @@ class ReliableConsumers:
                                 group: str) -> list[str]:
         async with self.sessions() as session, session.begin():
             ids = [envelope.id for _, envelope, _ in batch]
-            fresh = set((await session.execute(
-                text("INSERT INTO processed_events (consumer, event_id, topic) "
-                     "SELECT :c, e, :t FROM unnest(CAST(:ids AS text[])) AS e ON CONFLICT DO NOTHING RETURNING event_id"),
-                {"c": group, "ids": ids, "t": batch[0][0].topic})).scalars())
+            fresh = set(
+                (
+                    await session.execute(
+                        text(
+                            "INSERT INTO processed_events (consumer, event_id, topic) "
+                            "SELECT :c, e, :t FROM unnest(CAST(:ids AS text[])) AS e "
+                            "ON CONFLICT DO NOTHING RETURNING event_id"
+                        ),
+                        {"c": group, "ids": ids, "t": batch[0][0].topic},
+                    )
+                ).scalars()
+            )
             outcomes = []
             for _, envelope, event in batch:
                 if envelope.id not in fresh:  # seen before, or twice in this batch (a relay re-published it)
@@ -210,7 +239,7 @@ class ReliableConsumers:
 
     async def _consume(self, msg: KafkaMessage, event_cls: type[IntegrationEvent], handler: Handler,
                        group: str) -> None:
-        record = msg.raw_message
+        record: ConsumerRecord = msg.raw_message  # one record: these subscribers are not in batch mode
         topic = record.topic
         try:
             envelope, event = unwrap(record.headers, record.value or b"", expected=event_cls)
@@ -275,7 +304,7 @@ class ReliableConsumers:
                 if truncate:
                     body, headers = truncated_copy(record.value or b"", headers)
                 await self.broker.publish(body, topic=dlq_topic(record.topic), key=record.key, headers=headers)
-                await self._record_dead_letter(record, group, event_id, str(exc))
+                await self._record_dead_letter(record, group, event_id, _reason(exc))
                 break
             except MessageSizeTooLargeError:
                 truncate = True  # the broker's limit is below ours: the next attempt sends the short copy
@@ -297,6 +326,12 @@ class ReliableConsumers:
             await msg.ack()
         except Exception as exc:  # noqa: BLE001 - a rebalance may refuse the commit; redelivery is deduplicated
             log.warning("offset commit failed (%s); the event may be redelivered and will be deduplicated", exc)
+
+
+def _reason(exc: Exception) -> str:
+    """What the DLQ list shows: the rule and the field first when the event broke one."""
+    rule, field = getattr(exc, "rule", ""), getattr(exc, "field", "")
+    return f"[{rule}] {field}: {exc}" if rule else str(exc)
 
 
 def dead_letter_headers(record, group: str, exc: Exception) -> dict[str, str]:

@@ -54,14 +54,19 @@ async def migrate(engine: AsyncEngine, service_dir: Path | None) -> list[str]:
     applied_now: list[str] = []
     async with engine.begin() as conn:
         await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK})
-        await conn.execute(text(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz DEFAULT now())"))
+        await conn.execute(
+            text(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(name text PRIMARY KEY, applied_at timestamptz DEFAULT now())"
+            )
+        )
         done = set((await conn.execute(text("SELECT name FROM schema_migrations"))).scalars())
         for name, sql in _migration_files(service_dir):
             if name in done:
                 continue
             # asyncpg runs a multi-statement script only through its simple-query protocol.
             raw = await conn.get_raw_connection()
+            assert raw.driver_connection is not None, "an open connection has its asyncpg connection"
             await raw.driver_connection.execute(sql)
             await conn.execute(text("INSERT INTO schema_migrations (name) VALUES (:n)"), {"n": name})
             applied_now.append(name)

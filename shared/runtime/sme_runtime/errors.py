@@ -30,9 +30,16 @@ def problems_from_validation(exc: RequestValidationError, *, default_rule: str) 
 
 # The rule an HTTP error names when the route raised no RuleViolation: authentication (401), permission (403),
 # an unknown route (404), a method the route does not take (405) …
-_HTTP_RULES = {400: ("(body)", "malformed"), 401: ("Authorization", "authentication"), 403: ("Authorization", "permission"),
-               404: ("(path)", "not-found"), 405: ("(method)", "method"), 406: ("Accept", "media-type"),
-               413: ("(body)", "size"), 415: ("Content-Type", "media-type")}
+_HTTP_RULES = {
+    400: ("(body)", "malformed"),
+    401: ("Authorization", "authentication"),
+    403: ("Authorization", "permission"),
+    404: ("(path)", "not-found"),
+    405: ("(method)", "method"),
+    406: ("Accept", "media-type"),
+    413: ("(body)", "size"),
+    415: ("Content-Type", "media-type"),
+}
 
 
 def problems_of_http_error(exc: StarletteHTTPException) -> list[Problem]:

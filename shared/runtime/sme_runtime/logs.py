@@ -27,6 +27,12 @@ class JsonLines(logging.Formatter):
         return json.dumps({k: v for k, v in line.items() if v is not None}, ensure_ascii=False)
 
 
+def broker_logging() -> dict:
+    """FastStream's logging through ours (JSON lines with the trace), not its own plain-text stdout handler; its
+    line per message received and processed is debug: the consumers log what they applied, with the event id."""
+    return {"logger": logging.getLogger("sme.broker"), "log_level": logging.DEBUG}
+
+
 def configure_logging(service: str) -> None:
     handler = logging.StreamHandler()
     if os.environ.get("SME_LOG_FORMAT", "json") == "text":

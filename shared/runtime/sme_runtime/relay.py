@@ -15,9 +15,10 @@ import time
 
 from faststream.kafka import KafkaBroker
 from sqlalchemy import text
+from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sme_runtime import metrics
+from sme_runtime import metrics, tracing
 from sme_runtime.retry import Backoff
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,14 @@ def publisher_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
     """A broker whose producer never writes a duplicate or loses an acknowledged record."""
     return KafkaBroker(bootstrap_servers, client_id=client_id, enable_idempotence=True, acks="all",
                        linger_ms=5, request_timeout_ms=15_000, logger=None)
+
+
+def _publishing(row):
+    """The PRODUCER span of one outbox row: a child of the step that wrote it (the row's `traceparent`), and the
+    parent of the consumers' spans (the header sent names it)."""
+    return tracing.span_of(row.headers.get("traceparent"), f"{row.topic} publish", kind=SpanKind.PRODUCER,
+                           attributes={"messaging.system": "kafka", "messaging.destination.name": row.topic,
+                                       "messaging.message.id": row.event_id})
 
 
 class OutboxRelay:
@@ -76,11 +85,17 @@ class OutboxRelay:
                 metrics.OUTBOX_PENDING.labels(self.service).set(0)
                 return 0
             broker = await self._producer()
+            spans = [_publishing(r) for r in rows]
             futures = [await broker.publish(bytes(r.body), topic=r.topic, key=r.event_key.encode(),
-                                            headers=dict(r.headers), no_confirm=True) for r in rows]
+                                            headers={**r.headers, "traceparent": tracing.Trace.of(span).traceparent},
+                                            no_confirm=True) for r, span in zip(rows, spans)]
             # aiokafka #1017: an idempotent producer can hang after a broker blip; a timeout turns that into a retry
             # with a fresh producer instead of a silent stall.
-            await asyncio.wait_for(asyncio.gather(*futures), SEND_TIMEOUT_SECONDS)
+            try:
+                await asyncio.wait_for(asyncio.gather(*futures), SEND_TIMEOUT_SECONDS)
+            finally:
+                for span in spans:
+                    span.end()
             await conn.execute(text("UPDATE outbox SET sent_at = now() WHERE id = ANY(:ids)"),
                                {"ids": [r.id for r in rows]})
             backlog = 0 if len(rows) < self.batch_size else (await conn.execute(

@@ -11,7 +11,7 @@ import signal
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Coroutine, TypeVar
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
@@ -21,11 +21,11 @@ from prometheus_client import make_asgi_app
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from sme_runtime import dlq, lag, tracing
+from sme_runtime import dlq, lag, telemetry, tracing
 from sme_runtime.consumer import ReliableConsumers
 from sme_runtime.db import is_transient, make_engine, migrate, session_factory
 from sme_runtime.errors import document_errors, install_error_handlers
-from sme_runtime.logs import configure_logging
+from sme_runtime.logs import broker_logging, configure_logging
 from sme_runtime.metrics import REGISTRY
 from sme_runtime.relay import OutboxRelay
 from sme_runtime.settings import ServiceSettings
@@ -34,7 +34,8 @@ from sme_runtime.topics import service_topics, start_when_kafka_answers
 log = logging.getLogger(__name__)
 
 BrokerFactory = Callable[[async_sessionmaker], KafkaBroker]
-Background = Callable[[async_sessionmaker], Awaitable[None]]
+Background = Callable[[async_sessionmaker], Coroutine[Any, Any, None]]
+State = TypeVar("State")
 LAG_SECONDS = 15  # how often sme_consumer_lag is measured (a Prometheus scrape interval)
 
 
@@ -91,6 +92,8 @@ def service_app(settings: ServiceSettings, *, service: str, title: str, descript
     (the service's domain object) is put on app.state beside the settings. `internal_topics` are the service's
     own topics beyond the public catalog (screening's per-registry lookups), created with the rest."""
     topics = sorted(set(service_topics(service)) | set(internal_topics))
+    if not logging.getLogger().handlers:  # an HTTP worker process that uvicorn spawned: it logs as its parent does
+        configure_logging(service)
     # Swagger UI and ReDoc from the package's own files, not a CDN: /docs must work on a municipal intranet
     app = FastAPIOffline(title=title, version="1.0.0", description=description,
                   lifespan=service_lifespan(settings, service=service, migrations=migrations,
@@ -100,6 +103,7 @@ def service_app(settings: ServiceSettings, *, service: str, title: str, descript
         setattr(app.state, name, value)
     install_error_handlers(app, default_rule=default_rule)
     app.add_middleware(tracing.TraceRequests)
+    telemetry.instrument_app(app, service)
     app.include_router(router)
     app.include_router(dlq.dead_letter_routes())
     install_operations(app, service)
@@ -107,14 +111,14 @@ def service_app(settings: ServiceSettings, *, service: str, title: str, descript
     return app
 
 
-def every(seconds: float, step: Callable[[async_sessionmaker], Awaitable[Any]], log: logging.Logger,
-          what: str) -> Background:
+def every(seconds: float, step: Callable[[State], Awaitable[Any]], log: logging.Logger,
+          what: str) -> Callable[[State], Coroutine[Any, Any, None]]:
     """A background loop: `step` every `seconds`; a failure is logged and the next round tries again."""
 
-    async def loop(sessions: async_sessionmaker) -> None:
+    async def loop(state: State) -> None:
         while True:
             try:
-                await step(sessions)
+                await step(state)
             except Exception as exc:  # noqa: BLE001 - the next round tries again
                 log.log(logging.WARNING if is_transient(exc) else logging.ERROR, "%s failed: %s", what, exc)
             await asyncio.sleep(seconds)
@@ -122,7 +126,7 @@ def every(seconds: float, step: Callable[[async_sessionmaker], Awaitable[Any]], 
     return loop
 
 
-def lag_loop(bootstrap_servers: str, service: str) -> Awaitable[None]:
+def lag_loop(bootstrap_servers: str, service: str) -> Coroutine[Any, Any, None]:
     """sme_consumer_lag of this process's subscriptions, measured every LAG_SECONDS until cancelled."""
     return every(LAG_SECONDS, lambda _: lag.measure(bootstrap_servers, service), log, "measuring consumer lag")(None)
 
@@ -133,7 +137,8 @@ def service_consumers(settings: ServiceSettings, sessions: async_sessionmaker, s
     from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 
     broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=service, enable_idempotence=True, acks="all",
-                         middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=service)])
+                         middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=service),
+                                      *telemetry.broker_middlewares(service)], **broker_logging())
     return ReliableConsumers(broker, sessions, service=service, retry_max_seconds=settings.consumer_retry_max_seconds,
                              batch_size=settings.consumer_batch_size, batch_wait_ms=settings.consumer_batch_wait_ms,
                              programs=settings.programs)
@@ -202,7 +207,8 @@ def service_main(service: str, settings_cls: type[ServiceSettings], *, roles: tu
     parser = argparse.ArgumentParser(prog=f"python -m {service}", description=doc)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help=serve_help)
-    for name, command in (commands or {}).items():
+    commands = commands or {}
+    for name, command in commands.items():
         command.configure(sub.add_parser(name, help=command.help))
     add_common_commands(sub, service, roles=roles)
     args = parser.parse_args()
@@ -213,7 +219,7 @@ def service_main(service: str, settings_cls: type[ServiceSettings], *, roles: tu
         serve_workers(f"{service}.app:create_app", settings)
     elif args.command == "serve":
         serve(app_module.create_app(settings), settings)
-    elif args.command in (commands or {}):
+    elif args.command in commands:
         commands[args.command].run(args, settings)
     else:
         run_common_command(args, settings, service=service, migrations=app_module.MIGRATIONS)
@@ -230,14 +236,15 @@ def serve_workers(factory: str, settings: ServiceSettings) -> None:
 
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="sme-metrics-"))
     uvicorn.run(factory, factory=True, workers=settings.http_workers, host=settings.http_host,
-                port=settings.http_port, log_level="warning", backlog=4096)
+                port=settings.http_port, log_level="warning", backlog=4096, log_config=None)
 
 
 def serve(app: FastAPI, settings: ServiceSettings, *, port: int | None = None) -> None:
     import uvicorn
 
     # A deep accept backlog: a deadline-day burst queues in the kernel instead of being refused.
-    uvicorn.run(app, host=settings.http_host, port=port or settings.http_port, log_level="warning", backlog=4096)
+    uvicorn.run(app, host=settings.http_host, port=port or settings.http_port, log_level="warning", backlog=4096,
+                log_config=None)  # uvicorn's lines through ours: JSON (sme_runtime.logs)
 
 
 def add_common_commands(sub, service: str, roles: tuple[str, ...]) -> None:
@@ -275,6 +282,7 @@ def run_common_command(args: argparse.Namespace, settings: ServiceSettings, *, s
 
 
 async def _relay(settings: ServiceSettings, service: str) -> None:
+    telemetry.configure_telemetry(f"{service}-relay")
     engine = make_engine(settings.database_url, pool_size=2)
     relay = OutboxRelay(engine, service=service, bootstrap_servers=settings.kafka_bootstrap_servers,
                         batch_size=settings.relay_batch_size, idle_seconds=settings.relay_idle_seconds)

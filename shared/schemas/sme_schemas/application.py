@@ -126,7 +126,9 @@ class Expert(Contract):
 
 
 class ScheduleItem(Contract):
-    month: Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = Field(description="Month of the activity (YYYY-MM)", examples=["2024-05"])
+    month: Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = Field(
+        description="Month of the activity (YYYY-MM)", examples=["2024-05"]
+    )
     activity: ShortText = Field(description="추진내용", examples=["현장 진단 및 공정 분석"])
 
 
@@ -180,7 +182,9 @@ class EvidenceDocument(Contract):
 class EvidenceRequirement(Contract):
     """One line of the evidence list this company must provide (E1–E5)."""
 
-    rule: Annotated[str, StringConstraints(pattern=r"^E[1-5]$")] = Field(description="Rule id from DOMAIN.md", examples=["E1"])
+    rule: Annotated[str, StringConstraints(pattern=r"^E[1-5]$")] = Field(
+        description="Rule id from DOMAIN.md", examples=["E1"]
+    )
     any_of: tuple[DocumentType, ...] = Field(min_length=1, description="Any one of these satisfies the line")
     mandatory: bool = Field(description="False for bonus proof (E5): missing proof scores 0, it does not reject")
     purpose: ShortText = Field(description="Why it is asked for", examples=["국세 납세 확인"])

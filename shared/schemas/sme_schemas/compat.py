@@ -27,7 +27,7 @@ def _types(node: Schema, root: Schema) -> set[str]:
     """The JSON types a schema node admits (anyOf/oneOf flattened, enums and consts by their values)."""
     node = _resolve(node, root)
     if "anyOf" in node or "oneOf" in node:
-        return set().union(*(_types(n, root) for n in node.get("anyOf", node.get("oneOf", []))))
+        return set().union(*(_types(n, root) for n in node.get("anyOf") or node.get("oneOf") or []))
     if "type" in node:
         return set(node["type"]) if isinstance(node["type"], list) else {node["type"]}
     if "enum" in node:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterable
+from typing import Iterable, TypeVar, overload
 
 from pydantic import ValidationError
 
@@ -72,6 +72,17 @@ def _decode_headers(headers: Iterable[tuple[str, bytes | str | None]] | dict) ->
             raise EnvelopeError(f"header {name!r} contains control characters (NUL, line breaks …)")
         out[name] = text
     return out
+
+
+Event = TypeVar("Event", bound=IntegrationEvent)
+
+
+@overload
+def unwrap(headers, body: bytes, expected: type[Event]) -> tuple[Envelope, Event]: ...
+
+
+@overload
+def unwrap(headers, body: bytes, expected: None = None) -> tuple[Envelope, IntegrationEvent]: ...
 
 
 def unwrap(headers, body: bytes, expected: type[IntegrationEvent] | None = None) -> tuple[Envelope, IntegrationEvent]:

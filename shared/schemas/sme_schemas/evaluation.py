@@ -60,7 +60,9 @@ class ApplicationSelected(ApplicationEvent):
     selected_at: UtcInstant
     rank: int = Field(description="Position in the F3 order (1 = best)", ge=1)
     planned_subsidy: Krw
-    via: Literal["round-close", "waitlist-promotion"] = Field(description="Selected at round close or promoted from the waitlist (F5)")
+    via: Literal["round-close", "waitlist-promotion"] = Field(
+        description="Selected at round close or promoted from the waitlist (F5)"
+    )
 
 
 class RecheckRequested(ApplicationEvent):

@@ -70,18 +70,26 @@ def asyncapi(service: str) -> dict[str, Any]:
                 "payload": {"$ref": f"../jsonschema/{event.topic()}.json"},
                 "bindings": {"kafka": {"key": {"type": "string", "description": "ce_subject (application id)"}}},
             }
-            channels[event.topic()] = {"address": event.topic(), "messages": {name: {"$ref": f"#/components/messages/{name}"}}}
+            channels[event.topic()] = {
+                "address": event.topic(),
+                "messages": {name: {"$ref": f"#/components/messages/{name}"}},
+            }
             operations[f"{action}{name}"] = {
                 "action": action, "channel": {"$ref": f"#/channels/{event.topic()}"},
                 "messages": [{"$ref": f"#/channels/{event.topic()}/messages/{name}"}],
             }
     return {
         "asyncapi": "3.0.0",
-        "info": {"title": f"{service} service", "version": "1.0.0",
-                 "description": f"Events the {service} service of the municipal SME support platform sends and receives."},
+        "info": {
+            "title": f"{service} service",
+            "version": "1.0.0",
+            "description": f"Events the {service} service of the municipal SME support platform sends and receives.",
+        },
         "defaultContentType": CONTENT_TYPE,
         "servers": {"local": {"host": "127.0.0.1:9092", "protocol": "kafka"}},
-        "channels": channels, "operations": operations, "components": {"messages": messages},
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages},
     }
 
 
@@ -135,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if problems else 0
     incompatible = incompatible_changes()
     if incompatible:
-        print("refusing to export incompatible changes (publish a new major version instead):", *incompatible, sep="\n  ")
+        print(
+            "refusing to export incompatible changes (publish a new major version instead):", *incompatible, sep="\n  "
+        )
         return 1
     for path, text in rendered().items():
         path.parent.mkdir(parents=True, exist_ok=True)

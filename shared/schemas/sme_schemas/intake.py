@@ -10,6 +10,10 @@ from sme_schemas.base import ApplicationEvent, IntegrationEvent
 from sme_schemas.values import ShortText, UtcInstant
 
 
+# How an application arrived: the web form, or filed by another municipal system
+Channel = Literal["web", "municipal-system"]
+
+
 class ApplicationSubmitted(ApplicationEvent):
     """A company's application was accepted by intake (A1–A3 passed); screening starts from here."""
 
@@ -18,7 +22,7 @@ class ApplicationSubmitted(ApplicationEvent):
 
     submitted_at: UtcInstant = Field(description="Application date: E6 and the F3 tie-break count from here")
     revision: int = Field(1, ge=1, description="1 on submission; amendments increase it")
-    channel: Literal["web", "municipal-system"] = Field(description="How the application arrived")
+    channel: Channel = Field(description="How the application arrived")
     content: ApplicationContent
     required_evidence: tuple[EvidenceRequirement, ...] = Field(description="The evidence list for this company (E1–E5)")
 
@@ -53,7 +57,9 @@ class ApplicationFiledByMunicipalSystem(IntegrationEvent):
     event_name = "application-filed"
 
     source_system: ShortText = Field(description="The forwarding system", examples=["gimpo-minwon"])
-    external_reference: ShortText = Field(description="The application's id in that system", examples=["MW-2024-000123"])
+    external_reference: ShortText = Field(
+        description="The application's id in that system", examples=["MW-2024-000123"]
+    )
     content: ApplicationContent
 
     def subject(self) -> str:

@@ -12,11 +12,19 @@ from sme_schemas.base import ApplicationEvent, Contract
 from sme_schemas.values import BusinessRegistrationNumber, Krw, LongText, RuleId, ShortText, UtcInstant
 
 
+# G2's grades of an expert, and who decided a rejection (X4, X6, D3 are an operator's)
+ExpertGradeLabel = Literal["special", "1", "2", "3"]
+DecidedBy = Literal["rules", "operator"]
+
+
 class Finding(Contract):
     """One reason of a decision: the rule and the evidence, so an operator can answer 'why'."""
 
     rule: RuleId = Field(description="Rule id from DOMAIN.md")
-    detail: LongText = Field(description="What was found, in words an operator can pass on", examples=["국세 납세증명서 발급일 2023-01-02 는 신청일 기준 365일을 초과합니다"])
+    detail: LongText = Field(
+        description="What was found, in words an operator can pass on",
+        examples=["국세 납세증명서 발급일 2023-01-02 는 신청일 기준 365일을 초과합니다"],
+    )
 
 
 class ScreeningStarted(ApplicationEvent):
@@ -57,7 +65,7 @@ class ScreeningPassed(ApplicationEvent):
 
     passed_at: UtcInstant
     revision: int = Field(ge=1, description="The application revision that passed")
-    expert_grade: Literal["special", "1", "2", "3"] | None = Field(description="G2 grade of the expert")
+    expert_grade: ExpertGradeLabel | None = Field(description="G2 grade of the expert")
     facts: VerifiedFacts
     checks: tuple[Finding, ...] = Field(description="Each rule checked and what it found")
 
@@ -69,9 +77,13 @@ class ApplicationRejected(ApplicationEvent):
     event_name = "application-rejected"
 
     rejected_at: UtcInstant
-    stage: Literal["screening", "selection-recheck"] = Field("screening", description="Screening, or the X11 re-check before notification")
+    stage: Literal["screening", "selection-recheck"] = Field(
+        "screening", description="Screening, or the X11 re-check before notification"
+    )
     findings: tuple[Finding, ...] = Field(description="Rules that decided, each with its evidence", min_length=1)
-    decided_by: Literal["rules", "operator"] = Field("rules", description="Whether the rules decided or an operator (X4, X6, D3)")
+    decided_by: DecidedBy = Field(
+        "rules", description="Whether the rules decided or an operator (X4, X6, D3)"
+    )
 
 
 class DocumentProblem(StrEnum):
@@ -81,7 +93,9 @@ class DocumentProblem(StrEnum):
 
 class RequestedDocument(Contract):
     rule: RuleId = Field(description="Rule id from DOMAIN.md")
-    any_of: tuple[DocumentType, ...] = Field(description="Any one of these documents satisfies the request", min_length=1)
+    any_of: tuple[DocumentType, ...] = Field(
+        description="Any one of these documents satisfies the request", min_length=1
+    )
     problem: DocumentProblem
 
 

@@ -20,7 +20,9 @@ def brn_check_digit(first_nine: str) -> int:
 def _valid_brn(value: str) -> str:
     # A1: a number with a wrong check digit is a typo or an invented number; refuse it at the edge.
     if len(value) != 10 or not value.isdigit():
-        raise PydanticCustomError("A1", "business registration number must be 10 digits, got {value!r}", {"value": value})
+        raise PydanticCustomError(
+            "A1", "business registration number must be 10 digits, got {value!r}", {"value": value}
+        )
     if brn_check_digit(value[:9]) != int(value[9]):
         raise PydanticCustomError(
             "A1", "business registration number {value} has a wrong check digit (expected {expected})",
@@ -44,7 +46,9 @@ BusinessRegistrationNumber = Annotated[
     AfterValidator(_valid_brn),
     Field(description="사업자등록번호: 10 digits, check digit verified (rule A1)", examples=["1248100998"]),
 ]
-Krw = Annotated[int, Field(ge=0, description="Amount in Korean won (integer KRW, never fractional)", examples=[5_000_000])]
+Krw = Annotated[
+    int, Field(ge=0, description="Amount in Korean won (integer KRW, never fractional)", examples=[5_000_000])
+]
 UtcInstant = Annotated[AwareDatetime, AfterValidator(_utc), Field(description="Instant in UTC (ISO 8601 with offset)")]
 ApplicationId = Annotated[
     str, StringConstraints(pattern=r"^APP-[0-9A-Z]{26}$"),

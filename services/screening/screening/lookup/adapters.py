@@ -11,7 +11,7 @@ import asyncio
 import itertools
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import httpx
 
@@ -58,11 +58,25 @@ def interpret_business_status(status: dict[str, Any], validation: dict[str, Any]
     row = (status.get("data") or [{}])[0]
     code = row.get("b_stt_cd", "")
     if code == NTS_SUSPENDED:
-        return LookupResult(verdict=Verdict.EXCLUDED, findings=(Finding(
-            rule="X3", detail=f"국세청 사업자 상태: {row.get('b_stt') or '휴업자'} (사업자등록번호 {row.get('b_no')})"),))
+        return LookupResult(
+            verdict=Verdict.EXCLUDED,
+            findings=(
+                Finding(
+                    rule="X3",
+                    detail=f"국세청 사업자 상태: {row.get('b_stt') or '휴업자'} (사업자등록번호 {row.get('b_no')})",
+                ),
+            ),
+        )
     if code == NTS_CLOSED:
-        return LookupResult(verdict=Verdict.EXCLUDED, findings=(Finding(
-            rule="X3", detail=f"국세청 사업자 상태: {row.get('b_stt') or '폐업자'}, 폐업일 {row.get('end_dt') or '미상'}"),))
+        return LookupResult(
+            verdict=Verdict.EXCLUDED,
+            findings=(
+                Finding(
+                    rule="X3",
+                    detail=f"국세청 사업자 상태: {row.get('b_stt') or '폐업자'}, 폐업일 {row.get('end_dt') or '미상'}",
+                ),
+            ),
+        )
     if code != NTS_ACTIVE:
         return LookupResult(verdict=Verdict.REFER, findings=(Finding(
             rule="X3", detail=f"국세청 조회 결과를 확정할 수 없습니다: {row.get('tax_type') or '상태 코드 없음'}"),))
@@ -88,7 +102,9 @@ def interpret_credit(answer: dict[str, Any], as_of: date) -> LookupResult:
     findings = []
     for subject in answer.get("results", []):
         for record in subject.get("records", []):
-            if record.get("type") in CREDIT_RULES and _in_effect(record.get("registered_on"), record.get("cleared_on"), as_of):
+            if record.get("type") in CREDIT_RULES and _in_effect(
+                record.get("registered_on"), record.get("cleared_on"), as_of
+            ):
                 rule, label = CREDIT_RULES[record["type"]]
                 findings.append(Finding(rule=rule, detail=f"{ROLE_NAMES.get(subject.get('role'), subject.get('role'))} "
                                         f"{subject.get('name', '')}: {label} ({record.get('institution', '')}, "
@@ -98,7 +114,11 @@ def interpret_credit(answer: dict[str, Any], as_of: date) -> LookupResult:
     return LookupResult.clear("X2", "기업·대표자·과제책임자 모두 신용 규제·불량 기록 없음")
 
 
-ADMINISTRATIVE = {"environmental-enforcement": "환경 단속", "illegal-building": "위반건축물", "local-tax-arrears": "지방세 체납"}
+ADMINISTRATIVE = {
+    "environmental-enforcement": "환경 단속",
+    "illegal-building": "위반건축물",
+    "local-tax-arrears": "지방세 체납",
+}
 PUBLIC = {"public-sanction": "공공기관 사업 제재", "unfulfilled-obligation": "의무사항 불이행"}
 
 
@@ -110,8 +130,14 @@ def interpret_sanctions(answer: dict[str, Any], *, announcement_date: date, as_o
         category, role = record.get("category"), ROLE_NAMES.get(record.get("subject_role"), "기업")
         start, end = record.get("imposed_on"), record.get("lifted_on")
         if category in ADMINISTRATIVE and _in_effect(start, end, announcement_date):
-            findings.append(Finding(rule="X9", detail=f"공고일({announcement_date}) 기준 행정처분: {ADMINISTRATIVE[category]} "
-                                    f"— {record.get('agency')} {record.get('record_id')} ({start}~{end or ''}) {record.get('detail', '')}".strip()))
+            findings.append(
+                Finding(
+                    rule="X9",
+                    detail=f"공고일({announcement_date}) 기준 행정처분: {ADMINISTRATIVE[category]} "
+                    f"— {record.get('agency')} {record.get('record_id')} ({start}~{end or ''}) "
+                    f"{record.get('detail', '')}".strip(),
+                )
+            )
         elif category in PUBLIC and _in_effect(start, end, as_of):
             findings.append(Finding(rule="X8", detail=f"{role}: {PUBLIC[category]} — {record.get('agency')} "
                                     f"{record.get('record_id')} ({start}~{end or ''})"))
@@ -127,10 +153,15 @@ def interpret_prior_projects(answer: dict[str, Any], subject: LookupSubject,
     own = _against_own_projects(answer, subject)
     if national is None or own.verdict is Verdict.EXCLUDED:
         return own
-    plan = {"goal": subject.goal, "method": subject.method, "content": subject.content}
-    judgement = judge(national.search(plan, top=None), Applicant(subject.business_registration_number, subject.ceo_name),
-                      Thresholds(subject.duplicate_threshold or 0.75, subject.borderline_threshold or 0.45,
-                                 subject.national_outlier_z or 6.0))
+    given = {"goal": subject.goal, "method": subject.method, "content": subject.content}
+    plan = {element: text for element, text in given.items() if text}
+    judgement = judge(
+        national.search(plan, top=None),
+        Applicant(subject.business_registration_number, subject.ceo_name),
+        Thresholds(
+            subject.duplicate_threshold or 0.75, subject.borderline_threshold or 0.45, subject.national_outlier_z or 6.0
+        ),
+    )
     if judgement.verdict is NationalVerdict.DUPLICATE:
         return LookupResult(verdict=Verdict.EXCLUDED, findings=(Finding(
             rule="X5", detail=f"동일·유사 과제가 이미 수행되었습니다 (전국 선행 과제 {len(national):,}건 검색): "
@@ -148,6 +179,7 @@ def interpret_prior_projects(answer: dict[str, Any], subject: LookupSubject,
 def _side_by_side(judgement: Judgement, corpus_size: int) -> str:
     """The committee's view of a referral: the match named, its scores, and its own words per element (the
     applicant's plan is on the application beside it)."""
+    assert judgement.match is not None, "a referral always names its match"
     record = judgement.match.record
     texts = "\n".join(f"[{label}] {(record.get(element) or '')[:1500]}"
                       for element, label in (("goal", "개발목표"), ("method", "개발방법"), ("content", "개발내용")))
@@ -253,10 +285,18 @@ class CreditRegistry(HttpRegistry):
 
     async def look_up(self, subject: LookupSubject) -> LookupResult:
         brn = subject.business_registration_number
-        answer = await self._call("POST", "/credit/v1/inquiries", json={"as_of": subject.as_of.isoformat(), "subjects": [
-            {"role": "company", "brn": brn, "name": subject.company_name},
-            {"role": "ceo", "brn": brn, "name": subject.ceo_name},
-            {"role": "project-manager", "brn": brn, "name": subject.project_manager_name}]})
+        answer = await self._call(
+            "POST",
+            "/credit/v1/inquiries",
+            json={
+                "as_of": subject.as_of.isoformat(),
+                "subjects": [
+                    {"role": "company", "brn": brn, "name": subject.company_name},
+                    {"role": "ceo", "brn": brn, "name": subject.ceo_name},
+                    {"role": "project-manager", "brn": brn, "name": subject.project_manager_name},
+                ],
+            },
+        )
         return interpret_credit(answer, subject.as_of)
 
 
@@ -293,7 +333,7 @@ class PriorProjectRegistry(HttpRegistry):
         await asyncio.get_running_loop().run_in_executor(_ANALYSIS, kiwi)
 
 
-ADAPTERS: dict[Registry, type[HttpRegistry]] = {
+ADAPTERS: dict[Registry, Callable[..., RegistryAdapter]] = {
     Registry.BUSINESS_STATUS: BusinessStatusRegistry, Registry.CREDIT: CreditRegistry,
     Registry.SANCTIONS: SanctionsRegistry, Registry.DUPLICATE_PROJECTS: PriorProjectRegistry,
 }

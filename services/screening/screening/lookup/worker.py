@@ -18,26 +18,30 @@ from contextlib import asynccontextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, cast
 
 import httpx
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from opentelemetry.trace import SpanKind
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import Counter, Gauge, Histogram, make_asgi_app
 
 from screening.config import ScreeningSettings
-from screening.lookup.adapters import ADAPTERS, RegistryAdapter, RegistryRefused, RegistryUnavailable
+from screening.lookup.adapters import (
+    ADAPTERS, BatchingRegistryAdapter, PriorProjectRegistry, RegistryAdapter, RegistryRefused, RegistryUnavailable,
+)
 from screening.lookup.circuit import CircuitBreaker, CircuitState
 from screening.lookups import REGISTRY_RULES, LookupAnswered, LookupRequested, LookupResult, Registry, Verdict
 from screening.similarity.index import PriorProjectIndex
 from sme_runtime.consumer import dead_letter_headers, dlq_topic, raw_bodies, tolerant_batch_parser
-from sme_runtime import lag
-from sme_runtime.tracing import Trace
+from sme_runtime import lag, telemetry
+from sme_runtime import tracing
 from sme_runtime.metrics import REGISTRY
 from sme_runtime.retry import Backoff
+from sme_runtime.logs import broker_logging
 from sme_runtime.service import lag_loop
 from sme_runtime.topics import start_when_kafka_answers
 from sme_schemas import EnvelopeError, unwrap, wrap
@@ -78,8 +82,11 @@ class Resilience:
     in_flight: int = 0  # lookups whose registry call is under way
     last_error: str | None = None
     held: dict[str, None] = field(default_factory=dict)  # lookups held while the registry is away, in order
-    _slots: asyncio.Semaphore | None = None
+    _slots: asyncio.Semaphore = field(init=False)
     _probe: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        self._slots = asyncio.Semaphore(max(1, self.concurrency))
 
     @property
     def holding(self) -> str | None:
@@ -92,14 +99,15 @@ class Resilience:
 
     async def look_up(self, request: LookupRequested) -> tuple[LookupResult, int]:
         """The registry's answer and how many calls it took; waits as long as the registry is away."""
-        return (await self.look_up_all([request]))[0]
+        answer = (await self.look_up_all([request]))[0]
+        if answer is None:
+            raise AssertionError("without hold_seconds a lookup waits until it is answered")
+        return answer
 
     async def look_up_all(self, requests: list[LookupRequested], *,
                           hold_seconds: float | None = None) -> list[tuple[LookupResult, int] | None]:
         """Every request's answer, in the order asked: batched as the registry allows, concurrent up to the
         worker's bound. With `hold_seconds`, a request still held (registry away) that long answers None."""
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(max(1, self.concurrency))
         give_up_at = None if hold_seconds is None else time.monotonic() + hold_seconds
         size = self.batch_limit
         chunks = [requests[i:i + size] for i in range(0, len(requests), size)]
@@ -177,7 +185,8 @@ class Resilience:
 
     async def _ask(self, chunk: list[LookupRequested]) -> list[LookupResult]:
         if len(chunk) > 1:
-            return await asyncio.wait_for(self.adapter.look_up_many([r.about for r in chunk]), self.timeout_seconds)
+            batching = cast(BatchingRegistryAdapter, self.adapter)  # only a batching adapter has batch_limit > 1
+            return await asyncio.wait_for(batching.look_up_many([r.about for r in chunk]), self.timeout_seconds)
         return [await asyncio.wait_for(self.adapter.look_up(chunk[0].about), self.timeout_seconds)]
 
     def _hold(self, chunk: list[LookupRequested]) -> None:
@@ -205,7 +214,7 @@ def breaker_for(registry: Registry, settings: ScreeningSettings) -> CircuitBreak
 
 def build_worker_broker(registry: Registry, settings: ScreeningSettings, resilience: Resilience) -> KafkaBroker:
     broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=f"screening-worker-{registry.value}",
-                         enable_idempotence=True, acks="all", linger_ms=5)
+                         enable_idempotence=True, acks="all", linger_ms=5, **broker_logging())
     group = f"screening.lookup-worker.{registry.value}"
     topic = LookupRequested.topic_for(registry)
     lag.SUBSCRIPTIONS.add((f"screening-worker-{registry.value}", group, topic))
@@ -215,12 +224,14 @@ def build_worker_broker(registry: Registry, settings: ScreeningSettings, resilie
                        batch_timeout_ms=50, parser=tolerant_batch_parser, decoder=raw_bodies,
                        title=f"screening-worker:{topic}")
     async def on_lookups_requested(msg: KafkaMessage) -> None:
-        requests, traces = [], {}
+        polled = time.time_ns()
+        requests: list[LookupRequested] = []
+        traces: dict[str, str | None] = {}
         for record in msg.raw_message:
             try:
                 envelope, request = unwrap(record.headers, record.value or b"", expected=LookupRequested)
                 requests.append(request)
-                traces[request.lookup_id] = Trace.parse(envelope.traceparent)
+                traces[request.lookup_id] = envelope.traceparent
             except EnvelopeError as exc:
                 await _publish_until_sent(broker, [(record.value or b"", dict(
                     topic=dlq_topic(topic), key=record.key, headers=dead_letter_headers(record, group, exc)))])
@@ -228,12 +239,20 @@ def build_worker_broker(registry: Registry, settings: ScreeningSettings, resilie
             if requests else []
         now = datetime.now(timezone.utc)
         answered = [(request, answer) for request, answer in zip(requests, answers) if answer is not None]
-        envelopes = [wrap(LookupAnswered(program_id=request.program_id, occurred_at=now,
-                                         lookup_id=request.lookup_id, application_id=request.application_id,
-                                         registry=registry, answered_at=now, verdict=result.verdict,
-                                         findings=result.findings, attempts=attempts), source=SOURCE,
-                          traceparent=(traces.get(request.lookup_id) or Trace.new()).child().traceparent)
-                     for request, (result, attempts) in answered]
+        envelopes = []
+        for request, (result, attempts) in answered:
+            # One span per lookup, from the poll to its answer: the parent of screening's span applying it
+            looked_up = tracing.span_of(traces.get(request.lookup_id), f"look up {registry.value}",
+                                        kind=SpanKind.CLIENT, started_ns=polled,
+                                        attributes={"sme.application_id": request.application_id,
+                                                    "sme.registry": registry.value, "sme.attempts": attempts,
+                                                    "sme.verdict": result.verdict.value})
+            looked_up.end()
+            envelopes.append(wrap(LookupAnswered(
+                program_id=request.program_id, occurred_at=now, lookup_id=request.lookup_id,
+                application_id=request.application_id, registry=registry, answered_at=now, verdict=result.verdict,
+                findings=result.findings, attempts=attempts), source=SOURCE,
+                traceparent=tracing.Trace.of(looked_up).traceparent))
         await _publish_until_sent(broker, [(e.body, dict(topic=LookupAnswered.topic(), key=e.key,
                                                          headers=e.headers())) for e in envelopes])
         for _, (result, _) in answered:
@@ -268,12 +287,12 @@ async def _publish_until_sent(broker: KafkaBroker, messages: list[tuple[bytes, d
 def create_worker_app(registry: Registry, settings: ScreeningSettings | None = None,
                       adapter: RegistryAdapter | None = None) -> FastAPI:
     settings = settings or ScreeningSettings()
-    adapter = adapter or ADAPTERS[registry](settings.registry_url(registry), service_key=settings.registry_key,
-                                            connections=settings.worker_concurrency)
-    if registry is Registry.DUPLICATE_PROJECTS and settings.similarity_index:
+    asking: RegistryAdapter = adapter or ADAPTERS[registry](
+        settings.registry_url(registry), service_key=settings.registry_key, connections=settings.worker_concurrency)
+    if isinstance(asking, PriorProjectRegistry) and settings.similarity_index:
         # Opened read-only at start: a missing or broken index stops the worker here, not at the first lookup.
-        adapter.national = PriorProjectIndex.open(Path(settings.similarity_index))
-    resilience = Resilience(adapter, breaker_for(registry, settings), settings.registry_timeout_seconds,
+        asking.national = PriorProjectIndex.open(Path(settings.similarity_index))
+    resilience = Resilience(asking, breaker_for(registry, settings), settings.registry_timeout_seconds,
                             settings.registry_retry_backoff_seconds, concurrency=settings.worker_concurrency)
     broker = build_worker_broker(registry, settings, resilience)
     topics = [LookupRequested.topic_for(registry), dlq_topic(LookupRequested.topic_for(registry)),
@@ -281,7 +300,7 @@ def create_worker_app(registry: Registry, settings: ScreeningSettings | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if warm_up := getattr(adapter, "warm_up", None):
+        if warm_up := getattr(asking, "warm_up", None):
             await warm_up()
         task = asyncio.create_task(start_when_kafka_answers(
             broker, settings.kafka_bootstrap_servers, topics, partitions=settings.topic_partitions,
@@ -297,10 +316,12 @@ def create_worker_app(registry: Registry, settings: ScreeningSettings | None = N
                     await running
             with suppress(Exception):
                 await broker.stop()
-            with suppress(Exception):
-                await adapter.aclose()
+            if close := getattr(asking, "aclose", None):
+                with suppress(Exception):
+                    await close()
 
     app = FastAPI(title=f"Screening lookup worker — {registry.value}", version="1.0.0", lifespan=lifespan)
+    telemetry.instrument_app(app, f"screening-worker-{registry.value}")
     app.mount("/metrics", make_asgi_app(REGISTRY))
 
     @app.get("/livez", tags=["operations"], summary="Liveness: the worker's event loop answers")

@@ -11,7 +11,7 @@ import math
 import os
 import re
 from functools import lru_cache
-from typing import Iterable
+from typing import Any, Iterable
 
 WORD = re.compile(r"[0-9A-Za-z가-힣%]+")
 # nouns, proper nouns, numerals, foreign words, numbers, roots, verb and adjective stems
@@ -39,6 +39,7 @@ class Analyser:
     def learn(self, texts: Iterable[str]) -> None:
         """Analyse the words of `texts` not seen before (many at once: in one multithreaded batch)."""
         words = sorted({w for text in texts for w in WORD.findall(text)} - self._terms.keys())
+        analysed: Iterable[tuple[str, Any]]
         if len(words) >= 64:
             analysed = zip(words, kiwi(threaded=True).tokenize(words))
         else:

@@ -215,8 +215,8 @@ class PriorProjectIndex:
             return []
         searcher = self._current()
         terms = {e: self.analyser.terms(text) for e, text in given.items()}
-        queries = {e: self._bm25(searcher, e, t) for e, t in terms.items()}
-        queries = {e: q for e, q in queries.items() if q is not None}
+        found = {e: self._bm25(searcher, e, t) for e, t in terms.items()}
+        queries = {e: q for e, q in found.items() if q is not None}
         if not queries:
             return []
         together = tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in queries.values()])

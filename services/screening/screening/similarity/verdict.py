@@ -5,7 +5,8 @@ match's score alone says little: among a million synthetic projects a plan that 
 cosine of 0.48–0.80, while a paraphrase of a funded plan has 0.22–0.50 with its source (it shares the rare words,
 not the wording). A copy stands out from the crowd instead. The crowd is every candidate the search returned
 (`CANDIDATES`, 200 at national scale): a match stands out when its relevance lies `outlier_z` standard deviations
-above the mean of the others (and shares at least `MIN_SCORE` of the plan's weighted words). Measured (50 queries per kind, development set): fresh plans stand out by at most
+above the mean of the others (and shares at least `MIN_SCORE` of the plan's weighted words). Measured (50 queries
+per kind, development set): fresh plans stand out by at most
 6.0σ at a million projects (7.5σ at 100,000), summaries and paraphrases of a funded plan by 5.2σ at least, most
 by more than 10σ (`bench.duplicate_search` prints the verdicts per kind on the held-out set).
 
@@ -57,7 +58,7 @@ class Applicant:
 
     def owns(self, match: Match) -> bool:
         record = match.record
-        same_ceo = bool(self.ceo) and (record.get("ceo") or "").strip() == self.ceo.strip()
+        same_ceo = bool(self.ceo) and (record.get("ceo") or "").strip() == (self.ceo or "").strip()
         return record.get("company_brn") == self.brn or same_ceo
 
 
@@ -97,10 +98,10 @@ def judge(pool: list[Match], applicant: Applicant, thresholds: Thresholds) -> Ju
     def judged(verdict: Verdict, m: Match) -> Judgement:
         return Judgement(verdict, m, round((m.relevance - mean) / spread, 2) if spread else 0.0, applicant.owns(m))
 
-    outstanding = [j for j in (judged(Verdict.REFER, m) for m in pool[:CROWD_RANK])
-                   if j.z >= thresholds.outlier_z and j.match.overall >= MIN_SCORE]
+    standing_out = [m for m in pool[:CROWD_RANK] if m.overall >= MIN_SCORE]
+    outstanding = [j for j in (judged(Verdict.REFER, m) for m in standing_out) if j.z >= thresholds.outlier_z]
     for j in outstanding:
-        if j.own and j.match.overall >= thresholds.duplicate_threshold:
+        if j.own and j.match is not None and j.match.overall >= thresholds.duplicate_threshold:
             return judged(Verdict.DUPLICATE, j.match)
     return outstanding[0] if outstanding else judged(Verdict.PASS, pool[0])
 

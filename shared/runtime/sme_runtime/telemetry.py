@@ -1,0 +1,127 @@
+"""OpenTelemetry for every process: spans of its HTTP requests (FastAPI's instrumentation), of its SQL (asyncpg's),
+of the events it consumes (FastStream's telemetry middleware, then one span per event applied) and of the events
+its relay publishes. One application is one trace across the services: an event's `traceparent` (outbox row,
+then Kafka header) names the span that published it (sme_runtime.tracing).
+
+Where spans go, from the environment of each process:
+- `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`): OTLP over HTTP/protobuf to a collector
+  (Jaeger, Tempo, an OpenTelemetry Collector), with the standard `OTEL_EXPORTER_OTLP_*` options;
+- `SME_TRACE_FILE=PATH`: one JSON object per span appended to PATH (the main job: `.local/logs/<svc>.spans.jsonl`);
+- `SME_TRACE_CONSOLE=1`: the same lines on standard error.
+With none of them, spans are still made — their ids are the trace ids of the logs — and dropped.
+`OTEL_SDK_DISABLED=true` (the specification's switch) turns the instrumentation off: the logs still carry a
+trace id per step, and nothing else is recorded.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+# Probes and scrapes are not traced: one every few seconds per process, never on an application's behalf.
+UNTRACED_URLS = "/metrics,/livez,/readyz,/health"
+
+_configured: dict[str, Any] = {}
+
+
+class StepsAndTheirQueries(Sampler):
+    """Every step is recorded (whatever a caller's sampled flag says: a center's trace must not depend on another
+    system's sampling), and SQL only within a step. The relay's polls, the probes and the background loops query
+    the database many times a second on nobody's behalf; as traces of their own they would bury the applications'."""
+
+    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None,
+                      trace_state=None) -> SamplingResult:
+        within_a_step = trace.get_current_span(parent_context).get_span_context().is_valid
+        a_query = any(key in (attributes or {}) for key in ("db.system", "db.system.name"))
+        if a_query and not within_a_step:
+            return SamplingResult(Decision.DROP)
+        return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
+
+    def get_description(self) -> str:
+        return "StepsAndTheirQueries"
+
+
+def enabled() -> bool:
+    return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() != "true"
+
+
+def configure_telemetry(service: str) -> TracerProvider:
+    """The process's tracer provider, made once (the first service app or worker of the process names it),
+    with the exporters the environment asks for, and asyncpg instrumented."""
+    if (provider := _configured.get("provider")) is not None:
+        return provider
+    if not enabled():
+        provider = _configured["provider"] = TracerProvider()  # ids for the logs; no exporter, no instrumentation
+        return provider
+    provider = TracerProvider(resource=Resource.create({"service.name": f"sme-{service}",
+                                                         "service.namespace": "sme"}),
+                              sampler=StepsAndTheirQueries())
+    for exporter in exporters_from_environment(os.environ):
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+
+    AsyncPGInstrumentor().instrument(tracer_provider=provider)
+    _configured["provider"] = provider
+    return provider
+
+
+def exporters_from_environment(env: Any) -> list[SpanExporter]:
+    exporters: list[SpanExporter] = []
+    if endpoint := otlp_traces_endpoint(env):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        # headers, timeout, compression: the exporter reads the standard OTEL_EXPORTER_OTLP_* variables itself
+        exporters.append(OTLPSpanExporter(endpoint=endpoint))
+    if path := env.get("SME_TRACE_FILE"):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # Line-buffered appends: each span is one write, so processes sharing the file do not tear lines.
+        exporters.append(ConsoleSpanExporter(out=open(path, "a", encoding="utf-8", buffering=1),
+                                             formatter=span_line))
+    if env.get("SME_TRACE_CONSOLE", "") not in ("", "0", "false"):
+        exporters.append(ConsoleSpanExporter(out=sys.stderr, formatter=span_line))
+    return exporters
+
+
+def otlp_traces_endpoint(env: Any) -> str | None:
+    """The OTLP/HTTP traces URL, as the OpenTelemetry specification derives it: the traces endpoint as given, or
+    the base endpoint with /v1/traces."""
+    if traces := env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        return traces
+    if base := env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        return base.rstrip("/") + "/v1/traces"
+    return None
+
+
+def span_line(span: ReadableSpan) -> str:
+    return span.to_json(indent=None) + "\n"
+
+
+def instrument_app(app: "FastAPI", service: str) -> None:
+    """Server spans for the app's requests, continuing a caller's `traceparent`."""
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    if not enabled():
+        return
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=configure_telemetry(service),
+                                       excluded_urls=UNTRACED_URLS)
+
+
+def broker_middlewares(service: str) -> list[Any]:
+    """FastStream's telemetry middleware: a CONSUMER span per message received, a child of the span that
+    published it (its `traceparent` header); a PRODUCER span per message the broker publishes itself."""
+    from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+
+    if not enabled():
+        return []
+    return [KafkaTelemetryMiddleware(tracer_provider=configure_telemetry(service), include_messages_counters=False)]
