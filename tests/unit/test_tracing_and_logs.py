@@ -4,6 +4,8 @@ import json
 import logging
 from datetime import datetime, timezone
 
+import pytest
+
 from sme_runtime import telemetry, tracing
 from sme_runtime.logs import JsonLines
 from sme_runtime.outbox import outbox_row
@@ -159,3 +161,32 @@ def test_spans_go_to_an_otlp_collector_when_one_is_configured():
     [sent] = [s for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans]
     assert sent.name == "filed" and sent.trace_id.hex() == "4bf92f3577b34da6a3ce929d0e0e4736"
     assert sent.parent_span_id.hex() == "00f067aa0ba902b7"
+
+
+def test_spans_are_recorded_only_when_they_go_somewhere():
+    assert not telemetry.recording({})
+    assert telemetry.recording({"SME_TRACE_FILE": "/tmp/spans.jsonl"})
+    assert telemetry.recording({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"})
+    assert telemetry.otlp_traces_endpoint({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/"}) \
+        == "http://collector:4318/v1/traces"
+    assert not telemetry.recording({"SME_TRACE_CONSOLE": "1", "OTEL_SDK_DISABLED": "true"})
+    assert not telemetry.recording({"SME_TRACE_CONSOLE": "0"})
+
+
+def test_a_share_of_the_applications_is_traced_and_every_service_keeps_the_same_ones():
+    from opentelemetry.sdk.trace.sampling import Decision
+
+    def kept(sampler, trace_id: int) -> bool:
+        return sampler.should_sample(None, trace_id, "apply x", attributes={}).decision is Decision.RECORD_AND_SAMPLE
+
+    tenth, other_service = telemetry.StepsAndTheirQueries(0.1), telemetry.StepsAndTheirQueries(0.1)
+    ids = [int.from_bytes(bytes.fromhex(f"{n:08x}") * 4, "big") for n in range(0, 2**32, 2**32 // 1000)]
+    decisions = [kept(tenth, i) for i in ids]
+    assert decisions == [kept(other_service, i) for i in ids]
+    assert 50 <= sum(decisions) <= 150
+    assert all(kept(telemetry.StepsAndTheirQueries(1.0), i) for i in ids)
+    assert not any(kept(telemetry.StepsAndTheirQueries(0.0), i) for i in ids)
+    assert telemetry.trace_ratio({"SME_TRACE_RATIO": "0.25"}) == 0.25
+    for bad in ("abc", "1.5", "-0.1"):
+        with pytest.raises(ValueError, match="SME_TRACE_RATIO"):
+            telemetry.trace_ratio({"SME_TRACE_RATIO": bad})

@@ -8,9 +8,10 @@ Where spans go, from the environment of each process:
   (Jaeger, Tempo, an OpenTelemetry Collector), with the standard `OTEL_EXPORTER_OTLP_*` options;
 - `SME_TRACE_FILE=PATH`: one JSON object per span appended to PATH (the main job: `.local/logs/<svc>.spans.jsonl`);
 - `SME_TRACE_CONSOLE=1`: the same lines on standard error.
-With none of them, spans are still made — their ids are the trace ids of the logs — and dropped.
-`OTEL_SDK_DISABLED=true` (the specification's switch) turns the instrumentation off: the logs still carry a
-trace id per step, and nothing else is recorded.
+With none of them (or with `OTEL_SDK_DISABLED=true`, the specification's switch) nothing is instrumented: each
+step still has its span ids — the logs' trace ids, the `traceparent` it passes on — and nothing is recorded.
+Recording costs CPU (README: intake at 300 submissions/s); `SME_TRACE_RATIO` keeps that share of the applications'
+traces, chosen alike by every service.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
-from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult, TraceIdRatioBased
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -35,9 +36,16 @@ _configured: dict[str, Any] = {}
 
 
 class StepsAndTheirQueries(Sampler):
-    """Every step is recorded (whatever a caller's sampled flag says: a center's trace must not depend on another
-    system's sampling), and SQL only within a step. The relay's polls, the probes and the background loops query
-    the database many times a second on nobody's behalf; as traces of their own they would bury the applications'."""
+    """The steps of `ratio` of the applications' traces, chosen by trace id — so every service keeps or drops the
+    same applications, and a caller's sampled flag does not decide for the center — and SQL only within a step.
+    The relay's polls, the probes and the background loops query the database many times a second on nobody's
+    behalf; as traces of their own they would bury the applications'. `SME_TRACE_RATIO` (default 1: every
+    application) is what a deadline day lowers: recording every span, intake no longer kept up with 300
+    submissions a second on two cores (README)."""
+
+    def __init__(self, ratio: float = 1.0) -> None:
+        self.ratio = min(1.0, max(0.0, ratio))
+        self._kept = TraceIdRatioBased(self.ratio)
 
     def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None,
                       trace_state=None) -> SamplingResult:
@@ -45,14 +53,44 @@ class StepsAndTheirQueries(Sampler):
         a_query = any(key in (attributes or {}) for key in ("db.system", "db.system.name"))
         if a_query and not within_a_step:
             return SamplingResult(Decision.DROP)
-        return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
+        return self._kept.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
 
     def get_description(self) -> str:
-        return "StepsAndTheirQueries"
+        return f"StepsAndTheirQueries({self.ratio})"
 
 
-def enabled() -> bool:
-    return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() != "true"
+def trace_ratio(env: Any) -> float:
+    raw = env.get("SME_TRACE_RATIO", "1")
+    try:
+        ratio = float(raw)
+    except ValueError:
+        ratio = -1.0
+    if not 0.0 <= ratio <= 1.0:
+        raise ValueError(f"SME_TRACE_RATIO must be a number from 0 to 1 (the share of applications traced), "
+                         f"got {raw!r}")
+    return ratio
+
+
+def provider() -> TracerProvider:
+    """The process's provider; before one is configured (a unit test, a tool) one that records nothing, so each
+    step still has real ids."""
+    if (configured := _configured.get("provider")) is not None:
+        return configured
+    if (unconfigured := _configured.get("unconfigured")) is None:
+        unconfigured = _configured["unconfigured"] = TracerProvider(sampler=StepsAndTheirQueries())
+    return unconfigured
+
+
+def recording(env: Any = os.environ) -> bool:
+    """Spans are recorded only when they go somewhere."""
+    disabled = env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+    return not disabled and bool(exporters_named(env))
+
+
+def exporters_named(env: Any) -> list[str]:
+    named = ["otlp"] if otlp_traces_endpoint(env) else []
+    named += ["file"] if env.get("SME_TRACE_FILE") else []
+    return named + (["console"] if env.get("SME_TRACE_CONSOLE", "") not in ("", "0", "false") else [])
 
 
 def configure_telemetry(service: str) -> TracerProvider:
@@ -60,12 +98,12 @@ def configure_telemetry(service: str) -> TracerProvider:
     with the exporters the environment asks for, and asyncpg instrumented."""
     if (provider := _configured.get("provider")) is not None:
         return provider
-    if not enabled():
-        provider = _configured["provider"] = TracerProvider()  # ids for the logs; no exporter, no instrumentation
+    if not recording():
+        provider = _configured["provider"] = TracerProvider(sampler=StepsAndTheirQueries())  # ids for the logs only
         return provider
     provider = TracerProvider(resource=Resource.create({"service.name": f"sme-{service}",
                                                          "service.namespace": "sme"}),
-                              sampler=StepsAndTheirQueries())
+                              sampler=StepsAndTheirQueries(trace_ratio(os.environ)))
     for exporter in exporters_from_environment(os.environ):
         provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
@@ -78,17 +116,19 @@ def configure_telemetry(service: str) -> TracerProvider:
 
 def exporters_from_environment(env: Any) -> list[SpanExporter]:
     exporters: list[SpanExporter] = []
-    if endpoint := otlp_traces_endpoint(env):
+    named = exporters_named(env)
+    if "otlp" in named:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         # headers, timeout, compression: the exporter reads the standard OTEL_EXPORTER_OTLP_* variables itself
-        exporters.append(OTLPSpanExporter(endpoint=endpoint))
-    if path := env.get("SME_TRACE_FILE"):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        exporters.append(OTLPSpanExporter(endpoint=otlp_traces_endpoint(env)))
+    if "file" in named:
+        path = Path(env["SME_TRACE_FILE"])
+        path.parent.mkdir(parents=True, exist_ok=True)
         # Line-buffered appends: each span is one write, so processes sharing the file do not tear lines.
         exporters.append(ConsoleSpanExporter(out=open(path, "a", encoding="utf-8", buffering=1),
                                              formatter=span_line))
-    if env.get("SME_TRACE_CONSOLE", "") not in ("", "0", "false"):
+    if "console" in named:
         exporters.append(ConsoleSpanExporter(out=sys.stderr, formatter=span_line))
     return exporters
 
@@ -111,10 +151,12 @@ def instrument_app(app: "FastAPI", service: str) -> None:
     """Server spans for the app's requests, continuing a caller's `traceparent`."""
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-    if not enabled():
+    provider = configure_telemetry(service)
+    if not recording():
         return
-    FastAPIInstrumentor.instrument_app(app, tracer_provider=configure_telemetry(service),
-                                       excluded_urls=UNTRACED_URLS)
+    # One server span per request: the ASGI receive/send spans would triple the spans for no operator's question.
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=provider,
+                                       excluded_urls=UNTRACED_URLS, exclude_spans=["receive", "send"])
 
 
 def broker_middlewares(service: str) -> list[Any]:
@@ -122,6 +164,7 @@ def broker_middlewares(service: str) -> list[Any]:
     published it (its `traceparent` header); a PRODUCER span per message the broker publishes itself."""
     from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 
-    if not enabled():
+    provider = configure_telemetry(service)
+    if not recording():
         return []
-    return [KafkaTelemetryMiddleware(tracer_provider=configure_telemetry(service), include_messages_counters=False)]
+    return [KafkaTelemetryMiddleware(tracer_provider=provider, include_messages_counters=False)]

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from opentelemetry import trace as otel
-from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from sme_runtime import telemetry
 
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 _PROPAGATOR = TraceContextTextMapPropagator()
@@ -53,18 +54,8 @@ class Trace:
         return f"00-{self.trace_id}-{self.span_id}-{self.flags}"
 
 
-_fallback: list[TracerProvider] = []
-
-
 def tracer() -> otel.Tracer:
-    """The process's tracer (sme_runtime.telemetry); before one is configured (a unit test, a tool) spans are
-    still made, with real ids, by a provider that exports nothing."""
-    provider = otel.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        if not _fallback:
-            _fallback.append(TracerProvider())
-        provider = _fallback[0]
-    return provider.get_tracer("sme_runtime")
+    return telemetry.provider().get_tracer("sme_runtime")
 
 
 CURRENT: contextvars.ContextVar[Trace | None] = contextvars.ContextVar("sme_trace", default=None)
