@@ -20,7 +20,7 @@ import httpx
 from deploy.local.prometheus import RULES, LocalPrometheus
 from deploy.local.procs import (
     REGISTRIES, ROOT, ServiceProcess, end_offsets, evaluation_env, headers_of, intake_env, publish_event, read_topic,
-    registry_processes, screening_env, screening_processes,
+    registry_processes, retire_refused_demo_calls, screening_env, screening_processes,
 )
 from deploy.local.execution_stage import (
     CONSULTING_DAYS, UNPAID_DAYS, ExecutionServices, agreements_drafted, bus_counts, consult_and_report,
@@ -408,6 +408,7 @@ def main() -> None:
     program = demo_program(now, program_id=f"gimpo-sos-demo-{now:%Y%m%d-%H%M%S}")
     program_dir = LOCAL_DIR / "programs"
     program_dir.mkdir(parents=True, exist_ok=True)
+    retire_refused_demo_calls(program_dir)
     (program_dir / f"{program['program_id']}.json").write_text(json.dumps(program, ensure_ascii=False, indent=2))
     forms = adjust_forms(sample_forms(program, now.date(), count=args.companies + 1, seed=int(now.timestamp())),
                          now.date())

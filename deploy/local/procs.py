@@ -11,8 +11,10 @@ from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from pydantic import ValidationError
 
 from sme_schemas import IntegrationEvent, wrap
+from sme_schemas.program import ProgramDefinition
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -193,3 +195,16 @@ async def publish_event(event: IntegrationEvent, bootstrap: str, *, source: str,
     finally:
         await producer.stop()
     return envelope.id
+
+
+def retire_refused_demo_calls(folder: Path) -> None:
+    """Demo calls of earlier runs live in `folder` beside this run's; one this version's program schema refuses
+    (a field renamed since) would stop every service at start, so it is moved to `retired/`, with the reason."""
+    for file in sorted(folder.glob("*.json")):
+        try:
+            ProgramDefinition.load(file)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            (folder / "retired").mkdir(exist_ok=True)
+            file.rename(folder / "retired" / file.name)
+            print(f"retired demo call {file.name}: {'.'.join(map(str, first['loc']))}: {first['msg']}")

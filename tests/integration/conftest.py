@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from deploy.sample.program_call import demo_program
-from deploy.local.procs import intake_env as intake_settings
+from deploy.local.procs import intake_env as intake_settings, retire_refused_demo_calls
 from tests.support import KAFKA, ROOT, TEST_ENV, db_url, local
 
 
@@ -28,6 +28,7 @@ def infrastructure():
 def programs_dir(infrastructure) -> Path:
     folder = ROOT / ".local-test" / "programs"
     folder.mkdir(parents=True, exist_ok=True)
+    retire_refused_demo_calls(folder)  # earlier runs' demo calls, if this version's schema refuses them
     (folder / "gimpo-sos-demo.json").write_text(
         json.dumps(demo_program(datetime.now(timezone.utc)), ensure_ascii=False), "utf-8")
     return folder

@@ -211,3 +211,30 @@ def test_freed_budget_goes_to_the_best_ranked_waitlisted_application_that_fits(p
 def test_published_values_are_what_rank():
     # Two candidates whose exact finals differ below the 4th decimal rank by the next level, as the list shows.
     assert publish(Fraction(830000001, 10**7)) == publish(83)
+
+
+def test_q6_scoring_items_not_checkboxes_changes_the_order():
+    """Two companies alike but for their bonus: X holds INNO-BIZ, MAIN-BIZ, NET and NEP (two 별표2 items: 4
+    points; counted per checkbox it had 8), Y holds venture, women-owned and good-jobs (three items: 6). Scored
+    by item, Y ranks first; counted by checkbox, X did."""
+    from evaluation.scoring import document_score
+    from sme_schemas.application import PreferenceCertification as C
+    from sme_schemas.examples import EXAMPLES
+    from sme_schemas.screening import VerifiedFacts
+
+    base = VerifiedFacts.model_validate(EXAMPLES["ScreeningPassed"]["facts"])
+    holds = {"APP-X": (C.INNO_BIZ, C.MAIN_BIZ, C.NET, C.NEP), "APP-Y": (C.VENTURE, C.WOMEN_OWNED, C.GOOD_JOBS)}
+    scores = {app: document_score(base.model_copy(update={"certifications": certs}), SOS.document_score,
+                                  SOS.announcement_date) for app, certs in holds.items()}
+    assert scores["APP-Y"].total - scores["APP-X"].total == 2
+    per_checkbox = {app: scores[app].uncapped - dict((r, p) for r, p, _ in scores[app].parts)["Q6"] + 2 * len(certs)
+                    for app, certs in holds.items()}
+    assert per_checkbox["APP-X"] - per_checkbox["APP-Y"] == 2  # the old count put X ahead
+
+    def ranked(quantitative: dict[str, int]) -> list[str]:
+        return [r.application_id for r in rank(
+            [candidate(app, quantitative[app], (84, 84, 84), 4_000_000, minutes=n) for n, app in enumerate(holds)],
+            quantitative_weight_percent=SOS.quantitative_weight_percent, pass_mark=SOS.pass_mark)]
+
+    assert ranked({app: s.total for app, s in scores.items()}) == ["APP-Y", "APP-X"]
+    assert ranked({app: min(100, n) for app, n in per_checkbox.items()}) == ["APP-X", "APP-Y"]

@@ -67,9 +67,54 @@ def test_q4_research_staff_and_q5_institute(staff, institute, points_q4, points_
     assert (part(score, "Q4"), part(score, "Q5")) == (points_q4, points_q5)
 
 
-@pytest.mark.parametrize("count, points", [(0, 0), (1, 2), (4, 8), (5, 10), (6, 10), (14, 10)])
-def test_q6_bonus_two_points_each_at_most_ten(count, points):
-    assert part(document_score(facts(certifications=tuple(BONUS[:count])), SHEET, ANNOUNCED), "Q6") == points
+@pytest.mark.parametrize("certifications, points", [
+    ((), 0),
+    ((C.INNO_BIZ,), 2), ((C.MAIN_BIZ,), 2), ((C.INNO_BIZ, C.MAIN_BIZ), 2),  # one item of 별표2: INNO(main)-BIZ
+    ((C.NET,), 2), ((C.NEP,), 2), ((C.NET, C.NEP), 2),  # one item: NET, NEP 인증기업
+    ((C.INNO_BIZ, C.MAIN_BIZ, C.NET, C.NEP), 4),
+    ((C.GYEONGGI_PROMISING_SME, C.FAMILY_FRIENDLY, C.GOOD_JOBS, C.INNO_BIZ), 8),
+    ((C.GYEONGGI_PROMISING_SME, C.FAMILY_FRIENDLY, C.GOOD_JOBS, C.INNO_BIZ, C.MAIN_BIZ), 8),
+    ((C.GYEONGGI_PROMISING_SME, C.FAMILY_FRIENDLY, C.GOOD_JOBS, C.INNO_BIZ, C.VENTURE), 10),
+    ((C.GYEONGGI_PROMISING_SME, C.FAMILY_FRIENDLY, C.GOOD_JOBS, C.INNO_BIZ, C.VENTURE, C.NET), 10),  # the cap
+    (tuple(BONUS), 10),  # all fourteen checkboxes: twelve items, 24 points, capped at 10
+])
+def test_q6_each_bonus_item_counts_once_two_points_at_most_ten(certifications, points):
+    assert part(document_score(facts(certifications=certifications), SHEET, ANNOUNCED), "Q6") == points
+
+
+def test_q6_names_the_items_it_scored_in_the_breakdown():
+    score = document_score(facts(certifications=(C.MAIN_BIZ, C.INNO_BIZ, C.NEP)), SHEET, ANNOUNCED)
+    [basis] = [basis for rule, _, basis in score.parts if rule == "Q6"]
+    assert basis == "2 bonus items proven: INNO(main)-BIZ기업, NET, NEP 인증기업"
+
+
+def test_q6_items_are_the_programs_data():
+    sheet = DocumentScoreSheet(bonus_cap=6, bonus_items=(
+        {"code": "social-economy", "title": "사회적경제기업", "points": 3,
+         "proven_by": ["social-enterprise", "women-owned"]},
+        {"code": "venture", "title": "벤처기업", "points": 5, "proven_by": ["venture"]}))
+    assert part(document_score(facts(certifications=(C.SOCIAL_ENTERPRISE, C.WOMEN_OWNED)), sheet, ANNOUNCED),
+                "Q6") == 3
+    assert part(document_score(facts(certifications=(C.WOMEN_OWNED, C.VENTURE)), sheet, ANNOUNCED), "Q6") == 6
+    assert part(document_score(facts(certifications=(C.INNO_BIZ, C.NET)), sheet, ANNOUNCED), "Q6") == 0
+
+
+@pytest.mark.parametrize("sheet, named", [
+    ({"bonus_per_certification": 2}, "bonus_per_certification"),
+    ({"bonus_items": [{"code": "a-item", "title": "A", "proven_by": ["net"]},
+                      {"code": "b-item", "title": "B", "proven_by": ["net", "nep"]}]}, "net proves several"),
+    ({"bonus_items": [{"code": "a-item", "title": "A", "proven_by": ["net"]},
+                      {"code": "a-item", "title": "B", "proven_by": ["nep"]}]}, "codes must be unique"),
+    ({"bonus_items": [{"code": "lab", "title": "연구소", "proven_by": ["research-institute"]}]}, "Q5"),
+    ({"bonus_items": [{"code": "none", "title": "A", "proven_by": []}]}, "proven_by"),
+    ({"bonus_items": [{"code": "x", "title": "A", "proven_by": ["inno-biz"]}]}, "code"),
+])
+def test_a_malformed_bonus_sheet_is_refused_naming_the_field(sheet, named):
+    program = SOS.model_dump(mode="json")
+    program["document_score"] = {**program["document_score"], **sheet}
+    with pytest.raises(ValueError, match=named) as refused:
+        ProgramDefinition.model_validate(program)
+    assert "document_score" in str(refused.value)
 
 
 def test_q7_scale_values_are_used_and_the_sum_is_capped_at_100_with_the_resolution_in_the_breakdown():

@@ -12,7 +12,8 @@ from sme_schemas.examples import EXAMPLES
 from sme_schemas.program import ProgramDefinition
 from pathlib import Path
 
-PROGRAM = ProgramDefinition.load(Path(__file__).resolve().parents[2] / "deploy/programs/gimpo-sos-2024.json")
+PROGRAMS = Path(__file__).resolve().parents[2] / "deploy/programs"
+PROGRAM = ProgramDefinition.load(PROGRAMS / "gimpo-sos-2024.json")
 CONTENT = ApplicationContent.model_validate(EXAMPLES["ApplicationSubmitted"]["content"])
 OPENS, CLOSES = PROGRAM.window.opens_at, PROGRAM.window.closes_at
 US = timedelta(microseconds=1)
@@ -116,3 +117,12 @@ def test_e6_supplement_deadline_is_inclusive(offset, refused):
     assert (problem is not None) is refused
     if problem:
         assert (problem.field, problem.rule) == ("evidence", "E6")
+
+
+def test_a3_the_smart_factory_call_closes_on_20_march_2026_at_18_00_kst_as_the_news_says():
+    smart = ProgramDefinition.load(PROGRAMS / "gimpo-smart-factory-2026.json")
+    kst = timezone(timedelta(hours=9))
+    assert window_problem(smart, datetime(2026, 3, 20, 18, 0, tzinfo=kst)) is None
+    assert window_problem(smart, datetime(2026, 3, 20, 18, 0, tzinfo=kst) + US).rule == "A3"
+    assert window_problem(smart, datetime(2026, 2, 27, 18, 0, tzinfo=kst)) is None  # open past February
+    assert any("3월 20일 18시" in a for a in smart.assumptions)

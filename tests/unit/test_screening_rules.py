@@ -11,7 +11,7 @@ from sme_schemas.application import (
     ApplicationContent, DocumentType as D, EvidenceDocument, EvidenceRequirement, PreferenceCertification as C,
 )
 from sme_schemas.examples import EXAMPLES
-from sme_schemas.program import ProgramDefinition
+from sme_schemas.program import Eligibility, ProgramDefinition, ksic_with_section
 from sme_schemas.screening import Finding
 
 PROGRAM = ProgramDefinition.load(Path(__file__).resolve().parents[2] / "deploy/programs/gimpo-sos-2024.json")
@@ -80,6 +80,106 @@ def test_x1_hq_or_factory_in_the_city(hq, factory, eligible):
     assert (decision.outcome is Outcome.PASSED) is eligible
     if not eligible:
         assert rules_of(decision.findings) == {"X1"}
+
+
+# X1: the program's own eligibility criteria (program data) -------------------------------------------------
+def program_with(**criteria) -> ProgramDefinition:
+    return PROGRAM.model_copy(update={"eligibility": Eligibility(**criteria)})
+
+
+def decided(program: ProgramDefinition, **changes):
+    return decide(Case(content=content(**changes), required_evidence=REQUIRED, submitted_at=SUBMITTED,
+                       program=program, now=NOW, answers=CLEAR))
+
+
+def x1_problems(decision) -> list[str]:
+    return [f.detail for f in decision.findings if f.rule == "X1"] if decision.outcome is Outcome.REJECTED else []
+
+
+@pytest.mark.parametrize("industry, revenue, sme", [
+    ("C30399", 100_000_000_000, True), ("C30399", 100_000_000_001, False),  # other transport equipment: 1,000억
+    ("30399", 100_000_000_001, False),  # the same industry without its section letter
+    ("C14110", 150_000_000_000, True), ("C14110", 150_000_000_001, False),  # clothing: 1,500억
+    ("C27", 80_000_000_000, True), ("C27", 80_000_000_001, False),  # medical and precision instruments: 800억
+    ("M71", 60_000_000_000, True), ("M71", 60_000_000_001, False),  # professional services: 600억
+    ("I56", 40_000_000_000, True), ("I56", 40_000_000_001, False),  # restaurants: 400억
+    ("T97", 40_000_000_001, False),  # named by no line: the lowest ceiling
+])
+def test_x1_an_sme_by_the_size_test_of_its_industry(industry, revenue, sme):
+    decision = decided(PROGRAM, company__industry_code=industry, company__revenue_last_year=revenue)
+    assert (decision.outcome is Outcome.PASSED) is sme
+    if not sme:
+        [problem] = x1_problems(decision)
+        assert "eligibility.sme" in problem and f"{revenue:,}" in problem
+
+
+def test_x1_the_size_test_can_be_switched_off_or_given_by_the_program():
+    huge = {"company__revenue_last_year": 500_000_000_000}
+    assert decided(program_with(sme=False), **huge).outcome is Outcome.PASSED
+    own = program_with(revenue_ceilings=[{"industries": ["C"], "revenue_at_most": 500_000_000_000}])
+    assert decided(own, **huge).outcome is Outcome.PASSED
+    assert x1_problems(decided(own, company__revenue_last_year=500_000_000_001))
+
+
+@pytest.mark.parametrize("industry, eligible", [("C30399", True), ("30399", True), ("C10", True), ("G46101", False),
+                                                ("35110", False), ("M71", False)])
+def test_x1_manufacturers_only(industry, eligible):
+    decision = decided(program_with(industries=["C"]), company__industry_code=industry)
+    assert (decision.outcome is Outcome.PASSED) is eligible
+    if not eligible:
+        assert "eligibility.industries" in x1_problems(decision)[0]
+
+
+# The example company was founded on 2012-03-15; SOS 2024 was announced on 2024-03-25: 12 full years.
+@pytest.mark.parametrize("at_least, at_most, founded, eligible", [
+    (12, None, "2012-03-15", True), (13, None, "2012-03-15", False),
+    (None, 12, "2012-03-15", True), (None, 11, "2012-03-15", False),
+    (None, 3, "2021-03-25", True),  # three years on the announcement day itself
+    (None, 2, "2021-03-25", False), (None, 2, "2021-03-26", True),
+])
+def test_x1_company_age_on_the_announcement_date(at_least, at_most, founded, eligible):
+    decision = decided(program_with(founded_years_at_least=at_least, founded_years_at_most=at_most),
+                       company__founded_on=founded)
+    assert (decision.outcome is Outcome.PASSED) is eligible
+    if not eligible:
+        assert "eligibility.founded_years_at" in x1_problems(decision)[0]
+
+
+def test_x1_a_social_economy_program_wants_the_certification_claimed_and_proven():
+    social = program_with(certified_as=[C.SOCIAL_ENTERPRISE])
+    assert decided(social, bonus__certifications=[C.SOCIAL_ENTERPRISE]).outcome is Outcome.PASSED
+    assert "eligibility.certified_as" in x1_problems(decided(social, bonus__certifications=[C.VENTURE]))[0]
+    stale = [d.model_dump() for d in FRESH[:3]] + [doc(D.PREFERENCE_CERTIFICATE, days_before=400).model_dump()]
+    unproven = decided(social, bonus__certifications=[C.SOCIAL_ENTERPRISE], evidence=stale)
+    assert "E5" in x1_problems(unproven)[0]
+
+
+def test_x1_every_failed_criterion_is_named_and_no_registry_is_asked():
+    strict = program_with(industries=["G"], founded_years_at_least=20, certified_as=[C.SOCIAL_ENTERPRISE])
+    decision = decide(Case(content=content(company__revenue_last_year=200_000_000_000), required_evidence=REQUIRED,
+                           submitted_at=SUBMITTED, program=strict, now=NOW, answers={}))
+    assert decision.outcome is Outcome.REJECTED
+    assert [p.split("(eligibility.")[1].split(")")[0] for p in x1_problems(decision)] == [
+        "sme", "industries", "founded_years_at_least", "certified_as"]
+
+
+@pytest.mark.parametrize("eligibility, named", [
+    ({"industries": ["manufacturing"]}, "industries"),
+    ({"founded_years_at_least": 5, "founded_years_at_most": 3}, "founded_years_at_least"),
+    ({"revenue_ceilings": [{"industries": [], "revenue_at_most": 1}]}, "industries"),
+    ({"certified_as": ["social-economy"]}, "certified_as"),
+    ({"smes_only": True}, "smes_only"),
+])
+def test_a_malformed_eligibility_is_refused_naming_the_field(eligibility, named):
+    with pytest.raises(ValueError, match=named) as refused:
+        ProgramDefinition.model_validate({**PROGRAM.model_dump(mode="json"), "eligibility": eligibility})
+    assert "eligibility" in str(refused.value)
+
+
+@pytest.mark.parametrize("code, with_section", [("01110", "A01110"), ("03", "A03"), ("10", "C10"), ("34", "C34"),
+                                                ("35", "D35"), ("99", "U99"), ("04", "04"), ("C30399", "C30399")])
+def test_ksic_codes_get_their_section_letter(code, with_section):
+    assert ksic_with_section(code) == with_section
 
 
 # X7 -------------------------------------------------------------------------------------------------------

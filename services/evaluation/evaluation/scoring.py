@@ -12,7 +12,7 @@ from fractions import Fraction
 from typing import Any, Mapping, Sequence
 
 from sme_runtime.problems import Problem
-from sme_schemas.program import Band, CommitteeScoreSheet, DocumentScoreSheet
+from sme_schemas.program import Band, CommitteeScoreSheet, DocumentScoreSheet, full_years
 from sme_schemas.screening import VerifiedFacts
 
 PLACES = Decimal("0.0001")
@@ -29,13 +29,6 @@ def publish(value: Fraction | int) -> Decimal:
 def band_points(bands: Sequence[Band], value: int) -> int:
     """The points of the first band (highest threshold first) whose threshold the value reaches."""
     return next(b.points for b in bands if value >= b.at_least)
-
-
-def full_years(since: date, as_of: date) -> int:
-    """Whole years from `since` to `as_of`; the anniversary itself counts (a 29 February start turns on 1 March)."""
-    if as_of < since:
-        return 0
-    return as_of.year - since.year - ((as_of.month, as_of.day) < (since.month, since.day))
 
 
 @dataclass(frozen=True)
@@ -55,7 +48,8 @@ class DocumentScore:
 def document_score(facts: VerifiedFacts, sheet: DocumentScoreSheet, announcement_date: date) -> DocumentScore:
     """Q1–Q6 from the verified facts (unproven claims are 0 already, E5); Q7 caps the sum."""
     years = full_years(facts.gimpo_business_since, announcement_date)
-    bonus_uncapped = sheet.bonus_per_certification * len(set(facts.certifications))
+    bonus_items = sheet.proven_bonus_items(facts.certifications)
+    bonus_uncapped = sum(item.points for item in bonus_items)
     parts = (
         ("Q1", band_points(sheet.revenue_last_year, facts.revenue_last_year),
          f"revenue last year {facts.revenue_last_year:,} KRW"),
@@ -67,7 +61,8 @@ def document_score(facts: VerifiedFacts, sheet: DocumentScoreSheet, announcement
         ("Q5", sheet.research_institute if facts.research_institute else 0,
          "registered research institute" if facts.research_institute else "no registered research institute"),
         ("Q6", min(sheet.bonus_cap, bonus_uncapped),
-         f"{len(set(facts.certifications))} proven certifications"
+         (f"{len(bonus_items)} bonus items proven: " + ", ".join(item.title for item in bonus_items)
+          if bonus_items else "no bonus item proven")
          + (f" ({bonus_uncapped} capped at {sheet.bonus_cap})" if bonus_uncapped > sheet.bonus_cap else "")),
     )
     uncapped = sum(points for _, points, _ in parts)

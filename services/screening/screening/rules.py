@@ -14,15 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from screening.evidence import review_evidence
 from screening.grade import assess_grade, grade_acceptable, grade_label
 from screening.lookups import LookupResult, Registry, Verdict
 from sme_schemas.application import (
-    ApplicationContent, DocumentType as D, EvidenceRequirement, PreferenceCertification,
+    ApplicationContent, CompanyProfile, DocumentType as D, EvidenceRequirement, PreferenceCertification,
 )
-from sme_schemas.program import ProgramDefinition, local_date
+from sme_schemas.program import Eligibility, ProgramDefinition, full_years, ksic_with_section, local_date
 from sme_schemas.screening import DecidedBy, Finding, RequestedDocument, VerifiedFacts
 
 
@@ -135,6 +135,7 @@ def decide(case: Case) -> Decision:
         tally.check(
             "E6", "필수 증빙서류가 모두 신청일 기준 " + f"{case.program.evidence_max_age_days}일 이내에 발급되었습니다"
         )
+    _eligibility(case, tally, {d for line in review.unproven for d in line.any_of})
     waiting = _lookups(case.answers, case.rulings, tally)
     _operator_findings(case.rulings, tally)
     if tally.exclusions:
@@ -177,6 +178,50 @@ def _region(case: Case, tally: _Tally) -> None:
     else:
         tally.exclude("X1", f"본사·공장 모두 {city} 밖에 있습니다 (본사 {company.hq_address}"
                       + (f", 공장 {company.factory_address})" if company.factory_address else ")"))
+
+
+def _eligibility(case: Case, tally: _Tally, unproven_documents: set[D]) -> None:
+    """X1 beyond the region, as the program defines it (`eligibility`), as of the announcement date: an SME by
+    the size test, of the program's industries, of the program's company age, certified as the program asks."""
+    criteria, company = case.program.eligibility, case.content.company
+    for problem in eligibility_problems(criteria, company, case.program.announcement_date,
+                                        claimed=case.content.bonus.certifications,
+                                        certificates_proven=D.PREFERENCE_CERTIFICATE not in unproven_documents):
+        tally.exclude("X1", problem)
+    if criteria.sme:
+        ceiling = criteria.revenue_ceiling(company.industry_code)
+        if company.revenue_last_year <= ceiling:
+            tally.check("X1", f"중소기업 규모기준 충족: 전년도 매출액 {company.revenue_last_year:,}원 ≤ "
+                              f"{ksic_with_section(company.industry_code)} 업종 기준 {ceiling:,}원")
+
+
+def eligibility_problems(criteria: Eligibility, company: CompanyProfile, announced: date, *,
+                         claimed: Iterable[PreferenceCertification], certificates_proven: bool) -> list[str]:
+    """Each criterion of the program the company fails, in the center's words (empty: eligible)."""
+    problems = []
+    code = ksic_with_section(company.industry_code)
+    if criteria.sme and company.revenue_last_year > (ceiling := criteria.revenue_ceiling(company.industry_code)):
+        problems.append(f"중소기업 규모기준 초과: 전년도 매출액 {company.revenue_last_year:,}원이 {code} 업종 기준 "
+                        f"{ceiling:,}원을 넘습니다 (eligibility.sme)")
+    if criteria.industries and not code.startswith(criteria.industries):
+        problems.append(f"지원 대상 업종이 아닙니다: 업종코드 {code}, 대상 {', '.join(criteria.industries)} "
+                        "(eligibility.industries)")
+    age = full_years(company.founded_on, announced)
+    if criteria.founded_years_at_least is not None and age < criteria.founded_years_at_least:
+        problems.append(f"업력 {age}년 (설립 {company.founded_on}): 공고일 기준 {criteria.founded_years_at_least}년 "
+                        "이상이어야 합니다 (eligibility.founded_years_at_least)")
+    if criteria.founded_years_at_most is not None and age > criteria.founded_years_at_most:
+        problems.append(f"업력 {age}년 (설립 {company.founded_on}): 공고일 기준 {criteria.founded_years_at_most}년 "
+                        "이하여야 합니다 (eligibility.founded_years_at_most)")
+    if criteria.certified_as:
+        held = set(claimed).intersection(criteria.certified_as)
+        wanted = ", ".join(c.value for c in criteria.certified_as)
+        if not held:
+            problems.append(f"대상 인증({wanted})이 없습니다 (eligibility.certified_as)")
+        elif not certificates_proven:
+            problems.append(f"대상 인증({wanted})의 인증서가 제출되지 않았거나 유효기간이 지났습니다 "
+                            "(eligibility.certified_as, E5)")
+    return problems
 
 
 def _relocation(case: Case, tally: _Tally) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Annotated, Iterable
 
 from pydantic import Field, model_validator
 
+from sme_schemas.application import PreferenceCertification as Cert
 from sme_schemas.base import Contract
 from sme_schemas.values import Krw, ProgramId, ShortText, UtcInstant
 
@@ -54,6 +56,120 @@ class Band(Contract):
     points: int = Field(ge=0, le=100)
 
 
+KsicPrefix = Field(pattern=r"^[A-U]([0-9]{1,5})?$", description="A KSIC class or any prefix of it: a section "
+                   "letter (C: manufacturing) or a section with its first digits (C29: other machinery)")
+
+
+# KSIC sections by two-digit division (통계청 한국표준산업분류 10차): a code given without its section letter gets it
+_SECTIONS = (("A", 1, 3), ("B", 5, 8), ("C", 10, 34), ("D", 35, 35), ("E", 36, 39), ("F", 41, 42), ("G", 45, 47),
+             ("H", 49, 52), ("I", 55, 56), ("J", 58, 63), ("K", 64, 66), ("L", 68, 68), ("M", 70, 73),
+             ("N", 74, 76), ("O", 84, 84), ("P", 85, 85), ("Q", 86, 87), ("R", 90, 91), ("S", 94, 96),
+             ("T", 97, 98), ("U", 99, 99))
+
+
+def full_years(since: date, as_of: date) -> int:
+    """Whole years from `since` to `as_of`; the anniversary itself counts (a 29 February start turns on 1 March)."""
+    if as_of < since:
+        return 0
+    return as_of.year - since.year - ((as_of.month, as_of.day) < (since.month, since.day))
+
+
+def ksic_with_section(industry_code: str) -> str:
+    """`29299` → `C29299`; a code that has its letter, or whose division is no section's, is returned as given."""
+    if industry_code[:1].isalpha() or len(industry_code) < 2:
+        return industry_code
+    division = int(industry_code[:2])
+    return next((letter + industry_code for letter, low, high in _SECTIONS if low <= division <= high),
+                industry_code)
+
+
+class RevenueCeiling(Contract):
+    """One line of the SME size test (중소기업기본법 시행령 별표1): companies of these industries are SMEs up to
+    this revenue."""
+
+    industries: tuple[Annotated[str, KsicPrefix], ...] = Field(min_length=1)
+    revenue_at_most: Krw
+
+
+def _ceiling(revenue_100m_krw: int, *industries: str) -> RevenueCeiling:
+    return RevenueCeiling(industries=industries, revenue_at_most=revenue_100m_krw * 100_000_000)
+
+
+# 중소기업기본법 시행령 별표1 (average revenue by main industry), as KSIC divisions; the longest matching prefix
+# applies, and an industry none of them names gets the lowest (400억).
+SME_REVENUE_CEILINGS = (
+    _ceiling(1_500, "C14", "C15", "C17", "C24", "C28", "C32"),
+    _ceiling(1_000, "C10", "C12", "C13", "C16", "C19", "C20", "C22", "C25", "C26", "C29", "C30", "C31",
+             "A", "B", "D", "E36", "F", "G"),
+    _ceiling(800, "C11", "C18", "C21", "C23", "C27", "C33", "E", "H", "J"),
+    _ceiling(600, "C34", "M", "N", "Q", "R", "S"),
+    _ceiling(400, "I", "K", "L", "P"),
+)
+
+
+class Eligibility(Contract):
+    """Who may apply, beyond the region (X1's city, `region_city`): the program's own criteria, judged on the
+    application as of the announcement date. Every criterion left out is no criterion."""
+
+    sme: bool = Field(True, description="X1: an SME by the size test (revenue_ceilings; last year's revenue "
+                                        "stands for the three-year average the law uses)")
+    revenue_ceilings: tuple[RevenueCeiling, ...] = Field(SME_REVENUE_CEILINGS, description="X1's SME size test")
+    industries: tuple[Annotated[str, KsicPrefix], ...] = Field(
+        (), description="KSIC prefixes the company's industry_code must start with (C: manufacturers only)")
+    founded_years_at_least: int | None = Field(None, ge=0, le=200, description="Full years since founding, at least")
+    founded_years_at_most: int | None = Field(None, ge=0, le=200, description="Full years since founding, at most "
+                                                                              "(a start-up program)")
+    certified_as: tuple[Cert, ...] = Field((), description="Any one of these proven (E5), e.g. social-enterprise for "
+                                                           "a social-economy program")
+
+    @model_validator(mode="after")
+    def _age_range(self) -> "Eligibility":
+        low, high = self.founded_years_at_least, self.founded_years_at_most
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"founded_years_at_least: {low} is more than founded_years_at_most {high}")
+        return self
+
+    def revenue_ceiling(self, industry_code: str) -> int:
+        """The SME size line of this industry: the longest prefix any ceiling names, else the lowest ceiling."""
+        code = ksic_with_section(industry_code)
+        matches = [(len(prefix), c.revenue_at_most) for c in self.revenue_ceilings for prefix in c.industries
+                   if code.startswith(prefix)]
+        if matches:
+            return max(matches)[1]
+        return min(c.revenue_at_most for c in self.revenue_ceilings)
+
+
+class BonusItem(Contract):
+    """One 가점 item of the document score sheet (Q6): `points` once when any of the 서식1 checkboxes that prove it
+    is proven, however many of them are (INNO-BIZ and MAIN-BIZ are one item of 별표2)."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9-]{1,40}$", description="Item key in a score breakdown")
+    title: ShortText = Field(description="The item as the score sheet names it, e.g. INNO(main)-BIZ기업")
+    points: int = Field(2, ge=0, le=100, description="Points when proven")
+    proven_by: tuple[Cert, ...] = Field(min_length=1, description="서식1 checkboxes any one of which proves it")
+
+
+def _bonus(code: str, title: str, *proof: Cert) -> BonusItem:
+    return BonusItem(code=code, title=title, points=2, proven_by=proof)
+
+
+# 별표2 of the SOS 2024 guideline: twelve items of 2 points, at most 10 together
+SOS_2024_BONUS_ITEMS = (
+    _bonus("gyeonggi-promising-sme", "경기도 유망중소기업", Cert.GYEONGGI_PROMISING_SME),
+    _bonus("family-friendly", "가족친화경영기업", Cert.FAMILY_FRIENDLY),
+    _bonus("good-jobs", "일자리우수기업", Cert.GOOD_JOBS),
+    _bonus("inno-main-biz", "INNO(main)-BIZ기업", Cert.INNO_BIZ, Cert.MAIN_BIZ),
+    _bonus("green-technology", "녹색기술인증기업", Cert.GREEN_TECHNOLOGY),
+    _bonus("net-nep", "NET, NEP 인증기업", Cert.NET, Cert.NEP),
+    _bonus("social-enterprise", "사회적기업", Cert.SOCIAL_ENTERPRISE),
+    _bonus("venture", "벤처기업", Cert.VENTURE),
+    _bonus("women-owned", "여성기업", Cert.WOMEN_OWNED),
+    _bonus("disabled-owned", "장애인기업", Cert.DISABLED_OWNED),
+    _bonus("gimpo-youth-enterprise", "김포시 청년기업 인증", Cert.GIMPO_YOUTH_ENTERPRISE),
+    _bonus("gimpo-sme-award", "김포시 중소기업 대상 선정 기업", Cert.GIMPO_SME_AWARD),
+)
+
+
 def _descending_to_zero(bands: tuple[Band, ...], name: str) -> None:
     thresholds = [b.at_least for b in bands]
     if not bands or thresholds != sorted(set(thresholds), reverse=True) or thresholds[-1] != 0:
@@ -78,15 +194,41 @@ class DocumentScoreSheet(Contract):
         (Band(at_least=2, points=10), Band(at_least=1, points=5), Band(at_least=0, points=0)),
         description="Q4: research staff (master's or doctorate) among regular employees")
     research_institute: int = Field(10, ge=0, le=100, description="Q5: a registered corporate research institute")
-    bonus_per_certification: int = Field(2, ge=0, le=100, description="Q6: per proven preference certification")
+    bonus_items: tuple[BonusItem, ...] = Field(
+        SOS_2024_BONUS_ITEMS, description="Q6: the sheet's 가점 items, each with the checkboxes that prove it")
     bonus_cap: int = Field(10, ge=0, le=100, description="Q6: bonus at most")
     total_cap: int = Field(100, ge=1, le=100, description="Q7: the total is capped here")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_points_per_checkbox(cls, data: object) -> object:
+        if isinstance(data, dict) and "bonus_per_certification" in data:
+            raise ValueError("bonus_per_certification: Q6 scores the sheet's items, not checkboxes; give bonus_items "
+                             "(each with its points and the checkboxes that prove it) instead")
+        return data
 
     @model_validator(mode="after")
     def _bands_ordered(self) -> "DocumentScoreSheet":
         for name in ("revenue_last_year", "regular_employees", "years_in_city", "research_staff"):
             _descending_to_zero(getattr(self, name), name)
         return self
+
+    @model_validator(mode="after")
+    def _each_checkbox_proves_one_item(self) -> "DocumentScoreSheet":
+        codes = [item.code for item in self.bonus_items]
+        if len(codes) != len(set(codes)):
+            raise ValueError(f"bonus_items: item codes must be unique, got {codes}")
+        proofs = [c for item in self.bonus_items for c in item.proven_by]
+        if twice := sorted({c.value for c in proofs if proofs.count(c) > 1}):
+            raise ValueError(f"bonus_items: a checkbox proves one item only (Q6); {', '.join(twice)} proves several")
+        if Cert.RESEARCH_INSTITUTE in proofs:
+            raise ValueError("bonus_items: research-institute is scored by Q5 (research_institute), not as a bonus")
+        return self
+
+    def proven_bonus_items(self, certifications: "Iterable[Cert]") -> tuple[BonusItem, ...]:
+        """Q6: the items any proven certification proves, each once, in the sheet's order."""
+        proven = set(certifications)
+        return tuple(item for item in self.bonus_items if proven.intersection(item.proven_by))
 
 
 class RubricItem(Contract):
@@ -142,6 +284,8 @@ class ProgramDefinition(Contract):
     program_id: ProgramId
     name: ShortText = Field(description="Program name as announced")
     region_city: ShortText = Field(description="City where HQ or factory must be registered (X1)")
+    eligibility: Eligibility = Field(default_factory=Eligibility, description="Who may apply beyond the region "
+                                     "(X1: SME status, industries, company age, certifications)")
     announcement_date: date = Field(description="공고일: X1 and X9 are judged as of this date")
     window: ApplicationWindow
     program_year_end: date = Field(description="Consulting must be finished by then (C2)")
@@ -189,6 +333,9 @@ def load_programs(path_list: str) -> dict[str, ProgramDefinition]:
     programs: dict[str, ProgramDefinition] = {}
     for folder in filter(None, path_list.split(":")):
         for file in sorted(Path(folder).glob("*.json")):
-            program = ProgramDefinition.load(file)
+            try:
+                program = ProgramDefinition.load(file)
+            except ValueError as exc:  # pydantic's errors name the field; the operator also needs the file
+                raise ValueError(f"program file {file} refused: {exc}") from exc
             programs[program.program_id] = program
     return programs
