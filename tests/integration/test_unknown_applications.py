@@ -9,13 +9,12 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 
-from deploy.local.procs import ServiceProcess, evaluation_env, running, screening_env
+from deploy.local.procs import ServiceProcess, evaluation_env, publish_event, running, screening_env
 from screening.lookups import LookupAnswered, Registry, Verdict
 from sme_runtime.db import make_engine
-from sme_schemas import IntegrationEvent, wrap
+from sme_schemas import IntegrationEvent
 from sme_schemas.catalog import EVENTS
 from sme_schemas.examples import EXAMPLES
 from tests.support import KAFKA, TEST_ENV, db_url
@@ -34,15 +33,8 @@ def unknown_app(n: int, run: str) -> str:
 
 
 async def publish(events: list[IntegrationEvent]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA, acks="all")
-    await producer.start()
-    try:
-        for event in events:
-            envelope = wrap(event, source="/sme/test-unknown-applications")
-            await producer.send_and_wait(event.topic(), envelope.body, key=envelope.key,
-                                         headers=[(k, v.encode()) for k, v in envelope.headers().items()])
-    finally:
-        await producer.stop()
+    for event in events:
+        await publish_event(event, KAFKA, source="/sme/test-unknown-applications")
 
 
 async def rows(service: str, sql: str, **params) -> list:

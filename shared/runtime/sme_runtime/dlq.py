@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timezone
-
 from typing import Annotated
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition

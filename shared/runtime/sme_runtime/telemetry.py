@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 # Probes and scrapes are not traced: one every few seconds per process, never on an application's behalf.
-UNTRACED_URLS = "/metrics,/livez,/readyz,/health"
+UNTRACED_PATHS = ("/metrics", "/livez", "/readyz", "/health")
 
 _configured: dict[str, Any] = {}
 
@@ -96,22 +96,21 @@ def exporters_named(env: Any) -> list[str]:
 def configure_telemetry(service: str) -> TracerProvider:
     """The process's tracer provider, made once (the first service app or worker of the process names it),
     with the exporters the environment asks for, and asyncpg instrumented."""
-    if (provider := _configured.get("provider")) is not None:
-        return provider
+    if (made := _configured.get("provider")) is not None:
+        return made
     if not recording():
-        provider = _configured["provider"] = TracerProvider(sampler=StepsAndTheirQueries())  # ids for the logs only
-        return provider
-    provider = TracerProvider(resource=Resource.create({"service.name": f"sme-{service}",
-                                                         "service.namespace": "sme"}),
-                              sampler=StepsAndTheirQueries(trace_ratio(os.environ)))
+        made = _configured["provider"] = provider()  # ids for the logs only
+        return made
+    made = TracerProvider(resource=Resource.create({"service.name": f"sme-{service}", "service.namespace": "sme"}),
+                          sampler=StepsAndTheirQueries(trace_ratio(os.environ)))
     for exporter in exporters_from_environment(os.environ):
-        provider.add_span_processor(BatchSpanProcessor(exporter))
-    trace.set_tracer_provider(provider)
+        made.add_span_processor(BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(made)
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 
-    AsyncPGInstrumentor().instrument(tracer_provider=provider)
-    _configured["provider"] = provider
-    return provider
+    AsyncPGInstrumentor().instrument(tracer_provider=made)
+    _configured["provider"] = made
+    return made
 
 
 def exporters_from_environment(env: Any) -> list[SpanExporter]:
@@ -156,7 +155,7 @@ def instrument_app(app: "FastAPI", service: str) -> None:
         return
     # One server span per request: the ASGI receive/send spans would triple the spans for no operator's question.
     FastAPIInstrumentor.instrument_app(app, tracer_provider=provider,
-                                       excluded_urls=UNTRACED_URLS, exclude_spans=["receive", "send"])
+                                       excluded_urls=",".join(UNTRACED_PATHS), exclude_spans=["receive", "send"])
 
 
 def broker_middlewares(service: str) -> list[Any]:

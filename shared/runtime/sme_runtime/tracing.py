@@ -152,7 +152,7 @@ class TraceRequests:
     names it in its own `traceparent` header, so a caller can quote it to operators. Probes and scrapes are not
     traced."""
 
-    def __init__(self, app, untraced: tuple[str, ...] = ("/metrics", "/livez", "/readyz", "/health")) -> None:
+    def __init__(self, app, untraced: tuple[str, ...] = telemetry.UNTRACED_PATHS) -> None:
         self.app, self.untraced = app, untraced
 
     async def __call__(self, scope, receive, send) -> None:
