@@ -16,6 +16,7 @@ import httpx
 from deploy.local.procs import ServiceProcess, service_env
 from deploy.sample.evaluation_scenario import EvaluationDesk, pad
 from deploy.sample.execution_scenario import ContractsDesk, PaymentsDesk, subsidy_request
+from deploy.sample.program_call import cost_at_the_cap
 from sme_schemas.program import local_date
 
 CONSULTING_DAYS = 45  # the calendar moves this far for the consulting (13 sessions, one a day, fit easily)
@@ -133,20 +134,51 @@ def consult_and_report(desk: ContractsDesk, agreements: list[dict], today, names
     for a in in_force:
         desk.submit_report(a)
         desk.call("POST", f"/agreements/{a['agreement_id']}/report/accept", headers=desk.operator())
-    print(f"{sessions} sessions logged for {len(in_force)} agreements (10 on-site ≤ 4 h a day with photos + 3 "
-          f"follow-up each, C3); {len(in_force)} result reports accepted (C8 → ReportAccepted)")
+    terms = desk.agreement(first["agreement_id"])
+    print(f"{sessions} sessions logged for {len(in_force)} agreements ({terms['minimum_sessions']} on-site ≤ 4 h a "
+          f"day with photos + {terms['follow_up_sessions']} follow-up each, C3); {len(in_force)} result reports "
+          "accepted (C8 → ReportAccepted)")
     return len(in_force)
 
 
-def request_subsidies(pay: PaymentsDesk, desk: ContractsDesk, agreements: list[dict],
-                      costs: dict[str, int], names: dict[str, str]) -> list[dict]:
-    """Each company files 서식4 with what it proved it paid (C4); one proves 5,500,000 for a 5,000,000 cap."""
+def pay_advances(pay: PaymentsDesk, desk: ContractsDesk, agreements: list[dict], names: dict[str, str]) -> list[dict]:
+    """I1: every company in force requests its advance (선금) and the center pays it."""
+    paid = []
+    for n, a in enumerate(agreements):
+        if desk.agreement(a["agreement_id"])["status"] != "in-force":
+            continue
+        form = {"application_id": a["application_id"], "account": {
+            "bank": "농협은행", "number": f"301-{n:04d}-5678-{n % 90 + 10}", "holder": a["company_name"]}}
+        response = pay.poll(lambda: pay.http.post("/advance-requests", headers=pay.company(
+            a["business_registration_number"]), json=form), lambda r: r.status_code != 409, timeout=30)
+        if response.status_code != 201:
+            raise SystemExit(f"advance request of {names[a['application_id']]}: {response.status_code} "
+                             f"{response.text}")
+        paid.append(pay.record(response.json()))
+    print(f"{len(paid)} advances requested and paid: {sum(p['amount'] for p in paid):,} KRW (PaymentDue with "
+          "instalment advance, then PaymentRecorded)")
+    return paid
+
+
+def request_subsidies(pay: PaymentsDesk, desk: ContractsDesk, agreements: list[dict], costs: dict[str, int],
+                      names: dict[str, str], program: dict, advanced: set[str]) -> tuple[list[dict], int]:
+    """Each company files 서식4 with what it proved it paid (C4); one proves 10% more than the cost at the cap.
+    Where the program paid advances, one proves a quarter of its plan: its advance exceeds the subsidy and the
+    excess is recovered (I2). Returns the requests and how many recovered an excess advance."""
     completed = [a for a in agreements if desk.agreement(a["agreement_id"])["status"] == "completed"]
-    boundary = next((a for a in completed if a["agreed_amount"] == 5_000_000), None)
+    cap = program["support"]["cap"]
+    # at the cap if any agreement is (the give-up may have taken it), else the largest
+    boundary = next((a for a in completed if a["agreed_amount"] == cap),
+                    max(completed, key=lambda a: a["agreed_amount"], default=None))
+    at_the_cap = cost_at_the_cap(program) * 11 // 10 * 11 // 10  # VAT on the cost at the cap, then 10% over
+    # not the last (left unpaid), not the one at the cap, one that was paid an advance
+    short = next((a for a in reversed(completed[:-1]) if a is not boundary and a["application_id"] in advanced),
+                 None)
     filed = []
     for n, a in enumerate(completed):
         app = a["application_id"]
-        proven = 5_500_000 if a is boundary else costs[app] + costs[app] // 10
+        planned = costs[app] + costs[app] // 10
+        proven = at_the_cap if a is boundary else planned // 4 if a is short else planned
         form = subsidy_request(app, a["company_name"], proven, account=f"301-{n:04d}-5678-{n % 90 + 10}")
         response = pay.poll(lambda: pay.http.post("/subsidy-requests", headers=pay.company(
             a["business_registration_number"]), json=form), lambda r: r.status_code != 409, timeout=30)
@@ -155,10 +187,22 @@ def request_subsidies(pay: PaymentsDesk, desk: ContractsDesk, agreements: list[d
         filed.append(response.json())
     if boundary:
         b = next(p for p in filed if p["application_id"] == boundary["application_id"])["breakdown"]
-        print(f"  P2 at the cap: {names[boundary['application_id']]} proved {b['proven_cost_including_vat']:,} incl. "
+        print(f"  P2 over the cap: {names[boundary['application_id']]} proved {b['proven_cost_including_vat']:,} incl. "
               f"VAT → subsidy {b['subsidy']:,}, company share {b['company_share']:,}")
-    print(f"{len(filed)} subsidy requests filed (P1); PaymentDue on the bus, each due 30 days after receipt (P3)")
-    return filed
+    for p in filed:
+        if p["breakdown"]["advance_deducted"]:
+            b = p["breakdown"]
+            print(f"  I2: {names[p['application_id']]} subsidy {b['subsidy']:,} − advance {b['advance_deducted']:,} "
+                  f"= balance {p['amount']:,}" + (" (the advance was more: the excess is recovered)"
+                                                 if a_short(p, short) else ""))
+    recovered = sum(1 for p in filed if a_short(p, short))
+    print(f"{len(filed)} subsidy requests filed (P1); PaymentDue on the bus for each balance owed, due 30 days "
+          "after receipt (P3)")
+    return filed, recovered
+
+
+def a_short(payment: dict, short: dict | None) -> bool:
+    return short is not None and payment["application_id"] == short["application_id"]
 
 
 def pay_allowances(pay: PaymentsDesk, program_id: str) -> list[dict]:
@@ -198,15 +242,21 @@ def overdue_after_restart(services: ExecutionServices, pay: PaymentsDesk, progra
 def program_report(desk: ContractsDesk, pay: PaymentsDesk, program_id: str, names: dict[str, str],
                    ranks: dict[str, int]) -> list[str]:
     """Selected companies, their agreements, sessions, amounts agreed, paid and still due."""
-    payments = {p["application_id"]: p for p in pay.payments(program_id) if p["purpose"] == "subsidy"}
+    instalments: dict[str, list[dict]] = {}
+    for p in pay.payments(program_id):
+        if p["purpose"] == "subsidy":
+            instalments.setdefault(p["application_id"], []).append(p)
     lines = [f"{'rank':>4}  {pad('company', 18)} {'agreement':<10} {'sessions':>9} {'agreed':>11} {'paid':>11} "
              f"{'due':>11}  due on / note"]
     totals: Counter[str] = Counter()
     for a in sorted(desk.agreements(program_id), key=lambda a: ranks.get(a["application_id"], 999)):
-        view, p = desk.agreement(a["agreement_id"]), payments.get(a["application_id"]) or {}
+        view, ps = desk.agreement(a["agreement_id"]), instalments.get(a["application_id"], [])
         held = view["sessions_held"]
-        paid = p["amount"] if p.get("status") == "paid" else 0
-        due = p["amount"] if p.get("status") == "due" else 0
+        # what was paid, net of a recovered excess advance (I2)
+        paid = sum(p["amount"] - (p["clawback_amount"] or 0) for p in ps if p["status"] == "paid")
+        due_ones = [p for p in ps if p["status"] == "due"]
+        due = sum(p["amount"] for p in due_ones)
+        p = due_ones[0] if due_ones else max(ps, key=lambda p: p["paid_on"] or "", default={})
         note = (f"{p['due_on']}{' OVERDUE' if p['overdue'] else ''}" if due else
                 f"paid {p['paid_on']}" if paid else
                 f"restricted until {view['ended']['restricted_until']}" if view["status"] == "given-up" else "")
@@ -220,6 +270,24 @@ def program_report(desk: ContractsDesk, pay: PaymentsDesk, program_id: str, name
     lines.append(f"evaluator allowances: {len(allowances)} evaluators, "
                  f"{sum(p['amount'] for p in allowances if p['status'] == 'paid'):,} KRW paid, "
                  f"{sum(p['amount'] for p in allowances if p['status'] == 'due'):,} KRW due")
+    return lines
+
+
+def settlement_report(pay: PaymentsDesk, program_id: str) -> list[str]:
+    """L4: the program's settlement by funding source, as payments reports it; the job stops if it does not
+    balance."""
+    report = pay.call("GET", f"/programs/{program_id}/settlement", headers=pay.operator())
+    columns = ("budget", "committed", "released", "paid", "clawed_back", "outstanding", "unspent")
+    lines = [f"{pad('source', 26)}" + "".join(f"{c.replace('_', ' '):>14}" for c in columns)]
+    for row in [*report["sources"], {"source": "", "title": "total", **report["total"]}]:
+        lines.append(pad(f"{row['title']} {row['source']}".strip(), 26) + "".join(f"{row[c]:>14,}" for c in columns))
+    lines.append(f"ledger against the payments: paid {report['total']['paid']:,} = {report['paid_recorded']:,}, "
+                 f"clawed back {report['total']['clawed_back']:,} = {report['clawed_back_recorded']:,}; "
+                 f"budget {report['total']['budget']:,} = net spent {report['total']['net_spent']:,} + outstanding "
+                 f"{report['total']['outstanding']:,} + unspent {report['total']['unspent']:,}: "
+                 + ("balanced" if report["balanced"] else "NOT BALANCED"))
+    if not report["balanced"]:
+        raise SystemExit("the settlement does not balance: " + "; ".join(report["problems"]))
     return lines
 
 

@@ -24,14 +24,14 @@ from deploy.local.procs import (
 )
 from deploy.local.execution_stage import (
     CONSULTING_DAYS, UNPAID_DAYS, ExecutionServices, agreements_drafted, bus_counts, consult_and_report,
-    give_up_and_promote, overdue_after_restart, pay_all_but_one, pay_allowances, program_report, request_subsidies,
-    service_today, sign_everything,
+    give_up_and_promote, overdue_after_restart, pay_advances, pay_all_but_one, pay_allowances, program_report,
+    request_subsidies, service_today, settlement_report, sign_everything,
 )
 from deploy.sample.evaluation_scenario import (
     COMMITTEE, EvaluationDesk, committee_qualities, declared_conflict, evaluator_pool, ranking_table, score_sheet,
 )
 from deploy.sample.execution_scenario import ContractsDesk, PaymentsDesk
-from deploy.sample.program_call import demo_program, sample_forms
+from deploy.sample.program_call import SOS_2024, demo_program, demo_program_id, sample_forms
 from deploy.sample.screening_scenario import (
     NATIONAL, NATIONAL_PROJECTS, PLANTED, adjust_forms, expected, national_corpus, registry_dataset)
 from intake.form import ApplicationForm, to_content
@@ -39,6 +39,7 @@ from sme_runtime.auth import Role, mint_token
 from sme_runtime.settings import DEVELOPMENT_SECRET
 from sme_schemas.catalog import produced_by
 from sme_schemas.intake import ApplicationFiledByMunicipalSystem, ApplicationSubmitted
+from sme_schemas.program import ProgramDefinition
 
 LOCAL_DIR = Path(os.environ.get("SME_LOCAL_DIR", ROOT / ".local"))
 KAFKA = f"127.0.0.1:{os.environ.get('SME_KAFKA_PORT', '9092')}"
@@ -331,7 +332,7 @@ def evaluate(program: dict, forms: list[dict], rows: dict[str, dict], names: dic
         print("  " + line)
     outcomes = Counter(a["outcome"] for a in closed["applications"])
     print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
-    rate = program["evaluator_allowance_per_application"]
+    rate = ProgramDefinition.model_validate(program).evaluator_allowance_per_application
     print("allowances (F7, owed to payments): " + ", ".join(
         f"{a['evaluator_id']} {a['applications_scored']} scored → {a['amount']:,}"
         + (" (cap)" if a["amount"] < a["applications_scored"] * rate else "") for a in closed["allowances"]))
@@ -362,6 +363,12 @@ def execute(program: dict, forms: list[dict], rows: dict[str, dict], names: dict
     print(f"{signed} agreements in force: center, company and expert each signed (C1 → AgreementSigned)")
     heading("payments: evaluator allowances")
     pay_allowances(pay, pid)
+    advanced: set[str] = set()
+    if program.get("payment_schedule", {}).get("advance_percent"):
+        percent = program["payment_schedule"]["advance_percent"]
+        heading(f"payments: advances (선금, {percent}% of the agreed amount, I1)")
+        advanced = {p["application_id"] for p in pay_advances(pay, desk, agreements, names)}
+    advances = len(advanced)
     heading("contracts: a give-up promotes the waitlist (C6, F5)")
     budget = give_up_and_promote(desk, EvaluationDesk(EVALUATION), pid, budget, names,
                                     lambda: work_review_queue(names, recheck=True))
@@ -377,19 +384,24 @@ def execute(program: dict, forms: list[dict], rows: dict[str, dict], names: dict
     heading("payments: subsidy requests (서식4) and payments (P1–P4)")
     by_brn = {f["company"]["business_registration_number"]: f for f in forms}
     costs = {a: by_brn[r["business_registration_number"]]["consulting"]["cost_excluding_vat"] for a, r in rows.items()}
-    filed = request_subsidies(pay, desk, agreements, costs, names)
-    unpaid = pay_all_but_one(pay, filed, names)
+    filed, recovered = request_subsidies(pay, desk, agreements, costs, names, program, advanced)
+    unpaid = pay_all_but_one(pay, [p for p in filed if p["status"] == "due"], names)
     heading(f"{UNPAID_DAYS} days later: the unpaid request passes its due date (P3)")
     overdue_after_restart(execution, pay, pid, unpaid, f"{PAYMENTS}/metrics/")
     heading(f"program report: {program['name']}")
     for line in program_report(desk, pay, pid, names, ranks):
         print("  " + line)
+    heading("settlement (정산) by funding source (L1–L4)")
+    for line in settlement_report(pay, pid):
+        print("  " + line)
     counts = asyncio.run(bus_counts(starts, pid, KAFKA))
     print("on the bus for this call: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if v))
     allowances = sum(1 for p in pay.payments(pid) if p["purpose"] == "evaluator-allowance")
+    balances = sum(1 for p in filed if p["status"] == "due")
     want = {"AgreementSigned": len(agreements), "ParticipationGivenUp": 1, "ReportAccepted": reported,
-            "PaymentDue": len(filed) + allowances, "PaymentRecorded": len(filed) - 1 + allowances,
-            "PaymentOverdue": 1}
+            "PaymentDue": advances + balances + allowances, "PaymentRecorded": advances + balances - 1 + allowances,
+            # I3: the company that gave up had been paid its advance, and returns it
+            "PaymentOverdue": 1, "SubsidyClawedBack": recovered + (1 if advances else 0)}
     wrong = {k: (counts[k], v) for k, v in want.items() if counts[k] != v}
     if wrong:
         raise SystemExit(f"events on the bus differ from what was done (seen, expected): {wrong}")
@@ -398,6 +410,9 @@ def execute(program: dict, forms: list[dict], rows: dict[str, dict], names: dict
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--companies", type=int, default=30)
+    parser.add_argument("--program", type=Path, default=SOS_2024, help="the program definition whose terms the "
+                        "sample call runs under (default: SOS 2024), e.g. "
+                        "deploy/programs/gimpo-smart-factory-2026.json")
     parser.add_argument("--keep-running", action="store_true", help="leave the services up afterwards")
     args = parser.parse_args()
     # Every process appends its spans here (sme_runtime.telemetry); with OTEL_EXPORTER_OTLP_ENDPOINT set they go
@@ -405,7 +420,7 @@ def main() -> None:
     os.environ.setdefault("SME_TRACE_FILE", str(LOCAL_DIR / "logs" / "spans.jsonl"))
     now = datetime.now(timezone.utc)
     # Each run is a call of its own, so a second run on the same databases starts with the whole budget.
-    program = demo_program(now, program_id=f"gimpo-sos-demo-{now:%Y%m%d-%H%M%S}")
+    program = demo_program(now, program_id=demo_program_id(args.program, now), source=args.program)
     program_dir = LOCAL_DIR / "programs"
     program_dir.mkdir(parents=True, exist_ok=True)
     retire_refused_demo_calls(program_dir)
@@ -422,6 +437,17 @@ def main() -> None:
     heading(f"program call {program['program_id']}: {program['name']}")
     print(f"window {program['window']['opens_at']} – {program['window']['closes_at']}, budget "
           f"{program['budget']:,} KRW, cap {program['support']['cap']:,} KRW per company")
+    support = program["support"]
+    print(f"terms of {args.program.name}: {support['ratio_percent']}% of the cost"
+          + (f", the company paying at least {support['company_share_percent_of_subsidy']}% of the subsidy"
+             if support.get("company_share_percent_of_subsidy") else "")
+          + f", at least {support['minimum_sessions']} sessions, region {program['region_city']}"
+          + (f", industries {', '.join(program['eligibility']['industries'])}"
+             if program.get("eligibility", {}).get("industries") else "")
+          + (f", advance {program['payment_schedule']['advance_percent']}%"
+             if program.get("payment_schedule", {}).get("advance_percent") else ", one payment after the report"))
+    print("funding: " + ", ".join(f"{f['title']} {f['amount']:,}" for f in program.get("funding") or [
+        {"title": "시비", "amount": program["budget"]}]))
     heading("starting services")
     execution = ExecutionServices(kafka=KAFKA, pg_port=PG_PORT, programs=f"{ROOT / 'deploy/programs'}:{program_dir}",
                                   ports=EXECUTION_PORTS, log_dir=LOCAL_DIR / "logs")
@@ -463,7 +489,7 @@ def main() -> None:
         still_waiting = sum(1 for r in rows.values() if (r.get("decision") or {}).get("waiting_on"))
         print(f"all {len(rows)} settled {time.monotonic() - call_started:.1f}s after the first application was sent "
               f"({still_waiting} still waiting on a registry)")
-        screening_summary(rows, names, expected(forms, national=True))
+        screening_summary(rows, names, expected(forms, national=True, program=program))
         waiting = httpx.get(f"{SCREENING}/lookups/waiting", headers=token(Role.OPERATOR)).json()
         print(f"waiting on registries now: {waiting['applications_waiting']}")
         heading("screening: operators work the manual-review queue")

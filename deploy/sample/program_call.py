@@ -1,4 +1,5 @@
-"""A realistic sample program call: the SOS 2024 terms with its window open now, and about 30 Gimpo companies.
+"""A realistic sample program call: a program's terms (SOS 2024 unless another file is given) with its window
+open now, and about 30 companies of its region planning costs of its scale.
 
 Deterministic for a seed, so the main job, the tests and the benchmark all see the same companies."""
 from __future__ import annotations
@@ -9,6 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from sme_schemas.program import ProgramDefinition, split_by_weight
 from sme_schemas.values import brn_check_digit
 
 SOS_2024 = Path(__file__).resolve().parents[1] / "programs" / "gimpo-sos-2024.json"
@@ -19,8 +21,15 @@ _NAMES = ["김포정밀", "한강테크", "대곶금속", "양촌플라스틱", 
           "향산광학", "전류엔지니어링", "신곡스마트팩토리", "오니산업", "초원식품", "애기봉텍"]
 _SURNAMES = "김이박최정강조윤장임한오서신권황안송류홍"
 _GIVEN = ["민준", "서연", "도윤", "하은", "지호", "수빈", "예준", "지민", "현우", "유진", "성훈", "영숙", "정호"]
-_PLACES = ["양촌읍 황금로", "대곶면 대명항로", "통진읍 김포대로", "월곶면 애기봉로", "하성면 하성로",
-           "고촌읍 신곡로", "사우동 사우중로", "구래동 김포한강9로", "장기동 김포한강4로", "학운산단로"]
+_PLACES = {
+    "김포시": ("경기도 김포시", ["양촌읍 황금로", "대곶면 대명항로", "통진읍 김포대로", "월곶면 애기봉로",
+                           "하성면 하성로", "고촌읍 신곡로", "사우동 사우중로", "구래동 김포한강9로",
+                           "장기동 김포한강4로", "학운산단로"]),
+    "서울특별시": ("서울특별시", ["성동구 성수이로", "금천구 가산디지털1로", "구로구 디지털로", "마포구 월드컵북로",
+                             "강서구 마곡중앙로", "영등포구 선유로", "송파구 법원로", "중구 을지로", "성북구 화랑로",
+                             "강남구 테헤란로"]),
+}
+_SOS_COSTS = (4_000_000, 4_545_454, 5_000_000, 6_000_000)  # excluding VAT: under, at and over the 5,000,000 cap
 _PROBLEMS = [
     ("공정개선", "생산관리", "가공 불량률이 높아 납기 지연과 재작업 비용이 커지고 있습니다.",
      "불량 원인 분석과 공정 표준화로 불량률을 절반으로 낮추는 것이 목표입니다.",
@@ -43,21 +52,51 @@ _CERTS = ["gyeonggi-promising-sme", "family-friendly", "good-jobs", "inno-biz", 
 _LICENCES = ["management-consultant", "technical-consultant", "professional-engineer", "cpa", "labour-attorney"]
 
 
-def demo_program(now: datetime, *, program_id: str = "gimpo-sos-demo") -> dict[str, Any]:
-    """The SOS 2024 terms as a call whose application window is open now."""
-    program = json.loads(SOS_2024.read_text("utf-8"))
+def demo_program(now: datetime, *, program_id: str = "gimpo-sos-demo", source: Path = SOS_2024) -> dict[str, Any]:
+    """A program's terms (`source`) as a call whose application window is open now; the budget at most nine
+    companies' caps, so the ranking shows a waitlist, its funding sources scaled to it in proportion (L1)."""
+    program = json.loads(source.read_text("utf-8"))
     today = now.astimezone(timezone.utc).date()
+    budget = min(program["budget"], 9 * program["support"]["cap"])
+    name = program["name"].split(" (")[0]
     program.update(
-        program_id=program_id, name=f"김포시 중소기업 SOS 컨설팅 지원사업 (시연 {today.year})",
+        program_id=program_id, name=f"{name} (시연 {today.year})",
         announcement_date=(today - timedelta(days=7)).isoformat(),
         window={"opens_at": (now - timedelta(days=1)).isoformat(), "closes_at": (now + timedelta(days=14)).isoformat()},
         program_year_end=date(today.year + (1 if today.month >= 11 else 0), 12, 31).isoformat(),
-        budget=45_000_000,
+        budget=budget,
     )
+    if program.get("funding"):
+        shares = split_by_weight(budget, {f["source"]: f["amount"] for f in program["funding"]})
+        program["funding"] = [{**f, "amount": shares[f["source"]]} for f in program["funding"]]
     program["assumptions"] = list(program["assumptions"]) + [
-        "demo call: SOS 2024 terms with the window open today",
-        "demo call: budget 45,000,000 KRW (about nine companies), so the ranking shows a waitlist"]
+        f"demo call: the terms of {source.name} with the window open today",
+        f"demo call: budget {budget:,} KRW (at most nine companies at the cap), so the ranking shows a waitlist; "
+        "the funding sources scaled to it in proportion"]
     return program
+
+
+def demo_program_id(source: Path, now: datetime) -> str:
+    """gimpo-sos-2024.json → gimpo-sos-demo-20261130-021500: each run is a call of its own."""
+    stem = source.stem.rsplit("-", 1)[0] if source.stem[-4:].isdigit() else source.stem
+    return f"{stem}-demo-{now:%Y%m%d-%H%M%S}"
+
+
+def cost_at_the_cap(program: dict[str, Any]) -> int:
+    """The least planned cost excluding VAT whose planned subsidy reaches the cap (F4): the scale of the sample
+    companies' plans."""
+    terms = ProgramDefinition.model_validate(program).support
+    low, high = 0, terms.cap * 100
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (middle + 1, high) if terms.planned_subsidy(middle) < terms.cap else (low, middle)
+    return low
+
+
+def sample_costs(program: dict[str, Any]) -> list[int]:
+    """SOS's four planned costs (under, at and over the cap) scaled to this program's cap."""
+    scale = cost_at_the_cap(program), cost_at_the_cap(json.loads(SOS_2024.read_text("utf-8")))
+    return [cost * scale[0] // scale[1] for cost in _SOS_COSTS]
 
 
 def brn(rng: random.Random) -> str:
@@ -77,6 +116,8 @@ def company_form(i: int, program: dict[str, Any], today: date, rng: random.Rando
     has_factory = i % 3 != 0
     has_expert = i % 10 != 7
     name = _NAMES[i % len(_NAMES)] + (f"{i // len(_NAMES) + 1}" if i >= len(_NAMES) else "")
+    city = program["region_city"]
+    prefix, places = _PLACES.get(city, (city, ["중앙로", "시청로", "산업단지로", "역전로", "공단로"]))
     year_end = date.fromisoformat(program["program_year_end"])
     research_staff = min(employees, rng.choice([0, 0, 1, 2, 3]))
     certs = rng.sample(_CERTS, rng.choice([0, 0, 1, 2, 3]))
@@ -95,8 +136,8 @@ def company_form(i: int, program: dict[str, Any], today: date, rng: random.Rando
             "main_equipment": rng.choice(["CNC 선반 8대", "사출기 5대", "SMT 라인 2식", "프레스 4대"]),
             "regular_employees": employees,
             "revenue_last_year": rng.choice([3, 6, 9, 15, 24, 35]) * 100_000_000,
-            "hq_address": f"경기도 김포시 {rng.choice(_PLACES)} {rng.randint(1, 300)}",
-            "factory_address": f"경기도 김포시 {rng.choice(_PLACES)} {rng.randint(1, 300)}" if has_factory else None,
+            "hq_address": f"{prefix} {rng.choice(places)} {rng.randint(1, 300)}",
+            "factory_address": f"{prefix} {rng.choice(places)} {rng.randint(1, 300)}" if has_factory else None,
             "gimpo_business_since": (founded + timedelta(days=rng.randint(0, 300))).isoformat(),
         },
         "project_manager": {
@@ -110,9 +151,10 @@ def company_form(i: int, program: dict[str, Any], today: date, rng: random.Rando
             "consulting_field": field,
             "company_difficulties": difficulty,
             "consultant_field": consultant_field,
-            "cost_excluding_vat": rng.choice([4_000_000, 4_545_454, 5_000_000, 6_000_000]),
+            "cost_excluding_vat": rng.choice(sample_costs(program)),
             "sessions": 10,
-            "company_introduction": f"{founded.year}년 설립된 김포 소재 {name} 입니다. "
+            "company_introduction": f"{founded.year}년 설립된 {city.removesuffix('특별시').removesuffix('시')} 소재 "
+                                    f"{name} 입니다. "
             "주요 거래처와 장기 계약을 맺고 있습니다.",
             "project_overview": f"{field} 분야의 현장 애로를 전문가 진단으로 해결합니다. {difficulty}",
             "necessity_and_purpose": purpose,

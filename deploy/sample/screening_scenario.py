@@ -130,13 +130,17 @@ def national_corpus(forms: list[dict[str, Any]], export: Path) -> list[dict[str,
     return sources
 
 
-def expected(forms: list[dict[str, Any]], *, national: bool = False) -> dict[str, tuple[str, str]]:
+def expected(forms: list[dict[str, Any]], *, national: bool = False,
+             program: dict[str, Any] | None = None) -> dict[str, tuple[str, str]]:
     """BRN -> (outcome, rule) the screening of the sample call should reach (`national`: with the national
-    prior-project index and the plants of `national_corpus`)."""
+    prior-project index and the plants of `national_corpus`). A `program` that announces no support fields
+    refers no consulting field (X6)."""
     out = {}
     planted = {**PLANTED, **NATIONAL} if national else PLANTED
     for i, form in enumerate(forms):
         outcome, rule = planted.get(i, ("", "passed", ""))[1:]
+        if rule == "X6" and program is not None and not program.get("support_fields"):
+            outcome, rule = "passed", ""
         if i == MISSING_DOCUMENT or (i % 11 == 4 and outcome == "passed"):
             outcome, rule = "supplement-requested", "E1"
         out[_brn_of(form)] = (outcome, rule)

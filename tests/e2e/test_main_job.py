@@ -15,7 +15,7 @@ import yaml
 from tests.support import ROOT, TEST_ENV, consumer_groups, screening_groups, start_groups_at_end
 
 
-def test_main_job_takes_the_sample_call_from_applications_to_payments(fresh_databases):
+def run_main_job(*args: str) -> str:
     env = {**os.environ, **TEST_ENV, "SME_INTAKE_PORT": "18011", "SME_SCREENING_PORT": "18021",
            "SME_WORKER_PORT_BASE": "18031", "SME_REGISTRY_PORT_BASE": "18041",
            "SME_EVALUATION_PORT": "18051", "SME_CONTRACTS_PORT": "18061", "SME_PAYMENTS_PORT": "18071",
@@ -23,11 +23,44 @@ def test_main_job_takes_the_sample_call_from_applications_to_payments(fresh_data
     groups = {**screening_groups(), **consumer_groups("evaluation"), **consumer_groups("contracts"),
               **consumer_groups("payments")}
     asyncio.run(start_groups_at_end(groups))  # earlier tests' events are not this call's
-    result = subprocess.run([sys.executable, "-m", "deploy.local.main_job", "--companies", "30"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=480)
-    out = result.stdout
-    (Path(TEST_ENV["SME_LOCAL_DIR"]) / "logs" / "main-job.out").write_text(out + result.stderr, encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "deploy.local.main_job", "--companies", "30", *args], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=480)
+    name = "main-job" + "".join(f"-{Path(a).stem}" for a in args if a.endswith(".json"))
+    (Path(TEST_ENV["SME_LOCAL_DIR"]) / "logs" / f"{name}.out").write_text(result.stdout + result.stderr,
+                                                                           encoding="utf-8")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def money(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def settlement(out: str) -> dict[str, list[int]]:
+    """The settlement table the job printed: row title → budget, committed, released, paid, clawed back,
+    outstanding, unspent."""
+    table = out.split("settlement (정산) by funding source")[1].split("on the bus for this call")[0]
+    rows = re.findall(r"^  (.+?) +([\d,]+) +([\d,]+) +([\d,]+) +([\d,]+) +([\d,]+) +([\d,]+) +([\d,]+)$", table,
+                      re.MULTILINE)
+    return {title.strip(): [money(v) for v in values] for title, *values in rows}
+
+
+def assert_settlement_balances(out: str, sources: dict[str, int]) -> dict[str, list[int]]:
+    """L4 as printed: each source's budget as declared, the columns add up over the sources, and each row is
+    budget = paid − clawed back + outstanding + unspent, to the won."""
+    rows = settlement(out)
+    total = rows.pop("total")
+    assert {title: r[0] for title, r in rows.items()} == sources
+    assert [sum(r[i] for r in rows.values()) for i in range(7)] == total
+    for budget, committed, released, paid, clawed, outstanding, unspent in [*rows.values(), total]:
+        assert outstanding == committed - released - paid >= 0
+        assert budget == paid - clawed + outstanding + unspent and unspent >= 0
+    assert re.search(r"ledger against the payments: paid ([\d,]+) = \1, clawed back ([\d,]+) = \2; .*: balanced", out)
+    return {**rows, "total": total}
+
+
+def test_main_job_takes_the_sample_call_from_applications_to_payments(fresh_databases):
+    out = run_main_job()
     assert len(re.findall(r"APP-[0-9A-Z]{26} .* created ", out)) == 30
     assert "31 events for 31 applications, 31 distinct ce_id" in out
     assert re.search(r"intake +31 applications: .* \| municipal-system 1, web 30", out)
@@ -94,12 +127,14 @@ def test_main_job_takes_the_sample_call_from_applications_to_payments(fresh_data
     assert all((r[2], r[3]) == ("10", "3") for r in report if r[1] == "completed")
     assert sum(r[7].endswith("OVERDUE") for r in report) == 1
     total = re.search(r"^ +total +([\d,]+) +([\d,]+) +([\d,]+)$", out, re.MULTILINE)
-    money = lambda text: int(text.replace(",", ""))  # noqa: E731
     assert money(total.group(2)) == sum(money(r[5]) for r in report)
     assert money(total.group(1)) == money(total.group(2)) + money(total.group(3)) <= 45_000_000
     bus = re.search(r"on the bus for this call: AgreementSigned (\d+), ParticipationGivenUp 1, PaymentDue (\d+), "
                     r"PaymentOverdue 1, PaymentRecorded (\d+), ReportAccepted (\d+)", out)
     assert bus and [int(g) for g in bus.groups()] == [selected_n + 1, selected_n + 5, selected_n - 1 + 5, selected_n]
+    # L1–L4: SOS names no source, so the city pays all; what was paid is the report's paid column
+    rows = assert_settlement_balances(out, {"시비 city": 45_000_000})
+    assert rows["total"][3] == money(total.group(2)) and rows["total"][5] == money(total.group(3))
     # One application's trace id (W3C traceparent, from its HTTP request through the outbox and Kafka headers) in
     # the JSON logs of intake, screening and evaluation.
     ids = set(re.findall(r"(APP-[0-9A-Z]{26}) .* created ", out))
@@ -141,3 +176,59 @@ def test_main_job_takes_the_sample_call_from_applications_to_payments(fresh_data
     # A real Prometheus (Debian's package) scraped every service and lookup worker, and loaded every alert rule.
     rules = sum(len(g["rules"]) for g in yaml.safe_load((ROOT / "deploy/prometheus/alerts.yml").read_text())["groups"])
     assert f"prometheus http://127.0.0.1:18090: 9 of 9 targets up, {rules} alert rules loaded" in out
+
+
+def test_main_job_runs_the_smart_factory_program_as_data(fresh_databases):
+    """The 2026 smart factory, unchanged code: manufacturers of Gimpo, 70% up to 50,000,000, no sessions, its
+    budget of 도비 and 시비, one payment after the report."""
+    out = run_main_job("--program", "deploy/programs/gimpo-smart-factory-2026.json")
+    assert re.search(r"program call gimpo-smart-factory-demo-[0-9-]+: 2026년 김포시 스마트공장 구축 지원사업", out)
+    assert "budget 378,420,000 KRW, cap 50,000,000 KRW per company" in out
+    assert ("terms of gimpo-smart-factory-2026.json: 70% of the cost, at least 0 sessions, region 김포시, "
+            "industries C, one payment after the report") in out
+    assert "funding: 도비 (경기도) 113,526,000, 시비 (김포시) 264,894,000" in out
+    table = re.findall(r"^ +(\d+)  .+? +(\d+) +([\d.]+) +([\d.]+) +([\d,]+)  (selected|waitlisted|below-pass-mark)",
+                       out, re.MULTILINE)
+    planned = [money(row[4]) for row in table]
+    assert max(planned) == 50_000_000 and all(p <= 50_000_000 for p in planned)  # 70%, capped (F4)
+    # P2: 10% over the cost at the cap (71,428,572 incl. VAT at 70%) pays the cap or the agreed amount below it
+    over = re.search(r"P2 over the cap: .+? proved 78,571,429 incl\. VAT → subsidy ([\d,]+), company share ([\d,]+)",
+                     out)
+    assert over and money(over.group(1)) <= 50_000_000 and money(over.group(1)) + money(over.group(2)) == 78_571_429
+    assert re.search(r"\d+ sessions logged for \d+ agreements \(0 on-site", out)
+    assert "advances" not in out
+    rows = assert_settlement_balances(out, {"도비 (경기도) provincial": 113_526_000, "시비 (김포시) city": 264_894_000})
+    provincial, city = rows["도비 (경기도) provincial"], rows["시비 (김포시) city"]
+    # L2: every commitment and payment split 30:70 (to the won, so within a won per entry)
+    entries = len(re.findall(r"^ +\d+  .+? (completed|given-up) ", out, re.MULTILINE))
+    assert abs(provincial[1] * 7 - city[1] * 3) <= 10 * entries and abs(provincial[3] * 7 - city[3] * 3) <= 10 * entries
+    assert rows["total"][4] == 0  # no clawback in this call
+    assert re.search(r"on the bus for this call: AgreementSigned \d+, ParticipationGivenUp 1, PaymentDue \d+, "
+                     r"PaymentOverdue 1, PaymentRecorded \d+, ReportAccepted \d+$", out, re.MULTILINE)
+
+
+def test_main_job_runs_the_sandbox_pilot_with_an_advance_and_a_company_share(fresh_databases):
+    """The Seoul business agency's 2022 regulatory-sandbox pilot: Seoul companies, up to 100,000,000 with the
+    company paying at least 20% of the subsidy, an advance of half and the balance after the report."""
+    out = run_main_job("--program", "deploy/programs/seoul-sba-sandbox-pilot-2022.json")
+    assert ("terms of seoul-sba-sandbox-pilot-2022.json: 100% of the cost, the company paying at least 20% of the "
+            "subsidy, at least 0 sessions, region 서울특별시, advance 50%") in out
+    assert "funding: 시비 (서울특별시 출연금) 480,000,000" in out
+    advances = re.search(r"(\d+) advances requested and paid: ([\d,]+) KRW", out)
+    assert advances and int(advances.group(1)) >= 4
+    # P2: 132,000,001 incl. VAT → at most 110,000,000 by the company share, then the cap (or the agreed amount)
+    over = re.search(r"P2 over the cap: .+? proved 132,000,001 incl\. VAT → subsidy ([\d,]+), company share ([\d,]+)",
+                     out)
+    subsidy, share = money(over.group(1)), money(over.group(2))
+    assert subsidy <= 100_000_000 and subsidy + share == 132_000_001 and share * 100 >= 20 * subsidy
+    balances = re.findall(r"I2: .+? subsidy ([\d,]+) − advance ([\d,]+) = balance ([\d,]+)( \(the advance was more)?",
+                          out)
+    assert balances and all(money(s) - money(a) == money(b) for s, a, b, excess in balances if not excess)
+    short = [(money(s), money(a), money(b)) for s, a, b, excess in balances if excess]
+    assert len(short) == 1 and short[0][0] == short[0][1] and short[0][2] == 0
+    rows = assert_settlement_balances(out, {"시비 (서울특별시 출연금) provincial": 480_000_000})
+    # I2's excess advance and I3's advance returned on the give-up are the clawbacks
+    assert rows["total"][4] > 0
+    assert re.search(r"on the bus for this call: AgreementSigned \d+, ParticipationGivenUp 1, PaymentDue \d+, "
+                     r"PaymentOverdue 1, PaymentRecorded \d+, ReportAccepted \d+, SubsidyClawedBack 2$", out,
+                     re.MULTILINE)

@@ -33,8 +33,9 @@ class Contracts:
     clock: Callable[[], datetime]
     signature_days: int = 14  # drafted → signed by the three parties, else flagged to operators
 
-    def program(self, program_id: str) -> ProgramDefinition:
-        return program_of_event(self.programs, program_id)
+    def program(self, program_id: str, version: int | None = None) -> ProgramDefinition:
+        """The version the application applied under (V1)."""
+        return program_of_event(self.programs, program_id, version)
 
 
 def agreement_id_of(application_id: str) -> str:
@@ -61,11 +62,11 @@ def on_screening_passed(contracts: Contracts):
 
 def on_application_selected(contracts: Contracts):
     async def handle(session: AsyncSession, envelope: Envelope, event: ApplicationSelected) -> None:
-        contracts.program(event.program_id)
+        program = contracts.program(event.program_id, event.program_version)
         await store.lock_application(session, event.application_id)
         await store.insert_selection(session, application_id=event.application_id, program_id=event.program_id,
                                      round_id=event.round_id, planned_subsidy=event.planned_subsidy,
-                                     selected_at=event.selected_at, via=event.via)
+                                     selected_at=event.selected_at, via=event.via, program_version=program.version)
         await draft_when_ready(session, contracts, event.application_id)
 
     return handle
@@ -77,7 +78,7 @@ async def draft_when_ready(session: AsyncSession, contracts: Contracts, applicat
     selected, parties = await store.selection(session, application_id), await store.parties(session, application_id)
     if selected is None or parties is None:
         return
-    program = contracts.program(selected.program_id)
+    program = contracts.program(selected.program_id, selected.program_version)
     term_start = local_date(selected.selected_at)
     agreement_id = agreement_id_of(application_id)
     problems = rules.term_problems(term_start, program.program_year_end, selected.planned_subsidy, program,
@@ -89,6 +90,7 @@ async def draft_when_ready(session: AsyncSession, contracts: Contracts, applicat
         return
     drafted = await store.insert_agreement(
         session, agreement_id=agreement_id, application_id=application_id, program_id=selected.program_id,
+        program_version=program.version,
         brn=parties.brn, company_name=parties.company_name, ceo_name=parties.ceo_name,
         expert_name=parties.expert_name, expert_affiliation=parties.expert_affiliation, term_start=term_start,
         term_end=program.program_year_end, agreed_amount=selected.planned_subsidy,
@@ -142,10 +144,12 @@ async def sign(session: AsyncSession, contracts: Contracts, agreement_id: str, p
     if rules.in_force(signed):
         await store.update_agreement(session, agreement_id, status="in-force", signed_at=now)
         await enqueue(session, AgreementSigned(
-            program_id=a.program_id, occurred_at=now, application_id=a.application_id, agreement_id=agreement_id,
-            signed_at=now, term_start=a.term_start, term_end=a.term_end, agreed_amount=a.agreed_amount,
+            program_id=a.program_id, program_version=a.program_version, occurred_at=now,
+            application_id=a.application_id, agreement_id=agreement_id, signed_at=now,
+            term_start=a.term_start, term_end=a.term_end, agreed_amount=a.agreed_amount,
             minimum_sessions=a.minimum_sessions, follow_up_sessions=a.follow_up_sessions,
-            company_name=a.company_name, expert_name=a.expert_name), source=SOURCE)
+            company_name=a.company_name, expert_name=a.expert_name,
+            business_registration_number=a.brn), source=SOURCE)
         metrics.SIGNED.inc()
     return await store.agreement(session, agreement_id)
 
@@ -163,7 +167,7 @@ async def amend(session: AsyncSession, contracts: Contracts, agreement_id: str, 
     have agreed."""
     a = await visible_agreement(session, agreement_id, principal, lock=True)
     _require_status(a, OPEN, "C5", "an amendment")
-    program = contracts.program(a.program_id)
+    program = contracts.program(a.program_id, a.program_version)
     selected = await store.selection(session, a.application_id)
     changed = {k: v for k, v in changes.items() if v is not None and v != getattr(a, k)}
     if not changed:
@@ -199,7 +203,7 @@ async def log_session(session: AsyncSession, contracts: Contracts, agreement_id:
                       held_on, hours: int, kind: SessionKind, place: str, notes: str, photo_refs: list[str]) -> int:
     a = await visible_agreement(session, agreement_id, principal, lock=True)
     _require_status(a, ("in-force",), "C3", "logging a session")
-    program = contracts.program(a.program_id)
+    program = contracts.program(a.program_id, a.program_version)
     logged = [Session(s.held_on, s.hours, SessionKind(s.kind)) for s in await store.sessions_of(session, agreement_id)]
     problems = rules.session_problems(Session(held_on, hours, kind, len(photo_refs)), logged, term_start=a.term_start,
                                       term_end=a.term_end, max_hours_per_day=program.support.max_hours_per_day,
@@ -235,7 +239,7 @@ async def approve_give_up(session: AsyncSession, contracts: Contracts, agreement
     _require_status(a, OPEN, "C6", "approving a give-up")
     if a.give_up_requested_at is None:
         raise RuleViolation(Problem("give_up", "C6", "the company has not filed a give-up"), status_code=409)
-    program, now = contracts.program(a.program_id), contracts.clock()
+    program, now = contracts.program(a.program_id, a.program_version), contracts.clock()
     until = rules.restricted_until(local_date(now), program.give_up_restriction_days) if restrict else None
     freed = rules.freed_on_leaving(a.agreed_amount, a.accepted_at is not None)
     await store.update_agreement(session, agreement_id, status="given-up", ended_at=now,
@@ -244,7 +248,8 @@ async def approve_give_up(session: AsyncSession, contracts: Contracts, agreement
                       agreement_id=agreement_id, application_id=a.application_id,
                       detail={"restricted_until": until, "freed_amount": freed})
     await enqueue(session, ParticipationGivenUp(
-        program_id=a.program_id, occurred_at=now, application_id=a.application_id, agreement_id=agreement_id,
+        program_id=a.program_id, program_version=a.program_version, occurred_at=now,
+        application_id=a.application_id, agreement_id=agreement_id,
         business_registration_number=a.brn, approved_at=now, restricted_until=until, freed_amount=freed),
         source=SOURCE)
     metrics.ENDED.labels("given-up").inc()
@@ -268,7 +273,8 @@ async def terminate(session: AsyncSession, contracts: Contracts, agreement_id: s
                       application_id=a.application_id,
                       detail={"reason": reason.value, "note": note, "clawback": clawback, "freed_amount": freed})
     await enqueue(session, AgreementTerminated(
-        program_id=a.program_id, occurred_at=now, application_id=a.application_id, agreement_id=agreement_id,
+        program_id=a.program_id, program_version=a.program_version, occurred_at=now,
+        application_id=a.application_id, agreement_id=agreement_id,
         terminated_at=now, reason=reason, clawback=clawback, freed_amount=freed), source=SOURCE)
     metrics.ENDED.labels("terminated").inc()
     return await store.agreement(session, agreement_id)
@@ -317,7 +323,8 @@ async def accept_report(session: AsyncSession, contracts: Contracts, agreement_i
     await store.audit(session, at=now, actor=principal.subject, action="report-accepted",
                       agreement_id=agreement_id, application_id=a.application_id, detail={"revision": report.revision})
     await enqueue(session, ReportAccepted(
-        program_id=a.program_id, occurred_at=now, application_id=a.application_id, agreement_id=agreement_id,
+        program_id=a.program_id, program_version=a.program_version, occurred_at=now,
+        application_id=a.application_id, agreement_id=agreement_id,
         accepted_at=now, agreed_amount=a.agreed_amount,
         sessions_held=sum(s.kind == SessionKind.ON_SITE for s in held),
         follow_up_sessions_held=sum(s.kind == SessionKind.FOLLOW_UP for s in held),

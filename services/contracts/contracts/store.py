@@ -35,12 +35,13 @@ async def upsert_parties(session: AsyncSession, *, application_id: str, program_
 
 
 async def insert_selection(session: AsyncSession, *, application_id: str, program_id: str, round_id: str,
-                           planned_subsidy: int, selected_at: datetime, via: str) -> None:
+                           planned_subsidy: int, selected_at: datetime, via: str,
+                           program_version: int | None = None) -> None:
     await session.execute(text(
-        "INSERT INTO selections (application_id, program_id, round_id, planned_subsidy, selected_at, via) "
-        "VALUES (:a, :p, :r, :amount, :at, :via) ON CONFLICT DO NOTHING"),
+        "INSERT INTO selections (application_id, program_id, round_id, planned_subsidy, selected_at, via, "
+        "program_version) VALUES (:a, :p, :r, :amount, :at, :via, :v) ON CONFLICT DO NOTHING"),
         {"a": application_id, "p": program_id, "r": round_id, "amount": planned_subsidy, "at": selected_at,
-         "via": via})
+         "via": via, "v": program_version})
 
 
 async def parties(session: AsyncSession, application_id: str) -> Any:

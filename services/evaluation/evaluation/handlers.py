@@ -40,8 +40,10 @@ class Evaluation:
     programs: dict[str, ProgramDefinition]
     clock: Any  # () -> aware UTC datetime
 
-    def program(self, program_id: str) -> ProgramDefinition:
-        return program_of_event(self.programs, program_id)
+    def program(self, program_id: str, version: int | None = None) -> ProgramDefinition:
+        """Call-wide terms (budget, committee, weights) are the newest version's; an application's own (its
+        document score, its planned subsidy) the version it applied under (V1)."""
+        return program_of_event(self.programs, program_id, version)
 
 
 async def _lock_budget(session: AsyncSession, program_id: str) -> None:
@@ -54,7 +56,7 @@ def on_screening_passed(evaluation: Evaluation):
     """Q1–Q7 at once, from the verified facts; the application joins the program's open round, or waits for one."""
 
     async def handle(session: AsyncSession, envelope: Envelope, event: ScreeningPassed) -> None:
-        program = evaluation.program(event.program_id)
+        program = evaluation.program(event.program_id, event.program_version)
         now, facts = evaluation.clock(), event.facts
         score = document_score(facts, program.document_score, program.announcement_date)
         open_round = await store.open_round(session, program.program_id)
@@ -64,7 +66,9 @@ def on_screening_passed(evaluation: Evaluation):
             company_name=facts.company_name, facts=facts.model_dump(mode="json"), expert_grade=event.expert_grade,
             passed_at=event.passed_at, submitted_at=facts.submitted_at, quantitative=score.total,
             quantitative_detail=score.breakdown(),
-            planned_subsidy=program.support.planned_subsidy(facts.consulting_cost_excluding_vat), at=now)
+            planned_subsidy=program.support.planned_subsidy(facts.consulting_cost_excluding_vat,
+                                                            facts.consulting_sessions), at=now,
+            program_version=program.version)
         if created:
             await store.audit(session, at=now, actor="rules", action="document-scored",
                               application_id=event.application_id,
@@ -95,8 +99,9 @@ def on_recheck_completed(evaluation: Evaluation):
         if event.outcome == "clear":
             await store.set_status(session, c.application_id, "selected", now, selected_at=now)
             await enqueue(session, ApplicationSelected(
-                program_id=c.program_id, application_id=c.application_id, occurred_at=now, round_id=c.round_id,
-                selected_at=now, rank=c.rank, planned_subsidy=c.planned_subsidy, via=recheck.via), source=SOURCE)
+                program_id=c.program_id, program_version=c.program_version, application_id=c.application_id,
+                occurred_at=now, round_id=c.round_id, selected_at=now, rank=c.rank, planned_subsidy=c.planned_subsidy,
+                via=recheck.via), source=SOURCE)
             metrics.SELECTED.labels(recheck.via).inc()
         else:
             await store.set_status(session, c.application_id, "excluded", now)
@@ -170,7 +175,8 @@ async def _request_recheck(session: AsyncSession, c, *, via: str, at) -> None:
     """X11: screening repeats its lookups before the company is told it was selected."""
     request_id = f"RCK-{uuid.uuid4().hex[:20]}"
     await store.add_recheck(session, request_id=request_id, application_id=c.application_id, via=via, at=at)
-    await enqueue(session, RecheckRequested(program_id=c.program_id, application_id=c.application_id,
+    await enqueue(session, RecheckRequested(program_id=c.program_id, program_version=c.program_version,
+                                            application_id=c.application_id,
                                             occurred_at=at, request_id=request_id, requested_at=at), source=SOURCE)
 
 

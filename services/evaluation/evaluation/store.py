@@ -18,15 +18,16 @@ COMMITTED = ("rechecking", "selected")
 async def insert_candidate(session: AsyncSession, *, application_id: str, program_id: str, round_id: str | None,
                            brn: str, company_name: str, facts: dict, expert_grade: str | None, passed_at: datetime,
                            submitted_at: datetime, quantitative: int, quantitative_detail: dict,
-                           planned_subsidy: int, at: datetime) -> bool:
+                           planned_subsidy: int, at: datetime, program_version: int | None = None) -> bool:
     """False when the application is known already (a redelivery)."""
     return await _one(session, """
         INSERT INTO candidates (application_id, program_id, round_id, brn, company_name, facts, expert_grade,
-            passed_at, submitted_at, quantitative, quantitative_detail, planned_subsidy, status, updated_at)
+            passed_at, submitted_at, quantitative, quantitative_detail, planned_subsidy, status, updated_at,
+            program_version)
         VALUES (:id, :p, :r, :brn, :name, CAST(:facts AS jsonb), :grade, :passed, :sub, :q, CAST(:qd AS jsonb),
-            :planned, CASE WHEN CAST(:r AS text) IS NULL THEN 'awaiting-round' ELSE 'in-round' END, :at)
+            :planned, CASE WHEN CAST(:r AS text) IS NULL THEN 'awaiting-round' ELSE 'in-round' END, :at, :v)
         ON CONFLICT DO NOTHING RETURNING 1""",
-        id=application_id, p=program_id, r=round_id, brn=brn, name=company_name, facts=_json(facts),
+        id=application_id, p=program_id, v=program_version, r=round_id, brn=brn, name=company_name, facts=_json(facts),
         grade=expert_grade, passed=passed_at, sub=submitted_at, q=quantitative, qd=_json(quantitative_detail),
         planned=planned_subsidy, at=at) is not None
 

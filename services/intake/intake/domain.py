@@ -109,6 +109,9 @@ def content_problems(content: ApplicationContent, program: ProgramDefinition, to
     if plan.planned_completion_on > program.program_year_end:
         problems.append(Problem("consulting.planned_completion_on", "C2",
                                 f"consulting must be finished by {program.program_year_end} (the program year)"))
+    if plan.sessions < program.support.minimum_sessions:
+        problems.append(Problem("consulting.sessions", "C3", f"{plan.sessions} sessions planned; the program asks "
+                                f"for at least {program.support.minimum_sessions} on-site sessions (G3, C3)"))
     if content.bonus.research_staff > company.regular_employees:
         problems.append(Problem("bonus.research_staff", "A1",
                                 f"{content.bonus.research_staff} research staff but only "

@@ -23,7 +23,7 @@ from sme_schemas.application import ApplicationContent
 from sme_schemas.intake import (
     ApplicationAmended, ApplicationFiledByMunicipalSystem, ApplicationSubmitted, ApplicationWithdrawn, Channel,
 )
-from sme_schemas.program import ProgramDefinition, local_date
+from sme_schemas.program import ProgramDefinition, Programs, local_date
 from sme_schemas.screening import SupplementRequested
 
 SOURCE = "/sme/intake"
@@ -45,17 +45,25 @@ class Intake:
 
     programs: dict[str, ProgramDefinition]
 
-    def program(self, program_id: str) -> ProgramDefinition:
+    def program(self, program_id: str, version: int | None = None) -> ProgramDefinition:
+        """The newest version for a new application; an amendment's, the version it applied under (V1)."""
         program = self.programs.get(program_id)
         if program is None:
             raise RuleViolation(Problem("program_id", "A3", f"no open program call {program_id!r}; "
                                         f"known: {', '.join(sorted(self.programs)) or 'none'}"))
+        if version is not None and version != program.version:
+            found = self.programs.at(program_id, version) if isinstance(self.programs, Programs) else None
+            if found is None:
+                raise RuleViolation(Problem("program_version", "V1", f"{program_id} version {version}, which the "
+                                            "application applied under, is no longer deployed"), status_code=409)
+            return found
         return program
 
 
-def validate(intake: Intake, content: ApplicationContent, program_id: str, at: datetime) -> ProgramDefinition:
+def validate(intake: Intake, content: ApplicationContent, program_id: str, at: datetime,
+             version: int | None = None) -> ProgramDefinition:
     """A1 and A3 checks beyond the form's own; raises RuleViolation with every problem at once."""
-    program = intake.program(program_id)
+    program = intake.program(program_id, version)
     problems = [p for p in [window_problem(program, at)] if p]
     problems += content_problems(content, program, local_date(at))
     if problems:
@@ -68,16 +76,18 @@ async def submit_application(session: AsyncSession, intake: Intake, *, form: App
     """Submit 서식1+서식2; a second submission of the same company amends the first (A2)."""
     _check_company_acts_for_itself(actor, form.company.business_registration_number)
     content = to_content(form, consent_at=at)
-    validate(intake, content, form.program_id, at)
-    return await _file(session, program_id=form.program_id, content=content, contacts=to_contacts(form).model_dump(),
+    program = validate(intake, content, form.program_id, at)
+    return await _file(session, program=program, content=content, contacts=to_contacts(form).model_dump(),
                        channel="web", actor=actor.subject, at=at)
 
 
-async def _file(session: AsyncSession, *, program_id: str, content: ApplicationContent, contacts: dict | None,
-                channel: Channel, actor: str, at: datetime, source_system: str | None = None,
+async def _file(session: AsyncSession, *, program: ProgramDefinition, content: ApplicationContent,
+                contacts: dict | None, channel: Channel, actor: str, at: datetime, source_system: str | None = None,
                 external_reference: str | None = None) -> Submission:
+    program_id = program.program_id
     new: dict[str, Any] = dict(
         program_id=program_id,
+        program_version=program.version,
         content=content,
         contacts=contacts,
         channel=channel,
@@ -107,16 +117,17 @@ async def _file(session: AsyncSession, *, program_id: str, content: ApplicationC
                         status_code=409)
 
 
-async def _create(session: AsyncSession, *, program_id: str, content: ApplicationContent, contacts: dict | None,
-                  channel: Channel, actor: str, at: datetime, source_system: str | None,
+async def _create(session: AsyncSession, *, program_id: str, program_version: int, content: ApplicationContent,
+                  contacts: dict | None, channel: Channel, actor: str, at: datetime, source_system: str | None,
                   external_reference: str | None) -> Submission | None:
     """A2: a new application unless the company has a live one in the program (then None, nothing written)."""
     application_id = new_application_id()
     event = outbox_row(ApplicationSubmitted(
-        program_id=program_id, application_id=application_id, occurred_at=at, submitted_at=at, revision=1,
-        channel=channel, content=content, required_evidence=_evidence_list(content)), source=SOURCE)
+        program_id=program_id, program_version=program_version, application_id=application_id, occurred_at=at,
+        submitted_at=at, revision=1, channel=channel, content=content, required_evidence=_evidence_list(content)),
+        source=SOURCE)
     stored = await store.insert_unless_live(
-        session, application_id=application_id, program_id=program_id,
+        session, application_id=application_id, program_id=program_id, program_version=program_version,
         brn=content.company.business_registration_number, channel=channel, at=at,
         content=content.model_dump(mode="json"), contacts=contacts, submitted_by=actor, event=event,
         source_system=source_system, external_reference=external_reference)
@@ -135,7 +146,7 @@ async def amend_application(session: AsyncSession, intake: Intake, *, applicatio
                                     "only until screening starts (and documents while a supplement is requested)"),
                             status_code=409)
     content = to_content(form, consent_at=at)
-    validate(intake, content, form.program_id, at)
+    validate(intake, content, form.program_id, at, row.program_version)
     try:
         disposition = dispose_submission(_live(row), content)
     except A2Refusal as refusal:
@@ -160,8 +171,9 @@ async def _amend(session: AsyncSession, row: Any, *, content: ApplicationContent
     if supplementing:  # back to screening, which re-evaluates the new revision (E6)
         await store.set_status(session, row.application_id, Status.SCREENING, at=at, reason="supplemented")
     await enqueue(session, ApplicationAmended(
-        program_id=row.program_id, application_id=row.application_id, occurred_at=at, submitted_at=row.submitted_at,
-        amended_at=at, revision=revision, content=content, required_evidence=_evidence_list(content)), source=SOURCE)
+        program_id=row.program_id, program_version=row.program_version, application_id=row.application_id,
+        occurred_at=at, submitted_at=row.submitted_at, amended_at=at, revision=revision, content=content,
+        required_evidence=_evidence_list(content)), source=SOURCE)
 
 
 async def withdraw_application(session: AsyncSession, *, application_id: str, reason: str | None, actor: Principal,
@@ -173,7 +185,8 @@ async def withdraw_application(session: AsyncSession, *, application_id: str, re
     await store.set_status(session, application_id, Status.WITHDRAWN, at=at, reason=reason)
     await store.add_history(session, application_id, revision=row.revision, action="withdrawn", actor=actor.subject,
                             at=at, detail={"reason": reason})
-    await enqueue(session, ApplicationWithdrawn(program_id=row.program_id, application_id=application_id,
+    await enqueue(session, ApplicationWithdrawn(program_id=row.program_id, program_version=row.program_version,
+                                                application_id=application_id,
                                                 occurred_at=at, withdrawn_at=at, reason=reason), source=SOURCE)
 
 
@@ -194,8 +207,8 @@ def file_from_municipal_system(intake: Intake):
                                rule="A2")
         try:
             # A3 is judged at the moment the citizen filed with the other system, not when the event arrived.
-            validate(intake, event.content, event.program_id, event.occurred_at)
-            await _file(session, program_id=event.program_id, content=event.content, contacts=None,
+            program = validate(intake, event.content, event.program_id, event.occurred_at)
+            await _file(session, program=program, content=event.content, contacts=None,
                         channel="municipal-system", actor=f"system:{event.source_system}", at=event.occurred_at,
                         source_system=event.source_system, external_reference=event.external_reference)
         except RuleViolation as violation:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 
-from payments import handlers, store
+from payments import handlers, ledger, store
 from payments.accounts import ACCOUNT_NUMBER, masked
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
@@ -51,6 +51,11 @@ class SubsidyRequestForm(BaseModel):
                                                        "received (P3). Companies file today.")
 
 
+class AdvanceRequestForm(BaseModel):
+    application_id: ApplicationId
+    account: Account
+
+
 class PaymentForm(BaseModel):
     amount: int = Field(ge=0, le=2**63 - 1, description="Must equal the amount owed")
     paid_on: date | None = Field(None, description="Day the money left the center's account; default today (KST)")
@@ -64,7 +69,7 @@ class AdjustmentForm(BaseModel):
 
 def payment_view(p: Any) -> dict[str, Any]:
     """What a payment shows outside the vault: the account masked."""
-    return {"payment_id": p.payment_id, "purpose": p.purpose, "program_id": p.program_id,
+    return {"payment_id": p.payment_id, "purpose": p.purpose, "instalment": p.instalment, "program_id": p.program_id,
             "application_id": p.application_id, "evaluator_id": p.evaluator_id, "round_id": p.round_id,
             "payee_name": p.payee_name, "amount": p.amount, "status": p.status,
             "request_received_on": p.request_received_on, "due_on": p.due_on, "breakdown": p.breakdown,
@@ -90,6 +95,39 @@ async def file_request(request: Request, form: SubsidyRequestForm, principal: Co
             bank=form.account.bank, account_number=form.account.number, account_holder=form.account.holder,
             received_on=form.received_on)
     return payment_view(p)
+
+
+@router.post("/advance-requests", status_code=201,
+             summary="Request the advance (선금) once the agreement is signed, where the program pays one (I1)")
+async def file_advance(request: Request, form: AdvanceRequestForm, principal: CompanyOrOperator) -> dict[str, Any]:
+    async with request.app.state.sessions() as session, session.begin():
+        p = await handlers.file_advance_request(
+            session, request.app.state.payments, principal, application_id=form.application_id,
+            bank=form.account.bank, account_number=form.account.number, account_holder=form.account.holder)
+    return payment_view(p)
+
+
+@router.get("/programs/{program_id}/settlement",
+            summary="The settlement (정산) by funding source: budget, committed, released, paid, clawed back, "
+                    "outstanding and unspent, with the checks that it balances (L1–L4)")
+async def settlement(request: Request, program_id: str, _: Operator) -> dict[str, Any]:
+    payments = request.app.state.payments
+    if program_id not in payments.programs:
+        raise RuleViolation(Problem("program_id", "L4", f"no program {program_id!r} here"), status_code=404)
+    program = payments.program(program_id)
+    async with request.app.state.sessions() as session:
+        sums = await store.ledger_sums(session, program_id=program_id)
+        recorded = await store.recorded_subsidy_totals(session, program_id)
+    return ledger.settlement(program, ledger.Position(sums), paid_recorded=recorded.paid,
+                             clawed_back_recorded=recorded.clawed_back)
+
+
+@router.get("/ledger/{application_id}", summary="An application's ledger entries by funding source (L2, L3)")
+async def application_ledger(request: Request, application_id: ApplicationId, _: Operator) -> list[dict[str, Any]]:
+    async with request.app.state.sessions() as session:
+        rows = await store.ledger_of(session, application_id)
+    return [{"source": r.source, "kind": r.kind, "amount": r.amount, "payment_id": r.payment_id, "reason": r.reason,
+             "at": r.at} for r in rows]
 
 
 @router.get("/payments", summary="Payments: operators see all; a company its own")

@@ -12,7 +12,7 @@ from payments import api, handlers, metrics, store
 from payments.accounts import AccountVault
 from payments.config import PaymentsSettings
 from sme_runtime.service import every, service_app, service_consumers
-from sme_schemas.contracts import AgreementTerminated, ReportAccepted
+from sme_schemas.contracts import AgreementSigned, AgreementTerminated, ParticipationGivenUp, ReportAccepted
 from sme_schemas.evaluation import EvaluatorAllowanceDue
 
 log = logging.getLogger("payments")
@@ -22,6 +22,8 @@ SERVICE = "payments"
 
 def build_broker(settings: PaymentsSettings, sessions, payments: handlers.Payments) -> KafkaBroker:
     consumers = service_consumers(settings, sessions, SERVICE)
+    consumers.subscribe(AgreementSigned, handlers.on_agreement_signed(payments))
+    consumers.subscribe(ParticipationGivenUp, handlers.on_participation_given_up(payments))
     consumers.subscribe(ReportAccepted, handlers.on_report_accepted(payments))
     consumers.subscribe(AgreementTerminated, handlers.on_agreement_terminated(payments))
     consumers.subscribe(EvaluatorAllowanceDue, handlers.on_allowance_due(payments))

@@ -9,14 +9,16 @@ from typing import Any, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from payments import metrics, rules, store
+from payments import ledger, metrics, rules, store
 from payments.accounts import AccountVault, last4
 from sme_runtime.auth import Principal, Role
 from sme_runtime.consumer import program_of_event
 from sme_runtime.outbox import enqueue
 from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas import Envelope
-from sme_schemas.contracts import AgreementTerminated, ReportAccepted, TerminationReason
+from sme_schemas.contracts import (
+    AgreementSigned, AgreementTerminated, ParticipationGivenUp, ReportAccepted, TerminationReason,
+)
 from sme_schemas.evaluation import EvaluatorAllowanceDue
 from sme_schemas.payments import (
     PaymentDue, PaymentOverdue, PaymentRecorded, SubsidyBreakdown, SubsidyClawedBack,
@@ -32,8 +34,10 @@ class Payments:
     clock: Callable[[], datetime]
     vault: AccountVault
 
-    def program(self, program_id: str) -> ProgramDefinition:
-        return program_of_event(self.programs, program_id)
+    def program(self, program_id: str, version: int | None = None) -> ProgramDefinition:
+        """The funding (L1) is the call's, so the newest version's; the support terms and the payment schedule
+        are the version the application applied under (V1)."""
+        return program_of_event(self.programs, program_id, version)
 
     def today(self) -> date:
         return local_date(self.clock())
@@ -41,6 +45,10 @@ class Payments:
 
 def subsidy_payment_id(application_id: str) -> str:
     return f"PAY-SUB-{application_id}"
+
+
+def advance_payment_id(application_id: str) -> str:
+    return f"PAY-ADV-{application_id}"
 
 
 def allowance_payment_id(round_id: str, evaluator_id: str) -> str:
@@ -57,18 +65,116 @@ def _payee(p: Any) -> dict[str, Any]:
 def payment_due(p: Any, at: datetime) -> PaymentDue:
     return PaymentDue(program_id=p.program_id, occurred_at=at, payment_id=p.payment_id, **_payee(p), amount=p.amount,
                       request_received_on=p.request_received_on, due_on=p.due_on,
-                      breakdown=SubsidyBreakdown(**p.breakdown) if p.breakdown else None)
+                      breakdown=SubsidyBreakdown(**p.breakdown) if p.breakdown else None, instalment=p.instalment)
+
+
+# --- the funding ledger (L1–L4) -------------------------------------------------------------------------------
+
+async def _post(session: AsyncSession, entries: ledger.Entries, *, program_id: str, application_id: str,
+                reason: str, at: datetime, payment_id: str | None = None) -> None:
+    await store.add_ledger_entries(session, entries, program_id=program_id, application_id=application_id,
+                                   reason=reason, at=at, payment_id=payment_id)
+
+
+async def _position(session: AsyncSession, application_id: str) -> ledger.Position:
+    return ledger.Position(await store.ledger_sums(session, application_id=application_id))
+
+
+async def settle_commitment(session: AsyncSession, payments: Payments, application_id: str, *, at: datetime,
+                            reason: str) -> None:
+    """L3: the application's outstanding commitment brought to what may still be paid: the agreed amount less
+    what was paid while it runs; only what is due once the balance was requested or the agreement ended."""
+    agreement = await store.signed_agreement(session, application_id)
+    if agreement is None:
+        return
+    instalments = await store.payments_of_application(session, application_id)
+    if agreement.ended or any(p.instalment == "balance" for p in instalments):
+        target = sum(p.amount for p in instalments if p.status == "due")
+    else:
+        paid = sum(p.amount for p in instalments if p.status in ("paid", "clawed-back"))
+        target = max(agreement.agreed_amount - paid, 0)
+    program = payments.program(agreement.program_id)
+    entries = ledger.toward(program, await _position(session, application_id), target)
+    await _post(session, entries, program_id=agreement.program_id, application_id=application_id, reason=reason,
+                at=at)
+
+
+async def _ledger_payment(session: AsyncSession, payments: Payments, p: Any, at: datetime) -> None:
+    program = payments.program(p.program_id)
+    entries = ledger.paying(program, await _position(session, p.application_id), p.amount)
+    await _post(session, entries, program_id=p.program_id, application_id=p.application_id, reason="paid", at=at,
+                payment_id=p.payment_id)
+
+
+async def _recover(session: AsyncSession, p: Any, amount: int, reason: str, at: datetime) -> None:
+    """A paid instalment recovered by `amount` (C7/P4 clawback, or I2's excess advance): the ledger's clawback
+    and SubsidyClawedBack."""
+    entries = ledger.clawing_back(await _position(session, p.application_id), amount)
+    await _post(session, entries, program_id=p.program_id, application_id=p.application_id, reason=reason, at=at,
+                payment_id=p.payment_id)
+    await enqueue(session, SubsidyClawedBack(program_id=p.program_id, occurred_at=at, payment_id=p.payment_id,
+                                             purpose="subsidy", application_id=p.application_id, amount=amount,
+                                             reason=reason), source=SOURCE)
+    metrics.CLAWED_BACK.inc(amount)
 
 
 # --- events in ------------------------------------------------------------------------------------------------
 
+def on_agreement_signed(payments: Payments):
+    async def handle(session: AsyncSession, envelope: Envelope, event: AgreementSigned) -> None:
+        """L3: the agreed amount is committed over the funding sources; the company may now request an advance
+        where the program pays one (I1)."""
+        program = payments.program(event.program_id, event.program_version)
+        if await store.insert_signed_agreement(
+                session, application_id=event.application_id, program_id=event.program_id,
+                agreement_id=event.agreement_id, brn=event.business_registration_number,
+                agreed_amount=event.agreed_amount, signed_at=event.signed_at, program_version=program.version):
+            await settle_commitment(session, payments, event.application_id, at=event.signed_at,
+                                    reason=f"agreement {event.agreement_id} signed")
+
+    return handle
+
+
 def on_report_accepted(payments: Payments):
     async def handle(session: AsyncSession, envelope: Envelope, event: ReportAccepted) -> None:
-        payments.program(event.program_id)
+        program = payments.program(event.program_id, event.program_version)
         await store.insert_accepted_report(
             session, application_id=event.application_id, program_id=event.program_id,
             agreement_id=event.agreement_id, brn=event.business_registration_number,
-            agreed_amount=event.agreed_amount, accepted_at=event.accepted_at)
+            agreed_amount=event.agreed_amount, accepted_at=event.accepted_at, program_version=program.version)
+        agreement = await store.signed_agreement(session, event.application_id, lock=True)
+        if agreement is not None and agreement.agreed_amount != event.agreed_amount:
+            # C5 amendments change the agreed amount; the report states the final one (L3)
+            await store.update_signed_agreement(session, event.application_id, agreed_amount=event.agreed_amount)
+            await settle_commitment(session, payments, event.application_id, at=event.accepted_at,
+                                    reason=f"agreed amount {agreement.agreed_amount:,} → {event.agreed_amount:,}")
+
+    return handle
+
+
+def on_participation_given_up(payments: Payments):
+    async def handle(session: AsyncSession, envelope: Envelope, event: ParticipationGivenUp) -> None:
+        """C6: a signed agreement given up owes nothing more: an unpaid advance is cancelled, a paid one is to be
+        returned (I3: it paid for work that will not be done) and the commitment released (L3)."""
+        payments.program(event.program_id)
+        if await store.signed_agreement(session, event.application_id, lock=True) is None:
+            return
+        await store.update_signed_agreement(session, event.application_id, ended="given-up")
+        for p in await store.payments_of_application(session, event.application_id, lock=True):
+            if p.status == "due":
+                await store.update_payment(session, p.payment_id, status="cancelled")
+                await store.audit(session, at=event.approved_at, actor="contracts", action="cancelled",
+                                  payment_id=p.payment_id, application_id=event.application_id,
+                                  detail={"reason": "give-up"})
+            elif p.status == "paid" and p.instalment == "advance" and p.amount > (p.clawback_amount or 0):
+                amount = p.amount - (p.clawback_amount or 0)
+                await store.update_payment(session, p.payment_id, status="clawed-back", clawback_amount=p.amount,
+                                           clawed_back_at=event.approved_at)
+                await store.audit(session, at=event.approved_at, actor="contracts", action="clawed-back",
+                                  payment_id=p.payment_id, application_id=event.application_id,
+                                  detail={"reason": "give-up", "amount": amount})
+                await _recover(session, p, amount, "I3: the advance is returned on a give-up (C6)", event.approved_at)
+        await settle_commitment(session, payments, event.application_id, at=event.approved_at, reason="given up")
 
     return handle
 
@@ -80,29 +186,34 @@ def on_agreement_terminated(payments: Payments):
         await store.insert_termination(session, application_id=event.application_id, program_id=event.program_id,
                                        agreement_id=event.agreement_id, reason=event.reason.value,
                                        clawback=event.clawback, terminated_at=event.terminated_at)
+        if await store.signed_agreement(session, event.application_id, lock=True) is not None:
+            await store.update_signed_agreement(session, event.application_id, ended="terminated")
         if event.clawback:
             await claw_back(session, event.application_id, event.reason, at=event.terminated_at)
+        await settle_commitment(session, payments, event.application_id, at=event.terminated_at,
+                                reason=f"terminated ({event.reason.value})")
 
     return handle
 
 
 async def claw_back(session: AsyncSession, application_id: str, reason: TerminationReason, *, at: datetime) -> None:
-    p = await store.payment_of_application(session, application_id, lock=True)
-    if p is None or p.status in ("cancelled", "clawed-back"):
-        return
-    if p.status == "due":
-        await store.update_payment(session, p.payment_id, status="cancelled")
-        await store.audit(session, at=at, actor="contracts", action="cancelled", payment_id=p.payment_id,
-                          application_id=application_id, detail={"reason": reason.value})
-        return
-    amount = rules.clawback(reason, p.amount)
-    await store.update_payment(session, p.payment_id, status="clawed-back", clawback_amount=amount, clawed_back_at=at)
-    await store.audit(session, at=at, actor="contracts", action="clawed-back", payment_id=p.payment_id,
-                      application_id=application_id, detail={"reason": reason.value, "amount": amount})
-    await enqueue(session, SubsidyClawedBack(program_id=p.program_id, occurred_at=at, payment_id=p.payment_id,
-                                             purpose="subsidy", application_id=application_id, amount=amount,
-                                             reason=reason.value), source=SOURCE)
-    metrics.CLAWED_BACK.inc(amount)
+    """C7/P4 over every instalment: a due one is cancelled, a paid one recovered whole (less what I2 recovered)."""
+    for p in await store.payments_of_application(session, application_id, lock=True):
+        if p.status in ("cancelled", "clawed-back"):
+            continue
+        if p.status == "due":
+            await store.update_payment(session, p.payment_id, status="cancelled")
+            await store.audit(session, at=at, actor="contracts", action="cancelled", payment_id=p.payment_id,
+                              application_id=application_id, detail={"reason": reason.value})
+            continue
+        already = p.clawback_amount or 0
+        amount = rules.clawback(reason, p.amount - already)
+        await store.update_payment(session, p.payment_id, status="clawed-back", clawback_amount=already + amount,
+                                   clawed_back_at=at)
+        await store.audit(session, at=at, actor="contracts", action="clawed-back", payment_id=p.payment_id,
+                          application_id=application_id, detail={"reason": reason.value, "amount": amount})
+        if amount:
+            await _recover(session, p, amount, reason.value, at)
 
 
 def on_allowance_due(payments: Payments):
@@ -147,22 +258,93 @@ async def file_subsidy_request(session: AsyncSession, payments: Payments, princi
     received = received_on if (is_operator and received_on) else today
     if received > today:
         raise RuleViolation(Problem("received_on", "P3", f"{received} is in the future"))
-    program, now = payments.program(report.program_id), payments.clock()
-    breakdown = rules.subsidy(proven_cost_including_vat, program.support, report.agreed_amount)
+    program, now = payments.program(report.program_id, report.program_version), payments.clock()
+    if await store.payment_of_application(session, application_id, "balance") is not None:
+        raise RuleViolation(Problem("application_id", "P1", f"a subsidy request for {application_id} was filed "
+                                    "already; the center adjusts it (P4)"), status_code=409)
+    advance = await store.payment_of_application(session, application_id, "advance", lock=True)
+    advanced = advance.amount if advance is not None and advance.status in ("due", "paid") else 0
+    breakdown = rules.subsidy(proven_cost_including_vat, program.support, report.agreed_amount, advance=advanced)
+    if advance is not None and advanced > breakdown.subsidy:
+        await _advance_beyond_subsidy(session, payments, advance, breakdown.subsidy, principal, now)
+    balance = rules.balance(breakdown)
     payment_id = subsidy_payment_id(application_id)
-    created = await store.insert_payment(
-        session, payment_id=payment_id, purpose="subsidy", program_id=report.program_id,
-        application_id=application_id, brn=report.brn, payee_name=account_holder, amount=breakdown.subsidy,
-        status="due", request_received_on=received, due_on=rules.due_on(received, program.payment_due_days),
+    await store.insert_payment(
+        session, payment_id=payment_id, purpose="subsidy", instalment="balance", program_id=report.program_id,
+        application_id=application_id, brn=report.brn, payee_name=account_holder, amount=balance,
+        # I2: a balance of nothing (the advance covered the subsidy) is closed at once; nothing is owed
+        status="due" if balance else "paid", paid_on=None if balance else received,
+        request_received_on=received, due_on=rules.due_on(received, program.payment_due_days),
         breakdown=breakdown.model_dump(mode="json"), documents=documents, bank=bank, account_holder=account_holder,
         account_ciphertext=payments.vault.seal(account_number), account_last4=last4(account_number),
         filed_by=principal.subject, created_at=now)
-    if not created:
-        raise RuleViolation(Problem("application_id", "P1", f"a subsidy request for {application_id} was filed "
-                                    "already; the center adjusts it (P4)"), status_code=409)
     p = await store.payment(session, payment_id)
     await store.audit(session, at=now, actor=principal.subject, action="requested", payment_id=payment_id,
                       application_id=application_id, detail={"breakdown": p.breakdown, "received_on": received})
+    if balance:
+        await enqueue(session, payment_due(p, now), source=SOURCE)
+        metrics.DUE.labels("subsidy").inc()
+    await settle_commitment(session, payments, application_id, at=now, reason="balance requested")
+    return p
+
+
+async def _advance_beyond_subsidy(session: AsyncSession, payments: Payments, advance: Any, subsidy: int,
+                                  principal: Principal, now: datetime) -> None:
+    """I2: the proven cost gives less than the advance: an unpaid advance is lowered to the subsidy (P4, with
+    the reason), a paid one is recovered by the difference."""
+    excess = advance.amount - subsidy
+    reason = (f"I2: the subsidy the proven cost gives ({subsidy:,} KRW) is less than the advance "
+              f"({advance.amount:,} KRW)")
+    if advance.status == "due":
+        await store.update_payment(session, advance.payment_id, amount=subsidy)
+        await store.add_adjustment(session, payment_id=advance.payment_id, changes={"amount": [advance.amount,
+                                   subsidy]}, reason=reason, by="rules", at=now)
+        await enqueue(session, payment_due(await store.payment(session, advance.payment_id), now), source=SOURCE)
+        return
+    await store.update_payment(session, advance.payment_id, clawback_amount=(advance.clawback_amount or 0) + excess,
+                               clawed_back_at=now)
+    await store.audit(session, at=now, actor=principal.subject, action="excess-advance-recovered",
+                      payment_id=advance.payment_id, application_id=advance.application_id,
+                      detail={"amount": excess, "subsidy": subsidy})
+    await _recover(session, advance, excess, reason, now)
+
+
+async def file_advance_request(session: AsyncSession, payments: Payments, principal: Principal, *,
+                               application_id: str, bank: str, account_number: str, account_holder: str) -> Any:
+    """I1: where the program pays an advance, the company (or an operator for it) requests it once the
+    agreement is signed and before the balance; it is due like any payment (P3)."""
+    agreement = await store.signed_agreement(session, application_id)
+    is_operator = principal.role is Role.OPERATOR
+    if agreement is None or not (is_operator or principal.business_registration_number == agreement.brn):
+        raise RuleViolation(Problem("application_id", "I1", f"no signed agreement for {application_id}: an advance "
+                                    "is requested after all three parties signed"), status_code=409)
+    program, now = payments.program(agreement.program_id, agreement.program_version), payments.clock()
+    amount = program.payment_schedule.advance(agreement.agreed_amount)
+    problems = []
+    if not amount:
+        problems.append(Problem("application_id", "I1", f"{program.name} pays no advance "
+                                "(payment_schedule.advance_percent is 0): the subsidy is paid after the report"))
+    if agreement.ended:
+        problems.append(Problem("application_id", "C7", f"the agreement ended ({agreement.ended})"))
+    if await store.payment_of_application(session, application_id, "balance") is not None:
+        problems.append(Problem("application_id", "I1", "the balance was requested already; no advance after it"))
+    if problems:
+        raise RuleViolation(*problems, status_code=409)
+    received = payments.today()
+    payment_id = advance_payment_id(application_id)
+    created = await store.insert_payment(
+        session, payment_id=payment_id, purpose="subsidy", instalment="advance", program_id=agreement.program_id,
+        application_id=application_id, brn=agreement.brn, payee_name=account_holder, amount=amount, status="due",
+        request_received_on=received, due_on=rules.due_on(received, program.payment_due_days), bank=bank,
+        account_holder=account_holder, account_ciphertext=payments.vault.seal(account_number),
+        account_last4=last4(account_number), filed_by=principal.subject, created_at=now)
+    if not created:
+        raise RuleViolation(Problem("application_id", "I1", f"the advance for {application_id} was requested "
+                                    "already"), status_code=409)
+    p = await store.payment(session, payment_id)
+    await store.audit(session, at=now, actor=principal.subject, action="advance-requested", payment_id=payment_id,
+                      application_id=application_id, detail={"amount": amount, "percent":
+                                                             program.payment_schedule.advance_percent})
     await enqueue(session, payment_due(p, now), source=SOURCE)
     metrics.DUE.labels("subsidy").inc()
     return p
@@ -204,6 +386,9 @@ async def record_payment(session: AsyncSession, payments: Payments, payment_id: 
                                            **_payee(p), amount=amount, paid_on=paid_on,
                                            recorded_by=principal.subject), source=SOURCE)
     metrics.PAID.labels(p.purpose).inc(amount)
+    if p.purpose == "subsidy":
+        await _ledger_payment(session, payments, p, now)
+        await settle_commitment(session, payments, p.application_id, at=now, reason=f"{p.instalment} paid")
     return await store.payment(session, payment_id)
 
 
@@ -215,7 +400,7 @@ async def adjust(session: AsyncSession, payments: Payments, payment_id: str, pri
     changes: dict[str, list] = {}
     problems = []
     if amount is not None and amount != p.amount:
-        most = p.breakdown["subsidy"] if p.breakdown else p.amount
+        most = p.breakdown["subsidy"] - p.breakdown.get("advance_deducted", 0) if p.breakdown else p.amount
         if not 0 <= amount <= most:
             problems.append(Problem("amount", "P4", f"{amount:,} KRW: an adjustment stays within 0 and the "
                                     f"{most:,} KRW the rules give (P2)"))
@@ -239,6 +424,8 @@ async def adjust(session: AsyncSession, payments: Payments, payment_id: str, pri
                       application_id=p.application_id, detail={"changes": changes, "reason": reason})
     p = await store.payment(session, payment_id)
     await enqueue(session, payment_due(p, now), source=SOURCE)
+    if p.purpose == "subsidy":
+        await settle_commitment(session, payments, p.application_id, at=now, reason=f"adjusted: {reason}")
     return p
 
 

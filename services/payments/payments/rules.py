@@ -9,14 +9,29 @@ from sme_schemas.payments import SubsidyBreakdown
 from sme_schemas.program import SupportTerms
 
 
-def subsidy(proven_cost_including_vat: int, terms: SupportTerms, agreed_amount: int) -> SubsidyBreakdown:
-    """P2: min(cap, ratio x proven cost incl. VAT, agreed amount); the company pays the rest of what it proved."""
-    if proven_cost_including_vat < 0 or agreed_amount < 0:
+def subsidy(proven_cost_including_vat: int, terms: SupportTerms, agreed_amount: int,
+            advance: int = 0) -> SubsidyBreakdown:
+    """P2: min(cap, ratio x proven cost incl. VAT, cost x 100 / (100 + company share), agreed amount); the company
+    pays the rest of what it proved. I2: an advance already owed is deducted from the balance (`advance_deducted`
+    is at most the subsidy; what the advance exceeds it by is recovered, `excess_advance`)."""
+    if proven_cost_including_vat < 0 or agreed_amount < 0 or advance < 0:
         raise ValueError("amounts are not negative")
-    amount = min(terms.cap, proven_cost_including_vat * terms.ratio_percent // 100, agreed_amount)
+    amount = min(terms.subsidy_of(proven_cost_including_vat), agreed_amount)
     return SubsidyBreakdown(proven_cost_including_vat=proven_cost_including_vat, cap=terms.cap,
                             ratio_percent=terms.ratio_percent, agreed_amount=agreed_amount, subsidy=amount,
-                            company_share=proven_cost_including_vat - amount)
+                            company_share=proven_cost_including_vat - amount,
+                            company_share_percent_of_subsidy=terms.company_share_percent_of_subsidy,
+                            advance_deducted=min(advance, amount))
+
+
+def balance(breakdown: SubsidyBreakdown) -> int:
+    """I2: what is still to pay after the advance."""
+    return breakdown.subsidy - breakdown.advance_deducted
+
+
+def excess_advance(breakdown: SubsidyBreakdown, advance: int) -> int:
+    """I2: an advance larger than the subsidy the proven cost gives is recovered by that much."""
+    return max(advance - breakdown.subsidy, 0)
 
 
 def due_on(received_on: date, payment_due_days: int) -> date:

@@ -16,12 +16,13 @@ def _json(value: Any) -> str | None:
 
 
 async def insert_accepted_report(session: AsyncSession, *, application_id: str, program_id: str, agreement_id: str,
-                                 brn: str | None, agreed_amount: int, accepted_at: datetime) -> None:
+                                 brn: str | None, agreed_amount: int, accepted_at: datetime,
+                                 program_version: int | None) -> None:
     await session.execute(text(
-        "INSERT INTO accepted_reports (application_id, program_id, agreement_id, brn, agreed_amount, accepted_at) "
-        "VALUES (:a, :p, :g, :brn, :amount, :at) ON CONFLICT DO NOTHING"),
+        "INSERT INTO accepted_reports (application_id, program_id, agreement_id, brn, agreed_amount, accepted_at, "
+        "program_version) VALUES (:a, :p, :g, :brn, :amount, :at, :v) ON CONFLICT DO NOTHING"),
         {"a": application_id, "p": program_id, "g": agreement_id, "brn": brn, "amount": agreed_amount,
-         "at": accepted_at})
+         "at": accepted_at, "v": program_version})
 
 
 async def accepted_report(session: AsyncSession, application_id: str) -> Any:
@@ -55,9 +56,70 @@ async def payment(session: AsyncSession, payment_id: str, *, lock: bool = False)
                       id=payment_id)
 
 
-async def payment_of_application(session: AsyncSession, application_id: str, *, lock: bool = False) -> Any:
-    return await _one(session, "SELECT * FROM payments WHERE application_id = :a" + (" FOR UPDATE" if lock else ""),
-                      a=application_id)
+async def payment_of_application(session: AsyncSession, application_id: str, instalment: str = "balance", *,
+                                 lock: bool = False) -> Any:
+    return await _one(session, "SELECT * FROM payments WHERE application_id = :a AND instalment = :i"
+                      + (" FOR UPDATE" if lock else ""), a=application_id, i=instalment)
+
+
+async def payments_of_application(session: AsyncSession, application_id: str, *, lock: bool = False) -> list[Any]:
+    """The subsidy's instalments (advance first), locked when the caller changes them."""
+    return await _rows(session, "SELECT * FROM payments WHERE application_id = :a ORDER BY instalment"
+                       + (" FOR UPDATE" if lock else ""), a=application_id)
+
+
+async def insert_signed_agreement(session: AsyncSession, *, application_id: str, program_id: str,
+                                  agreement_id: str, brn: str | None, agreed_amount: int, signed_at: datetime,
+                                  program_version: int | None) -> bool:
+    return await _one(session, """
+        INSERT INTO signed_agreements (application_id, program_id, agreement_id, brn, agreed_amount, signed_at,
+            program_version)
+        VALUES (:a, :p, :g, :brn, :amount, :at, :v) ON CONFLICT DO NOTHING RETURNING 1""",
+        a=application_id, p=program_id, g=agreement_id, brn=brn, amount=agreed_amount, at=signed_at,
+        v=program_version) is not None
+
+
+async def signed_agreement(session: AsyncSession, application_id: str, *, lock: bool = False) -> Any:
+    return await _one(session, "SELECT * FROM signed_agreements WHERE application_id = :a"
+                      + (" FOR UPDATE" if lock else ""), a=application_id)
+
+
+async def update_signed_agreement(session: AsyncSession, application_id: str, **values) -> None:
+    sets = ", ".join(f"{c} = :{c}" for c in values)
+    await session.execute(text(f"UPDATE signed_agreements SET {sets} WHERE application_id = :application_id"),
+                          {**values, "application_id": application_id})
+
+
+async def ledger_sums(session: AsyncSession, *, application_id: str | None = None,
+                      program_id: str | None = None) -> dict[tuple[str, str], int]:
+    """(source, kind) → KRW, of one application or one program."""
+    rows = await _rows(session, """
+        SELECT source, kind, CAST(sum(amount) AS bigint) AS amount FROM ledger
+        WHERE (CAST(:a AS text) IS NULL OR application_id = :a) AND (CAST(:p AS text) IS NULL OR program_id = :p)
+        GROUP BY source, kind""", a=application_id, p=program_id)
+    return {(r.source, r.kind): r.amount for r in rows}
+
+
+async def add_ledger_entries(session: AsyncSession, entries: list[tuple[str, str, int]], *, program_id: str,
+                             application_id: str, reason: str, at: datetime, payment_id: str | None = None) -> None:
+    for source, kind, amount in entries:
+        await session.execute(text(
+            "INSERT INTO ledger (program_id, application_id, source, kind, amount, payment_id, reason, at) "
+            "VALUES (:p, :a, :s, :k, :amount, :pay, :r, :at)"),
+            {"p": program_id, "a": application_id, "s": source, "k": kind, "amount": amount, "pay": payment_id,
+             "r": reason, "at": at})
+
+
+async def ledger_of(session: AsyncSession, application_id: str) -> list[Any]:
+    return await _rows(session, "SELECT * FROM ledger WHERE application_id = :a ORDER BY id", a=application_id)
+
+
+async def recorded_subsidy_totals(session: AsyncSession, program_id: str) -> Any:
+    """What the payments themselves say was paid and recovered (the settlement's cross-check, L4)."""
+    return await _one(session, """
+        SELECT CAST(coalesce(sum(amount) FILTER (WHERE status IN ('paid', 'clawed-back')), 0) AS bigint) AS paid,
+               CAST(coalesce(sum(clawback_amount), 0) AS bigint) AS clawed_back
+        FROM payments WHERE program_id = :p AND purpose = 'subsidy'""", p=program_id)
 
 
 async def payments(session: AsyncSession, *, program_id: str | None = None, brn: str | None = None,

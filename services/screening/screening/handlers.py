@@ -43,8 +43,8 @@ class Screening:
     # E6: a supplement filed just before the deadline may still be on the bus; the deadline bites this much later.
     supplement_grace: timedelta = timedelta(0)
 
-    def program(self, program_id: str) -> ProgramDefinition:
-        return program_of_event(self.programs, program_id)
+    def program(self, program_id: str, version: int | None = None) -> ProgramDefinition:
+        return program_of_event(self.programs, program_id, version)
 
 
 # --- events from intake, evaluation and contracts ------------------------------------------------------------
@@ -79,17 +79,18 @@ def on_amended(screening: Screening):
 
 
 async def _take_up(session: AsyncSession, screening: Screening, event, *, revision: int) -> None:
-    program = screening.program(event.program_id)
+    program = screening.program(event.program_id, event.program_version)
     now = screening.clock()
     created = await store.insert(
-        session, application_id=event.application_id, program_id=program.program_id,
+        session, application_id=event.application_id, program_id=program.program_id, program_version=program.version,
         brn=event.content.company.business_registration_number, revision=revision, status="screening",
         submitted_at=event.submitted_at, at=now, content=event.content.model_dump(mode="json"),
         required_evidence=[r.model_dump(mode="json") for r in event.required_evidence])
     if not created:
         return  # known already: a redelivery, or withdrawn before we saw it
-    await enqueue(session, ScreeningStarted(program_id=program.program_id, application_id=event.application_id,
-                                            occurred_at=now, started_at=now), source=SOURCE)
+    await enqueue(session, ScreeningStarted(program_id=program.program_id, program_version=program.version,
+                                            application_id=event.application_id, occurred_at=now, started_at=now),
+                  source=SOURCE)
     await store.audit(session, event.application_id, at=now, actor="rules", action="screening-started",
                       detail={"revision": revision})
     await reconsider(session, screening, event.application_id)
@@ -146,7 +147,7 @@ def on_recheck_requested(screening: Screening):
         if not await store.add_recheck(session, request_id=event.request_id, application_id=event.application_id,
                                        program_id=event.program_id, at=now):
             return
-        program = screening.program(row.program_id)
+        program = screening.program(row.program_id, row.program_version)
         content = ApplicationContent.model_validate(row.content)
         await store.audit(session, event.application_id, at=now, actor="service:evaluation", action="recheck-requested",
                           detail={"request_id": event.request_id})
@@ -210,7 +211,7 @@ async def reconsider(session: AsyncSession, screening: Screening, application_id
     if dossier is None or dossier.row.status in (*store.FINAL, "passed"):
         return None
     row = dossier.row
-    program = screening.program(row.program_id)
+    program = screening.program(row.program_id, row.program_version)
     content = ApplicationContent.model_validate(row.content)
     restrictions = tuple(Restriction(r.approved_on, r.restricted_until) for r in dossier.restrictions)
     case = Case(content=content, submitted_at=row.submitted_at, program=program,
@@ -274,7 +275,7 @@ async def _apply(session: AsyncSession, screening: Screening, row: Any, program:
                  decision: Decision) -> None:
     now, app, before = screening.clock(), row.application_id, row.decision or {}
     after = summary(decision)
-    common = dict(program_id=row.program_id, application_id=app, occurred_at=now)
+    common = dict(program_id=row.program_id, program_version=row.program_version, application_id=app, occurred_at=now)
     outcome = decision.outcome
     if outcome is Outcome.REJECTED:
         await store.set_state(session, app, status="rejected", at=now, decision=after,

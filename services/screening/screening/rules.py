@@ -317,6 +317,7 @@ def verified_facts(case: Case, unproven: tuple[EvidenceRequirement, ...]) -> Ver
         gimpo_business_since=content.company.gimpo_business_since,
         research_staff=bonus.research_staff if staff_proven else 0, research_institute=institute,
         certifications=certifications, consulting_cost_excluding_vat=content.consulting.cost_excluding_vat,
+        consulting_sessions=content.consulting.sessions,
         consulting_field=content.consulting.consulting_field, submitted_at=case.submitted_at,
         consulting_plan=content.consulting,
     )

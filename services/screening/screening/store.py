@@ -22,14 +22,14 @@ async def get(session: AsyncSession, application_id: str, *, lock: bool = False)
 
 async def insert(session: AsyncSession, *, application_id: str, program_id: str, brn: str | None, revision: int,
                  status: str, submitted_at: datetime | None, at: datetime, content: dict | None,
-                 required_evidence: list | None) -> bool:
+                 required_evidence: list | None, program_version: int | None = None) -> bool:
     """A new screening row; False when the application is already known (a redelivery or a race)."""
     row = (await session.execute(text(
         "INSERT INTO screenings (application_id, program_id, brn, revision, status, submitted_at, started_at, "
-        "updated_at, content, required_evidence) VALUES (:id, :p, :brn, :rev, :st, :sub, :at, :at, "
-        "CAST(:content AS jsonb), CAST(:req AS jsonb)) ON CONFLICT DO NOTHING RETURNING 1"),
+        "updated_at, content, required_evidence, program_version) VALUES (:id, :p, :brn, :rev, :st, :sub, :at, :at, "
+        "CAST(:content AS jsonb), CAST(:req AS jsonb), :v) ON CONFLICT DO NOTHING RETURNING 1"),
         {"id": application_id, "p": program_id, "brn": brn, "rev": revision, "st": status, "sub": submitted_at,
-         "at": at, "content": _json(content), "req": _json(required_evidence)})).first()
+         "at": at, "content": _json(content), "req": _json(required_evidence), "v": program_version})).first()
     return row is not None
 
 

@@ -71,13 +71,21 @@ def unknown_to(service: str, event: IntegrationEvent, *, field: str = "applicati
                         field=field, rule=KNOWN_APPLICATION)
 
 
-def program_of_event(programs: dict, program_id: str):
-    """The program definition an event names; a program this deployment does not know dead-letters the event."""
+def program_of_event(programs: dict, program_id: str, version: int | None = None):
+    """The program definition an event names, in the version its application applied under (V1); a program or
+    version this deployment does not know dead-letters the event."""
     program = programs.get(program_id)
     if program is None:
         raise EventRefused(f"no program definition {program_id!r} here; known: {', '.join(sorted(programs))}",
                            field="program_id", rule="A3")
-    return program
+    if version is None or version == program.version:
+        return program
+    at = getattr(programs, "at", None)
+    found = at(program_id, version) if at else None
+    if found is None:
+        raise EventRefused(f"{program_id} has no version {version} here (its newest is {program.version}); deploy "
+                           "the definition the application applied under", field="program_version", rule="V1")
+    return found
 
 
 DEFERRED = "sme_deferred"

@@ -46,6 +46,9 @@ class ApplicationEvent(IntegrationEvent):
     """An event about one application; keyed by the application id."""
 
     application_id: ApplicationId
+    program_version: int | None = Field(None, ge=1, description="V1: the version of the program definition the "
+                                        "application applied under, by which every service judges it; None (an "
+                                        "older producer): the version in force")
 
     def subject(self) -> str:
         return self.application_id

@@ -21,10 +21,13 @@ class AgreementSigned(ApplicationEvent):
     term_start: date = Field(description="First day of the agreement term")
     term_end: date = Field(description="Within the program year (C2)")
     agreed_amount: Krw = Field(description="협약금액: the most the subsidy can be (P2)")
-    minimum_sessions: int = Field(description="Minimum on-site sessions (C2, C3)", ge=1)
+    minimum_sessions: int = Field(description="Minimum on-site sessions (C2, C3); 0 where the program sets none "
+                                  "(a smart-factory build)", ge=0)
     follow_up_sessions: int = Field(description="Follow-up sessions required after the consulting (C3)", ge=0)
     company_name: ShortText = Field(description="기업명 as on the application")
     expert_name: ShortText = Field(description="Name of the expert (consultant)")
+    business_registration_number: BusinessRegistrationNumber | None = Field(
+        None, description="The company, which may request an advance where the program pays one (I1)")
 
 
 class TerminationReason(StrEnum):

@@ -37,6 +37,9 @@ class SubsidyBreakdown(Contract):
     agreed_amount: Krw
     subsidy: Krw
     company_share: Krw
+    company_share_percent_of_subsidy: int = Field(0, ge=0, description="P2: the company pays at least this share "
+                                                  "of the subsidy itself (0: no such term)")
+    advance_deducted: Krw = Field(0, description="I2: the advance (선금) already owed, deducted from this balance")
 
 
 class PaymentDue(_Payment):
@@ -49,6 +52,9 @@ class PaymentDue(_Payment):
     request_received_on: date = Field(description="Date the subsidy request (서식4) was received (P3)")
     due_on: date = Field(description="Date by which the payment must be made")
     breakdown: SubsidyBreakdown | None = Field(None, description="P2 breakdown of a subsidy")
+    instalment: Literal["advance", "balance"] | None = Field(None, description="I1: a subsidy's advance (선금) or "
+                                                             "its balance (잔금, the whole subsidy when the program "
+                                                             "pays no advance); None for an allowance")
 
 
 class PaymentRecorded(_Payment):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Annotated, Iterable
+from typing import Annotated, Iterable, Literal, Mapping, TypeVar
 
 from pydantic import Field, model_validator
 
@@ -37,16 +37,32 @@ class SupportTerms(Contract):
     cap: Krw = Field(description="Most subsidy per company, VAT included (P2, F4)")
     ratio_percent: int = Field(ge=1, le=100, description="Share of the proven cost the program pays (P2)")
     vat_percent: int = Field(10, ge=0, le=100, description="VAT added to the planned cost; truncated to the won (F4)")
-    daily_fee: Krw = Field(description="What the program pays an expert per day (G3)")
+    daily_fee: Krw = Field(description="G3: what the program pays an expert per day; the planned subsidy is at "
+                                       "most this times the planned sessions. 0: no per-day ceiling (a build "
+                                       "paid by its quote)")
+    company_share_percent_of_subsidy: int = Field(0, ge=0, le=1000, description="P2: the company pays at least "
+                                                  "this share of the subsidy itself (기업부담금: 지원금의 20% 이상), "
+                                                  "so the subsidy is at most cost x 100 / (100 + share)")
     minimum_sessions: int = Field(ge=0, description="On-site sessions at least (C3)")
     follow_up_sessions: int = Field(ge=0, description="Follow-up sessions at least (C3)")
     max_hours_per_day: int = Field(ge=1, le=24, description="C3")
     minimum_expert_grade: int = Field(ge=0, le=5, description="Worst acceptable expert grade; 0 = 특급 (G2)")
 
-    def planned_subsidy(self, cost_excluding_vat: int) -> int:
-        """F4: min(cap, ratio x (planned cost + VAT)); VAT and the ratio are truncated to the won."""
+    def planned_subsidy(self, cost_excluding_vat: int, sessions: int | None = None) -> int:
+        """F4: min(cap, ratio x (planned cost + VAT)); VAT and the ratio are truncated to the won. G3: at most the
+        daily fee for each planned session, when the program pays by the day and the sessions are known."""
         vat = cost_excluding_vat * self.vat_percent // 100
-        return min(self.cap, (cost_excluding_vat + vat) * self.ratio_percent // 100)
+        subsidy = self.subsidy_of(cost_excluding_vat + vat)
+        if self.daily_fee and sessions is not None:
+            subsidy = min(subsidy, self.daily_fee * sessions)
+        return subsidy
+
+    def subsidy_of(self, cost_including_vat: int) -> int:
+        """P2/F4 without the agreed amount: min(cap, ratio x cost, cost x 100 / (100 + company share))."""
+        subsidy = min(self.cap, cost_including_vat * self.ratio_percent // 100)
+        if self.company_share_percent_of_subsidy:
+            subsidy = min(subsidy, cost_including_vat * 100 // (100 + self.company_share_percent_of_subsidy))
+        return subsidy
 
 
 class Band(Contract):
@@ -278,10 +294,55 @@ class CommitteeScoreSheet(Contract):
         return sum(item.levels[0] for item in self.items)
 
 
+FundingKind = Literal["national", "provincial", "city", "district", "other"]
+K = TypeVar("K")
+
+
+class FundingSource(Contract):
+    """L1: one share of the budget by who pays it (국비, 도비, 시비, 구비, 기타)."""
+
+    source: FundingKind = Field(description="national 국비, provincial 도비 (or a metropolitan city's 시비), city "
+                                            "시비, district 구비, other 기타")
+    title: ShortText = Field(description="As the budget names it, e.g. 도비 (경기도)")
+    amount: Krw = Field(description="This source's share of the budget, KRW")
+
+
+def split_by_weight(amount: int, weights: "Mapping[K, int]") -> dict[K, int]:
+    """L2: `amount` in whole won over the keys in proportion to their weights (largest remainder; ties go to the
+    earlier key), so the parts add up to the amount exactly and, when the amount is at most the weights' sum, no
+    part exceeds its weight."""
+    total = sum(weights.values())
+    if amount < 0 or any(w < 0 for w in weights.values()):
+        raise ValueError("amounts and weights are not negative")
+    if amount and not total:
+        raise ValueError(f"{amount:,} KRW cannot be split over nothing")
+    if not amount:
+        return {key: 0 for key in weights}
+    parts = {key: amount * w // total for key, w in weights.items()}
+    order = sorted(weights, key=lambda key: -(amount * weights[key] % total))
+    for key in order[:amount - sum(parts.values())]:
+        parts[key] += 1
+    return parts
+
+
+class PaymentSchedule(Contract):
+    """I1: how the subsidy is paid — one payment after the accepted report (P1), or an advance (선금) on request
+    after the agreement is signed and the balance (잔금) after the report."""
+
+    advance_percent: int = Field(0, ge=0, le=90, description="Share of the agreed amount the company may request "
+                                                             "as an advance once signed; 0: no advance")
+
+    def advance(self, agreed_amount: int) -> int:
+        return agreed_amount * self.advance_percent // 100
+
+
 class ProgramDefinition(Contract):
     """The parameters of one program call (DOMAIN.md 'Program parameters')."""
 
     program_id: ProgramId
+    version: int = Field(1, ge=1, description="V1: a changed definition of a running program is a new version in "
+                                              "its own file; an application is judged by the version it applied "
+                                              "under, new applications by the newest")
     name: ShortText = Field(description="Program name as announced")
     region_city: ShortText = Field(description="City where HQ or factory must be registered (X1)")
     eligibility: Eligibility = Field(default_factory=Eligibility, description="Who may apply beyond the region "
@@ -290,6 +351,10 @@ class ProgramDefinition(Contract):
     window: ApplicationWindow
     program_year_end: date = Field(description="Consulting must be finished by then (C2)")
     budget: Krw = Field(description="Binding budget of the call (F4)")
+    funding: tuple[FundingSource, ...] = Field((), description="L1: the budget by source, adding up to it; empty: "
+                                               "the whole budget from the city (시비)")
+    payment_schedule: PaymentSchedule = Field(default_factory=PaymentSchedule, description="I1: one payment, or "
+                                              "an advance and the balance")
     target_companies: int = Field(ge=1, description="Indicative count; the budget binds, not the count")
     support: SupportTerms
     evidence_max_age_days: int = Field(365, ge=1, description="E6")
@@ -323,19 +388,61 @@ class ProgramDefinition(Contract):
             raise ValueError("committee_min: more than committee_max")
         return self
 
+    @model_validator(mode="after")
+    def _funding_adds_up(self) -> "ProgramDefinition":
+        if not self.funding:
+            return self
+        kinds = [f.source for f in self.funding]
+        if len(kinds) != len(set(kinds)):
+            raise ValueError(f"funding: each source once, got {kinds}")
+        if (total := sum(f.amount for f in self.funding)) != self.budget:
+            raise ValueError(f"funding: the sources add up to {total:,} KRW, not the budget {self.budget:,} KRW (L1)")
+        return self
+
+    def funding_sources(self) -> tuple[FundingSource, ...]:
+        """L1: the declared sources, or the whole budget from the city."""
+        return self.funding or (FundingSource(source="city", title="시비", amount=self.budget),)
+
+    def commitment_by_source(self, amount: int) -> dict[str, int]:
+        """L2: an agreed amount split over the sources in proportion to their budget shares."""
+        return split_by_weight(amount, {f.source: f.amount for f in self.funding_sources()})
+
     @classmethod
     def load(cls, path: Path) -> "ProgramDefinition":
         return cls.model_validate(json.loads(path.read_text("utf-8")))
 
 
-def load_programs(path_list: str) -> dict[str, ProgramDefinition]:
-    """Program definition files (*.json) of colon-separated folders; later folders override earlier ones."""
-    programs: dict[str, ProgramDefinition] = {}
+class Programs(dict[str, ProgramDefinition]):
+    """The programs a service knows: `programs[id]` is the newest version (what a new application applies
+    under), `at(id, version)` any version still loaded (V1)."""
+
+    def __init__(self, versions: Mapping[tuple[str, int], ProgramDefinition] | None = None) -> None:
+        self.versions = dict(versions or {})
+        newest: dict[str, ProgramDefinition] = {}
+        for (program_id, _), program in sorted(self.versions.items()):
+            newest[program_id] = program
+        super().__init__(newest)
+
+    def at(self, program_id: str, version: int | None) -> ProgramDefinition | None:
+        """The version an application applied under; None (an older event) means the newest."""
+        return self.get(program_id) if version is None else self.versions.get((program_id, version))
+
+
+def load_programs(path_list: str) -> Programs:
+    """Program definition files (*.json) of colon-separated folders; a later folder's file of the same program and
+    version overrides an earlier one's, two of them in one folder are refused (V1)."""
+    versions: dict[tuple[str, int], ProgramDefinition] = {}
     for folder in filter(None, path_list.split(":")):
+        seen: dict[tuple[str, int], Path] = {}
         for file in sorted(Path(folder).glob("*.json")):
             try:
                 program = ProgramDefinition.load(file)
             except ValueError as exc:  # pydantic's errors name the field; the operator also needs the file
                 raise ValueError(f"program file {file} refused: {exc}") from exc
-            programs[program.program_id] = program
-    return programs
+            key = (program.program_id, program.version)
+            if key in seen:
+                raise ValueError(f"program file {file} refused: version: {program.program_id} version "
+                                 f"{program.version} is also defined by {seen[key].name} (V1)")
+            seen[key] = file
+            versions[key] = program
+    return Programs(versions)

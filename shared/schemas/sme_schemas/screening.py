@@ -51,6 +51,8 @@ class VerifiedFacts(Contract):
     research_institute: bool = Field(description="Proven KOITA-registered research institute (Q5)")
     certifications: tuple[PreferenceCertification, ...] = Field(description="Proven preference certifications (Q6)")
     consulting_cost_excluding_vat: Krw = Field(description="Planned cost; the planned subsidy follows F4")
+    consulting_sessions: int | None = Field(None, ge=1, description="Planned sessions (서식1); with the program's "
+                                            "daily fee they bound the planned subsidy (G3)")
     consulting_field: ShortText = Field(description="컨설팅 희망분야")
     submitted_at: UtcInstant = Field(description="Application date (F3's last tie-break)")
     consulting_plan: ConsultingPlan | None = Field(None, description="The plan as applied for: what the "
