@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Callable
 
 import httpx
@@ -270,6 +270,77 @@ def program_report(desk: ContractsDesk, pay: PaymentsDesk, program_id: str, name
     lines.append(f"evaluator allowances: {len(allowances)} evaluators, "
                  f"{sum(p['amount'] for p in allowances if p['status'] == 'paid'):,} KRW paid, "
                  f"{sum(p['amount'] for p in allowances if p['status'] == 'due'):,} KRW due")
+    return lines
+
+
+def _answers(n: int) -> tuple[dict, dict]:
+    """A company's survey and 6-month outcome answers (M1), varied by its number."""
+    survey = {"overall": 5 - n % 2, "expert": 4 + (n % 3 == 0), "usefulness": 3 + n % 3, "center": 5}
+    applied, won = n % 3 != 2, n % 3 == 0
+    outcome = {"applied-to-government-call": applied, "won-government-call": won,
+               "government-funding-krw": 50_000_000 * (n + 1) if won else 0, "new-hires": n % 4,
+               "notes": "컨설팅 결과를 반영해 공정 표준서를 개정함" if n % 2 else ""}
+    return survey, outcome
+
+
+def _wait_reminded(desk: ContractsDesk, agreements: list[dict], kind: str, reminder: str, count: int) -> int:
+    field = "overdue" if reminder == "overdue" else "due_soon"
+
+    def reminded(views: list[dict]) -> int:
+        return sum(1 for v in views for f in v["owed"] if f["kind"] == kind and f["reminded"][field])
+
+    views = desk.poll(lambda: [desk.call("GET", f"/agreements/{a['agreement_id']}/follow-ups",
+                                         headers=desk.operator()) for a in agreements],
+                      lambda views: reminded(views) >= count, timeout=60)
+    if reminded(views) != count:
+        raise SystemExit(f"{reminded(views)} {reminder} reminders of {kind}, expected {count}")
+    return count
+
+
+def follow_up_stage(services: ExecutionServices, desk: ContractsDesk, agreements: list[dict], names: dict[str, str],
+                    offset_days: int, accepted_on) -> tuple[int, int]:
+    """사후관리 (M1–M2): the companies answer the survey but one, which is reminded when it passes its due date;
+    then, months on, every company is reminded of its 6-month outcome report before it is due and answers it.
+    Returns (reminders, answers) for the bus check."""
+    done = [a for a in agreements if desk.agreement(a["agreement_id"])["status"] == "completed"]
+    owed = desk.call("GET", f"/agreements/{done[0]['agreement_id']}/follow-ups", headers=desk.operator())["owed"]
+    print("each completed company owes: " + ", ".join(f"{f['kind']} by {f['due_on']}" for f in owed)
+          + " (M1: the survey within 30 days, outcome reports at 6 and 12 months, a year at most)")
+    *answering, silent = done
+    for n, a in enumerate(answering):
+        desk.call("POST", f"/agreements/{a['agreement_id']}/follow-ups/survey",
+                  headers=desk.company(a["business_registration_number"]), json={"answers": _answers(n)[0]})
+    print(f"{len(answering)} satisfaction surveys answered (FollowUpSubmitted); {names[silent['application_id']]} "
+          "does not answer")
+    survey_due = next(f["due_on"] for f in owed if f["kind"] == "survey")
+    days = (date.fromisoformat(survey_due) - accepted_on).days + 1
+    services.restart(offset_days + days, only=("contracts",))
+    reminders = _wait_reminded(desk, [silent], "survey", "overdue", 1)
+    print(f"contracts restarted {days} days on: FollowUpReminder (overdue) for {names[silent['application_id']]}'s "
+          f"survey, due {survey_due} (M2)")
+    six = next(f["due_on"] for f in owed if f["kind"] == "outcome-6m")
+    days = (date.fromisoformat(six) - accepted_on).days - 3
+    services.restart(offset_days + days, only=("contracts",))
+    reminders += _wait_reminded(desk, done, "outcome-6m", "due-soon", len(done))
+    for n, a in enumerate(done):
+        desk.call("POST", f"/agreements/{a['agreement_id']}/follow-ups/outcome-6m",
+                  headers=desk.company(a["business_registration_number"]), json={"answers": _answers(n)[1]})
+    print(f"contracts restarted {days} days after the reports: {len(done)} FollowUpReminder (due-soon) for the "
+          f"6-month outcome reports due {six}; all {len(done)} answered")
+    return reminders, len(answering) + len(done)
+
+
+def follow_up_report(desk: ContractsDesk, program_id: str) -> list[str]:
+    """M3: the program's follow-up as contracts reports it."""
+    r = desk.call("GET", f"/programs/{program_id}/follow-up", headers=desk.operator())
+    survey = r["survey"]
+    lines = [f"{r['companies']} companies as of {r['as_of']}: survey {survey['answered']} of {survey['owed']} "
+             f"answered, {survey['overdue']} overdue; means "
+             + ", ".join(f"{k} {v}" for k, v in survey["mean"].items())]
+    for kind in (k for k in r if k.startswith("outcome-")):
+        line = r[kind]
+        lines.append(f"{kind}: {line['answered']} of {line['owed']} answered, {line['overdue']} overdue; "
+                     + ", ".join(f"{k} {v:,}" for k, v in line["answers"].items()))
     return lines
 
 

@@ -24,8 +24,8 @@ from deploy.local.procs import (
 )
 from deploy.local.execution_stage import (
     CONSULTING_DAYS, UNPAID_DAYS, ExecutionServices, agreements_drafted, bus_counts, consult_and_report,
-    give_up_and_promote, overdue_after_restart, pay_advances, pay_all_but_one, pay_allowances, program_report,
-    request_subsidies, service_today, settlement_report, sign_everything,
+    follow_up_report, follow_up_stage, give_up_and_promote, overdue_after_restart, pay_advances, pay_all_but_one,
+    pay_allowances, program_report, request_subsidies, service_today, settlement_report, sign_everything,
 )
 from deploy.sample.evaluation_scenario import (
     COMMITTEE, EvaluationDesk, committee_qualities, declared_conflict, evaluator_pool, ranking_table, score_sheet,
@@ -388,6 +388,11 @@ def execute(program: dict, forms: list[dict], rows: dict[str, dict], names: dict
     unpaid = pay_all_but_one(pay, [p for p in filed if p["status"] == "due"], names)
     heading(f"{UNPAID_DAYS} days later: the unpaid request passes its due date (P3)")
     overdue_after_restart(execution, pay, pid, unpaid, f"{PAYMENTS}/metrics/")
+    heading("follow-up (사후관리): the satisfaction survey and the outcome reports (M1–M3)")
+    reminders, answers = follow_up_stage(execution, desk, agreements, names, CONSULTING_DAYS,
+                                         service_today(CONSULTING_DAYS, now))
+    for line in follow_up_report(desk, pid):
+        print("  " + line)
     heading(f"program report: {program['name']}")
     for line in program_report(desk, pay, pid, names, ranks):
         print("  " + line)
@@ -401,7 +406,8 @@ def execute(program: dict, forms: list[dict], rows: dict[str, dict], names: dict
     want = {"AgreementSigned": len(agreements), "ParticipationGivenUp": 1, "ReportAccepted": reported,
             "PaymentDue": advances + balances + allowances, "PaymentRecorded": advances + balances - 1 + allowances,
             # I3: the company that gave up had been paid its advance, and returns it
-            "PaymentOverdue": 1, "SubsidyClawedBack": recovered + (1 if advances else 0)}
+            "PaymentOverdue": 1, "SubsidyClawedBack": recovered + (1 if advances else 0),
+            "FollowUpReminder": reminders, "FollowUpSubmitted": answers}
     wrong = {k: (counts[k], v) for k, v in want.items() if counts[k] != v}
     if wrong:
         raise SystemExit(f"events on the bus differ from what was done (seen, expected): {wrong}")

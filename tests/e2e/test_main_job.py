@@ -129,9 +129,20 @@ def test_main_job_takes_the_sample_call_from_applications_to_payments(fresh_data
     total = re.search(r"^ +total +([\d,]+) +([\d,]+) +([\d,]+)$", out, re.MULTILINE)
     assert money(total.group(2)) == sum(money(r[5]) for r in report)
     assert money(total.group(1)) == money(total.group(2)) + money(total.group(3)) <= 45_000_000
-    bus = re.search(r"on the bus for this call: AgreementSigned (\d+), ParticipationGivenUp 1, PaymentDue (\d+), "
-                    r"PaymentOverdue 1, PaymentRecorded (\d+), ReportAccepted (\d+)", out)
-    assert bus and [int(g) for g in bus.groups()] == [selected_n + 1, selected_n + 5, selected_n - 1 + 5, selected_n]
+    bus = re.search(r"on the bus for this call: AgreementSigned (\d+), FollowUpReminder (\d+), FollowUpSubmitted "
+                    r"(\d+), ParticipationGivenUp 1, PaymentDue (\d+), PaymentOverdue 1, PaymentRecorded (\d+), "
+                    r"ReportAccepted (\d+)$", out, re.MULTILINE)
+    # M2: one overdue survey and every company's 6-month report due soon; M1: all surveys but one, every report
+    assert bus and [int(g) for g in bus.groups()] == [selected_n + 1, 1 + selected_n, 2 * selected_n - 1,
+                                                      selected_n + 5, selected_n - 1 + 5, selected_n]
+    # M3: the program's follow-up report
+    assert re.search(rf"{selected_n} companies as of \d{{4}}-\d\d-\d\d: survey {selected_n - 1} of {selected_n} "
+                     r"answered, 1 overdue; means overall \d\.\d\d, expert \d\.\d\d, usefulness \d\.\d\d, "
+                     r"center 5\.00", out)
+    six = re.search(rf"outcome-6m: {selected_n} of {selected_n} answered, 0 overdue; applied-to-government-call "
+                    r"(\d+), won-government-call (\d+), government-funding-krw ([\d,]+), new-hires (\d+)", out)
+    assert six and int(six.group(1)) >= int(six.group(2)) and (money(six.group(3)) > 0) == (int(six.group(2)) > 0)
+    assert f"outcome-12m: 0 of {selected_n} answered, 0 overdue" in out
     # L1–L4: SOS names no source, so the city pays all; what was paid is the report's paid column
     rows = assert_settlement_balances(out, {"시비 city": 45_000_000})
     assert rows["total"][3] == money(total.group(2)) and rows["total"][5] == money(total.group(3))
@@ -203,8 +214,9 @@ def test_main_job_runs_the_smart_factory_program_as_data(fresh_databases):
     entries = len(re.findall(r"^ +\d+  .+? (completed|given-up) ", out, re.MULTILINE))
     assert abs(provincial[1] * 7 - city[1] * 3) <= 10 * entries and abs(provincial[3] * 7 - city[3] * 3) <= 10 * entries
     assert rows["total"][4] == 0  # no clawback in this call
-    assert re.search(r"on the bus for this call: AgreementSigned \d+, ParticipationGivenUp 1, PaymentDue \d+, "
-                     r"PaymentOverdue 1, PaymentRecorded \d+, ReportAccepted \d+$", out, re.MULTILINE)
+    assert re.search(r"on the bus for this call: AgreementSigned \d+, FollowUpReminder \d+, FollowUpSubmitted \d+, "
+                     r"ParticipationGivenUp 1, PaymentDue \d+, PaymentOverdue 1, PaymentRecorded \d+, "
+                     r"ReportAccepted \d+$", out, re.MULTILINE)
 
 
 def test_main_job_runs_the_sandbox_pilot_with_an_advance_and_a_company_share(fresh_databases):
@@ -229,6 +241,6 @@ def test_main_job_runs_the_sandbox_pilot_with_an_advance_and_a_company_share(fre
     rows = assert_settlement_balances(out, {"시비 (서울특별시 출연금) provincial": 480_000_000})
     # I2's excess advance and I3's advance returned on the give-up are the clawbacks
     assert rows["total"][4] > 0
-    assert re.search(r"on the bus for this call: AgreementSigned \d+, ParticipationGivenUp 1, PaymentDue \d+, "
-                     r"PaymentOverdue 1, PaymentRecorded \d+, ReportAccepted \d+, SubsidyClawedBack 2$", out,
-                     re.MULTILINE)
+    assert re.search(r"on the bus for this call: AgreementSigned \d+, FollowUpReminder \d+, FollowUpSubmitted \d+, "
+                     r"ParticipationGivenUp 1, PaymentDue \d+, PaymentOverdue 1, PaymentRecorded \d+, "
+                     r"ReportAccepted \d+, SubsidyClawedBack 2$", out, re.MULTILINE)

@@ -27,6 +27,7 @@ from sme_runtime.auth import Role
 from sme_schemas import unwrap
 from sme_schemas.catalog import produced_by
 from sme_schemas.evaluation import ApplicationSelected, EvaluatorAllowanceDue
+from contracts.follow_up import months_after
 from sme_schemas.program import local_date
 from tests.support import (
     KAFKA, ROOT, TEST_ENV, consumer_groups, db_url, end_offsets, forget_processed_events,
@@ -38,8 +39,9 @@ OFFSET_DAYS = 20  # the consulting period: thirteen sessions, one a day, have be
 COSTS = {"A": 4_545_455, "B": 4_000_000, "C": 3_000_000, "D": 2_000_000}  # planned 5,000,000 / 4,400,000 / ...
 PRODUCED = produced_by("contracts") + produced_by("payments")
 TABLES = {"contracts": ("parties", "selections", "agreements", "signatures", "sessions", "amendments", "reports",
-                        "audit"),
-          "payments": ("accepted_reports", "terminations", "payments", "adjustments", "audit")}
+                        "follow_ups", "audit"),
+          "payments": ("accepted_reports", "terminations", "payments", "adjustments", "signed_agreements", "ledger",
+                       "audit")}
 
 
 @pytest.fixture
@@ -194,6 +196,25 @@ def test_from_selection_to_payment_clawback_and_replay(stack):
     accepted = desk.call("POST", f"/agreements/{a['agreement_id']}/report/accept", headers=desk.operator())
     assert accepted["status"] == "completed" and [r["status"] for r in accepted["reports"]] == ["returned", "accepted"]
 
+    # M1: the follow-up owed from the acceptance; answers checked against the program's questions, once.
+    follow = desk.call("GET", f"/agreements/{a['agreement_id']}/follow-ups", headers=desk.company(brn["A"]))
+    assert [(f["kind"], f["due_on"]) for f in follow["owed"]] == [
+        ("survey", (today + timedelta(days=30)).isoformat()), ("outcome-6m", months_after(today, 6).isoformat()),
+        ("outcome-12m", months_after(today, 12).isoformat())]
+    survey = f"/agreements/{a['agreement_id']}/follow-ups/survey"
+    bad = desk.http.post(survey, headers=desk.company(brn["A"]), json={"answers": {"overall": 6, "expert": 4,
+                                                                                  "usefulness": 4, "center": 5}})
+    assert bad.status_code == 422 and errors(bad) == [("answers.overall", "M1")]
+    answers = {"overall": 5, "expert": 4, "usefulness": 4, "center": 5}
+    assert desk.call("POST", survey, headers=desk.company(brn["A"]), json={"answers": answers})["answers"] == answers
+    again = desk.http.post(survey, headers=desk.company(brn["A"]), json={"answers": answers})
+    assert again.status_code == 409 and errors(again) == [("kind", "M1")]
+    other = desk.http.post(survey, headers=desk.company(brn["B"]), json={"answers": answers})
+    assert other.status_code == 404  # C9: not B's agreement
+    report_m3 = desk.call("GET", f"/programs/{pid}/follow-up", headers=desk.operator())
+    assert report_m3["survey"] == {"owed": 1, "answered": 1, "overdue": 0, "mean": {
+        "overall": "5.00", "expert": "4.00", "usefulness": "4.00", "center": "5.00"}}
+
     # C6: C gives up; the restriction runs 365 days from the approval day, inclusive.
     desk.call("POST", f"/agreements/{c['agreement_id']}/give-up", headers=desk.company(brn["C"]),
               json={"reason": "경영 악화로 사업 수행 불가"})
@@ -238,6 +259,17 @@ def test_from_selection_to_payment_clawback_and_replay(stack):
     clawed = pay.poll(lambda: pay.call("GET", f"/payments/{due['payment_id']}", headers=pay.operator()),
                       lambda p: p["status"] == "clawed-back")
     assert clawed["clawback_amount"] == 5_000_000
+    # L1–L4: A committed 5,000,000 from the city at signing, paid it, then recovered it; B's 4,400,000 is still
+    # committed; C gave up before signing (nothing committed)
+    ledger = pay.call("GET", f"/ledger/{apps['A'][0].application_id}", headers=pay.operator())
+    assert [(e["source"], e["kind"], e["amount"]) for e in ledger] == [
+        ("city", "commitment", 5_000_000), ("city", "payment", 5_000_000), ("city", "clawback", 5_000_000)]
+    settled = pay.call("GET", f"/programs/{pid}/settlement", headers=pay.operator())
+    assert settled["balanced"] and settled["problems"] == []
+    assert settled["sources"] == [{"source": "city", "title": "시비", "budget": program["budget"],
+                                   "committed": 9_400_000, "released": 0, "paid": 5_000_000,
+                                   "clawed_back": 5_000_000, "net_spent": 0, "outstanding": 4_400_000,
+                                   "unspent": program["budget"] - 4_400_000}]
 
     # P5 and P3 across a restart: an allowance due 30 days after the round's close; payments comes back with
     # its calendar 31 days on and raises it overdue — once, even after another restart.
@@ -252,7 +284,8 @@ def test_from_selection_to_payment_clawback_and_replay(stack):
     s.restart(31, only=("payments",))
 
     counts = {"AgreementSigned": 2, "ParticipationGivenUp": 1, "AgreementTerminated": 1, "ReportAccepted": 1,
-              "PaymentDue": 2, "PaymentRecorded": 1, "SubsidyClawedBack": 1, "PaymentOverdue": 1}
+              "FollowUpReminder": 0, "FollowUpSubmitted": 1, "PaymentDue": 2, "PaymentRecorded": 1,
+              "SubsidyClawedBack": 1, "PaymentOverdue": 1}
     published = by_type(starts, counts)
     assert {k: len(v) for k, v in published.items()} == counts
     signed = {e.application_id: e for e in published["AgreementSigned"]}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from contracts import handlers, rules, store
@@ -66,6 +66,13 @@ class ReportForm(BaseModel):
     log_refs: list[Ref] = Field(min_length=1, max_length=100, description="Consulting logs")
     fee_evidence_refs: list[Ref] = Field(min_length=1, max_length=50, description="Proof the company paid the "
                                          "expert's fee incl. VAT (C4)")
+
+
+class FollowUpForm(BaseModel):
+    answers: dict[Annotated[str, Field(max_length=41)], bool | int | str] = Field(
+        max_length=50, description="By the program's question codes: 1–5 per survey item; true/false, a whole "
+                                   "number (a count or KRW) or text per outcome question (M1)",
+        examples=[{"overall": 5, "expert": 4, "usefulness": 4, "center": 5}])
 
 
 class ReturnForm(BaseModel):
@@ -209,3 +216,41 @@ async def audit(request: Request, agreement_id: str, _: Operator) -> list[dict[s
     async with request.app.state.sessions() as session:
         rows = await store.audit_of(session, agreement_id)
     return [{"at": r.at, "actor": r.actor, "action": r.action, "detail": r.detail} for r in rows]
+
+
+# --- 사후관리 (M1–M3) ------------------------------------------------------------------------------------------
+
+def _follow_up_view(f: Any) -> dict[str, Any]:
+    return {"kind": f.kind, "due_on": f.due_on, "answered_at": f.submitted_at, "answers": f.answers,
+            "reminded": {"due_soon": f.reminded_due_soon_at, "overdue": f.reminded_overdue_at}}
+
+
+@router.get("/agreements/{agreement_id}/follow-ups",
+            summary="What the company owes after its report (survey, outcome reports) and the questions (M1)")
+async def follow_ups(request: Request, agreement_id: str, principal: Signer) -> dict[str, Any]:
+    contracts = request.app.state.contracts
+    async with request.app.state.sessions() as session:
+        a = await handlers.visible_agreement(session, agreement_id, principal)
+        rows = await store.follow_ups_of(session, agreement_id)
+    terms = contracts.program(a.program_id, a.program_version).follow_up
+    return {"agreement_id": agreement_id, "owed": [_follow_up_view(f) for f in rows],
+            "survey_items": [i.model_dump() for i in terms.survey_items],
+            "outcome_questions": [q.model_dump() for q in terms.outcome_questions]}
+
+
+@router.post("/agreements/{agreement_id}/follow-ups/{kind}", status_code=201,
+             summary="Answer the satisfaction survey or an outcome report (M1 → FollowUpSubmitted)")
+async def answer_follow_up(request: Request, agreement_id: str,
+                           kind: Annotated[str, Path(pattern=r"^(survey|outcome-([1-9]|1[0-2])m)$")],
+                           form: FollowUpForm, company: Company) -> dict[str, Any]:
+    async with request.app.state.sessions() as session, session.begin():
+        f = await handlers.submit_follow_up(session, request.app.state.contracts, agreement_id, company, kind=kind,
+                                            answers=form.answers)
+    return _follow_up_view(f)
+
+
+@router.get("/programs/{program_id}/follow-up",
+            summary="The program's follow-up: answered and overdue, survey means, outcomes (M3)")
+async def program_follow_up(request: Request, program_id: str, _: Operator) -> dict[str, Any]:
+    async with request.app.state.sessions() as session:
+        return await handlers.follow_up_report(session, request.app.state.contracts, program_id)

@@ -26,6 +26,12 @@ def build_broker(settings: ContractsSettings, sessions, contracts: handlers.Cont
     return consumers.broker
 
 
+async def remind(sessions, contracts: handlers.Contracts) -> None:
+    """M2: the follow-up reminders owed today."""
+    async with sessions() as session, session.begin():
+        await handlers.remind_follow_ups(session, contracts)
+
+
 async def refresh_gauges(sessions, contracts: handlers.Contracts) -> None:
     async with sessions() as session:
         statuses = await store.counts_by_status(session)
@@ -42,9 +48,11 @@ def create_app(settings: ContractsSettings | None = None) -> FastAPI:
     return service_app(
         settings, service=SERVICE, title="Contracts — 김포시 중소기업 지원사업 협약·수행·결과보고",
         description="Three-party agreements (서식3) drafted for the selected applications (C1, C2), amendments "
-                    "(C5), consulting sessions and logs (C3), give-up (C6), termination (C7) and the result report "
-                    "(C8); each record visible only to its parties and operators (C9).",
+                    "(C5), consulting sessions and logs (C3), give-up (C6), termination (C7), the result report "
+                    "(C8) and the follow-up after it — the satisfaction survey and outcome reports, with reminders "
+                    "(M1–M3); each record visible only to its parties and operators (C9).",
         migrations=MIGRATIONS, build_broker=lambda sessions: build_broker(settings, sessions, contracts),
         router=api.router, default_rule="C2", contracts=contracts,
         background=(every(settings.gauge_seconds, lambda sessions: refresh_gauges(sessions, contracts), log,
-                          "gauges"),))
+                          "gauges"),
+                    every(settings.gauge_seconds, lambda sessions: remind(sessions, contracts), log, "reminders")))

@@ -1,6 +1,6 @@
 """Contracts' effects: agreements drafted from selections, the three signatures (C1), amendments (C5), sessions
-(C3), give-up (C6), termination (C7) and the result report (C8). Each function runs in the caller's transaction
-and writes its events to the outbox there."""
+(C3), give-up (C6), termination (C7), the result report (C8) and the follow-up after it (사후관리, M1–M3). Each
+function runs in the caller's transaction and writes its events to the outbox there."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts import metrics, rules, store
+from contracts import follow_up, metrics, rules, store
 from contracts.rules import Party, Session, SessionKind
 from sme_runtime.auth import Principal
 from sme_runtime.consumer import program_of_event
@@ -17,7 +17,8 @@ from sme_runtime.outbox import enqueue
 from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas import Envelope
 from sme_schemas.contracts import (
-    CLAWBACK_REASONS, AgreementSigned, AgreementTerminated, ParticipationGivenUp, ReportAccepted, TerminationReason,
+    CLAWBACK_REASONS, AgreementSigned, AgreementTerminated, FollowUpReminder, FollowUpSubmitted, ParticipationGivenUp,
+    ReportAccepted, TerminationReason,
 )
 from sme_schemas.evaluation import ApplicationSelected
 from sme_schemas.program import ProgramDefinition, local_date
@@ -330,6 +331,9 @@ async def accept_report(session: AsyncSession, contracts: Contracts, agreement_i
         follow_up_sessions_held=sum(s.kind == SessionKind.FOLLOW_UP for s in held),
         business_registration_number=a.brn), source=SOURCE)
     metrics.REPORTS.labels("accepted").inc()
+    terms = contracts.program(a.program_id, a.program_version).follow_up
+    for kind, due_on in follow_up.obligations(terms, local_date(now)):
+        await store.owe_follow_up(session, agreement=a, kind=kind, due_on=due_on)
     return await store.agreement(session, agreement_id)
 
 
@@ -346,3 +350,64 @@ async def return_report(session: AsyncSession, contracts: Contracts, agreement_i
                       detail={"revision": report.revision, "reasons": reasons})
     metrics.REPORTS.labels("returned").inc()
     return await store.agreement(session, agreement_id)
+
+
+# --- 사후관리: the survey and the outcome reports (M1–M3) ---------------------------------------------------------
+
+async def submit_follow_up(session: AsyncSession, contracts: Contracts, agreement_id: str, principal: Principal, *,
+                           kind: str, answers: dict[str, follow_up.Answer]) -> Any:
+    """M1: the company answers what it owes, once; each problem names the question. A late answer is taken."""
+    a = await visible_agreement(session, agreement_id, principal)
+    owed = await store.follow_up(session, agreement_id, kind, lock=True)
+    if owed is None:
+        raise RuleViolation(Problem("kind", "M1", f"{agreement_id} owes no {kind!r}: the follow-up starts when the "
+                                    "result report is accepted"), status_code=404)
+    if owed.submitted_at is not None:
+        raise RuleViolation(Problem("kind", "M1", f"{kind} was answered on {local_date(owed.submitted_at)}"),
+                            status_code=409)
+    problems = follow_up.answer_problems(contracts.program(a.program_id, a.program_version).follow_up, kind, answers)
+    if problems:
+        raise RuleViolation(*problems)
+    now = contracts.clock()
+    await store.answer_follow_up(session, agreement_id, kind, answers=answers, by=principal.subject, at=now)
+    await store.audit(session, at=now, actor=principal.subject, action="follow-up-submitted",
+                      agreement_id=agreement_id, application_id=a.application_id,
+                      detail={"kind": kind, "late": local_date(now) > owed.due_on})
+    await enqueue(session, FollowUpSubmitted(
+        program_id=a.program_id, program_version=a.program_version, occurred_at=now, application_id=a.application_id,
+        agreement_id=agreement_id, kind=kind, due_on=owed.due_on, submitted_at=now, answers=answers), source=SOURCE)
+    return await store.follow_up(session, agreement_id, kind)
+
+
+async def remind_follow_ups(session: AsyncSession, contracts: Contracts) -> list[tuple[str, str, str]]:
+    """M2: due dates live in rows, not timers, so a restart loses none; each sweep raises the reminders owed
+    today, each once. Returns (agreement, kind, reminder) raised."""
+    now = contracts.clock()
+    today = local_date(now)
+    raised: list[tuple[str, str, str]] = []
+    for row in await store.open_follow_ups_due_by(session, today + timedelta(days=90)):
+        terms = contracts.program(row.program_id, row.program_version).follow_up
+        reminder = follow_up.reminder_due(row.due_on, today, terms, answered=False,
+                                          reminded_soon=row.reminded_due_soon_at is not None,
+                                          reminded_overdue=row.reminded_overdue_at is not None)
+        if reminder is None:
+            continue
+        await store.mark_reminded(session, row.agreement_id, row.kind, reminder, now)
+        await enqueue(session, FollowUpReminder(
+            program_id=row.program_id, program_version=row.program_version, occurred_at=now,
+            application_id=row.application_id, agreement_id=row.agreement_id, business_registration_number=row.brn,
+            kind=row.kind, due_on=row.due_on, reminder=reminder), source=SOURCE)
+        raised.append((row.agreement_id, row.kind, reminder))
+    return raised
+
+
+async def follow_up_report(session: AsyncSession, contracts: Contracts, program_id: str) -> dict[str, Any]:
+    """M3: the program's follow-up as the center reports it."""
+    if program_id not in contracts.programs:
+        raise RuleViolation(Problem("program_id", "M3", f"no program {program_id!r} here"), status_code=404)
+    terms = contracts.program(program_id).follow_up
+    rows = await store.follow_ups_of_program(session, program_id)
+    owed = [follow_up.Obligation(r.kind, r.due_on, r.answers) for r in rows]
+    return {"program_id": program_id, "as_of": local_date(contracts.clock()), "companies": len({r.agreement_id
+                                                                                             for r in rows}),
+            **follow_up.report(terms, owed, local_date(contracts.clock()))}

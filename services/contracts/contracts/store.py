@@ -174,3 +174,50 @@ async def audit(session: AsyncSession, *, at: datetime, actor: str, action: str,
 
 async def audit_of(session: AsyncSession, agreement_id: str) -> list[Any]:
     return await _rows(session, "SELECT * FROM audit WHERE agreement_id = :id ORDER BY id", id=agreement_id)
+
+
+# --- 사후관리 (M1–M3) ------------------------------------------------------------------------------------------
+
+async def owe_follow_up(session: AsyncSession, *, agreement: Any, kind: str, due_on: date) -> None:
+    await session.execute(text(
+        "INSERT INTO follow_ups (agreement_id, kind, application_id, program_id, program_version, brn, due_on) "
+        "VALUES (:g, :k, :a, :p, :v, :brn, :due) ON CONFLICT DO NOTHING"),
+        {"g": agreement.agreement_id, "k": kind, "a": agreement.application_id, "p": agreement.program_id,
+         "v": agreement.program_version, "brn": agreement.brn, "due": due_on})
+
+
+async def follow_ups_of(session: AsyncSession, agreement_id: str) -> list[Any]:
+    return await _rows(session, "SELECT * FROM follow_ups WHERE agreement_id = :g ORDER BY due_on, kind",
+                       g=agreement_id)
+
+
+async def follow_up(session: AsyncSession, agreement_id: str, kind: str, *, lock: bool = False) -> Any:
+    return await _one(session, "SELECT * FROM follow_ups WHERE agreement_id = :g AND kind = :k"
+                      + (" FOR UPDATE" if lock else ""), g=agreement_id, k=kind)
+
+
+async def answer_follow_up(session: AsyncSession, agreement_id: str, kind: str, *, answers: dict, by: str,
+                           at: datetime) -> None:
+    await session.execute(text(
+        "UPDATE follow_ups SET answers = CAST(:ans AS jsonb), submitted_by = :by, submitted_at = :at "
+        "WHERE agreement_id = :g AND kind = :k"), {"ans": _json(answers), "by": by, "at": at, "g": agreement_id,
+                                                  "k": kind})
+
+
+async def open_follow_ups_due_by(session: AsyncSession, horizon: date) -> list[Any]:
+    """Unanswered obligations due by `horizon` not yet reminded as overdue; SKIP LOCKED so two replicas never
+    remind the same one."""
+    return await _rows(session, """
+        SELECT * FROM follow_ups WHERE submitted_at IS NULL AND reminded_overdue_at IS NULL AND due_on <= :h
+        ORDER BY due_on FOR UPDATE SKIP LOCKED""", h=horizon)
+
+
+async def mark_reminded(session: AsyncSession, agreement_id: str, kind: str, reminder: str, at: datetime) -> None:
+    column = "reminded_overdue_at" if reminder == "overdue" else "reminded_due_soon_at"
+    await session.execute(text(f"UPDATE follow_ups SET {column} = :at WHERE agreement_id = :g AND kind = :k"),
+                          {"at": at, "g": agreement_id, "k": kind})
+
+
+async def follow_ups_of_program(session: AsyncSession, program_id: str) -> list[Any]:
+    return await _rows(session, "SELECT * FROM follow_ups WHERE program_id = :p ORDER BY agreement_id, due_on",
+                       p=program_id)

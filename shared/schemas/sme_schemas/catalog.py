@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from sme_schemas.base import IntegrationEvent
-from sme_schemas.contracts import AgreementSigned, AgreementTerminated, ParticipationGivenUp, ReportAccepted
+from sme_schemas.contracts import (
+    AgreementSigned, AgreementTerminated, FollowUpReminder, FollowUpSubmitted, ParticipationGivenUp, ReportAccepted,
+)
 from sme_schemas.evaluation import ApplicationSelected, EvaluatorAllowanceDue, RecheckRequested, ScoresFinalized
 from sme_schemas.intake import (
     ApplicationAmended, ApplicationFiledByMunicipalSystem, ApplicationSubmitted, ApplicationWithdrawn,
@@ -19,7 +21,7 @@ EVENTS: tuple[type[IntegrationEvent], ...] = (
     ScreeningStarted, ScreeningPassed, ApplicationRejected, SupplementRequested, ManualReviewRequested,
     RecheckCompleted,
     ScoresFinalized, ApplicationSelected, RecheckRequested, EvaluatorAllowanceDue,
-    AgreementSigned, AgreementTerminated, ParticipationGivenUp, ReportAccepted,
+    AgreementSigned, AgreementTerminated, ParticipationGivenUp, ReportAccepted, FollowUpReminder, FollowUpSubmitted,
     PaymentDue, PaymentRecorded, PaymentOverdue, SubsidyClawedBack,
 )
 
@@ -36,7 +38,7 @@ CONSUMES: dict[str, tuple[type[IntegrationEvent], ...]] = {
                   ParticipationGivenUp),
     "evaluation": (ScreeningPassed, RecheckCompleted, AgreementTerminated, ParticipationGivenUp),
     "contracts": (ScreeningPassed, ApplicationSelected),
-    "payments": (ReportAccepted, AgreementTerminated, EvaluatorAllowanceDue),
+    "payments": (AgreementSigned, ReportAccepted, AgreementTerminated, ParticipationGivenUp, EvaluatorAllowanceDue),
 }
 SERVICES = tuple(CONSUMES)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -84,3 +85,36 @@ class ReportAccepted(ApplicationEvent):
     follow_up_sessions_held: int = Field(description="Follow-up sessions held (C3)", ge=0)
     business_registration_number: BusinessRegistrationNumber | None = Field(
         None, description="The company that may now file the subsidy request (P1)")
+
+
+FollowUpKind = Annotated[str, Field(pattern=r"^(survey|outcome-([1-9]|1[0-2])m)$",
+                                    description="survey, or outcome-<n>m: the outcome report n months on")]
+
+
+class FollowUpReminder(ApplicationEvent):
+    """M2: a follow-up obligation (the satisfaction survey, an outcome report) is due soon or has passed its due
+    date unanswered; for the systems that notify the company (문자·알림톡) and the center's dashboards."""
+
+    producer = "contracts"
+    event_name = "follow-up-reminder"
+
+    agreement_id: ShortText = Field(description="Agreement id assigned by contracts")
+    business_registration_number: BusinessRegistrationNumber = Field(description="The company that owes it")
+    kind: FollowUpKind
+    due_on: date = Field(description="Last day to answer (KST)")
+    reminder: Literal["due-soon", "overdue"] = Field(description="due-soon: remind_days_before the due date; "
+                                                                 "overdue: the day after it passed")
+
+
+class FollowUpSubmitted(ApplicationEvent):
+    """M1: the company answered its satisfaction survey or an outcome report (answers by the program's question
+    codes: 1–5 for a survey item; yes/no, a count, KRW or text for an outcome question)."""
+
+    producer = "contracts"
+    event_name = "follow-up-submitted"
+
+    agreement_id: ShortText = Field(description="Agreement id assigned by contracts")
+    kind: FollowUpKind
+    due_on: date = Field(description="Last day it was owed (KST); a later answer is still taken")
+    submitted_at: UtcInstant = Field(description="When the company answered")
+    answers: dict[str, bool | int | str] = Field(description="By the program's question codes (follow_up)")

@@ -336,6 +336,71 @@ class PaymentSchedule(Contract):
         return agreed_amount * self.advance_percent // 100
 
 
+class SurveyItem(Contract):
+    """M1: one question of the satisfaction survey (만족도 조사), answered 1 (매우 불만족) to 5 (매우 만족)."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9-]{1,40}$")
+    title: ShortText
+
+
+class OutcomeQuestion(Contract):
+    """M1: one question of an outcome report (성과 조사), e.g. SOS: did the company apply to the government call
+    it was consulted for, and win it."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9-]{1,40}$")
+    title: ShortText
+    kind: Literal["yes-no", "count", "amount-krw", "text"]
+    requires: str | None = Field(None, description="A yes-no question that must be answered yes for this one to "
+                                                   "be yes or above zero (won requires applied)")
+
+
+def _survey(code: str, title: str) -> SurveyItem:
+    return SurveyItem(code=code, title=title)
+
+
+def _question(code: str, title: str, kind: str, requires: str | None = None) -> OutcomeQuestion:
+    return OutcomeQuestion.model_validate({"code": code, "title": title, "kind": kind, "requires": requires})
+
+
+class FollowUp(Contract):
+    """M1–M3, 사후관리: after the result report is accepted the company owes the satisfaction survey (협약 ⑨-1)
+    and outcome reports up to a year after the end (협약 ④-2); the center is reminded by events and reports per
+    program. Defaults are SOS 2024's reading (its assumptions say which values are assumed)."""
+
+    survey_within_days: int = Field(30, ge=1, le=365, description="M1: the survey is due this many days after "
+                                                                  "the report was accepted")
+    survey_items: tuple[SurveyItem, ...] = Field(
+        (_survey("overall", "사업 전반 만족도"), _survey("expert", "전문가(컨설턴트) 역량 만족도"),
+         _survey("usefulness", "컨설팅 결과의 현장 활용도"), _survey("center", "전담기관 지원·안내 만족도")),
+        min_length=1)
+    outcome_reports_after_months: tuple[int, ...] = Field(
+        (6, 12), description="M1: outcome reports due this many months after the report was accepted; a year at "
+                             "most (사업종료 이후 최대 1년)")
+    outcome_questions: tuple[OutcomeQuestion, ...] = Field(
+        (_question("applied-to-government-call", "컨설팅 분야의 정부·지자체 지원사업 신청 여부", "yes-no"),
+         _question("won-government-call", "해당 지원사업 선정 여부", "yes-no", "applied-to-government-call"),
+         _question("government-funding-krw", "선정된 지원사업의 지원금 (원)", "amount-krw", "won-government-call"),
+         _question("new-hires", "사업 종료 후 신규 고용 인원", "count"),
+         _question("notes", "기타 성과", "text")), min_length=1)
+    remind_days_before: int = Field(7, ge=0, le=90, description="M2: a reminder this many days before the due "
+                                                                "date, and another the day after it passes")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "FollowUp":
+        months = list(self.outcome_reports_after_months)
+        if months != sorted(set(months)) or any(not 1 <= m <= 12 for m in months):
+            raise ValueError(f"outcome_reports_after_months: increasing, each 1 to 12 (a year at most), got {months}")
+        for name, codes in (("survey_items", [i.code for i in self.survey_items]),
+                            ("outcome_questions", [q.code for q in self.outcome_questions])):
+            if len(codes) != len(set(codes)):
+                raise ValueError(f"{name}: codes must be unique, got {codes}")
+        kinds = {q.code: q.kind for q in self.outcome_questions}
+        for q in self.outcome_questions:
+            if q.requires is not None and kinds.get(q.requires) != "yes-no":
+                raise ValueError(f"outcome_questions: {q.code} requires {q.requires!r}, which is no yes-no question")
+        return self
+
+
 class ProgramDefinition(Contract):
     """The parameters of one program call (DOMAIN.md 'Program parameters')."""
 
@@ -355,6 +420,8 @@ class ProgramDefinition(Contract):
                                                "the whole budget from the city (시비)")
     payment_schedule: PaymentSchedule = Field(default_factory=PaymentSchedule, description="I1: one payment, or "
                                               "an advance and the balance")
+    follow_up: FollowUp = Field(default_factory=FollowUp, description="M1–M3: the survey and outcome reports after "
+                                                                      "the result report (사후관리)")
     target_companies: int = Field(ge=1, description="Indicative count; the budget binds, not the count")
     support: SupportTerms
     evidence_max_age_days: int = Field(365, ge=1, description="E6")
