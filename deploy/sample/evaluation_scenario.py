@@ -110,8 +110,9 @@ class EvaluationDesk(Desk):
         for evaluator_id, record in pool.items():
             self.call("PUT", f"/evaluators/{evaluator_id}", headers=self.operator(), json=record)
 
-    def open_round(self, program_id: str) -> dict:
-        return self.call("POST", "/rounds", headers=self.operator(), json={"program_id": program_id})
+    def open_round(self, program_id: str, call_id: str | None = None) -> dict:
+        return self.call("POST", "/rounds", headers=self.operator(),
+                         json={"program_id": program_id, **({"call_id": call_id} if call_id else {})})
 
     def seat(self, round_id: str, committee: list[tuple[str, str]]) -> dict:
         return self.call("PUT", f"/rounds/{round_id}/committee", headers=self.operator(),

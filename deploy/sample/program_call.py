@@ -189,7 +189,15 @@ def company_form(i: int, program: dict[str, Any], today: date, rng: random.Rando
         "declarations": {"plans_to_relocate_outside_gimpo": False, "consent_to_data_use": True},
     }
     form["evidence"] = _evidence(form, i, issued)
+    form["program_fields"] = {f["code"]: _answer(f, i, today) for f in program.get("application_fields", [])}
     return form
+
+
+def _answer(field: dict[str, Any], i: int, today: date) -> Any:
+    """A company's answer to one of the program's own questions (A1)."""
+    return {"yes-no": True, "count": i % 5, "amount-krw": 10_000_000 * (i % 4), "choice": (field.get("choices") or
+            [""])[0], "date": (today - timedelta(days=90 + i)).isoformat(),
+            "text": f"과학기술정보통신부 실증특례 지정 (제{today.year}-{i + 1:03d}호)"}[field["kind"]]
 
 
 def _evidence(form: dict[str, Any], i: int, issued) -> list[dict[str, str]]:

@@ -45,6 +45,7 @@ NATIONAL: dict[int, tuple[str, str, str]] = {
 }
 _NATIONAL_SOURCES = {22: (3, "paraphrased"), 23: (11, "reinflected")}  # form -> (kept source, kind of copy)
 MISSING_DOCUMENT = 4  # the sample call's company 4 forgets its local-tax certificate: supplement requested (E1)
+ANSWERS_NO = 24  # where the program asks yes-no questions of its own (A1), company 24 answers no: X1 if required
 
 _PARAPHRASE = {  # (goal, method, content) of each sample problem, reworded the way another application would
     "인사노무": ("임금체계 개편과 취업규칙 정비로 직원 이직률을 낮추는 것을 목표로 함",
@@ -108,6 +109,9 @@ def adjust_forms(forms: list[dict[str, Any]], today: date) -> list[dict[str, Any
         forms[18]["declarations"]["plans_to_relocate_outside_gimpo"] = True
     if len(forms) > 19:
         forms[19]["consulting"]["consulting_field"] = "해외부동산 투자자문"
+    if len(forms) > ANSWERS_NO:
+        fields = forms[ANSWERS_NO].get("program_fields", {})
+        fields.update({code: False for code, value in fields.items() if value is True})
     return forms
 
 
@@ -141,6 +145,9 @@ def expected(forms: list[dict[str, Any]], *, national: bool = False,
         outcome, rule = planted.get(i, ("", "passed", ""))[1:]
         if rule == "X6" and program is not None and not program.get("support_fields"):
             outcome, rule = "passed", ""
+        required = (program or {}).get("eligibility", {}).get("answered_yes", [])
+        if any(form.get("program_fields", {}).get(code) is False for code in required):
+            outcome, rule = "rejected", "X1"
         if i == MISSING_DOCUMENT or (i % 11 == 4 and outcome == "passed"):
             outcome, rule = "supplement-requested", "E1"
         out[_brn_of(form)] = (outcome, rule)

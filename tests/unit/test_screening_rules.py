@@ -393,3 +393,66 @@ def test_never_passed_without_every_answer_and_never_both_waiting_and_decided(ki
         assert decision.outcome is Outcome.REJECTED
     if None in kinds and decision.outcome is Outcome.WAITING:
         assert decision.waiting_on
+
+
+# --- A1/X1: the program's own questions ----------------------------------------------------------------------------
+
+SANDBOX_FIELDS = (
+    {"code": "regulatory-exemption", "title": "규제특례 지정 여부", "kind": "yes-no"},
+    {"code": "exemption-designated-on", "title": "규제특례 지정일", "kind": "date"},
+    {"code": "pilot-sites", "title": "실증 장소 수", "kind": "count", "required": False},
+    {"code": "track", "title": "특례 유형", "kind": "choice", "choices": ["실증특례", "임시허가"]},
+)
+
+
+def sandbox(**eligibility) -> ProgramDefinition:
+    return ProgramDefinition.model_validate({**PROGRAM.model_dump(mode="json"), "application_fields": SANDBOX_FIELDS,
+                                             "eligibility": {**PROGRAM.eligibility.model_dump(mode="json"),
+                                                             **eligibility}})
+
+
+ANSWERS = {"regulatory-exemption": True, "exemption-designated-on": "2024-01-15", "track": "실증특례"}
+
+
+def test_x1_a_program_question_that_must_be_answered_yes():
+    program = sandbox(answered_yes=["regulatory-exemption"])
+    assert decided(program, program_fields=ANSWERS).outcome is Outcome.PASSED
+    refused = x1_problems(decided(program, program_fields={**ANSWERS, "regulatory-exemption": False}))
+    assert refused == ["규제특례 지정 여부: '예'여야 신청할 수 있습니다 (eligibility.answered_yes, "
+                       "program_fields.regulatory-exemption)"]
+    assert decided(sandbox(), program_fields={**ANSWERS, "regulatory-exemption": False}).outcome is Outcome.PASSED
+
+
+@pytest.mark.parametrize("answers, problems", [
+    (ANSWERS, []),
+    ({**ANSWERS, "pilot-sites": 3}, []),
+    ({k: v for k, v in ANSWERS.items() if k != "track"}, [("program_fields.track", "특례 유형: required by this "
+                                                                                   "program")]),
+    ({**ANSWERS, "track": "규제신속확인"}, [("program_fields.track", "특례 유형: one of 실증특례, 임시허가")]),
+    ({**ANSWERS, "regulatory-exemption": "yes"}, [("program_fields.regulatory-exemption",
+                                                   "규제특례 지정 여부: true or false")]),
+    ({**ANSWERS, "exemption-designated-on": "2024-02-30"}, [("program_fields.exemption-designated-on",
+                                                             "규제특례 지정일: a date, YYYY-MM-DD")]),
+    ({**ANSWERS, "pilot-sites": -1}, [("program_fields.pilot-sites", "실증 장소 수: a whole number, 0 or more")]),
+    ({**ANSWERS, "pilot-sites": True}, [("program_fields.pilot-sites", "실증 장소 수: a whole number, 0 or more")]),
+    ({**ANSWERS, "gimpo-since": "2020-01-01"}, [("program_fields.gimpo-since", "no such question in this program")]),
+])
+def test_a1_the_programs_own_questions_are_checked_at_intake_naming_the_field(answers, problems):
+    from intake.domain import content_problems
+
+    program = sandbox().model_copy(update={"program_year_end": date(2099, 12, 31)})
+    found = content_problems(content(program_fields=answers), program, APPLIED)
+    assert [(p.field, p.message) for p in found] == problems and all(p.rule == "A1" for p in found)
+
+
+@pytest.mark.parametrize("change, named", [
+    ({"eligibility": {"answered_yes": ["track"]}}, "eligibility.answered_yes: 'track' is no yes-no question"),
+    ({"eligibility": {"answered_yes": ["missing"]}}, "eligibility.answered_yes: 'missing' is no yes-no question"),
+    ({"application_fields": [*SANDBOX_FIELDS, SANDBOX_FIELDS[0]]}, "application_fields: codes must be unique"),
+    ({"application_fields": [{"code": "track", "title": "유형", "kind": "choice"}]},
+     "track: choices are given for a choice, and only for a choice"),
+])
+def test_a_malformed_program_question_is_refused_naming_the_field(change, named):
+    body = {**PROGRAM.model_dump(mode="json"), "application_fields": SANDBOX_FIELDS, **change}
+    with pytest.raises(ValueError, match=named):
+        ProgramDefinition.model_validate(body)

@@ -45,6 +45,8 @@ class EvaluatorForm(BaseModel):
 
 class RoundForm(BaseModel):
     program_id: str = Field(examples=["gimpo-sos-2024"])
+    call_id: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9-]{0,30}$", description="K1: the call whose "
+                                "applications join; default the last call whose window has opened")
 
 
 class SeatForm(BaseModel):
@@ -99,7 +101,7 @@ async def pool(request: Request, _: Operator, field: str | None = None) -> list[
 async def open_round(request: Request, form: RoundForm, operator: Operator) -> dict[str, Any]:
     async with request.app.state.sessions() as session, session.begin():
         round_id = await handlers.open_round(session, request.app.state.evaluation, program_id=form.program_id,
-                                             operator=operator.subject)
+                                             operator=operator.subject, call_id=form.call_id)
     return await _round(request, round_id)
 
 
@@ -222,14 +224,19 @@ async def budget(request: Request, program_id: str, _: Operator) -> dict[str, An
     program = request.app.state.evaluation.programs.get(program_id)
     if program is None:
         raise RuleViolation(Problem("program_id", "A3", f"no program {program_id!r}"), status_code=404)
+    calls = program.program_calls()
     async with request.app.state.sessions() as session:
-        committed = await store.committed_budget(session, program_id)
+        committed = {c.call_id: await store.committed_budget(session, program_id, c.call_id) for c in calls}
         rows = await store.listing(session, program_id=program_id, status=None, limit=5000)
     by = lambda st: [{"application_id": r.application_id, "company_name": r.company_name, "rank": r.rank,  # noqa: E731
-                      "planned_subsidy": r.planned_subsidy} for r in rows if r.status == st]
-    return {"program_id": program_id, "budget": program.budget, "committed": committed,
-            "available": program.budget - committed, "selected": by("selected"), "rechecking": by("rechecking"),
-            "waitlist": by("waitlisted")}
+                      "planned_subsidy": r.planned_subsidy, "call_id": r.call_id} for r in rows if r.status == st]
+    budget = sum(c.budget for c in calls)
+    return {"program_id": program_id, "budget": budget, "committed": sum(committed.values()),
+            "available": budget - sum(committed.values()), "selected": by("selected"),
+            "rechecking": by("rechecking"), "waitlist": by("waitlisted"),
+            "calls": [{"call_id": c.call_id, "title": c.title, "window": c.window.model_dump(mode="json"),
+                       "budget": c.budget, "committed": committed[c.call_id],
+                       "available": c.budget - committed[c.call_id]} for c in calls]}
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------
@@ -276,7 +283,8 @@ async def _round(request: Request, round_id: str) -> dict[str, Any]:
             "quantitative": c.quantitative, "qualitative": decimal(c.qualitative),
             "qualitative_raw": decimal(c.qualitative_raw), "final": decimal(c.final), "rank": c.rank,
             "outcome": c.outcome, "planned_subsidy": c.planned_subsidy})
-    return {"round_id": r.round_id, "program_id": r.program_id, "status": r.status, "opened_at": r.opened_at,
+    return {"round_id": r.round_id, "program_id": r.program_id, "call_id": r.call_id, "status": r.status,
+            "opened_at": r.opened_at,
             "closed_at": r.closed_at,
             "committee": [{"evaluator_id": s.evaluator.evaluator_id, "name": s.evaluator.name, "role": s.role,
                            "kind": s.evaluator.kind, "fields": list(s.evaluator.fields)} for s in view.seats],

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -52,6 +52,17 @@ async def _lock_budget(session: AsyncSession, program_id: str) -> None:
 
 # --- events --------------------------------------------------------------------------------------------------
 
+def call_of(program: ProgramDefinition, submitted_at: datetime) -> str:
+    """K1: the call an application belongs to — the one open when it was submitted (the calls are the program's
+    newest version's); one submitted outside every call (an operator's late entry) goes to the last call opened
+    before it."""
+    call = program.call_at(submitted_at)
+    if call is None:
+        opened = [c for c in program.program_calls() if c.window.opens_at <= submitted_at]
+        call = max(opened, key=lambda c: c.window.opens_at) if opened else program.program_calls()[0]
+    return call.call_id
+
+
 def on_screening_passed(evaluation: Evaluation):
     """Q1–Q7 at once, from the verified facts; the application joins the program's open round, or waits for one."""
 
@@ -59,7 +70,8 @@ def on_screening_passed(evaluation: Evaluation):
         program = evaluation.program(event.program_id, event.program_version)
         now, facts = evaluation.clock(), event.facts
         score = document_score(facts, program.document_score, program.announcement_date)
-        open_round = await store.open_round(session, program.program_id)
+        call_id = call_of(evaluation.program(event.program_id), facts.submitted_at)
+        open_round = await store.open_round(session, program.program_id, call_id)
         created = await store.insert_candidate(
             session, application_id=event.application_id, program_id=program.program_id,
             round_id=open_round.round_id if open_round else None, brn=facts.business_registration_number,
@@ -68,7 +80,7 @@ def on_screening_passed(evaluation: Evaluation):
             quantitative_detail=score.breakdown(),
             planned_subsidy=program.support.planned_subsidy(facts.consulting_cost_excluding_vat,
                                                             facts.consulting_sessions), at=now,
-            program_version=program.version)
+            program_version=program.version, call_id=call_id)
         if created:
             await store.audit(session, at=now, actor="rules", action="document-scored",
                               application_id=event.application_id,
@@ -105,7 +117,8 @@ def on_recheck_completed(evaluation: Evaluation):
             metrics.SELECTED.labels(recheck.via).inc()
         else:
             await store.set_status(session, c.application_id, "excluded", now)
-            await promote_waitlist(session, evaluation, c.program_id, because=f"{c.application_id} excluded (X11)")
+            await promote_waitlist(session, evaluation, c.program_id, c.call_id,
+                                   because=f"{c.application_id} excluded (X11)")
 
     return handle
 
@@ -143,22 +156,23 @@ async def _release(session: AsyncSession, evaluation: Evaluation, event: Agreeme
     await store.audit(session, at=now, actor="contracts", action=action, application_id=application_id,
                       round_id=c.round_id, detail={**detail, "was": c.status})
     if c.status in store.COMMITTED:
-        await promote_waitlist(session, evaluation, c.program_id, because=f"{application_id} {action}")
+        await promote_waitlist(session, evaluation, c.program_id, c.call_id, because=f"{application_id} {action}")
 
 
 async def promote_waitlist(
-    session: AsyncSession, evaluation: Evaluation, program_id: str, *, because: str
+    session: AsyncSession, evaluation: Evaluation, program_id: str, call_id: str, *, because: str
 ) -> list[str]:
-    """F5: down the waitlist in rank order, each application whose planned subsidy fits what is free is selected
-    (after its own X11 re-check). Not after the program year: the consulting could not be finished (C2)."""
+    """F5: down the waitlist of the call (K1) in rank order, each application whose planned subsidy fits what is
+    free of the call's share is selected (after its own X11 re-check). Not after the program year: the consulting
+    could not be finished (C2)."""
     program, now = evaluation.program(program_id), evaluation.clock()
     if local_date(now) > program.program_year_end:
         await store.audit(session, at=now, actor="rules", action="no-promotion",
                           detail={"program_id": program_id, "because": because,
                                   "reason": f"F5/C2: the program year ended on {program.program_year_end}"})
         return []
-    available = program.budget - await store.committed_budget(session, program_id)
-    waiting = await store.waitlist(session, program_id)
+    available = _call_budget(program, call_id) - await store.committed_budget(session, program_id, call_id)
+    waiting = await store.waitlist(session, program_id, call_id)
     promoted = promote([(c.application_id, c.planned_subsidy) for c in waiting], available)
     by_id = {c.application_id: c for c in waiting}
     for application_id in promoted:
@@ -199,19 +213,33 @@ async def register_evaluator(session: AsyncSession, evaluation: Evaluation, *, e
     return created
 
 
-async def open_round(session: AsyncSession, evaluation: Evaluation, *, program_id: str, operator: str) -> str:
+def _call_budget(program: ProgramDefinition, call_id: str) -> int:
+    call = program.call(call_id)
+    return call.budget if call is not None else program.budget
+
+
+async def open_round(session: AsyncSession, evaluation: Evaluation, *, program_id: str, operator: str,
+                     call_id: str | None = None) -> str:
+    """A round of one call (K1): the call named, else the last call whose window has opened."""
     program = evaluation.programs.get(program_id)
     if program is None:
         raise RuleViolation(Problem("program_id", "A3", f"no program {program_id!r}; known: "
                                     f"{', '.join(sorted(evaluation.programs))}"), status_code=404)
-    if (existing := await store.open_round(session, program_id)) is not None:
+    now = evaluation.clock()
+    calls = program.program_calls()
+    if call_id is None:
+        call_id = call_of(program, now)
+    elif program.call(call_id) is None:
+        raise RuleViolation(Problem("call_id", "K1", f"{program_id} has no call {call_id!r}; its calls: "
+                                    + ", ".join(c.call_id for c in calls)), status_code=404)
+    if (existing := await store.open_round(session, program_id, call_id)) is not None:
         raise RuleViolation(Problem("program_id", "S3", f"round {existing.round_id} of {program_id} is still open; "
                                     "close it first"), status_code=409)
-    now = evaluation.clock()
-    round_id = await store.insert_round(session, program_id=program_id, as_of=local_date(now), at=now, by=operator)
-    joined = await store.join_round(session, program_id, round_id, now)
+    round_id = await store.insert_round(session, program_id=program_id, call_id=call_id, as_of=local_date(now),
+                                        at=now, by=operator)
+    joined = await store.join_round(session, program_id, call_id, round_id, now)
     await store.audit(session, at=now, actor=operator, action="round-opened", round_id=round_id,
-                      detail={"program_id": program_id, "applications": joined})
+                      detail={"program_id": program_id, "call_id": call_id, "applications": joined})
     return round_id
 
 
@@ -325,7 +353,8 @@ async def close_round(session: AsyncSession, evaluation: Evaluation, *, round_id
                               qualitative=qualitative[a], planned_subsidy=c.planned_subsidy,
                               submitted_at=c.submitted_at) for a, c in rows.items()],
                    quantitative_weight_percent=program.quantitative_weight_percent, pass_mark=program.pass_mark)
-    available = program.budget - await store.committed_budget(session, program.program_id)
+    budget = _call_budget(program, r.call_id)
+    available = budget - await store.committed_budget(session, program.program_id, r.call_id)
     outcomes = select(ranking, available)
     for r_ in ranking:
         q = qualitative[r_.application_id]
@@ -343,7 +372,7 @@ async def close_round(session: AsyncSession, evaluation: Evaluation, *, round_id
             occurred_at=now,
             round_id=round_id,
             closed_at=now,
-            budget=program.budget,
+            budget=budget,
             ranking=tuple(
                 _ranked_event(r_, outcomes[r_.application_id], qualitative[r_.application_id]) for r_ in ranking
             ),

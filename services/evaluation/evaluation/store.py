@@ -18,16 +18,18 @@ COMMITTED = ("rechecking", "selected")
 async def insert_candidate(session: AsyncSession, *, application_id: str, program_id: str, round_id: str | None,
                            brn: str, company_name: str, facts: dict, expert_grade: str | None, passed_at: datetime,
                            submitted_at: datetime, quantitative: int, quantitative_detail: dict,
-                           planned_subsidy: int, at: datetime, program_version: int | None = None) -> bool:
+                           planned_subsidy: int, at: datetime, program_version: int | None = None,
+                           call_id: str = "main") -> bool:
     """False when the application is known already (a redelivery)."""
     return await _one(session, """
         INSERT INTO candidates (application_id, program_id, round_id, brn, company_name, facts, expert_grade,
             passed_at, submitted_at, quantitative, quantitative_detail, planned_subsidy, status, updated_at,
-            program_version)
+            program_version, call_id)
         VALUES (:id, :p, :r, :brn, :name, CAST(:facts AS jsonb), :grade, :passed, :sub, :q, CAST(:qd AS jsonb),
-            :planned, CASE WHEN CAST(:r AS text) IS NULL THEN 'awaiting-round' ELSE 'in-round' END, :at, :v)
+            :planned, CASE WHEN CAST(:r AS text) IS NULL THEN 'awaiting-round' ELSE 'in-round' END, :at, :v, :c)
         ON CONFLICT DO NOTHING RETURNING 1""",
-        id=application_id, p=program_id, v=program_version, r=round_id, brn=brn, name=company_name, facts=_json(facts),
+        id=application_id, p=program_id, v=program_version, c=call_id, r=round_id, brn=brn, name=company_name,
+        facts=_json(facts),
         grade=expert_grade, passed=passed_at, sub=submitted_at, q=quantitative, qd=_json(quantitative_detail),
         planned=planned_subsidy, at=at) is not None
 
@@ -42,11 +44,12 @@ async def candidates_of_round(session: AsyncSession, round_id: str) -> list[Any]
                                 "submitted_at, application_id", r=round_id)
 
 
-async def join_round(session: AsyncSession, program_id: str, round_id: str, at: datetime) -> int:
-    """Candidates of the program that waited for a round join it."""
+async def join_round(session: AsyncSession, program_id: str, call_id: str, round_id: str, at: datetime) -> int:
+    """Candidates of the program's call that waited for a round join it (K1)."""
     joined = await session.execute(text(
         "UPDATE candidates SET round_id = :r, status = 'in-round', updated_at = :at "
-        "WHERE program_id = :p AND status = 'awaiting-round'"), {"r": round_id, "p": program_id, "at": at})
+        "WHERE program_id = :p AND call_id = :c AND status = 'awaiting-round'"),
+        {"r": round_id, "p": program_id, "c": call_id, "at": at})
     return cast(CursorResult[Any], joined).rowcount
 
 
@@ -67,24 +70,25 @@ async def set_status(session: AsyncSession, application_id: str, status: str, at
         {"id": application_id, "st": status, "at": at, "via": via, "sel": selected_at})
 
 
-async def committed_budget(session: AsyncSession, program_id: str) -> int:
+async def committed_budget(session: AsyncSession, program_id: str, call_id: str | None = None) -> int:
+    """What the selected (and those being re-checked) hold of the program's budget, or of one call's (K1)."""
     return (
         await session.execute(
             text(
                 "SELECT CAST(COALESCE(sum(planned_subsidy), 0) AS bigint) FROM candidates "
-                "WHERE program_id = :p AND status = ANY(:st)"
+                "WHERE program_id = :p AND status = ANY(:st) AND (CAST(:c AS text) IS NULL OR call_id = :c)"
             ),
-            {"p": program_id, "st": list(COMMITTED)},
+            {"p": program_id, "st": list(COMMITTED), "c": call_id},
         )
     ).scalar_one()
 
 
-async def waitlist(session: AsyncSession, program_id: str) -> list[Any]:
-    """F5: the waitlist of a program, earlier rounds first, then by rank."""
+async def waitlist(session: AsyncSession, program_id: str, call_id: str) -> list[Any]:
+    """F5: the waitlist of a program's call (K1), earlier rounds first, then by rank."""
     return await _rows(session, """
         SELECT c.* FROM candidates c JOIN rounds r USING (round_id)
-        WHERE c.program_id = :p AND c.status = 'waitlisted' ORDER BY r.closed_at, c.rank FOR UPDATE OF c""",
-        p=program_id)
+        WHERE c.program_id = :p AND c.call_id = :c AND c.status = 'waitlisted'
+        ORDER BY r.closed_at, c.rank FOR UPDATE OF c""", p=program_id, c=call_id)
 
 
 async def counts_by_status(session: AsyncSession) -> dict[str, int]:
@@ -94,7 +98,7 @@ async def counts_by_status(session: AsyncSession) -> dict[str, int]:
 async def listing(session: AsyncSession, *, program_id: str | None, status: str | None, limit: int) -> list[Any]:
     return await _rows(session, """
         SELECT application_id, program_id, round_id, company_name, status, quantitative, qualitative, final, rank,
-               outcome, planned_subsidy, selected_via, selected_at, passed_at FROM candidates
+               outcome, planned_subsidy, selected_via, selected_at, passed_at, call_id FROM candidates
         WHERE (CAST(:p AS text) IS NULL OR program_id = :p) AND (CAST(:st AS text) IS NULL OR status = :st)
         ORDER BY program_id, round_id NULLS LAST, rank NULLS LAST, passed_at LIMIT :limit""",
         p=program_id, st=status, limit=limit)
@@ -120,8 +124,9 @@ async def evaluators(session: AsyncSession, ids: list[str] | None = None) -> lis
                                 "ORDER BY evaluator_id", all=ids is None, ids=ids or [])
 
 
-async def open_round(session: AsyncSession, program_id: str) -> Any:
-    return await _one(session, "SELECT * FROM rounds WHERE program_id = :p AND status = 'open'", p=program_id)
+async def open_round(session: AsyncSession, program_id: str, call_id: str) -> Any:
+    return await _one(session, "SELECT * FROM rounds WHERE program_id = :p AND call_id = :c AND status = 'open'",
+                      p=program_id, c=call_id)
 
 
 async def round_(session: AsyncSession, round_id: str, *, lock: bool = False) -> Any:
@@ -132,16 +137,17 @@ async def rounds(session: AsyncSession) -> list[Any]:
     return await _rows(session, "SELECT * FROM rounds ORDER BY opened_at")
 
 
-async def insert_round(session: AsyncSession, *, program_id: str, as_of: date, at: datetime, by: str) -> str:
+async def insert_round(session: AsyncSession, *, program_id: str, call_id: str, as_of: date, at: datetime,
+                       by: str) -> str:
     number = (await session.execute(text("SELECT count(*) FROM rounds WHERE program_id = :p"),
                                     {"p": program_id})).scalar_one() + 1
     round_id = f"{program_id}-r{number}"
     await session.execute(
         text(
-            "INSERT INTO rounds (round_id, program_id, status, as_of, opened_at, opened_by) "
-            "VALUES (:r, :p, 'open', :as_of, :at, :by)"
+            "INSERT INTO rounds (round_id, program_id, call_id, status, as_of, opened_at, opened_by) "
+            "VALUES (:r, :p, :c, 'open', :as_of, :at, :by)"
         ),
-        {"r": round_id, "p": program_id, "as_of": as_of, "at": at, "by": by},
+        {"r": round_id, "p": program_id, "c": call_id, "as_of": as_of, "at": at, "by": by},
     )
     return round_id
 

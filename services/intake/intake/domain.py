@@ -11,7 +11,7 @@ from sme_schemas.application import (
     ApplicationContent, BonusClaims, CompanyProfile, DocumentType as D, EvidenceDocument, EvidenceRequirement, Expert,
     PreferenceCertification,
 )
-from sme_schemas.program import ProgramDefinition
+from sme_schemas.program import ProgramDefinition, program_field_problems
 
 
 class Status(StrEnum):
@@ -84,10 +84,14 @@ def unmet_requirements(requirements: tuple[EvidenceRequirement, ...],
 
 
 def window_problem(program: ProgramDefinition, at: datetime) -> Problem | None:
-    """A3: only inside the application window."""
+    """A3: only inside the application window — of one of its calls, where the program runs several (K1, K2)."""
     window = program.window
-    if window.opens_at <= at <= window.closes_at:
+    if program.call_at(at) is not None:
         return None
+    if window.opens_at <= at <= window.closes_at:
+        calls = "; ".join(f"{c.title} {c.window.opens_at.isoformat()} – {c.window.closes_at.isoformat()}"
+                          for c in program.program_calls())
+        return Problem("submitted_at", "A3", f"no call of {program.program_id} is open at {at.isoformat()}: {calls}")
     when = "has not opened yet" if at < window.opens_at else "is closed"
     return Problem("submitted_at", "A3",
                    f"the application window of {program.program_id} ({window.opens_at.isoformat()} – "
@@ -109,6 +113,8 @@ def content_problems(content: ApplicationContent, program: ProgramDefinition, to
     if plan.planned_completion_on > program.program_year_end:
         problems.append(Problem("consulting.planned_completion_on", "C2",
                                 f"consulting must be finished by {program.program_year_end} (the program year)"))
+    for path, why in program_field_problems(program.application_fields, content.program_fields):
+        problems.append(Problem(path, "A1", why))
     if plan.sessions < program.support.minimum_sessions:
         problems.append(Problem("consulting.sessions", "C3", f"{plan.sessions} sessions planned; the program asks "
                                 f"for at least {program.support.minimum_sessions} on-site sessions (G3, C3)"))

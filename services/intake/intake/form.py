@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 
 from sme_schemas.application import (
     ApplicationContent, BonusClaims, CompanyProfile, ConsultingPlan, Declarations, EvidenceDocument, Expert,
-    ProjectManager,
+    ProgramFieldCode, ProgramFieldValue, ProjectManager,
 )
 from sme_schemas.base import Contract
 from sme_schemas.values import ProgramId
@@ -55,6 +55,9 @@ class ApplicationForm(Contract):
     bonus: BonusClaims = BonusClaims()
     declarations: DeclarationsForm
     evidence: tuple[EvidenceDocument, ...] = Field((), max_length=60)
+    program_fields: dict[ProgramFieldCode, ProgramFieldValue] = Field(
+        default_factory=dict, max_length=50, description="The program's own questions (its application_fields), "
+        "by code; checked against the program when submitted (A1)")
 
 
 class ContactDetails(Contract):
@@ -76,7 +79,7 @@ def to_content(form: ApplicationForm, *, consent_at: datetime) -> ApplicationCon
         consulting=form.consulting, expert=expert, bonus=form.bonus,
         declarations=Declarations(plans_to_relocate_outside_gimpo=form.declarations.plans_to_relocate_outside_gimpo,
                                   consent_given_at=consent_at),
-        evidence=form.evidence,
+        evidence=form.evidence, program_fields=form.program_fields,
     )
 
 

@@ -22,7 +22,9 @@ from screening.lookups import LookupResult, Registry, Verdict
 from sme_schemas.application import (
     ApplicationContent, CompanyProfile, DocumentType as D, EvidenceRequirement, PreferenceCertification,
 )
-from sme_schemas.program import Eligibility, ProgramDefinition, full_years, ksic_with_section, local_date
+from sme_schemas.program import (
+    ApplicationField, Eligibility, ProgramDefinition, full_years, ksic_with_section, local_date,
+)
 from sme_schemas.screening import DecidedBy, Finding, RequestedDocument, VerifiedFacts
 
 
@@ -186,7 +188,9 @@ def _eligibility(case: Case, tally: _Tally, unproven_documents: set[D]) -> None:
     criteria, company = case.program.eligibility, case.content.company
     for problem in eligibility_problems(criteria, company, case.program.announcement_date,
                                         claimed=case.content.bonus.certifications,
-                                        certificates_proven=D.PREFERENCE_CERTIFICATE not in unproven_documents):
+                                        certificates_proven=D.PREFERENCE_CERTIFICATE not in unproven_documents,
+                                        answers=case.content.program_fields,
+                                        fields=case.program.application_fields):
         tally.exclude("X1", problem)
     if criteria.sme:
         ceiling = criteria.revenue_ceiling(company.industry_code)
@@ -196,7 +200,9 @@ def _eligibility(case: Case, tally: _Tally, unproven_documents: set[D]) -> None:
 
 
 def eligibility_problems(criteria: Eligibility, company: CompanyProfile, announced: date, *,
-                         claimed: Iterable[PreferenceCertification], certificates_proven: bool) -> list[str]:
+                         claimed: Iterable[PreferenceCertification], certificates_proven: bool,
+                         answers: Mapping[str, object] | None = None,
+                         fields: Iterable[ApplicationField] = ()) -> list[str]:
     """Each criterion of the program the company fails, in the center's words (empty: eligible)."""
     problems = []
     code = ksic_with_section(company.industry_code)
@@ -213,6 +219,10 @@ def eligibility_problems(criteria: Eligibility, company: CompanyProfile, announc
     if criteria.founded_years_at_most is not None and age > criteria.founded_years_at_most:
         problems.append(f"업력 {age}년 (설립 {company.founded_on}): 공고일 기준 {criteria.founded_years_at_most}년 "
                         "이하여야 합니다 (eligibility.founded_years_at_most)")
+    for code in criteria.answered_yes:
+        if (answers or {}).get(code) is not True:
+            title = next((f.title for f in fields if f.code == code), code)
+            problems.append(f"{title}: '예'여야 신청할 수 있습니다 (eligibility.answered_yes, program_fields.{code})")
     if criteria.certified_as:
         held = set(claimed).intersection(criteria.certified_as)
         wanted = ", ".join(c.value for c in criteria.certified_as)

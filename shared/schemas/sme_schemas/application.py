@@ -190,6 +190,10 @@ class EvidenceRequirement(Contract):
     purpose: ShortText = Field(description="Why it is asked for", examples=["국세 납세 확인"])
 
 
+ProgramFieldCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,40}$")]
+ProgramFieldValue = bool | int | Annotated[str, StringConstraints(max_length=2000)]
+
+
 class ApplicationContent(Contract):
     """The whole application as published: company, plan, expert, claims, declarations and evidence."""
 
@@ -200,3 +204,6 @@ class ApplicationContent(Contract):
     bonus: BonusClaims = BonusClaims()
     declarations: Declarations
     evidence: tuple[EvidenceDocument, ...] = Field((), description="Evidence documents uploaded so far (E1–E6)")
+    program_fields: dict[ProgramFieldCode, ProgramFieldValue] = Field(
+        default_factory=dict, max_length=50, description="A1: the answers to the program's own questions "
+        "(application_fields of its definition), by code; a date as YYYY-MM-DD")

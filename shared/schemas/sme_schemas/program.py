@@ -33,6 +33,47 @@ class ApplicationWindow(Contract):
         return self
 
 
+CallId = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,30}$", description="The call's key, e.g. h1, 2026-04")
+
+
+class Call(Contract):
+    """K1: one call of a program (모집 공고 차수) — its own window and its own share of the budget; applications
+    belong to the call open when they were submitted, and are selected within its share."""
+
+    call_id: str = CallId
+    title: ShortText = Field(description="e.g. 상반기 모집")
+    window: ApplicationWindow
+    budget: Krw = Field(description="This call's share of the program's budget (F4 within it)")
+
+
+class RollingCall(Contract):
+    """K2: a rolling call (수시 모집): one long window cut into rounds on the given days (each round takes what was
+    submitted up to the end of its day, KST), each round with the same budget share."""
+
+    window: ApplicationWindow
+    cut_on: tuple[date, ...] = Field(min_length=1, description="The last day of each round but the last, which "
+                                                               "ends with the window")
+    budget_per_round: Krw
+
+    @model_validator(mode="after")
+    def _cuts_inside(self) -> "RollingCall":
+        cuts = list(self.cut_on)
+        if cuts != sorted(set(cuts)):
+            raise ValueError("cut_on: each day once, in order")
+        first, last = local_date(self.window.opens_at), local_date(self.window.closes_at)
+        if not (first <= cuts[0] and cuts[-1] < last):
+            raise ValueError(f"cut_on: every cut inside the window, before its last day {last}")
+        return self
+
+    def calls(self) -> tuple[Call, ...]:
+        ends = [datetime.combine(d + timedelta(days=1), datetime.min.time(), KST).astimezone(timezone.utc)
+                - timedelta(microseconds=1) for d in self.cut_on] + [self.window.closes_at]
+        starts = [self.window.opens_at] + [e + timedelta(microseconds=1) for e in ends[:-1]]
+        return tuple(Call(call_id=f"r{n + 1}", title=f"수시 모집 {n + 1}차", budget=self.budget_per_round,
+                          window=ApplicationWindow(opens_at=s, closes_at=e))
+                     for n, (s, e) in enumerate(zip(starts, ends)))
+
+
 class SupportTerms(Contract):
     cap: Krw = Field(description="Most subsidy per company, VAT included (P2, F4)")
     ratio_percent: int = Field(ge=1, le=100, description="Share of the proven cost the program pays (P2)")
@@ -123,6 +164,60 @@ SME_REVENUE_CEILINGS = (
 )
 
 
+class ApplicationField(Contract):
+    """A1: a question of the program's own application form, beyond 서식1 (e.g. a sandbox pilot's 규제특례 지정
+    여부); answered in the application's `program_fields` under `code`."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9-]{1,40}$")
+    title: ShortText = Field(description="The question as the form asks it")
+    kind: Literal["yes-no", "count", "amount-krw", "text", "date", "choice"]
+    required: bool = True
+    choices: tuple[ShortText, ...] = Field((), description="kind choice: the answers allowed")
+
+    @model_validator(mode="after")
+    def _choices_for_a_choice(self) -> "ApplicationField":
+        if (self.kind == "choice") != bool(self.choices):
+            raise ValueError(f"{self.code}: choices are given for a choice, and only for a choice")
+        return self
+
+    def problem(self, value: object) -> str | None:
+        """Why `value` does not answer this question (None: it does)."""
+        if self.kind == "yes-no" and not isinstance(value, bool):
+            return "true or false"
+        if self.kind in ("count", "amount-krw") and (isinstance(value, bool) or not isinstance(value, int)
+                                                    or value < 0):
+            return "a whole number, 0 or more" + (" (KRW)" if self.kind == "amount-krw" else "")
+        if self.kind in ("text", "choice", "date") and not isinstance(value, str):
+            return "text"
+        if self.kind == "text" and isinstance(value, str) and (not value.strip() or "\x00" in value):
+            return "text, not empty"
+        if self.kind == "choice" and value not in self.choices:
+            return "one of " + ", ".join(self.choices)
+        if self.kind == "date":
+            try:
+                date.fromisoformat(str(value))
+            except ValueError:
+                return "a date, YYYY-MM-DD"
+        return None
+
+
+def program_field_problems(fields: "Iterable[ApplicationField]", answers: "Mapping[str, object]") -> list[
+        tuple[str, str]]:
+    """A1: (field path, why) for every required question unanswered, answer of the wrong kind, or answer to no
+    question of the program."""
+    fields = tuple(fields)
+    known = {f.code for f in fields}
+    problems = [(f"program_fields.{code}", "no such question in this program") for code in answers
+                if code not in known]
+    for f in fields:
+        if f.code not in answers:
+            if f.required:
+                problems.append((f"program_fields.{f.code}", f"{f.title}: required by this program"))
+        elif (why := f.problem(answers[f.code])) is not None:
+            problems.append((f"program_fields.{f.code}", f"{f.title}: {why}"))
+    return problems
+
+
 class Eligibility(Contract):
     """Who may apply, beyond the region (X1's city, `region_city`): the program's own criteria, judged on the
     application as of the announcement date. Every criterion left out is no criterion."""
@@ -137,6 +232,8 @@ class Eligibility(Contract):
                                                                               "(a start-up program)")
     certified_as: tuple[Cert, ...] = Field((), description="Any one of these proven (E5), e.g. social-enterprise for "
                                                            "a social-economy program")
+    answered_yes: tuple[str, ...] = Field((), description="The program's yes-no questions (application_fields) the "
+                                                          "company must answer yes, e.g. regulatory-exemption")
 
     @model_validator(mode="after")
     def _age_range(self) -> "Eligibility":
@@ -418,10 +515,15 @@ class ProgramDefinition(Contract):
     budget: Krw = Field(description="Binding budget of the call (F4)")
     funding: tuple[FundingSource, ...] = Field((), description="L1: the budget by source, adding up to it; empty: "
                                                "the whole budget from the city (시비)")
+    calls: tuple[Call, ...] = Field((), description="K1: several calls, each with its window inside the program's "
+                                                    "and its share of the budget; empty: one call, the window")
+    rolling: RollingCall | None = Field(None, description="K2: a rolling call cut into rounds by date")
     payment_schedule: PaymentSchedule = Field(default_factory=PaymentSchedule, description="I1: one payment, or "
                                               "an advance and the balance")
     follow_up: FollowUp = Field(default_factory=FollowUp, description="M1–M3: the survey and outcome reports after "
                                                                       "the result report (사후관리)")
+    application_fields: tuple[ApplicationField, ...] = Field((), description="A1: the program's own questions "
+                                                             "beyond 서식1, answered in program_fields")
     target_companies: int = Field(ge=1, description="Indicative count; the budget binds, not the count")
     support: SupportTerms
     evidence_max_age_days: int = Field(365, ge=1, description="E6")
@@ -465,6 +567,51 @@ class ProgramDefinition(Contract):
         if (total := sum(f.amount for f in self.funding)) != self.budget:
             raise ValueError(f"funding: the sources add up to {total:,} KRW, not the budget {self.budget:,} KRW (L1)")
         return self
+
+    @model_validator(mode="after")
+    def _fields_known(self) -> "ProgramDefinition":
+        codes = [f.code for f in self.application_fields]
+        if len(codes) != len(set(codes)):
+            raise ValueError(f"application_fields: codes must be unique, got {codes}")
+        kinds = {f.code: f.kind for f in self.application_fields}
+        for code in self.eligibility.answered_yes:
+            if kinds.get(code) != "yes-no":
+                raise ValueError(f"eligibility.answered_yes: {code!r} is no yes-no question of application_fields")
+        return self
+
+    @model_validator(mode="after")
+    def _calls_fit(self) -> "ProgramDefinition":
+        if self.calls and self.rolling:
+            raise ValueError("calls: give several calls or a rolling call, not both")
+        calls = self.program_calls()
+        ids = [c.call_id for c in calls]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"calls: call ids must be unique, got {ids}")
+        for c in calls:
+            if not self.window.opens_at <= c.window.opens_at <= c.window.closes_at <= self.window.closes_at:
+                raise ValueError(f"calls: {c.call_id}'s window is not inside the program's window (K1)")
+        ordered = sorted(calls, key=lambda c: c.window.opens_at)
+        for before, after in zip(ordered, ordered[1:]):
+            if after.window.opens_at <= before.window.closes_at:
+                raise ValueError(f"calls: {before.call_id} and {after.call_id} overlap; an application belongs to one "
+                                 "call (K1)")
+        if (total := sum(c.budget for c in calls)) > self.budget:
+            raise ValueError(f"calls: the calls' budgets add up to {total:,} KRW, more than the budget "
+                             f"{self.budget:,} KRW (K1)")
+        return self
+
+    def program_calls(self) -> tuple[Call, ...]:
+        """K1/K2: the calls, the rolling call's rounds, or the one call of the program's window and budget."""
+        if self.rolling is not None:
+            return self.rolling.calls()
+        return self.calls or (Call(call_id="main", title=self.name, window=self.window, budget=self.budget),)
+
+    def call_at(self, at: datetime) -> Call | None:
+        """K1: the call an application submitted at `at` belongs to (None: between calls, or outside them)."""
+        return next((c for c in self.program_calls() if c.window.opens_at <= at <= c.window.closes_at), None)
+
+    def call(self, call_id: str | None) -> Call | None:
+        return next((c for c in self.program_calls() if c.call_id == (call_id or "main")), None)
 
     def funding_sources(self) -> tuple[FundingSource, ...]:
         """L1: the declared sources, or the whole budget from the city."""
