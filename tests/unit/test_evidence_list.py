@@ -56,3 +56,28 @@ def test_unmet_lines_are_those_no_document_satisfies():
                            D.INDIVIDUAL_HEALTH_INSURANCE_STATEMENT))
     unmet = unmet_requirements(lines, docs)
     assert [u.any_of for u in unmet] == [(D.NATIONAL_TAX_PAYMENT_CERTIFICATE,), (D.LOCAL_TAX_PAYMENT_CERTIFICATE,)]
+
+
+def test_the_evidence_list_is_the_programs_own():
+    """E1–E5 as program data: a program that asks the factory registration of every company and no local-tax
+    certificate gets exactly its lines; SOS's default list is the guideline's."""
+    import json
+    from pathlib import Path
+
+    from pydantic import ValidationError
+
+    from sme_schemas.program import SOS_2024_EVIDENCE, EvidenceLine, ProgramDefinition
+
+    sos = json.loads((Path(__file__).resolve().parents[2] / "deploy/programs/gimpo-sos-2024.json").read_text("utf-8"))
+    assert ProgramDefinition.model_validate(sos).evidence == SOS_2024_EVIDENCE
+    lines = tuple(line for line in SOS_2024_EVIDENCE if D.LOCAL_TAX_PAYMENT_CERTIFICATE not in line.any_of) + (
+        EvidenceLine(rule="E2", purpose="공장등록증명 (제조 현장 필수)", any_of=(D.FACTORY_REGISTRATION_CERTIFICATE,)),)
+    asked = required_evidence(company(factory_address=None, regular_employees=3), None, BonusClaims(), lines)
+    assert [line.any_of for line in asked] == [E1[0], E1[1], E1[3], *WITH_EMPLOYEES,
+                                               (D.FACTORY_REGISTRATION_CERTIFICATE,)]
+    with pytest.raises(ValidationError, match=r"evidence\.0\.rule"):
+        ProgramDefinition.model_validate({**sos, "evidence": [{"rule": "E6", "purpose": "x",
+                                                                "any_of": ["expert-cv"]}]})
+    with pytest.raises(ValidationError, match=r"evidence\.0\.when"):
+        ProgramDefinition.model_validate({**sos, "evidence": [{"rule": "E1", "purpose": "x", "any_of": ["expert-cv"],
+                                                                "when": "on-tuesdays"}]})

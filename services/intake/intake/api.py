@@ -64,7 +64,7 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def view(row: Any, disposition: Disposition | None = None) -> ApplicationView:
+def view(intake: handlers.Intake, row: Any, disposition: Disposition | None = None) -> ApplicationView:
     content = ApplicationContent.model_validate(row.content)
     return ApplicationView(
         application_id=row.application_id,
@@ -77,7 +77,7 @@ def view(row: Any, disposition: Disposition | None = None) -> ApplicationView:
         content=row.content,
         contacts=row.contacts,
         disposition=_DISPOSITION[disposition] if disposition else None,
-        **handlers.evidence_status(content),
+        **handlers.evidence_status(content, intake.evidence_lines(row.program_id, row.program_version)),
     )
 
 
@@ -98,7 +98,7 @@ async def _idempotent(request: Request, response: Response, actor: Principal, ke
                         return ApplicationView.model_validate(stored.response)
                 submission = await use_case(session)
                 row = submission.row or await store.get(session, submission.application_id)
-                result = view(row, submission.disposition)
+                result = view(request.app.state.intake, row, submission.disposition)
                 response.status_code = 201 if submission.disposition is Disposition.CREATE else 200
                 if key:
                     await store.remember_response(session, actor.subject, key, request_hash=request_hash,
@@ -149,14 +149,15 @@ async def withdraw(application_id: str, body: Withdrawal, request: Request, acto
     async with request.app.state.sessions() as session, session.begin():
         await handlers.withdraw_application(session, application_id=application_id, reason=body.reason,
                                             actor=actor, at=_now())
-        return view(await store.get(session, application_id))
+        return view(request.app.state.intake, await store.get(session, application_id))
 
 
 @router.get("/applications/{application_id}", response_model=ApplicationView,
             summary="Read an application: a company only its own, operators any")
 async def read(application_id: str, request: Request, actor: Actor) -> ApplicationView:
     async with request.app.state.sessions() as session:
-        return view(await handlers.read_application(session, application_id=application_id, actor=actor))
+        return view(request.app.state.intake,
+                    await handlers.read_application(session, application_id=application_id, actor=actor))
 
 
 @router.get("/applications", response_model=list[ApplicationView],
@@ -167,7 +168,7 @@ async def listing(request: Request, actor: Actor, program_id: str | None = None,
     brn = actor.business_registration_number if actor.role is Role.COMPANY else None
     async with request.app.state.sessions() as session:
         rows = await store.listing(session, brn=brn, program_id=program_id, status=status, limit=limit, offset=offset)
-    return [view(r) for r in rows]
+    return [view(request.app.state.intake, r) for r in rows]
 
 
 @router.get("/programs", summary="Program calls this intake accepts applications for")

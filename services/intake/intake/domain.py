@@ -8,10 +8,12 @@ from typing import Any
 
 from sme_runtime.problems import Problem
 from sme_schemas.application import (
-    ApplicationContent, BonusClaims, CompanyProfile, DocumentType as D, EvidenceDocument, EvidenceRequirement, Expert,
+    ApplicationContent, BonusClaims, CompanyProfile, EvidenceDocument, EvidenceRequirement, Expert,
     PreferenceCertification,
 )
-from sme_schemas.program import ProgramDefinition, program_field_problems
+from sme_schemas.program import (
+    SOS_2024_EVIDENCE, EvidenceCondition, EvidenceLine, ProgramDefinition, program_field_problems,
+)
 
 
 class Status(StrEnum):
@@ -26,54 +28,28 @@ class Status(StrEnum):
 LIVE = (Status.SUBMITTED, Status.SCREENING, Status.SUPPLEMENT, Status.PASSED)
 
 
-def _req(rule: str, purpose: str, *any_of: D, mandatory: bool = True) -> EvidenceRequirement:
-    return EvidenceRequirement(rule=rule, any_of=any_of, mandatory=mandatory, purpose=purpose)
+def _applies(condition: EvidenceCondition, company: CompanyProfile, expert: Expert | None, bonus: BonusClaims) -> bool:
+    institute = PreferenceCertification.RESEARCH_INSTITUTE
+    return {
+        "always": True,
+        "has-factory": bool(company.factory_address),
+        "no-regular-employees": company.regular_employees == 0,
+        "has-regular-employees": company.regular_employees > 0,
+        "names-expert": expert is not None,
+        "claims-past-projects": bonus.past_public_projects > 0,
+        "claims-research-staff": bonus.research_staff > 0,
+        "claims-research-institute": institute in bonus.certifications,
+        "claims-certification": any(c is not institute for c in bonus.certifications),
+    }[condition]
 
 
-def required_evidence(
-    company: CompanyProfile, expert: Expert | None, bonus: BonusClaims
-) -> tuple[EvidenceRequirement, ...]:
-    """The evidence list for this company (E1–E5); E5 lines are not mandatory (an unproven claim scores 0)."""
-    lines = [
-        _req("E1", "사업자등록증명", D.BUSINESS_REGISTRATION_CERTIFICATE),
-        _req("E1", "국세 납세증명서", D.NATIONAL_TAX_PAYMENT_CERTIFICATE),
-        _req("E1", "지방세 납세증명서", D.LOCAL_TAX_PAYMENT_CERTIFICATE),
-        _req(
-            "E1",
-            "최근 1개년 재무제표 또는 부가가치세과세표준증명원",
-            D.FINANCIAL_STATEMENTS,
-            D.VAT_TAX_BASE_CERTIFICATE,
-        ),
-    ]
-    if company.factory_address:
-        lines.append(_req("E2", "공장등록증명", D.FACTORY_REGISTRATION_CERTIFICATE))
-    if company.regular_employees == 0:
-        # E3: with no regular employees both health-insurance records are needed.
-        lines.append(_req("E3", "건강보험자격득실확인서 (상시근로자 없음)", D.HEALTH_INSURANCE_QUALIFICATION_RECORD))
-        lines.append(
-            _req("E3", "건강보험 사업장가입자별부과내역 (상시근로자 없음)", D.HEALTH_INSURANCE_WORKPLACE_CHARGE_RECORD)
-        )
-    else:
-        lines.append(_req("E3", "상시근로자 확인서류 (택1)", D.MONTHLY_WITHHOLDING_TAX_RETURN,
-                          D.INDIVIDUAL_HEALTH_INSURANCE_STATEMENT, D.EMPLOYMENT_INSURANCE_CHARGE_RECORD))
-    if expert is not None:
-        lines.append(_req("E4", "전문가 재직증명서 또는 이력서", D.EXPERT_EMPLOYMENT_CERTIFICATE, D.EXPERT_CV))
-    lines += _bonus_proof(bonus)
-    return tuple(lines)
-
-
-def _bonus_proof(bonus: BonusClaims) -> list[EvidenceRequirement]:
-    lines = []
-    if bonus.past_public_projects > 0:
-        lines.append(_req("E5", "과제 수행실적 증빙", D.PAST_PROJECT_RECORD, mandatory=False))
-    if bonus.research_staff > 0:
-        lines.append(_req("E5", "연구인력 재직증명서", D.RESEARCH_STAFF_EMPLOYMENT_CERTIFICATE, mandatory=False))
-        lines.append(_req("E5", "연구인력 학위증명서 (석·박사)", D.RESEARCH_STAFF_DEGREE_CERTIFICATE, mandatory=False))
-    if PreferenceCertification.RESEARCH_INSTITUTE in bonus.certifications:
-        lines.append(_req("E5", "기업부설연구소 인정서", D.RESEARCH_INSTITUTE_REGISTRATION, mandatory=False))
-    if any(c is not PreferenceCertification.RESEARCH_INSTITUTE for c in bonus.certifications):
-        lines.append(_req("E5", "우대기업 인증서", D.PREFERENCE_CERTIFICATE, mandatory=False))
-    return lines
+def required_evidence(company: CompanyProfile, expert: Expert | None, bonus: BonusClaims,
+                      lines: tuple[EvidenceLine, ...] = SOS_2024_EVIDENCE) -> tuple[EvidenceRequirement, ...]:
+    """The program's evidence list for this company (E1–E5, the program's `evidence`); E5 lines are not
+    mandatory (an unproven claim scores 0)."""
+    return tuple(EvidenceRequirement(rule=line.rule, any_of=line.any_of, mandatory=line.mandatory,
+                                     purpose=line.purpose)
+                 for line in lines if _applies(line.when, company, expert, bonus))
 
 
 def unmet_requirements(requirements: tuple[EvidenceRequirement, ...],

@@ -19,11 +19,11 @@ from sme_runtime.consumer import EventRefused, unknown_to
 from sme_runtime.outbox import enqueue, outbox_row
 from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas import Envelope
-from sme_schemas.application import ApplicationContent
+from sme_schemas.application import ApplicationContent, EvidenceRequirement
 from sme_schemas.intake import (
     ApplicationAmended, ApplicationFiledByMunicipalSystem, ApplicationSubmitted, ApplicationWithdrawn, Channel,
 )
-from sme_schemas.program import ProgramDefinition, Programs, local_date
+from sme_schemas.program import EvidenceLine, ProgramDefinition, Programs, local_date
 from sme_schemas.screening import SupplementRequested
 
 SOURCE = "/sme/intake"
@@ -60,6 +60,15 @@ class Intake:
         return program
 
 
+    def evidence_lines(self, program_id: str, version: int | None) -> tuple[EvidenceLine, ...]:
+        """The evidence list of the version an application applied under; none when that version is no longer
+        deployed (its list cannot be told)."""
+        try:
+            return self.program(program_id, version).evidence
+        except RuleViolation:
+            return ()
+
+
 def validate(intake: Intake, content: ApplicationContent, program_id: str, at: datetime,
              version: int | None = None) -> ProgramDefinition:
     """A1 and A3 checks beyond the form's own; raises RuleViolation with every problem at once."""
@@ -77,17 +86,18 @@ async def submit_application(session: AsyncSession, intake: Intake, *, form: App
     _check_company_acts_for_itself(actor, form.company.business_registration_number)
     content = to_content(form, consent_at=at)
     program = validate(intake, content, form.program_id, at)
-    return await _file(session, program=program, content=content, contacts=to_contacts(form).model_dump(),
+    return await _file(session, intake, program=program, content=content, contacts=to_contacts(form).model_dump(),
                        channel="web", actor=actor.subject, at=at)
 
 
-async def _file(session: AsyncSession, *, program: ProgramDefinition, content: ApplicationContent,
+async def _file(session: AsyncSession, intake: Intake, *, program: ProgramDefinition, content: ApplicationContent,
                 contacts: dict | None, channel: Channel, actor: str, at: datetime, source_system: str | None = None,
                 external_reference: str | None = None) -> Submission:
     program_id = program.program_id
     new: dict[str, Any] = dict(
         program_id=program_id,
         program_version=program.version,
+        required=_evidence_list(content, program),
         content=content,
         contacts=contacts,
         channel=channel,
@@ -110,21 +120,25 @@ async def _file(session: AsyncSession, *, program: ProgramDefinition, content: A
         except A2Refusal as refusal:
             raise RuleViolation(refusal.problem, status_code=409) from None
         if disposition is Disposition.AMEND:
-            await _amend(session, row, content=content, contacts=contacts, actor=actor, at=at)
+            # V1: the amendment is judged by the version the application applied under
+            applied_under = validate(intake, content, program_id, at, row.program_version)
+            await _amend(session, row, content=content, contacts=contacts, actor=actor, at=at,
+                         required=_evidence_list(content, applied_under))
         return Submission(disposition, row.application_id)
     raise RuleViolation(Problem("company.business_registration_number", "A2", "this company's application in the "
                                 "program is being withdrawn and filed again at this moment; send it again"),
                         status_code=409)
 
 
-async def _create(session: AsyncSession, *, program_id: str, program_version: int, content: ApplicationContent,
-                  contacts: dict | None, channel: Channel, actor: str, at: datetime, source_system: str | None,
+async def _create(session: AsyncSession, *, program_id: str, program_version: int,
+                  required: tuple[EvidenceRequirement, ...], content: ApplicationContent, contacts: dict | None,
+                  channel: Channel, actor: str, at: datetime, source_system: str | None,
                   external_reference: str | None) -> Submission | None:
     """A2: a new application unless the company has a live one in the program (then None, nothing written)."""
     application_id = new_application_id()
     event = outbox_row(ApplicationSubmitted(
         program_id=program_id, program_version=program_version, application_id=application_id, occurred_at=at,
-        submitted_at=at, revision=1, channel=channel, content=content, required_evidence=_evidence_list(content)),
+        submitted_at=at, revision=1, channel=channel, content=content, required_evidence=required),
         source=SOURCE)
     stored = await store.insert_unless_live(
         session, application_id=application_id, program_id=program_id, program_version=program_version,
@@ -146,19 +160,20 @@ async def amend_application(session: AsyncSession, intake: Intake, *, applicatio
                                     "only until screening starts (and documents while a supplement is requested)"),
                             status_code=409)
     content = to_content(form, consent_at=at)
-    validate(intake, content, form.program_id, at, row.program_version)
+    program = validate(intake, content, form.program_id, at, row.program_version)
     try:
         disposition = dispose_submission(_live(row), content)
     except A2Refusal as refusal:
         raise RuleViolation(refusal.problem, status_code=409) from None
     if disposition is Disposition.UNCHANGED:
         return Submission(Disposition.UNCHANGED, application_id)
-    await _amend(session, row, content=content, contacts=to_contacts(form).model_dump(), actor=actor.subject, at=at)
+    await _amend(session, row, content=content, contacts=to_contacts(form).model_dump(), actor=actor.subject, at=at,
+                 required=_evidence_list(content, program))
     return Submission(Disposition.AMEND, application_id)
 
 
 async def _amend(session: AsyncSession, row: Any, *, content: ApplicationContent, contacts: dict | None, actor: str,
-                 at: datetime) -> None:
+                 at: datetime, required: tuple[EvidenceRequirement, ...]) -> None:
     supplementing = Status(row.status) is Status.SUPPLEMENT
     if supplementing:
         problem = supplement_problem(row.supplement_deadline, at)
@@ -173,7 +188,7 @@ async def _amend(session: AsyncSession, row: Any, *, content: ApplicationContent
     await enqueue(session, ApplicationAmended(
         program_id=row.program_id, program_version=row.program_version, application_id=row.application_id,
         occurred_at=at, submitted_at=row.submitted_at, amended_at=at, revision=revision, content=content,
-        required_evidence=_evidence_list(content)), source=SOURCE)
+        required_evidence=required), source=SOURCE)
 
 
 async def withdraw_application(session: AsyncSession, *, application_id: str, reason: str | None, actor: Principal,
@@ -208,7 +223,7 @@ def file_from_municipal_system(intake: Intake):
         try:
             # A3 is judged at the moment the citizen filed with the other system, not when the event arrived.
             program = validate(intake, event.content, event.program_id, event.occurred_at)
-            await _file(session, program=program, content=event.content, contacts=None,
+            await _file(session, intake, program=program, content=event.content, contacts=None,
                         channel="municipal-system", actor=f"system:{event.source_system}", at=event.occurred_at,
                         source_system=event.source_system, external_reference=event.external_reference)
         except RuleViolation as violation:
@@ -257,13 +272,13 @@ async def on_supplement_requested(session: AsyncSession, envelope: Envelope, eve
 
 # --- helpers -------------------------------------------------------------------------------------------------------
 
-def _evidence_list(content: ApplicationContent):
-    return required_evidence(content.company, content.expert, content.bonus)
+def _evidence_list(content: ApplicationContent, program: ProgramDefinition):
+    return required_evidence(content.company, content.expert, content.bonus, program.evidence)
 
 
-def evidence_status(content: ApplicationContent) -> dict[str, Any]:
-    """The company's evidence list and what is still missing, for the API response."""
-    required = _evidence_list(content)
+def evidence_status(content: ApplicationContent, lines: tuple[EvidenceLine, ...]) -> dict[str, Any]:
+    """The company's evidence list (the program's, E1–E5) and what is still missing, for the API response."""
+    required = required_evidence(content.company, content.expert, content.bonus, lines)
     return {"required_evidence": [r.model_dump(mode="json") for r in required],
             "unmet_evidence": [r.model_dump(mode="json") for r in unmet_requirements(required, content.evidence)]}
 

@@ -8,7 +8,7 @@ from typing import Annotated, Iterable, Literal, Mapping, TypeVar
 
 from pydantic import Field, model_validator
 
-from sme_schemas.application import PreferenceCertification as Cert
+from sme_schemas.application import DocumentType as D, PreferenceCertification as Cert
 from sme_schemas.base import Contract
 from sme_schemas.values import Krw, ProgramId, ShortText, UtcInstant
 
@@ -283,6 +283,54 @@ SOS_2024_BONUS_ITEMS = (
 )
 
 
+EvidenceCondition = Literal[
+    "always", "has-factory", "no-regular-employees", "has-regular-employees", "names-expert", "claims-past-projects",
+    "claims-research-staff", "claims-research-institute", "claims-certification"]
+
+
+class EvidenceLine(Contract):
+    """E1–E5 as program data: one line of the evidence list — any one of `any_of` satisfies it — asked when the
+    application meets `when`; a bonus proof (E5) is not mandatory (an unproven claim scores 0)."""
+
+    rule: str = Field(pattern=r"^E[1-5]$")
+    purpose: ShortText
+    any_of: tuple[D, ...] = Field(min_length=1)
+    when: EvidenceCondition = "always"
+    mandatory: bool = True
+
+
+def _line(rule: str, purpose: str, *any_of: D, when: str = "always", mandatory: bool = True) -> EvidenceLine:
+    return EvidenceLine.model_validate({"rule": rule, "purpose": purpose, "any_of": any_of, "when": when,
+                                        "mandatory": mandatory})
+
+
+# 서식1's 구비서류 of the SOS 2024 guideline (E1–E5)
+SOS_2024_EVIDENCE = (
+    _line("E1", "사업자등록증명", D.BUSINESS_REGISTRATION_CERTIFICATE),
+    _line("E1", "국세 납세증명서", D.NATIONAL_TAX_PAYMENT_CERTIFICATE),
+    _line("E1", "지방세 납세증명서", D.LOCAL_TAX_PAYMENT_CERTIFICATE),
+    _line("E1", "최근 1개년 재무제표 또는 부가가치세과세표준증명원", D.FINANCIAL_STATEMENTS,
+          D.VAT_TAX_BASE_CERTIFICATE),
+    _line("E2", "공장등록증명", D.FACTORY_REGISTRATION_CERTIFICATE, when="has-factory"),
+    # E3: with no regular employees both health-insurance records are needed
+    _line("E3", "건강보험자격득실확인서 (상시근로자 없음)", D.HEALTH_INSURANCE_QUALIFICATION_RECORD,
+          when="no-regular-employees"),
+    _line("E3", "건강보험 사업장가입자별부과내역 (상시근로자 없음)", D.HEALTH_INSURANCE_WORKPLACE_CHARGE_RECORD,
+          when="no-regular-employees"),
+    _line("E3", "상시근로자 확인서류 (택1)", D.MONTHLY_WITHHOLDING_TAX_RETURN, D.INDIVIDUAL_HEALTH_INSURANCE_STATEMENT,
+          D.EMPLOYMENT_INSURANCE_CHARGE_RECORD, when="has-regular-employees"),
+    _line("E4", "전문가 재직증명서 또는 이력서", D.EXPERT_EMPLOYMENT_CERTIFICATE, D.EXPERT_CV, when="names-expert"),
+    _line("E5", "과제 수행실적 증빙", D.PAST_PROJECT_RECORD, when="claims-past-projects", mandatory=False),
+    _line("E5", "연구인력 재직증명서", D.RESEARCH_STAFF_EMPLOYMENT_CERTIFICATE, when="claims-research-staff",
+          mandatory=False),
+    _line("E5", "연구인력 학위증명서 (석·박사)", D.RESEARCH_STAFF_DEGREE_CERTIFICATE, when="claims-research-staff",
+          mandatory=False),
+    _line("E5", "기업부설연구소 인정서", D.RESEARCH_INSTITUTE_REGISTRATION, when="claims-research-institute",
+          mandatory=False),
+    _line("E5", "우대기업 인증서", D.PREFERENCE_CERTIFICATE, when="claims-certification", mandatory=False),
+)
+
+
 def _descending_to_zero(bands: tuple[Band, ...], name: str) -> None:
     thresholds = [b.at_least for b in bands]
     if not bands or thresholds != sorted(set(thresholds), reverse=True) or thresholds[-1] != 0:
@@ -526,6 +574,8 @@ class ProgramDefinition(Contract):
                                                              "beyond 서식1, answered in program_fields")
     target_companies: int = Field(ge=1, description="Indicative count; the budget binds, not the count")
     support: SupportTerms
+    evidence: tuple[EvidenceLine, ...] = Field(SOS_2024_EVIDENCE, min_length=1, description="E1–E5: the evidence "
+                                               "list, each line asked when its condition holds")
     evidence_max_age_days: int = Field(365, ge=1, description="E6")
     supplement_days: int = Field(7, ge=1, description="Days a company has to supplement (E6)")
     payment_due_days: int = Field(30, ge=1, description="P3")
