@@ -79,7 +79,7 @@ def sign_everything(desk: ContractsDesk, agreements: list[dict], names: dict[str
     """The parties sign; an agreement without an expert is completed by amendment first (C5)."""
     signed = 0
     for a in agreements:
-        if not a["expert_name"]:
+        if not a["expert_name"] and "expert" in a["parties"]:
             desk.call("POST", f"/agreements/{a['agreement_id']}/amendments", headers=desk.operator(), json={
                 "reason": "참여기업이 선정 후 전문가를 지정하여 협약서에 기재", "expert_name": "한지정",
                 "expert_affiliation": "김포경영기술지원단"})

@@ -360,7 +360,8 @@ def execute(program: dict, forms: list[dict], rows: dict[str, dict], names: dict
     print(f"{len(agreements)} agreements drafted from ApplicationSelected with the parties screening verified; "
           f"term {agreements[0]['term_start']} – {agreements[0]['term_end']} (C2)")
     signed = sign_everything(desk, agreements, names)
-    print(f"{signed} agreements in force: center, company and expert each signed (C1 → AgreementSigned)")
+    parties = "center, company and expert" if program["support"].get("expert_party", True) else "center and company"
+    print(f"{signed} agreements in force: {parties} each signed (C1 → AgreementSigned)")
     heading("payments: evaluator allowances")
     pay_allowances(pay, pid)
     advanced: set[str] = set()

@@ -57,10 +57,12 @@ class ContractsDesk(Desk):
         return self.call("GET", f"/agreements/{agreement_id}", headers=self.operator())
 
     def sign_all(self, agreement: dict) -> dict:
-        """Company, expert, then the center: the last signature puts it in force (C1)."""
+        """Company, expert (where the program's agreement has one), then the center: the last signature puts it
+        in force (C1)."""
         brn = agreement["business_registration_number"]
+        signers = [self.company(brn)] + ([self.expert(brn)] if "expert" in agreement["parties"] else [])
         view = {}
-        for headers in (self.company(brn), self.expert(brn), self.operator()):
+        for headers in (*signers, self.operator()):
             view = self.call("POST", f"/agreements/{agreement['agreement_id']}/signatures", headers=headers)
         return view
 

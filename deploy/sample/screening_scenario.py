@@ -145,6 +145,8 @@ def expected(forms: list[dict[str, Any]], *, national: bool = False,
         outcome, rule = planted.get(i, ("", "passed", ""))[1:]
         if rule == "X6" and program is not None and not program.get("support_fields"):
             outcome, rule = "passed", ""
+        if rule == "G2" and program is not None and not program["support"].get("expert_party", True):
+            outcome, rule = "passed", ""  # no expert is graded where none is a party
         required = (program or {}).get("eligibility", {}).get("answered_yes", [])
         if any(form.get("program_fields", {}).get(code) is False for code in required):
             outcome, rule = "rejected", "X1"

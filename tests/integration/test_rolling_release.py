@@ -24,12 +24,28 @@ from sme_schemas.export import event_schema
 from tests.support import KAFKA, db_url
 
 
-def newer(body: Any) -> Any:
-    """The body as a newer producer sends it: one more optional field in every object."""
+def _node(node: dict, root: dict) -> dict:
+    """A schema node with its $ref followed and, of a nullable union, the non-null variant."""
+    while "$ref" in node:
+        node = root["$defs"][node["$ref"].split("/")[-1]]
+    variants = [v for v in node.get("anyOf", []) if v.get("type") != "null"]
+    return _node(variants[0], root) if len(variants) == 1 else node
+
+
+def newer(body: Any, node: dict, root: dict) -> Any:
+    """The body as a newer producer sends it: one more optional field in every object. A map (an object of
+    arbitrary keys, e.g. a follow-up's answers) gets no field: its keys are data."""
+    node = _node(node, root)
     if isinstance(body, dict):
-        return {**{k: newer(v) for k, v in body.items()}, "added_in_a_later_release": {"note": "새 선택 항목"}}
+        props = node.get("properties")
+        if props is None:
+            values = node.get("additionalProperties")
+            return {k: newer(v, values if isinstance(values, dict) else {}, root) for k, v in body.items()}
+        return {**{k: newer(v, props.get(k, {}), root) for k, v in body.items()},
+                "added_in_a_later_release": {"note": "새 선택 항목"}}
     if isinstance(body, list):
-        return [newer(v) for v in body]
+        items = node.get("items") if isinstance(node.get("items"), dict) else {}
+        return [newer(v, items, root) for v in body]
     return body
 
 
@@ -61,7 +77,8 @@ def test_old_and_new_producers_are_read_by_todays_consumers_of_every_event(infra
             for event_cls in events:
                 current = event_cls.model_validate(EXAMPLES[event_cls.__name__])
                 body = json.loads(current.model_dump_json())
-                for era, sent in (("newer", newer(body)), ("older", older(body, event_schema(event_cls), event_cls))):
+                schema = event_schema(event_cls)
+                for era, sent in (("newer", newer(body, schema, schema)), ("older", older(body, schema, event_cls))):
                     envelope = wrap(current, source=f"/sme/{era}-release")
                     await producer.send_and_wait(topics[event_cls], json.dumps(sent, ensure_ascii=False).encode(),
                                                  key=envelope.key,

@@ -155,3 +155,12 @@ def test_c1_each_role_signs_for_its_own_party():
 def test_c6_restriction_runs_from_the_approval_day():
     assert restricted_until(date(2024, 7, 1), 365) == date(2025, 6, 30)
     assert restricted_until(date(2024, 7, 1), 0) is None
+
+
+def test_c1_a_two_party_agreement_is_in_force_with_the_center_and_the_company():
+    from contracts.rules import parties
+
+    assert parties(True) == {Party.CENTER, Party.COMPANY, Party.EXPERT}
+    assert in_force([Party.CENTER, Party.COMPANY], expert_party=False)
+    assert not in_force([Party.CENTER, Party.COMPANY], expert_party=True)
+    assert not in_force([Party.COMPANY], expert_party=False)

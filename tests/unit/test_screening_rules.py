@@ -456,3 +456,61 @@ def test_a_malformed_program_question_is_refused_naming_the_field(change, named)
     body = {**PROGRAM.model_dump(mode="json"), "application_fields": SANDBOX_FIELDS, **change}
     with pytest.raises(ValueError, match=named):
         ProgramDefinition.model_validate(body)
+
+
+# --- Q6 with a certification of the program's own (no 서식1 checkbox) -------------------------------------------------
+
+def hi_seoul() -> ProgramDefinition:
+    body = PROGRAM.model_dump(mode="json")
+    sheet = body["document_score"]
+    return ProgramDefinition.model_validate({
+        **body,
+        "application_fields": [{"code": "hi-seoul", "title": "하이서울기업 인증 여부", "kind": "yes-no"}],
+        "evidence": [{"rule": "E1", "purpose": "사업자등록증명", "any_of": ["business-registration-certificate"]},
+                     {"rule": "E1", "purpose": "국세 납세증명서", "any_of": ["national-tax-payment-certificate"]},
+                     {"rule": "E5", "purpose": "하이서울기업 인증서", "when": "answered-yes", "answers": ["hi-seoul"],
+                      "any_of": ["preference-certificate"], "mandatory": False}],
+        "document_score": {**sheet, "bonus_items": [*sheet["bonus_items"], {
+            "code": "hi-seoul", "title": "하이서울기업", "points": 3, "proven_by_answers": ["hi-seoul"]}]}})
+
+
+@pytest.mark.parametrize("answer, uploaded, asked, points", [
+    (True, True, True, 3),      # answered yes and proven: the item's 3 points
+    (True, False, True, 0),     # yes without the certificate: asked (E5), scores 0, never rejects
+    (False, True, False, 0),    # no: not asked, not scored
+])
+def test_q6_a_bonus_item_proven_by_the_programs_own_question(answer, uploaded, asked, points):
+    from evaluation.scoring import document_score
+    from intake.domain import required_evidence
+
+    program = hi_seoul()
+    evidence = [d for d in FRESH if d.document_type is not D.PREFERENCE_CERTIFICATE or uploaded]
+    c = content(program_fields={"hi-seoul": answer}, bonus__certifications=[], evidence=[
+        d.model_dump() for d in evidence])
+    lines = required_evidence(c.company, c.expert, c.bonus, program.evidence, c.program_fields)
+    assert any(line.purpose == "하이서울기업 인증서" for line in lines) == asked
+    decision = decide(Case(content=c, required_evidence=lines, submitted_at=SUBMITTED, program=program, now=NOW,
+                           answers=CLEAR))
+    assert decision.facts is not None, decision
+    score = document_score(decision.facts, program.document_score, program.announcement_date)
+    assert next(p for rule, p, _ in score.parts if rule == "Q6") == points
+    assert ("hi-seoul" in decision.facts.proven_answers) == (points > 0)
+
+
+def test_q6_an_item_proven_by_no_yes_no_question_is_refused():
+    body = hi_seoul().model_dump(mode="json")
+    body["application_fields"] = [{"code": "hi-seoul", "title": "하이서울기업 인증번호", "kind": "text"}]
+    with pytest.raises(ValueError, match="hi-seoul is proven by 'hi-seoul', which is no yes-no question"):
+        ProgramDefinition.model_validate(body)
+    item = {"code": "empty", "title": "빈 항목", "points": 2}
+    with pytest.raises(ValueError, match="empty: proven_by or proven_by_answers"):
+        ProgramDefinition.model_validate({**body, "document_score": {**body["document_score"], "bonus_items": [item]}})
+
+
+def test_g2_no_expert_is_graded_where_the_agreement_has_no_expert_party():
+    two_party = PROGRAM.model_copy(update={"support": PROGRAM.support.model_copy(update={"expert_party": False})})
+    weak = {"highest_degree": "bachelor", "consulting_years": 1, "licences": []}
+    assert decided(PROGRAM, expert__qualification=weak).outcome is Outcome.REJECTED
+    passed = decided(two_party, expert__qualification=weak)
+    assert passed.outcome is Outcome.PASSED and passed.expert_grade is None
+    assert "support.expert_party" in next(f.detail for f in passed.findings if f.rule == "G2")

@@ -3,7 +3,7 @@
 agreement is visible only to its parties and the center's operators (C9)."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from contracts import handlers, rules, store
 from contracts.rules import Party, SessionKind
 from sme_runtime.auth import Principal, Role, requires
+from sme_runtime.consumer import EventRefused
 from sme_schemas.contracts import TerminationReason
 
 router = APIRouter(tags=["agreements"])
@@ -81,23 +82,35 @@ class ReturnForm(BaseModel):
 
 # --- views ---------------------------------------------------------------------------------------------------
 
-def _summary(a: Any, now: datetime) -> dict[str, Any]:
+def _parties(contracts: handlers.Contracts, a: Any) -> list[str]:
+    """C1: who signs this agreement (the program's version it applied under says whether an expert does)."""
+    try:
+        expert_party = contracts.program(a.program_id, a.program_version).support.expert_party
+    except EventRefused:  # the version is no longer deployed: the three parties of every v1 program
+        expert_party = True
+    return sorted(p.value for p in rules.parties(expert_party))
+
+
+def _summary(contracts: handlers.Contracts, a: Any) -> dict[str, Any]:
+    now = contracts.clock()
     return {"agreement_id": a.agreement_id, "application_id": a.application_id, "program_id": a.program_id,
             "business_registration_number": a.brn, "company_name": a.company_name, "expert_name": a.expert_name,
+            "parties": _parties(contracts, a),
             "status": a.status, "agreed_amount": a.agreed_amount, "term_start": a.term_start, "term_end": a.term_end,
             "sign_by": a.sign_by, "signed_at": a.signed_at,
             "signature_overdue": a.status == "drafted" and a.sign_by < now}
 
 
-async def agreement_view(session, a: Any, now: datetime) -> dict[str, Any]:
+async def agreement_view(session, contracts: handlers.Contracts, a: Any) -> dict[str, Any]:
     sessions = await store.sessions_of(session, a.agreement_id)
     signatures = await store.signatures(session, a.agreement_id)
     counted = {k.value: sum(s.kind == k.value for s in sessions) for k in SessionKind}
-    return {**_summary(a, now), "ceo_name": a.ceo_name, "expert_affiliation": a.expert_affiliation,
+    summary = _summary(contracts, a)
+    return {**summary, "ceo_name": a.ceo_name, "expert_affiliation": a.expert_affiliation,
             "minimum_sessions": a.minimum_sessions, "follow_up_sessions": a.follow_up_sessions,
             "signatures": [{"party": s.party, "signed_by": s.signed_by, "signed_at": s.signed_at}
                            for s in signatures],
-            "missing_signatures": sorted({p.value for p in Party} - {s.party for s in signatures})
+            "missing_signatures": sorted(set(summary["parties"]) - {s.party for s in signatures})
             if a.status == "drafted" else [],
             "sessions_held": {**counted, "hours": sum(s.hours for s in sessions)},
             "report_problems": [p.as_dict() for p in rules.report_problems(
@@ -118,7 +131,7 @@ async def _act(request: Request, action, agreement_id: str, principal: Principal
     """Run one command in its own transaction and answer with the agreement as it now stands."""
     async with request.app.state.sessions() as session, session.begin():
         a = await action(session, request.app.state.contracts, agreement_id, principal, **kwargs)
-        return await agreement_view(session, a, request.app.state.contracts.clock())
+        return await agreement_view(session, request.app.state.contracts, a)
 
 
 # --- routes ---------------------------------------------------------------------------------------------------
@@ -131,7 +144,7 @@ async def list_agreements(request: Request, principal: Signer, program_id: str |
     brn = None if principal.role is Role.OPERATOR else principal.business_registration_number or "-"
     async with request.app.state.sessions() as session:
         rows = await store.agreements(session, program_id=program_id, brn=brn, status=status)
-    views = [_summary(a, request.app.state.contracts.clock()) for a in rows]
+    views = [_summary(request.app.state.contracts, a) for a in rows]
     return [v for v in views if v["signature_overdue"]] if signature_overdue else views
 
 
@@ -139,7 +152,7 @@ async def list_agreements(request: Request, principal: Signer, program_id: str |
 async def get_agreement(request: Request, agreement_id: str, principal: Signer) -> dict[str, Any]:
     async with request.app.state.sessions() as session:
         a = await handlers.visible_agreement(session, agreement_id, principal)
-        return await agreement_view(session, a, request.app.state.contracts.clock())
+        return await agreement_view(session, request.app.state.contracts, a)
 
 
 @router.post("/agreements/{agreement_id}/signatures",

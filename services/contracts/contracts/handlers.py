@@ -134,6 +134,10 @@ async def sign(session: AsyncSession, contracts: Contracts, agreement_id: str, p
     if party is None:
         raise RuleViolation(Problem("Authorization", "C1", "only the center, the company and its expert sign"),
                             status_code=403)
+    expert_party = contracts.program(a.program_id, a.program_version).support.expert_party
+    if party is Party.EXPERT and not expert_party:
+        raise RuleViolation(Problem("Authorization", "C1", "this program's agreement has two parties, the center "
+                                    "and the company; no expert signs (support.expert_party)"), status_code=403)
     if party is Party.EXPERT and not a.expert_name:
         raise RuleViolation(Problem("expert_name", "C1", "the company has not named its expert; an operator "
                                     "records the expert by amendment (C5) first"), status_code=409)
@@ -142,7 +146,7 @@ async def sign(session: AsyncSession, contracts: Contracts, agreement_id: str, p
         await store.audit(session, at=now, actor=principal.subject, action="signed", agreement_id=agreement_id,
                           application_id=a.application_id, detail={"party": party.value})
     signed = [Party(s.party) for s in await store.signatures(session, agreement_id)]
-    if rules.in_force(signed):
+    if rules.in_force(signed, expert_party):
         await store.update_agreement(session, agreement_id, status="in-force", signed_at=now)
         await enqueue(session, AgreementSigned(
             program_id=a.program_id, program_version=a.program_version, occurred_at=now,

@@ -32,9 +32,14 @@ class Session:
     photos: int = 1
 
 
-def in_force(signed_by: Iterable[Party]) -> bool:
-    """C1: in force only when the center, the company and the expert have all signed."""
-    return set(signed_by) >= set(Party)
+def parties(expert_party: bool) -> frozenset[Party]:
+    """C1: who signs — the center, the company and (where the program has one) the expert."""
+    return frozenset(Party) if expert_party else frozenset({Party.CENTER, Party.COMPANY})
+
+
+def in_force(signed_by: Iterable[Party], expert_party: bool = True) -> bool:
+    """C1: in force only when every party of the program's agreement has signed."""
+    return set(signed_by) >= parties(expert_party)
 
 
 def term_problems(

@@ -48,7 +48,7 @@ class DocumentScore:
 def document_score(facts: VerifiedFacts, sheet: DocumentScoreSheet, announcement_date: date) -> DocumentScore:
     """Q1–Q6 from the verified facts (unproven claims are 0 already, E5); Q7 caps the sum."""
     years = full_years(facts.gimpo_business_since, announcement_date)
-    bonus_items = sheet.proven_bonus_items(facts.certifications)
+    bonus_items = sheet.proven_bonus_items(facts.certifications, facts.proven_answers)
     bonus_uncapped = sum(item.points for item in bonus_items)
     parts = (
         ("Q1", band_points(sheet.revenue_last_year, facts.revenue_last_year),

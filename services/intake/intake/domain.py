@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Mapping
 
 from sme_runtime.problems import Problem
 from sme_schemas.application import (
@@ -12,7 +12,7 @@ from sme_schemas.application import (
     PreferenceCertification,
 )
 from sme_schemas.program import (
-    SOS_2024_EVIDENCE, EvidenceCondition, EvidenceLine, ProgramDefinition, program_field_problems,
+    SOS_2024_EVIDENCE, EvidenceLine, ProgramDefinition, program_field_problems,
 )
 
 
@@ -28,8 +28,11 @@ class Status(StrEnum):
 LIVE = (Status.SUBMITTED, Status.SCREENING, Status.SUPPLEMENT, Status.PASSED)
 
 
-def _applies(condition: EvidenceCondition, company: CompanyProfile, expert: Expert | None, bonus: BonusClaims) -> bool:
+def _applies(line: EvidenceLine, company: CompanyProfile, expert: Expert | None, bonus: BonusClaims,
+             answers: Mapping[str, object]) -> bool:
     institute = PreferenceCertification.RESEARCH_INSTITUTE
+    if line.when == "answered-yes":
+        return any(answers.get(code) is True for code in line.answers)
     return {
         "always": True,
         "has-factory": bool(company.factory_address),
@@ -40,16 +43,17 @@ def _applies(condition: EvidenceCondition, company: CompanyProfile, expert: Expe
         "claims-research-staff": bonus.research_staff > 0,
         "claims-research-institute": institute in bonus.certifications,
         "claims-certification": any(c is not institute for c in bonus.certifications),
-    }[condition]
+    }[line.when]
 
 
 def required_evidence(company: CompanyProfile, expert: Expert | None, bonus: BonusClaims,
-                      lines: tuple[EvidenceLine, ...] = SOS_2024_EVIDENCE) -> tuple[EvidenceRequirement, ...]:
+                      lines: tuple[EvidenceLine, ...] = SOS_2024_EVIDENCE,
+                      answers: Mapping[str, object] | None = None) -> tuple[EvidenceRequirement, ...]:
     """The program's evidence list for this company (E1–E5, the program's `evidence`); E5 lines are not
     mandatory (an unproven claim scores 0)."""
     return tuple(EvidenceRequirement(rule=line.rule, any_of=line.any_of, mandatory=line.mandatory,
                                      purpose=line.purpose)
-                 for line in lines if _applies(line.when, company, expert, bonus))
+                 for line in lines if _applies(line, company, expert, bonus, answers or {}))
 
 
 def unmet_requirements(requirements: tuple[EvidenceRequirement, ...],

@@ -273,12 +273,12 @@ async def on_supplement_requested(session: AsyncSession, envelope: Envelope, eve
 # --- helpers -------------------------------------------------------------------------------------------------------
 
 def _evidence_list(content: ApplicationContent, program: ProgramDefinition):
-    return required_evidence(content.company, content.expert, content.bonus, program.evidence)
+    return required_evidence(content.company, content.expert, content.bonus, program.evidence, content.program_fields)
 
 
 def evidence_status(content: ApplicationContent, lines: tuple[EvidenceLine, ...]) -> dict[str, Any]:
     """The company's evidence list (the program's, E1–E5) and what is still missing, for the API response."""
-    required = required_evidence(content.company, content.expert, content.bonus, lines)
+    required = required_evidence(content.company, content.expert, content.bonus, lines, content.program_fields)
     return {"required_evidence": [r.model_dump(mode="json") for r in required],
             "unmet_evidence": [r.model_dump(mode="json") for r in unmet_requirements(required, content.evidence)]}
 

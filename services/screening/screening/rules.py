@@ -253,8 +253,12 @@ def _restriction(case: Case, tally: _Tally) -> None:
 
 
 def _expert_grade(case: Case, tally: _Tally) -> str | None:
-    """G1–G3: the named expert must be the program's minimum grade or better."""
+    """G1–G3: the named expert must be the program's minimum grade or better (a program whose agreement has no
+    expert party grades nobody)."""
     expert = case.content.expert
+    if not case.program.support.expert_party:
+        tally.check("G2", "전문가가 협약 당사자가 아닌 사업: 전문가 등급 확인 없음 (support.expert_party)")
+        return None
     if expert is None:
         tally.check("G2", "전문가 미지정: 협약 전 3등급 이상 전문가를 지정해야 합니다")
         return None
@@ -310,6 +314,16 @@ def _lookups(answers: Mapping[Registry, LookupResult | None], rulings: Mapping[s
     return tuple(waiting)
 
 
+def proven_answers(case: Case, unproven_docs: set[D]) -> tuple[str, ...]:
+    """Q6/E5: the program's own questions that prove a bonus item, answered yes, whose proof (the evidence lines
+    that yes asks for) is in order."""
+    proving = {code for item in case.program.document_score.bonus_items for code in item.proven_by_answers}
+    yes = sorted(code for code in proving if case.content.program_fields.get(code) is True)
+    return tuple(code for code in yes if not any(
+        unproven_docs.intersection(line.any_of) for line in case.program.evidence
+        if line.when == "answered-yes" and code in line.answers))
+
+
 def verified_facts(case: Case, unproven: tuple[EvidenceRequirement, ...]) -> VerifiedFacts:
     """E5: a bonus claim without fresh proof counts as 0 for evaluation (it never rejects)."""
     unproven_docs = {d for line in unproven for d in line.any_of}
@@ -320,6 +334,7 @@ def verified_facts(case: Case, unproven: tuple[EvidenceRequirement, ...]) -> Ver
     certifications = () if D.PREFERENCE_CERTIFICATE in unproven_docs else tuple(
         c for c in bonus.certifications if c is not PreferenceCertification.RESEARCH_INSTITUTE)
     return VerifiedFacts(
+        proven_answers=proven_answers(case, unproven_docs),
         company_name=content.company.name, business_registration_number=content.company.business_registration_number,
         ceo_name=content.company.ceo_name, expert_name=content.expert.name if content.expert else None,
         expert_affiliation=content.expert.affiliation if content.expert else None,

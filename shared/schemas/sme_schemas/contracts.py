@@ -26,7 +26,8 @@ class AgreementSigned(ApplicationEvent):
                                   "(a smart-factory build)", ge=0)
     follow_up_sessions: int = Field(description="Follow-up sessions required after the consulting (C3)", ge=0)
     company_name: ShortText = Field(description="기업명 as on the application")
-    expert_name: ShortText = Field(description="Name of the expert (consultant)")
+    expert_name: ShortText | None = Field(description="Name of the expert (consultant); None in a two-party "
+                                                       "agreement whose company named none (support.expert_party)")
     business_registration_number: BusinessRegistrationNumber | None = Field(
         None, description="The company, which may request an advance where the program pays one (I1)")
 

@@ -88,6 +88,9 @@ class SupportTerms(Contract):
     follow_up_sessions: int = Field(ge=0, description="Follow-up sessions at least (C3)")
     max_hours_per_day: int = Field(ge=1, le=24, description="C3")
     minimum_expert_grade: int = Field(ge=0, le=5, description="Worst acceptable expert grade; 0 = 특급 (G2)")
+    expert_party: bool = Field(True, description="C1: the agreement's third party is an expert (SOS's consultant; "
+                                                 "a build's supplier); False: a two-party agreement of the center "
+                                                 "and the company, no expert graded (G1–G3) or signing")
 
     def planned_subsidy(self, cost_excluding_vat: int, sessions: int | None = None) -> int:
         """F4: min(cap, ratio x (planned cost + VAT)); VAT and the ratio are truncated to the won. G3: at most the
@@ -259,7 +262,16 @@ class BonusItem(Contract):
     code: str = Field(pattern=r"^[a-z][a-z0-9-]{1,40}$", description="Item key in a score breakdown")
     title: ShortText = Field(description="The item as the score sheet names it, e.g. INNO(main)-BIZ기업")
     points: int = Field(2, ge=0, le=100, description="Points when proven")
-    proven_by: tuple[Cert, ...] = Field(min_length=1, description="서식1 checkboxes any one of which proves it")
+    proven_by: tuple[Cert, ...] = Field((), description="서식1 checkboxes any one of which proves it")
+    proven_by_answers: tuple[str, ...] = Field((), description="Or the program's own yes-no questions "
+                                               "(application_fields), for a certification 서식1 has no checkbox "
+                                               "for, e.g. 하이서울기업; proven with the certificate (E5)")
+
+    @model_validator(mode="after")
+    def _proven_somehow(self) -> "BonusItem":
+        if not self.proven_by and not self.proven_by_answers:
+            raise ValueError(f"{self.code}: proven_by or proven_by_answers names what proves the item")
+        return self
 
 
 def _bonus(code: str, title: str, *proof: Cert) -> BonusItem:
@@ -285,7 +297,7 @@ SOS_2024_BONUS_ITEMS = (
 
 EvidenceCondition = Literal[
     "always", "has-factory", "no-regular-employees", "has-regular-employees", "names-expert", "claims-past-projects",
-    "claims-research-staff", "claims-research-institute", "claims-certification"]
+    "claims-research-staff", "claims-research-institute", "claims-certification", "answered-yes"]
 
 
 class EvidenceLine(Contract):
@@ -296,7 +308,15 @@ class EvidenceLine(Contract):
     purpose: ShortText
     any_of: tuple[D, ...] = Field(min_length=1)
     when: EvidenceCondition = "always"
+    answers: tuple[str, ...] = Field((), description="when answered-yes: the program's yes-no questions any yes "
+                                                     "to which asks this line")
     mandatory: bool = True
+
+    @model_validator(mode="after")
+    def _answers_for_answered_yes(self) -> "EvidenceLine":
+        if (self.when == "answered-yes") != bool(self.answers):
+            raise ValueError(f"{self.purpose}: answers are named for when answered-yes, and only then")
+        return self
 
 
 def _line(rule: str, purpose: str, *any_of: D, when: str = "always", mandatory: bool = True) -> EvidenceLine:
@@ -386,10 +406,13 @@ class DocumentScoreSheet(Contract):
             raise ValueError("bonus_items: research-institute is scored by Q5 (research_institute), not as a bonus")
         return self
 
-    def proven_bonus_items(self, certifications: "Iterable[Cert]") -> tuple[BonusItem, ...]:
-        """Q6: the items any proven certification proves, each once, in the sheet's order."""
-        proven = set(certifications)
-        return tuple(item for item in self.bonus_items if proven.intersection(item.proven_by))
+    def proven_bonus_items(self, certifications: "Iterable[Cert]",
+                           answers: "Iterable[str]" = ()) -> tuple[BonusItem, ...]:
+        """Q6: the items any proven certification (or a proven yes to the program's own question) proves, each
+        once, in the sheet's order."""
+        proven, yes = set(certifications), set(answers)
+        return tuple(item for item in self.bonus_items
+                     if proven.intersection(item.proven_by) or yes.intersection(item.proven_by_answers))
 
 
 class RubricItem(Contract):
@@ -627,6 +650,11 @@ class ProgramDefinition(Contract):
         for code in self.eligibility.answered_yes:
             if kinds.get(code) != "yes-no":
                 raise ValueError(f"eligibility.answered_yes: {code!r} is no yes-no question of application_fields")
+        for item in self.document_score.bonus_items:
+            for code in item.proven_by_answers:
+                if kinds.get(code) != "yes-no":
+                    raise ValueError(f"document_score.bonus_items: {item.code} is proven by {code!r}, which is no "
+                                     "yes-no question of application_fields")
         return self
 
     @model_validator(mode="after")

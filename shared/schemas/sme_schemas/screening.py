@@ -50,6 +50,8 @@ class VerifiedFacts(Contract):
     research_staff: int = Field(ge=0, description="Proven research staff (Q4)")
     research_institute: bool = Field(description="Proven KOITA-registered research institute (Q5)")
     certifications: tuple[PreferenceCertification, ...] = Field(description="Proven preference certifications (Q6)")
+    proven_answers: tuple[str, ...] = Field((), description="The program's own yes-no questions answered yes and "
+                                                            "proven (Q6 items proven_by_answers)")
     consulting_cost_excluding_vat: Krw = Field(description="Planned cost; the planned subsidy follows F4")
     consulting_sessions: int | None = Field(None, ge=1, description="Planned sessions (서식1); with the program's "
                                             "daily fee they bound the planned subsidy (G3)")
