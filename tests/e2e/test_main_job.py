@@ -226,6 +226,9 @@ def test_main_job_runs_the_sandbox_pilot_with_an_advance_and_a_company_share(fre
     assert ("terms of seoul-sba-sandbox-pilot-2022.json: 100% of the cost, the company paying at least 20% of the "
             "subsidy, at least 0 sessions, region 서울특별시, advance 50%") in out
     assert "funding: 시비 (서울특별시 출연금) 480,000,000" in out
+    # C1: a two-party agreement (the agency and the company); no expert graded (G2) where none is a party
+    assert re.search(r"\d+ agreements in force: center and company each signed", out)
+    assert "rejected G2" not in out
     # A1/X1: the pilot's own question — a company without a regulatory exemption is excluded, naming it
     assert re.search(r"rejected +X1 +규제특례\(실증특례·임시허가\) 지정 여부: '예'여야 신청할 수 있습니다", out)
     advances = re.search(r"(\d+) advances requested and paid: ([\d,]+) KRW", out)
