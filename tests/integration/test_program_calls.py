@@ -45,7 +45,9 @@ def run_round(desk: EvaluationDesk, program_id: str, call_id: str, expected: int
     opened = desk.open_round(program_id, call_id)
     assert opened["call_id"] == call_id and len(opened["applications"]) == expected
     desk.seat(opened["round_id"], COMMITTEE)
-    desk.score_all(opened["round_id"], COMMITTEE)
+    # every sheet at the best level: all pass the mark (F2), so only the call's share decides (F4)
+    desk.score_all(opened["round_id"], COMMITTEE,
+                   sheet_of=lambda app, evaluator, items: {i["code"]: i["levels"][0] for i in items})
     return desk.close(opened["round_id"])
 
 
