@@ -190,11 +190,16 @@ def request_subsidies(pay: PaymentsDesk, desk: ContractsDesk, agreements: list[d
         print(f"  P2 over the cap: {names[boundary['application_id']]} proved {b['proven_cost_including_vat']:,} incl. "
               f"VAT → subsidy {b['subsidy']:,}, company share {b['company_share']:,}")
     for p in filed:
-        if p["breakdown"]["advance_deducted"]:
-            b = p["breakdown"]
-            print(f"  I2: {names[p['application_id']]} subsidy {b['subsidy']:,} − advance {b['advance_deducted']:,} "
-                  f"= balance {p['amount']:,}" + (" (the advance was more: the excess is recovered)"
-                                                 if a_short(p, short) else ""))
+        b = p["breakdown"]
+        if not b["advance_deducted"]:
+            continue
+        line = (f"  I2: {names[p['application_id']]} subsidy {b['subsidy']:,} − advance deducted "
+                f"{b['advance_deducted']:,} = balance {p['amount']:,}")
+        if a_short(p, short):
+            advance = pay.call("GET", f"/payments/PAY-ADV-{p['application_id']}", headers=pay.operator())
+            line += (f"; the advance of {advance['amount']:,} was more: {advance['clawback_amount']:,} recovered "
+                     "(SubsidyClawedBack)")
+        print(line)
     recovered = sum(1 for p in filed if a_short(p, short))
     print(f"{len(filed)} subsidy requests filed (P1); PaymentDue on the bus for each balance owed, due 30 days "
           "after receipt (P3)")

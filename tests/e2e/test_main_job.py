@@ -238,11 +238,13 @@ def test_main_job_runs_the_sandbox_pilot_with_an_advance_and_a_company_share(fre
                      out)
     subsidy, share = money(over.group(1)), money(over.group(2))
     assert subsidy <= 100_000_000 and subsidy + share == 132_000_001 and share * 100 >= 20 * subsidy
-    balances = re.findall(r"I2: .+? subsidy ([\d,]+) − advance ([\d,]+) = balance ([\d,]+)( \(the advance was more)?",
-                          out)
-    assert balances and all(money(s) - money(a) == money(b) for s, a, b, excess in balances if not excess)
-    short = [(money(s), money(a), money(b)) for s, a, b, excess in balances if excess]
+    balances = re.findall(r"I2: .+? subsidy ([\d,]+) − advance deducted ([\d,]+) = balance ([\d,]+)"
+                          r"(?:; the advance of ([\d,]+) was more: ([\d,]+) recovered)?", out)
+    assert balances and all(money(s) - money(a) == money(b) for s, a, b, *_ in balances)
+    short = [(money(s), money(a), money(b), money(adv), money(back)) for s, a, b, adv, back in balances if adv]
+    # I2: the whole subsidy deducted, nothing left to pay, and the advance's excess over it recovered
     assert len(short) == 1 and short[0][0] == short[0][1] and short[0][2] == 0
+    assert short[0][3] - short[0][0] == short[0][4] > 0
     rows = assert_settlement_balances(out, {"시비 (서울특별시 출연금) provincial": 480_000_000})
     # I2's excess advance and I3's advance returned on the give-up are the clawbacks
     assert rows["total"][4] > 0
