@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from sme_runtime import dlq, lag, telemetry, tracing
+from sme_runtime.auth import TokenVerifier
 from sme_runtime.consumer import ReliableConsumers
 from sme_runtime.db import is_transient, make_engine, migrate, session_factory
 from sme_runtime.errors import document_errors, install_error_handlers
@@ -99,6 +100,7 @@ def service_app(settings: ServiceSettings, *, service: str, title: str, descript
                   lifespan=service_lifespan(settings, service=service, migrations=migrations,
                                             topics=topics, build_broker=build_broker, background=background))
     app.state.settings = settings
+    app.state.token_verifier = TokenVerifier(settings.jwt_secret, settings.jwks)
     for name, value in state.items():
         setattr(app.state, name, value)
     install_error_handlers(app, default_rule=default_rule)
@@ -254,6 +256,8 @@ def add_common_commands(sub, service: str, roles: tuple[str, ...]) -> None:
     token.add_argument("--role", required=True, choices=list(roles))
     token.add_argument("--brn", help="business registration number (companies)")
     token.add_argument("--subject", default=None)
+    token.add_argument("--key", type=Path, default=None, help="sign with this Ed25519 key (sme_runtime.keys) for "
+                       "services that verify with its JWKS; default the shared development secret")
     dead = sub.add_parser("dlq", help="list the dead letters, or replay chosen ones after their cause is fixed")
     dead.add_argument("action", choices=["list", "replay"])
     dead.add_argument("ids", nargs="*", type=int, help="dead letter ids to replay")
@@ -273,8 +277,10 @@ def run_common_command(args: argparse.Namespace, settings: ServiceSettings, *, s
         asyncio.run(_dead_letters(settings, args))
     elif args.command == "token":
         from sme_runtime.auth import Role, mint_token
+        from sme_runtime.keys import load_signing_key
 
-        print(mint_token(settings.jwt_secret, subject=args.subject or f"{args.role}:{args.brn or 'staff'}",
+        signer = load_signing_key(args.key) if args.key else settings.jwt_secret
+        print(mint_token(signer, subject=args.subject or f"{args.role}:{args.brn or 'staff'}",
                          role=Role(args.role), brn=args.brn))
     else:
         return False

@@ -27,6 +27,8 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     jwt_secret: str = DEVELOPMENT_SECRET
+    jwks: str | None = Field(None, description="The signers' public keys (a JWKS file or an http(s) URL): set, "
+                             "bearer tokens are verified with them (EdDSA) and the shared secret signs nothing")
     http_workers: int = Field(1, ge=1, le=32, description="HTTP worker processes (uvicorn workers); each runs the "
                               "service's consumers and a relay (one relay publishes at a time)")
     relay_batch_size: int = Field(500, ge=1, le=10_000)
@@ -50,8 +52,10 @@ class ServiceSettings(BaseSettings):
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> "ServiceSettings":
         # A token signed with a published secret would let anyone act as an operator.
-        if self.environment == "production" and (self.jwt_secret == DEVELOPMENT_SECRET or len(self.jwt_secret) < 32):
-            raise ValueError("jwt_secret: set a secret of at least 32 characters in production")
+        if self.environment == "production" and not self.jwks and (self.jwt_secret == DEVELOPMENT_SECRET
+                                                                   or len(self.jwt_secret) < 32):
+            raise ValueError("jwt_secret: set a secret of at least 32 characters in production, or jwks (the "
+                             "signers' public keys) instead")
         return self
 
 
