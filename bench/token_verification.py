@@ -11,6 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from sme_runtime.auth import Role, TokenVerifier, mint_token
 from sme_runtime.keys import JWKS, SIGNING_KEY, load_signing_key, new_keys
 from sme_runtime.settings import DEVELOPMENT_SECRET
@@ -31,7 +33,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         new_keys(Path(folder))
         signer = load_signing_key(Path(folder) / SIGNING_KEY)
-        modes = {
+        modes: dict[str, tuple[TokenVerifier, str | tuple[Ed25519PrivateKey, str]]] = {
             "HS256 (shared secret)": (TokenVerifier(DEVELOPMENT_SECRET), DEVELOPMENT_SECRET),
             "EdDSA (JWKS file)": (TokenVerifier(DEVELOPMENT_SECRET, str(Path(folder) / JWKS)), signer),
         }
