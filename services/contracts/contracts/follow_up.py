@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from typing import Any, Iterable, Literal
 
 from sme_runtime.problems import Problem
-from sme_schemas.program import FollowUp
+from sme_schemas.program import FollowUp, yes_no_or_number_problem
 
 SURVEY = "survey"
 Answer = bool | int | str
@@ -69,12 +69,8 @@ def _outcome_problems(terms: FollowUp, answers: dict[str, Answer]) -> list[Probl
     problems = _unknown((q.code for q in terms.outcome_questions), answers)
     for q in terms.outcome_questions:
         value, where = answers.get(q.code), f"answers.{q.code}"
-        if q.kind == "yes-no" and not isinstance(value, bool):
-            problems.append(Problem(where, "M1", f"{q.title}: true or false"))
-        elif q.kind in ("count", "amount-krw") and (isinstance(value, bool) or not isinstance(value, int)
-                                                    or value < 0):
-            problems.append(Problem(where, "M1", f"{q.title}: a whole number, 0 or more"
-                                    + (" (KRW)" if q.kind == "amount-krw" else "")))
+        if (why := yes_no_or_number_problem(q.kind, value)) is not None:
+            problems.append(Problem(where, "M1", f"{q.title}: {why}"))
         elif q.kind == "text" and not (isinstance(value, str) and len(value) <= 2000):
             problems.append(Problem(where, "M1", f"{q.title}: text of at most 2,000 characters (may be empty)"))
         elif q.requires and value and answers.get(q.requires) is not True:

@@ -113,15 +113,11 @@ def authorise(credentials: HTTPAuthorizationCredentials | None, verifier: TokenV
 
 
 def requires(*roles: Role):
-    """A FastAPI dependency: the caller's Principal, with one of `roles`, checked against the app's settings."""
+    """A FastAPI dependency: the caller's Principal, with one of `roles`, checked by the app's TokenVerifier
+    (service_app makes it from the settings)."""
 
     async def dependency(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
                                                                   Depends(bearer_scheme)]) -> Principal:
-        verifier = getattr(request.app.state, "token_verifier", None)
-        if verifier is None:  # an app assembled without service_app (a unit test's)
-            settings = request.app.state.settings
-            verifier = request.app.state.token_verifier = TokenVerifier(settings.jwt_secret,
-                                                                        getattr(settings, "jwks", None))
-        return authorise(credentials, verifier, roles)
+        return authorise(credentials, request.app.state.token_verifier, roles)
 
     return dependency

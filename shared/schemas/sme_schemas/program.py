@@ -167,6 +167,16 @@ SME_REVENUE_CEILINGS = (
 )
 
 
+def yes_no_or_number_problem(kind: str, value: object) -> str | None:
+    """Why `value` is no answer of a yes-no, count or KRW question (None: it is, or the kind is another); shared
+    by the application's questions (A1) and the outcome reports' (M1)."""
+    if kind == "yes-no" and not isinstance(value, bool):
+        return "true or false"
+    if kind in ("count", "amount-krw") and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        return "a whole number, 0 or more" + (" (KRW)" if kind == "amount-krw" else "")
+    return None
+
+
 class ApplicationField(Contract):
     """A1: a question of the program's own application form, beyond 서식1 (e.g. a sandbox pilot's 규제특례 지정
     여부); answered in the application's `program_fields` under `code`."""
@@ -185,11 +195,8 @@ class ApplicationField(Contract):
 
     def problem(self, value: object) -> str | None:
         """Why `value` does not answer this question (None: it does)."""
-        if self.kind == "yes-no" and not isinstance(value, bool):
-            return "true or false"
-        if self.kind in ("count", "amount-krw") and (isinstance(value, bool) or not isinstance(value, int)
-                                                    or value < 0):
-            return "a whole number, 0 or more" + (" (KRW)" if self.kind == "amount-krw" else "")
+        if (why := yes_no_or_number_problem(self.kind, value)) is not None:
+            return why
         if self.kind in ("text", "choice", "date") and not isinstance(value, str):
             return "text"
         if self.kind == "text" and isinstance(value, str) and (not value.strip() or "\x00" in value):
@@ -351,6 +358,12 @@ SOS_2024_EVIDENCE = (
 )
 
 
+def _each_once(values: list, message: str) -> None:
+    """Codes (or sources) name one thing each; `message` names the field when one repeats."""
+    if len(values) != len(set(values)):
+        raise ValueError(f"{message}, got {values}")
+
+
 def _descending_to_zero(bands: tuple[Band, ...], name: str) -> None:
     thresholds = [b.at_least for b in bands]
     if not bands or thresholds != sorted(set(thresholds), reverse=True) or thresholds[-1] != 0:
@@ -396,9 +409,7 @@ class DocumentScoreSheet(Contract):
 
     @model_validator(mode="after")
     def _each_checkbox_proves_one_item(self) -> "DocumentScoreSheet":
-        codes = [item.code for item in self.bonus_items]
-        if len(codes) != len(set(codes)):
-            raise ValueError(f"bonus_items: item codes must be unique, got {codes}")
+        _each_once([item.code for item in self.bonus_items], "bonus_items: item codes must be unique")
         proofs = [c for item in self.bonus_items for c in item.proven_by]
         if twice := sorted({c.value for c in proofs if proofs.count(c) > 1}):
             raise ValueError(f"bonus_items: a checkbox proves one item only (Q6); {', '.join(twice)} proves several")
@@ -452,9 +463,7 @@ class CommitteeScoreSheet(Contract):
 
     @model_validator(mode="after")
     def _codes_unique(self) -> "CommitteeScoreSheet":
-        codes = [i.code for i in self.items]
-        if len(codes) != len(set(codes)):
-            raise ValueError("committee score sheet: item codes must be unique")
+        _each_once([i.code for i in self.items], "committee score sheet: item codes must be unique")
         return self
 
     @property
@@ -558,10 +567,8 @@ class FollowUp(Contract):
         months = list(self.outcome_reports_after_months)
         if months != sorted(set(months)) or any(not 1 <= m <= 12 for m in months):
             raise ValueError(f"outcome_reports_after_months: increasing, each 1 to 12 (a year at most), got {months}")
-        for name, codes in (("survey_items", [i.code for i in self.survey_items]),
-                            ("outcome_questions", [q.code for q in self.outcome_questions])):
-            if len(codes) != len(set(codes)):
-                raise ValueError(f"{name}: codes must be unique, got {codes}")
+        _each_once([i.code for i in self.survey_items], "survey_items: codes must be unique")
+        _each_once([q.code for q in self.outcome_questions], "outcome_questions: codes must be unique")
         kinds = {q.code: q.kind for q in self.outcome_questions}
         for q in self.outcome_questions:
             if q.requires is not None and kinds.get(q.requires) != "yes-no":
@@ -634,18 +641,14 @@ class ProgramDefinition(Contract):
     def _funding_adds_up(self) -> "ProgramDefinition":
         if not self.funding:
             return self
-        kinds = [f.source for f in self.funding]
-        if len(kinds) != len(set(kinds)):
-            raise ValueError(f"funding: each source once, got {kinds}")
+        _each_once([f.source for f in self.funding], "funding: each source once")
         if (total := sum(f.amount for f in self.funding)) != self.budget:
             raise ValueError(f"funding: the sources add up to {total:,} KRW, not the budget {self.budget:,} KRW (L1)")
         return self
 
     @model_validator(mode="after")
     def _fields_known(self) -> "ProgramDefinition":
-        codes = [f.code for f in self.application_fields]
-        if len(codes) != len(set(codes)):
-            raise ValueError(f"application_fields: codes must be unique, got {codes}")
+        _each_once([f.code for f in self.application_fields], "application_fields: codes must be unique")
         kinds = {f.code: f.kind for f in self.application_fields}
         for code in self.eligibility.answered_yes:
             if kinds.get(code) != "yes-no":
@@ -662,9 +665,7 @@ class ProgramDefinition(Contract):
         if self.calls and self.rolling:
             raise ValueError("calls: give several calls or a rolling call, not both")
         calls = self.program_calls()
-        ids = [c.call_id for c in calls]
-        if len(ids) != len(set(ids)):
-            raise ValueError(f"calls: call ids must be unique, got {ids}")
+        _each_once([c.call_id for c in calls], "calls: call ids must be unique")
         for c in calls:
             if not self.window.opens_at <= c.window.opens_at <= c.window.closes_at <= self.window.closes_at:
                 raise ValueError(f"calls: {c.call_id}'s window is not inside the program's window (K1)")
