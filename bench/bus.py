@@ -56,7 +56,7 @@ def leave_no_backlog() -> None:
     it (the main job's contracts would otherwise first dead-letter a surge's ScreeningPassed)."""
     from deploy.local.groups import consumer_groups, screening_groups, start_groups_at_end
 
-    groups = {**screening_groups(), **{g: t for s in ("evaluation", "contracts", "payments")
+    groups = {**screening_groups(), **{g: t for s in ("evaluation", "contracts", "payments", "portal")
                                        for g, t in consumer_groups(s).items()}}
     asyncio.run(start_groups_at_end(groups, f"127.0.0.1:{os.environ.get('SME_KAFKA_PORT', '9092')}"))
 

@@ -20,15 +20,17 @@ import httpx
 from deploy.local.prometheus import RULES, LocalPrometheus
 from deploy.local.procs import (
     REGISTRIES, ROOT, ServiceProcess, end_offsets, evaluation_env, headers_of, intake_env, publish_event, read_topic,
-    registry_processes, retire_refused_demo_calls, screening_env, screening_processes,
+    registry_processes, retire_refused_demo_calls, screening_env, screening_processes, signer,
 )
+from deploy.local.portal_stage import DEMO_PASSWORD, PortalStage, use_keys
 from deploy.local.execution_stage import (
     CONSULTING_DAYS, UNPAID_DAYS, ExecutionServices, agreements_drafted, bus_counts, consult_and_report,
     follow_up_report, follow_up_stage, give_up_and_promote, overdue_after_restart, pay_advances, pay_all_but_one,
     pay_allowances, program_report, request_subsidies, service_today, settlement_report, sign_everything,
 )
 from deploy.sample.evaluation_scenario import (
-    COMMITTEE, EvaluationDesk, committee_qualities, declared_conflict, evaluator_pool, ranking_table, score_sheet,
+    COMMITTEE, EXTERNALS, EvaluationDesk, committee_qualities, declared_conflict, evaluator_pool, pad, ranking_table,
+    score_sheet,
 )
 from deploy.sample.execution_scenario import ContractsDesk, PaymentsDesk
 from deploy.sample.program_call import SOS_2024, demo_program, demo_program_id, sample_forms
@@ -36,7 +38,6 @@ from deploy.sample.screening_scenario import (
     NATIONAL, NATIONAL_PROJECTS, PLANTED, adjust_forms, expected, national_corpus, registry_dataset)
 from intake.form import ApplicationForm, to_content
 from sme_runtime.auth import Role, mint_token
-from sme_runtime.settings import DEVELOPMENT_SECRET
 from sme_schemas.catalog import produced_by
 from sme_schemas.intake import ApplicationFiledByMunicipalSystem, ApplicationSubmitted
 from sme_schemas.program import ProgramDefinition
@@ -51,6 +52,8 @@ EXECUTION_PORTS = {"contracts": int(os.environ.get("SME_CONTRACTS_PORT", "8004")
                    "payments": int(os.environ.get("SME_PAYMENTS_PORT", "8005"))}
 WORKER_PORTS = {r: int(os.environ.get("SME_WORKER_PORT_BASE", "8012")) + i for i, r in enumerate(REGISTRIES)}
 PROMETHEUS_PORT = int(os.environ.get("SME_PROMETHEUS_PORT", "9090"))
+PORTAL_PORT = int(os.environ.get("SME_PORTAL_PORT", "8000"))
+SMTP_PORT = int(os.environ.get("SME_SMTP_PORT", "8025"))
 REGISTRY_PORTS = {r: int(os.environ.get("SME_REGISTRY_PORT_BASE", "8101")) + i for i, r in enumerate(REGISTRIES)}
 BASE = f"http://127.0.0.1:{INTAKE_PORT}"
 SCREENING = f"http://127.0.0.1:{SCREENING_PORT}"
@@ -61,7 +64,7 @@ PAYMENTS = f"http://127.0.0.1:{EXECUTION_PORTS['payments']}"
 
 def token(role: Role, brn: str | None = None) -> dict[str, str]:
     subject = f"company:{brn}" if brn else "operator:center-staff"
-    return {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject=subject, role=role, brn=brn)}
+    return {"Authorization": "Bearer " + mint_token(signer(), subject=subject, role=role, brn=brn)}
 
 
 def heading(text: str) -> None:
@@ -414,6 +417,24 @@ def execute(program: dict, forms: list[dict], rows: dict[str, dict], names: dict
         raise SystemExit(f"events on the bus differ from what was done (seen, expected): {wrong}")
 
 
+def show_portal(portal: PortalStage, program_id: str, *, keep_running: bool) -> None:
+    """The portal's address and a demonstration account per role, with what each can look at."""
+    heading("the portal: sign in as each role")
+    agreements = httpx.get(f"{CONTRACTS}/agreements", params={"program_id": program_id},
+                           headers=token(Role.OPERATOR)).json()
+    chosen = next(a for a in agreements if a["status"] in ("completed", "in-force"))
+    evaluator_id, evaluator_name = EXTERNALS[0][0], EXTERNALS[0][1]
+    accounts = portal.demo_accounts((chosen["business_registration_number"], chosen["company_name"]),
+                                    (evaluator_id, evaluator_name))
+    mails = portal.mails_settled()
+    print(f"{portal.url}  — every account's password: {DEMO_PASSWORD} (demonstration accounts on this machine)")
+    for role, login, what in accounts:
+        print(f"  {pad(role, 20)} {login:<14} {what}")
+    print(f"notices e-mailed to the local mail server so far: {mails} ({LOCAL_DIR / 'mail'})")
+    if not keep_running:
+        print("the services stop when the job ends: run it with --keep-running to use the portal afterwards")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--companies", type=int, default=30)
@@ -456,15 +477,25 @@ def main() -> None:
     print("funding: " + ", ".join(f"{f['title']} {f['amount']:,}" for f in program.get("funding") or [
         {"title": "시비", "amount": program["budget"]}]))
     heading("starting services")
+    # The services verify tokens with the portal's public key (JWKS); no service holds anything that could mint one
+    use_keys(LOCAL_DIR / "keys")
     execution = ExecutionServices(kafka=KAFKA, pg_port=PG_PORT, programs=f"{ROOT / 'deploy/programs'}:{program_dir}",
                                   ports=EXECUTION_PORTS, log_dir=LOCAL_DIR / "logs")
     starts = {cls: asyncio.run(end_offsets(cls.topic(), KAFKA)) for cls in (*produced_by("contracts"),
                                                                              *produced_by("payments"))}
     services = start_services(program_dir, registry_data, execution, national_index(export))
     prometheus = LocalPrometheus({"intake": INTAKE_PORT, "screening": SCREENING_PORT, "evaluation": EVALUATION_PORT,
-                                  **EXECUTION_PORTS, **{f"screening-worker-{r}": p for r, p in WORKER_PORTS.items()}},
+                                  **EXECUTION_PORTS, **{f"screening-worker-{r}": p for r, p in WORKER_PORTS.items()},
+                                  "portal": PORTAL_PORT},
                                  LOCAL_DIR / "prometheus", PROMETHEUS_PORT).start()
     print(f"prometheus {prometheus.url} (Debian's package) scraping every service, rules {RULES.name}")
+    portal = PortalStage(kafka=KAFKA, pg_port=PG_PORT, port=PORTAL_PORT, smtp_port=SMTP_PORT, local_dir=LOCAL_DIR,
+                         urls={"intake": BASE, "screening": SCREENING, "evaluation": EVALUATION,
+                               "contracts": CONTRACTS, "payments": PAYMENTS})
+    services += portal.start()
+    print(f"portal    {portal.url}   (web pages for companies, experts, evaluators and staff; its notices by e-mail "
+          f"to a local mail server on :{SMTP_PORT}, kept in {LOCAL_DIR / 'mail'}; tokens signed with "
+          f"{LOCAL_DIR / 'keys' / 'signing-key.pem'}, verified by every service with its JWKS)")
     try:
         start = asyncio.run(end_offsets(ApplicationSubmitted.topic(), KAFKA))
         heading(f"intake: {len(web_forms)} companies apply over HTTP")
@@ -526,6 +557,7 @@ def main() -> None:
         execute(program, forms, final, names, budget, execution, starts)
         up, targets, rules = prometheus.report()
         print(f"prometheus {prometheus.url}: {up} of {targets} targets up, {rules} alert rules loaded")
+        show_portal(portal, program["program_id"], keep_running=args.keep_running)
         print(f"\nmain job done: {len(apps)} applications accepted, published, screened, evaluated, agreed, "
               "carried out and paid")
     finally:

@@ -23,9 +23,22 @@ def service_env(service: str, *, kafka: str, pg_port: str | int, http_port: int,
                 programs_path: str) -> dict[str, str]:
     """<SERVICE>_* settings for a service process on this machine's broker and cluster (database = role = name)."""
     prefix = service.upper()
-    return {f"{prefix}_DATABASE_URL": f"postgresql+asyncpg://{service}:{service}@127.0.0.1:{pg_port}/{service}",
-            f"{prefix}_KAFKA_BOOTSTRAP_SERVERS": kafka, f"{prefix}_HTTP_PORT": str(http_port),
-            f"{prefix}_PROGRAMS_PATH": programs_path}
+    env = {f"{prefix}_DATABASE_URL": f"postgresql+asyncpg://{service}:{service}@127.0.0.1:{pg_port}/{service}",
+           f"{prefix}_KAFKA_BOOTSTRAP_SERVERS": kafka, f"{prefix}_HTTP_PORT": str(http_port),
+           f"{prefix}_PROGRAMS_PATH": programs_path}
+    if os.environ.get("SME_JWKS"):  # the main job's keys (deploy/local/portal_stage.py): tokens verified with them
+        env[f"{prefix}_JWKS"] = os.environ["SME_JWKS"]
+    return env
+
+
+def signer():
+    """What the job's own desks sign tokens with: the signing key when the main job made one (SME_SIGNING_KEY),
+    else the shared development secret."""
+    from sme_runtime.keys import load_signing_key
+    from sme_runtime.settings import DEVELOPMENT_SECRET
+
+    key = os.environ.get("SME_SIGNING_KEY")
+    return load_signing_key(Path(key)) if key else DEVELOPMENT_SECRET
 
 
 def intake_env(**settings) -> dict[str, str]:

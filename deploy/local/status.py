@@ -13,7 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from deploy.local.procs import REGISTRIES
 
-SERVICES = {"intake": 8001, "screening": 8002, "evaluation": 8003, "contracts": 8004, "payments": 8005,
+SERVICES = {"portal": 8000, "intake": 8001, "screening": 8002, "evaluation": 8003, "contracts": 8004,
+            "payments": 8005,
             **{f"screening-worker-{r}": 8012 + i for i, r in enumerate(REGISTRIES)}}
 
 

@@ -6,13 +6,13 @@ from typing import Any, Callable
 
 import httpx
 
+from deploy.local.procs import signer
 from sme_runtime.auth import Role, mint_token
-from sme_runtime.settings import DEVELOPMENT_SECRET
 
 
 class Desk:
-    def __init__(self, base_url: str, secret: str = DEVELOPMENT_SECRET) -> None:
-        self.base, self.secret = base_url, secret
+    def __init__(self, base_url: str, secret: Any = None) -> None:
+        self.base, self.secret = base_url, secret if secret is not None else signer()
         self.http = httpx.Client(base_url=base_url, timeout=30)
 
     def _as(self, role: Role, subject: str, brn: str | None = None) -> dict[str, str]:

@@ -19,7 +19,7 @@ def run_main_job(*args: str) -> str:
     env = {**os.environ, **TEST_ENV, "SME_INTAKE_PORT": "18011", "SME_SCREENING_PORT": "18021",
            "SME_WORKER_PORT_BASE": "18031", "SME_REGISTRY_PORT_BASE": "18041",
            "SME_EVALUATION_PORT": "18051", "SME_CONTRACTS_PORT": "18061", "SME_PAYMENTS_PORT": "18071",
-           "SME_PROMETHEUS_PORT": "18090"}
+           "SME_PROMETHEUS_PORT": "18090", "SME_PORTAL_PORT": "18081", "SME_SMTP_PORT": "18027"}
     groups = {**screening_groups(), **consumer_groups("evaluation"), **consumer_groups("contracts"),
               **consumer_groups("payments")}
     asyncio.run(start_groups_at_end(groups))  # earlier tests' events are not this call's
@@ -78,6 +78,11 @@ def test_main_job_takes_the_sample_call_from_applications_to_payments(fresh_data
     assert re.search(r"rejected +X5 +동일·유사 과제가 이미 수행되었습니다 \(전국 선행 과제 10,000건 검색\)", out)
     assert re.search(r"manual-review +D3 +유사 과제 가능성 \(위원회 판단 필요, 전국 선행 과제 10,000건 검색\)", out)
     assert "5 applications of this call wait for an operator" in out
+    # The portal: its address, a demonstration account per role, and notices e-mailed to the local mail server
+    portal = out.split("the portal: sign in as each role")[1]
+    assert "http://127.0.0.1:18081  — every account's password: demo-portal-2026" in portal
+    assert all(role in portal for role in ("운영자 operator", "기업 company", "전문가 expert", "평가위원 evaluator"))
+    assert int(re.search(r"notices e-mailed to the local mail server so far: (\d+)", portal).group(1)) > 0
     assert "→ screening: passed" in out
     assert "by outcome: passed 16, rejected 12, supplement-requested 3" in out
     assert "rejected by rule: G2 1, X2 1, X3 2, X4 1, X5 2, X6 1, X7 1, X8 1, X9 2" in out

@@ -44,7 +44,7 @@ async def _reset(service: str) -> None:
 
 @pytest.fixture
 def fresh_databases(infrastructure):
-    for service in ("intake", "screening", "evaluation", "contracts", "payments"):
+    for service in ("intake", "screening", "evaluation", "contracts", "payments", "portal"):
         asyncio.run(_reset(service))
 
 

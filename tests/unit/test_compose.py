@@ -10,13 +10,14 @@ from contracts.config import ContractsSettings
 from evaluation.config import EvaluationSettings
 from intake.config import IntakeSettings
 from payments.config import PaymentsSettings
+from portal.config import PortalSettings
 from screening.config import ScreeningSettings
 from screening.lookups import Registry
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SETTINGS = {"intake": IntakeSettings, "screening": ScreeningSettings, "evaluation": EvaluationSettings,
-            "contracts": ContractsSettings, "payments": PaymentsSettings}
+            "contracts": ContractsSettings, "payments": PaymentsSettings, "portal": PortalSettings}
 WORKERS = {r: f"screening-worker-{r.value}" for r in Registry}
 BUILT = sorted(p.parent.name for p in (ROOT / "services").glob("*/Dockerfile"))
 
@@ -93,7 +94,7 @@ def test_prometheus_scrapes_each_service_where_it_listens(service):
 
 def test_postgres_init_creates_a_database_per_service():
     script = (ROOT / "deploy/compose/init-databases.sh").read_text()
-    for service in ("intake", "screening", "evaluation", "contracts", "payments"):
+    for service in ("intake", "screening", "evaluation", "contracts", "payments", "portal"):
         assert service in script
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("intake", "screening", "evaluation", "contracts", "payments")
+SERVICES = tuple(sorted(p.parent.name for p in (ROOT / "services").glob("*/Dockerfile")))
 
 
 def _locked(name: str) -> dict[str, list[str]]:

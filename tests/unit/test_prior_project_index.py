@@ -201,3 +201,12 @@ def test_registry_updates_reach_a_running_search_without_a_restart(national, tmp
     assert best.record["id"] == funded["id"] and best.overall == 1.0
     again = running.search({e: renamed[e] for e in ("goal", "method", "content")}, top=1)[0]
     assert again.record["id"] == renamed["id"] and again.record["title"] == renamed["title"]
+
+
+def test_loading_an_export_says_how_far_it_has_got(capsys):
+    from screening.similarity.cli import with_progress
+
+    records = [{"id": str(n)} for n in range(25)]
+    assert list(with_progress(iter(records), every=10)) == records
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(" projects")[0] for line in lines] == ["similarity: 10", "similarity: 20"]

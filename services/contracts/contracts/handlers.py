@@ -18,7 +18,7 @@ from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas import Envelope
 from sme_schemas.contracts import (
     CLAWBACK_REASONS, AgreementSigned, AgreementTerminated, FollowUpReminder, FollowUpSubmitted, ParticipationGivenUp,
-    ReportAccepted, TerminationReason,
+    ReportAccepted, ReportReturned, TerminationReason,
 )
 from sme_schemas.evaluation import ApplicationSelected
 from sme_schemas.program import ProgramDefinition, local_date
@@ -352,6 +352,10 @@ async def return_report(session: AsyncSession, contracts: Contracts, agreement_i
     await store.audit(session, at=now, actor=principal.subject, action="report-returned",
                       agreement_id=agreement_id, application_id=a.application_id,
                       detail={"revision": report.revision, "reasons": reasons})
+    await enqueue(session, ReportReturned(
+        program_id=a.program_id, program_version=a.program_version, occurred_at=now,
+        application_id=a.application_id, agreement_id=agreement_id, returned_at=now, revision=report.revision,
+        reasons=tuple(reasons)), source=SOURCE)
     metrics.REPORTS.labels("returned").inc()
     return await store.agreement(session, agreement_id)
 

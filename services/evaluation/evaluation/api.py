@@ -105,11 +105,12 @@ async def open_round(request: Request, form: RoundForm, operator: Operator) -> d
     return await _round(request, round_id)
 
 
-@router.get("/rounds", tags=["rounds"], summary="All rounds")
-async def all_rounds(request: Request, _: Operator) -> list[dict[str, Any]]:
+@router.get("/rounds", tags=["rounds"], summary="All rounds (operators); an evaluator, the rounds they sit on")
+async def all_rounds(request: Request, actor: OperatorOrEvaluator) -> list[dict[str, Any]]:
+    seated = None if actor.role is Role.OPERATOR else actor.subject
     async with request.app.state.sessions() as session:
         return [{"round_id": r.round_id, "program_id": r.program_id, "status": r.status, "opened_at": r.opened_at,
-                 "closed_at": r.closed_at} for r in await store.rounds(session)]
+                 "closed_at": r.closed_at} for r in await store.rounds(session, seated=seated)]
 
 
 @router.put("/rounds/{round_id}/committee", tags=["rounds"],

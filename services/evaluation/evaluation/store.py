@@ -133,8 +133,12 @@ async def round_(session: AsyncSession, round_id: str, *, lock: bool = False) ->
     return await _one(session, "SELECT * FROM rounds WHERE round_id = :r" + (" FOR UPDATE" if lock else ""), r=round_id)
 
 
-async def rounds(session: AsyncSession) -> list[Any]:
-    return await _rows(session, "SELECT * FROM rounds ORDER BY opened_at")
+async def rounds(session: AsyncSession, *, seated: str | None = None) -> list[Any]:
+    """Every round, or those where the evaluator `seated` holds a seat."""
+    if seated is None:
+        return await _rows(session, "SELECT * FROM rounds ORDER BY opened_at")
+    return await _rows(session, "SELECT r.* FROM rounds r WHERE EXISTS (SELECT 1 FROM seats s WHERE s.round_id = "
+                                "r.round_id AND s.evaluator_id = :e) ORDER BY opened_at", e=seated)
 
 
 async def insert_round(session: AsyncSession, *, program_id: str, call_id: str, as_of: date, at: datetime,

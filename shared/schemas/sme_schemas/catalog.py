@@ -4,6 +4,7 @@ from __future__ import annotations
 from sme_schemas.base import IntegrationEvent
 from sme_schemas.contracts import (
     AgreementSigned, AgreementTerminated, FollowUpReminder, FollowUpSubmitted, ParticipationGivenUp, ReportAccepted,
+    ReportReturned,
 )
 from sme_schemas.evaluation import ApplicationSelected, EvaluatorAllowanceDue, RecheckRequested, ScoresFinalized
 from sme_schemas.intake import (
@@ -21,7 +22,8 @@ EVENTS: tuple[type[IntegrationEvent], ...] = (
     ScreeningStarted, ScreeningPassed, ApplicationRejected, SupplementRequested, ManualReviewRequested,
     RecheckCompleted,
     ScoresFinalized, ApplicationSelected, RecheckRequested, EvaluatorAllowanceDue,
-    AgreementSigned, AgreementTerminated, ParticipationGivenUp, ReportAccepted, FollowUpReminder, FollowUpSubmitted,
+    AgreementSigned, AgreementTerminated, ParticipationGivenUp, ReportAccepted, ReportReturned,
+    FollowUpReminder, FollowUpSubmitted,
     PaymentDue, PaymentRecorded, PaymentOverdue, SubsidyClawedBack,
 )
 
@@ -39,6 +41,11 @@ CONSUMES: dict[str, tuple[type[IntegrationEvent], ...]] = {
     "evaluation": (ScreeningPassed, RecheckCompleted, AgreementTerminated, ParticipationGivenUp),
     "contracts": (ScreeningPassed, ApplicationSelected),
     "payments": (AgreementSigned, ReportAccepted, AgreementTerminated, ParticipationGivenUp, EvaluatorAllowanceDue),
+    # The web portal: each application's timeline and the notices its people get (e-mail and in the portal)
+    "portal": (ApplicationSubmitted, ApplicationWithdrawn, ScreeningStarted, SupplementRequested, ApplicationRejected,
+               ManualReviewRequested, ScreeningPassed, ScoresFinalized, ApplicationSelected, AgreementSigned,
+               ParticipationGivenUp, AgreementTerminated, ReportReturned, ReportAccepted, FollowUpReminder,
+               PaymentDue, PaymentRecorded, PaymentOverdue),
 }
 SERVICES = tuple(CONSUMES)
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from sme_schemas.base import ApplicationEvent
-from sme_schemas.values import BusinessRegistrationNumber, Krw, ShortText, UtcInstant
+from sme_schemas.values import BusinessRegistrationNumber, Krw, LongText, ShortText, UtcInstant
 
 
 class AgreementSigned(ApplicationEvent):
@@ -71,6 +71,19 @@ class ParticipationGivenUp(ApplicationEvent):
     approved_at: UtcInstant
     restricted_until: date | None = Field(description="End of the participation restriction, if the center imposed one")
     freed_amount: Krw
+
+
+class ReportReturned(ApplicationEvent):
+    """The center returned the result report for corrections, with its reasons (C8); the company submits a new
+    revision."""
+
+    producer = "contracts"
+    event_name = "report-returned"
+
+    agreement_id: ShortText = Field(description="Agreement id assigned by contracts")
+    returned_at: UtcInstant
+    revision: int = Field(ge=1, description="The report revision returned")
+    reasons: tuple[LongText, ...] = Field(min_length=1, description="What to correct, in the operator's words")
 
 
 class ReportAccepted(ApplicationEvent):

@@ -94,6 +94,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "ParticipationGivenUp": {**_APP, "agreement_id": "AGR-0001", "business_registration_number": "1248100998",
                              "approved_at": "2024-07-01T00:00:00Z", "restricted_until": "2026-06-30",
                              "freed_amount": 5_000_000},
+    "ReportReturned": {**_APP, "agreement_id": "AGR-0001", "returned_at": "2024-11-12T05:00:00Z", "revision": 1,
+                       "reasons": ["3회차 상담일지에 전문가 서명이 없습니다"]},
     "ReportAccepted": {**_APP, "agreement_id": "AGR-0001", "accepted_at": "2024-11-20T00:00:00Z",
                        "agreed_amount": 5_000_000, "sessions_held": 10, "follow_up_sessions_held": 3},
     "FollowUpReminder": {**_APP, "agreement_id": "AGR-0001", "business_registration_number": "1248100998",

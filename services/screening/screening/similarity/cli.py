@@ -15,7 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
+from typing import Iterable, Iterator
+
+PROGRESS_EVERY = 10_000
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -32,12 +36,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
     search.add_argument("--top", type=int, default=10)
 
 
+def with_progress(records: Iterable[dict], every: int = PROGRESS_EVERY) -> Iterator[dict]:
+    """Loading a national export takes minutes: a line on stderr every `every` projects, so nobody waits on a
+    silent terminal (stdout keeps only the report)."""
+    started = time.perf_counter()
+    for number, record in enumerate(records, 1):
+        if number % every == 0:
+            rate = number / max(time.perf_counter() - started, 1e-9)
+            print(f"similarity: {number:,} projects read and indexed so far ({rate:,.0f}/s)", file=sys.stderr,
+                  flush=True)
+        yield record
+
+
 def run(args: argparse.Namespace, _settings=None) -> None:
     from screening.similarity.index import IndexInputError, PriorProjectIndex, build, read_jsonl, update
 
     try:
         if args.step in ("index", "update"):
-            records = (r for path in args.inputs for r in read_jsonl(path))
+            records = with_progress(r for path in args.inputs for r in read_jsonl(path))
             report = build(records, args.out) if args.step == "index" else update(records, args.index)
             print(json.dumps({"projects": report.projects, "distinct_words": report.distinct_words,
                               "seconds": round(report.seconds, 1), "bytes": report.bytes_on_disk}))

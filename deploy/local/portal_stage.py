@@ -1,0 +1,124 @@
+"""The portal in the main job: the signing keys the services verify its tokens with, the portal and a local
+mail server as processes, and a demonstration account per role, printed at the end."""
+from __future__ import annotations
+
+import asyncio
+import os
+import smtplib
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from deploy.local.groups import consumer_groups, start_groups_at_end
+from deploy.local.procs import ROOT, ServiceProcess, service_env
+
+DEMO_PASSWORD = "demo-portal-2026"  # a demonstration on this machine only; production accounts come by invitation
+
+
+def signing_keys(folder: Path) -> tuple[Path, Path]:
+    """The Ed25519 key the portal (and the job's own desks) sign with, and its JWKS the services verify with;
+    made once, kept in `folder`."""
+    key, jwks = folder / "signing-key.pem", folder / "jwks.json"
+    if not key.exists():
+        subprocess.run([sys.executable, "-m", "sme_runtime.keys", "new", "--dir", str(folder)], check=True,
+                       capture_output=True)
+    return key, jwks
+
+
+def use_keys(folder: Path) -> None:
+    """Every service process started after this verifies with the JWKS; the desks sign with the key."""
+    key, jwks = signing_keys(folder)
+    os.environ["SME_SIGNING_KEY"], os.environ["SME_JWKS"] = str(key), str(jwks)
+
+
+@dataclass
+class PortalStage:
+    kafka: str
+    pg_port: str
+    port: int
+    smtp_port: int
+    urls: dict[str, str]
+    local_dir: Path
+    mails_before: int = 0
+
+    def processes(self) -> list[ServiceProcess]:
+        env = {**service_env("portal", kafka=self.kafka, pg_port=self.pg_port, http_port=self.port,
+                             programs_path=str(ROOT / "deploy/programs")),
+               **{f"PORTAL_{service.upper()}_URL": url for service, url in self.urls.items()},
+               "PORTAL_SMTP_PORT": str(self.smtp_port), "PORTAL_PUBLIC_URL": self.url,
+               "PORTAL_UPLOAD_DIR": str(self.local_dir / "portal-uploads"),
+               "PORTAL_SIGNING_KEY": os.environ.get("SME_SIGNING_KEY", "")}
+        if not env["PORTAL_SIGNING_KEY"]:
+            env.pop("PORTAL_SIGNING_KEY")
+        logs = self.local_dir / "logs"
+        return [ServiceProcess("deploy.local.mailbox", ["--port", str(self.smtp_port), "--dir",
+                                                        str(self.local_dir / "mail")], {}, log=logs / "mailbox.log"),
+                ServiceProcess("portal", "serve", env, port=self.port, log=logs / "portal.log")]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> list[ServiceProcess]:
+        # Each run is a call of its own: the portal tells of this call, not of every earlier run on the broker
+        asyncio.run(start_groups_at_end(consumer_groups("portal"), self.kafka))
+        self.mails_before = len(list((self.local_dir / "mail").glob("*.eml")))
+        mailbox, portal = self.processes()
+        mailbox.start(wait=False)
+        self._wait_for_smtp()
+        portal.start()
+        return [mailbox, portal]
+
+    def _wait_for_smtp(self, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=2):
+                    return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def mails_settled(self, quiet_seconds: float = 4, timeout: float = 30) -> int:
+        """E-mails this run put in the local mailbox, once none has arrived for `quiet_seconds` (the sender works
+        every 2 s)."""
+        folder, deadline = self.local_dir / "mail", time.monotonic() + timeout
+        count, since = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            now_count = len(list(folder.glob("*.eml")))
+            if now_count != count:
+                count, since = now_count, time.monotonic()
+            elif time.monotonic() - since >= quiet_seconds:
+                break
+            time.sleep(0.5)
+        return count - self.mails_before
+
+    def account(self, role: str, name: str, email: str, *, login: str = "", brn: str | None = None,
+                evaluator_id: str | None = None) -> str:
+        """Create (or reset) a demonstration account; returns the login it signs in with."""
+        env = {**os.environ, "PORTAL_DATABASE_URL": f"postgresql+asyncpg://portal:portal@127.0.0.1:{self.pg_port}"
+                                                    "/portal"}
+        args = [sys.executable, "-m", "portal", "account", "create", "--role", role, "--name", name, "--email",
+                email, *(["--login", login] if login else []), *(["--brn", brn] if brn else []),
+                *(["--evaluator-id", evaluator_id] if evaluator_id else [])]
+        subprocess.run(args, input=DEMO_PASSWORD + "\n", text=True, check=True, env=env, capture_output=True)
+        return brn if role == "company" and brn else login
+
+    def demo_accounts(self, company: tuple[str, str], evaluator: tuple[str, str]) -> list[tuple[str, str, str]]:
+        """(role, login, what to look at) for an operator, a selected company, its expert and an evaluator."""
+        brn, name = company
+        evaluator_id, evaluator_name = evaluator
+        return [
+            ("운영자 operator", self.account("operator", "센터 담당자", "staff@gimpo-center.example",
+                                               login="center"), "review queue, rounds, payments, report"),
+            ("기업 company", self.account("company", name, "pm@company.example", brn=brn),
+             f"{name}: timeline, agreement, notices"),
+            ("전문가 expert", self.account("expert", f"{name} 전문가", "expert@consulting.example",
+                                             login="expert-demo", brn=brn), "the agreement and its session logs"),
+            ("평가위원 evaluator", self.account("evaluator", evaluator_name, "evaluator@panel.example",
+                                               login=evaluator_id.lower(), evaluator_id=evaluator_id),
+             "the rounds they sit on"),
+        ]

@@ -1,0 +1,65 @@
+"""python -m portal serve | relay | migrate | token | account create --role ROLE --login L --password-file F …"""
+import asyncio
+import sys
+from datetime import datetime, timezone
+
+from portal.config import PortalSettings
+from sme_runtime.service import Command, service_main
+
+
+async def _create(args, settings: PortalSettings) -> str:
+    from portal import security, store
+    from sme_runtime.db import make_engine, migrate, session_factory
+    from portal.app import MIGRATIONS
+
+    password = (open(args.password_file, encoding="utf-8").read().strip() if args.password_file
+                else sys.stdin.readline().strip())
+    login = args.brn if args.role == "company" else security.normalised_login(args.login)
+    problem = security.password_problem(password, login)
+    if problem:
+        raise SystemExit(f"password: {problem}")
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        await migrate(engine, MIGRATIONS)
+        async with session_factory(engine)() as session, session.begin():
+            existing = await store.account_by_login(session, login, lock=True)
+            if existing is not None and existing.role != args.role:
+                raise SystemExit(f"login: {login} is already a {existing.role}'s account")
+            if existing is not None:
+                await store.reset_account(session, existing.account_id, password_hash=security.hash_password(password),
+                                          display_name=args.name, email=args.email, brn=args.brn,
+                                          evaluator_id=args.evaluator_id)
+                await store.release_waiting_mail(session, store.recipient_of(args.role, args.brn, args.evaluator_id))
+                return f"{login}: password and details set again"
+            await store.create_account(session, login=login, role=args.role, display_name=args.name,
+                                       email=args.email, brn=args.brn, evaluator_id=args.evaluator_id,
+                                       password_hash=security.hash_password(password),
+                                       at=datetime.now(timezone.utc), invited_by="command line")
+            await store.release_waiting_mail(session, store.recipient_of(args.role, args.brn, args.evaluator_id))
+            return f"{login}: {args.role} account created"
+    finally:
+        await engine.dispose()
+
+
+def _configure(parser) -> None:
+    parser.add_argument("action", choices=["create"])
+    parser.add_argument("--role", required=True, choices=["company", "expert", "evaluator", "operator"])
+    parser.add_argument("--login", default="", help="the sign-in name (a company signs in with its --brn)")
+    parser.add_argument("--name", required=True, help="display name (a company's 기업명)")
+    parser.add_argument("--email", required=True)
+    parser.add_argument("--brn", help="company: its own number; expert: the company of the engagement")
+    parser.add_argument("--evaluator-id", help="evaluator: the id in evaluation's pool")
+    parser.add_argument("--password-file", help="read the password from this file (default: one line on stdin)")
+
+
+def main() -> None:
+    service_main("portal", PortalSettings, roles=("operator", "company", "evaluator", "expert"), doc=__doc__,
+                 serve_help="the web pages + the notifier's subscriptions + the e-mail sender",
+                 commands={"account": Command(help="create an account (or set its password again): the first "
+                                              "operator, or accounts for a demonstration",
+                                              configure=_configure,
+                                              run=lambda args, settings: print(asyncio.run(_create(args, settings))))})
+
+
+if __name__ == "__main__":
+    main()

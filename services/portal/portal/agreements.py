@@ -1,0 +1,153 @@
+"""Agreements for their parties: the company and its expert sign (C1), the expert logs sessions with photos (C3),
+company and expert write the result report together — the expert uploads drafts, the company submits (C8) — and
+the company files the subsidy request (서식4, P1); operators sign for the center and accept or return reports."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.datastructures import FormData, UploadFile
+
+from portal import forms, store, uploads
+from portal.company import keep_upload
+from portal.services import Services
+from portal.web import User, posted, render, see_other, signed_in
+
+router = APIRouter()
+PARTIES = ("company", "expert", "operator")
+SUBSIDY_DOCUMENTS = (("quote_ref", "견적서"), ("transaction_statement_ref", "거래명세서"),
+                     ("tax_invoice_ref", "세금계산서"),
+                     ("deposit_receipt_ref", "입금증(전문가에게 지급한 증빙)"), ("bankbook_copy_ref", "통장 사본"))
+
+
+@router.get("/agreements")
+async def listing(request: Request) -> Response:
+    user = await signed_in(request, *PARTIES)
+    services: Services = request.app.state.services
+    found = await services.get(user.person, "contracts", "/agreements")
+    payments = [] if user.role == "expert" else await services.get(user.person, "payments", "/payments")
+    return await render(request, "agreements.html", agreements=found, payments=payments)
+
+
+async def _page(request: Request, user: User, agreement_id: str, problems: list | None = None,
+                status_code: int = 200) -> Response:
+    services: Services = request.app.state.services
+    found = await services.get(user.person, "contracts", f"/agreements/{agreement_id}")
+    logs = await services.get(user.person, "contracts", f"/agreements/{agreement_id}/sessions")
+    async with request.app.state.sessions() as session:
+        drafts = await store.uploads_of_agreement(session, agreement_id, "report-draft")
+    payments = [] if user.role == "expert" else [
+        p for p in await services.get(user.person, "payments", "/payments")
+        if p["application_id"] == found["application_id"]]
+    party = {"company": "company", "expert": "expert", "operator": "center"}[user.role]
+    return await render(request, "agreement.html", status_code, agreement=found, logs=logs, drafts=drafts,
+                        payments=payments, party=party, problems=problems or [], documents=SUBSIDY_DOCUMENTS,
+                        uploads=uploads)
+
+
+@router.get("/agreements/{agreement_id}")
+async def agreement(request: Request, agreement_id: str) -> Response:
+    user = await signed_in(request, *PARTIES)
+    return await _page(request, user, agreement_id)
+
+
+async def _act(request: Request, user: User, agreement_id: str, service: str, path: str, body: dict | None = None
+               ) -> Response:
+    answer = await request.app.state.services.call(user.person, service, "POST", path, json=body)
+    if answer.ok:
+        return see_other(f"/agreements/{agreement_id}")
+    return await _page(request, user, agreement_id, [forms.field_errors([p]) for p in answer.problems], 422)
+
+
+@router.post("/agreements/{agreement_id}/sign")
+async def sign(request: Request, agreement_id: str) -> Response:
+    user, _ = await posted(request)
+    return await _act(request, user, agreement_id, "contracts", f"/agreements/{agreement_id}/signatures")
+
+
+async def _files(request: Request, user: User, form: FormData, name: str, agreement_id: str, purpose: str
+                 ) -> tuple[list[str], list[dict]]:
+    references, problems = [], []
+    for item in form.getlist(name):
+        if isinstance(item, UploadFile) and item.filename:
+            try:
+                references.append((await keep_upload(request, user, item, purpose=purpose,
+                                                     agreement_id=agreement_id)).reference)
+            except uploads.UploadRefused as refused:
+                problems.append({name: f"{item.filename}: {refused}"})
+    return references, problems
+
+
+@router.post("/agreements/{agreement_id}/sessions")
+async def log_session(request: Request, agreement_id: str) -> Response:
+    user, form = await posted(request)
+    await signed_in(request, "expert", "company")
+    photos, problems = await _files(request, user, form, "photos", agreement_id, "session-photo")
+    if problems:
+        return await _page(request, user, agreement_id, problems, 422)
+    body = {k: str(form.get(k, "")).strip() for k in ("held_on", "hours", "kind", "place", "notes")}
+    return await _act(request, user, agreement_id, "contracts", f"/agreements/{agreement_id}/sessions",
+                      {**body, "photo_refs": photos})
+
+
+@router.post("/agreements/{agreement_id}/report-draft")
+async def report_draft(request: Request, agreement_id: str) -> Response:
+    """The expert's (or company's) draft of the result report, kept for the company to submit."""
+    user, form = await posted(request)
+    await signed_in(request, "expert", "company")
+    await request.app.state.services.get(user.person, "contracts", f"/agreements/{agreement_id}")  # theirs (C9)
+    _, problems = await _files(request, user, form, "draft", agreement_id, "report-draft")
+    if problems:
+        return await _page(request, user, agreement_id, problems, 422)
+    return see_other(f"/agreements/{agreement_id}")
+
+
+@router.post("/agreements/{agreement_id}/report")
+async def submit_report(request: Request, agreement_id: str) -> Response:
+    user, form = await posted(request)
+    await signed_in(request, "company")
+    report, problems = await _files(request, user, form, "report", agreement_id, "report")
+    draft = str(form.get("draft", ""))
+    if not report and uploads.upload_id_of(draft):
+        report = [draft]
+    logs, more = await _files(request, user, form, "logs", agreement_id, "report-log")
+    fees, most = await _files(request, user, form, "fees", agreement_id, "report-fee")
+    if problems or more or most:
+        return await _page(request, user, agreement_id, problems + more + most, 422)
+    body = {"report_ref": report[0] if report else "", "log_refs": logs, "fee_evidence_refs": fees}
+    return await _act(request, user, agreement_id, "contracts", f"/agreements/{agreement_id}/report", body)
+
+
+@router.post("/agreements/{agreement_id}/report/accept")
+async def accept_report(request: Request, agreement_id: str) -> Response:
+    user, _ = await posted(request)
+    await signed_in(request, "operator")
+    return await _act(request, user, agreement_id, "contracts", f"/agreements/{agreement_id}/report/accept")
+
+
+@router.post("/agreements/{agreement_id}/report/return")
+async def return_report(request: Request, agreement_id: str) -> Response:
+    user, form = await posted(request)
+    await signed_in(request, "operator")
+    reasons = [line.strip() for line in str(form.get("reasons", "")).splitlines() if line.strip()]
+    return await _act(request, user, agreement_id, "contracts", f"/agreements/{agreement_id}/report/return",
+                      {"reasons": reasons})
+
+
+@router.post("/agreements/{agreement_id}/subsidy-request")
+async def subsidy_request(request: Request, agreement_id: str) -> Response:
+    """서식4: the proven cost, the five documents and the account (P1); payments computes the amount (P2)."""
+    user, form = await posted(request)
+    await signed_in(request, "company")
+    found = await request.app.state.services.get(user.person, "contracts", f"/agreements/{agreement_id}")
+    documents: dict[str, str] = {}
+    problems: list[dict] = []
+    for name, _label in SUBSIDY_DOCUMENTS:
+        refs, refused = await _files(request, user, form, name, agreement_id, "subsidy-request")
+        documents[name], problems = (refs[0] if refs else ""), problems + refused
+    if problems:
+        return await _page(request, user, agreement_id, problems, 422)
+    cost = str(form.get("proven_cost_including_vat", "")).replace(",", "").strip()
+    body = {"application_id": found["application_id"], "documents": documents,
+            "proven_cost_including_vat": int(cost) if cost.isdigit() else cost,
+            "account": {k: str(form.get(f"account.{k}", "")).strip() for k in ("bank", "number", "holder")}}
+    return await _act(request, user, agreement_id, "payments", "/subsidy-requests", body)

@@ -1,0 +1,77 @@
+"""The portal as one deployable: the pages, the notifier's subscriptions (timeline and notices), the e-mail
+sender, /health and /metrics. It owns a database of accounts, sessions, uploads and notices, and calls the five
+services' APIs for the person signed in."""
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from faststream.kafka import KafkaBroker
+
+from portal import agreements, company, evaluator, notifier, operator, security, signin, store, web
+from portal.config import PortalSettings
+from portal.services import Services
+from sme_runtime import tracing
+from sme_runtime.logs import configure_logging
+from sme_runtime.service import every, install_operations, service_consumers, service_lifespan
+from sme_schemas.catalog import CONSUMES
+
+log = logging.getLogger("portal")
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+SERVICE = "portal"
+
+
+def build_broker(settings: PortalSettings, sessions) -> KafkaBroker:
+    consumers = service_consumers(settings, sessions, SERVICE)
+    # The portal judges nothing by a program's rules: it tells people what happened, whichever program it was
+    consumers.programs = None
+    for event in CONSUMES[SERVICE]:  # every event the portal reads goes the same way: timeline lines, notices
+        consumers.subscribe(event, notifier.on_event)
+    return consumers.broker
+
+
+def create_app(settings: PortalSettings | None = None) -> FastAPI:
+    settings = settings or PortalSettings()
+    if not logging.getLogger().handlers:
+        configure_logging(SERVICE)
+    channel = notifier.EmailChannel(settings)
+    inner = service_lifespan(
+        settings, service=SERVICE, migrations=MIGRATIONS, topics=_topics(),
+        build_broker=lambda sessions: build_broker(settings, sessions),
+        background=(every(settings.mail_seconds, lambda sessions: notifier.send_waiting(
+            sessions, channel, settings.public_url), log, "sending notices"),))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        async with inner(app):
+            async with app.state.sessions() as session, session.begin():
+                await store.interrupt_jobs(session, web.now())
+            app.state.services = Services(settings)
+            try:
+                yield
+            finally:
+                await app.state.services.close()
+
+    app = FastAPI(title="포털 — 김포시 중소기업 지원사업", version="1.0.0", lifespan=lifespan, docs_url=None,
+                  redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    app.state.jobs = set()
+    app.state.session_lifetime = security.SessionLifetime(timedelta(minutes=settings.session_idle_minutes),
+                                                          timedelta(hours=settings.session_max_hours))
+    web.install(app)
+    app.add_middleware(tracing.TraceRequests)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    for module in (signin, company, agreements, evaluator, operator):
+        app.include_router(module.router)
+    install_operations(app, SERVICE)
+    return app
+
+
+def _topics() -> list[str]:
+    from sme_runtime.topics import service_topics
+
+    return service_topics(SERVICE)

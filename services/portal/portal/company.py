@@ -1,0 +1,192 @@
+"""The company's pages: its applications and their timelines, the application form (서식1 + 서식2) with intake's
+own field-by-field errors, evidence uploads and supplements, and the files it uploaded."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, Response
+from starlette.datastructures import FormData, UploadFile
+
+from portal import forms, labels, store, uploads
+from portal.web import User, now, posted, render, see_other, signed_in
+
+router = APIRouter()
+
+
+async def keep_upload(request: Request, user: User, upload: UploadFile, *, purpose: str = "evidence",
+                      agreement_id: str | None = None) -> uploads.Stored:
+    settings = request.app.state.settings
+    stored = await uploads.keep(upload, settings.upload_dir, settings.upload_max_bytes)
+    async with request.app.state.sessions() as session, session.begin():
+        await store.add_upload(session, upload_id=stored.upload_id, account_id=user.account_id, brn=user.brn,
+                               filename=stored.filename, media_type=stored.media_type,
+                               size_bytes=stored.size_bytes, sha256=stored.sha256, at=now(), purpose=purpose,
+                               agreement_id=agreement_id)
+    return stored
+
+
+async def _programs(request: Request, user: User) -> list[dict]:
+    return await request.app.state.services.get(user.person, "intake", "/programs")
+
+
+@router.get("/company")
+async def dashboard(request: Request) -> Response:
+    user = await signed_in(request, "company")
+    services = request.app.state.services
+    applications = await services.get(user.person, "intake", "/applications", limit=100)
+    programs = await _programs(request, user)
+    applied = {a["program_id"] for a in applications if a["status"] not in ("rejected", "withdrawn")}
+    programs = [p for p in programs if accepting_now(p, now())]
+    async with request.app.state.sessions() as session:
+        recent = await store.notices_for(session, user.recipients, limit=5)
+    return await render(request, "company.html", applications=applications, recent=recent,
+                        programs=[p for p in programs if p["program_id"] not in applied])
+
+
+def accepting_now(program: dict, at: datetime) -> bool:
+    """A3/K1: a program whose window (or one of its calls' windows) is open now."""
+    windows = [c["window"] for c in program.get("calls") or []] or [program["window"]]
+    return any(datetime.fromisoformat(w["opens_at"]) <= at < datetime.fromisoformat(w["closes_at"])
+               for w in windows)
+
+
+def _program(programs: list[dict], program_id: str | None) -> dict | None:
+    return next((p for p in programs if p["program_id"] == program_id), None)
+
+
+@router.get("/applications/new")
+async def new_application(request: Request, program_id: str) -> Response:
+    user = await signed_in(request, "company")
+    program = _program(await _programs(request, user), program_id)
+    if program is None:
+        return await render(request, "error.html", 404, title="공고를 찾을 수 없습니다", message=program_id)
+    values = {"company.business_registration_number": user.brn, "company.name": user.display_name}
+    return await _form(request, program, values, {}, [])
+
+
+async def _form(request: Request, program: dict, values: dict, errors: dict, kept: list[dict],
+                status_code: int = 200) -> Response:
+    shown = set(forms.FIELDS) | {f"program_fields.{q['code']}" for q in program.get("application_fields") or []}
+    shown |= {f"evidence.{i}" for i in range(forms.EVIDENCE_ROWS)} | {
+        f"evidence.{i}.{part}" for i in range(forms.EVIDENCE_ROWS) for part in ("document_type", "issued_on",
+                                                                               "file_reference")}
+    return await render(request, "application_form.html", status_code, program=program, sections=forms.SECTIONS,
+                        values=values, errors=errors, general=forms.unplaced(errors, shown), kept=kept,
+                        rows=range(forms.EVIDENCE_ROWS), submission_key=secrets.token_urlsafe(16),
+                        documents=labels.DOCUMENT)
+
+
+async def evidence_rows(request: Request, user: User, form: FormData, errors: dict[str, str]) -> list[dict]:
+    """The evidence lines of a posted form: each newly uploaded file kept (a refused file named in `errors`),
+    each file kept by an earlier attempt carried over, so a correction never asks for a file again."""
+    rows = []
+    for i in range(forms.EVIDENCE_ROWS):
+        document_type = str(form.get(f"evidence.{i}.document_type", "")).strip()
+        issued_on = str(form.get(f"evidence.{i}.issued_on", "")).strip()
+        file, reference = form.get(f"evidence.{i}.file"), str(form.get(f"evidence.{i}.kept", "")).strip()
+        if isinstance(file, UploadFile) and file.filename:
+            try:
+                reference = (await keep_upload(request, user, file)).reference
+            except uploads.UploadRefused as refused:
+                errors[f"evidence.{i}.file_reference"] = f"{refused} — E1 (증빙 파일)"
+                reference = ""
+        if reference and uploads.upload_id_of(reference) is None:
+            reference = ""  # only the portal's own references are carried over
+        if document_type or issued_on or reference:
+            rows.append({"document_type": document_type, "issued_on": issued_on, "file_reference": reference,
+                         "filename": await _filename(request, reference)})
+    return rows
+
+
+async def _filename(request: Request, reference: str) -> str:
+    upload_id = uploads.upload_id_of(reference)
+    if upload_id is None:
+        return ""
+    async with request.app.state.sessions() as session:
+        row = await store.upload(session, upload_id)
+    return row.filename if row else ""
+
+
+def _evidence_json(rows: list[dict]) -> list[dict]:
+    return [{k: r[k] for k in ("document_type", "issued_on", "file_reference")} for r in rows]
+
+
+@router.post("/applications/new")
+async def submit(request: Request) -> Response:
+    user, form = await posted(request)
+    await signed_in(request, "company")
+    program = _program(await _programs(request, user), str(form.get("program_id", "")))
+    if program is None:
+        return await render(request, "error.html", 404, title="공고를 찾을 수 없습니다", message="program_id")
+    errors: dict[str, str] = {}
+    rows = await evidence_rows(request, user, form, errors)
+    multi = {name: [str(v) for v in form.getlist(name)] for name in forms.MULTI}
+    body = forms.application_json(form, multi, program, _evidence_json(rows))
+    values = {k: v for k, v in form.items() if isinstance(v, str)} | multi
+    if errors:  # a refused file: nothing is sent until every file is acceptable
+        return await _form(request, program, values, errors, rows, 422)
+    answer = await _post_application(request, user, body, str(form.get("submission_key", "")))
+    if not answer.ok:
+        return await _form(request, program, values, forms.field_errors(answer.problems), rows, 422)
+    return see_other(f"/applications/{answer.body['application_id']}")
+
+
+async def _post_application(request: Request, user: User, body: dict, key: str):
+    # The same key on a double click or a resent form: intake answers the first submission again (A2)
+    return await request.app.state.services.call(user.person, "intake", "POST", "/applications", json=body,
+                                                 idempotency_key=key[:100] or None)
+
+
+@router.get("/applications/{application_id}")
+async def application(request: Request, application_id: str) -> Response:
+    user = await signed_in(request, "company", "operator")
+    found = await request.app.state.services.get(user.person, "intake", f"/applications/{application_id}")
+    async with request.app.state.sessions() as session:
+        timeline = await store.timeline(session, application_id)
+    return await render(request, "application.html", application=found, timeline=timeline,
+                        rows=range(3), documents=labels.DOCUMENT, errors={}, general={})
+
+
+@router.post("/applications/{application_id}/evidence")
+async def supplement(request: Request, application_id: str) -> Response:
+    """E6: the company adds documents; intake takes the form again with the longer evidence list."""
+    user, form = await posted(request)
+    await signed_in(request, "company")
+    services = request.app.state.services
+    found = await services.get(user.person, "intake", f"/applications/{application_id}")
+    errors: dict[str, str] = {}
+    added = await evidence_rows(request, user, form, errors)
+    answer = None
+    if not errors and added:
+        evidence = [*found["content"]["evidence"], *_evidence_json(added)]
+        answer = await services.call(user.person, "intake", "PUT", f"/applications/{application_id}",
+                                     json=forms.resubmission(found, evidence))
+        if answer.ok:
+            return see_other(f"/applications/{application_id}")
+        errors = forms.field_errors(answer.problems)
+    elif not added and not errors:
+        errors["evidence"] = "올릴 서류를 고르세요 — E6"
+    async with request.app.state.sessions() as session:
+        timeline = await store.timeline(session, application_id)
+    return await render(request, "application.html", 422, application=found, timeline=timeline, rows=range(3),
+                        documents=labels.DOCUMENT, errors=errors, general=errors)
+
+
+@router.get("/files/{upload_id}")
+async def download(request: Request, upload_id: str) -> Response:
+    """A file the person uploaded, or (operators, and the company's expert) one of their company's."""
+    user = await signed_in(request)
+    try:
+        path = uploads.path_of(request.app.state.settings.upload_dir, upload_id)
+    except uploads.UploadRefused:
+        return await render(request, "error.html", 404, title="파일을 찾을 수 없습니다", message=upload_id[:80])
+    async with request.app.state.sessions() as session:
+        row = await store.upload(session, upload_id)
+    allowed = row is not None and (user.role == "operator" or row.account_id == user.account_id
+                                   or (user.brn is not None and row.brn and row.brn.strip() == user.brn))
+    if not allowed or not path.exists():
+        return await render(request, "error.html", 404, title="파일을 찾을 수 없습니다", message=upload_id[:80])
+    return FileResponse(path, media_type=row.media_type, filename=row.filename,
+                        content_disposition_type="attachment")
+

@@ -1,0 +1,224 @@
+"""서식1 + 서식2 as a web form, pure: the fields in the order of the paper form, the posted fields turned into the
+JSON intake takes, and intake's problems turned back into messages beside the fields they name."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from portal import labels
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str  # the path intake's problems name, e.g. company.regular_employees
+    label: str
+    kind: str = "text"  # text, textarea, number, date, email, tel, select, yes-no, checkboxes
+    required: bool = True
+    help: str = ""
+    choices: tuple[tuple[str, str], ...] = ()
+
+
+def _choices(mapping: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(mapping.items())
+
+
+SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
+    ("기업 현황", (
+        Field("company.name", "기업명"), Field("company.ceo_name", "대표자 성명"),
+        Field("company.business_registration_number", "사업자등록번호", help="숫자 10자리 (- 없이도 됩니다)"),
+        Field("company.founded_on", "설립일자", "date"), Field("company.business_type", "업태"),
+        Field("company.business_items", "종목"),
+        Field("company.industry_code", "업종 코드(한국표준산업분류)", help="예: C29 — 중소기업 여부 판단에 씁니다(X1)"),
+        Field("company.main_products", "주생산품"), Field("company.main_equipment", "주요 보유설비"),
+        Field("company.regular_employees", "상시종업원수(명)", "number"),
+        Field("company.revenue_last_year", "전년도 매출액(원)", "number", help="원 단위, 숫자만"),
+        Field("company.hq_address", "본사 소재지"),
+        Field("company.factory_address", "사업장(공장) 소재지", required=False,
+              help="공장이 있으면(공장등록증 필요, E2)"),
+        Field("company.gimpo_business_since", "김포시 사업 시작일", "date"),
+    )),
+    ("사업 담당자", (
+        Field("project_manager.name", "성명"), Field("project_manager.department", "부서"),
+        Field("project_manager.title", "직책"),
+        Field("project_manager.phone", "연락처", "tel", help="예: 031-987-6543"),
+        Field("project_manager.email", "이메일", "email"),
+    )),
+    ("컨설팅 계획", (
+        Field("consulting.consulting_field", "컨설팅 희망분야"),
+        Field("consulting.consultant_field", "컨설턴트 전문분야"),
+        Field("consulting.cost_excluding_vat", "컨설팅 소요비용(부가세 제외, 원)", "number"),
+        Field("consulting.sessions", "컨설팅 횟수", "number"),
+        Field("consulting.company_difficulties", "기업애로사항", "textarea"),
+        Field("consulting.company_introduction", "기업소개", "textarea"),
+        Field("consulting.project_overview", "과제개요", "textarea"),
+        Field("consulting.necessity_and_purpose", "필요성 및 목적", "textarea"),
+        Field("consulting.expected_effects", "기대효과", "textarea"),
+        Field("consulting.consulting_content", "컨설팅 내용", "textarea"),
+        Field("consulting.schedule.0.month", "진행일정 1 — 월", help="YYYY-MM"),
+        Field("consulting.schedule.0.activity", "진행일정 1 — 추진내용"),
+        Field("consulting.schedule.1.month", "진행일정 2 — 월", required=False, help="YYYY-MM"),
+        Field("consulting.schedule.1.activity", "진행일정 2 — 추진내용", required=False),
+        Field("consulting.planned_completion_on", "완료 예정일", "date"),
+    )),
+    ("전문가(컨설턴트)", (
+        Field("expert.name", "성명", required=False, help="전문가를 정했으면 적어 주세요(E4, G1–G3)"),
+        Field("expert.affiliation", "소속", required=False), Field("expert.title", "직위", required=False),
+        Field("expert.contact", "연락처", "tel", required=False),
+        Field("expert.qualification.highest_degree", "최종 학위", "select", required=False,
+              choices=_choices(labels.DEGREE)),
+        Field("expert.qualification.consulting_years", "해당 분야 컨설팅 경력(년)", "number", required=False),
+        Field("expert.qualification.licences", "자격증", "checkboxes", required=False,
+              choices=_choices(labels.LICENCE)),
+    )),
+    ("가점 및 우대사항", (
+        Field("bonus.past_public_projects", "과제 수행실적(건)", "number", required=False),
+        Field("bonus.research_staff", "연구인력(석·박사, 명)", "number", required=False),
+        Field("bonus.certifications", "우대사항", "checkboxes", required=False, choices=_choices(labels.CERTIFICATION)),
+    )),
+    ("확인 및 동의", (
+        Field("declarations.plans_to_relocate_outside_gimpo", "사업기간 중 타 시로 이전할 계획이 있습니까?", "yes-no",
+              help="있으면 지원 대상이 아닙니다(X7)"),
+        Field("declarations.consent_to_data_use", "개인·기업정보 수집·이용·제공에 동의합니다 (서식2, 필수)", "consent"),
+    )),
+)
+FIELDS = {f.name: f for _, fields in SECTIONS for f in fields}
+_INDEX = re.compile(r"^\d+$")
+MULTI = {"bonus.certifications", "expert.qualification.licences"}
+EVIDENCE_ROWS = 8
+
+_MESSAGES = (
+    ("Field required", "필수 항목입니다"),
+    ("String should have at least", "입력해 주세요"),
+    ("Input should be a valid integer", "숫자만 입력해 주세요"),
+    ("Input should be greater than or equal to", "0 이상이어야 합니다"),
+    ("Input should be a valid date", "날짜를 YYYY-MM-DD로 입력해 주세요"),
+    ("String should match pattern", "형식이 맞지 않습니다"),
+    ("Input should be a valid boolean", "예 또는 아니오를 고르세요"),
+    ("Input should be", "고를 수 있는 값이 아닙니다"),
+    ("the consent to collect", "개인·기업정보 수집·이용·제공 동의(서식2)는 필수입니다"),
+)
+
+
+def plain_message(message: str) -> str:
+    for prefix, korean in _MESSAGES:
+        if message.startswith(prefix):
+            return korean
+    return message
+
+
+def field_errors(problems: list[dict[str, str]]) -> dict[str, str]:
+    """Intake's problems by the form field they name: '입력해 주세요 — A1 (신청서 필수 항목)'."""
+    out: dict[str, str] = {}
+    for p in problems:
+        name = p.get("field", "")
+        text = f"{plain_message(p.get('message', ''))} — {labels.rule(p.get('rule', ''))}"
+        out[name] = f"{out[name]}; {text}" if name in out else text
+    return out
+
+
+def unplaced(errors: dict[str, str], shown: set[str]) -> dict[str, str]:
+    """Problems naming no field on the page (shown at the top, never dropped)."""
+    return {k: v for k, v in errors.items() if k not in shown}
+
+
+def _put(tree: dict, path: list[str], value: Any) -> None:
+    node: Any = tree
+    for i, part in enumerate(path[:-1]):
+        nxt: Any = [] if _INDEX.match(path[i + 1]) else {}
+        if isinstance(node, list):
+            index = int(part)
+            while len(node) <= index:
+                node.append(type(nxt)())
+            node = node[index]
+        else:
+            node = node.setdefault(part, nxt)
+    last = path[-1]
+    if isinstance(node, list):
+        index = int(last)
+        while len(node) <= index:
+            node.append(None)
+        node[index] = value
+    else:
+        node[last] = value
+
+
+def application_json(posted: Mapping[str, Any], multi: Mapping[str, list[str]], program: dict,
+                     evidence: list[dict]) -> dict:
+    """The JSON intake takes. Values stay as typed (intake checks them and names the field); blank optional fields
+    are left out, an unnamed expert is no expert, and the program's own questions take their kinds."""
+    tree: dict[str, Any] = {"program_id": program["program_id"]}
+    for name, field in FIELDS.items():
+        if field.kind in ("checkboxes",):
+            _put(tree, name.split("."), list(multi.get(name, [])))
+            continue
+        raw = str(posted.get(name, "")).strip()
+        if field.kind == "yes-no":
+            _put(tree, name.split("."), {"yes": True, "no": False}.get(raw, raw or None))
+        elif field.kind == "consent":
+            _put(tree, name.split("."), raw == "on")
+        elif raw or field.required:
+            _put(tree, name.split("."), raw)
+    schedule = tree.get("consulting", {}).get("schedule", [])
+    tree.setdefault("consulting", {})["schedule"] = [s for s in schedule if s and any(s.values())]
+    expert = tree.get("expert") or {}
+    if not expert.get("name"):
+        tree.pop("expert", None)
+    else:
+        expert.setdefault("qualification", {}).setdefault("highest_degree", "none")
+    tree["evidence"] = evidence
+    tree["program_fields"] = program_answers(posted, program)
+    return tree
+
+
+def program_answers(posted: Mapping[str, Any], program: dict) -> dict[str, Any]:
+    answers: dict[str, Any] = {}
+    for question in program.get("application_fields") or []:
+        raw = str(posted.get(f"program_fields.{question['code']}", "")).strip()
+        if not raw:
+            continue
+        if question["kind"] == "yes-no":
+            answers[question["code"]] = {"yes": True, "no": False}.get(raw, raw)
+        elif question["kind"] in ("count", "amount-krw"):
+            answers[question["code"]] = int(raw) if raw.isdigit() else raw
+        else:
+            answers[question["code"]] = raw
+    return answers
+
+
+def values_of(application: dict) -> dict[str, Any]:
+    """An application as intake shows it, back into form values (for amending and supplementing)."""
+    content, contacts = application["content"], application.get("contacts") or {}
+    values: dict[str, Any] = {}
+
+    def walk(prefix: str, node: Any) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(f"{prefix}.{k}" if prefix else k, v)
+        elif isinstance(node, list) and prefix not in MULTI:
+            for i, v in enumerate(node):
+                walk(f"{prefix}.{i}", v)
+        else:
+            values[prefix] = node
+
+    walk("", {k: v for k, v in content.items() if k not in ("evidence", "program_fields", "declarations")})
+    values["declarations.plans_to_relocate_outside_gimpo"] = (
+        "yes" if content["declarations"]["plans_to_relocate_outside_gimpo"] else "no")
+    values["declarations.consent_to_data_use"] = "on"
+    values["project_manager.phone"] = contacts.get("project_manager_phone", "")
+    values["project_manager.email"] = contacts.get("project_manager_email", "")
+    values["expert.contact"] = contacts.get("expert_contact") or ""
+    for code, answer in (content.get("program_fields") or {}).items():
+        values[f"program_fields.{code}"] = {True: "yes", False: "no"}.get(answer, answer) \
+            if isinstance(answer, bool) else answer
+    return values
+
+
+def resubmission(application: dict, evidence: list[dict]) -> dict:
+    """The whole form again (intake's PUT takes the form), with the evidence list replaced: a supplement (E6)."""
+    values = values_of(application)
+    multi = {name: list(values.get(name) or []) for name in MULTI}
+    program = {"program_id": application["program_id"], "application_fields": [
+        {"code": code, "kind": "yes-no" if isinstance(v, bool) else "count" if isinstance(v, int) else "text"}
+        for code, v in (application["content"].get("program_fields") or {}).items()]}
+    return application_json(values, multi, program, evidence)

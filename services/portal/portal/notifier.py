@@ -1,0 +1,103 @@
+"""The notifier: every event the portal subscribes to adds its lines to the application's timeline and its notices
+to the people concerned, in the event's own transaction (the runtime's inbox makes a replay add nothing). A
+separate loop e-mails the notices through the center's SMTP server, each at most once when it succeeds (marked in
+the same transaction that took it); a failed send is tried again with backoff. SMS or KakaoTalk are further
+`Channel`s behind the same interface."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import smtplib
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Callable, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from portal import notices, store
+from portal.config import PortalSettings
+from sme_schemas.envelope import Envelope
+from sme_schemas.base import IntegrationEvent
+from sme_schemas.intake import ApplicationSubmitted
+
+log = logging.getLogger("portal.notifier")
+MAX_ATTEMPTS = 12
+BATCH = 100
+
+
+async def on_event(session: AsyncSession, envelope: Envelope, event: IntegrationEvent) -> None:
+    """Timeline lines and notices of one event (idempotent: the inbox and both tables' keys)."""
+    if isinstance(event, ApplicationSubmitted):
+        company = event.content.company
+        await store.own_application(session, application_id=event.application_id, program_id=event.program_id,
+                                    brn=company.business_registration_number, company_name=company.name,
+                                    at=event.submitted_at)
+    owners = await store.owners(session, notices.application_ids(event))
+    reading = notices.read(event, owners)
+    at = event.occurred_at
+    for i, entry in enumerate(reading.entries):
+        await store.add_entry(session, envelope.id if len(reading.entries) == 1 else f"{envelope.id}:{i}", entry, at)
+    for notice in reading.notices:
+        await store.add_notice(session, envelope.id, notice, at)
+
+
+class Channel(Protocol):
+    """Where a notice goes beyond the portal: e-mail here; an SMS or KakaoTalk gateway implements the same."""
+
+    async def send(self, *, to: list[str], subject: str, body: str, message_id: str) -> None: ...
+
+
+class EmailChannel:
+    """Plain SMTP (STARTTLS and a login when configured). The Message-ID is the notice's, so a resend after a
+    crash between sending and marking is recognisable as the same message."""
+
+    def __init__(self, settings: PortalSettings) -> None:
+        self.settings = settings
+
+    async def send(self, *, to: list[str], subject: str, body: str, message_id: str) -> None:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = self.settings.mail_from, ", ".join(to), subject
+        message["Message-ID"] = message_id
+        message.set_content(body, charset="utf-8")
+        await asyncio.to_thread(self._deliver, message)
+
+    def _deliver(self, message: EmailMessage) -> None:
+        s = self.settings
+        with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=15) as smtp:
+            if s.smtp_starttls:
+                smtp.starttls()
+            if s.smtp_user:
+                smtp.login(s.smtp_user, s.smtp_password or "")
+            smtp.send_message(message)
+
+
+def backoff(attempts: int) -> timedelta:
+    """5 s, 10 s, 20 s … at most an hour between tries of one notice."""
+    return timedelta(seconds=min(5 * 2 ** attempts, 3600))
+
+
+async def send_waiting(sessions: async_sessionmaker, channel: Channel, public_url: str,
+                       clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> int:
+    """E-mail the notices waiting; returns how many went out."""
+    sent = 0
+    async with sessions() as session, session.begin():
+        for n in await store.unsent(session, clock(), limit=BATCH, max_attempts=MAX_ATTEMPTS):
+            to = await store.emails_of(session, n.recipient)
+            if not to:  # nobody has signed up for it yet: it waits in the portal
+                await store.mark_emailed(session, n.notification_id, at=None, error=store.NO_ADDRESS,
+                                         next_at=clock() + timedelta(hours=1))
+                continue
+            link = f"\n\n{public_url.rstrip('/')}{n.link}" if n.link else ""
+            try:
+                await channel.send(to=to, subject=n.subject, body=n.body + link,
+                                   message_id=make_msgid(f"notice-{n.notification_id}", "sme-portal"))
+            except (OSError, smtplib.SMTPException) as exc:
+                log.warning("e-mail of notice %s failed (attempt %s): %s", n.notification_id, n.email_attempts + 1,
+                            exc)
+                await store.mark_emailed(session, n.notification_id, at=None, error=str(exc)[:300],
+                                         next_at=clock() + backoff(n.email_attempts))
+                continue
+            await store.mark_emailed(session, n.notification_id, at=clock(), error=None)
+            sent += 1
+    return sent

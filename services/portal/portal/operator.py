@@ -1,0 +1,264 @@
+"""The center staff's pages: the manual-review queue and its rulings, the lookups waiting per registry, rounds
+(committee, closing with its progress, the ranking table), agreements and reports, payments due and overdue, dead
+letters of every service, and the program report as a page, CSV and XLSX."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from portal import forms, report as program_report, store
+from portal.services import Person, ServiceUnavailable, Services
+from portal.web import now, posted, render, see_other, signed_in
+
+router = APIRouter()
+log = logging.getLogger("portal.operator")
+SERVICES = ("intake", "screening", "evaluation", "contracts", "payments")
+RECHECK_WAIT_SECONDS = 180
+
+
+@router.get("/operator")
+async def overview(request: Request) -> Response:
+    user = await signed_in(request, "operator")
+    services: Services = request.app.state.services
+    reviews = await services.get(user.person, "screening", "/reviews")
+    waiting = await services.get(user.person, "screening", "/lookups/waiting")
+    payments = await services.get(user.person, "payments", "/payments")
+    dead = {s: len(await services.get(user.person, s, "/dead-letters")) for s in SERVICES}
+    return await render(request, "operator.html", reviews=reviews, waiting=waiting, dead=dead,
+                        due=[p for p in payments if p["status"] == "due"],
+                        overdue=[p for p in payments if p["status"] == "due" and p["overdue"]],
+                        programs=await services.get(user.person, "intake", "/programs"))
+
+
+# --- screening ----------------------------------------------------------------------------------------------
+
+@router.get("/operator/reviews")
+async def reviews(request: Request) -> Response:
+    user = await signed_in(request, "operator")
+    found = await request.app.state.services.get(user.person, "screening", "/reviews")
+    return await render(request, "reviews.html", reviews=found, errors={})
+
+
+@router.post("/operator/reviews/{application_id}/ruling")
+async def ruling(request: Request, application_id: str) -> Response:
+    user, form = await posted(request)
+    await signed_in(request, "operator")
+    body = {"decision": str(form.get("decision", "")), "reason": str(form.get("reason", "")).strip(),
+            "purpose": str(form.get("purpose", "screening"))}
+    services: Services = request.app.state.services
+    answer = await services.call(user.person, "screening", "POST", f"/reviews/{application_id}/rulings", json=body)
+    if answer.ok:
+        return see_other("/operator/reviews")
+    found = await services.get(user.person, "screening", "/reviews")
+    return await render(request, "reviews.html", 422, reviews=found,
+                        errors={application_id: forms.field_errors(answer.problems)})
+
+
+# --- rounds -------------------------------------------------------------------------------------------------
+
+@router.get("/operator/rounds")
+async def rounds(request: Request) -> Response:
+    user = await signed_in(request, "operator")
+    services: Services = request.app.state.services
+    return await render(request, "rounds.html", rounds=await services.get(user.person, "evaluation", "/rounds"),
+                        programs=await services.get(user.person, "intake", "/programs"), problems=[])
+
+
+@router.post("/operator/rounds")
+async def open_round(request: Request) -> Response:
+    user, form = await posted(request)
+    await signed_in(request, "operator")
+    body = {"program_id": str(form.get("program_id", "")), "call_id": str(form.get("call_id", "")).strip() or None}
+    services: Services = request.app.state.services
+    answer = await services.call(user.person, "evaluation", "POST", "/rounds", json=body)
+    if answer.ok:
+        return see_other(f"/operator/rounds/{answer.body['round_id']}")
+    return await render(request, "rounds.html", 422, rounds=await services.get(user.person, "evaluation", "/rounds"),
+                        programs=await services.get(user.person, "intake", "/programs"),
+                        problems=[forms.field_errors(answer.problems)])
+
+
+@router.get("/operator/rounds/{round_id}")
+async def round_page(request: Request, round_id: str) -> Response:
+    return await _round_page(request, round_id, [])
+
+
+async def _round_page(request: Request, round_id: str, problems: list, status_code: int = 200) -> Response:
+    user = await signed_in(request, "operator")
+    services: Services = request.app.state.services
+    found = await services.get(user.person, "evaluation", f"/rounds/{round_id}")
+    pool = await services.get(user.person, "evaluation", "/evaluators")
+    ranked = sorted((a for a in found["applications"] if a.get("rank")), key=lambda a: a["rank"])
+    return await render(request, "round.html", status_code, round=found, pool=pool, ranked=ranked,
+                        problems=problems)
+
+
+@router.post("/operator/rounds/{round_id}/committee")
+async def seat_committee(request: Request, round_id: str) -> Response:
+    user, form = await posted(request)
+    await signed_in(request, "operator")
+    members = [{"evaluator_id": key.removeprefix("seat."), "role": str(value)} for key, value in form.items()
+               if key.startswith("seat.") and value in ("chair", "member", "secretary")]
+    answer = await request.app.state.services.call(user.person, "evaluation", "PUT", f"/rounds/{round_id}/committee",
+                                                   json={"members": members})
+    if answer.ok:
+        return see_other(f"/operator/rounds/{round_id}")
+    return await _round_page(request, round_id, [forms.field_errors(answer.problems)], 422)
+
+
+@router.post("/operator/rounds/{round_id}/close")
+async def close_round(request: Request, round_id: str) -> Response:
+    """Closing runs as a job: ranking and selection (F1–F4), then the X11 re-checks of the selected, which take
+    as long as the registries do. The page that follows shows each step."""
+    user, _ = await posted(request)
+    await signed_in(request, "operator")
+    job_id = "job_" + secrets.token_urlsafe(12)
+    async with request.app.state.sessions() as session, session.begin():
+        await store.start_job(session, job_id=job_id, kind="close-round", title=f"{round_id} 심사 마감",
+                              account_id=user.account_id, at=now())
+        await store.job_step(session, job_id, f"{user.display_name}님이 마감을 시작했습니다", now())
+    task = asyncio.create_task(_close(request.app, user.person, round_id, job_id))
+    request.app.state.jobs.add(task)
+    task.add_done_callback(request.app.state.jobs.discard)
+    return see_other(f"/operator/jobs/{job_id}")
+
+
+async def _close(app, person: Person, round_id: str, job_id: str) -> None:
+    services: Services = app.state.services
+
+    async def step(text: str, status: str | None = None, link: str | None = None) -> None:
+        async with app.state.sessions() as session, session.begin():
+            await store.job_step(session, job_id, text, now(), status=status, link=link)
+
+    link = f"/operator/rounds/{round_id}"
+    try:
+        before = await services.get(person, "evaluation", f"/rounds/{round_id}")
+        if before["close_blocked_by"]:
+            reasons = "; ".join(f"{p['message']} ({p['rule']})" for p in before["close_blocked_by"])
+            await step(f"마감할 수 없습니다: {reasons}", "failed", link)
+            return
+        await step(f"평가 {len(before['applications'])}건의 점수를 모아 순위를 계산합니다 (F1–F3)")
+        answer = await services.call(person, "evaluation", "POST", f"/rounds/{round_id}/close")
+        if not answer.ok:
+            await step("마감하지 못했습니다: " + "; ".join(p["message"] for p in answer.problems), "failed", link)
+            return
+        await step(f"예산 안에서 선정 후보를 정했습니다 (F4): {_counts(answer.body)}")
+        said = None
+        for _ in range(RECHECK_WAIT_SECONDS):
+            current = await services.get(person, "evaluation", f"/rounds/{round_id}")
+            rechecking = {a["application_id"] for a in current["applications"] if a["status"] == "rechecking"}
+            if not rechecking:
+                await step(f"선정 전 재확인(X11)이 끝났습니다: {_counts(current)}", "done", link)
+                return
+            queued = {r["application_id"] for r in await services.get(person, "screening", "/reviews")
+                      if r["purpose"].startswith("recheck") and r["application_id"] in rechecking}
+            if queued == rechecking:  # only people can move it now: say where, and stop watching
+                await step(f"재확인(X11) {len(queued)}건은 담당자 판단이 필요합니다. 검토 대기 화면에서 판단하면 "
+                           f"선정이 확정됩니다: {_counts(current)}", "done", "/operator/reviews")
+                return
+            if said != (len(rechecking), len(queued)):
+                said = (len(rechecking), len(queued))
+                await step(f"선정 전 재확인(X11: 제재·중복·신용) 결과를 기다립니다: {len(rechecking)}건 남음"
+                           + (f" (그중 {len(queued)}건은 담당자 검토 대기)" if queued else ""))
+            await asyncio.sleep(1)
+        await step("재확인 결과가 아직 오지 않았습니다. 외부 조회 대기 화면을 확인하세요", "failed", link)
+    except ServiceUnavailable as exc:
+        await step(f"{exc.service} 서비스가 응답하지 않아 멈췄습니다. 다시 시도하세요", "failed", link)
+    except Exception:  # noqa: BLE001 - the page must say it stopped, whatever stopped it
+        log.exception("closing %s failed", round_id)
+        await step("예기치 않은 오류로 멈췄습니다 (로그 참조)", "failed", link)
+
+
+def _counts(round_view: dict) -> str:
+    statuses = [a["status"] for a in round_view["applications"]]
+    return (f"선정 {statuses.count('selected')}, 재확인 중 {statuses.count('rechecking')}, "
+            f"예비 {statuses.count('waitlisted')}, 미선정 {statuses.count('not-selected')}")
+
+
+@router.get("/operator/jobs/{job_id}")
+async def job_page(request: Request, job_id: str) -> Response:
+    await signed_in(request, "operator")
+    async with request.app.state.sessions() as session:
+        found = await store.job(session, job_id)
+    if found is None:
+        return await render(request, "error.html", 404, title="작업을 찾을 수 없습니다", message=job_id[:40])
+    return await render(request, "job.html", job=found)
+
+
+# --- agreements and payments --------------------------------------------------------------------------------
+
+@router.get("/operator/payments")
+async def payments(request: Request) -> Response:
+    user = await signed_in(request, "operator")
+    found = await request.app.state.services.get(user.person, "payments", "/payments")
+    return await render(request, "payments.html", payments=found, problems={})
+
+
+@router.post("/operator/payments/{payment_id}/record")
+async def record_payment(request: Request, payment_id: str) -> Response:
+    user, form = await posted(request)
+    await signed_in(request, "operator")
+    amount = str(form.get("amount", "")).replace(",", "").strip()
+    body: dict[str, Any] = {"amount": int(amount) if amount.isdigit() else amount}
+    services: Services = request.app.state.services
+    answer = await services.call(user.person, "payments", "POST", f"/payments/{payment_id}/record", json=body)
+    if answer.ok:
+        return see_other("/operator/payments")
+    return await render(request, "payments.html", 422, payments=await services.get(user.person, "payments",
+                                                                                   "/payments"),
+                        problems={payment_id: forms.field_errors(answer.problems)})
+
+
+@router.get("/operator/dead-letters")
+async def dead_letters(request: Request) -> Response:
+    user = await signed_in(request, "operator")
+    services: Services = request.app.state.services
+    found = {s: await services.get(user.person, s, "/dead-letters") for s in SERVICES}
+    return await render(request, "dead_letters.html", dead=found)
+
+
+# --- the program report -------------------------------------------------------------------------------------
+
+async def _report(request: Request, program_id: str) -> tuple[dict, list[program_report.ReportRow]]:
+    user = await signed_in(request, "operator")
+    services: Services = request.app.state.services
+    programs = await services.get(user.person, "intake", "/programs")
+    program = next((p for p in programs if p["program_id"] == program_id), {"program_id": program_id,
+                                                                             "name": program_id})
+    agreements = [await services.get(user.person, "contracts", f"/agreements/{a['agreement_id']}")
+                  for a in await services.get(user.person, "contracts", "/agreements", program_id=program_id)]
+    paid = await services.get(user.person, "payments", "/payments", program_id=program_id)
+    ranked = await services.get(user.person, "evaluation", "/applications", program_id=program_id)
+    ranks = {a["application_id"]: a["rank"] for a in ranked if a.get("rank")}
+    return program, program_report.rows(agreements, paid, ranks)
+
+
+@router.get("/operator/report")
+async def report_page(request: Request, program_id: str) -> Response:
+    program, rows = await _report(request, program_id)
+    return await render(request, "report.html", program=program, rows=rows, totals=program_report.totals(rows),
+                        generated=now())
+
+
+@router.get("/operator/report.csv")
+async def report_csv(request: Request, program_id: str) -> Response:
+    program, rows = await _report(request, program_id)
+    return Response(program_report.as_csv(rows), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{_file(program_id)}.csv"'})
+
+
+@router.get("/operator/report.xlsx")
+async def report_xlsx(request: Request, program_id: str) -> Response:
+    program, rows = await _report(request, program_id)
+    return Response(program_report.as_xlsx(rows, f"{program['name']} — 사업 결과 현황"),
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{_file(program_id)}.xlsx"'})
+
+
+def _file(program_id: str) -> str:
+    return "report-" + "".join(c for c in program_id if c.isalnum() or c == "-")[:80]

@@ -1,0 +1,164 @@
+"""What every page shares: who is signed in (server-side sessions behind an HttpOnly cookie), the CSRF check of
+every form post, rendering in Korean, the security headers, and the pages shown for errors."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
+
+from portal import labels, security, store
+from portal.services import Denied, Person, ServiceUnavailable
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.filters.update(won=labels.won, kst=labels.kst, day=labels.day, rule=labels.rule)
+TEMPLATES.env.globals.update(labels=labels)
+SIGNIN_CSRF_COOKIE = "sme_signin"
+HEADERS = {
+    # Every script, style and image is the portal's own (no CDN); nothing may frame it (clickjacking)
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                               "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def session_cookie(request: Request) -> str:
+    # __Host- binds the cookie to this host and path over HTTPS; plain HTTP (development) cannot carry it
+    return "__Host-sme_session" if request.app.state.settings.secure_cookies else "sme_session"
+
+
+@dataclass(frozen=True)
+class User:
+    account_id: int
+    login: str
+    role: str
+    display_name: str
+    email: str
+    brn: str | None
+    evaluator_id: str | None
+    csrf_token: str
+
+    @property
+    def person(self) -> Person:
+        return Person(login=self.login, role=self.role, brn=self.brn, evaluator_id=self.evaluator_id)
+
+    @property
+    def recipients(self) -> list[str]:
+        """Whose notices this person reads."""
+        return [store.recipient_of(self.role, self.brn, self.evaluator_id)]
+
+
+class SignInRequired(Exception):
+    pass
+
+
+class Forbidden(Exception):
+    def __init__(self, message: str = "이 화면을 볼 권한이 없습니다") -> None:
+        super().__init__(message)
+
+
+class CsrfRefused(Exception):
+    pass
+
+
+async def current_user(request: Request) -> User | None:
+    if hasattr(request.state, "user"):
+        return request.state.user
+    token = request.cookies.get(session_cookie(request))
+    user = None
+    if token:
+        at = now()
+        lifetime = request.app.state.session_lifetime
+        async with request.app.state.sessions() as session, session.begin():
+            row = await store.signed_in(session, security.token_hash(token), at)
+            if row is not None:
+                await store.touch_session(session, security.token_hash(token), at=at,
+                                          expires_at=lifetime.expires(row.created_at, at))
+                user = User(row.account_id, row.login, row.role, row.display_name, row.email,
+                            row.brn.strip() if row.brn else None, row.evaluator_id, row.csrf_token)
+    request.state.user = user
+    return user
+
+
+async def signed_in(request: Request, *roles: str) -> User:
+    """The person signed in, with one of `roles` (any role when none is given)."""
+    user = await current_user(request)
+    if user is None:
+        raise SignInRequired()
+    if roles and user.role not in roles:
+        raise Forbidden()
+    return user
+
+
+async def posted(request: Request) -> tuple[User, FormData]:
+    """A form post by the person signed in, refused unless it carries their session's CSRF token."""
+    user = await signed_in(request)
+    form = await request.form(max_part_size=request.app.state.settings.upload_max_bytes + 1024)
+    given = form.get("csrf_token")
+    if not security.csrf_ok(user.csrf_token, given if isinstance(given, str) else None):
+        raise CsrfRefused()
+    return user, form
+
+
+async def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    user = await current_user(request)
+    unread = 0
+    if user is not None:
+        async with request.app.state.sessions() as session:
+            unread = await store.unread_count(session, user.recipients)
+    return TEMPLATES.TemplateResponse(request, template, {"user": user, "unread": unread, **context},
+                                      status_code=status_code)
+
+
+def see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def install(app) -> None:
+    """Security headers on every answer, and the error pages."""
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next) -> Response:
+        response = await call_next(request)
+        for name, value in HEADERS.items():
+            if not (name == "Cache-Control" and request.url.path.startswith("/static/")):
+                response.headers.setdefault(name, value)
+        return response
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, _: SignInRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return see_other("/login?next=" + quote(target, safe=""))
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        return await render(request, "error.html", 403, title="권한 없음", message=str(exc))
+
+    @app.exception_handler(CsrfRefused)
+    async def _csrf(request: Request, _: CsrfRefused) -> Response:
+        return await render(request, "error.html", 403, title="요청을 처리할 수 없습니다",
+                            message="보안 토큰이 없거나 맞지 않습니다. 화면을 새로 고친 뒤 다시 시도해 주세요.")
+
+    @app.exception_handler(Denied)
+    async def _denied(request: Request, exc: Denied) -> Response:
+        status = exc.answer.status if exc.answer.status in (403, 404) else 400
+        message = "; ".join(f"{p.get('message')} ({labels.rule(p.get('rule', ''))})" for p in exc.answer.problems)
+        return await render(request, "error.html", status, title="찾을 수 없거나 권한이 없습니다", message=message)
+
+    @app.exception_handler(ServiceUnavailable)
+    async def _unavailable(request: Request, exc: ServiceUnavailable) -> Response:
+        return await render(request, "error.html", 503, title="잠시 후 다시 시도해 주세요",
+                            message=f"{exc.service} 서비스가 응답하지 않습니다. 입력한 내용은 저장되지 않았습니다.")

@@ -1,0 +1,512 @@
+"""The portal in a real browser (Debian's Chromium driven by Playwright) over the whole system: the five services,
+the lookup workers and registry stand-ins, the portal and an SMTP server, each its own process, on the suite's
+Kafka and PostgreSQL. A company applies with a mistake, sees the errors, corrects, uploads its evidence and
+submits; an operator rules on the review screening asks for; an evaluator declares and scores; the operator closes
+the round (watching its progress) and downloads the program report; a company cannot open another company's
+application, an evaluator cannot open a conflicted one. Screenshots of each main page land in
+.local-test/artifacts/portal/. The security tests beside it: CSRF refused, session fixation prevented, brute force
+locked out, upload path traversal refused."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from openpyxl import load_workbook
+
+from deploy.local.execution_stage import ExecutionServices
+from deploy.local.procs import (
+    REGISTRIES, ServiceProcess, evaluation_env, intake_env, registry_processes, screening_env, screening_processes,
+    service_env,
+)
+from deploy.sample.program_call import sample_forms
+from sme_runtime.auth import Role, mint_token
+from sme_runtime.settings import DEVELOPMENT_SECRET
+from tests.support import KAFKA, ROOT, TEST_ENV
+
+ARTIFACTS = ROOT / ".local-test" / "artifacts" / "portal"
+LOGS = ROOT / ".local-test" / "logs-portal"
+PORTS = {"portal": 18200, "intake": 18201, "screening": 18202, "evaluation": 18203, "contracts": 18204,
+         "payments": 18205, "smtp": 18025}
+WORKERS = {r: 18212 + i for i, r in enumerate(REGISTRIES)}
+REGISTRY_PORTS = {r: 18301 + i for i, r in enumerate(REGISTRIES)}
+PORTAL = f"http://127.0.0.1:{PORTS['portal']}"
+PASSWORD = "portal-test-pass-2026"
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def ensure_browser() -> str:
+    """Debian's Chromium (and a Korean font, so the screenshots are legible), installed when missing."""
+    missing = [p for p, present in (("chromium", shutil.which("chromium")),
+                                    ("fonts-nanum", Path("/usr/share/fonts/truetype/nanum").exists())) if not present]
+    if missing:
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, stdout=sys.stderr)
+    return shutil.which("chromium") or "/usr/bin/chromium"
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], str]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's handler name
+        self.messages.append((list(envelope.rcpt_tos), envelope.content.decode("utf-8", "replace")))
+        return "250 OK"
+
+
+def operator_headers() -> dict[str, str]:
+    return {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject="operator:setup", role=Role.OPERATOR)}
+
+
+def evaluator_headers(evaluator_id: str) -> dict[str, str]:
+    return {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject=evaluator_id, role=Role.EVALUATOR)}
+
+
+def account(env: dict, role: str, name: str, email: str, *, login: str = "", brn: str | None = None,
+            evaluator_id: str | None = None) -> None:
+    args = [sys.executable, "-m", "portal", "account", "create", "--role", role, "--name", name, "--email", email]
+    args += ["--login", login] if login else []
+    args += ["--brn", brn] if brn else []
+    args += ["--evaluator-id", evaluator_id] if evaluator_id else []
+    subprocess.run(args, input=PASSWORD + "\n", text=True, check=True, env={**os.environ, **env}, cwd=ROOT,
+                   capture_output=True)
+
+
+def applicant_form(program: dict) -> dict:
+    form = sample_forms(program, date.today(), count=2, seed=15)[0]
+    form["company"]["factory_address"] = None
+    form["company"]["regular_employees"] = 12
+    assert form["expert"], "the sample company names its expert (E4, G1-G3)"
+    form["bonus"] = {"past_public_projects": 0, "research_staff": 0, "certifications": []}
+    form["declarations"]["plans_to_relocate_outside_gimpo"] = False
+    return form
+
+
+@pytest.fixture(scope="module")
+def stack(infrastructure, programs_dir, tmp_path_factory):
+    from tests.integration.conftest import _reset
+    import asyncio
+
+    for service in ("intake", "screening", "evaluation", "contracts", "payments", "portal"):
+        asyncio.run(_reset(service))
+    program = json.loads((programs_dir / "gimpo-sos-demo.json").read_text("utf-8"))
+    forms = sample_forms(program, date.today(), count=2, seed=15)
+    applicant, other = applicant_form(program), forms[1]
+    brn = applicant["company"]["business_registration_number"]
+    other_brn = other["company"]["business_registration_number"]
+    # X4: the tax registry names another CEO, so screening asks an operator (manual review)
+    registry = {"business_status": {brn: {"b_stt": "계속사업자", "b_stt_cd": "01", "tax_type": "부가가치세 일반과세자",
+                                          "tax_type_cd": "01", "end_dt": "", "start_dt": "20100101",
+                                          "p_nm": applicant["company"]["ceo_name"][0] + "철수"}},
+                "credit": {brn: []}, "sanctions": {brn: []}, "projects": []}
+    data = tmp_path_factory.mktemp("registry") / "registry.json"
+    data.write_text(json.dumps(registry, ensure_ascii=False), "utf-8")
+    programs = f"{ROOT / 'deploy/programs'}:{programs_dir}"
+    common = {"kafka": KAFKA, "pg_port": TEST_ENV["SME_PG_PORT"], "programs_path": programs}
+    mailbox = Mailbox()
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=PORTS["smtp"])
+    smtp.start()
+    portal_env = {**service_env("portal", http_port=PORTS["portal"], **common),
+                  "PORTAL_INTAKE_URL": f"http://127.0.0.1:{PORTS['intake']}",
+                  "PORTAL_SCREENING_URL": f"http://127.0.0.1:{PORTS['screening']}",
+                  "PORTAL_EVALUATION_URL": f"http://127.0.0.1:{PORTS['evaluation']}",
+                  "PORTAL_CONTRACTS_URL": f"http://127.0.0.1:{PORTS['contracts']}",
+                  "PORTAL_PAYMENTS_URL": f"http://127.0.0.1:{PORTS['payments']}",
+                  "PORTAL_SMTP_PORT": str(PORTS["smtp"]), "PORTAL_MAIL_SECONDS": "0.5",
+                  "PORTAL_PUBLIC_URL": PORTAL, "PORTAL_UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
+                  "PORTAL_ENVIRONMENT": "test", "PORTAL_CONSUMER_BATCH_WAIT_MS": "20"}
+    processes = [
+        *registry_processes(data, REGISTRY_PORTS, LOGS, latency_ms="0").values(),
+        ServiceProcess("intake", "serve", {**intake_env(http_port=PORTS["intake"], **common),
+                                           "INTAKE_ENVIRONMENT": "test"},
+                       port=PORTS["intake"], log=LOGS / "intake.log"),
+        *screening_processes(screening_env(http_port=PORTS["screening"], registry_ports=REGISTRY_PORTS, **common),
+                             worker_ports=WORKERS, log_dir=LOGS),
+        ServiceProcess("evaluation", "serve", evaluation_env(http_port=PORTS["evaluation"], **common),
+                       port=PORTS["evaluation"], log=LOGS / "evaluation.log"),
+        ServiceProcess("portal", "serve", portal_env, port=PORTS["portal"], log=LOGS / "portal.log"),
+    ]
+    execution = ExecutionServices(kafka=KAFKA, pg_port=TEST_ENV["SME_PG_PORT"], programs=programs,
+                                  ports={"contracts": PORTS["contracts"], "payments": PORTS["payments"]}, log_dir=LOGS)
+    try:
+        for p in processes:
+            p.start(wait=False)
+        for p in processes:
+            p.wait_healthy(90)
+        execution.start()
+        account(portal_env, "company", applicant["company"]["name"], "pm@applicant.example", brn=brn)
+        account(portal_env, "company", other["company"]["name"], "pm@other.example", brn=other_brn)
+        account(portal_env, "operator", "김담당", "staff@center.example", login="center-kim")
+        account(portal_env, "expert", applicant["expert"]["name"], "expert@consulting.example", login="expert-one",
+                brn=brn)
+        for n in range(1, 5):
+            account(portal_env, "evaluator", f"평가위원{n}", f"ev{n}@panel.example", login=f"ev-0{n}",
+                    evaluator_id=f"EV-0{n}")
+        evaluation = f"http://127.0.0.1:{PORTS['evaluation']}"
+        for n in range(1, 5):
+            employers = [{"brn": brn, "name": applicant["company"]["name"], "since": "2023-01-01"}] if n == 4 else []
+            httpx.put(f"{evaluation}/evaluators/EV-0{n}", headers=operator_headers(), json={
+                "name": f"평가위원{n}", "affiliation": "김포대학교", "fields": ["공정개선"], "employers": employers,
+            }).raise_for_status()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        yield {"program": program, "applicant": applicant, "other": other, "mailbox": mailbox,
+               "portal_env": portal_env}
+    finally:
+        for p in processes:
+            p.stop()
+        execution.stop()
+        smtp.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(stack):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=ensure_browser(), args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+def sign_in(browser, login: str):
+    page = browser.new_context(viewport={"width": 1200, "height": 900}, locale="ko-KR",
+                               timezone_id="Asia/Seoul").new_page()
+    page.goto(f"{PORTAL}/login")
+    page.fill("#login", login)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert "/login" not in page.url, page.content()[:2000]
+    return page
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def flat(form: dict) -> dict[str, str]:
+    out: dict[str, str] = {}
+
+    def walk(prefix: str, node) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(f"{prefix}.{k}" if prefix else k, v)
+        elif isinstance(node, list) and node and isinstance(node[0], dict):
+            for i, v in enumerate(node):
+                walk(f"{prefix}.{i}", v)
+        elif node is not None and not isinstance(node, (list, bool)):
+            out[prefix] = str(node)
+
+    walk("", {k: v for k, v in form.items() if k not in ("evidence", "program_id", "declarations", "bonus")})
+    return out
+
+
+def wait_for(predicate, timeout: float = 90, what: str = ""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
+    applicant, program = stack["applicant"], stack["program"]
+    brn = applicant["company"]["business_registration_number"]
+    company = sign_in(browser, brn)
+    shot(company, "company-dashboard")
+    company.click(f"a[href='/applications/new?program_id={program['program_id']}']")
+    for name, value in flat(applicant).items():
+        selector = f"[name='{name}']"
+        if name.endswith("highest_degree"):
+            company.select_option(selector, value)
+        elif company.locator(selector).count():
+            company.fill(selector, value)
+    for licence in applicant["expert"]["qualification"]["licences"]:
+        company.check(f"[name='expert.qualification.licences'][value='{licence}']")
+    company.check("[name='declarations.plans_to_relocate_outside_gimpo'][value='no']")
+    # The mistakes: employees in words, and the 서식2 consent left unticked
+    company.fill("[name='company.regular_employees']", "열두 명")
+    evidence = [("business-registration-certificate", "brc.pdf"), ("national-tax-payment-certificate", "ntax.pdf"),
+                ("local-tax-payment-certificate", "ltax.pdf"), ("financial-statements", "fs.pdf"),
+                ("monthly-withholding-tax-return", "withholding.pdf"), ("expert-cv", "expert-cv.pdf")]
+    issued = (date.today() - timedelta(days=10)).isoformat()
+    for i, (kind, filename) in enumerate(evidence):
+        (tmp_path / filename).write_bytes(PDF + filename.encode())
+        company.select_option(f"[name='evidence.{i}.document_type']", kind)
+        company.fill(f"[name='evidence.{i}.issued_on']", issued)
+        company.set_input_files(f"[name='evidence.{i}.file']", str(tmp_path / filename))
+    company.click("button.primary")
+    company.wait_for_load_state()
+    summary = company.locator("#error-summary")
+    assert summary.is_visible()
+    text = summary.inner_text()
+    assert "company.regular_employees" in text and "숫자만 입력해 주세요" in text
+    assert "declarations.consent_to_data_use" in text and "A1 (신청서 필수 항목)" in text
+    assert company.locator(".kept").count() == len(evidence)  # the files were kept; nothing to upload again
+    shot(company, "company-form-errors")
+    company.fill("[name='company.regular_employees']", "12")
+    company.check("[name='declarations.consent_to_data_use']")
+    company.click("button.primary")
+    company.wait_for_url(re.compile(r".*/applications/[A-Za-z0-9-]+$"))
+    application_id = company.url.rsplit("/", 1)[1]
+    assert "접수" in company.inner_text("main")
+    assert company.locator("a[href^='/files/up_']").count() == len(evidence)
+
+    def reached(stage: str):
+        company.reload()
+        return stage in company.inner_text(".timeline")
+
+    wait_for(lambda: reached("담당자 검토"), what="the timeline to show the manual review")
+    shot(company, "company-application-timeline")
+
+    # Another company cannot open it by URL (C9)
+    other = sign_in(browser, stack["other"]["company"]["business_registration_number"])
+    response = other.goto(f"{PORTAL}/applications/{application_id}")
+    assert response.status == 404 and applicant["company"]["name"] not in other.content()
+    shot(other, "company-other-refused")
+
+    operator = sign_in(browser, "center-kim")
+    shot(operator, "operator-overview")
+    operator.goto(f"{PORTAL}/operator/reviews")
+    card = operator.locator(f"#review-{application_id}")
+    assert "X4" in card.inner_text()
+    shot(operator, "operator-reviews")
+    card.locator("[name=decision][value=clear]").check()
+    card.locator("textarea[name=reason]").fill("대표자 변경 등기 확인, 허위 기재 아님")
+    card.locator("button[type=submit]").click()
+    operator.wait_for_load_state()
+    assert operator.locator(f"#review-{application_id}").count() == 0
+    wait_for(lambda: reached("서류 검토 통과"), what="screening to pass the application")
+
+    # The round: opened and seated in the browser, once evaluation has the passed application
+    evaluation = f"http://127.0.0.1:{PORTS['evaluation']}"
+    wait_for(lambda: any(a["application_id"] == application_id for a in httpx.get(
+        f"{evaluation}/applications", params={"program_id": program["program_id"]}, headers=operator_headers()).json()),
+        what="evaluation to take the passed application")
+    operator.goto(f"{PORTAL}/operator/rounds")
+    operator.select_option("#program_id", program["program_id"])
+    operator.click("form[action='/operator/rounds'] button")
+    operator.wait_for_url(re.compile(r".*/operator/rounds/.+"))
+    round_id = operator.url.rsplit("/", 1)[1]
+    for evaluator, role in (("EV-01", "chair"), ("EV-02", "member"), ("EV-03", "member"), ("EV-04", "member")):
+        operator.select_option(f"#seat-{evaluator}", role)
+    operator.click(f"form[action='/operator/rounds/{round_id}/committee'] button")
+    operator.wait_for_load_state()
+    assert "위원장" in operator.inner_text("main")
+
+    evaluator = sign_in(browser, "ev-01")
+    shot(evaluator, "evaluator-rounds")
+    evaluator.click(f"a[href='/evaluator/rounds/{round_id}/applications/{application_id}']")
+    evaluator.check("[name=conflicted][value=no]")
+    evaluator.click("form[action$='/declaration'] button")
+    evaluator.wait_for_load_state()
+    items = evaluator.locator("table.sheet tbody tr")
+    for i in range(items.count()):
+        items.nth(i).locator("input[type=radio]").nth(1).check()  # 우수 on every item
+    raw = int(evaluator.inner_text("#raw-total"))
+    shot(evaluator, "evaluator-score-sheet")
+    evaluator.click("#score-form button")
+    evaluator.wait_for_load_state()
+    saved = evaluator.inner_text("#saved")
+    assert f"원점수 {raw}" in saved and re.search(r"환산 점수 \d+\.\d\d점", saved)
+
+    # EV-04 worked for the applicant (F6): the application is not theirs to open, even by URL
+    conflicted = sign_in(browser, "ev-04")
+    assert application_id not in conflicted.inner_text("main")
+    response = conflicted.goto(f"{PORTAL}/evaluator/rounds/{round_id}/applications/{application_id}")
+    assert response.status == 404
+    shot(conflicted, "evaluator-conflicted-refused")
+
+    path = f"/rounds/{round_id}/applications/{application_id}"
+    for ev in ("EV-02", "EV-03"):
+        httpx.put(f"{evaluation}{path}/declaration", headers=evaluator_headers(ev),
+                  json={"conflicted": False}).raise_for_status()
+        sheet = httpx.get(f"{evaluation}{path}", headers=evaluator_headers(ev)).json()["committee_sheet"]
+        httpx.put(f"{evaluation}{path}/score", headers=evaluator_headers(ev),
+                  json={"levels": {i["code"]: i["levels"][0] for i in sheet["items"]}}).raise_for_status()
+
+    operator.goto(f"{PORTAL}/operator/rounds/{round_id}")
+    operator.click(f"form[action='/operator/rounds/{round_id}/close'] button")
+    operator.wait_for_url(re.compile(r".*/operator/jobs/.+"))
+    assert "마감을 시작했습니다" in operator.inner_text("main")  # progress from the first moment
+    operator.wait_for_selector("#job[data-status=done]", timeout=120_000)
+    shot(operator, "operator-close-progress")
+    progress = operator.inner_text("main")
+    assert "순위를 계산합니다" in progress and "선정 후보를 정했습니다" in progress
+    if "담당자 판단이 필요합니다" in progress:
+        # X11 asks again about what the registry still contradicts: the operator rules on the re-check too
+        operator.click("a.button")
+        card = operator.locator(f"#review-{application_id}")
+        assert "선정 전 재확인" in card.inner_text()
+        card.locator("[name=decision][value=clear]").check()
+        card.locator("textarea[name=reason]").fill("선정 전 재확인: 대표자 변경 등기 재확인")
+        card.locator("button[type=submit]").click()
+        operator.wait_for_load_state()
+    else:
+        assert "재확인(X11)이 끝났습니다" in progress
+
+    def selected() -> bool:
+        operator.goto(f"{PORTAL}/operator/rounds/{round_id}")
+        return "선정" in operator.inner_text("#ranking") and "선정 전 재확인" not in operator.inner_text("#ranking")
+
+    wait_for(selected, what="the selection after the re-check")
+    ranking = operator.inner_text("#ranking")
+    assert applicant["company"]["name"] in ranking and "선정" in ranking
+    shot(operator, "operator-ranking")
+
+    def in_report() -> bool:
+        operator.goto(f"{PORTAL}/operator/report?program_id={program['program_id']}")
+        return applicant["company"]["name"] in operator.inner_text("main")
+
+    wait_for(in_report, what="the agreement in the report")
+    shot(operator, "operator-report")
+    with operator.expect_download() as download:
+        operator.click("a[href^='/operator/report.xlsx']")
+    sheet = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert values[1][:2] == ["순위", "기업명"]
+    body = [r for r in values[2:] if r[1] not in (None, "합계")]
+    assert [r[1] for r in body] == [applicant["company"]["name"]]
+    assert values[-1][1] == "합계" and values[-1][6] == sum(r[6] for r in body) > 0
+
+    # The company heard of it: in the portal and by e-mail (the notifier, from the events)
+    company.goto(f"{PORTAL}/notifications")
+    notices = company.inner_text("main")
+    assert "선정 안내" in notices and "신청이 접수되었습니다" in notices
+    shot(company, "company-notifications")
+    wait_for(lambda: any("pm@applicant.example" in to for to, _ in stack["mailbox"].messages),
+             what="an e-mail to the company")
+    company.goto(f"{PORTAL}/agreements")
+    assert applicant["company"]["name"] in company.inner_text("main")
+    shot(company, "company-agreements")
+
+    # C1: the three parties sign in the portal, each on their own page; the third signature puts it in force
+    company.click("table a")
+    agreement_url = company.url
+    company.click("form[action$='/sign'] button")
+    company.wait_for_load_state()
+    assert "company" in company.inner_text("dl.facts")
+    expert = sign_in(browser, "expert-one")
+    expert.goto(agreement_url)
+    expert.click("form[action$='/sign'] button")
+    expert.wait_for_load_state()
+    operator.goto(agreement_url)
+    operator.click("form[action$='/sign'] button")
+    operator.wait_for_load_state()
+    assert "협약 체결" in operator.inner_text("dl.facts")
+    # C3: the expert logs an on-site session with a photo; the company sees it and can open the photo
+    expert.goto(agreement_url)
+    expert.click("details summary")
+    expert.fill("#held_on", date.today().isoformat())
+    expert.fill("#hours", "3")
+    expert.fill("#place", "김포 본사 공장")
+    expert.fill("#notes", "현장 진단: 공정 흐름 분석")
+    (tmp_path / "site.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    expert.set_input_files("#photos", str(tmp_path / "site.png"))
+    expert.click("form[action$='/sessions'] button.primary")
+    expert.wait_for_load_state()
+    assert "현장 진단" in expert.inner_text("main") and "현장 1회" in expert.inner_text("main")
+    shot(expert, "expert-agreement")
+    company.goto(agreement_url)
+    photo = company.locator("a[href^='/files/up_']").first.get_attribute("href")
+    assert company.request.get(f"{PORTAL}{photo}").body().startswith(b"\x89PNG")
+
+
+# --- security --------------------------------------------------------------------------------------------------
+
+def _signed_in_client(login: str) -> tuple[httpx.Client, str]:
+    client = httpx.Client(base_url=PORTAL, follow_redirects=False)
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    answer = client.post("/login", data={"login": login, "password": PASSWORD, "csrf_token": token})
+    assert answer.status_code == 303, answer.text[:500]
+    home = client.get(answer.headers["location"])
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', home.text).group(1)
+    return client, csrf
+
+
+def test_a_form_post_without_the_session_csrf_token_is_refused(stack):
+    client, csrf = _signed_in_client("center-kim")
+    refused = client.post("/operator/invites", data={"role": "operator", "login": "intruder", "display_name": "x",
+                                                      "email": "x@example.org"})
+    assert refused.status_code == 403 and "보안 토큰" in refused.text
+    wrong = client.post("/operator/invites", data={"role": "operator", "login": "intruder", "display_name": "x",
+                                                    "email": "x@example.org", "csrf_token": csrf[::-1]})
+    assert wrong.status_code == 403
+    taken = client.post("/operator/invites", data={"role": "operator", "login": "newbie", "display_name": "새 담당",
+                                                    "email": "new@center.example", "csrf_token": csrf})
+    assert taken.status_code == 200 and "/invite/" in taken.text  # the same post with the token is taken
+    assert "intruder" not in client.get("/operator/invites").text
+
+
+def test_a_session_id_planted_before_sign_in_is_never_the_signed_in_one(stack):
+    client = httpx.Client(base_url=PORTAL, follow_redirects=False)
+    planted = "attacker-chosen-session-id-0123456789abcdef"
+    client.cookies.set("sme_session", planted, domain="127.0.0.1", path="/")
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    answer = client.post("/login", data={"login": "center-kim", "password": PASSWORD, "csrf_token": token})
+    issued = answer.cookies.get("sme_session")
+    assert issued and issued != planted
+    set_cookie = answer.headers["set-cookie"].lower()
+    assert "httponly" in set_cookie and "samesite=lax" in set_cookie
+    attacker = httpx.Client(base_url=PORTAL, follow_redirects=False, cookies={"sme_session": planted})
+    assert attacker.get("/operator").status_code == 303  # the planted id signs nobody in
+
+
+def test_repeated_wrong_passwords_lock_the_account_even_against_the_right_one(stack):
+    env = stack["portal_env"]
+    account(env, "operator", "잠금 시험", "lock@center.example", login="lock-test")
+    client = httpx.Client(base_url=PORTAL, follow_redirects=False)
+
+    def attempt(password: str) -> httpx.Response:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+        return client.post("/login", data={"login": "lock-test", "password": password, "csrf_token": token})
+
+    assert [attempt(f"wrong-guess-{n}").status_code for n in range(5)] == [401] * 5
+    locked = attempt(PASSWORD)
+    assert locked.status_code == 429 and "잠겼습니다" in locked.text
+    unknown = httpx.Client(base_url=PORTAL, follow_redirects=False)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', unknown.get("/login").text).group(1)
+    answer = unknown.post("/login", data={"login": "nobody-here", "password": "x" * 12, "csrf_token": token})
+    assert answer.status_code == 401 and "아이디 또는 비밀번호가 맞지 않습니다" in answer.text
+
+
+def test_uploads_cannot_traverse_paths_nor_pass_for_another_type(stack, tmp_path):
+    brn = stack["other"]["company"]["business_registration_number"]
+    client, csrf = _signed_in_client(brn)
+    program_id = stack["program"]["program_id"]
+    form = {"csrf_token": csrf, "program_id": program_id, "evidence.0.document_type": "financial-statements",
+            "evidence.0.issued_on": date.today().isoformat(),
+            "evidence.1.document_type": "financial-statements", "evidence.1.issued_on": date.today().isoformat()}
+    files = {"evidence.0.file": ("../../../../etc/cron.d/evil.pdf", PDF, "application/pdf"),
+             "evidence.1.file": ("invoice.pdf", b"#!/bin/sh\nrm -rf /\n", "application/pdf")}
+    answer = client.post("/applications/new", data=form, files=files)
+    assert answer.status_code == 422
+    assert "올릴 수 있는 파일은 PDF" in answer.text  # a script named .pdf is no PDF
+    upload_dir = Path(stack["portal_env"]["PORTAL_UPLOAD_DIR"])
+    stored = [p.name for p in upload_dir.iterdir()]
+    assert stored and all(re.fullmatch(r"up_[A-Za-z0-9_-]+", name) for name in stored)
+    assert not Path("/etc/cron.d/evil.pdf").exists()
+    kept = re.search(r'name="evidence.0.kept" value="portal://uploads/(up_[^?"]+)', answer.text).group(1)
+    download = client.get(f"/files/{kept}")
+    assert download.status_code == 200 and download.content == PDF
+    assert "evil.pdf" in download.headers["content-disposition"] and "/" not in download.headers[
+        "content-disposition"].split("filename", 1)[1]
+    for attack in ("..%2F..%2Fetc%2Fpasswd", "up_..%2F..%2F..%2Fetc%2Fpasswd", "%2e%2e", "up_" + "a" * 22 + "%00"):
+        response = client.get(f"/files/{attack}")
+        assert response.status_code == 404 and "root:" not in response.text
+    intruder, _ = _signed_in_client(stack["applicant"]["company"]["business_registration_number"])
+    assert intruder.get(f"/files/{kept}").status_code == 404  # another company's file
