@@ -411,7 +411,8 @@ def execute(program: dict, forms: list[dict], rows: dict[str, dict], names: dict
             "PaymentDue": advances + balances + allowances, "PaymentRecorded": advances + balances - 1 + allowances,
             # I3: the company that gave up had been paid its advance, and returns it
             "PaymentOverdue": 1, "SubsidyClawedBack": recovered + (1 if advances else 0),
-            "FollowUpReminder": reminders, "FollowUpSubmitted": answers}
+            "FollowUpReminder": reminders, "FollowUpSubmitted": answers,
+            "ReportReturned": 1}  # C8: one report is returned once, then accepted
     wrong = {k: (counts[k], v) for k, v in want.items() if counts[k] != v}
     if wrong:
         raise SystemExit(f"events on the bus differ from what was done (seen, expected): {wrong}")

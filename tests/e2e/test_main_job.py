@@ -136,7 +136,7 @@ def test_main_job_takes_the_sample_call_from_applications_to_payments(fresh_data
     assert money(total.group(1)) == money(total.group(2)) + money(total.group(3)) <= 45_000_000
     bus = re.search(r"on the bus for this call: AgreementSigned (\d+), FollowUpReminder (\d+), FollowUpSubmitted "
                     r"(\d+), ParticipationGivenUp 1, PaymentDue (\d+), PaymentOverdue 1, PaymentRecorded (\d+), "
-                    r"ReportAccepted (\d+)$", out, re.MULTILINE)
+                    r"ReportAccepted (\d+), ReportReturned 1$", out, re.MULTILINE)
     # M2: one overdue survey and every company's 6-month report due soon; M1: all surveys but one, every report
     assert bus and [int(g) for g in bus.groups()] == [selected_n + 1, 1 + selected_n, 2 * selected_n - 1,
                                                       selected_n + 5, selected_n - 1 + 5, selected_n]
@@ -191,7 +191,7 @@ def test_main_job_takes_the_sample_call_from_applications_to_payments(fresh_data
         assert any("db.system" in s["attributes"] or "db.system.name" in s["attributes"] for s in trace)
     # A real Prometheus (Debian's package) scraped every service and lookup worker, and loaded every alert rule.
     rules = sum(len(g["rules"]) for g in yaml.safe_load((ROOT / "deploy/prometheus/alerts.yml").read_text())["groups"])
-    assert f"prometheus http://127.0.0.1:18090: 9 of 9 targets up, {rules} alert rules loaded" in out
+    assert f"prometheus http://127.0.0.1:18090: 10 of 10 targets up, {rules} alert rules loaded" in out
 
 
 def test_main_job_runs_the_smart_factory_program_as_data(fresh_databases):
@@ -221,7 +221,7 @@ def test_main_job_runs_the_smart_factory_program_as_data(fresh_databases):
     assert rows["total"][4] == 0  # no clawback in this call
     assert re.search(r"on the bus for this call: AgreementSigned \d+, FollowUpReminder \d+, FollowUpSubmitted \d+, "
                      r"ParticipationGivenUp 1, PaymentDue \d+, PaymentOverdue 1, PaymentRecorded \d+, "
-                     r"ReportAccepted \d+$", out, re.MULTILINE)
+                     r"ReportAccepted \d+, ReportReturned 1$", out, re.MULTILINE)
 
 
 def test_main_job_runs_the_sandbox_pilot_with_an_advance_and_a_company_share(fresh_databases):
@@ -255,4 +255,4 @@ def test_main_job_runs_the_sandbox_pilot_with_an_advance_and_a_company_share(fre
     assert rows["total"][4] > 0
     assert re.search(r"on the bus for this call: AgreementSigned \d+, FollowUpReminder \d+, FollowUpSubmitted \d+, "
                      r"ParticipationGivenUp 1, PaymentDue \d+, PaymentOverdue 1, PaymentRecorded \d+, "
-                     r"ReportAccepted \d+, SubsidyClawedBack 2$", out, re.MULTILINE)
+                     r"ReportAccepted \d+, ReportReturned 1, SubsidyClawedBack 2$", out, re.MULTILINE)

@@ -30,8 +30,9 @@ from deploy.local.procs import (
     service_env,
 )
 from deploy.sample.program_call import sample_forms
+from deploy.local.procs import signer
 from sme_runtime.auth import Role, mint_token
-from sme_runtime.settings import DEVELOPMENT_SECRET
+from sme_runtime.keys import new_keys
 from tests.support import KAFKA, ROOT, TEST_ENV
 
 ARTIFACTS = ROOT / ".local-test" / "artifacts" / "portal"
@@ -65,11 +66,15 @@ class Mailbox:
 
 
 def operator_headers() -> dict[str, str]:
-    return {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject="operator:setup", role=Role.OPERATOR)}
+    return {"Authorization": "Bearer " + mint_token(signer(), subject="operator:setup", role=Role.OPERATOR)}
 
 
 def evaluator_headers(evaluator_id: str) -> dict[str, str]:
-    return {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject=evaluator_id, role=Role.EVALUATOR)}
+    return {"Authorization": "Bearer " + mint_token(signer(), subject=evaluator_id, role=Role.EVALUATOR)}
+
+
+def expert_headers(brn: str) -> dict[str, str]:
+    return {"Authorization": "Bearer " + mint_token(signer(), subject="expert:setup", role=Role.EXPERT, brn=brn)}
 
 
 def account(env: dict, role: str, name: str, email: str, *, login: str = "", brn: str | None = None,
@@ -99,6 +104,11 @@ def stack(infrastructure, programs_dir, tmp_path_factory):
 
     for service in ("intake", "screening", "evaluation", "contracts", "payments", "portal"):
         asyncio.run(_reset(service))
+    # Tokens as in production: the portal signs with its Ed25519 key, every service verifies with the JWKS only
+    keys = tmp_path_factory.mktemp("keys")
+    new_keys(keys)
+    before = {k: os.environ.get(k) for k in ("SME_JWKS", "SME_SIGNING_KEY")}
+    os.environ.update(SME_JWKS=str(keys / "jwks.json"), SME_SIGNING_KEY=str(keys / "signing-key.pem"))
     program = json.loads((programs_dir / "gimpo-sos-demo.json").read_text("utf-8"))
     forms = sample_forms(program, date.today(), count=2, seed=15)
     applicant, other = applicant_form(program), forms[1]
@@ -124,7 +134,8 @@ def stack(infrastructure, programs_dir, tmp_path_factory):
                   "PORTAL_PAYMENTS_URL": f"http://127.0.0.1:{PORTS['payments']}",
                   "PORTAL_SMTP_PORT": str(PORTS["smtp"]), "PORTAL_MAIL_SECONDS": "0.5",
                   "PORTAL_PUBLIC_URL": PORTAL, "PORTAL_UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
-                  "PORTAL_ENVIRONMENT": "test", "PORTAL_CONSUMER_BATCH_WAIT_MS": "20"}
+                  "PORTAL_ENVIRONMENT": "test", "PORTAL_CONSUMER_BATCH_WAIT_MS": "20",
+                  "PORTAL_SIGNING_KEY": str(keys / "signing-key.pem")}
     processes = [
         *registry_processes(data, REGISTRY_PORTS, LOGS, latency_ms="0").values(),
         ServiceProcess("intake", "serve", {**intake_env(http_port=PORTS["intake"], **common),
@@ -159,13 +170,15 @@ def stack(infrastructure, programs_dir, tmp_path_factory):
                 "name": f"평가위원{n}", "affiliation": "김포대학교", "fields": ["공정개선"], "employers": employers,
             }).raise_for_status()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        yield {"program": program, "applicant": applicant, "other": other, "mailbox": mailbox,
+        yield {"program": program, "applicant": applicant, "other": other, "mailbox": mailbox, "execution": execution,
                "portal_env": portal_env}
     finally:
         for p in processes:
             p.stop()
         execution.stop()
         smtp.stop()
+        for name, value in before.items():
+            os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
 
 
 @pytest.fixture(scope="module")
@@ -178,8 +191,9 @@ def browser(stack):
         chromium.close()
 
 
-def sign_in(browser, login: str):
-    page = browser.new_context(viewport={"width": 1200, "height": 900}, locale="ko-KR",
+def sign_in(browser, login: str, *, phone: bool = False):
+    size = {"width": 390, "height": 844} if phone else {"width": 1200, "height": 900}
+    page = browser.new_context(viewport=size, is_mobile=phone, has_touch=phone, locale="ko-KR",
                                timezone_id="Asia/Seoul").new_page()
     page.goto(f"{PORTAL}/login")
     page.fill("#login", login)
@@ -260,16 +274,25 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
     company.check("[name='declarations.consent_to_data_use']")
     company.click("button.primary")
     company.wait_for_url(re.compile(r".*/applications/[A-Za-z0-9-]+$"))
-    application_id = company.url.rsplit("/", 1)[1]
+    application_url = company.url
+    application_id = application_url.rsplit("/", 1)[1]
     assert "접수" in company.inner_text("main")
     assert company.locator("a[href^='/files/up_']").count() == len(evidence)
 
     def reached(stage: str):
-        company.reload()
+        company.goto(application_url)
         return stage in company.inner_text(".timeline")
 
     wait_for(lambda: reached("담당자 검토"), what="the timeline to show the manual review")
     shot(company, "company-application-timeline")
+
+    # On a phone: the form and the timeline fit the screen's width (nothing to scroll sideways)
+    phone = sign_in(browser, brn, phone=True)
+    for path, name in ((f"/applications/new?program_id={program['program_id']}", "phone-application-form"),
+                       (f"/applications/{application_id}", "phone-application-timeline")):
+        phone.goto(f"{PORTAL}{path}")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390, name
+        shot(phone, name)
 
     # Another company cannot open it by URL (C9)
     other = sign_in(browser, stack["other"]["company"]["business_registration_number"])
@@ -422,6 +445,63 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
     company.goto(agreement_url)
     photo = company.locator("a[href^='/files/up_']").first.get_attribute("href")
     assert company.request.get(f"{PORTAL}{photo}").body().startswith(b"\x89PNG")
+
+    # Weeks of consulting later (contracts' and payments' calendars moved ahead, as the main job does): the rest
+    # of the C3 minimum is logged through the API, then the report goes back and forth in the browser (C8)
+    stack["execution"].restart(20)
+    agreement_id = agreement_url.rsplit("/", 1)[1]
+    contracts = f"http://127.0.0.1:{PORTS['contracts']}"
+    photo_ref = f"portal://uploads/{photo.rsplit('/', 1)[1]}"
+    for day in range(1, 13):
+        kind = "on-site" if day <= 9 else "follow-up"
+        httpx.post(f"{contracts}/agreements/{agreement_id}/sessions", headers=expert_headers(brn), json={
+            "held_on": (date.today() + timedelta(days=day)).isoformat(), "hours": 3, "kind": kind,
+            "place": "김포 본사", "notes": f"{day}회차 컨설팅", "photo_refs": [photo_ref] if kind == "on-site" else []},
+        ).raise_for_status()
+
+    def submit_report() -> None:
+        company.goto(agreement_url)
+        company.click("summary:has-text('결과보고서 제출')")
+        for name, filename in (("report", "report.pdf"), ("logs", "logs.pdf"), ("fees", "fee.pdf")):
+            (tmp_path / filename).write_bytes(PDF + filename.encode())
+            company.set_input_files(f"#{name}", str(tmp_path / filename))
+        company.click("form[action$='/report'] button.primary")
+        company.wait_for_load_state()
+        assert "검토 중" in company.inner_text("main")
+
+    submit_report()
+    operator.goto(agreement_url)
+    operator.fill("#reasons", "3회차 상담일지에 전문가 서명이 없습니다")
+    operator.click("form[action$='/report/return'] button")
+    operator.wait_for_load_state()
+    wait_for(lambda: reached("결과보고 보완 요청"), what="the returned report on the company's timeline")
+    submit_report()
+    operator.goto(agreement_url)
+    operator.click("form[action$='/report/accept'] button")
+    operator.wait_for_load_state()
+    assert "완료" in operator.inner_text("dl.facts")
+
+    # P1: the company files 서식4 in the browser; payments owes it within 30 days (P3) and the operator pays
+    company.goto(agreement_url)
+    cost = applicant["consulting"]["cost_excluding_vat"] * 11 // 10
+    company.fill("#cost", str(cost))
+    for name in ("quote_ref", "transaction_statement_ref", "tax_invoice_ref", "deposit_receipt_ref",
+                 "bankbook_copy_ref"):
+        company.set_input_files(f"#{name}", str(tmp_path / "fee.pdf"))
+    company.fill("#bank", "농협은행")
+    company.fill("#number", "301-1234-5678-91")
+    company.click("form[action$='/subsidy-request'] button.primary")
+    company.wait_for_load_state()
+    assert "지급 예정" in company.inner_text("main")
+    shot(company, "company-subsidy-requested")
+    wait_for(lambda: reached("보조금 지급 예정"), what="PaymentDue on the company's timeline")
+    operator.goto(f"{PORTAL}/operator/payments")
+    row = operator.locator("tr", has_text=applicant["company"]["name"]).filter(has_text="지급 예정")
+    row.locator("form button").click()
+    operator.wait_for_load_state()
+    shot(operator, "operator-payments")
+    wait_for(lambda: reached("지급 완료"), what="PaymentRecorded on the company's timeline")
+    shot(company, "company-application-paid")
 
 
 # --- security --------------------------------------------------------------------------------------------------

@@ -284,12 +284,14 @@ def test_from_selection_to_payment_clawback_and_replay(stack):
     s.restart(31, only=("payments",))
 
     counts = {"AgreementSigned": 2, "ParticipationGivenUp": 1, "AgreementTerminated": 1, "ReportAccepted": 1,
-              "FollowUpReminder": 0, "FollowUpSubmitted": 1, "PaymentDue": 2, "PaymentRecorded": 1,
+              "ReportReturned": 1, "FollowUpReminder": 0, "FollowUpSubmitted": 1, "PaymentDue": 2, "PaymentRecorded": 1,
               "SubsidyClawedBack": 1, "PaymentOverdue": 1}
     published = by_type(starts, counts)
     assert {k: len(v) for k, v in published.items()} == counts
     signed = {e.application_id: e for e in published["AgreementSigned"]}
     assert set(signed) == {apps["A"][0].application_id, apps["B"][0].application_id}
+    returned = published["ReportReturned"][0]  # C8: the reasons reach the company (the portal's notice)
+    assert (returned.revision, returned.reasons) == (1, ("컨설팅 일지 5회차 사진 누락",))
     report = published["ReportAccepted"][0]
     assert (report.sessions_held, report.follow_up_sessions_held, report.business_registration_number) == (
         10, 3, brn["A"])
