@@ -17,8 +17,9 @@ import time
 import httpx
 
 from deploy.local.portal_stage import DEMO_PASSWORD
-from deploy.local.procs import signer
+from deploy.local.procs import ROOT
 from sme_runtime.auth import Role, mint_token
+from sme_runtime.keys import load_signing_key
 
 
 def timed(call, n: int) -> list[float]:
@@ -50,10 +51,15 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--sign-ins", type=int, default=20)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--key", default=str(ROOT / ".local" / "keys" / "signing-key.pem"),
+                        help="the key the main job's services verify with (their JWKS)")
     args = parser.parse_args()
     page = sign_in(args.portal, args.company)
-    headers = {"Authorization": "Bearer " + mint_token(signer(), subject=f"company:{args.company}",
-                                                       role=Role.COMPANY, brn=args.company)}
+    from pathlib import Path
+
+    key = load_signing_key(Path(args.key))
+    headers = {"Authorization": "Bearer " + mint_token(key, subject=f"company:{args.company}", role=Role.COMPANY,
+                                                       brn=args.company)}
     direct = httpx.Client(base_url=args.intake, headers=headers, timeout=30)
 
     def two_calls() -> None:

@@ -27,7 +27,7 @@ async def keep_upload(request: Request, user: User, upload: UploadFile, *, purpo
 
 
 async def _programs(request: Request, user: User) -> list[dict]:
-    return await request.app.state.services.get(user.person, "intake", "/programs")
+    return await request.app.state.services.programs(user.person)
 
 
 @router.get("/company")

@@ -32,7 +32,7 @@ async def overview(request: Request) -> Response:
     return await render(request, "operator.html", reviews=reviews, waiting=waiting, dead=dead,
                         due=[p for p in payments if p["status"] == "due"],
                         overdue=[p for p in payments if p["status"] == "due" and p["overdue"]],
-                        programs=await services.get(user.person, "intake", "/programs"))
+                        programs=await services.programs(user.person))
 
 
 # --- screening ----------------------------------------------------------------------------------------------
@@ -66,7 +66,7 @@ async def rounds(request: Request) -> Response:
     user = await signed_in(request, "operator")
     services: Services = request.app.state.services
     return await render(request, "rounds.html", rounds=await services.get(user.person, "evaluation", "/rounds"),
-                        programs=await services.get(user.person, "intake", "/programs"), problems=[])
+                        programs=await services.programs(user.person), problems=[])
 
 
 @router.post("/operator/rounds")
@@ -79,7 +79,7 @@ async def open_round(request: Request) -> Response:
     if answer.ok:
         return see_other(f"/operator/rounds/{answer.body['round_id']}")
     return await render(request, "rounds.html", 422, rounds=await services.get(user.person, "evaluation", "/rounds"),
-                        programs=await services.get(user.person, "intake", "/programs"),
+                        programs=await services.programs(user.person),
                         problems=[forms.field_errors(answer.problems)])
 
 
@@ -227,7 +227,7 @@ async def dead_letters(request: Request) -> Response:
 async def _report(request: Request, program_id: str) -> tuple[dict, list[program_report.ReportRow]]:
     user = await signed_in(request, "operator")
     services: Services = request.app.state.services
-    programs = await services.get(user.person, "intake", "/programs")
+    programs = await services.programs(user.person)
     program = next((p for p in programs if p["program_id"] == program_id), {"program_id": program_id,
                                                                              "name": program_id})
     agreements = [await services.get(user.person, "contracts", f"/agreements/{a['agreement_id']}")
