@@ -418,7 +418,7 @@ def execute(program: dict, forms: list[dict], rows: dict[str, dict], names: dict
         raise SystemExit(f"events on the bus differ from what was done (seen, expected): {wrong}")
 
 
-def show_portal(portal: PortalStage, program_id: str, *, keep_running: bool) -> None:
+def show_portal(portal: PortalStage, program_id: str, *, keep_running: bool, expert_party: bool) -> None:
     """The portal's address and a demonstration account per role, with what each can look at."""
     heading("the portal: sign in as each role")
     agreements = httpx.get(f"{CONTRACTS}/agreements", params={"program_id": program_id},
@@ -426,7 +426,7 @@ def show_portal(portal: PortalStage, program_id: str, *, keep_running: bool) -> 
     chosen = next(a for a in agreements if a["status"] in ("completed", "in-force"))
     evaluator_id, evaluator_name = EXTERNALS[0][0], EXTERNALS[0][1]
     accounts = portal.demo_accounts((chosen["business_registration_number"], chosen["company_name"]),
-                                    (evaluator_id, evaluator_name))
+                                    (evaluator_id, evaluator_name), expert=expert_party)
     mails = portal.mails_settled()
     print(f"{portal.url}  — every account's password: {DEMO_PASSWORD} (demonstration accounts on this machine)")
     for role, login, what in accounts:
@@ -558,7 +558,8 @@ def main() -> None:
         execute(program, forms, final, names, budget, execution, starts)
         up, targets, rules = prometheus.report()
         print(f"prometheus {prometheus.url}: {up} of {targets} targets up, {rules} alert rules loaded")
-        show_portal(portal, program["program_id"], keep_running=args.keep_running)
+        show_portal(portal, program["program_id"], keep_running=args.keep_running,
+                    expert_party=program["support"].get("expert_party", True))
         print(f"\nmain job done: {len(apps)} applications accepted, published, screened, evaluated, agreed, "
               "carried out and paid")
     finally:

@@ -107,18 +107,22 @@ class PortalStage:
         subprocess.run(args, input=DEMO_PASSWORD + "\n", text=True, check=True, env=env, capture_output=True)
         return brn if role == "company" and brn else login
 
-    def demo_accounts(self, company: tuple[str, str], evaluator: tuple[str, str]) -> list[tuple[str, str, str]]:
-        """(role, login, what to look at) for an operator, a selected company, its expert and an evaluator."""
+    def demo_accounts(self, company: tuple[str, str], evaluator: tuple[str, str], *, expert: bool = True
+                      ) -> list[tuple[str, str, str]]:
+        """(role, login, what to look at) for an operator, a selected company, its expert (unless the program's
+        agreements have no expert party) and an evaluator."""
         brn, name = company
         evaluator_id, evaluator_name = evaluator
-        return [
+        accounts = [
             ("운영자 operator", self.account("operator", "센터 담당자", "staff@gimpo-center.example",
                                                login="center"), "review queue, rounds, payments, report"),
             ("기업 company", self.account("company", name, "pm@company.example", brn=brn),
-             f"{name}: timeline, agreement, notices"),
-            ("전문가 expert", self.account("expert", f"{name} 전문가", "expert@consulting.example",
-                                             login="expert-demo", brn=brn), "the agreement and its session logs"),
-            ("평가위원 evaluator", self.account("evaluator", evaluator_name, "evaluator@panel.example",
-                                               login=evaluator_id.lower(), evaluator_id=evaluator_id),
-             "the rounds they sit on"),
-        ]
+             f"{name}: timeline, agreement, notices")]
+        if expert:  # a two-party program (support.expert_party false) has no expert to sign in
+            accounts.append(("전문가 expert", self.account("expert", f"{name} 전문가", "expert@consulting.example",
+                                                           login="expert-demo", brn=brn),
+                             "the agreement and its session logs"))
+        accounts.append(("평가위원 evaluator", self.account("evaluator", evaluator_name, "evaluator@panel.example",
+                                                           login=evaluator_id.lower(), evaluator_id=evaluator_id),
+                         "the rounds they sit on"))
+        return accounts

@@ -234,6 +234,8 @@ def test_main_job_runs_the_sandbox_pilot_with_an_advance_and_a_company_share(fre
     # C1: a two-party agreement (the agency and the company); no expert graded (G2) where none is a party
     assert re.search(r"\d+ agreements in force: center and company each signed", out)
     assert "rejected G2" not in out
+    portal = out.split("the portal: sign in as each role")[1]  # no expert is a party, so no expert's account
+    assert "기업 company" in portal and "전문가 expert" not in portal
     # A1/X1: the pilot's own question — a company without a regulatory exemption is excluded, naming it
     assert re.search(r"rejected +X1 +규제특례\(실증특례·임시허가\) 지정 여부: '예'여야 신청할 수 있습니다", out)
     advances = re.search(r"(\d+) advances requested and paid: ([\d,]+) KRW", out)
