@@ -14,7 +14,8 @@ from typing import Callable
 import httpx
 
 from deploy.local.procs import ServiceProcess, service_env
-from deploy.sample.evaluation_scenario import EvaluationDesk, pad
+from deploy.local.show import pad, width
+from deploy.sample.evaluation_scenario import EvaluationDesk
 from deploy.sample.execution_scenario import ContractsDesk, PaymentsDesk, subsidy_request
 from deploy.sample.program_call import cost_at_the_cap
 from sme_schemas.program import local_date
@@ -72,7 +73,8 @@ def agreements_drafted(desk: ContractsDesk, program_id: str, budget: dict) -> li
     if not selected <= drafted:
         raise SystemExit(f"agreements drafted for {len(drafted)} of {len(selected)} selected: "
                          f"missing {sorted(selected - drafted)}")
-    return rows
+    # In the companies' order, not the random ids': which one gives up, is paid last … is the same for a --seed
+    return sorted(rows, key=lambda a: a["business_registration_number"])
 
 
 def sign_everything(desk: ContractsDesk, agreements: list[dict], names: dict[str, str]) -> int:
@@ -262,12 +264,16 @@ def program_report(desk: ContractsDesk, pay: PaymentsDesk, program_id: str, name
         due_ones = [p for p in ps if p["status"] == "due"]
         due = sum(p["amount"] for p in due_ones)
         p = due_ones[0] if due_ones else max(ps, key=lambda p: p["paid_on"] or "", default={})
+        ended = view["status"] in ("given-up", "terminated")
+        # An ended agreement's amount was released (F5): it is no longer agreed, and the column adds up to its total
+        agreed = 0 if ended else a["agreed_amount"]
         note = (f"{p['due_on']}{' OVERDUE' if p['overdue'] else ''}" if due else
                 f"paid {p['paid_on']}" if paid else
-                f"restricted until {view['ended']['restricted_until']}" if view["status"] == "given-up" else "")
-        totals.update(agreed=a["agreed_amount"] if view["status"] != "given-up" else 0, paid=paid, due=due)
+                f"{a['agreed_amount']:,} released; restricted until {view['ended']['restricted_until']}"
+                if view["status"] == "given-up" else f"{a['agreed_amount']:,} released" if ended else "")
+        totals.update(agreed=agreed, paid=paid, due=due)
         lines.append(f"{ranks.get(a['application_id'], 0):>4}  {pad(names[a['application_id']], 18)} "
-                     f"{view['status']:<10} {held['on-site']:>4}+{held['follow-up']:<4} {a['agreed_amount']:>11,} "
+                     f"{view['status']:<10} {held['on-site']:>4}+{held['follow-up']:<4} {agreed:>11,} "
                      f"{paid:>11,} {due:>11,}  {note}")
     lines.append(f"{'':>4}  {pad('total', 18)} {'':<10} {'':>9} {totals['agreed']:>11,} {totals['paid']:>11,} "
                  f"{totals['due']:>11,}")
@@ -354,9 +360,12 @@ def settlement_report(pay: PaymentsDesk, program_id: str) -> list[str]:
     balance."""
     report = pay.call("GET", f"/programs/{program_id}/settlement", headers=pay.operator())
     columns = ("budget", "committed", "released", "paid", "clawed_back", "outstanding", "unspent")
-    lines = [f"{pad('source', 26)}" + "".join(f"{c.replace('_', ' '):>14}" for c in columns)]
-    for row in [*report["sources"], {"source": "", "title": "total", **report["total"]}]:
-        lines.append(pad(f"{row['title']} {row['source']}".strip(), 26) + "".join(f"{row[c]:>14,}" for c in columns))
+    rows = [*report["sources"], {"source": "", "title": "total", **report["total"]}]
+    titled = [(f"{row['title']} {row['source']}".strip(), row) for row in rows]
+    first = max(26, *(width(title) + 1 for title, _ in titled))  # a source's whole title, never cut
+    lines = [f"{pad('source', first)}" + "".join(f"{c.replace('_', ' '):>14}" for c in columns)]
+    for title, row in titled:
+        lines.append(pad(title, first) + "".join(f"{row[c]:>14,}" for c in columns))
     lines.append(f"ledger against the payments: paid {report['total']['paid']:,} = {report['paid_recorded']:,}, "
                  f"clawed back {report['total']['clawed_back']:,} = {report['clawed_back_recorded']:,}; "
                  f"budget {report['total']['budget']:,} = net spent {report['total']['net_spent']:,} + outstanding "

@@ -23,13 +23,14 @@ from deploy.local.procs import (
     registry_processes, retire_refused_demo_calls, screening_env, screening_processes, signer,
 )
 from deploy.local.portal_stage import DEMO_PASSWORD, PortalStage, use_keys
+from deploy.local.show import clip, instant, pad
 from deploy.local.execution_stage import (
     CONSULTING_DAYS, UNPAID_DAYS, ExecutionServices, agreements_drafted, bus_counts, consult_and_report,
     follow_up_report, follow_up_stage, give_up_and_promote, overdue_after_restart, pay_advances, pay_all_but_one,
     pay_allowances, program_report, request_subsidies, service_today, settlement_report, sign_everything,
 )
 from deploy.sample.evaluation_scenario import (
-    COMMITTEE, EXTERNALS, EvaluationDesk, committee_qualities, declared_conflict, evaluator_pool, pad, ranking_table,
+    COMMITTEE, EXTERNALS, EvaluationDesk, committee_qualities, declared_conflict, evaluator_pool, ranking_table,
     score_sheet,
 )
 from deploy.sample.execution_scenario import ContractsDesk, PaymentsDesk
@@ -127,7 +128,7 @@ def submit_call(forms: list[dict]) -> tuple[list[str], list[float]]:
             body = response.json()
             ids.append(body["application_id"])
             unmet = ", ".join(u["purpose"] for u in body["unmet_evidence"] if u["mandatory"])
-            print(f"{i + 1:>3} {body['application_id']}  {form['company']['name']:<16} "
+            print(f"{i + 1:>3} {body['application_id']}  {pad(form['company']['name'], 20)} "
                   f"{body['disposition']:<9} {'evidence missing: ' + unmet if unmet else 'evidence complete'}")
     return ids, latencies
 
@@ -150,7 +151,7 @@ def show_refusals(forms: list[dict]) -> None:
     closed["consulting"] = dict(closed["consulting"], planned_completion_on="2024-10-31")
     late = httpx.post(f"{BASE}/applications", json=closed, headers=token(Role.OPERATOR))
     print(f"applying to the closed 2024 call: HTTP {late.status_code} {late.json()['errors'][0]['rule']} "
-          f"{late.json()['errors'][0]['message'][:90]}…")
+          f"{clip(late.json()['errors'][0]['message'], 90)}")
 
 
 async def forward_from_municipal_system(form: dict) -> None:
@@ -242,7 +243,8 @@ def screening_summary(rows: dict[str, dict], names: dict[str, str], expect: dict
         first = (decision.get("findings") or decision.get("questions") or decision.get("documents") or [{}])[0]
         reason = first.get("detail") or "/".join(first.get("any_of", [])) + f" ({first.get('problem', '')})"
         print(
-            f"  {'  ' if ok else '!!'} {names[app_id]:<16} {row['status']:<21} {','.join(_rules(row)):<7} {reason[:96]}"
+            f"  {'  ' if ok else '!!'} {pad(names[app_id], 20)} {row['status']:<21} {','.join(_rules(row)):<7} "
+            f"{clip(reason, 96)}"
         )
     if mismatches:
         raise SystemExit(f"{mismatches} applications were screened differently from the planted records")
@@ -295,7 +297,9 @@ def evaluate(program: dict, forms: list[dict], rows: dict[str, dict], names: dic
     """Committee formed, evaluators' scores entered, round closed, the selected re-checked (X11) and notified."""
     pid, desk = program["program_id"], EvaluationDesk(EVALUATION)
     by_brn = {f["company"]["business_registration_number"]: f for f in forms}
-    passed = sorted(a for a, r in rows.items() if r["status"] == "passed")
+    # In the companies' order (their numbers come from --seed; application ids are new every run)
+    brn_of = {a: r["business_registration_number"] for a, r in rows.items()}
+    passed = sorted((a for a, r in rows.items() if r["status"] == "passed"), key=brn_of.__getitem__)
     facts = [
         {
             "application_id": a,
@@ -323,9 +327,10 @@ def evaluate(program: dict, forms: list[dict], rows: dict[str, dict], names: dic
         for c in a["conflicts"]:
             print(f"  F6 detected: {c['evaluator_id']} may not see {a['company_name']}: {c['detail']}")
     declared = declared_conflict(facts)
-    qualities = committee_qualities(passed)
+    qualities = committee_qualities(passed, key=brn_of.__getitem__)
     given = desk.score_all(round_id, COMMITTEE, declared=declared,
-                           sheet_of=lambda app, evaluator, items: score_sheet(app, evaluator, items, qualities))
+                           sheet_of=lambda app, evaluator, items: score_sheet(app, evaluator, items, qualities,
+                                                                               stable_id=brn_of.get(app)))
     if declared:
         print(f"  F6 declared: {declared[0]} declares a family relation with {names[declared[1]]}")
     print(f"{given} score sheets entered over HTTP (S1 levels; S2 raw/105 x 100 kept beside the raw total)")
@@ -349,11 +354,11 @@ def evaluate(program: dict, forms: list[dict], rows: dict[str, dict], names: dic
     print(f"X11 re-check by screening, then notified: {len(budget['selected'])} selected "
           f"({budget['committed']:,} of {budget['budget']:,} KRW), {len(budget['waitlist'])} on the waitlist, "
           f"{budget['available']:,} KRW free")
-    return budget
+    return {**budget, "evaluated": len(closed["applications"])}
 
 
 def execute(program: dict, forms: list[dict], rows: dict[str, dict], names: dict[str, str], budget: dict,
-            execution: ExecutionServices, starts: dict) -> None:
+            execution: ExecutionServices, starts: dict) -> dict[str, int]:
     """Agreements, a give-up, the consulting, reports, subsidies, payments, one overdue, and the report."""
     pid, now = program["program_id"], datetime.now(timezone.utc)
     desk, pay = ContractsDesk(CONTRACTS), PaymentsDesk(PAYMENTS)
@@ -397,12 +402,17 @@ def execute(program: dict, forms: list[dict], rows: dict[str, dict], names: dict
                                          service_today(CONSULTING_DAYS, now))
     for line in follow_up_report(desk, pid):
         print("  " + line)
-    heading(f"program report: {program['name']}")
-    for line in program_report(desk, pay, pid, names, ranks):
-        print("  " + line)
+    report = [f"program report: {program['name']}", *("  " + line for line in program_report(
+        desk, pay, pid, names, ranks)), "settlement (정산) by funding source (L1–L4)",
+        *("  " + line for line in settlement_report(pay, pid))]
+    heading(report[0])
+    print("\n".join(report[1:report.index("settlement (정산) by funding source (L1–L4)")]))
     heading("settlement (정산) by funding source (L1–L4)")
-    for line in settlement_report(pay, pid):
-        print("  " + line)
+    print("\n".join(report[report.index("settlement (정산) by funding source (L1–L4)") + 1:]))
+    saved = LOCAL_DIR / "reports" / f"{pid}.txt"
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text("\n".join(report) + "\n", encoding="utf-8")
+    print(f"(the program report and the settlement are also in {saved})")
     counts = asyncio.run(bus_counts(starts, pid, KAFKA))
     print("on the bus for this call: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if v))
     allowances = sum(1 for p in pay.payments(pid) if p["purpose"] == "evaluator-allowance")
@@ -416,9 +426,12 @@ def execute(program: dict, forms: list[dict], rows: dict[str, dict], names: dict
     wrong = {k: (counts[k], v) for k, v in want.items() if counts[k] != v}
     if wrong:
         raise SystemExit(f"events on the bus differ from what was done (seen, expected): {wrong}")
+    paid = {p["application_id"] for p in pay.payments(pid) if p["purpose"] == "subsidy" and p["status"] == "paid"
+            and p.get("instalment") != "advance"}
+    return {"agreed": len(agreements), "reported": reported, "paid": len(paid)}
 
 
-def show_portal(portal: PortalStage, program_id: str, *, keep_running: bool, expert_party: bool) -> None:
+def show_portal(portal: PortalStage, program_id: str, *, expert_party: bool) -> None:
     """The portal's address and a demonstration account per role, with what each can look at."""
     heading("the portal: sign in as each role")
     agreements = httpx.get(f"{CONTRACTS}/agreements", params={"program_id": program_id},
@@ -432,8 +445,6 @@ def show_portal(portal: PortalStage, program_id: str, *, keep_running: bool, exp
     for role, login, what in accounts:
         print(f"  {pad(role, 20)} {login:<14} {what}")
     print(f"notices e-mailed to the local mail server so far: {mails} ({LOCAL_DIR / 'mail'})")
-    if not keep_running:
-        print("the services stop when the job ends: run it with --keep-running to use the portal afterwards")
 
 
 def main() -> None:
@@ -443,6 +454,10 @@ def main() -> None:
                         "sample call runs under (default: SOS 2024), e.g. "
                         "deploy/programs/gimpo-smart-factory-2026.json")
     parser.add_argument("--keep-running", action="store_true", help="leave the services up afterwards")
+    parser.add_argument("--seed", type=int, default=None, help="draw the sample companies from this seed (default: "
+                        "the clock, a new call each run); the same seed on fresh databases prints the same report "
+                        "(on databases a run used, its give-up's participation restriction, X10, excludes that "
+                        "company the second time)")
     args = parser.parse_args()
     # Every process appends its spans here (sme_runtime.telemetry); with OTEL_EXPORTER_OTLP_ENDPOINT set they go
     # to that collector as well.
@@ -454,8 +469,8 @@ def main() -> None:
     program_dir.mkdir(parents=True, exist_ok=True)
     retire_refused_demo_calls(program_dir)
     (program_dir / f"{program['program_id']}.json").write_text(json.dumps(program, ensure_ascii=False, indent=2))
-    forms = adjust_forms(sample_forms(program, now.date(), count=args.companies + 1, seed=int(now.timestamp())),
-                         now.date())
+    seed = args.seed if args.seed is not None else int(now.timestamp())
+    forms = adjust_forms(sample_forms(program, now.date(), count=args.companies + 1, seed=seed), now.date())
     web_forms, paper_form = forms[:-1], forms[-1]
     export = LOCAL_DIR / "national-projects.jsonl"
     national_corpus(forms, export)
@@ -464,7 +479,8 @@ def main() -> None:
         forms, datetime.fromisoformat(program["announcement_date"]).date(), now.date()), ensure_ascii=False))
 
     heading(f"program call {program['program_id']}: {program['name']}")
-    print(f"window {program['window']['opens_at']} – {program['window']['closes_at']}, budget "
+    print(f"sample companies drawn with --seed {seed} (the same seed draws the same companies)")
+    print(f"window {instant(program['window']['opens_at'])} – {instant(program['window']['closes_at'])}, budget "
           f"{program['budget']:,} KRW, cap {program['support']['cap']:,} KRW per company")
     support = program["support"]
     print(f"terms of {args.program.name}: {support['ratio_percent']}% of the cost"
@@ -522,8 +538,8 @@ def main() -> None:
         stage_table(apps)
         names = {a["application_id"]: a["content"]["company"]["name"] for a in apps}
         heading("screening: eligibility, exclusions, evidence, expert grade, four registries")
-        print(f"planted in the registries and forms: {len(PLANTED)} companies, and {len(NATIONAL)} plans copied from "
-              f"the {NATIONAL_PROJECTS:,} national prior projects (deploy/sample/screening_scenario.py)")
+        print(f"this call's registries hold records on {len(PLANTED)} of the companies, and {len(NATIONAL)} plans "
+              f"resemble some of the {NATIONAL_PROJECTS:,} national prior projects")
         rows = screened(program["program_id"], set(names))
         still_waiting = sum(1 for r in rows.values() if (r.get("decision") or {}).get("waiting_on"))
         print(f"all {len(rows)} settled {time.monotonic() - call_started:.1f}s after the first application was sent "
@@ -547,27 +563,32 @@ def main() -> None:
         by_rule = Counter(rule for r in final.values() if r["status"] == "rejected" for rule in _rules(r))
         print("rejected by rule: " + ", ".join(f"{k} {v}" for k, v in sorted(by_rule.items())))
         deadlines = sorted(
-            {r["supplement_deadline"][:16] for r in final.values() if r["status"] == "supplement-requested"}
+            {instant(r["supplement_deadline"]) for r in final.values() if r["status"] == "supplement-requested"}
         )
         print(
-            f"supplements still open: {by_outcome.get('supplement-requested', 0)}, deadline {', '.join(deadlines)} UTC "
+            f"supplements still open: {by_outcome.get('supplement-requested', 0)}, deadline {', '.join(deadlines)} "
             "(no supplement by then rejects as incomplete, E6)"
         )
         heading("evaluation: document scores, the committee and its conflicts (F6), scoring")
         budget = evaluate(program, forms, final, names)
-        execute(program, forms, final, names, budget, execution, starts)
+        done = execute(program, forms, final, names, budget, execution, starts)
         up, targets, rules = prometheus.report()
         print(f"prometheus {prometheus.url}: {up} of {targets} targets up, {rules} alert rules loaded")
-        show_portal(portal, program["program_id"], keep_running=args.keep_running,
-                    expert_party=program["support"].get("expert_party", True))
-        print(f"\nmain job done: {len(apps)} applications accepted, published, screened, evaluated, agreed, "
-              "carried out and paid")
+        show_portal(portal, program["program_id"], expert_party=program["support"].get("expert_party", True))
+        print(f"\nmain job done: {len(apps)} applications accepted, published and screened; {budget['evaluated']} "
+              f"evaluated; {done['agreed']} agreed; {done['reported']} carried out and reported; {done['paid']} paid")
     finally:
         if not args.keep_running:
             for service in services:
                 service.stop()
             execution.stop()
             prometheus.stop()
+            print("the services, the portal and Prometheus are stopped now: the addresses above answer again with "
+                  "`bash deploy/local/main-job.sh --keep-running`")
+        else:
+            print(f"still running (--keep-running): the portal http://127.0.0.1:{PORTAL_PORT}, the services' /docs "
+                  f"and Prometheus {prometheus.url}; `bash deploy/local/status.sh` lists them (each a `python -m "
+                  "<service> serve` process to stop when done)")
 
 
 if __name__ == "__main__":

@@ -4,11 +4,11 @@ does it all over evaluation's HTTP API. Used by the main job and the tests."""
 from __future__ import annotations
 
 import random
-import unicodedata
 import zlib
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
+from deploy.local.show import pad
 from deploy.sample.desk import Desk
 from deploy.sample.program_call import brn
 from sme_schemas.examples import EXAMPLES
@@ -76,22 +76,22 @@ def declared_conflict(passed: list[dict[str, Any]]) -> tuple[str, str] | None:
     return ("EV-04", passed[2]["application_id"]) if len(passed) > 2 else None
 
 
-def committee_qualities(application_ids: list[str]) -> dict[str, int]:
-    """How good the committee finds each application of a call (0–3): a fixed mix over the call in id order, three
-    in four at 2 or better, so a call of the sample's size has a waitlist behind the budget (F5) and some below
-    the pass mark (F2) in every run."""
+def committee_qualities(application_ids: list[str], key: Callable[[str], Any] | None = None) -> dict[str, int]:
+    """How good the committee finds each application of a call (0–3): a fixed mix over the call in `key` order
+    (default the ids), three in four at 2 or better, so a call of the sample's size has a waitlist behind the
+    budget (F5) and some below the pass mark (F2) in every run."""
     mix = (3, 2, 1, 2, 3, 2, 0, 2)
-    return {a: mix[i % len(mix)] for i, a in enumerate(sorted(application_ids))}
+    return {a: mix[i % len(mix)] for i, a in enumerate(sorted(application_ids, key=key))}
 
 
 def score_sheet(application_id: str, evaluator_id: str, items: list[dict[str, Any]],
-                qualities: dict[str, int] | None = None) -> dict[str, int]:
+                qualities: dict[str, int] | None = None, *, stable_id: str | None = None) -> dict[str, int]:
     """A plausible sheet: each application has a quality (`qualities`, or stable per id); each evaluator varies it
-    a little."""
+    a little, by `stable_id` (the company's number: the same for a --seed, where application ids are new)."""
     quality = (qualities or {}).get(application_id, zlib.crc32(application_id.encode()) % 4)
     sheet = {}
     for item in items:
-        noise = zlib.crc32(f"{application_id}/{evaluator_id}/{item['code']}".encode()) % 3 - 1
+        noise = zlib.crc32(f"{stable_id or application_id}/{evaluator_id}/{item['code']}".encode()) % 3 - 1
         sheet[item["code"]] = item["levels"][min(len(item["levels"]) - 1, max(0, quality + noise))]
     return sheet
 
@@ -149,12 +149,6 @@ class EvaluationDesk(Desk):
 
     def budget(self, program_id: str) -> dict:
         return self.call("GET", f"/programs/{program_id}/budget", headers=self.operator())
-
-
-def pad(text: str, width: int) -> str:
-    """Left-justify for a terminal: Hangul takes two columns."""
-    shown = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-    return text + " " * max(0, width - shown)
 
 
 def ranking_table(round_: dict) -> list[str]:

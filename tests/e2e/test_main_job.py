@@ -258,3 +258,43 @@ def test_main_job_runs_the_sandbox_pilot_with_an_advance_and_a_company_share(fre
     assert re.search(r"on the bus for this call: AgreementSigned \d+, FollowUpReminder \d+, FollowUpSubmitted \d+, "
                      r"ParticipationGivenUp 1, PaymentDue \d+, PaymentOverdue 1, PaymentRecorded \d+, "
                      r"ReportAccepted \d+, ReportReturned 1, SubsidyClawedBack 2$", out, re.MULTILINE)
+
+
+def report_of(out: str) -> str:
+    """The program report and the settlement as printed (between their heading and the bus summary)."""
+    return out.split("== program report:")[1].split("(the program report and the settlement are also in")[0]
+
+
+def test_the_same_seed_prints_the_same_report_whose_totals_add_up(fresh_databases):
+    import asyncio
+
+    from tests.integration.conftest import _reset
+
+    first = run_main_job("--seed", "1")
+    for service in ("intake", "screening", "evaluation", "contracts", "payments", "portal"):
+        asyncio.run(_reset(service))
+    second = run_main_job("--seed", "1")
+    assert "sample companies drawn with --seed 1" in first
+    assert report_of(first) == report_of(second)
+    # The report's arithmetic: each money column adds up to its total, an ended agreement counted as released
+    rows = re.findall(r"^ +\d+  .+? (completed|given-up|terminated) +\d+\+\d+ +([\d,]+) +([\d,]+) +([\d,]+)  (.*)$",
+                      report_of(first), re.MULTILINE)
+    total = re.search(r"^ +total +([\d,]+) +([\d,]+) +([\d,]+)$", report_of(first), re.MULTILINE)
+    assert rows and total
+    for column in (1, 2, 3):
+        assert sum(money(r[column]) for r in rows) == money(total.group(column))
+    assert all(money(r[1]) == 0 and "released" in r[4] for r in rows if r[0] != "completed")
+    # The closing line says what happened, stage by stage, in numbers the report agrees with
+    done = re.search(r"main job done: 31 applications accepted, published and screened; (\d+) evaluated; (\d+) "
+                     r"agreed; (\d+) carried out and reported; (\d+) paid", first)
+    assert done and int(done.group(2)) == len(rows)
+    assert int(done.group(3)) == sum(r[0] == "completed" for r in rows) < int(done.group(1)) <= 31
+    assert int(done.group(4)) == sum(money(r[2]) > 0 and r[0] == "completed" for r in rows)
+    # The report is also a file, the same text
+    saved = Path(re.search(r"the program report and the settlement are also in (\S+)\)", first).group(1))
+    text = saved.read_text("utf-8")
+    assert all(line in text for line in re.findall(r"^  .+$", report_of(first), re.MULTILINE))
+    # Instants print one way (KST), dates as YYYY-MM-DD; no developer's notes, no wrong particle
+    assert re.search(r"^window \d{4}-\d\d-\d\d \d\d:\d\d KST – \d{4}-\d\d-\d\d \d\d:\d\d KST, ", first, re.MULTILINE)
+    assert "UTC" not in first and "screening_scenario.py" not in first and "' 가 " not in first
+    assert not re.search(r"폐업일 \d{8}", first)

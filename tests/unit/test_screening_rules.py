@@ -514,3 +514,12 @@ def test_g2_no_expert_is_graded_where_the_agreement_has_no_expert_party():
     passed = decided(two_party, expert__qualification=weak)
     assert passed.outcome is Outcome.PASSED and passed.expert_grade is None
     assert "support.expert_party" in next(f.detail for f in passed.findings if f.rule == "G2")
+
+
+def test_the_particle_after_a_field_follows_its_last_syllable():
+    from screening.rules import particle
+
+    assert particle("해외부동산 투자자문", "이", "가") == "이"  # 문 ends in ㄴ
+    assert particle("마케팅 자료", "이", "가") == "가"
+    assert particle("공정개선", "은", "는") == "은" and particle("유통 구조", "은", "는") == "는"
+    assert particle("ERP", "이", "가") == "이(가)"

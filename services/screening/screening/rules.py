@@ -278,10 +278,21 @@ def _support_field(case: Case, tally: _Tally) -> None:
     fields = case.program.support_fields
     wanted = case.content.consulting.consulting_field
     if not fields or wanted in fields:
-        tally.check("X6", f"컨설팅 희망분야 '{wanted}' 는 공고된 지원분야입니다" if fields else "지원분야 제한 없음")
+        tally.check("X6", f"컨설팅 희망분야 '{wanted}'{particle(wanted, '은', '는')} 공고된 지원분야입니다"
+                    if fields else "지원분야 제한 없음")
         return
-    tally.refer(Finding(rule="X6", detail=f"컨설팅 희망분야 '{wanted}' 가 공고된 지원분야({', '.join(fields)})에 "
+    tally.refer(Finding(rule="X6", detail=f"컨설팅 희망분야 '{wanted}'{particle(wanted, '이', '가')} 공고된 지원분야"
+                        f"({', '.join(fields)})에 "
                         "없습니다: 과제 내용이 지원분야와 상이한지 판단이 필요합니다"), case.rulings)
+
+
+def particle(word: str, after_consonant: str, after_vowel: str) -> str:
+    """The Korean particle that follows `word`: 이/가, 은/는 … by whether its last syllable ends in a consonant
+    (받침). A word ending in anything but Hangul gets both, as forms do: 이(가)."""
+    last = word.rstrip()[-1:] or " "
+    if not "가" <= last <= "힣":
+        return f"{after_consonant}({after_vowel})"
+    return after_consonant if (ord(last) - ord("가")) % 28 else after_vowel
 
 
 def _operator_findings(rulings: Mapping[str, Ruling], tally: _Tally) -> None:

@@ -73,7 +73,7 @@ def interpret_business_status(status: dict[str, Any], validation: dict[str, Any]
             findings=(
                 Finding(
                     rule="X3",
-                    detail=f"국세청 사업자 상태: {row.get('b_stt') or '폐업자'}, 폐업일 {row.get('end_dt') or '미상'}",
+                    detail=f"국세청 사업자 상태: {row.get('b_stt') or '폐업자'}, 폐업일 {_iso_day(row.get('end_dt'))}",
                 ),
             ),
         )
@@ -337,3 +337,11 @@ ADAPTERS: dict[Registry, Callable[..., RegistryAdapter]] = {
     Registry.BUSINESS_STATUS: BusinessStatusRegistry, Registry.CREDIT: CreditRegistry,
     Registry.SANCTIONS: SanctionsRegistry, Registry.DUPLICATE_PROJECTS: PriorProjectRegistry,
 }
+
+
+def _iso_day(nts_day: str | None) -> str:
+    """The tax service's 20261021 as 2026-10-21, the way every date is written; anything else as it came."""
+    digits = (nts_day or "").strip()
+    if len(digits) == 8 and digits.isdigit():
+        return f"{digits[:4]}-{digits[4:6]}-{digits[6:]}"
+    return digits or "미상"
