@@ -523,3 +523,26 @@ def test_the_particle_after_a_field_follows_its_last_syllable():
     assert particle("마케팅 자료", "이", "가") == "가"
     assert particle("공정개선", "은", "는") == "은" and particle("유통 구조", "은", "는") == "는"
     assert particle("ERP", "이", "가") == "이(가)"
+
+
+def test_x11_keeps_an_operators_clearance_while_the_registry_says_the_same_and_names_it_when_not():
+    from screening.rules import carried_over
+
+    at = datetime(2026, 11, 20, 5, 0, tzinfo=timezone.utc)
+    cleared = {"X4": Ruling("X4", False, "operator:kim", "대표자 변경 등기 확인", at)}
+    then = {**CLEAR, Registry.BUSINESS_STATUS: referred("X4")}
+    carried, changed = carried_over(then, then, cleared)
+    assert list(carried) == ["X4"] and not changed
+    assert carried["X4"].operator == "operator:kim" and "그때와 같음" in carried["X4"].reason
+    assert decide_recheck(then, carried).outcome is Outcome.PASSED
+    # the registry now says something else: back to an operator, with the earlier ruling named
+    now = {**CLEAR, Registry.BUSINESS_STATUS: LookupResult(verdict=Verdict.REFER, findings=(
+        Finding(rule="X4", detail="대표자 성명이 또 다릅니다"),))}
+    carried, changed = carried_over(now, then, cleared)
+    assert not carried and list(changed) == ["X4"]
+    decision = decide_recheck(now, carried, reconsidered=changed)
+    assert decision.outcome is Outcome.MANUAL_REVIEW
+    assert "operator:kim이(가) 2026-11-20 문제없음으로 판단했으나" in decision.questions[0].detail
+    # an exclusion is never carried (it had rejected the application), nor a clearance of another rule
+    assert carried_over(then, then, {"X4": Ruling("X4", True, "op", "허위", at)}) == ({}, {})
+    assert carried_over(then, then, {"D3": cleared["X4"]}) == ({}, {})

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from screening import metrics, store
 from screening.lookups import LookupAnswered, LookupRequested, LookupResult, LookupSubject, Registry, lookup_id
 from screening.rules import (
-    OPERATOR_RULES, Case, Decision, Outcome, Restriction, Ruling, decide, decide_recheck,
+    OPERATOR_RULES, Case, Decision, Outcome, Restriction, Ruling, carried_over, decide, decide_recheck,
 )
 from sme_runtime.consumer import defer_until_applied, program_of_event, unknown_to
 from sme_runtime.outbox import enqueue, enqueue_all
@@ -252,8 +252,7 @@ async def _ensure_lookups(session: AsyncSession, screening: Screening, row: Any,
     answers: dict[Registry, LookupResult | None] = {}
     for registry, lid in asking.items():
         found = by_id.get(lid)
-        answers[registry] = None if found is None or found.answered_at is None else LookupResult(
-            verdict=found.verdict, findings=tuple(Finding.model_validate(f) for f in found.findings))
+        answers[registry] = None if found is None else answer_of(found)
     return answers
 
 
@@ -314,17 +313,31 @@ def _status(outcome: Outcome) -> str:
     return "screening" if outcome is Outcome.WAITING else outcome.value
 
 
+def answer_of(lookup) -> LookupResult | None:
+    """A stored lookup's answer (None: not answered yet)."""
+    return None if lookup.answered_at is None else LookupResult(
+        verdict=lookup.verdict, findings=tuple(Finding.model_validate(f) for f in lookup.findings))
+
+
+def registry_answers(lookups, purpose: str) -> dict[Registry, LookupResult | None]:
+    """Each registry's current answer to the lookups of `purpose`."""
+    return {Registry(r.registry): answer_of(r) for r in lookups if r.purpose == purpose and not r.superseded}
+
+
 async def reconsider_recheck(session: AsyncSession, screening: Screening, request_id: str) -> None:
     """X11: decide the re-check once every registry has answered (or an operator ruled)."""
     recheck = await store.recheck(session, request_id, lock=True)
     if recheck is None or recheck.status in ("clear", "excluded"):
         return
     purpose = f"recheck:{request_id}"
-    answers = {Registry(r.registry): (None if r.answered_at is None else LookupResult(
-        verdict=r.verdict, findings=tuple(Finding.model_validate(f) for f in r.findings)))
-        for r in await store.lookups_of(session, recheck.application_id) if r.purpose == purpose and not r.superseded}
-    decision = decide_recheck(answers, latest_rulings(await store.rulings(session, recheck.application_id,
-                                                                              purpose)))
+    lookups = await store.lookups_of(session, recheck.application_id)
+    answers = registry_answers(lookups, purpose)
+    # What the registries said at screening, and how operators ruled on it then (carried over when unchanged)
+    then = registry_answers(lookups, SCREENING)
+    carried, changed = carried_over(answers, then, latest_rulings(await store.rulings(
+        session, recheck.application_id, SCREENING)))
+    rulings = {**carried, **latest_rulings(await store.rulings(session, recheck.application_id, purpose))}
+    decision = decide_recheck(answers, rulings, reconsidered={r: c for r, c in changed.items() if r not in rulings})
     now = screening.clock()
     common = dict(program_id=recheck.program_id, application_id=recheck.application_id, occurred_at=now)
     after = summary(decision)

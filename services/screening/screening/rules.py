@@ -154,10 +154,46 @@ def decide(case: Case) -> Decision:
                     facts=verified_facts(case, review.unproven))
 
 
-def decide_recheck(answers: Mapping[Registry, LookupResult | None], rulings: Mapping[str, Ruling]) -> Decision:
-    """X11: the same lookups again before the selected are notified; only their answers decide."""
+def carried_over(now: Mapping[Registry, LookupResult | None], then: Mapping[Registry, LookupResult | None],
+                 earlier: Mapping[str, Ruling]) -> tuple[dict[str, Ruling], dict[str, Ruling]]:
+    """X11 after an operator cleared a question at screening: asked again on the same evidence (the registry
+    answers word for word as then) the clearance stands, saying so; asked on changed evidence it goes back to an
+    operator with the earlier ruling named. Returns (rulings carried over, earlier clearances whose evidence
+    changed), by rule. An exclusion is never carried: it had already rejected the application."""
+    carried: dict[str, Ruling] = {}
+    changed: dict[str, Ruling] = {}
+    for registry, result in now.items():
+        if result is None or result.verdict is not Verdict.REFER:
+            continue
+        before = then.get(registry)
+        for rule in {f.rule for f in result.findings}:
+            ruling = earlier.get(rule)
+            if ruling is None or ruling.exclude:
+                continue
+            same = before is not None and _details(before, rule) == _details(result, rule)
+            if same:
+                carried[rule] = Ruling(rule, False, ruling.operator, f"서류 검토 때의 판단 유지(재확인 결과가 그때와 "
+                                       f"같음): {ruling.reason}", ruling.at)
+            else:
+                changed[rule] = ruling
+    return carried, changed
+
+
+def _details(result: LookupResult, rule: str) -> list[str]:
+    return sorted(f.detail for f in result.findings if f.rule == rule)
+
+
+def decide_recheck(answers: Mapping[Registry, LookupResult | None], rulings: Mapping[str, Ruling],
+                   reconsidered: Mapping[str, Ruling] | None = None) -> Decision:
+    """X11: the same lookups again before the selected are notified; only their answers decide. A question an
+    operator cleared before on other evidence (`reconsidered`) says so, so the operator sees why it is back."""
     tally = _Tally()
     waiting = _lookups(answers, rulings, tally)
+    for ruling in (reconsidered or {}).values():
+        tally.questions = [q if q.rule != ruling.rule else Finding(rule=q.rule, detail=(
+            f"{q.detail} — 서류 검토 때 {ruling.operator}{particle(ruling.operator, '이', '가')} "
+            f"{ruling.at:%Y-%m-%d} 문제없음으로 판단했으나"
+            f"({ruling.reason}) 재확인 조회 결과가 그때와 다릅니다")) for q in tally.questions]
     if tally.exclusions:
         return Decision(Outcome.REJECTED, findings=tuple(tally.exclusions),
                         decided_by="operator" if tally.operator_decided else "rules")
