@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any, Callable
 
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
@@ -19,11 +20,16 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE = "contracts"
 
 
+# What contracts consumes, each event with its handler (checked against sme_schemas.catalog.CONSUMES at start-up)
+SUBSCRIPTIONS: dict[type, Callable[[handlers.Contracts], Any]] = {
+    ScreeningPassed: handlers.on_screening_passed,
+    ApplicationSelected: handlers.on_application_selected,
+}
+
+
 def build_broker(settings: ContractsSettings, sessions, contracts: handlers.Contracts) -> KafkaBroker:
-    consumers = service_consumers(settings, sessions, SERVICE)
-    consumers.subscribe(ScreeningPassed, handlers.on_screening_passed(contracts))
-    consumers.subscribe(ApplicationSelected, handlers.on_application_selected(contracts))
-    return consumers.broker
+    return service_consumers(settings, sessions, SERVICE,
+                             {event: make(contracts) for event, make in SUBSCRIPTIONS.items()}).broker
 
 
 async def remind(sessions, contracts: handlers.Contracts) -> None:

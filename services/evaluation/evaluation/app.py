@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Callable
 
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
@@ -20,13 +21,18 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE = "evaluation"
 
 
+# What evaluation consumes, each event with its handler (checked against sme_schemas.catalog.CONSUMES at start-up)
+SUBSCRIPTIONS: dict[type, Callable[[handlers.Evaluation], Any]] = {
+    ScreeningPassed: handlers.on_screening_passed,
+    RecheckCompleted: handlers.on_recheck_completed,
+    AgreementTerminated: handlers.on_agreement_terminated,
+    ParticipationGivenUp: handlers.on_given_up,
+}
+
+
 def build_broker(settings: EvaluationSettings, sessions, evaluation: handlers.Evaluation) -> KafkaBroker:
-    consumers = service_consumers(settings, sessions, SERVICE)
-    consumers.subscribe(ScreeningPassed, handlers.on_screening_passed(evaluation))
-    consumers.subscribe(RecheckCompleted, handlers.on_recheck_completed(evaluation))
-    consumers.subscribe(AgreementTerminated, handlers.on_agreement_terminated(evaluation))
-    consumers.subscribe(ParticipationGivenUp, handlers.on_given_up(evaluation))
-    return consumers.broker
+    return service_consumers(settings, sessions, SERVICE,
+                             {event: make(evaluation) for event, make in SUBSCRIPTIONS.items()}).broker
 
 
 async def refresh_gauges(sessions, evaluation: handlers.Evaluation) -> None:

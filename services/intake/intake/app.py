@@ -4,6 +4,7 @@ All of intake's subscriptions and routes are registered here, top to bottom."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Callable
 
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
@@ -18,15 +19,19 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE = "intake"
 
 
+# What intake consumes, each event with its handler (checked against sme_schemas.catalog.CONSUMES at start-up)
+SUBSCRIPTIONS: dict[type, Callable[[handlers.Intake], Any]] = {
+    ApplicationFiledByMunicipalSystem: handlers.file_from_municipal_system,
+    ScreeningStarted: lambda _: handlers.on_screening_started,
+    ScreeningPassed: lambda _: handlers.on_screening_passed,
+    ApplicationRejected: lambda _: handlers.on_application_rejected,
+    SupplementRequested: lambda _: handlers.on_supplement_requested,
+}
+
+
 def build_broker(settings: IntakeSettings, sessions, intake: handlers.Intake) -> KafkaBroker:
-    """The broker with every subscription of intake."""
-    consumers = service_consumers(settings, sessions, SERVICE)
-    consumers.subscribe(ApplicationFiledByMunicipalSystem, handlers.file_from_municipal_system(intake))
-    consumers.subscribe(ScreeningStarted, handlers.on_screening_started)
-    consumers.subscribe(ScreeningPassed, handlers.on_screening_passed)
-    consumers.subscribe(ApplicationRejected, handlers.on_application_rejected)
-    consumers.subscribe(SupplementRequested, handlers.on_supplement_requested)
-    return consumers.broker
+    return service_consumers(settings, sessions, SERVICE,
+                             {event: make(intake) for event, make in SUBSCRIPTIONS.items()}).broker
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:

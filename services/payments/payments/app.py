@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any, Callable
 
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
@@ -20,14 +21,19 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE = "payments"
 
 
+# What payments consumes, each event with its handler (checked against sme_schemas.catalog.CONSUMES at start-up)
+SUBSCRIPTIONS: dict[type, Callable[[handlers.Payments], Any]] = {
+    AgreementSigned: handlers.on_agreement_signed,
+    ParticipationGivenUp: handlers.on_participation_given_up,
+    ReportAccepted: handlers.on_report_accepted,
+    AgreementTerminated: handlers.on_agreement_terminated,
+    EvaluatorAllowanceDue: handlers.on_allowance_due,
+}
+
+
 def build_broker(settings: PaymentsSettings, sessions, payments: handlers.Payments) -> KafkaBroker:
-    consumers = service_consumers(settings, sessions, SERVICE)
-    consumers.subscribe(AgreementSigned, handlers.on_agreement_signed(payments))
-    consumers.subscribe(ParticipationGivenUp, handlers.on_participation_given_up(payments))
-    consumers.subscribe(ReportAccepted, handlers.on_report_accepted(payments))
-    consumers.subscribe(AgreementTerminated, handlers.on_agreement_terminated(payments))
-    consumers.subscribe(EvaluatorAllowanceDue, handlers.on_allowance_due(payments))
-    return consumers.broker
+    return service_consumers(settings, sessions, SERVICE,
+                             {event: make(payments) for event, make in SUBSCRIPTIONS.items()}).broker
 
 
 async def sweep(sessions, payments: handlers.Payments) -> list[str]:

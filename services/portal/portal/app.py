@@ -25,12 +25,14 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE = "portal"
 
 
+# Every event the portal reads goes the same way: timeline lines and notices (checked against the catalog)
+SUBSCRIPTIONS = {event: notifier.on_event for event in CONSUMES[SERVICE]}
+
+
 def build_broker(settings: PortalSettings, sessions) -> KafkaBroker:
-    consumers = service_consumers(settings, sessions, SERVICE)
+    consumers = service_consumers(settings, sessions, SERVICE, SUBSCRIPTIONS)
     # The portal judges nothing by a program's rules: it tells people what happened, whichever program it was
     consumers.programs = None
-    for event in CONSUMES[SERVICE]:  # every event the portal reads goes the same way: timeline lines, notices
-        consumers.subscribe(event, notifier.on_event)
     return consumers.broker
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any, Callable
 
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
@@ -32,15 +33,23 @@ def internal_topics() -> tuple[str, ...]:
     return tuple(sorted({*internal, *(dlq_topic(t) for t in internal)}))
 
 
+# What screening consumes, each event with its handler (checked against sme_schemas.catalog.CONSUMES at start-up;
+# LookupAnswered is its own workers' internal event)
+SUBSCRIPTIONS: dict[type, Callable[[handlers.Screening], Any]] = {
+    ApplicationSubmitted: handlers.on_submitted,
+    ApplicationAmended: handlers.on_amended,
+    ApplicationWithdrawn: handlers.on_withdrawn,
+    ParticipationGivenUp: handlers.on_given_up,
+    RecheckRequested: handlers.on_recheck_requested,
+    LookupAnswered: handlers.on_lookup_answered,
+}
+INTERNAL = (LookupAnswered,)
+
+
 def build_broker(settings: ScreeningSettings, sessions, screening: handlers.Screening) -> KafkaBroker:
-    consumers = service_consumers(settings, sessions, SERVICE)
-    consumers.subscribe(ApplicationSubmitted, handlers.on_submitted(screening))
-    consumers.subscribe(ApplicationAmended, handlers.on_amended(screening))
-    consumers.subscribe(ApplicationWithdrawn, handlers.on_withdrawn(screening))
-    consumers.subscribe(ParticipationGivenUp, handlers.on_given_up(screening))
-    consumers.subscribe(RecheckRequested, handlers.on_recheck_requested(screening))
-    consumers.subscribe(LookupAnswered, handlers.on_lookup_answered(screening))
-    return consumers.broker
+    return service_consumers(settings, sessions, SERVICE,
+                             {event: make(screening) for event, make in SUBSCRIPTIONS.items()},
+                             internal=INTERNAL).broker
 
 
 async def sweep(sessions, screening: handlers.Screening) -> None:

@@ -11,7 +11,7 @@ import signal
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Coroutine, TypeVar
+from typing import Any, Awaitable, Callable, Coroutine, Iterable, Mapping, TypeVar
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
@@ -133,17 +133,45 @@ def lag_loop(bootstrap_servers: str, service: str) -> Coroutine[Any, Any, None]:
     return every(LAG_SECONDS, lambda _: lag.measure(bootstrap_servers, service), log, "measuring consumer lag")(None)
 
 
-def service_consumers(settings: ServiceSettings, sessions: async_sessionmaker, service: str) -> ReliableConsumers:
-    """A service's broker (idempotent producer, acks=all, Prometheus middleware) with its reliable consumers;
-    subscribe on the result and hand `.broker` to the lifespan."""
+class SubscriptionsDisagree(Exception):
+    """A service's subscription table is not what the catalog says it consumes."""
+
+
+def check_subscriptions(service: str, table: Mapping[type, Any], internal: Iterable[type] = ()) -> None:
+    """The table must name exactly the events `sme_schemas.catalog.CONSUMES[service]` lists (plus the service's
+    own internal ones): the catalog is what the AsyncAPI documents and other teams read, so a subscription added,
+    removed or forgotten in one place only would silently make one of them wrong."""
+    from sme_schemas.catalog import CONSUMES
+
+    declared, subscribed = set(CONSUMES[service]), set(table) - set(internal)
+    if declared != subscribed:
+        missing = sorted(e.__name__ for e in declared - subscribed)
+        extra = sorted(e.__name__ for e in subscribed - declared)
+        raise SubscriptionsDisagree(f"{service}: its subscriptions disagree with sme_schemas.catalog.CONSUMES"
+                                    + (f"; not subscribed: {', '.join(missing)}" if missing else "")
+                                    + (f"; not in the catalog: {', '.join(extra)}" if extra else ""))
+
+
+def service_consumers(settings: ServiceSettings, sessions: async_sessionmaker, service: str,
+                      subscriptions: Mapping[type, Any] | None = None, *,
+                      internal: Iterable[type] = ()) -> ReliableConsumers:
+    """A service's broker (idempotent producer, acks=all, Prometheus middleware) with its reliable consumers,
+    subscribed to `subscriptions` (event → handler), which must agree with the catalog (check_subscriptions);
+    hand `.broker` to the lifespan."""
     from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 
     broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=service, enable_idempotence=True, acks="all",
                          middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=service),
                                       *telemetry.broker_middlewares(service)], **broker_logging())
-    return ReliableConsumers(broker, sessions, service=service, retry_max_seconds=settings.consumer_retry_max_seconds,
-                             batch_size=settings.consumer_batch_size, batch_wait_ms=settings.consumer_batch_wait_ms,
-                             programs=settings.programs)
+    consumers = ReliableConsumers(broker, sessions, service=service,
+                                  retry_max_seconds=settings.consumer_retry_max_seconds,
+                                  batch_size=settings.consumer_batch_size,
+                                  batch_wait_ms=settings.consumer_batch_wait_ms, programs=settings.programs)
+    if subscriptions is not None:
+        check_subscriptions(service, subscriptions, internal)
+        for event, handler in subscriptions.items():
+            consumers.subscribe(event, handler)
+    return consumers
 
 
 def install_operations(app: FastAPI, service: str) -> None:
