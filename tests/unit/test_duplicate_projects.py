@@ -2,8 +2,9 @@
 import pytest
 from hypothesis import given, strategies as st
 
+from screening.lookups import DuplicateVerdict
 from screening.lookup.duplicates import (
-    PriorProject, ProjectText, Verdict, check_duplicates, cosine, grams, idf,
+    PriorProject, ProjectText, check_duplicates, cosine, grams, idf,
 )
 
 PLAN = ProjectText(
@@ -32,7 +33,7 @@ CORPUS = [prior("A-1", UNRELATED), prior("B-2", PARAPHRASE, "SMTECH")]
 
 def test_identical_plan_is_a_clear_duplicate_with_evidence():
     result = check_duplicates(PLAN, [prior("X-9", PLAN), *CORPUS], duplicate_threshold=0.75, borderline_threshold=0.45)
-    assert result.verdict is Verdict.DUPLICATE and result.best.project.project_id == "X-9"
+    assert result.verdict is DuplicateVerdict.DUPLICATE and result.best.project.project_id == "X-9"
     assert result.best.scores == {"goal": 1.0, "method": 1.0, "content": 1.0}
     assert "X-9" in result.evidence() and "goal 1.00" in result.evidence()
 
@@ -40,31 +41,32 @@ def test_identical_plan_is_a_clear_duplicate_with_evidence():
 def test_a_paraphrase_with_particles_and_word_order_changed_is_caught():
     result = check_duplicates(PLAN, CORPUS, duplicate_threshold=0.75, borderline_threshold=0.45)
     assert result.best.project.project_id == "B-2"
-    assert result.best.overall >= 0.45 and result.verdict in (Verdict.DUPLICATE, Verdict.BORDERLINE)
+    assert result.best.overall >= 0.45 and result.verdict in (DuplicateVerdict.DUPLICATE, DuplicateVerdict.BORDERLINE)
 
 
 def test_an_unrelated_project_is_different():
     result = check_duplicates(PLAN, [prior("A-1", UNRELATED)], duplicate_threshold=0.75, borderline_threshold=0.45)
-    assert result.verdict is Verdict.DIFFERENT and result.best.overall < 0.2
+    assert result.verdict is DuplicateVerdict.DIFFERENT and result.best.overall < 0.2
 
 
 def test_no_corpus_means_different():
-    assert check_duplicates(PLAN, [], duplicate_threshold=0.75, borderline_threshold=0.45).verdict is Verdict.DIFFERENT
+    nothing = check_duplicates(PLAN, [], duplicate_threshold=0.75, borderline_threshold=0.45)
+    assert nothing.verdict is DuplicateVerdict.DIFFERENT
 
 
 def test_thresholds_are_inclusive_and_come_from_configuration():
     score = check_duplicates(PLAN, CORPUS, duplicate_threshold=0.99, borderline_threshold=0.01).best.overall
     assert (
         check_duplicates(PLAN, CORPUS, duplicate_threshold=score, borderline_threshold=0.01).verdict
-        is Verdict.DUPLICATE
+        is DuplicateVerdict.DUPLICATE
     )
     assert (
         check_duplicates(PLAN, CORPUS, duplicate_threshold=1.0, borderline_threshold=score).verdict
-        is Verdict.BORDERLINE
+        is DuplicateVerdict.BORDERLINE
     )
     assert (
         check_duplicates(PLAN, CORPUS, duplicate_threshold=1.0, borderline_threshold=score + 1e-4).verdict
-        is Verdict.DIFFERENT
+        is DuplicateVerdict.DIFFERENT
     )
 
 
@@ -108,7 +110,7 @@ def test_the_sample_calls_planted_paraphrase_is_borderline_and_the_copy_a_duplic
         plan = sample_plan(problem)
         para = ProjectText(*_PARAPHRASE[problem[0]])
         result = check_duplicates(plan, [prior("P-1", para)], duplicate_threshold=0.75, borderline_threshold=0.45)
-        assert result.verdict is Verdict.BORDERLINE, (problem[0], result.best.scores)
+        assert result.verdict is DuplicateVerdict.BORDERLINE, (problem[0], result.best.scores)
 
 
 def test_different_sample_plans_are_never_duplicates_of_each_other():
@@ -118,5 +120,5 @@ def test_different_sample_plans_are_never_duplicates_of_each_other():
         others = [prior(f"O-{j}", p) for j, p in enumerate(plans) if j != i]
         assert (
             check_duplicates(plan, others, duplicate_threshold=0.75, borderline_threshold=0.45).verdict
-            is Verdict.DIFFERENT
+            is DuplicateVerdict.DIFFERENT
         )

@@ -56,3 +56,13 @@ def test_malformed_messages_are_refused_with_the_reason(mutate, message):
     headers, body = mutate(*_good())
     with pytest.raises(EnvelopeError, match=message):
         unwrap(list(headers.items()), body, expected=ApplicationWithdrawn)
+
+
+def test_every_service_names_itself_as_a_cloudevents_source_the_same_way():
+    import importlib
+
+    from sme_schemas.catalog import SERVICES
+
+    for service in (s for s in SERVICES if s != "portal"):  # the portal publishes nothing
+        source = importlib.import_module(f"{service}.handlers").SOURCE
+        assert source == f"/sme/{service}", service

@@ -4,7 +4,8 @@ committee for the rest)."""
 from hypothesis import given, strategies as st
 
 from screening.similarity.index import Match
-from screening.similarity.verdict import CROWD_RANK, MIN_CROWD, MIN_SCORE, Applicant, Thresholds, Verdict, judge
+from screening.similarity.verdict import CROWD_RANK, MIN_CROWD, MIN_SCORE, Applicant, Thresholds, judge
+from screening.lookups import DuplicateVerdict
 
 APPLICANT = Applicant(brn="1234567890", ceo="김민준")
 LIMITS = Thresholds(duplicate_threshold=0.75, borderline_threshold=0.45, outlier_z=6.0)
@@ -26,7 +27,7 @@ COPY = 160.0  # a copy's relevance: (160 - 60) / 5.8 ≈ 17σ above this crowd
 def test_the_applicants_own_copy_standing_out_is_excluded_with_the_match_as_evidence():
     own = match("NTIS-2023-0000042", 0.93, COPY, brn=APPLICANT.brn)
     judgement = judge([own, *crowd()], APPLICANT, LIMITS)
-    assert judgement.verdict is Verdict.DUPLICATE and judgement.own
+    assert judgement.verdict is DuplicateVerdict.DUPLICATE and judgement.own
     evidence = judgement.evidence()
     assert "NTIS NTIS-2023-0000042" in evidence and "과제 NTIS-2023-0000042" in evidence
     assert "개발목표 0.93" in evidence and "신청 기업" in evidence
@@ -34,48 +35,49 @@ def test_the_applicants_own_copy_standing_out_is_excluded_with_the_match_as_evid
 
 def test_the_same_project_filed_through_a_related_company_of_the_same_ceo_is_excluded():
     related = match("SMTECH-2022-0000007", 0.9, COPY, brn="5555555555", ceo=APPLICANT.ceo)
-    assert judge([related, *crowd()], APPLICANT, LIMITS).verdict is Verdict.DUPLICATE
+    assert judge([related, *crowd()], APPLICANT, LIMITS).verdict is DuplicateVerdict.DUPLICATE
 
 
 def test_another_companys_copy_goes_to_the_committee_never_excluded():
     theirs = match("GSTEP-PMS-2024-0000100", 1.0, COPY)
     judgement = judge([theirs, *crowd()], APPLICANT, LIMITS)
-    assert judgement.verdict is Verdict.REFER and not judgement.own
+    assert judgement.verdict is DuplicateVerdict.BORDERLINE and not judgement.own
     assert "타 기업(9999999999)" in judgement.evidence()
 
 
 def test_an_own_paraphrase_that_stands_out_below_the_duplicate_line_goes_to_the_committee():
     own = match("NTIS-2021-0000001", 0.35, COPY, brn=APPLICANT.brn)  # other words, same rare terms
     judgement = judge([own, *crowd()], APPLICANT, LIMITS)
-    assert judgement.verdict is Verdict.REFER and judgement.own and judgement.z > LIMITS.outlier_z
+    assert judgement.verdict is DuplicateVerdict.BORDERLINE and judgement.own and judgement.z > LIMITS.outlier_z
 
 
 def test_a_best_match_no_more_relevant_than_the_crowd_passes_and_is_named():
     pool = crowd(top=0.78)  # a high score shared by many plans is wording, not copying
     judgement = judge(pool, APPLICANT, LIMITS)
-    assert judgement.verdict is Verdict.PASS and judgement.match.record["id"] == "C-000"
+    assert judgement.verdict is DuplicateVerdict.DIFFERENT and judgement.match.record["id"] == "C-000"
 
 
 def test_an_own_project_of_high_score_that_does_not_stand_out_is_not_excluded():
     own = match("NTIS-2020-0000009", 0.80, 71, brn=APPLICANT.brn)
-    assert judge([own, *crowd()], APPLICANT, LIMITS).verdict is Verdict.PASS
+    assert judge([own, *crowd()], APPLICANT, LIMITS).verdict is DuplicateVerdict.DIFFERENT
 
 
 def test_a_project_that_leads_by_one_rare_word_but_shares_almost_nothing_is_no_copy():
     unrelated = match("NTIS-2019-0000003", MIN_SCORE - 0.01, COPY)
-    assert judge([unrelated, *crowd(top=0.10)], APPLICANT, LIMITS).verdict is Verdict.PASS
+    assert judge([unrelated, *crowd(top=0.10)], APPLICANT, LIMITS).verdict is DuplicateVerdict.DIFFERENT
 
 
 def test_without_a_crowd_the_scores_decide_alone():
     few = [match("A", 0.5, 10), match("B", 0.2, 9)]
-    assert judge(few, APPLICANT, LIMITS).verdict is Verdict.REFER
-    assert judge([match("A", 0.8, 10, brn=APPLICANT.brn), *few], APPLICANT, LIMITS).verdict is Verdict.DUPLICATE
-    assert judge([match("A", 0.3, 10)], APPLICANT, LIMITS).verdict is Verdict.PASS
+    assert judge(few, APPLICANT, LIMITS).verdict is DuplicateVerdict.BORDERLINE
+    own = judge([match("A", 0.8, 10, brn=APPLICANT.brn), *few], APPLICANT, LIMITS)
+    assert own.verdict is DuplicateVerdict.DUPLICATE
+    assert judge([match("A", 0.3, 10)], APPLICANT, LIMITS).verdict is DuplicateVerdict.DIFFERENT
 
 
 def test_nothing_to_compare_with_passes():
     judgement = judge([], APPLICANT, LIMITS)
-    assert judgement.verdict is Verdict.PASS and judgement.match is None
+    assert judgement.verdict is DuplicateVerdict.DIFFERENT and judgement.match is None
     assert judgement.evidence() == "비교할 선행 과제 없음"
 
 
@@ -85,10 +87,10 @@ def test_only_the_applicants_own_near_identical_projects_can_exclude(found, owne
     pool = sorted((match(f"P-{i:02d}", round(s, 4), r, brn=APPLICANT.brn if i in owned else "9999999999")
                    for i, (s, r) in enumerate(found)), key=lambda m: -m.relevance)
     judgement = judge(pool, APPLICANT, LIMITS)
-    if judgement.verdict is Verdict.DUPLICATE:
+    if judgement.verdict is DuplicateVerdict.DUPLICATE:
         assert judgement.own and judgement.match.overall >= LIMITS.duplicate_threshold
-    if judgement.verdict is not Verdict.PASS and len(pool) >= MIN_CROWD:
+    if judgement.verdict is not DuplicateVerdict.DIFFERENT and len(pool) >= MIN_CROWD:
         assert judgement.z >= LIMITS.outlier_z and judgement.match in pool[:CROWD_RANK]
         assert judgement.match.overall >= MIN_SCORE
-    if judgement.verdict is not Verdict.PASS and len(pool) < MIN_CROWD:
+    if judgement.verdict is not DuplicateVerdict.DIFFERENT and len(pool) < MIN_CROWD:
         assert judgement.match.overall >= LIMITS.borderline_threshold

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from contracts.rules import (
-    Party, Session, SessionKind, freed_on_leaving, in_force, party_of, report_problems, restricted_until,
+    Party, ConsultingSession, SessionKind, freed_on_leaving, in_force, party_of, report_problems, restricted_until,
     session_problems, term_problems, visible_to,
 )
 from payments.rules import clawback, due_on, is_overdue, subsidy
@@ -88,45 +88,46 @@ def test_c2_term_within_the_program_year_and_amount_within_the_selection():
 
 
 def test_c3_at_most_four_hours_a_day_within_the_term():
-    logged = [Session(date(2024, 7, 1), 3, SessionKind.ON_SITE)]
+    logged = [ConsultingSession(date(2024, 7, 1), 3, SessionKind.ON_SITE)]
     args = dict(term_start=date(2024, 6, 1), term_end=date(2024, 12, 31), max_hours_per_day=4, today=date(2025, 2, 1))
-    assert session_problems(Session(date(2024, 7, 1), 1, SessionKind.ON_SITE), logged, **args) == []
-    too_long = session_problems(Session(date(2024, 7, 1), 2, SessionKind.FOLLOW_UP), logged, **args)
+    assert session_problems(ConsultingSession(date(2024, 7, 1), 1, SessionKind.ON_SITE), logged, **args) == []
+    too_long = session_problems(ConsultingSession(date(2024, 7, 1), 2, SessionKind.FOLLOW_UP), logged, **args)
     assert [(p.field, p.rule) for p in too_long] == [("hours", "C3")] and "3 hours" in too_long[0].message
-    outside = session_problems(Session(date(2025, 1, 1), 2, SessionKind.ON_SITE), logged, **args)
+    outside = session_problems(ConsultingSession(date(2025, 1, 1), 2, SessionKind.ON_SITE), logged, **args)
     assert [(p.field, p.rule) for p in outside] == [("held_on", "C3")]
-    first, last = (session_problems(Session(d, 4, SessionKind.ON_SITE), [], **args)
+    first, last = (session_problems(ConsultingSession(d, 4, SessionKind.ON_SITE), [], **args)
                    for d in (date(2024, 6, 1), date(2024, 12, 31)))
     assert first == last == []
-    assert [p.field for p in session_problems(Session(date(2024, 5, 31), 4, SessionKind.ON_SITE), [], **args)] == [
-        "held_on"]
+    before_term = ConsultingSession(date(2024, 5, 31), 4, SessionKind.ON_SITE)
+    assert [p.field for p in session_problems(before_term, [], **args)] == ["held_on"]
 
 
 def test_c3_a_log_records_a_session_held_today_or_before_with_its_photos():
     args = dict(term_start=date(2024, 6, 1), term_end=date(2024, 12, 31), max_hours_per_day=4, today=date(2024, 7, 1))
-    assert session_problems(Session(date(2024, 7, 1), 4, SessionKind.ON_SITE), [], **args) == []
-    tomorrow = session_problems(Session(date(2024, 7, 2), 4, SessionKind.ON_SITE), [], **args)
+    assert session_problems(ConsultingSession(date(2024, 7, 1), 4, SessionKind.ON_SITE), [], **args) == []
+    tomorrow = session_problems(ConsultingSession(date(2024, 7, 2), 4, SessionKind.ON_SITE), [], **args)
     assert [(p.field, p.rule) for p in tomorrow] == [("held_on", "C3")] and "not come yet" in tomorrow[0].message
-    no_photo = session_problems(Session(date(2024, 7, 1), 2, SessionKind.ON_SITE, photos=0), [], **args)
+    no_photo = session_problems(ConsultingSession(date(2024, 7, 1), 2, SessionKind.ON_SITE, photos=0), [], **args)
     assert [(p.field, p.rule) for p in no_photo] == [("photo_refs", "C3")]
-    assert session_problems(Session(date(2024, 7, 1), 2, SessionKind.FOLLOW_UP, photos=0), [], **args) == []
-    zero = session_problems(Session(date(2024, 7, 1), 0, SessionKind.FOLLOW_UP), [], **args)
+    assert session_problems(ConsultingSession(date(2024, 7, 1), 2, SessionKind.FOLLOW_UP, photos=0), [], **args) == []
+    zero = session_problems(ConsultingSession(date(2024, 7, 1), 0, SessionKind.FOLLOW_UP), [], **args)
     assert [p.field for p in zero] == ["hours"]
 
 
 def test_c3_hours_a_day_add_up_over_every_session_of_the_day():
     args = dict(term_start=date(2024, 6, 1), term_end=date(2024, 12, 31), max_hours_per_day=4, today=date(2024, 8, 1))
     day = date(2024, 7, 1)
-    two_and_one = [Session(day, 2, SessionKind.ON_SITE), Session(day, 1, SessionKind.FOLLOW_UP)]
-    assert session_problems(Session(day, 1, SessionKind.ON_SITE), two_and_one, **args) == []
-    assert [p.field for p in session_problems(Session(day, 2, SessionKind.ON_SITE), two_and_one, **args)] == ["hours"]
-    other_day = [Session(date(2024, 7, 2), 4, SessionKind.ON_SITE)]
-    assert session_problems(Session(day, 4, SessionKind.ON_SITE), other_day, **args) == []
+    two_and_one = [ConsultingSession(day, 2, SessionKind.ON_SITE), ConsultingSession(day, 1, SessionKind.FOLLOW_UP)]
+    assert session_problems(ConsultingSession(day, 1, SessionKind.ON_SITE), two_and_one, **args) == []
+    third = ConsultingSession(day, 2, SessionKind.ON_SITE)
+    assert [p.field for p in session_problems(third, two_and_one, **args)] == ["hours"]
+    other_day = [ConsultingSession(date(2024, 7, 2), 4, SessionKind.ON_SITE)]
+    assert session_problems(ConsultingSession(day, 4, SessionKind.ON_SITE), other_day, **args) == []
 
 
 def test_c8_report_refused_until_the_session_minimums_are_met():
-    ten = [Session(date(2024, 7, d), 4, SessionKind.ON_SITE) for d in range(1, 11)]
-    three = [Session(date(2024, 9, d), 2, SessionKind.FOLLOW_UP) for d in range(1, 4)]
+    ten = [ConsultingSession(date(2024, 7, d), 4, SessionKind.ON_SITE) for d in range(1, 11)]
+    three = [ConsultingSession(date(2024, 9, d), 2, SessionKind.FOLLOW_UP) for d in range(1, 4)]
     assert report_problems(ten + three, minimum_sessions=10, follow_up_sessions=3) == []
     short = report_problems(ten[:9] + three[:2], minimum_sessions=10, follow_up_sessions=3)
     assert [p.message for p in short] == [

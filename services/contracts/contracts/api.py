@@ -114,7 +114,7 @@ async def agreement_view(session, contracts: handlers.Contracts, a: Any) -> dict
             if a.status == "drafted" else [],
             "sessions_held": {**counted, "hours": sum(s.hours for s in sessions)},
             "report_problems": [p.as_dict() for p in rules.report_problems(
-                [rules.Session(s.held_on, s.hours, SessionKind(s.kind)) for s in sessions],
+                handlers.consulting_sessions(sessions),
                 minimum_sessions=a.minimum_sessions, follow_up_sessions=a.follow_up_sessions)],
             "amendments": [{"changes": m.changes, "reason": m.reason, "agreed_by": m.agreed_by,
                             "recorded_by": m.recorded_by, "recorded_at": m.recorded_at}

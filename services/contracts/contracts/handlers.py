@@ -10,7 +10,7 @@ from typing import Any, Callable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import follow_up, metrics, rules, store
-from contracts.rules import Party, Session, SessionKind
+from contracts.rules import ConsultingSession, Party, SessionKind
 from sme_runtime.auth import Principal
 from sme_runtime.consumer import program_of_event
 from sme_runtime.outbox import enqueue
@@ -24,7 +24,7 @@ from sme_schemas.evaluation import ApplicationSelected
 from sme_schemas.program import ProgramDefinition, local_date
 from sme_schemas.screening import ScreeningPassed
 
-SOURCE = "contracts"
+SOURCE = "/sme/contracts"  # CloudEvents source: /sme/<service>, as every service
 OPEN = ("drafted", "in-force")  # an agreement that can still change, be given up or be worked under
 
 
@@ -72,6 +72,11 @@ def on_application_selected(contracts: Contracts):
 
     return handle
 
+
+
+def consulting_sessions(rows) -> list[ConsultingSession]:
+    """The consulting sessions (C3) of stored session rows, as the rules count them."""
+    return [ConsultingSession(s.held_on, s.hours, SessionKind(s.kind)) for s in rows]
 
 async def draft_when_ready(session: AsyncSession, contracts: Contracts, application_id: str) -> None:
     """C2: the draft needs the selection (amount) and the verified parties, whichever event comes second. Every
@@ -209,9 +214,10 @@ async def log_session(session: AsyncSession, contracts: Contracts, agreement_id:
     a = await visible_agreement(session, agreement_id, principal, lock=True)
     _require_status(a, ("in-force",), "C3", "logging a session")
     program = contracts.program(a.program_id, a.program_version)
-    logged = [Session(s.held_on, s.hours, SessionKind(s.kind)) for s in await store.sessions_of(session, agreement_id)]
-    problems = rules.session_problems(Session(held_on, hours, kind, len(photo_refs)), logged, term_start=a.term_start,
-                                      term_end=a.term_end, max_hours_per_day=program.support.max_hours_per_day,
+    logged = consulting_sessions(await store.sessions_of(session, agreement_id))
+    problems = rules.session_problems(ConsultingSession(held_on, hours, kind, len(photo_refs)), logged,
+                                      term_start=a.term_start, term_end=a.term_end,
+                                      max_hours_per_day=program.support.max_hours_per_day,
                                       today=local_date(contracts.clock()))
     if problems:
         raise RuleViolation(*problems)
@@ -295,7 +301,7 @@ async def submit_report(session: AsyncSession, contracts: Contracts, agreement_i
     if reports and reports[-1].status == "submitted":
         raise RuleViolation(Problem("report", "C8", f"revision {reports[-1].revision} waits for the center's "
                                     "review"), status_code=409)
-    held = [Session(s.held_on, s.hours, SessionKind(s.kind)) for s in await store.sessions_of(session, agreement_id)]
+    held = consulting_sessions(await store.sessions_of(session, agreement_id))
     problems = rules.report_problems(held, minimum_sessions=a.minimum_sessions,
                                      follow_up_sessions=a.follow_up_sessions)
     if problems:

@@ -25,7 +25,7 @@ class SessionKind(StrEnum):
 
 
 @dataclass(frozen=True)
-class Session:
+class ConsultingSession:
     held_on: date
     hours: int
     kind: SessionKind
@@ -57,8 +57,8 @@ def term_problems(
     return problems
 
 
-def session_problems(new: Session, logged: Iterable[Session], *, term_start: date, term_end: date,
-                     max_hours_per_day: int, today: date) -> list[Problem]:
+def session_problems(new: ConsultingSession, logged: Iterable[ConsultingSession], *, term_start: date,
+                     term_end: date, max_hours_per_day: int, today: date) -> list[Problem]:
     """C3: held (not in the future) within the term, at least one hour, at most `max_hours_per_day` hours on one day
     (all sessions), and an on-site session's log has its photos."""
     problems = []
@@ -78,7 +78,8 @@ def session_problems(new: Session, logged: Iterable[Session], *, term_start: dat
     return problems
 
 
-def report_problems(sessions: Iterable[Session], *, minimum_sessions: int, follow_up_sessions: int) -> list[Problem]:
+def report_problems(sessions: Iterable[ConsultingSession], *, minimum_sessions: int,
+                    follow_up_sessions: int) -> list[Problem]:
     """C8 with C3: the result report is refused until the on-site and follow-up minimums are met."""
     sessions = list(sessions)
     on_site = sum(s.kind is SessionKind.ON_SITE for s in sessions)

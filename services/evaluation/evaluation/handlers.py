@@ -11,7 +11,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evaluation import metrics, store
@@ -46,10 +45,6 @@ class Evaluation:
         return program_of_event(self.programs, program_id, version)
 
 
-async def _lock_budget(session: AsyncSession, program_id: str) -> None:
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:p))"), {"p": f"budget:{program_id}"})
-
-
 # --- events --------------------------------------------------------------------------------------------------
 
 def call_of(program: ProgramDefinition, submitted_at: datetime) -> str:
@@ -71,7 +66,7 @@ def on_screening_passed(evaluation: Evaluation):
         now, facts = evaluation.clock(), event.facts
         score = document_score(facts, program.document_score, program.announcement_date)
         call_id = call_of(evaluation.program(event.program_id), facts.submitted_at)
-        open_round = await store.open_round(session, program.program_id, call_id)
+        open_round = await store.round_open_in(session, program.program_id, call_id)
         created = await store.insert_candidate(
             session, application_id=event.application_id, program_id=program.program_id,
             round_id=open_round.round_id if open_round else None, brn=facts.business_registration_number,
@@ -101,7 +96,7 @@ def on_recheck_completed(evaluation: Evaluation):
                 raise unknown_to("evaluation", event, field="request_id")  # screening answers only what we asked
             return  # answered already (a redelivery under another ce_id): the first answer stands
         # The budget lock before the row lock, in the same order as releases take them.
-        await _lock_budget(session, (await store.candidate(session, recheck.application_id)).program_id)
+        await store.lock_budget(session, (await store.candidate(session, recheck.application_id)).program_id)
         c = await store.candidate(session, recheck.application_id, lock=True)
         detail = {"request_id": event.request_id, "findings": [f.model_dump() for f in event.findings]}
         await store.audit(session, at=now, actor="screening", action=f"recheck-{event.outcome}",
@@ -149,7 +144,7 @@ async def _release(session: AsyncSession, evaluation: Evaluation, event: Agreeme
         raise unknown_to("evaluation", event)  # an agreement follows the selection evaluation made
     if c.status in ("released", "excluded", "below-pass-mark"):
         return
-    await _lock_budget(session, c.program_id)
+    await store.lock_budget(session, c.program_id)
     c = await store.candidate(session, application_id, lock=True)
     now = evaluation.clock()
     await store.set_status(session, application_id, "released", now)
@@ -232,7 +227,7 @@ async def open_round(session: AsyncSession, evaluation: Evaluation, *, program_i
     elif program.call(call_id) is None:
         raise RuleViolation(Problem("call_id", "K1", f"{program_id} has no call {call_id!r}; its calls: "
                                     + ", ".join(c.call_id for c in calls)), status_code=404)
-    if (existing := await store.open_round(session, program_id, call_id)) is not None:
+    if (existing := await store.round_open_in(session, program_id, call_id)) is not None:
         raise RuleViolation(Problem("program_id", "S3", f"round {existing.round_id} of {program_id} is still open; "
                                     "close it first"), status_code=409)
     round_id = await store.insert_round(session, program_id=program_id, call_id=call_id, as_of=local_date(now),
@@ -340,7 +335,7 @@ async def close_round(session: AsyncSession, evaluation: Evaluation, *, round_id
     view = await round_view(session, evaluation, r)
     if problems := view.close_problems():
         raise RuleViolation(*problems, status_code=409)
-    await _lock_budget(session, program.program_id)
+    await store.lock_budget(session, program.program_id)
     now = evaluation.clock()
     rows = {c.application_id: c for c in await store.candidates_of_round(session, round_id) if c.status == "in-round"}
     conflicts = view.conflicts()

@@ -124,9 +124,15 @@ async def evaluators(session: AsyncSession, ids: list[str] | None = None) -> lis
                                 "ORDER BY evaluator_id", all=ids is None, ids=ids or [])
 
 
-async def open_round(session: AsyncSession, program_id: str, call_id: str) -> Any:
+async def round_open_in(session: AsyncSession, program_id: str, call_id: str) -> Any:
+    """The call's round that is open now, if any (handlers.open_round opens one)."""
     return await _one(session, "SELECT * FROM rounds WHERE program_id = :p AND call_id = :c AND status = 'open'",
                       p=program_id, c=call_id)
+
+
+async def lock_budget(session: AsyncSession, program_id: str) -> None:
+    """Everything that moves a program's budget takes this lock first (handlers' module docstring says why)."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:p))"), {"p": f"budget:{program_id}"})
 
 
 async def round_(session: AsyncSession, round_id: str, *, lock: bool = False) -> Any:

@@ -25,7 +25,7 @@ from sme_schemas.payments import (
 )
 from sme_schemas.program import ProgramDefinition, local_date
 
-SOURCE = "payments"
+SOURCE = "/sme/payments"  # CloudEvents source: /sme/<service>, as every service
 
 
 @dataclass

@@ -31,7 +31,18 @@ from sme_schemas.screening import (
 )
 
 SOURCE = "/sme/screening"
-SCREENING = "screening"  # purpose of the first screening's lookups; X11 re-checks use "recheck:<request id>"
+SCREENING = "screening"  # purpose of the first screening's lookups; X11 re-checks use recheck_purpose(request id)
+RECHECK = "recheck:"
+
+
+def recheck_purpose(request_id: str) -> str:
+    """The purpose of an X11 re-check's lookups and rulings (the queue and the rulings API show it)."""
+    return f"{RECHECK}{request_id}"
+
+
+def recheck_request(purpose: str) -> str:
+    """The request id of a re-check purpose (the one place the purpose is read back)."""
+    return purpose.removeprefix(RECHECK)
 
 
 @dataclass(frozen=True)
@@ -152,7 +163,7 @@ def on_recheck_requested(screening: Screening):
         await store.audit(session, event.application_id, at=now, actor="service:evaluation", action="recheck-requested",
                           detail={"request_id": event.request_id})
         await _ensure_lookups(session, screening, row, subjects(content, program, local_date(event.requested_at)),
-                              purpose=f"recheck:{event.request_id}")
+                              purpose=recheck_purpose(event.request_id))
         await reconsider_recheck(session, screening, event.request_id)
 
     return handle
@@ -173,7 +184,7 @@ def on_lookup_answered(screening: Screening):
             defer_until_applied(session, f"screening:{event.application_id}",
                                 lambda: reconsider(session, screening, event.application_id))
         else:
-            request_id = answered.purpose.removeprefix("recheck:")
+            request_id = recheck_request(answered.purpose)
             defer_until_applied(session, answered.purpose, lambda: reconsider_recheck(session, screening, request_id))
 
     return handle
@@ -329,7 +340,7 @@ async def reconsider_recheck(session: AsyncSession, screening: Screening, reques
     recheck = await store.recheck(session, request_id, lock=True)
     if recheck is None or recheck.status in ("clear", "excluded"):
         return
-    purpose = f"recheck:{request_id}"
+    purpose = recheck_purpose(request_id)
     lookups = await store.lookups_of(session, recheck.application_id)
     answers = registry_answers(lookups, purpose)
     # What the registries said at screening, and how operators ruled on it then (carried over when unchanged)
@@ -400,14 +411,14 @@ async def rule_on(session: AsyncSession, screening: Screening, *, application_id
     if purpose == SCREENING:
         await reconsider(session, screening, application_id)
     else:
-        await reconsider_recheck(session, screening, purpose.removeprefix("recheck:"))
+        await reconsider_recheck(session, screening, recheck_request(purpose))
 
 
 async def _open_question_rules(session: AsyncSession, row: Any, purpose: str) -> list[str]:
     if purpose == SCREENING:
         decision = row.decision or {}
     else:
-        recheck = await store.recheck(session, purpose.removeprefix("recheck:"))
+        recheck = await store.recheck(session, recheck_request(purpose))
         if recheck is None or recheck.application_id != row.application_id:
             raise RuleViolation(Problem("purpose", "X11", f"no re-check {purpose} of {row.application_id}"),
                                 status_code=404)

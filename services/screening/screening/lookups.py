@@ -29,6 +29,16 @@ class Verdict(StrEnum):
     REFER = "refer"  # the registry answered but could not settle it: an operator judges (manual review)
 
 
+class DuplicateVerdict(StrEnum):
+    """D1–D3: a plan judged against prior projects, the applicant's own and the national corpus alike. The
+    duplicate-projects lookup answers it as a Verdict: duplicate → EXCLUDED (X5), borderline → REFER (D3, the
+    committee decides), different → CLEAR."""
+
+    DUPLICATE = "duplicate"
+    BORDERLINE = "borderline"
+    DIFFERENT = "different"
+
+
 class LookupSubject(Contract):
     """Who (and for duplicates, what plan) the registry is asked about."""
 

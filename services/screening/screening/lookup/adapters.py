@@ -15,11 +15,11 @@ from typing import Any, Callable, Protocol
 
 import httpx
 
-from screening.lookup.duplicates import PriorProject, ProjectText, Verdict as Similarity, check_duplicates
-from screening.lookups import LookupResult, LookupSubject, Registry, Verdict
+from screening.lookup.duplicates import PriorProject, ProjectText, check_duplicates
+from screening.lookups import DuplicateVerdict, LookupResult, LookupSubject, Registry, Verdict
 from screening.similarity.analysis import kiwi
 from screening.similarity.index import PriorProjectIndex
-from screening.similarity.verdict import Applicant, Judgement, Thresholds, Verdict as NationalVerdict, judge
+from screening.similarity.verdict import Applicant, Judgement, Thresholds, judge
 from sme_schemas.screening import Finding
 
 
@@ -162,11 +162,11 @@ def interpret_prior_projects(answer: dict[str, Any], subject: LookupSubject,
             subject.duplicate_threshold or 0.75, subject.borderline_threshold or 0.45, subject.national_outlier_z or 6.0
         ),
     )
-    if judgement.verdict is NationalVerdict.DUPLICATE:
+    if judgement.verdict is DuplicateVerdict.DUPLICATE:
         return LookupResult(verdict=Verdict.EXCLUDED, findings=(Finding(
             rule="X5", detail=f"동일·유사 과제가 이미 수행되었습니다 (전국 선행 과제 {len(national):,}건 검색): "
                               f"{judgement.evidence()}"),))
-    if judgement.verdict is NationalVerdict.REFER:
+    if judgement.verdict is DuplicateVerdict.BORDERLINE:
         referral = Finding(rule="D3", detail=_side_by_side(judgement, len(national)))
         return LookupResult(verdict=Verdict.REFER, findings=(*own.findings, referral)
                             if own.verdict is Verdict.REFER else (referral,))
@@ -196,10 +196,10 @@ def _against_own_projects(answer: dict[str, Any], subject: LookupSubject) -> Loo
     plan = ProjectText(goal=subject.goal or "", method=subject.method or "", content=subject.content or "")
     check = check_duplicates(plan, corpus, duplicate_threshold=subject.duplicate_threshold or 0.75,
                              borderline_threshold=subject.borderline_threshold or 0.45)
-    if check.verdict is Similarity.DUPLICATE:
+    if check.verdict is DuplicateVerdict.DUPLICATE:
         return LookupResult(verdict=Verdict.EXCLUDED, findings=(Finding(
             rule="X5", detail=f"동일·유사 과제를 타 기관에서 수행 중입니다: {check.evidence()}"),))
-    if check.verdict is Similarity.BORDERLINE:
+    if check.verdict is DuplicateVerdict.BORDERLINE:
         return LookupResult(verdict=Verdict.REFER, findings=(Finding(
             rule="D3", detail=f"유사 과제 가능성 (위원회 판단 필요): {check.evidence()}"),))
     searched = f"수행 중 과제 {len(corpus)}건과 비교" + (f", 최고 유사 {check.evidence()}" if check.best else "")

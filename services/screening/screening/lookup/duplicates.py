@@ -15,8 +15,9 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Iterable
+
+from screening.lookups import DuplicateVerdict
 
 from screening.similarity.analysis import CONTENT_TAGS, kiwi, weighted_cosine
 
@@ -42,12 +43,6 @@ class PriorProject:
     text: ProjectText
 
 
-class Verdict(StrEnum):
-    DUPLICATE = "duplicate"  # X5: excluded, with the match as evidence
-    BORDERLINE = "borderline"  # D3: referred to the committee (manual review)
-    DIFFERENT = "different"
-
-
 @dataclass(frozen=True)
 class Match:
     project: PriorProject
@@ -60,7 +55,7 @@ class Match:
 
 @dataclass(frozen=True)
 class DuplicateCheck:
-    verdict: Verdict
+    verdict: DuplicateVerdict
     best: Match | None
 
     def evidence(self) -> str:
@@ -101,7 +96,7 @@ def check_duplicates(plan: ProjectText, corpus: list[PriorProject], *, duplicate
                      borderline_threshold: float) -> DuplicateCheck:
     """D3: the best-matching prior project decides; thresholds come from the program definition."""
     if not corpus:
-        return DuplicateCheck(Verdict.DIFFERENT, None)
+        return DuplicateCheck(DuplicateVerdict.DIFFERENT, None)
     scores = [{e: 0.0 for e in ELEMENTS} for _ in corpus]
     for feature in FEATURES:
         for element in ELEMENTS:
@@ -114,7 +109,7 @@ def check_duplicates(plan: ProjectText, corpus: list[PriorProject], *, duplicate
     # Highest mean first; ties broken by registry and id so the evidence is the same on every run.
     best = min(matches, key=lambda m: (-m.overall, m.project.registry, m.project.project_id))
     if best.overall >= duplicate_threshold:
-        return DuplicateCheck(Verdict.DUPLICATE, best)
+        return DuplicateCheck(DuplicateVerdict.DUPLICATE, best)
     if best.overall >= borderline_threshold:
-        return DuplicateCheck(Verdict.BORDERLINE, best)
-    return DuplicateCheck(Verdict.DIFFERENT, best)
+        return DuplicateCheck(DuplicateVerdict.BORDERLINE, best)
+    return DuplicateCheck(DuplicateVerdict.DIFFERENT, best)

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import StrEnum
 
+from screening.lookups import DuplicateVerdict
 from screening.similarity.index import ELEMENTS, Match
 
 CROWD_RANK = 10
@@ -34,12 +34,6 @@ MIN_CROWD = 30
 # another field (the main job's consulting plans against manufacturing R&D) can lead its crowd by one rare word
 # (5.3σ at 0.07). The lowest a planted paraphrase scored against its source was 0.19 (1,000,000 projects).
 MIN_SCORE = 0.15
-
-
-class Verdict(StrEnum):
-    DUPLICATE = "duplicate"  # X5
-    REFER = "refer"  # D3: the committee decides
-    PASS = "pass"
 
 
 @dataclass(frozen=True)
@@ -64,7 +58,7 @@ class Applicant:
 
 @dataclass(frozen=True)
 class Judgement:
-    verdict: Verdict
+    verdict: DuplicateVerdict
     match: Match | None
     z: float  # standard deviations of relevance above the crowd's mean (0 without a crowd)
     own: bool  # the match is the applicant's (same company or CEO)
@@ -88,28 +82,30 @@ def judge(pool: list[Match], applicant: Applicant, thresholds: Thresholds) -> Ju
     """The verdict on a plan from every candidate the search returned, most relevant first
     (`PriorProjectIndex.search(plan, top=None)`)."""
     if not pool:
-        return Judgement(Verdict.PASS, None, 0.0, False)
+        return Judgement(DuplicateVerdict.DIFFERENT, None, 0.0, False)
     if len(pool) < MIN_CROWD:
         return _by_scores(pool, applicant, thresholds)
     crowd = [m.relevance for m in pool[1:]]
     mean = sum(crowd) / len(crowd)
     spread = math.sqrt(sum((r - mean) ** 2 for r in crowd) / len(crowd))
 
-    def judged(verdict: Verdict, m: Match) -> Judgement:
+    def judged(verdict: DuplicateVerdict, m: Match) -> Judgement:
         return Judgement(verdict, m, round((m.relevance - mean) / spread, 2) if spread else 0.0, applicant.owns(m))
 
     standing_out = [m for m in pool[:CROWD_RANK] if m.overall >= MIN_SCORE]
-    outstanding = [j for j in (judged(Verdict.REFER, m) for m in standing_out) if j.z >= thresholds.outlier_z]
+    outstanding = [j for j in (judged(DuplicateVerdict.BORDERLINE, m) for m in standing_out)
+                   if j.z >= thresholds.outlier_z]
     for j in outstanding:
         if j.own and j.match is not None and j.match.overall >= thresholds.duplicate_threshold:
-            return judged(Verdict.DUPLICATE, j.match)
-    return outstanding[0] if outstanding else judged(Verdict.PASS, pool[0])
+            return judged(DuplicateVerdict.DUPLICATE, j.match)
+    return outstanding[0] if outstanding else judged(DuplicateVerdict.DIFFERENT, pool[0])
 
 
 def _by_scores(pool: list[Match], applicant: Applicant, thresholds: Thresholds) -> Judgement:
     best = max(pool, key=lambda m: m.overall)
     own = [m for m in pool if applicant.owns(m) and m.overall >= thresholds.duplicate_threshold]
     if own:
-        return Judgement(Verdict.DUPLICATE, own[0], 0.0, True)
-    verdict = Verdict.REFER if best.overall >= thresholds.borderline_threshold else Verdict.PASS
+        return Judgement(DuplicateVerdict.DUPLICATE, own[0], 0.0, True)
+    verdict = (DuplicateVerdict.BORDERLINE if best.overall >= thresholds.borderline_threshold
+               else DuplicateVerdict.DIFFERENT)
     return Judgement(verdict, best, 0.0, applicant.owns(best))
