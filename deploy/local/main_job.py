@@ -402,16 +402,15 @@ def execute(program: dict, forms: list[dict], rows: dict[str, dict], names: dict
                                          service_today(CONSULTING_DAYS, now))
     for line in follow_up_report(desk, pid):
         print("  " + line)
-    report = [f"program report: {program['name']}", *("  " + line for line in program_report(
-        desk, pay, pid, names, ranks)), "settlement (정산) by funding source (L1–L4)",
-        *("  " + line for line in settlement_report(pay, pid))]
-    heading(report[0])
-    print("\n".join(report[1:report.index("settlement (정산) by funding source (L1–L4)")]))
-    heading("settlement (정산) by funding source (L1–L4)")
-    print("\n".join(report[report.index("settlement (정산) by funding source (L1–L4)") + 1:]))
+    sections = {f"program report: {program['name']}": program_report(desk, pay, pid, names, ranks),
+                "settlement (정산) by funding source (L1–L4)": settlement_report(pay, pid)}
+    for title, lines in sections.items():
+        heading(title)
+        print("\n".join("  " + line for line in lines))
     saved = LOCAL_DIR / "reports" / f"{pid}.txt"
     saved.parent.mkdir(parents=True, exist_ok=True)
-    saved.write_text("\n".join(report) + "\n", encoding="utf-8")
+    saved.write_text("".join(f"{title}\n" + "".join(f"  {line}\n" for line in lines)
+                             for title, lines in sections.items()), encoding="utf-8")
     print(f"(the program report and the settlement are also in {saved})")
     counts = asyncio.run(bus_counts(starts, pid, KAFKA))
     print("on the bus for this call: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if v))

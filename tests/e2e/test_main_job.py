@@ -266,13 +266,10 @@ def report_of(out: str) -> str:
 
 
 def test_the_same_seed_prints_the_same_report_whose_totals_add_up(fresh_databases):
-    import asyncio
-
-    from tests.integration.conftest import _reset
+    from tests.integration.conftest import reset_databases
 
     first = run_main_job("--seed", "1")
-    for service in ("intake", "screening", "evaluation", "contracts", "payments", "portal"):
-        asyncio.run(_reset(service))
+    reset_databases()
     second = run_main_job("--seed", "1")
     assert "sample companies drawn with --seed 1" in first
     assert report_of(first) == report_of(second)

@@ -99,11 +99,9 @@ def applicant_form(program: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def stack(infrastructure, programs_dir, tmp_path_factory):
-    from tests.integration.conftest import _reset
-    import asyncio
+    from tests.integration.conftest import reset_databases
 
-    for service in ("intake", "screening", "evaluation", "contracts", "payments", "portal"):
-        asyncio.run(_reset(service))
+    reset_databases()
     # Tokens as in production: the portal signs with its Ed25519 key, every service verifies with the JWKS only
     keys = tmp_path_factory.mktemp("keys")
     new_keys(keys)
@@ -501,14 +499,18 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
 
 # --- security --------------------------------------------------------------------------------------------------
 
+def csrf_of(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
 def _signed_in_client(login: str) -> tuple[httpx.Client, str]:
     client = httpx.Client(base_url=PORTAL, follow_redirects=False)
     page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    token = csrf_of(page.text)
     answer = client.post("/login", data={"login": login, "password": PASSWORD, "csrf_token": token})
     assert answer.status_code == 303, answer.text[:500]
     home = client.get(answer.headers["location"])
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', home.text).group(1)
+    csrf = csrf_of(home.text)
     return client, csrf
 
 
@@ -531,7 +533,7 @@ def test_a_session_id_planted_before_sign_in_is_never_the_signed_in_one(stack):
     planted = "attacker-chosen-session-id-0123456789abcdef"
     client.cookies.set("sme_session", planted, domain="127.0.0.1", path="/")
     page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    token = csrf_of(page.text)
     answer = client.post("/login", data={"login": "center-kim", "password": PASSWORD, "csrf_token": token})
     issued = answer.cookies.get("sme_session")
     assert issued and issued != planted
@@ -547,14 +549,14 @@ def test_repeated_wrong_passwords_lock_the_account_even_against_the_right_one(st
     client = httpx.Client(base_url=PORTAL, follow_redirects=False)
 
     def attempt(password: str) -> httpx.Response:
-        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+        token = csrf_of(client.get("/login").text)
         return client.post("/login", data={"login": "lock-test", "password": password, "csrf_token": token})
 
     assert [attempt(f"wrong-guess-{n}").status_code for n in range(5)] == [401] * 5
     locked = attempt(PASSWORD)
     assert locked.status_code == 429 and "잠겼습니다" in locked.text
     unknown = httpx.Client(base_url=PORTAL, follow_redirects=False)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', unknown.get("/login").text).group(1)
+    token = csrf_of(unknown.get("/login").text)
     answer = unknown.post("/login", data={"login": "nobody-here", "password": "x" * 12, "csrf_token": token})
     assert answer.status_code == 401 and "아이디 또는 비밀번호가 맞지 않습니다" in answer.text
 

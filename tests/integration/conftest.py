@@ -42,10 +42,15 @@ async def _reset(service: str) -> None:
         await conn.close()
 
 
-@pytest.fixture
-def fresh_databases(infrastructure):
+def reset_databases() -> None:
+    """Every service's database empty (its schema dropped; the next start migrates it again)."""
     for service in ("intake", "screening", "evaluation", "contracts", "payments", "portal"):
         asyncio.run(_reset(service))
+
+
+@pytest.fixture
+def fresh_databases(infrastructure):
+    reset_databases()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from sme_runtime.service import Command, service_main
 
 
 async def _create(args, settings: PortalSettings) -> str:
-    from portal import security, store
+    from portal import notices, security, store
     from sme_runtime.db import make_engine, migrate, session_factory
     from portal.app import MIGRATIONS
 
@@ -25,18 +25,18 @@ async def _create(args, settings: PortalSettings) -> str:
             existing = await store.account_by_login(session, login, lock=True)
             if existing is not None and existing.role != args.role:
                 raise SystemExit(f"login: {login} is already a {existing.role}'s account")
+            password_hash = security.hash_password(password)
             if existing is not None:
-                await store.reset_account(session, existing.account_id, password_hash=security.hash_password(password),
+                await store.reset_account(session, existing.account_id, password_hash=password_hash,
                                           display_name=args.name, email=args.email, brn=args.brn,
                                           evaluator_id=args.evaluator_id)
-                await store.release_waiting_mail(session, store.recipient_of(args.role, args.brn, args.evaluator_id))
-                return f"{login}: password and details set again"
-            await store.create_account(session, login=login, role=args.role, display_name=args.name,
-                                       email=args.email, brn=args.brn, evaluator_id=args.evaluator_id,
-                                       password_hash=security.hash_password(password),
-                                       at=datetime.now(timezone.utc), invited_by="command line")
-            await store.release_waiting_mail(session, store.recipient_of(args.role, args.brn, args.evaluator_id))
-            return f"{login}: {args.role} account created"
+            else:
+                await store.create_account(session, login=login, role=args.role, display_name=args.name,
+                                           email=args.email, brn=args.brn, evaluator_id=args.evaluator_id,
+                                           password_hash=password_hash, at=datetime.now(timezone.utc),
+                                           invited_by="command line")
+            await store.release_waiting_mail(session, notices.recipient_of(args.role, args.brn, args.evaluator_id))
+            return f"{login}: " + ("password and details set again" if existing else f"{args.role} account created")
     finally:
         await engine.dispose()
 

@@ -55,7 +55,7 @@ async def _act(request: Request, user: User, agreement_id: str, service: str, pa
     answer = await request.app.state.services.call(user.person, service, "POST", path, json=body)
     if answer.ok:
         return see_other(f"/agreements/{agreement_id}")
-    return await _page(request, user, agreement_id, [forms.field_errors([p]) for p in answer.problems], 422)
+    return await _page(request, user, agreement_id, [forms.field_errors(answer.problems)], 422)
 
 
 @router.post("/agreements/{agreement_id}/sign")
@@ -79,8 +79,7 @@ async def _files(request: Request, user: User, form: FormData, name: str, agreem
 
 @router.post("/agreements/{agreement_id}/sessions")
 async def log_session(request: Request, agreement_id: str) -> Response:
-    user, form = await posted(request)
-    await signed_in(request, "expert", "company")
+    user, form = await posted(request, "expert", "company")
     photos, problems = await _files(request, user, form, "photos", agreement_id, "session-photo")
     if problems:
         return await _page(request, user, agreement_id, problems, 422)
@@ -92,8 +91,7 @@ async def log_session(request: Request, agreement_id: str) -> Response:
 @router.post("/agreements/{agreement_id}/report-draft")
 async def report_draft(request: Request, agreement_id: str) -> Response:
     """The expert's (or company's) draft of the result report, kept for the company to submit."""
-    user, form = await posted(request)
-    await signed_in(request, "expert", "company")
+    user, form = await posted(request, "expert", "company")
     await request.app.state.services.get(user.person, "contracts", f"/agreements/{agreement_id}")  # theirs (C9)
     _, problems = await _files(request, user, form, "draft", agreement_id, "report-draft")
     if problems:
@@ -103,8 +101,7 @@ async def report_draft(request: Request, agreement_id: str) -> Response:
 
 @router.post("/agreements/{agreement_id}/report")
 async def submit_report(request: Request, agreement_id: str) -> Response:
-    user, form = await posted(request)
-    await signed_in(request, "company")
+    user, form = await posted(request, "company")
     report, problems = await _files(request, user, form, "report", agreement_id, "report")
     draft = str(form.get("draft", ""))
     if not report and uploads.upload_id_of(draft):
@@ -119,15 +116,13 @@ async def submit_report(request: Request, agreement_id: str) -> Response:
 
 @router.post("/agreements/{agreement_id}/report/accept")
 async def accept_report(request: Request, agreement_id: str) -> Response:
-    user, _ = await posted(request)
-    await signed_in(request, "operator")
+    user, _ = await posted(request, "operator")
     return await _act(request, user, agreement_id, "contracts", f"/agreements/{agreement_id}/report/accept")
 
 
 @router.post("/agreements/{agreement_id}/report/return")
 async def return_report(request: Request, agreement_id: str) -> Response:
-    user, form = await posted(request)
-    await signed_in(request, "operator")
+    user, form = await posted(request, "operator")
     reasons = [line.strip() for line in str(form.get("reasons", "")).splitlines() if line.strip()]
     return await _act(request, user, agreement_id, "contracts", f"/agreements/{agreement_id}/report/return",
                       {"reasons": reasons})
@@ -136,8 +131,7 @@ async def return_report(request: Request, agreement_id: str) -> Response:
 @router.post("/agreements/{agreement_id}/subsidy-request")
 async def subsidy_request(request: Request, agreement_id: str) -> Response:
     """서식4: the proven cost, the five documents and the account (P1); payments computes the amount (P2)."""
-    user, form = await posted(request)
-    await signed_in(request, "company")
+    user, form = await posted(request, "company")
     found = await request.app.state.services.get(user.person, "contracts", f"/agreements/{agreement_id}")
     documents: dict[str, str] = {}
     problems: list[dict] = []

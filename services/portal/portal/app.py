@@ -30,10 +30,8 @@ SUBSCRIPTIONS = {event: notifier.on_event for event in CONSUMES[SERVICE]}
 
 
 def build_broker(settings: PortalSettings, sessions) -> KafkaBroker:
-    consumers = service_consumers(settings, sessions, SERVICE, SUBSCRIPTIONS)
     # The portal judges nothing by a program's rules: it tells people what happened, whichever program it was
-    consumers.programs = None
-    return consumers.broker
+    return service_consumers(settings, sessions, SERVICE, SUBSCRIPTIONS, by_program=False).broker
 
 
 def create_app(settings: PortalSettings | None = None) -> FastAPI:

@@ -114,8 +114,7 @@ def _evidence_json(rows: list[dict]) -> list[dict]:
 
 @router.post("/applications/new")
 async def submit(request: Request) -> Response:
-    user, form = await posted(request)
-    await signed_in(request, "company")
+    user, form = await posted(request, "company")
     program = _program(await _programs(request, user), str(form.get("program_id", "")))
     if program is None:
         return await render(request, "error.html", 404, title="공고를 찾을 수 없습니다", message="program_id")
@@ -151,8 +150,7 @@ async def application(request: Request, application_id: str) -> Response:
 @router.post("/applications/{application_id}/evidence")
 async def supplement(request: Request, application_id: str) -> Response:
     """E6: the company adds documents; intake takes the form again with the longer evidence list."""
-    user, form = await posted(request)
-    await signed_in(request, "company")
+    user, form = await posted(request, "company")
     services = request.app.state.services
     found = await services.get(user.person, "intake", f"/applications/{application_id}")
     errors: dict[str, str] = {}

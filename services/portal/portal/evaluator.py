@@ -40,8 +40,7 @@ async def sheet(request: Request, round_id: str, application_id: str) -> Respons
 
 @router.post("/evaluator/rounds/{round_id}/applications/{application_id}/declaration")
 async def declare(request: Request, round_id: str, application_id: str) -> Response:
-    user, form = await posted(request)
-    await signed_in(request, "evaluator")
+    user, form = await posted(request, "evaluator")
     conflicted = form.get("conflicted") == "yes"
     body = {"conflicted": conflicted, "relation": str(form.get("relation", "")).strip() or None,
             "detail": str(form.get("detail", "")).strip() or None}
@@ -59,8 +58,7 @@ async def declare(request: Request, round_id: str, application_id: str) -> Respo
 
 @router.post("/evaluator/rounds/{round_id}/applications/{application_id}/score")
 async def score(request: Request, round_id: str, application_id: str) -> Response:
-    user, form = await posted(request)
-    await signed_in(request, "evaluator")
+    user, form = await posted(request, "evaluator")
     services = request.app.state.services
     path = f"/rounds/{round_id}/applications/{application_id}"
     found = await services.get(user.person, "evaluation", path)

@@ -209,8 +209,7 @@ def values_of(application: dict) -> dict[str, Any]:
     values["project_manager.email"] = contacts.get("project_manager_email", "")
     values["expert.contact"] = contacts.get("expert_contact") or ""
     for code, answer in (content.get("program_fields") or {}).items():
-        values[f"program_fields.{code}"] = {True: "yes", False: "no"}.get(answer, answer) \
-            if isinstance(answer, bool) else answer
+        values[f"program_fields.{code}"] = ("yes" if answer else "no") if isinstance(answer, bool) else answer
     return values
 
 
@@ -218,7 +217,6 @@ def resubmission(application: dict, evidence: list[dict]) -> dict:
     """The whole form again (intake's PUT takes the form), with the evidence list replaced: a supplement (E6)."""
     values = values_of(application)
     multi = {name: list(values.get(name) or []) for name in MULTI}
-    program = {"program_id": application["program_id"], "application_fields": [
-        {"code": code, "kind": "yes-no" if isinstance(v, bool) else "count" if isinstance(v, int) else "text"}
-        for code, v in (application["content"].get("program_fields") or {}).items()]}
-    return application_json(values, multi, program, evidence)
+    form = application_json(values, multi, {"program_id": application["program_id"]}, evidence)
+    # the program's own answers go back as intake keeps them (already of their kinds)
+    return {**form, "program_fields": dict(application["content"].get("program_fields") or {})}

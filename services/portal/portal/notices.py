@@ -34,6 +34,13 @@ def evaluator(evaluator_id: str) -> str:
     return f"evaluator:{evaluator_id}"
 
 
+def recipient_of(role: str, brn: str | None, evaluator_id: str | None) -> str:
+    """Whose notices an account of `role` reads."""
+    if role in ("company", "expert"):
+        return (company if role == "company" else expert)(brn or "")
+    return evaluator(evaluator_id or "") if role == "evaluator" else OPERATORS
+
+
 @dataclass(frozen=True)
 class Entry:
     """A line of an application's timeline."""

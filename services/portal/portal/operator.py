@@ -14,10 +14,11 @@ from fastapi.responses import Response
 from portal import forms, report as program_report, store
 from portal.services import Person, ServiceUnavailable, Services
 from portal.web import now, posted, render, see_other, signed_in
+from sme_schemas.catalog import SERVICES as CATALOG_SERVICES
 
 router = APIRouter()
 log = logging.getLogger("portal.operator")
-SERVICES = ("intake", "screening", "evaluation", "contracts", "payments")
+SERVICES = tuple(s for s in CATALOG_SERVICES if s != "portal")  # the services whose dead letters operators see
 RECHECK_WAIT_SECONDS = 180
 
 
@@ -46,8 +47,7 @@ async def reviews(request: Request) -> Response:
 
 @router.post("/operator/reviews/{application_id}/ruling")
 async def ruling(request: Request, application_id: str) -> Response:
-    user, form = await posted(request)
-    await signed_in(request, "operator")
+    user, form = await posted(request, "operator")
     body = {"decision": str(form.get("decision", "")), "reason": str(form.get("reason", "")).strip(),
             "purpose": str(form.get("purpose", "screening"))}
     services: Services = request.app.state.services
@@ -71,8 +71,7 @@ async def rounds(request: Request) -> Response:
 
 @router.post("/operator/rounds")
 async def open_round(request: Request) -> Response:
-    user, form = await posted(request)
-    await signed_in(request, "operator")
+    user, form = await posted(request, "operator")
     body = {"program_id": str(form.get("program_id", "")), "call_id": str(form.get("call_id", "")).strip() or None}
     services: Services = request.app.state.services
     answer = await services.call(user.person, "evaluation", "POST", "/rounds", json=body)
@@ -100,8 +99,7 @@ async def _round_page(request: Request, round_id: str, problems: list, status_co
 
 @router.post("/operator/rounds/{round_id}/committee")
 async def seat_committee(request: Request, round_id: str) -> Response:
-    user, form = await posted(request)
-    await signed_in(request, "operator")
+    user, form = await posted(request, "operator")
     members = [{"evaluator_id": key.removeprefix("seat."), "role": str(value)} for key, value in form.items()
                if key.startswith("seat.") and value in ("chair", "member", "secretary")]
     answer = await request.app.state.services.call(user.person, "evaluation", "PUT", f"/rounds/{round_id}/committee",
@@ -115,8 +113,7 @@ async def seat_committee(request: Request, round_id: str) -> Response:
 async def close_round(request: Request, round_id: str) -> Response:
     """Closing runs as a job: ranking and selection (F1–F4), then the X11 re-checks of the selected, which take
     as long as the registries do. The page that follows shows each step."""
-    user, _ = await posted(request)
-    await signed_in(request, "operator")
+    user, _ = await posted(request, "operator")
     job_id = "job_" + secrets.token_urlsafe(12)
     async with request.app.state.sessions() as session, session.begin():
         await store.start_job(session, job_id=job_id, kind="close-round", title=f"{round_id} 심사 마감",
@@ -201,8 +198,7 @@ async def payments(request: Request) -> Response:
 
 @router.post("/operator/payments/{payment_id}/record")
 async def record_payment(request: Request, payment_id: str) -> Response:
-    user, form = await posted(request)
-    await signed_in(request, "operator")
+    user, form = await posted(request, "operator")
     amount = str(form.get("amount", "")).replace(",", "").strip()
     body: dict[str, Any] = {"amount": int(amount) if amount.isdigit() else amount}
     services: Services = request.app.state.services

@@ -6,7 +6,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from portal import security, store
+from portal import notices, security, store
 from portal.web import SIGNIN_CSRF_COOKIE, now, posted, render, see_other, session_cookie, signed_in
 
 router = APIRouter()
@@ -118,8 +118,7 @@ async def invites_page(request: Request) -> Response:
 
 @router.post("/operator/invites")
 async def invite(request: Request) -> Response:
-    user, form = await posted(request)
-    await signed_in(request, "operator")
+    user, form = await posted(request, "operator")
     values = {k: str(form.get(k, "")).strip() for k in ("role", "login", "display_name", "email", "brn",
                                                         "evaluator_id")}
     problems = invite_problems(values)
@@ -188,7 +187,7 @@ async def accept(request: Request, token: str) -> Response:
             problem = None if created else "이 아이디의 계정이 이미 있습니다. 로그인해 주세요."
             if created:
                 await store.accept_invite(session, security.token_hash(token), at)
-                await store.release_waiting_mail(session, store.recipient_of(
+                await store.release_waiting_mail(session, notices.recipient_of(
                     invite_row.role, invite_row.brn and invite_row.brn.strip(), invite_row.evaluator_id))
         if problem:
             return await render(request, "accept_invite.html", 422, invite=invite_row, token=token, error=problem)

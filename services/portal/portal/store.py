@@ -30,12 +30,6 @@ async def create_account(session: AsyncSession, *, login: str, role: str, displa
          "at": at, "by": invited_by})).scalar_one_or_none()
 
 
-def recipient_of(role: str, brn: str | None, evaluator_id: str | None) -> str:
-    """Whose notices an account reads (portal.notices' recipients)."""
-    return {"company": f"company:{brn}", "expert": f"expert:{brn}",
-            "evaluator": f"evaluator:{evaluator_id}"}.get(role, "operators")
-
-
 async def release_waiting_mail(session: AsyncSession, recipient: str) -> None:
     """Notices that waited for someone with an address go out now that there is one."""
     await session.execute(text(

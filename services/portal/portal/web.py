@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
-from portal import labels, security, store
+from portal import labels, notices, security, store
 from portal.services import Denied, Person, ServiceUnavailable
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -58,7 +58,7 @@ class User:
     @property
     def recipients(self) -> list[str]:
         """Whose notices this person reads."""
-        return [store.recipient_of(self.role, self.brn, self.evaluator_id)]
+        return [notices.recipient_of(self.role, self.brn, self.evaluator_id)]
 
 
 class SignInRequired(Exception):
@@ -103,9 +103,10 @@ async def signed_in(request: Request, *roles: str) -> User:
     return user
 
 
-async def posted(request: Request) -> tuple[User, FormData]:
-    """A form post by the person signed in, refused unless it carries their session's CSRF token."""
-    user = await signed_in(request)
+async def posted(request: Request, *roles: str) -> tuple[User, FormData]:
+    """A form post by the person signed in (with one of `roles`, any when none is given), refused unless it
+    carries their session's CSRF token."""
+    user = await signed_in(request, *roles)
     form = await request.form(max_part_size=request.app.state.settings.upload_max_bytes + 1024)
     given = form.get("csrf_token")
     if not security.csrf_ok(user.csrf_token, given if isinstance(given, str) else None):

@@ -154,10 +154,11 @@ def check_subscriptions(service: str, table: Mapping[type, Any], internal: Itera
 
 def service_consumers(settings: ServiceSettings, sessions: async_sessionmaker, service: str,
                       subscriptions: Mapping[type, Any] | None = None, *,
-                      internal: Iterable[type] = ()) -> ReliableConsumers:
+                      internal: Iterable[type] = (), by_program: bool = True) -> ReliableConsumers:
     """A service's broker (idempotent producer, acks=all, Prometheus middleware) with its reliable consumers,
     subscribed to `subscriptions` (event → handler), which must agree with the catalog (check_subscriptions);
-    hand `.broker` to the lifespan."""
+    hand `.broker` to the lifespan. `by_program=False`: a service that applies no program's rules takes events of
+    programs it has no definition of (the others dead-letter them, A3)."""
     from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 
     broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=service, enable_idempotence=True, acks="all",
@@ -166,7 +167,8 @@ def service_consumers(settings: ServiceSettings, sessions: async_sessionmaker, s
     consumers = ReliableConsumers(broker, sessions, service=service,
                                   retry_max_seconds=settings.consumer_retry_max_seconds,
                                   batch_size=settings.consumer_batch_size,
-                                  batch_wait_ms=settings.consumer_batch_wait_ms, programs=settings.programs)
+                                  batch_wait_ms=settings.consumer_batch_wait_ms,
+                                  programs=settings.programs if by_program else None)
     if subscriptions is not None:
         check_subscriptions(service, subscriptions, internal)
         for event, handler in subscriptions.items():
