@@ -130,7 +130,7 @@ async def agreement_view(session, contracts: handlers.Contracts, a: Any) -> dict
 async def _act(request: Request, action, agreement_id: str, principal: Principal, **kwargs) -> dict[str, Any]:
     """Run one command in its own transaction and answer with the agreement as it now stands."""
     async with request.app.state.sessions() as session, session.begin():
-        a = await action(session, request.app.state.contracts, agreement_id, principal, **kwargs)
+        a = await action(handlers.unit(session), request.app.state.contracts, agreement_id, principal, **kwargs)
         return await agreement_view(session, request.app.state.contracts, a)
 
 
@@ -151,7 +151,7 @@ async def list_agreements(request: Request, principal: Signer, program_id: str |
 @router.get("/agreements/{agreement_id}", summary="One agreement with signatures, sessions, amendments, reports")
 async def get_agreement(request: Request, agreement_id: str, principal: Signer) -> dict[str, Any]:
     async with request.app.state.sessions() as session:
-        a = await handlers.visible_agreement(session, agreement_id, principal)
+        a = await handlers.visible_agreement(handlers.unit(session), agreement_id, principal)
         return await agreement_view(session, request.app.state.contracts, a)
 
 
@@ -173,15 +173,15 @@ async def amend(request: Request, agreement_id: str, form: AmendmentForm, operat
              summary="Log a consulting session (C3): on-site or follow-up, ≤ the hours a day, with photos")
 async def log_session(request: Request, agreement_id: str, form: SessionForm, principal: Party_) -> dict[str, Any]:
     async with request.app.state.sessions() as session, session.begin():
-        session_id = await handlers.log_session(session, request.app.state.contracts, agreement_id, principal,
-                                                **form.model_dump())
+        session_id = await handlers.log_session(handlers.unit(session), request.app.state.contracts, agreement_id,
+                                                principal, **form.model_dump())
     return {"session_id": session_id, "agreement_id": agreement_id, **form.model_dump(mode="json")}
 
 
 @router.get("/agreements/{agreement_id}/sessions", summary="The consulting logs of an agreement (C3)")
 async def sessions(request: Request, agreement_id: str, principal: Signer) -> list[dict[str, Any]]:
     async with request.app.state.sessions() as session:
-        await handlers.visible_agreement(session, agreement_id, principal)
+        await handlers.visible_agreement(handlers.unit(session), agreement_id, principal)
         rows = await store.sessions_of(session, agreement_id)
     return [{"session_id": s.id, "held_on": s.held_on, "hours": s.hours, "kind": s.kind, "place": s.place,
              "notes": s.notes, "photo_refs": s.photo_refs, "logged_by": s.logged_by, "logged_at": s.logged_at}
@@ -209,8 +209,8 @@ async def terminate(request: Request, agreement_id: str, form: TerminationForm, 
              summary="Submit the result report: refused while the session minimums are not met (C8, C3)")
 async def submit_report(request: Request, agreement_id: str, form: ReportForm, company: Company) -> dict[str, Any]:
     async with request.app.state.sessions() as session, session.begin():
-        revision = await handlers.submit_report(session, request.app.state.contracts, agreement_id, company,
-                                                **form.model_dump())
+        revision = await handlers.submit_report(handlers.unit(session), request.app.state.contracts, agreement_id,
+                                                company, **form.model_dump())
     return {"agreement_id": agreement_id, "revision": revision, "status": "submitted"}
 
 
@@ -243,7 +243,7 @@ def _follow_up_view(f: Any) -> dict[str, Any]:
 async def follow_ups(request: Request, agreement_id: str, principal: Signer) -> dict[str, Any]:
     contracts = request.app.state.contracts
     async with request.app.state.sessions() as session:
-        a = await handlers.visible_agreement(session, agreement_id, principal)
+        a = await handlers.visible_agreement(handlers.unit(session), agreement_id, principal)
         rows = await store.follow_ups_of(session, agreement_id)
     terms = contracts.program(a.program_id, a.program_version).follow_up
     return {"agreement_id": agreement_id, "owed": [_follow_up_view(f) for f in rows],
@@ -257,8 +257,8 @@ async def answer_follow_up(request: Request, agreement_id: str,
                            kind: Annotated[str, Path(pattern=r"^(survey|outcome-([1-9]|1[0-2])m)$")],
                            form: FollowUpForm, company: Company) -> dict[str, Any]:
     async with request.app.state.sessions() as session, session.begin():
-        f = await handlers.submit_follow_up(session, request.app.state.contracts, agreement_id, company, kind=kind,
-                                            answers=form.answers)
+        f = await handlers.submit_follow_up(handlers.unit(session), request.app.state.contracts, agreement_id, company,
+                                            kind=kind, answers=form.answers)
     return _follow_up_view(f)
 
 
@@ -266,4 +266,4 @@ async def answer_follow_up(request: Request, agreement_id: str,
             summary="The program's follow-up: answered and overdue, survey means, outcomes (M3)")
 async def program_follow_up(request: Request, program_id: str, _: Operator) -> dict[str, Any]:
     async with request.app.state.sessions() as session:
-        return await handlers.follow_up_report(session, request.app.state.contracts, program_id)
+        return await handlers.follow_up_report(handlers.unit(session), request.app.state.contracts, program_id)

@@ -29,13 +29,14 @@ SUBSCRIPTIONS: dict[type, Callable[[handlers.Contracts], Any]] = {
 
 def build_broker(settings: ContractsSettings, sessions, contracts: handlers.Contracts) -> KafkaBroker:
     return service_consumers(settings, sessions, SERVICE,
-                             {event: make(contracts) for event, make in SUBSCRIPTIONS.items()}).broker
+                             {event: make(contracts) for event, make in SUBSCRIPTIONS.items()},
+                             unit_of=handlers.unit).broker
 
 
 async def remind(sessions, contracts: handlers.Contracts) -> None:
     """M2: the follow-up reminders owed today."""
     async with sessions() as session, session.begin():
-        await handlers.remind_follow_ups(session, contracts)
+        await handlers.remind_follow_ups(handlers.unit(session), contracts)
 
 
 async def refresh_gauges(sessions, contracts: handlers.Contracts) -> None:

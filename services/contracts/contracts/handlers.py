@@ -13,8 +13,8 @@ from contracts import follow_up, metrics, rules, store
 from contracts.rules import ConsultingSession, Party, SessionKind
 from sme_runtime.auth import Principal
 from sme_runtime.consumer import program_of_event
-from sme_runtime.outbox import enqueue
 from sme_runtime.problems import Problem, RuleViolation
+from sme_runtime.unit import SqlUnit, Unit
 from sme_schemas import Envelope
 from sme_schemas.contracts import (
     CLAWBACK_REASONS, AgreementSigned, AgreementTerminated, FollowUpReminder, FollowUpSubmitted, ParticipationGivenUp,
@@ -25,6 +25,13 @@ from sme_schemas.program import ProgramDefinition, local_date
 from sme_schemas.screening import ScreeningPassed
 
 SOURCE = "/sme/contracts"  # CloudEvents source: /sme/<service>, as every service
+
+
+def unit(session: AsyncSession) -> Unit:
+    """The unit of work of one transaction: this service's store and outbox (tests use an in-memory fake)."""
+    return SqlUnit(session, store, source=SOURCE)
+
+
 OPEN = ("drafted", "in-force")  # an agreement that can still change, be given up or be worked under
 
 
@@ -47,28 +54,28 @@ def agreement_id_of(application_id: str) -> str:
 # --- events in ------------------------------------------------------------------------------------------------
 
 def on_screening_passed(contracts: Contracts):
-    async def handle(session: AsyncSession, envelope: Envelope, event: ScreeningPassed) -> None:
+    async def handle(uow: Unit, envelope: Envelope, event: ScreeningPassed) -> None:
         contracts.program(event.program_id)
         f = event.facts
-        await store.lock_application(session, event.application_id)
-        await store.upsert_parties(
-            session, application_id=event.application_id, program_id=event.program_id, revision=event.revision,
+        await uow.store.lock_application(event.application_id)
+        await uow.store.upsert_parties(
+            application_id=event.application_id, program_id=event.program_id, revision=event.revision,
             brn=f.business_registration_number, company_name=f.company_name, ceo_name=f.ceo_name,
             expert_name=f.expert_name, expert_affiliation=f.expert_affiliation,
             consulting_cost=f.consulting_cost_excluding_vat)
-        await draft_when_ready(session, contracts, event.application_id)
+        await draft_when_ready(uow, contracts, event.application_id)
 
     return handle
 
 
 def on_application_selected(contracts: Contracts):
-    async def handle(session: AsyncSession, envelope: Envelope, event: ApplicationSelected) -> None:
+    async def handle(uow: Unit, envelope: Envelope, event: ApplicationSelected) -> None:
         program = contracts.program(event.program_id, event.program_version)
-        await store.lock_application(session, event.application_id)
-        await store.insert_selection(session, application_id=event.application_id, program_id=event.program_id,
-                                     round_id=event.round_id, planned_subsidy=event.planned_subsidy,
-                                     selected_at=event.selected_at, via=event.via, program_version=program.version)
-        await draft_when_ready(session, contracts, event.application_id)
+        await uow.store.lock_application(event.application_id)
+        await uow.store.insert_selection(application_id=event.application_id, program_id=event.program_id,
+                                         round_id=event.round_id, planned_subsidy=event.planned_subsidy,
+                                         selected_at=event.selected_at, via=event.via, program_version=program.version)
+        await draft_when_ready(uow, contracts, event.application_id)
 
     return handle
 
@@ -78,10 +85,10 @@ def consulting_sessions(rows) -> list[ConsultingSession]:
     """The consulting sessions (C3) of stored session rows, as the rules count them."""
     return [ConsultingSession(s.held_on, s.hours, SessionKind(s.kind)) for s in rows]
 
-async def draft_when_ready(session: AsyncSession, contracts: Contracts, application_id: str) -> None:
+async def draft_when_ready(uow: Unit, contracts: Contracts, application_id: str) -> None:
     """C2: the draft needs the selection (amount) and the verified parties, whichever event comes second. Every
     value comes from the events, so a replay in any order drafts the identical agreement."""
-    selected, parties = await store.selection(session, application_id), await store.parties(session, application_id)
+    selected, parties = await uow.store.selection(application_id), await uow.store.parties(application_id)
     if selected is None or parties is None:
         return
     program = contracts.program(selected.program_id, selected.program_version)
@@ -90,12 +97,12 @@ async def draft_when_ready(session: AsyncSession, contracts: Contracts, applicat
     problems = rules.term_problems(term_start, program.program_year_end, selected.planned_subsidy, program,
                                    selected.planned_subsidy)
     if problems:
-        await store.audit(session, at=selected.selected_at, actor="rules", action="not-drafted",
-                          agreement_id=agreement_id, application_id=application_id,
-                          detail={"problems": [p.as_dict() for p in problems]})
+        await uow.store.audit(at=selected.selected_at, actor="rules", action="not-drafted",
+                              agreement_id=agreement_id, application_id=application_id,
+                              detail={"problems": [p.as_dict() for p in problems]})
         return
-    drafted = await store.insert_agreement(
-        session, agreement_id=agreement_id, application_id=application_id, program_id=selected.program_id,
+    drafted = await uow.store.insert_agreement(
+        agreement_id=agreement_id, application_id=application_id, program_id=selected.program_id,
         program_version=program.version,
         brn=parties.brn, company_name=parties.company_name, ceo_name=parties.ceo_name,
         expert_name=parties.expert_name, expert_affiliation=parties.expert_affiliation, term_start=term_start,
@@ -105,17 +112,17 @@ async def draft_when_ready(session: AsyncSession, contracts: Contracts, applicat
         sign_by=selected.selected_at + timedelta(days=contracts.signature_days))
     if drafted:
         metrics.DRAFTED.inc()
-        await store.audit(session, at=selected.selected_at, actor="rules", action="drafted",
-                          agreement_id=agreement_id, application_id=application_id,
-                          detail={"via": selected.via, "agreed_amount": selected.planned_subsidy})
+        await uow.store.audit(at=selected.selected_at, actor="rules", action="drafted",
+                              agreement_id=agreement_id, application_id=application_id,
+                              detail={"via": selected.via, "agreed_amount": selected.planned_subsidy})
 
 
 # --- who may do what ------------------------------------------------------------------------------------------
 
-async def visible_agreement(session: AsyncSession, agreement_id: str, principal: Principal, *,
+async def visible_agreement(uow: Unit, agreement_id: str, principal: Principal, *,
                             lock: bool = False) -> Any:
     """C9: the agreement, or 404 for anyone who is not a party or an operator (not even its existence shows)."""
-    a = await store.agreement(session, agreement_id, lock=lock)
+    a = await uow.store.agreement(agreement_id, lock=lock)
     if a is None or not rules.visible_to(principal.role, principal.business_registration_number, a.brn):
         raise RuleViolation(Problem("agreement_id", "C9", f"no agreement {agreement_id} visible to you"),
                             status_code=404)
@@ -130,10 +137,10 @@ def _require_status(a: Any, allowed: tuple[str, ...], rule: str, doing: str) -> 
 
 # --- C1 signatures --------------------------------------------------------------------------------------------
 
-async def sign(session: AsyncSession, contracts: Contracts, agreement_id: str, principal: Principal) -> Any:
+async def sign(uow: Unit, contracts: Contracts, agreement_id: str, principal: Principal) -> Any:
     """The caller signs for their party; the third signature puts the agreement in force and emits
     AgreementSigned, exactly once."""
-    a = await visible_agreement(session, agreement_id, principal, lock=True)
+    a = await visible_agreement(uow, agreement_id, principal, lock=True)
     _require_status(a, ("drafted",), "C1", "signing")
     party = rules.party_of(principal.role)
     if party is None:
@@ -147,21 +154,21 @@ async def sign(session: AsyncSession, contracts: Contracts, agreement_id: str, p
         raise RuleViolation(Problem("expert_name", "C1", "the company has not named its expert; an operator "
                                     "records the expert by amendment (C5) first"), status_code=409)
     now = contracts.clock()
-    if await store.sign(session, agreement_id, party.value, principal.subject, now):
-        await store.audit(session, at=now, actor=principal.subject, action="signed", agreement_id=agreement_id,
-                          application_id=a.application_id, detail={"party": party.value})
-    signed = [Party(s.party) for s in await store.signatures(session, agreement_id)]
+    if await uow.store.sign(agreement_id, party.value, principal.subject, now):
+        await uow.store.audit(at=now, actor=principal.subject, action="signed", agreement_id=agreement_id,
+                              application_id=a.application_id, detail={"party": party.value})
+    signed = [Party(s.party) for s in await uow.store.signatures(agreement_id)]
     if rules.in_force(signed, expert_party):
-        await store.update_agreement(session, agreement_id, status="in-force", signed_at=now)
-        await enqueue(session, AgreementSigned(
+        await uow.store.update_agreement(agreement_id, status="in-force", signed_at=now)
+        await uow.publish(AgreementSigned(
             program_id=a.program_id, program_version=a.program_version, occurred_at=now,
             application_id=a.application_id, agreement_id=agreement_id, signed_at=now,
             term_start=a.term_start, term_end=a.term_end, agreed_amount=a.agreed_amount,
             minimum_sessions=a.minimum_sessions, follow_up_sessions=a.follow_up_sessions,
             company_name=a.company_name, expert_name=a.expert_name,
-            business_registration_number=a.brn), source=SOURCE)
+            business_registration_number=a.brn))
         metrics.SIGNED.inc()
-    return await store.agreement(session, agreement_id)
+    return await uow.store.agreement(agreement_id)
 
 
 # --- C5 amendments --------------------------------------------------------------------------------------------
@@ -170,15 +177,15 @@ AMENDABLE = ("term_end", "agreed_amount", "minimum_sessions", "follow_up_session
              "expert_affiliation")
 
 
-async def amend(session: AsyncSession, contracts: Contracts, agreement_id: str, principal: Principal, *,
+async def amend(uow: Unit, contracts: Contracts, agreement_id: str, principal: Principal, *,
                 changes: dict[str, Any], reason: str, agreed_by: list[Party]) -> Any:
     """C5: a change by mutual agreement, recorded with its reason. Before the agreement is in force, signatures
     already given were given to other terms and are withdrawn; once in force, the company and the expert must
     have agreed."""
-    a = await visible_agreement(session, agreement_id, principal, lock=True)
+    a = await visible_agreement(uow, agreement_id, principal, lock=True)
     _require_status(a, OPEN, "C5", "an amendment")
     program = contracts.program(a.program_id, a.program_version)
-    selected = await store.selection(session, a.application_id)
+    selected = await uow.store.selection(a.application_id)
     changed = {k: v for k, v in changes.items() if v is not None and v != getattr(a, k)}
     if not changed:
         raise RuleViolation(Problem("changes", "C5", "nothing differs from the agreement as it stands"))
@@ -195,26 +202,26 @@ async def amend(session: AsyncSession, contracts: Contracts, agreement_id: str, 
     if problems:
         raise RuleViolation(*problems)
     now = contracts.clock()
-    await store.update_agreement(session, agreement_id, **changed)
-    await store.add_amendment(session, agreement_id=agreement_id,
-                              changes={k: [getattr(a, k), v] for k, v in changed.items()}, reason=reason,
-                              agreed_by=sorted({p.value for p in agreed_by} | {Party.CENTER.value}),
-                              recorded_by=principal.subject, at=now)
-    withdrawn = await store.clear_signatures(session, agreement_id) if a.status == "drafted" else 0
-    await store.audit(session, at=now, actor=principal.subject, action="amended", agreement_id=agreement_id,
-                      application_id=a.application_id,
-                      detail={"changes": list(changed), "reason": reason, "signatures_withdrawn": withdrawn})
-    return await store.agreement(session, agreement_id)
+    await uow.store.update_agreement(agreement_id, **changed)
+    await uow.store.add_amendment(agreement_id=agreement_id,
+                                  changes={k: [getattr(a, k), v] for k, v in changed.items()}, reason=reason,
+                                  agreed_by=sorted({p.value for p in agreed_by} | {Party.CENTER.value}),
+                                  recorded_by=principal.subject, at=now)
+    withdrawn = await uow.store.clear_signatures(agreement_id) if a.status == "drafted" else 0
+    await uow.store.audit(at=now, actor=principal.subject, action="amended", agreement_id=agreement_id,
+                          application_id=a.application_id,
+                          detail={"changes": list(changed), "reason": reason, "signatures_withdrawn": withdrawn})
+    return await uow.store.agreement(agreement_id)
 
 
 # --- C3 sessions ----------------------------------------------------------------------------------------------
 
-async def log_session(session: AsyncSession, contracts: Contracts, agreement_id: str, principal: Principal, *,
+async def log_session(uow: Unit, contracts: Contracts, agreement_id: str, principal: Principal, *,
                       held_on, hours: int, kind: SessionKind, place: str, notes: str, photo_refs: list[str]) -> int:
-    a = await visible_agreement(session, agreement_id, principal, lock=True)
+    a = await visible_agreement(uow, agreement_id, principal, lock=True)
     _require_status(a, ("in-force",), "C3", "logging a session")
     program = contracts.program(a.program_id, a.program_version)
-    logged = consulting_sessions(await store.sessions_of(session, agreement_id))
+    logged = consulting_sessions(await uow.store.sessions_of(agreement_id))
     problems = rules.session_problems(ConsultingSession(held_on, hours, kind, len(photo_refs)), logged,
                                       term_start=a.term_start, term_end=a.term_end,
                                       max_hours_per_day=program.support.max_hours_per_day,
@@ -222,157 +229,157 @@ async def log_session(session: AsyncSession, contracts: Contracts, agreement_id:
     if problems:
         raise RuleViolation(*problems)
     now = contracts.clock()
-    session_id = await store.add_session(session, agreement_id=agreement_id, held_on=held_on, hours=hours,
-                                         kind=kind.value, place=place, notes=notes, photo_refs=photo_refs,
-                                         logged_by=principal.subject, logged_at=now)
+    session_id = await uow.store.add_session(agreement_id=agreement_id, held_on=held_on, hours=hours,
+                                             kind=kind.value, place=place, notes=notes, photo_refs=photo_refs,
+                                             logged_by=principal.subject, logged_at=now)
     metrics.SESSIONS.labels(kind.value).inc()
     return session_id
 
 
 # --- C6 give-up, C7 termination -------------------------------------------------------------------------------
 
-async def request_give_up(session: AsyncSession, contracts: Contracts, agreement_id: str, principal: Principal, *,
+async def request_give_up(uow: Unit, contracts: Contracts, agreement_id: str, principal: Principal, *,
                           reason: str) -> Any:
-    a = await visible_agreement(session, agreement_id, principal, lock=True)
+    a = await visible_agreement(uow, agreement_id, principal, lock=True)
     _require_status(a, OPEN, "C6", "a give-up")
     now = contracts.clock()
-    await store.update_agreement(session, agreement_id, give_up_requested_at=now, give_up_reason=reason)
-    await store.audit(session, at=now, actor=principal.subject, action="give-up-filed", agreement_id=agreement_id,
-                      application_id=a.application_id, detail={"reason": reason})
-    return await store.agreement(session, agreement_id)
+    await uow.store.update_agreement(agreement_id, give_up_requested_at=now, give_up_reason=reason)
+    await uow.store.audit(at=now, actor=principal.subject, action="give-up-filed", agreement_id=agreement_id,
+                          application_id=a.application_id, detail={"reason": reason})
+    return await uow.store.agreement(agreement_id)
 
 
-async def approve_give_up(session: AsyncSession, contracts: Contracts, agreement_id: str, principal: Principal, *,
+async def approve_give_up(uow: Unit, contracts: Contracts, agreement_id: str, principal: Principal, *,
                           restrict: bool) -> Any:
     """C6: from the approval day the company may be restricted for the program's number of days (X10 in
     screening); the agreed amount is freed for the waitlist (F5 in evaluation)."""
-    a = await visible_agreement(session, agreement_id, principal, lock=True)
+    a = await visible_agreement(uow, agreement_id, principal, lock=True)
     _require_status(a, OPEN, "C6", "approving a give-up")
     if a.give_up_requested_at is None:
         raise RuleViolation(Problem("give_up", "C6", "the company has not filed a give-up"), status_code=409)
     program, now = contracts.program(a.program_id, a.program_version), contracts.clock()
     until = rules.restricted_until(local_date(now), program.give_up_restriction_days) if restrict else None
     freed = rules.freed_on_leaving(a.agreed_amount, a.accepted_at is not None)
-    await store.update_agreement(session, agreement_id, status="given-up", ended_at=now,
-                                 ended_reason=a.give_up_reason, restricted_until=until)
-    await store.audit(session, at=now, actor=principal.subject, action="give-up-approved",
-                      agreement_id=agreement_id, application_id=a.application_id,
-                      detail={"restricted_until": until, "freed_amount": freed})
-    await enqueue(session, ParticipationGivenUp(
+    await uow.store.update_agreement(agreement_id, status="given-up", ended_at=now,
+                                     ended_reason=a.give_up_reason, restricted_until=until)
+    await uow.store.audit(at=now, actor=principal.subject, action="give-up-approved",
+                          agreement_id=agreement_id, application_id=a.application_id,
+                          detail={"restricted_until": until, "freed_amount": freed})
+    await uow.publish(ParticipationGivenUp(
         program_id=a.program_id, program_version=a.program_version, occurred_at=now,
         application_id=a.application_id, agreement_id=agreement_id,
-        business_registration_number=a.brn, approved_at=now, restricted_until=until, freed_amount=freed),
-        source=SOURCE)
+        business_registration_number=a.brn, approved_at=now, restricted_until=until, freed_amount=freed))
     metrics.ENDED.labels("given-up").inc()
-    return await store.agreement(session, agreement_id)
+    return await uow.store.agreement(agreement_id)
 
 
-async def terminate(session: AsyncSession, contracts: Contracts, agreement_id: str, principal: Principal, *,
+async def terminate(uow: Unit, contracts: Contracts, agreement_id: str, principal: Principal, *,
                     reason: TerminationReason, note: str) -> Any:
     """C7: the center ends the agreement; fraud or false evidence make a paid subsidy recoverable (payments)."""
     if reason is TerminationReason.GIVE_UP:
         raise RuleViolation(Problem("reason", "C6", "a give-up is filed by the company and approved "
                                     "(POST …/give-up, then …/give-up/approve), not terminated"))
-    a = await visible_agreement(session, agreement_id, principal, lock=True)
+    a = await visible_agreement(uow, agreement_id, principal, lock=True)
     _require_status(a, (*OPEN, "completed"), "C7", "a termination")
     now = contracts.clock()
     clawback = reason in CLAWBACK_REASONS
     freed = rules.freed_on_leaving(a.agreed_amount, a.accepted_at is not None)
-    await store.update_agreement(session, agreement_id, status="terminated", ended_at=now,
-                                 ended_reason=f"{reason.value}: {note}")
-    await store.audit(session, at=now, actor=principal.subject, action="terminated", agreement_id=agreement_id,
-                      application_id=a.application_id,
-                      detail={"reason": reason.value, "note": note, "clawback": clawback, "freed_amount": freed})
-    await enqueue(session, AgreementTerminated(
+    await uow.store.update_agreement(agreement_id, status="terminated", ended_at=now,
+                                     ended_reason=f"{reason.value}: {note}")
+    await uow.store.audit(at=now, actor=principal.subject, action="terminated", agreement_id=agreement_id,
+                          application_id=a.application_id,
+                          detail={"reason": reason.value, "note": note, "clawback": clawback, "freed_amount": freed})
+    await uow.publish(AgreementTerminated(
         program_id=a.program_id, program_version=a.program_version, occurred_at=now,
         application_id=a.application_id, agreement_id=agreement_id,
-        terminated_at=now, reason=reason, clawback=clawback, freed_amount=freed), source=SOURCE)
+        terminated_at=now, reason=reason, clawback=clawback, freed_amount=freed))
     metrics.ENDED.labels("terminated").inc()
-    return await store.agreement(session, agreement_id)
+    return await uow.store.agreement(agreement_id)
 
 
 # --- C8 result report -----------------------------------------------------------------------------------------
 
-async def submit_report(session: AsyncSession, contracts: Contracts, agreement_id: str, principal: Principal, *,
+async def submit_report(uow: Unit, contracts: Contracts, agreement_id: str, principal: Principal, *,
                         report_ref: str, log_refs: list[str], fee_evidence_refs: list[str]) -> int:
-    a = await visible_agreement(session, agreement_id, principal, lock=True)
+    a = await visible_agreement(uow, agreement_id, principal, lock=True)
     _require_status(a, ("in-force",), "C8", "a result report")
-    reports = await store.reports_of(session, agreement_id)
+    reports = await uow.store.reports_of(agreement_id)
     if reports and reports[-1].status == "submitted":
         raise RuleViolation(Problem("report", "C8", f"revision {reports[-1].revision} waits for the center's "
                                     "review"), status_code=409)
-    held = consulting_sessions(await store.sessions_of(session, agreement_id))
+    held = consulting_sessions(await uow.store.sessions_of(agreement_id))
     problems = rules.report_problems(held, minimum_sessions=a.minimum_sessions,
                                      follow_up_sessions=a.follow_up_sessions)
     if problems:
         raise RuleViolation(*problems, status_code=409)
     now, revision = contracts.clock(), len(reports) + 1
-    await store.add_report(session, agreement_id=agreement_id, revision=revision, report_ref=report_ref,
-                           log_refs=log_refs, fee_evidence_refs=fee_evidence_refs, submitted_by=principal.subject,
-                           at=now)
-    await store.audit(session, at=now, actor=principal.subject, action="report-submitted",
-                      agreement_id=agreement_id, application_id=a.application_id, detail={"revision": revision})
+    await uow.store.add_report(agreement_id=agreement_id, revision=revision, report_ref=report_ref,
+                               log_refs=log_refs, fee_evidence_refs=fee_evidence_refs, submitted_by=principal.subject,
+                               at=now)
+    await uow.store.audit(at=now, actor=principal.subject, action="report-submitted",
+                          agreement_id=agreement_id, application_id=a.application_id, detail={"revision": revision})
     return revision
 
 
-async def _report_waiting(session: AsyncSession, a: Any) -> Any:
-    reports = await store.reports_of(session, a.agreement_id)
+async def _report_waiting(uow: Unit, a: Any) -> Any:
+    reports = await uow.store.reports_of(a.agreement_id)
     if not reports or reports[-1].status != "submitted":
         raise RuleViolation(Problem("report", "C8", "no result report waits for review"), status_code=409)
     return reports[-1]
 
 
-async def accept_report(session: AsyncSession, contracts: Contracts, agreement_id: str, principal: Principal) -> Any:
+async def accept_report(uow: Unit, contracts: Contracts, agreement_id: str, principal: Principal) -> Any:
     """C8 → P1: the report is accepted; payments may now take the company's subsidy request."""
-    a = await visible_agreement(session, agreement_id, principal, lock=True)
+    a = await visible_agreement(uow, agreement_id, principal, lock=True)
     _require_status(a, ("in-force",), "C8", "accepting a report")
-    report = await _report_waiting(session, a)
+    report = await _report_waiting(uow, a)
     now = contracts.clock()
-    held = await store.sessions_of(session, agreement_id)
-    await store.review_report(session, agreement_id, report.revision, status="accepted", by=principal.subject, at=now)
-    await store.update_agreement(session, agreement_id, status="completed", accepted_at=now)
-    await store.audit(session, at=now, actor=principal.subject, action="report-accepted",
-                      agreement_id=agreement_id, application_id=a.application_id, detail={"revision": report.revision})
-    await enqueue(session, ReportAccepted(
+    held = await uow.store.sessions_of(agreement_id)
+    await uow.store.review_report(agreement_id, report.revision, status="accepted", by=principal.subject, at=now)
+    await uow.store.update_agreement(agreement_id, status="completed", accepted_at=now)
+    await uow.store.audit(
+        at=now, actor=principal.subject, action="report-accepted", agreement_id=agreement_id,
+        application_id=a.application_id, detail={"revision": report.revision})
+    await uow.publish(ReportAccepted(
         program_id=a.program_id, program_version=a.program_version, occurred_at=now,
         application_id=a.application_id, agreement_id=agreement_id,
         accepted_at=now, agreed_amount=a.agreed_amount,
         sessions_held=sum(s.kind == SessionKind.ON_SITE for s in held),
         follow_up_sessions_held=sum(s.kind == SessionKind.FOLLOW_UP for s in held),
-        business_registration_number=a.brn), source=SOURCE)
+        business_registration_number=a.brn))
     metrics.REPORTS.labels("accepted").inc()
     terms = contracts.program(a.program_id, a.program_version).follow_up
     for kind, due_on in follow_up.obligations(terms, local_date(now)):
-        await store.owe_follow_up(session, agreement=a, kind=kind, due_on=due_on)
-    return await store.agreement(session, agreement_id)
+        await uow.store.owe_follow_up(agreement=a, kind=kind, due_on=due_on)
+    return await uow.store.agreement(agreement_id)
 
 
-async def return_report(session: AsyncSession, contracts: Contracts, agreement_id: str, principal: Principal, *,
+async def return_report(uow: Unit, contracts: Contracts, agreement_id: str, principal: Principal, *,
                         reasons: list[str]) -> Any:
     """C8: corrections asked for, with reasons; the company submits a new revision."""
-    a = await visible_agreement(session, agreement_id, principal, lock=True)
-    report = await _report_waiting(session, a)
+    a = await visible_agreement(uow, agreement_id, principal, lock=True)
+    report = await _report_waiting(uow, a)
     now = contracts.clock()
-    await store.review_report(session, agreement_id, report.revision, status="returned", by=principal.subject,
-                              at=now, reasons=reasons)
-    await store.audit(session, at=now, actor=principal.subject, action="report-returned",
-                      agreement_id=agreement_id, application_id=a.application_id,
-                      detail={"revision": report.revision, "reasons": reasons})
-    await enqueue(session, ReportReturned(
+    await uow.store.review_report(agreement_id, report.revision, status="returned", by=principal.subject,
+                                  at=now, reasons=reasons)
+    await uow.store.audit(at=now, actor=principal.subject, action="report-returned",
+                          agreement_id=agreement_id, application_id=a.application_id,
+                          detail={"revision": report.revision, "reasons": reasons})
+    await uow.publish(ReportReturned(
         program_id=a.program_id, program_version=a.program_version, occurred_at=now,
         application_id=a.application_id, agreement_id=agreement_id, returned_at=now, revision=report.revision,
-        reasons=tuple(reasons)), source=SOURCE)
+        reasons=tuple(reasons)))
     metrics.REPORTS.labels("returned").inc()
-    return await store.agreement(session, agreement_id)
+    return await uow.store.agreement(agreement_id)
 
 
 # --- 사후관리: the survey and the outcome reports (M1–M3) ---------------------------------------------------------
 
-async def submit_follow_up(session: AsyncSession, contracts: Contracts, agreement_id: str, principal: Principal, *,
+async def submit_follow_up(uow: Unit, contracts: Contracts, agreement_id: str, principal: Principal, *,
                            kind: str, answers: dict[str, follow_up.Answer]) -> Any:
     """M1: the company answers what it owes, once; each problem names the question. A late answer is taken."""
-    a = await visible_agreement(session, agreement_id, principal)
-    owed = await store.follow_up(session, agreement_id, kind, lock=True)
+    a = await visible_agreement(uow, agreement_id, principal)
+    owed = await uow.store.follow_up(agreement_id, kind, lock=True)
     if owed is None:
         raise RuleViolation(Problem("kind", "M1", f"{agreement_id} owes no {kind!r}: the follow-up starts when the "
                                     "result report is accepted"), status_code=404)
@@ -383,44 +390,44 @@ async def submit_follow_up(session: AsyncSession, contracts: Contracts, agreemen
     if problems:
         raise RuleViolation(*problems)
     now = contracts.clock()
-    await store.answer_follow_up(session, agreement_id, kind, answers=answers, by=principal.subject, at=now)
-    await store.audit(session, at=now, actor=principal.subject, action="follow-up-submitted",
-                      agreement_id=agreement_id, application_id=a.application_id,
-                      detail={"kind": kind, "late": local_date(now) > owed.due_on})
-    await enqueue(session, FollowUpSubmitted(
+    await uow.store.answer_follow_up(agreement_id, kind, answers=answers, by=principal.subject, at=now)
+    await uow.store.audit(at=now, actor=principal.subject, action="follow-up-submitted",
+                          agreement_id=agreement_id, application_id=a.application_id,
+                          detail={"kind": kind, "late": local_date(now) > owed.due_on})
+    await uow.publish(FollowUpSubmitted(
         program_id=a.program_id, program_version=a.program_version, occurred_at=now, application_id=a.application_id,
-        agreement_id=agreement_id, kind=kind, due_on=owed.due_on, submitted_at=now, answers=answers), source=SOURCE)
-    return await store.follow_up(session, agreement_id, kind)
+        agreement_id=agreement_id, kind=kind, due_on=owed.due_on, submitted_at=now, answers=answers))
+    return await uow.store.follow_up(agreement_id, kind)
 
 
-async def remind_follow_ups(session: AsyncSession, contracts: Contracts) -> list[tuple[str, str, str]]:
+async def remind_follow_ups(uow: Unit, contracts: Contracts) -> list[tuple[str, str, str]]:
     """M2: due dates live in rows, not timers, so a restart loses none; each sweep raises the reminders owed
     today, each once. Returns (agreement, kind, reminder) raised."""
     now = contracts.clock()
     today = local_date(now)
     raised: list[tuple[str, str, str]] = []
-    for row in await store.open_follow_ups_due_by(session, today + timedelta(days=90)):
+    for row in await uow.store.open_follow_ups_due_by(today + timedelta(days=90)):
         terms = contracts.program(row.program_id, row.program_version).follow_up
         reminder = follow_up.reminder_due(row.due_on, today, terms, answered=False,
                                           reminded_soon=row.reminded_due_soon_at is not None,
                                           reminded_overdue=row.reminded_overdue_at is not None)
         if reminder is None:
             continue
-        await store.mark_reminded(session, row.agreement_id, row.kind, reminder, now)
-        await enqueue(session, FollowUpReminder(
+        await uow.store.mark_reminded(row.agreement_id, row.kind, reminder, now)
+        await uow.publish(FollowUpReminder(
             program_id=row.program_id, program_version=row.program_version, occurred_at=now,
             application_id=row.application_id, agreement_id=row.agreement_id, business_registration_number=row.brn,
-            kind=row.kind, due_on=row.due_on, reminder=reminder), source=SOURCE)
+            kind=row.kind, due_on=row.due_on, reminder=reminder))
         raised.append((row.agreement_id, row.kind, reminder))
     return raised
 
 
-async def follow_up_report(session: AsyncSession, contracts: Contracts, program_id: str) -> dict[str, Any]:
+async def follow_up_report(uow: Unit, contracts: Contracts, program_id: str) -> dict[str, Any]:
     """M3: the program's follow-up as the center reports it."""
     if program_id not in contracts.programs:
         raise RuleViolation(Problem("program_id", "M3", f"no program {program_id!r} here"), status_code=404)
     terms = contracts.program(program_id).follow_up
-    rows = await store.follow_ups_of_program(session, program_id)
+    rows = await uow.store.follow_ups_of_program(program_id)
     owed = [follow_up.Obligation(r.kind, r.due_on, r.answers) for r in rows]
     return {"program_id": program_id, "as_of": local_date(contracts.clock()), "companies": len({r.agreement_id
                                                                                              for r in rows}),

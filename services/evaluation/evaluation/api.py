@@ -79,7 +79,7 @@ async def register(request: Request, form: EvaluatorForm, operator: Operator, re
                    evaluator_id: str = Path(pattern=r"^[A-Za-z0-9-]{2,40}$", examples=["EV-007"])) -> dict[str, Any]:
     async with request.app.state.sessions() as session, session.begin():
         created = await handlers.register_evaluator(
-            session, request.app.state.evaluation, evaluator_id=evaluator_id, name=form.name,
+            handlers.unit(session), request.app.state.evaluation, evaluator_id=evaluator_id, name=form.name,
             affiliation=form.affiliation, kind=form.kind, fields=form.fields,
             employers=[e.model_dump(mode="json") for e in form.employers], operator=operator.subject)
     response.status_code = 201 if created else 200
@@ -100,8 +100,9 @@ async def pool(request: Request, _: Operator, field: str | None = None) -> list[
              summary="Open a round of a program; the applications that passed screening join it")
 async def open_round(request: Request, form: RoundForm, operator: Operator) -> dict[str, Any]:
     async with request.app.state.sessions() as session, session.begin():
-        round_id = await handlers.open_round(session, request.app.state.evaluation, program_id=form.program_id,
-                                             operator=operator.subject, call_id=form.call_id)
+        round_id = await handlers.open_round(handlers.unit(session), request.app.state.evaluation,
+                                             program_id=form.program_id, operator=operator.subject,
+                                             call_id=form.call_id)
     return await _round(request, round_id)
 
 
@@ -117,7 +118,7 @@ async def all_rounds(request: Request, actor: OperatorOrEvaluator) -> list[dict[
             summary="Seat the committee (3–7 external evaluators, one chair; center staff only as secretary)")
 async def committee(request: Request, round_id: str, form: CommitteeForm, operator: Operator) -> dict[str, Any]:
     async with request.app.state.sessions() as session, session.begin():
-        await handlers.form_committee(session, request.app.state.evaluation, round_id=round_id,
+        await handlers.form_committee(handlers.unit(session), request.app.state.evaluation, round_id=round_id,
                                       members=[(m.evaluator_id, m.role) for m in form.members],
                                       operator=operator.subject)
     return await _round(request, round_id)
@@ -133,7 +134,8 @@ async def round_detail(request: Request, round_id: str, _: Operator) -> dict[str
              summary="Close the round: rank (F1–F3), select within budget (F4), ask X11 re-checks, owe allowances (F7)")
 async def close(request: Request, round_id: str, operator: Operator) -> dict[str, Any]:
     async with request.app.state.sessions() as session, session.begin():
-        await handlers.close_round(session, request.app.state.evaluation, round_id=round_id, operator=operator.subject)
+        await handlers.close_round(handlers.unit(session), request.app.state.evaluation, round_id=round_id,
+                                   operator=operator.subject)
     return await _round(request, round_id)
 
 
@@ -167,7 +169,7 @@ async def round_application(request: Request, round_id: str, application_id: str
 async def declaration(request: Request, round_id: str, application_id: str, form: DeclarationForm,
                       evaluator: EvaluatorOnly) -> dict[str, Any]:
     async with request.app.state.sessions() as session, session.begin():
-        await handlers.declare(session, request.app.state.evaluation, round_id=round_id,
+        await handlers.declare(handlers.unit(session), request.app.state.evaluation, round_id=round_id,
                                application_id=application_id, evaluator_id=evaluator.subject,
                                conflicted=form.conflicted, relation=form.relation, detail=form.detail)
     return {"application_id": application_id, "evaluator_id": evaluator.subject, **form.model_dump()}
@@ -178,7 +180,7 @@ async def declaration(request: Request, round_id: str, application_id: str, form
 async def give_score(request: Request, round_id: str, application_id: str, form: ScoreForm,
                      evaluator: EvaluatorOnly) -> dict[str, Any]:
     async with request.app.state.sessions() as session, session.begin():
-        sheet = await handlers.score(session, request.app.state.evaluation, round_id=round_id,
+        sheet = await handlers.score(handlers.unit(session), request.app.state.evaluation, round_id=round_id,
                                      application_id=application_id, evaluator_id=evaluator.subject,
                                      levels=form.levels)
     return {"application_id": application_id, "evaluator_id": evaluator.subject, "levels": form.levels,
@@ -244,8 +246,8 @@ async def budget(request: Request, program_id: str, _: Operator) -> dict[str, An
 
 async def _view(request: Request, round_id: str):
     async with request.app.state.sessions() as session:
-        r = await handlers.find_round(session, round_id)
-        view = await handlers.round_view(session, request.app.state.evaluation, r)
+        r = await handlers.find_round(handlers.unit(session), round_id)
+        view = await handlers.round_view(handlers.unit(session), request.app.state.evaluation, r)
         rows = [c for c in await store.candidates_of_round(session, round_id)
                 if c.application_id in {a.application_id for a in view.applicants}]
     return view, rows
@@ -268,8 +270,8 @@ def _for_evaluator(c, view, actor: Principal) -> dict[str, Any]:
 async def _round(request: Request, round_id: str) -> dict[str, Any]:
     evaluation = request.app.state.evaluation
     async with request.app.state.sessions() as session:
-        r = await handlers.find_round(session, round_id)
-        view = await handlers.round_view(session, evaluation, r)
+        r = await handlers.find_round(handlers.unit(session), round_id)
+        view = await handlers.round_view(handlers.unit(session), evaluation, r)
         rows = await store.candidates_of_round(session, round_id)
         owed = await store.allowances(session, round_id)
     conflicts = view.conflicts()

@@ -32,7 +32,8 @@ SUBSCRIPTIONS: dict[type, Callable[[handlers.Evaluation], Any]] = {
 
 def build_broker(settings: EvaluationSettings, sessions, evaluation: handlers.Evaluation) -> KafkaBroker:
     return service_consumers(settings, sessions, SERVICE,
-                             {event: make(evaluation) for event, make in SUBSCRIPTIONS.items()}).broker
+                             {event: make(evaluation) for event, make in SUBSCRIPTIONS.items()},
+                             unit_of=handlers.unit).broker
 
 
 async def refresh_gauges(sessions, evaluation: handlers.Evaluation) -> None:
@@ -44,7 +45,7 @@ async def refresh_gauges(sessions, evaluation: handlers.Evaluation) -> None:
         short = 0
         for r in await store.rounds(session):
             if r.status == "open" and r.program_id in evaluation.programs:
-                short += len((await handlers.round_view(session, evaluation, r)).short_of_evaluators())
+                short += len((await handlers.round_view(handlers.unit(session), evaluation, r)).short_of_evaluators())
     for status in metrics.STATUSES:
         metrics.CANDIDATES.labels(status).set(statuses.get(status, 0))
     for program_id, committed in budgets.items():

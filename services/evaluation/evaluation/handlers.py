@@ -13,23 +13,28 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evaluation import metrics, store
-from evaluation.committee import Applicant, Employment, Evaluator, Kind, Role, Seat, allowance, check_committee
-from evaluation.ranking import Candidate, Ranked, promote, rank, select
+from evaluation import closing, metrics, store
+from evaluation.committee import Applicant, Employment, Evaluator, Kind, Role, Seat, check_committee
+from evaluation.ranking import Ranked, promote
 from evaluation.rounds import Declaration, RoundView
-from evaluation.scoring import EvaluatorScore, check_levels, document_score, evaluator_score, publish, qualitative_score
+from evaluation.scoring import EvaluatorScore, check_levels, document_score, evaluator_score, publish
 from sme_runtime.consumer import program_of_event, unknown_to
-from sme_runtime.outbox import enqueue
 from sme_runtime.problems import Problem, RuleViolation
+from sme_runtime.unit import SqlUnit, Unit
 from sme_schemas import Envelope
 from sme_schemas.contracts import AgreementTerminated, ParticipationGivenUp
 from sme_schemas.evaluation import (
-    ApplicationSelected, EvaluatorAllowanceDue, Outcome, RankedApplication, RecheckRequested, ScoresFinalized,
+    ApplicationSelected, RecheckRequested,
 )
 from sme_schemas.program import ProgramDefinition, local_date
 from sme_schemas.screening import RecheckCompleted, ScreeningPassed
 
 SOURCE = "/sme/evaluation"
+
+
+def unit(session: AsyncSession) -> Unit:
+    """The unit of work of one transaction: this service's store and outbox (tests use an in-memory fake)."""
+    return SqlUnit(session, store, source=SOURCE)
 
 
 @dataclass(frozen=True)
@@ -61,14 +66,14 @@ def call_of(program: ProgramDefinition, submitted_at: datetime) -> str:
 def on_screening_passed(evaluation: Evaluation):
     """Q1–Q7 at once, from the verified facts; the application joins the program's open round, or waits for one."""
 
-    async def handle(session: AsyncSession, envelope: Envelope, event: ScreeningPassed) -> None:
+    async def handle(uow: Unit, envelope: Envelope, event: ScreeningPassed) -> None:
         program = evaluation.program(event.program_id, event.program_version)
         now, facts = evaluation.clock(), event.facts
         score = document_score(facts, program.document_score, program.announcement_date)
         call_id = call_of(evaluation.program(event.program_id), facts.submitted_at)
-        open_round = await store.round_open_in(session, program.program_id, call_id)
-        created = await store.insert_candidate(
-            session, application_id=event.application_id, program_id=program.program_id,
+        open_round = await uow.store.round_open_in(program.program_id, call_id)
+        created = await uow.store.insert_candidate(
+            application_id=event.application_id, program_id=program.program_id,
             round_id=open_round.round_id if open_round else None, brn=facts.business_registration_number,
             company_name=facts.company_name, facts=facts.model_dump(mode="json"), expert_grade=event.expert_grade,
             passed_at=event.passed_at, submitted_at=facts.submitted_at, quantitative=score.total,
@@ -77,10 +82,10 @@ def on_screening_passed(evaluation: Evaluation):
                                                             facts.consulting_sessions), at=now,
             program_version=program.version, call_id=call_id)
         if created:
-            await store.audit(session, at=now, actor="rules", action="document-scored",
-                              application_id=event.application_id,
-                              round_id=open_round.round_id if open_round else None,
-                              detail={"ce_id": envelope.id, **score.breakdown()})
+            await uow.store.audit(at=now, actor="rules", action="document-scored",
+                                  application_id=event.application_id,
+                                  round_id=open_round.round_id if open_round else None,
+                                  detail={"ce_id": envelope.id, **score.breakdown()})
 
     return handle
 
@@ -88,118 +93,117 @@ def on_screening_passed(evaluation: Evaluation):
 def on_recheck_completed(evaluation: Evaluation):
     """X11 answered: a clear application is notified as selected; an excluded one frees its budget (F5)."""
 
-    async def handle(session: AsyncSession, envelope: Envelope, event: RecheckCompleted) -> None:
+    async def handle(uow: Unit, envelope: Envelope, event: RecheckCompleted) -> None:
         now = evaluation.clock()
-        recheck = await store.complete_recheck(session, event.request_id, outcome=event.outcome, at=now)
+        recheck = await uow.store.complete_recheck(event.request_id, outcome=event.outcome, at=now)
         if recheck is None:
-            if not await store.recheck_known(session, event.request_id):
+            if not await uow.store.recheck_known(event.request_id):
                 raise unknown_to("evaluation", event, field="request_id")  # screening answers only what we asked
             return  # answered already (a redelivery under another ce_id): the first answer stands
         # The budget lock before the row lock, in the same order as releases take them.
-        await store.lock_budget(session, (await store.candidate(session, recheck.application_id)).program_id)
-        c = await store.candidate(session, recheck.application_id, lock=True)
+        await uow.store.lock_budget((await uow.store.candidate(recheck.application_id)).program_id)
+        c = await uow.store.candidate(recheck.application_id, lock=True)
         detail = {"request_id": event.request_id, "findings": [f.model_dump() for f in event.findings]}
-        await store.audit(session, at=now, actor="screening", action=f"recheck-{event.outcome}",
-                          application_id=c.application_id, round_id=c.round_id, detail=detail)
+        await uow.store.audit(at=now, actor="screening", action=f"recheck-{event.outcome}",
+                              application_id=c.application_id, round_id=c.round_id, detail=detail)
         if c.status != "rechecking":
             return  # released while the re-check ran
         if event.outcome == "clear":
-            await store.set_status(session, c.application_id, "selected", now, selected_at=now)
-            await enqueue(session, ApplicationSelected(
+            await uow.store.set_status(c.application_id, "selected", now, selected_at=now)
+            await uow.publish(ApplicationSelected(
                 program_id=c.program_id, program_version=c.program_version, application_id=c.application_id,
                 occurred_at=now, round_id=c.round_id, selected_at=now, rank=c.rank, planned_subsidy=c.planned_subsidy,
-                via=recheck.via), source=SOURCE)
+                via=recheck.via))
             metrics.SELECTED.labels(recheck.via).inc()
         else:
-            await store.set_status(session, c.application_id, "excluded", now)
-            await promote_waitlist(session, evaluation, c.program_id, c.call_id,
+            await uow.store.set_status(c.application_id, "excluded", now)
+            await promote_waitlist(uow, evaluation, c.program_id, c.call_id,
                                    because=f"{c.application_id} excluded (X11)")
 
     return handle
 
 
 def on_agreement_terminated(evaluation: Evaluation):
-    async def handle(session: AsyncSession, envelope: Envelope, event: AgreementTerminated) -> None:
-        await _release(session, evaluation, event, action="agreement-terminated",
+    async def handle(uow: Unit, envelope: Envelope, event: AgreementTerminated) -> None:
+        await _release(uow, evaluation, event, action="agreement-terminated",
                        detail={"reason": event.reason, "freed_amount": event.freed_amount, "ce_id": envelope.id})
 
     return handle
 
 
 def on_given_up(evaluation: Evaluation):
-    async def handle(session: AsyncSession, envelope: Envelope, event: ParticipationGivenUp) -> None:
-        await _release(session, evaluation, event, action="participation-given-up",
+    async def handle(uow: Unit, envelope: Envelope, event: ParticipationGivenUp) -> None:
+        await _release(uow, evaluation, event, action="participation-given-up",
                        detail={"freed_amount": event.freed_amount, "ce_id": envelope.id})
 
     return handle
 
 
-async def _release(session: AsyncSession, evaluation: Evaluation, event: AgreementTerminated | ParticipationGivenUp,
+async def _release(uow: Unit, evaluation: Evaluation, event: AgreementTerminated | ParticipationGivenUp,
                    *, action: str, detail: dict) -> None:
     """F5: a selected application that leaves frees its planned subsidy for the waitlist; a waitlisted or
     still-scored one just leaves."""
     application_id = event.application_id
-    c = await store.candidate(session, application_id)
+    c = await uow.store.candidate(application_id)
     if c is None:
         raise unknown_to("evaluation", event)  # an agreement follows the selection evaluation made
     if c.status in ("released", "excluded", "below-pass-mark"):
         return
-    await store.lock_budget(session, c.program_id)
-    c = await store.candidate(session, application_id, lock=True)
+    await uow.store.lock_budget(c.program_id)
+    c = await uow.store.candidate(application_id, lock=True)
     now = evaluation.clock()
-    await store.set_status(session, application_id, "released", now)
-    await store.audit(session, at=now, actor="contracts", action=action, application_id=application_id,
-                      round_id=c.round_id, detail={**detail, "was": c.status})
+    await uow.store.set_status(application_id, "released", now)
+    await uow.store.audit(at=now, actor="contracts", action=action, application_id=application_id,
+                          round_id=c.round_id, detail={**detail, "was": c.status})
     if c.status in store.COMMITTED:
-        await promote_waitlist(session, evaluation, c.program_id, c.call_id, because=f"{application_id} {action}")
+        await promote_waitlist(uow, evaluation, c.program_id, c.call_id, because=f"{application_id} {action}")
 
 
 async def promote_waitlist(
-    session: AsyncSession, evaluation: Evaluation, program_id: str, call_id: str, *, because: str
+    uow: Unit, evaluation: Evaluation, program_id: str, call_id: str, *, because: str
 ) -> list[str]:
     """F5: down the waitlist of the call (K1) in rank order, each application whose planned subsidy fits what is
     free of the call's share is selected (after its own X11 re-check). Not after the program year: the consulting
     could not be finished (C2)."""
     program, now = evaluation.program(program_id), evaluation.clock()
     if local_date(now) > program.program_year_end:
-        await store.audit(session, at=now, actor="rules", action="no-promotion",
-                          detail={"program_id": program_id, "because": because,
+        await uow.store.audit(at=now, actor="rules", action="no-promotion",
+                              detail={"program_id": program_id, "because": because,
                                   "reason": f"F5/C2: the program year ended on {program.program_year_end}"})
         return []
-    available = _call_budget(program, call_id) - await store.committed_budget(session, program_id, call_id)
-    waiting = await store.waitlist(session, program_id, call_id)
+    available = _call_budget(program, call_id) - await uow.store.committed_budget(program_id, call_id)
+    waiting = await uow.store.waitlist(program_id, call_id)
     promoted = promote([(c.application_id, c.planned_subsidy) for c in waiting], available)
     by_id = {c.application_id: c for c in waiting}
     for application_id in promoted:
         c = by_id[application_id]
-        await store.set_status(session, application_id, "rechecking", now, via="waitlist-promotion")
-        await _request_recheck(session, c, via="waitlist-promotion", at=now)
-        await store.audit(session, at=now, actor="rules", action="promoted", application_id=application_id,
-                          round_id=c.round_id, detail={"because": because, "available": available,
+        await uow.store.set_status(application_id, "rechecking", now, via="waitlist-promotion")
+        await _request_recheck(uow, c, via="waitlist-promotion", at=now)
+        await uow.store.audit(at=now, actor="rules", action="promoted", application_id=application_id,
+                              round_id=c.round_id, detail={"because": because, "available": available,
                                                        "planned_subsidy": c.planned_subsidy})
     return promoted
 
 
-async def _request_recheck(session: AsyncSession, c, *, via: str, at) -> None:
+async def _request_recheck(uow: Unit, c, *, via: str, at) -> None:
     """X11: screening repeats its lookups before the company is told it was selected."""
     request_id = f"RCK-{uuid.uuid4().hex[:20]}"
-    await store.add_recheck(session, request_id=request_id, application_id=c.application_id, via=via, at=at)
-    await enqueue(session, RecheckRequested(program_id=c.program_id, program_version=c.program_version,
-                                            application_id=c.application_id,
-                                            occurred_at=at, request_id=request_id, requested_at=at), source=SOURCE)
+    await uow.store.add_recheck(request_id=request_id, application_id=c.application_id, via=via, at=at)
+    await uow.publish(RecheckRequested(program_id=c.program_id, program_version=c.program_version,
+                                       application_id=c.application_id,
+                                       occurred_at=at, request_id=request_id, requested_at=at))
 
 
 # --- operators: evaluator pool, rounds, committees ------------------------------------------------------------
 
-async def register_evaluator(session: AsyncSession, evaluation: Evaluation, *, evaluator_id: str, name: str,
+async def register_evaluator(uow: Unit, evaluation: Evaluation, *, evaluator_id: str, name: str,
                              affiliation: str, kind: Kind, fields: list[str], employers: list[dict],
                              operator: str) -> bool:
     """Add an evaluator to the pool or update their record; conflicts of open rounds follow the new record."""
     now = evaluation.clock()
-    created = await store.upsert_evaluator(session, evaluator_id=evaluator_id, name=name, affiliation=affiliation,
-                                           kind=kind.value, fields=fields, employers=employers, at=now, by=operator)
-    await store.audit(
-        session,
+    created = await uow.store.upsert_evaluator(evaluator_id=evaluator_id, name=name, affiliation=affiliation,
+                                               kind=kind.value, fields=fields, employers=employers, at=now, by=operator)
+    await uow.store.audit(
         at=now,
         actor=operator,
         action="evaluator-registered" if created else "evaluator-updated",
@@ -213,7 +217,7 @@ def _call_budget(program: ProgramDefinition, call_id: str) -> int:
     return call.budget if call is not None else program.budget
 
 
-async def open_round(session: AsyncSession, evaluation: Evaluation, *, program_id: str, operator: str,
+async def open_round(uow: Unit, evaluation: Evaluation, *, program_id: str, operator: str,
                      call_id: str | None = None) -> str:
     """A round of one call (K1): the call named, else the last call whose window has opened."""
     program = evaluation.programs.get(program_id)
@@ -227,23 +231,23 @@ async def open_round(session: AsyncSession, evaluation: Evaluation, *, program_i
     elif program.call(call_id) is None:
         raise RuleViolation(Problem("call_id", "K1", f"{program_id} has no call {call_id!r}; its calls: "
                                     + ", ".join(c.call_id for c in calls)), status_code=404)
-    if (existing := await store.round_open_in(session, program_id, call_id)) is not None:
+    if (existing := await uow.store.round_open_in(program_id, call_id)) is not None:
         raise RuleViolation(Problem("program_id", "S3", f"round {existing.round_id} of {program_id} is still open; "
                                     "close it first"), status_code=409)
-    round_id = await store.insert_round(session, program_id=program_id, call_id=call_id, as_of=local_date(now),
-                                        at=now, by=operator)
-    joined = await store.join_round(session, program_id, call_id, round_id, now)
-    await store.audit(session, at=now, actor=operator, action="round-opened", round_id=round_id,
-                      detail={"program_id": program_id, "call_id": call_id, "applications": joined})
+    round_id = await uow.store.insert_round(program_id=program_id, call_id=call_id, as_of=local_date(now),
+                                            at=now, by=operator)
+    joined = await uow.store.join_round(program_id, call_id, round_id, now)
+    await uow.store.audit(at=now, actor=operator, action="round-opened", round_id=round_id,
+                          detail={"program_id": program_id, "call_id": call_id, "applications": joined})
     return round_id
 
 
-async def form_committee(session: AsyncSession, evaluation: Evaluation, *, round_id: str,
+async def form_committee(uow: Unit, evaluation: Evaluation, *, round_id: str,
                          members: list[tuple[str, Role]], operator: str) -> list[str]:
     """Seat the committee (or change it); returns the applications short of evaluators (flagged)."""
-    r = await _open_round(session, round_id)
+    r = await _open_round(uow, round_id)
     program = evaluation.program(r.program_id)
-    pool = {e.evaluator_id: e for e in await store.evaluators(session, [m for m, _ in members])}
+    pool = {e.evaluator_id: e for e in await uow.store.evaluators([m for m, _ in members])}
     unknown = [Problem(f"members[{n}].evaluator_id", "S3", f"{m} is not in the evaluator pool")
                for n, (m, _) in enumerate(members) if m not in pool]
     if unknown:
@@ -251,43 +255,43 @@ async def form_committee(session: AsyncSession, evaluation: Evaluation, *, round
     seats_ = [Seat(_evaluator(pool[m]), role) for m, role in members]
     if problems := check_committee(seats_, minimum=program.committee_min, maximum=program.committee_max):
         raise RuleViolation(*problems)
-    unseated = (await store.scored_evaluators(session, round_id)) - {
+    unseated = (await uow.store.scored_evaluators(round_id)) - {
         m for m, role in members if role is not Role.SECRETARY
     }
     if unseated:
         raise RuleViolation(Problem("members", "S3", f"{', '.join(sorted(unseated))} scored applications of this "
                                     "round already; they stay seated so their scores are not lost"), status_code=409)
-    await store.replace_seats(session, round_id, [(m, role.value) for m, role in members])
-    view = await round_view(session, evaluation, r)
+    await uow.store.replace_seats(round_id, [(m, role.value) for m, role in members])
+    view = await round_view(uow, evaluation, r)
     short = view.short_of_evaluators()
-    await store.audit(session, at=evaluation.clock(), actor=operator, action="committee-formed", round_id=round_id,
-                      detail={"members": [{"evaluator_id": m, "role": role.value} for m, role in members],
+    await uow.store.audit(at=evaluation.clock(), actor=operator, action="committee-formed", round_id=round_id,
+                          detail={"members": [{"evaluator_id": m, "role": role.value} for m, role in members],
                               "short_of_evaluators": short})
     return short
 
 
 # --- evaluators: declarations and scores ----------------------------------------------------------------------
 
-async def declare(session: AsyncSession, evaluation: Evaluation, *, round_id: str, application_id: str,
+async def declare(uow: Unit, evaluation: Evaluation, *, round_id: str, application_id: str,
                   evaluator_id: str, conflicted: bool, relation: str | None, detail: str | None) -> None:
     """F6: recorded per application either way; a conflict hides the application and voids a score given."""
-    r = await _open_round(session, round_id)
-    view = await round_view(session, evaluation, r, with_scores=False)
+    r = await _open_round(uow, round_id)
+    view = await round_view(uow, evaluation, r, with_scores=False)
     _may_see(view, evaluator_id, application_id)
     now = evaluation.clock()
-    await store.declare(session, application_id=application_id, evaluator_id=evaluator_id, conflicted=conflicted,
-                        relation=relation, detail=detail, at=now)
-    await store.audit(session, at=now, actor=f"evaluator:{evaluator_id}", action="conflict-declared",
-                      application_id=application_id, round_id=round_id,
-                      detail={"conflicted": conflicted, "relation": relation, "detail": detail})
+    await uow.store.declare(application_id=application_id, evaluator_id=evaluator_id, conflicted=conflicted,
+                            relation=relation, detail=detail, at=now)
+    await uow.store.audit(at=now, actor=f"evaluator:{evaluator_id}", action="conflict-declared",
+                          application_id=application_id, round_id=round_id,
+                          detail={"conflicted": conflicted, "relation": relation, "detail": detail})
 
 
-async def score(session: AsyncSession, evaluation: Evaluation, *, round_id: str, application_id: str,
+async def score(uow: Unit, evaluation: Evaluation, *, round_id: str, application_id: str,
                 evaluator_id: str, levels: dict[str, int]) -> EvaluatorScore:
     """S1–S2: one level per item; the raw total and its normalised value are stored and audited."""
-    r = await _open_round(session, round_id)
+    r = await _open_round(uow, round_id)
     program = evaluation.program(r.program_id)
-    view = await round_view(session, evaluation, r, with_scores=False)
+    view = await round_view(uow, evaluation, r, with_scores=False)
     _may_see(view, evaluator_id, application_id)
     declaration = next((d for d in view.declarations
                         if (d.evaluator_id, d.application_id) == (evaluator_id, application_id)), None)
@@ -301,12 +305,12 @@ async def score(session: AsyncSession, evaluation: Evaluation, *, round_id: str,
         raise RuleViolation(*problems)
     sheet = evaluator_score(levels, program.committee_score)
     now = evaluation.clock()
-    revision = await store.save_score(session, application_id=application_id, evaluator_id=evaluator_id,
-                                      levels=dict(levels), raw_total=sheet.raw_total,
-                                      normalised=publish(sheet.normalised), at=now)
-    await store.audit(session, at=now, actor=f"evaluator:{evaluator_id}", action="scored",
-                      application_id=application_id, round_id=round_id,
-                      detail={"levels": dict(levels), "raw_total": sheet.raw_total,
+    revision = await uow.store.save_score(application_id=application_id, evaluator_id=evaluator_id,
+                                          levels=dict(levels), raw_total=sheet.raw_total,
+                                          normalised=publish(sheet.normalised), at=now)
+    await uow.store.audit(at=now, actor=f"evaluator:{evaluator_id}", action="scored",
+                          application_id=application_id, round_id=round_id,
+                          detail={"levels": dict(levels), "raw_total": sheet.raw_total,
                               "normalised": str(publish(sheet.normalised)), "revision": revision})
     metrics.SCORES.inc()
     return sheet
@@ -327,103 +331,59 @@ def _may_see(view: RoundView, evaluator_id: str, application_id: str) -> None:
 
 # --- closing a round ------------------------------------------------------------------------------------------
 
-async def close_round(session: AsyncSession, evaluation: Evaluation, *, round_id: str, operator: str) -> list[Ranked]:
+async def close_round(uow: Unit, evaluation: Evaluation, *, round_id: str, operator: str) -> list[Ranked]:
     """F1–F4 + F7: refused with every reason while an application lacks valid scores (S3); otherwise rank, select
-    within the budget still free, publish ScoresFinalized, ask X11 re-checks for the selected, and owe allowances."""
-    r = await _open_round(session, round_id, lock=True)
+    within the budget still free, publish ScoresFinalized, ask X11 re-checks for the selected, and owe allowances.
+    What it decides is closing.close's (pure); this reads its inputs and writes its result."""
+    r = await _open_round(uow, round_id, lock=True)
     program = evaluation.program(r.program_id)
-    view = await round_view(session, evaluation, r)
+    view = await round_view(uow, evaluation, r)
     if problems := view.close_problems():
         raise RuleViolation(*problems, status_code=409)
-    await store.lock_budget(session, program.program_id)
+    await uow.store.lock_budget(program.program_id)
     now = evaluation.clock()
-    rows = {c.application_id: c for c in await store.candidates_of_round(session, round_id) if c.status == "in-round"}
-    conflicts = view.conflicts()
-    qualitative = {a: q for a in rows
-                   if (q := qualitative_score(view.valid_scores(a, conflicts), program.committee_min)) is not None}
-    if short := sorted(rows.keys() - qualitative.keys()):  # S3: close_problems() names these first
-        raise RuleViolation(*(Problem("applications", "S3", f"{a} has fewer than {program.committee_min} valid scores")
-                              for a in short), status_code=409)
-    ranking = rank([Candidate(application_id=a, company_name=c.company_name, quantitative=c.quantitative,
-                              qualitative=qualitative[a], planned_subsidy=c.planned_subsidy,
-                              submitted_at=c.submitted_at) for a, c in rows.items()],
-                   quantitative_weight_percent=program.quantitative_weight_percent, pass_mark=program.pass_mark)
-    budget = _call_budget(program, r.call_id)
-    available = budget - await store.committed_budget(session, program.program_id, r.call_id)
-    outcomes = select(ranking, available)
-    for r_ in ranking:
-        q = qualitative[r_.application_id]
-        outcome = outcomes[r_.application_id]
-        await store.record_result(session, r_.application_id, rank=r_.rank, qualitative=r_.qualitative,
-                                  qualitative_raw=publish(q.raw_mean), final=r_.final, valid_evaluators=q.evaluators,
-                                  outcome=outcome.value,
-                                  status="rechecking" if outcome is Outcome.SELECTED else outcome.value, at=now)
-        if outcome is Outcome.SELECTED:
-            await _request_recheck(session, rows[r_.application_id], via="round-close", at=now)
-    await enqueue(
-        session,
-        ScoresFinalized(
-            program_id=program.program_id,
-            occurred_at=now,
-            round_id=round_id,
-            closed_at=now,
-            budget=budget,
-            ranking=tuple(
-                _ranked_event(r_, outcomes[r_.application_id], qualitative[r_.application_id]) for r_ in ranking
-            ),
-        ),
-        source=SOURCE,
-    )
-    owed = await _owe_allowances(session, program, view, round_id, conflicts, now)
-    await store.close_round(session, round_id, at=now, by=operator)
-    await store.audit(session, at=now, actor=operator, action="round-closed", round_id=round_id,
-                      detail={"available_budget": available, "outcomes": {a: o.value for a, o in outcomes.items()},
-                              "allowances": owed})
+    rows = {c.application_id: c for c in await uow.store.candidates_of_round(round_id) if c.status == "in-round"}
+    paid = {s.evaluator.evaluator_id: await uow.store.allowance_paid_in_program(program.program_id,
+                                                                                s.evaluator.evaluator_id)
+            for s in view.seats if s.role is not Role.SECRETARY}
+    result = closing.close(program, view, rows, round_id=round_id, budget=_call_budget(program, r.call_id),
+                           committed=await uow.store.committed_budget(program.program_id, r.call_id),
+                           paid_in_program=paid)
+    for ranked in result.ranking:
+        a, q = ranked.application_id, result.qualitative[ranked.application_id]
+        await uow.store.record_result(a, rank=ranked.rank, qualitative=ranked.qualitative,
+                                      qualitative_raw=publish(q.raw_mean), final=ranked.final,
+                                      valid_evaluators=q.evaluators, outcome=result.outcomes[a].value,
+                                      status=result.status_of(a), at=now)
+    for a in result.selected():
+        await _request_recheck(uow, rows[a], via="round-close", at=now)
+    await uow.publish(result.scores_finalized(now))
+    for owed in result.allowances:
+        await uow.store.add_allowance(round_id=round_id, evaluator_id=owed.evaluator_id,
+                                      program_id=program.program_id, applications_scored=owed.applications_scored,
+                                      amount=owed.amount)
+    for due in result.allowances_due(now):
+        await uow.publish(due)
+    await uow.store.close_round(round_id, at=now, by=operator)
+    await uow.store.audit(at=now, actor=operator, action="round-closed", round_id=round_id,
+                          detail={"available_budget": result.available,
+                                  "outcomes": {a: o.value for a, o in result.outcomes.items()},
+                                  "allowances": {o.evaluator_id: o.amount for o in result.allowances}})
     metrics.ROUNDS_CLOSED.inc()
-    return ranking
-
-
-def _ranked_event(r: Ranked, outcome: Outcome, q) -> RankedApplication:
-    return RankedApplication(rank=r.rank, application_id=r.application_id, company_name=r.candidate.company_name,
-                             quantitative=r.quantitative, qualitative=r.qualitative, final=r.final,
-                             planned_subsidy=r.candidate.planned_subsidy, outcome=outcome,
-                             qualitative_raw=publish(q.raw_mean), valid_evaluators=q.evaluators)
-
-
-async def _owe_allowances(session: AsyncSession, program: ProgramDefinition, view: RoundView, round_id: str,
-                          conflicts, now) -> dict[str, int]:
-    """F7: per evaluator, the applications whose score counted; capped per program across its rounds."""
-    owed = {}
-    for seat in view.seats:
-        e = seat.evaluator
-        if seat.role is Role.SECRETARY:
-            continue
-        scored = sum((e.evaluator_id, a.application_id) in view.scores and (e.evaluator_id, a.application_id)
-                     not in conflicts for a in view.applicants)
-        earlier = await store.allowance_paid_in_program(session, program.program_id, e.evaluator_id)
-        amount = allowance(scored, kind=e.kind, per_application=program.evaluator_allowance_per_application,
-                           cap=program.evaluator_allowance_cap, already_in_program=earlier)
-        await store.add_allowance(session, round_id=round_id, evaluator_id=e.evaluator_id,
-                                  program_id=program.program_id, applications_scored=scored, amount=amount)
-        owed[e.evaluator_id] = amount
-        if amount:
-            await enqueue(session, EvaluatorAllowanceDue(
-                program_id=program.program_id, occurred_at=now, round_id=round_id, evaluator_id=e.evaluator_id,
-                evaluator_name=e.name, applications_scored=scored, amount=amount), source=SOURCE)
-    return owed
+    return result.ranking
 
 
 # --- reading a round ------------------------------------------------------------------------------------------
 
-async def find_round(session: AsyncSession, round_id: str, *, lock: bool = False):
-    r = await store.round_(session, round_id, lock=lock)
+async def find_round(uow: Unit, round_id: str, *, lock: bool = False):
+    r = await uow.store.round_(round_id, lock=lock)
     if r is None:
         raise RuleViolation(Problem("round_id", "S3", f"no round {round_id}"), status_code=404)
     return r
 
 
-async def _open_round(session: AsyncSession, round_id: str, *, lock: bool = False):
-    r = await find_round(session, round_id, lock=lock)
+async def _open_round(uow: Unit, round_id: str, *, lock: bool = False):
+    r = await find_round(uow, round_id, lock=lock)
     if r.status != "open":
         raise RuleViolation(Problem("round_id", "S3", f"round {round_id} closed at {r.closed_at}; its scores are "
                                     "final"), status_code=409)
@@ -447,19 +407,19 @@ def applicant(row) -> Applicant:
                      expert_affiliation=facts.get("expert_affiliation"))
 
 
-async def round_view(session: AsyncSession, evaluation: Evaluation, r, *, with_scores: bool = True) -> RoundView:
+async def round_view(uow: Unit, evaluation: Evaluation, r, *, with_scores: bool = True) -> RoundView:
     """The round as the pure rules see it; scores are recomputed exactly from the levels chosen. Who may see and
     score an application does not depend on scores, so one evaluator's request skips them."""
     program = evaluation.program(r.program_id)
-    candidates = [c for c in await store.candidates_of_round(session, r.round_id)
+    candidates = [c for c in await uow.store.candidates_of_round(r.round_id)
                   if c.status == "in-round" or r.status == "closed"]
     return RoundView(
-        seats=[Seat(_evaluator(s), Role(s.role)) for s in await store.seats(session, r.round_id)],
+        seats=[Seat(_evaluator(s), Role(s.role)) for s in await uow.store.seats(r.round_id)],
         applicants=[applicant(c) for c in candidates],
         declarations=[Declaration(d.evaluator_id, d.application_id, d.conflicted, d.relation, d.detail)
-                      for d in await store.declarations(session, r.round_id)],
+                      for d in await uow.store.declarations(r.round_id)],
         scores={(s.evaluator_id, s.application_id): evaluator_score(s.levels, program.committee_score)
-                for s in (await store.scores(session, r.round_id) if with_scores else ())},
+                for s in (await uow.store.scores(r.round_id) if with_scores else ())},
         as_of=r.as_of, lookback_days=program.conflict_lookback_days, minimum=program.committee_min)
 
 

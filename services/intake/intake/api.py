@@ -96,7 +96,7 @@ async def _idempotent(request: Request, response: Response, actor: Principal, ke
                                                         "this key was used for a different request"), status_code=422)
                         response.status_code = stored.status_code
                         return ApplicationView.model_validate(stored.response)
-                submission = await use_case(session)
+                submission = await use_case(handlers.unit(session))
                 row = submission.row or await store.get(session, submission.application_id)
                 result = view(request.app.state.intake, row, submission.disposition)
                 response.status_code = 201 if submission.disposition is Disposition.CREATE else 200
@@ -127,7 +127,7 @@ async def submit(form: ApplicationForm, request: Request, response: Response, ac
                  idempotency_key: IdempotencyKey = None) -> ApplicationView:
     intake, at = request.app.state.intake, _now()
     filed = await _idempotent(request, response, actor, idempotency_key, form,
-                              lambda s: handlers.submit_application(s, intake, form=form, actor=actor, at=at))
+                              lambda uow: handlers.submit_application(uow, intake, form=form, actor=actor, at=at))
     tracing.APPLICATION_ID.set(filed.application_id)  # reset with the request's trace by TraceRequests
     log.info("application filed over HTTP (revision %s)", filed.revision)
     return filed
@@ -139,15 +139,15 @@ async def amend(application_id: str, form: ApplicationForm, request: Request, re
                 idempotency_key: IdempotencyKey = None) -> ApplicationView:
     intake, at = request.app.state.intake, _now()
     return await _idempotent(request, response, actor, idempotency_key, form,
-                             lambda s: handlers.amend_application(s, intake, application_id=application_id,
-                                                                  form=form, actor=actor, at=at))
+                             lambda uow: handlers.amend_application(uow, intake, application_id=application_id,
+                                                                    form=form, actor=actor, at=at))
 
 
 @router.post("/applications/{application_id}/withdrawal", response_model=ApplicationView,
              summary="Withdraw the application")
 async def withdraw(application_id: str, body: Withdrawal, request: Request, actor: Actor) -> ApplicationView:
     async with request.app.state.sessions() as session, session.begin():
-        await handlers.withdraw_application(session, application_id=application_id, reason=body.reason,
+        await handlers.withdraw_application(handlers.unit(session), application_id=application_id, reason=body.reason,
                                             actor=actor, at=_now())
         return view(request.app.state.intake, await store.get(session, application_id))
 
@@ -157,7 +157,7 @@ async def withdraw(application_id: str, body: Withdrawal, request: Request, acto
 async def read(application_id: str, request: Request, actor: Actor) -> ApplicationView:
     async with request.app.state.sessions() as session:
         return view(request.app.state.intake,
-                    await handlers.read_application(session, application_id=application_id, actor=actor))
+                    await handlers.read_application(handlers.unit(session), application_id=application_id, actor=actor))
 
 
 @router.get("/applications", response_model=list[ApplicationView],

@@ -31,7 +31,8 @@ SUBSCRIPTIONS: dict[type, Callable[[handlers.Intake], Any]] = {
 
 def build_broker(settings: IntakeSettings, sessions, intake: handlers.Intake) -> KafkaBroker:
     return service_consumers(settings, sessions, SERVICE,
-                             {event: make(intake) for event, make in SUBSCRIPTIONS.items()}).broker
+                             {event: make(intake) for event, make in SUBSCRIPTIONS.items()},
+                             unit_of=handlers.unit).broker
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:

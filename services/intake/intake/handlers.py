@@ -16,8 +16,9 @@ from intake.form import ApplicationForm, to_contacts, to_content
 from intake.ids import new_application_id
 from sme_runtime.auth import Principal, Role
 from sme_runtime.consumer import EventRefused, unknown_to
-from sme_runtime.outbox import enqueue, outbox_row
+from sme_runtime.outbox import outbox_row
 from sme_runtime.problems import Problem, RuleViolation
+from sme_runtime.unit import SqlUnit, Unit
 from sme_schemas import Envelope
 from sme_schemas.application import ApplicationContent, EvidenceRequirement
 from sme_schemas.intake import (
@@ -27,6 +28,13 @@ from sme_schemas.program import EvidenceLine, ProgramDefinition, Programs, local
 from sme_schemas.screening import SupplementRequested
 
 SOURCE = "/sme/intake"
+
+
+def unit(session: AsyncSession) -> Unit:
+    """The unit of work of one transaction: this service's store and outbox (tests use an in-memory fake)."""
+    return SqlUnit(session, store, source=SOURCE)
+
+
 RACE_ATTEMPTS = 3
 
 
@@ -80,17 +88,17 @@ def validate(intake: Intake, content: ApplicationContent, program_id: str, at: d
     return program
 
 
-async def submit_application(session: AsyncSession, intake: Intake, *, form: ApplicationForm, actor: Principal,
+async def submit_application(uow: Unit, intake: Intake, *, form: ApplicationForm, actor: Principal,
                              at: datetime) -> Submission:
     """Submit 서식1+서식2; a second submission of the same company amends the first (A2)."""
     _check_company_acts_for_itself(actor, form.company.business_registration_number)
     content = to_content(form, consent_at=at)
     program = validate(intake, content, form.program_id, at)
-    return await _file(session, intake, program=program, content=content, contacts=to_contacts(form).model_dump(),
+    return await _file(uow, intake, program=program, content=content, contacts=to_contacts(form).model_dump(),
                        channel="web", actor=actor.subject, at=at)
 
 
-async def _file(session: AsyncSession, intake: Intake, *, program: ProgramDefinition, content: ApplicationContent,
+async def _file(uow: Unit, intake: Intake, *, program: ProgramDefinition, content: ApplicationContent,
                 contacts: dict | None, channel: Channel, actor: str, at: datetime, source_system: str | None = None,
                 external_reference: str | None = None) -> Submission:
     program_id = program.program_id
@@ -109,10 +117,10 @@ async def _file(session: AsyncSession, intake: Intake, *, program: ProgramDefini
     # Most submissions are a company's first: try that in one statement, and read the live one only if there is
     # one. It may be withdrawn before we read it (then try again), or a new one filed meanwhile (read again).
     for _ in range(RACE_ATTEMPTS):
-        created = await _create(session, **new)
+        created = await _create(uow, **new)
         if created is not None:
             return created
-        row = await store.live_application(session, program_id, content.company.business_registration_number)
+        row = await uow.store.live_application(program_id, content.company.business_registration_number)
         if row is None:
             continue
         try:
@@ -122,7 +130,7 @@ async def _file(session: AsyncSession, intake: Intake, *, program: ProgramDefini
         if disposition is Disposition.AMEND:
             # V1: the amendment is judged by the version the application applied under
             applied_under = validate(intake, content, program_id, at, row.program_version)
-            await _amend(session, row, content=content, contacts=contacts, actor=actor, at=at,
+            await _amend(uow, row, content=content, contacts=contacts, actor=actor, at=at,
                          required=_evidence_list(content, applied_under))
         return Submission(disposition, row.application_id)
     raise RuleViolation(Problem("company.business_registration_number", "A2", "this company's application in the "
@@ -130,7 +138,7 @@ async def _file(session: AsyncSession, intake: Intake, *, program: ProgramDefini
                         status_code=409)
 
 
-async def _create(session: AsyncSession, *, program_id: str, program_version: int,
+async def _create(uow: Unit, *, program_id: str, program_version: int,
                   required: tuple[EvidenceRequirement, ...], content: ApplicationContent, contacts: dict | None,
                   channel: Channel, actor: str, at: datetime, source_system: str | None,
                   external_reference: str | None) -> Submission | None:
@@ -138,20 +146,19 @@ async def _create(session: AsyncSession, *, program_id: str, program_version: in
     application_id = new_application_id()
     event = outbox_row(ApplicationSubmitted(
         program_id=program_id, program_version=program_version, application_id=application_id, occurred_at=at,
-        submitted_at=at, revision=1, channel=channel, content=content, required_evidence=required),
-        source=SOURCE)
-    stored = await store.insert_unless_live(
-        session, application_id=application_id, program_id=program_id, program_version=program_version,
+        submitted_at=at, revision=1, channel=channel, content=content, required_evidence=required), source=SOURCE)
+    stored = await uow.store.insert_unless_live(
+        application_id=application_id, program_id=program_id, program_version=program_version,
         brn=content.company.business_registration_number, channel=channel, at=at,
         content=content.model_dump(mode="json"), contacts=contacts, submitted_by=actor, event=event,
         source_system=source_system, external_reference=external_reference)
     return Submission(Disposition.CREATE, application_id, stored) if stored is not None else None
 
 
-async def amend_application(session: AsyncSession, intake: Intake, *, application_id: str, form: ApplicationForm,
+async def amend_application(uow: Unit, intake: Intake, *, application_id: str, form: ApplicationForm,
                             actor: Principal, at: datetime) -> Submission:
     """Replace the application before screening starts (A2)."""
-    row = await _owned(session, application_id, actor, lock=True)
+    row = await _owned(uow, application_id, actor, lock=True)
     if form.program_id != row.program_id or form.company.business_registration_number != row.brn:
         raise RuleViolation(Problem("company.business_registration_number", "A2",
                                     "an amendment cannot move the application to another company or program"))
@@ -167,46 +174,46 @@ async def amend_application(session: AsyncSession, intake: Intake, *, applicatio
         raise RuleViolation(refusal.problem, status_code=409) from None
     if disposition is Disposition.UNCHANGED:
         return Submission(Disposition.UNCHANGED, application_id)
-    await _amend(session, row, content=content, contacts=to_contacts(form).model_dump(), actor=actor.subject, at=at,
+    await _amend(uow, row, content=content, contacts=to_contacts(form).model_dump(), actor=actor.subject, at=at,
                  required=_evidence_list(content, program))
     return Submission(Disposition.AMEND, application_id)
 
 
-async def _amend(session: AsyncSession, row: Any, *, content: ApplicationContent, contacts: dict | None, actor: str,
+async def _amend(uow: Unit, row: Any, *, content: ApplicationContent, contacts: dict | None, actor: str,
                  at: datetime, required: tuple[EvidenceRequirement, ...]) -> None:
     supplementing = Status(row.status) is Status.SUPPLEMENT
     if supplementing:
         problem = supplement_problem(row.supplement_deadline, at)
         if problem:
             raise RuleViolation(problem, status_code=409)
-    revision = await store.amend(session, row.application_id, content=content.model_dump(mode="json"),
-                                 contacts=contacts, at=at)
-    await store.add_history(session, row.application_id, revision=revision,
-                            action="supplemented" if supplementing else "amended", actor=actor, at=at)
+    revision = await uow.store.amend(row.application_id, content=content.model_dump(mode="json"),
+                                     contacts=contacts, at=at)
+    await uow.store.add_history(row.application_id, revision=revision,
+                                action="supplemented" if supplementing else "amended", actor=actor, at=at)
     if supplementing:  # back to screening, which re-evaluates the new revision (E6)
-        await store.set_status(session, row.application_id, Status.SCREENING, at=at, reason="supplemented")
-    await enqueue(session, ApplicationAmended(
+        await uow.store.set_status(row.application_id, Status.SCREENING, at=at, reason="supplemented")
+    await uow.publish(ApplicationAmended(
         program_id=row.program_id, program_version=row.program_version, application_id=row.application_id,
         occurred_at=at, submitted_at=row.submitted_at, amended_at=at, revision=revision, content=content,
-        required_evidence=required), source=SOURCE)
+        required_evidence=required))
 
 
-async def withdraw_application(session: AsyncSession, *, application_id: str, reason: str | None, actor: Principal,
+async def withdraw_application(uow: Unit, *, application_id: str, reason: str | None, actor: Principal,
                                at: datetime) -> None:
     """The company withdraws; the application stops being live (A2) and screening drops it."""
-    row = await _owned(session, application_id, actor, lock=True)
+    row = await _owned(uow, application_id, actor, lock=True)
     if not withdrawable(Status(row.status)):
         raise RuleViolation(Problem("application_id", "A2", f"application is already {row.status}"), status_code=409)
-    await store.set_status(session, application_id, Status.WITHDRAWN, at=at, reason=reason)
-    await store.add_history(session, application_id, revision=row.revision, action="withdrawn", actor=actor.subject,
-                            at=at, detail={"reason": reason})
-    await enqueue(session, ApplicationWithdrawn(program_id=row.program_id, program_version=row.program_version,
-                                                application_id=application_id,
-                                                occurred_at=at, withdrawn_at=at, reason=reason), source=SOURCE)
+    await uow.store.set_status(application_id, Status.WITHDRAWN, at=at, reason=reason)
+    await uow.store.add_history(application_id, revision=row.revision, action="withdrawn", actor=actor.subject,
+                                at=at, detail={"reason": reason})
+    await uow.publish(ApplicationWithdrawn(program_id=row.program_id, program_version=row.program_version,
+                                           application_id=application_id,
+                                           occurred_at=at, withdrawn_at=at, reason=reason))
 
 
-async def read_application(session: AsyncSession, *, application_id: str, actor: Principal) -> Any:
-    return await _owned(session, application_id, actor)
+async def read_application(uow: Unit, *, application_id: str, actor: Principal) -> Any:
+    return await _owned(uow, application_id, actor)
 
 
 # --- events other services and systems publish to intake ---------------------------------------------------------
@@ -214,8 +221,8 @@ async def read_application(session: AsyncSession, *, application_id: str, actor:
 def file_from_municipal_system(intake: Intake):
     """Handler: an application forwarded by another municipal system, validated exactly like the web form."""
 
-    async def handle(session: AsyncSession, envelope: Envelope, event: ApplicationFiledByMunicipalSystem) -> None:
-        existing = await store.by_external_reference(session, event.source_system, event.external_reference)
+    async def handle(uow: Unit, envelope: Envelope, event: ApplicationFiledByMunicipalSystem) -> None:
+        existing = await uow.store.by_external_reference(event.source_system, event.external_reference)
         if existing is not None and existing.status != Status.SUBMITTED:
             raise EventRefused(f"{event.source_system}:{event.external_reference} is application "
                                f"{existing.application_id}, already {existing.status}", field="external_reference",
@@ -223,7 +230,7 @@ def file_from_municipal_system(intake: Intake):
         try:
             # A3 is judged at the moment the citizen filed with the other system, not when the event arrived.
             program = validate(intake, event.content, event.program_id, event.occurred_at)
-            await _file(session, intake, program=program, content=event.content, contacts=None,
+            await _file(uow, intake, program=program, content=event.content, contacts=None,
                         channel="municipal-system", actor=f"system:{event.source_system}", at=event.occurred_at,
                         source_system=event.source_system, external_reference=event.external_reference)
         except RuleViolation as violation:
@@ -236,16 +243,16 @@ def file_from_municipal_system(intake: Intake):
 def _status_follows(status: Status, *, only_from: tuple[Status, ...]):
     """Handler factory: a screening event moves the application's status (A2 locks it from screening on)."""
 
-    async def handle(session: AsyncSession, envelope: Envelope, event) -> None:
-        row = await store.get(session, event.application_id, lock=True)
+    async def handle(uow: Unit, envelope: Envelope, event) -> None:
+        row = await uow.store.get(event.application_id, lock=True)
         if row is None:
             raise unknown_to("intake", event)  # screening decides only what intake filed
         if Status(row.status) not in only_from:
             return  # withdrawn meanwhile, or a later status already: nothing to lock
-        await store.set_status(session, event.application_id, status, at=event.occurred_at,
-                               reason=type(event).__name__)
-        await store.add_history(session, event.application_id, revision=row.revision, action=status.value,
-                                actor="service:screening", at=event.occurred_at, detail={"ce_id": envelope.id})
+        await uow.store.set_status(event.application_id, status, at=event.occurred_at,
+                                   reason=type(event).__name__)
+        await uow.store.add_history(event.application_id, revision=row.revision, action=status.value,
+                                    actor="service:screening", at=event.occurred_at, detail={"ce_id": envelope.id})
 
     return handle
 
@@ -256,17 +263,17 @@ on_application_rejected = _status_follows(Status.REJECTED, only_from=(Status.SUB
                                                                       Status.SUPPLEMENT, Status.PASSED))
 
 
-async def on_supplement_requested(session: AsyncSession, envelope: Envelope, event: SupplementRequested) -> None:
+async def on_supplement_requested(uow: Unit, envelope: Envelope, event: SupplementRequested) -> None:
     """E6: the company may now change its evidence (only that) until the deadline."""
-    row = await store.get(session, event.application_id, lock=True)
+    row = await uow.store.get(event.application_id, lock=True)
     if row is None:
         raise unknown_to("intake", event)
     if Status(row.status) not in (Status.SUBMITTED, Status.SCREENING, Status.SUPPLEMENT):
         return
-    await store.request_supplement(session, event.application_id, deadline=event.deadline, at=event.occurred_at)
-    await store.add_history(session, event.application_id, revision=row.revision, action="supplement-requested",
-                            actor="service:screening", at=event.occurred_at,
-                            detail={"ce_id": envelope.id, "deadline": event.deadline.isoformat(),
+    await uow.store.request_supplement(event.application_id, deadline=event.deadline, at=event.occurred_at)
+    await uow.store.add_history(event.application_id, revision=row.revision, action="supplement-requested",
+                                actor="service:screening", at=event.occurred_at,
+                                detail={"ce_id": envelope.id, "deadline": event.deadline.isoformat(),
                                     "documents": [d.model_dump(mode="json") for d in event.documents]})
 
 
@@ -294,8 +301,8 @@ def _check_company_acts_for_itself(actor: Principal, brn: str) -> None:
                             status_code=403)
 
 
-async def _owned(session: AsyncSession, application_id: str, actor: Principal, *, lock: bool = False) -> Any:
-    row = await store.get(session, application_id, lock=lock)
+async def _owned(uow: Unit, application_id: str, actor: Principal, *, lock: bool = False) -> Any:
+    row = await uow.store.get(application_id, lock=lock)
     # C9: a company that asks for another's application learns nothing, not even that it exists.
     if row is None or (actor.role is Role.COMPANY and row.brn != actor.business_registration_number):
         raise RuleViolation(Problem("application_id", "C9", f"no application {application_id} of yours"),

@@ -90,7 +90,7 @@ def _own(p: Any, principal: Principal) -> Any:
 async def file_request(request: Request, form: SubsidyRequestForm, principal: CompanyOrOperator) -> dict[str, Any]:
     async with request.app.state.sessions() as session, session.begin():
         p = await handlers.file_subsidy_request(
-            session, request.app.state.payments, principal, application_id=form.application_id,
+            handlers.unit(session), request.app.state.payments, principal, application_id=form.application_id,
             proven_cost_including_vat=form.proven_cost_including_vat, documents=form.documents.model_dump(),
             bank=form.account.bank, account_number=form.account.number, account_holder=form.account.holder,
             received_on=form.received_on)
@@ -102,7 +102,7 @@ async def file_request(request: Request, form: SubsidyRequestForm, principal: Co
 async def file_advance(request: Request, form: AdvanceRequestForm, principal: CompanyOrOperator) -> dict[str, Any]:
     async with request.app.state.sessions() as session, session.begin():
         p = await handlers.file_advance_request(
-            session, request.app.state.payments, principal, application_id=form.application_id,
+            handlers.unit(session), request.app.state.payments, principal, application_id=form.application_id,
             bank=form.account.bank, account_number=form.account.number, account_holder=form.account.holder)
     return payment_view(p)
 
@@ -164,7 +164,7 @@ async def account(request: Request, payment_id: PaymentId, operator: Operator) -
 @router.post("/payments/{payment_id}/record", summary="Record the payment made; it closes (PaymentRecorded)")
 async def record(request: Request, payment_id: PaymentId, form: PaymentForm, operator: Operator) -> dict[str, Any]:
     async with request.app.state.sessions() as session, session.begin():
-        p = await handlers.record_payment(session, request.app.state.payments, payment_id, operator,
+        p = await handlers.record_payment(handlers.unit(session), request.app.state.payments, payment_id, operator,
                                           paid_on=form.paid_on, amount=form.amount)
     return payment_view(p)
 
@@ -173,8 +173,8 @@ async def record(request: Request, payment_id: PaymentId, form: PaymentForm, ope
              summary="Adjust the amount or the due date, with the reason (P4)")
 async def adjust(request: Request, payment_id: PaymentId, form: AdjustmentForm, operator: Operator) -> dict[str, Any]:
     async with request.app.state.sessions() as session, session.begin():
-        p = await handlers.adjust(session, request.app.state.payments, payment_id, operator, amount=form.amount,
-                                  due_on=form.due_on, reason=form.reason)
+        p = await handlers.adjust(handlers.unit(session), request.app.state.payments, payment_id, operator,
+                                  amount=form.amount, due_on=form.due_on, reason=form.reason)
     return payment_view(p)
 
 

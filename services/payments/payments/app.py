@@ -33,13 +33,14 @@ SUBSCRIPTIONS: dict[type, Callable[[handlers.Payments], Any]] = {
 
 def build_broker(settings: PaymentsSettings, sessions, payments: handlers.Payments) -> KafkaBroker:
     return service_consumers(settings, sessions, SERVICE,
-                             {event: make(payments) for event, make in SUBSCRIPTIONS.items()}).broker
+                             {event: make(payments) for event, make in SUBSCRIPTIONS.items()},
+                             unit_of=handlers.unit).broker
 
 
 async def sweep(sessions, payments: handlers.Payments) -> list[str]:
     """Raise what became overdue, then refresh the open/overdue gauges."""
     async with sessions() as session, session.begin():
-        raised = await handlers.raise_overdue(session, payments)
+        raised = await handlers.raise_overdue(handlers.unit(session), payments)
     async with sessions() as session:
         rows = await store.totals(session, payments.today())
     for purpose in metrics.PURPOSES:

@@ -13,8 +13,8 @@ from payments import ledger, metrics, rules, store
 from payments.accounts import AccountVault, last4
 from sme_runtime.auth import Principal, Role
 from sme_runtime.consumer import program_of_event
-from sme_runtime.outbox import enqueue
 from sme_runtime.problems import Problem, RuleViolation
+from sme_runtime.unit import SqlUnit, Unit
 from sme_schemas import Envelope
 from sme_schemas.contracts import (
     AgreementSigned, AgreementTerminated, ParticipationGivenUp, ReportAccepted, TerminationReason,
@@ -26,6 +26,11 @@ from sme_schemas.payments import (
 from sme_schemas.program import ProgramDefinition, local_date
 
 SOURCE = "/sme/payments"  # CloudEvents source: /sme/<service>, as every service
+
+
+def unit(session: AsyncSession) -> Unit:
+    """The unit of work of one transaction: this service's store and outbox (tests use an in-memory fake)."""
+    return SqlUnit(session, store, source=SOURCE)
 
 
 @dataclass
@@ -70,167 +75,166 @@ def payment_due(p: Any, at: datetime) -> PaymentDue:
 
 # --- the funding ledger (L1–L4) -------------------------------------------------------------------------------
 
-async def _post(session: AsyncSession, entries: ledger.Entries, *, program_id: str, application_id: str,
+async def _post(uow: Unit, entries: ledger.Entries, *, program_id: str, application_id: str,
                 reason: str, at: datetime, payment_id: str | None = None) -> None:
-    await store.add_ledger_entries(session, entries, program_id=program_id, application_id=application_id,
-                                   reason=reason, at=at, payment_id=payment_id)
+    await uow.store.add_ledger_entries(entries, program_id=program_id, application_id=application_id,
+                                       reason=reason, at=at, payment_id=payment_id)
 
 
-async def _position(session: AsyncSession, application_id: str) -> ledger.Position:
-    return ledger.Position(await store.ledger_sums(session, application_id=application_id))
+async def _position(uow: Unit, application_id: str) -> ledger.Position:
+    return ledger.Position(await uow.store.ledger_sums(application_id=application_id))
 
 
-async def settle_commitment(session: AsyncSession, payments: Payments, application_id: str, *, at: datetime,
+async def settle_commitment(uow: Unit, payments: Payments, application_id: str, *, at: datetime,
                             reason: str) -> None:
     """L3: the application's outstanding commitment brought to what may still be paid: the agreed amount less
     what was paid while it runs; only what is due once the balance was requested or the agreement ended."""
-    agreement = await store.signed_agreement(session, application_id)
+    agreement = await uow.store.signed_agreement(application_id)
     if agreement is None:
         return
-    instalments = await store.payments_of_application(session, application_id)
+    instalments = await uow.store.payments_of_application(application_id)
     if agreement.ended or any(p.instalment == "balance" for p in instalments):
         target = sum(p.amount for p in instalments if p.status == "due")
     else:
         paid = sum(p.amount for p in instalments if p.status in ("paid", "clawed-back"))
         target = max(agreement.agreed_amount - paid, 0)
     program = payments.program(agreement.program_id)
-    entries = ledger.toward(program, await _position(session, application_id), target)
-    await _post(session, entries, program_id=agreement.program_id, application_id=application_id, reason=reason,
+    entries = ledger.toward(program, await _position(uow, application_id), target)
+    await _post(uow, entries, program_id=agreement.program_id, application_id=application_id, reason=reason,
                 at=at)
 
 
-async def _ledger_payment(session: AsyncSession, payments: Payments, p: Any, at: datetime) -> None:
+async def _ledger_payment(uow: Unit, payments: Payments, p: Any, at: datetime) -> None:
     program = payments.program(p.program_id)
-    entries = ledger.paying(program, await _position(session, p.application_id), p.amount)
-    await _post(session, entries, program_id=p.program_id, application_id=p.application_id, reason="paid", at=at,
+    entries = ledger.paying(program, await _position(uow, p.application_id), p.amount)
+    await _post(uow, entries, program_id=p.program_id, application_id=p.application_id, reason="paid", at=at,
                 payment_id=p.payment_id)
 
 
-async def _recover(session: AsyncSession, p: Any, amount: int, reason: str, at: datetime) -> None:
+async def _recover(uow: Unit, p: Any, amount: int, reason: str, at: datetime) -> None:
     """A paid instalment recovered by `amount` (C7/P4 clawback, or I2's excess advance): the ledger's clawback
     and SubsidyClawedBack."""
-    entries = ledger.clawing_back(await _position(session, p.application_id), amount)
-    await _post(session, entries, program_id=p.program_id, application_id=p.application_id, reason=reason, at=at,
+    entries = ledger.clawing_back(await _position(uow, p.application_id), amount)
+    await _post(uow, entries, program_id=p.program_id, application_id=p.application_id, reason=reason, at=at,
                 payment_id=p.payment_id)
-    await enqueue(session, SubsidyClawedBack(program_id=p.program_id, occurred_at=at, payment_id=p.payment_id,
-                                             purpose="subsidy", application_id=p.application_id, amount=amount,
-                                             reason=reason), source=SOURCE)
+    await uow.publish(SubsidyClawedBack(program_id=p.program_id, occurred_at=at, payment_id=p.payment_id,
+                                        purpose="subsidy", application_id=p.application_id, amount=amount,
+                                        reason=reason))
     metrics.CLAWED_BACK.inc(amount)
 
 
 # --- events in ------------------------------------------------------------------------------------------------
 
 def on_agreement_signed(payments: Payments):
-    async def handle(session: AsyncSession, envelope: Envelope, event: AgreementSigned) -> None:
+    async def handle(uow: Unit, envelope: Envelope, event: AgreementSigned) -> None:
         """L3: the agreed amount is committed over the funding sources; the company may now request an advance
         where the program pays one (I1)."""
         program = payments.program(event.program_id, event.program_version)
-        if await store.insert_signed_agreement(
-                session, application_id=event.application_id, program_id=event.program_id,
-                agreement_id=event.agreement_id, brn=event.business_registration_number,
-                agreed_amount=event.agreed_amount, signed_at=event.signed_at, program_version=program.version):
-            await settle_commitment(session, payments, event.application_id, at=event.signed_at,
+        if await uow.store.insert_signed_agreement(
+                application_id=event.application_id, program_id=event.program_id, agreement_id=event.agreement_id,
+                brn=event.business_registration_number, agreed_amount=event.agreed_amount, signed_at=event.signed_at,
+                program_version=program.version):
+            await settle_commitment(uow, payments, event.application_id, at=event.signed_at,
                                     reason=f"agreement {event.agreement_id} signed")
 
     return handle
 
 
 def on_report_accepted(payments: Payments):
-    async def handle(session: AsyncSession, envelope: Envelope, event: ReportAccepted) -> None:
+    async def handle(uow: Unit, envelope: Envelope, event: ReportAccepted) -> None:
         program = payments.program(event.program_id, event.program_version)
-        await store.insert_accepted_report(
-            session, application_id=event.application_id, program_id=event.program_id,
-            agreement_id=event.agreement_id, brn=event.business_registration_number,
-            agreed_amount=event.agreed_amount, accepted_at=event.accepted_at, program_version=program.version)
-        agreement = await store.signed_agreement(session, event.application_id, lock=True)
+        await uow.store.insert_accepted_report(
+            application_id=event.application_id, program_id=event.program_id, agreement_id=event.agreement_id,
+            brn=event.business_registration_number, agreed_amount=event.agreed_amount, accepted_at=event.accepted_at,
+            program_version=program.version)
+        agreement = await uow.store.signed_agreement(event.application_id, lock=True)
         if agreement is not None and agreement.agreed_amount != event.agreed_amount:
             # C5 amendments change the agreed amount; the report states the final one (L3)
-            await store.update_signed_agreement(session, event.application_id, agreed_amount=event.agreed_amount)
-            await settle_commitment(session, payments, event.application_id, at=event.accepted_at,
+            await uow.store.update_signed_agreement(event.application_id, agreed_amount=event.agreed_amount)
+            await settle_commitment(uow, payments, event.application_id, at=event.accepted_at,
                                     reason=f"agreed amount {agreement.agreed_amount:,} → {event.agreed_amount:,}")
 
     return handle
 
 
 def on_participation_given_up(payments: Payments):
-    async def handle(session: AsyncSession, envelope: Envelope, event: ParticipationGivenUp) -> None:
+    async def handle(uow: Unit, envelope: Envelope, event: ParticipationGivenUp) -> None:
         """C6: a signed agreement given up owes nothing more: an unpaid advance is cancelled, a paid one is to be
         returned (I3: it paid for work that will not be done) and the commitment released (L3)."""
         payments.program(event.program_id)
-        if await store.signed_agreement(session, event.application_id, lock=True) is None:
+        if await uow.store.signed_agreement(event.application_id, lock=True) is None:
             return
-        await store.update_signed_agreement(session, event.application_id, ended="given-up")
-        for p in await store.payments_of_application(session, event.application_id, lock=True):
+        await uow.store.update_signed_agreement(event.application_id, ended="given-up")
+        for p in await uow.store.payments_of_application(event.application_id, lock=True):
             if p.status == "due":
-                await store.update_payment(session, p.payment_id, status="cancelled")
-                await store.audit(session, at=event.approved_at, actor="contracts", action="cancelled",
-                                  payment_id=p.payment_id, application_id=event.application_id,
-                                  detail={"reason": "give-up"})
+                await uow.store.update_payment(p.payment_id, status="cancelled")
+                await uow.store.audit(at=event.approved_at, actor="contracts", action="cancelled",
+                                      payment_id=p.payment_id, application_id=event.application_id,
+                                      detail={"reason": "give-up"})
             elif p.status == "paid" and p.instalment == "advance" and p.amount > (p.clawback_amount or 0):
                 amount = p.amount - (p.clawback_amount or 0)
-                await store.update_payment(session, p.payment_id, status="clawed-back", clawback_amount=p.amount,
-                                           clawed_back_at=event.approved_at)
-                await store.audit(session, at=event.approved_at, actor="contracts", action="clawed-back",
-                                  payment_id=p.payment_id, application_id=event.application_id,
-                                  detail={"reason": "give-up", "amount": amount})
-                await _recover(session, p, amount, "I3: the advance is returned on a give-up (C6)", event.approved_at)
-        await settle_commitment(session, payments, event.application_id, at=event.approved_at, reason="given up")
+                await uow.store.update_payment(p.payment_id, status="clawed-back", clawback_amount=p.amount,
+                                               clawed_back_at=event.approved_at)
+                await uow.store.audit(at=event.approved_at, actor="contracts", action="clawed-back",
+                                      payment_id=p.payment_id, application_id=event.application_id,
+                                      detail={"reason": "give-up", "amount": amount})
+                await _recover(uow, p, amount, "I3: the advance is returned on a give-up (C6)", event.approved_at)
+        await settle_commitment(uow, payments, event.application_id, at=event.approved_at, reason="given up")
 
     return handle
 
 
 def on_agreement_terminated(payments: Payments):
-    async def handle(session: AsyncSession, envelope: Envelope, event: AgreementTerminated) -> None:
+    async def handle(uow: Unit, envelope: Envelope, event: AgreementTerminated) -> None:
         """C7/P4: fraud or false evidence claws back a paid subsidy and stops an unpaid one."""
         payments.program(event.program_id)
-        await store.insert_termination(session, application_id=event.application_id, program_id=event.program_id,
-                                       agreement_id=event.agreement_id, reason=event.reason.value,
-                                       clawback=event.clawback, terminated_at=event.terminated_at)
-        if await store.signed_agreement(session, event.application_id, lock=True) is not None:
-            await store.update_signed_agreement(session, event.application_id, ended="terminated")
+        await uow.store.insert_termination(application_id=event.application_id, program_id=event.program_id,
+                                           agreement_id=event.agreement_id, reason=event.reason.value,
+                                           clawback=event.clawback, terminated_at=event.terminated_at)
+        if await uow.store.signed_agreement(event.application_id, lock=True) is not None:
+            await uow.store.update_signed_agreement(event.application_id, ended="terminated")
         if event.clawback:
-            await claw_back(session, event.application_id, event.reason, at=event.terminated_at)
-        await settle_commitment(session, payments, event.application_id, at=event.terminated_at,
+            await claw_back(uow, event.application_id, event.reason, at=event.terminated_at)
+        await settle_commitment(uow, payments, event.application_id, at=event.terminated_at,
                                 reason=f"terminated ({event.reason.value})")
 
     return handle
 
 
-async def claw_back(session: AsyncSession, application_id: str, reason: TerminationReason, *, at: datetime) -> None:
+async def claw_back(uow: Unit, application_id: str, reason: TerminationReason, *, at: datetime) -> None:
     """C7/P4 over every instalment: a due one is cancelled, a paid one recovered whole (less what I2 recovered)."""
-    for p in await store.payments_of_application(session, application_id, lock=True):
+    for p in await uow.store.payments_of_application(application_id, lock=True):
         if p.status in ("cancelled", "clawed-back"):
             continue
         if p.status == "due":
-            await store.update_payment(session, p.payment_id, status="cancelled")
-            await store.audit(session, at=at, actor="contracts", action="cancelled", payment_id=p.payment_id,
-                              application_id=application_id, detail={"reason": reason.value})
+            await uow.store.update_payment(p.payment_id, status="cancelled")
+            await uow.store.audit(at=at, actor="contracts", action="cancelled", payment_id=p.payment_id,
+                                  application_id=application_id, detail={"reason": reason.value})
             continue
         already = p.clawback_amount or 0
         amount = rules.clawback(reason, p.amount - already)
-        await store.update_payment(session, p.payment_id, status="clawed-back", clawback_amount=already + amount,
-                                   clawed_back_at=at)
-        await store.audit(session, at=at, actor="contracts", action="clawed-back", payment_id=p.payment_id,
-                          application_id=application_id, detail={"reason": reason.value, "amount": amount})
+        await uow.store.update_payment(p.payment_id, status="clawed-back", clawback_amount=already + amount,
+                                       clawed_back_at=at)
+        await uow.store.audit(at=at, actor="contracts", action="clawed-back", payment_id=p.payment_id,
+                              application_id=application_id, detail={"reason": reason.value, "amount": amount})
         if amount:
-            await _recover(session, p, amount, reason.value, at)
+            await _recover(uow, p, amount, reason.value, at)
 
 
 def on_allowance_due(payments: Payments):
-    async def handle(session: AsyncSession, envelope: Envelope, event: EvaluatorAllowanceDue) -> None:
+    async def handle(uow: Unit, envelope: Envelope, event: EvaluatorAllowanceDue) -> None:
         """F7/P5: the allowance is owed from the round's close, due like any payment (P3's days)."""
         program = payments.program(event.program_id)
         received = local_date(event.occurred_at)
         payment_id = allowance_payment_id(event.round_id, event.evaluator_id)
-        created = await store.insert_payment(
-            session, payment_id=payment_id, purpose="evaluator-allowance", program_id=event.program_id,
+        created = await uow.store.insert_payment(
+            payment_id=payment_id, purpose="evaluator-allowance", program_id=event.program_id,
             evaluator_id=event.evaluator_id, round_id=event.round_id, payee_name=event.evaluator_name,
             amount=event.amount, status="due", request_received_on=received,
             due_on=rules.due_on(received, program.payment_due_days), filed_by="evaluation",
             created_at=event.occurred_at)
         if created:
-            await enqueue(session, payment_due(await store.payment(session, payment_id), event.occurred_at),
-                          source=SOURCE)
+            await uow.publish(payment_due(await uow.store.payment(payment_id), event.occurred_at))
             metrics.DUE.labels("evaluator-allowance").inc()
 
     return handle
@@ -238,19 +242,19 @@ def on_allowance_due(payments: Payments):
 
 # --- P1–P3 the subsidy request --------------------------------------------------------------------------------
 
-async def file_subsidy_request(session: AsyncSession, payments: Payments, principal: Principal, *,
+async def file_subsidy_request(uow: Unit, payments: Payments, principal: Principal, *,
                                application_id: str, proven_cost_including_vat: int, documents: dict[str, str],
                                bank: str, account_number: str, account_holder: str,
                                received_on: date | None) -> Any:
     """서식4: accepted only after the result report was accepted (P1), once per application; the subsidy follows
     P2 and is due `payment_due_days` after the request's receipt (P3). A company files today; an operator
     entering a request received on paper gives the day it was received."""
-    report = await store.accepted_report(session, application_id)
+    report = await uow.store.accepted_report(application_id)
     is_operator = principal.role is Role.OPERATOR
     if report is None or not (is_operator or principal.business_registration_number == report.brn):
         raise RuleViolation(Problem("application_id", "P1", f"no accepted result report for {application_id}: the "
                                     "subsidy is requested after the center accepts the report"), status_code=409)
-    ended = await store.termination(session, application_id)
+    ended = await uow.store.termination(application_id)
     if ended is not None:
         raise RuleViolation(Problem("application_id", "C7", f"the agreement was terminated ({ended.reason}) on "
                                     f"{local_date(ended.terminated_at)}"), status_code=409)
@@ -259,18 +263,18 @@ async def file_subsidy_request(session: AsyncSession, payments: Payments, princi
     if received > today:
         raise RuleViolation(Problem("received_on", "P3", f"{received} is in the future"))
     program, now = payments.program(report.program_id, report.program_version), payments.clock()
-    if await store.payment_of_application(session, application_id, "balance") is not None:
+    if await uow.store.payment_of_application(application_id, "balance") is not None:
         raise RuleViolation(Problem("application_id", "P1", f"a subsidy request for {application_id} was filed "
                                     "already; the center adjusts it (P4)"), status_code=409)
-    advance = await store.payment_of_application(session, application_id, "advance", lock=True)
+    advance = await uow.store.payment_of_application(application_id, "advance", lock=True)
     advanced = advance.amount if advance is not None and advance.status in ("due", "paid") else 0
     breakdown = rules.subsidy(proven_cost_including_vat, program.support, report.agreed_amount, advance=advanced)
     if advance is not None and advanced > breakdown.subsidy:
-        await _advance_beyond_subsidy(session, payments, advance, breakdown.subsidy, principal, now)
+        await _advance_beyond_subsidy(uow, payments, advance, breakdown.subsidy, principal, now)
     balance = rules.balance(breakdown)
     payment_id = subsidy_payment_id(application_id)
-    await store.insert_payment(
-        session, payment_id=payment_id, purpose="subsidy", instalment="balance", program_id=report.program_id,
+    await uow.store.insert_payment(
+        payment_id=payment_id, purpose="subsidy", instalment="balance", program_id=report.program_id,
         application_id=application_id, brn=report.brn, payee_name=account_holder, amount=balance,
         # I2: a balance of nothing (the advance covered the subsidy) is closed at once; nothing is owed
         status="due" if balance else "paid", paid_on=None if balance else received,
@@ -278,17 +282,17 @@ async def file_subsidy_request(session: AsyncSession, payments: Payments, princi
         breakdown=breakdown.model_dump(mode="json"), documents=documents, bank=bank, account_holder=account_holder,
         account_ciphertext=payments.vault.seal(account_number), account_last4=last4(account_number),
         filed_by=principal.subject, created_at=now)
-    p = await store.payment(session, payment_id)
-    await store.audit(session, at=now, actor=principal.subject, action="requested", payment_id=payment_id,
-                      application_id=application_id, detail={"breakdown": p.breakdown, "received_on": received})
+    p = await uow.store.payment(payment_id)
+    await uow.store.audit(at=now, actor=principal.subject, action="requested", payment_id=payment_id,
+                          application_id=application_id, detail={"breakdown": p.breakdown, "received_on": received})
     if balance:
-        await enqueue(session, payment_due(p, now), source=SOURCE)
+        await uow.publish(payment_due(p, now))
         metrics.DUE.labels("subsidy").inc()
-    await settle_commitment(session, payments, application_id, at=now, reason="balance requested")
+    await settle_commitment(uow, payments, application_id, at=now, reason="balance requested")
     return p
 
 
-async def _advance_beyond_subsidy(session: AsyncSession, payments: Payments, advance: Any, subsidy: int,
+async def _advance_beyond_subsidy(uow: Unit, payments: Payments, advance: Any, subsidy: int,
                                   principal: Principal, now: datetime) -> None:
     """I2: the proven cost gives less than the advance: an unpaid advance is lowered to the subsidy (P4, with
     the reason), a paid one is recovered by the difference."""
@@ -296,24 +300,24 @@ async def _advance_beyond_subsidy(session: AsyncSession, payments: Payments, adv
     reason = (f"I2: the subsidy the proven cost gives ({subsidy:,} KRW) is less than the advance "
               f"({advance.amount:,} KRW)")
     if advance.status == "due":
-        await store.update_payment(session, advance.payment_id, amount=subsidy)
-        await store.add_adjustment(session, payment_id=advance.payment_id, changes={"amount": [advance.amount,
-                                   subsidy]}, reason=reason, by="rules", at=now)
-        await enqueue(session, payment_due(await store.payment(session, advance.payment_id), now), source=SOURCE)
+        await uow.store.update_payment(advance.payment_id, amount=subsidy)
+        await uow.store.add_adjustment(payment_id=advance.payment_id, changes={"amount": [advance.amount, subsidy]},
+                                       reason=reason, by="rules", at=now)
+        await uow.publish(payment_due(await uow.store.payment(advance.payment_id), now))
         return
-    await store.update_payment(session, advance.payment_id, clawback_amount=(advance.clawback_amount or 0) + excess,
-                               clawed_back_at=now)
-    await store.audit(session, at=now, actor=principal.subject, action="excess-advance-recovered",
-                      payment_id=advance.payment_id, application_id=advance.application_id,
-                      detail={"amount": excess, "subsidy": subsidy})
-    await _recover(session, advance, excess, reason, now)
+    await uow.store.update_payment(advance.payment_id, clawback_amount=(advance.clawback_amount or 0) + excess,
+                                   clawed_back_at=now)
+    await uow.store.audit(at=now, actor=principal.subject, action="excess-advance-recovered",
+                          payment_id=advance.payment_id, application_id=advance.application_id,
+                          detail={"amount": excess, "subsidy": subsidy})
+    await _recover(uow, advance, excess, reason, now)
 
 
-async def file_advance_request(session: AsyncSession, payments: Payments, principal: Principal, *,
+async def file_advance_request(uow: Unit, payments: Payments, principal: Principal, *,
                                application_id: str, bank: str, account_number: str, account_holder: str) -> Any:
     """I1: where the program pays an advance, the company (or an operator for it) requests it once the
     agreement is signed and before the balance; it is due like any payment (P3)."""
-    agreement = await store.signed_agreement(session, application_id)
+    agreement = await uow.store.signed_agreement(application_id)
     is_operator = principal.role is Role.OPERATOR
     if agreement is None or not (is_operator or principal.business_registration_number == agreement.brn):
         raise RuleViolation(Problem("application_id", "I1", f"no signed agreement for {application_id}: an advance "
@@ -326,14 +330,14 @@ async def file_advance_request(session: AsyncSession, payments: Payments, princi
                                 "(payment_schedule.advance_percent is 0): the subsidy is paid after the report"))
     if agreement.ended:
         problems.append(Problem("application_id", "C7", f"the agreement ended ({agreement.ended})"))
-    if await store.payment_of_application(session, application_id, "balance") is not None:
+    if await uow.store.payment_of_application(application_id, "balance") is not None:
         problems.append(Problem("application_id", "I1", "the balance was requested already; no advance after it"))
     if problems:
         raise RuleViolation(*problems, status_code=409)
     received = payments.today()
     payment_id = advance_payment_id(application_id)
-    created = await store.insert_payment(
-        session, payment_id=payment_id, purpose="subsidy", instalment="advance", program_id=agreement.program_id,
+    created = await uow.store.insert_payment(
+        payment_id=payment_id, purpose="subsidy", instalment="advance", program_id=agreement.program_id,
         application_id=application_id, brn=agreement.brn, payee_name=account_holder, amount=amount, status="due",
         request_received_on=received, due_on=rules.due_on(received, program.payment_due_days), bank=bank,
         account_holder=account_holder, account_ciphertext=payments.vault.seal(account_number),
@@ -341,19 +345,19 @@ async def file_advance_request(session: AsyncSession, payments: Payments, princi
     if not created:
         raise RuleViolation(Problem("application_id", "I1", f"the advance for {application_id} was requested "
                                     "already"), status_code=409)
-    p = await store.payment(session, payment_id)
-    await store.audit(session, at=now, actor=principal.subject, action="advance-requested", payment_id=payment_id,
-                      application_id=application_id, detail={"amount": amount, "percent":
+    p = await uow.store.payment(payment_id)
+    await uow.store.audit(at=now, actor=principal.subject, action="advance-requested", payment_id=payment_id,
+                          application_id=application_id, detail={"amount": amount, "percent":
                                                              program.payment_schedule.advance_percent})
-    await enqueue(session, payment_due(p, now), source=SOURCE)
+    await uow.publish(payment_due(p, now))
     metrics.DUE.labels("subsidy").inc()
     return p
 
 
 # --- recording, adjusting -------------------------------------------------------------------------------------
 
-async def _due_payment(session: AsyncSession, payment_id: str, rule: str) -> Any:
-    p = await store.payment(session, payment_id, lock=True)
+async def _due_payment(uow: Unit, payment_id: str, rule: str) -> Any:
+    p = await uow.store.payment(payment_id, lock=True)
     if p is None:
         raise RuleViolation(Problem("payment_id", rule, f"no payment {payment_id}"), status_code=404)
     if p.status != "due":
@@ -361,10 +365,10 @@ async def _due_payment(session: AsyncSession, payment_id: str, rule: str) -> Any
     return p
 
 
-async def record_payment(session: AsyncSession, payments: Payments, payment_id: str, principal: Principal, *,
+async def record_payment(uow: Unit, payments: Payments, payment_id: str, principal: Principal, *,
                          paid_on: date | None, amount: int) -> Any:
     """The center paid: the amount must be what is owed; the payment is closed (PaymentRecorded)."""
-    p = await _due_payment(session, payment_id, "P3")
+    p = await _due_payment(uow, payment_id, "P3")
     today = payments.today()
     paid_on = paid_on or today
     problems = []
@@ -377,26 +381,26 @@ async def record_payment(session: AsyncSession, payments: Payments, payment_id: 
     if problems:
         raise RuleViolation(*problems)
     now = payments.clock()
-    await store.update_payment(session, payment_id, status="paid", paid_on=paid_on, recorded_by=principal.subject,
-                               recorded_at=now)
-    await store.audit(session, at=now, actor=principal.subject, action="paid", payment_id=payment_id,
-                      application_id=p.application_id,
-                      detail={"amount": amount, "paid_on": paid_on, "late": rules.is_overdue(p.due_on, paid_on)})
-    await enqueue(session, PaymentRecorded(program_id=p.program_id, occurred_at=now, payment_id=payment_id,
-                                           **_payee(p), amount=amount, paid_on=paid_on,
-                                           recorded_by=principal.subject), source=SOURCE)
+    await uow.store.update_payment(payment_id, status="paid", paid_on=paid_on, recorded_by=principal.subject,
+                                   recorded_at=now)
+    await uow.store.audit(at=now, actor=principal.subject, action="paid", payment_id=payment_id,
+                          application_id=p.application_id,
+                          detail={"amount": amount, "paid_on": paid_on, "late": rules.is_overdue(p.due_on, paid_on)})
+    await uow.publish(PaymentRecorded(program_id=p.program_id, occurred_at=now, payment_id=payment_id,
+                                      **_payee(p), amount=amount, paid_on=paid_on,
+                                      recorded_by=principal.subject))
     metrics.PAID.labels(p.purpose).inc(amount)
     if p.purpose == "subsidy":
-        await _ledger_payment(session, payments, p, now)
-        await settle_commitment(session, payments, p.application_id, at=now, reason=f"{p.instalment} paid")
-    return await store.payment(session, payment_id)
+        await _ledger_payment(uow, payments, p, now)
+        await settle_commitment(uow, payments, p.application_id, at=now, reason=f"{p.instalment} paid")
+    return await uow.store.payment(payment_id)
 
 
-async def adjust(session: AsyncSession, payments: Payments, payment_id: str, principal: Principal, *,
+async def adjust(uow: Unit, payments: Payments, payment_id: str, principal: Principal, *,
                  amount: int | None, due_on: date | None, reason: str) -> Any:
     """P4: the center changes the timing or lowers the amount when the company's obligations are late or
     incomplete, with its reason; a new PaymentDue tells the bus the terms now owed."""
-    p = await _due_payment(session, payment_id, "P4")
+    p = await _due_payment(uow, payment_id, "P4")
     changes: dict[str, list] = {}
     problems = []
     if amount is not None and amount != p.amount:
@@ -417,31 +421,30 @@ async def adjust(session: AsyncSession, payments: Payments, payment_id: str, pri
     values = {k: v[1] for k, v in changes.items()}
     if "due_on" in values and not rules.is_overdue(values["due_on"], payments.today()):
         values["overdue_at"] = None  # a new, later due date: overdue again only if it passes too
-    await store.update_payment(session, payment_id, **values)
-    await store.add_adjustment(session, payment_id=payment_id, changes=changes, reason=reason, by=principal.subject,
-                               at=now)
-    await store.audit(session, at=now, actor=principal.subject, action="adjusted", payment_id=payment_id,
-                      application_id=p.application_id, detail={"changes": changes, "reason": reason})
-    p = await store.payment(session, payment_id)
-    await enqueue(session, payment_due(p, now), source=SOURCE)
+    await uow.store.update_payment(payment_id, **values)
+    await uow.store.add_adjustment(payment_id=payment_id, changes=changes, reason=reason, by=principal.subject,
+                                   at=now)
+    await uow.store.audit(at=now, actor=principal.subject, action="adjusted", payment_id=payment_id,
+                          application_id=p.application_id, detail={"changes": changes, "reason": reason})
+    p = await uow.store.payment(payment_id)
+    await uow.publish(payment_due(p, now))
     if p.purpose == "subsidy":
-        await settle_commitment(session, payments, p.application_id, at=now, reason=f"adjusted: {reason}")
+        await settle_commitment(uow, payments, p.application_id, at=now, reason=f"adjusted: {reason}")
     return p
 
 
 # --- P3 the overdue sweep -------------------------------------------------------------------------------------
 
-async def raise_overdue(session: AsyncSession, payments: Payments) -> list[str]:
+async def raise_overdue(uow: Unit, payments: Payments) -> list[str]:
     """Due dates live in rows, not timers, so a restart loses none: every sweep raises PaymentOverdue once for
     each unpaid payment whose due date has passed (the day after the due date, KST)."""
     now = payments.clock()
     raised = []
-    for p in await store.mark_overdue(session, payments.today(), now):
-        await enqueue(session, PaymentOverdue(program_id=p.program_id, occurred_at=now, payment_id=p.payment_id,
-                                              **_payee(p), amount=p.amount, due_on=p.due_on, detected_at=now),
-                      source=SOURCE)
-        await store.audit(session, at=now, actor="rules", action="overdue", payment_id=p.payment_id,
-                          application_id=p.application_id, detail={"due_on": p.due_on, "amount": p.amount})
+    for p in await uow.store.mark_overdue(payments.today(), now):
+        await uow.publish(PaymentOverdue(program_id=p.program_id, occurred_at=now, payment_id=p.payment_id,
+                                         **_payee(p), amount=p.amount, due_on=p.due_on, detected_at=now))
+        await uow.store.audit(at=now, actor="rules", action="overdue", payment_id=p.payment_id,
+                              application_id=p.application_id, detail={"due_on": p.due_on, "amount": p.amount})
         metrics.OVERDUE_RAISED.labels(p.purpose).inc()
         raised.append(p.payment_id)
     return raised

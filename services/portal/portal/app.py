@@ -31,7 +31,8 @@ SUBSCRIPTIONS = {event: notifier.on_event for event in CONSUMES[SERVICE]}
 
 def build_broker(settings: PortalSettings, sessions) -> KafkaBroker:
     # The portal judges nothing by a program's rules: it tells people what happened, whichever program it was
-    return service_consumers(settings, sessions, SERVICE, SUBSCRIPTIONS, by_program=False).broker
+    return service_consumers(settings, sessions, SERVICE, SUBSCRIPTIONS, by_program=False,
+                             unit_of=notifier.unit).broker
 
 
 def create_app(settings: PortalSettings | None = None) -> FastAPI:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from portal import notices, store
 from portal.config import PortalSettings
+from sme_runtime.unit import SqlUnit, Unit
 from sme_schemas.envelope import Envelope
 from sme_schemas.base import IntegrationEvent
 from sme_schemas.intake import ApplicationSubmitted
@@ -26,20 +27,25 @@ MAX_ATTEMPTS = 12
 BATCH = 100
 
 
-async def on_event(session: AsyncSession, envelope: Envelope, event: IntegrationEvent) -> None:
+def unit(session: AsyncSession) -> Unit:
+    """The unit of work of one transaction: the portal's store (it publishes no events)."""
+    return SqlUnit(session, store, source="/sme/portal")
+
+
+async def on_event(uow: Unit, envelope: Envelope, event: IntegrationEvent) -> None:
     """Timeline lines and notices of one event (idempotent: the inbox and both tables' keys)."""
     if isinstance(event, ApplicationSubmitted):
         company = event.content.company
-        await store.own_application(session, application_id=event.application_id, program_id=event.program_id,
-                                    brn=company.business_registration_number, company_name=company.name,
-                                    at=event.submitted_at)
-    owners = await store.owners(session, notices.application_ids(event))
+        await uow.store.own_application(application_id=event.application_id, program_id=event.program_id,
+                                        brn=company.business_registration_number, company_name=company.name,
+                                        at=event.submitted_at)
+    owners = await uow.store.owners(notices.application_ids(event))
     reading = notices.read(event, owners)
     at = event.occurred_at
     for i, entry in enumerate(reading.entries):
-        await store.add_entry(session, envelope.id if len(reading.entries) == 1 else f"{envelope.id}:{i}", entry, at)
+        await uow.store.add_entry(envelope.id if len(reading.entries) == 1 else f"{envelope.id}:{i}", entry, at)
     for notice in reading.notices:
-        await store.add_notice(session, envelope.id, notice, at)
+        await uow.store.add_notice(envelope.id, notice, at)
 
 
 class Channel(Protocol):

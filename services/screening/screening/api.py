@@ -55,7 +55,7 @@ async def reviews(request: Request, _: Operator) -> list[Review]:
              summary="Rule on an application's open questions; recorded with operator, time and reason")
 async def rule(request: Request, application_id: str, form: RulingForm, operator: Operator) -> dict[str, Any]:
     async with request.app.state.sessions() as session, session.begin():
-        await handlers.rule_on(session, request.app.state.screening, application_id=application_id,
+        await handlers.rule_on(handlers.unit(session), request.app.state.screening, application_id=application_id,
                                purpose=form.purpose, exclude=form.decision == "exclude",
                                rules=tuple(form.rules) if form.rules else None, reason=form.reason,
                                operator=operator.subject)

@@ -49,13 +49,13 @@ INTERNAL = (LookupAnswered,)
 def build_broker(settings: ScreeningSettings, sessions, screening: handlers.Screening) -> KafkaBroker:
     return service_consumers(settings, sessions, SERVICE,
                              {event: make(screening) for event, make in SUBSCRIPTIONS.items()},
-                             internal=INTERNAL).broker
+                             internal=INTERNAL, unit_of=handlers.unit).broker
 
 
 async def sweep(sessions, screening: handlers.Screening) -> None:
     """E6 deadlines (rows, not sleeping tasks, so they survive restarts) and the waiting/status gauges."""
     async with sessions() as session, session.begin():
-        await handlers.expire_supplements(session, screening)
+        await handlers.expire_supplements(handlers.unit(session), screening)
     async with sessions() as session:
         waiting = await store.waiting_by_registry(session)
         statuses = await store.counts_by_status(session)

@@ -16,9 +16,9 @@ from screening.lookups import LookupAnswered, LookupRequested, LookupResult, Loo
 from screening.rules import (
     OPERATOR_RULES, Case, Decision, Outcome, Restriction, Ruling, carried_over, decide, decide_recheck,
 )
-from sme_runtime.consumer import defer_until_applied, program_of_event, unknown_to
-from sme_runtime.outbox import enqueue, enqueue_all
+from sme_runtime.consumer import program_of_event, unknown_to
 from sme_runtime.problems import Problem, RuleViolation
+from sme_runtime.unit import SqlUnit, Unit
 from sme_schemas import Envelope
 from sme_schemas.application import ApplicationContent, EvidenceRequirement
 from sme_schemas.contracts import ParticipationGivenUp
@@ -31,8 +31,14 @@ from sme_schemas.screening import (
 )
 
 SOURCE = "/sme/screening"
+
 SCREENING = "screening"  # purpose of the first screening's lookups; X11 re-checks use recheck_purpose(request id)
 RECHECK = "recheck:"
+
+
+def unit(session: AsyncSession) -> Unit:
+    """The unit of work of one transaction: this service's store and outbox (tests use an in-memory fake)."""
+    return SqlUnit(session, store, source=SOURCE)
 
 
 def recheck_purpose(request_id: str) -> str:
@@ -61,8 +67,8 @@ class Screening:
 # --- events from intake, evaluation and contracts ------------------------------------------------------------
 
 def on_submitted(screening: Screening):
-    async def handle(session: AsyncSession, envelope: Envelope, event: ApplicationSubmitted) -> None:
-        await _take_up(session, screening, event, revision=event.revision)
+    async def handle(uow: Unit, envelope: Envelope, event: ApplicationSubmitted) -> None:
+        await _take_up(uow, screening, event, revision=event.revision)
 
     return handle
 
@@ -70,59 +76,58 @@ def on_submitted(screening: Screening):
 def on_amended(screening: Screening):
     """A2/E6: an amendment or a supplement; the rules run again on the whole application as it now stands."""
 
-    async def handle(session: AsyncSession, envelope: Envelope, event: ApplicationAmended) -> None:
-        row = await store.get(session, event.application_id, lock=True)
+    async def handle(uow: Unit, envelope: Envelope, event: ApplicationAmended) -> None:
+        row = await uow.store.get(event.application_id, lock=True)
         if row is None:  # the amendment overtook the submission (different topics): it carries everything
-            await _take_up(session, screening, event, revision=event.revision)
+            await _take_up(uow, screening, event, revision=event.revision)
             return
         if row.status in (*store.FINAL, "passed") or event.revision <= row.revision:
             return  # decided already, or an older revision arriving late
         now = screening.clock()
-        await store.replace_content(session, event.application_id, revision=event.revision,
-                                    content=event.content.model_dump(mode="json"),
-                                    required_evidence=[r.model_dump(mode="json") for r in event.required_evidence],
-                                    at=now)
-        await store.audit(session, event.application_id, at=now, actor="company", action="amended",
-                          detail={"revision": event.revision, "ce_id": envelope.id})
-        await reconsider(session, screening, event.application_id)
+        await uow.store.replace_content(event.application_id, revision=event.revision,
+                                        content=event.content.model_dump(mode="json"),
+                                        required_evidence=[r.model_dump(mode="json") for r in event.required_evidence],
+                                        at=now)
+        await uow.store.audit(event.application_id, at=now, actor="company", action="amended",
+                              detail={"revision": event.revision, "ce_id": envelope.id})
+        await reconsider(uow, screening, event.application_id)
 
     return handle
 
 
-async def _take_up(session: AsyncSession, screening: Screening, event, *, revision: int) -> None:
+async def _take_up(uow: Unit, screening: Screening, event, *, revision: int) -> None:
     program = screening.program(event.program_id, event.program_version)
     now = screening.clock()
-    created = await store.insert(
-        session, application_id=event.application_id, program_id=program.program_id, program_version=program.version,
+    created = await uow.store.insert(
+        application_id=event.application_id, program_id=program.program_id, program_version=program.version,
         brn=event.content.company.business_registration_number, revision=revision, status="screening",
         submitted_at=event.submitted_at, at=now, content=event.content.model_dump(mode="json"),
         required_evidence=[r.model_dump(mode="json") for r in event.required_evidence])
     if not created:
         return  # known already: a redelivery, or withdrawn before we saw it
-    await enqueue(session, ScreeningStarted(program_id=program.program_id, program_version=program.version,
-                                            application_id=event.application_id, occurred_at=now, started_at=now),
-                  source=SOURCE)
-    await store.audit(session, event.application_id, at=now, actor="rules", action="screening-started",
-                      detail={"revision": revision})
-    await reconsider(session, screening, event.application_id)
+    await uow.publish(ScreeningStarted(program_id=program.program_id, program_version=program.version,
+                                       application_id=event.application_id, occurred_at=now, started_at=now))
+    await uow.store.audit(event.application_id, at=now, actor="rules", action="screening-started",
+                          detail={"revision": revision})
+    await reconsider(uow, screening, event.application_id)
 
 
 def on_withdrawn(screening: Screening):
-    async def handle(session: AsyncSession, envelope: Envelope, event: ApplicationWithdrawn) -> None:
+    async def handle(uow: Unit, envelope: Envelope, event: ApplicationWithdrawn) -> None:
         now = screening.clock()
-        row = await store.get(session, event.application_id, lock=True)
+        row = await uow.store.get(event.application_id, lock=True)
         if row is None:  # withdrawn before the submission reached us: remember, so it is never screened
-            await store.insert(session, application_id=event.application_id, program_id=event.program_id, brn=None,
-                               revision=0, status="withdrawn", submitted_at=None, at=now, content=None,
-                               required_evidence=None)
+            await uow.store.insert(application_id=event.application_id, program_id=event.program_id, brn=None,
+                                   revision=0, status="withdrawn", submitted_at=None, at=now, content=None,
+                                   required_evidence=None)
         elif row.status in store.FINAL:
             return
         else:
-            await store.set_state(session, event.application_id, status="withdrawn", at=now, final=True,
-                                  decision=row.decision)
-            await store.abandon_lookups(session, event.application_id)
-        await store.audit(session, event.application_id, at=now, actor="company", action="withdrawn",
-                          detail={"reason": event.reason})
+            await uow.store.set_state(event.application_id, status="withdrawn", at=now, final=True,
+                                      decision=row.decision)
+            await uow.store.abandon_lookups(event.application_id)
+        await uow.store.audit(event.application_id, at=now, actor="company", action="withdrawn",
+                              detail={"reason": event.reason})
 
     return handle
 
@@ -130,12 +135,12 @@ def on_withdrawn(screening: Screening):
 def on_given_up(screening: Screening):
     """C6 → X10: remember the restriction; applications filed inside it are excluded."""
 
-    async def handle(session: AsyncSession, envelope: Envelope, event: ParticipationGivenUp) -> None:
-        if await store.get(session, event.application_id) is None:
+    async def handle(uow: Unit, envelope: Envelope, event: ParticipationGivenUp) -> None:
+        if await uow.store.get(event.application_id) is None:
             raise unknown_to("screening", event)  # an agreement follows the screening that passed it
-        await store.add_restriction(session, brn=event.business_registration_number,
-                                    application_id=event.application_id, approved_on=local_date(event.approved_at),
-                                    until=event.restricted_until)
+        await uow.store.add_restriction(brn=event.business_registration_number,
+                                        application_id=event.application_id, approved_on=local_date(event.approved_at),
+                                        until=event.restricted_until)
 
     return handle
 
@@ -143,49 +148,49 @@ def on_given_up(screening: Screening):
 def on_recheck_requested(screening: Screening):
     """X11: evaluation asks before notifying a selected company; the reply is RecheckCompleted."""
 
-    async def handle(session: AsyncSession, envelope: Envelope, event: RecheckRequested) -> None:
+    async def handle(uow: Unit, envelope: Envelope, event: RecheckRequested) -> None:
         now = screening.clock()
-        row = await store.get(session, event.application_id, lock=True)
+        row = await uow.store.get(event.application_id, lock=True)
         if row is None:
             raise unknown_to("screening", event)  # evaluation re-checks only what screening passed
         if row.status != "passed":
             state = row.status
-            await enqueue(session, RecheckCompleted(
+            await uow.publish(RecheckCompleted(
                 program_id=event.program_id, application_id=event.application_id, occurred_at=now,
                 request_id=event.request_id, completed_at=now, outcome="excluded",
-                findings=(Finding(rule="X11", detail=f"application is {state}, not passed"),)), source=SOURCE)
+                findings=(Finding(rule="X11", detail=f"application is {state}, not passed"),)))
             return
-        if not await store.add_recheck(session, request_id=event.request_id, application_id=event.application_id,
-                                       program_id=event.program_id, at=now):
+        if not await uow.store.add_recheck(request_id=event.request_id, application_id=event.application_id,
+                                           program_id=event.program_id, at=now):
             return
         program = screening.program(row.program_id, row.program_version)
         content = ApplicationContent.model_validate(row.content)
-        await store.audit(session, event.application_id, at=now, actor="service:evaluation", action="recheck-requested",
-                          detail={"request_id": event.request_id})
-        await _ensure_lookups(session, screening, row, subjects(content, program, local_date(event.requested_at)),
+        await uow.store.audit(event.application_id, at=now, actor="service:evaluation", action="recheck-requested",
+                              detail={"request_id": event.request_id})
+        await _ensure_lookups(uow, screening, row, subjects(content, program, local_date(event.requested_at)),
                               purpose=recheck_purpose(event.request_id))
-        await reconsider_recheck(session, screening, event.request_id)
+        await reconsider_recheck(uow, screening, event.request_id)
 
     return handle
 
 
 def on_lookup_answered(screening: Screening):
-    async def handle(session: AsyncSession, envelope: Envelope, event: LookupAnswered) -> None:
-        answered = await store.record_answer(session, lookup_id=event.lookup_id, at=event.answered_at,
-                                             verdict=event.verdict.value,
-                                             findings=[f.model_dump(mode="json") for f in event.findings],
-                                             attempts=event.attempts)
+    async def handle(uow: Unit, envelope: Envelope, event: LookupAnswered) -> None:
+        answered = await uow.store.record_answer(lookup_id=event.lookup_id, at=event.answered_at,
+                                                 verdict=event.verdict.value,
+                                                 findings=[f.model_dump(mode="json") for f in event.findings],
+                                                 attempts=event.attempts)
         if answered is None:
-            if not await store.lookup_known(session, event.lookup_id):
+            if not await uow.store.lookup_known(event.lookup_id):
                 raise unknown_to("screening", event, field="lookup_id")
             return  # a repeated answer (the worker restarted mid-batch): the first one stands
         # The registries answer one application close together: reconsider it once per batch, all answers known.
         if answered.purpose == SCREENING:
-            defer_until_applied(session, f"screening:{event.application_id}",
-                                lambda: reconsider(session, screening, event.application_id))
+            uow.defer(f"screening:{event.application_id}",
+                      lambda: reconsider(uow, screening, event.application_id))
         else:
             request_id = recheck_request(answered.purpose)
-            defer_until_applied(session, answered.purpose, lambda: reconsider_recheck(session, screening, request_id))
+            uow.defer(answered.purpose, lambda: reconsider_recheck(uow, screening, request_id))
 
     return handle
 
@@ -216,9 +221,9 @@ def subjects(content: ApplicationContent, program: ProgramDefinition, as_of) -> 
             for registry in Registry}
 
 
-async def reconsider(session: AsyncSession, screening: Screening, application_id: str) -> Decision | None:
+async def reconsider(uow: Unit, screening: Screening, application_id: str) -> Decision | None:
     """Run the rules on everything known now and publish what changed."""
-    dossier = await store.dossier(session, application_id, SCREENING)
+    dossier = await uow.store.dossier(application_id, SCREENING)
     if dossier is None or dossier.row.status in (*store.FINAL, "passed"):
         return None
     row = dossier.row
@@ -232,34 +237,34 @@ async def reconsider(session: AsyncSession, screening: Screening, application_id
                 supplement_deadline=row.supplement_deadline)
     decision = decide(case)
     if decision.outcome is not Outcome.REJECTED:  # a local exclusion needs no registry at all
-        answers = await _ensure_lookups(session, screening, row,
+        answers = await _ensure_lookups(uow, screening, row,
                                         subjects(content, program, local_date(row.started_at)), purpose=SCREENING,
                                         known=dossier.lookups)
         decision = decide(replace(case, answers=answers))
-    await _apply(session, screening, row, program, decision)
+    await _apply(uow, screening, row, program, decision)
     return decision
 
 
-async def _ensure_lookups(session: AsyncSession, screening: Screening, row: Any,
+async def _ensure_lookups(uow: Unit, screening: Screening, row: Any,
                           asked: dict[Registry, LookupSubject], *, purpose: str,
                           known: list | None = None) -> dict[Registry, LookupResult | None]:
     """The registries' answers so far; a question not yet asked is asked now (through the outbox). `known`: the
     application's lookups of this purpose when the caller has read them already."""
     if known is None:
-        known = await store.lookups_for(session, row.application_id, purpose)
+        known = await uow.store.lookups_for(row.application_id, purpose)
     by_id = {r.lookup_id: r for r in known}
     asking = {registry: lookup_id(row.application_id, purpose, registry, subject)
               for registry, subject in asked.items()}
     renewed = [(registry, lid) for registry, lid in asking.items() if lid not in by_id or by_id[lid].superseded]
     if renewed:
-        await store.add_lookups(session, application_id=row.application_id, purpose=purpose, at=screening.clock(),
-                                lookups=[(registry.value, lid) for registry, lid in renewed],
-                                supersede_others=bool(by_id))
+        await uow.store.add_lookups(application_id=row.application_id, purpose=purpose, at=screening.clock(),
+                                    lookups=[(registry.value, lid) for registry, lid in renewed],
+                                    supersede_others=bool(by_id))
     now = screening.clock()
-    await enqueue_all(session, [
+    await uow.publish_all([
         (LookupRequested(program_id=row.program_id, occurred_at=now, lookup_id=lid, application_id=row.application_id,
                          registry=registry, about=asked[registry]), LookupRequested.topic_for(registry))
-        for registry, lid in asking.items() if lid not in by_id], source=SOURCE)
+        for registry, lid in asking.items() if lid not in by_id])
     answers: dict[Registry, LookupResult | None] = {}
     for registry, lid in asking.items():
         found = by_id.get(lid)
@@ -281,42 +286,41 @@ def summary(decision: Decision) -> dict[str, Any]:
             "waiting_on": [r.value for r in decision.waiting_on]}
 
 
-async def _apply(session: AsyncSession, screening: Screening, row: Any, program: ProgramDefinition,
+async def _apply(uow: Unit, screening: Screening, row: Any, program: ProgramDefinition,
                  decision: Decision) -> None:
     now, app, before = screening.clock(), row.application_id, row.decision or {}
     after = summary(decision)
     common = dict(program_id=row.program_id, program_version=row.program_version, application_id=app, occurred_at=now)
     outcome = decision.outcome
     if outcome is Outcome.REJECTED:
-        await store.set_state(session, app, status="rejected", at=now, decision=after,
-                              decided_by=decision.decided_by, final=True)
-        await store.abandon_lookups(session, app)
-        await enqueue(session, ApplicationRejected(**common, rejected_at=now, findings=decision.findings,
-                                                   decided_by=decision.decided_by), source=SOURCE)
+        await uow.store.set_state(app, status="rejected", at=now, decision=after,
+                                  decided_by=decision.decided_by, final=True)
+        await uow.store.abandon_lookups(app)
+        await uow.publish(ApplicationRejected(**common, rejected_at=now, findings=decision.findings,
+                                              decided_by=decision.decided_by))
     elif outcome is Outcome.PASSED:
         if decision.facts is None:
             raise AssertionError("a passed decision always carries the verified facts")
-        await store.set_state(session, app, status="passed", at=now, decision=after, decided_by="rules", final=True)
-        await enqueue(session, ScreeningPassed(**common, passed_at=now, revision=row.revision,
-                                               expert_grade=cast(ExpertGradeLabel | None, decision.expert_grade),
-                                               facts=decision.facts,
-                                               checks=decision.findings), source=SOURCE)
+        await uow.store.set_state(app, status="passed", at=now, decision=after, decided_by="rules", final=True)
+        await uow.publish(ScreeningPassed(**common, passed_at=now, revision=row.revision,
+                                          expert_grade=cast(ExpertGradeLabel | None, decision.expert_grade),
+                                          facts=decision.facts,
+                                          checks=decision.findings))
     elif outcome is Outcome.SUPPLEMENT_REQUESTED:
         deadline = row.supplement_deadline or now + timedelta(days=program.supplement_days)
         if row.status != outcome.value or before.get("documents") != after["documents"]:
-            await enqueue(session, SupplementRequested(**common, requested_at=now, deadline=deadline,
-                                                       documents=decision.documents), source=SOURCE)
-        await store.set_state(session, app, status=outcome.value, at=now, decision=after, supplement_deadline=deadline)
+            await uow.publish(SupplementRequested(**common, requested_at=now, deadline=deadline,
+                                                  documents=decision.documents))
+        await uow.store.set_state(app, status=outcome.value, at=now, decision=after, supplement_deadline=deadline)
     elif outcome is Outcome.MANUAL_REVIEW:
         if row.status != outcome.value or before.get("questions") != after["questions"]:
-            await enqueue(session, ManualReviewRequested(**common, requested_at=now, questions=decision.questions),
-                          source=SOURCE)
-        await store.set_state(session, app, status=outcome.value, at=now, decision=after)
+            await uow.publish(ManualReviewRequested(**common, requested_at=now, questions=decision.questions))
+        await uow.store.set_state(app, status=outcome.value, at=now, decision=after)
     else:
-        await store.set_state(session, app, status="screening", at=now, decision=after)
+        await uow.store.set_state(app, status="screening", at=now, decision=after)
     if row.status != _status(outcome) or before.get("outcome") != after["outcome"]:
-        await store.audit(session, app, at=now, actor=decision.decided_by if outcome is Outcome.REJECTED else "rules",
-                          action=outcome.value, detail=after)
+        await uow.store.audit(app, at=now, actor=decision.decided_by if outcome is Outcome.REJECTED else "rules",
+                              action=outcome.value, detail=after)
         metrics.record(outcome.value, decision.findings if outcome is Outcome.REJECTED else ())
 
 
@@ -335,61 +339,57 @@ def registry_answers(lookups, purpose: str) -> dict[Registry, LookupResult | Non
     return {Registry(r.registry): answer_of(r) for r in lookups if r.purpose == purpose and not r.superseded}
 
 
-async def reconsider_recheck(session: AsyncSession, screening: Screening, request_id: str) -> None:
+async def reconsider_recheck(uow: Unit, screening: Screening, request_id: str) -> None:
     """X11: decide the re-check once every registry has answered (or an operator ruled)."""
-    recheck = await store.recheck(session, request_id, lock=True)
+    recheck = await uow.store.recheck(request_id, lock=True)
     if recheck is None or recheck.status in ("clear", "excluded"):
         return
     purpose = recheck_purpose(request_id)
-    lookups = await store.lookups_of(session, recheck.application_id)
+    lookups = await uow.store.lookups_of(recheck.application_id)
     answers = registry_answers(lookups, purpose)
     # What the registries said at screening, and how operators ruled on it then (carried over when unchanged)
     then = registry_answers(lookups, SCREENING)
-    carried, changed = carried_over(answers, then, latest_rulings(await store.rulings(
-        session, recheck.application_id, SCREENING)))
-    rulings = {**carried, **latest_rulings(await store.rulings(session, recheck.application_id, purpose))}
+    carried, changed = carried_over(answers, then, latest_rulings(
+        await uow.store.rulings(recheck.application_id, SCREENING)))
+    rulings = {**carried, **latest_rulings(await uow.store.rulings(recheck.application_id, purpose))}
     decision = decide_recheck(answers, rulings, reconsidered={r: c for r, c in changed.items() if r not in rulings})
     now = screening.clock()
     common = dict(program_id=recheck.program_id, application_id=recheck.application_id, occurred_at=now)
     after = summary(decision)
     if decision.outcome in (Outcome.PASSED, Outcome.REJECTED):
         excluded = decision.outcome is Outcome.REJECTED
-        await store.set_recheck(session, request_id, status="excluded" if excluded else "clear", at=now,
-                                decision=after, final=True)
-        await enqueue(session, RecheckCompleted(**common, request_id=request_id, completed_at=now,
-                                                outcome="excluded" if excluded else "clear",
-                                                findings=decision.findings), source=SOURCE)
+        await uow.store.set_recheck(request_id, status="excluded" if excluded else "clear", at=now,
+                                    decision=after, final=True)
+        await uow.publish(RecheckCompleted(**common, request_id=request_id, completed_at=now,
+                                           outcome="excluded" if excluded else "clear",
+                                           findings=decision.findings))
         if excluded:
-            await store.set_state(session, recheck.application_id, status="rejected", at=now, decision=after,
-                                  decided_by=decision.decided_by, final=True)
-            await enqueue(session, ApplicationRejected(**common, rejected_at=now, stage="selection-recheck",
-                                                       findings=decision.findings, decided_by=decision.decided_by),
-                          source=SOURCE)
-        await store.audit(
-            session,
-            recheck.application_id,
-            at=now,
-            actor=decision.decided_by,
-            action=f"recheck-{after['outcome']}",
-            detail={"request_id": request_id, **after},
+            await uow.store.set_state(recheck.application_id, status="rejected", at=now, decision=after,
+                                      decided_by=decision.decided_by, final=True)
+            await uow.publish(ApplicationRejected(**common, rejected_at=now, stage="selection-recheck",
+                                                  findings=decision.findings, decided_by=decision.decided_by))
+        await uow.store.audit(recheck.application_id,
+                              at=now,
+                              actor=decision.decided_by,
+                              action=f"recheck-{after['outcome']}",
+                              detail={"request_id": request_id, **after},
         )
         metrics.record(f"recheck-{'excluded' if excluded else 'clear'}", decision.findings if excluded else ())
     elif decision.outcome is Outcome.MANUAL_REVIEW and recheck.status != "manual-review":
-        await store.set_recheck(session, request_id, status="manual-review", at=now, decision=after, final=False)
-        await enqueue(session, ManualReviewRequested(**common, requested_at=now, questions=decision.questions),
-                      source=SOURCE)
+        await uow.store.set_recheck(request_id, status="manual-review", at=now, decision=after, final=False)
+        await uow.publish(ManualReviewRequested(**common, requested_at=now, questions=decision.questions))
 
 
 # --- operators ---------------------------------------------------------------------------------------------
 
-async def rule_on(session: AsyncSession, screening: Screening, *, application_id: str, purpose: str, exclude: bool,
+async def rule_on(uow: Unit, screening: Screening, *, application_id: str, purpose: str, exclude: bool,
                   rules: tuple[str, ...] | None, reason: str, operator: str) -> None:
     """An operator's judgement (X4, X6, D3, an unsettled lookup), recorded with who, when and why."""
-    row = await store.get(session, application_id, lock=True)
+    row = await uow.store.get(application_id, lock=True)
     if row is None:
         raise RuleViolation(Problem("application_id", "X4", f"no application {application_id} in screening"),
                             status_code=404)
-    open_rules = await _open_question_rules(session, row, purpose)
+    open_rules = await _open_question_rules(uow, row, purpose)
     chosen = tuple(rules) if rules else tuple(open_rules)
     if not chosen:
         raise RuleViolation(Problem("rules", "X4", f"application {application_id} has no question awaiting a "
@@ -404,21 +404,21 @@ async def rule_on(session: AsyncSession, screening: Screening, *, application_id
                             status_code=409)
     now = screening.clock()
     for rule in chosen:
-        await store.add_ruling(session, application_id=application_id, purpose=purpose, rule=rule, exclude=exclude,
-                               operator=operator, reason=reason, at=now)
-    await store.audit(session, application_id, at=now, actor=f"operator:{operator}", action="ruling",
-                      detail={"purpose": purpose, "rules": list(chosen), "exclude": exclude, "reason": reason})
+        await uow.store.add_ruling(application_id=application_id, purpose=purpose, rule=rule, exclude=exclude,
+                                   operator=operator, reason=reason, at=now)
+    await uow.store.audit(application_id, at=now, actor=f"operator:{operator}", action="ruling",
+                          detail={"purpose": purpose, "rules": list(chosen), "exclude": exclude, "reason": reason})
     if purpose == SCREENING:
-        await reconsider(session, screening, application_id)
+        await reconsider(uow, screening, application_id)
     else:
-        await reconsider_recheck(session, screening, recheck_request(purpose))
+        await reconsider_recheck(uow, screening, recheck_request(purpose))
 
 
-async def _open_question_rules(session: AsyncSession, row: Any, purpose: str) -> list[str]:
+async def _open_question_rules(uow: Unit, row: Any, purpose: str) -> list[str]:
     if purpose == SCREENING:
         decision = row.decision or {}
     else:
-        recheck = await store.recheck(session, recheck_request(purpose))
+        recheck = await uow.store.recheck(recheck_request(purpose))
         if recheck is None or recheck.application_id != row.application_id:
             raise RuleViolation(Problem("purpose", "X11", f"no re-check {purpose} of {row.application_id}"),
                                 status_code=404)
@@ -426,11 +426,11 @@ async def _open_question_rules(session: AsyncSession, row: Any, purpose: str) ->
     return list(dict.fromkeys(q["rule"] for q in decision.get("questions", [])))
 
 
-async def expire_supplements(session: AsyncSession, screening: Screening) -> list[str]:
+async def expire_supplements(uow: Unit, screening: Screening) -> list[str]:
     """E6 timer: no supplement by the deadline rejects as incomplete. Runs from the sweeper; survives restarts
     because the deadline is a column, not a sleeping task."""
-    due = await store.overdue_supplements(session, screening.clock() - screening.supplement_grace)
+    due = await uow.store.overdue_supplements(screening.clock() - screening.supplement_grace)
     for application_id in due:
-        await reconsider(session, screening, application_id)
+        await reconsider(uow, screening, application_id)
     return due
 

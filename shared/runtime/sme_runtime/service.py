@@ -31,6 +31,7 @@ from sme_runtime.metrics import REGISTRY
 from sme_runtime.relay import OutboxRelay
 from sme_runtime.settings import ServiceSettings
 from sme_runtime.topics import service_topics, start_when_kafka_answers
+from sme_runtime.unit import Unit, in_unit
 
 log = logging.getLogger(__name__)
 
@@ -154,11 +155,13 @@ def check_subscriptions(service: str, table: Mapping[type, Any], internal: Itera
 
 def service_consumers(settings: ServiceSettings, sessions: async_sessionmaker, service: str,
                       subscriptions: Mapping[type, Any] | None = None, *,
-                      internal: Iterable[type] = (), by_program: bool = True) -> ReliableConsumers:
+                      internal: Iterable[type] = (), by_program: bool = True,
+                      unit_of: Callable[[Any], Unit] | None = None) -> ReliableConsumers:
     """A service's broker (idempotent producer, acks=all, Prometheus middleware) with its reliable consumers,
     subscribed to `subscriptions` (event → handler), which must agree with the catalog (check_subscriptions);
-    hand `.broker` to the lifespan. `by_program=False`: a service that applies no program's rules takes events of
-    programs it has no definition of (the others dead-letter them, A3)."""
+    hand `.broker` to the lifespan. `unit_of`: the handlers take the service's unit of work made from the
+    transaction's session (sme_runtime.unit), not the session itself. `by_program=False`: a service that applies
+    no program's rules takes events of programs it has no definition of (the others dead-letter them, A3)."""
     from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 
     broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=service, enable_idempotence=True, acks="all",
@@ -172,7 +175,7 @@ def service_consumers(settings: ServiceSettings, sessions: async_sessionmaker, s
     if subscriptions is not None:
         check_subscriptions(service, subscriptions, internal)
         for event, handler in subscriptions.items():
-            consumers.subscribe(event, handler)
+            consumers.subscribe(event, handler if unit_of is None else in_unit(handler, unit_of))
     return consumers
 
 

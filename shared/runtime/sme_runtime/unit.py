@@ -1,0 +1,77 @@
+"""The unit of work a use case runs in: one transaction's store and outbox.
+
+A service's use cases (handlers.py) take a `Unit` instead of a database session, so they can run on the real
+thing (`SqlUnit`: the service's store functions bound to the session, events into the outbox table, both committed
+together) or on an in-memory fake of the same shape in a unit test (tests/fakes). The store module's functions keep
+the session as their first argument; the unit hands it over, so reads at the edges (API listings, gauges) still call
+the store module directly."""
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from types import ModuleType
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sme_runtime.consumer import defer_until_applied
+from sme_runtime.outbox import enqueue, enqueue_all
+from sme_schemas import IntegrationEvent
+
+
+class Unit(Protocol):
+    """What a use case may touch: its service's store (`unit.store.<query>(…)`, the store module's functions
+    without the session) and the outbox."""
+
+    store: Any
+
+    async def publish(self, event: IntegrationEvent, *, topic: str | None = None) -> str:
+        """Add the event to the outbox of this transaction; returns its ce_id."""
+
+    async def publish_all(self, events: list[tuple[IntegrationEvent, str | None]]) -> list[str]:
+        """Several events (each with its topic override or None) in the order given."""
+
+    def defer(self, key: str, work: Callable[[], Awaitable[object]]) -> None:
+        """Run `work` once when the event (or its batch) has been applied, however many events defer `key`."""
+
+
+class BoundStore:
+    """A store module's functions with the session already given: `bound.candidate(x)` is
+    `store.candidate(session, x)`. Constants (`store.FINAL`) read through unchanged."""
+
+    def __init__(self, module: ModuleType, session: AsyncSession) -> None:
+        self._module, self._session = module, session
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._module, name)
+        if callable(value) and not isinstance(value, type) and getattr(value, "__module__", None) == \
+                self._module.__name__:
+            return functools.partial(value, self._session)
+        return value
+
+
+class SqlUnit:
+    """One database transaction: the service's store bound to its session, its events into the outbox table."""
+
+    def __init__(self, session: AsyncSession, store: ModuleType, *, source: str) -> None:
+        self.session, self.source = session, source
+        self.store: Any = BoundStore(store, session)
+
+    async def publish(self, event: IntegrationEvent, *, topic: str | None = None) -> str:
+        return await enqueue(self.session, event, source=self.source, topic=topic)
+
+    async def publish_all(self, events: list[tuple[IntegrationEvent, str | None]]) -> list[str]:
+        return await enqueue_all(self.session, events, source=self.source)
+
+    def defer(self, key: str, work: Callable[[], Awaitable[object]]) -> None:
+        defer_until_applied(self.session, key, work)
+
+
+def in_unit(handler: Callable[..., Awaitable[None]], unit_of: Callable[[AsyncSession], Unit]):
+    """An event handler written against a Unit, as the consumers call it (with the session of the transaction)."""
+
+    async def handle(session: AsyncSession, envelope: Any, event: Any) -> None:
+        await handler(unit_of(session), envelope, event)
+
+    functools.update_wrapper(handle, handler)
+    return handle

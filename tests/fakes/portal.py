@@ -1,0 +1,32 @@
+"""The portal's consumer store in memory (services/portal/portal/store.py): owners, timeline, notifications."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from portal.notices import Entry, Notice
+from tests.fakes.unit import row
+
+
+class FakePortalStore:
+    def __init__(self) -> None:
+        self.owners_: dict[str, Any] = {}
+        self.timeline: dict[str, Any] = {}
+        self.notifications: dict[tuple[str, str], Any] = {}
+
+    async def own_application(self, *, application_id: str, program_id: str, brn: str, company_name: str,
+                              at: datetime) -> None:
+        self.owners_.setdefault(application_id, row(application_id=application_id, program_id=program_id, brn=brn,
+                                                    company_name=company_name, submitted_at=at))
+
+    async def owners(self, application_ids: tuple[str, ...]) -> dict[str, tuple[str, str]]:
+        return {a: (o.brn, o.company_name) for a, o in self.owners_.items() if a in application_ids}
+
+    async def add_entry(self, event_id: str, entry: Entry, at: datetime) -> None:
+        self.timeline.setdefault(event_id, row(event_id=event_id, application_id=entry.application_id, at=at,
+                                               stage=entry.stage, title=entry.title, detail=entry.detail))
+
+    async def add_notice(self, event_id: str, notice: Notice, at: datetime) -> None:
+        self.notifications.setdefault((event_id, notice.recipient), row(
+            event_id=event_id, recipient=notice.recipient, application_id=notice.application_id, kind=notice.kind,
+            subject=notice.subject, body=notice.body, link=notice.link, created_at=at))

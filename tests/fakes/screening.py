@@ -1,0 +1,139 @@
+"""Screening's store in memory (services/screening/screening/store.py)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from screening.store import FINAL, Dossier
+from tests.fakes.unit import SERIAL, jsonb, row, snapshot
+
+
+class FakeScreeningStore:
+    FINAL = FINAL
+
+    def __init__(self) -> None:
+        self.screenings: dict[str, Any] = {}
+        self.lookups: dict[str, Any] = {}
+        self.rulings_: list[Any] = []
+        self.restrictions: dict[tuple[str, str], Any] = {}
+        self.rechecks: dict[str, Any] = {}
+        self.audits: list[Any] = []
+
+    async def get(self, application_id: str, *, lock: bool = False) -> Any:
+        return snapshot(self.screenings.get(application_id))
+
+    async def insert(self, *, application_id: str, program_id: str, brn: str | None, revision: int, status: str,
+                     submitted_at: datetime | None, at: datetime, content: dict | None, required_evidence: list | None,
+                     program_version: int | None = None) -> bool:
+        if application_id in self.screenings:
+            return False
+        self.screenings[application_id] = row(
+            application_id=application_id, program_id=program_id, program_version=program_version, brn=brn,
+            revision=revision, status=status, submitted_at=submitted_at, started_at=at, updated_at=at,
+            decided_at=None, content=jsonb(content), required_evidence=jsonb(required_evidence),
+            supplement_deadline=None, decision=None, decided_by=None)
+        return True
+
+    async def dossier(self, application_id: str, purpose: str) -> Dossier | None:
+        s = self.screenings.get(application_id)
+        if s is None:
+            return None
+        return Dossier(
+            row=snapshot(s),
+            rulings=[row(rule=r.rule, exclude=r.exclude, operator=r.operator, reason=r.reason, at=r.at)
+                     for r in self.rulings_ if (r.application_id, r.purpose) == (application_id, purpose)],
+            restrictions=[row(approved_on=r.approved_on, restricted_until=r.restricted_until)
+                          for r in self.restrictions.values() if r.brn == s.brn],
+            lookups=[snapshot(lk) for lk in self.lookups.values()
+                     if (lk.application_id, lk.purpose) == (application_id, purpose)])
+
+    async def replace_content(self, application_id: str, *, revision: int, content: dict, required_evidence: list,
+                              at: datetime) -> None:
+        s = self.screenings[application_id]
+        s.revision, s.content, s.required_evidence, s.updated_at = revision, jsonb(content), \
+            jsonb(required_evidence), at
+
+    async def set_state(self, application_id: str, *, status: str, at: datetime, decision: dict | None,
+                        decided_by: str | None = None, final: bool = False,
+                        supplement_deadline: datetime | None = None) -> None:
+        s = self.screenings[application_id]
+        s.status, s.updated_at, s.decision = status, at, jsonb(decision)
+        s.decided_by = decided_by or s.decided_by
+        s.decided_at = at if final else s.decided_at
+        s.supplement_deadline = supplement_deadline or s.supplement_deadline
+
+    async def lookups_for(self, application_id: str, purpose: str) -> list[Any]:
+        return [snapshot(lk) for lk in self.lookups.values()
+                if (lk.application_id, lk.purpose) == (application_id, purpose)]
+
+    async def add_lookups(self, *, application_id: str, purpose: str, at: datetime, lookups: list[tuple[str, str]],
+                          supersede_others: bool) -> None:
+        registries, ids = {r for r, _ in lookups}, {i for _, i in lookups}
+        if supersede_others:
+            for lk in self.lookups.values():
+                if (lk.application_id, lk.purpose) == (application_id, purpose) and lk.registry in registries \
+                        and lk.lookup_id not in ids:
+                    lk.superseded = True
+        for registry, lookup_id in lookups:
+            self.lookups.setdefault(lookup_id, row(
+                lookup_id=lookup_id, application_id=application_id, purpose=purpose, registry=registry,
+                requested_at=at, answered_at=None, verdict=None, findings=None, attempts=None, superseded=False))
+
+    async def record_answer(self, *, lookup_id: str, at: datetime, verdict: str, findings: list,
+                            attempts: int) -> Any:
+        lk = self.lookups.get(lookup_id)
+        if lk is None or lk.answered_at is not None:
+            return None
+        lk.answered_at, lk.verdict, lk.findings, lk.attempts = at, verdict, jsonb(findings), attempts
+        return row(application_id=lk.application_id, purpose=lk.purpose, superseded=lk.superseded)
+
+    async def lookup_known(self, lookup_id: str) -> bool:
+        return lookup_id in self.lookups
+
+    async def abandon_lookups(self, application_id: str, purpose: str | None = None) -> None:
+        for lk in self.lookups.values():
+            if lk.application_id == application_id and lk.answered_at is None and purpose in (None, lk.purpose):
+                lk.superseded = True
+
+    async def rulings(self, application_id: str, purpose: str) -> list[Any]:
+        return [snapshot(r) for r in self.rulings_ if (r.application_id, r.purpose) == (application_id, purpose)]
+
+    async def add_ruling(self, *, application_id: str, purpose: str, rule: str, exclude: bool, operator: str,
+                         reason: str, at: datetime) -> None:
+        self.rulings_.append(row(id=next(SERIAL), application_id=application_id, purpose=purpose, rule=rule,
+                                 exclude=exclude, operator=operator, reason=reason, at=at))
+
+    async def add_restriction(self, *, brn: str, application_id: str, approved_on: date,
+                              until: date | None) -> None:
+        self.restrictions[(brn, application_id)] = row(brn=brn, application_id=application_id,
+                                                       approved_on=approved_on, restricted_until=until)
+
+    async def recheck(self, request_id: str, *, lock: bool = False) -> Any:
+        return snapshot(self.rechecks.get(request_id))
+
+    async def add_recheck(self, *, request_id: str, application_id: str, program_id: str, at: datetime) -> bool:
+        if request_id in self.rechecks:
+            return False
+        self.rechecks[request_id] = row(request_id=request_id, application_id=application_id, program_id=program_id,
+                                        requested_at=at, status="waiting", completed_at=None, decision=None)
+        return True
+
+    async def set_recheck(self, request_id: str, *, status: str, at: datetime, decision: dict, final: bool) -> None:
+        r = self.rechecks[request_id]
+        r.status, r.decision = status, jsonb(decision)
+        r.completed_at = at if final else r.completed_at
+
+    async def audit(self, application_id: str, *, at: datetime, actor: str, action: str,
+                    detail: dict | None = None) -> None:
+        self.audits.append(row(application_id=application_id, at=at, actor=actor, action=action,
+                               detail=jsonb(detail)))
+
+    async def overdue_supplements(self, cutoff: datetime, limit: int = 100) -> list[str]:
+        due = sorted((s for s in self.screenings.values()
+                      if s.status == "supplement-requested" and s.supplement_deadline < cutoff),
+                     key=lambda s: s.supplement_deadline)
+        return [s.application_id for s in due[:limit]]
+
+    async def lookups_of(self, application_id: str) -> list[Any]:
+        return sorted((snapshot(lk) for lk in self.lookups.values() if lk.application_id == application_id),
+                      key=lambda lk: (lk.requested_at, lk.registry))

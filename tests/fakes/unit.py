@@ -1,0 +1,96 @@
+"""The in-memory unit of work, the clock and the rows every fake store shares."""
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+from typing import Any, Awaitable, Callable
+
+from sme_runtime.db import as_json
+from sme_schemas import IntegrationEvent, wrap
+from sme_schemas.examples import EXAMPLES
+
+
+class FakeUnit:
+    """A unit of work whose store is in memory and whose outbox is a list (`published`)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.published: list[tuple[IntegrationEvent, str | None]] = []
+        self._deferred: dict[str, Callable[[], Awaitable[object]]] = {}
+
+    async def publish(self, event: IntegrationEvent, *, topic: str | None = None) -> str:
+        self.published.append((event, topic))
+        return str(uuid.uuid4())
+
+    async def publish_all(self, events: list[tuple[IntegrationEvent, str | None]]) -> list[str]:
+        return [await self.publish(event, topic=topic) for event, topic in events]
+
+    def defer(self, key: str, work: Callable[[], Awaitable[object]]) -> None:
+        self._deferred[key] = work
+
+    async def applied(self) -> None:
+        """What the consumer does as the event's transaction ends: each deferred piece of work, once."""
+        while self._deferred:
+            work, self._deferred = self._deferred, {}
+            for step in work.values():
+                await step()
+
+    def events(self, kind: type | None = None) -> list[Any]:
+        return [e for e, _ in self.published if kind is None or isinstance(e, kind)]
+
+    def take(self, kind: type | None = None) -> list[Any]:
+        """The events published so far (of `kind`), forgetting all of them."""
+        taken = self.events(kind)
+        self.published.clear()
+        return taken
+
+
+async def consume(handler: Callable[..., Awaitable[None]], uow: FakeUnit, event: IntegrationEvent) -> None:
+    """Deliver one event as the reliable consumer does: in its envelope, then the deferred work."""
+    envelope = wrap(event, source="/sme/test", event_id=str(uuid.uuid4()))
+    await handler(uow, envelope, event)
+    await uow.applied()
+
+
+def example(kind: type, **changes: Any) -> Any:
+    """The catalog's canonical example of an event (sme_schemas.examples), with `changes` on top."""
+    return kind.model_validate({**EXAMPLES[kind.__name__], **changes})
+
+
+class Clock:
+    """A settable UTC clock; each reading is a microsecond later, as real instants are."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(microseconds=1)
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(timezone.utc)
+
+
+def jsonb(value: Any) -> Any:
+    """What a jsonb column gives back: the value through JSON (dates and decimals as strings)."""
+    return None if value is None else json.loads(as_json(value))
+
+
+def row(**columns: Any) -> SimpleNamespace:
+    return SimpleNamespace(**columns)
+
+
+def snapshot(record: SimpleNamespace | None) -> SimpleNamespace | None:
+    """A row as a query returns it: a copy that later updates do not change."""
+    return copy.deepcopy(record)
+
+
+SERIAL = itertools.count(1)

@@ -1,0 +1,128 @@
+"""Contracts' use cases on an in-memory unit of work (tests/fakes): both consumers fed the catalog's examples, in
+either order, draft one agreement (C2); the signatures (C1) put it in force once; C9 hides it from everyone else; a
+give-up (C6) and a termination (C7) free the amount. PostgreSQL and Kafka:
+tests/integration/test_contracts_payments.py."""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from contracts import handlers
+from sme_runtime.auth import Principal, Role
+from sme_runtime.problems import RuleViolation
+from sme_schemas.contracts import AgreementSigned, AgreementTerminated, ParticipationGivenUp, TerminationReason
+from sme_schemas.evaluation import ApplicationSelected
+from sme_schemas.program import load_programs
+from sme_schemas.screening import ScreeningPassed
+from tests.fakes.contracts import FakeContractsStore
+from tests.fakes.unit import Clock, FakeUnit, consume, example, utc
+
+PROGRAMS = load_programs(str(Path(__file__).resolve().parents[2] / "deploy/programs"))
+APP = example(ApplicationSelected).application_id
+AGREEMENT = handlers.agreement_id_of(APP)
+BRN = example(ScreeningPassed).facts.business_registration_number
+CENTER = Principal("kim", Role.OPERATOR)
+COMPANY = Principal(f"company:{BRN}", Role.COMPANY, BRN)
+EXPERT = Principal("expert:이성훈", Role.EXPERT, BRN)
+STRANGER = Principal("company:2208162517", Role.COMPANY, "2208162517")
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+@pytest.fixture
+def world():
+    contracts = handlers.Contracts(programs=dict(PROGRAMS), clock=Clock(utc("2024-05-21T00:00:00+00:00")))
+    return contracts, FakeUnit(FakeContractsStore())
+
+
+def drafted(contracts, uow, *, selected_first: bool = False) -> None:
+    steps = [(handlers.on_screening_passed, example(ScreeningPassed)),
+             (handlers.on_application_selected, example(ApplicationSelected))]
+    for make, event in reversed(steps) if selected_first else steps:
+        run(consume(make(contracts), uow, event))
+
+
+@pytest.mark.parametrize("selected_first", [False, True])
+def test_the_two_example_events_draft_one_agreement_in_either_order_c2(world, selected_first):
+    contracts, uow = world
+    drafted(contracts, uow, selected_first=selected_first)
+    [a] = uow.store.agreements.values()
+    assert (a.agreement_id, a.status, a.agreed_amount) == (AGREEMENT, "drafted", 5_000_000)
+    assert a.company_name == "(주)김포정밀"
+    assert a.term_end == contracts.program("gimpo-sos-2024").program_year_end
+    drafted(contracts, uow)  # both redelivered
+    assert len(uow.store.agreements) == 1
+
+
+def test_one_event_alone_drafts_nothing(world):
+    contracts, uow = world
+    run(consume(handlers.on_application_selected(contracts), uow, example(ApplicationSelected)))
+    assert uow.store.agreements == {}
+
+
+def test_the_third_signature_puts_the_agreement_in_force_and_announces_it_once_c1(world):
+    contracts, uow = world
+    drafted(contracts, uow)
+    for who in (COMPANY, EXPERT):
+        run(handlers.sign(uow, contracts, AGREEMENT, who))
+        assert uow.events(AgreementSigned) == [], f"in force before all three signed ({who.role})"
+    run(handlers.sign(uow, contracts, AGREEMENT, COMPANY))  # the same party twice counts once
+    assert uow.events(AgreementSigned) == []
+    run(handlers.sign(uow, contracts, AGREEMENT, CENTER))
+    [signed] = uow.events(AgreementSigned)
+    assert (signed.agreement_id, signed.agreed_amount, signed.business_registration_number) == (AGREEMENT, 5_000_000,
+                                                                                                BRN)
+    assert uow.store.agreements[AGREEMENT].status == "in-force"
+    with pytest.raises(RuleViolation) as refused:
+        run(handlers.sign(uow, contracts, AGREEMENT, CENTER))
+    assert refused.value.problems[0].rule == "C1" and refused.value.status_code == 409
+    assert len(uow.events(AgreementSigned)) == 1
+
+
+def test_another_company_cannot_see_or_sign_the_agreement_c9(world):
+    contracts, uow = world
+    drafted(contracts, uow)
+    with pytest.raises(RuleViolation) as refused:
+        run(handlers.sign(uow, contracts, AGREEMENT, STRANGER))
+    assert refused.value.status_code == 404 and refused.value.problems[0].rule == "C9"
+    assert uow.store.signatures_ == {}
+
+
+def test_an_amendment_before_signing_withdraws_the_signatures_given_c5(world):
+    contracts, uow = world
+    drafted(contracts, uow)
+    run(handlers.sign(uow, contracts, AGREEMENT, COMPANY))
+    run(handlers.amend(uow, contracts, AGREEMENT, CENTER, changes={"agreed_amount": 4_000_000}, reason="범위 축소",
+                       agreed_by=[]))
+    assert uow.store.signatures_ == {} and uow.store.agreements[AGREEMENT].agreed_amount == 4_000_000
+
+
+def test_a_give_up_approved_frees_the_amount_and_restricts_the_company_c6(world):
+    contracts, uow = world
+    drafted(contracts, uow)
+    run(handlers.request_give_up(uow, contracts, AGREEMENT, COMPANY, reason="대표자 건강 문제"))
+    run(handlers.approve_give_up(uow, contracts, AGREEMENT, CENTER, restrict=True))
+    [given_up] = uow.events(ParticipationGivenUp)
+    assert given_up.freed_amount == 5_000_000 and given_up.restricted_until is not None
+    assert uow.store.agreements[AGREEMENT].status == "given-up"
+
+
+def test_a_give_up_nobody_filed_cannot_be_approved(world):
+    contracts, uow = world
+    drafted(contracts, uow)
+    with pytest.raises(RuleViolation) as refused:
+        run(handlers.approve_give_up(uow, contracts, AGREEMENT, CENTER, restrict=True))
+    assert refused.value.problems[0].rule == "C6" and uow.published == []
+
+
+def test_a_termination_for_false_evidence_claws_back_c7(world):
+    contracts, uow = world
+    drafted(contracts, uow)
+    run(handlers.terminate(uow, contracts, AGREEMENT, CENTER, reason=TerminationReason.FALSE_EVIDENCE,
+                           note="허위 견적서"))
+    [ended] = uow.events(AgreementTerminated)
+    assert ended.clawback and ended.freed_amount == 5_000_000
