@@ -38,12 +38,6 @@ def pad(text: str, columns: int) -> str:
     return text + " " * (columns - width(text))
 
 
-def rpad(text: str, columns: int) -> str:
-    """Right-justified in `columns` display columns."""
-    text = clip(text, columns)
-    return " " * (columns - width(text)) + text
-
-
 def instant(value: datetime | str) -> str:
     """2026-11-30 14:05 KST: the one way the job prints an instant."""
     if isinstance(value, str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from tests.fakes.unit import SERIAL, jsonb, row, snapshot
+from tests.fakes.unit import SERIAL, jsonb, row, snapshot, update
 
 AGREEMENT_COLUMNS = (
     "agreement_id", "application_id", "program_id", "program_version", "brn", "company_name", "ceo_name",
@@ -70,7 +70,7 @@ class FakeContractsStore:
         unknown = set(values) - set(AGREEMENT_COLUMNS)
         if unknown:
             raise AssertionError(f"agreements has no column {sorted(unknown)}")
-        vars(self.agreements[agreement_id]).update(values)
+        update(self.agreements[agreement_id], **values)
 
     # --- signatures
     async def sign(self, agreement_id: str, party: str, by: str, at: datetime) -> bool:
@@ -122,8 +122,8 @@ class FakeContractsStore:
 
     async def review_report(self, agreement_id: str, revision: int, *, status: str, by: str, at: datetime,
                             reasons: list[str] | None = None) -> None:
-        r = self.reports[(agreement_id, revision)]
-        r.status, r.reviewed_by, r.reviewed_at, r.return_reasons = status, by, at, jsonb(reasons) if reasons else None
+        update(self.reports[(agreement_id, revision)], status=status, reviewed_by=by, reviewed_at=at,
+               return_reasons=jsonb(reasons) if reasons else None)
 
     async def audit(self, *, at: datetime, actor: str, action: str, agreement_id: str | None = None,
                     application_id: str | None = None, detail: dict | None = None) -> None:

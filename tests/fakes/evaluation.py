@@ -4,12 +4,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from evaluation.store import COMMITTED
-from tests.fakes.unit import SERIAL, jsonb, row, snapshot
+from evaluation.status import COMMITTED
+from tests.fakes.unit import SERIAL, jsonb, row, snapshot, update
 
 
 class FakeEvaluationStore:
-    COMMITTED = COMMITTED
 
     def __init__(self) -> None:
         self.candidates: dict[str, Any] = {}
@@ -57,15 +56,14 @@ class FakeEvaluationStore:
 
     async def record_result(self, application_id: str, *, rank: int, qualitative, qualitative_raw, final,
                             valid_evaluators: int, outcome: str, status: str, at: datetime) -> None:
-        c = self.candidates[application_id]
-        c.rank, c.qualitative, c.qualitative_raw, c.final = rank, qualitative, qualitative_raw, final
-        c.valid_evaluators, c.outcome, c.status, c.updated_at = valid_evaluators, outcome, status, at
+        update(self.candidates[application_id], rank=rank, qualitative=qualitative, qualitative_raw=qualitative_raw,
+               final=final, valid_evaluators=valid_evaluators, outcome=outcome, status=status, updated_at=at)
 
     async def set_status(self, application_id: str, status: str, at: datetime, *, via: str | None = None,
                          selected_at: datetime | None = None) -> None:
         c = self.candidates[application_id]
-        c.status, c.updated_at = status, at
-        c.selected_via, c.selected_at = via or c.selected_via, selected_at or c.selected_at
+        update(c, status=status, updated_at=at, selected_via=via or c.selected_via,
+               selected_at=selected_at or c.selected_at)
 
     async def committed_budget(self, program_id: str, call_id: str | None = None) -> int:
         return sum(c.planned_subsidy for c in self.candidates.values()

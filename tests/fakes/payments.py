@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from tests.fakes.unit import SERIAL, jsonb, row, snapshot
+from tests.fakes.unit import SERIAL, jsonb, row, snapshot, update
 
 PAYMENT_COLUMNS = (
     "payment_id", "purpose", "program_id", "application_id", "brn", "evaluator_id", "round_id", "payee_name",
@@ -84,7 +84,7 @@ class FakePaymentsStore:
         return snapshot(self.signed_agreements.get(application_id))
 
     async def update_signed_agreement(self, application_id: str, **values) -> None:
-        vars(self.signed_agreements[application_id]).update(values)
+        update(self.signed_agreements[application_id], **values)
 
     async def ledger_sums(self, *, application_id: str | None = None,
                           program_id: str | None = None) -> dict[tuple[str, str], int]:
@@ -107,7 +107,7 @@ class FakePaymentsStore:
         unknown = set(values) - set(PAYMENT_COLUMNS)
         if unknown:
             raise AssertionError(f"payments has no column {sorted(unknown)}")
-        vars(self.payments[payment_id]).update(values)
+        update(self.payments[payment_id], **values)
 
     async def mark_overdue(self, today, at: datetime) -> list[Any]:
         late = [p for p in self.payments.values() if p.status == "due" and p.due_on < today and p.overdue_at is None]

@@ -4,12 +4,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from screening.store import FINAL, Dossier
-from tests.fakes.unit import SERIAL, jsonb, row, snapshot
+from screening.store import Dossier
+from tests.fakes.unit import SERIAL, jsonb, row, snapshot, update
 
 
 class FakeScreeningStore:
-    FINAL = FINAL
 
     def __init__(self) -> None:
         self.screenings: dict[str, Any] = {}
@@ -57,7 +56,7 @@ class FakeScreeningStore:
                         decided_by: str | None = None, final: bool = False,
                         supplement_deadline: datetime | None = None) -> None:
         s = self.screenings[application_id]
-        s.status, s.updated_at, s.decision = status, at, jsonb(decision)
+        update(s, status=status, updated_at=at, decision=jsonb(decision))
         s.decided_by = decided_by or s.decided_by
         s.decided_at = at if final else s.decided_at
         s.supplement_deadline = supplement_deadline or s.supplement_deadline
@@ -120,7 +119,7 @@ class FakeScreeningStore:
 
     async def set_recheck(self, request_id: str, *, status: str, at: datetime, decision: dict, final: bool) -> None:
         r = self.rechecks[request_id]
-        r.status, r.decision = status, jsonb(decision)
+        update(r, status=status, decision=jsonb(decision))
         r.completed_at = at if final else r.completed_at
 
     async def audit(self, application_id: str, *, at: datetime, actor: str, action: str,

@@ -6,6 +6,7 @@ import itertools
 import json
 import uuid
 from datetime import datetime, timedelta, timezone
+from enum import StrEnum
 from types import SimpleNamespace
 from typing import Any, Awaitable, Callable
 
@@ -84,8 +85,18 @@ def jsonb(value: Any) -> Any:
     return None if value is None else json.loads(as_json(value))
 
 
+def _column(value: Any) -> Any:
+    return str(value) if isinstance(value, StrEnum) else value  # a status enum is stored as its text
+
+
 def row(**columns: Any) -> SimpleNamespace:
-    return SimpleNamespace(**columns)
+    """A stored row: its columns as the database gives them back."""
+    return SimpleNamespace(**{name: _column(value) for name, value in columns.items()})
+
+
+def update(record: SimpleNamespace, **columns: Any) -> None:
+    """UPDATE … SET columns on one stored row."""
+    vars(record).update({name: _column(value) for name, value in columns.items()})
 
 
 def snapshot(record: SimpleNamespace | None) -> SimpleNamespace | None:

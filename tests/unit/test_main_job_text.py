@@ -5,14 +5,13 @@ from datetime import date, datetime, timezone
 
 from hypothesis import given, strategies as st
 
-from deploy.local.show import clip, day, instant, pad, rpad, width
+from deploy.local.show import clip, day, instant, pad, width
 
 
 def test_hangul_takes_two_columns_so_korean_names_line_up():
     assert width("(주)김포정밀") == 2 + 2 + 8 and width("abc") == 3  # ( ) narrow, 주 김 포 정 밀 wide
     rows = [pad(name, 20) + "|" for name in ("(주)김포정밀", "(주)전류엔지니어링", "ACME Korea")]
     assert {width(r) for r in rows} == {21}
-    assert rpad("1,000", 8) == "   1,000"
 
 
 def test_a_long_reason_is_cut_before_the_word_that_does_not_fit_and_says_so():

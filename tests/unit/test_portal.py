@@ -292,3 +292,10 @@ def test_instants_show_in_kst_and_amounts_in_won():
     assert labels.kst("2026-11-30T15:30:00Z") == "2026-12-01 00:30 KST"
     assert labels.won(1_234_567) == "1,234,567원" and labels.won(None) == "—"
     assert labels.day(date(2027, 1, 5)) == "2027-01-05"
+
+
+def test_a_closing_rounds_progress_counts_each_outcome_evaluation_gives():
+    from portal.operator import _counts
+    statuses = ["selected", "rechecking", "rechecking", "waitlisted", "below-pass-mark"]
+    assert _counts({"applications": [{"status": s} for s in statuses]}) == \
+        "선정 1, 재확인 중 2, 예비 1, 최저점 미달 1"

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from contracts import handlers, rules, store
 from contracts.rules import Party, SessionKind
+from contracts.status import AgreementStatus, ReportStatus
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.consumer import EventRefused
 from sme_schemas.contracts import TerminationReason
@@ -98,7 +99,7 @@ def _summary(contracts: handlers.Contracts, a: Any) -> dict[str, Any]:
             "parties": _parties(contracts, a),
             "status": a.status, "agreed_amount": a.agreed_amount, "term_start": a.term_start, "term_end": a.term_end,
             "sign_by": a.sign_by, "signed_at": a.signed_at,
-            "signature_overdue": a.status == "drafted" and a.sign_by < now}
+            "signature_overdue": a.status == AgreementStatus.DRAFTED and a.sign_by < now}
 
 
 async def agreement_view(session, contracts: handlers.Contracts, a: Any) -> dict[str, Any]:
@@ -111,7 +112,7 @@ async def agreement_view(session, contracts: handlers.Contracts, a: Any) -> dict
             "signatures": [{"party": s.party, "signed_by": s.signed_by, "signed_at": s.signed_at}
                            for s in signatures],
             "missing_signatures": sorted(set(summary["parties"]) - {s.party for s in signatures})
-            if a.status == "drafted" else [],
+            if a.status == AgreementStatus.DRAFTED else [],
             "sessions_held": {**counted, "hours": sum(s.hours for s in sessions)},
             "report_problems": [p.as_dict() for p in rules.report_problems(
                 handlers.consulting_sessions(sessions),
@@ -211,7 +212,7 @@ async def submit_report(request: Request, agreement_id: str, form: ReportForm, c
     async with request.app.state.sessions() as session, session.begin():
         revision = await handlers.submit_report(handlers.unit(session), request.app.state.contracts, agreement_id,
                                                 company, **form.model_dump())
-    return {"agreement_id": agreement_id, "revision": revision, "status": "submitted"}
+    return {"agreement_id": agreement_id, "revision": revision, "status": ReportStatus.SUBMITTED}
 
 
 @router.post("/agreements/{agreement_id}/report/accept", summary="Accept the result report (C8 → ReportAccepted)")

@@ -11,6 +11,8 @@ from faststream.kafka import KafkaBroker
 
 from contracts import api, handlers, metrics, store
 from contracts.config import ContractsSettings
+from contracts.status import AgreementStatus
+from sme_runtime.metrics import set_by_status
 from sme_runtime.service import every, service_app, service_consumers
 from sme_schemas.evaluation import ApplicationSelected
 from sme_schemas.screening import ScreeningPassed
@@ -43,8 +45,7 @@ async def refresh_gauges(sessions, contracts: handlers.Contracts) -> None:
     async with sessions() as session:
         statuses = await store.counts_by_status(session)
         unsigned = await store.unsigned_past_deadline(session, contracts.clock())
-    for status in metrics.STATUSES:
-        metrics.AGREEMENTS.labels(status).set(statuses.get(status, 0))
+    set_by_status(metrics.AGREEMENTS, AgreementStatus, statuses)
     metrics.UNSIGNED_PAST_DEADLINE.set(len(unsigned))
 
 

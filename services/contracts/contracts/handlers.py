@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import follow_up, metrics, rules, store
 from contracts.rules import ConsultingSession, Party, SessionKind
+from contracts.status import OPEN, AgreementStatus, ReportStatus
 from sme_runtime.auth import Principal
 from sme_runtime.consumer import program_of_event
 from sme_runtime.problems import Problem, RuleViolation
@@ -32,7 +33,6 @@ def unit(session: AsyncSession) -> Unit:
     return SqlUnit(session, store, source=SOURCE)
 
 
-OPEN = ("drafted", "in-force")  # an agreement that can still change, be given up or be worked under
 
 
 @dataclass
@@ -108,7 +108,7 @@ async def draft_when_ready(uow: Unit, contracts: Contracts, application_id: str)
         expert_name=parties.expert_name, expert_affiliation=parties.expert_affiliation, term_start=term_start,
         term_end=program.program_year_end, agreed_amount=selected.planned_subsidy,
         minimum_sessions=program.support.minimum_sessions, follow_up_sessions=program.support.follow_up_sessions,
-        status="drafted", drafted_at=selected.selected_at,
+        status=AgreementStatus.DRAFTED, drafted_at=selected.selected_at,
         sign_by=selected.selected_at + timedelta(days=contracts.signature_days))
     if drafted:
         metrics.DRAFTED.inc()
@@ -141,7 +141,7 @@ async def sign(uow: Unit, contracts: Contracts, agreement_id: str, principal: Pr
     """The caller signs for their party; the third signature puts the agreement in force and emits
     AgreementSigned, exactly once."""
     a = await visible_agreement(uow, agreement_id, principal, lock=True)
-    _require_status(a, ("drafted",), "C1", "signing")
+    _require_status(a, (AgreementStatus.DRAFTED,), "C1", "signing")
     party = rules.party_of(principal.role)
     if party is None:
         raise RuleViolation(Problem("Authorization", "C1", "only the center, the company and its expert sign"),
@@ -159,7 +159,7 @@ async def sign(uow: Unit, contracts: Contracts, agreement_id: str, principal: Pr
                               application_id=a.application_id, detail={"party": party.value})
     signed = [Party(s.party) for s in await uow.store.signatures(agreement_id)]
     if rules.in_force(signed, expert_party):
-        await uow.store.update_agreement(agreement_id, status="in-force", signed_at=now)
+        await uow.store.update_agreement(agreement_id, status=AgreementStatus.IN_FORCE, signed_at=now)
         await uow.publish(AgreementSigned(
             program_id=a.program_id, program_version=a.program_version, occurred_at=now,
             application_id=a.application_id, agreement_id=agreement_id, signed_at=now,
@@ -196,7 +196,7 @@ async def amend(uow: Unit, contracts: Contracts, agreement_id: str, principal: P
         least = getattr(program.support, field)
         if after[field] < least:
             problems.append(Problem(field, "C3", f"{after[field]} is below the program's {least}"))
-    if a.status == "in-force" and not {Party.COMPANY, Party.EXPERT} <= set(agreed_by):
+    if a.status == AgreementStatus.IN_FORCE and not {Party.COMPANY, Party.EXPERT} <= set(agreed_by):
         problems.append(Problem("agreed_by", "C5", "an agreement in force changes only with the company's and "
                                 "the expert's agreement"))
     if problems:
@@ -207,7 +207,7 @@ async def amend(uow: Unit, contracts: Contracts, agreement_id: str, principal: P
                                   changes={k: [getattr(a, k), v] for k, v in changed.items()}, reason=reason,
                                   agreed_by=sorted({p.value for p in agreed_by} | {Party.CENTER.value}),
                                   recorded_by=principal.subject, at=now)
-    withdrawn = await uow.store.clear_signatures(agreement_id) if a.status == "drafted" else 0
+    withdrawn = await uow.store.clear_signatures(agreement_id) if a.status == AgreementStatus.DRAFTED else 0
     await uow.store.audit(at=now, actor=principal.subject, action="amended", agreement_id=agreement_id,
                           application_id=a.application_id,
                           detail={"changes": list(changed), "reason": reason, "signatures_withdrawn": withdrawn})
@@ -219,7 +219,7 @@ async def amend(uow: Unit, contracts: Contracts, agreement_id: str, principal: P
 async def log_session(uow: Unit, contracts: Contracts, agreement_id: str, principal: Principal, *,
                       held_on, hours: int, kind: SessionKind, place: str, notes: str, photo_refs: list[str]) -> int:
     a = await visible_agreement(uow, agreement_id, principal, lock=True)
-    _require_status(a, ("in-force",), "C3", "logging a session")
+    _require_status(a, (AgreementStatus.IN_FORCE,), "C3", "logging a session")
     program = contracts.program(a.program_id, a.program_version)
     logged = consulting_sessions(await uow.store.sessions_of(agreement_id))
     problems = rules.session_problems(ConsultingSession(held_on, hours, kind, len(photo_refs)), logged,
@@ -260,7 +260,7 @@ async def approve_give_up(uow: Unit, contracts: Contracts, agreement_id: str, pr
     program, now = contracts.program(a.program_id, a.program_version), contracts.clock()
     until = rules.restricted_until(local_date(now), program.give_up_restriction_days) if restrict else None
     freed = rules.freed_on_leaving(a.agreed_amount, a.accepted_at is not None)
-    await uow.store.update_agreement(agreement_id, status="given-up", ended_at=now,
+    await uow.store.update_agreement(agreement_id, status=AgreementStatus.GIVEN_UP, ended_at=now,
                                      ended_reason=a.give_up_reason, restricted_until=until)
     await uow.store.audit(at=now, actor=principal.subject, action="give-up-approved",
                           agreement_id=agreement_id, application_id=a.application_id,
@@ -269,7 +269,7 @@ async def approve_give_up(uow: Unit, contracts: Contracts, agreement_id: str, pr
         program_id=a.program_id, program_version=a.program_version, occurred_at=now,
         application_id=a.application_id, agreement_id=agreement_id,
         business_registration_number=a.brn, approved_at=now, restricted_until=until, freed_amount=freed))
-    metrics.ENDED.labels("given-up").inc()
+    metrics.ENDED.labels(AgreementStatus.GIVEN_UP).inc()
     return await uow.store.agreement(agreement_id)
 
 
@@ -280,11 +280,11 @@ async def terminate(uow: Unit, contracts: Contracts, agreement_id: str, principa
         raise RuleViolation(Problem("reason", "C6", "a give-up is filed by the company and approved "
                                     "(POST …/give-up, then …/give-up/approve), not terminated"))
     a = await visible_agreement(uow, agreement_id, principal, lock=True)
-    _require_status(a, (*OPEN, "completed"), "C7", "a termination")
+    _require_status(a, (*OPEN, AgreementStatus.COMPLETED), "C7", "a termination")
     now = contracts.clock()
     clawback = reason in CLAWBACK_REASONS
     freed = rules.freed_on_leaving(a.agreed_amount, a.accepted_at is not None)
-    await uow.store.update_agreement(agreement_id, status="terminated", ended_at=now,
+    await uow.store.update_agreement(agreement_id, status=AgreementStatus.TERMINATED, ended_at=now,
                                      ended_reason=f"{reason.value}: {note}")
     await uow.store.audit(at=now, actor=principal.subject, action="terminated", agreement_id=agreement_id,
                           application_id=a.application_id,
@@ -293,7 +293,7 @@ async def terminate(uow: Unit, contracts: Contracts, agreement_id: str, principa
         program_id=a.program_id, program_version=a.program_version, occurred_at=now,
         application_id=a.application_id, agreement_id=agreement_id,
         terminated_at=now, reason=reason, clawback=clawback, freed_amount=freed))
-    metrics.ENDED.labels("terminated").inc()
+    metrics.ENDED.labels(AgreementStatus.TERMINATED).inc()
     return await uow.store.agreement(agreement_id)
 
 
@@ -302,9 +302,9 @@ async def terminate(uow: Unit, contracts: Contracts, agreement_id: str, principa
 async def submit_report(uow: Unit, contracts: Contracts, agreement_id: str, principal: Principal, *,
                         report_ref: str, log_refs: list[str], fee_evidence_refs: list[str]) -> int:
     a = await visible_agreement(uow, agreement_id, principal, lock=True)
-    _require_status(a, ("in-force",), "C8", "a result report")
+    _require_status(a, (AgreementStatus.IN_FORCE,), "C8", "a result report")
     reports = await uow.store.reports_of(agreement_id)
-    if reports and reports[-1].status == "submitted":
+    if reports and reports[-1].status == ReportStatus.SUBMITTED:
         raise RuleViolation(Problem("report", "C8", f"revision {reports[-1].revision} waits for the center's "
                                     "review"), status_code=409)
     held = consulting_sessions(await uow.store.sessions_of(agreement_id))
@@ -323,7 +323,7 @@ async def submit_report(uow: Unit, contracts: Contracts, agreement_id: str, prin
 
 async def _report_waiting(uow: Unit, a: Any) -> Any:
     reports = await uow.store.reports_of(a.agreement_id)
-    if not reports or reports[-1].status != "submitted":
+    if not reports or reports[-1].status != ReportStatus.SUBMITTED:
         raise RuleViolation(Problem("report", "C8", "no result report waits for review"), status_code=409)
     return reports[-1]
 
@@ -331,12 +331,13 @@ async def _report_waiting(uow: Unit, a: Any) -> Any:
 async def accept_report(uow: Unit, contracts: Contracts, agreement_id: str, principal: Principal) -> Any:
     """C8 → P1: the report is accepted; payments may now take the company's subsidy request."""
     a = await visible_agreement(uow, agreement_id, principal, lock=True)
-    _require_status(a, ("in-force",), "C8", "accepting a report")
+    _require_status(a, (AgreementStatus.IN_FORCE,), "C8", "accepting a report")
     report = await _report_waiting(uow, a)
     now = contracts.clock()
     held = await uow.store.sessions_of(agreement_id)
-    await uow.store.review_report(agreement_id, report.revision, status="accepted", by=principal.subject, at=now)
-    await uow.store.update_agreement(agreement_id, status="completed", accepted_at=now)
+    await uow.store.review_report(agreement_id, report.revision, status=ReportStatus.ACCEPTED, by=principal.subject,
+                                   at=now)
+    await uow.store.update_agreement(agreement_id, status=AgreementStatus.COMPLETED, accepted_at=now)
     await uow.store.audit(
         at=now, actor=principal.subject, action="report-accepted", agreement_id=agreement_id,
         application_id=a.application_id, detail={"revision": report.revision})
@@ -347,7 +348,7 @@ async def accept_report(uow: Unit, contracts: Contracts, agreement_id: str, prin
         sessions_held=sum(s.kind == SessionKind.ON_SITE for s in held),
         follow_up_sessions_held=sum(s.kind == SessionKind.FOLLOW_UP for s in held),
         business_registration_number=a.brn))
-    metrics.REPORTS.labels("accepted").inc()
+    metrics.REPORTS.labels(ReportStatus.ACCEPTED).inc()
     terms = contracts.program(a.program_id, a.program_version).follow_up
     for kind, due_on in follow_up.obligations(terms, local_date(now)):
         await uow.store.owe_follow_up(agreement=a, kind=kind, due_on=due_on)
@@ -360,7 +361,7 @@ async def return_report(uow: Unit, contracts: Contracts, agreement_id: str, prin
     a = await visible_agreement(uow, agreement_id, principal, lock=True)
     report = await _report_waiting(uow, a)
     now = contracts.clock()
-    await uow.store.review_report(agreement_id, report.revision, status="returned", by=principal.subject,
+    await uow.store.review_report(agreement_id, report.revision, status=ReportStatus.RETURNED, by=principal.subject,
                                   at=now, reasons=reasons)
     await uow.store.audit(at=now, actor=principal.subject, action="report-returned",
                           agreement_id=agreement_id, application_id=a.application_id,
@@ -369,7 +370,7 @@ async def return_report(uow: Unit, contracts: Contracts, agreement_id: str, prin
         program_id=a.program_id, program_version=a.program_version, occurred_at=now,
         application_id=a.application_id, agreement_id=agreement_id, returned_at=now, revision=report.revision,
         reasons=tuple(reasons)))
-    metrics.REPORTS.labels("returned").inc()
+    metrics.REPORTS.labels(ReportStatus.RETURNED).inc()
     return await uow.store.agreement(agreement_id)
 
 

@@ -11,4 +11,3 @@ ENDED = Counter("sme_contracts_agreements_ended_total", "Agreements given up (C6
 AGREEMENTS = Gauge("sme_contracts_agreements", "Agreements by status", ["status"])
 UNSIGNED_PAST_DEADLINE = Gauge("sme_contracts_unsigned_past_deadline",
                                "Drafted agreements not signed by all three parties by their signing deadline (C1)")
-STATUSES = ("drafted", "in-force", "completed", "given-up", "terminated")

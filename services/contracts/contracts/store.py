@@ -7,6 +7,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.status import ReportStatus
 from sme_runtime.db import as_json as _json, fetch_all as _rows, fetch_one as _one
 
 
@@ -153,7 +154,7 @@ async def add_report(session: AsyncSession, *, agreement_id: str, revision: int,
          "fees": _json(fee_evidence_refs), "by": submitted_by, "at": at})
 
 
-async def review_report(session: AsyncSession, agreement_id: str, revision: int, *, status: str, by: str,
+async def review_report(session: AsyncSession, agreement_id: str, revision: int, *, status: ReportStatus, by: str,
                         at: datetime, reasons: list[str] | None = None) -> None:
     await session.execute(text(
         "UPDATE reports SET status = :st, reviewed_by = :by, reviewed_at = :at, return_reasons = CAST(:r AS jsonb) "

@@ -12,6 +12,7 @@ from evaluation import handlers, store
 from evaluation.committee import Kind, Role as SeatRole
 from evaluation.handlers import decimal
 from evaluation.scoring import publish
+from evaluation.status import CandidateStatus, RoundStatus
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas.values import BusinessRegistrationNumber
@@ -191,7 +192,7 @@ async def give_score(request: Request, round_id: str, application_id: str, form:
 
 @router.get("/applications", tags=["applications"], summary="Applications in evaluation (operators)")
 async def applications(request: Request, _: Operator, program_id: str | None = None,
-                       status: str | None = Query(None, pattern=r"^[a-z-]+$"),
+                       status: CandidateStatus | None = None,
                        limit: int = Query(500, ge=1, le=5000)) -> list[dict[str, Any]]:
     async with request.app.state.sessions() as session:
         rows = await store.listing(session, program_id=program_id, status=status, limit=limit)
@@ -235,8 +236,8 @@ async def budget(request: Request, program_id: str, _: Operator) -> dict[str, An
                       "planned_subsidy": r.planned_subsidy, "call_id": r.call_id} for r in rows if r.status == st]
     budget = sum(c.budget for c in calls)
     return {"program_id": program_id, "budget": budget, "committed": sum(committed.values()),
-            "available": budget - sum(committed.values()), "selected": by("selected"),
-            "rechecking": by("rechecking"), "waitlist": by("waitlisted"),
+            "available": budget - sum(committed.values()), "selected": by(CandidateStatus.SELECTED),
+            "rechecking": by(CandidateStatus.RECHECKING), "waitlist": by(CandidateStatus.WAITLISTED),
             "calls": [{"call_id": c.call_id, "title": c.title, "window": c.window.model_dump(mode="json"),
                        "budget": c.budget, "committed": committed[c.call_id],
                        "available": c.budget - committed[c.call_id]} for c in calls]}
@@ -277,7 +278,8 @@ async def _round(request: Request, round_id: str) -> dict[str, Any]:
     conflicts = view.conflicts()
     applications = []
     for c in rows:
-        assigned = view.assigned(c.application_id, conflicts) if c.status == "in-round" or r.status == "closed" else []
+        shown = c.status == CandidateStatus.IN_ROUND or r.status == RoundStatus.CLOSED
+        assigned = view.assigned(c.application_id, conflicts) if shown else []
         applications.append({
             "application_id": c.application_id, "company_name": c.company_name, "status": c.status,
             "assigned_evaluators": assigned, "valid_scores": len(view.valid_scores(c.application_id, conflicts)),
@@ -291,8 +293,8 @@ async def _round(request: Request, round_id: str) -> dict[str, Any]:
             "closed_at": r.closed_at,
             "committee": [{"evaluator_id": s.evaluator.evaluator_id, "name": s.evaluator.name, "role": s.role,
                            "kind": s.evaluator.kind, "fields": list(s.evaluator.fields)} for s in view.seats],
-            "short_of_evaluators": view.short_of_evaluators() if r.status == "open" else [],
-            "close_blocked_by": [p.as_dict() for p in view.close_problems()] if r.status == "open" else [],
+            "short_of_evaluators": view.short_of_evaluators() if r.status == RoundStatus.OPEN else [],
+            "close_blocked_by": [p.as_dict() for p in view.close_problems()] if r.status == RoundStatus.OPEN else [],
             "applications": applications,
             "allowances": [{"evaluator_id": a.evaluator_id, "applications_scored": a.applications_scored,
                             "amount": a.amount} for a in owed]}

@@ -12,6 +12,8 @@ from faststream.kafka import KafkaBroker
 
 from evaluation import api, handlers, metrics, store
 from evaluation.config import EvaluationSettings
+from evaluation.status import CandidateStatus, RoundStatus
+from sme_runtime.metrics import set_by_status
 from sme_runtime.service import every, service_app, service_consumers
 from sme_schemas.contracts import AgreementTerminated, ParticipationGivenUp
 from sme_schemas.screening import RecheckCompleted, ScreeningPassed
@@ -44,10 +46,9 @@ async def refresh_gauges(sessions, evaluation: handlers.Evaluation) -> None:
         waiting = await store.rechecks_waiting(session)
         short = 0
         for r in await store.rounds(session):
-            if r.status == "open" and r.program_id in evaluation.programs:
+            if r.status == RoundStatus.OPEN and r.program_id in evaluation.programs:
                 short += len((await handlers.round_view(handlers.unit(session), evaluation, r)).short_of_evaluators())
-    for status in metrics.STATUSES:
-        metrics.CANDIDATES.labels(status).set(statuses.get(status, 0))
+    set_by_status(metrics.CANDIDATES, CandidateStatus, statuses)
     for program_id, committed in budgets.items():
         metrics.BUDGET_AVAILABLE.labels(program_id).set(evaluation.programs[program_id].budget - committed)
     metrics.RECHECKS_WAITING.set(waiting.n)

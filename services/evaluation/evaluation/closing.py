@@ -13,6 +13,7 @@ from evaluation.committee import Role, allowance
 from evaluation.ranking import Candidate, Ranked, rank, select
 from evaluation.rounds import RoundView
 from evaluation.scoring import QualitativeScore, publish, qualitative_score
+from evaluation.status import CandidateStatus
 from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas.evaluation import EvaluatorAllowanceDue, Outcome, RankedApplication, ScoresFinalized
 from sme_schemas.program import ProgramDefinition
@@ -44,10 +45,10 @@ class RoundClosing:
     def selected(self) -> list[str]:
         return [r.application_id for r in self.ranking if self.outcomes[r.application_id] is Outcome.SELECTED]
 
-    def status_of(self, application_id: str) -> str:
+    def status_of(self, application_id: str) -> CandidateStatus:
         """A selected application waits on its X11 re-check before it counts as selected."""
         outcome = self.outcomes[application_id]
-        return "rechecking" if outcome is Outcome.SELECTED else outcome.value
+        return CandidateStatus.RECHECKING if outcome is Outcome.SELECTED else CandidateStatus(outcome.value)
 
     def scores_finalized(self, at: datetime) -> ScoresFinalized:
         return ScoresFinalized(program_id=self.program_id, occurred_at=at, round_id=self.round_id, closed_at=at,

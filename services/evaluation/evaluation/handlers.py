@@ -17,6 +17,7 @@ from evaluation import closing, metrics, store
 from evaluation.committee import Applicant, Employment, Evaluator, Kind, Role, Seat, check_committee
 from evaluation.ranking import Ranked, promote
 from evaluation.rounds import Declaration, RoundView
+from evaluation.status import COMMITTED, GONE, CandidateStatus, RoundStatus
 from evaluation.scoring import EvaluatorScore, check_levels, document_score, evaluator_score, publish
 from sme_runtime.consumer import program_of_event, unknown_to
 from sme_runtime.problems import Problem, RuleViolation
@@ -106,17 +107,17 @@ def on_recheck_completed(evaluation: Evaluation):
         detail = {"request_id": event.request_id, "findings": [f.model_dump() for f in event.findings]}
         await uow.store.audit(at=now, actor="screening", action=f"recheck-{event.outcome}",
                               application_id=c.application_id, round_id=c.round_id, detail=detail)
-        if c.status != "rechecking":
+        if c.status != CandidateStatus.RECHECKING:
             return  # released while the re-check ran
         if event.outcome == "clear":
-            await uow.store.set_status(c.application_id, "selected", now, selected_at=now)
+            await uow.store.set_status(c.application_id, CandidateStatus.SELECTED, now, selected_at=now)
             await uow.publish(ApplicationSelected(
                 program_id=c.program_id, program_version=c.program_version, application_id=c.application_id,
                 occurred_at=now, round_id=c.round_id, selected_at=now, rank=c.rank, planned_subsidy=c.planned_subsidy,
                 via=recheck.via))
             metrics.SELECTED.labels(recheck.via).inc()
         else:
-            await uow.store.set_status(c.application_id, "excluded", now)
+            await uow.store.set_status(c.application_id, CandidateStatus.EXCLUDED, now)
             await promote_waitlist(uow, evaluation, c.program_id, c.call_id,
                                    because=f"{c.application_id} excluded (X11)")
 
@@ -147,15 +148,15 @@ async def _release(uow: Unit, evaluation: Evaluation, event: AgreementTerminated
     c = await uow.store.candidate(application_id)
     if c is None:
         raise unknown_to("evaluation", event)  # an agreement follows the selection evaluation made
-    if c.status in ("released", "excluded", "below-pass-mark"):
+    if c.status in GONE:
         return
     await uow.store.lock_budget(c.program_id)
     c = await uow.store.candidate(application_id, lock=True)
     now = evaluation.clock()
-    await uow.store.set_status(application_id, "released", now)
+    await uow.store.set_status(application_id, CandidateStatus.RELEASED, now)
     await uow.store.audit(at=now, actor="contracts", action=action, application_id=application_id,
                           round_id=c.round_id, detail={**detail, "was": c.status})
-    if c.status in store.COMMITTED:
+    if c.status in COMMITTED:
         await promote_waitlist(uow, evaluation, c.program_id, c.call_id, because=f"{application_id} {action}")
 
 
@@ -177,7 +178,7 @@ async def promote_waitlist(
     by_id = {c.application_id: c for c in waiting}
     for application_id in promoted:
         c = by_id[application_id]
-        await uow.store.set_status(application_id, "rechecking", now, via="waitlist-promotion")
+        await uow.store.set_status(application_id, CandidateStatus.RECHECKING, now, via="waitlist-promotion")
         await _request_recheck(uow, c, via="waitlist-promotion", at=now)
         await uow.store.audit(at=now, actor="rules", action="promoted", application_id=application_id,
                               round_id=c.round_id, detail={"because": because, "available": available,
@@ -342,7 +343,8 @@ async def close_round(uow: Unit, evaluation: Evaluation, *, round_id: str, opera
         raise RuleViolation(*problems, status_code=409)
     await uow.store.lock_budget(program.program_id)
     now = evaluation.clock()
-    rows = {c.application_id: c for c in await uow.store.candidates_of_round(round_id) if c.status == "in-round"}
+    rows = {c.application_id: c for c in await uow.store.candidates_of_round(round_id)
+            if c.status == CandidateStatus.IN_ROUND}
     paid = {s.evaluator.evaluator_id: await uow.store.allowance_paid_in_program(program.program_id,
                                                                                 s.evaluator.evaluator_id)
             for s in view.seats if s.role is not Role.SECRETARY}
@@ -384,7 +386,7 @@ async def find_round(uow: Unit, round_id: str, *, lock: bool = False):
 
 async def _open_round(uow: Unit, round_id: str, *, lock: bool = False):
     r = await find_round(uow, round_id, lock=lock)
-    if r.status != "open":
+    if r.status != RoundStatus.OPEN:
         raise RuleViolation(Problem("round_id", "S3", f"round {round_id} closed at {r.closed_at}; its scores are "
                                     "final"), status_code=409)
     return r
@@ -412,7 +414,7 @@ async def round_view(uow: Unit, evaluation: Evaluation, r, *, with_scores: bool 
     score an application does not depend on scores, so one evaluator's request skips them."""
     program = evaluation.program(r.program_id)
     candidates = [c for c in await uow.store.candidates_of_round(r.round_id)
-                  if c.status == "in-round" or r.status == "closed"]
+                  if c.status == CandidateStatus.IN_ROUND or r.status == RoundStatus.CLOSED]
     return RoundView(
         seats=[Seat(_evaluator(s), Role(s.role)) for s in await uow.store.seats(r.round_id)],
         applicants=[applicant(c) for c in candidates],

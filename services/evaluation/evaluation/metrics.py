@@ -14,5 +14,3 @@ RECHECKS_WAITING = Gauge("sme_evaluation_rechecks_waiting", "X11 re-checks asked
 RECHECK_OLDEST_SECONDS = Gauge("sme_evaluation_oldest_recheck_seconds", "Age of the oldest unanswered X11 re-check")
 BUDGET_AVAILABLE = Gauge("sme_evaluation_budget_available_krw",
                          "Budget of a program not yet committed to selected applications (F4, F5)", ["program"])
-STATUSES = ("awaiting-round", "in-round", "below-pass-mark", "waitlisted", "rechecking", "selected", "excluded",
-            "released")

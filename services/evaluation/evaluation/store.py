@@ -7,10 +7,9 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evaluation.status import COMMITTED, CandidateStatus
 from sme_runtime.db import as_json as _json, fetch_all as _rows, fetch_one as _one
 
-# Candidates whose planned subsidy is spoken for (F4): selected, or selected and waiting on the X11 re-check.
-COMMITTED = ("rechecking", "selected")
 
 
 # --- candidates --------------------------------------------------------------------------------------------
@@ -54,7 +53,7 @@ async def join_round(session: AsyncSession, program_id: str, call_id: str, round
 
 
 async def record_result(session: AsyncSession, application_id: str, *, rank: int, qualitative, qualitative_raw,
-                        final, valid_evaluators: int, outcome: str, status: str, at: datetime) -> None:
+                        final, valid_evaluators: int, outcome: str, status: CandidateStatus, at: datetime) -> None:
     await session.execute(text(
         "UPDATE candidates SET rank = :rank, qualitative = :q, qualitative_raw = :raw, final = :f, "
         "valid_evaluators = :n, outcome = :o, status = :st, updated_at = :at WHERE application_id = :id"),
@@ -62,7 +61,7 @@ async def record_result(session: AsyncSession, application_id: str, *, rank: int
          "n": valid_evaluators, "o": outcome, "st": status, "at": at})
 
 
-async def set_status(session: AsyncSession, application_id: str, status: str, at: datetime, *,
+async def set_status(session: AsyncSession, application_id: str, status: CandidateStatus, at: datetime, *,
                      via: str | None = None, selected_at: datetime | None = None) -> None:
     await session.execute(text(
         "UPDATE candidates SET status = :st, updated_at = :at, selected_via = COALESCE(:via, selected_via), "
@@ -78,7 +77,7 @@ async def committed_budget(session: AsyncSession, program_id: str, call_id: str 
                 "SELECT CAST(COALESCE(sum(planned_subsidy), 0) AS bigint) FROM candidates "
                 "WHERE program_id = :p AND status = ANY(:st) AND (CAST(:c AS text) IS NULL OR call_id = :c)"
             ),
-            {"p": program_id, "st": list(COMMITTED), "c": call_id},
+            {"p": program_id, "st": [s.value for s in COMMITTED], "c": call_id},
         )
     ).scalar_one()
 
@@ -95,7 +94,8 @@ async def counts_by_status(session: AsyncSession) -> dict[str, int]:
     return {r.status: r.n for r in await _rows(session, "SELECT status, count(*) AS n FROM candidates GROUP BY status")}
 
 
-async def listing(session: AsyncSession, *, program_id: str | None, status: str | None, limit: int) -> list[Any]:
+async def listing(session: AsyncSession, *, program_id: str | None, status: CandidateStatus | None,
+                  limit: int) -> list[Any]:
     return await _rows(session, """
         SELECT application_id, program_id, round_id, company_name, status, quantitative, qualitative, final, rank,
                outcome, planned_subsidy, selected_via, selected_at, passed_at, call_id FROM candidates

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from payments import handlers, ledger, store
 from payments.accounts import ACCOUNT_NUMBER, masked
+from payments.status import PaymentStatus
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas.values import ApplicationId
@@ -74,7 +75,7 @@ def payment_view(p: Any) -> dict[str, Any]:
             "payee_name": p.payee_name, "amount": p.amount, "status": p.status,
             "request_received_on": p.request_received_on, "due_on": p.due_on, "breakdown": p.breakdown,
             "documents": p.documents, "bank": p.bank, "account": masked(p.account_last4),
-            "overdue": p.overdue_at is not None and p.status == "due", "overdue_at": p.overdue_at,
+            "overdue": p.overdue_at is not None and p.status == PaymentStatus.DUE, "overdue_at": p.overdue_at,
             "paid_on": p.paid_on, "recorded_by": p.recorded_by, "clawback_amount": p.clawback_amount,
             "clawed_back_at": p.clawed_back_at}
 

@@ -12,6 +12,7 @@ from faststream.kafka import KafkaBroker
 from payments import api, handlers, metrics, store
 from payments.accounts import AccountVault
 from payments.config import PaymentsSettings
+from payments.status import PaymentStatus
 from sme_runtime.service import every, service_app, service_consumers
 from sme_schemas.contracts import AgreementSigned, AgreementTerminated, ParticipationGivenUp, ReportAccepted
 from sme_schemas.evaluation import EvaluatorAllowanceDue
@@ -45,7 +46,7 @@ async def sweep(sessions, payments: handlers.Payments) -> list[str]:
         rows = await store.totals(session, payments.today())
     for purpose in metrics.PURPOSES:
         for overdue in (False, True):
-            due = [r for r in rows if r.purpose == purpose and r.status == "due" and r.overdue == overdue]
+            due = [r for r in rows if r.purpose == purpose and r.status == PaymentStatus.DUE and r.overdue == overdue]
             metrics.OPEN.labels(purpose, str(overdue).lower()).set(sum(r.n for r in due))
             metrics.OPEN_KRW.labels(purpose, str(overdue).lower()).set(sum(r.amount for r in due))
     return raised

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments import ledger, metrics, rules, store
 from payments.accounts import AccountVault, last4
+from payments.status import CLOSED, SETTLED, PaymentStatus
 from sme_runtime.auth import Principal, Role
 from sme_runtime.consumer import program_of_event
 from sme_runtime.problems import Problem, RuleViolation
@@ -94,9 +95,9 @@ async def settle_commitment(uow: Unit, payments: Payments, application_id: str, 
         return
     instalments = await uow.store.payments_of_application(application_id)
     if agreement.ended or any(p.instalment == "balance" for p in instalments):
-        target = sum(p.amount for p in instalments if p.status == "due")
+        target = sum(p.amount for p in instalments if p.status == PaymentStatus.DUE)
     else:
-        paid = sum(p.amount for p in instalments if p.status in ("paid", "clawed-back"))
+        paid = sum(p.amount for p in instalments if p.status in SETTLED)
         target = max(agreement.agreed_amount - paid, 0)
     program = payments.program(agreement.program_id)
     entries = ledger.toward(program, await _position(uow, application_id), target)
@@ -166,14 +167,14 @@ def on_participation_given_up(payments: Payments):
             return
         await uow.store.update_signed_agreement(event.application_id, ended="given-up")
         for p in await uow.store.payments_of_application(event.application_id, lock=True):
-            if p.status == "due":
-                await uow.store.update_payment(p.payment_id, status="cancelled")
+            if p.status == PaymentStatus.DUE:
+                await uow.store.update_payment(p.payment_id, status=PaymentStatus.CANCELLED)
                 await uow.store.audit(at=event.approved_at, actor="contracts", action="cancelled",
                                       payment_id=p.payment_id, application_id=event.application_id,
                                       detail={"reason": "give-up"})
-            elif p.status == "paid" and p.instalment == "advance" and p.amount > (p.clawback_amount or 0):
+            elif p.status == PaymentStatus.PAID and p.instalment == "advance" and p.amount > (p.clawback_amount or 0):
                 amount = p.amount - (p.clawback_amount or 0)
-                await uow.store.update_payment(p.payment_id, status="clawed-back", clawback_amount=p.amount,
+                await uow.store.update_payment(p.payment_id, status=PaymentStatus.CLAWED_BACK, clawback_amount=p.amount,
                                                clawed_back_at=event.approved_at)
                 await uow.store.audit(at=event.approved_at, actor="contracts", action="clawed-back",
                                       payment_id=p.payment_id, application_id=event.application_id,
@@ -204,16 +205,16 @@ def on_agreement_terminated(payments: Payments):
 async def claw_back(uow: Unit, application_id: str, reason: TerminationReason, *, at: datetime) -> None:
     """C7/P4 over every instalment: a due one is cancelled, a paid one recovered whole (less what I2 recovered)."""
     for p in await uow.store.payments_of_application(application_id, lock=True):
-        if p.status in ("cancelled", "clawed-back"):
+        if p.status in CLOSED:
             continue
-        if p.status == "due":
-            await uow.store.update_payment(p.payment_id, status="cancelled")
+        if p.status == PaymentStatus.DUE:
+            await uow.store.update_payment(p.payment_id, status=PaymentStatus.CANCELLED)
             await uow.store.audit(at=at, actor="contracts", action="cancelled", payment_id=p.payment_id,
                                   application_id=application_id, detail={"reason": reason.value})
             continue
         already = p.clawback_amount or 0
         amount = rules.clawback(reason, p.amount - already)
-        await uow.store.update_payment(p.payment_id, status="clawed-back", clawback_amount=already + amount,
+        await uow.store.update_payment(p.payment_id, status=PaymentStatus.CLAWED_BACK, clawback_amount=already + amount,
                                        clawed_back_at=at)
         await uow.store.audit(at=at, actor="contracts", action="clawed-back", payment_id=p.payment_id,
                               application_id=application_id, detail={"reason": reason.value, "amount": amount})
@@ -230,7 +231,7 @@ def on_allowance_due(payments: Payments):
         created = await uow.store.insert_payment(
             payment_id=payment_id, purpose="evaluator-allowance", program_id=event.program_id,
             evaluator_id=event.evaluator_id, round_id=event.round_id, payee_name=event.evaluator_name,
-            amount=event.amount, status="due", request_received_on=received,
+            amount=event.amount, status=PaymentStatus.DUE, request_received_on=received,
             due_on=rules.due_on(received, program.payment_due_days), filed_by="evaluation",
             created_at=event.occurred_at)
         if created:
@@ -267,17 +268,18 @@ async def file_subsidy_request(uow: Unit, payments: Payments, principal: Princip
         raise RuleViolation(Problem("application_id", "P1", f"a subsidy request for {application_id} was filed "
                                     "already; the center adjusts it (P4)"), status_code=409)
     advance = await uow.store.payment_of_application(application_id, "advance", lock=True)
-    advanced = advance.amount if advance is not None and advance.status in ("due", "paid") else 0
+    outstanding = advance is not None and advance.status in (PaymentStatus.DUE, PaymentStatus.PAID)
+    advanced = advance.amount if outstanding else 0
     breakdown = rules.subsidy(proven_cost_including_vat, program.support, report.agreed_amount, advance=advanced)
-    if advance is not None and advanced > breakdown.subsidy:
-        await _advance_beyond_subsidy(uow, payments, advance, breakdown.subsidy, principal, now)
+    if advance is not None and (excess := rules.excess_advance(breakdown, advanced)):
+        await _advance_beyond_subsidy(uow, advance, breakdown.subsidy, excess, principal, now)
     balance = rules.balance(breakdown)
     payment_id = subsidy_payment_id(application_id)
     await uow.store.insert_payment(
         payment_id=payment_id, purpose="subsidy", instalment="balance", program_id=report.program_id,
         application_id=application_id, brn=report.brn, payee_name=account_holder, amount=balance,
         # I2: a balance of nothing (the advance covered the subsidy) is closed at once; nothing is owed
-        status="due" if balance else "paid", paid_on=None if balance else received,
+        status=PaymentStatus.DUE if balance else PaymentStatus.PAID, paid_on=None if balance else received,
         request_received_on=received, due_on=rules.due_on(received, program.payment_due_days),
         breakdown=breakdown.model_dump(mode="json"), documents=documents, bank=bank, account_holder=account_holder,
         account_ciphertext=payments.vault.seal(account_number), account_last4=last4(account_number),
@@ -292,14 +294,13 @@ async def file_subsidy_request(uow: Unit, payments: Payments, principal: Princip
     return p
 
 
-async def _advance_beyond_subsidy(uow: Unit, payments: Payments, advance: Any, subsidy: int,
-                                  principal: Principal, now: datetime) -> None:
+async def _advance_beyond_subsidy(uow: Unit, advance: Any, subsidy: int, excess: int, principal: Principal,
+                                  now: datetime) -> None:
     """I2: the proven cost gives less than the advance: an unpaid advance is lowered to the subsidy (P4, with
-    the reason), a paid one is recovered by the difference."""
-    excess = advance.amount - subsidy
+    the reason), a paid one is recovered by the difference (`excess`)."""
     reason = (f"I2: the subsidy the proven cost gives ({subsidy:,} KRW) is less than the advance "
               f"({advance.amount:,} KRW)")
-    if advance.status == "due":
+    if advance.status == PaymentStatus.DUE:
         await uow.store.update_payment(advance.payment_id, amount=subsidy)
         await uow.store.add_adjustment(payment_id=advance.payment_id, changes={"amount": [advance.amount, subsidy]},
                                        reason=reason, by="rules", at=now)
@@ -338,9 +339,9 @@ async def file_advance_request(uow: Unit, payments: Payments, principal: Princip
     payment_id = advance_payment_id(application_id)
     created = await uow.store.insert_payment(
         payment_id=payment_id, purpose="subsidy", instalment="advance", program_id=agreement.program_id,
-        application_id=application_id, brn=agreement.brn, payee_name=account_holder, amount=amount, status="due",
-        request_received_on=received, due_on=rules.due_on(received, program.payment_due_days), bank=bank,
-        account_holder=account_holder, account_ciphertext=payments.vault.seal(account_number),
+        application_id=application_id, brn=agreement.brn, payee_name=account_holder, amount=amount,
+        status=PaymentStatus.DUE, request_received_on=received, due_on=rules.due_on(received, program.payment_due_days),
+        bank=bank, account_holder=account_holder, account_ciphertext=payments.vault.seal(account_number),
         account_last4=last4(account_number), filed_by=principal.subject, created_at=now)
     if not created:
         raise RuleViolation(Problem("application_id", "I1", f"the advance for {application_id} was requested "
@@ -360,7 +361,7 @@ async def _due_payment(uow: Unit, payment_id: str, rule: str) -> Any:
     p = await uow.store.payment(payment_id, lock=True)
     if p is None:
         raise RuleViolation(Problem("payment_id", rule, f"no payment {payment_id}"), status_code=404)
-    if p.status != "due":
+    if p.status != PaymentStatus.DUE:
         raise RuleViolation(Problem("status", rule, f"payment {payment_id} is {p.status}, not due"), status_code=409)
     return p
 
@@ -381,8 +382,8 @@ async def record_payment(uow: Unit, payments: Payments, payment_id: str, princip
     if problems:
         raise RuleViolation(*problems)
     now = payments.clock()
-    await uow.store.update_payment(payment_id, status="paid", paid_on=paid_on, recorded_by=principal.subject,
-                                   recorded_at=now)
+    await uow.store.update_payment(payment_id, status=PaymentStatus.PAID, paid_on=paid_on,
+                                   recorded_by=principal.subject, recorded_at=now)
     await uow.store.audit(at=now, actor=principal.subject, action="paid", payment_id=payment_id,
                           application_id=p.application_id,
                           detail={"amount": amount, "paid_on": paid_on, "late": rules.is_overdue(p.due_on, paid_on)})

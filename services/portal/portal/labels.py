@@ -70,13 +70,15 @@ RULES: dict[str, str] = {
 INTAKE_STATUS = {"submitted": "접수", "screening": "검토 중", "supplement": "보완 요청", "passed": "서류 통과",
                  "rejected": "탈락", "withdrawn": "취소"}
 SCREENING_STATUS = {"passed": "통과", "rejected": "탈락", "supplement-requested": "보완 요청",
-                    "manual-review": "담당자 검토", "waiting": "외부 조회 대기", "screening": "검토 중"}
+                    "manual-review": "담당자 검토", "waiting": "외부 조회 대기", "screening": "검토 중",
+                    "withdrawn": "취소"}
 AGREEMENT_STATUS = {"drafted": "서명 대기", "in-force": "협약 체결", "completed": "완료", "given-up": "포기",
                     "terminated": "해지"}
 PAYMENT_STATUS = {"due": "지급 예정", "overdue": "지급 기한 경과", "paid": "지급 완료", "cancelled": "취소",
                   "released": "집행 취소", "clawed-back": "환수"}
 EVALUATION_STATUS = {"awaiting-round": "심사 회차 대기", "in-round": "평가 중", "selected": "선정",
-                     "waitlisted": "예비", "rechecking": "선정 전 재확인", "not-selected": "미선정"}
+                     "waitlisted": "예비", "rechecking": "선정 전 재확인", "below-pass-mark": "최저점 미달",
+                     "excluded": "선정 전 재확인에서 제외", "released": "포기·해지로 반납"}
 ROLE = {"company": "기업", "expert": "전문가", "evaluator": "평가위원", "operator": "센터 담당자"}
 OUTCOME = {"selected": "선정", "waitlisted": "예비", "below-pass-mark": "최저점(50점) 미달"}
 

@@ -174,7 +174,7 @@ async def _close(app, person: Person, round_id: str, job_id: str) -> None:
 def _counts(round_view: dict) -> str:
     statuses = [a["status"] for a in round_view["applications"]]
     return (f"선정 {statuses.count('selected')}, 재확인 중 {statuses.count('rechecking')}, "
-            f"예비 {statuses.count('waitlisted')}, 미선정 {statuses.count('not-selected')}")
+            f"예비 {statuses.count('waitlisted')}, 최저점 미달 {statuses.count('below-pass-mark')}")
 
 
 @router.get("/operator/jobs/{job_id}")

@@ -171,11 +171,6 @@ async def owners(session: AsyncSession, application_ids: tuple[str, ...]) -> dic
     return {r.application_id: (r.brn, r.company_name) for r in rows}
 
 
-async def owner(session: AsyncSession, application_id: str) -> Any:
-    return (await session.execute(text("SELECT application_id, program_id, brn, company_name, submitted_at FROM "
-                                       "application_owners WHERE application_id = :a"), {"a": application_id})).first()
-
-
 async def add_entry(session: AsyncSession, event_id: str, entry: Entry, at: datetime) -> None:
     await session.execute(text(
         "INSERT INTO timeline (event_id, application_id, at, stage, title, detail) VALUES (:e, :a, :at, :s, :t, :d) "

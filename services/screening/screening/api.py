@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from screening import handlers, store
+from screening.status import ScreeningStatus
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas.values import RuleId
@@ -73,7 +74,7 @@ async def application(request: Request, application_id: str, actor: OperatorOrCo
 
 @router.get("/applications", tags=["applications"], summary="Applications in screening (operators)")
 async def applications(request: Request, _: Operator, program_id: str | None = None,
-                       status: str | None = Query(None, pattern=r"^[a-z-]+$"),
+                       status: ScreeningStatus | None = None,
                        limit: int = Query(200, ge=1, le=5000)) -> list[dict[str, Any]]:
     async with request.app.state.sessions() as session:
         rows = await store.listing(session, program_id=program_id, status=status, limit=limit)

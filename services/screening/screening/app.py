@@ -15,7 +15,9 @@ from faststream.kafka import KafkaBroker
 from screening import api, handlers, metrics, store
 from screening.config import ScreeningSettings
 from screening.lookups import LookupAnswered, LookupRequested, Registry
+from screening.status import ScreeningStatus
 from sme_runtime.consumer import dlq_topic
+from sme_runtime.metrics import set_by_status
 from sme_runtime.service import every, service_app, service_consumers
 from sme_schemas.contracts import ParticipationGivenUp
 from sme_schemas.evaluation import RecheckRequested
@@ -65,8 +67,7 @@ async def sweep(sessions, screening: handlers.Screening) -> None:
         metrics.WAITING.labels(registry.value).set(row["applications"] if row else 0)
         metrics.WAITING_SECONDS.labels(registry.value).set(
             (now - row["oldest_requested_at"]).total_seconds() if row else 0)
-    for status in metrics.STATUSES:
-        metrics.APPLICATIONS.labels(status).set(statuses.get(status, 0))
+    set_by_status(metrics.APPLICATIONS, ScreeningStatus, statuses)
 
 
 def create_app(settings: ScreeningSettings | None = None) -> FastAPI:

@@ -13,6 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from screening import metrics, store
 from screening.lookups import LookupAnswered, LookupRequested, LookupResult, LookupSubject, Registry, lookup_id
+from screening.status import (
+    DECIDED, FINAL, RECHECK_DONE, RecheckStatus, ScreeningStatus, status_after,
+)
 from screening.rules import (
     OPERATOR_RULES, Case, Decision, Outcome, Restriction, Ruling, carried_over, decide, decide_recheck,
 )
@@ -81,7 +84,7 @@ def on_amended(screening: Screening):
         if row is None:  # the amendment overtook the submission (different topics): it carries everything
             await _take_up(uow, screening, event, revision=event.revision)
             return
-        if row.status in (*store.FINAL, "passed") or event.revision <= row.revision:
+        if row.status in DECIDED or event.revision <= row.revision:
             return  # decided already, or an older revision arriving late
         now = screening.clock()
         await uow.store.replace_content(event.application_id, revision=event.revision,
@@ -100,7 +103,7 @@ async def _take_up(uow: Unit, screening: Screening, event, *, revision: int) -> 
     now = screening.clock()
     created = await uow.store.insert(
         application_id=event.application_id, program_id=program.program_id, program_version=program.version,
-        brn=event.content.company.business_registration_number, revision=revision, status="screening",
+        brn=event.content.company.business_registration_number, revision=revision, status=ScreeningStatus.SCREENING,
         submitted_at=event.submitted_at, at=now, content=event.content.model_dump(mode="json"),
         required_evidence=[r.model_dump(mode="json") for r in event.required_evidence])
     if not created:
@@ -118,12 +121,12 @@ def on_withdrawn(screening: Screening):
         row = await uow.store.get(event.application_id, lock=True)
         if row is None:  # withdrawn before the submission reached us: remember, so it is never screened
             await uow.store.insert(application_id=event.application_id, program_id=event.program_id, brn=None,
-                                   revision=0, status="withdrawn", submitted_at=None, at=now, content=None,
-                                   required_evidence=None)
-        elif row.status in store.FINAL:
+                                   revision=0, status=ScreeningStatus.WITHDRAWN, submitted_at=None, at=now,
+                                   content=None, required_evidence=None)
+        elif row.status in FINAL:
             return
         else:
-            await uow.store.set_state(event.application_id, status="withdrawn", at=now, final=True,
+            await uow.store.set_state(event.application_id, status=ScreeningStatus.WITHDRAWN, at=now, final=True,
                                       decision=row.decision)
             await uow.store.abandon_lookups(event.application_id)
         await uow.store.audit(event.application_id, at=now, actor="company", action="withdrawn",
@@ -153,7 +156,7 @@ def on_recheck_requested(screening: Screening):
         row = await uow.store.get(event.application_id, lock=True)
         if row is None:
             raise unknown_to("screening", event)  # evaluation re-checks only what screening passed
-        if row.status != "passed":
+        if row.status != ScreeningStatus.PASSED:
             state = row.status
             await uow.publish(RecheckCompleted(
                 program_id=event.program_id, application_id=event.application_id, occurred_at=now,
@@ -224,7 +227,7 @@ def subjects(content: ApplicationContent, program: ProgramDefinition, as_of) -> 
 async def reconsider(uow: Unit, screening: Screening, application_id: str) -> Decision | None:
     """Run the rules on everything known now and publish what changed."""
     dossier = await uow.store.dossier(application_id, SCREENING)
-    if dossier is None or dossier.row.status in (*store.FINAL, "passed"):
+    if dossier is None or dossier.row.status in DECIDED:
         return None
     row = dossier.row
     program = screening.program(row.program_id, row.program_version)
@@ -293,7 +296,7 @@ async def _apply(uow: Unit, screening: Screening, row: Any, program: ProgramDefi
     common = dict(program_id=row.program_id, program_version=row.program_version, application_id=app, occurred_at=now)
     outcome = decision.outcome
     if outcome is Outcome.REJECTED:
-        await uow.store.set_state(app, status="rejected", at=now, decision=after,
+        await uow.store.set_state(app, status=ScreeningStatus.REJECTED, at=now, decision=after,
                                   decided_by=decision.decided_by, final=True)
         await uow.store.abandon_lookups(app)
         await uow.publish(ApplicationRejected(**common, rejected_at=now, findings=decision.findings,
@@ -301,31 +304,30 @@ async def _apply(uow: Unit, screening: Screening, row: Any, program: ProgramDefi
     elif outcome is Outcome.PASSED:
         if decision.facts is None:
             raise AssertionError("a passed decision always carries the verified facts")
-        await uow.store.set_state(app, status="passed", at=now, decision=after, decided_by="rules", final=True)
+        await uow.store.set_state(app, status=ScreeningStatus.PASSED, at=now, decision=after, decided_by="rules",
+                                  final=True)
         await uow.publish(ScreeningPassed(**common, passed_at=now, revision=row.revision,
                                           expert_grade=cast(ExpertGradeLabel | None, decision.expert_grade),
                                           facts=decision.facts,
                                           checks=decision.findings))
     elif outcome is Outcome.SUPPLEMENT_REQUESTED:
         deadline = row.supplement_deadline or now + timedelta(days=program.supplement_days)
-        if row.status != outcome.value or before.get("documents") != after["documents"]:
+        if row.status != status_after(outcome) or before.get("documents") != after["documents"]:
             await uow.publish(SupplementRequested(**common, requested_at=now, deadline=deadline,
                                                   documents=decision.documents))
-        await uow.store.set_state(app, status=outcome.value, at=now, decision=after, supplement_deadline=deadline)
+        await uow.store.set_state(app, status=status_after(outcome), at=now, decision=after,
+                                  supplement_deadline=deadline)
     elif outcome is Outcome.MANUAL_REVIEW:
-        if row.status != outcome.value or before.get("questions") != after["questions"]:
+        if row.status != status_after(outcome) or before.get("questions") != after["questions"]:
             await uow.publish(ManualReviewRequested(**common, requested_at=now, questions=decision.questions))
-        await uow.store.set_state(app, status=outcome.value, at=now, decision=after)
+        await uow.store.set_state(app, status=status_after(outcome), at=now, decision=after)
     else:
-        await uow.store.set_state(app, status="screening", at=now, decision=after)
-    if row.status != _status(outcome) or before.get("outcome") != after["outcome"]:
+        await uow.store.set_state(app, status=ScreeningStatus.SCREENING, at=now, decision=after)
+    if row.status != status_after(outcome) or before.get("outcome") != after["outcome"]:
         await uow.store.audit(app, at=now, actor=decision.decided_by if outcome is Outcome.REJECTED else "rules",
                               action=outcome.value, detail=after)
         metrics.record(outcome.value, decision.findings if outcome is Outcome.REJECTED else ())
 
-
-def _status(outcome: Outcome) -> str:
-    return "screening" if outcome is Outcome.WAITING else outcome.value
 
 
 def answer_of(lookup) -> LookupResult | None:
@@ -342,7 +344,7 @@ def registry_answers(lookups, purpose: str) -> dict[Registry, LookupResult | Non
 async def reconsider_recheck(uow: Unit, screening: Screening, request_id: str) -> None:
     """X11: decide the re-check once every registry has answered (or an operator ruled)."""
     recheck = await uow.store.recheck(request_id, lock=True)
-    if recheck is None or recheck.status in ("clear", "excluded"):
+    if recheck is None or recheck.status in RECHECK_DONE:
         return
     purpose = recheck_purpose(request_id)
     lookups = await uow.store.lookups_of(recheck.application_id)
@@ -358,13 +360,13 @@ async def reconsider_recheck(uow: Unit, screening: Screening, request_id: str) -
     after = summary(decision)
     if decision.outcome in (Outcome.PASSED, Outcome.REJECTED):
         excluded = decision.outcome is Outcome.REJECTED
-        await uow.store.set_recheck(request_id, status="excluded" if excluded else "clear", at=now,
-                                    decision=after, final=True)
+        await uow.store.set_recheck(request_id, status=RecheckStatus.EXCLUDED if excluded else RecheckStatus.CLEAR,
+                                    at=now, decision=after, final=True)
         await uow.publish(RecheckCompleted(**common, request_id=request_id, completed_at=now,
                                            outcome="excluded" if excluded else "clear",
                                            findings=decision.findings))
         if excluded:
-            await uow.store.set_state(recheck.application_id, status="rejected", at=now, decision=after,
+            await uow.store.set_state(recheck.application_id, status=ScreeningStatus.REJECTED, at=now, decision=after,
                                       decided_by=decision.decided_by, final=True)
             await uow.publish(ApplicationRejected(**common, rejected_at=now, stage="selection-recheck",
                                                   findings=decision.findings, decided_by=decision.decided_by))
@@ -375,8 +377,8 @@ async def reconsider_recheck(uow: Unit, screening: Screening, request_id: str) -
                               detail={"request_id": request_id, **after},
         )
         metrics.record(f"recheck-{'excluded' if excluded else 'clear'}", decision.findings if excluded else ())
-    elif decision.outcome is Outcome.MANUAL_REVIEW and recheck.status != "manual-review":
-        await uow.store.set_recheck(request_id, status="manual-review", at=now, decision=after, final=False)
+    elif decision.outcome is Outcome.MANUAL_REVIEW and recheck.status != RecheckStatus.MANUAL_REVIEW:
+        await uow.store.set_recheck(request_id, status=RecheckStatus.MANUAL_REVIEW, at=now, decision=after, final=False)
         await uow.publish(ManualReviewRequested(**common, requested_at=now, questions=decision.questions))
 
 
@@ -399,7 +401,7 @@ async def rule_on(uow: Unit, screening: Screening, *, application_id: str, purpo
         if rule not in open_rules and not (exclude and rule in OPERATOR_RULES and purpose == SCREENING):
             raise RuleViolation(Problem("rules", rule, f"{rule} is not an open question of {application_id} "
                                         f"(open: {', '.join(open_rules) or 'none'})"), status_code=409)
-    if purpose == SCREENING and row.status in (*store.FINAL, "passed"):
+    if purpose == SCREENING and row.status in DECIDED:
         raise RuleViolation(Problem("application_id", chosen[0], f"application is already {row.status}"),
                             status_code=409)
     now = screening.clock()

@@ -10,8 +10,6 @@ DECISIONS = Counter("sme_screening_decisions_total", "Screening outcomes; reject
 WAITING = Gauge("sme_screening_waiting_applications", "Applications waiting on a registry's answer", ["registry"])
 WAITING_SECONDS = Gauge("sme_screening_oldest_wait_seconds", "Age of the oldest unanswered lookup", ["registry"])
 APPLICATIONS = Gauge("sme_screening_applications", "Applications in screening by status", ["status"])
-STATUSES = ("screening", "supplement-requested", "manual-review", "passed", "rejected", "withdrawn")
-
 
 def record(outcome: str, findings: tuple[Finding, ...]) -> None:
     rules = sorted({f.rule for f in findings}) or [""]

@@ -10,10 +10,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from screening.status import RecheckStatus, ScreeningStatus
 from sme_runtime.db import as_json as _json
-
-FINAL = ("rejected", "withdrawn")
-
 
 async def get(session: AsyncSession, application_id: str, *, lock: bool = False) -> Any:
     sql = "SELECT * FROM screenings WHERE application_id = :id" + (" FOR UPDATE" if lock else "")
@@ -21,7 +19,7 @@ async def get(session: AsyncSession, application_id: str, *, lock: bool = False)
 
 
 async def insert(session: AsyncSession, *, application_id: str, program_id: str, brn: str | None, revision: int,
-                 status: str, submitted_at: datetime | None, at: datetime, content: dict | None,
+                 status: ScreeningStatus, submitted_at: datetime | None, at: datetime, content: dict | None,
                  required_evidence: list | None, program_version: int | None = None) -> bool:
     """A new screening row; False when the application is already known (a redelivery or a race)."""
     row = (await session.execute(text(
@@ -88,7 +86,7 @@ async def replace_content(session: AsyncSession, application_id: str, *, revisio
          "at": at})
 
 
-async def set_state(session: AsyncSession, application_id: str, *, status: str, at: datetime,
+async def set_state(session: AsyncSession, application_id: str, *, status: ScreeningStatus, at: datetime,
                     decision: dict | None, decided_by: str | None = None, final: bool = False,
                     supplement_deadline: datetime | None = None) -> None:
     await session.execute(text(
@@ -178,8 +176,8 @@ async def add_recheck(session: AsyncSession, *, request_id: str, application_id:
         {"id": request_id, "a": application_id, "p": program_id, "at": at})).first() is not None
 
 
-async def set_recheck(session: AsyncSession, request_id: str, *, status: str, at: datetime, decision: dict,
-                      final: bool) -> None:
+async def set_recheck(session: AsyncSession, request_id: str, *, status: RecheckStatus, at: datetime,
+                      decision: dict, final: bool) -> None:
     await session.execute(text(
         "UPDATE rechecks SET status = :st, decision = CAST(:d AS jsonb), "
         "completed_at = CASE WHEN :final THEN :at ELSE completed_at END WHERE request_id = :id"),
@@ -236,7 +234,8 @@ async def audit_of(session: AsyncSession, application_id: str) -> list[Any]:
         {"a": application_id})).all())
 
 
-async def listing(session: AsyncSession, *, program_id: str | None, status: str | None, limit: int) -> list[Any]:
+async def listing(session: AsyncSession, *, program_id: str | None, status: ScreeningStatus | None,
+                  limit: int) -> list[Any]:
     return list((await session.execute(text(
         "SELECT application_id, program_id, brn, revision, status, submitted_at, updated_at, decided_at, "
         "decided_by, decision, supplement_deadline, content->'company'->>'name' AS company_name FROM screenings "

@@ -86,10 +86,6 @@ class TokenVerifier:
         return _principal(claims, role)
 
 
-def decode_token(secret: str, token: str) -> Principal:
-    return TokenVerifier(secret).principal(token)
-
-
 def _principal(claims: dict[str, Any], role: Role) -> Principal:
     brn = claims.get("brn")
     if role is Role.COMPANY and not brn:

@@ -1,6 +1,9 @@
 """Prometheus metrics the delivery plumbing reports; business counters live in each service."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from enum import StrEnum
+
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 
 EVENTS_CONSUMED = Counter(
@@ -18,5 +21,14 @@ BATCH_SIZE = Histogram("sme_consumer_batch_records", "Records taken in one poll 
                        ["service", "topic"], buckets=(1, 2, 5, 10, 25, 50, 100, 200, 500, 1000))
 RELAY_BATCH_SECONDS = Histogram("sme_relay_batch_seconds", "Time to publish and mark one outbox batch", ["service"])
 
+
+
+def set_by_status(gauge: Gauge, statuses: type[StrEnum], counts: Mapping[str, int]) -> None:
+    """A gauge labelled by status gets every status of the service's enum, 0 for those with no rows, so a status
+    that empties shows as 0 rather than as its last value, and dashboards see every series from the start."""
+    for status in statuses:
+        gauge.labels(status.value).set(counts.get(status.value, 0))
+
+
 __all__ = ["BATCH_SIZE", "EVENTS_CONSUMED", "EVENT_RETRIES", "OUTBOX_PENDING", "OUTBOX_PUBLISHED", "REGISTRY",
-           "RELAY_BATCH_SECONDS", "RELAY_FAILURES"]
+           "RELAY_BATCH_SECONDS", "RELAY_FAILURES", "set_by_status"]

@@ -56,7 +56,3 @@ async def enqueue_all(session: AsyncSession, events: list[tuple[IntegrationEvent
          "headers": [json.dumps(e.headers(), ensure_ascii=False) for e, _ in envelopes],
          "bodies": [e.body for e, _ in envelopes]})
     return [e.id for e, _ in envelopes]
-
-
-async def pending_count(session: AsyncSession) -> int:
-    return (await session.execute(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))).scalar_one()
