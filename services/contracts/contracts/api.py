@@ -12,6 +12,10 @@ from pydantic import BaseModel, Field
 from contracts import handlers, rules, store
 from contracts.rules import Party, SessionKind
 from contracts.status import AgreementStatus, ReportStatus
+from contracts.views import (
+    AgreementSummary, AgreementView, AuditEntry, FollowUps, FollowUpView, LoggedSession, ProgramFollowUp, Reminded,
+    ReportSubmitted, SessionEntry,
+)
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.consumer import EventRefused
 from sme_schemas.contracts import TerminationReason
@@ -102,12 +106,16 @@ def _summary(contracts: handlers.Contracts, a: Any) -> dict[str, Any]:
             "signature_overdue": a.status == AgreementStatus.DRAFTED and a.sign_by < now}
 
 
-async def agreement_view(session, contracts: handlers.Contracts, a: Any) -> dict[str, Any]:
+def summary_view(contracts: handlers.Contracts, a: Any) -> AgreementSummary:
+    return AgreementSummary(**_summary(contracts, a))
+
+
+async def agreement_view(session, contracts: handlers.Contracts, a: Any) -> AgreementView:
     sessions = await store.sessions_of(session, a.agreement_id)
     signatures = await store.signatures(session, a.agreement_id)
     counted = {k.value: sum(s.kind == k.value for s in sessions) for k in SessionKind}
     summary = _summary(contracts, a)
-    return {**summary, "ceo_name": a.ceo_name, "expert_affiliation": a.expert_affiliation,
+    return AgreementView(**{**summary, "ceo_name": a.ceo_name, "expert_affiliation": a.expert_affiliation,
             "minimum_sessions": a.minimum_sessions, "follow_up_sessions": a.follow_up_sessions,
             "signatures": [{"party": s.party, "signed_by": s.signed_by, "signed_at": s.signed_at}
                            for s in signatures],
@@ -125,10 +133,10 @@ async def agreement_view(session, contracts: handlers.Contracts, a: Any) -> dict
                          "return_reasons": r.return_reasons} for r in await store.reports_of(session, a.agreement_id)],
             "give_up": {"requested_at": a.give_up_requested_at, "reason": a.give_up_reason},
             "ended": {"at": a.ended_at, "reason": a.ended_reason, "restricted_until": a.restricted_until},
-            "accepted_at": a.accepted_at}
+            "accepted_at": a.accepted_at})
 
 
-async def _act(request: Request, action, agreement_id: str, principal: Principal, **kwargs) -> dict[str, Any]:
+async def _act(request: Request, action, agreement_id: str, principal: Principal, **kwargs) -> AgreementView:
     """Run one command in its own transaction and answer with the agreement as it now stands."""
     async with request.app.state.sessions() as session, session.begin():
         a = await action(handlers.unit(session), request.app.state.contracts, agreement_id, principal, **kwargs)
@@ -139,18 +147,19 @@ async def _act(request: Request, action, agreement_id: str, principal: Principal
 
 @router.get("/agreements", summary="Agreements: operators see all; a company or its expert only its own (C9)")
 async def list_agreements(request: Request, principal: Signer, program_id: str | None = None,
-                          status: str | None = None,
+                          status: AgreementStatus | None = None,
                           signature_overdue: bool = Query(False, description="Only those unsigned past their "
-                                                                             "deadline (C1)")) -> list[dict[str, Any]]:
+                                                                             "deadline (C1)"),
+                          ) -> list[AgreementSummary]:
     brn = None if principal.role is Role.OPERATOR else principal.business_registration_number or "-"
     async with request.app.state.sessions() as session:
         rows = await store.agreements(session, program_id=program_id, brn=brn, status=status)
-    views = [_summary(request.app.state.contracts, a) for a in rows]
-    return [v for v in views if v["signature_overdue"]] if signature_overdue else views
+    views = [summary_view(request.app.state.contracts, a) for a in rows]
+    return [v for v in views if v.signature_overdue] if signature_overdue else views
 
 
 @router.get("/agreements/{agreement_id}", summary="One agreement with signatures, sessions, amendments, reports")
-async def get_agreement(request: Request, agreement_id: str, principal: Signer) -> dict[str, Any]:
+async def get_agreement(request: Request, agreement_id: str, principal: Signer) -> AgreementView:
     async with request.app.state.sessions() as session:
         a = await handlers.visible_agreement(handlers.unit(session), agreement_id, principal)
         return await agreement_view(session, request.app.state.contracts, a)
@@ -158,13 +167,13 @@ async def get_agreement(request: Request, agreement_id: str, principal: Signer) 
 
 @router.post("/agreements/{agreement_id}/signatures",
              summary="Sign for your party (operator = center); the third signature puts it in force (C1)")
-async def sign(request: Request, agreement_id: str, principal: Signer) -> dict[str, Any]:
+async def sign(request: Request, agreement_id: str, principal: Signer) -> AgreementView:
     return await _act(request, handlers.sign, agreement_id, principal)
 
 
 @router.post("/agreements/{agreement_id}/amendments", status_code=201,
              summary="Record a change agreed by the parties, with its reason (C5)")
-async def amend(request: Request, agreement_id: str, form: AmendmentForm, operator: Operator) -> dict[str, Any]:
+async def amend(request: Request, agreement_id: str, form: AmendmentForm, operator: Operator) -> AgreementView:
     changes = form.model_dump(exclude={"reason", "agreed_by"}, exclude_none=True)
     return await _act(request, handlers.amend, agreement_id, operator, changes=changes, reason=form.reason,
                       agreed_by=form.agreed_by)
@@ -172,91 +181,91 @@ async def amend(request: Request, agreement_id: str, form: AmendmentForm, operat
 
 @router.post("/agreements/{agreement_id}/sessions", status_code=201,
              summary="Log a consulting session (C3): on-site or follow-up, ≤ the hours a day, with photos")
-async def log_session(request: Request, agreement_id: str, form: SessionForm, principal: Party_) -> dict[str, Any]:
+async def log_session(request: Request, agreement_id: str, form: SessionForm, principal: Party_) -> LoggedSession:
     async with request.app.state.sessions() as session, session.begin():
         session_id = await handlers.log_session(handlers.unit(session), request.app.state.contracts, agreement_id,
                                                 principal, **form.model_dump())
-    return {"session_id": session_id, "agreement_id": agreement_id, **form.model_dump(mode="json")}
+    return LoggedSession(session_id=session_id, agreement_id=agreement_id, **form.model_dump())
 
 
 @router.get("/agreements/{agreement_id}/sessions", summary="The consulting logs of an agreement (C3)")
-async def sessions(request: Request, agreement_id: str, principal: Signer) -> list[dict[str, Any]]:
+async def sessions(request: Request, agreement_id: str, principal: Signer) -> list[SessionEntry]:
     async with request.app.state.sessions() as session:
         await handlers.visible_agreement(handlers.unit(session), agreement_id, principal)
         rows = await store.sessions_of(session, agreement_id)
-    return [{"session_id": s.id, "held_on": s.held_on, "hours": s.hours, "kind": s.kind, "place": s.place,
-             "notes": s.notes, "photo_refs": s.photo_refs, "logged_by": s.logged_by, "logged_at": s.logged_at}
+    return [SessionEntry(session_id=s.id, held_on=s.held_on, hours=s.hours, kind=s.kind, place=s.place,
+                         notes=s.notes, photo_refs=s.photo_refs, logged_by=s.logged_by, logged_at=s.logged_at)
             for s in rows]
 
 
 @router.post("/agreements/{agreement_id}/give-up", summary="The company files a give-up (C6)")
-async def give_up(request: Request, agreement_id: str, form: GiveUpForm, company: Company) -> dict[str, Any]:
+async def give_up(request: Request, agreement_id: str, form: GiveUpForm, company: Company) -> AgreementView:
     return await _act(request, handlers.request_give_up, agreement_id, company, reason=form.reason)
 
 
 @router.post("/agreements/{agreement_id}/give-up/approve",
              summary="Approve the give-up: the restriction runs from today (C6, X10); the amount is freed (F5)")
 async def approve_give_up(request: Request, agreement_id: str, form: GiveUpApprovalForm,
-                          operator: Operator) -> dict[str, Any]:
+                          operator: Operator) -> AgreementView:
     return await _act(request, handlers.approve_give_up, agreement_id, operator, restrict=form.restrict)
 
 
 @router.post("/agreements/{agreement_id}/termination", summary="Terminate for a C7 reason")
-async def terminate(request: Request, agreement_id: str, form: TerminationForm, operator: Operator) -> dict[str, Any]:
+async def terminate(request: Request, agreement_id: str, form: TerminationForm, operator: Operator) -> AgreementView:
     return await _act(request, handlers.terminate, agreement_id, operator, reason=form.reason, note=form.note)
 
 
 @router.post("/agreements/{agreement_id}/report", status_code=201,
              summary="Submit the result report: refused while the session minimums are not met (C8, C3)")
-async def submit_report(request: Request, agreement_id: str, form: ReportForm, company: Company) -> dict[str, Any]:
+async def submit_report(request: Request, agreement_id: str, form: ReportForm, company: Company) -> ReportSubmitted:
     async with request.app.state.sessions() as session, session.begin():
         revision = await handlers.submit_report(handlers.unit(session), request.app.state.contracts, agreement_id,
                                                 company, **form.model_dump())
-    return {"agreement_id": agreement_id, "revision": revision, "status": ReportStatus.SUBMITTED}
+    return ReportSubmitted(agreement_id=agreement_id, revision=revision, status=ReportStatus.SUBMITTED)
 
 
 @router.post("/agreements/{agreement_id}/report/accept", summary="Accept the result report (C8 → ReportAccepted)")
-async def accept_report(request: Request, agreement_id: str, operator: Operator) -> dict[str, Any]:
+async def accept_report(request: Request, agreement_id: str, operator: Operator) -> AgreementView:
     return await _act(request, handlers.accept_report, agreement_id, operator)
 
 
 @router.post("/agreements/{agreement_id}/report/return", summary="Return the result report with reasons (C8)")
-async def return_report(request: Request, agreement_id: str, form: ReturnForm, operator: Operator) -> dict[str, Any]:
+async def return_report(request: Request, agreement_id: str, form: ReturnForm, operator: Operator) -> AgreementView:
     return await _act(request, handlers.return_report, agreement_id, operator, reasons=form.reasons)
 
 
 @router.get("/agreements/{agreement_id}/audit", summary="Who did what to the agreement, when and why")
-async def audit(request: Request, agreement_id: str, _: Operator) -> list[dict[str, Any]]:
+async def audit(request: Request, agreement_id: str, _: Operator) -> list[AuditEntry]:
     async with request.app.state.sessions() as session:
         rows = await store.audit_of(session, agreement_id)
-    return [{"at": r.at, "actor": r.actor, "action": r.action, "detail": r.detail} for r in rows]
+    return [AuditEntry(at=r.at, actor=r.actor, action=r.action, detail=r.detail) for r in rows]
 
 
 # --- 사후관리 (M1–M3) ------------------------------------------------------------------------------------------
 
-def _follow_up_view(f: Any) -> dict[str, Any]:
-    return {"kind": f.kind, "due_on": f.due_on, "answered_at": f.submitted_at, "answers": f.answers,
-            "reminded": {"due_soon": f.reminded_due_soon_at, "overdue": f.reminded_overdue_at}}
+def _follow_up_view(f: Any) -> FollowUpView:
+    return FollowUpView(kind=f.kind, due_on=f.due_on, answered_at=f.submitted_at, answers=f.answers,
+                        reminded=Reminded(due_soon=f.reminded_due_soon_at, overdue=f.reminded_overdue_at))
 
 
 @router.get("/agreements/{agreement_id}/follow-ups",
             summary="What the company owes after its report (survey, outcome reports) and the questions (M1)")
-async def follow_ups(request: Request, agreement_id: str, principal: Signer) -> dict[str, Any]:
+async def follow_ups(request: Request, agreement_id: str, principal: Signer) -> FollowUps:
     contracts = request.app.state.contracts
     async with request.app.state.sessions() as session:
         a = await handlers.visible_agreement(handlers.unit(session), agreement_id, principal)
         rows = await store.follow_ups_of(session, agreement_id)
     terms = contracts.program(a.program_id, a.program_version).follow_up
-    return {"agreement_id": agreement_id, "owed": [_follow_up_view(f) for f in rows],
-            "survey_items": [i.model_dump() for i in terms.survey_items],
-            "outcome_questions": [q.model_dump() for q in terms.outcome_questions]}
+    return FollowUps(agreement_id=agreement_id, owed=[_follow_up_view(f) for f in rows],
+                     survey_items=[i.model_dump() for i in terms.survey_items],
+                     outcome_questions=[q.model_dump() for q in terms.outcome_questions])
 
 
 @router.post("/agreements/{agreement_id}/follow-ups/{kind}", status_code=201,
              summary="Answer the satisfaction survey or an outcome report (M1 → FollowUpSubmitted)")
 async def answer_follow_up(request: Request, agreement_id: str,
                            kind: Annotated[str, Path(pattern=r"^(survey|outcome-([1-9]|1[0-2])m)$")],
-                           form: FollowUpForm, company: Company) -> dict[str, Any]:
+                           form: FollowUpForm, company: Company) -> FollowUpView:
     async with request.app.state.sessions() as session, session.begin():
         f = await handlers.submit_follow_up(handlers.unit(session), request.app.state.contracts, agreement_id, company,
                                             kind=kind, answers=form.answers)
@@ -265,6 +274,7 @@ async def answer_follow_up(request: Request, agreement_id: str,
 
 @router.get("/programs/{program_id}/follow-up",
             summary="The program's follow-up: answered and overdue, survey means, outcomes (M3)")
-async def program_follow_up(request: Request, program_id: str, _: Operator) -> dict[str, Any]:
+async def program_follow_up(request: Request, program_id: str, _: Operator) -> ProgramFollowUp:
     async with request.app.state.sessions() as session:
-        return await handlers.follow_up_report(handlers.unit(session), request.app.state.contracts, program_id)
+        report = await handlers.follow_up_report(handlers.unit(session), request.app.state.contracts, program_id)
+    return ProgramFollowUp(**report)

@@ -13,6 +13,10 @@ from evaluation.committee import Kind, Role as SeatRole
 from evaluation.handlers import decimal
 from evaluation.scoring import publish
 from evaluation.status import CandidateStatus, RoundStatus
+from evaluation.views import (
+    ApplicationDetail, ApplicationForEvaluator, ApplicationToScore, Budget, Declared, EvaluatorView, Listed,
+    RoundDetail, RoundSummary, Scored,
+)
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas.values import BusinessRegistrationNumber
@@ -77,29 +81,29 @@ class ScoreForm(BaseModel):
             responses={201: {"description": "Added to the pool (200: an existing record updated)"}},
             summary="Add an evaluator to the pool, or update their record (employers feed conflict detection, F6)")
 async def register(request: Request, form: EvaluatorForm, operator: Operator, response: Response,
-                   evaluator_id: str = Path(pattern=r"^[A-Za-z0-9-]{2,40}$", examples=["EV-007"])) -> dict[str, Any]:
+                   evaluator_id: str = Path(pattern=r"^[A-Za-z0-9-]{2,40}$", examples=["EV-007"])) -> EvaluatorView:
     async with request.app.state.sessions() as session, session.begin():
         created = await handlers.register_evaluator(
             handlers.unit(session), request.app.state.evaluation, evaluator_id=evaluator_id, name=form.name,
             affiliation=form.affiliation, kind=form.kind, fields=form.fields,
             employers=[e.model_dump(mode="json") for e in form.employers], operator=operator.subject)
     response.status_code = 201 if created else 200
-    return {"evaluator_id": evaluator_id, **form.model_dump(mode="json")}
+    return EvaluatorView(evaluator_id=evaluator_id, **form.model_dump())
 
 
 @router.get("/evaluators", tags=["evaluator pool"], summary="The evaluator pool, optionally by field of expertise")
-async def pool(request: Request, _: Operator, field: str | None = None) -> list[dict[str, Any]]:
+async def pool(request: Request, _: Operator, field: str | None = None) -> list[EvaluatorView]:
     async with request.app.state.sessions() as session:
         rows = await store.evaluators(session)
-    return [{"evaluator_id": e.evaluator_id, "name": e.name, "affiliation": e.affiliation, "kind": e.kind,
-             "fields": e.fields, "employers": e.employers} for e in rows if field is None or field in e.fields]
+    return [EvaluatorView(evaluator_id=e.evaluator_id, name=e.name, affiliation=e.affiliation, kind=e.kind,
+                          fields=e.fields, employers=e.employers) for e in rows if field is None or field in e.fields]
 
 
 # --- rounds --------------------------------------------------------------------------------------------------
 
 @router.post("/rounds", status_code=201, tags=["rounds"],
              summary="Open a round of a program; the applications that passed screening join it")
-async def open_round(request: Request, form: RoundForm, operator: Operator) -> dict[str, Any]:
+async def open_round(request: Request, form: RoundForm, operator: Operator) -> RoundDetail:
     async with request.app.state.sessions() as session, session.begin():
         round_id = await handlers.open_round(handlers.unit(session), request.app.state.evaluation,
                                              program_id=form.program_id, operator=operator.subject,
@@ -108,16 +112,16 @@ async def open_round(request: Request, form: RoundForm, operator: Operator) -> d
 
 
 @router.get("/rounds", tags=["rounds"], summary="All rounds (operators); an evaluator, the rounds they sit on")
-async def all_rounds(request: Request, actor: OperatorOrEvaluator) -> list[dict[str, Any]]:
+async def all_rounds(request: Request, actor: OperatorOrEvaluator) -> list[RoundSummary]:
     seated = None if actor.role is Role.OPERATOR else actor.subject
     async with request.app.state.sessions() as session:
-        return [{"round_id": r.round_id, "program_id": r.program_id, "status": r.status, "opened_at": r.opened_at,
-                 "closed_at": r.closed_at} for r in await store.rounds(session, seated=seated)]
+        return [RoundSummary(round_id=r.round_id, program_id=r.program_id, status=r.status, opened_at=r.opened_at,
+                             closed_at=r.closed_at) for r in await store.rounds(session, seated=seated)]
 
 
 @router.put("/rounds/{round_id}/committee", tags=["rounds"],
             summary="Seat the committee (3–7 external evaluators, one chair; center staff only as secretary)")
-async def committee(request: Request, round_id: str, form: CommitteeForm, operator: Operator) -> dict[str, Any]:
+async def committee(request: Request, round_id: str, form: CommitteeForm, operator: Operator) -> RoundDetail:
     async with request.app.state.sessions() as session, session.begin():
         await handlers.form_committee(handlers.unit(session), request.app.state.evaluation, round_id=round_id,
                                       members=[(m.evaluator_id, m.role) for m in form.members],
@@ -127,13 +131,13 @@ async def committee(request: Request, round_id: str, form: CommitteeForm, operat
 
 @router.get("/rounds/{round_id}", tags=["rounds"],
             summary="A round: committee, each application's evaluators and scores, flags, and what blocks closing")
-async def round_detail(request: Request, round_id: str, _: Operator) -> dict[str, Any]:
+async def round_detail(request: Request, round_id: str, _: Operator) -> RoundDetail:
     return await _round(request, round_id)
 
 
 @router.post("/rounds/{round_id}/close", tags=["rounds"],
              summary="Close the round: rank (F1–F3), select within budget (F4), ask X11 re-checks, owe allowances (F7)")
-async def close(request: Request, round_id: str, operator: Operator) -> dict[str, Any]:
+async def close(request: Request, round_id: str, operator: Operator) -> RoundDetail:
     async with request.app.state.sessions() as session, session.begin():
         await handlers.close_round(handlers.unit(session), request.app.state.evaluation, round_id=round_id,
                                    operator=operator.subject)
@@ -144,48 +148,49 @@ async def close(request: Request, round_id: str, operator: Operator) -> dict[str
 
 @router.get("/rounds/{round_id}/applications", tags=["scoring"],
             summary="Applications of the round: an evaluator sees only those assigned without a conflict (F6)")
-async def round_applications(request: Request, round_id: str, actor: OperatorOrEvaluator) -> list[dict[str, Any]]:
+async def round_applications(request: Request, round_id: str,
+                             actor: OperatorOrEvaluator) -> list[ApplicationForEvaluator]:
     view, rows = await _view(request, round_id)
     visible = [c for c in rows if actor.role is Role.OPERATOR or view.may_see(actor.subject, c.application_id)]
-    return [_for_evaluator(c, view, actor) for c in visible]
+    return [ApplicationForEvaluator(**_for_evaluator(c, view, actor)) for c in visible]
 
 
 @router.get("/rounds/{round_id}/applications/{application_id}", tags=["scoring"],
             summary="One application as the evaluator scores it: verified facts, the plan, the committee sheet")
 async def round_application(request: Request, round_id: str, application_id: str,
-                            actor: OperatorOrEvaluator) -> dict[str, Any]:
+                            actor: OperatorOrEvaluator) -> ApplicationToScore:
     view, rows = await _view(request, round_id)
     found = next((c for c in rows if c.application_id == application_id), None)
     if found is None or (actor.role is Role.EVALUATOR and not view.may_see(actor.subject, application_id)):
         raise RuleViolation(Problem("application_id", "F6", f"no application {application_id} assigned to you in "
                                     "this round"), status_code=404)
     program = request.app.state.evaluation.program(found.program_id)
-    return {**_for_evaluator(found, view, actor), "facts": found.facts,
-            "committee_sheet": program.committee_score.model_dump(mode="json")
-            | {"raw_max": program.committee_score.raw_max}}
+    return ApplicationToScore(**_for_evaluator(found, view, actor), facts=found.facts,
+                              committee_sheet=program.committee_score.model_dump(mode="json")
+                              | {"raw_max": program.committee_score.raw_max})
 
 
 @router.put("/rounds/{round_id}/applications/{application_id}/declaration", tags=["scoring"],
             summary="Declare a conflict of interest with this application, or that there is none (F6)")
 async def declaration(request: Request, round_id: str, application_id: str, form: DeclarationForm,
-                      evaluator: EvaluatorOnly) -> dict[str, Any]:
+                      evaluator: EvaluatorOnly) -> Declared:
     async with request.app.state.sessions() as session, session.begin():
         await handlers.declare(handlers.unit(session), request.app.state.evaluation, round_id=round_id,
                                application_id=application_id, evaluator_id=evaluator.subject,
                                conflicted=form.conflicted, relation=form.relation, detail=form.detail)
-    return {"application_id": application_id, "evaluator_id": evaluator.subject, **form.model_dump()}
+    return Declared(application_id=application_id, evaluator_id=evaluator.subject, **form.model_dump())
 
 
 @router.put("/rounds/{round_id}/applications/{application_id}/score", tags=["scoring"],
             summary="Score the application: one level per item (S1); the raw and normalised totals come back (S2)")
 async def give_score(request: Request, round_id: str, application_id: str, form: ScoreForm,
-                     evaluator: EvaluatorOnly) -> dict[str, Any]:
+                     evaluator: EvaluatorOnly) -> Scored:
     async with request.app.state.sessions() as session, session.begin():
         sheet = await handlers.score(handlers.unit(session), request.app.state.evaluation, round_id=round_id,
                                      application_id=application_id, evaluator_id=evaluator.subject,
                                      levels=form.levels)
-    return {"application_id": application_id, "evaluator_id": evaluator.subject, "levels": form.levels,
-            "raw_total": sheet.raw_total, "normalised": str(publish(sheet.normalised))}
+    return Scored(application_id=application_id, evaluator_id=evaluator.subject, levels=form.levels,
+                  raw_total=sheet.raw_total, normalised=str(publish(sheet.normalised)))
 
 
 # --- applications and budget (operators) ------------------------------------------------------------------------
@@ -193,15 +198,15 @@ async def give_score(request: Request, round_id: str, application_id: str, form:
 @router.get("/applications", tags=["applications"], summary="Applications in evaluation (operators)")
 async def applications(request: Request, _: Operator, program_id: str | None = None,
                        status: CandidateStatus | None = None,
-                       limit: int = Query(500, ge=1, le=5000)) -> list[dict[str, Any]]:
+                       limit: int = Query(500, ge=1, le=5000)) -> list[Listed]:
     async with request.app.state.sessions() as session:
         rows = await store.listing(session, program_id=program_id, status=status, limit=limit)
-    return [{**r._asdict(), "qualitative": decimal(r.qualitative), "final": decimal(r.final)} for r in rows]
+    return [Listed(**{**r._asdict(), "qualitative": decimal(r.qualitative), "final": decimal(r.final)}) for r in rows]
 
 
 @router.get("/applications/{application_id}", tags=["applications"],
             summary="One application: document score breakdown (Q1–Q7), every evaluator's sheet, result, audit")
-async def application(request: Request, application_id: str, _: Operator) -> dict[str, Any]:
+async def application(request: Request, application_id: str, _: Operator) -> ApplicationDetail:
     async with request.app.state.sessions() as session:
         c = await store.candidate(session, application_id)
         if c is None:
@@ -210,7 +215,7 @@ async def application(request: Request, application_id: str, _: Operator) -> dic
         trail = await store.audit_of(session, application_id=application_id)
         sheets = [s for s in await store.scores(session, c.round_id)
                   if s.application_id == application_id] if c.round_id else []
-    return {"application_id": c.application_id, "program_id": c.program_id, "round_id": c.round_id,
+    return ApplicationDetail(**{"application_id": c.application_id, "program_id": c.program_id, "round_id": c.round_id,
             "company_name": c.company_name, "status": c.status, "expert_grade": c.expert_grade,
             "quantitative": c.quantitative, "quantitative_breakdown": c.quantitative_detail,
             "qualitative": decimal(c.qualitative), "qualitative_raw": decimal(c.qualitative_raw),
@@ -219,12 +224,12 @@ async def application(request: Request, application_id: str, _: Operator) -> dic
             "scores": [{"evaluator_id": s.evaluator_id, "levels": s.levels, "raw_total": s.raw_total,
                         "normalised": decimal(s.normalised), "submitted_at": s.submitted_at,
                         "revisions": s.revisions} for s in sheets],
-            "audit": [{"at": a.at, "actor": a.actor, "action": a.action, "detail": a.detail} for a in trail]}
+            "audit": [{"at": a.at, "actor": a.actor, "action": a.action, "detail": a.detail} for a in trail]})
 
 
 @router.get("/programs/{program_id}/budget", tags=["applications"],
             summary="The budget of a program: committed to the selected, free, and the waitlist (F4, F5)")
-async def budget(request: Request, program_id: str, _: Operator) -> dict[str, Any]:
+async def budget(request: Request, program_id: str, _: Operator) -> Budget:
     program = request.app.state.evaluation.programs.get(program_id)
     if program is None:
         raise RuleViolation(Problem("program_id", "A3", f"no program {program_id!r}"), status_code=404)
@@ -235,12 +240,12 @@ async def budget(request: Request, program_id: str, _: Operator) -> dict[str, An
     by = lambda st: [{"application_id": r.application_id, "company_name": r.company_name, "rank": r.rank,  # noqa: E731
                       "planned_subsidy": r.planned_subsidy, "call_id": r.call_id} for r in rows if r.status == st]
     budget = sum(c.budget for c in calls)
-    return {"program_id": program_id, "budget": budget, "committed": sum(committed.values()),
+    return Budget(**{"program_id": program_id, "budget": budget, "committed": sum(committed.values()),
             "available": budget - sum(committed.values()), "selected": by(CandidateStatus.SELECTED),
             "rechecking": by(CandidateStatus.RECHECKING), "waitlist": by(CandidateStatus.WAITLISTED),
             "calls": [{"call_id": c.call_id, "title": c.title, "window": c.window.model_dump(mode="json"),
                        "budget": c.budget, "committed": committed[c.call_id],
-                       "available": c.budget - committed[c.call_id]} for c in calls]}
+                       "available": c.budget - committed[c.call_id]} for c in calls]})
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------
@@ -268,7 +273,7 @@ def _for_evaluator(c, view, actor: Principal) -> dict[str, Any]:
     return out
 
 
-async def _round(request: Request, round_id: str) -> dict[str, Any]:
+async def _round(request: Request, round_id: str) -> RoundDetail:
     evaluation = request.app.state.evaluation
     async with request.app.state.sessions() as session:
         r = await handlers.find_round(handlers.unit(session), round_id)
@@ -288,7 +293,7 @@ async def _round(request: Request, round_id: str) -> dict[str, Any]:
             "quantitative": c.quantitative, "qualitative": decimal(c.qualitative),
             "qualitative_raw": decimal(c.qualitative_raw), "final": decimal(c.final), "rank": c.rank,
             "outcome": c.outcome, "planned_subsidy": c.planned_subsidy})
-    return {"round_id": r.round_id, "program_id": r.program_id, "call_id": r.call_id, "status": r.status,
+    return RoundDetail(**{"round_id": r.round_id, "program_id": r.program_id, "call_id": r.call_id, "status": r.status,
             "opened_at": r.opened_at,
             "closed_at": r.closed_at,
             "committee": [{"evaluator_id": s.evaluator.evaluator_id, "name": s.evaluator.name, "role": s.role,
@@ -297,4 +302,4 @@ async def _round(request: Request, round_id: str) -> dict[str, Any]:
             "close_blocked_by": [p.as_dict() for p in view.close_problems()] if r.status == RoundStatus.OPEN else [],
             "applications": applications,
             "allowances": [{"evaluator_id": a.evaluator_id, "applications_scored": a.applications_scored,
-                            "amount": a.amount} for a in owed]}
+                            "amount": a.amount} for a in owed]})

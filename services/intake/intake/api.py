@@ -17,6 +17,7 @@ from sme_runtime import tracing
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas.application import ApplicationContent
+from sme_schemas.program import ProgramDefinition
 from sme_schemas.values import ShortText
 
 log = logging.getLogger("intake.api")
@@ -172,5 +173,5 @@ async def listing(request: Request, actor: Actor, program_id: str | None = None,
 
 
 @router.get("/programs", summary="Program calls this intake accepts applications for")
-async def programs(request: Request, actor: Actor) -> list[dict[str, Any]]:
-    return [p.model_dump(mode="json") for p in request.app.state.intake.programs.values()]
+async def programs(request: Request, actor: Actor) -> list[ProgramDefinition]:
+    return list(request.app.state.intake.programs.values())

@@ -12,6 +12,9 @@ from pydantic import BaseModel, Field
 from payments import handlers, ledger, store
 from payments.accounts import ACCOUNT_NUMBER, masked
 from payments.status import PaymentStatus
+from payments.views import (
+    AccountView, Adjustment, AuditEntry, LedgerEntry, PaymentView, PaymentWithAdjustments, Settlement,
+)
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas.values import ApplicationId
@@ -68,8 +71,7 @@ class AdjustmentForm(BaseModel):
     due_on: date | None = None
 
 
-def payment_view(p: Any) -> dict[str, Any]:
-    """What a payment shows outside the vault: the account masked."""
+def _payment(p: Any) -> dict[str, Any]:
     return {"payment_id": p.payment_id, "purpose": p.purpose, "instalment": p.instalment, "program_id": p.program_id,
             "application_id": p.application_id, "evaluator_id": p.evaluator_id, "round_id": p.round_id,
             "payee_name": p.payee_name, "amount": p.amount, "status": p.status,
@@ -80,6 +82,11 @@ def payment_view(p: Any) -> dict[str, Any]:
             "clawed_back_at": p.clawed_back_at}
 
 
+def payment_view(p: Any) -> PaymentView:
+    """What a payment shows outside the vault: the account masked."""
+    return PaymentView(**_payment(p))
+
+
 def _own(p: Any, principal: Principal) -> Any:
     if p is None or (principal.role is Role.COMPANY and p.brn != principal.business_registration_number):
         raise RuleViolation(Problem("payment_id", "C9", "no such payment visible to you"), status_code=404)
@@ -88,7 +95,7 @@ def _own(p: Any, principal: Principal) -> Any:
 
 @router.post("/subsidy-requests", status_code=201,
              summary="File the subsidy request (서식4): P1 after the accepted report; P2 amount; due in 30 days (P3)")
-async def file_request(request: Request, form: SubsidyRequestForm, principal: CompanyOrOperator) -> dict[str, Any]:
+async def file_request(request: Request, form: SubsidyRequestForm, principal: CompanyOrOperator) -> PaymentView:
     async with request.app.state.sessions() as session, session.begin():
         p = await handlers.file_subsidy_request(
             handlers.unit(session), request.app.state.payments, principal, application_id=form.application_id,
@@ -100,7 +107,7 @@ async def file_request(request: Request, form: SubsidyRequestForm, principal: Co
 
 @router.post("/advance-requests", status_code=201,
              summary="Request the advance (선금) once the agreement is signed, where the program pays one (I1)")
-async def file_advance(request: Request, form: AdvanceRequestForm, principal: CompanyOrOperator) -> dict[str, Any]:
+async def file_advance(request: Request, form: AdvanceRequestForm, principal: CompanyOrOperator) -> PaymentView:
     async with request.app.state.sessions() as session, session.begin():
         p = await handlers.file_advance_request(
             handlers.unit(session), request.app.state.payments, principal, application_id=form.application_id,
@@ -111,7 +118,7 @@ async def file_advance(request: Request, form: AdvanceRequestForm, principal: Co
 @router.get("/programs/{program_id}/settlement",
             summary="The settlement (정산) by funding source: budget, committed, released, paid, clawed back, "
                     "outstanding and unspent, with the checks that it balances (L1–L4)")
-async def settlement(request: Request, program_id: str, _: Operator) -> dict[str, Any]:
+async def settlement(request: Request, program_id: str, _: Operator) -> Settlement:
     payments = request.app.state.payments
     if program_id not in payments.programs:
         raise RuleViolation(Problem("program_id", "L4", f"no program {program_id!r} here"), status_code=404)
@@ -119,21 +126,21 @@ async def settlement(request: Request, program_id: str, _: Operator) -> dict[str
     async with request.app.state.sessions() as session:
         sums = await store.ledger_sums(session, program_id=program_id)
         recorded = await store.recorded_subsidy_totals(session, program_id)
-    return ledger.settlement(program, ledger.Position(sums), paid_recorded=recorded.paid,
-                             clawed_back_recorded=recorded.clawed_back)
+    return Settlement(**ledger.settlement(program, ledger.Position(sums), paid_recorded=recorded.paid,
+                                          clawed_back_recorded=recorded.clawed_back))
 
 
 @router.get("/ledger/{application_id}", summary="An application's ledger entries by funding source (L2, L3)")
-async def application_ledger(request: Request, application_id: ApplicationId, _: Operator) -> list[dict[str, Any]]:
+async def application_ledger(request: Request, application_id: ApplicationId, _: Operator) -> list[LedgerEntry]:
     async with request.app.state.sessions() as session:
         rows = await store.ledger_of(session, application_id)
-    return [{"source": r.source, "kind": r.kind, "amount": r.amount, "payment_id": r.payment_id, "reason": r.reason,
-             "at": r.at} for r in rows]
+    return [LedgerEntry(source=r.source, kind=r.kind, amount=r.amount, payment_id=r.payment_id, reason=r.reason,
+                        at=r.at) for r in rows]
 
 
 @router.get("/payments", summary="Payments: operators see all; a company its own")
 async def list_payments(request: Request, principal: CompanyOrOperator, program_id: str | None = None,
-                        status: str | None = None, purpose: str | None = None) -> list[dict[str, Any]]:
+                        status: PaymentStatus | None = None, purpose: str | None = None) -> list[PaymentView]:
     brn = principal.business_registration_number if principal.role is Role.COMPANY else None
     async with request.app.state.sessions() as session:
         rows = await store.payments(session, program_id=program_id, brn=brn, status=status, purpose=purpose)
@@ -141,29 +148,29 @@ async def list_payments(request: Request, principal: CompanyOrOperator, program_
 
 
 @router.get("/payments/{payment_id}", summary="One payment with its breakdown and adjustments")
-async def get_payment(request: Request, payment_id: PaymentId, principal: CompanyOrOperator) -> dict[str, Any]:
+async def get_payment(request: Request, payment_id: PaymentId, principal: CompanyOrOperator) -> PaymentWithAdjustments:
     async with request.app.state.sessions() as session:
         p = _own(await store.payment(session, payment_id), principal)
         adjustments = await store.adjustments_of(session, payment_id)
-    return {**payment_view(p), "adjustments": [
-        {"changes": a.changes, "reason": a.reason, "recorded_by": a.recorded_by, "recorded_at": a.recorded_at}
-        for a in adjustments]}
+    return PaymentWithAdjustments(**_payment(p), adjustments=[
+        Adjustment(changes=a.changes, reason=a.reason, recorded_by=a.recorded_by, recorded_at=a.recorded_at)
+        for a in adjustments])
 
 
 @router.get("/payments/{payment_id}/account", summary="The full account number, to make the transfer (audited)")
-async def account(request: Request, payment_id: PaymentId, operator: Operator) -> dict[str, Any]:
+async def account(request: Request, payment_id: PaymentId, operator: Operator) -> AccountView:
     async with request.app.state.sessions() as session, session.begin():
         p = _own(await store.payment(session, payment_id), operator)
         if p.account_ciphertext is None:
             raise RuleViolation(Problem("account", "P1", "no account on file for this payment"), status_code=404)
         await store.audit(session, at=request.app.state.payments.clock(), actor=operator.subject,
                           action="account-read", payment_id=payment_id, application_id=p.application_id)
-    return {"payment_id": payment_id, "bank": p.bank, "holder": p.account_holder,
-            "number": request.app.state.payments.vault.open(p.account_ciphertext)}
+    return AccountView(payment_id=payment_id, bank=p.bank, holder=p.account_holder,
+                       number=request.app.state.payments.vault.open(p.account_ciphertext))
 
 
 @router.post("/payments/{payment_id}/record", summary="Record the payment made; it closes (PaymentRecorded)")
-async def record(request: Request, payment_id: PaymentId, form: PaymentForm, operator: Operator) -> dict[str, Any]:
+async def record(request: Request, payment_id: PaymentId, form: PaymentForm, operator: Operator) -> PaymentView:
     async with request.app.state.sessions() as session, session.begin():
         p = await handlers.record_payment(handlers.unit(session), request.app.state.payments, payment_id, operator,
                                           paid_on=form.paid_on, amount=form.amount)
@@ -172,7 +179,7 @@ async def record(request: Request, payment_id: PaymentId, form: PaymentForm, ope
 
 @router.post("/payments/{payment_id}/adjustments", status_code=201,
              summary="Adjust the amount or the due date, with the reason (P4)")
-async def adjust(request: Request, payment_id: PaymentId, form: AdjustmentForm, operator: Operator) -> dict[str, Any]:
+async def adjust(request: Request, payment_id: PaymentId, form: AdjustmentForm, operator: Operator) -> PaymentView:
     async with request.app.state.sessions() as session, session.begin():
         p = await handlers.adjust(handlers.unit(session), request.app.state.payments, payment_id, operator,
                                   amount=form.amount, due_on=form.due_on, reason=form.reason)
@@ -180,7 +187,7 @@ async def adjust(request: Request, payment_id: PaymentId, form: AdjustmentForm, 
 
 
 @router.get("/payments/{payment_id}/audit", summary="Who did what to the payment, when and why")
-async def audit(request: Request, payment_id: PaymentId, _: Operator) -> list[dict[str, Any]]:
+async def audit(request: Request, payment_id: PaymentId, _: Operator) -> list[AuditEntry]:
     async with request.app.state.sessions() as session:
         rows = await store.audit_of(session, payment_id)
-    return [{"at": r.at, "actor": r.actor, "action": r.action, "detail": r.detail} for r in rows]
+    return [AuditEntry(at=r.at, actor=r.actor, action=r.action, detail=r.detail) for r in rows]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from screening import handlers, store
 from screening.status import ScreeningStatus
+from screening.views import ApplicationView, Listed, RegistryWait, Waiting
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas.values import RuleId
@@ -54,7 +55,7 @@ async def reviews(request: Request, _: Operator) -> list[Review]:
 
 @router.post("/reviews/{application_id}/rulings", tags=["manual review"],
              summary="Rule on an application's open questions; recorded with operator, time and reason")
-async def rule(request: Request, application_id: str, form: RulingForm, operator: Operator) -> dict[str, Any]:
+async def rule(request: Request, application_id: str, form: RulingForm, operator: Operator) -> ApplicationView:
     async with request.app.state.sessions() as session, session.begin():
         await handlers.rule_on(handlers.unit(session), request.app.state.screening, application_id=application_id,
                                purpose=form.purpose, exclude=form.decision == "exclude",
@@ -65,9 +66,9 @@ async def rule(request: Request, application_id: str, form: RulingForm, operator
 
 @router.get("/applications/{application_id}", tags=["applications"],
             summary="Screening state of one application: outcome, rules and evidence, lookups, audit trail")
-async def application(request: Request, application_id: str, actor: OperatorOrCompany) -> dict[str, Any]:
+async def application(request: Request, application_id: str, actor: OperatorOrCompany) -> ApplicationView:
     found = await _application(request, application_id)
-    if actor.role is Role.COMPANY and found["business_registration_number"] != actor.business_registration_number:
+    if actor.role is Role.COMPANY and found.business_registration_number != actor.business_registration_number:
         raise _not_found(application_id)  # C9: another company's application does not exist for this caller
     return found
 
@@ -75,38 +76,39 @@ async def application(request: Request, application_id: str, actor: OperatorOrCo
 @router.get("/applications", tags=["applications"], summary="Applications in screening (operators)")
 async def applications(request: Request, _: Operator, program_id: str | None = None,
                        status: ScreeningStatus | None = None,
-                       limit: int = Query(200, ge=1, le=5000)) -> list[dict[str, Any]]:
+                       limit: int = Query(200, ge=1, le=5000)) -> list[Listed]:
     async with request.app.state.sessions() as session:
         rows = await store.listing(session, program_id=program_id, status=status, limit=limit)
-    return [{"application_id": r.application_id, "program_id": r.program_id, "company_name": r.company_name,
-             "business_registration_number": r.brn, "revision": r.revision, "status": r.status,
-             "submitted_at": r.submitted_at, "decided_at": r.decided_at, "decided_by": r.decided_by,
-             "supplement_deadline": r.supplement_deadline, "decision": r.decision} for r in rows]
+    return [Listed(application_id=r.application_id, program_id=r.program_id, company_name=r.company_name,
+                   business_registration_number=r.brn, revision=r.revision, status=r.status,
+                   submitted_at=r.submitted_at, decided_at=r.decided_at, decided_by=r.decided_by,
+                   supplement_deadline=r.supplement_deadline, decision=r.decision) for r in rows]
 
 
 @router.get("/lookups/waiting", tags=["lookups"],
             summary="How many applications wait on each registry, and the oldest wait")
-async def waiting(request: Request, _: Operator) -> dict[str, Any]:
+async def waiting(request: Request, _: Operator) -> Waiting:
     async with request.app.state.sessions() as session:
         by_registry = await store.waiting_by_registry(session)
-    return {"registries": by_registry, "applications_waiting": sum(v["applications"] for v in by_registry.values())}
+    return Waiting(registries={r: RegistryWait(**v) for r, v in by_registry.items()},
+                   applications_waiting=sum(v["applications"] for v in by_registry.values()))
 
 
-async def _application(request: Request, application_id: str) -> dict[str, Any]:
+async def _application(request: Request, application_id: str) -> ApplicationView:
     async with request.app.state.sessions() as session:
         row = await store.get(session, application_id)
         if row is None:
             raise _not_found(application_id)
         lookups = await store.lookups_of(session, application_id)
         trail = await store.audit_of(session, application_id)
-    return {"application_id": row.application_id, "program_id": row.program_id,
+    return ApplicationView(**{"application_id": row.application_id, "program_id": row.program_id,
             "business_registration_number": row.brn, "revision": row.revision, "status": row.status,
             "submitted_at": row.submitted_at, "decided_at": row.decided_at, "decided_by": row.decided_by,
             "supplement_deadline": row.supplement_deadline, "decision": row.decision,
             "lookups": [{"purpose": lk.purpose, "registry": lk.registry, "requested_at": lk.requested_at,
                          "answered_at": lk.answered_at, "verdict": lk.verdict, "findings": lk.findings,
                          "attempts": lk.attempts, "superseded": lk.superseded} for lk in lookups],
-            "audit": [{"at": a.at, "actor": a.actor, "action": a.action, "detail": a.detail} for a in trail]}
+            "audit": [{"at": a.at, "actor": a.actor, "action": a.action, "detail": a.detail} for a in trail]})
 
 
 def _not_found(application_id: str) -> RuleViolation:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
+from sme_runtime.views import View
 from sme_schemas.values import ShortText
 
 Operator = Annotated[Principal, Depends(requires(Role.OPERATOR))]
@@ -30,6 +31,30 @@ class ReplayRequest(BaseModel):
     ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
         min_length=1, max_length=1000, description="Dead letter ids (from GET /dead-letters)")
     reason: ShortText = Field(description="What was fixed: recorded with the replay")
+
+
+class DeadLetter(View):
+    """An event a consumer group could not apply, with the reason, and its replay once one was made."""
+
+    id: int
+    consumer: str = Field(description="The consumer group that dead-lettered it")
+    topic: str
+    partition: int
+    offset: int
+    event_id: str | None = Field(description="Its ce_id, when its headers could be read")
+    error: str
+    recorded_at: datetime
+    replayed_at: datetime | None
+    replayed_by: str | None
+    replay_reason: str | None
+
+
+class ReplayedView(View):
+    dead_letter_id: int
+    topic: str
+    partition: int
+    offset: int
+    event_id: str | None
 
 
 @dataclass(frozen=True)
@@ -104,16 +129,17 @@ def dead_letter_routes():
 
     @router.get("/dead-letters", summary="Events this service could not apply, with the reason (operators)")
     async def listed(request: Request, operator: Operator, consumer: str | None = None,
-                     include_replayed: bool = False) -> list[dict]:
+                     include_replayed: bool = False) -> list[DeadLetter]:
         async with request.app.state.sessions() as session:
-            return await dead_letters(session, consumer=consumer, include_replayed=include_replayed)
+            rows = await dead_letters(session, consumer=consumer, include_replayed=include_replayed)
+        return [DeadLetter(**r) for r in rows]
 
     @router.post("/dead-letters/replay", summary="Publish dead letters again after their cause is fixed "
                  "(operators; idempotent: an event is applied once however often it is replayed)")
-    async def replayed(body: ReplayRequest, request: Request, operator: Operator) -> list[dict]:
+    async def replayed(body: ReplayRequest, request: Request, operator: Operator) -> list[ReplayedView]:
         async with request.app.state.sessions() as session, session.begin():
             done = await replay(session, request.app.state.settings.kafka_bootstrap_servers, body.ids,
                                 by=f"operator:{operator.subject}", reason=body.reason)
-        return [r.__dict__ for r in done]
+        return [ReplayedView(**r.__dict__) for r in done]
 
     return router

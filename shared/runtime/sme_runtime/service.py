@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from faststream.kafka import KafkaBroker
 from prometheus_client import make_asgi_app
+from pydantic import Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -32,6 +33,7 @@ from sme_runtime.relay import OutboxRelay
 from sme_runtime.settings import ServiceSettings
 from sme_runtime.topics import service_topics, start_when_kafka_answers
 from sme_runtime.unit import Unit, in_unit
+from sme_runtime.views import View
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +181,11 @@ def service_consumers(settings: ServiceSettings, sessions: async_sessionmaker, s
     return consumers
 
 
+class Liveness(View):
+    service: str
+    status: str = Field(description="alive: the process and its event loop answer")
+
+
 def install_operations(app: FastAPI, service: str) -> None:
     """/metrics for Prometheus and the probes, all open, none carrying personal data: /livez (the process answers:
     restart it when it does not), /readyz (database and broker reachable: send it traffic; a restart would not
@@ -186,8 +193,8 @@ def install_operations(app: FastAPI, service: str) -> None:
     app.mount("/metrics", make_asgi_app(_metrics_registry()))
 
     @app.get("/livez", tags=["operations"], summary="Liveness: the process and its event loop answer")
-    async def livez() -> dict:
-        return {"service": service, "status": "alive"}
+    async def livez() -> Liveness:
+        return Liveness(service=service, status="alive")
 
     @app.get("/readyz", tags=["operations"], summary="Readiness: database and broker reachable (503 if not)")
     async def readyz() -> JSONResponse:

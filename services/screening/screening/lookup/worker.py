@@ -28,6 +28,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import Counter, Gauge, Histogram, make_asgi_app
+from pydantic import Field
 
 from screening.config import ScreeningSettings
 from screening.lookup.adapters import (
@@ -42,8 +43,9 @@ from sme_runtime import tracing
 from sme_runtime.metrics import REGISTRY
 from sme_runtime.retry import Backoff
 from sme_runtime.logs import broker_logging
-from sme_runtime.service import lag_loop
+from sme_runtime.service import Liveness, lag_loop
 from sme_runtime.topics import start_when_kafka_answers
+from sme_runtime.views import View
 from sme_schemas import EnvelopeError, unwrap, wrap
 from sme_schemas.screening import Finding
 
@@ -66,6 +68,25 @@ CIRCUIT = Gauge("sme_lookup_circuit_state", "Circuit state per registry: 0 close
 CIRCUIT_OPENED = Counter("sme_lookup_circuit_opened_total", "Times the circuit opened", ["registry"])
 HELD = Gauge("sme_lookup_held", "Lookups this worker holds because its registry is not answering", ["registry"])
 IN_FLIGHT = Gauge("sme_lookup_in_flight", "Lookups whose registry call this worker has under way", ["registry"])
+
+
+class WorkerHealth(View):
+    """A lookup worker's registry circuit and what it holds while the registry is away."""
+
+    service: str
+    registry: str
+    registry_url: str
+    kafka: bool
+    circuit: str = Field(description="closed | open | half-open")
+    consecutive_failures: int
+    circuit_opened: int
+    holding: str | None = Field(description="The lookup held while the registry is away, if any")
+    held: int
+    in_flight: int
+    concurrency: int
+    batch_limit: int
+    answered: int
+    last_error: str | None
 
 
 @dataclass
@@ -325,8 +346,8 @@ def create_worker_app(registry: Registry, settings: ScreeningSettings | None = N
     app.mount("/metrics", make_asgi_app(REGISTRY))
 
     @app.get("/livez", tags=["operations"], summary="Liveness: the worker's event loop answers")
-    async def livez() -> dict:
-        return {"service": f"screening-worker-{registry.value}", "status": "alive"}
+    async def livez() -> Liveness:
+        return Liveness(service=f"screening-worker-{registry.value}", status="alive")
 
     @app.get("/readyz", tags=["operations"], summary="Readiness: the broker is reachable (a registry that is down "
              "is not a reason to restart or drain: its lookups are held)")
@@ -336,14 +357,14 @@ def create_worker_app(registry: Registry, settings: ScreeningSettings | None = N
                             status_code=200 if running else 503)
 
     @app.get("/health", tags=["operations"], summary="Circuit state and the lookup held, if any")
-    async def health() -> dict:
+    async def health() -> WorkerHealth:
         breaker = resilience.breaker
-        return {"service": f"screening-worker-{registry.value}", "registry": registry.value,
-                "registry_url": settings.registry_url(registry), "kafka": bool(getattr(broker, "running", False)),
-                "circuit": breaker.state.value, "consecutive_failures": breaker.consecutive_failures,
-                "circuit_opened": breaker.opened_count, "holding": resilience.holding,
-                "held": len(resilience.held), "in_flight": resilience.in_flight, "concurrency": resilience.concurrency,
-                "batch_limit": resilience.batch_limit,
-                "answered": resilience.answered, "last_error": resilience.last_error}
+        return WorkerHealth(
+            service=f"screening-worker-{registry.value}", registry=registry.value,
+            registry_url=settings.registry_url(registry), kafka=bool(getattr(broker, "running", False)),
+            circuit=breaker.state.value, consecutive_failures=breaker.consecutive_failures,
+            circuit_opened=breaker.opened_count, holding=resilience.holding, held=len(resilience.held),
+            in_flight=resilience.in_flight, concurrency=resilience.concurrency, batch_limit=resilience.batch_limit,
+            answered=resilience.answered, last_error=resilience.last_error)
 
     return app

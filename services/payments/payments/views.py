@@ -1,0 +1,107 @@
+"""What payments' routes answer (response models; sme_runtime.views). No bank account number leaves except through
+the audited account route."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import Field
+
+from payments.status import PaymentStatus
+from sme_runtime.views import View
+
+
+class PaymentView(View):
+    payment_id: str
+    purpose: str = Field(description="subsidy | evaluator-allowance")
+    instalment: str | None = Field(description="advance | balance for a subsidy (I1); none for an allowance")
+    program_id: str
+    application_id: str | None
+    evaluator_id: str | None
+    round_id: str | None
+    payee_name: str
+    amount: int
+    status: PaymentStatus
+    request_received_on: date
+    due_on: date = Field(description="P3: received + the program's payment days")
+    breakdown: dict[str, Any] | None = Field(description="P2, as computed at the request (SubsidyBreakdown)")
+    documents: dict[str, str] | None
+    bank: str | None
+    account: str | None = Field(description="The account, masked: ****1234")
+    overdue: bool
+    overdue_at: datetime | None
+    paid_on: date | None
+    recorded_by: str | None
+    clawback_amount: int | None
+    clawed_back_at: datetime | None
+
+
+class Adjustment(View):
+    changes: dict[str, list[Any]] = Field(description="{field: [before, after]} (P4)")
+    reason: str
+    recorded_by: str
+    recorded_at: datetime
+
+
+class PaymentWithAdjustments(PaymentView):
+    adjustments: list[Adjustment]
+
+
+class AccountView(View):
+    payment_id: str
+    bank: str | None
+    holder: str | None
+    number: str
+
+
+class LedgerEntry(View):
+    source: str = Field(description="The funding source (L1)")
+    kind: str = Field(description="commitment | release | payment | clawback")
+    amount: int
+    payment_id: str | None
+    reason: str
+    at: datetime
+
+
+class SourceLine(View):
+    source: str
+    title: str
+    budget: int
+    committed: int
+    released: int
+    paid: int
+    clawed_back: int
+    net_spent: int
+    outstanding: int
+    unspent: int
+
+
+class Totals(View):
+    budget: int
+    committed: int
+    released: int
+    paid: int
+    clawed_back: int
+    net_spent: int
+    outstanding: int
+    unspent: int
+
+
+class Settlement(View):
+    """L4: the settlement (정산) by funding source, with the checks that make it balance."""
+
+    program_id: str
+    name: str
+    sources: list[SourceLine]
+    total: Totals
+    paid_recorded: int
+    clawed_back_recorded: int
+    balanced: bool
+    problems: list[str]
+
+
+class AuditEntry(View):
+    at: datetime
+    actor: str
+    action: str
+    detail: dict[str, Any] | None

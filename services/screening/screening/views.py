@@ -1,0 +1,71 @@
+"""What screening's routes answer (response models; sme_runtime.views)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from screening.status import ScreeningStatus
+from sme_runtime.views import View
+
+
+class LookupView(View):
+    purpose: str = Field(description="screening, or recheck:<request id> for an X11 re-check")
+    registry: str
+    requested_at: datetime
+    answered_at: datetime | None
+    verdict: str | None = Field(description="clear | excluded | refer")
+    findings: list[dict[str, Any]] | None
+    attempts: int | None
+    superseded: bool
+
+
+class AuditEntry(View):
+    at: datetime
+    actor: str
+    action: str
+    detail: dict[str, Any] | None
+
+
+class Listed(View):
+    application_id: str
+    program_id: str
+    company_name: str | None
+    business_registration_number: str | None
+    revision: int
+    status: ScreeningStatus
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    decided_by: str | None
+    supplement_deadline: datetime | None
+    decision: dict[str, Any] | None = Field(description="The last decision: outcome, findings (each with its rule), "
+                                                        "documents, questions, waiting_on")
+
+
+class ApplicationView(View):
+    """One application's screening: its decision with the rules behind it, every lookup and the audit trail."""
+
+    application_id: str
+    program_id: str
+    business_registration_number: str | None
+    revision: int
+    status: ScreeningStatus
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    decided_by: str | None
+    supplement_deadline: datetime | None
+    decision: dict[str, Any] | None
+    lookups: list[LookupView]
+    audit: list[AuditEntry]
+
+
+class RegistryWait(View):
+    applications: int
+    lookups: int
+    oldest_requested_at: datetime | None
+
+
+class Waiting(View):
+    registries: dict[str, RegistryWait]
+    applications_waiting: int
