@@ -6,15 +6,18 @@ moved ahead (CONTRACTS_/PAYMENTS_CLOCK_OFFSET_DAYS, refused in production), whic
 sessions and due dates live in the databases and survive a restart."""
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Callable
 
 import httpx
 
+from deploy.local.endpoints import CONTRACTS, EVALUATION, KAFKA, LOCAL_DIR, PAYMENTS
 from deploy.local.procs import ServiceProcess, service_env
-from deploy.local.show import pad, width
+from deploy.local.screening_stage import work_review_queue
+from deploy.local.show import heading, pad, width
 from deploy.sample.evaluation_scenario import EvaluationDesk
 from deploy.sample.execution_scenario import ContractsDesk, PaymentsDesk, subsidy_request
 from deploy.sample.program_call import cost_at_the_cap
@@ -394,3 +397,76 @@ async def bus_counts(starts: dict, program_id: str, kafka: str) -> Counter:
             _, event = unwrap(record.headers, record.value, expected=cls)
             counts[cls.__name__] += event.program_id == program_id
     return counts
+
+
+def execute(program: dict, forms: list[dict], rows: dict[str, dict], names: dict[str, str], budget: dict,
+            execution: ExecutionServices, starts: dict) -> dict[str, int]:
+    """Agreements, a give-up, the consulting, reports, subsidies, payments, one overdue, and the report."""
+    pid, now = program["program_id"], datetime.now(timezone.utc)
+    desk, pay = ContractsDesk(CONTRACTS), PaymentsDesk(PAYMENTS)
+    ranks = {s["application_id"]: s["rank"] for s in budget["selected"] + budget["waitlist"]}
+    heading("contracts: three-party agreements (서식3)")
+    agreements = agreements_drafted(desk, pid, budget)
+    print(f"{len(agreements)} agreements drafted from ApplicationSelected with the parties screening verified; "
+          f"term {agreements[0]['term_start']} – {agreements[0]['term_end']} (C2)")
+    signed = sign_everything(desk, agreements, names)
+    parties = "center, company and expert" if program["support"].get("expert_party", True) else "center and company"
+    print(f"{signed} agreements in force: {parties} each signed (C1 → AgreementSigned)")
+    heading("payments: evaluator allowances")
+    pay_allowances(pay, pid)
+    advanced: set[str] = set()
+    if program.get("payment_schedule", {}).get("advance_percent"):
+        percent = program["payment_schedule"]["advance_percent"]
+        heading(f"payments: advances (선금, {percent}% of the agreed amount, I1)")
+        advanced = {p["application_id"] for p in pay_advances(pay, desk, agreements, names)}
+    advances = len(advanced)
+    heading("contracts: a give-up promotes the waitlist (C6, F5)")
+    budget = give_up_and_promote(desk, EvaluationDesk(EVALUATION), pid, budget, names,
+                                    lambda: work_review_queue(names, recheck=True))
+    ranks.update({s["application_id"]: s["rank"] for s in budget["selected"]})
+    agreements = agreements_drafted(desk, pid, budget)
+    signed = sign_everything(desk, [a for a in agreements if a["status"] == "drafted"], names)
+    print(f"  {signed} new agreement in force")
+    heading(f"{CONSULTING_DAYS} days on: the consulting (C3) and the result reports (C8)")
+    print(f"contracts and payments restart with their calendars {CONSULTING_DAYS} days ahead (demo only): "
+          f"today is {service_today(CONSULTING_DAYS, now)} for them")
+    execution.restart(CONSULTING_DAYS)
+    reported = consult_and_report(desk, agreements, service_today(CONSULTING_DAYS, now), names)
+    heading("payments: subsidy requests (서식4) and payments (P1–P4)")
+    by_brn = {f["company"]["business_registration_number"]: f for f in forms}
+    costs = {a: by_brn[r["business_registration_number"]]["consulting"]["cost_excluding_vat"] for a, r in rows.items()}
+    filed, recovered = request_subsidies(pay, desk, agreements, costs, names, program, advanced)
+    unpaid = pay_all_but_one(pay, [p for p in filed if p["status"] == "due"], names)
+    heading(f"{UNPAID_DAYS} days later: the unpaid request passes its due date (P3)")
+    overdue_after_restart(execution, pay, pid, unpaid, f"{PAYMENTS}/metrics/")
+    heading("follow-up (사후관리): the satisfaction survey and the outcome reports (M1–M3)")
+    reminders, answers = follow_up_stage(execution, desk, agreements, names, CONSULTING_DAYS,
+                                         service_today(CONSULTING_DAYS, now))
+    for line in follow_up_report(desk, pid):
+        print("  " + line)
+    sections = {f"program report: {program['name']}": program_report(desk, pay, pid, names, ranks),
+                "settlement (정산) by funding source (L1–L4)": settlement_report(pay, pid)}
+    for title, lines in sections.items():
+        heading(title)
+        print("\n".join("  " + line for line in lines))
+    saved = LOCAL_DIR / "reports" / f"{pid}.txt"
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text("".join(f"{title}\n" + "".join(f"  {line}\n" for line in lines)
+                             for title, lines in sections.items()), encoding="utf-8")
+    print(f"(the program report and the settlement are also in {saved})")
+    counts = asyncio.run(bus_counts(starts, pid, KAFKA))
+    print("on the bus for this call: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if v))
+    allowances = sum(1 for p in pay.payments(pid) if p["purpose"] == "evaluator-allowance")
+    balances = sum(1 for p in filed if p["status"] == "due")
+    want = {"AgreementSigned": len(agreements), "ParticipationGivenUp": 1, "ReportAccepted": reported,
+            "PaymentDue": advances + balances + allowances, "PaymentRecorded": advances + balances - 1 + allowances,
+            # I3: the company that gave up had been paid its advance, and returns it
+            "PaymentOverdue": 1, "SubsidyClawedBack": recovered + (1 if advances else 0),
+            "FollowUpReminder": reminders, "FollowUpSubmitted": answers,
+            "ReportReturned": 1}  # C8: one report is returned once, then accepted
+    wrong = {k: (counts[k], v) for k, v in want.items() if counts[k] != v}
+    if wrong:
+        raise SystemExit(f"events on the bus differ from what was done (seen, expected): {wrong}")
+    paid = {p["application_id"] for p in pay.payments(pid) if p["purpose"] == "subsidy" and p["status"] == "paid"
+            and p.get("instalment") != "advance"}
+    return {"agreed": len(agreements), "reported": reported, "paid": len(paid)}

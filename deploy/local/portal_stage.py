@@ -11,8 +11,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
+from deploy.local.endpoints import CONTRACTS, LOCAL_DIR, token
 from deploy.local.groups import consumer_groups, start_groups_at_end
 from deploy.local.procs import ROOT, ServiceProcess, service_env
+from deploy.local.show import heading, pad
+from deploy.sample.evaluation_scenario import EXTERNALS
+from sme_runtime.auth import Role
 
 DEMO_PASSWORD = "demo-portal-2026"  # a demonstration on this machine only; production accounts come by invitation
 
@@ -126,3 +132,19 @@ class PortalStage:
                                                            login=evaluator_id.lower(), evaluator_id=evaluator_id),
                          "the rounds they sit on"))
         return accounts
+
+
+def show_portal(portal: PortalStage, program_id: str, *, expert_party: bool) -> None:
+    """The portal's address and a demonstration account per role, with what each can look at."""
+    heading("the portal: sign in as each role")
+    agreements = httpx.get(f"{CONTRACTS}/agreements", params={"program_id": program_id},
+                           headers=token(Role.OPERATOR)).json()
+    chosen = next(a for a in agreements if a["status"] in ("completed", "in-force"))
+    evaluator_id, evaluator_name = EXTERNALS[0][0], EXTERNALS[0][1]
+    accounts = portal.demo_accounts((chosen["business_registration_number"], chosen["company_name"]),
+                                    (evaluator_id, evaluator_name), expert=expert_party)
+    mails = portal.mails_settled()
+    print(f"{portal.url}  — every account's password: {DEMO_PASSWORD} (demonstration accounts on this machine)")
+    for role, login, what in accounts:
+        print(f"  {pad(role, 20)} {login:<14} {what}")
+    print(f"notices e-mailed to the local mail server so far: {mails} ({LOCAL_DIR / 'mail'})")

@@ -53,3 +53,8 @@ def day(value: date | str) -> str:
         digits = value.replace("-", "")[:8]
         return f"{digits[:4]}-{digits[4:6]}-{digits[6:8]}"
     return value.isoformat()
+
+
+def heading(text: str) -> None:
+    """A stage's title line."""
+    print(f"\n== {text} " + "=" * max(0, 74 - len(text)))

@@ -1,0 +1,155 @@
+"""The main job's screening stage: the national prior-project index built, each application screened against the
+rules and the four registries, the manual-review queue worked by operators, and a company's supplement (E6)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+
+from deploy.local.endpoints import BASE, LOCAL_DIR, SCREENING, token
+from deploy.local.show import clip, heading, instant, pad
+from deploy.sample.screening_scenario import NATIONAL, NATIONAL_PROJECTS, PLANTED, expected
+from sme_runtime.auth import Role
+
+def national_index(export: Path) -> Path:
+    """The duplicate-projects lookup's prior-project index, built from the national registry export with the
+    command a center runs on a real export."""
+    folder = LOCAL_DIR / "national-index"
+    run = subprocess.run([sys.executable, "-m", "screening", "similarity", "index", "--in", str(export),
+                          "--out", str(folder)], capture_output=True, text=True, check=True)
+    report = json.loads(run.stdout)
+    print(f"national prior-project index: {report['projects']:,} projects (NTIS, SMTECH, GSTEP-PMS export "
+          f"{export.name}) indexed in {report['seconds']}s, {report['bytes'] / 1e6:.0f} MB → {folder}")
+    return folder
+
+
+def screened(program_id: str, ids: set[str], timeout: float = 120) -> dict[str, dict]:
+    """Screening's view of our applications once none waits on a registry any more (this call's program only:
+    the local database also keeps earlier calls and benchmarks)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = {a["application_id"]: a for a in httpx.get(f"{SCREENING}/applications?program_id={program_id}"
+                                                          "&limit=5000", headers=token(Role.OPERATOR)).json()
+                if a["application_id"] in ids}
+        if len(rows) == len(ids) and not any(a["status"] == "screening" for a in rows.values()):
+            return rows
+        if time.monotonic() > deadline:
+            raise SystemExit(f"screening did not settle: {Counter(a['status'] for a in rows.values())}, "
+                             f"{len(ids) - len(rows)} not seen")
+        time.sleep(0.5)
+
+
+def _rules(row: dict) -> list[str]:
+    decision = row.get("decision") or {}
+    key = {"rejected": "findings", "manual-review": "questions", "supplement-requested": "documents"}.get(row["status"])
+    return sorted({f["rule"] for f in decision.get(key, [])}) if key else []
+
+
+def screening_summary(rows: dict[str, dict], names: dict[str, str], expect: dict[str, tuple[str, str]]) -> None:
+    """Counts by outcome and by rule, then each application that did not simply pass, with its reason."""
+    by_outcome = Counter(r["status"] for r in rows.values())
+    by_rule = Counter(f"{r['status']} {rule}" for r in rows.values() for rule in _rules(r))
+    print("by outcome: " + ", ".join(f"{k} {v}" for k, v in sorted(by_outcome.items())))
+    print("by rule:    " + ", ".join(f"{k} {v}" for k, v in sorted(by_rule.items())))
+    mismatches = 0
+    for app_id, row in sorted(rows.items(), key=lambda kv: names[kv[0]]):
+        want = expect.get(row["business_registration_number"], ("passed", ""))
+        ok = row["status"] == want[0] and (not want[1] or want[1] in _rules(row))
+        mismatches += not ok
+        if row["status"] == "passed" and ok:
+            continue
+        decision = row["decision"] or {}
+        first = (decision.get("findings") or decision.get("questions") or decision.get("documents") or [{}])[0]
+        reason = first.get("detail") or "/".join(first.get("any_of", [])) + f" ({first.get('problem', '')})"
+        print(
+            f"  {'  ' if ok else '!!'} {pad(names[app_id], 20)} {row['status']:<21} {','.join(_rules(row)):<7} "
+            f"{clip(reason, 96)}"
+        )
+    if mismatches:
+        raise SystemExit(f"{mismatches} applications were screened differently from the planted records")
+
+
+def work_review_queue(names: dict[str, str], *, recheck: bool = False) -> int:
+    """Center staff judge what the rules referred to them; each ruling is recorded and publishes the same events.
+    With `recheck`, the questions an X11 re-check raised (purpose recheck:<request id>)."""
+    queue = [item for item in httpx.get(f"{SCREENING}/reviews", headers=token(Role.OPERATOR)).json()
+             if item["application_id"] in names and item["purpose"].startswith("recheck:") == recheck]
+    if queue or not recheck:
+        print(f"{len(queue)} applications of this call wait for an operator" + (" (X11 re-check)" if recheck else ""))
+    for item in queue:
+        rules = sorted({q["rule"] for q in item["questions"]})
+        exclude = bool({"X4", "X6"} & set(rules))  # the demo staff confirm these two, clear the rest
+        reason = ("대표자 성명 허위 기재 확인 (사업자등록증 대조)" if "X4" in rules else
+                  "컨설팅 내용이 공고된 지원분야와 상이함" if "X6" in rules else
+                  "유사 과제와 대상 공정·목표가 달라 중복 아님 (위원회 검토)" if "D3" in rules else
+                  "사업자등록증명 원본으로 계속사업자임을 확인")
+        response = httpx.post(f"{SCREENING}/reviews/{item['application_id']}/rulings", headers=token(Role.OPERATOR),
+                              json={"decision": "exclude" if exclude else "clear", "reason": reason,
+                                    "purpose": item["purpose"]})
+        response.raise_for_status()
+        print(f"  {names[item['application_id']]:<16} {','.join(rules):<7} {'exclude' if exclude else 'clear':<8}"
+              f"→ {response.json()['status']:<9} ({reason})")
+    return len(queue)
+
+
+def supplement(app_id: str, form: dict) -> None:
+    """The company uploads the missing certificate through intake; screening re-evaluates the new revision."""
+    brn = form["company"]["business_registration_number"]
+    have = {d["document_type"] for d in form["evidence"]}
+    today = datetime.now(timezone.utc).date().isoformat()
+    added = [{"document_type": t, "issued_on": today, "file_reference": f"docs://intake/supplement/{brn}/{t}.pdf"}
+             for t in ("local-tax-payment-certificate",) if t not in have]
+    response = httpx.put(f"{BASE}/applications/{app_id}", headers=token(Role.COMPANY, brn),
+                         json={**form, "evidence": form["evidence"] + added})
+    response.raise_for_status()
+    deadline = time.monotonic() + 60
+    while (row := httpx.get(f"{SCREENING}/applications/{app_id}", headers=token(Role.OPERATOR)).json())[
+            "revision"] < response.json()["revision"] or row["status"] in ("supplement-requested", "screening"):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"screening did not take up the supplement of {app_id}: {row['status']}")
+        time.sleep(0.3)
+    print(f"  {form['company']['name']} adds {', '.join(a['document_type'] for a in added)} (revision "
+          f"{row['revision']}) → screening: {row['status']}")
+
+
+def run_screening(program: dict, forms: list[dict], names: dict[str, str], call_started: float) -> dict[str, dict]:
+    """The stage: returns screening's view of every application once the call has settled."""
+    heading("screening: eligibility, exclusions, evidence, expert grade, four registries")
+    print(f"this call's registries hold records on {len(PLANTED)} of the companies, and {len(NATIONAL)} plans "
+          f"resemble some of the {NATIONAL_PROJECTS:,} national prior projects")
+    rows = screened(program["program_id"], set(names))
+    still_waiting = sum(1 for r in rows.values() if (r.get("decision") or {}).get("waiting_on"))
+    print(f"all {len(rows)} settled {time.monotonic() - call_started:.1f}s after the first application was sent "
+          f"({still_waiting} still waiting on a registry)")
+    screening_summary(rows, names, expected(forms, national=True, program=program))
+    waiting = httpx.get(f"{SCREENING}/lookups/waiting", headers=token(Role.OPERATOR)).json()
+    print(f"waiting on registries now: {waiting['applications_waiting']}")
+    heading("screening: operators work the manual-review queue")
+    work_review_queue(names)
+    heading("screening: a company supplements its missing document (E6)")
+    by_brn = {f["company"]["business_registration_number"]: f for f in forms}
+    for app_id, row in rows.items():
+        form = by_brn[row["business_registration_number"]]
+        if row["status"] == "supplement-requested" and "E1" in _rules(row):
+            supplement(app_id, form)
+            break
+    heading("screening: where the call stands")
+    final = screened(program["program_id"], set(names))
+    by_outcome = Counter(r["status"] for r in final.values())
+    print("by outcome: " + ", ".join(f"{k} {v}" for k, v in sorted(by_outcome.items())))
+    by_rule = Counter(rule for r in final.values() if r["status"] == "rejected" for rule in _rules(r))
+    print("rejected by rule: " + ", ".join(f"{k} {v}" for k, v in sorted(by_rule.items())))
+    deadlines = sorted(
+        {instant(r["supplement_deadline"]) for r in final.values() if r["status"] == "supplement-requested"}
+    )
+    print(
+        f"supplements still open: {by_outcome.get('supplement-requested', 0)}, deadline {', '.join(deadlines)} "
+        "(no supplement by then rejects as incomplete, E6)"
+    )
+    return final
