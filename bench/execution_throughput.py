@@ -35,8 +35,6 @@ PORTS = {"contracts": 28004, "payments": 28005}
 OFFSET = 20
 
 
-
-
 def timed(call) -> float:
     started = time.perf_counter()
     call()

@@ -15,6 +15,7 @@ from deploy.sample.evaluation_scenario import (
 )
 from sme_schemas.program import ProgramDefinition
 
+
 def evaluate(program: dict, forms: list[dict], rows: dict[str, dict], names: dict[str, str]) -> dict:
     """Committee formed, evaluators' scores entered, round closed, the selected re-checked (X11) and notified."""
     heading("evaluation: document scores, the committee and its conflicts (F6), scoring")

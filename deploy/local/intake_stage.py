@@ -18,6 +18,7 @@ from intake.form import ApplicationForm, to_content
 from sme_runtime.auth import Role
 from sme_schemas.intake import ApplicationFiledByMunicipalSystem, ApplicationSubmitted
 
+
 def submit_call(forms: list[dict]) -> tuple[list[str], list[float]]:
     """Every company submits its own application over HTTP; returns ids and latencies (ms)."""
     ids, latencies = [], []

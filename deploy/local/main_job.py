@@ -62,34 +62,6 @@ def start_services(program_dir: Path, registry_data: Path, execution: ExecutionS
     return services
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--companies", type=int, default=30)

@@ -16,7 +16,6 @@ RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
 TEMPLATE = ROOT / "deploy" / "prometheus" / "prometheus.local.yml"
 
 
-
 def config(ports: dict[str, int], folder: Path) -> Path:
     """prometheus.local.yml with this run's ports, and the alert rules beside it."""
     settings = yaml.safe_load(TEMPLATE.read_text())

@@ -17,6 +17,7 @@ from deploy.local.show import clip, heading, instant, pad
 from deploy.sample.screening_scenario import NATIONAL, NATIONAL_PROJECTS, PLANTED, expected
 from sme_runtime.auth import Role
 
+
 def national_index(export: Path) -> Path:
     """The duplicate-projects lookup's prior-project index, built from the national registry export with the
     command a center runs on a real export."""

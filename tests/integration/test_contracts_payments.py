@@ -101,7 +101,6 @@ def _planned(cost: int) -> int:
     return min(5_000_000, cost + cost * 10 // 100)
 
 
-
 def test_from_selection_to_payment_clawback_and_replay(stack):
     s, program, starts, inputs, groups = stack
     pid, now = program["program_id"], datetime.now(timezone.utc)

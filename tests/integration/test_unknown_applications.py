@@ -84,6 +84,7 @@ def test_follow_ups_about_unknown_applications_are_dead_lettered_by_every_consum
                 for s, p in (("intake", 18001), ("screening", 18002), ("evaluation", 18003))]
     with running(*services):
         asyncio.run(publish([*sent, overtaker]))
+
         def dead_lettered() -> dict[str, list]:
             return {s: asyncio.run(rows(s, "SELECT error FROM dead_letters WHERE error LIKE :run", run=f"%{run}%"))
                     for s in follow_ups}

@@ -33,8 +33,6 @@ def unit(session: AsyncSession) -> Unit:
     return SqlUnit(session, store, source=SOURCE)
 
 
-
-
 @dataclass
 class Contracts:
     programs: dict[str, ProgramDefinition]
@@ -80,10 +78,10 @@ def on_application_selected(contracts: Contracts):
     return handle
 
 
-
 def consulting_sessions(rows) -> list[ConsultingSession]:
     """The consulting sessions (C3) of stored session rows, as the rules count them."""
     return [ConsultingSession(s.held_on, s.hours, SessionKind(s.kind)) for s in rows]
+
 
 async def draft_when_ready(uow: Unit, contracts: Contracts, application_id: str) -> None:
     """C2: the draft needs the selection (amount) and the verified parties, whichever event comes second. Every

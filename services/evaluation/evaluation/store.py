@@ -11,7 +11,6 @@ from evaluation.status import COMMITTED, CandidateStatus
 from sme_runtime.db import as_json as _json, fetch_all as _rows, fetch_one as _one
 
 
-
 # --- candidates --------------------------------------------------------------------------------------------
 
 async def insert_candidate(session: AsyncSession, *, application_id: str, program_id: str, round_id: str | None,

@@ -67,7 +67,6 @@ class Intake:
             return found
         return program
 
-
     def evidence_lines(self, program_id: str, version: int | None) -> tuple[EvidenceLine, ...]:
         """The evidence list of the version an application applied under; none when that version is no longer
         deployed (its list cannot be told)."""

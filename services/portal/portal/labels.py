@@ -115,6 +115,7 @@ def rule(rule_id: str) -> str:
 def status(kind: dict[str, str], value: str | None) -> str:
     return kind.get(value or "", value or "—")
 
+
 DOCUMENT: dict[str, str] = {
     "business-registration-certificate": "사업자등록증명",
     "national-tax-payment-certificate": "국세 납세증명서",

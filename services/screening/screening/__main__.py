@@ -21,6 +21,7 @@ def _worker(args: argparse.Namespace, settings: ScreeningSettings) -> None:
 WORKER = Command(help="the lookup worker of one registry (its own process and consumer group; run replicas "
                       "of it to share the registry's backlog)", configure=_worker_arguments, run=_worker)
 
+
 def _similarity_arguments(parser: argparse.ArgumentParser) -> None:
     from screening.similarity import cli
 

@@ -329,7 +329,6 @@ async def _apply(uow: Unit, screening: Screening, row: Any, program: ProgramDefi
         metrics.record(outcome.value, decision.findings if outcome is Outcome.REJECTED else ())
 
 
-
 def answer_of(lookup) -> LookupResult | None:
     """A stored lookup's answer (None: not answered yet)."""
     return None if lookup.answered_at is None else LookupResult(

@@ -11,6 +11,7 @@ WAITING = Gauge("sme_screening_waiting_applications", "Applications waiting on a
 WAITING_SECONDS = Gauge("sme_screening_oldest_wait_seconds", "Age of the oldest unanswered lookup", ["registry"])
 APPLICATIONS = Gauge("sme_screening_applications", "Applications in screening by status", ["status"])
 
+
 def record(outcome: str, findings: tuple[Finding, ...]) -> None:
     rules = sorted({f.rule for f in findings}) or [""]
     for rule in rules:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from screening.status import RecheckStatus, ScreeningStatus
 from sme_runtime.db import as_json as _json
 
+
 async def get(session: AsyncSession, application_id: str, *, lock: bool = False) -> Any:
     sql = "SELECT * FROM screenings WHERE application_id = :id" + (" FOR UPDATE" if lock else "")
     return (await session.execute(text(sql), {"id": application_id})).first()

@@ -22,7 +22,6 @@ BATCH_SIZE = Histogram("sme_consumer_batch_records", "Records taken in one poll 
 RELAY_BATCH_SECONDS = Histogram("sme_relay_batch_seconds", "Time to publish and mark one outbox batch", ["service"])
 
 
-
 def set_by_status(gauge: Gauge, statuses: type[StrEnum], counts: Mapping[str, int]) -> None:
     """A gauge labelled by status gets every status of the service's enum, 0 for those with no rows, so a status
     that empties shows as 0 rather than as its last value, and dashboards see every series from the start."""

@@ -63,6 +63,8 @@ RuleId = Annotated[
     str, StringConstraints(pattern=r"^[A-Z][0-9]{1,2}$"),
     Field(description="Rule id from DOMAIN.md (A2, X5, E6 …)", examples=["E6"]),
 ]
+
+
 def storable_text(value: str) -> str:
     """Text PostgreSQL can store: no NUL characters, no lone surrogates (a JSON "\\ud800" decodes to one)."""
     if "\x00" in value:
