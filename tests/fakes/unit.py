@@ -1,18 +1,28 @@
 """The in-memory unit of work, the clock and the rows every fake store shares."""
 from __future__ import annotations
 
+import asyncio
 import copy
 import itertools
 import json
 import uuid
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Awaitable, Callable
 
 from sme_runtime.db import as_json
 from sme_schemas import IntegrationEvent, wrap
 from sme_schemas.examples import EXAMPLES
+from sme_schemas.program import load_programs
+
+PROGRAMS = load_programs(str(Path(__file__).resolve().parents[2] / "deploy/programs"))  # every deployed program
+
+
+def run(coroutine):
+    """A use case run to its end (each test is synchronous; the use cases are coroutines)."""
+    return asyncio.run(coroutine)
 
 
 class FakeUnit:

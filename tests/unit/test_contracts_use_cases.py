@@ -4,8 +4,6 @@ give-up (C6) and a termination (C7) free the amount. PostgreSQL and Kafka:
 tests/integration/test_contracts_payments.py."""
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
 
 import pytest
 
@@ -14,12 +12,10 @@ from sme_runtime.auth import Principal, Role
 from sme_runtime.problems import RuleViolation
 from sme_schemas.contracts import AgreementSigned, AgreementTerminated, ParticipationGivenUp, TerminationReason
 from sme_schemas.evaluation import ApplicationSelected
-from sme_schemas.program import load_programs
 from sme_schemas.screening import ScreeningPassed
 from tests.fakes.contracts import FakeContractsStore
-from tests.fakes.unit import Clock, FakeUnit, consume, example, utc
+from tests.fakes.unit import Clock, FakeUnit, PROGRAMS, consume, example, run, utc
 
-PROGRAMS = load_programs(str(Path(__file__).resolve().parents[2] / "deploy/programs"))
 APP = example(ApplicationSelected).application_id
 AGREEMENT = handlers.agreement_id_of(APP)
 BRN = example(ScreeningPassed).facts.business_registration_number
@@ -27,10 +23,6 @@ CENTER = Principal("kim", Role.OPERATOR)
 COMPANY = Principal(f"company:{BRN}", Role.COMPANY, BRN)
 EXPERT = Principal("expert:이성훈", Role.EXPERT, BRN)
 STRANGER = Principal("company:2208162517", Role.COMPANY, "2208162517")
-
-
-def run(coroutine):
-    return asyncio.run(coroutine)
 
 
 @pytest.fixture

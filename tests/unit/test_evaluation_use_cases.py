@@ -4,8 +4,6 @@ a release promoting the waitlist. The same use cases run on PostgreSQL and Kafka
 tests/integration/test_evaluation_service.py."""
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
 
 import pytest
 
@@ -18,22 +16,16 @@ from sme_schemas.contracts import AgreementTerminated, ParticipationGivenUp
 from sme_schemas.evaluation import (
     ApplicationSelected, EvaluatorAllowanceDue, Outcome, RecheckRequested, ScoresFinalized,
 )
-from sme_schemas.program import load_programs
 from sme_schemas.screening import RecheckCompleted, ScreeningPassed
 from tests.fakes.evaluation import FakeEvaluationStore
-from tests.fakes.unit import Clock, FakeUnit, consume, example, utc
+from tests.fakes.unit import Clock, FakeUnit, PROGRAMS, consume, example, run, utc
 
-PROGRAMS = load_programs(str(Path(__file__).resolve().parents[2] / "deploy/programs"))
 SOS = "gimpo-sos-2024"
 APP = example(ScreeningPassed).application_id
 COMPANIES = {"A": ("APP-01HTX5Q3Z8K2M4N6P8R0S2T4VA", "1248100998"),
              "B": ("APP-01HTX5Q3Z8K2M4N6P8R0S2T4VB", "2208162517"),
              "C": ("APP-01HTX5Q3Z8K2M4N6P8R0S2T4VC", "1138521083")}
 EVALUATORS = ("EV-01", "EV-02", "EV-03")
-
-
-def run(coroutine):
-    return asyncio.run(coroutine)
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ municipal system's filing validated like the web form (A1–A3), and screening's
 status (A2's lock, E6's supplement). PostgreSQL and Kafka: tests/integration/test_intake_service.py."""
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
 
 import pytest
 
@@ -12,17 +10,11 @@ from intake import handlers
 from intake.domain import Status
 from sme_runtime.consumer import EventRefused
 from sme_schemas.intake import ApplicationFiledByMunicipalSystem, ApplicationSubmitted
-from sme_schemas.program import load_programs
 from sme_schemas.screening import ApplicationRejected, ScreeningPassed, ScreeningStarted, SupplementRequested
 from tests.fakes.intake import FakeIntakeStore
-from tests.fakes.unit import FakeUnit, consume, example
+from tests.fakes.unit import FakeUnit, PROGRAMS, consume, example, run
 
-PROGRAMS = load_programs(str(Path(__file__).resolve().parents[2] / "deploy/programs"))
 APP = example(ScreeningStarted).application_id
-
-
-def run(coroutine):
-    return asyncio.run(coroutine)
 
 
 @pytest.fixture

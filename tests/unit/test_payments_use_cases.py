@@ -3,9 +3,7 @@ event, and the subsidy request (P1–P3) whose result is the catalog's own Payme
 tests/integration/test_contracts_payments.py."""
 from __future__ import annotations
 
-import asyncio
 from datetime import date
-from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -17,21 +15,15 @@ from sme_runtime.problems import RuleViolation
 from sme_schemas.contracts import AgreementSigned, AgreementTerminated, ParticipationGivenUp, ReportAccepted
 from sme_schemas.evaluation import EvaluatorAllowanceDue
 from sme_schemas.payments import PaymentDue, SubsidyClawedBack
-from sme_schemas.program import load_programs
 from tests.fakes.payments import FakePaymentsStore
-from tests.fakes.unit import Clock, FakeUnit, consume, example, utc
+from tests.fakes.unit import Clock, FakeUnit, PROGRAMS, consume, example, run, utc
 
-PROGRAMS = load_programs(str(Path(__file__).resolve().parents[2] / "deploy/programs"))
 APP = example(AgreementSigned).application_id
 BRN = "1248100998"
 COMPANY = Principal(f"company:{BRN}", Role.COMPANY, BRN)
 CENTER = Principal("kim", Role.OPERATOR)
 DOCUMENTS = {"quote_ref": "docs://q.pdf", "transaction_statement_ref": "docs://t.pdf", "tax_invoice_ref": "docs://i.pdf",
              "deposit_receipt_ref": "docs://d.pdf", "bankbook_copy_ref": "docs://b.pdf"}
-
-
-def run(coroutine):
-    return asyncio.run(coroutine)
 
 
 @pytest.fixture

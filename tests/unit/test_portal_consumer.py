@@ -3,7 +3,6 @@ example of it, becomes the timeline lines and notices `notices.read` gives for i
 delivered. PostgreSQL, Kafka and the mail: tests/e2e/test_portal_browser.py."""
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import pytest
@@ -14,11 +13,7 @@ from sme_schemas.catalog import CONSUMES
 from sme_schemas.intake import ApplicationSubmitted
 from sme_schemas.screening import ApplicationRejected
 from tests.fakes.portal import FakePortalStore
-from tests.fakes.unit import FakeUnit, example
-
-
-def run(coroutine):
-    return asyncio.run(coroutine)
+from tests.fakes.unit import FakeUnit, example, run
 
 
 def deliver(uow, event, times: int = 1) -> None:

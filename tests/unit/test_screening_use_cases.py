@@ -3,8 +3,6 @@ event, and decide/apply through registry answers, an operator's ruling and an X1
 the same use cases run on PostgreSQL and Kafka in tests/integration/test_screening_service.py."""
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
 
 import pytest
 
@@ -14,19 +12,13 @@ from sme_runtime.consumer import EventRefused
 from sme_schemas.contracts import ParticipationGivenUp
 from sme_schemas.evaluation import RecheckRequested
 from sme_schemas.intake import ApplicationAmended, ApplicationSubmitted, ApplicationWithdrawn
-from sme_schemas.program import load_programs
 from sme_schemas.screening import (
     ApplicationRejected, Finding, ManualReviewRequested, RecheckCompleted, ScreeningPassed, ScreeningStarted,
 )
 from tests.fakes.screening import FakeScreeningStore
-from tests.fakes.unit import Clock, FakeUnit, consume, example, utc
+from tests.fakes.unit import Clock, FakeUnit, PROGRAMS, consume, example, run, utc
 
-PROGRAMS = load_programs(str(Path(__file__).resolve().parents[2] / "deploy/programs"))
 APP = example(ApplicationSubmitted).application_id
-
-
-def run(coroutine):
-    return asyncio.run(coroutine)
 
 
 @pytest.fixture

@@ -86,25 +86,23 @@ class AgreementView(AgreementSummary):
     accepted_at: datetime | None
 
 
-class LoggedSession(View):
+class ConsultingLog(View):
+    """A consulting session as logged (C3)."""
+
     session_id: int
+    held_on: date
+    hours: int
+    kind: SessionKind
+    place: str
+    notes: str
+    photo_refs: list[str]
+
+
+class LoggedSession(ConsultingLog):
     agreement_id: str
-    held_on: date
-    hours: int
-    kind: SessionKind
-    place: str
-    notes: str
-    photo_refs: list[str]
 
 
-class SessionEntry(View):
-    session_id: int
-    held_on: date
-    hours: int
-    kind: SessionKind
-    place: str
-    notes: str
-    photo_refs: list[str]
+class SessionEntry(ConsultingLog):
     logged_by: str
     logged_at: datetime
 

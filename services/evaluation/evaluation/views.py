@@ -52,13 +52,9 @@ class ConflictView(View):
     detail: str
 
 
-class RoundApplication(View):
-    application_id: str
-    company_name: str
-    status: CandidateStatus
-    assigned_evaluators: list[str]
-    valid_scores: int
-    conflicts: list[ConflictView]
+class Result(View):
+    """An application's scores and, once its round closed, its rank and outcome (F1–F4)."""
+
     quantitative: int
     qualitative: Score | None
     qualitative_raw: Score | None
@@ -66,6 +62,15 @@ class RoundApplication(View):
     rank: int | None
     outcome: str | None
     planned_subsidy: int
+
+
+class RoundApplication(Result):
+    application_id: str
+    company_name: str
+    status: CandidateStatus
+    assigned_evaluators: list[str]
+    valid_scores: int
+    conflicts: list[ConflictView]
 
 
 class AllowanceView(View):
@@ -159,21 +164,14 @@ class AuditEntry(View):
     detail: dict[str, Any] | None
 
 
-class ApplicationDetail(View):
+class ApplicationDetail(Result):
     application_id: str
     program_id: str
     round_id: str | None
     company_name: str
     status: CandidateStatus
     expert_grade: str | None
-    quantitative: int
     quantitative_breakdown: dict[str, Any] = Field(description="Q1–Q7 with the Q7 resolution")
-    qualitative: Score | None
-    qualitative_raw: Score | None
-    final: Score | None
-    rank: int | None
-    outcome: str | None
-    planned_subsidy: int
     selected_via: str | None
     selected_at: datetime | None
     scores: list[Sheet]

@@ -63,19 +63,6 @@ class LedgerEntry(View):
     at: datetime
 
 
-class SourceLine(View):
-    source: str
-    title: str
-    budget: int
-    committed: int
-    released: int
-    paid: int
-    clawed_back: int
-    net_spent: int
-    outstanding: int
-    unspent: int
-
-
 class Totals(View):
     budget: int
     committed: int
@@ -85,6 +72,13 @@ class Totals(View):
     net_spent: int
     outstanding: int
     unspent: int
+
+
+class SourceLine(Totals):
+    """One funding source's line (L1): its budget and what happened to it."""
+
+    source: str
+    title: str
 
 
 class Settlement(View):

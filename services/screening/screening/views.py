@@ -28,10 +28,11 @@ class AuditEntry(View):
     detail: dict[str, Any] | None
 
 
-class Listed(View):
+class Screened(View):
+    """Where an application stands in screening, and the last decision on it."""
+
     application_id: str
     program_id: str
-    company_name: str | None
     business_registration_number: str | None
     revision: int
     status: ScreeningStatus
@@ -43,19 +44,13 @@ class Listed(View):
                                                         "documents, questions, waiting_on")
 
 
-class ApplicationView(View):
+class Listed(Screened):
+    company_name: str | None
+
+
+class ApplicationView(Screened):
     """One application's screening: its decision with the rules behind it, every lookup and the audit trail."""
 
-    application_id: str
-    program_id: str
-    business_registration_number: str | None
-    revision: int
-    status: ScreeningStatus
-    submitted_at: datetime | None
-    decided_at: datetime | None
-    decided_by: str | None
-    supplement_deadline: datetime | None
-    decision: dict[str, Any] | None
     lookups: list[LookupView]
     audit: list[AuditEntry]
 
