@@ -1,5 +1,6 @@
 """Contracts as one deployable: the parties' and operators' HTTP API, the event subscriptions, the outbox relay
-and the gauges (agreements by status, unsigned past their deadline)."""
+and the gauges (agreements by status, unsigned past their deadline). All of contracts' subscriptions and routes are
+registered here, top to bottom."""
 from __future__ import annotations
 
 import logging

@@ -1,5 +1,6 @@
 """Payments as one deployable: the HTTP API, the event subscriptions, the outbox relay and the sweeper that
-raises overdue payments (P3) and refreshes the gauges."""
+raises overdue payments (P3) and refreshes the gauges. All of payments' subscriptions and routes are registered
+here, top to bottom."""
 from __future__ import annotations
 
 import logging
