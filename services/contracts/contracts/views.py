@@ -141,20 +141,27 @@ class FollowUps(View):
 
 
 class FollowUpLine(View):
-    """M3, one kind of obligation: the survey's means per item, or an outcome report's yes answers and totals."""
+    """M3, one kind of obligation: how many are owed, answered and overdue."""
 
     owed: int
     answered: int
     overdue: int
-    mean: dict[str, str | None] | None = None
-    answers: dict[str, int] | None = None
+
+
+class SurveyLine(FollowUpLine):
+    mean: dict[str, str | None] = Field(description="Per survey item, the mean of the answers (two decimals)")
+
+
+class OutcomeLine(FollowUpLine):
+    answers: dict[str, int] = Field(description="Per question: how many answered yes, or the total of a count or "
+                                                "an amount")
 
 
 class ProgramFollowUp(View):
     """M3: the program's follow-up, one line per obligation kind (`survey`, `outcome-6m`, …) beside these."""
 
     model_config = ConfigDict(extra="allow")
-    __pydantic_extra__: dict[str, FollowUpLine] = Field(init=False)
+    __pydantic_extra__: dict[str, SurveyLine | OutcomeLine] = Field(init=False)
 
     program_id: str
     as_of: date

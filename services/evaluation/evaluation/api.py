@@ -14,8 +14,8 @@ from evaluation.handlers import decimal
 from evaluation.scoring import publish
 from evaluation.status import CandidateStatus, RoundStatus
 from evaluation.views import (
-    ApplicationDetail, ApplicationForEvaluator, ApplicationToScore, Budget, Declared, EvaluatorView, Listed,
-    RoundDetail, RoundSummary, Scored,
+    ApplicationDetail, ApplicationForEvaluator, ApplicationInRound, ApplicationToReview, ApplicationToScore, Budget,
+    Declared, EvaluatorView, Listed, RoundDetail, RoundSummary, Scored,
 )
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
@@ -149,25 +149,27 @@ async def close(request: Request, round_id: str, operator: Operator) -> RoundDet
 @router.get("/rounds/{round_id}/applications", tags=["scoring"],
             summary="Applications of the round: an evaluator sees only those assigned without a conflict (F6)")
 async def round_applications(request: Request, round_id: str,
-                             actor: OperatorOrEvaluator) -> list[ApplicationForEvaluator]:
+                             actor: OperatorOrEvaluator) -> list[ApplicationForEvaluator | ApplicationInRound]:
     view, rows = await _view(request, round_id)
     visible = [c for c in rows if actor.role is Role.OPERATOR or view.may_see(actor.subject, c.application_id)]
-    return [ApplicationForEvaluator(**_for_evaluator(c, view, actor)) for c in visible]
+    shown = ApplicationForEvaluator if actor.role is Role.EVALUATOR else ApplicationInRound
+    return [shown(**_for_evaluator(c, view, actor)) for c in visible]
 
 
 @router.get("/rounds/{round_id}/applications/{application_id}", tags=["scoring"],
             summary="One application as the evaluator scores it: verified facts, the plan, the committee sheet")
 async def round_application(request: Request, round_id: str, application_id: str,
-                            actor: OperatorOrEvaluator) -> ApplicationToScore:
+                            actor: OperatorOrEvaluator) -> ApplicationToScore | ApplicationToReview:
     view, rows = await _view(request, round_id)
     found = next((c for c in rows if c.application_id == application_id), None)
     if found is None or (actor.role is Role.EVALUATOR and not view.may_see(actor.subject, application_id)):
         raise RuleViolation(Problem("application_id", "F6", f"no application {application_id} assigned to you in "
                                     "this round"), status_code=404)
     program = request.app.state.evaluation.program(found.program_id)
-    return ApplicationToScore(**_for_evaluator(found, view, actor), facts=found.facts,
-                              committee_sheet=program.committee_score.model_dump(mode="json")
-                              | {"raw_max": program.committee_score.raw_max})
+    shown = ApplicationToScore if actor.role is Role.EVALUATOR else ApplicationToReview
+    return shown(**_for_evaluator(found, view, actor), facts=found.facts,
+                 committee_sheet=program.committee_score.model_dump(mode="json")
+                 | {"raw_max": program.committee_score.raw_max})
 
 
 @router.put("/rounds/{round_id}/applications/{application_id}/declaration", tags=["scoring"],

@@ -96,20 +96,34 @@ class RoundDetail(View):
     allowances: list[AllowanceView]
 
 
-class ApplicationForEvaluator(View):
-    """An application as an evaluator sees it in the list (an operator sees the same, without the evaluator's
-    own declaration and score)."""
+class ApplicationInRound(View):
+    """An application of a round as an operator sees it in the list."""
 
     application_id: str
     company_name: str
     consulting_field: str | None
     quantitative: int
     quantitative_breakdown: dict[str, Any]
-    declared: bool | None = Field(None, description="The evaluator's declaration (F6): conflicted or not, or none")
-    my_raw_total: int | None = None
 
 
-class ApplicationToScore(ApplicationForEvaluator):
+class ApplicationForEvaluator(ApplicationInRound):
+    """The same, as the evaluator asking sees it: with their own declaration and score."""
+
+    declared: bool | None = Field(description="The evaluator's declaration (F6): conflicted or not, or none yet")
+    my_raw_total: int | None
+
+
+class ScoringMaterial(View):
+    facts: dict[str, Any] = Field(description="The verified facts screening passed (VerifiedFacts)")
+    committee_sheet: dict[str, Any] = Field(description="The program's 별표3 sheet: items, levels, raw_max (S1)")
+
+
+class ApplicationToScore(ApplicationForEvaluator, ScoringMaterial):
+    """One application as the evaluator scores it: the verified facts, the plan, the committee sheet."""
+
+
+class ApplicationToReview(ApplicationInRound, ScoringMaterial):
+    """The same, as an operator reads it."""
     facts: dict[str, Any] = Field(description="The verified facts screening passed (VerifiedFacts)")
     committee_sheet: dict[str, Any] = Field(description="The program's 별표3 sheet: items, levels, raw_max (S1)")
 
