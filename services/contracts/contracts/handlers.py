@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import follow_up, metrics, rules, store
 from contracts.rules import ConsultingSession, Party, SessionKind
@@ -15,7 +14,7 @@ from contracts.status import OPEN, AgreementStatus, ReportStatus
 from sme_runtime.auth import Principal
 from sme_runtime.consumer import program_of_event
 from sme_runtime.problems import Problem, RuleViolation
-from sme_runtime.unit import SqlUnit, Unit
+from sme_runtime.unit import Unit, units
 from sme_schemas import Envelope
 from sme_schemas.contracts import (
     CLAWBACK_REASONS, AgreementSigned, AgreementTerminated, FollowUpReminder, FollowUpSubmitted, ParticipationGivenUp,
@@ -28,9 +27,8 @@ from sme_schemas.screening import ScreeningPassed
 SOURCE = "/sme/contracts"  # CloudEvents source: /sme/<service>, as every service
 
 
-def unit(session: AsyncSession) -> Unit:
-    """The unit of work of one transaction: this service's store and outbox (tests use an in-memory fake)."""
-    return SqlUnit(session, store, source=SOURCE)
+# One transaction's store and outbox, as the consumers and the routes give it to the use cases (tests: a fake)
+unit = units(store, source=SOURCE)
 
 
 @dataclass

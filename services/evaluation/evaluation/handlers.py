@@ -11,7 +11,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from evaluation import closing, metrics, store
 from evaluation.committee import Applicant, Employment, Evaluator, Kind, Role, Seat, check_committee
@@ -21,7 +20,7 @@ from evaluation.status import COMMITTED, GONE, CandidateStatus, RoundStatus
 from evaluation.scoring import EvaluatorScore, check_levels, document_score, evaluator_score, publish
 from sme_runtime.consumer import program_of_event, unknown_to
 from sme_runtime.problems import Problem, RuleViolation
-from sme_runtime.unit import SqlUnit, Unit
+from sme_runtime.unit import Unit, units
 from sme_schemas import Envelope
 from sme_schemas.contracts import AgreementTerminated, ParticipationGivenUp
 from sme_schemas.evaluation import (
@@ -33,9 +32,8 @@ from sme_schemas.screening import RecheckCompleted, ScreeningPassed
 SOURCE = "/sme/evaluation"
 
 
-def unit(session: AsyncSession) -> Unit:
-    """The unit of work of one transaction: this service's store and outbox (tests use an in-memory fake)."""
-    return SqlUnit(session, store, source=SOURCE)
+# One transaction's store and outbox, as the consumers and the routes give it to the use cases (tests: a fake)
+unit = units(store, source=SOURCE)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import store
 from intake.domain import (
@@ -18,7 +17,7 @@ from sme_runtime.auth import Principal, Role
 from sme_runtime.consumer import EventRefused, unknown_to
 from sme_runtime.outbox import outbox_row
 from sme_runtime.problems import Problem, RuleViolation
-from sme_runtime.unit import SqlUnit, Unit
+from sme_runtime.unit import Unit, units
 from sme_schemas import Envelope
 from sme_schemas.application import ApplicationContent, EvidenceRequirement
 from sme_schemas.intake import (
@@ -30,9 +29,8 @@ from sme_schemas.screening import SupplementRequested
 SOURCE = "/sme/intake"
 
 
-def unit(session: AsyncSession) -> Unit:
-    """The unit of work of one transaction: this service's store and outbox (tests use an in-memory fake)."""
-    return SqlUnit(session, store, source=SOURCE)
+# One transaction's store and outbox, as the consumers and the routes give it to the use cases (tests: a fake)
+unit = units(store, source=SOURCE)
 
 
 RACE_ATTEMPTS = 3

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Callable
 
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments import ledger, metrics, rules, store
 from payments.accounts import AccountVault, last4
@@ -15,7 +14,7 @@ from payments.status import CLOSED, SETTLED, PaymentStatus
 from sme_runtime.auth import Principal, Role
 from sme_runtime.consumer import program_of_event
 from sme_runtime.problems import Problem, RuleViolation
-from sme_runtime.unit import SqlUnit, Unit
+from sme_runtime.unit import Unit, units
 from sme_schemas import Envelope
 from sme_schemas.contracts import (
     AgreementSigned, AgreementTerminated, ParticipationGivenUp, ReportAccepted, TerminationReason,
@@ -29,9 +28,8 @@ from sme_schemas.program import ProgramDefinition, local_date
 SOURCE = "/sme/payments"  # CloudEvents source: /sme/<service>, as every service
 
 
-def unit(session: AsyncSession) -> Unit:
-    """The unit of work of one transaction: this service's store and outbox (tests use an in-memory fake)."""
-    return SqlUnit(session, store, source=SOURCE)
+# One transaction's store and outbox, as the consumers and the routes give it to the use cases (tests: a fake)
+unit = units(store, source=SOURCE)
 
 
 @dataclass

@@ -13,11 +13,11 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Callable, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from portal import notices, store
 from portal.config import PortalSettings
-from sme_runtime.unit import SqlUnit, Unit
+from sme_runtime.unit import Unit, units
 from sme_schemas.envelope import Envelope
 from sme_schemas.base import IntegrationEvent
 from sme_schemas.intake import ApplicationSubmitted
@@ -27,9 +27,8 @@ MAX_ATTEMPTS = 12
 BATCH = 100
 
 
-def unit(session: AsyncSession) -> Unit:
-    """The unit of work of one transaction: the portal's store (it publishes no events)."""
-    return SqlUnit(session, store, source="/sme/portal")
+# One transaction's store (the portal publishes no events), as its consumers give it to on_event
+unit = units(store, source="/sme/portal")
 
 
 async def on_event(uow: Unit, envelope: Envelope, event: IntegrationEvent) -> None:

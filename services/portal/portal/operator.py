@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from portal import forms, report as program_report, store
 from portal.services import Person, ServiceUnavailable, Services
-from portal.web import now, posted, render, see_other, signed_in
+from portal.web import User, now, posted, render, see_other, signed_in
 from sme_schemas.catalog import SERVICES as CATALOG_SERVICES
 
 router = APIRouter()
@@ -40,9 +40,12 @@ async def overview(request: Request) -> Response:
 
 @router.get("/operator/reviews")
 async def reviews(request: Request) -> Response:
-    user = await signed_in(request, "operator")
+    return await _reviews_page(request, await signed_in(request, "operator"), {})
+
+
+async def _reviews_page(request: Request, user: User, errors: dict, status_code: int = 200) -> Response:
     found = await request.app.state.services.get(user.person, "screening", "/reviews")
-    return await render(request, "reviews.html", reviews=found, errors={})
+    return await render(request, "reviews.html", status_code, reviews=found, errors=errors)
 
 
 @router.post("/operator/reviews/{application_id}/ruling")
@@ -54,9 +57,7 @@ async def ruling(request: Request, application_id: str) -> Response:
     answer = await services.call(user.person, "screening", "POST", f"/reviews/{application_id}/rulings", json=body)
     if answer.ok:
         return see_other("/operator/reviews")
-    found = await services.get(user.person, "screening", "/reviews")
-    return await render(request, "reviews.html", 422, reviews=found,
-                        errors={application_id: forms.field_errors(answer.problems)})
+    return await _reviews_page(request, user, {application_id: forms.field_errors(answer.problems)}, 422)
 
 
 # --- rounds -------------------------------------------------------------------------------------------------
@@ -191,9 +192,12 @@ async def job_page(request: Request, job_id: str) -> Response:
 
 @router.get("/operator/payments")
 async def payments(request: Request) -> Response:
-    user = await signed_in(request, "operator")
+    return await _payments_page(request, await signed_in(request, "operator"), {})
+
+
+async def _payments_page(request: Request, user: User, problems: dict, status_code: int = 200) -> Response:
     found = await request.app.state.services.get(user.person, "payments", "/payments")
-    return await render(request, "payments.html", payments=found, problems={})
+    return await render(request, "payments.html", status_code, payments=found, problems=problems)
 
 
 @router.post("/operator/payments/{payment_id}/record")
@@ -205,9 +209,7 @@ async def record_payment(request: Request, payment_id: str) -> Response:
     answer = await services.call(user.person, "payments", "POST", f"/payments/{payment_id}/record", json=body)
     if answer.ok:
         return see_other("/operator/payments")
-    return await render(request, "payments.html", 422, payments=await services.get(user.person, "payments",
-                                                                                   "/payments"),
-                        problems={payment_id: forms.field_errors(answer.problems)})
+    return await _payments_page(request, user, {payment_id: forms.field_errors(answer.problems)}, 422)
 
 
 @router.get("/operator/dead-letters")

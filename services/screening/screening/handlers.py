@@ -9,7 +9,6 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from screening import metrics, store
 from screening.lookups import LookupAnswered, LookupRequested, LookupResult, LookupSubject, Registry, lookup_id
@@ -21,7 +20,7 @@ from screening.rules import (
 )
 from sme_runtime.consumer import program_of_event, unknown_to
 from sme_runtime.problems import Problem, RuleViolation
-from sme_runtime.unit import SqlUnit, Unit
+from sme_runtime.unit import Unit, units
 from sme_schemas import Envelope
 from sme_schemas.application import ApplicationContent, EvidenceRequirement
 from sme_schemas.contracts import ParticipationGivenUp
@@ -39,9 +38,8 @@ SCREENING = "screening"  # purpose of the first screening's lookups; X11 re-chec
 RECHECK = "recheck:"
 
 
-def unit(session: AsyncSession) -> Unit:
-    """The unit of work of one transaction: this service's store and outbox (tests use an in-memory fake)."""
-    return SqlUnit(session, store, source=SOURCE)
+# One transaction's store and outbox, as the consumers and the routes give it to the use cases (tests: a fake)
+unit = units(store, source=SOURCE)
 
 
 def recheck_purpose(request_id: str) -> str:

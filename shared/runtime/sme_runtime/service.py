@@ -156,9 +156,9 @@ def check_subscriptions(service: str, table: Mapping[type, Any], internal: Itera
 
 
 def service_consumers(settings: ServiceSettings, sessions: async_sessionmaker, service: str,
-                      subscriptions: Mapping[type, Any] | None = None, *,
+                      subscriptions: Mapping[type, Any], *,
                       internal: Iterable[type] = (), by_program: bool = True,
-                      unit_of: Callable[[Any], Unit] | None = None) -> ReliableConsumers:
+                      unit_of: Callable[[Any], Unit]) -> ReliableConsumers:
     """A service's broker (idempotent producer, acks=all, Prometheus middleware) with its reliable consumers,
     subscribed to `subscriptions` (event → handler), which must agree with the catalog (check_subscriptions);
     hand `.broker` to the lifespan. `unit_of`: the handlers take the service's unit of work made from the
@@ -174,10 +174,9 @@ def service_consumers(settings: ServiceSettings, sessions: async_sessionmaker, s
                                   batch_size=settings.consumer_batch_size,
                                   batch_wait_ms=settings.consumer_batch_wait_ms,
                                   programs=settings.programs if by_program else None)
-    if subscriptions is not None:
-        check_subscriptions(service, subscriptions, internal)
-        for event, handler in subscriptions.items():
-            consumers.subscribe(event, handler if unit_of is None else in_unit(handler, unit_of))
+    check_subscriptions(service, subscriptions, internal)
+    for event, handler in subscriptions.items():
+        consumers.subscribe(event, in_unit(handler, unit_of))
     return consumers
 
 

@@ -67,6 +67,12 @@ class SqlUnit:
         defer_until_applied(self.session, key, work)
 
 
+def units(store: ModuleType, *, source: str) -> Callable[[AsyncSession], Unit]:
+    """A service's maker of its unit of work from a transaction's session: its store module and its CloudEvents
+    source (`handlers.unit = units(store, source=SOURCE)`)."""
+    return lambda session: SqlUnit(session, store, source=source)
+
+
 def in_unit(handler: Callable[..., Awaitable[None]], unit_of: Callable[[AsyncSession], Unit]):
     """An event handler written against a Unit, as the consumers call it (with the session of the transaction)."""
 
