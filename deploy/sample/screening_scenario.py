@@ -38,7 +38,7 @@ PLANTED: dict[int, tuple[str, str, str]] = {
 }
 # The national prior-project corpus (every company's funded projects, D1–D3): a synthetic registry export the main
 # job indexes; two applicants' plans are planted from projects in it.
-NATIONAL_PROJECTS = 10_000
+NATIONAL_PROJECTS = 3_000  # each goal is embedded once per export (issue 25): 3,000 take about a minute
 NATIONAL: dict[int, tuple[str, str, str]] = {
     22: ("national corpus: another company's funded project, paraphrased", "manual-review", "D3"),
     23: ("national corpus: the same CEO's project at a related company, re-inflected", "rejected", "X5"),

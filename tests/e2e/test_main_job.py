@@ -12,6 +12,7 @@ import asyncio
 
 import yaml
 
+from deploy.sample.screening_scenario import NATIONAL_PROJECTS
 from tests.support import ROOT, TEST_ENV, consumer_groups, screening_groups, start_groups_at_end
 
 
@@ -72,11 +73,12 @@ def test_main_job_takes_the_sample_call_from_applications_to_payments(fresh_data
                      r"rejected G2 1, rejected X2 1, rejected X3 2, rejected X5 2, rejected X7 1, rejected X8 1, "
                      r"rejected X9 2, supplement-requested E1 3, supplement-requested E6 1", out)
     assert "waiting on registries now: 0" in out
-    # D1–D3 over the national corpus (10,000 prior projects): a CEO's project filed again through a related
-    # company is excluded, another company's funded plan reworded goes to the committee.
-    assert "national prior-project index: 10,000 projects" in out
-    assert re.search(r"rejected +X5 +동일·유사 과제가 이미 수행되었습니다 \(전국 선행 과제 10,000건 검색\)", out)
-    assert re.search(r"manual-review +D3 +유사 과제 가능성 \(위원회 판단 필요, 전국 선행 과제 10,000건 검색\)", out)
+    # D1–D3 over the national corpus (NATIONAL_PROJECTS prior projects, both arms): a CEO's project filed again
+    # through a related company is excluded, another company's funded plan reworded goes to the committee.
+    assert f"national prior-project index: {NATIONAL_PROJECTS:,} projects" in out
+    searched = f"전국 선행 과제 {NATIONAL_PROJECTS:,}건 검색"
+    assert re.search(rf"rejected +X5 +동일·유사 과제가 이미 수행되었습니다 \({searched}\)", out)
+    assert re.search(rf"manual-review +D3 +유사 과제 가능성 \(위원회 판단 필요, {searched}\)", out)
     assert "5 applications of this call wait for an operator" in out
     # The portal: its address, a demonstration account per role, and notices e-mailed to the local mail server
     portal = out.split("the portal: sign in as each role")[1]

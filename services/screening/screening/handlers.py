@@ -217,6 +217,8 @@ def subjects(content: ApplicationContent, program: ProgramDefinition, as_of) -> 
         duplicate_threshold=program.duplicate_threshold,
         borderline_threshold=program.borderline_threshold,
         national_outlier_z=program.national_outlier_z,
+        national_semantic_threshold=program.national_semantic_threshold,
+        national_semantic_z=program.national_semantic_z,
     )
     return {registry: LookupSubject(**common, **(plan if registry is Registry.DUPLICATE_PROJECTS else {}))
             for registry in Registry}

@@ -55,6 +55,8 @@ class LookupSubject(Contract):
     duplicate_threshold: float | None = None
     borderline_threshold: float | None = None
     national_outlier_z: float | None = None
+    national_semantic_threshold: float | None = None
+    national_semantic_z: float | None = None
 
     def fingerprint(self) -> str:
         """Identifies the question: an amendment that changes nothing asked reuses the answer already given."""

@@ -629,6 +629,12 @@ class ProgramDefinition(Contract):
     national_outlier_z: float = Field(6.0, gt=0, description="D3 over the national prior-project index: a prior "
                                       "project stands out from the crowd of similar plans (and is judged) from this "
                                       "many standard deviations of search relevance above the rest")
+    national_semantic_threshold: float = Field(0.89, gt=0, le=1, description="D3 over the national index, by "
+                                               "meaning: a prior project whose development goal's sentence vector "
+                                               "has at least this cosine with the plan's (and stands out by "
+                                               "national_semantic_z) is judged by the committee")
+    national_semantic_z: float = Field(3.0, ge=0, description="D3: standard deviations of the goals' cosine above "
+                                       "the crowd of similar plans from which a match stands out by meaning")
     assumptions: tuple[str, ...] = Field((), description="Values the source document does not state")
 
     @model_validator(mode="after")

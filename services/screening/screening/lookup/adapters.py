@@ -146,6 +146,14 @@ def interpret_sanctions(answer: dict[str, Any], *, announcement_date: date, as_o
     return LookupResult.clear("X9", "공고일 기준 행정처분·공공기관 제재 기록 없음 (환경, 건축, 지방세)")
 
 
+def _thresholds(subject: LookupSubject) -> Thresholds:
+    """The program's D3 lines as the request carries them; a request from before a line existed gets its default."""
+    given = {"duplicate_threshold": subject.duplicate_threshold, "borderline_threshold": subject.borderline_threshold,
+             "outlier_z": subject.national_outlier_z, "semantic_threshold": subject.national_semantic_threshold,
+             "semantic_z": subject.national_semantic_z}
+    return Thresholds(**{name: value for name, value in given.items() if value is not None})
+
+
 def interpret_prior_projects(answer: dict[str, Any], subject: LookupSubject,
                              national: PriorProjectIndex | None = None) -> LookupResult:
     """X5 with D1–D3: the plan against the company's ongoing projects in the R&D registries and, when the worker
@@ -158,9 +166,7 @@ def interpret_prior_projects(answer: dict[str, Any], subject: LookupSubject,
     judgement = judge(
         national.search(plan, top=None),
         Applicant(subject.business_registration_number, subject.ceo_name),
-        Thresholds(
-            subject.duplicate_threshold or 0.75, subject.borderline_threshold or 0.45, subject.national_outlier_z or 6.0
-        ),
+        _thresholds(subject),
     )
     if judgement.verdict is DuplicateVerdict.DUPLICATE:
         return LookupResult(verdict=Verdict.EXCLUDED, findings=(Finding(

@@ -10,6 +10,14 @@ per kind, development set): fresh plans stand out by at most
 6.0σ at a million projects (7.5σ at 100,000), summaries and paraphrases of a funded plan by 5.2σ at least, most
 by more than 10σ (`bench.duplicate_search` prints the verdicts per kind on the held-out set).
 
+Real people's rewording shares meaning more than words (KorSTS: a paraphrase scored ≥ 4.5 shares a median 0.70 of
+its weighted morphemes with its source, one scored ≤ 2.0 still 0.35), so a match also stands out by meaning: the
+cosine of the goals' sentence vectors (`Match.semantic`) at least `semantic_threshold` and `semantic_outlier_z`
+standard deviations above the other candidates' cosines. Tuned on KorSTS train (sentence1 searched against every
+sentence2, goal only): of the pairs scored ≥ 4.5, 0.92 stand out with their partner at 0.89 / 3σ; of those scored
+≤ 2.0, 0.16 do (e5-small does not tell "a man plays the guitar" from "a man plays the flute" well; the committee
+does).
+
 Of the matches that stand out (among the `CROWD_RANK` most relevant):
 - the applicant's own project (same business registration number, or the same CEO: the same project filed through
   a related company) with overall score ≥ `duplicate_threshold` (near-identical) → X5, excluded, with the match
@@ -38,11 +46,14 @@ MIN_SCORE = 0.15
 
 @dataclass(frozen=True)
 class Thresholds:
-    """D3 thresholds (program data: `duplicate_threshold`, `borderline_threshold`, `national_outlier_z`)."""
+    """D3 thresholds (program data: `duplicate_threshold`, `borderline_threshold`, `national_outlier_z`,
+    `national_semantic_threshold`, `national_semantic_z`)."""
 
     duplicate_threshold: float = 0.75
     borderline_threshold: float = 0.45
     outlier_z: float = 6.0
+    semantic_threshold: float = 0.89
+    semantic_z: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,7 @@ class Judgement:
     match: Match | None
     z: float  # standard deviations of relevance above the crowd's mean (0 without a crowd)
     own: bool  # the match is the applicant's (same company or CEO)
+    semantic_z: float = 0.0  # standard deviations of the goals' cosine above the crowd's (0 without a dense arm)
 
     def evidence(self) -> str:
         """The registry, project id, title and the per-element scores, in the center's words."""
@@ -71,8 +83,10 @@ class Judgement:
         per_element = ", ".join(f"{_KOREAN[e]} {scores[e]:.2f}" for e in ELEMENTS if e in scores)
         whose = "신청 기업(또는 동일 대표자)의 과제" if self.own else f"타 기업({record.get('company_brn')})의 과제"
         crowd = f", 유사 과제군 대비 {self.z:.1f}σ" if self.z else ""
+        meaning = (f"; 개발목표 의미 유사도 {self.match.semantic:.2f} (유사 과제군 대비 {self.semantic_z:.1f}σ)"
+                   if self.match.semantic else "")
         return (f"{record.get('registry')} {record.get('id')} 「{record.get('title')}」 — {whose}; {per_element} "
-                f"(종합 {self.match.overall:.2f}{crowd})")
+                f"(종합 {self.match.overall:.2f}{crowd}){meaning}")
 
 
 _KOREAN = {"goal": "개발목표", "method": "개발방법", "content": "개발내용"}
@@ -85,27 +99,49 @@ def judge(pool: list[Match], applicant: Applicant, thresholds: Thresholds) -> Ju
         return Judgement(DuplicateVerdict.DIFFERENT, None, 0.0, False)
     if len(pool) < MIN_CROWD:
         return _by_scores(pool, applicant, thresholds)
-    crowd = [m.relevance for m in pool[1:]]
-    mean = sum(crowd) / len(crowd)
-    spread = math.sqrt(sum((r - mean) ** 2 for r in crowd) / len(crowd))
+    # each arm's crowd is what that arm found: a project only the other arm brought has no number of this one
+    lexical = _Crowd([m.relevance for m in pool if m.relevance > 0])
+    semantic = _Crowd([m.semantic for m in pool if m.semantic > 0])
 
     def judged(verdict: DuplicateVerdict, m: Match) -> Judgement:
-        return Judgement(verdict, m, round((m.relevance - mean) / spread, 2) if spread else 0.0, applicant.owns(m))
+        return Judgement(verdict, m, lexical.z(m.relevance), applicant.owns(m),
+                         semantic.z(m.semantic) if m.semantic else 0.0)
 
-    standing_out = [m for m in pool[:CROWD_RANK] if m.overall >= MIN_SCORE]
-    outstanding = [j for j in (judged(DuplicateVerdict.BORDERLINE, m) for m in standing_out)
-                   if j.z >= thresholds.outlier_z]
+    def stands_out(j: Judgement) -> bool:
+        assert j.match is not None
+        by_words = j.z >= thresholds.outlier_z and j.match.overall >= MIN_SCORE
+        by_meaning = j.match.semantic >= thresholds.semantic_threshold and j.semantic_z >= thresholds.semantic_z
+        return by_words or by_meaning
+
+    outstanding = [j for j in (judged(DuplicateVerdict.BORDERLINE, m) for m in pool[:CROWD_RANK]) if stands_out(j)]
     for j in outstanding:
         if j.own and j.match is not None and j.match.overall >= thresholds.duplicate_threshold:
             return judged(DuplicateVerdict.DUPLICATE, j.match)
     return outstanding[0] if outstanding else judged(DuplicateVerdict.DIFFERENT, pool[0])
 
 
+class _Crowd:
+    """How far one candidate's number lies above the others': the crowd is every candidate but the highest (a
+    copy must not raise the bar it is measured against)."""
+
+    def __init__(self, values: list[float]) -> None:
+        others = sorted(values, reverse=True)[1:]
+        self.mean = sum(others) / len(others) if others else 0.0
+        self.spread = math.sqrt(sum((v - self.mean) ** 2 for v in others) / len(others)) if others else 0.0
+
+    def z(self, value: float) -> float:
+        return round((value - self.mean) / self.spread, 2) if self.spread else 0.0
+
+
 def _by_scores(pool: list[Match], applicant: Applicant, thresholds: Thresholds) -> Judgement:
-    best = max(pool, key=lambda m: m.overall)
+    """A crowd too small to stand out from: the numbers decide alone (the own-projects check's lines, and the
+    goals' cosine at its line)."""
     own = [m for m in pool if applicant.owns(m) and m.overall >= thresholds.duplicate_threshold]
     if own:
         return Judgement(DuplicateVerdict.DUPLICATE, own[0], 0.0, True)
-    verdict = (DuplicateVerdict.BORDERLINE if best.overall >= thresholds.borderline_threshold
-               else DuplicateVerdict.DIFFERENT)
-    return Judgement(verdict, best, 0.0, applicant.owns(best))
+    best = max(pool, key=lambda m: m.overall)
+    close = [m for m in pool if m.overall >= thresholds.borderline_threshold
+             or m.semantic >= thresholds.semantic_threshold]
+    if close:
+        return Judgement(DuplicateVerdict.BORDERLINE, close[0], 0.0, applicant.owns(close[0]))
+    return Judgement(DuplicateVerdict.DIFFERENT, best, 0.0, applicant.owns(best))
