@@ -94,3 +94,35 @@ def test_only_the_applicants_own_near_identical_projects_can_exclude(found, owne
         assert judgement.match.overall >= MIN_SCORE
     if judgement.verdict is not DuplicateVerdict.DIFFERENT and len(pool) < MIN_CROWD:
         assert judgement.match.overall >= LIMITS.borderline_threshold
+
+
+def _by_meaning(elements: tuple[str, ...], words: float, cosine: float, *, brn: str = "9999999999") -> Match:
+    """A match whose goal means what the plan's does (cosine) but whose words lie in the crowd (relevance 60)."""
+    record = {"id": "SMTECH-2022-0000077", "registry": "SMTECH", "title": "과제", "company_brn": brn, "ceo": "박서연"}
+    return Match(record, {e: words for e in elements}, 60.0, cosine)
+
+
+def _semantic_crowd(elements: tuple[str, ...]) -> list[Match]:
+    return [Match({"id": f"C-{i:03d}", "company_brn": "9999999999"}, {e: 0.3 for e in elements}, 70 - i * 0.1,
+                  0.80 - i * 0.0005) for i in range(199)]
+
+
+def test_a_rewording_that_stands_out_by_meaning_alone_goes_to_the_committee():
+    """KorSTS: people's paraphrases share meaning more than words. The goal's cosine 0.95, far above the crowd's
+    0.75–0.80, with the words in the crowd: the committee judges it (D3), never an exclusion."""
+    judgement = judge([_by_meaning(("goal",), 0.2, 0.95), *_semantic_crowd(("goal",))], APPLICANT, Thresholds())
+    assert judgement.verdict is DuplicateVerdict.BORDERLINE and judgement.semantic_z >= 3.0
+    assert "의미 유사도 0.95" in judgement.evidence()
+    below = judge([_by_meaning(("goal",), 0.2, 0.85), *_semantic_crowd(("goal",))], APPLICANT, Thresholds())
+    assert below.verdict is DuplicateVerdict.DIFFERENT  # under the 0.89 line, however far above the crowd
+    own = judge([_by_meaning(("goal",), 0.2, 0.99, brn=APPLICANT.brn), *_semantic_crowd(("goal",))], APPLICANT,
+                Thresholds())
+    assert own.verdict is DuplicateVerdict.BORDERLINE  # the applicant's own, reworded: not near-identical, no X5
+
+
+def test_a_plan_of_several_elements_stands_out_by_meaning_only_with_the_committees_share_of_words():
+    three = ("goal", "method", "content")
+    goal_alike = judge([_by_meaning(three, 0.30, 0.95), *_semantic_crowd(three)], APPLICANT, Thresholds())
+    assert goal_alike.verdict is DuplicateVerdict.DIFFERENT
+    shared = judge([_by_meaning(three, 0.50, 0.95), *_semantic_crowd(three)], APPLICANT, Thresholds())
+    assert shared.verdict is DuplicateVerdict.BORDERLINE
