@@ -97,6 +97,16 @@ def by_meaning(pool: list[Match]) -> list[str]:
     return ids(sorted(pool, key=lambda m: (-m.semantic, m.record["id"])))
 
 
+def each_arm(index: Path, queries: list[Pair], right: Callable[[Pair], set[str]]) -> list[tuple[dict, list[float]]]:
+    """Recall and latencies of BM25 alone (the index opened without its dense arm), of the goal vectors alone (the
+    fused pool in the order of the goals' cosines; no latency of its own) and of the fusion (the product)."""
+    lexical_pools, lexical_ms = search_all(PriorProjectIndex.open(index, dense=False), queries)
+    fused_pools, fused_ms = search_all(PriorProjectIndex.open(index), queries)
+    return [(recall({n: ids(p) for n, p in lexical_pools.items()}, queries, right), lexical_ms),
+            (recall({n: by_meaning(p) for n, p in fused_pools.items()}, queries, right), []),
+            (recall({n: ids(p) for n, p in fused_pools.items()}, queries, right), fused_ms)]
+
+
 def line(name: str, figures: dict, latencies: list[float] | None = None) -> str:
     timing = (f"; p50 {statistics.median(latencies):.1f} ms, p99 {percentile(latencies, 99):.1f} ms"
               if latencies else "")
@@ -135,11 +145,7 @@ def run_korsts(path: Path, distractors: int, thresholds: Thresholds) -> None:
     report = build(prior_projects(pairs), folder / "index", vectors=vectors)
     print(f"index: {report.projects:,} goals, {report.embedded:,} embedded in {report.seconds:.0f}s "
           f"({report.reused_vectors:,} vectors reused)")
-    lexical_pools, lexical_ms = search_all(PriorProjectIndex.open(folder / "index", dense=False), queries)
-    fused_pools, fused_ms = search_all(PriorProjectIndex.open(folder / "index"), queries)
-    bm25 = recall({n: ids(p) for n, p in lexical_pools.items()}, queries, right)
-    dense = recall({n: by_meaning(p) for n, p in fused_pools.items()}, queries, right)
-    fused = recall({n: ids(p) for n, p in fused_pools.items()}, queries, right)
+    (bm25, lexical_ms), (dense, _), (fused, fused_ms) = each_arm(folder / "index", queries, right)
     print("real pairs alone:")
     print(line("BM25 over Kiwi morphemes alone", bm25, lexical_ms))
     print(line("goal vectors alone (e5-small)", dense))
@@ -171,10 +177,7 @@ def _among_distractors(pairs: list[Pair], queries: list[Pair], right: Callable[[
     report = build(iter(records), folder / "index", vectors=Vectors.concat([mine, synthetic]))
     print(f"real pairs among {distractors:,} synthetic projects: index of {report.projects:,} built in "
           f"{report.seconds:.0f}s ({report.embedded:,} goals embedded), {report.bytes_on_disk / 1e6:.0f} MB")
-    lexical_pools, lexical_ms = search_all(PriorProjectIndex.open(folder / "index", dense=False), queries)
-    fused_pools, fused_ms = search_all(PriorProjectIndex.open(folder / "index"), queries)
-    bm25 = recall({n: ids(p) for n, p in lexical_pools.items()}, queries, right)
-    fused = recall({n: ids(p) for n, p in fused_pools.items()}, queries, right)
+    (bm25, lexical_ms), _, (fused, fused_ms) = each_arm(folder / "index", queries, right)
     print(line("BM25 alone", bm25, lexical_ms))
     print(line("fused (the product)", fused, fused_ms))
     print(f"  fused among distractors minus alone: recall@1 {fused['recall@1'] - alone['recall@1']:+.3f}, "

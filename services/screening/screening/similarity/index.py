@@ -355,7 +355,7 @@ class PriorProjectIndex:
         if text is None:
             return lexical, {}
         query = dense_arm.embed_query(text)
-        nearest = self._vectors.search(query, DENSE_CANDIDATES)
+        nearest = self._vectors.search(query, DENSE_CANDIDATES, threads=1)  # one query: no thread pool to wake
         cosines = {int(k): 1.0 - float(d) for k, d in zip(nearest.keys, nearest.distances)}
         have = {int(doc["key"][0]) for _, doc in lexical}
         missing = [k for k in cosines if k not in have]
