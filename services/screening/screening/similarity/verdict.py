@@ -12,11 +12,11 @@ by more than 10σ (`bench.duplicate_search` prints the verdicts per kind on the 
 
 Real people's rewording shares meaning more than words (KorSTS: a paraphrase scored ≥ 4.5 shares a median 0.70 of
 its weighted morphemes with its source, one scored ≤ 2.0 still 0.35), so a match also stands out by meaning: the
-cosine of the goals' sentence vectors (`Match.semantic`) at least `semantic_threshold` and `semantic_outlier_z`
+cosine of the goals' sentence vectors (`Match.semantic`) at least `semantic_threshold` and `semantic_z`
 standard deviations above the other candidates' cosines. Tuned on KorSTS train (sentence1 searched against every
 sentence2, goal only): of the pairs scored ≥ 4.5, 0.92 stand out with their partner at 0.89 / 3σ (with the words'
-rule beside it the search refers 0.874 naming the partner); of those scored ≤ 2.0, 0.16 do (0.140) (e5-small does not tell "a man plays the guitar" from "a man plays the flute" well; the committee
-does). A plan that gives several elements is read by its goal's vector only, so its match must also reach
+rule beside it the search refers 0.874 naming the partner); of those scored ≤ 2.0, 0.16 do (0.140): e5-small does
+not tell "a man plays the guitar" from "a man plays the flute" well; the committee does. A plan that gives several elements is read by its goal's vector only, so its match must also reach
 `borderline_threshold` of the per-element word cosines to stand out by meaning.
 
 Of the matches that stand out (among the `CROWD_RANK` most relevant):
