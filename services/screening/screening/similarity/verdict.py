@@ -16,8 +16,9 @@ cosine of the goals' sentence vectors (`Match.semantic`) at least `semantic_thre
 standard deviations above the other candidates' cosines. Tuned on KorSTS train (sentence1 searched against every
 sentence2, goal only): of the pairs scored ≥ 4.5, 0.92 stand out with their partner at 0.89 / 3σ (with the words'
 rule beside it the search refers 0.874 naming the partner); of those scored ≤ 2.0, 0.16 do (0.140): e5-small does
-not tell "a man plays the guitar" from "a man plays the flute" well; the committee does. A plan that gives several elements is read by its goal's vector only, so its match must also reach
-`borderline_threshold` of the per-element word cosines to stand out by meaning.
+not tell "a man plays the guitar" from "a man plays the flute" well; the committee does. A plan that gives several
+elements is read by its goal's vector only, so its match must also reach `borderline_threshold` of the per-element
+word cosines to stand out by meaning.
 
 Of the matches that stand out (among the `CROWD_RANK` most relevant):
 - the applicant's own project (same business registration number, or the same CEO: the same project filed through
