@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -33,6 +33,7 @@ from deploy.sample.program_call import sample_forms
 from deploy.local.procs import signer
 from sme_runtime.auth import Role, mint_token
 from sme_runtime.keys import new_keys
+from sme_schemas.program import KST
 from tests.support import KAFKA, ROOT, TEST_ENV
 
 ARTIFACTS = ROOT / ".local-test" / "artifacts" / "portal"
@@ -44,6 +45,12 @@ REGISTRY_PORTS = {r: 18301 + i for i, r in enumerate(REGISTRIES)}
 PORTAL = f"http://127.0.0.1:{PORTS['portal']}"
 PASSWORD = "portal-test-pass-2026"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def today_in_korea() -> date:
+    """The day the services count in (KST): between 15:00 and 24:00 UTC the machine's own date is a day behind, and
+    a session logged "today" by the machine's date fell before an agreement signed "today" in Korea."""
+    return datetime.now(KST).date()
 
 
 def ensure_browser() -> str:
@@ -88,7 +95,7 @@ def account(env: dict, role: str, name: str, email: str, *, login: str = "", brn
 
 
 def applicant_form(program: dict) -> dict:
-    form = sample_forms(program, date.today(), count=2, seed=15)[0]
+    form = sample_forms(program, today_in_korea(), count=2, seed=15)[0]
     form["company"]["factory_address"] = None
     form["company"]["regular_employees"] = 12
     assert form["expert"], "the sample company names its expert (E4, G1-G3)"
@@ -108,7 +115,7 @@ def stack(infrastructure, programs_dir, tmp_path_factory):
     before = {k: os.environ.get(k) for k in ("SME_JWKS", "SME_SIGNING_KEY")}
     os.environ.update(SME_JWKS=str(keys / "jwks.json"), SME_SIGNING_KEY=str(keys / "signing-key.pem"))
     program = json.loads((programs_dir / "gimpo-sos-demo.json").read_text("utf-8"))
-    forms = sample_forms(program, date.today(), count=2, seed=15)
+    forms = sample_forms(program, today_in_korea(), count=2, seed=15)
     applicant, other = applicant_form(program), forms[1]
     brn = applicant["company"]["business_registration_number"]
     other_brn = other["company"]["business_registration_number"]
@@ -253,7 +260,7 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
     evidence = [("business-registration-certificate", "brc.pdf"), ("national-tax-payment-certificate", "ntax.pdf"),
                 ("local-tax-payment-certificate", "ltax.pdf"), ("financial-statements", "fs.pdf"),
                 ("monthly-withholding-tax-return", "withholding.pdf"), ("expert-cv", "expert-cv.pdf")]
-    issued = (date.today() - timedelta(days=10)).isoformat()
+    issued = (today_in_korea() - timedelta(days=10)).isoformat()
     for i, (kind, filename) in enumerate(evidence):
         (tmp_path / filename).write_bytes(PDF + filename.encode())
         company.select_option(f"[name='evidence.{i}.document_type']", kind)
@@ -425,7 +432,7 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
     # C3: the expert logs an on-site session with a photo; the company sees it and can open the photo
     expert.goto(agreement_url)
     expert.click("details summary")
-    expert.fill("#held_on", date.today().isoformat())
+    expert.fill("#held_on", today_in_korea().isoformat())
     expert.fill("#hours", "3")
     expert.fill("#place", "김포 본사 공장")
     expert.fill("#notes", "현장 진단: 공정 흐름 분석")
@@ -448,7 +455,7 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
     for day in range(1, 13):
         kind = "on-site" if day <= 9 else "follow-up"
         httpx.post(f"{contracts}/agreements/{agreement_id}/sessions", headers=expert_headers(brn), json={
-            "held_on": (date.today() + timedelta(days=day)).isoformat(), "hours": 3, "kind": kind,
+            "held_on": (today_in_korea() + timedelta(days=day)).isoformat(), "hours": 3, "kind": kind,
             "place": "김포 본사", "notes": f"{day}회차 컨설팅", "photo_refs": [photo_ref] if kind == "on-site" else []},
         ).raise_for_status()
 
@@ -566,8 +573,8 @@ def test_uploads_cannot_traverse_paths_nor_pass_for_another_type(stack, tmp_path
     client, csrf = _signed_in_client(brn)
     program_id = stack["program"]["program_id"]
     form = {"csrf_token": csrf, "program_id": program_id, "evidence.0.document_type": "financial-statements",
-            "evidence.0.issued_on": date.today().isoformat(),
-            "evidence.1.document_type": "financial-statements", "evidence.1.issued_on": date.today().isoformat()}
+            "evidence.0.issued_on": today_in_korea().isoformat(),
+            "evidence.1.document_type": "financial-statements", "evidence.1.issued_on": today_in_korea().isoformat()}
     files = {"evidence.0.file": ("../../../../etc/cron.d/evil.pdf", PDF, "application/pdf"),
              "evidence.1.file": ("invoice.pdf", b"#!/bin/sh\nrm -rf /\n", "application/pdf")}
     answer = client.post("/applications/new", data=form, files=files)
