@@ -107,6 +107,10 @@ class Vectors:
         return cls([i for p in parts for i in p.ids], [h for p in parts for h in p.hashes],
                    np.vstack([p.vectors for p in parts]))
 
+    def take(self, rows: list[int]) -> "Vectors":
+        return Vectors([self.ids[r] for r in rows], [self.hashes[r] for r in rows],
+                       self.vectors[rows] if rows else np.empty((0, DIMENSIONS), dtype=np.float32))
+
     def by_id(self) -> dict[str, tuple[str, np.ndarray]]:
         return {pid: (h, self.vectors[n]) for n, (pid, h) in enumerate(zip(self.ids, self.hashes))}
 

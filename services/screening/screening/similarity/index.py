@@ -220,26 +220,25 @@ def _write_dense(folder: Path, goals: dict[str, str], given: Vectors | None, wor
     vectors = Index(ndim=dense_arm.DIMENSIONS, metric="cos", dtype="f16")
     if replace and (folder / DENSE_FILE).exists():
         vectors.load(str(folder / DENSE_FILE))
-    offered = given.by_id() if given is not None else {}
+    offered = {pid: n for n, pid in enumerate(given.ids)} if given is not None else {}
     fresh: list[tuple[str, str]] = []
-    keep: list[tuple[str, str, np.ndarray]] = []
+    kept: list[int] = []  # rows of `given` made of the same text
     for pid, text in goals.items():
-        digest, key = dense_arm.text_hash(text), dense_arm.key_of(pid)
-        if known.get(key) == digest:
+        digest = dense_arm.text_hash(text)
+        if known.get(dense_arm.key_of(pid)) == digest:
             report.reused_vectors += 1
             continue  # unchanged: its vector stays as it is
-        if pid in offered and offered[pid][0] == digest:
-            keep.append((pid, digest, offered[pid][1]))
+        row = offered.get(pid)
+        if given is not None and row is not None and given.hashes[row] == digest:
+            kept.append(row)
         else:
             fresh.append((pid, text))
     embedded = dense_arm.embed_all(fresh, workers=workers, progress=len(fresh) >= 1_000)
-    report.embedded, report.reused_vectors = len(embedded), report.reused_vectors + len(keep)
-    added = Vectors.concat([Vectors([p for p, _, _ in keep], [h for _, h, _ in keep],
-                                    np.vstack([v for _, _, v in keep]) if keep else
-                                    np.empty((0, dense_arm.DIMENSIONS), dtype=np.float32)), embedded])
+    report.embedded, report.reused_vectors = len(embedded), report.reused_vectors + len(kept)
+    added = Vectors.concat([given.take(kept), embedded]) if given is not None else embedded
     if len(added):
         keys = np.array([dense_arm.key_of(pid) for pid in added.ids], dtype=np.uint64)
-        replaced = [k for k in keys if k in known or vectors.contains(int(k))]
+        replaced = [k for k in keys if vectors.contains(int(k))]
         if replaced:
             vectors.remove(np.array(replaced, dtype=np.uint64))
         vectors.add(keys, added.vectors)
