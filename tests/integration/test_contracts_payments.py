@@ -27,7 +27,7 @@ from sme_runtime.auth import Role
 from sme_schemas import unwrap
 from sme_schemas.catalog import produced_by
 from sme_schemas.evaluation import ApplicationSelected, EvaluatorAllowanceDue
-from contracts.follow_up import months_after
+from sme_schemas.periods import WorkingCalendar
 from sme_schemas.program import local_date
 from tests.support import (
     KAFKA, ROOT, TEST_ENV, consumer_groups, db_url, end_offsets, forget_processed_events,
@@ -42,6 +42,10 @@ TABLES = {"contracts": ("parties", "selections", "agreements", "signatures", "se
                         "follow_ups", "audit"),
           "payments": ("accepted_reports", "terminations", "payments", "adjustments", "signed_agreements", "ledger",
                        "audit")}
+
+
+# P3, M1: the demo program has no local closures; due dates skip weekends and Korea's public holidays
+WORKING_DAYS = WorkingCalendar()
 
 
 @pytest.fixture
@@ -198,8 +202,9 @@ def test_from_selection_to_payment_clawback_and_replay(stack):
     # M1: the follow-up owed from the acceptance; answers checked against the program's questions, once.
     follow = desk.call("GET", f"/agreements/{a['agreement_id']}/follow-ups", headers=desk.company(brn["A"]))
     assert [(f["kind"], f["due_on"]) for f in follow["owed"]] == [
-        ("survey", (today + timedelta(days=30)).isoformat()), ("outcome-6m", months_after(today, 6).isoformat()),
-        ("outcome-12m", months_after(today, 12).isoformat())]
+        ("survey", WORKING_DAYS.due_date(today, days=30).isoformat()),
+        ("outcome-6m", WORKING_DAYS.due_date(today, months=6).isoformat()),
+        ("outcome-12m", WORKING_DAYS.due_date(today, months=12).isoformat())]
     survey = f"/agreements/{a['agreement_id']}/follow-ups/survey"
     bad = desk.http.post(survey, headers=desk.company(brn["A"]), json={"answers": {"overall": 6, "expert": 4,
                                                                                   "usefulness": 4, "center": 5}})
@@ -238,7 +243,7 @@ def test_from_selection_to_payment_clawback_and_replay(stack):
     assert due.status_code == 201, due.text
     due = due.json()
     assert (due["amount"], due["breakdown"]["company_share"]) == (5_000_000, 500_000)
-    assert due["due_on"] == (today + timedelta(days=30)).isoformat() and due["account"] == "****7891"
+    assert due["due_on"] == WORKING_DAYS.due_date(today, days=30).isoformat() and due["account"] == "****7891"
     assert pay.file(form, brn["A"], expect=(409,))["errors"][0]["rule"] == "P1"
     assert pay.http.get(f"/payments/{due['payment_id']}/account", headers=pay.company(brn["A"])).status_code == 403
     assert (
@@ -276,7 +281,8 @@ def test_from_selection_to_payment_clawback_and_replay(stack):
                                   evaluator_name="김평가", applications_scored=4, amount=80_000))
     allowance = pay.wait_for_payments(pid, lambda ps: any(p["purpose"] == "evaluator-allowance" for p in ps))
     allowance = next(p for p in allowance if p["purpose"] == "evaluator-allowance")
-    assert allowance["due_on"] == (local_date(now) + timedelta(days=30)).isoformat() and not allowance["overdue"]
+    assert allowance["due_on"] == WORKING_DAYS.due_date(local_date(now), days=30).isoformat()
+    assert not allowance["overdue"]
     s.restart(31, only=("payments",))
     overdue = pay.wait_for_payments(pid, lambda ps: any(p["overdue"] for p in ps))
     assert [p["payment_id"] for p in overdue if p["overdue"]] == [allowance["payment_id"]]

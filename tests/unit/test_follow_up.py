@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, strategies as st
 from pydantic import ValidationError
 
-from contracts.follow_up import Obligation, answer_problems, months_after, obligations, reminder_due, report
+from contracts.follow_up import Obligation, answer_problems, obligations, reminder_due, report
+from sme_schemas.periods import WorkingCalendar, months_after
 from sme_schemas.program import FollowUp
 
 SOS = FollowUp()
@@ -36,8 +37,15 @@ def test_months_after_lands_in_the_right_month_never_earlier_in_it(start, months
 
 
 def test_m1_the_survey_within_30_days_and_outcome_reports_at_6_and_12_months():
-    assert obligations(SOS, date(2024, 11, 20)) == [("survey", date(2024, 12, 20)), ("outcome-6m", date(2025, 5, 20)),
-                                                    ("outcome-12m", date(2025, 11, 20))]
+    assert obligations(SOS, date(2024, 11, 20), WorkingCalendar()) == [
+        ("survey", date(2024, 12, 20)), ("outcome-6m", date(2025, 5, 20)), ("outcome-12m", date(2025, 11, 20))]
+
+
+def test_m1_a_due_date_on_a_weekend_or_holiday_moves_to_the_next_working_day():
+    # accepted Fri 2024-08-16: the survey's 30th day is Sun 09-15 and 09-16..18 are 추석 (Thu 19th); six months
+    # later is Sun 2025-02-16 (Mon 17th); twelve, Sat 2025-08-16 (Mon 18th; 08-15 광복절 is the day before)
+    assert obligations(SOS, date(2024, 8, 16), WorkingCalendar()) == [
+        ("survey", date(2024, 9, 19)), ("outcome-6m", date(2025, 2, 17)), ("outcome-12m", date(2025, 8, 18))]
 
 
 def test_m1_complete_answers_pass():

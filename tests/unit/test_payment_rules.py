@@ -1,5 +1,5 @@
 """P2–P4 at their boundaries, in integer KRW, and C1–C8's pure checks."""
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -48,13 +48,27 @@ def test_p2_never_more_than_cap_ratio_or_agreed_and_shares_add_up(proven, agreed
         assert b.subsidy + b.company_share == proven and isinstance(b.subsidy, int)
 
 
-def test_p3_due_on_the_30th_day_overdue_on_the_31st():
-    received = date(2024, 11, 25)
-    due = due_on(received, SOS.payment_due_days)
-    assert due == date(2024, 12, 25)
-    assert not is_overdue(due, date(2024, 12, 25))  # day 30: still on time
-    assert is_overdue(due, date(2024, 12, 26))      # day 31: overdue
-    assert due_on(date(2024, 1, 31), 30) == date(2024, 3, 1)  # across a leap February
+CALENDAR = SOS.working_calendar()
+
+
+@pytest.mark.parametrize("received, due", [
+    (date(2024, 11, 1), date(2024, 12, 2)),  # day 30 is Sun 1 Dec: Monday (민법 제161조)
+    (date(2024, 11, 4), date(2024, 12, 4)),  # Wed: the 30th day itself
+    (date(2024, 11, 25), date(2024, 12, 26)),  # day 30 is Christmas: the day after
+    (date(2024, 1, 30), date(2024, 2, 29)),  # across a leap February, the leap day a working Thursday
+    (date(2024, 1, 31), date(2024, 3, 4)),  # 1 Mar (삼일절, Fri), then the weekend
+    (date(2024, 1, 11), date(2024, 2, 13)),  # 10 Feb 설날 (Sat), 11 Sun, 12 substitute holiday
+    (date(2024, 8, 18), date(2024, 9, 19)),  # 17 Sep 추석: 16–18 Sep
+    (date(2025, 9, 6), date(2025, 10, 10)),  # 추석 2025: 10-5..10-7, substitute 10-8, 한글날 10-9
+])
+def test_p3_due_on_the_30th_day_or_the_next_working_day(received, due):
+    assert due_on(received, SOS.payment_due_days, CALENDAR) == due
+
+
+def test_p3_overdue_from_the_day_after_the_due_date():
+    due = due_on(date(2024, 11, 25), SOS.payment_due_days, CALENDAR)
+    assert not is_overdue(due, due)  # paid on the due date: on time
+    assert is_overdue(due, due + timedelta(days=1))
 
 
 @pytest.mark.parametrize(

@@ -289,9 +289,10 @@ def test_the_report_as_csv_opens_in_excel_and_as_xlsx_adds_up():
 
 
 def test_instants_show_in_kst_and_amounts_in_won():
-    assert labels.kst("2026-11-30T15:30:00Z") == "2026-12-01 00:30 KST"
+    assert labels.kst("2026-11-30T15:30:00Z") == "2026-12-01(화) 00:30 KST"
+    assert labels.kst("2024-04-09T14:59:59.999999Z") == "2024-04-09(화) 24:00 KST"  # a deadline: the day's end
     assert labels.won(1_234_567) == "1,234,567원" and labels.won(None) == "—"
-    assert labels.day(date(2027, 1, 5)) == "2027-01-05"
+    assert labels.day(date(2027, 1, 5)) == "2027-01-05(화)"
 
 
 def test_a_closing_rounds_progress_counts_each_outcome_evaluation_gives():

@@ -262,13 +262,35 @@ def test_x6_without_announced_fields_nothing_is_flagged():
 
 
 # E6 -------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("days_before, outcome", [(365, Outcome.PASSED), (366, Outcome.SUPPLEMENT_REQUESTED)])
-def test_e6_a_document_issued_365_days_before_counts_366_does_not(days_before, outcome):
+@pytest.mark.parametrize("days_before, outcome", [(365, Outcome.PASSED), (366, Outcome.PASSED),
+                                                  (367, Outcome.SUPPLEMENT_REQUESTED)])
+def test_e6_a_calendar_year_before_counts_the_day_before_it_does_not(days_before, outcome):
+    # 2023-04-02 is 366 days before 2024-04-02 (a leap day between) and a calendar year before: fresh (민법 제160조)
     evidence = [doc(D.BUSINESS_REGISTRATION_CERTIFICATE), doc(D.NATIONAL_TAX_PAYMENT_CERTIFICATE, days_before)]
     decision = decide(case(content(evidence=[d.model_dump() for d in evidence])))
     assert decision.outcome is outcome
     if outcome is Outcome.SUPPLEMENT_REQUESTED:
         assert [(d.rule, d.problem.value) for d in decision.documents] == [("E6", "stale")]
+
+
+def test_e6_a_supplement_issued_after_the_application_passes_before_the_deadline():
+    """Asked to supplement a stale certificate, the company files one issued three days after the application."""
+    stale = [doc(D.BUSINESS_REGISTRATION_CERTIFICATE), doc(D.NATIONAL_TAX_PAYMENT_CERTIFICATE, 400)]
+    asked = decide(case(content(evidence=[d.model_dump() for d in stale])))
+    assert asked.outcome is Outcome.SUPPLEMENT_REQUESTED
+    filed = NOW + timedelta(days=3)
+    renewed = [stale[0], doc(D.NATIONAL_TAX_PAYMENT_CERTIFICATE, -3)]
+    deadline = PROGRAM.working_calendar().deadline(NOW, days=PROGRAM.supplement_days)
+    decision = decide(case(content(evidence=[d.model_dump() for d in renewed]), now=filed,
+                           supplement_deadline=deadline))
+    assert decision.outcome is Outcome.PASSED
+    # the same certificate read after the deadline is too late; one dated after the day it is read is no evidence
+    late = decide(case(content(evidence=[d.model_dump() for d in stale]), now=deadline + timedelta(seconds=1),
+                       supplement_deadline=deadline))
+    assert late.outcome is Outcome.REJECTED and rules_of(late.findings) == {"E6"}
+    assert "24:00 KST" in late.findings[0].detail
+    future = decide(case(content(evidence=[d.model_dump() for d in renewed])))
+    assert future.outcome is Outcome.SUPPLEMENT_REQUESTED
 
 
 def test_e6_supplement_is_requested_while_the_registries_are_still_asked():

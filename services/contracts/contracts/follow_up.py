@@ -10,12 +10,12 @@ M3 The report per program: owed, answered, overdue per obligation; the mean of e
    report the yes answers, counts and amounts."""
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Iterable, Literal
 
 from sme_runtime.problems import Problem
+from sme_schemas.periods import WorkingCalendar
 from sme_schemas.program import FollowUp, yes_no_or_number_problem
 
 SURVEY = "survey"
@@ -23,21 +23,17 @@ Answer = bool | int | str
 Reminder = Literal["due-soon", "overdue"]
 
 
-def months_after(day: date, months: int) -> date:
-    """The same day `months` later; the month's last day where it has no such day (31 Jan + 1 → 28/29 Feb)."""
-    year, month = divmod(day.month - 1 + months, 12)
-    year, month = day.year + year, month + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
 def outcome_kind(months: int) -> str:
     return f"outcome-{months}m"
 
 
-def obligations(terms: FollowUp, accepted_on: date) -> list[tuple[str, date]]:
-    """M1: (kind, due date) of everything owed once the report was accepted on `accepted_on` (KST)."""
-    owed = [(SURVEY, accepted_on + timedelta(days=terms.survey_within_days))]
-    return owed + [(outcome_kind(m), months_after(accepted_on, m)) for m in terms.outcome_reports_after_months]
+def obligations(terms: FollowUp, accepted_on: date, calendar: WorkingCalendar) -> list[tuple[str, date]]:
+    """M1: (kind, due date) of everything owed once the report was accepted on `accepted_on` (KST), each period
+    counted as the law counts it (민법 제157조, 제160조: 6 months from 31 Aug end on 28 Feb) and a last day on a
+    weekend or holiday moved to the next working day (제161조)."""
+    owed = [(SURVEY, calendar.due_date(accepted_on, days=terms.survey_within_days))]
+    return owed + [(outcome_kind(m), calendar.due_date(accepted_on, months=m))
+                   for m in terms.outcome_reports_after_months]
 
 
 def answer_problems(terms: FollowUp, kind: str, answers: dict[str, Answer]) -> list[Problem]:

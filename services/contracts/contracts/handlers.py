@@ -105,7 +105,7 @@ async def draft_when_ready(uow: Unit, contracts: Contracts, application_id: str)
         term_end=program.program_year_end, agreed_amount=selected.planned_subsidy,
         minimum_sessions=program.support.minimum_sessions, follow_up_sessions=program.support.follow_up_sessions,
         status=AgreementStatus.DRAFTED, drafted_at=selected.selected_at,
-        sign_by=selected.selected_at + timedelta(days=contracts.signature_days))
+        sign_by=program.working_calendar().deadline(selected.selected_at, days=contracts.signature_days))
     if drafted:
         metrics.DRAFTED.inc()
         await uow.store.audit(at=selected.selected_at, actor="rules", action="drafted",
@@ -345,8 +345,8 @@ async def accept_report(uow: Unit, contracts: Contracts, agreement_id: str, prin
         follow_up_sessions_held=sum(s.kind == SessionKind.FOLLOW_UP for s in held),
         business_registration_number=a.brn))
     metrics.REPORTS.labels(ReportStatus.ACCEPTED).inc()
-    terms = contracts.program(a.program_id, a.program_version).follow_up
-    for kind, due_on in follow_up.obligations(terms, local_date(now)):
+    program = contracts.program(a.program_id, a.program_version)
+    for kind, due_on in follow_up.obligations(program.follow_up, local_date(now), program.working_calendar()):
         await uow.store.owe_follow_up(agreement=a, kind=kind, due_on=due_on)
     return await uow.store.agreement(agreement_id)
 

@@ -11,6 +11,7 @@ from sme_schemas.application import (
     ApplicationContent, BonusClaims, CompanyProfile, EvidenceDocument, EvidenceRequirement, Expert,
     PreferenceCertification,
 )
+from sme_schemas.periods import korean_time
 from sme_schemas.program import (
     SOS_2024_EVIDENCE, EvidenceLine, ProgramDefinition, program_field_problems,
 )
@@ -69,13 +70,13 @@ def window_problem(program: ProgramDefinition, at: datetime) -> Problem | None:
     if program.call_at(at) is not None:
         return None
     if window.opens_at <= at <= window.closes_at:
-        calls = "; ".join(f"{c.title} {c.window.opens_at.isoformat()} – {c.window.closes_at.isoformat()}"
+        calls = "; ".join(f"{c.title} {korean_time(c.window.opens_at)} – {korean_time(c.window.closes_at)}"
                           for c in program.program_calls())
-        return Problem("submitted_at", "A3", f"no call of {program.program_id} is open at {at.isoformat()}: {calls}")
+        return Problem("submitted_at", "A3", f"no call of {program.program_id} is open at {korean_time(at)}: {calls}")
     when = "has not opened yet" if at < window.opens_at else "is closed"
     return Problem("submitted_at", "A3",
-                   f"the application window of {program.program_id} ({window.opens_at.isoformat()} – "
-                   f"{window.closes_at.isoformat()}) {when}; received {at.isoformat()}")
+                   f"the application window of {program.program_id} ({korean_time(window.opens_at)} – "
+                   f"{korean_time(window.closes_at)}) {when}; received {korean_time(at)}")
 
 
 def content_problems(content: ApplicationContent, program: ProgramDefinition, today: date) -> list[Problem]:
@@ -147,7 +148,7 @@ def changed_beyond_evidence(a: ApplicationContent, b: ApplicationContent) -> lis
 def supplement_problem(deadline: datetime | None, at: datetime) -> Problem | None:
     """E6: documents are accepted only until the supplement deadline."""
     if deadline is not None and at > deadline:
-        return Problem("evidence", "E6", f"the supplement deadline {deadline.isoformat()} has passed")
+        return Problem("evidence", "E6", f"the supplement deadline {korean_time(deadline)} has passed")
     return None
 
 

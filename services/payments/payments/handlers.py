@@ -47,6 +47,11 @@ class Payments:
         return local_date(self.clock())
 
 
+def _due_on(program: ProgramDefinition, received: date) -> date:
+    """P3 in the program's working calendar (its local closures beside Korea's public holidays)."""
+    return rules.due_on(received, program.payment_due_days, program.working_calendar())
+
+
 def subsidy_payment_id(application_id: str) -> str:
     return f"PAY-SUB-{application_id}"
 
@@ -230,7 +235,7 @@ def on_allowance_due(payments: Payments):
             payment_id=payment_id, purpose="evaluator-allowance", program_id=event.program_id,
             evaluator_id=event.evaluator_id, round_id=event.round_id, payee_name=event.evaluator_name,
             amount=event.amount, status=PaymentStatus.DUE, request_received_on=received,
-            due_on=rules.due_on(received, program.payment_due_days), filed_by="evaluation",
+            due_on=_due_on(program, received), filed_by="evaluation",
             created_at=event.occurred_at)
         if created:
             await uow.publish(payment_due(await uow.store.payment(payment_id), event.occurred_at))
@@ -278,7 +283,7 @@ async def file_subsidy_request(uow: Unit, payments: Payments, principal: Princip
         application_id=application_id, brn=report.brn, payee_name=account_holder, amount=balance,
         # I2: a balance of nothing (the advance covered the subsidy) is closed at once; nothing is owed
         status=PaymentStatus.DUE if balance else PaymentStatus.PAID, paid_on=None if balance else received,
-        request_received_on=received, due_on=rules.due_on(received, program.payment_due_days),
+        request_received_on=received, due_on=_due_on(program, received),
         breakdown=breakdown.model_dump(mode="json"), documents=documents, bank=bank, account_holder=account_holder,
         account_ciphertext=payments.vault.seal(account_number), account_last4=last4(account_number),
         filed_by=principal.subject, created_at=now)
@@ -338,7 +343,7 @@ async def file_advance_request(uow: Unit, payments: Payments, principal: Princip
     created = await uow.store.insert_payment(
         payment_id=payment_id, purpose="subsidy", instalment="advance", program_id=agreement.program_id,
         application_id=application_id, brn=agreement.brn, payee_name=account_holder, amount=amount,
-        status=PaymentStatus.DUE, request_received_on=received, due_on=rules.due_on(received, program.payment_due_days),
+        status=PaymentStatus.DUE, request_received_on=received, due_on=_due_on(program, received),
         bank=bank, account_holder=account_holder, account_ciphertext=payments.vault.seal(account_number),
         account_last4=last4(account_number), filed_by=principal.subject, created_at=now)
     if not created:

@@ -2,10 +2,11 @@
 Money is integer KRW throughout: a ratio is applied by integer division, truncated to the won."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from sme_schemas.contracts import CLAWBACK_REASONS, TerminationReason
 from sme_schemas.payments import SubsidyBreakdown
+from sme_schemas.periods import WorkingCalendar
 from sme_schemas.program import SupportTerms
 
 
@@ -34,9 +35,12 @@ def excess_advance(breakdown: SubsidyBreakdown, advance: int) -> int:
     return max(advance - breakdown.subsidy, 0)
 
 
-def due_on(received_on: date, payment_due_days: int) -> date:
-    """P3: paid within N days of the request's receipt: the Nth day after receipt is the last day."""
-    return received_on + timedelta(days=payment_due_days)
+def due_on(received_on: date, payment_due_days: int, calendar: WorkingCalendar) -> date:
+    """P3: paid within N days of the request's receipt, counted as the law counts it: the receipt's own day is not
+    counted, the Nth day after it is the last (민법 제157조), moved to the next working day when it is a weekend, a
+    public holiday or a closure of the program (제161조): 30 days from 2024-11-25 end on 2024-12-26, not on
+    Christmas."""
+    return calendar.due_date(received_on, days=payment_due_days)
 
 
 def is_overdue(due: date, today: date) -> bool:

@@ -2,9 +2,9 @@
 (the services name the rule; a company should not need DOMAIN.md to read why)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
-KST = timezone(timedelta(hours=9), "KST")
+from sme_schemas.periods import korean_day, korean_time
 
 RULES: dict[str, str] = {
     "A1": "신청서 필수 항목",
@@ -88,22 +88,24 @@ def won(amount: int | None) -> str:
 
 
 def kst(value: datetime | str | None) -> str:
-    """An instant as people here read it: 2026-11-30 14:05 KST."""
+    """An instant as people here read it: 2026-11-30(월) 14:05 KST; a deadline at the end of a Korean day as
+    '2024-04-09(화) 24:00 KST' (민법 제159조), never as 23:59."""
     if value is None or value == "":
         return "—"
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(KST).strftime("%Y-%m-%d %H:%M KST")
+    return korean_time(value)
 
 
 def day(value: date | str | None) -> str:
+    """A date with its weekday, so a company sees at once that a due date is a working day: 2024-12-26(목)."""
     if value is None or value == "":
         return "—"
     if isinstance(value, str):
         value = date.fromisoformat(value[:10])
-    return value.strftime("%Y-%m-%d")
+    return korean_day(value)
 
 
 def rule(rule_id: str) -> str:

@@ -3,15 +3,27 @@ stand unproven (E5: they score 0; they never reject)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sme_schemas.application import EvidenceDocument, EvidenceRequirement
+from sme_schemas.periods import WorkingCalendar
 from sme_schemas.screening import DocumentProblem, RequestedDocument
 
 
-def is_fresh(issued_on: date, application_date: date, max_age_days: int) -> bool:
-    """E6: issued within max_age_days before the application date (exactly 365 days before still counts)."""
-    return 0 <= (application_date - issued_on).days <= max_age_days
+@dataclass(frozen=True)
+class Freshness:
+    """E6, read for supplements too ('신청일 기준 1년이내 발급서류'): a document is fresh when it was issued on or
+    after `earliest` — the evidence age before the application date, by the calendar (민법 제160조: a year before
+    2024-04-02 is 2023-04-02) — and no later than `filed_by`, the Korean day it is read. A replacement issued after
+    the application, which is what a company asked to supplement a stale certificate brings, is fresh: the
+    guideline bounds how old evidence may be, and a newer certificate proves the same facts more recently. A date
+    after the day it is read is no issue date at all."""
+
+    earliest: date
+    filed_by: date
+
+    def admits(self, issued_on: date) -> bool:
+        return self.earliest <= issued_on <= self.filed_by
 
 
 @dataclass(frozen=True)
@@ -25,11 +37,11 @@ class EvidenceReview:
 
 
 def review_evidence(required: tuple[EvidenceRequirement, ...], evidence: tuple[EvidenceDocument, ...],
-                    application_date: date, max_age_days: int) -> EvidenceReview:
+                    fresh: Freshness) -> EvidenceReview:
     supplement, unproven = [], []
     for line in required:
         offered = [d for d in evidence if d.document_type in line.any_of]
-        if any(is_fresh(d.issued_on, application_date, max_age_days) for d in offered):
+        if any(fresh.admits(d.issued_on) for d in offered):
             continue
         if not line.mandatory:
             unproven.append(line)
@@ -39,6 +51,8 @@ def review_evidence(required: tuple[EvidenceRequirement, ...], evidence: tuple[E
     return EvidenceReview(tuple(supplement), tuple(unproven))
 
 
-def supplement_deadline(requested_at: datetime, days: int) -> datetime:
-    """E6: the company has the program's supplement period; no supplement by then rejects as incomplete."""
-    return requested_at + timedelta(days=days)
+def supplement_deadline(requested_at: datetime, days: int, calendar: WorkingCalendar) -> datetime:
+    """E6: the company has the program's supplement period, counted as the law counts it: from the day after the
+    request to 24:00 KST of the last day, and past it to the next working day when that day is a weekend or a
+    holiday (민법 제157조, 제159조, 제161조). No supplement by then rejects the application as incomplete."""
+    return calendar.deadline(requested_at, days=days)

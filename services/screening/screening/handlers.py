@@ -11,6 +11,7 @@ from typing import Any, cast
 
 
 from screening import metrics, store
+from screening.evidence import supplement_deadline
 from screening.lookups import LookupAnswered, LookupRequested, LookupResult, LookupSubject, Registry, lookup_id
 from screening.status import (
     DECIDED, FINAL, RECHECK_DONE, RecheckStatus, ScreeningStatus, status_after,
@@ -311,7 +312,8 @@ async def _apply(uow: Unit, screening: Screening, row: Any, program: ProgramDefi
                                           facts=decision.facts,
                                           checks=decision.findings))
     elif outcome is Outcome.SUPPLEMENT_REQUESTED:
-        deadline = row.supplement_deadline or now + timedelta(days=program.supplement_days)
+        deadline = row.supplement_deadline or supplement_deadline(now, program.supplement_days,
+                                                                  program.working_calendar())
         if row.status != status_after(outcome) or before.get("documents") != after["documents"]:
             await uow.publish(SupplementRequested(**common, requested_at=now, deadline=deadline,
                                                   documents=decision.documents))

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Iterable, Mapping
 
-from screening.evidence import review_evidence
+from screening.evidence import Freshness, review_evidence
 from screening.grade import assess_grade, grade_acceptable, grade_label
 from screening.lookups import LookupResult, Registry, Verdict
 from sme_schemas.application import (
@@ -25,6 +25,7 @@ from sme_schemas.application import (
 from sme_schemas.program import (
     ApplicationField, Eligibility, ProgramDefinition, full_years, ksic_with_section, local_date,
 )
+from sme_schemas.periods import korean_time
 from sme_schemas.screening import DecidedBy, Finding, RequestedDocument, VerifiedFacts
 
 
@@ -109,7 +110,7 @@ class _Tally:
         if ruling is None:
             self.questions.append(finding)
             return
-        verdict = f"{finding.detail} — operator {ruling.operator} ({ruling.at:%Y-%m-%d %H:%M}Z): {ruling.reason}"
+        verdict = f"{finding.detail} — operator {ruling.operator} ({korean_time(ruling.at)}): {ruling.reason}"
         if ruling.exclude:
             self.exclusions.append(Finding(rule=finding.rule, detail=verdict))
             self.operator_decided = True
@@ -124,19 +125,17 @@ def decide(case: Case) -> Decision:
     _restriction(case, tally)
     grade = _expert_grade(case, tally)
     _support_field(case, tally)
-    review = review_evidence(case.required_evidence, case.content.evidence, case.application_date,
-                             case.program.evidence_max_age_days)
+    fresh = Freshness(case.program.earliest_fresh_issue(case.application_date), local_date(case.now))
+    review = review_evidence(case.required_evidence, case.content.evidence, fresh)
     if review.supplement and case.supplement_deadline is not None and case.now > case.supplement_deadline:
         tally.exclude(
             "E6",
-            "보완 기한 "
-            + f"{case.supplement_deadline:%Y-%m-%d %H:%M}Z 까지 서류가 보완되지 않았습니다: "
+            f"보완 기한 {korean_time(case.supplement_deadline)}까지 서류가 보완되지 않았습니다: "
             + ", ".join("/".join(d.any_of) for d in review.supplement),
         )
     elif not review.supplement:
-        tally.check(
-            "E6", "필수 증빙서류가 모두 신청일 기준 " + f"{case.program.evidence_max_age_days}일 이내에 발급되었습니다"
-        )
+        tally.check("E6", f"필수 증빙서류가 모두 신청일({case.application_date}) 기준 "
+                          f"{case.program.evidence_max_age} 이내({fresh.earliest} 이후)에 발급되었습니다")
     _eligibility(case, tally, {d for line in review.unproven for d in line.any_of})
     waiting = _lookups(case.answers, case.rulings, tally)
     _operator_findings(case.rulings, tally)
@@ -192,7 +191,7 @@ def decide_recheck(answers: Mapping[Registry, LookupResult | None], rulings: Map
     for ruling in (reconsidered or {}).values():
         tally.questions = [q if q.rule != ruling.rule else Finding(rule=q.rule, detail=(
             f"{q.detail} — 서류 검토 때 {ruling.operator}{particle(ruling.operator, '이', '가')} "
-            f"{ruling.at:%Y-%m-%d} 문제없음으로 판단했으나"
+            f"{local_date(ruling.at)} 문제없음으로 판단했으나"
             f"({ruling.reason}) 재확인 조회 결과가 그때와 다릅니다")) for q in tally.questions]
     if tally.exclusions:
         return Decision(Outcome.REJECTED, findings=tuple(tally.exclusions),
@@ -336,7 +335,7 @@ def _operator_findings(rulings: Mapping[str, Ruling], tally: _Tally) -> None:
     for rule in OPERATOR_RULES:
         ruling = rulings.get(rule)
         if ruling and ruling.exclude and not any(f.rule == rule for f in tally.exclusions):
-            tally.exclude(rule, f"operator {ruling.operator} ({ruling.at:%Y-%m-%d %H:%M}Z): {ruling.reason}")
+            tally.exclude(rule, f"operator {ruling.operator} ({korean_time(ruling.at)}): {ruling.reason}")
             tally.operator_decided = True
 
 

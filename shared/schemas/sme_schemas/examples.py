@@ -105,10 +105,10 @@ EXAMPLES: dict[str, dict[str, Any]] = {
                           "answers": {"applied-to-government-call": True, "won-government-call": True,
                                       "government-funding-krw": 150_000_000, "new-hires": 2,
                                       "notes": "스마트공장 기초 구축 사업 선정"}},
-    "PaymentDue": {**_PAY, "amount": 5_000_000, "request_received_on": "2024-11-25", "due_on": "2024-12-25",
+    "PaymentDue": {**_PAY, "amount": 5_000_000, "request_received_on": "2024-11-25", "due_on": "2024-12-26",
                    "breakdown": {"proven_cost_including_vat": 5_500_000, "cap": 5_000_000, "ratio_percent": 100,
                                  "agreed_amount": 5_000_000, "subsidy": 5_000_000, "company_share": 500_000}},
     "PaymentRecorded": {**_PAY, "amount": 5_000_000, "paid_on": "2024-12-10", "recorded_by": "operator:kim"},
-    "PaymentOverdue": {**_PAY, "amount": 5_000_000, "due_on": "2024-12-25", "detected_at": "2024-12-26T00:00:00Z"},
+    "PaymentOverdue": {**_PAY, "amount": 5_000_000, "due_on": "2024-12-26", "detected_at": "2024-12-26T15:00:00Z"},
     "SubsidyClawedBack": {**_PAY, "amount": 5_000_000, "reason": "허위 증빙 (C7)"},
 }

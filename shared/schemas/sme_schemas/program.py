@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Iterable, Literal, Mapping, TypeVar
 
@@ -10,16 +10,12 @@ from pydantic import Field, model_validator
 
 from sme_schemas.application import DocumentType as D, PreferenceCertification as Cert
 from sme_schemas.base import Contract
+from sme_schemas.periods import KST, WorkingCalendar, earliest_within, end_of_day, local_date
 from sme_schemas.values import Krw, ProgramId, ShortText, UtcInstant
 
-
-# Korean programs count days in KST: an application at 23:30 UTC is already the next day in Gimpo.
-KST = timezone(timedelta(hours=9))
-
-
-def local_date(at: datetime) -> date:
-    """The calendar day in Korea of a UTC instant (E6 ages, X9/X10 'as of' dates, A3)."""
-    return at.astimezone(KST).date()
+# Korean programs count days in KST (an application at 23:30 UTC is already the next day in Gimpo): KST and
+# local_date live with the rest of the legal calendar in sme_schemas.periods; re-exported here for the services.
+__all__ = ["KST", "local_date"]
 
 
 class ApplicationWindow(Contract):
@@ -66,8 +62,7 @@ class RollingCall(Contract):
         return self
 
     def calls(self) -> tuple[Call, ...]:
-        ends = [datetime.combine(d + timedelta(days=1), datetime.min.time(), KST).astimezone(timezone.utc)
-                - timedelta(microseconds=1) for d in self.cut_on] + [self.window.closes_at]
+        ends = [end_of_day(d) for d in self.cut_on] + [self.window.closes_at]
         starts = [self.window.opens_at] + [e + timedelta(microseconds=1) for e in ends[:-1]]
         return tuple(Call(call_id=f"r{n + 1}", title=f"수시 모집 {n + 1}차", budget=self.budget_per_round,
                           window=ApplicationWindow(opens_at=s, closes_at=e))
@@ -606,9 +601,19 @@ class ProgramDefinition(Contract):
     support: SupportTerms
     evidence: tuple[EvidenceLine, ...] = Field(SOS_2024_EVIDENCE, min_length=1, description="E1–E5: the evidence "
                                                "list, each line asked when its condition holds")
-    evidence_max_age_days: int = Field(365, ge=1, description="E6")
-    supplement_days: int = Field(7, ge=1, description="Days a company has to supplement (E6)")
-    payment_due_days: int = Field(30, ge=1, description="P3")
+    evidence_max_age_months: int = Field(12, ge=1, le=120, description="E6: a document is fresh when issued "
+                                         "within this many months before the application date, counted by the "
+                                         "calendar (민법 제160조: '1년' is 12 months, not 365 days)")
+    evidence_max_age_days: int | None = Field(None, ge=1, description="E6 for a program whose text counts days "
+                                              "('발급일로부터 90일 이내'); set, it replaces evidence_max_age_months")
+    supplement_days: int = Field(7, ge=1, description="E6: days a company has to supplement, from the day after "
+                                 "the request to 24:00 KST of the last, moved past weekends and holidays (민법 "
+                                 "제157조, 제159조, 제161조)")
+    payment_due_days: int = Field(30, ge=1, description="P3: days from the complete request's receipt, the last "
+                                  "moved past weekends and holidays (민법 제161조)")
+    local_closures: tuple[date, ...] = Field((), description="Days the center is closed beyond Korea's public "
+                                             "holidays (the city's own closures): a deadline falling on one moves "
+                                             "to the next working day (민법 제161조)")
     pass_mark: int = Field(50, ge=0, le=100, description="F2")
     quantitative_weight_percent: int = Field(30, ge=0, le=100, description="F1; qualitative gets the rest")
     committee_min: int = Field(3, ge=1, description="S3, F6")
@@ -684,6 +689,24 @@ class ProgramDefinition(Contract):
             raise ValueError(f"calls: the calls' budgets add up to {total:,} KRW, more than the budget "
                              f"{self.budget:,} KRW (K1)")
         return self
+
+    def working_calendar(self) -> WorkingCalendar:
+        """민법 제161조: weekends, public holidays and this program's local closures are not working days."""
+        return WorkingCalendar(frozenset(self.local_closures))
+
+    def earliest_fresh_issue(self, application_date: date) -> date:
+        """E6: the first issue date still 'within' the evidence age before `application_date` (by the calendar)."""
+        if self.evidence_max_age_days is not None:
+            return earliest_within(application_date, days=self.evidence_max_age_days)
+        return earliest_within(application_date, months=self.evidence_max_age_months)
+
+    @property
+    def evidence_max_age(self) -> str:
+        """E6's period as the announcement says it: '1년', '6개월', '90일'."""
+        if self.evidence_max_age_days is not None:
+            return f"{self.evidence_max_age_days}일"
+        years, months = divmod(self.evidence_max_age_months, 12)
+        return f"{years}년" if not months else f"{self.evidence_max_age_months}개월"
 
     def program_calls(self) -> tuple[Call, ...]:
         """K1/K2: the calls, the rolling call's rounds, or the one call of the program's window and budget."""
