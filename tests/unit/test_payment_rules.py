@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from contracts.rules import (
-    Party, ConsultingSession, SessionKind, freed_on_leaving, in_force, party_of, report_problems, restricted_until,
-    session_problems, term_problems, visible_to,
+    Party, ConsultingSession, SessionKind, consulting_days, freed_on_leaving, in_force, party_of, report_problems,
+    restricted_until, session_problems, term_problems, visible_to,
 )
 from payments.rules import clawback, due_on, is_overdue, subsidy
 from sme_schemas.contracts import TerminationReason as R
@@ -145,9 +145,30 @@ def test_c8_report_refused_until_the_session_minimums_are_met():
     assert report_problems(ten + three, minimum_sessions=10, follow_up_sessions=3) == []
     short = report_problems(ten[:9] + three[:2], minimum_sessions=10, follow_up_sessions=3)
     assert [p.message for p in short] == [
-        "9 on-site sessions logged; at least 10",
-        "2 follow-up sessions logged; at least 3",
+        "on-site consulting on 9 days; at least 10 days",
+        "follow-up consulting on 2 days; at least 3 days",
     ]
+
+
+def test_c3_sessions_are_counted_in_days_ten_short_logs_on_three_days_are_three_days():
+    days = [date(2024, 7, 1), date(2024, 7, 2), date(2024, 7, 3)]
+    ten_logs = [ConsultingSession(days[n % 3], 1, SessionKind.ON_SITE) for n in range(10)]
+    three = [ConsultingSession(date(2024, 9, d), 2, SessionKind.FOLLOW_UP) for d in range(1, 4)]
+    assert consulting_days(ten_logs, SessionKind.ON_SITE) == 3
+    problems = report_problems(ten_logs + three, minimum_sessions=10, follow_up_sessions=3)
+    assert [(p.field, p.rule, p.message) for p in problems] == [
+        ("sessions", "C3", "on-site consulting on 3 days; at least 10 days")]
+    # an on-site and a follow-up session on one day each count for their own kind
+    both = [ConsultingSession(date(2024, 7, d), 2, kind) for d in range(1, 11) for kind in SessionKind]
+    assert report_problems(both, minimum_sessions=10, follow_up_sessions=3) == []
+
+
+@pytest.mark.parametrize("hours, refused", [(3, False), (4, False), (5, True), (8, True)])
+def test_c3_one_session_over_four_hours_is_refused_on_its_own(hours, refused):
+    args = dict(term_start=date(2024, 6, 1), term_end=date(2024, 12, 31), max_hours_per_day=4, today=date(2024, 8, 1))
+    problems = session_problems(ConsultingSession(date(2024, 7, 1), hours, SessionKind.ON_SITE), [], **args)
+    assert [(p.field, p.rule) for p in problems] == ([("hours", "C3")] if refused else [])
+    assert not refused or "at most 4 hours" in problems[0].message
 
 
 @pytest.mark.parametrize("role, claim, visible", [

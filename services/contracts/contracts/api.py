@@ -113,7 +113,8 @@ def summary_view(contracts: handlers.Contracts, a: Any) -> AgreementSummary:
 async def agreement_view(session, contracts: handlers.Contracts, a: Any) -> AgreementView:
     sessions = await store.sessions_of(session, a.agreement_id)
     signatures = await store.signatures(session, a.agreement_id)
-    counted = {k.value: sum(s.kind == k.value for s in sessions) for k in SessionKind}
+    held = handlers.consulting_sessions(sessions)
+    counted = {k.value: rules.consulting_days(held, k) for k in SessionKind}
     summary = _summary(contracts, a)
     return AgreementView(**{**summary, "ceo_name": a.ceo_name, "expert_affiliation": a.expert_affiliation,
             "minimum_sessions": a.minimum_sessions, "follow_up_sessions": a.follow_up_sessions,
@@ -121,9 +122,9 @@ async def agreement_view(session, contracts: handlers.Contracts, a: Any) -> Agre
                            for s in signatures],
             "missing_signatures": sorted(set(summary["parties"]) - {s.party for s in signatures})
             if a.status == AgreementStatus.DRAFTED else [],
-            "sessions_held": {**counted, "hours": sum(s.hours for s in sessions)},
+            "sessions_held": {**counted, "hours": sum(s.hours for s in sessions), "logs": len(sessions)},
             "report_problems": [p.as_dict() for p in rules.report_problems(
-                handlers.consulting_sessions(sessions),
+                held,
                 minimum_sessions=a.minimum_sessions, follow_up_sessions=a.follow_up_sessions)],
             "amendments": [{"changes": m.changes, "reason": m.reason, "agreed_by": m.agreed_by,
                             "recorded_by": m.recorded_by, "recorded_at": m.recorded_at}

@@ -341,8 +341,8 @@ async def accept_report(uow: Unit, contracts: Contracts, agreement_id: str, prin
         program_id=a.program_id, program_version=a.program_version, occurred_at=now,
         application_id=a.application_id, agreement_id=agreement_id,
         accepted_at=now, agreed_amount=a.agreed_amount,
-        sessions_held=sum(s.kind == SessionKind.ON_SITE for s in held),
-        follow_up_sessions_held=sum(s.kind == SessionKind.FOLLOW_UP for s in held),
+        sessions_held=rules.consulting_days(held, SessionKind.ON_SITE),
+        follow_up_sessions_held=rules.consulting_days(held, SessionKind.FOLLOW_UP),
         business_registration_number=a.brn))
     metrics.REPORTS.labels(ReportStatus.ACCEPTED).inc()
     program = contracts.program(a.program_id, a.program_version)

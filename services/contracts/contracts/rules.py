@@ -72,24 +72,35 @@ def session_problems(new: ConsultingSession, logged: Iterable[ConsultingSession]
     same_day = sum(s.hours for s in logged if s.held_on == new.held_on)
     if new.hours < 1:
         problems.append(Problem("hours", "C3", "a session lasts at least one hour"))
+    elif new.hours > max_hours_per_day:
+        problems.append(Problem("hours", "C3", f"{new.hours} hours: a consulting day is at most {max_hours_per_day} "
+                                "hours (1일 4시간 이내)"))
     elif same_day + new.hours > max_hours_per_day:
         problems.append(Problem("hours", "C3", f"{same_day} hours are logged on {new.held_on} already; at most "
                                 f"{max_hours_per_day} hours a day"))
     return problems
 
 
+def consulting_days(sessions: Iterable[ConsultingSession], kind: SessionKind) -> int:
+    """C3: the guideline prices consulting by the day ('1일 × 10회 이상, 1일 4시간 이내'): sessions of one kind on
+    the same day are one consulting day, however many logs split it."""
+    return len({s.held_on for s in sessions if s.kind is kind})
+
+
 def report_problems(sessions: Iterable[ConsultingSession], *, minimum_sessions: int,
                     follow_up_sessions: int) -> list[Problem]:
-    """C8 with C3: the result report is refused until the on-site and follow-up minimums are met."""
+    """C8 with C3: the result report is refused until the on-site and follow-up minimums are met, counted in
+    days: ten one-hour logs on three days are three days of consulting, not ten."""
     sessions = list(sessions)
-    on_site = sum(s.kind is SessionKind.ON_SITE for s in sessions)
-    follow_up = sum(s.kind is SessionKind.FOLLOW_UP for s in sessions)
+    on_site = consulting_days(sessions, SessionKind.ON_SITE)
+    follow_up = consulting_days(sessions, SessionKind.FOLLOW_UP)
     problems = []
     if on_site < minimum_sessions:
-        problems.append(Problem("sessions", "C3", f"{on_site} on-site sessions logged; at least {minimum_sessions}"))
+        problems.append(Problem("sessions", "C3", f"on-site consulting on {on_site} days; at least "
+                                f"{minimum_sessions} days"))
     if follow_up < follow_up_sessions:
-        problems.append(Problem("sessions", "C3", f"{follow_up} follow-up sessions logged; at least "
-                                f"{follow_up_sessions}"))
+        problems.append(Problem("sessions", "C3", f"follow-up consulting on {follow_up} days; at least "
+                                f"{follow_up_sessions} days"))
     return problems
 
 

@@ -35,9 +35,12 @@ class Signature(View):
 
 
 class SessionsHeld(View):
-    on_site: int = Field(alias="on-site")
-    follow_up: int = Field(alias="follow-up")
+    """C3: consulting is counted in days (sessions of one kind on one day are one day), hours as logged."""
+
+    on_site: int = Field(alias="on-site", description="Days of on-site consulting")
+    follow_up: int = Field(alias="follow-up", description="Days of follow-up consulting")
     hours: int
+    logs: int = Field(0, description="Session logs written (several may make one day)")
 
 
 class Amendment(View):

@@ -232,7 +232,7 @@ def _returned(e: ReportReturned, owners: Owners) -> Reading:
 def _accepted(e: ReportAccepted, owners: Owners) -> Reading:
     brn, name = _owner(owners, e)
     entry = Entry(e.application_id, "수행", "결과보고 승인",
-                  f"현장 {e.sessions_held}회, 사후 {e.follow_up_sessions_held}회")
+                  f"현장 {e.sessions_held}일, 사후 {e.follow_up_sessions_held}일")
     target = e.business_registration_number or brn
     notices = (Notice(company(target), "report-accepted", "[SOS 컨설팅] 결과보고 승인 — 보조금을 청구하세요",
                       "결과보고가 승인되었습니다. 포털에서 보조금 지급 청구서(서식4)를 제출해 주세요(P1).",

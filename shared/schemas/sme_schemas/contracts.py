@@ -95,8 +95,8 @@ class ReportAccepted(ApplicationEvent):
     agreement_id: ShortText = Field(description="Agreement id assigned by contracts")
     accepted_at: UtcInstant
     agreed_amount: Krw
-    sessions_held: int = Field(description="On-site sessions held (C3)", ge=0)
-    follow_up_sessions_held: int = Field(description="Follow-up sessions held (C3)", ge=0)
+    sessions_held: int = Field(description="Days of on-site consulting held (C3: sessions on one day count once)", ge=0)
+    follow_up_sessions_held: int = Field(description="Days of follow-up consulting held (C3)", ge=0)
     business_registration_number: BusinessRegistrationNumber | None = Field(
         None, description="The company that may now file the subsidy request (P1)")
 
