@@ -80,15 +80,25 @@ def agreements_drafted(desk: ContractsDesk, program_id: str, budget: dict) -> li
     return sorted(rows, key=lambda a: a["business_registration_number"])
 
 
+# C5 with G1–G3, E4: an expert named after selection is graded and proven like one named in the application; the
+# CV was issued ten days ago in Korea (the services' clock runs at or ahead of the machine's)
+NAMED_LATER = {
+    "expert_name": "한지정", "expert_affiliation": "김포경영기술지원단",
+    "expert_qualification": {"highest_degree": "master", "consulting_years": 10, "licences": []},
+    "expert_evidence": [{"document_type": "expert-cv", "file_reference": "docs://contracts/expert-cv-hanjijeong.pdf",
+                         "issued_on": (local_date(datetime.now(timezone.utc)) - timedelta(days=10)).isoformat()}],
+}
+
+
 def sign_everything(desk: ContractsDesk, agreements: list[dict], names: dict[str, str]) -> int:
     """The parties sign; an agreement without an expert is completed by amendment first (C5)."""
     signed = 0
     for a in agreements:
         if not a["expert_name"] and "expert" in a["parties"]:
             desk.call("POST", f"/agreements/{a['agreement_id']}/amendments", headers=desk.operator(), json={
-                "reason": "참여기업이 선정 후 전문가를 지정하여 협약서에 기재", "expert_name": "한지정",
-                "expert_affiliation": "김포경영기술지원단"})
-            print(f"  C5 amendment: {names[a['application_id']]} names its expert 한지정 (김포경영기술지원단)")
+                "reason": "참여기업이 선정 후 전문가를 지정하여 협약서에 기재", **NAMED_LATER})
+            print(f"  C5 amendment: {names[a['application_id']]} names its expert 한지정 (김포경영기술지원단), "
+                  "graded 2 from a master's degree and 10 years of consulting (G1–G3) on a CV (E4)")
         signed += desk.sign_all(a)["status"] == "in-force"
     return signed
 

@@ -66,6 +66,7 @@ def create_registry_app(registry: str, data: dict[str, Any], *, delay_seconds: f
 
     if registry == "business-status":
         _business_status(app, data["business_status"])
+        _business_places(app, data.get("business_places", {}))
     elif registry == "credit":
         _credit(app, data["credit"])
     elif registry == "sanctions":
@@ -117,6 +118,22 @@ def _business_status(app: FastAPI, companies: dict[str, dict]) -> None:
                         **({"status": row(q["b_no"])} if ok else {})})
         return {"status_code": "OK", "request_cnt": len(out), "valid_cnt": sum(r["valid"] == "01" for r in out),
                 "data": out}
+
+
+def _business_places(app: FastAPI, places: dict[str, list]) -> None:
+    """Where each business is registered and since when (사업장 소재지 이력: kind hq or factory, address,
+    registered_on and moved_out_on as YYYYMMDD, as the tax service writes dates). No public API answers this in one
+    call — a center reads it from 사업자등록증명 and 공장등록 — so the stand-in's shape is ours; batched like the NTS
+    calls, up to 100 businesses."""
+
+    @app.post("/api/business-places/v1/places")
+    async def by_business(body: dict = Body(...), serviceKey: str = Query("")):  # noqa: N803
+        numbers = body.get("b_no", [])
+        if len(numbers) > NTS_BATCH_LIMIT:
+            return JSONResponse({"status_code": "TOO_LARGE_REQUEST",
+                                 "message": f"요청 건수가 {NTS_BATCH_LIMIT}건을 초과했습니다 ({len(numbers)}건)"},
+                                status_code=413)
+        return {"status_code": "OK", "data": [{"b_no": b, "places": places.get(b, [])} for b in numbers]}
 
 
 def _credit(app: FastAPI, records: dict[str, list]) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy.registry.projects import rewrite, write_corpus
+from sme_schemas.periods import earliest_within
 
 # index in the sample call -> (planted record, expected outcome, rule)
 PLANTED: dict[int, tuple[str, str, str]] = {
@@ -28,9 +29,10 @@ PLANTED: dict[int, tuple[str, str, str]] = {
     10: ("NTIS: the same project under way", "rejected", "X5"),
     12: ("SMTECH: a paraphrased project under way", "manual-review", "D3"),
     13: ("NTS does not know the business number", "manual-review", "X3"),
+    15: ("business places: moved into Gimpo after the announcement", "rejected", "X1"),
     14: ("NTS validation: CEO name differs", "manual-review", "X4"),
     16: ("expert below grade 3", "rejected", "G2"),
-    17: ("tax certificate issued 366 days before", "supplement-requested", "E6"),
+    17: ("tax certificate issued the day before a calendar year back", "supplement-requested", "E6"),
     18: ("plans to move out of Gimpo", "rejected", "X7"),
     19: ("consulting field outside the announced ones", "manual-review", "X6"),
     20: ("NTIS: an unrelated project under way", "passed", ""),
@@ -104,7 +106,8 @@ def adjust_forms(forms: list[dict[str, Any]], today: date) -> list[dict[str, Any
     if len(forms) > 17:
         for doc in forms[17]["evidence"]:
             if doc["document_type"] == "national-tax-payment-certificate":
-                doc["issued_on"] = (today - timedelta(days=366)).isoformat()
+                # E6 counts a calendar year (민법 제160조): the day before its first day is stale
+                doc["issued_on"] = (earliest_within(today, years=1) - timedelta(days=1)).isoformat()
     if len(forms) > 18:
         forms[18]["declarations"]["plans_to_relocate_outside_gimpo"] = True
     if len(forms) > 19:
@@ -158,7 +161,8 @@ def expected(forms: list[dict[str, Any]], *, national: bool = False,
 
 def registry_dataset(forms: list[dict[str, Any]], announcement: date, today: date, seed: int = 7) -> dict[str, Any]:
     rng = random.Random(seed)
-    data: dict[str, Any] = {"business_status": {}, "credit": {}, "sanctions": {}, "projects": []}
+    data: dict[str, Any] = {"business_status": {}, "business_places": {}, "credit": {}, "sanctions": {},
+                            "projects": []}
     for i, form in enumerate(forms):
         company, brn = form["company"], _brn_of(form)
         if i != 13:  # 13: unknown to the tax service
@@ -176,6 +180,7 @@ def registry_dataset(forms: list[dict[str, Any]], announcement: date, today: dat
         if i == 2:
             data["business_status"][brn].update(b_stt="폐업자", b_stt_cd="03", tax_type="폐업자",
                                                 end_dt=(today - timedelta(days=40)).strftime("%Y%m%d"))
+        data["business_places"][brn] = _places(i, form, announcement)
         data["credit"][brn] = _credit_records(i, form, today)
         data["sanctions"][brn] = _sanction_records(i, announcement, today, rng)
         data["projects"] += _projects(i, form, today)
@@ -183,6 +188,22 @@ def registry_dataset(forms: list[dict[str, Any]], announcement: date, today: dat
         data["projects"].append(_project(registry, f"BG-{n:03d}", goal[:20], f"{rng.randint(100, 899)}8{n:05d}0",
                                          goal, method, content, today))
     return data
+
+
+def _places(i: int, form: dict, announcement: date) -> list[dict[str, Any]]:
+    """X1: the places as registered. The city's since the day the form says; 15 moved its HQ in from 인천 three
+    days after the announcement, though its form says it has been in the city for years."""
+    company = form["company"]
+    since = company["gimpo_business_since"].replace("-", "")
+    places = [{"kind": "hq", "address": company["hq_address"], "registered_on": since, "moved_out_on": ""}]
+    if company.get("factory_address"):
+        places.append({"kind": "factory", "address": company["factory_address"], "registered_on": since,
+                       "moved_out_on": ""})
+    if i == 15:
+        moved = (announcement + timedelta(days=3)).strftime("%Y%m%d")
+        places = [{"kind": "hq", "address": "인천광역시 서구 가좌로 84", "registered_on": since, "moved_out_on": moved},
+                  {"kind": "hq", "address": company["hq_address"], "registered_on": moved, "moved_out_on": ""}]
+    return places
 
 
 def _credit_records(i: int, form: dict, today: date) -> list[dict[str, Any]]:

@@ -145,17 +145,24 @@ def test_from_selection_to_payment_clawback_and_replay(stack):
     desk.call("POST", f"/agreements/{b['agreement_id']}/signatures", headers=desk.company(brn["B"]))
     nobody = desk.http.post(f"/agreements/{b['agreement_id']}/signatures", headers=desk.expert(brn["B"]))
     assert nobody.status_code == 409 and errors(nobody) == [("expert_name", "C1")]
-    amended = desk.call(
-        "POST",
-        f"/agreements/{b['agreement_id']}/amendments",
-        headers=desk.operator(),
-        json={
-            "reason": "참여기업이 전문가를 선정하여 협약서에 기재",
-            "expert_name": "정전문",
-            "expert_affiliation": "경기경영컨설팅",
-        },
-    )
+    # C5 with G1–G3, E4: the expert named later is graded and proven before the amendment takes effect
+    naming = {"reason": "참여기업이 전문가를 선정하여 협약서에 기재", "expert_name": "정전문",
+              "expert_affiliation": "경기경영컨설팅"}
+    unproven = desk.http.post(f"/agreements/{b['agreement_id']}/amendments", headers=desk.operator(), json=naming)
+    assert unproven.status_code == 422
+    assert sorted(errors(unproven)) == [("expert_evidence", "E4"), ("expert_qualification", "G1")]
+    cv = {"document_type": "expert-cv", "file_reference": "docs://contracts/cv.pdf",
+          "issued_on": (today - timedelta(days=3)).isoformat()}
+    junior = desk.http.post(f"/agreements/{b['agreement_id']}/amendments", headers=desk.operator(), json={
+        **naming, "expert_evidence": [cv],
+        "expert_qualification": {"highest_degree": "bachelor", "consulting_years": 6, "licences": []}})
+    assert junior.status_code == 422 and errors(junior) == [("expert_qualification", "G2")]
+    assert not desk.agreement(b["agreement_id"])["expert_name"]  # nothing of the refused changes applied
+    amended = desk.call("POST", f"/agreements/{b['agreement_id']}/amendments", headers=desk.operator(), json={
+        **naming, "expert_evidence": [cv],
+        "expert_qualification": {"highest_degree": "master", "consulting_years": 10, "licences": []}})
     assert amended["expert_name"] == "정전문" and amended["signatures"] == []
+    assert amended["amendments"][-1]["changes"]["expert_grade"] == [None, "2"]
     assert desk.sign_all(b)["status"] == "in-force"
 
     # C5 on an agreement in force: only with the company's and expert's agreement, and within C2.
@@ -188,8 +195,10 @@ def test_from_selection_to_payment_clawback_and_replay(stack):
     assert desk.log_sessions(a, today) == 13
     fifth_hour = desk.http.post(path, headers=desk.company(brn["A"]), json={**plan[0], "hours": 2})
     assert fifth_hour.status_code == 422 and errors(fifth_hour) == [("hours", "C3")]
+    # C3 in days: a fourth hour logged apart on the first day is one more log, not one more day of consulting
+    desk.call("POST", path, headers=desk.expert(brn["A"]), json={**plan[0], "hours": 1})
     held = desk.agreement(a["agreement_id"])["sessions_held"]
-    assert held == {"on-site": 10, "follow-up": 3, "hours": 36}
+    assert held == {"on-site": 10, "follow-up": 3, "hours": 37, "logs": 14}
 
     # C8: returned with reasons, resubmitted, accepted.
     desk.submit_report(a)

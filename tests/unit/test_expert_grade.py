@@ -2,7 +2,7 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from screening.grade import (
+from sme_schemas.grade import (
     GRADE_YEARS, REFERENCE_DAILY_FEE, Grade, assess_grade, grade_acceptable, grade_label,
 )
 from sme_schemas.application import Degree, ExpertQualification, Licence

@@ -7,10 +7,12 @@ from hypothesis import given, strategies as st
 
 from contracts.rules import (
     Party, ConsultingSession, SessionKind, consulting_days, freed_on_leaving, in_force, party_of, report_problems,
-    restricted_until, session_problems, term_problems, visible_to,
+    new_expert_problems, restricted_until, session_problems, term_problems, visible_to,
 )
 from payments.rules import clawback, due_on, is_overdue, subsidy
+from sme_schemas.application import DocumentType as D, EvidenceDocument, ExpertQualification
 from sme_schemas.contracts import TerminationReason as R
+from sme_schemas.grade import grade_label
 from sme_schemas.program import ProgramDefinition
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -200,3 +202,44 @@ def test_c1_a_two_party_agreement_is_in_force_with_the_center_and_the_company():
     assert in_force([Party.CENTER, Party.COMPANY], expert_party=False)
     assert not in_force([Party.CENTER, Party.COMPANY], expert_party=True)
     assert not in_force([Party.COMPANY], expert_party=False)
+
+
+AMENDED_ON = date(2024, 8, 1)
+
+
+def cv(issued_on: date, kind: D = D.EXPERT_CV) -> EvidenceDocument:
+    return EvidenceDocument(document_type=kind, issued_on=issued_on, file_reference="docs://cv")
+
+
+@pytest.mark.parametrize("degree, years, licences, problems, grade", [
+    ("master", 10, (), [], "2"),  # 10 + 2 = 12 years: grade 2
+    ("bachelor", 9, (), [], "3"),  # the program's worst acceptable grade
+    ("bachelor", 8, (), [("expert_qualification", "G2")], "4"),
+    ("bachelor", 6, ("management-consultant",), [], "3"),  # + 3 for a licensed profession (G1)
+    ("none", 30, (), [("expert_qualification", "G2")], "none"),  # no bachelor's degree: no grade at all
+])
+def test_c5_an_expert_named_by_amendment_is_graded_like_one_named_in_the_application(degree, years, licences,
+                                                                                      problems, grade):
+    q = ExpertQualification(highest_degree=degree, consulting_years=years, licences=licences)
+    found, assessment = new_expert_problems(q, [cv(AMENDED_ON)], SOS, AMENDED_ON)
+    assert [(p.field, p.rule) for p in found] == problems
+    assert assessment is not None and grade_label(assessment.grade) == grade
+
+
+@pytest.mark.parametrize("evidence, proven", [
+    ([cv(date(2023, 8, 1))], True),  # a calendar year before the amendment's day (E6)
+    ([cv(date(2023, 7, 31))], False),
+    ([cv(AMENDED_ON + timedelta(days=1))], False),  # dated after the day it is filed
+    ([cv(AMENDED_ON, D.EXPERT_EMPLOYMENT_CERTIFICATE)], True),
+    ([cv(AMENDED_ON, D.BUSINESS_REGISTRATION_CERTIFICATE)], False),  # not the expert's
+    ([], False),
+])
+def test_c5_the_new_expert_is_proven_by_a_fresh_cv_or_employment_certificate(evidence, proven):
+    q = ExpertQualification(highest_degree="master", consulting_years=10)
+    found, _ = new_expert_problems(q, evidence, SOS, AMENDED_ON)
+    assert [(p.field, p.rule) for p in found] == ([] if proven else [("expert_evidence", "E4")])
+
+
+def test_c5_no_qualification_no_grade():
+    found, assessment = new_expert_problems(None, [cv(AMENDED_ON)], SOS, AMENDED_ON)
+    assert assessment is None and [(p.field, p.rule) for p in found] == [("expert_qualification", "G1")]

@@ -8,7 +8,8 @@ import pytest
 
 from deploy.registry.__main__ import create_registry_app
 from screening.lookup.adapters import (
-    ADAPTERS, RegistryUnavailable, interpret_business_status, interpret_credit, interpret_sanctions,
+    ADAPTERS, RegistryUnavailable, interpret_business_status, interpret_credit, interpret_places,
+    interpret_sanctions, merged,
 )
 from screening.lookup.circuit import CircuitBreaker, CircuitState
 from screening.lookups import LookupRequested, LookupResult, LookupSubject, Registry, Verdict
@@ -40,6 +41,43 @@ def test_x3_business_status_codes(code, verdict, rule):
 def test_x4_a_validation_mismatch_is_for_an_operator():
     result = interpret_business_status(nts("01", b_stt="계속사업자"), {"data": [{"valid": "02"}]})
     assert result.verdict is Verdict.REFER and [f.rule for f in result.findings] == ["X4"]
+
+
+def place(address: str, registered: str, moved_out: str = "", kind: str = "hq") -> dict:
+    return {"kind": kind, "address": address, "registered_on": registered, "moved_out_on": moved_out}
+
+
+IN_CITY = "경기도 김포시 양촌읍 황금로 123"
+
+
+@pytest.mark.parametrize("places, verdict, rule", [
+    ([place(IN_CITY, "20140601")], Verdict.CLEAR, "X1"),  # since the day the form says
+    ([place(IN_CITY, "20240325")], Verdict.REFER, "X4"),  # registered on the announcement day: in the city, but
+    # later than the form's 2014 says (Q3's years)
+    ([place(IN_CITY, "20240326")], Verdict.EXCLUDED, "X1"),  # the day after the announcement
+    ([place("인천광역시 서구 가좌로 84", "20100101", "20240328"), place(IN_CITY, "20240328")], Verdict.EXCLUDED, "X1"),
+    ([place(IN_CITY, "20100101", "20240324")], Verdict.EXCLUDED, "X1"),  # moved out the day before
+    ([place(IN_CITY, "20100101", "20240325")], Verdict.CLEAR, "X1"),  # moved out on the day: still there then
+    ([place("서울특별시 강서구 1", "20100101"), place(IN_CITY, "20120101", kind="factory")], Verdict.CLEAR, "X1"),
+])
+def test_x1_the_registered_places_as_of_the_announcement_day(places, verdict, rule):
+    result = interpret_places(places, subject(region_city="김포시", declared_in_city_since=date(2014, 6, 1)))
+    assert result is not None and result.verdict is verdict and [f.rule for f in result.findings] == [rule]
+
+
+def test_x1_no_places_known_or_no_city_asked_leaves_the_application_s_word():
+    assert interpret_places([], subject(region_city="김포시")) is None
+    assert interpret_places([place(IN_CITY, "20150718")], subject()) is None
+
+
+def test_one_registry_s_answers_merge_to_the_gravest_with_its_findings():
+    clear_status = interpret_business_status(nts("01", b_stt="계속사업자"), {"data": [{"valid": "01"}]})
+    moved_in_late = interpret_places([place(IN_CITY, "20240401")], subject(region_city="김포시"))
+    both = merged(clear_status, moved_in_late)
+    assert both.verdict is Verdict.EXCLUDED and [f.rule for f in both.findings] == ["X1"]
+    fine = merged(clear_status, interpret_places([place(IN_CITY, "20100101")], subject(region_city="김포시")))
+    assert fine.verdict is Verdict.CLEAR and [f.rule for f in fine.findings] == ["X3", "X1"]
+    assert merged(clear_status, None) == clear_status
 
 
 def credit(kind: str, registered: date, cleared: date | None, role: str = "ceo") -> dict:

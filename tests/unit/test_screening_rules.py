@@ -82,6 +82,18 @@ def test_x1_hq_or_factory_in_the_city(hq, factory, eligible):
         assert rules_of(decision.findings) == {"X1"}
 
 
+@pytest.mark.parametrize("since, eligible", [
+    (date(2024, 3, 24), True),  # the day before the announcement (2024-03-25)
+    (date(2024, 3, 25), True),  # in the city on the announcement day itself: 공고일 현재
+    (date(2024, 3, 26), False),  # moved in the day after
+])
+def test_x1_in_the_city_as_of_the_announcement_date(since, eligible):
+    decision = decide(case(content(company__gimpo_business_since=since)))
+    assert (decision.outcome is Outcome.PASSED) is eligible
+    if not eligible:
+        assert rules_of(decision.findings) == {"X1"} and "공고일(2024-03-25) 현재" in decision.findings[0].detail
+
+
 # X1: the program's own eligibility criteria (program data) -------------------------------------------------
 def program_with(**criteria) -> ProgramDefinition:
     return PROGRAM.model_copy(update={"eligibility": Eligibility(**criteria)})

@@ -18,6 +18,7 @@ from contracts.views import (
 )
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.consumer import EventRefused
+from sme_schemas.application import EvidenceDocument, ExpertQualification
 from sme_schemas.contracts import TerminationReason
 
 router = APIRouter(tags=["agreements"])
@@ -40,8 +41,15 @@ class AmendmentForm(BaseModel):
     # session counts are int columns: a larger number was a 500 (schemathesis)
     minimum_sessions: int | None = Field(None, ge=0, le=1000)
     follow_up_sessions: int | None = Field(None, ge=0, le=1000)
-    expert_name: str | None = Field(None, min_length=1, max_length=100)
+    expert_name: str | None = Field(None, min_length=1, max_length=100, description="A new expert: graded from "
+                                    "expert_qualification and proven by expert_evidence before it takes effect "
+                                    "(G1–G3, E4)")
     expert_affiliation: str | None = Field(None, min_length=1, max_length=200)
+    expert_qualification: ExpertQualification | None = Field(None, description="The new expert's highest degree, "
+                                                             "consulting years and licences (G1)")
+    expert_evidence: list[EvidenceDocument] = Field(default_factory=list, max_length=10, description="The new "
+                                                    "expert's employment certificate or CV (E4), issued within the "
+                                                    "evidence age before today (E6)")
 
 
 class SessionForm(BaseModel):
@@ -175,9 +183,11 @@ async def sign(request: Request, agreement_id: str, principal: Signer) -> Agreem
 @router.post("/agreements/{agreement_id}/amendments", status_code=201,
              summary="Record a change agreed by the parties, with its reason (C5)")
 async def amend(request: Request, agreement_id: str, form: AmendmentForm, operator: Operator) -> AgreementView:
-    changes = form.model_dump(exclude={"reason", "agreed_by"}, exclude_none=True)
+    changes = form.model_dump(exclude={"reason", "agreed_by", "expert_qualification", "expert_evidence"},
+                              exclude_none=True)
     return await _act(request, handlers.amend, agreement_id, operator, changes=changes, reason=form.reason,
-                      agreed_by=form.agreed_by)
+                      agreed_by=form.agreed_by, expert_qualification=form.expert_qualification,
+                      expert_evidence=tuple(form.expert_evidence))
 
 
 @router.post("/agreements/{agreement_id}/sessions", status_code=201,

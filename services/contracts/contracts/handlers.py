@@ -20,7 +20,9 @@ from sme_schemas.contracts import (
     CLAWBACK_REASONS, AgreementSigned, AgreementTerminated, FollowUpReminder, FollowUpSubmitted, ParticipationGivenUp,
     ReportAccepted, ReportReturned, TerminationReason,
 )
+from sme_schemas.application import EvidenceDocument, ExpertQualification
 from sme_schemas.evaluation import ApplicationSelected
+from sme_schemas.grade import grade_label
 from sme_schemas.program import ProgramDefinition, local_date
 from sme_schemas.screening import ScreeningPassed
 
@@ -174,10 +176,12 @@ AMENDABLE = ("term_end", "agreed_amount", "minimum_sessions", "follow_up_session
 
 
 async def amend(uow: Unit, contracts: Contracts, agreement_id: str, principal: Principal, *,
-                changes: dict[str, Any], reason: str, agreed_by: list[Party]) -> Any:
+                changes: dict[str, Any], reason: str, agreed_by: list[Party],
+                expert_qualification: ExpertQualification | None = None,
+                expert_evidence: tuple[EvidenceDocument, ...] = ()) -> Any:
     """C5: a change by mutual agreement, recorded with its reason. Before the agreement is in force, signatures
     already given were given to other terms and are withdrawn; once in force, the company and the expert must
-    have agreed."""
+    have agreed. A new expert is graded (G1–G3) and proven (E4) before the change takes effect."""
     a = await visible_agreement(uow, agreement_id, principal, lock=True)
     _require_status(a, OPEN, "C5", "an amendment")
     program = contracts.program(a.program_id, a.program_version)
@@ -195,12 +199,19 @@ async def amend(uow: Unit, contracts: Contracts, agreement_id: str, principal: P
     if a.status == AgreementStatus.IN_FORCE and not {Party.COMPANY, Party.EXPERT} <= set(agreed_by):
         problems.append(Problem("agreed_by", "C5", "an agreement in force changes only with the company's and "
                                 "the expert's agreement"))
+    now = contracts.clock()
+    recorded = {k: [getattr(a, k), v] for k, v in changed.items()}
+    if "expert_name" in changed and program.support.expert_party:
+        expert_problems, assessment = rules.new_expert_problems(expert_qualification, expert_evidence, program,
+                                                                local_date(now))
+        problems += expert_problems
+        if assessment is not None:
+            recorded["expert_grade"] = [None, grade_label(assessment.grade)]
+            recorded["expert_evidence"] = [None, [d.file_reference for d in expert_evidence]]
     if problems:
         raise RuleViolation(*problems)
-    now = contracts.clock()
     await uow.store.update_agreement(agreement_id, **changed)
-    await uow.store.add_amendment(agreement_id=agreement_id,
-                                  changes={k: [getattr(a, k), v] for k, v in changed.items()}, reason=reason,
+    await uow.store.add_amendment(agreement_id=agreement_id, changes=recorded, reason=reason,
                                   agreed_by=sorted({p.value for p in agreed_by} | {Party.CENTER.value}),
                                   recorded_by=principal.subject, at=now)
     withdrawn = await uow.store.clear_signatures(agreement_id) if a.status == AgreementStatus.DRAFTED else 0
@@ -330,7 +341,7 @@ async def accept_report(uow: Unit, contracts: Contracts, agreement_id: str, prin
     _require_status(a, (AgreementStatus.IN_FORCE,), "C8", "accepting a report")
     report = await _report_waiting(uow, a)
     now = contracts.clock()
-    held = await uow.store.sessions_of(agreement_id)
+    held = consulting_sessions(await uow.store.sessions_of(agreement_id))
     await uow.store.review_report(agreement_id, report.revision, status=ReportStatus.ACCEPTED, by=principal.subject,
                                    at=now)
     await uow.store.update_agreement(agreement_id, status=AgreementStatus.COMPLETED, accepted_at=now)

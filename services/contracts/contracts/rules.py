@@ -8,6 +8,8 @@ from enum import StrEnum
 from typing import Iterable
 
 from sme_runtime.problems import Problem
+from sme_schemas.application import DocumentType, EvidenceDocument, ExpertQualification
+from sme_schemas.grade import Grade, GradeAssessment, assess_grade, grade_acceptable, grade_label
 from sme_schemas.program import ProgramDefinition
 
 
@@ -84,7 +86,7 @@ def session_problems(new: ConsultingSession, logged: Iterable[ConsultingSession]
 def consulting_days(sessions: Iterable[ConsultingSession], kind: SessionKind) -> int:
     """C3: the guideline prices consulting by the day ('1일 × 10회 이상, 1일 4시간 이내'): sessions of one kind on
     the same day are one consulting day, however many logs split it."""
-    return len({s.held_on for s in sessions if s.kind is kind})
+    return len({s.held_on for s in sessions if s.kind == kind})
 
 
 def report_problems(sessions: Iterable[ConsultingSession], *, minimum_sessions: int,
@@ -102,6 +104,36 @@ def report_problems(sessions: Iterable[ConsultingSession], *, minimum_sessions: 
         problems.append(Problem("sessions", "C3", f"follow-up consulting on {follow_up} days; at least "
                                 f"{follow_up_sessions} days"))
     return problems
+
+
+EXPERT_EVIDENCE = (DocumentType.EXPERT_EMPLOYMENT_CERTIFICATE, DocumentType.EXPERT_CV)
+
+
+def new_expert_problems(qualification: ExpertQualification | None, evidence: Iterable[EvidenceDocument],
+                        program: ProgramDefinition, today: date) -> tuple[list[Problem], GradeAssessment | None]:
+    """C5 with G1–G3 and E4: an expert named by an amendment passes the same checks as one named in the
+    application, before the amendment takes effect — graded from the qualification (degree, consulting years,
+    licences) to the program's minimum grade or better, and proven by an employment certificate or a CV issued
+    within the evidence age before the amendment's day (E6). Returns the problems and the grade reached."""
+    problems: list[Problem] = []
+    proofs = [d for d in evidence if d.document_type in EXPERT_EVIDENCE]
+    earliest = program.earliest_fresh_issue(today)
+    if not any(earliest <= d.issued_on <= today for d in proofs):
+        stale = " (those given are not issued within " + program.evidence_max_age + " before today)" if proofs else ""
+        problems.append(Problem("expert_evidence", "E4", "the new expert's employment certificate or CV, issued "
+                                f"on or after {earliest}{stale}"))
+    if qualification is None:
+        problems.append(Problem("expert_qualification", "G1", "a new expert is graded before the amendment takes "
+                                "effect: give the highest degree, consulting years and licences"))
+        return problems, None
+    assessment = assess_grade(qualification)
+    worst = program.support.minimum_expert_grade
+    if not grade_acceptable(assessment, worst):
+        problems.append(Problem("expert_qualification", "G2", f"grade {grade_label(assessment.grade)} "
+                                f"({assessment.recognised_years} recognised years: {', '.join(assessment.breakdown)})"
+                                f"; the program takes grade {grade_label(Grade(worst))} or "
+                                "better"))
+    return problems, assessment
 
 
 def restricted_until(approved_on: date, restriction_days: int) -> date | None:

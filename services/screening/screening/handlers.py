@@ -221,8 +221,11 @@ def subjects(content: ApplicationContent, program: ProgramDefinition, as_of) -> 
         national_semantic_threshold=program.national_semantic_threshold,
         national_semantic_z=program.national_semantic_z,
     )
-    return {registry: LookupSubject(**common, **(plan if registry is Registry.DUPLICATE_PROJECTS else {}))
-            for registry in Registry}
+    # X1 공고일 현재: the business-places registry is asked where the company was registered on the announcement day
+    places: dict[str, Any] = dict(region_city=program.region_city,
+                                  declared_in_city_since=company.gimpo_business_since)
+    own = {Registry.DUPLICATE_PROJECTS: plan, Registry.BUSINESS_STATUS: places}
+    return {registry: LookupSubject(**common, **own.get(registry, {})) for registry in Registry}
 
 
 async def reconsider(uow: Unit, screening: Screening, application_id: str) -> Decision | None:

@@ -49,6 +49,10 @@ class LookupSubject(Contract):
     founded_on: date
     announcement_date: date = Field(description="X9 is judged as of this date")
     as_of: date = Field(description="X2, X3, X5, X8 are judged as of this date (screening or X11 re-check day)")
+    region_city: ShortText | None = Field(None, description="X1: the program's city, whose registered places the "
+                                          "business-places registry is asked about (business status only)")
+    declared_in_city_since: date | None = Field(None, description="X1/Q3: since when the application says the "
+                                                "company does business in the city")
     goal: LongText | None = Field(None, description="D1 development goal (duplicate projects only)")
     method: LongText | None = Field(None, description="D1 development method")
     content: LongText | None = Field(None, description="D1 development content")

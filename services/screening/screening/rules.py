@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Iterable, Mapping
 
 from screening.evidence import Freshness, review_evidence
-from screening.grade import assess_grade, grade_acceptable, grade_label
+from sme_schemas.grade import assess_grade, grade_acceptable, grade_label
 from screening.lookups import LookupResult, Registry, Verdict
 from sme_schemas.application import (
     ApplicationContent, CompanyProfile, DocumentType as D, EvidenceRequirement, PreferenceCertification,
@@ -206,15 +206,19 @@ def decide_recheck(answers: Mapping[Registry, LookupResult | None], rulings: Map
 # --- the rules, one function each -------------------------------------------------------------------------------
 
 def _region(case: Case, tally: _Tally) -> None:
-    """X1: HQ or factory registered in the program's city (as stated in the application)."""
-    city = case.program.region_city
+    """X1: HQ or factory in the program's city *as of the announcement date* (공고일 현재), as the application
+    states it; the business-places registry checks the registration itself (lookup.adapters.interpret_places)."""
+    city, announced = case.program.region_city, case.program.announcement_date
     company = case.content.company
     places = [a for a in (company.hq_address, company.factory_address) if a and city in a]
-    if places:
-        tally.check("X1", f"{city} 소재: {places[0]}")
-    else:
+    if not places:
         tally.exclude("X1", f"본사·공장 모두 {city} 밖에 있습니다 (본사 {company.hq_address}"
                       + (f", 공장 {company.factory_address})" if company.factory_address else ")"))
+    elif company.gimpo_business_since > announced:
+        tally.exclude("X1", f"공고일({announced}) 현재 {city} 소재 기업이 아닙니다: 신청서의 {city} 사업 개시일 "
+                            f"{company.gimpo_business_since}")
+    else:
+        tally.check("X1", f"{city} 소재: {places[0]} ({company.gimpo_business_since}부터, 공고일 {announced} 현재)")
 
 
 def _eligibility(case: Case, tally: _Tally, unproven_documents: set[D]) -> None:

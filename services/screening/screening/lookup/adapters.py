@@ -89,6 +89,45 @@ def interpret_business_status(status: dict[str, Any], validation: dict[str, Any]
     return LookupResult.clear("X3", state)
 
 
+PLACE_KINDS = {"hq": "본사", "factory": "공장"}
+
+
+def interpret_places(places: list[dict[str, Any]] | None, subject: LookupSubject) -> LookupResult | None:
+    """X1 공고일 현재, from the registration itself (사업장 소재지와 그 등록·이전일): a place in the program's city
+    registered on or before the announcement day and not moved out before it. None: the registry knows no places
+    for the company (the application's statement stands, checked by the rules). A company registered in the city
+    later than the application says is referred (X4: Q3 counts the years in the city from the application)."""
+    city, announced = subject.region_city, subject.announcement_date
+    if not city or not places:
+        return None
+    in_city = [p for p in places if city in p.get("address", "")]
+    on_the_day = [p for p in in_city
+                  if _in_effect(_iso_day(p.get("registered_on")), _iso_or_none(p.get("moved_out_on")), announced)]
+    history = "; ".join(f"{PLACE_KINDS.get(p.get('kind', ''), p.get('kind', ''))} {p.get('address')} "
+                        f"({_iso_day(p.get('registered_on'))}~{_iso_or_none(p.get('moved_out_on')) or ''})"
+                        for p in places)
+    if not on_the_day:
+        return LookupResult(verdict=Verdict.EXCLUDED, findings=(Finding(
+            rule="X1", detail=f"공고일({announced}) 현재 {city}에 등록된 본사·공장이 없습니다 "
+                              f"(등록 이력: {history})"),))
+    since = min(date.fromisoformat(_iso_day(p.get("registered_on"))) for p in on_the_day)
+    declared = subject.declared_in_city_since
+    if declared is not None and since > declared:
+        return LookupResult(verdict=Verdict.REFER, findings=(Finding(
+            rule="X4", detail=f"신청서의 {city} 사업 개시일 {declared}보다 등록상 {city} 소재일 {since}이 늦습니다: "
+                              f"허위 기재 여부와 Q3 배점 판단이 필요합니다 (등록 이력: {history})"),))
+    return LookupResult.clear("X1", f"공고일({announced}) 현재 {city} 소재 등록 확인: {history}")
+
+
+def merged(*results: LookupResult | None) -> LookupResult:
+    """One registry's answers to several questions as one: the gravest verdict, every finding."""
+    given = [r for r in results if r is not None]
+    gravest = next((v for v in (Verdict.EXCLUDED, Verdict.REFER) if any(r.verdict is v for r in given)),
+                   Verdict.CLEAR)
+    return LookupResult(verdict=gravest, findings=tuple(f for r in given for f in r.findings
+                                                        if r.verdict is gravest or gravest is Verdict.CLEAR))
+
+
 def _in_effect(start: str | None, end: str | None, on: date) -> bool:
     return (start is None or date.fromisoformat(start) <= on) and (end is None or date.fromisoformat(end) >= on)
 
@@ -270,6 +309,7 @@ class BusinessStatusRegistry(HttpRegistry):
             raise ValueError(f"the NTS API takes 1 to {self.batch_limit} businesses a call, not {len(subjects)}")
         numbers = [s.business_registration_number for s in subjects]
         status = await self._call("POST", "/api/nts-businessman/v1/status", json={"b_no": numbers})
+        places = await self._places(subjects)
         validation = await self._call("POST", "/api/nts-businessman/v1/validate", json={"businesses": [
             {"b_no": s.business_registration_number, "start_dt": s.founded_on.strftime("%Y%m%d"),
              "p_nm": s.ceo_name} for s in subjects]})
@@ -282,8 +322,18 @@ class BusinessStatusRegistry(HttpRegistry):
             brn = subject.business_registration_number
             if check.get("b_no") != brn:
                 raise RegistryRefused(f"validation answers out of order: {check.get('b_no')} for {brn}")
-            results.append(interpret_business_status({"data": [rows.get(brn, {"b_no": brn})]}, {"data": [check]}))
+            results.append(merged(
+                interpret_business_status({"data": [rows.get(brn, {"b_no": brn})]}, {"data": [check]}),
+                interpret_places(places.get(brn), subject)))
         return results
+
+    async def _places(self, subjects: list[LookupSubject]) -> dict[str, list[dict[str, Any]]]:
+        """X1: the registered places (사업장 소재지 이력) of the businesses whose program asks for a city."""
+        asked = [s.business_registration_number for s in subjects if s.region_city]
+        if not asked:
+            return {}
+        answer = await self._call("POST", "/api/business-places/v1/places", json={"b_no": asked})
+        return {row.get("b_no"): row.get("places") or [] for row in answer.get("data") or []}
 
 
 class CreditRegistry(HttpRegistry):
@@ -343,6 +393,10 @@ ADAPTERS: dict[Registry, Callable[..., RegistryAdapter]] = {
     Registry.BUSINESS_STATUS: BusinessStatusRegistry, Registry.CREDIT: CreditRegistry,
     Registry.SANCTIONS: SanctionsRegistry, Registry.DUPLICATE_PROJECTS: PriorProjectRegistry,
 }
+
+
+def _iso_or_none(nts_day: str | None) -> str | None:
+    return _iso_day(nts_day) if (nts_day or "").strip() else None
 
 
 def _iso_day(nts_day: str | None) -> str:

@@ -1,4 +1,5 @@
-"""Expert grade (G1–G3): recognised years from degree, experience and licences; grade 3 or better is required."""
+"""Expert grade (G1–G3): recognised years from degree, experience and licences; grade 3 or better is required.
+Pure and shared: screening grades the expert an application names, contracts the one an amendment names (C5)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
