@@ -169,9 +169,9 @@ def pay_advances(pay: PaymentsDesk, desk: ContractsDesk, agreements: list[dict],
         if response.status_code != 201:
             raise SystemExit(f"advance request of {names[a['application_id']]}: {response.status_code} "
                              f"{response.text}")
-        paid.append(pay.record(response.json()))
-    print(f"{len(paid)} advances requested and paid: {sum(p['amount'] for p in paid):,} KRW (PaymentDue with "
-          "instalment advance, then PaymentRecorded)")
+        paid.append(pay.record(pay.decide_grant(response.json())))
+    print(f"{len(paid)} advances requested, decided and paid: {sum(p['amount'] for p in paid):,} KRW (PaymentDue "
+          "with instalment advance, GrantDecided, then PaymentRecorded)")
     return paid
 
 
@@ -199,7 +199,10 @@ def request_subsidies(pay: PaymentsDesk, desk: ContractsDesk, agreements: list[d
             a["business_registration_number"]), json=form), lambda r: r.status_code != 409, timeout=30)
         if response.status_code != 201:
             raise SystemExit(f"subsidy request of {names[app]}: {response.status_code} {response.text}")
-        filed.append(response.json())
+        request = response.json()
+        if request["status"] == "due" and not any(p.get("returns") for p in filed):
+            request = returned_and_filed_again(pay, request, a, form, names[app])
+        filed.append(request)
     if boundary:
         b = next(p for p in filed if p["application_id"] == boundary["application_id"])["breakdown"]
         print(f"  P2 over the cap: {names[boundary['application_id']]} proved {b['proven_cost_including_vat']:,} incl. "
@@ -212,13 +215,35 @@ def request_subsidies(pay: PaymentsDesk, desk: ContractsDesk, agreements: list[d
                 f"{b['advance_deducted']:,} = balance {p['amount']:,}")
         if a_short(p, short):
             advance = pay.call("GET", f"/payments/PAY-ADV-{p['application_id']}", headers=pay.operator())
-            line += (f"; the advance of {advance['amount']:,} was more: {advance['clawback_amount']:,} recovered "
-                     "(SubsidyClawedBack)")
+            line += (f"; the advance of {advance['amount']:,} was more: {advance['clawback_amount']:,} demanded "
+                     "back (SubsidyClawedBack)")
         print(line)
     recovered = sum(1 for p in filed if a_short(p, short))
     print(f"{len(filed)} subsidy requests filed (P1); PaymentDue on the bus for each balance owed, due 30 days "
           "after receipt (P3)")
     return filed, recovered
+
+
+def returned_and_filed_again(pay: PaymentsDesk, request: dict, agreement: dict, form: dict, name: str) -> dict:
+    """P3 with 서식4: the first request comes without its tax invoice; the center returns it with the reason and
+    the company files it again complete — the 30 days count from that receipt, not the first."""
+    returned = pay.return_request(request, ["세금계산서 사본이 첨부되지 않았습니다"])
+    again = pay.file(form, agreement["business_registration_number"])
+    print(f"  P3: {name}'s request returned ({returned['returned_reasons'][0]}, SubsidyRequestReturned); filed "
+          f"again complete on {again['request_received_on']}, due {again['due_on']}")
+    return {**again, "returns": 1}
+
+
+def recover_clawbacks(pay: PaymentsDesk, program_id: str, names: dict[str, str]) -> int:
+    """C7/P4, I2, I3: a clawback is demanded with a due date (SubsidyClawedBack); the money comes back and the
+    center records it, which is when the ledger counts it recovered (ClawbackRecovered)."""
+    owed = [p for p in pay.payments(program_id) if (p["clawback_amount"] or 0) > p["recovered_amount"]]
+    for p in owed:
+        back = pay.call("POST", f"/payments/{p['payment_id']}/recoveries", headers=pay.operator(),
+                        json={"amount": p["clawback_amount"] - p["recovered_amount"]})
+        print(f"  환수: {names.get(p['application_id'], p['application_id'])} repaid {back['recovered_amount']:,} KRW "
+              f"demanded back by {back['recovery_due_on']} (ClawbackRecovered)")
+    return len(owed)
 
 
 def a_short(payment: dict, short: dict | None) -> bool:
@@ -236,6 +261,8 @@ def pay_allowances(pay: PaymentsDesk, program_id: str) -> list[dict]:
 
 def pay_all_but_one(pay: PaymentsDesk, filed: list[dict], names: dict[str, str]) -> dict:
     """The center pays every subsidy but the last request filed."""
+    decided = [pay.decide_grant(p) for p in filed if p["status"] == "due"]
+    print(f"{len(decided)} grants decided and notified (교부결정 통지, GrantDecided)")
     *paying, unpaid = filed
     paid = [pay.record(p) for p in paying]
     print(f"{len(paid)} subsidies paid (PaymentRecorded): {sum(p['amount'] for p in paid):,} KRW; left unpaid: "
@@ -272,8 +299,8 @@ def program_report(desk: ContractsDesk, pay: PaymentsDesk, program_id: str, name
     for a in sorted(desk.agreements(program_id), key=lambda a: ranks.get(a["application_id"], 999)):
         view, ps = desk.agreement(a["agreement_id"]), instalments.get(a["application_id"], [])
         held = view["sessions_held"]
-        # what was paid, net of a recovered excess advance (I2)
-        paid = sum(p["amount"] - (p["clawback_amount"] or 0) for p in ps if p["status"] == "paid")
+        # what was paid, net of what came back of a clawback (I2's excess advance), as the ledger counts it
+        paid = sum(p["amount"] - p["recovered_amount"] for p in ps if p["status"] == "paid")
         due_ones = [p for p in ps if p["status"] == "due"]
         due = sum(p["amount"] for p in due_ones)
         p = due_ones[0] if due_ones else max(ps, key=lambda p: p["paid_on"] or "", default={})
@@ -446,6 +473,7 @@ def execute(program: dict, forms: list[dict], rows: dict[str, dict], names: dict
     by_brn = {f["company"]["business_registration_number"]: f for f in forms}
     costs = {a: by_brn[r["business_registration_number"]]["consulting"]["cost_excluding_vat"] for a, r in rows.items()}
     filed, recovered = request_subsidies(pay, desk, agreements, costs, names, program, advanced)
+    repaid = recover_clawbacks(pay, pid, names)
     unpaid = pay_all_but_one(pay, [p for p in filed if p["status"] == "due"], names)
     heading(f"{UNPAID_DAYS} days later: the unpaid request passes its due date (P3)")
     overdue_after_restart(execution, pay, pid, unpaid, f"{PAYMENTS}/metrics/")
@@ -469,9 +497,12 @@ def execute(program: dict, forms: list[dict], rows: dict[str, dict], names: dict
     allowances = sum(1 for p in pay.payments(pid) if p["purpose"] == "evaluator-allowance")
     balances = sum(1 for p in filed if p["status"] == "due")
     want = {"AgreementSigned": len(agreements), "ParticipationGivenUp": 1, "ReportAccepted": reported,
-            "PaymentDue": advances + balances + allowances, "PaymentRecorded": advances + balances - 1 + allowances,
-            # I3: the company that gave up had been paid its advance, and returns it
-            "PaymentOverdue": 1, "SubsidyClawedBack": recovered + (1 if advances else 0),
+            # P3: one request returned (SubsidyRequestReturned) and filed again (a second PaymentDue); every grant
+            # decided (교부결정) before it is paid
+            "PaymentDue": advances + balances + allowances + 1, "SubsidyRequestReturned": 1,
+            "GrantDecided": advances + balances, "PaymentRecorded": advances + balances - 1 + allowances,
+            # I3: the company that gave up had been paid its advance, and returns it; each demand is repaid
+            "PaymentOverdue": 1, "SubsidyClawedBack": recovered + (1 if advances else 0), "ClawbackRecovered": repaid,
             "FollowUpReminder": reminders, "FollowUpSubmitted": answers,
             "ReportReturned": 1}  # C8: one report is returned once, then accepted
     wrong = {k: (counts[k], v) for k, v in want.items() if counts[k] != v}

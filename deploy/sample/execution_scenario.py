@@ -97,6 +97,15 @@ class PaymentsDesk(Desk):
         return self.call("POST", "/subsidy-requests", headers=self.company(brn) if brn else self.operator(),
                          json=form, expect=expect)
 
+    def decide_grant(self, payment: dict) -> dict:
+        """교부결정 통지: the complete request checked, the grant decided and notified before the payment."""
+        return self.call("POST", f"/payments/{payment['payment_id']}/grant-decision", headers=self.operator())
+
+    def return_request(self, payment: dict, reasons: list[str]) -> dict:
+        """P3: a deficient 서식4 back to the company; its days stop until it is filed complete."""
+        return self.call("POST", f"/payments/{payment['payment_id']}/return", headers=self.operator(),
+                         json={"reasons": reasons})
+
     def record(self, payment: dict, paid_on: date | None = None) -> dict:
         body = {"amount": payment["amount"], **({"paid_on": paid_on.isoformat()} if paid_on else {})}
         return self.call("POST", f"/payments/{payment['payment_id']}/record", headers=self.operator(), json=body)

@@ -29,7 +29,6 @@ PLANTED: dict[int, tuple[str, str, str]] = {
     10: ("NTIS: the same project under way", "rejected", "X5"),
     12: ("SMTECH: a paraphrased project under way", "manual-review", "D3"),
     13: ("NTS does not know the business number", "manual-review", "X3"),
-    15: ("business places: moved into Gimpo after the announcement", "rejected", "X1"),
     14: ("NTS validation: CEO name differs", "manual-review", "X4"),
     16: ("expert below grade 3", "rejected", "G2"),
     17: ("tax certificate issued the day before a calendar year back", "supplement-requested", "E6"),
@@ -37,6 +36,7 @@ PLANTED: dict[int, tuple[str, str, str]] = {
     19: ("consulting field outside the announced ones", "manual-review", "X6"),
     20: ("NTIS: an unrelated project under way", "passed", ""),
     21: ("public sanction lifted last year", "passed", ""),
+    25: ("business places: moved into Gimpo after the announcement", "rejected", "X1"),
 }
 # The national prior-project corpus (every company's funded projects, D1–D3): a synthetic registry export the main
 # job indexes; two applicants' plans are planted from projects in it.
@@ -191,7 +191,7 @@ def registry_dataset(forms: list[dict[str, Any]], announcement: date, today: dat
 
 
 def _places(i: int, form: dict, announcement: date) -> list[dict[str, Any]]:
-    """X1: the places as registered. The city's since the day the form says; 15 moved its HQ in from 인천 three
+    """X1: the places as registered. The city's since the day the form says; 25 moved its HQ in from 인천 three
     days after the announcement, though its form says it has been in the city for years."""
     company = form["company"]
     since = company["gimpo_business_since"].replace("-", "")
@@ -199,7 +199,7 @@ def _places(i: int, form: dict, announcement: date) -> list[dict[str, Any]]:
     if company.get("factory_address"):
         places.append({"kind": "factory", "address": company["factory_address"], "registered_on": since,
                        "moved_out_on": ""})
-    if i == 15:
+    if i == 25:
         moved = (announcement + timedelta(days=3)).strftime("%Y%m%d")
         places = [{"kind": "hq", "address": "인천광역시 서구 가좌로 84", "registered_on": since, "moved_out_on": moved},
                   {"kind": "hq", "address": company["hq_address"], "registered_on": moved, "moved_out_on": ""}]

@@ -9,11 +9,15 @@ import sys
 from pathlib import Path
 
 import asyncio
+from datetime import date
 
 import yaml
 
 from deploy.sample.screening_scenario import NATIONAL_PROJECTS
+from sme_schemas.periods import WorkingCalendar
 from tests.support import ROOT, TEST_ENV, consumer_groups, screening_groups, start_groups_at_end
+
+WORKING_DAYS = WorkingCalendar()  # P3: the demo programs have no local closures
 
 
 def run_main_job(*args: str) -> str:
@@ -137,11 +141,20 @@ def test_main_job_takes_the_sample_call_from_applications_to_payments(fresh_data
     assert money(total.group(2)) == sum(money(r[5]) for r in report)
     assert money(total.group(1)) == money(total.group(2)) + money(total.group(3)) <= 45_000_000
     bus = re.search(r"on the bus for this call: AgreementSigned (\d+), FollowUpReminder (\d+), FollowUpSubmitted "
-                    r"(\d+), ParticipationGivenUp 1, PaymentDue (\d+), PaymentOverdue 1, PaymentRecorded (\d+), "
-                    r"ReportAccepted (\d+), ReportReturned 1$", out, re.MULTILINE)
-    # M2: one overdue survey and every company's 6-month report due soon; M1: all surveys but one, every report
+                    r"(\d+), GrantDecided (\d+), ParticipationGivenUp 1, PaymentDue (\d+), PaymentOverdue 1, "
+                    r"PaymentRecorded (\d+), ReportAccepted (\d+), ReportReturned 1, SubsidyRequestReturned 1$",
+                    out, re.MULTILINE)
+    # M2: one overdue survey and every company's 6-month report due soon; M1: all surveys but one, every report;
+    # P3: one request returned and filed again (a second PaymentDue), every grant decided before it is paid
     assert bus and [int(g) for g in bus.groups()] == [selected_n + 1, 1 + selected_n, 2 * selected_n - 1,
-                                                      selected_n + 5, selected_n - 1 + 5, selected_n]
+                                                      selected_n, selected_n + 1 + 5, selected_n - 1 + 5, selected_n]
+    returned = re.search(r"P3: .+?'s request returned \(세금계산서 사본이 첨부되지 않았습니다, "
+                         r"SubsidyRequestReturned\); filed again complete on (\d{4}-\d\d-\d\d), "
+                         r"due (\d{4}-\d\d-\d\d)", out)
+    assert returned and WORKING_DAYS.is_working_day(date.fromisoformat(returned.group(2)))
+    assert WORKING_DAYS.due_date(date.fromisoformat(returned.group(1)), days=30) == date.fromisoformat(
+        returned.group(2))
+    assert f"{selected_n} grants decided and notified (교부결정 통지, GrantDecided)" in out
     # M3: the program's follow-up report
     assert re.search(rf"{selected_n} companies as of \d{{4}}-\d\d-\d\d: survey {selected_n - 1} of {selected_n} "
                      r"answered, 1 overdue; means overall \d\.\d\d, expert \d\.\d\d, usefulness \d\.\d\d, "
@@ -222,8 +235,9 @@ def test_main_job_runs_the_smart_factory_program_as_data(fresh_databases):
     assert abs(provincial[1] * 7 - city[1] * 3) <= 10 * entries and abs(provincial[3] * 7 - city[3] * 3) <= 10 * entries
     assert rows["total"][4] == 0  # no clawback in this call
     assert re.search(r"on the bus for this call: AgreementSigned \d+, FollowUpReminder \d+, FollowUpSubmitted \d+, "
-                     r"ParticipationGivenUp 1, PaymentDue \d+, PaymentOverdue 1, PaymentRecorded \d+, "
-                     r"ReportAccepted \d+, ReportReturned 1$", out, re.MULTILINE)
+                     r"GrantDecided \d+, ParticipationGivenUp 1, PaymentDue \d+, PaymentOverdue 1, "
+                     r"PaymentRecorded \d+, "
+                     r"ReportAccepted \d+, ReportReturned 1, SubsidyRequestReturned 1$", out, re.MULTILINE)
 
 
 def test_main_job_runs_the_sandbox_pilot_with_an_advance_and_a_company_share(fresh_databases):
@@ -240,7 +254,7 @@ def test_main_job_runs_the_sandbox_pilot_with_an_advance_and_a_company_share(fre
     assert "기업 company" in portal and "전문가 expert" not in portal
     # A1/X1: the pilot's own question — a company without a regulatory exemption is excluded, naming it
     assert re.search(r"rejected +X1 +규제특례\(실증특례·임시허가\) 지정 여부: '예'여야 신청할 수 있습니다", out)
-    advances = re.search(r"(\d+) advances requested and paid: ([\d,]+) KRW", out)
+    advances = re.search(r"(\d+) advances requested, decided and paid: ([\d,]+) KRW", out)
     assert advances and int(advances.group(1)) >= 4
     # P2: 132,000,001 incl. VAT → at most 110,000,000 by the company share, then the cap (or the agreed amount)
     over = re.search(r"P2 over the cap: .+? proved 132,000,001 incl\. VAT → subsidy ([\d,]+), company share ([\d,]+)",
@@ -248,7 +262,7 @@ def test_main_job_runs_the_sandbox_pilot_with_an_advance_and_a_company_share(fre
     subsidy, share = money(over.group(1)), money(over.group(2))
     assert subsidy <= 100_000_000 and subsidy + share == 132_000_001 and share * 100 >= 20 * subsidy
     balances = re.findall(r"I2: .+? subsidy ([\d,]+) − advance deducted ([\d,]+) = balance ([\d,]+)"
-                          r"(?:; the advance of ([\d,]+) was more: ([\d,]+) recovered)?", out)
+                          r"(?:; the advance of ([\d,]+) was more: ([\d,]+) demanded back)?", out)
     assert balances and all(money(s) - money(a) == money(b) for s, a, b, *_ in balances)
     short = [(money(s), money(a), money(b), money(adv), money(back)) for s, a, b, adv, back in balances if adv]
     # I2: the whole subsidy deducted, nothing left to pay, and the advance's excess over it recovered
@@ -257,9 +271,12 @@ def test_main_job_runs_the_sandbox_pilot_with_an_advance_and_a_company_share(fre
     rows = assert_settlement_balances(out, {"시비 (서울특별시 출연금) provincial": 480_000_000})
     # I2's excess advance and I3's advance returned on the give-up are the clawbacks
     assert rows["total"][4] > 0
-    assert re.search(r"on the bus for this call: AgreementSigned \d+, FollowUpReminder \d+, FollowUpSubmitted \d+, "
-                     r"ParticipationGivenUp 1, PaymentDue \d+, PaymentOverdue 1, PaymentRecorded \d+, "
-                     r"ReportAccepted \d+, ReportReturned 1, SubsidyClawedBack 2$", out, re.MULTILINE)
+    assert re.search(r"on the bus for this call: AgreementSigned \d+, ClawbackRecovered 2, FollowUpReminder \d+, "
+                     r"FollowUpSubmitted \d+, GrantDecided \d+, ParticipationGivenUp 1, PaymentDue \d+, "
+                     r"PaymentOverdue 1, PaymentRecorded \d+, ReportAccepted \d+, ReportReturned 1, "
+                     r"SubsidyClawedBack 2, SubsidyRequestReturned 1$", out, re.MULTILINE)
+    repaid = re.findall(r"환수: .+ repaid [\d,]+ KRW demanded back by \d{4}-\d\d-\d\d \(ClawbackRecovered\)", out)
+    assert len(repaid) == 2  # I2's excess advance and I3's advance on the give-up, each repaid in full
 
 
 def report_of(out: str) -> str:

@@ -10,7 +10,8 @@ PAYMENT_COLUMNS = (
     "payment_id", "purpose", "program_id", "application_id", "brn", "evaluator_id", "round_id", "payee_name",
     "amount", "status", "request_received_on", "due_on", "breakdown", "documents", "bank", "account_holder",
     "account_ciphertext", "account_last4", "filed_by", "created_at", "overdue_at", "paid_on", "recorded_by",
-    "recorded_at", "clawback_amount", "clawed_back_at", "instalment")
+    "recorded_at", "clawback_amount", "clawed_back_at", "instalment", "returned_reasons", "returned_at", "returns",
+    "grant_decided_on", "grant_decided_by", "recovery_due_on", "recovered_amount", "recovered_on")
 
 
 class FakePaymentsStore:
@@ -55,7 +56,8 @@ class FakePaymentsStore:
         if values["payment_id"] in self.payments or one_instalment:
             return False
         values = {**values, "breakdown": jsonb(values.get("breakdown")), "documents": jsonb(values.get("documents"))}
-        self.payments[values["payment_id"]] = row(**{c: values.get(c) for c in PAYMENT_COLUMNS})
+        self.payments[values["payment_id"]] = row(**{c: values.get(c) for c in PAYMENT_COLUMNS} | {
+            "returns": values.get("returns", 0), "recovered_amount": values.get("recovered_amount", 0)})
         return True
 
     async def payment(self, payment_id: str, *, lock: bool = False) -> Any:
@@ -107,7 +109,8 @@ class FakePaymentsStore:
         unknown = set(values) - set(PAYMENT_COLUMNS)
         if unknown:
             raise AssertionError(f"payments has no column {sorted(unknown)}")
-        update(self.payments[payment_id], **values)
+        update(self.payments[payment_id], **{c: jsonb(v) if c in ("breakdown", "documents", "returned_reasons") else v
+                                             for c, v in values.items()})
 
     async def mark_overdue(self, today, at: datetime) -> list[Any]:
         late = [p for p in self.payments.values() if p.status == "due" and p.due_on < today and p.overdue_at is None]

@@ -247,10 +247,27 @@ def test_from_selection_to_payment_clawback_and_replay(stack):
         apps["B"][0].application_id, "B", 4_400_000, account="301-0000-1111-22"))
     assert early_request.status_code == 409 and errors(early_request) == [("application_id", "P1")]
     form = subsidy_request(apps["A"][0].application_id, a["company_name"], 5_500_000, account="301-1234-5678-91")
-    due = pay.poll(lambda: pay.http.post("/subsidy-requests", headers=pay.company(brn["A"]), json=form),
-                   lambda r: r.status_code != 409)
+    # P3 and 서식4: a request received on paper ten days ago, deficient: returned with the reason, it stops
+    # counting; the complete one filed today is due 30 days (to a working day) from today, not from then
+    on_paper = subsidy_request(apps["A"][0].application_id, a["company_name"], 5_500_000,
+                               account="301-1234-5678-91", received_on=today - timedelta(days=10))
+    first = pay.poll(lambda: pay.http.post("/subsidy-requests", headers=pay.operator(), json=on_paper),
+                     lambda r: r.status_code != 409)
+    assert first.status_code == 201, first.text
+    first = first.json()
+    assert first["due_on"] == WORKING_DAYS.due_date(today - timedelta(days=10), days=30).isoformat()
+    unpaid = pay.http.post(f"/payments/{first['payment_id']}/record", headers=pay.operator(),
+                           json={"amount": first["amount"]})
+    assert unpaid.status_code == 409 and errors(unpaid) == [("grant_decided_on", "P3")]  # 교부결정 first
+    returned = pay.return_request(first, ["세금계산서 사본 누락"])
+    assert (returned["status"], returned["returned_reasons"]) == ("returned", ["세금계산서 사본 누락"])
+    twice = pay.http.post(f"/payments/{first['payment_id']}/return", headers=pay.operator(),
+                          json={"reasons": ["다시"]})
+    assert twice.status_code == 409 and errors(twice) == [("status", "P3")]
+    due = pay.http.post("/subsidy-requests", headers=pay.company(brn["A"]), json=form)
     assert due.status_code == 201, due.text
     due = due.json()
+    assert (due["status"], due["request_received_on"]) == ("due", today.isoformat())
     assert (due["amount"], due["breakdown"]["company_share"]) == (5_000_000, 500_000)
     assert due["due_on"] == WORKING_DAYS.due_date(today, days=30).isoformat() and due["account"] == "****7891"
     assert pay.file(form, brn["A"], expect=(409,))["errors"][0]["rule"] == "P1"
@@ -261,6 +278,10 @@ def test_from_selection_to_payment_clawback_and_replay(stack):
     columns, sealed = asyncio.run(_stored_payment(due["payment_id"]))
     assert "3011234567891" not in columns and "1234-5678" not in columns and b"3011234567891" not in sealed
 
+    decided = pay.decide_grant(due)
+    assert decided["grant_decided_on"] == today.isoformat()
+    assert pay.http.post(f"/payments/{due['payment_id']}/return", headers=pay.operator(),
+                         json={"reasons": ["늦은 반려"]}).status_code == 409  # decided: adjust instead (P4)
     wrong = pay.http.post(f"/payments/{due['payment_id']}/record", headers=pay.operator(), json={"amount": 5_500_000})
     assert wrong.status_code == 422 and errors(wrong) == [("amount", "P2")]
     paid = pay.record(due)
@@ -271,7 +292,14 @@ def test_from_selection_to_payment_clawback_and_replay(stack):
               json={"reason": "fraud", "note": "허위 계약으로 지원금 수령 확인"})
     clawed = pay.poll(lambda: pay.call("GET", f"/payments/{due['payment_id']}", headers=pay.operator()),
                       lambda p: p["status"] == "clawed-back")
-    assert clawed["clawback_amount"] == 5_000_000
+    assert clawed["clawback_amount"] == 5_000_000 and clawed["recovered_amount"] == 0
+    assert clawed["recovery_due_on"] == WORKING_DAYS.due_date(today, days=30).isoformat()  # 환수 납부기한
+    # a receivable: nothing in the ledger until the money comes back; then the settlement shows it recovered
+    owed = pay.call("GET", f"/programs/{pid}/settlement", headers=pay.operator())
+    assert (owed["receivable"], owed["total"]["clawed_back"]) == (5_000_000, 0) and owed["balanced"]
+    recovered = pay.call("POST", f"/payments/{due['payment_id']}/recoveries", headers=pay.operator(),
+                         json={"amount": 5_000_000}, expect=(201,))
+    assert (recovered["recovered_amount"], recovered["recovered_on"]) == (5_000_000, today.isoformat())
     # L1–L4: A committed 5,000,000 from the city at signing, paid it, then recovered it; B's 4,400,000 is still
     # committed; C gave up before signing (nothing committed)
     ledger = pay.call("GET", f"/ledger/{apps['A'][0].application_id}", headers=pay.operator())
@@ -298,8 +326,9 @@ def test_from_selection_to_payment_clawback_and_replay(stack):
     s.restart(31, only=("payments",))
 
     counts = {"AgreementSigned": 2, "ParticipationGivenUp": 1, "AgreementTerminated": 1, "ReportAccepted": 1,
-              "ReportReturned": 1, "FollowUpReminder": 0, "FollowUpSubmitted": 1, "PaymentDue": 2, "PaymentRecorded": 1,
-              "SubsidyClawedBack": 1, "PaymentOverdue": 1}
+              "ReportReturned": 1, "FollowUpReminder": 0, "FollowUpSubmitted": 1, "PaymentDue": 3, "PaymentRecorded": 1,
+              "SubsidyClawedBack": 1, "PaymentOverdue": 1, "SubsidyRequestReturned": 1, "GrantDecided": 1,
+              "ClawbackRecovered": 1}
     published = by_type(starts, counts)
     assert {k: len(v) for k, v in published.items()} == counts
     signed = {e.application_id: e for e in published["AgreementSigned"]}

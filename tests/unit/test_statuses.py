@@ -50,7 +50,7 @@ def test_a_gauge_by_status_shows_every_status_with_zero_for_the_empty_ones():
     set_by_status(gauge, PaymentStatus, {"due": 3})
     set_by_status(gauge, PaymentStatus, {"paid": 2})  # the due ones were paid: their series drops to 0
     shown = {s.labels["status"]: s.value for m in gauge.collect() for s in m.samples}
-    assert shown == {"due": 0, "paid": 2, "cancelled": 0, "clawed-back": 0}
+    assert shown == {"due": 0, "returned": 0, "paid": 2, "cancelled": 0, "clawed-back": 0}
 
 
 def test_statuses_are_enums_of_text():

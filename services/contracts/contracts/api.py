@@ -70,8 +70,8 @@ class GiveUpApprovalForm(BaseModel):
 
 
 class TerminationForm(BaseModel):
-    reason: TerminationReason = Field(description="C7 reason; fraud and false-evidence make a paid subsidy "
-                                                  "recoverable")
+    reason: TerminationReason = Field(description="C7 reason; fraud, false-evidence and breach-of-law (협약 ⑧-2) "
+                                                  "make a paid subsidy recoverable in full")
     note: str = Field(min_length=1, max_length=2000, description="The center's account of it")
 
 

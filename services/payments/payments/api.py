@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from payments import handlers, ledger, store
 from payments.accounts import ACCOUNT_NUMBER, masked
@@ -65,6 +65,16 @@ class PaymentForm(BaseModel):
     paid_on: date | None = Field(None, description="Day the money left the center's account; default today (KST)")
 
 
+class RecoveryForm(BaseModel):
+    amount: int = Field(gt=0, le=2**63 - 1, description="What came back, at most what is still owed")
+    received_on: date | None = Field(None, description="Day the money reached the center's account; default today")
+
+
+class ReturnForm(BaseModel):
+    reasons: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+        min_length=1, max_length=20, description="What is missing or wrong in the request (서식4), for the company")
+
+
 class AdjustmentForm(BaseModel):
     reason: str = Field(min_length=1, max_length=2000, description="P4: which obligation was late or incomplete")
     amount: int | None = Field(None, ge=0, le=2**63 - 1)
@@ -79,7 +89,9 @@ def _payment(p: Any) -> dict[str, Any]:
             "documents": p.documents, "bank": p.bank, "account": masked(p.account_last4),
             "overdue": p.overdue_at is not None and p.status == PaymentStatus.DUE, "overdue_at": p.overdue_at,
             "paid_on": p.paid_on, "recorded_by": p.recorded_by, "clawback_amount": p.clawback_amount,
-            "clawed_back_at": p.clawed_back_at}
+            "clawed_back_at": p.clawed_back_at, "returned_reasons": p.returned_reasons, "returned_at": p.returned_at,
+            "grant_decided_on": p.grant_decided_on, "recovery_due_on": p.recovery_due_on,
+            "recovered_amount": p.recovered_amount, "recovered_on": p.recovered_on}
 
 
 def payment_view(p: Any) -> PaymentView:
@@ -127,7 +139,8 @@ async def settlement(request: Request, program_id: str, _: Operator) -> Settleme
         sums = await store.ledger_sums(session, program_id=program_id)
         recorded = await store.recorded_subsidy_totals(session, program_id)
     return Settlement(**ledger.settlement(program, ledger.Position(sums), paid_recorded=recorded.paid,
-                                          clawed_back_recorded=recorded.clawed_back))
+                                          clawed_back_recorded=recorded.clawed_back),
+                      receivable=recorded.receivable)
 
 
 @router.get("/ledger/{application_id}", summary="An application's ledger entries by funding source (L2, L3)")
@@ -174,6 +187,33 @@ async def record(request: Request, payment_id: PaymentId, form: PaymentForm, ope
     async with request.app.state.sessions() as session, session.begin():
         p = await handlers.record_payment(handlers.unit(session), request.app.state.payments, payment_id, operator,
                                           paid_on=form.paid_on, amount=form.amount)
+    return payment_view(p)
+
+
+@router.post("/payments/{payment_id}/recoveries", status_code=201,
+             summary="Record clawback money that came back (C7, P4): the ledger's clawback is posted now")
+async def record_recovery(request: Request, payment_id: PaymentId, form: RecoveryForm,
+                          operator: Operator) -> PaymentView:
+    async with request.app.state.sessions() as session, session.begin():
+        p = await handlers.record_recovery(handlers.unit(session), request.app.state.payments, payment_id, operator,
+                                           amount=form.amount, received_on=form.received_on)
+    return payment_view(p)
+
+
+@router.post("/payments/{payment_id}/return",
+             summary="Return a deficient subsidy request with reasons; P3's days restart at the complete one")
+async def return_request(request: Request, payment_id: PaymentId, form: ReturnForm, operator: Operator) -> PaymentView:
+    async with request.app.state.sessions() as session, session.begin():
+        p = await handlers.return_request(handlers.unit(session), request.app.state.payments, payment_id, operator,
+                                          reasons=form.reasons)
+    return payment_view(p)
+
+
+@router.post("/payments/{payment_id}/grant-decision",
+             summary="Decide and notify the grant (교부결정 통지) of a complete subsidy request, before paying it")
+async def decide_grant(request: Request, payment_id: PaymentId, operator: Operator) -> PaymentView:
+    async with request.app.state.sessions() as session, session.begin():
+        p = await handlers.decide_grant(handlers.unit(session), request.app.state.payments, payment_id, operator)
     return payment_view(p)
 
 

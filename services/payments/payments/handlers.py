@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from payments import ledger, metrics, rules, store
 from payments.accounts import AccountVault, last4
-from payments.status import CLOSED, SETTLED, PaymentStatus
+from payments.status import CLOSED, OWED, SETTLED, PaymentStatus
 from sme_runtime.auth import Principal, Role
 from sme_runtime.consumer import program_of_event
 from sme_runtime.problems import Problem, RuleViolation
@@ -21,7 +21,8 @@ from sme_schemas.contracts import (
 )
 from sme_schemas.evaluation import EvaluatorAllowanceDue
 from sme_schemas.payments import (
-    PaymentDue, PaymentOverdue, PaymentRecorded, SubsidyBreakdown, SubsidyClawedBack,
+    ClawbackRecovered, GrantDecided, PaymentDue, PaymentOverdue, PaymentRecorded, SubsidyBreakdown, SubsidyClawedBack,
+    SubsidyRequestReturned,
 )
 from sme_schemas.program import ProgramDefinition, local_date
 
@@ -98,7 +99,7 @@ async def settle_commitment(uow: Unit, payments: Payments, application_id: str, 
         return
     instalments = await uow.store.payments_of_application(application_id)
     if agreement.ended or any(p.instalment == "balance" for p in instalments):
-        target = sum(p.amount for p in instalments if p.status == PaymentStatus.DUE)
+        target = sum(p.amount for p in instalments if p.status in OWED)
     else:
         paid = sum(p.amount for p in instalments if p.status in SETTLED)
         target = max(agreement.agreed_amount - paid, 0)
@@ -115,16 +116,51 @@ async def _ledger_payment(uow: Unit, payments: Payments, p: Any, at: datetime) -
                 payment_id=p.payment_id)
 
 
-async def _recover(uow: Unit, p: Any, amount: int, reason: str, at: datetime) -> None:
-    """A paid instalment recovered by `amount` (C7/P4 clawback, or I2's excess advance): the ledger's clawback
-    and SubsidyClawedBack."""
-    entries = ledger.clawing_back(await _position(uow, p.application_id), amount)
-    await _post(uow, entries, program_id=p.program_id, application_id=p.application_id, reason=reason, at=at,
-                payment_id=p.payment_id)
+async def _demand_recovery(uow: Unit, payments: Payments, p: Any, amount: int, reason: str, at: datetime) -> None:
+    """환수 통지: a paid instalment is demanded back by `amount` (C7/P4 clawback, I2's excess advance, I3's advance
+    on a give-up). A receivable with a due date — `clawback_due_days` counted as the law counts them — recovered
+    when the money comes back (record_recovery), which is when the ledger's clawback is posted, not now."""
+    program = payments.program(p.program_id)
+    due = program.working_calendar().due_date(local_date(at), days=program.clawback_due_days)
+    await uow.store.update_payment(p.payment_id, recovery_due_on=due)
     await uow.publish(SubsidyClawedBack(program_id=p.program_id, occurred_at=at, payment_id=p.payment_id,
                                         purpose="subsidy", application_id=p.application_id, amount=amount,
-                                        reason=reason))
+                                        reason=reason, due_on=due))
     metrics.CLAWED_BACK.inc(amount)
+
+
+async def record_recovery(uow: Unit, payments: Payments, payment_id: str, principal: Principal, *, amount: int,
+                          received_on: date | None) -> Any:
+    """Clawback money came back (part or whole): now the ledger's clawback is posted, by source in proportion to
+    what each paid (L2), and ClawbackRecovered says what is still owed."""
+    p = await uow.store.payment(payment_id, lock=True)
+    if p is None:
+        raise RuleViolation(Problem("payment_id", "P4", f"no payment {payment_id}"), status_code=404)
+    owed = (p.clawback_amount or 0) - p.recovered_amount
+    today = payments.today()
+    received = received_on or today
+    problems = []
+    if owed <= 0:
+        problems.append(Problem("payment_id", "P4", f"nothing is owed back on {payment_id}"))
+    elif amount > owed:
+        problems.append(Problem("amount", "P4", f"{amount:,} KRW is more than the {owed:,} KRW still owed"))
+    if p.clawed_back_at is not None and not local_date(p.clawed_back_at) <= received <= today:
+        problems.append(Problem("received_on", "P4", f"{received} is before the clawback was decided "
+                                f"({local_date(p.clawed_back_at)}) or in the future"))
+    if problems:
+        raise RuleViolation(*problems, status_code=409 if owed <= 0 else 422)
+    now = payments.clock()
+    entries = ledger.clawing_back(await _position(uow, p.application_id), amount)
+    await _post(uow, entries, program_id=p.program_id, application_id=p.application_id, reason="recovered", at=now,
+                payment_id=payment_id)
+    await uow.store.update_payment(payment_id, recovered_amount=p.recovered_amount + amount, recovered_on=received)
+    await uow.store.audit(at=now, actor=principal.subject, action="recovered", payment_id=payment_id,
+                          application_id=p.application_id, detail={"amount": amount, "received_on": received,
+                                                                   "outstanding": owed - amount})
+    await uow.publish(ClawbackRecovered(program_id=p.program_id, occurred_at=now, payment_id=payment_id,
+                                        purpose="subsidy", application_id=p.application_id, amount=amount,
+                                        received_on=received, outstanding=owed - amount))
+    return await uow.store.payment(payment_id)
 
 
 # --- events in ------------------------------------------------------------------------------------------------
@@ -170,7 +206,7 @@ def on_participation_given_up(payments: Payments):
             return
         await uow.store.update_signed_agreement(event.application_id, ended="given-up")
         for p in await uow.store.payments_of_application(event.application_id, lock=True):
-            if p.status == PaymentStatus.DUE:
+            if p.status in OWED:
                 await uow.store.update_payment(p.payment_id, status=PaymentStatus.CANCELLED)
                 await uow.store.audit(at=event.approved_at, actor="contracts", action="cancelled",
                                       payment_id=p.payment_id, application_id=event.application_id,
@@ -182,7 +218,8 @@ def on_participation_given_up(payments: Payments):
                 await uow.store.audit(at=event.approved_at, actor="contracts", action="clawed-back",
                                       payment_id=p.payment_id, application_id=event.application_id,
                                       detail={"reason": "give-up", "amount": amount})
-                await _recover(uow, p, amount, "I3: the advance is returned on a give-up (C6)", event.approved_at)
+                await _demand_recovery(uow, payments, p, amount, "I3: the advance is returned on a give-up (C6)",
+                                       event.approved_at)
         await settle_commitment(uow, payments, event.application_id, at=event.approved_at, reason="given up")
 
     return handle
@@ -198,19 +235,21 @@ def on_agreement_terminated(payments: Payments):
         if await uow.store.signed_agreement(event.application_id, lock=True) is not None:
             await uow.store.update_signed_agreement(event.application_id, ended="terminated")
         if event.clawback:
-            await claw_back(uow, event.application_id, event.reason, at=event.terminated_at)
+            await claw_back(uow, payments, event.application_id, event.reason, at=event.terminated_at)
         await settle_commitment(uow, payments, event.application_id, at=event.terminated_at,
                                 reason=f"terminated ({event.reason.value})")
 
     return handle
 
 
-async def claw_back(uow: Unit, application_id: str, reason: TerminationReason, *, at: datetime) -> None:
-    """C7/P4 over every instalment: a due one is cancelled, a paid one recovered whole (less what I2 recovered)."""
+async def claw_back(uow: Unit, payments: Payments, application_id: str, reason: TerminationReason, *,
+                    at: datetime) -> None:
+    """C7/P4 with 협약 ⑧-2 over every instalment: a due one is cancelled, a paid one demanded back whole (less what
+    I2 demanded already)."""
     for p in await uow.store.payments_of_application(application_id, lock=True):
         if p.status in CLOSED:
             continue
-        if p.status == PaymentStatus.DUE:
+        if p.status in OWED:
             await uow.store.update_payment(p.payment_id, status=PaymentStatus.CANCELLED)
             await uow.store.audit(at=at, actor="contracts", action="cancelled", payment_id=p.payment_id,
                                   application_id=application_id, detail={"reason": reason.value})
@@ -222,7 +261,7 @@ async def claw_back(uow: Unit, application_id: str, reason: TerminationReason, *
         await uow.store.audit(at=at, actor="contracts", action="clawed-back", payment_id=p.payment_id,
                               application_id=application_id, detail={"reason": reason.value, "amount": amount})
         if amount:
-            await _recover(uow, p, amount, reason.value, at)
+            await _demand_recovery(uow, payments, p, amount, reason.value, at)
 
 
 def on_allowance_due(payments: Payments):
@@ -250,8 +289,9 @@ async def file_subsidy_request(uow: Unit, payments: Payments, principal: Princip
                                application_id: str, proven_cost_including_vat: int, documents: dict[str, str],
                                bank: str, account_number: str, account_holder: str,
                                received_on: date | None) -> Any:
-    """서식4: accepted only after the result report was accepted (P1), once per application; the subsidy follows
-    P2 and is due `payment_due_days` after the request's receipt (P3). A company files today; an operator
+    """서식4: accepted only after the result report was accepted (P1), once per application — again only after the
+    center returned it as deficient; the subsidy follows P2 and is due `payment_due_days` after the complete
+    request's receipt (P3: a returned request's days no longer count). A company files today; an operator
     entering a request received on paper gives the day it was received."""
     report = await uow.store.accepted_report(application_id)
     is_operator = principal.role is Role.OPERATOR
@@ -267,29 +307,36 @@ async def file_subsidy_request(uow: Unit, payments: Payments, principal: Princip
     if received > today:
         raise RuleViolation(Problem("received_on", "P3", f"{received} is in the future"))
     program, now = payments.program(report.program_id, report.program_version), payments.clock()
-    if await uow.store.payment_of_application(application_id, "balance") is not None:
+    earlier = await uow.store.payment_of_application(application_id, "balance", lock=True)
+    if earlier is not None and earlier.status != PaymentStatus.RETURNED:
         raise RuleViolation(Problem("application_id", "P1", f"a subsidy request for {application_id} was filed "
                                     "already; the center adjusts it (P4)"), status_code=409)
     advance = await uow.store.payment_of_application(application_id, "advance", lock=True)
     outstanding = advance is not None and advance.status in (PaymentStatus.DUE, PaymentStatus.PAID)
-    advanced = advance.amount if outstanding else 0
+    advanced = advance.amount - (advance.clawback_amount or 0) if outstanding else 0
     breakdown = rules.subsidy(proven_cost_including_vat, program.support, report.agreed_amount, advance=advanced)
     if advance is not None and (excess := rules.excess_advance(breakdown, advanced)):
-        await _advance_beyond_subsidy(uow, advance, breakdown.subsidy, excess, principal, now)
+        await _advance_beyond_subsidy(uow, payments, advance, breakdown.subsidy, excess, principal, now)
     balance = rules.balance(breakdown)
     payment_id = subsidy_payment_id(application_id)
-    await uow.store.insert_payment(
-        payment_id=payment_id, purpose="subsidy", instalment="balance", program_id=report.program_id,
-        application_id=application_id, brn=report.brn, payee_name=account_holder, amount=balance,
+    terms = dict(
+        payee_name=account_holder, amount=balance,
         # I2: a balance of nothing (the advance covered the subsidy) is closed at once; nothing is owed
         status=PaymentStatus.DUE if balance else PaymentStatus.PAID, paid_on=None if balance else received,
         request_received_on=received, due_on=_due_on(program, received),
         breakdown=breakdown.model_dump(mode="json"), documents=documents, bank=bank, account_holder=account_holder,
         account_ciphertext=payments.vault.seal(account_number), account_last4=last4(account_number),
-        filed_by=principal.subject, created_at=now)
+        filed_by=principal.subject)
+    if earlier is None:
+        await uow.store.insert_payment(payment_id=payment_id, purpose="subsidy", instalment="balance",
+                                       program_id=report.program_id, application_id=application_id, brn=report.brn,
+                                       created_at=now, **terms)
+    else:  # P3: the complete request after a return; the clock starts again from its receipt
+        await uow.store.update_payment(payment_id, **terms, overdue_at=None)
     p = await uow.store.payment(payment_id)
-    await uow.store.audit(at=now, actor=principal.subject, action="requested", payment_id=payment_id,
-                          application_id=application_id, detail={"breakdown": p.breakdown, "received_on": received})
+    await uow.store.audit(at=now, actor=principal.subject, action="requested" if earlier is None else "refiled",
+                          payment_id=payment_id, application_id=application_id,
+                          detail={"breakdown": p.breakdown, "received_on": received})
     if balance:
         await uow.publish(payment_due(p, now))
         metrics.DUE.labels("subsidy").inc()
@@ -297,8 +344,52 @@ async def file_subsidy_request(uow: Unit, payments: Payments, principal: Princip
     return p
 
 
-async def _advance_beyond_subsidy(uow: Unit, advance: Any, subsidy: int, excess: int, principal: Principal,
-                                  now: datetime) -> None:
+async def return_request(uow: Unit, payments: Payments, payment_id: str, principal: Principal, *,
+                         reasons: list[str]) -> Any:
+    """P3 with 서식4: a deficient subsidy request goes back to the company with the reasons, before the grant is
+    decided; its days stop counting, and the request filed again complete is received anew."""
+    p = await _due_payment(uow, payment_id, "P3")
+    problems = []
+    if p.purpose != "subsidy" or p.instalment != "balance":
+        problems.append(Problem("payment_id", "P1", "only a subsidy request (서식4) is returned to be completed"))
+    if p.grant_decided_on is not None:
+        problems.append(Problem("status", "P3", f"the grant was decided on {p.grant_decided_on}: adjust the payment "
+                                "with a reason instead (P4)"))
+    if problems:
+        raise RuleViolation(*problems, status_code=409)
+    now = payments.clock()
+    await uow.store.update_payment(payment_id, status=PaymentStatus.RETURNED, returned_reasons=reasons,
+                                   returned_at=now, returns=p.returns + 1)
+    await uow.store.audit(at=now, actor=principal.subject, action="returned", payment_id=payment_id,
+                          application_id=p.application_id,
+                          detail={"reasons": reasons, "request_received_on": p.request_received_on})
+    await uow.publish(SubsidyRequestReturned(program_id=p.program_id, occurred_at=now, payment_id=payment_id,
+                                             **_payee(p), reasons=tuple(reasons),
+                                             request_received_on=p.request_received_on, returned_at=now))
+    return await uow.store.payment(payment_id)
+
+
+async def decide_grant(uow: Unit, payments: Payments, payment_id: str, principal: Principal) -> Any:
+    """교부결정 통지: the center checked the complete request and decides the grant — what is paid and by when —
+    as its own step, notified to the company, before the subsidy is paid."""
+    p = await _due_payment(uow, payment_id, "P3")
+    if p.purpose != "subsidy":
+        raise RuleViolation(Problem("payment_id", "P5", "an evaluator allowance is paid without a grant decision"),
+                            status_code=409)
+    if p.grant_decided_on is not None:
+        raise RuleViolation(Problem("status", "P3", f"the grant was decided on {p.grant_decided_on}"),
+                            status_code=409)
+    now, today = payments.clock(), payments.today()
+    await uow.store.update_payment(payment_id, grant_decided_on=today, grant_decided_by=principal.subject)
+    await uow.store.audit(at=now, actor=principal.subject, action="grant-decided", payment_id=payment_id,
+                          application_id=p.application_id, detail={"amount": p.amount, "due_on": p.due_on})
+    await uow.publish(GrantDecided(program_id=p.program_id, occurred_at=now, payment_id=payment_id, **_payee(p),
+                                   amount=p.amount, decided_on=today, due_on=p.due_on, decided_by=principal.subject))
+    return await uow.store.payment(payment_id)
+
+
+async def _advance_beyond_subsidy(uow: Unit, payments: Payments, advance: Any, subsidy: int, excess: int,
+                                  principal: Principal, now: datetime) -> None:
     """I2: the proven cost gives less than the advance: an unpaid advance is lowered to the subsidy (P4, with
     the reason), a paid one is recovered by the difference (`excess`)."""
     reason = (f"I2: the subsidy the proven cost gives ({subsidy:,} KRW) is less than the advance "
@@ -314,7 +405,7 @@ async def _advance_beyond_subsidy(uow: Unit, advance: Any, subsidy: int, excess:
     await uow.store.audit(at=now, actor=principal.subject, action="excess-advance-recovered",
                           payment_id=advance.payment_id, application_id=advance.application_id,
                           detail={"amount": excess, "subsidy": subsidy})
-    await _recover(uow, advance, excess, reason, now)
+    await _demand_recovery(uow, payments, advance, excess, reason, now)
 
 
 async def file_advance_request(uow: Unit, payments: Payments, principal: Principal, *,
@@ -376,6 +467,9 @@ async def record_payment(uow: Unit, payments: Payments, payment_id: str, princip
     today = payments.today()
     paid_on = paid_on or today
     problems = []
+    if p.purpose == "subsidy" and p.grant_decided_on is None:
+        raise RuleViolation(Problem("grant_decided_on", "P3", "the grant is decided and notified (교부결정 통지) "
+                                    "before the subsidy is paid"), status_code=409)
     if amount != p.amount:
         problems.append(Problem("amount", "P2", f"{amount:,} KRW differs from the {p.amount:,} KRW owed; adjust "
                                 "the payment with a reason first (P4)"))

@@ -41,12 +41,19 @@ async def termination(session: AsyncSession, application_id: str) -> Any:
     return await _one(session, "SELECT * FROM terminations WHERE application_id = :a", a=application_id)
 
 
+JSON_COLUMNS = ("breakdown", "documents", "returned_reasons")
+
+
+def _placeholder(column: str) -> str:
+    return f"CAST(:{column} AS jsonb)" if column in JSON_COLUMNS else f":{column}"
+
+
 async def insert_payment(session: AsyncSession, **values) -> bool:
     """False when the payment exists already (a replay, or a second request for one application)."""
     for key in ("breakdown", "documents"):
         values[key] = _json(values.get(key))
     columns = ", ".join(values)
-    placeholders = ", ".join(f"CAST(:{c} AS jsonb)" if c in ("breakdown", "documents") else f":{c}" for c in values)
+    placeholders = ", ".join(_placeholder(c) for c in values)
     return await _one(session, f"INSERT INTO payments ({columns}) VALUES ({placeholders}) "
                                "ON CONFLICT DO NOTHING RETURNING 1", **values) is not None
 
@@ -118,7 +125,8 @@ async def recorded_subsidy_totals(session: AsyncSession, program_id: str) -> Any
     """What the payments themselves say was paid and recovered (the settlement's cross-check, L4)."""
     return await _one(session, """
         SELECT CAST(coalesce(sum(amount) FILTER (WHERE status IN ('paid', 'clawed-back')), 0) AS bigint) AS paid,
-               CAST(coalesce(sum(clawback_amount), 0) AS bigint) AS clawed_back
+               CAST(coalesce(sum(recovered_amount), 0) AS bigint) AS clawed_back,
+               CAST(coalesce(sum(clawback_amount - recovered_amount), 0) AS bigint) AS receivable
         FROM payments WHERE program_id = :p AND purpose = 'subsidy'""", p=program_id)
 
 
@@ -132,7 +140,8 @@ async def payments(session: AsyncSession, *, program_id: str | None = None, brn:
 
 
 async def update_payment(session: AsyncSession, payment_id: str, **values) -> None:
-    sets = ", ".join(f"{c} = :{c}" for c in values)
+    values = {c: _json(v) if c in JSON_COLUMNS else v for c, v in values.items()}
+    sets = ", ".join(f"{c} = {_placeholder(c)}" for c in values)
     await session.execute(text(f"UPDATE payments SET {sets} WHERE payment_id = :payment_id"),
                           {**values, "payment_id": payment_id})
 

@@ -34,6 +34,12 @@ class PaymentView(View):
     recorded_by: str | None
     clawback_amount: int | None
     clawed_back_at: datetime | None
+    recovery_due_on: date | None = Field(None, description="C7/P4: the day the demanded clawback is to be repaid by")
+    recovered_amount: int = Field(0, description="Of the clawback, what came back so far (the ledger's clawback)")
+    recovered_on: date | None = None
+    returned_reasons: list[str] | None = Field(None, description="P3: why the request was last returned (서식4)")
+    returned_at: datetime | None = None
+    grant_decided_on: date | None = Field(None, description="교부결정일: the grant decided and notified (P3)")
 
 
 class Adjustment(View):
@@ -89,7 +95,8 @@ class Settlement(View):
     sources: list[SourceLine]
     total: Totals
     paid_recorded: int
-    clawed_back_recorded: int
+    clawed_back_recorded: int = Field(description="Recovered: the clawbacks' money that came back (C7, P4)")
+    receivable: int = Field(0, description="Clawbacks demanded and not yet recovered (환수 미수금)")
     balanced: bool
     problems: list[str]
 

@@ -74,7 +74,8 @@ SCREENING_STATUS = {"passed": "통과", "rejected": "탈락", "supplement-reques
                     "withdrawn": "취소"}
 AGREEMENT_STATUS = {"drafted": "서명 대기", "in-force": "협약 체결", "completed": "완료", "given-up": "포기",
                     "terminated": "해지"}
-PAYMENT_STATUS = {"due": "지급 예정", "overdue": "지급 기한 경과", "paid": "지급 완료", "cancelled": "취소",
+PAYMENT_STATUS = {"due": "지급 예정", "returned": "청구 반려(보완 후 재청구)",
+                  "overdue": "지급 기한 경과", "paid": "지급 완료", "cancelled": "취소",
                   "released": "집행 취소", "clawed-back": "환수"}
 EVALUATION_STATUS = {"awaiting-round": "심사 회차 대기", "in-round": "평가 중", "selected": "선정",
                      "waitlisted": "예비", "rechecking": "선정 전 재확인", "below-pass-mark": "최저점 미달",

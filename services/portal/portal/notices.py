@@ -13,7 +13,9 @@ from sme_schemas.contracts import (
 )
 from sme_schemas.evaluation import ApplicationSelected, Outcome, ScoresFinalized
 from sme_schemas.intake import ApplicationSubmitted, ApplicationWithdrawn
-from sme_schemas.payments import PaymentDue, PaymentOverdue, PaymentRecorded
+from sme_schemas.payments import (
+    GrantDecided, PaymentDue, PaymentOverdue, PaymentRecorded, SubsidyRequestReturned,
+)
 from sme_schemas.screening import (
     ApplicationRejected, ManualReviewRequested, ScreeningPassed, ScreeningStarted, SupplementRequested,
 )
@@ -266,6 +268,27 @@ def _due(e: PaymentDue, owners: Owners) -> Reading:
     return Reading(entries, notices)
 
 
+def _request_returned(e: SubsidyRequestReturned, owners: Owners) -> Reading:
+    brn, name = _owner(owners, e)
+    reasons = "\n".join(f"- {r}" for r in e.reasons)
+    text = f"{labels.day(e.request_received_on)} 접수한 보조금 청구(서식4)를 보완이 필요하여 반려합니다.\n{reasons}"
+    entries = (Entry(e.application_id, "지급", "보조금 청구 반려", text),) if e.application_id else ()
+    notices = (Notice(company(brn), "subsidy-request-returned", "[SOS 컨설팅] 보조금 청구 보완 요청",
+                      f"{text}\n보완하여 다시 청구하시면 그 접수일부터 30일 이내에 지급됩니다(P3).", e.application_id,
+                      f"/applications/{e.application_id}"),) if brn else ()
+    return Reading(entries, notices)
+
+
+def _grant_decided(e: GrantDecided, owners: Owners) -> Reading:
+    brn, name = _owner(owners, e)
+    text = (f"교부결정 {labels.won(e.amount)} ({labels.day(e.decided_on)} 결정), "
+            f"지급 기한 {labels.day(e.due_on)}")
+    entries = (Entry(e.application_id, "지급", "교부결정", text),) if e.application_id else ()
+    notices = (Notice(company(brn), "grant-decided", "[SOS 컨설팅] 사업지원금 교부결정 통지", text,
+                      e.application_id),) if brn else ()
+    return Reading(entries, notices)
+
+
 def _recorded(e: PaymentRecorded, owners: Owners) -> Reading:
     brn, name = _owner(owners, e)
     text = f"{labels.won(e.amount)}, {labels.day(e.paid_on)} 지급"
@@ -294,5 +317,5 @@ _READERS: dict[type, Callable[[Any, Owners], Reading]] = {
     ScreeningPassed: _passed, ScoresFinalized: _scores, ApplicationSelected: _selected, AgreementSigned: _signed,
     ParticipationGivenUp: _given_up, AgreementTerminated: _terminated, ReportReturned: _returned,
     ReportAccepted: _accepted, FollowUpReminder: _follow_up, PaymentDue: _due, PaymentRecorded: _recorded,
-    PaymentOverdue: _overdue,
+    PaymentOverdue: _overdue, SubsidyRequestReturned: _request_returned, GrantDecided: _grant_decided,
 }

@@ -212,6 +212,43 @@ async def record_payment(request: Request, payment_id: str) -> Response:
     return await _payments_page(request, user, {payment_id: forms.field_errors(answer.problems)}, 422)
 
 
+@router.post("/operator/payments/{payment_id}/grant-decision")
+async def decide_grant(request: Request, payment_id: str) -> Response:
+    """교부결정 통지: the operator checked the complete 서식4 and decides the grant before paying it."""
+    user, form = await posted(request, "operator")
+    services: Services = request.app.state.services
+    answer = await services.call(user.person, "payments", "POST", f"/payments/{payment_id}/grant-decision")
+    if answer.ok:
+        return see_other("/operator/payments")
+    return await _payments_page(request, user, {payment_id: forms.field_errors(answer.problems)}, 422)
+
+
+@router.post("/operator/payments/{payment_id}/recoveries")
+async def record_recovery(request: Request, payment_id: str) -> Response:
+    """C7/P4: clawback money came back to the center's account; the ledger counts it recovered now."""
+    user, form = await posted(request, "operator")
+    amount = str(form.get("amount", "")).replace(",", "").strip()
+    services: Services = request.app.state.services
+    answer = await services.call(user.person, "payments", "POST", f"/payments/{payment_id}/recoveries",
+                                 json={"amount": int(amount) if amount.isdigit() else amount})
+    if answer.ok:
+        return see_other("/operator/payments")
+    return await _payments_page(request, user, {payment_id: forms.field_errors(answer.problems)}, 422)
+
+
+@router.post("/operator/payments/{payment_id}/return")
+async def return_request(request: Request, payment_id: str) -> Response:
+    """P3: a deficient 서식4 goes back with the reasons, one a line; its 30 days start again when filed complete."""
+    user, form = await posted(request, "operator")
+    reasons = [line.strip() for line in str(form.get("reasons", "")).splitlines() if line.strip()]
+    services: Services = request.app.state.services
+    answer = await services.call(user.person, "payments", "POST", f"/payments/{payment_id}/return",
+                                 json={"reasons": reasons})
+    if answer.ok:
+        return see_other("/operator/payments")
+    return await _payments_page(request, user, {payment_id: forms.field_errors(answer.problems)}, 422)
+
+
 @router.get("/operator/dead-letters")
 async def dead_letters(request: Request) -> Response:
     user = await signed_in(request, "operator")

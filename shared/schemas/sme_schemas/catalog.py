@@ -10,7 +10,10 @@ from sme_schemas.evaluation import ApplicationSelected, EvaluatorAllowanceDue, R
 from sme_schemas.intake import (
     ApplicationAmended, ApplicationFiledByMunicipalSystem, ApplicationSubmitted, ApplicationWithdrawn,
 )
-from sme_schemas.payments import PaymentDue, PaymentOverdue, PaymentRecorded, SubsidyClawedBack
+from sme_schemas.payments import (
+    ClawbackRecovered, GrantDecided, PaymentDue, PaymentOverdue, PaymentRecorded, SubsidyClawedBack,
+    SubsidyRequestReturned,
+)
 from sme_schemas.screening import (
     ApplicationRejected, ManualReviewRequested, RecheckCompleted, ScreeningPassed, ScreeningStarted,
     SupplementRequested,
@@ -24,7 +27,8 @@ EVENTS: tuple[type[IntegrationEvent], ...] = (
     ScoresFinalized, ApplicationSelected, RecheckRequested, EvaluatorAllowanceDue,
     AgreementSigned, AgreementTerminated, ParticipationGivenUp, ReportAccepted, ReportReturned,
     FollowUpReminder, FollowUpSubmitted,
-    PaymentDue, PaymentRecorded, PaymentOverdue, SubsidyClawedBack,
+    PaymentDue, SubsidyRequestReturned, GrantDecided, PaymentRecorded, PaymentOverdue, SubsidyClawedBack,
+    ClawbackRecovered,
 )
 
 BY_TYPE: dict[str, type[IntegrationEvent]] = {e.ce_type(): e for e in EVENTS}
@@ -45,7 +49,7 @@ CONSUMES: dict[str, tuple[type[IntegrationEvent], ...]] = {
     "portal": (ApplicationSubmitted, ApplicationWithdrawn, ScreeningStarted, SupplementRequested, ApplicationRejected,
                ManualReviewRequested, ScreeningPassed, ScoresFinalized, ApplicationSelected, AgreementSigned,
                ParticipationGivenUp, AgreementTerminated, ReportReturned, ReportAccepted, FollowUpReminder,
-               PaymentDue, PaymentRecorded, PaymentOverdue),
+               PaymentDue, SubsidyRequestReturned, GrantDecided, PaymentRecorded, PaymentOverdue),
 }
 SERVICES = tuple(CONSUMES)
 

@@ -41,10 +41,13 @@ class TerminationReason(StrEnum):
     FALSE_EVIDENCE = "false-evidence"
     REFUSED_CORRECTION = "refused-correction"
     GIVE_UP = "give-up"
+    BREACH_OF_LAW = "breach-of-law"  # 협약 ⑧-2: the guideline or the laws of ⑧-1 broken (중소기업기술혁신 촉진법,
+    # 공공재정 부정청구 금지 및 부정이익 환수 등에 관한 법률, …)
 
 
-# C7/P4: these termination reasons make the whole subsidy recoverable once paid (AgreementTerminated.clawback).
-CLAWBACK_REASONS = frozenset({TerminationReason.FRAUD, TerminationReason.FALSE_EVIDENCE})
+# C7/P4 with 협약 ⑧-2: these reasons make the whole subsidy recoverable once paid (AgreementTerminated.clawback)
+CLAWBACK_REASONS = frozenset({TerminationReason.FRAUD, TerminationReason.FALSE_EVIDENCE,
+                              TerminationReason.BREACH_OF_LAW})
 
 
 class AgreementTerminated(ApplicationEvent):

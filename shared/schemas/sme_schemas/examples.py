@@ -108,7 +108,12 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "PaymentDue": {**_PAY, "amount": 5_000_000, "request_received_on": "2024-11-25", "due_on": "2024-12-26",
                    "breakdown": {"proven_cost_including_vat": 5_500_000, "cap": 5_000_000, "ratio_percent": 100,
                                  "agreed_amount": 5_000_000, "subsidy": 5_000_000, "company_share": 500_000}},
+    "SubsidyRequestReturned": {**_PAY, "reasons": ["세금계산서 사본 누락", "통장 사본의 예금주가 기업명과 다름"],
+                               "request_received_on": "2024-11-25", "returned_at": "2024-11-27T05:00:00Z"},
+    "GrantDecided": {**_PAY, "amount": 5_000_000, "decided_on": "2024-12-02", "due_on": "2024-12-26",
+                     "decided_by": "operator:kim"},
     "PaymentRecorded": {**_PAY, "amount": 5_000_000, "paid_on": "2024-12-10", "recorded_by": "operator:kim"},
     "PaymentOverdue": {**_PAY, "amount": 5_000_000, "due_on": "2024-12-26", "detected_at": "2024-12-26T15:00:00Z"},
-    "SubsidyClawedBack": {**_PAY, "amount": 5_000_000, "reason": "허위 증빙 (C7)"},
+    "SubsidyClawedBack": {**_PAY, "amount": 5_000_000, "reason": "허위 증빙 (C7)", "due_on": "2025-01-31"},
+    "ClawbackRecovered": {**_PAY, "amount": 2_000_000, "received_on": "2025-01-20", "outstanding": 3_000_000},
 }

@@ -57,6 +57,31 @@ class PaymentDue(_Payment):
                                                              "pays no advance); None for an allowance")
 
 
+class SubsidyRequestReturned(_Payment):
+    """The center returned a deficient subsidy request (서식4) with its reasons; the 30 days of P3 stop and start
+    again from the day the complete request is received (a new PaymentDue then)."""
+
+    producer = "payments"
+    event_name = "subsidy-request-returned"
+
+    reasons: tuple[ShortText, ...] = Field(min_length=1, description="What is missing or wrong, for the company")
+    request_received_on: date = Field(description="The returned request's receipt (its clock no longer runs)")
+    returned_at: UtcInstant
+
+
+class GrantDecided(_Payment):
+    """교부결정 통지: the center checked the complete request and decided the grant — the amount and the day it is
+    paid by — before paying (P1–P3)."""
+
+    producer = "payments"
+    event_name = "grant-decided"
+
+    amount: Krw
+    decided_on: date = Field(description="교부결정일 (KST)")
+    due_on: date = Field(description="The day the subsidy is paid by (P3)")
+    decided_by: ShortText = Field(description="Operator who decided")
+
+
 class PaymentRecorded(_Payment):
     """The center recorded the payment; the payment is closed."""
 
@@ -80,10 +105,24 @@ class PaymentOverdue(_Payment):
 
 
 class SubsidyClawedBack(_Payment):
-    """Fraud or false evidence after payment: the whole subsidy is demanded back (C7, P4)."""
+    """환수 통지: money paid is demanded back — the whole subsidy after fraud, false evidence or another breach of the
+    guideline or the laws of 협약 ⑧-2 (C7, P4), an advance beyond the subsidy (I2) or given up (I3). A receivable:
+    the money is recovered when it comes back (ClawbackRecovered), by `due_on`."""
 
     producer = "payments"
     event_name = "subsidy-clawed-back"
 
     amount: Krw
     reason: ShortText = Field(description="Why, in the operator's words or the C7 reason")
+    due_on: date | None = Field(None, description="The day the amount is to be repaid by (환수 납부기한)")
+
+
+class ClawbackRecovered(_Payment):
+    """Clawback money came back to the center, part or whole; the rest stays owed."""
+
+    producer = "payments"
+    event_name = "clawback-recovered"
+
+    amount: Krw = Field(description="What came back this time")
+    received_on: date = Field(description="Day the money reached the center's account (KST)")
+    outstanding: Krw = Field(description="What is still owed after it")

@@ -611,6 +611,8 @@ class ProgramDefinition(Contract):
                                  "제157조, 제159조, 제161조)")
     payment_due_days: int = Field(30, ge=1, description="P3: days from the complete request's receipt, the last "
                                   "moved past weekends and holidays (민법 제161조)")
+    clawback_due_days: int = Field(30, ge=1, description="C7/P4: days from the clawback notice (환수 통지) to repay "
+                                   "by, moved past weekends and holidays; the guideline gives none (assumption)")
     local_closures: tuple[date, ...] = Field((), description="Days the center is closed beyond Korea's public "
                                              "holidays (the city's own closures): a deadline falling on one moves "
                                              "to the next working day (민법 제161조)")
