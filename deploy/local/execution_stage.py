@@ -189,7 +189,7 @@ def request_subsidies(pay: PaymentsDesk, desk: ContractsDesk, agreements: list[d
     # not the last (left unpaid), not the one at the cap, one that was paid an advance
     short = next((a for a in reversed(completed[:-1]) if a is not boundary and a["application_id"] in advanced),
                  None)
-    filed = []
+    filed: list[dict] = []
     for n, a in enumerate(completed):
         app = a["application_id"]
         planned = costs[app] + costs[app] // 10

@@ -36,7 +36,6 @@ PLANTED: dict[int, tuple[str, str, str]] = {
     19: ("consulting field outside the announced ones", "manual-review", "X6"),
     20: ("NTIS: an unrelated project under way", "passed", ""),
     21: ("public sanction lifted last year", "passed", ""),
-    25: ("business places: moved into Gimpo after the announcement", "rejected", "X1"),
 }
 # The national prior-project corpus (every company's funded projects, D1–D3): a synthetic registry export the main
 # job indexes; two applicants' plans are planted from projects in it.
@@ -180,7 +179,7 @@ def registry_dataset(forms: list[dict[str, Any]], announcement: date, today: dat
         if i == 2:
             data["business_status"][brn].update(b_stt="폐업자", b_stt_cd="03", tax_type="폐업자",
                                                 end_dt=(today - timedelta(days=40)).strftime("%Y%m%d"))
-        data["business_places"][brn] = _places(i, form, announcement)
+        data["business_places"][brn] = _places(form)
         data["credit"][brn] = _credit_records(i, form, today)
         data["sanctions"][brn] = _sanction_records(i, announcement, today, rng)
         data["projects"] += _projects(i, form, today)
@@ -190,20 +189,27 @@ def registry_dataset(forms: list[dict[str, Any]], announcement: date, today: dat
     return data
 
 
-def _places(i: int, form: dict, announcement: date) -> list[dict[str, Any]]:
-    """X1: the places as registered. The city's since the day the form says; 25 moved its HQ in from 인천 three
-    days after the announcement, though its form says it has been in the city for years."""
+def _places(form: dict) -> list[dict[str, Any]]:
+    """X1: the places as registered, in the city since the day the form says (the screening integration test
+    plants a company that moved in after the announcement: moved_in_after)."""
     company = form["company"]
     since = company["gimpo_business_since"].replace("-", "")
     places = [{"kind": "hq", "address": company["hq_address"], "registered_on": since, "moved_out_on": ""}]
     if company.get("factory_address"):
         places.append({"kind": "factory", "address": company["factory_address"], "registered_on": since,
                        "moved_out_on": ""})
-    if i == 25:
-        moved = (announcement + timedelta(days=3)).strftime("%Y%m%d")
-        places = [{"kind": "hq", "address": "인천광역시 서구 가좌로 84", "registered_on": since, "moved_out_on": moved},
-                  {"kind": "hq", "address": company["hq_address"], "registered_on": moved, "moved_out_on": ""}]
     return places
+
+
+def moved_in_after(form: dict, announcement: date, days: int = 3) -> list[dict[str, Any]]:
+    """X1 공고일 현재: the company's HQ moved into the city from 인천 `days` after the announcement, though its form
+    says it has been in the city for years."""
+    company = form["company"]
+    since, moved = company["gimpo_business_since"].replace("-", ""), (announcement + timedelta(days=days))
+    return [{"kind": "hq", "address": "인천광역시 서구 가좌로 84", "registered_on": since,
+             "moved_out_on": moved.strftime("%Y%m%d")},
+            {"kind": "hq", "address": company["hq_address"], "registered_on": moved.strftime("%Y%m%d"),
+             "moved_out_on": ""}]
 
 
 def _credit_records(i: int, form: dict, today: date) -> list[dict[str, Any]]:

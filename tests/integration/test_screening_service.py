@@ -8,7 +8,7 @@ import json
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import asyncpg
 import httpx
@@ -16,14 +16,14 @@ import pytest
 
 from deploy.local.procs import REGISTRIES, publish_event, registry_processes, screening_env, screening_processes
 from deploy.sample.program_call import demo_program, sample_forms
-from deploy.sample.screening_scenario import adjust_forms, expected, registry_dataset
+from deploy.sample.screening_scenario import adjust_forms, expected, moved_in_after, registry_dataset
 from sme_runtime.auth import Role, mint_token
 from sme_runtime.settings import DEVELOPMENT_SECRET
 from sme_schemas.contracts import ParticipationGivenUp
 from sme_schemas.evaluation import RecheckRequested
 from sme_schemas.examples import EXAMPLES
 from sme_schemas.intake import ApplicationSubmitted
-from sme_schemas.periods import WorkingCalendar
+from sme_schemas.periods import WorkingCalendar, local_date
 from sme_schemas.screening import (
     ApplicationRejected, ManualReviewRequested, RecheckCompleted, ScreeningPassed, ScreeningStarted,
     SupplementRequested,
@@ -317,6 +317,58 @@ def test_e6_deadline_is_kept_across_a_restart_and_rejects_as_incomplete(intake_e
         while httpx.get(f"{INTAKE}/applications/{app_id}", headers=company(brn)).json()["status"] != "rejected":
             assert time.monotonic() < deadline
             time.sleep(0.2)
+
+
+def test_e6_a_stale_certificate_replaced_by_one_issued_three_days_later_passes(intake_env, programs_dir, call):
+    """The supplement's normal case (issue 26): asked to supplement a stale tax certificate, the company gets a new
+    one three days after it applied and files it; it is fresh — issued after the application, before it was filed
+    — and the application passes. Intake and screening run their calendars three days on (the demo clock)."""
+    forms, now = call
+    with Stack(intake_env, programs_dir, forms, now) as stack:
+        form = forms[17]  # its national tax certificate was issued the day before a calendar year back
+        ids = stack.submit([form])
+        (app_id,) = ids.values()
+        asked = stack.wait_for([app_id])[app_id]
+        assert asked["status"] == "supplement-requested"
+        assert [(d["rule"], d["problem"]) for d in asked["decision"]["documents"]] == [("E6", "stale")]
+        for service, prefix in ((stack.intake, "INTAKE"), (stack.screening[0], "SCREENING")):
+            service.stop()
+            service.env[f"{prefix}_CLOCK_OFFSET_DAYS"] = "3"
+            service.start()
+        three_days_later = local_date(now) + timedelta(days=3)
+        evidence = [d if d["document_type"] != "national-tax-payment-certificate" else
+                    {**d, "issued_on": three_days_later.isoformat(), "file_reference": "docs://x/tax-new.pdf"}
+                    for d in form["evidence"]]
+        brn = form["company"]["business_registration_number"]
+        response = httpx.put(f"{INTAKE}/applications/{app_id}", json={**form, "evidence": evidence},
+                             headers=company(brn))
+        assert response.status_code == 200, response.text
+        passed = stack.wait_for([app_id], done=lambda s: s["status"] != "supplement-requested")[app_id]
+        assert passed["status"] == "passed", passed["decision"]
+        e6 = next(f["detail"] for f in passed["decision"]["findings"] if f["rule"] == "E6")
+        assert "1년 이내" in e6
+
+
+def test_x1_a_company_that_moved_in_after_the_announcement_is_excluded_by_its_registration(intake_env,
+                                                                                            programs_dir, call):
+    """X1 공고일 현재 (issue 26): the form says the company has done business in the city for years; the
+    business-places registry shows its HQ moved in from 인천 three days after the announcement. Screening asks the
+    registry with the NTS calls and excludes it, naming the registration history."""
+    forms, now = call
+    form = forms[0]  # nothing planted
+    brn = form["company"]["business_registration_number"]
+    stack = Stack(intake_env, programs_dir, forms, now)
+    announced = date.fromisoformat(json.loads((programs_dir / "gimpo-sos-demo.json").read_text("utf-8"))[
+        "announcement_date"])
+    data = json.loads(stack.data_file.read_text("utf-8"))
+    data["business_places"][brn] = moved_in_after(form, announced)
+    stack.data_file.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    with stack:
+        (app_id,) = stack.submit([form]).values()
+        state = stack.wait_for([app_id])[app_id]
+        assert state["status"] == "rejected" and rules(state) == {"X1"}, state["decision"]
+        detail = state["decision"]["findings"][0]["detail"]
+        assert f"공고일({announced}) 현재" in detail and "인천광역시 서구" in detail
 
 
 async def _publish(event, source: str) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -59,10 +59,6 @@ _DISPOSITION: dict[Disposition, Literal["created", "amended", "unchanged"]] = {
     Disposition.AMEND: "amended",
     Disposition.UNCHANGED: "unchanged",
 }
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def view(intake: handlers.Intake, row: Any, disposition: Disposition | None = None) -> ApplicationView:
@@ -126,7 +122,8 @@ async def _idempotent(request: Request, response: Response, actor: Principal, ke
              summary="Submit an application (서식1 + 서식2 + evidence); a second one amends the first (A2)")
 async def submit(form: ApplicationForm, request: Request, response: Response, actor: Actor,
                  idempotency_key: IdempotencyKey = None) -> ApplicationView:
-    intake, at = request.app.state.intake, _now()
+    intake = request.app.state.intake
+    at = intake.clock()
     filed = await _idempotent(request, response, actor, idempotency_key, form,
                               lambda uow: handlers.submit_application(uow, intake, form=form, actor=actor, at=at))
     tracing.APPLICATION_ID.set(filed.application_id)  # reset with the request's trace by TraceRequests
@@ -138,7 +135,8 @@ async def submit(form: ApplicationForm, request: Request, response: Response, ac
             summary="Amend the application before screening starts (A2)")
 async def amend(application_id: str, form: ApplicationForm, request: Request, response: Response, actor: Actor,
                 idempotency_key: IdempotencyKey = None) -> ApplicationView:
-    intake, at = request.app.state.intake, _now()
+    intake = request.app.state.intake
+    at = intake.clock()
     return await _idempotent(request, response, actor, idempotency_key, form,
                              lambda uow: handlers.amend_application(uow, intake, application_id=application_id,
                                                                     form=form, actor=actor, at=at))
@@ -149,7 +147,7 @@ async def amend(application_id: str, form: ApplicationForm, request: Request, re
 async def withdraw(application_id: str, body: Withdrawal, request: Request, actor: Actor) -> ApplicationView:
     async with request.app.state.sessions() as session, session.begin():
         await handlers.withdraw_application(handlers.unit(session), application_id=application_id, reason=body.reason,
-                                            actor=actor, at=_now())
+                                            actor=actor, at=request.app.state.intake.clock())
         return view(request.app.state.intake, await store.get(session, application_id))
 
 

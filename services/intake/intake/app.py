@@ -37,7 +37,7 @@ def build_broker(settings: IntakeSettings, sessions, intake: handlers.Intake) ->
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
-    intake = handlers.Intake(programs=settings.programs)
+    intake = handlers.Intake(programs=settings.programs, clock=settings.clock())
     return service_app(
         settings, service=SERVICE, title="Intake — 김포시 중소기업 지원사업 신청 접수",
         description="Applications (서식1, 서식2, evidence metadata): submit, amend before screening, withdraw, "

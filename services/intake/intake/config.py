@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from pydantic_settings import SettingsConfigDict
 
-from sme_runtime.settings import ServiceSettings
+from sme_runtime.settings import CalendarSettings
 
 
-class IntakeSettings(ServiceSettings):
+class IntakeSettings(CalendarSettings):
     model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore", frozen=True)
 
     database_url: str = "postgresql+asyncpg://intake:intake@127.0.0.1:5432/intake"

@@ -1,9 +1,9 @@
 """Intake's use cases. Each runs inside the caller's transaction and writes its events to the outbox there."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
 
 
 from intake import store
@@ -50,6 +50,8 @@ class Intake:
     """Dependencies of the use cases."""
 
     programs: dict[str, ProgramDefinition]
+    # () -> aware UTC datetime; a demo may run it ahead (INTAKE_CLOCK_OFFSET_DAYS, never in production)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
 
     def program(self, program_id: str, version: int | None = None) -> ProgramDefinition:
         """The newest version for a new application; an amendment's, the version it applied under (V1)."""

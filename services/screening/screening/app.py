@@ -72,7 +72,7 @@ async def sweep(sessions, screening: handlers.Screening) -> None:
 
 def create_app(settings: ScreeningSettings | None = None) -> FastAPI:
     settings = settings or ScreeningSettings()
-    screening = handlers.Screening(programs=settings.programs, clock=lambda: datetime.now(timezone.utc),
+    screening = handlers.Screening(programs=settings.programs, clock=settings.clock(),
                                    supplement_grace=timedelta(seconds=settings.supplement_grace_seconds))
     return service_app(
         settings, service=SERVICE, title="Screening — 김포시 중소기업 지원사업 요건 검토",

@@ -5,10 +5,10 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from screening.lookups import Registry
-from sme_runtime.settings import ServiceSettings
+from sme_runtime.settings import CalendarSettings
 
 
-class ScreeningSettings(ServiceSettings):
+class ScreeningSettings(CalendarSettings):
     model_config = SettingsConfigDict(env_prefix="SCREENING_", extra="ignore", frozen=True)
 
     database_url: str = "postgresql+asyncpg://screening:screening@127.0.0.1:5432/screening"
