@@ -200,40 +200,41 @@ async def _payments_page(request: Request, user: User, problems: dict, status_co
     return await render(request, "payments.html", status_code, payments=found, problems=problems)
 
 
-@router.post("/operator/payments/{payment_id}/record")
-async def record_payment(request: Request, payment_id: str) -> Response:
-    user, form = await posted(request, "operator")
+def _won(form: Any) -> Any:
+    """An amount as typed ('5,000,000'): the integer, or what was typed, for payments to name the field."""
     amount = str(form.get("amount", "")).replace(",", "").strip()
-    body: dict[str, Any] = {"amount": int(amount) if amount.isdigit() else amount}
+    return int(amount) if amount.isdigit() else amount
+
+
+async def _payment_action(request: Request, payment_id: str, action: str, body: Any | None = None,
+                          user: User | None = None) -> Response:
+    """One operator action on a payment at the payments service; back to the list, or the list with its errors."""
+    if user is None:
+        user, _ = await posted(request, "operator")
     services: Services = request.app.state.services
-    answer = await services.call(user.person, "payments", "POST", f"/payments/{payment_id}/record", json=body)
+    answer = await services.call(user.person, "payments", "POST", f"/payments/{payment_id}/{action}", json=body)
     if answer.ok:
         return see_other("/operator/payments")
     return await _payments_page(request, user, {payment_id: forms.field_errors(answer.problems)}, 422)
+
+
+@router.post("/operator/payments/{payment_id}/record")
+async def record_payment(request: Request, payment_id: str) -> Response:
+    user, form = await posted(request, "operator")
+    return await _payment_action(request, payment_id, "record", {"amount": _won(form)}, user)
 
 
 @router.post("/operator/payments/{payment_id}/grant-decision")
 async def decide_grant(request: Request, payment_id: str) -> Response:
     """교부결정 통지: the operator checked the complete 서식4 and decides the grant before paying it."""
-    user, form = await posted(request, "operator")
-    services: Services = request.app.state.services
-    answer = await services.call(user.person, "payments", "POST", f"/payments/{payment_id}/grant-decision")
-    if answer.ok:
-        return see_other("/operator/payments")
-    return await _payments_page(request, user, {payment_id: forms.field_errors(answer.problems)}, 422)
+    return await _payment_action(request, payment_id, "grant-decision")
 
 
 @router.post("/operator/payments/{payment_id}/recoveries")
 async def record_recovery(request: Request, payment_id: str) -> Response:
     """C7/P4: clawback money came back to the center's account; the ledger counts it recovered now."""
     user, form = await posted(request, "operator")
-    amount = str(form.get("amount", "")).replace(",", "").strip()
-    services: Services = request.app.state.services
-    answer = await services.call(user.person, "payments", "POST", f"/payments/{payment_id}/recoveries",
-                                 json={"amount": int(amount) if amount.isdigit() else amount})
-    if answer.ok:
-        return see_other("/operator/payments")
-    return await _payments_page(request, user, {payment_id: forms.field_errors(answer.problems)}, 422)
+    return await _payment_action(request, payment_id, "recoveries", {"amount": _won(form)}, user)
 
 
 @router.post("/operator/payments/{payment_id}/return")
@@ -241,12 +242,7 @@ async def return_request(request: Request, payment_id: str) -> Response:
     """P3: a deficient 서식4 goes back with the reasons, one a line; its 30 days start again when filed complete."""
     user, form = await posted(request, "operator")
     reasons = [line.strip() for line in str(form.get("reasons", "")).splitlines() if line.strip()]
-    services: Services = request.app.state.services
-    answer = await services.call(user.person, "payments", "POST", f"/payments/{payment_id}/return",
-                                 json={"reasons": reasons})
-    if answer.ok:
-        return see_other("/operator/payments")
-    return await _payments_page(request, user, {payment_id: forms.field_errors(answer.problems)}, 422)
+    return await _payment_action(request, payment_id, "return", {"reasons": reasons}, user)
 
 
 @router.get("/operator/dead-letters")
