@@ -102,7 +102,7 @@ def interpret_places(places: list[dict[str, Any]] | None, subject: LookupSubject
         return None
     in_city = [p for p in places if city in p.get("address", "")]
     on_the_day = [p for p in in_city
-                  if _in_effect(_iso_day(p.get("registered_on")), _iso_or_none(p.get("moved_out_on")), announced)]
+                  if _in_effect(_iso_or_none(p.get("registered_on")), _iso_or_none(p.get("moved_out_on")), announced)]
     history = "; ".join(f"{PLACE_KINDS.get(p.get('kind', ''), p.get('kind', ''))} {p.get('address')} "
                         f"({_iso_day(p.get('registered_on'))}~{_iso_or_none(p.get('moved_out_on')) or ''})"
                         for p in places)
@@ -110,9 +110,9 @@ def interpret_places(places: list[dict[str, Any]] | None, subject: LookupSubject
         return LookupResult(verdict=Verdict.EXCLUDED, findings=(Finding(
             rule="X1", detail=f"공고일({announced}) 현재 {city}에 등록된 본사·공장이 없습니다 "
                               f"(등록 이력: {history})"),))
-    since = min(date.fromisoformat(_iso_day(p.get("registered_on"))) for p in on_the_day)
-    declared = subject.declared_in_city_since
-    if declared is not None and since > declared:
+    known = [date.fromisoformat(day) for p in on_the_day if (day := _iso_or_none(p.get("registered_on")))]
+    since, declared = min(known, default=None), subject.declared_in_city_since
+    if since is not None and declared is not None and since > declared:
         return LookupResult(verdict=Verdict.REFER, findings=(Finding(
             rule="X4", detail=f"신청서의 {city} 사업 개시일 {declared}보다 등록상 {city} 소재일 {since}이 늦습니다: "
                               f"허위 기재 여부와 Q3 배점 판단이 필요합니다 (등록 이력: {history})"),))
