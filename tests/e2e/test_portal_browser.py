@@ -440,7 +440,7 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
     expert.set_input_files("#photos", str(tmp_path / "site.png"))
     expert.click("form[action$='/sessions'] button.primary")
     expert.wait_for_load_state()
-    assert "현장 진단" in expert.inner_text("main") and "현장 1회" in expert.inner_text("main")
+    assert "현장 진단" in expert.inner_text("main") and "현장 1일" in expert.inner_text("main")
     shot(expert, "expert-agreement")
     company.goto(agreement_url)
     photo = company.locator("a[href^='/files/up_']").first.get_attribute("href")
