@@ -225,3 +225,32 @@ def test_every_service_sends_its_traces_to_the_composed_collector(service):
     host, port = re.match(r"http://([a-z-]+):(\d+)$", endpoint).groups()
     assert host in COMPOSE["services"] and port == "4318"  # OTLP over HTTP (sme_runtime.telemetry)
     assert COMPOSE["services"][host]["environment"]["COLLECTOR_OTLP_ENABLED"] == "true"
+
+
+@pytest.mark.parametrize("file,brokers", [("docker-compose.yml", ["kafka"]), ("docker-compose.cluster.yml", BROKERS)])
+def test_each_broker_keeps_its_log_on_its_volume(file, brokers):
+    """Without KAFKA_LOG_DIRS the image writes under /tmp: the volume stays empty and a re-created broker has lost
+    every topic, offset and event."""
+    compose = COMPOSE if file == "docker-compose.yml" else MERGED
+    for name in brokers:
+        broker = compose["services"][name]
+        log_dirs = broker["environment"].get("KAFKA_LOG_DIRS")
+        mounted = {v.split(":")[1] for v in broker.get("volumes", [])}
+        assert log_dirs in mounted, f"{file} {name}: KAFKA_LOG_DIRS {log_dirs!r} is not a mounted volume {mounted}"
+
+
+def test_postgres_init_gets_every_services_database_password():
+    """The init script sets each role's password from <SERVICE>_DB_PASSWORD; one not passed to the postgres
+    container falls back to the service's name while the service logs in with the password it was given."""
+    environment = COMPOSE["services"]["postgres"]["environment"]
+    for service in SETTINGS:
+        variable = f"{service.upper()}_DB_PASSWORD"
+        assert environment.get(variable) == f"${{{variable}:-{service}}}", variable
+        assert f"${{{variable}:-{service}}}@postgres" in str(COMPOSE["services"][service]["environment"])
+
+
+@pytest.mark.parametrize("name", [n for n in COMPOSE["services"] if n.startswith("registry-")])
+def test_registry_stand_ins_are_probed_on_their_own_port(name):
+    service = COMPOSE["services"][name]
+    port = service["command"][service["command"].index("--port") + 1]
+    assert f"127.0.0.1:{port}/health" in " ".join(service["healthcheck"]["test"])
