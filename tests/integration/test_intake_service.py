@@ -16,7 +16,7 @@ from deploy.local.procs import publish_event
 from deploy.sample.program_call import demo_program, sample_forms
 from sme_runtime.auth import Role, mint_token
 from sme_runtime.settings import DEVELOPMENT_SECRET
-from sme_schemas.intake import ApplicationFiledByMunicipalSystem, ApplicationSubmitted
+from sme_schemas.intake import ApplicationFiledByMunicipalSystem, ApplicationFilingResult, ApplicationSubmitted
 from sme_schemas.screening import ScreeningStarted
 from tests.support import KAFKA, ServiceProcess, end_offsets, headers_of, read_topic, running
 
@@ -179,24 +179,54 @@ def _wait_for(predicate, timeout: float = 30):
 def test_municipal_filing_duplicate_delivery_and_poison(intake, forms):
     dlq = ApplicationFiledByMunicipalSystem.topic() + ".dlq"
     dlq_start = asyncio.run(end_offsets(dlq))
+    answers_start = asyncio.run(end_offsets(ApplicationFilingResult.topic()))
     first = _filing(forms[0], "MW-1")
     ce_id = asyncio.run(_publish(first))
     asyncio.run(_publish(first, ce_id=ce_id))  # the same event delivered twice
     asyncio.run(_publish(None, raw=(b"{\"not\": \"an application\"}", [("ce_specversion", b"1.0")])))  # poison
     invalid = _filing(forms[1], "MW-2").model_copy(update={"program_id": "gimpo-sos-2024"})  # window closed: A3
-    asyncio.run(_publish(invalid))
+    invalid_id = asyncio.run(_publish(invalid))
     asyncio.run(_publish(_filing(forms[2], "MW-3")))  # a good one after the poison
 
     listed = _wait_for(lambda: (lambda apps: apps if len(apps) >= 2 else None)(
         httpx.get(f"{BASE}/applications", headers=operator()).json()))
+    # the first company again under another reference (keyed apart, so sent once the first is in): another
+    # application of a company that has one live, refused A2 rather than merged into it
+    asyncio.run(_publish(_filing(forms[0], "MW-4")))
     assert sorted(a["content"]["company"]["name"] for a in listed) == sorted(
         [forms[0]["company"]["name"], forms[2]["company"]["name"]])
     assert all(a["channel"] == "municipal-system" for a in listed)
-    dead = asyncio.run(read_topic(dlq, dlq_start, until=lambda rs: len(rs) >= 2))
+    by_reference = {a["external_reference"]: a for a in listed}
+    assert set(by_reference) == {"MW-1", "MW-3"} and by_reference["MW-1"]["source_system"] == "gimpo-minwon"
+
+    dead = asyncio.run(read_topic(dlq, dlq_start, until=lambda rs: len(rs) >= 3))
+    assert len(httpx.get(f"{BASE}/applications", headers=operator()).json()) == 2
     reasons = {headers_of(r).get("dlq_rule", ""): headers_of(r) for r in dead}
-    assert "A3" in reasons and reasons["A3"]["dlq_field"] == "submitted_at"
-    assert "" in reasons and "missing CloudEvents headers" in reasons[""]["dlq_error"]
+    assert "A3" in reasons and reasons["A3"]["dlq_field"] == "occurred_at"
+    assert "A2" in reasons and reasons["A2"]["dlq_field"] == "external_reference"
+    assert reasons["envelope"]["dlq_field"] == "ce_id" and "missing CloudEvents headers" in reasons["envelope"][
+        "dlq_error"]
     assert all(h["dlq_original_topic"] == ApplicationFiledByMunicipalSystem.topic() for h in reasons.values())
+
+    # the sender's answers, keyed by its own reference: two accepted, two refused, none for the poison (no reference)
+    records = asyncio.run(read_topic(ApplicationFilingResult.topic(), answers_start, until=lambda rs: len(rs) >= 4))
+    answers = {}
+    for r in records:
+        answer = ApplicationFilingResult.model_validate_json(r.value)
+        assert r.key.decode() == answer.subject() == f"gimpo-minwon:{answer.external_reference}"
+        answers.setdefault(answer.external_reference, []).append(answer)
+    assert set(answers) == {"MW-1", "MW-2", "MW-3", "MW-4"}
+    assert [(a.outcome, a.application_id, a.disposition) for a in answers["MW-1"]] == [
+        ("accepted", by_reference["MW-1"]["application_id"], "created")], "one answer for a twice-delivered event"
+    assert (answers["MW-3"][0].outcome, answers["MW-3"][0].application_id) == (
+        "accepted", by_reference["MW-3"]["application_id"])
+    [refused] = answers["MW-2"]
+    assert (refused.outcome, refused.filing_event_id, [(p.field, p.rule) for p in refused.problems][0]) == (
+        "refused", invalid_id, ("occurred_at", "A3"))
+    [other] = answers["MW-4"]
+    assert other.outcome == "refused" and (other.problems[0].field, other.problems[0].rule) == (
+        "external_reference", "A2")
+    assert by_reference["MW-1"]["application_id"] in other.problems[0].message
 
 
 def test_amendment_is_refused_once_screening_has_started(intake, forms):

@@ -3,16 +3,20 @@ municipal system's filing validated like the web form (A1–A3), and screening's
 status (A2's lock, E6's supplement). PostgreSQL and Kafka: tests/integration/test_intake_service.py."""
 from __future__ import annotations
 
+import json
+from types import SimpleNamespace
 
 import pytest
 
 from intake import handlers
 from intake.domain import Status
 from sme_runtime.consumer import EventRefused
-from sme_schemas.intake import ApplicationFiledByMunicipalSystem, ApplicationSubmitted
+from sme_runtime.problems import Problem
+from sme_schemas import EnvelopeError, unwrap, wrap
+from sme_schemas.intake import ApplicationFiledByMunicipalSystem, ApplicationFilingResult, ApplicationSubmitted
 from sme_schemas.screening import ApplicationRejected, ScreeningPassed, ScreeningStarted, SupplementRequested
 from tests.fakes.intake import FakeIntakeStore
-from tests.fakes.unit import FakeUnit, PROGRAMS, consume, example, run
+from tests.fakes.unit import FakeUnit, PROGRAMS, consume, example, run, utc
 
 APP = example(ScreeningStarted).application_id
 
@@ -91,3 +95,107 @@ def test_a_withdrawn_application_stays_withdrawn_when_screening_catches_up(uow):
 def test_a_screening_event_about_an_application_intake_never_filed_is_refused(uow, kind, handler):
     with pytest.raises(EventRefused):
         run(consume(handler, uow, example(kind)))
+
+
+# --- the sender's answer: ApplicationFilingResult, keyed by its own reference (issue 27) -------------------------
+
+def test_an_accepted_filing_is_answered_with_its_application_under_the_senders_reference(uow):
+    filed(uow)
+    [a] = uow.store.applications.values()
+    [answer] = uow.take(ApplicationFilingResult)
+    assert (answer.outcome, answer.application_id, answer.disposition, answer.problems) == (
+        "accepted", a.application_id, "created", ())
+    assert (answer.source_system, answer.external_reference, answer.subject()) == (
+        "gimpo-minwon", "MW-2024-000123", "gimpo-minwon:MW-2024-000123")
+    assert ApplicationFilingResult.topic() == "municipal.application-filing-result.v1"
+
+
+def test_the_same_filing_again_is_answered_unchanged_and_a_changed_one_amended(uow):
+    filed(uow)
+    uow.take()
+    filed(uow)
+    [again] = uow.take(ApplicationFilingResult)
+    assert (again.outcome, again.disposition) == ("accepted", "unchanged")
+    content = example(ApplicationFiledByMunicipalSystem).content.model_dump(mode="json")
+    content["consulting"]["expected_effects"] += " 추가로 판로 확대 계획을 보완했습니다."
+    filed(uow, content=content)
+    [amended] = uow.take(ApplicationFilingResult)
+    assert (amended.outcome, amended.disposition) == ("accepted", "amended")
+    assert len(uow.store.applications) == 1
+
+
+@pytest.mark.parametrize("other", [dict(external_reference="MW-2024-999999"), dict(source_system="seoul-minwon")])
+def test_another_reference_for_a_company_with_a_live_application_is_refused_a2_not_merged(uow, other):
+    filed(uow)
+    [a] = uow.store.applications.values()
+    before = vars(a).copy()
+    content = example(ApplicationFiledByMunicipalSystem).content.model_dump(mode="json")
+    content["consulting"]["expected_effects"] += " 다른 창구로 다시 접수한 신청입니다."
+    with pytest.raises(handlers.FilingRefused) as refused:
+        filed(uow, content=content, **other)
+    [problem] = refused.value.problems
+    assert (problem.field, problem.rule) == ("external_reference", "A2")
+    assert a.application_id in problem.message and "MW-2024-000123" in problem.message
+    assert len(uow.store.applications) == 1 and vars(a) == before, "the first application is untouched"
+
+
+def test_a_company_that_applied_on_the_web_is_not_amended_by_a_filing(uow):
+    filed(uow, source_system="gimpo-minwon")
+    [a] = uow.store.applications.values()
+    a.source_system, a.external_reference, a.channel = None, None, "web"  # as a web submission stores it
+    with pytest.raises(handlers.FilingRefused) as refused:
+        filed(uow)
+    assert "on the web" in refused.value.problems[0].message
+
+
+def test_a_filing_refused_by_the_form_names_each_field_where_it_is_in_the_filing(uow):
+    with pytest.raises(handlers.FilingRefused) as refused:
+        filed(uow, occurred_at="2025-03-01T00:00:00Z")
+    assert [(p.field, p.rule) for p in refused.value.problems][0] == ("occurred_at", "A3")
+    assert handlers.in_filing(Problem("company.employees", "A1", "…")).field == "content.company.employees"
+
+
+def record(body: bytes, headers=(("ce_id", b"evt-1"),)):
+    return SimpleNamespace(value=body, headers=list(headers), topic="municipal.application-filed.v1", partition=0,
+                           offset=7)
+
+
+FILING = example(ApplicationFiledByMunicipalSystem).model_dump_json().encode()
+
+
+def test_a_refused_filing_is_answered_with_every_problem_and_the_senders_reference():
+    refusal = handlers.FilingRefused(Problem("occurred_at", "A3", "outside the call"),
+                                     Problem("content.company.employees", "A1", "too many"))
+    answer = handlers.refused_filing(record(FILING), refusal, at=utc("2024-04-02T00:00:00Z"))
+    assert (answer.outcome, answer.source_system, answer.external_reference, answer.filing_event_id) == (
+        "refused", "gimpo-minwon", "MW-2024-000123", "evt-1")
+    assert [(p.field, p.rule) for p in answer.problems] == [("occurred_at", "A3"), ("content.company.employees", "A1")]
+    assert answer.application_id is None and answer.program_id == "gimpo-sos-2024"
+
+
+def test_a_filing_whose_body_breaks_the_contract_is_answered_naming_the_field():
+    body = json.loads(FILING)
+    body["content"]["company"]["business_registration_number"] = "12-34"
+    try:
+        unwrap(wrap(example(ApplicationFiledByMunicipalSystem), source="/gimpo").headers(), json.dumps(body).encode())
+    except EnvelopeError as exc:
+        error = exc
+    assert (error.rule, error.field) == ("contract", "content.company.business_registration_number")
+    answer = handlers.refused_filing(record(json.dumps(body).encode()), error, at=utc("2024-04-02T00:00:00Z"))
+    [problem] = answer.problems
+    assert (problem.field, problem.rule, answer.external_reference) == (
+        "content.company.business_registration_number", "contract", "MW-2024-000123")
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", json.dumps({"source_system": "x"}).encode(),
+                                  json.dumps({"source_system": "", "external_reference": "R-1"}).encode()])
+def test_a_filing_that_names_no_sender_reference_gets_no_answer(body):
+    assert handlers.refused_filing(record(body), EnvelopeError("bad"), at=utc("2024-04-02T00:00:00Z")) is None
+
+
+def test_an_unreadable_program_does_not_stop_the_answer():
+    body = json.loads(FILING)
+    body["program_id"] = "NOT A PROGRAM \u0000"
+    answer = handlers.refused_filing(record(json.dumps(body).encode()), EnvelopeError("bad", field="program_id",
+                                     rule="contract"), at=utc("2024-04-02T00:00:00Z"))
+    assert answer.program_id is None and answer.problems[0].field == "program_id"

@@ -33,6 +33,10 @@ class ApplicationView(BaseModel):
     status: str
     revision: int
     channel: str
+    source_system: str | None = Field(None, description="The municipal system that filed it (channel "
+                                      "municipal-system), as in its ApplicationFiledByMunicipalSystem")
+    external_reference: str | None = Field(None, description="The filing system's own id for it: what its "
+                                           "ApplicationFilingResult is keyed by")
     submitted_at: datetime
     updated_at: datetime
     content: dict[str, Any]
@@ -54,11 +58,6 @@ class Withdrawal(BaseModel):
 
 Actor = Annotated[Principal, Depends(requires(Role.COMPANY, Role.OPERATOR))]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
-_DISPOSITION: dict[Disposition, Literal["created", "amended", "unchanged"]] = {
-    Disposition.CREATE: "created",
-    Disposition.AMEND: "amended",
-    Disposition.UNCHANGED: "unchanged",
-}
 
 
 def view(intake: handlers.Intake, row: Any, disposition: Disposition | None = None) -> ApplicationView:
@@ -69,11 +68,13 @@ def view(intake: handlers.Intake, row: Any, disposition: Disposition | None = No
         status=row.status,
         revision=row.revision,
         channel=row.channel,
+        source_system=row.source_system,
+        external_reference=row.external_reference,
         submitted_at=row.submitted_at,
         updated_at=row.updated_at,
         content=row.content,
         contacts=row.contacts,
-        disposition=_DISPOSITION[disposition] if disposition else None,
+        disposition=disposition.done if disposition else None,
         **handlers.evidence_status(content, intake.evidence_lines(row.program_id, row.program_version)),
     )
 

@@ -11,6 +11,7 @@ from sme_schemas.application import (
     ApplicationContent, BonusClaims, CompanyProfile, EvidenceDocument, EvidenceRequirement, Expert,
     PreferenceCertification,
 )
+from sme_schemas.intake import FilingDisposition
 from sme_schemas.periods import korean_time
 from sme_schemas.program import (
     SOS_2024_EVIDENCE, EvidenceLine, ProgramDefinition, program_field_problems,
@@ -113,6 +114,15 @@ class Disposition(StrEnum):
     CREATE = "create"
     AMEND = "amend"
     UNCHANGED = "unchanged"
+
+    @property
+    def done(self) -> FilingDisposition:
+        """As the API and a filing's result report it: what the submission did."""
+        return _DONE[self]
+
+
+_DONE: dict[Disposition, FilingDisposition] = {
+    Disposition.CREATE: "created", Disposition.AMEND: "amended", Disposition.UNCHANGED: "unchanged"}
 
 
 @dataclass(frozen=True)

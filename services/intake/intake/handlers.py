@@ -1,9 +1,13 @@
 """Intake's use cases. Each runs inside the caller's transaction and writes its events to the outbox there."""
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
+
+from pydantic import TypeAdapter, ValidationError
 
 
 from intake import store
@@ -18,15 +22,19 @@ from sme_runtime.consumer import EventRefused, unknown_to
 from sme_runtime.outbox import outbox_row
 from sme_runtime.problems import Problem, RuleViolation
 from sme_runtime.unit import Unit, units
-from sme_schemas import Envelope
+from sme_schemas import Envelope, EnvelopeError
 from sme_schemas.application import ApplicationContent, EvidenceRequirement
 from sme_schemas.intake import (
-    ApplicationAmended, ApplicationFiledByMunicipalSystem, ApplicationSubmitted, ApplicationWithdrawn, Channel,
+    ApplicationAmended, ApplicationFiledByMunicipalSystem, ApplicationFilingResult, ApplicationSubmitted,
+    ApplicationWithdrawn, Channel, FilingProblem,
 )
 from sme_schemas.program import EvidenceLine, ProgramDefinition, Programs, local_date
 from sme_schemas.screening import SupplementRequested
+from sme_schemas.values import ProgramId
 
 SOURCE = "/sme/intake"
+log = logging.getLogger(__name__)
+FilingProgram: TypeAdapter[str | None] = TypeAdapter(ProgramId | None)
 
 
 # One transaction's store and outbox, as the consumers and the routes give it to the use cases (tests: a fake)
@@ -122,6 +130,8 @@ async def _file(uow: Unit, intake: Intake, *, program: ProgramDefinition, conten
         row = await uow.store.live_application(program_id, content.company.business_registration_number)
         if row is None:
             continue
+        if channel == "municipal-system":
+            _same_filing_or_refuse(row, source_system, external_reference)
         try:
             disposition = dispose_submission(_live(row), content)
         except A2Refusal as refusal:
@@ -135,6 +145,19 @@ async def _file(uow: Unit, intake: Intake, *, program: ProgramDefinition, conten
     raise RuleViolation(Problem("company.business_registration_number", "A2", "this company's application in the "
                                 "program is being withdrawn and filed again at this moment; send it again"),
                         status_code=409)
+
+
+def _same_filing_or_refuse(live: Any, source_system: str | None, external_reference: str | None) -> None:
+    """A2 across systems: a filing amends only the application its own reference filed. Another reference (or a
+    company that applied on the web) is another application of a company that has one live: refused, never merged
+    into the first silently."""
+    if (live.source_system, live.external_reference) == (source_system, external_reference):
+        return
+    filed = (f"filed by {live.source_system} as {live.external_reference}" if live.source_system
+             else "filed by the company on the web")
+    raise RuleViolation(Problem("external_reference", "A2", f"the company already has a live application in this "
+                                f"program, {live.application_id}, {filed}: one company, one live application; "
+                                "amend it under its own reference, or have it withdrawn first"), status_code=409)
 
 
 async def _create(uow: Unit, *, program_id: str, program_version: int,
@@ -217,26 +240,108 @@ async def read_application(uow: Unit, *, application_id: str, actor: Principal) 
 
 # --- events other services and systems publish to intake ---------------------------------------------------------
 
+class FilingRefused(EventRefused):
+    """A municipal filing that breaks rules: dead-lettered, and every problem answered to the sender."""
+
+    def __init__(self, *problems: Problem) -> None:
+        super().__init__("; ".join(f"{p.field}: {p.message} ({p.rule})" for p in problems),
+                         field=problems[0].field, rule=problems[0].rule)
+        self.problems = problems
+
+
+# A problem found in the form's terms, named where it is in the filing's body: the content is under `content`,
+# and the application date (A3) is the moment the citizen filed with the other system, `occurred_at`.
+_FILING_FIELDS = {"submitted_at": "occurred_at", "program_id": "program_id", "program_version": "program_version",
+                  "external_reference": "external_reference", "source_system": "source_system", "": ""}
+
+
+def in_filing(problem: Problem) -> Problem:
+    mapped = _FILING_FIELDS.get(problem.field)
+    return Problem(mapped if mapped is not None else f"content.{problem.field}", problem.rule, problem.message)
+
+
 def file_from_municipal_system(intake: Intake):
-    """Handler: an application forwarded by another municipal system, validated exactly like the web form."""
+    """Handler: an application forwarded by another municipal system, validated exactly like the web form. The
+    sender is answered either way (ApplicationFilingResult, keyed by its own reference): accepted with the
+    application, or refused with every problem (the refusal is dead-lettered too, for the center to see)."""
 
     async def handle(uow: Unit, envelope: Envelope, event: ApplicationFiledByMunicipalSystem) -> None:
         existing = await uow.store.by_external_reference(event.source_system, event.external_reference)
         if existing is not None and existing.status != Status.SUBMITTED:
-            raise EventRefused(f"{event.source_system}:{event.external_reference} is application "
-                               f"{existing.application_id}, already {existing.status}", field="external_reference",
-                               rule="A2")
+            raise FilingRefused(Problem("external_reference", "A2", f"{event.source_system}:"
+                                        f"{event.external_reference} is application {existing.application_id}, "
+                                        f"already {existing.status}: it can no longer be amended"))
         try:
             # A3 is judged at the moment the citizen filed with the other system, not when the event arrived.
             program = validate(intake, event.content, event.program_id, event.occurred_at)
-            await _file(uow, intake, program=program, content=event.content, contacts=None,
-                        channel="municipal-system", actor=f"system:{event.source_system}", at=event.occurred_at,
-                        source_system=event.source_system, external_reference=event.external_reference)
+            done = await _file(uow, intake, program=program, content=event.content, contacts=None,
+                               channel="municipal-system", actor=f"system:{event.source_system}",
+                               at=event.occurred_at, source_system=event.source_system,
+                               external_reference=event.external_reference)
         except RuleViolation as violation:
-            first = violation.problems[0]
-            raise EventRefused(str(violation), field=first.field, rule=first.rule) from None
+            raise FilingRefused(*(in_filing(p) for p in violation.problems)) from None
+        await uow.publish(ApplicationFilingResult(
+            program_id=event.program_id, occurred_at=intake.clock(), source_system=event.source_system,
+            external_reference=event.external_reference, filing_event_id=envelope.id, outcome="accepted",
+            application_id=done.application_id,
+            disposition=done.disposition.done))
 
+    async def answers_refusal(uow: Unit, record: Any, exc: Exception) -> None:
+        result = refused_filing(record, exc, at=intake.clock())
+        if result is None:
+            log.warning("a refused filing at %s/%s/%s names no readable source_system and external_reference: "
+                        "no answer can reach its sender (dead-lettered)", record.topic, record.partition,
+                        record.offset)
+            return
+        await uow.publish(result)
+
+    handle.answers_refusal = answers_refusal  # type: ignore[attr-defined]
     return handle
+
+
+def refused_filing(record: Any, exc: Exception, *, at: datetime) -> ApplicationFilingResult | None:
+    """The answer to a filing that was dead-lettered, read from its raw message (it may not be a valid event);
+    None when the message names no sender reference to answer."""
+    try:
+        body = json.loads(record.value or b"")
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    try:
+        return ApplicationFilingResult.model_validate(dict(
+            program_id=_readable_program(body.get("program_id")), occurred_at=at,
+            source_system=body.get("source_system"), external_reference=body.get("external_reference"),
+            filing_event_id=_header_text(record, "ce_id") or f"{record.topic}/{record.partition}/{record.offset}",
+            outcome="refused", problems=_problems_of(exc)))
+    except ValidationError:
+        return None  # no usable source_system/external_reference: nobody to answer
+
+
+def _problems_of(exc: Exception) -> tuple[FilingProblem, ...]:
+    if isinstance(exc, FilingRefused):
+        return tuple(FilingProblem(field=p.field, rule=p.rule, message=p.message[:2000]) for p in exc.problems)
+    if isinstance(exc, (EventRefused, EnvelopeError)):
+        return (FilingProblem(field=exc.field[:200], rule=(exc.rule or "contract")[:40], message=str(exc)[:2000]),)
+    return (FilingProblem(field="", rule="internal", message="intake could not apply the filing; the center has "
+                          "it as a dead letter and will replay it or contact you"),)
+
+
+def _readable_program(value: object) -> str | None:
+    try:
+        return FilingProgram.validate_python(value)
+    except ValidationError:
+        return None
+
+
+def _header_text(record: Any, name: str) -> str | None:
+    for key, value in record.headers or ():
+        if key == name and value:
+            try:
+                return bytes(value).decode("utf-8")[:200]
+            except UnicodeDecodeError:
+                return None
+    return None
 
 
 def _status_follows(status: Status, *, only_from: tuple[Status, ...]):

@@ -127,6 +127,12 @@ def dlq_topic(topic: str) -> str:
     return f"{topic}.dlq"
 
 
+# A handler may carry `answers_refusal`: run when one of its events is dead-lettered (refused by a rule, or not
+# readable at all), in the transaction that records the dead letter and only the first time, so a sender outside
+# the platform gets one answer per event (intake answers a municipal filing: ApplicationFilingResult).
+RefusalAnswer = Callable[[AsyncSession, Any, Exception], Awaitable[None]]
+
+
 class ReliableConsumers:
     """Registers a service's subscriptions; each one is idempotent, ordered per key and dead-letters poison."""
 
@@ -139,12 +145,16 @@ class ReliableConsumers:
         self.programs = programs
         self.retry_max_seconds = retry_max_seconds
         self.batch_size, self.batch_wait_ms = batch_size, batch_wait_ms
+        self._answers: dict[str, RefusalAnswer] = {}
 
     def subscribe(self, event_cls: type[Event], handler: Callable[[AsyncSession, Envelope, Event], Awaitable[None]],
                   *, group_id: str | None = None, topic: str | None = None) -> None:
         group = group_id or f"{self.service}.{event_cls.event_name}"
         topic = topic or event_cls.topic()
         SUBSCRIPTIONS.add((self.service, group, topic))
+        answer = getattr(handler, "answers_refusal", None)
+        if answer is not None:
+            self._answers[group] = answer
         applies = cast(Handler, handler)  # it receives only `event_cls` events: unwrap(expected=event_cls)
         if self.batch_size > 1:
             self._subscribe_batch(event_cls, applies, group, topic)
@@ -312,7 +322,7 @@ class ReliableConsumers:
                 if truncate:
                     body, headers = truncated_copy(record.value or b"", headers)
                 await self.broker.publish(body, topic=dlq_topic(record.topic), key=record.key, headers=headers)
-                await self._record_dead_letter(record, group, event_id, _reason(exc))
+                await self._record_dead_letter(record, group, event_id, exc)
                 break
             except MessageSizeTooLargeError:
                 truncate = True  # the broker's limit is below ours: the next attempt sends the short copy
@@ -321,13 +331,16 @@ class ReliableConsumers:
                             publish_exc, await backoff.wait())
         log.warning("dead-lettered %s@%s/%s: %s", record.topic, record.partition, record.offset, exc)
 
-    async def _record_dead_letter(self, record, group: str, event_id: str | None, error: str) -> None:
+    async def _record_dead_letter(self, record, group: str, event_id: str | None, exc: Exception) -> None:
         async with self.sessions() as session, session.begin():
-            await session.execute(text(
+            first_time = (await session.execute(text(
                 'INSERT INTO dead_letters (consumer, topic, partition, "offset", event_id, error) '
-                "VALUES (:c, :t, :p, :o, :e, :err) ON CONFLICT DO NOTHING"),
+                "VALUES (:c, :t, :p, :o, :e, :err) ON CONFLICT DO NOTHING RETURNING 1"),
                 {"c": group, "t": record.topic, "p": record.partition, "o": record.offset,
-                 "e": _storable(event_id) if event_id else None, "err": _storable(error[:4000])})
+                 "e": _storable(event_id) if event_id else None, "err": _storable(_reason(exc)[:4000])})).first()
+            answer = self._answers.get(group)
+            if first_time is not None and answer is not None:
+                await answer(session, record, exc)
 
     async def _commit(self, msg: KafkaMessage) -> None:
         try:

@@ -8,7 +8,8 @@ from sme_schemas.contracts import (
 )
 from sme_schemas.evaluation import ApplicationSelected, EvaluatorAllowanceDue, RecheckRequested, ScoresFinalized
 from sme_schemas.intake import (
-    ApplicationAmended, ApplicationFiledByMunicipalSystem, ApplicationSubmitted, ApplicationWithdrawn,
+    ApplicationAmended, ApplicationFiledByMunicipalSystem, ApplicationFilingResult, ApplicationSubmitted,
+    ApplicationWithdrawn,
 )
 from sme_schemas.payments import (
     ClawbackRecovered, GrantDecided, PaymentDue, PaymentOverdue, PaymentRecorded, SubsidyClawedBack,
@@ -20,7 +21,7 @@ from sme_schemas.screening import (
 )
 
 EVENTS: tuple[type[IntegrationEvent], ...] = (
-    ApplicationFiledByMunicipalSystem,
+    ApplicationFiledByMunicipalSystem, ApplicationFilingResult,
     ApplicationSubmitted, ApplicationAmended, ApplicationWithdrawn,
     ScreeningStarted, ScreeningPassed, ApplicationRejected, SupplementRequested, ManualReviewRequested,
     RecheckCompleted,

@@ -17,7 +17,13 @@ REQUIRED_HEADERS = ("ce_specversion", "ce_id", "ce_source", "ce_type")
 
 
 class EnvelopeError(ValueError):
-    """A message that is not one of our CloudEvents: poison, it goes to the DLQ."""
+    """A message that is not one of our CloudEvents: poison, it goes to the DLQ. `field` names the header or the
+    body's field at fault and `rule` what it breaks ('envelope': the CloudEvents binding; 'contract': the type's JSON
+    Schema), so the dead letter's `dlq_field`/`dlq_rule` and a sender's refusal say where to look."""
+
+    def __init__(self, message: str, *, field: str = "", rule: str = "envelope") -> None:
+        super().__init__(message)
+        self.field, self.rule = field, rule
 
 
 @dataclass(frozen=True)
@@ -67,9 +73,9 @@ def _decode_headers(headers: Iterable[tuple[str, bytes | str | None]] | dict) ->
         try:
             text = value.decode("utf-8") if isinstance(value, (bytes, bytearray)) else str(value)
         except UnicodeDecodeError:
-            raise EnvelopeError(f"header {name!r} is not UTF-8 text") from None
+            raise EnvelopeError(f"header {name!r} is not UTF-8 text", field=str(name)) from None
         if name.startswith("ce_") and any(ord(c) < 32 or ord(c) == 127 for c in text):
-            raise EnvelopeError(f"header {name!r} contains control characters (NUL, line breaks …)")
+            raise EnvelopeError(f"header {name!r} contains control characters (NUL, line breaks …)", field=str(name))
         out[name] = text
     return out
 
@@ -90,23 +96,24 @@ def unwrap(headers, body: bytes, expected: type[IntegrationEvent] | None = None)
     h = _decode_headers(headers)
     missing = [name for name in REQUIRED_HEADERS if not h.get(name)]
     if missing:
-        raise EnvelopeError(f"missing CloudEvents headers: {', '.join(missing)}")
+        raise EnvelopeError(f"missing CloudEvents headers: {', '.join(missing)}", field=missing[0])
     if h["ce_specversion"] != SPEC_VERSION:
-        raise EnvelopeError(f"ce_specversion {h['ce_specversion']!r} is not {SPEC_VERSION}")
+        raise EnvelopeError(f"ce_specversion {h['ce_specversion']!r} is not {SPEC_VERSION}", field="ce_specversion")
     if h.get("content-type", CONTENT_TYPE).split(";")[0].strip() != CONTENT_TYPE:
-        raise EnvelopeError(f"content-type {h.get('content-type')!r} is not {CONTENT_TYPE}")
+        raise EnvelopeError(f"content-type {h.get('content-type')!r} is not {CONTENT_TYPE}", field="content-type")
     # A service's internal events (not in the public catalog) are read by naming the expected class.
     internal = expected is not None and h["ce_type"] == expected.ce_type()
     event_cls = expected if internal else BY_TYPE.get(h["ce_type"])
     if event_cls is None or (expected is not None and event_cls is not expected):
         want = expected.ce_type() if expected else "a known type"
-        raise EnvelopeError(f"ce_type {h['ce_type']!r} is not {want}")
+        raise EnvelopeError(f"ce_type {h['ce_type']!r} is not {want}", field="ce_type")
     try:
         # A tolerant reader: fields a newer producer added within the major version are ignored, here and in
         # every nested object (the models forbid unknown fields when we build or receive them over HTTP).
         event = event_cls.model_validate_json(body, extra="ignore")
     except ValidationError as exc:
-        raise EnvelopeError(f"{event_cls.__name__} body invalid: {_summarise(exc)}") from exc
+        raise EnvelopeError(f"{event_cls.__name__} body invalid: {_summarise(exc)}", field=_first_field(exc),
+                            rule="contract") from exc
     time = _parse_time(h.get("ce_time")) or event.occurred_at
     envelope = Envelope(id=h["ce_id"], source=h["ce_source"], type=h["ce_type"], time=time,
                         subject=h.get("ce_subject") or event.subject(), body=body,
@@ -120,10 +127,15 @@ def _parse_time(value: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise EnvelopeError(f"ce_time {value!r} is not an RFC 3339 instant") from exc
+        raise EnvelopeError(f"ce_time {value!r} is not an RFC 3339 instant", field="ce_time") from exc
     if parsed.tzinfo is None:
-        raise EnvelopeError(f"ce_time {value!r} has no offset")
+        raise EnvelopeError(f"ce_time {value!r} has no offset", field="ce_time")
     return parsed
+
+
+def _first_field(exc: ValidationError) -> str:
+    errors = exc.errors()
+    return ".".join(str(p) for p in errors[0]["loc"]) if errors else ""
 
 
 def _summarise(exc: ValidationError) -> str:

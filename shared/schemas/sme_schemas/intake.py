@@ -6,12 +6,13 @@ from typing import Literal
 from pydantic import Field
 
 from sme_schemas.application import ApplicationContent, EvidenceRequirement
-from sme_schemas.base import ApplicationEvent, IntegrationEvent
-from sme_schemas.values import ShortText, UtcInstant
+from sme_schemas.base import ApplicationEvent, Contract, IntegrationEvent
+from sme_schemas.values import ApplicationId, ProgramId, ShortText, UtcInstant
 
 
 # How an application arrived: the web form, or filed by another municipal system
 Channel = Literal["web", "municipal-system"]
+FilingDisposition = Literal["created", "amended", "unchanged"]
 
 
 class ApplicationSubmitted(ApplicationEvent):
@@ -61,6 +62,49 @@ class ApplicationFiledByMunicipalSystem(IntegrationEvent):
         description="The application's id in that system", examples=["MW-2024-000123"]
     )
     content: ApplicationContent
+
+    def subject(self) -> str:
+        return f"{self.source_system}:{self.external_reference}"
+
+
+class FilingProblem(Contract):
+    """One reason a filing was refused: the field of the filing it concerns, the rule it breaks (DOMAIN.md, or
+    `contract` for a body that does not match the event's JSON Schema) and a message for people."""
+
+    field: str = Field(max_length=200, description="Dotted path in the filing's body ('' for the whole filing)",
+                       examples=["content.company.business_registration_number"])
+    rule: str = Field(max_length=40, description="DOMAIN.md rule id, or 'contract' / 'envelope'", examples=["A2"])
+    message: str = Field(max_length=2000, description="What is wrong and what to do, for the people at the sender")
+
+
+class ApplicationFilingResult(IntegrationEvent):
+    """Intake's answer to a system that filed an application (`municipal.application-filed.v1`): accepted, with
+    the application it became, or refused, with every problem; keyed and carried by the sender's own reference,
+    so the sender matches it without knowing our ids. One answer per filing event (`filing_event_id`)."""
+
+    producer = "intake"
+    event_name = "application-filing-result"
+
+    program_id: ProgramId | None = Field(None, description="The program the filing named (None: it named none "  # type: ignore[assignment]
+                                         "that could be read)")
+
+    source_system: ShortText = Field(description="The filing system, as it named itself", examples=["gimpo-minwon"])
+    external_reference: ShortText = Field(description="The application's id in that system",
+                                          examples=["MW-2024-000123"])
+    filing_event_id: str = Field(max_length=200, description="ce_id of the filing this answers")
+    outcome: Literal["accepted", "refused"] = Field(description="accepted: an application exists for the filing; "
+                                                    "refused: nothing was filed, `problems` say why")
+    application_id: ApplicationId | None = Field(None, description="Accepted: the application the filing created "
+                                                 "or amended (its id for GET /applications/{id})")
+    disposition: FilingDisposition | None = Field(
+        None, description="Accepted: a new application, an amendment of the one this reference filed before (A2), "
+                          "or the same content again")
+    problems: tuple[FilingProblem, ...] = Field((), description="Refused: why, each naming its field and rule")
+
+    @classmethod
+    def topic(cls) -> str:
+        # Beside the filing topic: an outside system is granted `municipal.*` (write the one, read the other)
+        return f"municipal.{cls.event_name}.v{cls.major}"
 
     def subject(self) -> str:
         return f"{self.source_system}:{self.external_reference}"
