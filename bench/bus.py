@@ -15,12 +15,13 @@ from aiokafka import AIOKafkaProducer
 
 from sme_runtime.topics import ensure_topics
 from sme_schemas import IntegrationEvent, wrap
+from sme_runtime.kafka_access import kafka_access
 
 
 async def publish_all(events: Sequence[IntegrationEvent], bootstrap: str, source: str) -> None:
     """Every event onto its topic in one producer session (CloudEvents binary mode, acks=all)."""
     await ensure_topics(bootstrap, sorted({e.topic() for e in events}))
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(**kafka_access(bootstrap).client(), enable_idempotence=True, acks="all", linger_ms=5)
     await producer.start()
     try:
         sends = []

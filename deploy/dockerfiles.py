@@ -27,7 +27,7 @@ class Image:
 
 
 IMAGES = (
-    Image("intake", 8001),
+    Image("intake", 8001, copy=("deploy/bus",), env=(("OUTSIDE_SYSTEMS_PATH", "/app/deploy/bus/systems.json"),)),
     Image("screening", 8002, expose=(8012,),
           header=("One image for the screening service and its four lookup workers (`python -m screening worker "
                   "--registry ...`);", "it also carries the local registry stand-in (deploy/registry) for demos "

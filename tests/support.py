@@ -15,6 +15,9 @@ TEST_ENV = {
     "SME_KAFKA_PORT": os.environ.get("SME_TEST_KAFKA_PORT", "19092"),
     "SME_KAFKA_CONTROLLER_PORT": os.environ.get("SME_TEST_KAFKA_CONTROLLER_PORT", "19093"),
     "SME_PG_PORT": os.environ.get("SME_TEST_PG_PORT", "15432"),
+    # The suite's broker is authenticated as a shared bus is (issue 27): every service process connects as its own
+    # principal and meets the ACLs made from the catalog; the tests' own clients are the bus administrator.
+    "SME_KAFKA_SECURITY": os.environ.get("SME_TEST_KAFKA_SECURITY", "sasl_ssl"),
 }
 KAFKA = f"127.0.0.1:{TEST_ENV['SME_KAFKA_PORT']}"
 end_offsets = partial(procs.end_offsets, bootstrap=KAFKA)

@@ -10,6 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CommitFailedError, IllegalGenerationError, RebalanceInProgressError, UnknownMemberIdError
 
 from deploy.local.procs import end_offsets
+from sme_runtime.kafka_access import kafka_access
 
 
 def consumer_groups(service: str) -> dict[str, list[str]]:
@@ -40,7 +41,7 @@ async def commit_offsets(group: str, positions: dict[tuple[str, int], int], boot
     offsets = {TopicPartition(t, p): o for (t, p), o in positions.items()}
     deadline = time.monotonic() + wait_seconds
     while True:
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(**kafka_access(bootstrap).client(), group_id=group, enable_auto_commit=False)
         await consumer.start()
         try:
             consumer.assign(list(offsets))
@@ -66,7 +67,7 @@ async def start_groups_at_end(groups: dict[str, list[str]], bootstrap: str) -> N
 
 async def lag(groups: dict[str, list[str]], bootstrap: str) -> int:
     """Events published on the groups' topics and not yet committed by them."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_access(bootstrap).client())
     await admin.start()
     try:
         behind = 0

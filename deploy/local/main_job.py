@@ -21,8 +21,8 @@ from deploy.local.execution_stage import ExecutionServices, execute
 from deploy.local.intake_stage import run_intake
 from deploy.local.portal_stage import PortalStage, show_portal, use_keys
 from deploy.local.procs import (
-    ROOT, ServiceProcess, end_offsets, evaluation_env, intake_env, registry_processes, retire_refused_demo_calls,
-    screening_env, screening_processes,
+    ROOT, ServiceProcess, bus_administrator, end_offsets, evaluation_env, intake_env, registry_processes,
+    retire_refused_demo_calls, screening_env, screening_processes,
 )
 from deploy.local.prometheus import RULES, LocalPrometheus
 from deploy.local.screening_stage import national_index, run_screening
@@ -77,6 +77,9 @@ def main() -> None:
     # Every process appends its spans here (sme_runtime.telemetry); with OTEL_EXPORTER_OTLP_ENDPOINT set they go
     # to that collector as well.
     os.environ.setdefault("SME_TRACE_FILE", str(LOCAL_DIR / "logs" / "spans.jsonl"))
+    # On an authenticated local bus (SME_KAFKA_SECURITY=sasl_ssl) the job's own clients are its administrator;
+    # the services each connect as their own principal (procs.service_env)
+    os.environ.update(bus_administrator())
     now = datetime.now(timezone.utc)
     # Each run is a call of its own, so a second run on the same databases starts with the whole budget.
     program = demo_program(now, program_id=demo_program_id(args.program, now), source=args.program)

@@ -13,6 +13,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import ValidationError
 
+from sme_runtime.kafka_access import KafkaAccess, kafka_access
 from sme_schemas import IntegrationEvent, wrap
 from sme_schemas.program import ProgramDefinition
 
@@ -28,7 +29,40 @@ def service_env(service: str, *, kafka: str, pg_port: str | int, http_port: int,
            f"{prefix}_PROGRAMS_PATH": programs_path}
     if os.environ.get("SME_JWKS"):  # the main job's keys (deploy/local/portal_stage.py): tokens verified with them
         env[f"{prefix}_JWKS"] = os.environ["SME_JWKS"]
-    return env
+    return {**env, **bus_credentials(service)}
+
+
+def local_bus() -> Path | None:
+    """The local broker's folder when it runs authenticated (deploy/local/kafka.sh, SME_KAFKA_SECURITY=sasl_ssl)."""
+    if os.environ.get("SME_KAFKA_SECURITY", "plaintext") != "sasl_ssl":
+        return None
+    return Path(os.environ.get("SME_LOCAL_DIR", ROOT / ".local")) / "kafka"
+
+
+def _password(bus: Path, principal: str) -> str:
+    return (bus / "secrets" / f"{principal}.password").read_text(encoding="utf-8").strip()
+
+
+def bus_credentials(service: str) -> dict[str, str]:
+    """<SERVICE>_KAFKA_* for a service on the local bus: its own principal when the bus is authenticated (what
+    its ACLs allow is its catalog, sme_runtime.bus_acl), nothing on a plaintext one."""
+    bus = local_bus()
+    if bus is None:
+        return {}
+    prefix = service.upper()
+    return {f"{prefix}_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", f"{prefix}_KAFKA_USERNAME": service,
+            f"{prefix}_KAFKA_PASSWORD": _password(bus, service), f"{prefix}_KAFKA_SSL_CAFILE": str(bus / "tls/ca.pem")}
+
+
+def bus_administrator() -> dict[str, str]:
+    """SME_KAFKA_* for the tools (sme_runtime.kafka_access.KafkaAccess.from_env): the bus administrator when the
+    local bus is authenticated: the tools read and commit any group's offsets and read every topic."""
+    bus = local_bus()
+    if bus is None:
+        return {}
+    return {"SME_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "SME_KAFKA_USERNAME": "admin",
+            "SME_KAFKA_PASSWORD_FILE": str(bus / "secrets/admin.password"),
+            "SME_KAFKA_SSL_CAFILE": str(bus / "tls/ca.pem")}
 
 
 def signer():
@@ -152,8 +186,8 @@ def running(*processes: ServiceProcess):
             p.stop()
 
 
-async def end_offsets(topic: str, bootstrap: str) -> dict[int, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+async def end_offsets(topic: str, bootstrap: KafkaAccess | str) -> dict[int, int]:
+    consumer = AIOKafkaConsumer(**kafka_access(bootstrap).client(), enable_auto_commit=False)
     await consumer.start()
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
@@ -166,10 +200,11 @@ async def end_offsets(topic: str, bootstrap: str) -> dict[int, int]:
         await consumer.stop()
 
 
-async def read_topic(topic: str, bootstrap: str, start: dict[int, int] | None = None, *, until=None,
+async def read_topic(topic: str, bootstrap: KafkaAccess | str, start: dict[int, int] | None = None, *, until=None,
                      timeout: float = 30):
     """Records of a topic from the given offsets (default: the beginning), until `until(records)` or timeout."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(**kafka_access(bootstrap).client(), enable_auto_commit=False,
+                                auto_offset_reset="earliest")
     await consumer.start()
     records = []
     try:
@@ -197,13 +232,15 @@ def headers_of(record) -> dict[str, str]:
     return {k: v.decode() for k, v in record.headers}
 
 
-async def publish_event(event: IntegrationEvent, bootstrap: str, *, source: str, event_id: str | None = None) -> str:
-    """Publish one event as another system would (CloudEvents binary mode, acks=all); returns its ce_id."""
+async def publish_event(event: IntegrationEvent, bootstrap: KafkaAccess | str, *, source: str,
+                        event_id: str | None = None, topic: str | None = None) -> str:
+    """Publish one event as another system would (CloudEvents binary mode, acks=all) to its topic (or `topic`);
+    returns its ce_id."""
     envelope = wrap(event, source=source, event_id=event_id)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
+    producer = AIOKafkaProducer(**kafka_access(bootstrap).client(), enable_idempotence=True, acks="all")
     await producer.start()
     try:
-        await producer.send_and_wait(event.topic(), envelope.body, key=envelope.key,
+        await producer.send_and_wait(topic or event.topic(), envelope.body, key=envelope.key,
                                      headers=[(k, v.encode()) for k, v in envelope.headers().items()])
     finally:
         await producer.stop()

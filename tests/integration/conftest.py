@@ -12,13 +12,17 @@ import asyncpg
 import pytest
 
 from deploy.sample.program_call import demo_program
-from deploy.local.procs import intake_env as intake_settings, retire_refused_demo_calls
+from deploy.local.procs import bus_administrator, intake_env as intake_settings, retire_refused_demo_calls
 from tests.support import KAFKA, ROOT, TEST_ENV, db_url, local
 
 
 @pytest.fixture(scope="session")
 def infrastructure():
     local("up.sh")
+    # From here the service processes this suite starts are given their principals (procs.bus_credentials) and
+    # its own clients the administrator's (procs.bus_administrator), both read from the environment
+    os.environ.update({name: TEST_ENV[name] for name in ("SME_LOCAL_DIR", "SME_KAFKA_SECURITY")})
+    os.environ.update(bus_administrator())
     yield TEST_ENV
     if not os.environ.get("SME_KEEP_TEST_INFRA"):
         local("down.sh")

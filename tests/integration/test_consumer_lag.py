@@ -8,10 +8,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from sme_runtime import lag, metrics
 from tests.support import KAFKA
+from sme_runtime.kafka_access import kafka_access
+from sme_runtime.topics import ensure_topics
 
 
 async def _scenario(topic: str, group: str) -> tuple[dict, dict]:
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA, acks="all")
+    await ensure_topics(KAFKA, [topic])  # the suite's bus creates no topic on first use (a deploy step does)
+    producer = AIOKafkaProducer(**kafka_access(KAFKA).client(), acks="all")
     await producer.start()
     try:
         for n in range(12):
@@ -19,7 +22,7 @@ async def _scenario(topic: str, group: str) -> tuple[dict, dict]:
     finally:
         await producer.stop()
     before = await lag.measure(KAFKA, "lag-probe")  # the group has committed nothing: all 12 wait
-    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, group_id=group, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka_access(KAFKA).client(), group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign([TopicPartition(topic, 0)])

@@ -23,6 +23,7 @@ from sme_schemas import wrap
 from sme_schemas.intake import ApplicationWithdrawn
 from tests.integration.test_intake_service import BASE, SUBMITTED, operator
 from tests.support import KAFKA, ServiceProcess, db_url, end_offsets, local, read_topic, running
+from sme_runtime.kafka_access import kafka_access
 
 PROBE = ApplicationWithdrawn  # any contract event will do; the probe's consumer is the test's own service
 
@@ -68,7 +69,7 @@ async def _start_group_at(group: str, offsets: dict[int, int]) -> None:
     runs' probe events, which a group reading from the earliest offset would have to wade through first."""
     if not offsets:
         return  # the topic is new: the earliest offset is where this test's events begin
-    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, group_id=group, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka_access(KAFKA).client(), group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
         positions = {TopicPartition(PROBE.topic(), p): o for p, o in offsets.items()}
@@ -96,7 +97,7 @@ class CountingConsumer:
             await conn.execute(
                 text("CREATE TABLE IF NOT EXISTS probe_effects (application_id text PRIMARY KEY, n int)")
             )
-        self.broker = KafkaBroker(KAFKA, logger=None)
+        self.broker = KafkaBroker(KAFKA, security=kafka_access(KAFKA).security(), logger=None)
         consumers = ReliableConsumers(self.broker, session_factory(self.engine), service=self.group,
                                       batch_size=self.batch_size, programs=self.programs)
 
@@ -235,7 +236,7 @@ def test_broker_restart_mid_stream_loses_nothing(intake_env):
 async def _publish_raw(messages: list[tuple[bytes, bytes, list]]) -> None:
     from aiokafka import AIOKafkaProducer
 
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA, enable_idempotence=True, acks="all", linger_ms=20)
+    producer = AIOKafkaProducer(**kafka_access(KAFKA).client(), enable_idempotence=True, acks="all", linger_ms=20)
     await producer.start()
     try:
         sends = [await producer.send(PROBE.topic(), body, key=key, headers=headers) for key, body, headers in messages]

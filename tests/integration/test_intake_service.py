@@ -19,6 +19,7 @@ from sme_runtime.settings import DEVELOPMENT_SECRET
 from sme_schemas.intake import ApplicationFiledByMunicipalSystem, ApplicationFilingResult, ApplicationSubmitted
 from sme_schemas.screening import ScreeningStarted
 from tests.support import KAFKA, ServiceProcess, end_offsets, headers_of, read_topic, running
+from sme_runtime.kafka_access import kafka_access
 
 SUBMITTED = ApplicationSubmitted.topic()
 BASE = "http://127.0.0.1:18001"
@@ -144,7 +145,7 @@ def test_a_company_sees_only_its_own_applications(intake, forms):
 async def _publish(event, *, ce_id: str | None = None, raw: tuple[bytes, list] | None = None) -> str:
     if raw is None:
         return await publish_event(event, KAFKA, source="/gimpo/minwon", event_id=ce_id)
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA, enable_idempotence=True, acks="all")
+    producer = AIOKafkaProducer(**kafka_access(KAFKA).client(), enable_idempotence=True, acks="all")
     await producer.start()
     try:  # a malformed message: bytes and headers as given, no envelope
         body, headers = raw

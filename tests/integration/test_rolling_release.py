@@ -15,13 +15,15 @@ from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 from sqlalchemy import text
 
-from sme_runtime.consumer import ReliableConsumers
+from sme_runtime.consumer import ReliableConsumers, dlq_topic
 from sme_runtime.db import make_engine, migrate, session_factory
 from sme_schemas import wrap
 from sme_schemas.catalog import EVENTS
 from sme_schemas.examples import EXAMPLES
 from sme_schemas.export import event_schema
 from tests.support import KAFKA, db_url
+from sme_runtime.kafka_access import kafka_access
+from sme_runtime.topics import ensure_topics
 
 
 def _node(node: dict, root: dict) -> dict:
@@ -71,7 +73,9 @@ def test_old_and_new_producers_are_read_by_todays_consumers_of_every_event(infra
     topics = {e: f"test.rolling-release.{run}.{e.event_name}" for e in events}
 
     async def scenario():
-        producer = AIOKafkaProducer(bootstrap_servers=KAFKA, acks="all")
+        # the suite's bus creates no topic on first use (a deploy step does): these and their DLQs, as admin
+        await ensure_topics(KAFKA, [t for topic in topics.values() for t in (topic, dlq_topic(topic))])
+        producer = AIOKafkaProducer(**kafka_access(KAFKA).client(), acks="all")
         await producer.start()
         try:
             for event_cls in events:
@@ -88,7 +92,7 @@ def test_old_and_new_producers_are_read_by_todays_consumers_of_every_event(infra
 
         engine = make_engine(db_url("screening"))
         await migrate(engine, None)
-        broker = KafkaBroker(KAFKA, logger=None)
+        broker = KafkaBroker(KAFKA, security=kafka_access(KAFKA).security(), logger=None)
         consumers = ReliableConsumers(broker, session_factory(engine), service=f"rolling-{run}")
         read: list[tuple[str, str]] = []
 

@@ -10,6 +10,7 @@ import pytest
 
 from intake import handlers
 from intake.domain import Status
+from sme_runtime.bus_acl import OutsideSystem
 from sme_runtime.consumer import EventRefused
 from sme_runtime.problems import Problem
 from sme_schemas import EnvelopeError, unwrap, wrap
@@ -199,3 +200,42 @@ def test_an_unreadable_program_does_not_stop_the_answer():
     answer = handlers.refused_filing(record(json.dumps(body).encode()), EnvelopeError("bad", field="program_id",
                                      rule="contract"), at=utc("2024-04-02T00:00:00Z"))
     assert answer.program_id is None and answer.problems[0].field == "program_id"
+
+
+# --- an authenticated sender: a filing read on a system's own topic (issue 27) ---------------------------------
+
+MINWON = OutsideSystem("gimpo-minwon", source="/gimpo/minwon", files=True)
+
+
+def filed_on_its_topic(uow, system=MINWON, *, source="/gimpo/minwon", **changes) -> None:
+    event = example(ApplicationFiledByMunicipalSystem, **changes)
+    handler = handlers.file_from_municipal_system(handlers.Intake(programs=PROGRAMS), system)
+    run(handler(uow, wrap(event, source=source), event))
+
+
+def test_a_filing_on_its_own_topic_is_answered_on_its_own_answer_topic(uow):
+    filed_on_its_topic(uow)
+    [(answer, topic)] = [(e, t) for e, t in uow.published if isinstance(e, ApplicationFilingResult)]
+    assert answer.outcome == "accepted" and topic == "municipal.gimpo-minwon.application-filing-result.v1"
+
+
+@pytest.mark.parametrize("changes, fields", [
+    (dict(source="/seoul-sba/crm"), ["ce_source"]),
+    (dict(source_system="seoul-sba-crm"), ["source_system"]),
+    (dict(source="/seoul-sba/crm", source_system="seoul-sba-crm"), ["ce_source", "source_system"]),
+])
+def test_a_filing_that_claims_another_sender_is_refused_and_nothing_filed(uow, changes, fields):
+    with pytest.raises(handlers.FilingRefused) as refused:
+        filed_on_its_topic(uow, **changes)
+    assert [(p.field, p.rule) for p in refused.value.problems] == [(f, "sender") for f in fields]
+    assert uow.store.applications == {} and uow.published == []
+
+
+def test_the_refusal_of_a_forged_filing_goes_to_the_authenticated_systems_answers(uow):
+    handler = handlers.file_from_municipal_system(handlers.Intake(programs=PROGRAMS), MINWON)
+    body = json.loads(FILING)
+    body["source_system"] = "seoul-sba-crm"
+    refusal = handlers.FilingRefused(Problem("source_system", "sender", "not this topic's system"))
+    run(handler.answers_refusal(uow, record(json.dumps(body).encode()), refusal))
+    [(answer, topic)] = uow.published
+    assert topic == MINWON.answer_topic and answer.problems[0].rule == "sender"

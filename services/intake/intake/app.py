@@ -11,7 +11,9 @@ from faststream.kafka import KafkaBroker
 
 from intake import api, handlers
 from intake.config import IntakeSettings
+from sme_runtime.bus_acl import filing_topics
 from sme_runtime.service import service_app, service_consumers
+from sme_runtime.unit import in_unit
 from sme_schemas.intake import ApplicationFiledByMunicipalSystem
 from sme_schemas.screening import ApplicationRejected, ScreeningPassed, ScreeningStarted, SupplementRequested
 
@@ -30,9 +32,16 @@ SUBSCRIPTIONS: dict[type, Callable[[handlers.Intake], Any]] = {
 
 
 def build_broker(settings: IntakeSettings, sessions, intake: handlers.Intake) -> KafkaBroker:
-    return service_consumers(settings, sessions, SERVICE,
-                             {event: make(intake) for event, make in SUBSCRIPTIONS.items()},
-                             unit_of=handlers.unit).broker
+    consumers = service_consumers(settings, sessions, SERVICE,
+                                  {event: make(intake) for event, make in SUBSCRIPTIONS.items()},
+                                  unit_of=handlers.unit)
+    # Each registered filing system's own topic (only it may write there on an authenticated bus): a filing read
+    # there is from that system, and one that claims another sender is refused (handlers.file_from_municipal_system)
+    for system in settings.filing_systems:
+        consumers.subscribe(ApplicationFiledByMunicipalSystem,
+                            in_unit(handlers.file_from_municipal_system(intake, system), handlers.unit),
+                            group_id=f"{SERVICE}.filed-by.{system.name}", topic=system.filing_topic)
+    return consumers.broker
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
@@ -43,4 +52,5 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         description="Applications (서식1, 서식2, evidence metadata): submit, amend before screening, withdraw, "
                     "read. Every error names the field and the rule (DOMAIN.md).",
         migrations=MIGRATIONS, build_broker=lambda sessions: build_broker(settings, sessions, intake),
-        router=api.router, default_rule="A1", intake=intake)
+        router=api.router, default_rule="A1", intake=intake,
+        internal_topics=tuple(filing_topics(settings.filing_systems)))

@@ -18,6 +18,7 @@ from intake.domain import (
 from intake.form import ApplicationForm, to_contacts, to_content
 from intake.ids import new_application_id
 from sme_runtime.auth import Principal, Role
+from sme_runtime.bus_acl import OutsideSystem
 from sme_runtime.consumer import EventRefused, unknown_to
 from sme_runtime.outbox import outbox_row
 from sme_runtime.problems import Problem, RuleViolation
@@ -260,12 +261,17 @@ def in_filing(problem: Problem) -> Problem:
     return Problem(mapped if mapped is not None else f"content.{problem.field}", problem.rule, problem.message)
 
 
-def file_from_municipal_system(intake: Intake):
+def file_from_municipal_system(intake: Intake, system: OutsideSystem | None = None):
     """Handler: an application forwarded by another municipal system, validated exactly like the web form. The
     sender is answered either way (ApplicationFilingResult, keyed by its own reference): accepted with the
-    application, or refused with every problem (the refusal is dead-lettered too, for the center to see)."""
+    application, or refused with every problem (the refusal is dead-lettered too, for the center to see).
+    `system`: read from that system's own topic, which only it may write on an authenticated bus; the answers go
+    to its own answer topic, and a filing that names another sender is refused."""
+    answers_to = system.answer_topic if system is not None else None
 
     async def handle(uow: Unit, envelope: Envelope, event: ApplicationFiledByMunicipalSystem) -> None:
+        if system is not None:
+            _from_the_authenticated_sender(system, envelope, event)
         existing = await uow.store.by_external_reference(event.source_system, event.external_reference)
         if existing is not None and existing.status != Status.SUBMITTED:
             raise FilingRefused(Problem("external_reference", "A2", f"{event.source_system}:"
@@ -283,8 +289,7 @@ def file_from_municipal_system(intake: Intake):
         await uow.publish(ApplicationFilingResult(
             program_id=event.program_id, occurred_at=intake.clock(), source_system=event.source_system,
             external_reference=event.external_reference, filing_event_id=envelope.id, outcome="accepted",
-            application_id=done.application_id,
-            disposition=done.disposition.done))
+            application_id=done.application_id, disposition=done.disposition.done), topic=answers_to)
 
     async def answers_refusal(uow: Unit, record: Any, exc: Exception) -> None:
         result = refused_filing(record, exc, at=intake.clock())
@@ -293,10 +298,26 @@ def file_from_municipal_system(intake: Intake):
                         "no answer can reach its sender (dead-lettered)", record.topic, record.partition,
                         record.offset)
             return
-        await uow.publish(result)
+        await uow.publish(result, topic=answers_to)
 
     handle.answers_refusal = answers_refusal  # type: ignore[attr-defined]
     return handle
+
+
+def _from_the_authenticated_sender(system: OutsideSystem, envelope: Envelope,
+                                   event: ApplicationFiledByMunicipalSystem) -> None:
+    """Rule `sender`: on its own topic a system files as itself: the CloudEvents source it registered and its own
+    name as source_system. Anything else is a forged or misrouted filing, refused before it is looked at."""
+    problems = []
+    if envelope.source != system.source:
+        problems.append(Problem("ce_source", "sender", f"{envelope.source!r} is not {system.name}'s registered "
+                                f"source {system.source!r}: a filing on {system.filing_topic} comes from "
+                                f"{system.name}"))
+    if event.source_system != system.name:
+        problems.append(Problem("source_system", "sender", f"{event.source_system!r} is not {system.name}, the "
+                                "system this topic belongs to: a system files only as itself"))
+    if problems:
+        raise FilingRefused(*problems)
 
 
 def refused_filing(record: Any, exc: Exception, *, at: datetime) -> ApplicationFilingResult | None:

@@ -14,12 +14,14 @@ from datetime import datetime, timezone
 from typing import Annotated
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import TopicAuthorizationFailedError
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sme_runtime.auth import Principal, Role, requires
+from sme_runtime.kafka_access import KafkaAccess, kafka_access
 from sme_runtime.problems import Problem, RuleViolation
 from sme_runtime.views import View
 from sme_schemas.values import ShortText
@@ -76,7 +78,7 @@ async def dead_letters(session: AsyncSession, *, consumer: str | None = None, in
     return [dict(r._mapping) for r in rows]
 
 
-async def replay(session: AsyncSession, bootstrap_servers: str, ids: list[int], *, by: str,
+async def replay(session: AsyncSession, kafka: KafkaAccess | str, ids: list[int], *, by: str,
                  reason: str) -> list[Replayed]:
     """Publish the dead letters `ids` again to their topics and record who did it and why (in the caller's
     transaction: a replay that fails to publish records nothing)."""
@@ -87,15 +89,23 @@ async def replay(session: AsyncSession, bootstrap_servers: str, ids: list[int], 
     if unknown:
         raise RuleViolation(Problem("ids", "not-found", f"no dead letters {unknown} in this service"),
                             status_code=404)
-    originals = await _originals(bootstrap_servers, [(r.topic, r.partition, r.offset) for r in rows])
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=True, acks="all")
+    originals = await _originals(kafka, [(r.topic, r.partition, r.offset) for r in rows])
+    producer = AIOKafkaProducer(**kafka_access(kafka).client(), enable_idempotence=True, acks="all")
     await producer.start()
     try:
         for row in rows:
             record = originals[(row.topic, row.partition, row.offset)]
             headers = [*(record.headers or ()), ("dlq_replayed_from", f"{row.topic}/{row.partition}/{row.offset}"
                                                  .encode())]
-            await producer.send_and_wait(row.topic, record.value, key=record.key, headers=headers)
+            try:
+                await producer.send_and_wait(row.topic, record.value, key=record.key, headers=headers)
+            except TopicAuthorizationFailedError:
+                # On an authenticated bus a service writes only its own topics (sme_runtime.bus_acl): the original
+                # topic of a dead letter is usually another service's or system's.
+                raise RuleViolation(Problem("ids", "bus-acl", f"the bus does not let {kafka_access(kafka).principal} "
+                                            f"write {row.topic}; replay it as the bus administrator: `python -m "
+                                            "<service> dlq replay` with <SERVICE>_KAFKA_USERNAME=admin and its "
+                                            "password"), status_code=403) from None
     finally:
         await producer.stop()
     await session.execute(text(
@@ -104,8 +114,8 @@ async def replay(session: AsyncSession, bootstrap_servers: str, ids: list[int], 
     return [Replayed(r.id, r.topic, r.partition, r.offset, r.event_id) for r in rows]
 
 
-async def _originals(bootstrap_servers: str, places: list[tuple[str, int, int]]) -> dict:
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+async def _originals(kafka: KafkaAccess | str, places: list[tuple[str, int, int]]) -> dict:
+    reader = AIOKafkaConsumer(**kafka_access(kafka).client(), enable_auto_commit=False)
     try:
         await reader.start()
         found = {}
@@ -138,7 +148,7 @@ def dead_letter_routes():
                  "(operators; idempotent: an event is applied once however often it is replayed)")
     async def replayed(body: ReplayRequest, request: Request, operator: Operator) -> list[ReplayedView]:
         async with request.app.state.sessions() as session, session.begin():
-            done = await replay(session, request.app.state.settings.kafka_bootstrap_servers, body.ids,
+            done = await replay(session, request.app.state.settings.kafka, body.ids,
                                 by=f"operator:{operator.subject}", reason=body.reason)
         return [ReplayedView(**r.__dict__) for r in done]
 

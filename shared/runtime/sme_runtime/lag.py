@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from sme_runtime import metrics
+from sme_runtime.kafka_access import KafkaAccess, kafka_access
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +28,14 @@ def lag_per_topic(ends: dict[TopicPartition, int], starts: dict[TopicPartition, 
     return dict(waiting)
 
 
-async def measure(bootstrap_servers: str, service: str) -> dict[tuple[str, str], int]:
+async def measure(kafka: KafkaAccess | str, service: str) -> dict[tuple[str, str], int]:
     """(group, topic) → events waiting, for this process's subscriptions; also set on the gauge."""
     mine = [(group, topic) for s, group, topic in SUBSCRIPTIONS if s == service]
     if not mine:
         return {}
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    access = kafka_access(kafka)
+    admin = AIOKafkaAdminClient(**access.client())
+    reader = AIOKafkaConsumer(**access.client(), enable_auto_commit=False)
     await admin.start()
     await reader.start()
     try:

@@ -19,6 +19,7 @@ from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sme_runtime import metrics, tracing
+from sme_runtime.kafka_access import KafkaAccess, kafka_access
 from sme_runtime.retry import Backoff
 
 log = logging.getLogger(__name__)
@@ -26,10 +27,11 @@ SEND_TIMEOUT_SECONDS = 30.0
 RELAY_LOCK = 7_240_602  # advisory lock id: one publishing relay per service database
 
 
-def publisher_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
+def publisher_broker(kafka: KafkaAccess | str, *, client_id: str) -> KafkaBroker:
     """A broker whose producer never writes a duplicate or loses an acknowledged record."""
-    return KafkaBroker(bootstrap_servers, client_id=client_id, enable_idempotence=True, acks="all",
-                       linger_ms=5, request_timeout_ms=15_000, logger=None)
+    access = kafka_access(kafka)
+    return KafkaBroker(access.bootstrap_servers, security=access.security(), client_id=client_id,
+                       enable_idempotence=True, acks="all", linger_ms=5, request_timeout_ms=15_000, logger=None)
 
 
 def _publishing(row):
@@ -43,7 +45,7 @@ def _publishing(row):
 class OutboxRelay:
     """One relay loop of a service; run it in the service process or alone (`python -m <svc> relay`)."""
 
-    def __init__(self, engine: AsyncEngine, *, service: str, bootstrap_servers: str,
+    def __init__(self, engine: AsyncEngine, *, service: str, bootstrap_servers: KafkaAccess | str,
                  batch_size: int = 500, idle_seconds: float = 0.05) -> None:
         self.engine, self.service = engine, service
         self.bootstrap_servers, self.batch_size, self.idle_seconds = bootstrap_servers, batch_size, idle_seconds

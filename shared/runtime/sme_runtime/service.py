@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sme_runtime import dlq, lag, telemetry, tracing
 from sme_runtime.auth import TokenVerifier
 from sme_runtime.consumer import ReliableConsumers
+from sme_runtime.kafka_access import KafkaAccess
 from sme_runtime.db import is_transient, make_engine, migrate, session_factory
 from sme_runtime.errors import document_errors, install_error_handlers
 from sme_runtime.logs import broker_logging, configure_logging
@@ -56,11 +57,11 @@ def service_lifespan(settings: ServiceSettings, *, service: str, migrations: Pat
         app.state.engine, app.state.sessions = engine, sessions
         broker = app.state.broker = build_broker(sessions)
         stoppable = [asyncio.create_task(start_when_kafka_answers(
-                         broker, settings.kafka_bootstrap_servers, topics, partitions=settings.topic_partitions,
+                         broker, settings.kafka, topics, partitions=settings.topic_partitions,
                          replication_factor=settings.topic_replication_factor)),
                      *(asyncio.create_task(loop(sessions)) for loop in background),
-                     asyncio.create_task(lag_loop(settings.kafka_bootstrap_servers, service))]
-        relay = OutboxRelay(engine, service=service, bootstrap_servers=settings.kafka_bootstrap_servers,
+                     asyncio.create_task(lag_loop(settings.kafka, service))]
+        relay = OutboxRelay(engine, service=service, bootstrap_servers=settings.kafka,
                             batch_size=settings.relay_batch_size, idle_seconds=settings.relay_idle_seconds)
         relay_task = [asyncio.create_task(relay.run())] if settings.run_relay else []
         settle_garbage_collector()
@@ -131,9 +132,9 @@ def every(seconds: float, step: Callable[[State], Awaitable[Any]], log: logging.
     return loop
 
 
-def lag_loop(bootstrap_servers: str, service: str) -> Coroutine[Any, Any, None]:
+def lag_loop(kafka: KafkaAccess | str, service: str) -> Coroutine[Any, Any, None]:
     """sme_consumer_lag of this process's subscriptions, measured every LAG_SECONDS until cancelled."""
-    return every(LAG_SECONDS, lambda _: lag.measure(bootstrap_servers, service), log, "measuring consumer lag")(None)
+    return every(LAG_SECONDS, lambda _: lag.measure(kafka, service), log, "measuring consumer lag")(None)
 
 
 class SubscriptionsDisagree(Exception):
@@ -166,7 +167,8 @@ def service_consumers(settings: ServiceSettings, sessions: async_sessionmaker, s
     no program's rules takes events of programs it has no definition of (the others dead-letter them, A3)."""
     from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 
-    broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=service, enable_idempotence=True, acks="all",
+    broker = KafkaBroker(settings.kafka.bootstrap_servers, security=settings.kafka.security(), client_id=service,
+                         enable_idempotence=True, acks="all",
                          middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=service),
                                       *telemetry.broker_middlewares(service)], **broker_logging())
     consumers = ReliableConsumers(broker, sessions, service=service,
@@ -329,7 +331,7 @@ def run_common_command(args: argparse.Namespace, settings: ServiceSettings, *, s
 async def _relay(settings: ServiceSettings, service: str) -> None:
     telemetry.configure_telemetry(f"{service}-relay")
     engine = make_engine(settings.database_url, pool_size=2)
-    relay = OutboxRelay(engine, service=service, bootstrap_servers=settings.kafka_bootstrap_servers,
+    relay = OutboxRelay(engine, service=service, bootstrap_servers=settings.kafka,
                         batch_size=settings.relay_batch_size, idle_seconds=settings.relay_idle_seconds)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -350,7 +352,7 @@ async def _dead_letters(settings: ServiceSettings, args: argparse.Namespace) -> 
                 return
             if not args.ids or not args.by or not args.reason:
                 raise SystemExit("dlq replay: give the ids, --by (who) and --reason (what was fixed)")
-            for done in await dlq.replay(session, settings.kafka_bootstrap_servers, args.ids, by=args.by,
+            for done in await dlq.replay(session, settings.kafka, args.ids, by=args.by,
                                          reason=args.reason):
                 print(f"replayed dead letter {done.dead_letter_id}: {done.topic}/{done.partition}/{done.offset} "
                       f"(event {done.event_id})")

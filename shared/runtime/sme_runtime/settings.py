@@ -6,9 +6,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Callable, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sme_runtime.kafka_access import KafkaAccess
 from sme_schemas.program import ProgramDefinition, load_programs
 
 # The program definitions shipped with the repository (a container image copies them to the same place).
@@ -23,6 +24,14 @@ class ServiceSettings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # The bus as this service's own principal (issue 27): SASL_SSL with SCRAM on a shared bus, where ACLs let it
+    # write and read exactly its catalog (sme_runtime.bus_acl); PLAINTEXT on a developer's broker.
+    kafka_security_protocol: str = Field("PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
+    kafka_sasl_mechanism: str = Field("SCRAM-SHA-512", description="SCRAM-SHA-512 or SCRAM-SHA-256")
+    kafka_username: str | None = Field(None, description="The service's principal on the bus (SASL)")
+    kafka_password: SecretStr | None = Field(None, description="Its SCRAM password")
+    kafka_ssl_cafile: str | None = Field(None, description="PEM file of the CA that signed the brokers' "
+                                         "certificates (unset: the system's trust store)")
     database_url: str = Field(description="postgresql+asyncpg://user:password@host:port/db")
     http_host: str = "127.0.0.1"
     http_port: int = 8000
@@ -48,6 +57,19 @@ class ServiceSettings(BaseSettings):
     @cached_property
     def programs(self) -> dict[str, ProgramDefinition]:
         return load_programs(self.programs_path)
+
+    @cached_property
+    def kafka(self) -> KafkaAccess:
+        return KafkaAccess(self.kafka_bootstrap_servers, security_protocol=self.kafka_security_protocol.upper(),  # type: ignore[arg-type]
+                           sasl_mechanism=self.kafka_sasl_mechanism.upper(),  # type: ignore[arg-type]
+                           username=self.kafka_username,
+                           password=self.kafka_password.get_secret_value() if self.kafka_password else None,
+                           ssl_cafile=self.kafka_ssl_cafile)
+
+    @model_validator(mode="after")
+    def _reaches_the_bus(self) -> "ServiceSettings":
+        self.kafka  # a protocol without its credentials is refused at start, naming the setting  # noqa: B018
+        return self
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> "ServiceSettings":

@@ -8,6 +8,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from sme_runtime.consumer import dlq_topic
+from sme_runtime.kafka_access import KafkaAccess, kafka_access
 from sme_runtime.retry import Backoff
 from sme_schemas.catalog import CONSUMES, produced_by
 
@@ -25,9 +26,11 @@ def service_topics(service: str) -> list[str]:
     return sorted({e.topic() for e in produced_by(service)} | set(consumed) | {dlq_topic(t) for t in consumed})
 
 
-async def ensure_topics(bootstrap_servers: str, topics: list[str], *, partitions: int = PARTITIONS,
+async def ensure_topics(kafka: KafkaAccess | str, topics: list[str], *, partitions: int = PARTITIONS,
                         replication_factor: int = 1) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="sme-topic-admin")
+    """Create the topics that do not exist yet. On a secured bus a service may not create topics (the deploy
+    step provisions them: deploy/local/kafka.sh provision); it then only finds them there."""
+    admin = AIOKafkaAdminClient(**kafka_access(kafka).client(), client_id="sme-topic-admin")
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -42,14 +45,14 @@ async def ensure_topics(bootstrap_servers: str, topics: list[str], *, partitions
         await admin.close()
 
 
-async def start_when_kafka_answers(broker, bootstrap_servers: str, topics: list[str], *,
+async def start_when_kafka_answers(broker, kafka: KafkaAccess | str, topics: list[str], *,
                                    partitions: int = PARTITIONS, replication_factor: int = 1) -> None:
     """Create the topics and start the broker's consumers, retrying with backoff until Kafka answers: the HTTP
     side of a service keeps working (into its outbox) while Kafka is away."""
     backoff = Backoff(first=0.5, cap=15.0)
     while True:
         try:
-            await ensure_topics(bootstrap_servers, topics, partitions=partitions,
+            await ensure_topics(kafka, topics, partitions=partitions,
                                 replication_factor=replication_factor)
             await broker.start()
             return

@@ -66,6 +66,12 @@ class ApplicationFiledByMunicipalSystem(IntegrationEvent):
     def subject(self) -> str:
         return f"{self.source_system}:{self.external_reference}"
 
+    @classmethod
+    def topic_of(cls, system: str) -> str:
+        """On an authenticated bus each filing system writes its own topic (only it may: ACL), so intake knows who
+        sent a filing from where it was read, and refuses one that claims another sender."""
+        return f"municipal.{system}.{cls.event_name}.v{cls.major}"
+
 
 class FilingProblem(Contract):
     """One reason a filing was refused: the field of the filing it concerns, the rule it breaks (DOMAIN.md, or
@@ -103,8 +109,13 @@ class ApplicationFilingResult(IntegrationEvent):
 
     @classmethod
     def topic(cls) -> str:
-        # Beside the filing topic: an outside system is granted `municipal.*` (write the one, read the other)
+        # Beside the filing topic (an outside system writes the one and reads the other)
         return f"municipal.{cls.event_name}.v{cls.major}"
+
+    @classmethod
+    def topic_of(cls, system: str) -> str:
+        """The answers to the filings a system sent on its own topic: only it may read them (ACL)."""
+        return f"municipal.{system}.{cls.event_name}.v{cls.major}"
 
     def subject(self) -> str:
         return f"{self.source_system}:{self.external_reference}"

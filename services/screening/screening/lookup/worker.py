@@ -234,7 +234,8 @@ def breaker_for(registry: Registry, settings: ScreeningSettings) -> CircuitBreak
 
 
 def build_worker_broker(registry: Registry, settings: ScreeningSettings, resilience: Resilience) -> KafkaBroker:
-    broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=f"screening-worker-{registry.value}",
+    broker = KafkaBroker(settings.kafka.bootstrap_servers, security=settings.kafka.security(),
+                         client_id=f"screening-worker-{registry.value}",
                          enable_idempotence=True, acks="all", linger_ms=5, **broker_logging())
     group = f"screening.lookup-worker.{registry.value}"
     topic = LookupRequested.topic_for(registry)
@@ -324,9 +325,9 @@ def create_worker_app(registry: Registry, settings: ScreeningSettings | None = N
         if warm_up := getattr(asking, "warm_up", None):
             await warm_up()
         task = asyncio.create_task(start_when_kafka_answers(
-            broker, settings.kafka_bootstrap_servers, topics, partitions=settings.topic_partitions,
+            broker, settings.kafka, topics, partitions=settings.topic_partitions,
             replication_factor=settings.topic_replication_factor))
-        measuring = asyncio.create_task(lag_loop(settings.kafka_bootstrap_servers,
+        measuring = asyncio.create_task(lag_loop(settings.kafka,
                                                  f"screening-worker-{registry.value}"))
         try:
             yield
