@@ -80,6 +80,8 @@ def main() -> None:
     # On an authenticated local bus (SME_KAFKA_SECURITY=sasl_ssl) the job's own clients are its administrator;
     # the services each connect as their own principal (procs.service_env)
     os.environ.update(bus_administrator())
+    # Every event's ce_dataschema is then a schema a reader can fetch: intake serves them (GET /schemas/…)
+    os.environ.setdefault("SME_SCHEMA_BASE_URL", f"http://127.0.0.1:{INTAKE_PORT}/schemas")
     now = datetime.now(timezone.utc)
     # Each run is a call of its own, so a second run on the same databases starts with the whole budget.
     program = demo_program(now, program_id=demo_program_id(args.program, now), source=args.program)

@@ -43,15 +43,17 @@ def _password(bus: Path, principal: str) -> str:
     return (bus / "secrets" / f"{principal}.password").read_text(encoding="utf-8").strip()
 
 
-def bus_credentials(service: str) -> dict[str, str]:
+def bus_credentials(service: str, principal: str | None = None) -> dict[str, str]:
     """<SERVICE>_KAFKA_* for a service on the local bus: its own principal when the bus is authenticated (what
-    its ACLs allow is its catalog, sme_runtime.bus_acl), nothing on a plaintext one."""
+    its ACLs allow is its catalog, sme_runtime.bus_acl), nothing on a plaintext one. `principal="admin"`: the
+    service's command run by the bus administrator (a dead letter's replay to another's topic)."""
     bus = local_bus()
     if bus is None:
         return {}
-    prefix = service.upper()
-    return {f"{prefix}_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", f"{prefix}_KAFKA_USERNAME": service,
-            f"{prefix}_KAFKA_PASSWORD": _password(bus, service), f"{prefix}_KAFKA_SSL_CAFILE": str(bus / "tls/ca.pem")}
+    prefix, principal = service.upper(), principal or service
+    return {f"{prefix}_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", f"{prefix}_KAFKA_USERNAME": principal,
+            f"{prefix}_KAFKA_PASSWORD": _password(bus, principal),
+            f"{prefix}_KAFKA_SSL_CAFILE": str(bus / "tls/ca.pem")}
 
 
 def bus_administrator() -> dict[str, str]:

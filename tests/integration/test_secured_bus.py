@@ -16,16 +16,21 @@ from datetime import datetime, timezone
 
 import httpx
 import pytest
+from sqlalchemy import text
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import GroupAuthorizationFailedError, KafkaConnectionError, TopicAuthorizationFailedError
 
 from deploy.local.procs import end_offsets, headers_of, publish_event, read_topic
 from deploy.sample.program_call import demo_program, sample_forms
+from sme_runtime import dlq
 from sme_runtime.auth import Role, mint_token
+from sme_runtime.db import make_engine, session_factory
+from sme_runtime.problems import RuleViolation
 from sme_runtime.kafka_access import KafkaAccess
 from sme_runtime.settings import DEVELOPMENT_SECRET
+from sme_runtime.topics import TopicsNotProvisioned, ensure_topics
 from sme_schemas.intake import ApplicationFiledByMunicipalSystem, ApplicationFilingResult
-from tests.support import ROOT, TEST_ENV, ServiceProcess, running
+from tests.support import ROOT, TEST_ENV, ServiceProcess, db_url, running
 
 FOLDER = ROOT / ".local-test" / "secured-bus"
 PORT = int(os.environ.get("SME_TEST_SECURED_KAFKA_PORT", "19192"))
@@ -173,3 +178,30 @@ def test_intake_as_its_principal_answers_a_filing_system_and_refuses_a_forged_se
 
     [dead] = asyncio.run(read_topic(dlq, admin, dlq_start, until=lambda rs: len(rs) >= 1))
     assert (headers_of(dead)["dlq_rule"], headers_of(dead)["dlq_field"]) == ("sender", "ce_source")
+    # intake may not write a filing system's topic: its own replay of that dead letter is refused, naming the way
+    assert asyncio.run(_replay_as(as_principal("intake"), forged)) == ("ids", "bus-acl", 403)
+
+
+async def _replay_as(access: KafkaAccess, event_id: str):
+    engine = make_engine(db_url("intake"))
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            [dead_letter] = (await session.execute(text("SELECT id FROM dead_letters WHERE event_id = :e"),
+                                                   {"e": event_id})).scalars().all()
+            try:
+                await dlq.replay(session, access, [dead_letter], by="operator:test", reason="after the fix")
+            except RuleViolation as refused:
+                problem = refused.problems[0]
+                assert "admin" in problem.message
+                return problem.field, problem.rule, refused.status_code
+    finally:
+        await engine.dispose()
+    return None
+
+
+def test_a_service_cannot_create_topics_and_says_which_are_missing(secured_bus):
+    with pytest.raises(TopicsNotProvisioned) as missing:
+        asyncio.run(ensure_topics(as_principal("intake"), ["intake.not-provisioned.v1"]))
+    assert "intake.not-provisioned.v1" in missing.value.topics
+    assert "Authorization" in missing.value.topics["intake.not-provisioned.v1"]
+    asyncio.run(ensure_topics(as_principal("intake"), ["intake.application-submitted.v1"]))  # provisioned: found

@@ -1,4 +1,5 @@
 """Settings refuse unsafe production values; the API answers bad requests with field and rule before any I/O."""
+import json
 import re
 
 import httpx
@@ -174,3 +175,24 @@ def test_a_broker_that_is_away_answers_503_and_a_record_of_an_undeployed_program
     assert response.status_code == 409
     assert response.json()["errors"] == [{"field": "program_id", "rule": "A3",
                                           "message": "no program definition 'gimpo-sos-2019' here"}]
+
+
+async def test_an_events_dataschema_is_a_url_the_services_serve(client, monkeypatch):
+    """Issue 27: `ce_dataschema` could not be fetched (urn:). With the deployment's schema base URL set, it is the
+    address of the body's JSON Schema, which every service answers; the schema validates the event's body."""
+    from sme_schemas import wrap
+    from sme_schemas.examples import EXAMPLES
+    from sme_schemas.intake import ApplicationWithdrawn
+
+    monkeypatch.setenv("SME_SCHEMA_BASE_URL", "http://intake/schemas/")
+    event = ApplicationWithdrawn.model_validate(EXAMPLES["ApplicationWithdrawn"])
+    url = wrap(event, source="/sme/intake").headers()["ce_dataschema"]
+    assert url == f"http://intake/schemas/{ApplicationWithdrawn.ce_type()}.json"
+    response = await client.get(url.removeprefix("http://intake"))
+    schema = response.json()
+    assert response.status_code == 200 and schema["$id"] == url and schema["x-topic"] == ApplicationWithdrawn.topic()
+    assert set(schema["required"]) <= set(json.loads(event.model_dump_json()))
+    unknown = await client.get("/schemas/kr.gimpo.sme.nothing.v1.json")
+    assert unknown.status_code == 404 and unknown.json()["errors"][0]["field"] == "ce_type"
+    document = (await client.get("/asyncapi.json")).json()
+    assert document["asyncapi"] == "3.0.0" and "intake.application-submitted.v1" in document["channels"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Coroutine, Iterable, Mapping, TypeVar
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from faststream.kafka import KafkaBroker
@@ -30,11 +30,14 @@ from sme_runtime.db import is_transient, make_engine, migrate, session_factory
 from sme_runtime.errors import document_errors, install_error_handlers
 from sme_runtime.logs import broker_logging, configure_logging
 from sme_runtime.metrics import REGISTRY
+from sme_runtime.problems import Problem, RuleViolation
 from sme_runtime.relay import OutboxRelay
 from sme_runtime.settings import ServiceSettings
 from sme_runtime.topics import service_topics, start_when_kafka_answers
 from sme_runtime.unit import Unit, in_unit
 from sme_runtime.views import View
+from sme_schemas import export
+from sme_schemas.catalog import BY_TYPE
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +116,7 @@ def service_app(settings: ServiceSettings, *, service: str, title: str, descript
     app.include_router(router)
     app.include_router(dlq.dead_letter_routes())
     install_operations(app, service)
+    install_contracts(app, service)
     document_errors(app)
     return app
 
@@ -215,6 +219,24 @@ def install_operations(app: FastAPI, service: str) -> None:
         status = "ok" if checks["database"] and checks["kafka"] else "degraded"
         return JSONResponse({"service": service, "status": status, **checks},
                             status_code=200 if checks["database"] else 503)
+
+
+def install_contracts(app: FastAPI, service: str) -> None:
+    """The event contracts, open to any integrating team (issue 27): an event's `ce_dataschema` points here
+    (SME_SCHEMA_BASE_URL), so a reader can fetch the schema of what it received, and the service's AsyncAPI."""
+
+    @app.get("/schemas/{ce_type}.json", tags=["contracts"], summary="JSON Schema of an event type's body")
+    async def event_schema_of(ce_type: str, request: Request) -> JSONResponse:
+        event = BY_TYPE.get(ce_type)
+        if event is None:
+            raise RuleViolation(Problem("ce_type", "not-found", f"{ce_type!r} is not an event type of the catalog"),
+                                status_code=404)
+        return JSONResponse({**export.event_schema(event), "$id": str(request.url)},
+                            media_type="application/schema+json")
+
+    @app.get("/asyncapi.json", tags=["contracts"], summary="This service's AsyncAPI 3.0 document")
+    async def asyncapi_document() -> JSONResponse:
+        return JSONResponse(export.asyncapi(service))
 
 
 def _metrics_registry():

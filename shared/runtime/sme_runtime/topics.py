@@ -5,6 +5,7 @@ import logging
 from contextlib import suppress
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka import errors
 from aiokafka.errors import TopicAlreadyExistsError
 
 from sme_runtime.consumer import dlq_topic
@@ -38,11 +39,34 @@ async def ensure_topics(kafka: KafkaAccess | str, topics: list[str], *, partitio
                    for t in topics if t not in existing]
         if missing:
             try:
-                await admin.create_topics(missing)
+                response = await admin.create_topics(missing)
             except TopicAlreadyExistsError:
-                pass  # another replica created them meanwhile
+                return  # another replica created them meanwhile
+            refused = _refused(response)
+            if refused:
+                raise TopicsNotProvisioned(refused)
     finally:
         await admin.close()
+
+
+class TopicsNotProvisioned(RuntimeError):
+    """Topics a service needs that do not exist and that it may not create (an authenticated bus provisions them
+    in a deploy step): it cannot start its consumers until they exist."""
+
+    def __init__(self, refused: dict[str, str]) -> None:
+        super().__init__("topics missing and not creatable by this principal: " + ", ".join(
+            f"{topic} ({why})" for topic, why in sorted(refused.items())) + "; provision them (deploy/local/kafka.sh "
+            "provision, or the bus administrator)")
+        self.topics = refused
+
+
+def _refused(response) -> dict[str, str]:
+    # (topic, error code[, message]) per topic; 0 created, 36 already exists (another replica was first)
+    refused = {}
+    for topic, code, *message in getattr(response, "topic_errors", ()):
+        if code not in (0, 36):
+            refused[topic] = f"{errors.for_code(code).__name__}{': ' + message[0] if message and message[0] else ''}"
+    return refused
 
 
 async def start_when_kafka_answers(broker, kafka: KafkaAccess | str, topics: list[str], *,
@@ -59,4 +83,5 @@ async def start_when_kafka_answers(broker, kafka: KafkaAccess | str, topics: lis
         except Exception as exc:  # noqa: BLE001
             with suppress(Exception):
                 await broker.stop()
-            log.warning("Kafka not reachable (%s); retrying in %.1fs", exc, await backoff.wait())
+            what = "cannot start" if isinstance(exc, TopicsNotProvisioned) else "Kafka not reachable"
+            log.warning("%s (%s); retrying in %.1fs", what, exc, await backoff.wait())

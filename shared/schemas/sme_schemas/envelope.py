@@ -1,6 +1,7 @@
 """CloudEvents 1.0 in Kafka binary mode: attributes in `ce_*` headers, the event as the JSON body."""
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -46,9 +47,20 @@ class Envelope:
         return {
             "ce_specversion": SPEC_VERSION, "ce_id": self.id, "ce_source": self.source, "ce_type": self.type,
             "ce_time": self.time.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
-            "ce_subject": self.subject, "ce_dataschema": f"urn:{self.type}", "content-type": CONTENT_TYPE,
+            "ce_subject": self.subject, "ce_dataschema": dataschema(self.type), "content-type": CONTENT_TYPE,
             **({"traceparent": self.traceparent} if self.traceparent else {}),
         }
+
+
+SCHEMA_BASE_URL = "SME_SCHEMA_BASE_URL"
+
+
+def dataschema(ce_type: str) -> str:
+    """Where a reader fetches the body's JSON Schema: `$SME_SCHEMA_BASE_URL/<ce_type>.json`, which every service
+    serves (GET /schemas/{ce_type}.json; in production the bus's https address of it); `urn:<ce_type>` (the
+    exported schema's `$id`) where no base is set."""
+    base = os.environ.get(SCHEMA_BASE_URL, "").strip().rstrip("/")
+    return f"{base}/{ce_type}.json" if base else f"urn:{ce_type}"
 
 
 def wrap(event: IntegrationEvent, *, source: str, event_id: str | None = None,
