@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from deploy.local.procs import ROOT
 from sme_runtime.topics import ensure_topics
-from sme_runtime.kafka_access import kafka_access
+from sme_runtime.kafka_access import KafkaAccess, kafka_access
 
 KAFKA = f"127.0.0.1:{os.environ.get('SME_KAFKA_PORT', '9092')}"
 PG_PORT = os.environ.get("SME_PG_PORT", "5432")
@@ -35,12 +35,13 @@ class BrokerCeiling:
     size: int
 
 
-async def broker_ceiling(messages: int, size: int, *, one_at_a_time: int = 300) -> BrokerCeiling:
+async def broker_ceiling(messages: int, size: int, *, one_at_a_time: int = 300,
+                         kafka: KafkaAccess | str = KAFKA) -> BrokerCeiling:
     """aiokafka as the services use it (idempotent, acks=all, linger 5 ms), keys spread like application ids."""
     topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
     body = os.urandom(size // 2).hex().encode()[:size]
-    await ensure_topics(KAFKA, [topic])
-    producer = AIOKafkaProducer(**kafka_access(KAFKA).client(), enable_idempotence=True, acks="all", linger_ms=5,
+    await ensure_topics(kafka, [topic])
+    producer = AIOKafkaProducer(**kafka_access(kafka).client(), enable_idempotence=True, acks="all", linger_ms=5,
                                 max_batch_size=262_144)
     await producer.start()
     try:
@@ -55,7 +56,7 @@ async def broker_ceiling(messages: int, size: int, *, one_at_a_time: int = 300) 
         single = one_at_a_time / (time.perf_counter() - started)
     finally:
         await producer.stop()
-    consumer = AIOKafkaConsumer(**kafka_access(KAFKA).client(), enable_auto_commit=False, auto_offset_reset="earliest",
+    consumer = AIOKafkaConsumer(**kafka_access(kafka).client(), enable_auto_commit=False, auto_offset_reset="earliest",
                                 max_partition_fetch_bytes=4 * 1024 * 1024)
     await consumer.start()
     try:

@@ -225,18 +225,28 @@ def install_contracts(app: FastAPI, service: str) -> None:
     """The event contracts, open to any integrating team (issue 27): an event's `ce_dataschema` points here
     (SME_SCHEMA_BASE_URL), so a reader can fetch the schema of what it received, and the service's AsyncAPI."""
 
-    @app.get("/schemas/{ce_type}.json", tags=["contracts"], summary="JSON Schema of an event type's body")
-    async def event_schema_of(ce_type: str, request: Request) -> JSONResponse:
+    @app.get("/schemas/{ce_type}.json", tags=["contracts"], summary="JSON Schema of an event type's body",
+             response_class=JsonSchemaDocument)
+    async def event_schema_of(ce_type: str, request: Request) -> JsonSchemaDocument:
         event = BY_TYPE.get(ce_type)
         if event is None:
             raise RuleViolation(Problem("ce_type", "not-found", f"{ce_type!r} is not an event type of the catalog"),
                                 status_code=404)
-        return JSONResponse({**export.event_schema(event), "$id": str(request.url)},
-                            media_type="application/schema+json")
+        return JsonSchemaDocument({**export.event_schema(event), "$id": str(request.url)})
 
-    @app.get("/asyncapi.json", tags=["contracts"], summary="This service's AsyncAPI 3.0 document")
-    async def asyncapi_document() -> JSONResponse:
-        return JSONResponse(export.asyncapi(service))
+    @app.get("/asyncapi.json", tags=["contracts"], summary="This service's AsyncAPI 3.0 document",
+             response_class=AsyncApiDocument)
+    async def asyncapi_document() -> AsyncApiDocument:
+        return AsyncApiDocument(export.asyncapi(service))
+
+
+# Documents of their own standards (not views of ours): served with their registered media types
+class JsonSchemaDocument(JSONResponse):
+    media_type = "application/schema+json"
+
+
+class AsyncApiDocument(JSONResponse):
+    media_type = "application/vnd.aai.asyncapi+json"
 
 
 def _metrics_registry():
