@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from bench.ceilings import BrokerCeiling, broker_ceiling
-from deploy.local.procs import ROOT
+from deploy.local.procs import ROOT, principal_on
 from sme_runtime.kafka_access import KafkaAccess
 
 BROKERS = {"plaintext": 39092, "sasl_ssl": 39192}
@@ -41,10 +41,7 @@ def access(kind: str) -> KafkaAccess:
     bootstrap = f"127.0.0.1:{BROKERS[kind]}"
     if kind == "plaintext":
         return KafkaAccess(bootstrap)
-    bus = folder(kind) / "kafka"
-    return KafkaAccess(bootstrap, "SASL_SSL", username="admin",
-                       password=(bus / "secrets/admin.password").read_text(encoding="utf-8").strip(),
-                       ssl_cafile=str(bus / "tls/ca.pem"))
+    return principal_on(folder(kind) / "kafka", bootstrap, "admin")
 
 
 def main() -> None:

@@ -43,6 +43,12 @@ def _password(bus: Path, principal: str) -> str:
     return (bus / "secrets" / f"{principal}.password").read_text(encoding="utf-8").strip()
 
 
+def principal_on(bus: Path, bootstrap: str, principal: str) -> KafkaAccess:
+    """A principal of a local authenticated bus (`bus`: the broker's folder, deploy/local/kafka.sh's $KAFKA_DIR)."""
+    return KafkaAccess(bootstrap, "SASL_SSL", username=principal, password=_password(bus, principal),
+                       ssl_cafile=str(bus / "tls/ca.pem"))
+
+
 def bus_credentials(service: str, principal: str | None = None) -> dict[str, str]:
     """<SERVICE>_KAFKA_* for a service on the local bus: its own principal when the bus is authenticated (what
     its ACLs allow is its catalog, sme_runtime.bus_acl), nothing on a plaintext one. `principal="admin"`: the

@@ -7,6 +7,7 @@ sender."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -20,7 +21,7 @@ from sqlalchemy import text
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import GroupAuthorizationFailedError, KafkaConnectionError, TopicAuthorizationFailedError
 
-from deploy.local.procs import end_offsets, headers_of, publish_event, read_topic
+from deploy.local.procs import end_offsets, headers_of, principal_on, publish_event, read_topic
 from deploy.sample.program_call import demo_program, sample_forms
 from sme_runtime import dlq
 from sme_runtime.auth import Role, mint_token
@@ -55,11 +56,8 @@ def secured_bus(infrastructure):
     kafka_sh("stop")
 
 
-def as_principal(name: str, password: str | None = None) -> KafkaAccess:
-    secrets = FOLDER / "kafka" / "secrets"
-    return KafkaAccess(BUS, "SASL_SSL", username=name,
-                       password=password or (secrets / f"{name}.password").read_text(encoding="utf-8").strip(),
-                       ssl_cafile=str(FOLDER / "kafka" / "tls" / "ca.pem"))
+def as_principal(name: str) -> KafkaAccess:
+    return principal_on(FOLDER / "kafka", BUS, name)
 
 
 async def _write(access: KafkaAccess, topic: str) -> str:
@@ -99,7 +97,7 @@ def test_nobody_gets_in_without_the_principals_credentials(secured_bus):
     with pytest.raises(KafkaConnectionError):  # no TLS, no SASL: the broker answers nothing
         asyncio.run(attempt(KafkaAccess(BUS)))
     with pytest.raises(KafkaConnectionError):  # SCRAM with a wrong password
-        asyncio.run(attempt(as_principal("intake", password="not-the-password")))
+        asyncio.run(attempt(dataclasses.replace(as_principal("intake"), password="not-the-password")))
 
 
 # (principal, what, topic, group, expected): each service and system inside its catalog and just outside it
