@@ -170,3 +170,13 @@ def test_a_system_registered_twice_is_refused(tmp_path):
     path.write_text(json.dumps({"systems": [{"name": "a-b"}, {"name": "a-b"}]}))
     with pytest.raises(SystemsFileError, match="twice"):
         load_outside_systems(path)
+
+
+def test_a_service_may_read_its_password_from_a_secret_file(tmp_path):
+    (tmp_path / "intake-kafka").write_text("from-the-secret\n")
+    settings = ServiceSettings(database_url="postgresql+asyncpg://x", kafka_security_protocol="SASL_SSL",
+                               kafka_username="intake", kafka_password_file=str(tmp_path / "intake-kafka"))
+    assert settings.kafka.client()["sasl_plain_password"] == "from-the-secret"
+    with pytest.raises(ValueError, match="kafka_password_file"):
+        ServiceSettings(database_url="postgresql+asyncpg://x", kafka_security_protocol="SASL_SSL",
+                        kafka_username="intake", kafka_password_file=str(tmp_path / "missing"))

@@ -9,7 +9,7 @@ from typing import Callable, Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from sme_runtime.kafka_access import KafkaAccess
+from sme_runtime.kafka_access import KafkaAccess, KafkaAccessError
 from sme_schemas.program import ProgramDefinition, load_programs
 
 # The program definitions shipped with the repository (a container image copies them to the same place).
@@ -30,6 +30,8 @@ class ServiceSettings(BaseSettings):
     kafka_sasl_mechanism: str = Field("SCRAM-SHA-512", description="SCRAM-SHA-512 or SCRAM-SHA-256")
     kafka_username: str | None = Field(None, description="The service's principal on the bus (SASL)")
     kafka_password: SecretStr | None = Field(None, description="Its SCRAM password")
+    kafka_password_file: str | None = Field(None, description="Or a file holding it (a Docker or Kubernetes "
+                                            "secret), read at start")
     kafka_ssl_cafile: str | None = Field(None, description="PEM file of the CA that signed the brokers' "
                                          "certificates (unset: the system's trust store)")
     database_url: str = Field(description="postgresql+asyncpg://user:password@host:port/db")
@@ -62,9 +64,19 @@ class ServiceSettings(BaseSettings):
     def kafka(self) -> KafkaAccess:
         return KafkaAccess(self.kafka_bootstrap_servers, security_protocol=self.kafka_security_protocol.upper(),  # type: ignore[arg-type]
                            sasl_mechanism=self.kafka_sasl_mechanism.upper(),  # type: ignore[arg-type]
-                           username=self.kafka_username,
-                           password=self.kafka_password.get_secret_value() if self.kafka_password else None,
+                           username=self.kafka_username, password=self._kafka_password(),
                            ssl_cafile=self.kafka_ssl_cafile)
+
+    def _kafka_password(self) -> str | None:
+        if self.kafka_password is not None:
+            return self.kafka_password.get_secret_value()
+        if self.kafka_password_file:
+            try:
+                return Path(self.kafka_password_file).read_text(encoding="utf-8").strip() or None
+            except OSError as exc:
+                raise KafkaAccessError("kafka_password_file", f"{self.kafka_password_file} cannot be read: "
+                                       f"{exc.strerror}") from None
+        return None
 
     @model_validator(mode="after")
     def _reaches_the_bus(self) -> "ServiceSettings":
