@@ -49,28 +49,28 @@ def principal_on(bus: Path, bootstrap: str, principal: str) -> KafkaAccess:
                        ssl_cafile=str(bus / "tls/ca.pem"))
 
 
+def _bus_env(prefix: str, principal: str) -> dict[str, str]:
+    # The same four settings for a service (<SERVICE>_KAFKA_*) and the tools (SME_KAFKA_*): the password stays in
+    # its file (0600), never in a process's environment
+    bus = local_bus()
+    if bus is None:
+        return {}
+    return {f"{prefix}_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", f"{prefix}_KAFKA_USERNAME": principal,
+            f"{prefix}_KAFKA_PASSWORD_FILE": str(bus / "secrets" / f"{principal}.password"),
+            f"{prefix}_KAFKA_SSL_CAFILE": str(bus / "tls/ca.pem")}
+
+
 def bus_credentials(service: str, principal: str | None = None) -> dict[str, str]:
     """<SERVICE>_KAFKA_* for a service on the local bus: its own principal when the bus is authenticated (what
     its ACLs allow is its catalog, sme_runtime.bus_acl), nothing on a plaintext one. `principal="admin"`: the
     service's command run by the bus administrator (a dead letter's replay to another's topic)."""
-    bus = local_bus()
-    if bus is None:
-        return {}
-    prefix, principal = service.upper(), principal or service
-    return {f"{prefix}_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", f"{prefix}_KAFKA_USERNAME": principal,
-            f"{prefix}_KAFKA_PASSWORD": _password(bus, principal),
-            f"{prefix}_KAFKA_SSL_CAFILE": str(bus / "tls/ca.pem")}
+    return _bus_env(service.upper(), principal or service)
 
 
 def bus_administrator() -> dict[str, str]:
     """SME_KAFKA_* for the tools (sme_runtime.kafka_access.KafkaAccess.from_env): the bus administrator when the
     local bus is authenticated: the tools read and commit any group's offsets and read every topic."""
-    bus = local_bus()
-    if bus is None:
-        return {}
-    return {"SME_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "SME_KAFKA_USERNAME": "admin",
-            "SME_KAFKA_PASSWORD_FILE": str(bus / "secrets/admin.password"),
-            "SME_KAFKA_SSL_CAFILE": str(bus / "tls/ca.pem")}
+    return _bus_env("SME", "admin")
 
 
 def signer():

@@ -144,7 +144,8 @@ def _filing(reference: str, source_system: str = MINWON) -> ApplicationFiledByMu
 @pytest.fixture
 def intake_on_the_secured_bus(intake_env, secured_bus):
     env = {**intake_env, "INTAKE_KAFKA_BOOTSTRAP_SERVERS": BUS, "INTAKE_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
-           "INTAKE_KAFKA_USERNAME": "intake", "INTAKE_KAFKA_PASSWORD": as_principal("intake").password or "",
+           "INTAKE_KAFKA_USERNAME": "intake",
+           "INTAKE_KAFKA_PASSWORD_FILE": str(FOLDER / "kafka" / "secrets" / "intake.password"),
            "INTAKE_KAFKA_SSL_CAFILE": str(FOLDER / "kafka" / "tls" / "ca.pem")}
     with running(ServiceProcess("intake", "serve", env, port=18001)) as (service,):
         yield service

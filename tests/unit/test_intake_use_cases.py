@@ -156,18 +156,18 @@ def test_a_filing_refused_by_the_form_names_each_field_where_it_is_in_the_filing
     assert handlers.in_filing(Problem("company.employees", "A1", "…")).field == "content.company.employees"
 
 
-def record(body: bytes, headers=(("ce_id", b"evt-1"),)):
-    return SimpleNamespace(value=body, headers=list(headers), topic="municipal.application-filed.v1", partition=0,
-                           offset=7)
+def record(body: bytes):
+    return SimpleNamespace(value=body, headers=[], topic="municipal.application-filed.v1", partition=0, offset=7)
 
 
 FILING = example(ApplicationFiledByMunicipalSystem).model_dump_json().encode()
+ANSWERED = utc("2024-04-02T00:00:00Z")
 
 
 def test_a_refused_filing_is_answered_with_every_problem_and_the_senders_reference():
     refusal = handlers.FilingRefused(Problem("occurred_at", "A3", "outside the call"),
                                      Problem("content.company.employees", "A1", "too many"))
-    answer = handlers.refused_filing(record(FILING), refusal, at=utc("2024-04-02T00:00:00Z"))
+    answer = handlers.refused_filing(record(FILING), refusal, event_id="evt-1", at=ANSWERED)
     assert (answer.outcome, answer.source_system, answer.external_reference, answer.filing_event_id) == (
         "refused", "gimpo-minwon", "MW-2024-000123", "evt-1")
     assert [(p.field, p.rule) for p in answer.problems] == [("occurred_at", "A3"), ("content.company.employees", "A1")]
@@ -182,7 +182,7 @@ def test_a_filing_whose_body_breaks_the_contract_is_answered_naming_the_field():
     except EnvelopeError as exc:
         error = exc
     assert (error.rule, error.field) == ("contract", "content.company.business_registration_number")
-    answer = handlers.refused_filing(record(json.dumps(body).encode()), error, at=utc("2024-04-02T00:00:00Z"))
+    answer = handlers.refused_filing(record(json.dumps(body).encode()), error, event_id="evt-1", at=ANSWERED)
     [problem] = answer.problems
     assert (problem.field, problem.rule, answer.external_reference) == (
         "content.company.business_registration_number", "contract", "MW-2024-000123")
@@ -191,14 +191,14 @@ def test_a_filing_whose_body_breaks_the_contract_is_answered_naming_the_field():
 @pytest.mark.parametrize("body", [b"not json", b"[1, 2]", json.dumps({"source_system": "x"}).encode(),
                                   json.dumps({"source_system": "", "external_reference": "R-1"}).encode()])
 def test_a_filing_that_names_no_sender_reference_gets_no_answer(body):
-    assert handlers.refused_filing(record(body), EnvelopeError("bad"), at=utc("2024-04-02T00:00:00Z")) is None
+    assert handlers.refused_filing(record(body), EnvelopeError("bad"), event_id="evt-1", at=ANSWERED) is None
 
 
 def test_an_unreadable_program_does_not_stop_the_answer():
     body = json.loads(FILING)
     body["program_id"] = "NOT A PROGRAM \u0000"
     answer = handlers.refused_filing(record(json.dumps(body).encode()), EnvelopeError("bad", field="program_id",
-                                     rule="contract"), at=utc("2024-04-02T00:00:00Z"))
+                                     rule="contract"), event_id="evt-1", at=ANSWERED)
     assert answer.program_id is None and answer.problems[0].field == "program_id"
 
 
@@ -236,6 +236,6 @@ def test_the_refusal_of_a_forged_filing_goes_to_the_authenticated_systems_answer
     body = json.loads(FILING)
     body["source_system"] = "seoul-sba-crm"
     refusal = handlers.FilingRefused(Problem("source_system", "sender", "not this topic's system"))
-    run(handler.answers_refusal(uow, record(json.dumps(body).encode()), refusal))
+    run(handler.answers_refusal(uow, record(json.dumps(body).encode()), "evt-1", refusal))
     [(answer, topic)] = uow.published
     assert topic == MINWON.answer_topic and answer.problems[0].rule == "sender"

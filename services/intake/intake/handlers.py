@@ -291,8 +291,8 @@ def file_from_municipal_system(intake: Intake, system: OutsideSystem | None = No
             external_reference=event.external_reference, filing_event_id=envelope.id, outcome="accepted",
             application_id=done.application_id, disposition=done.disposition.done), topic=answers_to)
 
-    async def answers_refusal(uow: Unit, record: Any, exc: Exception) -> None:
-        result = refused_filing(record, exc, at=intake.clock())
+    async def answers_refusal(uow: Unit, record: Any, event_id: str | None, exc: Exception) -> None:
+        result = refused_filing(record, exc, event_id=event_id, at=intake.clock())
         if result is None:
             log.warning("a refused filing at %s/%s/%s names no readable source_system and external_reference: "
                         "no answer can reach its sender (dead-lettered)", record.topic, record.partition,
@@ -320,7 +320,8 @@ def _from_the_authenticated_sender(system: OutsideSystem, envelope: Envelope,
         raise FilingRefused(*problems)
 
 
-def refused_filing(record: Any, exc: Exception, *, at: datetime) -> ApplicationFilingResult | None:
+def refused_filing(record: Any, exc: Exception, *, event_id: str | None,
+                   at: datetime) -> ApplicationFilingResult | None:
     """The answer to a filing that was dead-lettered, read from its raw message (it may not be a valid event);
     None when the message names no sender reference to answer."""
     try:
@@ -333,7 +334,7 @@ def refused_filing(record: Any, exc: Exception, *, at: datetime) -> ApplicationF
         return ApplicationFilingResult.model_validate(dict(
             program_id=_readable_program(body.get("program_id")), occurred_at=at,
             source_system=body.get("source_system"), external_reference=body.get("external_reference"),
-            filing_event_id=_header_text(record, "ce_id") or f"{record.topic}/{record.partition}/{record.offset}",
+            filing_event_id=(event_id or f"{record.topic}/{record.partition}/{record.offset}")[:200],
             outcome="refused", problems=_problems_of(exc)))
     except ValidationError:
         return None  # no usable source_system/external_reference: nobody to answer
@@ -353,16 +354,6 @@ def _readable_program(value: object) -> str | None:
         return FilingProgram.validate_python(value)
     except ValidationError:
         return None
-
-
-def _header_text(record: Any, name: str) -> str | None:
-    for key, value in record.headers or ():
-        if key == name and value:
-            try:
-                return bytes(value).decode("utf-8")[:200]
-            except UnicodeDecodeError:
-                return None
-    return None
 
 
 def _status_follows(status: Status, *, only_from: tuple[Status, ...]):

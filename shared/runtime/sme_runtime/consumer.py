@@ -129,8 +129,9 @@ def dlq_topic(topic: str) -> str:
 
 # A handler may carry `answers_refusal`: run when one of its events is dead-lettered (refused by a rule, or not
 # readable at all), in the transaction that records the dead letter and only the first time, so a sender outside
-# the platform gets one answer per event (intake answers a municipal filing: ApplicationFilingResult).
-RefusalAnswer = Callable[[AsyncSession, Any, Exception], Awaitable[None]]
+# the platform gets one answer per event (intake answers a municipal filing: ApplicationFilingResult). It is given
+# the raw record, its ce_id as the consumer read it (None when it has none) and the refusal.
+RefusalAnswer = Callable[[AsyncSession, Any, str | None, Exception], Awaitable[None]]
 
 
 class ReliableConsumers:
@@ -340,7 +341,7 @@ class ReliableConsumers:
                  "e": _storable(event_id) if event_id else None, "err": _storable(_reason(exc)[:4000])})).first()
             answer = self._answers.get(group)
             if first_time is not None and answer is not None:
-                await answer(session, record, exc)
+                await answer(session, record, event_id, exc)
 
     async def _commit(self, msg: KafkaMessage) -> None:
         try:

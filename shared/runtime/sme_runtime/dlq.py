@@ -89,8 +89,9 @@ async def replay(session: AsyncSession, kafka: KafkaAccess | str, ids: list[int]
     if unknown:
         raise RuleViolation(Problem("ids", "not-found", f"no dead letters {unknown} in this service"),
                             status_code=404)
-    originals = await _originals(kafka, [(r.topic, r.partition, r.offset) for r in rows])
-    producer = AIOKafkaProducer(**kafka_access(kafka).client(), enable_idempotence=True, acks="all")
+    access = kafka_access(kafka)
+    originals = await _originals(access, [(r.topic, r.partition, r.offset) for r in rows])
+    producer = AIOKafkaProducer(**access.client(), enable_idempotence=True, acks="all")
     await producer.start()
     try:
         for row in rows:
@@ -102,7 +103,7 @@ async def replay(session: AsyncSession, kafka: KafkaAccess | str, ids: list[int]
             except TopicAuthorizationFailedError:
                 # On an authenticated bus a service writes only its own topics (sme_runtime.bus_acl): the original
                 # topic of a dead letter is usually another service's or system's.
-                raise RuleViolation(Problem("ids", "bus-acl", f"the bus does not let {kafka_access(kafka).principal} "
+                raise RuleViolation(Problem("ids", "bus-acl", f"the bus does not let {access.principal} "
                                             f"write {row.topic}; replay it as the bus administrator: `python -m "
                                             "<service> dlq replay` with <SERVICE>_KAFKA_USERNAME=admin and its "
                                             "password"), status_code=403) from None
@@ -114,8 +115,8 @@ async def replay(session: AsyncSession, kafka: KafkaAccess | str, ids: list[int]
     return [Replayed(r.id, r.topic, r.partition, r.offset, r.event_id) for r in rows]
 
 
-async def _originals(kafka: KafkaAccess | str, places: list[tuple[str, int, int]]) -> dict:
-    reader = AIOKafkaConsumer(**kafka_access(kafka).client(), enable_auto_commit=False)
+async def _originals(kafka: KafkaAccess, places: list[tuple[str, int, int]]) -> dict:
+    reader = AIOKafkaConsumer(**kafka.client(), enable_auto_commit=False)
     try:
         await reader.start()
         found = {}

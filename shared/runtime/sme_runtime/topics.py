@@ -4,9 +4,8 @@ from __future__ import annotations
 import logging
 from contextlib import suppress
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka import errors
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from sme_runtime.consumer import dlq_topic
 from sme_runtime.kafka_access import KafkaAccess, kafka_access
@@ -40,7 +39,7 @@ async def ensure_topics(kafka: KafkaAccess | str, topics: list[str], *, partitio
         if missing:
             try:
                 response = await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
+            except errors.TopicAlreadyExistsError:
                 return  # another replica created them meanwhile
             refused = _refused(response)
             if refused:

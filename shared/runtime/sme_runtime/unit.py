@@ -82,8 +82,8 @@ def in_unit(handler: Callable[..., Awaitable[None]], unit_of: Callable[[AsyncSes
     functools.update_wrapper(handle, handler)
     answer = getattr(handler, "answers_refusal", None)
     if answer is not None:  # its answer to a refused event, on the same unit of work (sme_runtime.consumer)
-        async def answers_refusal(session: AsyncSession, record: Any, exc: Exception) -> None:
-            await answer(unit_of(session), record, exc)
+        async def answers_refusal(session: AsyncSession, record: Any, event_id: str | None, exc: Exception) -> None:
+            await answer(unit_of(session), record, event_id, exc)
 
         handle.answers_refusal = answers_refusal  # type: ignore[attr-defined]
     return handle

@@ -70,7 +70,12 @@ class ApplicationFiledByMunicipalSystem(IntegrationEvent):
     def topic_of(cls, system: str) -> str:
         """On an authenticated bus each filing system writes its own topic (only it may: ACL), so intake knows who
         sent a filing from where it was read, and refuses one that claims another sender."""
-        return f"municipal.{system}.{cls.event_name}.v{cls.major}"
+        return _municipal_topic(cls, system)
+
+
+def _municipal_topic(event: type[IntegrationEvent], system: str | None = None) -> str:
+    """The topics outside systems share with intake: `municipal.[<system>.]<event>.v<major>`."""
+    return ".".join(("municipal", *((system,) if system else ()), event.event_name, f"v{event.major}"))
 
 
 class FilingProblem(Contract):
@@ -110,12 +115,12 @@ class ApplicationFilingResult(IntegrationEvent):
     @classmethod
     def topic(cls) -> str:
         # Beside the filing topic (an outside system writes the one and reads the other)
-        return f"municipal.{cls.event_name}.v{cls.major}"
+        return _municipal_topic(cls)
 
     @classmethod
     def topic_of(cls, system: str) -> str:
         """The answers to the filings a system sent on its own topic: only it may read them (ACL)."""
-        return f"municipal.{system}.{cls.event_name}.v{cls.major}"
+        return _municipal_topic(cls, system)
 
     def subject(self) -> str:
         return f"{self.source_system}:{self.external_reference}"
