@@ -57,7 +57,7 @@ def main() -> None:
         print(f"{n} ScreeningPassed consumed and document-scored in {took:.1f}s: {n / took:.0f} events/s")
 
         desk = EvaluationDesk(f"http://127.0.0.1:{PORT}")
-        desk.register_pool(evaluator_pool([], now.date()))
+        desk.register_pool(evaluator_pool([], now.date()), agency="gimpo")
         round_id = desk.open_round(pid)["round_id"]
         desk.seat(round_id, COMMITTEE)
         sheets = desk.call("GET", f"/rounds/{round_id}/applications/{events[0].application_id}",

@@ -37,7 +37,8 @@ PORT = 8002
 
 
 async def http_phase(forms: list[dict], concurrency: int) -> tuple[float, list[float], set[str]]:
-    headers = {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject="bench", role=Role.OPERATOR)}
+    headers = {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject="bench", role=Role.OPERATOR,
+                                                       agencies=["gimpo"])}
     queue: asyncio.Queue = asyncio.Queue()
     for form in forms:
         queue.put_nowait(form)
@@ -72,7 +73,8 @@ def print_stalls(arrivals: list[float], latencies_ms: list[float], *, over_ms: f
 
 async def open_loop_phase(forms: list[dict], rate: float) -> tuple[float, list[float], set[str], int]:
     """Forms sent at fixed arrival times (i / rate); latency from each form's arrival time (bench.load)."""
-    headers = {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject="bench", role=Role.OPERATOR)}
+    headers = {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject="bench", role=Role.OPERATOR,
+                                                       agencies=["gimpo"])}
     requests = [encode_post("127.0.0.1", "/applications", form, headers) for form in forms]
     outcome = await open_loop("127.0.0.1", PORT, requests, rate)
     print_stalls(outcome.arrivals, outcome.latencies_ms)

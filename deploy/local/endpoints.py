@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from deploy.local.procs import REGISTRIES, ROOT, signer
+from deploy.local.procs import REGISTRIES, ROOT, demo_agencies, signer
 from sme_runtime.auth import Role, mint_token
 
 LOCAL_DIR = Path(os.environ.get("SME_LOCAL_DIR", ROOT / ".local"))
@@ -28,6 +28,10 @@ CONTRACTS = f"http://127.0.0.1:{EXECUTION_PORTS['contracts']}"
 PAYMENTS = f"http://127.0.0.1:{EXECUTION_PORTS['payments']}"
 
 
-def token(role: Role, brn: str | None = None) -> dict[str, str]:
-    subject = f"company:{brn}" if brn else "operator:center-staff"
-    return {"Authorization": "Bearer " + mint_token(signer(), subject=subject, role=role, brn=brn)}
+def token(role: Role, brn: str | None = None, *, agencies: tuple[str, ...] | None = None,
+          subject: str | None = None) -> dict[str, str]:
+    """A company's token, or the demo staff's acting for `agencies` (default every agency of deploy/programs)."""
+    subject = subject or (f"company:{brn}" if brn else "operator:center-staff")
+    acts_for = () if role is Role.COMPANY else agencies if agencies is not None else demo_agencies()
+    return {"Authorization": "Bearer " + mint_token(signer(), subject=subject, role=role, brn=brn,
+                                                    agencies=acts_for)}

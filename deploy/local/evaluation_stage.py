@@ -41,7 +41,7 @@ def evaluate(program: dict, forms: list[dict], rows: dict[str, dict], names: dic
     print(f"document scores (Q1–Q7) of {len(candidates)} passed applications: min {scores[0]}, median "
           f"{statistics.median(scores)}, max {scores[-1]} (Q7: scale values, capped at 100)")
     pool = evaluator_pool(facts, datetime.now(timezone.utc).date())
-    desk.register_pool(pool)
+    desk.register_pool(pool, agency=program["agency"])
     round_id = desk.open_round(pid)["round_id"]
     seated = desk.seat(round_id, COMMITTEE)
     print(f"round {round_id}: {len(seated['applications'])} applications; committee from a pool of {len(pool)}:")

@@ -165,7 +165,7 @@ def pay_advances(pay: PaymentsDesk, desk: ContractsDesk, agreements: list[dict],
         form = {"application_id": a["application_id"], "account": {
             "bank": "농협은행", "number": f"301-{n:04d}-5678-{n % 90 + 10}", "holder": a["company_name"]}}
         response = pay.poll(lambda: pay.http.post("/advance-requests", headers=pay.company(
-            a["business_registration_number"]), json=form), lambda r: r.status_code != 409, timeout=30)
+            a["business_registration_number"]), json=form), lambda r: r.status_code != 404, timeout=30)
         if response.status_code != 201:
             raise SystemExit(f"advance request of {names[a['application_id']]}: {response.status_code} "
                              f"{response.text}")
@@ -196,7 +196,7 @@ def request_subsidies(pay: PaymentsDesk, desk: ContractsDesk, agreements: list[d
         proven = at_the_cap if a is boundary else planned // 4 if a is short else planned
         form = subsidy_request(app, a["company_name"], proven, account=f"301-{n:04d}-5678-{n % 90 + 10}")
         response = pay.poll(lambda: pay.http.post("/subsidy-requests", headers=pay.company(
-            a["business_registration_number"]), json=form), lambda r: r.status_code != 409, timeout=30)
+            a["business_registration_number"]), json=form), lambda r: r.status_code != 404, timeout=30)
         if response.status_code != 201:
             raise SystemExit(f"subsidy request of {names[app]}: {response.status_code} {response.text}")
         request = response.json()

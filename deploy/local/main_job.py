@@ -27,6 +27,7 @@ from deploy.local.procs import (
 from deploy.local.prometheus import RULES, LocalPrometheus
 from deploy.local.screening_stage import national_index, run_screening
 from deploy.local.show import heading, instant
+from deploy.local.walls_stage import run_walls
 from deploy.sample.program_call import SOS_2024, demo_program, demo_program_id, sample_forms
 from deploy.sample.screening_scenario import adjust_forms, national_corpus, registry_dataset
 from sme_schemas.catalog import produced_by
@@ -141,6 +142,7 @@ def main() -> None:
         up, targets, rules = prometheus.report()
         print(f"prometheus {prometheus.url}: {up} of {targets} targets up, {rules} alert rules loaded")
         show_portal(portal, program["program_id"], expert_party=program["support"].get("expert_party", True))
+        run_walls(program)
         print(f"\nmain job done: {len(apps)} applications accepted, published and screened; {budget['evaluated']} "
               f"evaluated; {done['agreed']} agreed; {done['reported']} carried out and reported; {done['paid']} paid")
     finally:

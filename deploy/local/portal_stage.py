@@ -15,7 +15,7 @@ import httpx
 
 from deploy.local.endpoints import CONTRACTS, LOCAL_DIR, token
 from deploy.local.groups import consumer_groups, start_groups_at_end
-from deploy.local.procs import ROOT, ServiceProcess, service_env
+from deploy.local.procs import ROOT, ServiceProcess, demo_agencies, service_env
 from deploy.local.show import heading, pad
 from deploy.sample.evaluation_scenario import EXTERNALS
 from sme_runtime.auth import Role
@@ -109,7 +109,8 @@ class PortalStage:
                                                     "/portal"}
         args = [sys.executable, "-m", "portal", "account", "create", "--role", role, "--name", name, "--email",
                 email, *(["--login", login] if login else []), *(["--brn", brn] if brn else []),
-                *(["--evaluator-id", evaluator_id] if evaluator_id else [])]
+                *(["--evaluator-id", evaluator_id] if evaluator_id else []),
+                *(a for agency in (demo_agencies() if role != "company" else ()) for a in ("--agency", agency))]
         subprocess.run(args, input=DEMO_PASSWORD + "\n", text=True, check=True, env=env, capture_output=True)
         return brn if role == "company" and brn else login
 

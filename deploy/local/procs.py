@@ -83,6 +83,15 @@ def signer():
     return load_signing_key(Path(key)) if key else DEVELOPMENT_SECRET
 
 
+def demo_agencies() -> tuple[str, ...]:
+    """T1: the agencies the local demo's staff, evaluators and experts act for: every agency with a program file in
+    deploy/programs (the demo calls the tests and the main job write are copies of them). A real account names its
+    own agencies."""
+    from sme_schemas.program import load_programs
+
+    return tuple(sorted({p.agency for p in load_programs(str(ROOT / "deploy" / "programs")).values()}))
+
+
 def intake_env(**settings) -> dict[str, str]:
     return service_env("intake", **settings)
 

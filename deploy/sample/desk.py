@@ -6,17 +6,20 @@ from typing import Any, Callable
 
 import httpx
 
-from deploy.local.procs import signer
+from deploy.local.procs import demo_agencies, signer
 from sme_runtime.auth import Role, mint_token
 
 
 class Desk:
-    def __init__(self, base_url: str, secret: Any = None) -> None:
+    def __init__(self, base_url: str, secret: Any = None, agencies: tuple[str, ...] | None = None) -> None:
         self.base, self.secret = base_url, secret if secret is not None else signer()
+        self.agencies = agencies if agencies is not None else demo_agencies()  # T1: whom its staff act for
         self.http = httpx.Client(base_url=base_url, timeout=30)
 
     def _as(self, role: Role, subject: str, brn: str | None = None) -> dict[str, str]:
-        return {"Authorization": "Bearer " + mint_token(self.secret, subject=subject, role=role, brn=brn)}
+        agencies = () if role is Role.COMPANY else self.agencies
+        return {"Authorization": "Bearer " + mint_token(self.secret, subject=subject, role=role, brn=brn,
+                                                        agencies=agencies)}
 
     def operator(self) -> dict[str, str]:
         return self._as(Role.OPERATOR, "operator:center-staff")

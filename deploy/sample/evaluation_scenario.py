@@ -106,9 +106,10 @@ class EvaluationDesk(Desk):
         return self.poll(lambda: self.call("GET", f"/applications?program_id={program_id}", headers=self.operator()),
                          lambda rows: len(rows) >= count, timeout)
 
-    def register_pool(self, pool: dict[str, dict]) -> None:
+    def register_pool(self, pool: dict[str, dict], *, agency: str) -> None:
+        """Into `agency`'s pool (T1: the pool of the agency whose program the committee scores)."""
         for evaluator_id, record in pool.items():
-            self.call("PUT", f"/evaluators/{evaluator_id}", headers=self.operator(), json=record)
+            self.call("PUT", f"/evaluators/{evaluator_id}", headers=self.operator(), json={**record, "agency": agency})
 
     def open_round(self, program_id: str, call_id: str | None = None) -> dict:
         return self.call("POST", "/rounds", headers=self.operator(),

@@ -24,7 +24,7 @@ def test_every_generated_request_gets_a_documented_answer_and_no_server_error(fr
                                                                                service, tmp_path):
     env = service_env(service, kafka=KAFKA, pg_port=TEST_ENV["SME_PG_PORT"], http_port=PORTS[service],
                       programs_path=f"{ROOT / 'deploy/programs'}:{programs_dir}")
-    token = mint_token(DEVELOPMENT_SECRET, subject="fuzz", role=Role.OPERATOR)
+    token = mint_token(DEVELOPMENT_SECRET, subject="fuzz", role=Role.OPERATOR, agencies=["gimpo"])
     with running(ServiceProcess(service, "serve", env, port=PORTS[service])):
         run = subprocess.run(
             [str(Path(sys.executable).parent / "schemathesis"), "run",

@@ -34,7 +34,23 @@ def run_main_job(*args: str) -> str:
     (Path(TEST_ENV["SME_LOCAL_DIR"]) / "logs" / f"{name}.out").write_text(result.stdout + result.stderr,
                                                                            encoding="utf-8")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert_agency_walls_held(result.stdout)
     return result.stdout
+
+
+def assert_agency_walls_held(out: str) -> None:
+    """T1 (issue 27): the job's walls stage tried every route of the five services on the call's records as another
+    agency's staff, evaluator and expert; each was refused or listed none of them, nothing changed."""
+    walls = re.search(r"(\d+) attempts on (\d+) routes of 5 services by ([a-z-]+)'s staff, evaluator and expert: "
+                      r"(\d+) refused \(([^)]*)\), (\d+) listings showed none of ([a-z-]+)'s records, 0 let through",
+                      out)
+    assert walls, out.split("walls between agencies")[-1][:2000]
+    attempts, routes, other, refused, _, hidden, own = walls.groups()
+    assert other != own and int(attempts) == int(refused) + int(hidden) and int(routes) >= 60
+    reads = re.search(r"(\d+) reads as [a-z-]+'s staff answered 200; read again after the attempts, (\d+) of "
+                      r"(\d+) unchanged", out)
+    assert reads and reads[2] == reads[3] and int(reads[1]) == int(reads[3]) + 1 >= 25
+    print(f"T1 matrix: {walls[0]}; {reads[0]}")
 
 
 def money(text: str) -> int:

@@ -30,7 +30,7 @@ from deploy.local.procs import (
     service_env,
 )
 from deploy.sample.program_call import sample_forms
-from deploy.local.procs import signer
+from deploy.local.procs import demo_agencies, signer
 from sme_runtime.auth import Role, mint_token
 from sme_runtime.keys import new_keys
 from sme_schemas.program import KST
@@ -73,23 +73,28 @@ class Mailbox:
 
 
 def operator_headers() -> dict[str, str]:
-    return {"Authorization": "Bearer " + mint_token(signer(), subject="operator:setup", role=Role.OPERATOR)}
+    return {"Authorization": "Bearer " + mint_token(signer(), subject="operator:setup", role=Role.OPERATOR,
+                                                    agencies=demo_agencies())}
 
 
 def evaluator_headers(evaluator_id: str) -> dict[str, str]:
-    return {"Authorization": "Bearer " + mint_token(signer(), subject=evaluator_id, role=Role.EVALUATOR)}
+    return {"Authorization": "Bearer " + mint_token(signer(), subject=evaluator_id, role=Role.EVALUATOR,
+                                                    agencies=demo_agencies())}
 
 
 def expert_headers(brn: str) -> dict[str, str]:
-    return {"Authorization": "Bearer " + mint_token(signer(), subject="expert:setup", role=Role.EXPERT, brn=brn)}
+    return {"Authorization": "Bearer " + mint_token(signer(), subject="expert:setup", role=Role.EXPERT, brn=brn,
+                                                    agencies=demo_agencies())}
 
 
 def account(env: dict, role: str, name: str, email: str, *, login: str = "", brn: str | None = None,
-            evaluator_id: str | None = None) -> None:
+            evaluator_id: str | None = None, agencies: tuple[str, ...] | None = None) -> None:
     args = [sys.executable, "-m", "portal", "account", "create", "--role", role, "--name", name, "--email", email]
     args += ["--login", login] if login else []
     args += ["--brn", brn] if brn else []
     args += ["--evaluator-id", evaluator_id] if evaluator_id else []
+    acts_for = () if role == "company" else agencies or demo_agencies()
+    args += [a for agency in acts_for for a in ("--agency", agency)]
     subprocess.run(args, input=PASSWORD + "\n", text=True, check=True, env={**os.environ, **env}, cwd=ROOT,
                    capture_output=True)
 
@@ -173,7 +178,7 @@ def stack(infrastructure, programs_dir, tmp_path_factory):
             employers = [{"brn": brn, "name": applicant["company"]["name"], "since": "2023-01-01"}] if n == 4 else []
             httpx.put(f"{evaluation}/evaluators/EV-0{n}", headers=operator_headers(), json={
                 "name": f"평가위원{n}", "affiliation": "김포대학교", "fields": ["공정개선"], "employers": employers,
-            }).raise_for_status()
+                "agency": program["agency"]}).raise_for_status()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         yield {"program": program, "applicant": applicant, "other": other, "mailbox": mailbox, "execution": execution,
                "portal_env": portal_env}
@@ -538,6 +543,25 @@ def test_a_form_post_without_the_session_csrf_token_is_refused(stack):
                                                     "email": "new@center.example", "csrf_token": csrf})
     assert taken.status_code == 200 and "/invite/" in taken.text  # the same post with the token is taken
     assert "intruder" not in client.get("/operator/invites").text
+
+
+def test_another_agency_s_staff_see_none_of_its_people_or_records_t1(stack):
+    account(stack["portal_env"], "operator", "박담당", "park@sba.example", login="sba-park", agencies=("seoul-sba",))
+    own, csrf = _signed_in_client("center-kim")
+    invited = own.post("/operator/invites", data={"role": "evaluator", "login": "gimpo-ev", "display_name": "김포 위원",
+                                                  "email": "ev@gimpo.example", "evaluator_id": "EV-09",
+                                                  "csrf_token": csrf})
+    assert invited.status_code == 200 and "gimpo-ev" in own.get("/operator/invites").text
+    other, _ = _signed_in_client("sba-park")
+    people = other.get("/operator/invites").text
+    assert "sba-park" in people and "gimpo-ev" not in people and "center-kim" not in people
+    program_id, company = stack["program"]["program_id"], stack["applicant"]["company"]["name"]
+    for path in ("/operator", "/operator/reviews", "/operator/rounds", "/operator/payments", "/operator/dead-letters",
+                 f"/operator/report?program_id={program_id}"):
+        page = other.get(path)
+        assert page.status_code == 200 and company not in page.text, path
+    report = other.get("/operator/report.csv", params={"program_id": program_id})
+    assert report.status_code == 200 and company not in report.text and report.text.count("\n") <= 1
 
 
 def test_a_session_id_planted_before_sign_in_is_never_the_signed_in_one(stack):

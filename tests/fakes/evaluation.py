@@ -12,7 +12,7 @@ class FakeEvaluationStore:
 
     def __init__(self) -> None:
         self.candidates: dict[str, Any] = {}
-        self.evaluators_: dict[str, Any] = {}
+        self.evaluators_: dict[tuple[str, str], Any] = {}  # (agency, evaluator_id): each agency's pool (T1)
         self.rounds: dict[str, Any] = {}
         self.seats_: dict[str, list[tuple[str, str]]] = {}
         self.declarations_: dict[tuple[str, str], Any] = {}
@@ -75,18 +75,19 @@ class FakeEvaluationStore:
         return [snapshot(c) for c in sorted(waiting, key=lambda c: (self.rounds[c.round_id].closed_at, c.rank))]
 
     # --- evaluators, rounds, seats
-    async def upsert_evaluator(self, *, evaluator_id: str, name: str, affiliation: str, kind: str, fields: list[str],
-                               employers: list[dict], at: datetime, by: str) -> bool:
-        created = evaluator_id not in self.evaluators_
-        before = self.evaluators_.get(evaluator_id)
-        self.evaluators_[evaluator_id] = row(
-            evaluator_id=evaluator_id, name=name, affiliation=affiliation, kind=kind, fields=jsonb(fields),
-            employers=jsonb(employers), registered_at=before.registered_at if before else at,
+    async def upsert_evaluator(self, *, evaluator_id: str, agency: str, name: str, affiliation: str, kind: str,
+                               fields: list[str], employers: list[dict], at: datetime, by: str) -> bool:
+        created = (agency, evaluator_id) not in self.evaluators_
+        before = self.evaluators_.get((agency, evaluator_id))
+        self.evaluators_[(agency, evaluator_id)] = row(
+            evaluator_id=evaluator_id, agency=agency, name=name, affiliation=affiliation, kind=kind,
+            fields=jsonb(fields), employers=jsonb(employers), registered_at=before.registered_at if before else at,
             registered_by=before.registered_by if before else by)
         return created
 
-    async def evaluators(self, ids: list[str] | None = None) -> list[Any]:
-        return [snapshot(e) for k, e in sorted(self.evaluators_.items()) if ids is None or k in ids]
+    async def evaluators(self, ids: list[str] | None = None, *, agencies: list[str] | None = None) -> list[Any]:
+        return [snapshot(e) for _, e in sorted(self.evaluators_.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+                if (ids is None or e.evaluator_id in ids) and (agencies is None or e.agency in agencies)]
 
     async def round_open_in(self, program_id: str, call_id: str) -> Any:
         return snapshot(next((r for r in self.rounds.values()
@@ -98,9 +99,11 @@ class FakeEvaluationStore:
     async def round_(self, round_id: str, *, lock: bool = False) -> Any:
         return snapshot(self.rounds.get(round_id))
 
-    async def insert_round(self, *, program_id: str, call_id: str, as_of: date, at: datetime, by: str) -> str:
+    async def insert_round(self, *, program_id: str, agency: str, call_id: str, as_of: date, at: datetime,
+                           by: str) -> str:
         round_id = f"{program_id}-r{sum(r.program_id == program_id for r in self.rounds.values()) + 1}"
-        self.rounds[round_id] = row(round_id=round_id, program_id=program_id, call_id=call_id, status="open",
+        self.rounds[round_id] = row(round_id=round_id, program_id=program_id, agency=agency, call_id=call_id,
+                                    status="open",
                                     as_of=as_of, opened_at=at, opened_by=by, closed_at=None, closed_by=None)
         return round_id
 
@@ -109,7 +112,9 @@ class FakeEvaluationStore:
         r.status, r.closed_at, r.closed_by = "closed", at, by
 
     async def seats(self, round_id: str) -> list[Any]:
-        seated = [row(role=role, **vars(self.evaluators_[e])) for e, role in self.seats_.get(round_id, [])]
+        agency = self.rounds[round_id].agency
+        seated = [row(role=role, **vars(self.evaluators_[(agency, e)])) for e, role in self.seats_.get(round_id, [])
+                  if (agency, e) in self.evaluators_]
         return sorted(seated, key=lambda s: (s.role, s.evaluator_id))
 
     async def replace_seats(self, round_id: str, members: list[tuple[str, str]]) -> None:

@@ -245,14 +245,14 @@ def test_from_selection_to_payment_clawback_and_replay(stack):
     # P1: B's report was not accepted; A files once, with 5,500,000 proven incl. VAT (P2).
     early_request = pay.http.post("/subsidy-requests", headers=pay.company(brn["B"]), json=subsidy_request(
         apps["B"][0].application_id, "B", 4_400_000, account="301-0000-1111-22"))
-    assert early_request.status_code == 409 and errors(early_request) == [("application_id", "P1")]
+    assert early_request.status_code == 404 and errors(early_request) == [("application_id", "P1")]
     form = subsidy_request(apps["A"][0].application_id, a["company_name"], 5_500_000, account="301-1234-5678-91")
     # P3 and 서식4: a request received on paper ten days ago, deficient: returned with the reason, it stops
     # counting; the complete one filed today is due 30 days (to a working day) from today, not from then
     on_paper = subsidy_request(apps["A"][0].application_id, a["company_name"], 5_500_000,
                                account="301-1234-5678-91", received_on=today - timedelta(days=10))
     first = pay.poll(lambda: pay.http.post("/subsidy-requests", headers=pay.operator(), json=on_paper),
-                     lambda r: r.status_code != 409)
+                     lambda r: r.status_code != 404)
     assert first.status_code == 201, first.text
     first = first.json()
     assert first["due_on"] == WORKING_DAYS.due_date(today - timedelta(days=10), days=30).isoformat()

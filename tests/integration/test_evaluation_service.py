@@ -88,7 +88,7 @@ def test_a_round_from_screening_passed_to_notified_selection(evaluation):
     assert len(rows) == len(apps) and all(r["status"] == "awaiting-round" for r in rows)
 
     facts = [{"application_id": a.application_id, **a.facts.model_dump(mode="json")} for a in apps]
-    desk.register_pool(evaluator_pool(facts, now.date()))
+    desk.register_pool(evaluator_pool(facts, now.date()), agency="gimpo")
     round_id = desk.open_round(pid)["round_id"]
     too_small = desk.call("PUT", f"/rounds/{round_id}/committee", headers=desk.operator(), expect=(422,),
                           json={"members": [{"evaluator_id": "EV-01", "role": "chair"},
@@ -227,7 +227,7 @@ def test_the_smart_factory_program_runs_on_its_own_numbers(evaluation):
         publish(event)
     desk = EvaluationDesk(DESK)
     desk.wait_for_candidates(pid, len(apps))
-    desk.register_pool(evaluator_pool([], now.date()))
+    desk.register_pool(evaluator_pool([], now.date()), agency="gimpo")
     round_id = desk.open_round(pid)["round_id"]
     desk.seat(round_id, COMMITTEE)
     desk.score_all(round_id, COMMITTEE)

@@ -61,21 +61,28 @@ async def evaluation_scenario(s) -> list:
         application_id="A0", program_id="p", round_id=None, brn="1234567800", company_name="x", facts={},
         expert_grade=None, passed_at=at(9), submitted_at=at(9), quantitative=1, quantitative_detail={},
         planned_subsidy=1, at=at(9)))
-    first = await s.insert_round(program_id="p", call_id="main", as_of=date(2026, 5, 1), at=at(10), by="kim")
-    second = await s.insert_round(program_id="p", call_id="second", as_of=date(2026, 5, 1), at=at(11), by="kim")
+    first = await s.insert_round(program_id="p", agency="gimpo", call_id="main", as_of=date(2026, 5, 1), at=at(10),
+                                 by="kim")
+    second = await s.insert_round(program_id="p", agency="gimpo", call_id="second", as_of=date(2026, 5, 1),
+                                  at=at(11), by="kim")
     seen += [first, second, fields(await s.round_open_in("p", "main"), "round_id", "status", "as_of")]
     seen.append(await s.join_round("p", "main", first, at(12)))
     seen.append(await s.join_round("p", "second", second, at(12)))
     seen.append([fields(c, "application_id", "status", "round_id") for c in await s.candidates_of_round(first)])
     for e, kind in (("EV-02", "external"), ("EV-01", "external"), ("ST-01", "center-staff")):
-        seen.append(await s.upsert_evaluator(evaluator_id=e, name=f"위원{e}", affiliation="대학", kind=kind,
+        seen.append(await s.upsert_evaluator(evaluator_id=e, agency="gimpo", name=f"위원{e}", affiliation="대학",
+                                             kind=kind,
                                              fields=["경영"], employers=[{"brn": "1234567800", "name": "회사0",
                                                                          "since": None, "until": None}],
                                              at=at(13), by="kim"))
-    seen.append(await s.upsert_evaluator(evaluator_id="EV-01", name="위원1", affiliation="연구원", kind="external",
-                                         fields=[], employers=[], at=at(14), by="lee"))
-    seen.append([fields(e, "evaluator_id", "affiliation", "fields", "employers")
+    seen.append(await s.upsert_evaluator(evaluator_id="EV-01", agency="gimpo", name="위원1", affiliation="연구원",
+                                         kind="external", fields=[], employers=[], at=at(14), by="lee"))
+    # T1: the same person in another agency's pool is an entry of that pool, leaving Gimpo's as it is
+    seen.append(await s.upsert_evaluator(evaluator_id="EV-01", agency="seoul-sba", name="위원1", affiliation="서울",
+                                         kind="external", fields=[], employers=[], at=at(14), by="park"))
+    seen.append([fields(e, "evaluator_id", "agency", "affiliation", "fields", "employers")
                  for e in await s.evaluators(["EV-01", "ST-01"])])
+    seen.append([(e.evaluator_id, e.affiliation) for e in await s.evaluators(agencies=["seoul-sba"])])
     await s.replace_seats(first, [("EV-02", "member"), ("EV-01", "chair"), ("ST-01", "secretary")])
     await s.replace_seats(first, [("EV-02", "member"), ("EV-01", "chair")])
     seen.append([fields(x, "role", "evaluator_id", "name") for x in await s.seats(first)])

@@ -26,7 +26,8 @@ BASE = "http://127.0.0.1:18001"
 
 
 def operator() -> dict[str, str]:
-    return {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject="operator:test", role=Role.OPERATOR)}
+    return {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject="operator:test", role=Role.OPERATOR,
+                                                    agencies=["gimpo"])}
 
 
 def company(brn: str) -> dict[str, str]:
@@ -138,7 +139,7 @@ def test_a_company_sees_only_its_own_applications(intake, forms):
     assert len(httpx.get(f"{BASE}/applications", headers=operator()).json()) == 2
     assert httpx.get(f"{BASE}/applications").status_code == 401
     bad_token = {"Authorization": "Bearer " + mint_token("another-secret-of-enough-length-0000", subject="x",
-                                                          role=Role.OPERATOR)}
+                                                          role=Role.OPERATOR, agencies=["gimpo"])}
     assert httpx.get(f"{BASE}/applications", headers=bad_token).status_code == 401
 
 

@@ -67,7 +67,7 @@ def test_each_call_selects_within_its_own_share(programs_dir, fresh_databases):
             asyncio.run(publish_event(event, KAFKA, source="/sme/screening"))
         rows = desk.wait_for_candidates(program_id, 5)
         desk.register_pool(evaluator_pool([{"application_id": e.application_id, **e.facts.model_dump(mode="json")}
-                                           for e in apps["h1"] + apps["h2"]], now.date()))
+                                           for e in apps["h1"] + apps["h2"]], now.date()), agency="gimpo")
         wrong = desk.call("POST", "/rounds", headers=desk.operator(), expect=(404,),
                           json={"program_id": program_id, "call_id": "h3"})
         first = run_round(desk, program_id, "h1", 3)

@@ -42,7 +42,8 @@ LOGS = ROOT / ".local-test" / "logs"
 
 
 def operator() -> dict[str, str]:
-    return {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject="operator:kim", role=Role.OPERATOR)}
+    return {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject="operator:kim", role=Role.OPERATOR,
+                                                    agencies=["gimpo"])}
 
 
 def company(brn: str) -> dict[str, str]:

@@ -170,7 +170,7 @@ def test_intake_as_its_principal_answers_a_filing_system_and_refuses_a_forged_se
     assert [(p.field, p.rule) for p in refused.problems] == [("ce_source", "sender"), ("source_system", "sender")]
 
     operator = {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject="operator:test",
-                                                         role=Role.OPERATOR)}
+                                                         role=Role.OPERATOR, agencies=["gimpo"])}
     listed = httpx.get("http://127.0.0.1:18001/applications", headers=operator).json()
     assert [(a["source_system"], a["external_reference"]) for a in listed] == [(MINWON, "MW-S-1")]
     assert listed[0]["application_id"] == accepted.application_id
@@ -188,7 +188,8 @@ async def _replay_as(access: KafkaAccess, event_id: str):
             [dead_letter] = (await session.execute(text("SELECT id FROM dead_letters WHERE event_id = :e"),
                                                    {"e": event_id})).scalars().all()
             try:
-                await dlq.replay(session, access, [dead_letter], by="operator:test", reason="after the fix")
+                await dlq.replay(session, access, [dead_letter], by="operator:test", reason="after the fix",
+                                 visible=dlq.Visible.everything())
             except RuleViolation as refused:
                 problem = refused.problems[0]
                 assert "admin" in problem.message

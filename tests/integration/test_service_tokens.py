@@ -30,7 +30,7 @@ def test_a_service_with_a_jwks_trusts_its_keys_only(intake_env, tmp_path):
         company = mint_token(load_signing_key(tmp_path / SIGNING_KEY), subject="company:1248100998",
                              role=Role.COMPANY, brn="1248100998")
         assert httpx.get(f"{BASE}/applications", headers={"Authorization": f"Bearer {company}"}).json() == []
-        shared = mint_token(DEVELOPMENT_SECRET, subject="operator:x", role=Role.OPERATOR)
+        shared = mint_token(DEVELOPMENT_SECRET, subject="operator:x", role=Role.OPERATOR, agencies=["gimpo"])
         refused = httpx.get(f"{BASE}/applications", headers={"Authorization": f"Bearer {shared}"})
         assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
         assert "invalid bearer token" in refused.text

@@ -157,6 +157,8 @@ def test_a_reading_system_gets_only_what_it_registered_for():
     ({"name": "Gimpo Minwon"}, "name"),
     ({"name": "x-files", "files": True}, "source"),
     ({"name": "reader", "reads": ["payments.payment-due.v9"]}, "reads"),
+    ({"name": "x-files", "files": True, "source": "/x"}, "agencies"),
+    ({"name": "x-files", "files": True, "source": "/x", "agencies": []}, "agencies"),
 ])
 def test_a_systems_file_that_cannot_be_is_refused_naming_the_entry_and_field(tmp_path, entry, field):
     path = tmp_path / "systems.json"

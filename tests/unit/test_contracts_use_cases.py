@@ -19,9 +19,10 @@ from tests.fakes.unit import Clock, FakeUnit, PROGRAMS, consume, example, run, u
 APP = example(ApplicationSelected).application_id
 AGREEMENT = handlers.agreement_id_of(APP)
 BRN = example(ScreeningPassed).facts.business_registration_number
-CENTER = Principal("kim", Role.OPERATOR)
+CENTER = Principal("kim", Role.OPERATOR, agencies=frozenset({"gimpo"})).within(PROGRAMS)
+ANOTHER_AGENCY = Principal("park", Role.OPERATOR, agencies=frozenset({"seoul-sba"})).within(PROGRAMS)
 COMPANY = Principal(f"company:{BRN}", Role.COMPANY, BRN)
-EXPERT = Principal("expert:이성훈", Role.EXPERT, BRN)
+EXPERT = Principal("expert:이성훈", Role.EXPERT, BRN, agencies=frozenset({"gimpo"})).within(PROGRAMS)
 STRANGER = Principal("company:2208162517", Role.COMPANY, "2208162517")
 
 
@@ -82,6 +83,21 @@ def test_another_company_cannot_see_or_sign_the_agreement_c9(world):
         run(handlers.sign(uow, contracts, AGREEMENT, STRANGER))
     assert refused.value.status_code == 404 and refused.value.problems[0].rule == "C9"
     assert uow.store.signatures_ == {}
+
+
+@pytest.mark.parametrize("who", [ANOTHER_AGENCY, Principal("expert:박", Role.EXPERT, BRN,
+                                                            agencies=frozenset({"seoul-sba"})).within(PROGRAMS)])
+def test_another_agency_s_staff_or_expert_cannot_see_or_sign_the_agreement_t1(world, who):
+    contracts, uow = world
+    drafted(contracts, uow)
+    for act in (lambda: handlers.visible_agreement(uow, AGREEMENT, who), lambda: handlers.sign(uow, contracts,
+                                                                                                AGREEMENT, who)):
+        with pytest.raises(RuleViolation) as refused:
+            run(act())
+        assert refused.value.status_code == 404  # the same answer as for an agreement that does not exist
+        assert refused.value.problems[0].message == f"no agreement {AGREEMENT} visible to you"
+    assert uow.store.signatures_ == {}
+    assert run(handlers.visible_agreement(uow, AGREEMENT, CENTER)).agreement_id == AGREEMENT
 
 
 def test_an_amendment_before_signing_withdraws_the_signatures_given_c5(world):

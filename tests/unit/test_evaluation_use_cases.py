@@ -54,8 +54,9 @@ def scored_round(evaluation, uow, tops: dict[str, int]) -> str:
         passed(evaluation, uow, application_id, brn, f"(주)회사{label}")
     round_id = run(handlers.open_round(uow, evaluation, program_id=SOS, operator="kim"))
     for n, e in enumerate(EVALUATORS):
-        run(handlers.register_evaluator(uow, evaluation, evaluator_id=e, name=f"평가위원{n}", affiliation="대학",
-                                        kind=Kind.EXTERNAL, fields=["경영"], employers=[], operator="kim"))
+        run(handlers.register_evaluator(uow, evaluation, evaluator_id=e, agency="gimpo", name=f"평가위원{n}",
+                                        affiliation="대학", kind=Kind.EXTERNAL, fields=["경영"], employers=[],
+                                        operator="kim"))
     run(handlers.form_committee(uow, evaluation, round_id=round_id, operator="kim",
                                 members=[(e, Role.CHAIR if n == 0 else Role.MEMBER) for n, e in enumerate(EVALUATORS)]))
     for label, (application_id, _) in COMPANIES.items():

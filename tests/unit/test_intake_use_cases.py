@@ -204,7 +204,7 @@ def test_an_unreadable_program_does_not_stop_the_answer():
 
 # --- an authenticated sender: a filing read on a system's own topic (issue 27) ---------------------------------
 
-MINWON = OutsideSystem("gimpo-minwon", source="/gimpo/minwon", files=True)
+MINWON = OutsideSystem("gimpo-minwon", source="/gimpo/minwon", files=True, agencies=("gimpo",))
 
 
 def filed_on_its_topic(uow, system=MINWON, *, source="/gimpo/minwon", **changes) -> None:
@@ -228,6 +228,15 @@ def test_a_filing_that_claims_another_sender_is_refused_and_nothing_filed(uow, c
     with pytest.raises(handlers.FilingRefused) as refused:
         filed_on_its_topic(uow, **changes)
     assert [(p.field, p.rule) for p in refused.value.problems] == [(f, "sender") for f in fields]
+    assert uow.store.applications == {} and uow.published == []
+
+
+def test_a_system_files_only_for_its_own_agencies_programs_t1(uow):
+    crm = OutsideSystem("seoul-sba-crm", source="/seoul-sba/crm", files=True, agencies=("seoul-sba",))
+    with pytest.raises(handlers.FilingRefused) as refused:  # the example files for Gimpo's SOS program
+        filed_on_its_topic(uow, crm, source="/seoul-sba/crm", source_system="seoul-sba-crm")
+    assert [(p.field, p.rule) for p in refused.value.problems] == [("program_id", "T1")]
+    assert "run by gimpo" in refused.value.problems[0].message
     assert uow.store.applications == {} and uow.published == []
 
 

@@ -21,7 +21,8 @@ from tests.fakes.unit import Clock, FakeUnit, PROGRAMS, consume, example, run, u
 APP = example(AgreementSigned).application_id
 BRN = "1248100998"
 COMPANY = Principal(f"company:{BRN}", Role.COMPANY, BRN)
-CENTER = Principal("kim", Role.OPERATOR)
+CENTER = Principal("kim", Role.OPERATOR, agencies=frozenset({"gimpo"})).within(PROGRAMS)
+ANOTHER_AGENCY = Principal("park", Role.OPERATOR, agencies=frozenset({"seoul-sba"})).within(PROGRAMS)
 DOCUMENTS = {"quote_ref": "docs://q.pdf", "transaction_statement_ref": "docs://t.pdf", "tax_invoice_ref": "docs://i.pdf",
              "deposit_receipt_ref": "docs://d.pdf", "bankbook_copy_ref": "docs://b.pdf"}
 
@@ -88,6 +89,16 @@ def test_another_company_cannot_request_the_subsidy(world):
     with pytest.raises(RuleViolation):
         request(payments, uow, stranger)
     assert uow.store.payments == {}
+
+
+def test_another_agency_s_operator_cannot_enter_the_request_t1(world):
+    payments, uow = world
+    signed_and_reported(payments, uow)
+    with pytest.raises(RuleViolation) as refused:
+        request(payments, uow, ANOTHER_AGENCY)
+    assert (refused.value.problems[0].field, refused.value.problems[0].rule) == ("application_id", "P1")
+    assert uow.store.payments == {}
+    assert request(payments, uow, CENTER).application_id == APP
 
 
 def test_an_operator_enters_a_paper_request_on_the_day_it_was_received_but_not_in_the_future_p3(world):

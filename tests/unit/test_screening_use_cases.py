@@ -8,6 +8,7 @@ import pytest
 
 from screening import handlers
 from screening.lookups import LookupAnswered, LookupRequested, Registry, Verdict
+from sme_runtime.auth import Principal, Role
 from sme_runtime.consumer import EventRefused
 from sme_schemas.contracts import ParticipationGivenUp
 from sme_schemas.evaluation import RecheckRequested
@@ -19,6 +20,9 @@ from tests.fakes.screening import FakeScreeningStore
 from tests.fakes.unit import Clock, FakeUnit, PROGRAMS, consume, example, run, utc
 
 APP = example(ApplicationSubmitted).application_id
+
+CENTER = Principal("kim", Role.OPERATOR, agencies=frozenset({"gimpo"})).within(PROGRAMS)
+ANOTHER_AGENCY = Principal("park", Role.OPERATOR, agencies=frozenset({"seoul-sba"})).within(PROGRAMS)
 
 
 @pytest.fixture
@@ -95,9 +99,24 @@ def test_a_referral_waits_for_an_operator_whose_clearance_passes_it(world):
     assert uow.events(ScreeningPassed) == []
     uow.take()
     run(handlers.rule_on(uow, screening, application_id=APP, purpose=handlers.SCREENING, exclude=False, rules=None,
-                         reason="공동대표 확인", operator="kim"))
+                         reason="공동대표 확인", operator=CENTER))
     assert [p.application_id for p in uow.events(ScreeningPassed)] == [APP]
     assert uow.store.rulings_[0].rule == "X4"
+
+
+def test_another_agency_s_operator_cannot_rule_on_the_question_t1(world):
+    screening, uow = world
+    asked = submitted(screening, uow)
+    for registry, request in asked.items():
+        verdict = Verdict.REFER if registry is Registry.BUSINESS_STATUS else Verdict.CLEAR
+        answer(screening, uow, request, verdict, *([Finding(rule="X4", detail="대표자 다름")]
+                                                   if verdict is Verdict.REFER else []))
+    uow.take()
+    with pytest.raises(Exception) as refused:
+        run(handlers.rule_on(uow, screening, application_id=APP, purpose=handlers.SCREENING, exclude=True,
+                             rules=None, reason="다른 기관의 판단", operator=ANOTHER_AGENCY))
+    assert getattr(refused.value, "status_code", None) == 404
+    assert uow.store.rulings_ == [] and uow.events(ApplicationRejected) == []
 
 
 def test_an_operator_may_not_rule_on_a_question_nobody_asked(world):
@@ -105,7 +124,7 @@ def test_an_operator_may_not_rule_on_a_question_nobody_asked(world):
     submitted(screening, uow)
     with pytest.raises(Exception) as refused:
         run(handlers.rule_on(uow, screening, application_id=APP, purpose=handlers.SCREENING, exclude=False,
-                             rules=("D3",), reason="?", operator="kim"))
+                             rules=("D3",), reason="?", operator=CENTER))
     assert getattr(refused.value, "status_code", None) == 409
     assert uow.store.rulings_ == []
 

@@ -18,6 +18,11 @@ from sme_runtime.keys import JWKS, SIGNING_KEY, load_signing_key, new_keys, publ
 from sme_runtime.settings import DEVELOPMENT_SECRET
 
 
+def staff_token(secret, **claims) -> str:
+    """A staff member's, evaluator's or expert's token: they act for an agency (T1)."""
+    return mint_token(secret, agencies=["gimpo"], **claims)
+
+
 def refused(verifier: TokenVerifier, token: str) -> str:
     with pytest.raises(HTTPException) as error:
         verifier.principal(token)
@@ -33,16 +38,16 @@ def test_a_token_signed_by_a_listed_key_is_accepted_and_nothing_else(tmp_path):
                                             brn="1248100998"))
     assert (company.role, company.business_registration_number) == (Role.COMPANY, "1248100998")
     # the shared secret signs nothing where a JWKS is configured (no downgrade to HS256)
-    assert "invalid bearer token" in refused(verifier, mint_token(DEVELOPMENT_SECRET, subject="x", role=Role.OPERATOR))
+    assert "invalid bearer token" in refused(verifier, staff_token(DEVELOPMENT_SECRET, subject="x", role=Role.OPERATOR))
     # another key, even claiming a listed key's id, is refused
     stranger = tmp_path / "stranger"
     new_keys(stranger)
     other_key, _ = load_signing_key(stranger / SIGNING_KEY)
-    assert "no key" in refused(verifier, mint_token((other_key, "unknown-kid"), subject="x", role=Role.OPERATOR))
+    assert "no key" in refused(verifier, staff_token((other_key, "unknown-kid"), subject="x", role=Role.OPERATOR))
     assert "Signature verification failed" in refused(
-        verifier, mint_token((other_key, signer[1]), subject="x", role=Role.OPERATOR))
+        verifier, staff_token((other_key, signer[1]), subject="x", role=Role.OPERATOR))
     # expired, and a token without its issuer's claims
-    assert "expired" in refused(verifier, mint_token(signer, subject="x", role=Role.OPERATOR,
+    assert "expired" in refused(verifier, staff_token(signer, subject="x", role=Role.OPERATOR,
                                                      ttl=timedelta(seconds=-1)))
     bare = jwt.encode({"sub": "x", "role": "operator"}, signer[0], algorithm="EdDSA", headers={"kid": signer[1]})
     assert "invalid bearer token" in refused(verifier, bare)
@@ -50,9 +55,9 @@ def test_a_token_signed_by_a_listed_key_is_accepted_and_nothing_else(tmp_path):
 
 def test_without_a_jwks_the_development_secret_signs_and_verifies():
     verifier = TokenVerifier(DEVELOPMENT_SECRET)
-    assert verifier.principal(mint_token(DEVELOPMENT_SECRET, subject="o", role=Role.OPERATOR)).role is Role.OPERATOR
+    assert verifier.principal(staff_token(DEVELOPMENT_SECRET, subject="o", role=Role.OPERATOR)).role is Role.OPERATOR
     assert "invalid bearer token" in refused(TokenVerifier("another-secret-of-at-least-32-chars!!"),
-                                             mint_token(DEVELOPMENT_SECRET, subject="o", role=Role.OPERATOR))
+                                             staff_token(DEVELOPMENT_SECRET, subject="o", role=Role.OPERATOR))
 
 
 def test_keys_rotate_with_both_listed_and_the_private_key_kept_private(tmp_path):
@@ -63,7 +68,7 @@ def test_keys_rotate_with_both_listed_and_the_private_key_kept_private(tmp_path)
     assert [k["kid"] for k in jwks["keys"]] == [new[1], old[1]] and new[1] != old[1]
     verifier = TokenVerifier(DEVELOPMENT_SECRET, str(tmp_path / JWKS))
     for signer in (old, new):
-        assert verifier.principal(mint_token(signer, subject="o", role=Role.OPERATOR)).subject == "o"
+        assert verifier.principal(staff_token(signer, subject="o", role=Role.OPERATOR)).subject == "o"
     assert (tmp_path / SIGNING_KEY).stat().st_mode & 0o077 == 0
     assert "d" not in json.loads((tmp_path / JWKS).read_text())["keys"][0]  # no private part published
 
@@ -84,9 +89,9 @@ def test_a_jwks_served_over_http_is_fetched_again_for_a_new_key(tmp_path):
     try:
         verifier = TokenVerifier(DEVELOPMENT_SECRET, f"http://127.0.0.1:{server.server_port}/{JWKS}",
                                  refetch_seconds=0)
-        assert verifier.principal(mint_token(first, subject="a", role=Role.EVALUATOR)).role is Role.EVALUATOR
+        assert verifier.principal(staff_token(first, subject="a", role=Role.EVALUATOR)).role is Role.EVALUATOR
         new_keys(tmp_path, keep_old=True)  # rotated while the service runs
         second = load_signing_key(tmp_path / SIGNING_KEY)
-        assert verifier.principal(mint_token(second, subject="b", role=Role.EXPERT)).subject == "b"
+        assert verifier.principal(staff_token(second, subject="b", role=Role.EXPERT)).subject == "b"
     finally:
         server.shutdown()

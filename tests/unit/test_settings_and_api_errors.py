@@ -26,7 +26,8 @@ def client():
 
 
 def operator():
-    return {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject="op", role=Role.OPERATOR)}
+    return {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject="op", role=Role.OPERATOR,
+                                                    agencies=["gimpo"])}
 
 
 async def test_every_route_needs_a_token(client):
@@ -38,7 +39,8 @@ async def test_every_route_needs_a_token(client):
 
 
 async def test_evaluators_may_not_submit(client):
-    headers = {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject="ev", role=Role.EVALUATOR)}
+    headers = {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject="ev", role=Role.EVALUATOR,
+                                                       agencies=["gimpo"])}
     assert (await client.post("/applications", json={}, headers=headers)).status_code == 403
 
 
@@ -54,7 +56,8 @@ async def test_auth_and_unknown_route_errors_have_the_one_error_shape(client):
     missing = await client.get("/applications")
     assert missing.status_code == 401 and missing.json()["errors"][0]["rule"] == "authentication"
     assert missing.headers["www-authenticate"] == "Bearer"
-    headers = {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject="ev", role=Role.EVALUATOR)}
+    headers = {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject="ev", role=Role.EVALUATOR,
+                                                       agencies=["gimpo"])}
     forbidden = await client.post("/applications", json={}, headers=headers)
     assert forbidden.json()["errors"][0]["rule"] == "permission"
     nowhere = await client.get("/no-such-route", headers=operator())

@@ -18,6 +18,7 @@ from contracts.views import (
 )
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.consumer import EventRefused
+from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas.application import EvidenceDocument, ExpertQualification
 from sme_schemas.contracts import TerminationReason
 
@@ -154,7 +155,8 @@ async def _act(request: Request, action, agreement_id: str, principal: Principal
 
 # --- routes ---------------------------------------------------------------------------------------------------
 
-@router.get("/agreements", summary="Agreements: operators see all; a company or its expert only its own (C9)")
+@router.get("/agreements", summary="Agreements: operators see their agencies' (T1); a company or its expert only "
+                                  "its own (C9)")
 async def list_agreements(request: Request, principal: Signer, program_id: str | None = None,
                           status: AgreementStatus | None = None,
                           signature_overdue: bool = Query(False, description="Only those unsigned past their "
@@ -162,7 +164,8 @@ async def list_agreements(request: Request, principal: Signer, program_id: str |
                           ) -> list[AgreementSummary]:
     brn = None if principal.role is Role.OPERATOR else principal.business_registration_number or "-"
     async with request.app.state.sessions() as session:
-        rows = await store.agreements(session, program_id=program_id, brn=brn, status=status)
+        rows = await store.agreements(session, program_id=program_id, brn=brn, status=status,
+                                      programs=principal.visible_programs())
     views = [summary_view(request.app.state.contracts, a) for a in rows]
     return [v for v in views if v.signature_overdue] if signature_overdue else views
 
@@ -246,8 +249,9 @@ async def return_report(request: Request, agreement_id: str, form: ReturnForm, o
 
 
 @router.get("/agreements/{agreement_id}/audit", summary="Who did what to the agreement, when and why")
-async def audit(request: Request, agreement_id: str, _: Operator) -> list[AuditEntry]:
+async def audit(request: Request, agreement_id: str, operator: Operator) -> list[AuditEntry]:
     async with request.app.state.sessions() as session:
+        await handlers.visible_agreement(handlers.unit(session), agreement_id, operator)
         rows = await store.audit_of(session, agreement_id)
     return [AuditEntry(at=r.at, actor=r.actor, action=r.action, detail=r.detail) for r in rows]
 
@@ -285,7 +289,9 @@ async def answer_follow_up(request: Request, agreement_id: str,
 
 @router.get("/programs/{program_id}/follow-up",
             summary="The program's follow-up: answered and overdue, survey means, outcomes (M3)")
-async def program_follow_up(request: Request, program_id: str, _: Operator) -> ProgramFollowUp:
+async def program_follow_up(request: Request, program_id: str, operator: Operator) -> ProgramFollowUp:
+    if not operator.sees(program_id):  # T1: as if the program were not deployed here (follow_up_report's M3)
+        raise RuleViolation(Problem("program_id", "M3", f"no program {program_id!r} here"), status_code=404)
     async with request.app.state.sessions() as session:
         report = await handlers.follow_up_report(handlers.unit(session), request.app.state.contracts, program_id)
     return ProgramFollowUp(**report)

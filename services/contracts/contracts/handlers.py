@@ -119,9 +119,11 @@ async def draft_when_ready(uow: Unit, contracts: Contracts, application_id: str)
 
 async def visible_agreement(uow: Unit, agreement_id: str, principal: Principal, *,
                             lock: bool = False) -> Any:
-    """C9: the agreement, or 404 for anyone who is not a party or an operator (not even its existence shows)."""
+    """C9: the agreement, or 404 for anyone who is not a party or an operator (not even its existence shows);
+    T1: nor for another agency's staff or experts."""
     a = await uow.store.agreement(agreement_id, lock=lock)
-    if a is None or not rules.visible_to(principal.role, principal.business_registration_number, a.brn):
+    if a is None or not principal.sees(a.program_id) or not rules.visible_to(
+            principal.role, principal.business_registration_number, a.brn):
         raise RuleViolation(Problem("agreement_id", "C9", f"no agreement {agreement_id} visible to you"),
                             status_code=404)
     return a

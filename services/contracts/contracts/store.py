@@ -69,11 +69,13 @@ async def agreement(session: AsyncSession, agreement_id: str, *, lock: bool = Fa
 
 
 async def agreements(session: AsyncSession, *, program_id: str | None = None, brn: str | None = None,
-                     status: str | None = None) -> list[Any]:
+                     status: str | None = None, programs: list[str] | None = None) -> list[Any]:
+    """`programs`: only these programs' agreements (T1: the caller's agencies'); None: any."""
     return await _rows(session, """
         SELECT * FROM agreements WHERE (CAST(:p AS text) IS NULL OR program_id = :p)
             AND (CAST(:brn AS text) IS NULL OR brn = :brn) AND (CAST(:st AS text) IS NULL OR status = :st)
-        ORDER BY drafted_at, agreement_id""", p=program_id, brn=brn, st=status)
+            AND (CAST(:programs AS text[]) IS NULL OR program_id = ANY(:programs))
+        ORDER BY drafted_at, agreement_id""", p=program_id, brn=brn, st=status, programs=programs)
 
 
 async def update_agreement(session: AsyncSession, agreement_id: str, **values) -> None:

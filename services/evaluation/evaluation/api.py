@@ -19,7 +19,7 @@ from evaluation.views import (
 )
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
-from sme_schemas.values import BusinessRegistrationNumber
+from sme_schemas.values import AgencyId, BusinessRegistrationNumber
 
 router = APIRouter()
 
@@ -46,6 +46,8 @@ class EvaluatorForm(BaseModel):
                               examples=[["공정개선", "품질관리"]])
     employers: list[EmploymentForm] = Field(default_factory=list, max_length=30,
                                             description="Present and past employers, for conflict detection (F6)")
+    agency: AgencyId | None = Field(None, description="T1: the agency whose pool the evaluator joins; one of yours, "
+                                    "by default your only one")
 
 
 class RoundForm(BaseModel):
@@ -86,17 +88,29 @@ async def register(request: Request, form: EvaluatorForm, operator: Operator, re
         created = await handlers.register_evaluator(
             handlers.unit(session), request.app.state.evaluation, evaluator_id=evaluator_id, name=form.name,
             affiliation=form.affiliation, kind=form.kind, fields=form.fields,
-            employers=[e.model_dump(mode="json") for e in form.employers], operator=operator.subject)
+            employers=[e.model_dump(mode="json") for e in form.employers], operator=operator.subject,
+            agency=_pool_agency(operator, form.agency))
     response.status_code = 201 if created else 200
-    return EvaluatorView(evaluator_id=evaluator_id, **form.model_dump())
+    return EvaluatorView(evaluator_id=evaluator_id, agency=_pool_agency(operator, form.agency),
+                         **form.model_dump(exclude={"agency"}))
 
 
-@router.get("/evaluators", tags=["evaluator pool"], summary="The evaluator pool, optionally by field of expertise")
-async def pool(request: Request, _: Operator, field: str | None = None) -> list[EvaluatorView]:
+def _pool_agency(operator: Principal, named: str | None) -> str:
+    """T1: the pool an operator registers into: the one named, if it is theirs, or their only agency's."""
+    if named is not None and named not in operator.agencies or named is None and len(operator.agencies) != 1:
+        raise RuleViolation(Problem("agency", "T1", "name one of your agencies: "
+                                    + ", ".join(sorted(operator.agencies))), status_code=403 if named else 422)
+    return named or next(iter(operator.agencies))
+
+
+@router.get("/evaluators", tags=["evaluator pool"], summary="The evaluator pool of your agencies, optionally by "
+                                                            "field of expertise (T1)")
+async def pool(request: Request, operator: Operator, field: str | None = None) -> list[EvaluatorView]:
     async with request.app.state.sessions() as session:
-        rows = await store.evaluators(session)
-    return [EvaluatorView(evaluator_id=e.evaluator_id, name=e.name, affiliation=e.affiliation, kind=e.kind,
-                          fields=e.fields, employers=e.employers) for e in rows if field is None or field in e.fields]
+        rows = await store.evaluators(session, agencies=sorted(operator.agencies))
+    return [EvaluatorView(evaluator_id=e.evaluator_id, agency=e.agency, name=e.name, affiliation=e.affiliation,
+                          kind=e.kind, fields=e.fields, employers=e.employers)
+            for e in rows if field is None or field in e.fields]
 
 
 # --- rounds --------------------------------------------------------------------------------------------------
@@ -104,6 +118,9 @@ async def pool(request: Request, _: Operator, field: str | None = None) -> list[
 @router.post("/rounds", status_code=201, tags=["rounds"],
              summary="Open a round of a program; the applications that passed screening join it")
 async def open_round(request: Request, form: RoundForm, operator: Operator) -> RoundDetail:
+    if not operator.sees(form.program_id):
+        raise RuleViolation(Problem("program_id", "T1", f"{form.program_id!r} is no program of your agencies"),
+                            status_code=404)
     async with request.app.state.sessions() as session, session.begin():
         round_id = await handlers.open_round(handlers.unit(session), request.app.state.evaluation,
                                              program_id=form.program_id, operator=operator.subject,
@@ -111,17 +128,20 @@ async def open_round(request: Request, form: RoundForm, operator: Operator) -> R
     return await _round(request, round_id)
 
 
-@router.get("/rounds", tags=["rounds"], summary="All rounds (operators); an evaluator, the rounds they sit on")
+@router.get("/rounds", tags=["rounds"], summary="Rounds of your agencies' programs (T1): all of them (operators), "
+                                                "or those an evaluator sits on")
 async def all_rounds(request: Request, actor: OperatorOrEvaluator) -> list[RoundSummary]:
     seated = None if actor.role is Role.OPERATOR else actor.subject
     async with request.app.state.sessions() as session:
-        return [RoundSummary(round_id=r.round_id, program_id=r.program_id, status=r.status, opened_at=r.opened_at,
-                             closed_at=r.closed_at) for r in await store.rounds(session, seated=seated)]
+        found = await store.rounds(session, seated=seated, programs=actor.visible_programs())
+    return [RoundSummary(round_id=r.round_id, program_id=r.program_id, status=r.status, opened_at=r.opened_at,
+                         closed_at=r.closed_at) for r in found]
 
 
 @router.put("/rounds/{round_id}/committee", tags=["rounds"],
             summary="Seat the committee (3–7 external evaluators, one chair; center staff only as secretary)")
 async def committee(request: Request, round_id: str, form: CommitteeForm, operator: Operator) -> RoundDetail:
+    await _round_seen_by(request, round_id, operator)
     async with request.app.state.sessions() as session, session.begin():
         await handlers.form_committee(handlers.unit(session), request.app.state.evaluation, round_id=round_id,
                                       members=[(m.evaluator_id, m.role) for m in form.members],
@@ -131,13 +151,15 @@ async def committee(request: Request, round_id: str, form: CommitteeForm, operat
 
 @router.get("/rounds/{round_id}", tags=["rounds"],
             summary="A round: committee, each application's evaluators and scores, flags, and what blocks closing")
-async def round_detail(request: Request, round_id: str, _: Operator) -> RoundDetail:
+async def round_detail(request: Request, round_id: str, operator: Operator) -> RoundDetail:
+    await _round_seen_by(request, round_id, operator)
     return await _round(request, round_id)
 
 
 @router.post("/rounds/{round_id}/close", tags=["rounds"],
              summary="Close the round: rank (F1–F3), select within budget (F4), ask X11 re-checks, owe allowances (F7)")
 async def close(request: Request, round_id: str, operator: Operator) -> RoundDetail:
+    await _round_seen_by(request, round_id, operator)
     async with request.app.state.sessions() as session, session.begin():
         await handlers.close_round(handlers.unit(session), request.app.state.evaluation, round_id=round_id,
                                    operator=operator.subject)
@@ -150,6 +172,7 @@ async def close(request: Request, round_id: str, operator: Operator) -> RoundDet
             summary="Applications of the round: an evaluator sees only those assigned without a conflict (F6)")
 async def round_applications(request: Request, round_id: str,
                              actor: OperatorOrEvaluator) -> list[ApplicationForEvaluator | ApplicationInRound]:
+    await _round_seen_by(request, round_id, actor)
     view, rows = await _view(request, round_id)
     visible = [c for c in rows if actor.role is Role.OPERATOR or view.may_see(actor.subject, c.application_id)]
     shown = ApplicationForEvaluator if actor.role is Role.EVALUATOR else ApplicationInRound
@@ -160,6 +183,7 @@ async def round_applications(request: Request, round_id: str,
             summary="One application as the evaluator scores it: verified facts, the plan, the committee sheet")
 async def round_application(request: Request, round_id: str, application_id: str,
                             actor: OperatorOrEvaluator) -> ApplicationToScore | ApplicationToReview:
+    await _round_seen_by(request, round_id, actor)
     view, rows = await _view(request, round_id)
     found = next((c for c in rows if c.application_id == application_id), None)
     if found is None or (actor.role is Role.EVALUATOR and not view.may_see(actor.subject, application_id)):
@@ -176,6 +200,7 @@ async def round_application(request: Request, round_id: str, application_id: str
             summary="Declare a conflict of interest with this application, or that there is none (F6)")
 async def declaration(request: Request, round_id: str, application_id: str, form: DeclarationForm,
                       evaluator: EvaluatorOnly) -> Declared:
+    await _round_seen_by(request, round_id, evaluator)
     async with request.app.state.sessions() as session, session.begin():
         await handlers.declare(handlers.unit(session), request.app.state.evaluation, round_id=round_id,
                                application_id=application_id, evaluator_id=evaluator.subject,
@@ -187,6 +212,7 @@ async def declaration(request: Request, round_id: str, application_id: str, form
             summary="Score the application: one level per item (S1); the raw and normalised totals come back (S2)")
 async def give_score(request: Request, round_id: str, application_id: str, form: ScoreForm,
                      evaluator: EvaluatorOnly) -> Scored:
+    await _round_seen_by(request, round_id, evaluator)
     async with request.app.state.sessions() as session, session.begin():
         sheet = await handlers.score(handlers.unit(session), request.app.state.evaluation, round_id=round_id,
                                      application_id=application_id, evaluator_id=evaluator.subject,
@@ -198,20 +224,21 @@ async def give_score(request: Request, round_id: str, application_id: str, form:
 # --- applications and budget (operators) ------------------------------------------------------------------------
 
 @router.get("/applications", tags=["applications"], summary="Applications in evaluation (operators)")
-async def applications(request: Request, _: Operator, program_id: str | None = None,
+async def applications(request: Request, operator: Operator, program_id: str | None = None,
                        status: CandidateStatus | None = None,
                        limit: int = Query(500, ge=1, le=5000)) -> list[Listed]:
     async with request.app.state.sessions() as session:
-        rows = await store.listing(session, program_id=program_id, status=status, limit=limit)
+        rows = await store.listing(session, program_id=program_id, status=status, limit=limit,
+                                   programs=operator.visible_programs())
     return [Listed(**{**r._asdict(), "qualitative": decimal(r.qualitative), "final": decimal(r.final)}) for r in rows]
 
 
 @router.get("/applications/{application_id}", tags=["applications"],
             summary="One application: document score breakdown (Q1–Q7), every evaluator's sheet, result, audit")
-async def application(request: Request, application_id: str, _: Operator) -> ApplicationDetail:
+async def application(request: Request, application_id: str, operator: Operator) -> ApplicationDetail:
     async with request.app.state.sessions() as session:
         c = await store.candidate(session, application_id)
-        if c is None:
+        if c is None or not operator.sees(c.program_id):  # T1: another agency's does not exist for the caller
             raise RuleViolation(Problem("application_id", "S3", f"no application {application_id} in evaluation"),
                                 status_code=404)
         trail = await store.audit_of(session, application_id=application_id)
@@ -231,9 +258,9 @@ async def application(request: Request, application_id: str, _: Operator) -> App
 
 @router.get("/programs/{program_id}/budget", tags=["applications"],
             summary="The budget of a program: committed to the selected, free, and the waitlist (F4, F5)")
-async def budget(request: Request, program_id: str, _: Operator) -> Budget:
+async def budget(request: Request, program_id: str, operator: Operator) -> Budget:
     program = request.app.state.evaluation.programs.get(program_id)
-    if program is None:
+    if program is None or not operator.sees(program_id):
         raise RuleViolation(Problem("program_id", "A3", f"no program {program_id!r}"), status_code=404)
     calls = program.program_calls()
     async with request.app.state.sessions() as session:
@@ -251,6 +278,14 @@ async def budget(request: Request, program_id: str, _: Operator) -> Budget:
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------
+
+async def _round_seen_by(request: Request, round_id: str, actor: Principal) -> None:
+    """T1: a round of another agency's program is, for this caller, no round at all."""
+    async with request.app.state.sessions() as session:
+        r = await handlers.find_round(handlers.unit(session), round_id)
+    if not actor.sees(r.program_id):
+        raise RuleViolation(Problem("round_id", "S3", f"no round {round_id}"), status_code=404)
+
 
 async def _view(request: Request, round_id: str):
     async with request.app.state.sessions() as session:

@@ -195,18 +195,21 @@ async def _request_recheck(uow: Unit, c, *, via: str, at) -> None:
 
 # --- operators: evaluator pool, rounds, committees ------------------------------------------------------------
 
-async def register_evaluator(uow: Unit, evaluation: Evaluation, *, evaluator_id: str, name: str,
+async def register_evaluator(uow: Unit, evaluation: Evaluation, *, evaluator_id: str, agency: str, name: str,
                              affiliation: str, kind: Kind, fields: list[str], employers: list[dict],
                              operator: str) -> bool:
-    """Add an evaluator to the pool or update their record; conflicts of open rounds follow the new record."""
+    """Add an evaluator to `agency`'s pool or update their entry there; conflicts of open rounds follow the new
+    record. Another agency's entry for the same person is that agency's own (T1)."""
     now = evaluation.clock()
-    created = await uow.store.upsert_evaluator(evaluator_id=evaluator_id, name=name, affiliation=affiliation,
-                                               kind=kind.value, fields=fields, employers=employers, at=now, by=operator)
+    created = await uow.store.upsert_evaluator(evaluator_id=evaluator_id, agency=agency, name=name,
+                                               affiliation=affiliation, kind=kind.value, fields=fields,
+                                               employers=employers, at=now, by=operator)
     await uow.store.audit(
         at=now,
         actor=operator,
         action="evaluator-registered" if created else "evaluator-updated",
-        detail={"evaluator_id": evaluator_id, "kind": kind.value, "fields": fields, "employers": employers},
+        detail={"evaluator_id": evaluator_id, "agency": agency, "kind": kind.value, "fields": fields,
+                "employers": employers},
     )
     return created
 
@@ -233,8 +236,8 @@ async def open_round(uow: Unit, evaluation: Evaluation, *, program_id: str, oper
     if (existing := await uow.store.round_open_in(program_id, call_id)) is not None:
         raise RuleViolation(Problem("program_id", "S3", f"round {existing.round_id} of {program_id} is still open; "
                                     "close it first"), status_code=409)
-    round_id = await uow.store.insert_round(program_id=program_id, call_id=call_id, as_of=local_date(now),
-                                            at=now, by=operator)
+    round_id = await uow.store.insert_round(program_id=program_id, agency=program.agency, call_id=call_id,
+                                            as_of=local_date(now), at=now, by=operator)
     joined = await uow.store.join_round(program_id, call_id, round_id, now)
     await uow.store.audit(at=now, actor=operator, action="round-opened", round_id=round_id,
                           detail={"program_id": program_id, "call_id": call_id, "applications": joined})
@@ -246,8 +249,9 @@ async def form_committee(uow: Unit, evaluation: Evaluation, *, round_id: str,
     """Seat the committee (or change it); returns the applications short of evaluators (flagged)."""
     r = await _open_round(uow, round_id)
     program = evaluation.program(r.program_id)
-    pool = {e.evaluator_id: e for e in await uow.store.evaluators([m for m, _ in members])}
-    unknown = [Problem(f"members[{n}].evaluator_id", "S3", f"{m} is not in the evaluator pool")
+    # T1: only the program's agency's pool can sit on its committee
+    pool = {e.evaluator_id: e for e in await uow.store.evaluators([m for m, _ in members], agencies=[program.agency])}
+    unknown = [Problem(f"members[{n}].evaluator_id", "S3", f"{m} is not in the evaluator pool of {program.agency}")
                for n, (m, _) in enumerate(members) if m not in pool]
     if unknown:
         raise RuleViolation(*unknown)

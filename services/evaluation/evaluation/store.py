@@ -94,33 +94,40 @@ async def counts_by_status(session: AsyncSession) -> dict[str, int]:
 
 
 async def listing(session: AsyncSession, *, program_id: str | None, status: CandidateStatus | None,
-                  limit: int) -> list[Any]:
+                  limit: int, programs: list[str] | None = None) -> list[Any]:
+    """`programs`: only these programs' candidates (T1: the caller's agencies'); None: any."""
     return await _rows(session, """
         SELECT application_id, program_id, round_id, company_name, status, quantitative, qualitative, final, rank,
                outcome, planned_subsidy, selected_via, selected_at, passed_at, call_id FROM candidates
         WHERE (CAST(:p AS text) IS NULL OR program_id = :p) AND (CAST(:st AS text) IS NULL OR status = :st)
+          AND (CAST(:programs AS text[]) IS NULL OR program_id = ANY(:programs))
         ORDER BY program_id, round_id NULLS LAST, rank NULLS LAST, passed_at LIMIT :limit""",
-        p=program_id, st=status, limit=limit)
+        p=program_id, st=status, limit=limit, programs=programs)
 
 
 # --- evaluators, rounds, seats --------------------------------------------------------------------------------
 
-async def upsert_evaluator(session: AsyncSession, *, evaluator_id: str, name: str, affiliation: str, kind: str,
-                           fields: list[str], employers: list[dict], at: datetime, by: str) -> bool:
-    """Add or update a pool entry (employers change over time, F6); True when it is new."""
+async def upsert_evaluator(session: AsyncSession, *, evaluator_id: str, agency: str, name: str, affiliation: str,
+                           kind: str, fields: list[str], employers: list[dict], at: datetime, by: str) -> bool:
+    """Add or update an entry of `agency`'s pool (employers change over time, F6); True when it is new. Another
+    agency's entry of the same person is its own (T1)."""
     return (await _one(session, """
-        INSERT INTO evaluators (evaluator_id, name, affiliation, kind, fields, employers, registered_at, registered_by)
-        VALUES (:id, :name, :aff, :kind, CAST(:fields AS jsonb), CAST(:emp AS jsonb), :at, :by)
-        ON CONFLICT (evaluator_id) DO UPDATE SET name = :name, affiliation = :aff, kind = :kind,
+        INSERT INTO evaluators (evaluator_id, agency, name, affiliation, kind, fields, employers, registered_at,
+                                registered_by)
+        VALUES (:id, :agency, :name, :aff, :kind, CAST(:fields AS jsonb), CAST(:emp AS jsonb), :at, :by)
+        ON CONFLICT (agency, evaluator_id) DO UPDATE SET name = :name, affiliation = :aff, kind = :kind,
             fields = CAST(:fields AS jsonb), employers = CAST(:emp AS jsonb)
         RETURNING (xmax = 0) AS created""",
-        id=evaluator_id, name=name, aff=affiliation, kind=kind, fields=_json(fields), emp=_json(employers), at=at,
-        by=by)).created
+        id=evaluator_id, agency=agency, name=name, aff=affiliation, kind=kind, fields=_json(fields),
+        emp=_json(employers), at=at, by=by)).created
 
 
-async def evaluators(session: AsyncSession, ids: list[str] | None = None) -> list[Any]:
-    return await _rows(session, "SELECT * FROM evaluators WHERE CAST(:all AS boolean) OR evaluator_id = ANY(:ids) "
-                                "ORDER BY evaluator_id", all=ids is None, ids=ids or [])
+async def evaluators(session: AsyncSession, ids: list[str] | None = None, *,
+                     agencies: list[str] | None = None) -> list[Any]:
+    """The pool, or the entries `ids`; `agencies`: only their pools' (T1)."""
+    return await _rows(session, "SELECT * FROM evaluators WHERE (CAST(:all AS boolean) OR evaluator_id = ANY(:ids)) "
+                                "AND (CAST(:agencies AS text[]) IS NULL OR agency = ANY(:agencies)) "
+                                "ORDER BY evaluator_id, agency", all=ids is None, ids=ids or [], agencies=agencies)
 
 
 async def round_open_in(session: AsyncSession, program_id: str, call_id: str) -> Any:
@@ -138,25 +145,25 @@ async def round_(session: AsyncSession, round_id: str, *, lock: bool = False) ->
     return await _one(session, "SELECT * FROM rounds WHERE round_id = :r" + (" FOR UPDATE" if lock else ""), r=round_id)
 
 
-async def rounds(session: AsyncSession, *, seated: str | None = None) -> list[Any]:
-    """Every round, or those where the evaluator `seated` holds a seat."""
-    if seated is None:
-        return await _rows(session, "SELECT * FROM rounds ORDER BY opened_at")
-    return await _rows(session, "SELECT r.* FROM rounds r WHERE EXISTS (SELECT 1 FROM seats s WHERE s.round_id = "
-                                "r.round_id AND s.evaluator_id = :e) ORDER BY opened_at", e=seated)
+async def rounds(session: AsyncSession, *, seated: str | None = None, programs: list[str] | None = None) -> list[Any]:
+    """Every round, or those where the evaluator `seated` holds a seat; `programs`: only theirs (T1)."""
+    return await _rows(session, "SELECT r.* FROM rounds r WHERE (CAST(:e AS text) IS NULL OR EXISTS (SELECT 1 FROM "
+                                "seats s WHERE s.round_id = r.round_id AND s.evaluator_id = :e)) AND "
+                                "(CAST(:programs AS text[]) IS NULL OR r.program_id = ANY(:programs)) "
+                                "ORDER BY opened_at", e=seated, programs=programs)
 
 
-async def insert_round(session: AsyncSession, *, program_id: str, call_id: str, as_of: date, at: datetime,
-                       by: str) -> str:
+async def insert_round(session: AsyncSession, *, program_id: str, agency: str, call_id: str, as_of: date,
+                       at: datetime, by: str) -> str:
     number = (await session.execute(text("SELECT count(*) FROM rounds WHERE program_id = :p"),
                                     {"p": program_id})).scalar_one() + 1
     round_id = f"{program_id}-r{number}"
     await session.execute(
         text(
-            "INSERT INTO rounds (round_id, program_id, call_id, status, as_of, opened_at, opened_by) "
-            "VALUES (:r, :p, :c, 'open', :as_of, :at, :by)"
+            "INSERT INTO rounds (round_id, program_id, agency, call_id, status, as_of, opened_at, opened_by) "
+            "VALUES (:r, :p, :agency, :c, 'open', :as_of, :at, :by)"
         ),
-        {"r": round_id, "p": program_id, "c": call_id, "as_of": as_of, "at": at, "by": by},
+        {"r": round_id, "p": program_id, "agency": agency, "c": call_id, "as_of": as_of, "at": at, "by": by},
     )
     return round_id
 
@@ -167,7 +174,9 @@ async def close_round(session: AsyncSession, round_id: str, *, at: datetime, by:
 
 
 async def seats(session: AsyncSession, round_id: str) -> list[Any]:
-    return await _rows(session, "SELECT s.role, e.* FROM seats s JOIN evaluators e USING (evaluator_id) "
+    # T1: a seat is held by an entry of the round's agency's pool
+    return await _rows(session, "SELECT s.role, e.* FROM seats s JOIN rounds r USING (round_id) JOIN evaluators e "
+                                "ON e.evaluator_id = s.evaluator_id AND e.agency = r.agency "
                                 "WHERE s.round_id = :r ORDER BY s.role, e.evaluator_id", r=round_id)
 
 

@@ -23,6 +23,7 @@ class Employment(View):
 
 class EvaluatorView(View):
     evaluator_id: str
+    agency: str = Field(description="T1: whose pool this entry is in")
     name: str
     affiliation: str
     kind: Kind

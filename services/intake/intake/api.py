@@ -153,7 +153,7 @@ async def withdraw(application_id: str, body: Withdrawal, request: Request, acto
 
 
 @router.get("/applications/{application_id}", response_model=ApplicationView,
-            summary="Read an application: a company only its own, operators any")
+            summary="Read an application: a company only its own, operators their agencies' (T1)")
 async def read(application_id: str, request: Request, actor: Actor) -> ApplicationView:
     async with request.app.state.sessions() as session:
         return view(request.app.state.intake,
@@ -161,16 +161,18 @@ async def read(application_id: str, request: Request, actor: Actor) -> Applicati
 
 
 @router.get("/applications", response_model=list[ApplicationView],
-            summary="List applications: a company sees its own, operators all")
+            summary="List applications: a company sees its own, operators their agencies' (T1)")
 async def listing(request: Request, actor: Actor, program_id: str | None = None, status: str | None = None,
                   limit: int = Query(100, ge=1, le=1000),
                   offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> list[ApplicationView]:
     brn = actor.business_registration_number if actor.role is Role.COMPANY else None
     async with request.app.state.sessions() as session:
-        rows = await store.listing(session, brn=brn, program_id=program_id, status=status, limit=limit, offset=offset)
+        rows = await store.listing(session, brn=brn, program_id=program_id, status=status, limit=limit, offset=offset,
+                                   programs=actor.visible_programs())
     return [view(request.app.state.intake, r) for r in rows]
 
 
-@router.get("/programs", summary="Program calls this intake accepts applications for")
+@router.get("/programs", summary="Program calls this intake accepts applications for (public announcements, "
+                                  "every agency's)")
 async def programs(request: Request, actor: Actor) -> list[ProgramDefinition]:
     return list(request.app.state.intake.programs.values())

@@ -100,6 +100,7 @@ async def submit_application(uow: Unit, intake: Intake, *, form: ApplicationForm
                              at: datetime) -> Submission:
     """Submit 서식1+서식2; a second submission of the same company amends the first (A2)."""
     _check_company_acts_for_itself(actor, form.company.business_registration_number)
+    _check_staff_acts_for_the_program(actor, form.program_id)
     content = to_content(form, consent_at=at)
     program = validate(intake, content, form.program_id, at)
     return await _file(uow, intake, program=program, content=content, contacts=to_contacts(form).model_dump(),
@@ -272,6 +273,7 @@ def file_from_municipal_system(intake: Intake, system: OutsideSystem | None = No
     async def handle(uow: Unit, envelope: Envelope, event: ApplicationFiledByMunicipalSystem) -> None:
         if system is not None:
             _from_the_authenticated_sender(system, envelope, event)
+            _for_the_sender_s_agencies(system, intake, event)
         existing = await uow.store.by_external_reference(event.source_system, event.external_reference)
         if existing is not None and existing.status != Status.SUBMITTED:
             raise FilingRefused(Problem("external_reference", "A2", f"{event.source_system}:"
@@ -318,6 +320,16 @@ def _from_the_authenticated_sender(system: OutsideSystem, envelope: Envelope,
                                 "system this topic belongs to: a system files only as itself"))
     if problems:
         raise FilingRefused(*problems)
+
+
+def _for_the_sender_s_agencies(system: OutsideSystem, intake: Intake,
+                               event: ApplicationFiledByMunicipalSystem) -> None:
+    """T1: a system files for the programs of the agencies it belongs to; another agency's program is not its to
+    file for (a program not deployed here is left to A3)."""
+    program = intake.programs.get(event.program_id)
+    if program is not None and program.agency not in system.agencies:
+        raise FilingRefused(Problem("program_id", "T1", f"{event.program_id} is run by {program.agency}; "
+                                    f"{system.name} files for {', '.join(system.agencies)} only"))
 
 
 def refused_filing(record: Any, exc: Exception, *, event_id: str | None,
@@ -417,10 +429,19 @@ def _check_company_acts_for_itself(actor: Principal, brn: str) -> None:
                             status_code=403)
 
 
+def _check_staff_acts_for_the_program(actor: Principal, program_id: str) -> None:
+    # T1: staff file paper applications for their own agencies' programs only (a company for any program).
+    if not actor.sees(program_id):
+        raise RuleViolation(Problem("program_id", "T1", f"{program_id!r} is no program of your agencies "
+                                    f"({', '.join(sorted(actor.agencies))})"), status_code=403)
+
+
 async def _owned(uow: Unit, application_id: str, actor: Principal, *, lock: bool = False) -> Any:
     row = await uow.store.get(application_id, lock=lock)
-    # C9: a company that asks for another's application learns nothing, not even that it exists.
-    if row is None or (actor.role is Role.COMPANY and row.brn != actor.business_registration_number):
+    # C9: a company that asks for another's application learns nothing, not even that it exists; nor does
+    # another agency's staff (T1).
+    if row is None or not actor.sees(row.program_id) or (
+            actor.role is Role.COMPANY and row.brn != actor.business_registration_number):
         raise RuleViolation(Problem("application_id", "C9", f"no application {application_id} of yours"),
                             status_code=404)
     return row

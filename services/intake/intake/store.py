@@ -108,9 +108,10 @@ async def add_history(session: AsyncSession, application_id: str, *, revision: i
 
 
 async def listing(session: AsyncSession, *, brn: str | None, program_id: str | None, status: str | None,
-                  limit: int, offset: int) -> list[Any]:
-    clauses: list[str] = []
-    params: dict[str, Any] = {"limit": limit, "offset": offset}
+                  limit: int, offset: int, programs: list[str] | None = None) -> list[Any]:
+    """`programs`: only these programs' applications (T1: the caller's agencies'); None: any program."""
+    clauses: list[str] = [] if programs is None else ["program_id = ANY(:programs)"]
+    params: dict[str, Any] = {"limit": limit, "offset": offset, "programs": programs}
     for column, value in (("brn", brn), ("program_id", program_id), ("status", status)):
         if value is not None:
             clauses.append(f"{column} = :{column}")

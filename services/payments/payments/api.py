@@ -100,9 +100,17 @@ def payment_view(p: Any) -> PaymentView:
 
 
 def _own(p: Any, principal: Principal) -> Any:
-    if p is None or (principal.role is Role.COMPANY and p.brn != principal.business_registration_number):
+    """C9: a company's own payment; T1: one of the caller's agencies' programs. Another's does not exist."""
+    if p is None or not principal.sees(p.program_id) or (
+            principal.role is Role.COMPANY and p.brn != principal.business_registration_number):
         raise RuleViolation(Problem("payment_id", "C9", "no such payment visible to you"), status_code=404)
     return p
+
+
+async def _seen_by(request: Request, payment_id: str, operator: Principal) -> None:
+    """T1, before an operator acts on a payment: another agency's payment is as unknown as a missing one."""
+    async with request.app.state.sessions() as session:
+        _own(await store.payment(session, payment_id), operator)
 
 
 @router.post("/subsidy-requests", status_code=201,
@@ -130,9 +138,9 @@ async def file_advance(request: Request, form: AdvanceRequestForm, principal: Co
 @router.get("/programs/{program_id}/settlement",
             summary="The settlement (정산) by funding source: budget, committed, released, paid, clawed back, "
                     "outstanding and unspent, with the checks that it balances (L1–L4)")
-async def settlement(request: Request, program_id: str, _: Operator) -> Settlement:
+async def settlement(request: Request, program_id: str, operator: Operator) -> Settlement:
     payments = request.app.state.payments
-    if program_id not in payments.programs:
+    if program_id not in payments.programs or not operator.sees(program_id):
         raise RuleViolation(Problem("program_id", "L4", f"no program {program_id!r} here"), status_code=404)
     program = payments.program(program_id)
     async with request.app.state.sessions() as session:
@@ -144,19 +152,22 @@ async def settlement(request: Request, program_id: str, _: Operator) -> Settleme
 
 
 @router.get("/ledger/{application_id}", summary="An application's ledger entries by funding source (L2, L3)")
-async def application_ledger(request: Request, application_id: ApplicationId, _: Operator) -> list[LedgerEntry]:
+async def application_ledger(request: Request, application_id: ApplicationId,
+                             operator: Operator) -> list[LedgerEntry]:
     async with request.app.state.sessions() as session:
         rows = await store.ledger_of(session, application_id)
+    # T1: another agency's application has, for this caller, no entries (as one with no ledger yet)
     return [LedgerEntry(source=r.source, kind=r.kind, amount=r.amount, payment_id=r.payment_id, reason=r.reason,
-                        at=r.at) for r in rows]
+                        at=r.at) for r in rows if operator.sees(r.program_id)]
 
 
-@router.get("/payments", summary="Payments: operators see all; a company its own")
+@router.get("/payments", summary="Payments: operators their agencies' (T1); a company its own")
 async def list_payments(request: Request, principal: CompanyOrOperator, program_id: str | None = None,
                         status: PaymentStatus | None = None, purpose: str | None = None) -> list[PaymentView]:
     brn = principal.business_registration_number if principal.role is Role.COMPANY else None
     async with request.app.state.sessions() as session:
-        rows = await store.payments(session, program_id=program_id, brn=brn, status=status, purpose=purpose)
+        rows = await store.payments(session, program_id=program_id, brn=brn, status=status, purpose=purpose,
+                                    programs=principal.visible_programs())
     return [payment_view(p) for p in rows]
 
 
@@ -184,6 +195,7 @@ async def account(request: Request, payment_id: PaymentId, operator: Operator) -
 
 @router.post("/payments/{payment_id}/record", summary="Record the payment made; it closes (PaymentRecorded)")
 async def record(request: Request, payment_id: PaymentId, form: PaymentForm, operator: Operator) -> PaymentView:
+    await _seen_by(request, payment_id, operator)
     async with request.app.state.sessions() as session, session.begin():
         p = await handlers.record_payment(handlers.unit(session), request.app.state.payments, payment_id, operator,
                                           paid_on=form.paid_on, amount=form.amount)
@@ -194,6 +206,7 @@ async def record(request: Request, payment_id: PaymentId, form: PaymentForm, ope
              summary="Record clawback money that came back (C7, P4): the ledger's clawback is posted now")
 async def record_recovery(request: Request, payment_id: PaymentId, form: RecoveryForm,
                           operator: Operator) -> PaymentView:
+    await _seen_by(request, payment_id, operator)
     async with request.app.state.sessions() as session, session.begin():
         p = await handlers.record_recovery(handlers.unit(session), request.app.state.payments, payment_id, operator,
                                            amount=form.amount, received_on=form.received_on)
@@ -203,6 +216,7 @@ async def record_recovery(request: Request, payment_id: PaymentId, form: Recover
 @router.post("/payments/{payment_id}/return",
              summary="Return a deficient subsidy request with reasons; P3's days restart at the complete one")
 async def return_request(request: Request, payment_id: PaymentId, form: ReturnForm, operator: Operator) -> PaymentView:
+    await _seen_by(request, payment_id, operator)
     async with request.app.state.sessions() as session, session.begin():
         p = await handlers.return_request(handlers.unit(session), request.app.state.payments, payment_id, operator,
                                           reasons=form.reasons)
@@ -212,6 +226,7 @@ async def return_request(request: Request, payment_id: PaymentId, form: ReturnFo
 @router.post("/payments/{payment_id}/grant-decision",
              summary="Decide and notify the grant (교부결정 통지) of a complete subsidy request, before paying it")
 async def decide_grant(request: Request, payment_id: PaymentId, operator: Operator) -> PaymentView:
+    await _seen_by(request, payment_id, operator)
     async with request.app.state.sessions() as session, session.begin():
         p = await handlers.decide_grant(handlers.unit(session), request.app.state.payments, payment_id, operator)
     return payment_view(p)
@@ -220,6 +235,7 @@ async def decide_grant(request: Request, payment_id: PaymentId, operator: Operat
 @router.post("/payments/{payment_id}/adjustments", status_code=201,
              summary="Adjust the amount or the due date, with the reason (P4)")
 async def adjust(request: Request, payment_id: PaymentId, form: AdjustmentForm, operator: Operator) -> PaymentView:
+    await _seen_by(request, payment_id, operator)
     async with request.app.state.sessions() as session, session.begin():
         p = await handlers.adjust(handlers.unit(session), request.app.state.payments, payment_id, operator,
                                   amount=form.amount, due_on=form.due_on, reason=form.reason)
@@ -227,7 +243,8 @@ async def adjust(request: Request, payment_id: PaymentId, form: AdjustmentForm, 
 
 
 @router.get("/payments/{payment_id}/audit", summary="Who did what to the payment, when and why")
-async def audit(request: Request, payment_id: PaymentId, _: Operator) -> list[AuditEntry]:
+async def audit(request: Request, payment_id: PaymentId, operator: Operator) -> list[AuditEntry]:
     async with request.app.state.sessions() as session:
+        _own(await store.payment(session, payment_id), operator)
         rows = await store.audit_of(session, payment_id)
     return [AuditEntry(at=r.at, actor=r.actor, action=r.action, detail=r.detail) for r in rows]

@@ -295,9 +295,11 @@ async def file_subsidy_request(uow: Unit, payments: Payments, principal: Princip
     entering a request received on paper gives the day it was received."""
     report = await uow.store.accepted_report(application_id)
     is_operator = principal.role is Role.OPERATOR
-    if report is None or not (is_operator or principal.business_registration_number == report.brn):
+    if report is None or not principal.sees(report.program_id) or not (
+            is_operator or principal.business_registration_number == report.brn):  # C9, T1: as if there were none
+        # 404 as for a report that is not there: the caller learns nothing of another's application (C9, T1)
         raise RuleViolation(Problem("application_id", "P1", f"no accepted result report for {application_id}: the "
-                                    "subsidy is requested after the center accepts the report"), status_code=409)
+                                    "subsidy is requested after the center accepts the report"), status_code=404)
     ended = await uow.store.termination(application_id)
     if ended is not None:
         raise RuleViolation(Problem("application_id", "C7", f"the agreement was terminated ({ended.reason}) on "
@@ -414,9 +416,10 @@ async def file_advance_request(uow: Unit, payments: Payments, principal: Princip
     agreement is signed and before the balance; it is due like any payment (P3)."""
     agreement = await uow.store.signed_agreement(application_id)
     is_operator = principal.role is Role.OPERATOR
-    if agreement is None or not (is_operator or principal.business_registration_number == agreement.brn):
+    if agreement is None or not principal.sees(agreement.program_id) or not (
+            is_operator or principal.business_registration_number == agreement.brn):  # C9, T1
         raise RuleViolation(Problem("application_id", "I1", f"no signed agreement for {application_id}: an advance "
-                                    "is requested after all three parties signed"), status_code=409)
+                                    "is requested after all three parties signed"), status_code=404)
     program, now = payments.program(agreement.program_id, agreement.program_version), payments.clock()
     amount = program.payment_schedule.advance(agreement.agreed_amount)
     problems = []

@@ -131,12 +131,16 @@ async def recorded_subsidy_totals(session: AsyncSession, program_id: str) -> Any
 
 
 async def payments(session: AsyncSession, *, program_id: str | None = None, brn: str | None = None,
-                   status: str | None = None, purpose: str | None = None) -> list[Any]:
+                   status: str | None = None, purpose: str | None = None,
+                   programs: list[str] | None = None) -> list[Any]:
+    """`programs`: only these programs' payments (T1: the caller's agencies'); None: any."""
     return await _rows(session, """
         SELECT * FROM payments WHERE (CAST(:p AS text) IS NULL OR program_id = :p)
             AND (CAST(:brn AS text) IS NULL OR brn = :brn) AND (CAST(:st AS text) IS NULL OR status = :st)
             AND (CAST(:pu AS text) IS NULL OR purpose = :pu)
-        ORDER BY purpose DESC, due_on, payment_id""", p=program_id, brn=brn, st=status, pu=purpose)
+            AND (CAST(:programs AS text[]) IS NULL OR program_id = ANY(:programs))
+        ORDER BY purpose DESC, due_on, payment_id""", p=program_id, brn=brn, st=status, pu=purpose,
+        programs=programs)
 
 
 async def update_payment(session: AsyncSession, payment_id: str, **values) -> None:

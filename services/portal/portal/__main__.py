@@ -12,6 +12,8 @@ async def _create(args, settings: PortalSettings) -> str:
     from sme_runtime.db import make_engine, migrate, session_factory
     from portal.app import MIGRATIONS
 
+    if args.role != "company" and not args.agency:
+        raise SystemExit(f"agency: a {args.role} acts for at least one agency: --agency <id> (T1)")
     password = (open(args.password_file, encoding="utf-8").read().strip() if args.password_file
                 else sys.stdin.readline().strip())
     login = args.brn if args.role == "company" else security.normalised_login(args.login)
@@ -29,12 +31,12 @@ async def _create(args, settings: PortalSettings) -> str:
             if existing is not None:
                 await store.reset_account(session, existing.account_id, password_hash=password_hash,
                                           display_name=args.name, email=args.email, brn=args.brn,
-                                          evaluator_id=args.evaluator_id)
+                                          evaluator_id=args.evaluator_id, agencies=args.agency or [])
             else:
                 await store.create_account(session, login=login, role=args.role, display_name=args.name,
                                            email=args.email, brn=args.brn, evaluator_id=args.evaluator_id,
                                            password_hash=password_hash, at=datetime.now(timezone.utc),
-                                           invited_by="command line")
+                                           invited_by="command line", agencies=args.agency or [])
             await store.release_waiting_mail(session, notices.recipient_of(args.role, args.brn, args.evaluator_id))
             return f"{login}: " + ("password and details set again" if existing else f"{args.role} account created")
     finally:
@@ -49,6 +51,8 @@ def _configure(parser) -> None:
     parser.add_argument("--email", required=True)
     parser.add_argument("--brn", help="company: its own number; expert: the company of the engagement")
     parser.add_argument("--evaluator-id", help="evaluator: the id in evaluation's pool")
+    parser.add_argument("--agency", action="append", help="an agency the staff member, evaluator or expert acts "
+                        "for (a program file's `agency`; repeat for several, T1)")
     parser.add_argument("--password-file", help="read the password from this file (default: one line on stdin)")
 
 

@@ -180,10 +180,10 @@ def _counts(round_view: dict) -> str:
 
 @router.get("/operator/jobs/{job_id}")
 async def job_page(request: Request, job_id: str) -> Response:
-    await signed_in(request, "operator")
+    user = await signed_in(request, "operator")
     async with request.app.state.sessions() as session:
         found = await store.job(session, job_id)
-    if found is None:
+    if found is None or found.account_id != user.account_id:  # one's own work only (T1: never another agency's)
         return await render(request, "error.html", 404, title="작업을 찾을 수 없습니다", message=job_id[:40])
     return await render(request, "job.html", job=found)
 

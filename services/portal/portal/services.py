@@ -26,6 +26,7 @@ class Person:
     role: str
     brn: str | None = None
     evaluator_id: str | None = None
+    agencies: tuple[str, ...] = ()  # T1: the agencies a staff member, evaluator or expert acts for
 
     @property
     def subject(self) -> str:
@@ -72,12 +73,12 @@ class Services:
 
     def token(self, person: Person) -> str:
         """A token for `person`, reused until a minute before it expires."""
-        key = (person.role, person.subject, person.brn)
+        key = (person.role, person.subject, person.brn, person.agencies)
         cached = self._tokens.get(key)
         if cached and cached[0] > time.monotonic():
             return cached[1]
         token = mint_token(self._signer, subject=person.subject, role=Role(person.role), brn=person.brn,
-                           ttl=TOKEN_TTL)
+                           agencies=() if person.role == Role.COMPANY else person.agencies, ttl=TOKEN_TTL)
         self._tokens[key] = (time.monotonic() + TOKEN_TTL.total_seconds() - 60, token)
         return token
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from portal import notices, security, store
-from portal.web import SIGNIN_CSRF_COOKIE, now, posted, render, see_other, session_cookie, signed_in
+from portal.web import SIGNIN_CSRF_COOKIE, User, now, posted, render, see_other, session_cookie, signed_in
 
 router = APIRouter()
 GENERIC_FAILURE = "아이디 또는 비밀번호가 맞지 않습니다"
@@ -110,10 +110,16 @@ async def notifications(request: Request) -> Response:
 
 @router.get("/operator/invites")
 async def invites_page(request: Request) -> Response:
-    await signed_in(request, "operator")
+    user = await signed_in(request, "operator")
     async with request.app.state.sessions() as session:
-        return await render(request, "invites.html", invites=await store.invites(session),
-                            accounts=await store.accounts(session))
+        return await render(request, "invites.html", **await _people_of(session, user))
+
+
+async def _people_of(session, user: User) -> dict:
+    """T1: the invitations and accounts of the operator's agencies only."""
+    mine = list(user.agencies)
+    return {"invites": await store.invites(session, agencies=mine),
+            "accounts": await store.accounts(session, agencies=mine)}
 
 
 @router.post("/operator/invites")
@@ -125,17 +131,16 @@ async def invite(request: Request) -> Response:
     async with request.app.state.sessions() as session, session.begin():
         if problems:
             return await render(request, "invites.html", 422, problems=problems, values=values,
-                                invites=await store.invites(session), accounts=await store.accounts(session))
+                                **await _people_of(session, user))
         token, at = security.new_token(), now()
         login_name = values["brn"] if values["role"] == "company" else security.normalised_login(values["login"])
         await store.add_invite(session, token_hash=security.token_hash(token), role=values["role"], login=login_name,
                                display_name=values["display_name"], email=values["email"],
                                brn=values["brn"] or None, evaluator_id=values["evaluator_id"] or None,
-                               invited_by=user.login, at=at,
+                               invited_by=user.login, at=at, agencies=list(user.agencies),
                                expires_at=at + timedelta(days=request.app.state.settings.invite_days))
         link = f"{request.app.state.settings.public_url.rstrip('/')}/invite/{token}"
-        return await render(request, "invites.html", created=link, invites=await store.invites(session),
-                            accounts=await store.accounts(session))
+        return await render(request, "invites.html", created=link, **await _people_of(session, user))
 
 
 def invite_problems(values: dict[str, str]) -> dict[str, str]:
@@ -183,7 +188,8 @@ async def accept(request: Request, token: str) -> Response:
             created = await store.create_account(
                 session, login=invite_row.login, role=invite_row.role, display_name=invite_row.display_name,
                 email=invite_row.email, brn=invite_row.brn, evaluator_id=invite_row.evaluator_id,
-                password_hash=security.hash_password(password), at=at, invited_by=invite_row.invited_by)
+                password_hash=security.hash_password(password), at=at, invited_by=invite_row.invited_by,
+                agencies=list(invite_row.agencies))  # T1: the inviter's agencies
             problem = None if created else "이 아이디의 계정이 이미 있습니다. 로그인해 주세요."
             if created:
                 await store.accept_invite(session, security.token_hash(token), at)

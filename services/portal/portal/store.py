@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.notices import Entry, Notice
 
 _ACCOUNT = ("account_id, login, role, display_name, email, brn, evaluator_id, password_hash, failed_signins, "
-            "locked_until, created_at")
+            "locked_until, created_at, agencies")
 
 
 async def account_by_login(session: AsyncSession, login: str, *, lock: bool = False) -> Any:
@@ -20,14 +20,14 @@ async def account_by_login(session: AsyncSession, login: str, *, lock: bool = Fa
 
 async def create_account(session: AsyncSession, *, login: str, role: str, display_name: str, email: str,
                          brn: str | None, evaluator_id: str | None, password_hash: str, at: datetime,
-                         invited_by: str | None) -> int | None:
+                         invited_by: str | None, agencies: list[str]) -> int | None:
     """The new account's id, or None when the login is taken."""
     return (await session.execute(text(
         "INSERT INTO accounts (login, role, display_name, email, brn, evaluator_id, password_hash, created_at, "
-        "invited_by) VALUES (:l, :r, :n, :e, :b, :v, :h, :at, :by) ON CONFLICT (login) DO NOTHING "
+        "invited_by, agencies) VALUES (:l, :r, :n, :e, :b, :v, :h, :at, :by, :ag) ON CONFLICT (login) DO NOTHING "
         "RETURNING account_id"),
         {"l": login, "r": role, "n": display_name, "e": email, "b": brn, "v": evaluator_id, "h": password_hash,
-         "at": at, "by": invited_by})).scalar_one_or_none()
+         "at": at, "by": invited_by, "ag": sorted(agencies)})).scalar_one_or_none()
 
 
 async def release_waiting_mail(session: AsyncSession, recipient: str) -> None:
@@ -41,12 +41,13 @@ NO_ADDRESS = "no account with an address"
 
 
 async def reset_account(session: AsyncSession, account_id: int, *, password_hash: str, display_name: str,
-                        email: str, brn: str | None, evaluator_id: str | None) -> None:
+                        email: str, brn: str | None, evaluator_id: str | None, agencies: list[str]) -> None:
     """A new password (and the account's details as given now); the lock and every session end."""
     await session.execute(text(
         "UPDATE accounts SET password_hash = :h, display_name = :n, email = :e, brn = :b, evaluator_id = :v, "
-        "failed_signins = 0, locked_until = NULL WHERE account_id = :id"),
-        {"id": account_id, "h": password_hash, "n": display_name, "e": email, "b": brn, "v": evaluator_id})
+        "agencies = :ag, failed_signins = 0, locked_until = NULL WHERE account_id = :id"),
+        {"id": account_id, "h": password_hash, "n": display_name, "e": email, "b": brn, "v": evaluator_id,
+         "ag": sorted(agencies)})
     await close_sessions_of(session, account_id)
 
 
@@ -56,8 +57,10 @@ async def record_signin(session: AsyncSession, account_id: int, *, failed: int, 
                           {"id": account_id, "f": failed, "u": locked_until})
 
 
-async def accounts(session: AsyncSession) -> list[Any]:
-    return list((await session.execute(text(f"SELECT {_ACCOUNT} FROM accounts ORDER BY role, login"))).all())
+async def accounts(session: AsyncSession, *, agencies: list[str]) -> list[Any]:
+    """The accounts of `agencies` (T1: staff see their own agencies' people and the companies they invited)."""
+    return list((await session.execute(text(f"SELECT {_ACCOUNT} FROM accounts WHERE agencies && CAST(:ag AS text[]) "
+                                            "ORDER BY role, login"), {"ag": agencies})).all())
 
 
 async def emails_of(session: AsyncSession, recipient: str) -> list[str]:
@@ -104,17 +107,18 @@ async def close_sessions_of(session: AsyncSession, account_id: int) -> None:
 
 async def add_invite(session: AsyncSession, *, token_hash: bytes, role: str, login: str, display_name: str,
                      email: str, brn: str | None, evaluator_id: str | None, invited_by: str, at: datetime,
-                     expires_at: datetime) -> None:
+                     expires_at: datetime, agencies: list[str]) -> None:
     await session.execute(text(
         "INSERT INTO invites (token_hash, role, login, display_name, email, brn, evaluator_id, invited_by, "
-        "created_at, expires_at) VALUES (:t, :r, :l, :n, :e, :b, :v, :by, :at, :x)"),
+        "created_at, expires_at, agencies) VALUES (:t, :r, :l, :n, :e, :b, :v, :by, :at, :x, :ag)"),
         {"t": token_hash, "r": role, "l": login, "n": display_name, "e": email, "b": brn, "v": evaluator_id,
-         "by": invited_by, "at": at, "x": expires_at})
+         "by": invited_by, "at": at, "x": expires_at, "ag": sorted(agencies)})
 
 
 async def open_invite(session: AsyncSession, token_hash: bytes, now: datetime, *, lock: bool = False) -> Any:
     return (await session.execute(text(
-        "SELECT role, login, display_name, email, brn, evaluator_id, invited_by FROM invites WHERE token_hash = :t "
+        "SELECT role, login, display_name, email, brn, evaluator_id, invited_by, agencies FROM invites "
+        "WHERE token_hash = :t "
         "AND accepted_at IS NULL AND expires_at > :now" + (" FOR UPDATE" if lock else "")),
         {"t": token_hash, "now": now})).first()
 
@@ -124,10 +128,11 @@ async def accept_invite(session: AsyncSession, token_hash: bytes, at: datetime) 
                           {"t": token_hash, "at": at})
 
 
-async def invites(session: AsyncSession) -> list[Any]:
+async def invites(session: AsyncSession, *, agencies: list[str]) -> list[Any]:
+    """The invitations staff of `agencies` sent (T1)."""
     return list((await session.execute(text(
         "SELECT role, login, display_name, email, invited_by, created_at, expires_at, accepted_at FROM invites "
-        "ORDER BY created_at DESC LIMIT 200"))).all())
+        "WHERE agencies && CAST(:ag AS text[]) ORDER BY created_at DESC LIMIT 200"), {"ag": agencies})).all())
 
 
 # --- uploads ----------------------------------------------------------------------------------------------

@@ -50,10 +50,12 @@ class User:
     brn: str | None
     evaluator_id: str | None
     csrf_token: str
+    agencies: tuple[str, ...] = ()  # T1: whom a staff member, evaluator or expert acts for
 
     @property
     def person(self) -> Person:
-        return Person(login=self.login, role=self.role, brn=self.brn, evaluator_id=self.evaluator_id)
+        return Person(login=self.login, role=self.role, brn=self.brn, evaluator_id=self.evaluator_id,
+                      agencies=self.agencies)
 
     @property
     def recipients(self) -> list[str]:
@@ -88,7 +90,8 @@ async def current_user(request: Request) -> User | None:
                 await store.touch_session(session, security.token_hash(token), at=at,
                                           expires_at=lifetime.expires(row.created_at, at))
                 user = User(row.account_id, row.login, row.role, row.display_name, row.email,
-                            row.brn.strip() if row.brn else None, row.evaluator_id, row.csrf_token)
+                            row.brn.strip() if row.brn else None, row.evaluator_id, row.csrf_token,
+                            tuple(row.agencies or ()))
     request.state.user = user
     return user
 

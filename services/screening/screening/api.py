@@ -45,9 +45,9 @@ class Review(BaseModel):
 
 @router.get("/reviews", response_model=list[Review], tags=["manual review"],
             summary="The manual-review queue: what operators must judge (X4, X6, D3, unsettled lookups)")
-async def reviews(request: Request, _: Operator) -> list[Review]:
+async def reviews(request: Request, operator: Operator) -> list[Review]:
     async with request.app.state.sessions() as session:
-        rows = await store.open_reviews(session)
+        rows = await store.open_reviews(session, programs=operator.visible_programs())
     return [Review(application_id=r.application_id, purpose=r.purpose, program_id=r.program_id,
                    company_name=r.company_name, questions=(r.decision or {}).get("questions", []), since=r.since)
             for r in rows]
@@ -60,7 +60,7 @@ async def rule(request: Request, application_id: str, form: RulingForm, operator
         await handlers.rule_on(handlers.unit(session), request.app.state.screening, application_id=application_id,
                                purpose=form.purpose, exclude=form.decision == "exclude",
                                rules=tuple(form.rules) if form.rules else None, reason=form.reason,
-                               operator=operator.subject)
+                               operator=operator)
     return await _application(request, application_id)
 
 
@@ -68,17 +68,19 @@ async def rule(request: Request, application_id: str, form: RulingForm, operator
             summary="Screening state of one application: outcome, rules and evidence, lookups, audit trail")
 async def application(request: Request, application_id: str, actor: OperatorOrCompany) -> ApplicationView:
     found = await _application(request, application_id)
-    if actor.role is Role.COMPANY and found.business_registration_number != actor.business_registration_number:
-        raise _not_found(application_id)  # C9: another company's application does not exist for this caller
+    if not actor.sees(found.program_id) or (
+            actor.role is Role.COMPANY and found.business_registration_number != actor.business_registration_number):
+        raise _not_found(application_id)  # C9, T1: another's application does not exist for this caller
     return found
 
 
 @router.get("/applications", tags=["applications"], summary="Applications in screening (operators)")
-async def applications(request: Request, _: Operator, program_id: str | None = None,
+async def applications(request: Request, operator: Operator, program_id: str | None = None,
                        status: ScreeningStatus | None = None,
                        limit: int = Query(200, ge=1, le=5000)) -> list[Listed]:
     async with request.app.state.sessions() as session:
-        rows = await store.listing(session, program_id=program_id, status=status, limit=limit)
+        rows = await store.listing(session, program_id=program_id, status=status, limit=limit,
+                                   programs=operator.visible_programs())
     return [Listed(application_id=r.application_id, program_id=r.program_id, company_name=r.company_name,
                    business_registration_number=r.brn, revision=r.revision, status=r.status,
                    submitted_at=r.submitted_at, decided_at=r.decided_at, decided_by=r.decided_by,
@@ -87,9 +89,9 @@ async def applications(request: Request, _: Operator, program_id: str | None = N
 
 @router.get("/lookups/waiting", tags=["lookups"],
             summary="How many applications wait on each registry, and the oldest wait")
-async def waiting(request: Request, _: Operator) -> Waiting:
+async def waiting(request: Request, operator: Operator) -> Waiting:
     async with request.app.state.sessions() as session:
-        by_registry = await store.waiting_by_registry(session)
+        by_registry = await store.waiting_by_registry(session, programs=operator.visible_programs())
     return Waiting(registries={r: RegistryWait(**v) for r, v in by_registry.items()},
                    applications_waiting=sum(v["applications"] for v in by_registry.values()))
 

@@ -19,6 +19,7 @@ from screening.status import (
 from screening.rules import (
     OPERATOR_RULES, Case, Decision, Outcome, Restriction, Ruling, carried_over, decide, decide_recheck,
 )
+from sme_runtime.auth import Principal
 from sme_runtime.consumer import program_of_event, unknown_to
 from sme_runtime.problems import Problem, RuleViolation
 from sme_runtime.unit import Unit, units
@@ -389,10 +390,11 @@ async def reconsider_recheck(uow: Unit, screening: Screening, request_id: str) -
 # --- operators ---------------------------------------------------------------------------------------------
 
 async def rule_on(uow: Unit, screening: Screening, *, application_id: str, purpose: str, exclude: bool,
-                  rules: tuple[str, ...] | None, reason: str, operator: str) -> None:
-    """An operator's judgement (X4, X6, D3, an unsettled lookup), recorded with who, when and why."""
+                  rules: tuple[str, ...] | None, reason: str, operator: Principal) -> None:
+    """An operator's judgement (X4, X6, D3, an unsettled lookup), recorded with who, when and why; another
+    agency's application does not exist for them (T1)."""
     row = await uow.store.get(application_id, lock=True)
-    if row is None:
+    if row is None or not operator.sees(row.program_id):
         raise RuleViolation(Problem("application_id", "X4", f"no application {application_id} in screening"),
                             status_code=404)
     open_rules = await _open_question_rules(uow, row, purpose)
@@ -411,8 +413,8 @@ async def rule_on(uow: Unit, screening: Screening, *, application_id: str, purpo
     now = screening.clock()
     for rule in chosen:
         await uow.store.add_ruling(application_id=application_id, purpose=purpose, rule=rule, exclude=exclude,
-                                   operator=operator, reason=reason, at=now)
-    await uow.store.audit(application_id, at=now, actor=f"operator:{operator}", action="ruling",
+                                   operator=operator.subject, reason=reason, at=now)
+    await uow.store.audit(application_id, at=now, actor=f"operator:{operator.subject}", action="ruling",
                           detail={"purpose": purpose, "rules": list(chosen), "exclude": exclude, "reason": reason})
     if purpose == SCREENING:
         await reconsider(uow, screening, application_id)

@@ -200,11 +200,16 @@ async def overdue_supplements(session: AsyncSession, cutoff: datetime, limit: in
     return [r.application_id for r in rows]
 
 
-async def waiting_by_registry(session: AsyncSession) -> dict[str, dict[str, Any]]:
+# T1: a listing limited to the caller's agencies' programs (:programs), or to none (NULL: the service's own gauges)
+_OF_PROGRAMS = "(CAST(:programs AS text[]) IS NULL OR program_id = ANY(:programs))"
+
+
+async def waiting_by_registry(session: AsyncSession, *, programs: list[str] | None = None) -> dict[str, dict[str, Any]]:
     """How many applications wait on each registry, and since when (operators' 'waiting' view)."""
     rows = await session.execute(text(
         "SELECT registry, count(DISTINCT application_id) AS applications, count(*) AS lookups, "
-        "min(requested_at) AS oldest FROM lookups WHERE answered_at IS NULL AND NOT superseded GROUP BY registry"))
+        "min(requested_at) AS oldest FROM lookups WHERE answered_at IS NULL AND NOT superseded AND application_id "
+        f"IN (SELECT application_id FROM screenings WHERE {_OF_PROGRAMS}) GROUP BY registry"), {"programs": programs})
     return {r.registry: {"applications": r.applications, "lookups": r.lookups, "oldest_requested_at": r.oldest}
             for r in rows}
 
@@ -214,13 +219,14 @@ async def counts_by_status(session: AsyncSession) -> dict[str, int]:
     return {r.status: r.n for r in rows}
 
 
-async def open_reviews(session: AsyncSession) -> list[Any]:
+async def open_reviews(session: AsyncSession, *, programs: list[str] | None = None) -> list[Any]:
     return list((await session.execute(text(
-        "SELECT application_id, 'screening' AS purpose, program_id, content->'company'->>'name' AS company_name, "
-        "decision, updated_at AS since FROM screenings WHERE status = 'manual-review' "
-        "UNION ALL SELECT r.application_id, 'recheck:' || r.request_id, r.program_id, "
+        "SELECT * FROM (SELECT application_id, 'screening' AS purpose, program_id, "
+        "content->'company'->>'name' AS company_name, decision, updated_at AS since FROM screenings "
+        "WHERE status = 'manual-review' UNION ALL SELECT r.application_id, 'recheck:' || r.request_id, r.program_id, "
         "s.content->'company'->>'name', r.decision, r.requested_at FROM rechecks r "
-        "JOIN screenings s USING (application_id) WHERE r.status = 'manual-review' ORDER BY since"))).all())
+        f"JOIN screenings s USING (application_id) WHERE r.status = 'manual-review') AS open WHERE {_OF_PROGRAMS} "
+        "ORDER BY since"), {"programs": programs})).all())
 
 
 async def lookups_of(session: AsyncSession, application_id: str) -> list[Any]:
@@ -236,10 +242,10 @@ async def audit_of(session: AsyncSession, application_id: str) -> list[Any]:
 
 
 async def listing(session: AsyncSession, *, program_id: str | None, status: ScreeningStatus | None,
-                  limit: int) -> list[Any]:
+                  limit: int, programs: list[str] | None = None) -> list[Any]:
     return list((await session.execute(text(
         "SELECT application_id, program_id, brn, revision, status, submitted_at, updated_at, decided_at, "
         "decided_by, decision, supplement_deadline, content->'company'->>'name' AS company_name FROM screenings "
         "WHERE (CAST(:p AS text) IS NULL OR program_id = :p) AND (CAST(:s AS text) IS NULL OR status = :s) "
-        "ORDER BY submitted_at NULLS LAST, application_id LIMIT :n"),
-        {"p": program_id, "s": status, "n": limit})).all())
+        f"AND {_OF_PROGRAMS} ORDER BY submitted_at NULLS LAST, application_id LIMIT :n"),
+        {"p": program_id, "s": status, "n": limit, "programs": programs})).all())

@@ -51,6 +51,7 @@ class OutsideSystem:
     source: str = ""
     files: bool = False
     reads: tuple[str, ...] = ()
+    agencies: tuple[str, ...] = ()  # T1: the agencies whose programs it files for
 
     @property
     def principal(self) -> str:
@@ -86,11 +87,16 @@ def load_outside_systems(path: Path) -> tuple[OutsideSystem, ...]:
         if entry.get("files") and not str(entry.get("source", "")).strip():
             raise SystemsFileError(f"{where}.source: a system that files applications names its CloudEvents "
                                    "source (ce_source), which its filings must carry")
+        agencies = entry.get("agencies", [])
+        if entry.get("files") and (not isinstance(agencies, list) or not agencies
+                                   or not all(isinstance(a, str) and a for a in agencies)):
+            raise SystemsFileError(f"{where}.agencies: a system that files applications names the agencies whose "
+                                   "programs it files for (T1)")
         unknown = sorted(set(entry.get("reads", ())) - PUBLIC_TOPICS)
         if unknown:
             raise SystemsFileError(f"{where}.reads: {', '.join(unknown)} is not a topic of the event catalog")
         systems.append(OutsideSystem(name, str(entry.get("source", "")), bool(entry.get("files")),
-                                     tuple(entry.get("reads", ()))))
+                                     tuple(entry.get("reads", ())), tuple(agencies)))
     return tuple(systems)
 
 

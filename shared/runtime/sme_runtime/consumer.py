@@ -17,6 +17,7 @@ others are applied once (nothing of the rolled-back attempt stays).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import replace
 from typing import Any, Awaitable, Callable, TypeVar, cast
@@ -335,10 +336,11 @@ class ReliableConsumers:
     async def _record_dead_letter(self, record, group: str, event_id: str | None, exc: Exception) -> None:
         async with self.sessions() as session, session.begin():
             first_time = (await session.execute(text(
-                'INSERT INTO dead_letters (consumer, topic, partition, "offset", event_id, error) '
-                "VALUES (:c, :t, :p, :o, :e, :err) ON CONFLICT DO NOTHING RETURNING 1"),
+                'INSERT INTO dead_letters (consumer, topic, partition, "offset", event_id, error, program_id) '
+                "VALUES (:c, :t, :p, :o, :e, :err, :program) ON CONFLICT DO NOTHING RETURNING 1"),
                 {"c": group, "t": record.topic, "p": record.partition, "o": record.offset,
-                 "e": _storable(event_id) if event_id else None, "err": _storable(_reason(exc)[:4000])})).first()
+                 "e": _storable(event_id) if event_id else None, "err": _storable(_reason(exc)[:4000]),
+                 "program": program_named_by(record.value)})).first()
             answer = self._answers.get(group)
             if first_time is not None and answer is not None:
                 await answer(session, record, event_id, exc)
@@ -385,6 +387,16 @@ def truncated_copy(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[st
     short = {k: v[:DLQ_TRUNCATED_HEADER_CHARS] for k, v in headers.items()}
     short.update(dlq_truncated="true", dlq_original_bytes=str(len(body)))
     return body[:DLQ_TRUNCATED_BODY_BYTES], short
+
+
+def program_named_by(body: bytes | None) -> str | None:
+    """T1: the `program_id` a refused body names, read as leniently as a refused body needs (it may be no JSON,
+    no object, or carry anything there): what decides which agency's operators see the dead letter."""
+    try:
+        program_id = json.loads(body or b"").get("program_id")
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    return _storable(program_id)[:100] if isinstance(program_id, str) and program_id else None
 
 
 def _storable(value: str) -> str:

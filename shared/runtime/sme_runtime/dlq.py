@@ -5,13 +5,17 @@ A replay publishes the original message again — its bytes and headers as first
 the recorded partition and offset (the DLQ copy may be truncated) — to its original topic. The consumer group
 that dead-lettered it applies it now; every other group of the topic already recorded its ce_id and changes
 nothing, so a replay is idempotent, and so is replaying it twice. Each replay is recorded on the dead letter
-(who, when, why). `python -m <service> dlq list|replay` and the operator-only `/dead-letters` routes do this."""
+(who, when, why). `python -m <service> dlq list|replay` and the operator-only `/dead-letters` routes do this.
+
+T1: an operator sees and replays the dead letters of their agencies' programs (the `program_id` the body names);
+one that names no program deployed here belongs to no agency, and only the platform's operations team (agency
+`platform`) sees it. The CLI, run with the database's own credentials, sees all."""
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Annotated
+from typing import Annotated, Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import TopicAuthorizationFailedError
@@ -20,7 +24,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sme_runtime.auth import Principal, Role, requires
+from sme_runtime.auth import PLATFORM, Principal, Role, requires
 from sme_runtime.kafka_access import KafkaAccess, kafka_access
 from sme_runtime.problems import Problem, RuleViolation
 from sme_runtime.views import View
@@ -44,6 +48,8 @@ class DeadLetter(View):
     partition: int
     offset: int
     event_id: str | None = Field(description="Its ce_id, when its headers could be read")
+    program_id: str | None = Field(None, description="The program its body names, when it names one (T1: whose "
+                                   "agency's operators see it)")
     error: str
     recorded_at: datetime
     replayed_at: datetime | None
@@ -60,6 +66,33 @@ class ReplayedView(View):
 
 
 @dataclass(frozen=True)
+class Visible:
+    """Which dead letters a caller may see (T1): those of `programs`, and with `unattributed` those naming no
+    program of `deployed`. `everything()`: the CLI's."""
+
+    programs: list[str] | None
+    deployed: list[str]
+    unattributed: bool
+
+    @classmethod
+    def everything(cls) -> "Visible":
+        return cls(None, [], True)
+
+    @classmethod
+    def to(cls, operator: Principal, deployed: Iterable[str]) -> "Visible":
+        return cls(operator.visible_programs() or [], sorted(deployed), PLATFORM in operator.agencies)
+
+    def params(self) -> dict:
+        return {"everything": self.programs is None, "programs": self.programs or [], "deployed": self.deployed,
+                "unattributed": self.unattributed}
+
+
+# T1 as SQL over the parameters of Visible.params()
+_VISIBLE = ("(:everything OR program_id = ANY(:programs) OR (:unattributed AND (program_id IS NULL "
+            "OR program_id <> ALL(:deployed))))")
+
+
+@dataclass(frozen=True)
 class Replayed:
     dead_letter_id: int
     topic: str
@@ -68,23 +101,23 @@ class Replayed:
     event_id: str | None
 
 
-async def dead_letters(session: AsyncSession, *, consumer: str | None = None, include_replayed: bool = False,
-                       limit: int = 100) -> list[dict]:
+async def dead_letters(session: AsyncSession, visible: Visible, *, consumer: str | None = None,
+                       include_replayed: bool = False, limit: int = 100) -> list[dict]:
     rows = await session.execute(text(
-        'SELECT id, consumer, topic, partition, "offset", event_id, error, recorded_at, replayed_at, replayed_by, '
-        "replay_reason FROM dead_letters WHERE (CAST(:c AS text) IS NULL OR consumer = :c) "
-        "AND (:all OR replayed_at IS NULL) ORDER BY id LIMIT :n"),
-        {"c": consumer, "all": include_replayed, "n": limit})
+        'SELECT id, consumer, topic, partition, "offset", event_id, program_id, error, recorded_at, replayed_at, '
+        "replayed_by, replay_reason FROM dead_letters WHERE (CAST(:c AS text) IS NULL OR consumer = :c) "
+        f"AND (:all OR replayed_at IS NULL) AND {_VISIBLE} ORDER BY id LIMIT :n"),
+        {"c": consumer, "all": include_replayed, "n": limit, **visible.params()})
     return [dict(r._mapping) for r in rows]
 
 
 async def replay(session: AsyncSession, kafka: KafkaAccess | str, ids: list[int], *, by: str,
-                 reason: str) -> list[Replayed]:
+                 reason: str, visible: Visible) -> list[Replayed]:
     """Publish the dead letters `ids` again to their topics and record who did it and why (in the caller's
-    transaction: a replay that fails to publish records nothing)."""
+    transaction: a replay that fails to publish records nothing). One the caller may not see is as unknown."""
     rows = (await session.execute(text(
-        'SELECT id, topic, partition, "offset", event_id FROM dead_letters WHERE id = ANY(:ids) ORDER BY id '
-        "FOR UPDATE"), {"ids": ids})).all()
+        'SELECT id, topic, partition, "offset", event_id FROM dead_letters WHERE id = ANY(:ids) '
+        f"AND {_VISIBLE} ORDER BY id FOR UPDATE"), {"ids": ids, **visible.params()})).all()
     unknown = sorted(set(ids) - {r.id for r in rows})
     if unknown:
         raise RuleViolation(Problem("ids", "not-found", f"no dead letters {unknown} in this service"),
@@ -142,7 +175,8 @@ def dead_letter_routes():
     async def listed(request: Request, operator: Operator, consumer: str | None = None,
                      include_replayed: bool = False) -> list[DeadLetter]:
         async with request.app.state.sessions() as session:
-            rows = await dead_letters(session, consumer=consumer, include_replayed=include_replayed)
+            rows = await dead_letters(session, _visible_to(operator, request), consumer=consumer,
+                                      include_replayed=include_replayed)
         return [DeadLetter(**r) for r in rows]
 
     @router.post("/dead-letters/replay", summary="Publish dead letters again after their cause is fixed "
@@ -150,7 +184,12 @@ def dead_letter_routes():
     async def replayed(body: ReplayRequest, request: Request, operator: Operator) -> list[ReplayedView]:
         async with request.app.state.sessions() as session, session.begin():
             done = await replay(session, request.app.state.settings.kafka, body.ids,
-                                by=f"operator:{operator.subject}", reason=body.reason)
+                                by=f"operator:{operator.subject}", reason=body.reason,
+                                visible=_visible_to(operator, request))
         return [ReplayedView(**r.__dict__) for r in done]
 
     return router
+
+
+def _visible_to(operator: Principal, request: Request) -> Visible:
+    return Visible.to(operator, request.app.state.settings.programs)

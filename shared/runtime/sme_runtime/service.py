@@ -328,6 +328,8 @@ def add_common_commands(sub, service: str, roles: tuple[str, ...]) -> None:
     token = sub.add_parser("token", help=f"mint a bearer token signed with {service.upper()}_JWT_SECRET")
     token.add_argument("--role", required=True, choices=list(roles))
     token.add_argument("--brn", help="business registration number (companies)")
+    token.add_argument("--agency", action="append", help="an agency the staff member, evaluator or expert acts for "
+                       "(a program file's `agency`; repeat for several, T1)")
     token.add_argument("--subject", default=None)
     token.add_argument("--key", type=Path, default=None, help="sign with this Ed25519 key (sme_runtime.keys) for "
                        "services that verify with its JWKS; default the shared development secret")
@@ -353,8 +355,10 @@ def run_common_command(args: argparse.Namespace, settings: ServiceSettings, *, s
         from sme_runtime.keys import load_signing_key
 
         signer = load_signing_key(args.key) if args.key else settings.jwt_secret
+        if args.role != Role.COMPANY and not args.agency:
+            raise SystemExit(f"token: a {args.role}'s token names the agencies they act for: --agency <id> (T1)")
         print(mint_token(signer, subject=args.subject or f"{args.role}:{args.brn or 'staff'}",
-                         role=Role(args.role), brn=args.brn))
+                         role=Role(args.role), brn=args.brn, agencies=args.agency or ()))
     else:
         return False
     return True
@@ -379,13 +383,13 @@ async def _dead_letters(settings: ServiceSettings, args: argparse.Namespace) -> 
     try:
         async with session_factory(engine)() as session, session.begin():
             if args.action == "list":
-                for row in await dlq.dead_letters(session, consumer=args.consumer):
+                for row in await dlq.dead_letters(session, dlq.Visible.everything(), consumer=args.consumer):
                     print(json.dumps(row, default=str, ensure_ascii=False))
                 return
             if not args.ids or not args.by or not args.reason:
                 raise SystemExit("dlq replay: give the ids, --by (who) and --reason (what was fixed)")
             for done in await dlq.replay(session, settings.kafka, args.ids, by=args.by,
-                                         reason=args.reason):
+                                         reason=args.reason, visible=dlq.Visible.everything()):
                 print(f"replayed dead letter {done.dead_letter_id}: {done.topic}/{done.partition}/{done.offset} "
                       f"(event {done.event_id})")
     finally:

@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sme_runtime.kafka_access import KafkaAccess, KafkaAccessError
-from sme_schemas.program import ProgramDefinition, load_programs
+from sme_schemas.program import Programs, load_programs
 
 # The program definitions shipped with the repository (a container image copies them to the same place).
 REPO_PROGRAMS = Path(__file__).resolve().parents[3] / "deploy" / "programs"
@@ -57,7 +57,7 @@ class ServiceSettings(BaseSettings):
     programs_path: str = str(REPO_PROGRAMS)
 
     @cached_property
-    def programs(self) -> dict[str, ProgramDefinition]:
+    def programs(self) -> Programs:
         return load_programs(self.programs_path)
 
     @cached_property

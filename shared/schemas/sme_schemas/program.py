@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 from sme_schemas.application import DocumentType as D, PreferenceCertification as Cert
 from sme_schemas.base import Contract
 from sme_schemas.periods import KST, WorkingCalendar, earliest_within, end_of_day, local_date
-from sme_schemas.values import Krw, ProgramId, ShortText, UtcInstant
+from sme_schemas.values import AgencyId, Krw, ProgramId, ShortText, UtcInstant
 
 # Korean programs count days in KST (an application at 23:30 UTC is already the next day in Gimpo): KST and
 # local_date live with the rest of the legal calendar in sme_schemas.periods; re-exported here for the services.
@@ -579,6 +579,9 @@ class ProgramDefinition(Contract):
                                               "its own file; an application is judged by the version it applied "
                                               "under, new applications by the newest")
     name: ShortText = Field(description="Program name as announced")
+    agency: AgencyId = Field(description="T1: the agency that runs the program; only its staff, evaluators and "
+                                         "experts see and act on the program's applications, rounds, agreements, "
+                                         "payments and reports. Every version of a program has the same agency")
     region_city: ShortText = Field(description="City where HQ or factory must be registered (X1)")
     eligibility: Eligibility = Field(default_factory=Eligibility, description="Who may apply beyond the region "
                                      "(X1: SME status, industries, company age, certifications)")
@@ -751,6 +754,16 @@ class Programs(dict[str, ProgramDefinition]):
         """The version an application applied under; None (an older event) means the newest."""
         return self.get(program_id) if version is None else self.versions.get((program_id, version))
 
+    def agency_of(self, program_id: str | None) -> str | None:
+        """T1: the agency that runs `program_id`; None for a program not deployed here."""
+        program = self.get(program_id) if program_id else None
+        return program.agency if program else None
+
+    def of_agencies(self, agencies: Iterable[str]) -> frozenset[str]:
+        """T1: the ids of the programs the `agencies` run."""
+        wanted = set(agencies)
+        return frozenset(p for p, program in self.items() if program.agency in wanted)
+
 
 def load_programs(path_list: str) -> Programs:
     """Program definition files (*.json) of colon-separated folders; a later folder's file of the same program and
@@ -769,4 +782,16 @@ def load_programs(path_list: str) -> Programs:
                                  f"{program.version} is also defined by {seen[key].name} (V1)")
             seen[key] = file
             versions[key] = program
+    _one_agency_per_program(versions)
     return Programs(versions)
+
+
+def _one_agency_per_program(versions: Mapping[tuple[str, int], ProgramDefinition]) -> None:
+    """T1: a new version cannot move a program to another agency (its applications would change hands)."""
+    agency: dict[str, ProgramDefinition] = {}
+    for (program_id, _), program in sorted(versions.items()):
+        first = agency.setdefault(program_id, program)
+        if first.agency != program.agency:
+            raise ValueError(f"program files refused: agency: {program_id} version {program.version} names "
+                             f"{program.agency!r}, version {first.version} {first.agency!r}; a program keeps its "
+                             "agency (T1)")

@@ -59,6 +59,11 @@ ProgramId = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{2,62}$"),
     Field(description="Program call id from the program definition", examples=["gimpo-sos-2024"]),
 ]
+AgencyId = Annotated[
+    str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,39}$"),
+    Field(description="The agency (전담기관) that runs a program: its operators, evaluators and experts act on its "
+                      "programs only (T1)", examples=["gimpo", "seoul-sba"]),
+]
 RuleId = Annotated[
     str, StringConstraints(pattern=r"^[A-Z][0-9]{1,2}$"),
     Field(description="Rule id from DOMAIN.md (A2, X5, E6 …)", examples=["E6"]),
@@ -82,6 +87,6 @@ LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                      AfterValidator(storable_text)]
 
 __all__ = [
-    "ApplicationId", "BusinessRegistrationNumber", "Krw", "LongText", "ProgramId", "RuleId", "ShortText",
+    "AgencyId", "ApplicationId", "BusinessRegistrationNumber", "Krw", "LongText", "ProgramId", "RuleId", "ShortText",
     "UtcInstant", "brn_check_digit", "normalise_brn", "storable_text",
 ]
