@@ -20,9 +20,9 @@ BASE = "http://127.0.0.1:18001"
 def test_a_service_with_a_jwks_trusts_its_keys_only(intake_env, tmp_path):
     new_keys(tmp_path)
     env = {**intake_env, "INTAKE_JWKS": str(tmp_path / JWKS)}
-    command = subprocess.run([sys.executable, "-m", "intake", "token", "--role", "operator", "--key",
-                              str(tmp_path / SIGNING_KEY)], env=env, cwd=ROOT, capture_output=True, text=True,
-                             check=True)
+    command = subprocess.run([sys.executable, "-m", "intake", "token", "--role", "operator", "--agency", "gimpo",
+                              "--key", str(tmp_path / SIGNING_KEY)], env=env, cwd=ROOT, capture_output=True,
+                             text=True, check=True)
     signed = command.stdout.strip()
     with running(ServiceProcess("intake", "serve", env, port=18001)):
         ok = httpx.get(f"{BASE}/applications", headers={"Authorization": f"Bearer {signed}"})
