@@ -72,15 +72,21 @@ def print_stalls(arrivals: list[float], latencies_ms: list[float], *, over_ms: f
 
 
 async def open_loop_phase(forms: list[dict], rate: float) -> tuple[float, list[float], set[str], int]:
-    """Forms sent at fixed arrival times (i / rate); latency from each form's arrival time (bench.load)."""
+    """Forms sent at fixed arrival times (i / rate); latency from each form's arrival time (bench.load). Prints
+    the accepted beside the shed (503 busy with Retry-After: admission control, issue 28), each with its p99."""
     headers = {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject="bench", role=Role.OPERATOR,
                                                        agencies=["gimpo"])}
     requests = [encode_post("127.0.0.1", "/applications", form, headers) for form in forms]
     outcome = await open_loop("127.0.0.1", PORT, requests, rate)
     print_stalls(outcome.arrivals, outcome.latencies_ms)
+    print(f"  accepted {len(outcome.accepted_ms)}" + (f" (p50 {statistics.median(outcome.accepted_ms):.1f} ms, p99 "
+          f"{percentile(outcome.accepted_ms, 99):.1f} ms)" if outcome.accepted_ms else "")
+          + f"; shed busy {len(outcome.shed_ms)}" + (f" (answered in p50 {statistics.median(outcome.shed_ms):.1f} "
+          f"ms, p99 {percentile(outcome.shed_ms, 99):.1f} ms)" if outcome.shed_ms else "")
+          + f"; other errors {len(outcome.errors)}")
     for error in sorted(set(outcome.errors))[:5]:
         print(f"  error: {error}")
-    return (outcome.seconds, outcome.latencies_ms, {json.loads(body)["application_id"] for body in outcome.accepted},
+    return (outcome.seconds, outcome.accepted_ms, {json.loads(body)["application_id"] for body in outcome.accepted},
             len(outcome.errors))
 
 
@@ -138,8 +144,9 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores; broker {KAFKA}; intake: uvicorn, {args.workers} worker process(es), "
           f"{relay_where}")
     mode = f"open loop at {args.rate:g}/s for {args.seconds:g}s" if args.rate else f"concurrency {args.concurrency}"
-    print(f"intake over HTTP: {len(ids)} applications, {mode}: {http_rate:.1f} applications/s, errors {errors}")
-    print(f"  latency ms: p50 {statistics.median(latencies):.1f}  p99 {percentile(latencies, 99):.1f}  "
+    print(f"intake over HTTP: {len(ids)} applications accepted, {mode}: {http_rate:.1f} applications/s, other "
+          f"errors {errors}")
+    print(f"  accepted latency ms: p50 {statistics.median(latencies):.1f}  p99 {percentile(latencies, 99):.1f}  "
           f"max {max(latencies):.1f}")
     print(f"  all {len(ids)} ApplicationSubmitted events on the topic {on_bus:.2f}s after the first request")
     print(f"raw aiokafka, {event_size}-byte messages, acks=all idempotent: produce {produce_rate:,.0f} msg/s, "

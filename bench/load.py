@@ -21,6 +21,8 @@ class Outcome:
     latencies_ms: list[float] = field(default_factory=list)
     arrivals: list[float] = field(default_factory=list)  # seconds from the start, beside each latency
     accepted: list[bytes] = field(default_factory=list)  # raw bodies: parsed after the run, not during it
+    accepted_ms: list[float] = field(default_factory=list)
+    shed_ms: list[float] = field(default_factory=list)  # 503 with Retry-After: refused at once, nothing done
     errors: list[str] = field(default_factory=list)
 
 
@@ -31,15 +33,18 @@ def encode_post(host: str, path: str, body: dict, headers: dict[str, str]) -> by
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
 
 
-async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> tuple[int, bytes]:
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                    request: bytes) -> tuple[int, bytes, bool]:
+    """(status, body, whether it named a Retry-After)."""
     writer.write(request)
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
-    length = 0
+    length, retry_after = 0, False
     for line in head.split(b"\r\n"):
         if line[:15].lower() == b"content-length:":
             length = int(line[15:])
-    return status, await reader.readexactly(length)
+        retry_after = retry_after or line[:12].lower() == b"retry-after:"
+    return status, await reader.readexactly(length), retry_after
 
 
 KEEP_ALIVE_SECONDS = 4  # below uvicorn's 5 s keep-alive timeout: never send on a connection it is closing
@@ -64,16 +69,20 @@ async def open_loop(host: str, port: int, requests: list[bytes], rate: float, *,
     async def one(request: bytes, arrival: float) -> None:
         connection = await connect()
         try:
-            status, body = await asyncio.wait_for(_exchange(*connection, request), timeout)
+            status, body, retry_after = await asyncio.wait_for(_exchange(*connection, request), timeout)
         except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
             outcome.errors.append(type(exc).__name__)
             connection[1].close()
             return
-        outcome.latencies_ms.append((time.perf_counter() - arrival) * 1000)
+        latency = (time.perf_counter() - arrival) * 1000
+        outcome.latencies_ms.append(latency)
         outcome.arrivals.append(arrival - started)
         idle.append((*connection, time.monotonic()))
         if status == accepted_status:
             outcome.accepted.append(body)
+            outcome.accepted_ms.append(latency)
+        elif status == 503 and retry_after:
+            outcome.shed_ms.append(latency)
         else:
             outcome.errors.append(f"{status} {body[:200].decode(errors='replace')}")
 

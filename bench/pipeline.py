@@ -129,7 +129,7 @@ def start_pipeline(program: dict, data: dict, *, replicas: int, worker_replicas:
         p.start(wait=False)
     for p in processes:
         if p.port:
-            p.wait_healthy(timeout=120)
+            p.wait_healthy()
     return processes
 
 

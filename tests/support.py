@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from functools import partial
 
 from deploy.local import groups, procs
@@ -37,9 +38,26 @@ def local(script: str, *args: str) -> None:
                    env={**os.environ, **TEST_ENV}, stdout=sys.stderr, stderr=sys.stderr)
 
 
+@contextmanager
+def cpu_load(processes: int):
+    """`processes` busy loops at normal priority (what `stress-ng --cpu N` does) for the duration: the loaded host
+    a user's machine is (issue 28)."""
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(processes)]
+    try:
+        yield burners
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+
+
 class ServiceProcess(procs.ServiceProcess):
     def __init__(self, module, command, env, *, port=None):
-        super().__init__(module, command, env, port=port, log=ROOT / ".local-test" / f"{module}-{command}.log")
+        # The suite loads this machine itself (a broker, a cluster, a dozen processes): a late event loop is not
+        # the overload admission control is for, so only a test that sets the limits sees requests shed
+        lenient = {f"{module.upper()}_MAX_LOOP_LAG_MS": "10000"} if module.isidentifier() else {}
+        super().__init__(module, command, {**lenient, **env}, port=port,
+                         log=ROOT / ".local-test" / f"{module}-{command}.log")
 
 
 start_groups_at_end = partial(groups.start_groups_at_end, bootstrap=KAFKA)
@@ -97,11 +115,11 @@ def rewind(positions: dict[str, dict[tuple[str, int], int]]) -> None:
         asyncio.run(commit_offsets(group, at))
 
 
-def wait_caught_up(groups: dict[str, list[str]], timeout: float = 60) -> None:
+def wait_caught_up(groups: dict[str, list[str]], quiet: float = 60) -> None:
+    """Until the groups have no lag, for as long as the lag keeps changing (issue 28)."""
     import asyncio
-    import time
 
-    deadline = time.monotonic() + timeout
-    while asyncio.run(lag(groups)) and time.monotonic() < deadline:
-        time.sleep(0.3)
-    assert asyncio.run(lag(groups)) == 0
+    from deploy.local.waiting import wait_while_moving
+
+    wait_while_moving(lambda: asyncio.run(lag(groups)), lambda behind: behind == 0, what="consumer lag",
+                      quiet=quiet)

@@ -18,11 +18,22 @@ mkdir -p "$SME_LOCAL_DIR"
 log() { printf '[local] %s\n' "$*"; }
 die() { printf '[local] error: %s\n' "$*" >&2; exit 1; }
 
-# Waits until "$@" succeeds or the deadline (seconds in $WAIT_SECONDS, default 60) passes.
+# CPU time (clock ticks, user + system) process $1 has used; nothing once it is gone.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || true; }
+
+# Waits until "$@" succeeds, for as long as process $WAIT_PID (when set) keeps working: a loaded machine makes a
+# broker start in minutes, not seconds (issue 28). Gives up once it used no CPU for $SME_QUIET_SECONDS (default
+# 60; without $WAIT_PID: that long in all), or at once when it is gone.
 wait_until() {
-  local deadline=$((SECONDS + ${WAIT_SECONDS:-60}))
+  local quiet=${SME_QUIET_SECONDS:-60} last="" moved=$SECONDS ticks
+  quiet=${quiet%.*}
   until "$@" >/dev/null 2>&1; do
-    (( SECONDS < deadline )) || return 1
+    if [[ -n "${WAIT_PID:-}" ]]; then
+      ticks=$(cpu_ticks "$WAIT_PID")
+      [[ -n "$ticks" ]] || return 1
+      [[ "$ticks" == "$last" ]] || { last=$ticks; moved=$SECONDS; }
+    fi
+    (( SECONDS - moved < quiet )) || return 1
     sleep 0.5
   done
 }

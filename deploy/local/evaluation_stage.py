@@ -3,13 +3,13 @@ the score sheets, the round closed (F1–F4), the X11 re-checks and the allowanc
 from __future__ import annotations
 
 import statistics
-import time
 from collections import Counter
 from datetime import datetime, timezone
 
 from deploy.local.endpoints import EVALUATION
 from deploy.local.screening_stage import work_review_queue
 from deploy.local.show import heading
+from deploy.local.waiting import SERVICE_WRITES, Stalled, wait_while_moving
 from deploy.sample.evaluation_scenario import (
     COMMITTEE, EvaluationDesk, committee_qualities, declared_conflict, evaluator_pool, ranking_table, score_sheet,
 )
@@ -68,12 +68,18 @@ def evaluate(program: dict, forms: list[dict], rows: dict[str, dict], names: dic
     print("allowances (F7, owed to payments): " + ", ".join(
         f"{a['evaluator_id']} {a['applications_scored']} scored → {a['amount']:,}"
         + (" (cap)" if a["amount"] < a["applications_scored"] * rate else "") for a in closed["allowances"]))
-    deadline = time.monotonic() + 90
-    while (budget := desk.budget(pid))["rechecking"] and time.monotonic() < deadline:
+
+    def rechecked() -> dict:
         # The re-check repeats the lookups (X11): a borderline duplicate comes back to an operator.
         work_review_queue(names, recheck=True)
-        time.sleep(0.5)
-    if budget["rechecking"] or budget["committed"] > budget["budget"]:
+        return desk.budget(pid)
+
+    try:
+        budget = wait_while_moving(rechecked, lambda b: not b["rechecking"], what="the X11 re-checks",
+                                   signals=(SERVICE_WRITES,), interval=0.5)
+    except Stalled as stalled:
+        raise SystemExit(f"selection did not settle: {stalled}") from None
+    if budget["committed"] > budget["budget"]:
         raise SystemExit(f"selection did not settle within the budget: {budget}")
     print(f"X11 re-check by screening, then notified: {len(budget['selected'])} selected "
           f"({budget['committed']:,} of {budget['budget']:,} KRW), {len(budget['waitlist'])} on the waitlist, "

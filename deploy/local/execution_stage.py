@@ -7,17 +7,16 @@ sessions and due dates live in the databases and survive a restart."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from typing import Callable
 
-import httpx
-
+from deploy.local import polite
 from deploy.local.endpoints import CONTRACTS, EVALUATION, KAFKA, LOCAL_DIR, PAYMENTS
 from deploy.local.procs import ServiceProcess, service_env
 from deploy.local.screening_stage import work_review_queue
 from deploy.local.show import heading, pad, width
+from deploy.local.waiting import SERVICE_WRITES, Stalled, wait_while_moving
 from deploy.sample.evaluation_scenario import EvaluationDesk
 from deploy.sample.execution_scenario import ContractsDesk, PaymentsDesk, subsidy_request
 from deploy.sample.program_call import cost_at_the_cap
@@ -116,14 +115,20 @@ def give_up_and_promote(desk: ContractsDesk, evaluation: EvaluationDesk, program
     print(f"{names[leaving['application_id']]} gives up (C6); approved, participation restricted until "
           f"{approved['ended']['restricted_until']} (X10), {leaving['planned_subsidy']:,} KRW freed (F5)")
     before = {s["application_id"] for s in budget["selected"]}
-    deadline = time.monotonic() + 90
-    while True:
+
+    def after_recheck() -> dict:
         work_recheck()
+        return evaluation.budget(program_id)
+
+    def newly_selected(now: dict) -> list[dict]:
+        return [s for s in now["selected"] if s["application_id"] not in before]
+
+    try:
+        now = wait_while_moving(after_recheck, lambda b: bool(newly_selected(b)) and not b["rechecking"],
+                                what="the waitlist promotion", signals=(SERVICE_WRITES,), interval=0.5)
+    except Stalled:
         now = evaluation.budget(program_id)
-        promoted = [s for s in now["selected"] if s["application_id"] not in before]
-        if (promoted and not now["rechecking"]) or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
+    promoted = newly_selected(now)
     if not promoted and budget["waitlist"]:
         raise SystemExit(f"the give-up promoted nobody from the waitlist: {now}")
     for p in promoted:
@@ -277,7 +282,7 @@ def overdue_after_restart(services: ExecutionServices, pay: PaymentsDesk, progra
     overdue = [p for p in rows if p["overdue"]]
     if [p["payment_id"] for p in overdue] != [unpaid["payment_id"]]:
         raise SystemExit(f"expected exactly {unpaid['payment_id']} overdue, got {[p['payment_id'] for p in overdue]}")
-    gauge = next(line for line in httpx.get(metrics_url, follow_redirects=True).text.splitlines()
+    gauge = next(line for line in polite.get(metrics_url, follow_redirects=True).text.splitlines()
                  if line.startswith('sme_payments_open{') and 'overdue="true"' in line and 'subsidy' in line)
     detected = local_date(datetime.fromisoformat(overdue[0]["overdue_at"]))
     print(f"payments restarted with its calendar {UNPAID_DAYS} more days on: PaymentOverdue for "

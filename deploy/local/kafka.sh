@@ -176,7 +176,7 @@ start() {
     -Dlog4j.configuration="file:$SME_ROOT/deploy/local/kafka/log4j.properties" -Dkafka.logs.dir="$KAFKA_DIR" \
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$CONF" >>"$LOG_FILE" 2>&1 &
   echo $! > "$PID_FILE"
-  WAIT_SECONDS=90 wait_until up_or_gone || true
+  WAIT_PID=$(cat "$PID_FILE") wait_until up_or_gone || true
   port_open "$SME_KAFKA_PORT" || { tail -n 30 "$LOG_FILE" >&2; grep -m1 -A2 "fatal\|ERROR" "$KAFKA_DIR/server.log" >&2 || true
                                    die "kafka did not open port $SME_KAFKA_PORT"; }
   log "kafka started (pid $(cat "$PID_FILE")) on 127.0.0.1:$SME_KAFKA_PORT ($SECURITY), log $LOG_FILE"
@@ -189,7 +189,7 @@ stop() {
   pid_alive "$PID_FILE" || { log "kafka is not running"; rm -f "$PID_FILE"; return 0; }
   local pid; pid=$(cat "$PID_FILE")
   kill -TERM "$pid"
-  WAIT_SECONDS=60 wait_until bash -c "! kill -0 $pid" || kill -KILL "$pid"
+  WAIT_PID=$pid wait_until bash -c "! kill -0 $pid" || kill -KILL "$pid" 2>/dev/null || true
   rm -f "$PID_FILE"; log "kafka stopped"
 }
 

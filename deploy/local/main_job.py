@@ -34,7 +34,8 @@ from sme_schemas.catalog import produced_by
 
 
 def start_services(program_dir: Path, registry_data: Path, execution: ExecutionServices,
-                   similarity_index: Path) -> list[ServiceProcess]:
+                   similarity_index: Path, started: list[ServiceProcess]) -> None:
+    """Every service, each put on `started` before it starts (the caller stops them all, whatever fails)."""
     programs = execution.programs
     registries = list(registry_processes(registry_data, REGISTRY_PORTS, LOCAL_DIR / "logs").values())
     intake = ServiceProcess("intake", "serve", intake_env(kafka=KAFKA, pg_port=PG_PORT, http_port=INTAKE_PORT,
@@ -48,6 +49,7 @@ def start_services(program_dir: Path, registry_data: Path, execution: ExecutionS
         kafka=KAFKA, pg_port=PG_PORT, http_port=EVALUATION_PORT, programs_path=programs), port=EVALUATION_PORT,
         log=LOCAL_DIR / "logs" / "evaluation.log")
     services = [*registries, intake, *screening, evaluation]
+    started += services
     for service in services:
         service.start(wait=False)
     for service in services:
@@ -60,7 +62,6 @@ def start_services(program_dir: Path, registry_data: Path, execution: ExecutionS
           + ", ".join(str(p) for p in WORKER_PORTS.values()) + f"   logs {LOCAL_DIR / 'logs'}")
     print(f"evaluation http://127.0.0.1:{EVALUATION_PORT}/docs")
     print(f"contracts {CONTRACTS}/docs   payments {PAYMENTS}/docs")
-    return services
 
 
 def main() -> None:
@@ -121,20 +122,23 @@ def main() -> None:
                                   ports=EXECUTION_PORTS, log_dir=LOCAL_DIR / "logs")
     starts = {cls: asyncio.run(end_offsets(cls.topic(), KAFKA)) for cls in (*produced_by("contracts"),
                                                                              *produced_by("payments"))}
-    services = start_services(program_dir, registry_data, execution, national_index(export))
     prometheus = LocalPrometheus({"intake": INTAKE_PORT, "screening": SCREENING_PORT, "evaluation": EVALUATION_PORT,
                                   **EXECUTION_PORTS, **{f"screening-worker-{r}": p for r, p in WORKER_PORTS.items()},
                                   "portal": PORTAL_PORT},
-                                 LOCAL_DIR / "prometheus", PROMETHEUS_PORT).start()
-    print(f"prometheus {prometheus.url} (Debian's package) scraping every service, rules {RULES.name}")
+                                 LOCAL_DIR / "prometheus", PROMETHEUS_PORT)
     portal = PortalStage(kafka=KAFKA, pg_port=PG_PORT, port=PORTAL_PORT, smtp_port=SMTP_PORT, local_dir=LOCAL_DIR,
                          urls={"intake": BASE, "screening": SCREENING, "evaluation": EVALUATION,
                                "contracts": CONTRACTS, "payments": PAYMENTS})
-    services += portal.start()
-    print(f"portal    {portal.url}   (web pages for companies, experts, evaluators and staff; its notices by e-mail "
-          f"to a local mail server on :{SMTP_PORT}, kept in {LOCAL_DIR / 'mail'}; tokens signed with "
-          f"{LOCAL_DIR / 'keys' / 'signing-key.pem'}, verified by every service with its JWKS)")
-    try:
+    services: list[ServiceProcess] = []
+    finished = False
+    try:  # issue 28: whatever fails, from the first start on, everything started is stopped
+        start_services(program_dir, registry_data, execution, national_index(export), services)
+        prometheus.start()
+        print(f"prometheus {prometheus.url} (Debian's package) scraping every service, rules {RULES.name}")
+        portal.start(services)
+        print(f"portal    {portal.url}   (web pages for companies, experts, evaluators and staff; its notices by "
+              f"e-mail to a local mail server on :{SMTP_PORT}, kept in {LOCAL_DIR / 'mail'}; tokens signed with "
+              f"{LOCAL_DIR / 'keys' / 'signing-key.pem'}, verified by every service with its JWKS)")
         apps, names, call_started = run_intake(program, web_forms, paper_form)
         final = run_screening(program, forms, names, call_started)
         budget = evaluate(program, forms, final, names)
@@ -145,8 +149,9 @@ def main() -> None:
         run_walls(program)
         print(f"\nmain job done: {len(apps)} applications accepted, published and screened; {budget['evaluated']} "
               f"evaluated; {done['agreed']} agreed; {done['reported']} carried out and reported; {done['paid']} paid")
+        finished = True
     finally:
-        if not args.keep_running:
+        if not (args.keep_running and finished):
             for service in services:
                 service.stop()
             execution.stop()

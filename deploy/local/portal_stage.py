@@ -7,16 +7,15 @@ import os
 import smtplib
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
+from deploy.local import polite
 from deploy.local.endpoints import CONTRACTS, LOCAL_DIR, token
 from deploy.local.groups import consumer_groups, start_groups_at_end
 from deploy.local.procs import ROOT, ServiceProcess, demo_agencies, service_env
 from deploy.local.show import heading, pad
+from deploy.local.waiting import Stalled, cpu_seconds, wait_while_moving
 from deploy.sample.evaluation_scenario import EXTERNALS
 from sme_runtime.auth import Role
 
@@ -67,40 +66,44 @@ class PortalStage:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> list[ServiceProcess]:
+    def start(self, started: list[ServiceProcess]) -> None:
+        """The mail server and the portal, each put on `started` before it starts (the caller stops them all,
+        whatever fails)."""
         # Each run is a call of its own: the portal tells of this call, not of every earlier run on the broker
         asyncio.run(start_groups_at_end(consumer_groups("portal"), self.kafka))
         self.mails_before = len(list((self.local_dir / "mail").glob("*.eml")))
         mailbox, portal = self.processes()
+        started.append(mailbox)
         mailbox.start(wait=False)
-        self._wait_for_smtp()
+        self._wait_for_smtp(mailbox)
+        started.append(portal)
         portal.start()
-        return [mailbox, portal]
 
-    def _wait_for_smtp(self, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
+    def _wait_for_smtp(self, mailbox: ServiceProcess) -> None:
+        """Until the mail server answers, for as long as it keeps starting (issue 28)."""
+        def answers() -> bool | str:
             try:
                 with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=2):
-                    return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+                    return True
+            except OSError as exc:
+                return type(exc).__name__
 
-    def mails_settled(self, quiet_seconds: float = 4, timeout: float = 30) -> int:
+        def starting():
+            """the mail server's CPU time"""
+            return cpu_seconds(mailbox.proc.pid) if mailbox.proc else None
+
+        wait_while_moving(answers, lambda answer: answer is True, what="the local mail server", signals=(starting,))
+
+    def mails_settled(self, quiet_seconds: float = 4) -> int:
         """E-mails this run put in the local mailbox, once none has arrived for `quiet_seconds` (the sender works
-        every 2 s)."""
-        folder, deadline = self.local_dir / "mail", time.monotonic() + timeout
-        count, since = -1, time.monotonic()
-        while time.monotonic() < deadline:
-            now_count = len(list(folder.glob("*.eml")))
-            if now_count != count:
-                count, since = now_count, time.monotonic()
-            elif time.monotonic() - since >= quiet_seconds:
-                break
-            time.sleep(0.5)
-        return count - self.mails_before
+        every 2 s) — however long they keep arriving."""
+        folder = self.local_dir / "mail"
+        try:
+            wait_while_moving(lambda: len(list(folder.glob("*.eml"))), lambda _: False, what="e-mails",
+                              quiet=quiet_seconds, interval=0.5)
+        except Stalled:
+            pass  # the quiet period is the answer here: the sender has sent what there was
+        return len(list(folder.glob("*.eml"))) - self.mails_before
 
     def account(self, role: str, name: str, email: str, *, login: str = "", brn: str | None = None,
                 evaluator_id: str | None = None) -> str:
@@ -138,7 +141,7 @@ class PortalStage:
 def show_portal(portal: PortalStage, program_id: str, *, expert_party: bool) -> None:
     """The portal's address and a demonstration account per role, with what each can look at."""
     heading("the portal: sign in as each role")
-    agreements = httpx.get(f"{CONTRACTS}/agreements", params={"program_id": program_id},
+    agreements = polite.get(f"{CONTRACTS}/agreements", params={"program_id": program_id},
                            headers=token(Role.OPERATOR)).json()
     chosen = next(a for a in agreements if a["status"] in ("completed", "in-force"))
     evaluator_id, evaluator_name = EXTERNALS[0][0], EXTERNALS[0][1]

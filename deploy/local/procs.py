@@ -8,6 +8,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -165,18 +166,32 @@ class ServiceProcess:
             self.wait_healthy()
         return self
 
-    def wait_healthy(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc and self.proc.poll() is None, f"{self.module} exited; see {self.log}"
+    def wait_healthy(self, quiet: float | None = None) -> None:
+        """Until its /health says it is ready, for as long as it keeps starting (its CPU time or its log grow): on
+        a loaded machine a start takes minutes, a stuck one is told after the quiet period (issue 28)."""
+        from deploy.local.waiting import QUIET_SECONDS, Stalled, cpu_seconds, wait_while_moving
+
+        assert self.proc is not None
+        pid, log = self.proc.pid, self.log
+
+        def health() -> Any:
+            if self.proc is None or self.proc.poll() is not None:
+                raise RuntimeError(f"{self.module} exited; see {self.log}")
             try:
-                body = httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=2).json()
-                if self.ready_key is None or body.get(self.ready_key):
-                    return
-            except (httpx.HTTPError, ValueError):
-                pass
-            time.sleep(0.3)
-        raise TimeoutError(f"{self.module} not healthy; see {self.log}")
+                return httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=2).json()
+            except (httpx.HTTPError, ValueError) as exc:
+                return f"no answer ({type(exc).__name__})"
+
+        def started(cpu=lambda: cpu_seconds(pid), size=lambda: log.stat().st_size if log.exists() else 0):
+            return cpu(), size()
+
+        started.__doc__ = f"{self.module}'s CPU time and log"
+        try:
+            wait_while_moving(health, lambda body: isinstance(body, dict) and (
+                self.ready_key is None or bool(body.get(self.ready_key))), what=f"{self.module} becoming healthy",
+                quiet=quiet or QUIET_SECONDS, signals=(started,))
+        except Stalled as stalled:
+            raise TimeoutError(f"{stalled}; see {self.log}") from None
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -219,7 +234,8 @@ async def end_offsets(topic: str, bootstrap: KafkaAccess | str) -> dict[int, int
 
 async def read_topic(topic: str, bootstrap: KafkaAccess | str, start: dict[int, int] | None = None, *, until=None,
                      timeout: float = 30):
-    """Records of a topic from the given offsets (default: the beginning), until `until(records)` or timeout."""
+    """Records of a topic from the given offsets (default: the beginning), until `until(records)`, or until none
+    has arrived for `timeout` seconds."""
     consumer = AIOKafkaConsumer(**kafka_access(bootstrap).client(), enable_auto_commit=False,
                                 auto_offset_reset="earliest")
     await consumer.start()
@@ -236,6 +252,8 @@ async def read_topic(topic: str, bootstrap: KafkaAccess | str, start: dict[int, 
             batch = await consumer.getmany(timeout_ms=300)
             for msgs in batch.values():
                 records.extend(msgs)
+            if batch:  # records still arriving: the wait is over only after `timeout` without any (issue 28)
+                deadline = time.monotonic() + timeout
             if until is not None and until(records):
                 break
             if until is None and not batch:

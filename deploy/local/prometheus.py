@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import yaml
 
 from deploy.local.procs import ROOT
+from deploy.local.waiting import Stalled, cpu_seconds, wait_while_moving
 
 RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
 TEMPLATE = ROOT / "deploy" / "prometheus" / "prometheus.local.yml"
@@ -44,27 +44,40 @@ class LocalPrometheus:
             ["prometheus", f"--config.file={path}", f"--storage.tsdb.path={self.folder / 'data'}",
              f"--web.listen-address=127.0.0.1:{self.port}", "--storage.tsdb.retention.time=2d"],
             stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise TimeoutError(f"prometheus did not start; see {self.folder / 'prometheus.log'}")
+        proc = self.proc
 
-    def report(self, timeout: float = 30) -> tuple[int, int, int]:
-        """(targets up, targets, alert rules loaded), once every target has been scraped or `timeout` passed."""
-        deadline = time.monotonic() + timeout
-        while True:
+        def ready() -> int | str:
+            if proc.poll() is not None:
+                raise RuntimeError(f"prometheus exited; see {self.folder / 'prometheus.log'}")
+            try:
+                return httpx.get(f"{self.url}/-/ready", timeout=1).status_code
+            except httpx.HTTPError as exc:
+                return type(exc).__name__
+
+        def starting():
+            """prometheus's CPU time"""
+            return cpu_seconds(proc.pid)
+
+        try:
+            wait_while_moving(ready, lambda answer: answer == 200, what="prometheus starting", signals=(starting,))
+        except Stalled as stalled:
+            raise TimeoutError(f"{stalled}; see {self.folder / 'prometheus.log'}") from None
+        return self
+
+    def report(self, quiet: float = 30) -> tuple[int, int, int]:
+        """(targets up, targets, alert rules loaded), once every target has been scraped, or once their health
+        stopped changing for `quiet` seconds."""
+        def health() -> tuple[int, int]:
             targets = httpx.get(f"{self.url}/api/v1/targets", timeout=5).json()["data"]["activeTargets"]
-            up = sum(t["health"] == "up" for t in targets)
-            if up == len(targets) or time.monotonic() > deadline:
-                break
-            time.sleep(1)
+            return sum(t["health"] == "up" for t in targets), len(targets)
+
+        try:
+            up, total = wait_while_moving(health, lambda seen: seen[0] == seen[1], what="prometheus's first scrapes",
+                                          quiet=quiet, interval=1)
+        except Stalled:
+            up, total = health()
         groups = httpx.get(f"{self.url}/api/v1/rules", timeout=5).json()["data"]["groups"]
-        return up, len(targets), sum(len(g["rules"]) for g in groups)
+        return up, total, sum(len(g["rules"]) for g in groups)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

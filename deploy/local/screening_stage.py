@@ -2,19 +2,22 @@
 rules and the four registries, the manual-review queue worked by operators, and a company's supplement (E6)."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
-import httpx
+from deploy.local import polite
+import asyncpg
 
-from deploy.local.endpoints import BASE, LOCAL_DIR, SCREENING, token
-from deploy.local.show import clip, heading, instant, pad
+from deploy.local.endpoints import BASE, LOCAL_DIR, PG_PORT, SCREENING, token
+from deploy.local.show import KST, clip, heading, instant, pad
+from deploy.local.waiting import SERVICE_WRITES, Stalled, wait_while_moving
 from deploy.sample.screening_scenario import NATIONAL, NATIONAL_PROJECTS, PLANTED, expected
 from sme_runtime.auth import Role
 
@@ -39,20 +42,51 @@ def national_index(export: Path) -> Path:
     return folder
 
 
-def screened(program_id: str, ids: set[str], timeout: float = 120) -> dict[str, dict]:
+def screened(program_id: str, ids: set[str]) -> dict[str, dict]:
     """Screening's view of our applications once none waits on a registry any more (this call's program only:
-    the local database also keeps earlier calls and benchmarks)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        rows = {a["application_id"]: a for a in httpx.get(f"{SCREENING}/applications?program_id={program_id}"
+    the local database also keeps earlier calls and benchmarks): waited for while screening keeps deciding or
+    the services keep writing, on a loaded machine for minutes (issue 28)."""
+    def ours() -> dict[str, dict]:
+        return {a["application_id"]: a for a in polite.get(f"{SCREENING}/applications?program_id={program_id}"
                                                           "&limit=5000", headers=token(Role.OPERATOR)).json()
                 if a["application_id"] in ids}
-        if len(rows) == len(ids) and not any(a["status"] == "screening" for a in rows.values()):
-            return rows
-        if time.monotonic() > deadline:
-            raise SystemExit(f"screening did not settle: {Counter(a['status'] for a in rows.values())}, "
-                             f"{len(ids) - len(rows)} not seen")
-        time.sleep(0.5)
+
+    def settled(rows: dict[str, dict]) -> bool:
+        return len(rows) == len(ids) and not any(a["status"] == "screening" for a in rows.values())
+
+    try:
+        return wait_while_moving(ours, settled, what="screening", signals=(SERVICE_WRITES,), interval=0.5)
+    except Stalled:
+        rows = ours()
+        raise SystemExit(f"screening did not settle and stopped moving: {Counter(a['status'] for a in rows.values())}"
+                         f", {len(ids) - len(rows)} not seen") from None
+
+
+def restrictions_in_force(brns: list[str], on: date) -> dict[str, tuple[date, date | None]]:
+    """Companies barred by an earlier run of the job (X10: a selected company that gave up is restricted for a
+    year): a re-run with the same --seed on used databases applies as the same companies, and screening rightly
+    remembers. Read from screening's own table, as no API lists them."""
+    async def read() -> dict[str, tuple[date, date | None]]:
+        conn = await asyncpg.connect(f"postgresql://screening:screening@127.0.0.1:{PG_PORT}/screening", timeout=10)
+        try:
+            rows = await conn.fetch("SELECT brn, approved_on, restricted_until FROM restrictions WHERE brn = ANY($1) "
+                                    "AND (restricted_until IS NULL OR restricted_until >= $2)", brns, on)
+        finally:
+            await conn.close()
+        return {r["brn"]: (r["approved_on"], r["restricted_until"]) for r in rows}
+
+    return asyncio.run(read())
+
+
+def expected_outcomes(forms: list[dict], program: dict) -> dict[str, tuple[str, str]]:
+    """The planted records' outcomes, and X10 for a company an earlier run left restricted."""
+    expect = expected(forms, national=True, program=program)
+    today = datetime.now(KST).date()
+    for brn, (approved_on, until) in restrictions_in_force(
+            [f["company"]["business_registration_number"] for f in forms], today).items():
+        print(f"  {brn}: restricted since an earlier run's withdrawal approved {approved_on} (until {until}): X10")
+        expect[brn] = ("rejected", "X10")
+    return expect
 
 
 def _rules(row: dict) -> list[str]:
@@ -88,7 +122,7 @@ def screening_summary(rows: dict[str, dict], names: dict[str, str], expect: dict
 def work_review_queue(names: dict[str, str], *, recheck: bool = False) -> int:
     """Center staff judge what the rules referred to them; each ruling is recorded and publishes the same events.
     With `recheck`, the questions an X11 re-check raised (purpose recheck:<request id>)."""
-    queue = [item for item in httpx.get(f"{SCREENING}/reviews", headers=token(Role.OPERATOR)).json()
+    queue = [item for item in polite.get(f"{SCREENING}/reviews", headers=token(Role.OPERATOR)).json()
              if item["application_id"] in names and item["purpose"].startswith("recheck:") == recheck]
     if queue or not recheck:
         print(f"{len(queue)} applications of this call wait for an operator" + (" (X11 re-check)" if recheck else ""))
@@ -99,7 +133,7 @@ def work_review_queue(names: dict[str, str], *, recheck: bool = False) -> int:
                   "컨설팅 내용이 공고된 지원분야와 상이함" if "X6" in rules else
                   "유사 과제와 대상 공정·목표가 달라 중복 아님 (위원회 검토)" if "D3" in rules else
                   "사업자등록증명 원본으로 계속사업자임을 확인")
-        response = httpx.post(f"{SCREENING}/reviews/{item['application_id']}/rulings", headers=token(Role.OPERATOR),
+        response = polite.post(f"{SCREENING}/reviews/{item['application_id']}/rulings", headers=token(Role.OPERATOR),
                               json={"decision": "exclude" if exclude else "clear", "reason": reason,
                                     "purpose": item["purpose"]})
         response.raise_for_status()
@@ -115,15 +149,17 @@ def supplement(app_id: str, form: dict) -> None:
     today = datetime.now(timezone.utc).date().isoformat()
     added = [{"document_type": t, "issued_on": today, "file_reference": f"docs://intake/supplement/{brn}/{t}.pdf"}
              for t in ("local-tax-payment-certificate",) if t not in have]
-    response = httpx.put(f"{BASE}/applications/{app_id}", headers=token(Role.COMPANY, brn),
+    response = polite.put(f"{BASE}/applications/{app_id}", headers=token(Role.COMPANY, brn),
                          json={**form, "evidence": form["evidence"] + added})
     response.raise_for_status()
-    deadline = time.monotonic() + 60
-    while (row := httpx.get(f"{SCREENING}/applications/{app_id}", headers=token(Role.OPERATOR)).json())[
-            "revision"] < response.json()["revision"] or row["status"] in ("supplement-requested", "screening"):
-        if time.monotonic() > deadline:
-            raise SystemExit(f"screening did not take up the supplement of {app_id}: {row['status']}")
-        time.sleep(0.3)
+    revision = response.json()["revision"]
+    try:
+        row = wait_while_moving(
+            lambda: polite.get(f"{SCREENING}/applications/{app_id}", headers=token(Role.OPERATOR)).json(),
+            lambda r: r["revision"] >= revision and r["status"] not in ("supplement-requested", "screening"),
+            what=f"screening taking up the supplement of {app_id}", signals=(SERVICE_WRITES,))
+    except Stalled as stalled:
+        raise SystemExit(str(stalled)) from None
     print(f"  {form['company']['name']} adds {', '.join(a['document_type'] for a in added)} (revision "
           f"{row['revision']}) → screening: {row['status']}")
 
@@ -137,8 +173,8 @@ def run_screening(program: dict, forms: list[dict], names: dict[str, str], call_
     still_waiting = sum(1 for r in rows.values() if (r.get("decision") or {}).get("waiting_on"))
     print(f"all {len(rows)} settled {time.monotonic() - call_started:.1f}s after the first application was sent "
           f"({still_waiting} still waiting on a registry)")
-    screening_summary(rows, names, expected(forms, national=True, program=program))
-    waiting = httpx.get(f"{SCREENING}/lookups/waiting", headers=token(Role.OPERATOR)).json()
+    screening_summary(rows, names, expected_outcomes(forms, program))
+    waiting = polite.get(f"{SCREENING}/lookups/waiting", headers=token(Role.OPERATOR)).json()
     print(f"waiting on registries now: {waiting['applications_waiting']}")
     heading("screening: operators work the manual-review queue")
     work_review_queue(names)

@@ -11,11 +11,13 @@ import sys
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from deploy.local.procs import REGISTRIES
+from deploy.local.endpoints import (
+    EVALUATION_PORT, EXECUTION_PORTS, INTAKE_PORT, PORTAL_PORT, SCREENING_PORT, WORKER_PORTS,
+)
 
-SERVICES = {"portal": 8000, "intake": 8001, "screening": 8002, "evaluation": 8003, "contracts": 8004,
-            "payments": 8005,
-            **{f"screening-worker-{r}": 8012 + i for i, r in enumerate(REGISTRIES)}}
+# Where the main job put them, moved by the same SME_*_PORT variables (SME_WORKER_PORT_BASE for the workers)
+SERVICES = {"portal": PORTAL_PORT, "intake": INTAKE_PORT, "screening": SCREENING_PORT, "evaluation": EVALUATION_PORT,
+            **EXECUTION_PORTS, **{f"screening-worker-{r}": port for r, port in WORKER_PORTS.items()}}
 
 
 def lags(metrics_text: str) -> dict[str, float]:

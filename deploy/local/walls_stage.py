@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import httpx
-
+from deploy.local import polite
 from deploy.local.endpoints import BASE, CONTRACTS, EVALUATION, PAYMENTS, SCREENING, token
 from deploy.local.procs import demo_agencies
 from deploy.local.show import heading
@@ -82,13 +81,13 @@ def run_walls(program: dict[str, Any]) -> Tally:
 def _records_of(program: dict[str, Any]) -> dict[str, Any]:
     """One record of each kind of this call, as its own agency's staff find them."""
     pid, staff = program["program_id"], token(Role.OPERATOR, agencies=(program["agency"],))
-    payments = httpx.get(f"{PAYMENTS}/payments", params={"program_id": pid}, headers=staff).json()
+    payments = polite.get(f"{PAYMENTS}/payments", params={"program_id": pid}, headers=staff).json()
     paid = next(p for p in payments if p["purpose"] == "subsidy")
-    agreements = httpx.get(f"{CONTRACTS}/agreements", params={"program_id": pid}, headers=staff).json()
+    agreements = polite.get(f"{CONTRACTS}/agreements", params={"program_id": pid}, headers=staff).json()
     agreement = next(a for a in agreements if a["application_id"] == paid["application_id"])
-    round_id = httpx.get(f"{EVALUATION}/applications/{paid['application_id']}", headers=staff).json()["round_id"]
-    committee = httpx.get(f"{EVALUATION}/rounds/{round_id}", headers=staff).json()["committee"]
-    dead = {s: [d["id"] for d in httpx.get(f"{url}/dead-letters", params={"include_replayed": "true"},
+    round_id = polite.get(f"{EVALUATION}/applications/{paid['application_id']}", headers=staff).json()["round_id"]
+    committee = polite.get(f"{EVALUATION}/rounds/{round_id}", headers=staff).json()["committee"]
+    dead = {s: [d["id"] for d in polite.get(f"{url}/dead-letters", params={"include_replayed": "true"},
                                            headers=staff).json() if d.get("program_id") == pid]
             for s, url in URLS.items()}
     return {"program_id": pid, "application_id": paid["application_id"], "payment_id": paid["payment_id"],
@@ -101,7 +100,7 @@ def _records_of(program: dict[str, Any]) -> dict[str, Any]:
 def _routes() -> list[tuple[str, str, str]]:
     found = []
     for service, url in URLS.items():
-        for path, operations in httpx.get(f"{url}/openapi.json").json()["paths"].items():
+        for path, operations in polite.get(f"{url}/openapi.json").json()["paths"].items():
             if not path.startswith(NOT_A_RECORD):
                 found += [(service, method.upper(), path) for method in operations
                           if (service, method.upper(), path) not in PUBLIC | COMPANY_ONLY]
@@ -170,7 +169,7 @@ def _bodiless(path: str) -> bool:
 
 def _try(tally: Tally, service: str, method: str, path: str, ids: dict, program: dict, headers: dict,
          role: Role) -> None:
-    answer = httpx.request(method, _url(service, path, ids), headers=headers,
+    answer = polite.request(method, _url(service, path, ids), headers=headers,
                            json=_body(service, method, path, ids, program), timeout=30)
     where = f"{method} {service}{path} as {role}"
     if answer.status_code in (403, 404):
@@ -200,7 +199,7 @@ def _reads(routes: list[tuple[str, str, str]], ids: dict, program: dict, *,
         if method != "GET" or (service, method, path) in EVALUATOR_ONLY or (
                 not audited_too and (service, method, path) in AUDITED_READS):
             continue
-        answer = httpx.get(_url(service, path, ids), headers=staff, timeout=30)
+        answer = polite.get(_url(service, path, ids), headers=staff, timeout=30)
         if answer.status_code != 200:
             raise SystemExit(f"walls stage: GET {service}{path} as {program['agency']}'s staff: "
                              f"{answer.status_code} {answer.text[:200]}")

@@ -163,11 +163,12 @@ def stack(infrastructure, programs_dir, tmp_path_factory):
         for p in processes:
             p.start(wait=False)
         for p in processes:
-            p.wait_healthy(90)
+            p.wait_healthy()
         execution.start()
         account(portal_env, "company", applicant["company"]["name"], "pm@applicant.example", brn=brn)
         account(portal_env, "company", other["company"]["name"], "pm@other.example", brn=other_brn)
-        account(portal_env, "operator", "김담당", "staff@center.example", login="center-kim")
+        account(portal_env, "operator", "김담당", "staff@center.example", login="center-kim",
+                agencies=(program["agency"],))  # the demo call's agency only (T1)
         account(portal_env, "expert", applicant["expert"]["name"], "expert@consulting.example", login="expert-one",
                 brn=brn)
         for n in range(1, 5):

@@ -22,6 +22,8 @@ def infrastructure():
     # From here the service processes this suite starts are given their principals (procs.bus_credentials) and
     # its own clients the administrator's (procs.bus_administrator), both read from the environment
     os.environ.update({name: TEST_ENV[name] for name in ("SME_LOCAL_DIR", "SME_KAFKA_SECURITY")})
+    # …and the local tools' waits watch this cluster's writes for progress (deploy.local.waiting, issue 28)
+    os.environ["SME_PG_PORT"] = TEST_ENV["SME_PG_PORT"]
     os.environ.update(bus_administrator())
     yield TEST_ENV
     if not os.environ.get("SME_KEEP_TEST_INFRA"):

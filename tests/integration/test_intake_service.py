@@ -12,6 +12,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from cloudevents.core.bindings.kafka import KafkaMessage, from_binary_event
 
+from deploy.local import polite
 from deploy.local.procs import publish_event
 from deploy.sample.program_call import demo_program, sample_forms
 from sme_runtime.auth import Role, mint_token
@@ -281,3 +282,36 @@ def test_several_http_workers_accept_each_form_once_and_metrics_count_every_work
     mine = [r for r in records if r.key.decode() in ids]
     assert len(ids) == len(batch) and len(mine) == len(ids)  # one event each, none twice
     assert {_metric_total(s, "intake_applications_total", program["program_id"]) for s in scraped} == {len(batch)}
+
+
+def test_beyond_its_bound_intake_sheds_busy_with_retry_after_and_a_polite_resend_loses_nothing(intake_env):
+    """Admission control (issue 28) on the real process: 2 submissions in flight at most, 24 sent at once. Each
+    refused one was refused whole (503 busy, Retry-After, nothing filed) and is taken when sent again after its
+    Retry-After; in the end every company has exactly one application."""
+    now = datetime.now(timezone.utc)
+    forms = sample_forms(demo_program(now), now.date(), count=24, seed=int(now.timestamp()) + 1)
+    env = {**intake_env, "INTAKE_MAX_IN_FLIGHT": "2"}
+    with running(ServiceProcess("intake", "serve", env, port=18001)):
+        def submit(form: dict) -> httpx.Response:
+            brn = form["company"]["business_registration_number"]
+            return httpx.post(f"{BASE}/applications", json=form, timeout=60,
+                              headers={**company(brn), "Idempotency-Key": f"shed-{brn}"})
+
+        with ThreadPoolExecutor(24) as pool:
+            first = list(pool.map(submit, forms))
+        shed = [(f, r) for f, r in zip(forms, first) if r.status_code == 503]
+        assert shed and {r.status_code for r in first} == {201, 503}, [r.status_code for r in first]
+        for _, refused in shed:
+            assert int(refused.headers["retry-after"]) >= 1 and refused.json()["errors"][0]["rule"] == "busy"
+        accepted_first = {r.json()["application_id"] for r in first if r.status_code == 201}
+        with polite.client(timeout=60) as resend:
+            again = [resend.post(f"{BASE}/applications", json=f, headers={
+                **company(f["company"]["business_registration_number"]),
+                "Idempotency-Key": f"shed-{f['company']['business_registration_number']}"}) for f, _ in shed]
+        assert all(r.status_code == 201 for r in again), [r.text[:200] for r in again if r.status_code != 201]
+        listed = httpx.get(f"{BASE}/applications", params={"program_id": forms[0]["program_id"], "limit": 1000},
+                           headers=operator()).json()
+        ours = [a for a in listed if a["content"]["company"]["business_registration_number"]
+                in {f["company"]["business_registration_number"] for f in forms}]
+        assert len(ours) == 24 and len({a["application_id"] for a in ours}) == 24
+        assert accepted_first | {r.json()["application_id"] for r in again} == {a["application_id"] for a in ours}

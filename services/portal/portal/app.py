@@ -17,7 +17,7 @@ from portal.config import PortalSettings
 from portal.services import Services
 from sme_runtime import tracing
 from sme_runtime.logs import configure_logging
-from sme_runtime.service import every, install_operations, service_consumers, service_lifespan
+from sme_runtime.service import admit_within, every, install_operations, service_consumers, service_lifespan
 from sme_schemas.catalog import CONSUMES
 
 log = logging.getLogger("portal")
@@ -69,6 +69,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     for module in (signin, company, agreements, evaluator, operator):
         app.include_router(module.router)
     install_operations(app, SERVICE)
+    admit_within(app, settings, SERVICE, for_browsers=True)
     return app
 
 

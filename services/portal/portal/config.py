@@ -16,6 +16,9 @@ class PortalSettings(ServiceSettings):
 
     database_url: str = "postgresql+asyncpg://portal:portal@127.0.0.1:5432/portal"
     http_port: int = 8000
+    max_in_flight: int = Field(64, ge=1, le=100_000, description="Pages in progress at most (per worker); more are "
+                               "answered busy with Retry-After")
+    max_loop_lag_ms: float = Field(250, gt=0, description="Answer busy while the event loop runs this late")
     public_url: str = Field("http://127.0.0.1:8000", description="The address people open (links in e-mails)")
     intake_url: str = "http://127.0.0.1:8001"
     screening_url: str = "http://127.0.0.1:8002"

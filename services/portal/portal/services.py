@@ -51,9 +51,9 @@ class Answer:
 
 
 class ServiceUnavailable(Exception):
-    def __init__(self, service: str, reason: str) -> None:
+    def __init__(self, service: str, reason: str, retry_after: str | None = None) -> None:
         super().__init__(f"{service}: {reason}")
-        self.service = service
+        self.service, self.retry_after = service, retry_after  # the service's own Retry-After (busy, issue 28)
 
 
 @dataclass
@@ -93,7 +93,7 @@ class Services:
         except httpx.HTTPError as exc:
             raise ServiceUnavailable(service, type(exc).__name__) from exc
         if response.status_code >= 500:
-            raise ServiceUnavailable(service, f"HTTP {response.status_code}")
+            raise ServiceUnavailable(service, f"HTTP {response.status_code}", response.headers.get("retry-after"))
         try:
             body = response.json()
         except ValueError:

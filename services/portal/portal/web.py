@@ -164,5 +164,7 @@ def install(app) -> None:
 
     @app.exception_handler(ServiceUnavailable)
     async def _unavailable(request: Request, exc: ServiceUnavailable) -> Response:
-        return await render(request, "error.html", 503, title="잠시 후 다시 시도해 주세요",
+        page = await render(request, "error.html", 503, title="잠시 후 다시 시도해 주세요",
                             message=f"{exc.service} 서비스가 응답하지 않습니다. 입력한 내용은 저장되지 않았습니다.")
+        page.headers["Retry-After"] = exc.retry_after or "5"  # the busy service's own estimate, passed on
+        return page

@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from sme_runtime import dlq, lag, telemetry, tracing
+from sme_runtime.admission import AdmissionControl
 from sme_runtime.auth import TokenVerifier
 from sme_runtime.consumer import ReliableConsumers
 from sme_runtime.kafka_access import KafkaAccess
@@ -118,7 +119,14 @@ def service_app(settings: ServiceSettings, *, service: str, title: str, descript
     install_operations(app, service)
     install_contracts(app, service)
     document_errors(app)
+    admit_within(app, settings, service)
     return app
+
+
+def admit_within(app: FastAPI, settings: ServiceSettings, service: str, *, for_browsers: bool = False) -> None:
+    """Admission control outermost (added last): a refused request costs no tracing, parsing or database work."""
+    app.add_middleware(AdmissionControl, service=service, max_in_flight=settings.max_in_flight,
+                       max_loop_lag_ms=settings.max_loop_lag_ms, for_browsers=for_browsers)
 
 
 def every(seconds: float, step: Callable[[State], Awaitable[Any]], log: logging.Logger,

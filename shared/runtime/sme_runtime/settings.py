@@ -42,6 +42,11 @@ class ServiceSettings(BaseSettings):
                              "bearer tokens are verified with them (EdDSA) and the shared secret signs nothing")
     http_workers: int = Field(1, ge=1, le=32, description="HTTP worker processes (uvicorn workers); each runs the "
                               "service's consumers and a relay (one relay publishes at a time)")
+    # Admission control (sme_runtime.admission, issue 28): beyond these a request gets 503 busy + Retry-After at once
+    max_in_flight: int = Field(256, ge=1, le=100_000, description="HTTP requests in progress at most (per worker "
+                               "process); more are refused busy")
+    max_loop_lag_ms: float = Field(1000, gt=0, description="Requests are refused busy while the event loop runs "
+                                   "this late (a saturated CPU)")
     relay_batch_size: int = Field(500, ge=1, le=10_000)
     relay_idle_seconds: float = Field(0.05, gt=0)
     consumer_retry_max_seconds: float = Field(30.0, gt=0)
