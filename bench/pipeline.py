@@ -31,9 +31,10 @@ from datetime import datetime, timezone
 
 import asyncpg
 
-from bench import chaos
+from bench import chaos, statements
 from bench.bus import clean_slate, count, dsn, leave_no_backlog, p50_p99, publish_all, wait_until
 from bench.ceilings import broker_ceiling, pgbench_tps
+from bench.statements import Served
 from deploy.local.groups import consumer_groups, screening_groups
 from deploy.local.procs import REGISTRIES, ROOT, ServiceProcess, end_offsets, evaluation_env, registry_processes, \
     screening_env, screening_processes
@@ -57,6 +58,12 @@ PIPELINE_TOPICS = [ApplicationSubmitted.topic(), ScreeningStarted.topic(), Scree
                    ApplicationRejected.topic(), SupplementRequested.topic(), ManualReviewRequested.topic(),
                    LookupAnswered.topic(), *(LookupRequested.topic_for(r) for r in Registry)]
 TIMEOUT_SECONDS = 3600
+# The bench's own queries, left out of the services' statement counts
+DECIDED = "SELECT count(*) FROM screenings WHERE status <> 'screening'"
+PASSED = "SELECT count(*) FROM screenings WHERE status = 'passed'"
+SCORED = "SELECT count(*) FROM candidates"
+LATENCIES = "SELECT extract(epoch FROM updated_at) AS at FROM candidates"
+BENCH_QUERIES = [DECIDED, PASSED, SCORED, LATENCIES]
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,7 @@ class Run:
     scored_seconds: float
     latencies: list[float]
     events: int
+    served: dict[str, Served] | None = None  # None: the cluster runs without pg_stat_statements
 
     @property
     def decisions_per_second(self) -> float:
@@ -142,26 +150,29 @@ def run_pipeline(n: int, *, replicas: int, worker_replicas: int, latency_ms: str
                                latency_ms=latency_ms, extra_env=extra_env or {})
     try:
         ends_before = asyncio.run(topic_ends())
+        counting = asyncio.run(statements.reset())
         started = time.time()
         asyncio.run(publish_all(events, KAFKA, "/bench/intake"))
-        decided_seconds = wait_until("screening", "SELECT count(*) FROM screenings WHERE status <> 'screening'", (),
-                                     n, started, timeout=TIMEOUT_SECONDS, progress="decided" if progress else None)
-        passed = asyncio.run(count("screening", "SELECT count(*) FROM screenings WHERE status = 'passed'"))
-        scored_seconds = wait_until("evaluation", "SELECT count(*) FROM candidates", (), passed, started,
-                                    timeout=TIMEOUT_SECONDS, progress="document-scored" if progress else None)
+        decided_seconds = wait_until("screening", DECIDED, (), n, started, timeout=TIMEOUT_SECONDS,
+                                     progress="decided" if progress else None)
+        passed = asyncio.run(count("screening", PASSED))
+        scored_seconds = wait_until("evaluation", SCORED, (), passed, started, timeout=TIMEOUT_SECONDS,
+                                    progress="document-scored" if progress else None)
+        served = asyncio.run(statements.served(["screening", "evaluation"], besides=BENCH_QUERIES)) \
+            if counting else None
         latencies = asyncio.run(scored_latencies(started))
         events_published = asyncio.run(topic_ends()) - ends_before
     finally:
         for p in processes:
             p.stop()
-    return Run(n, passed, decided_seconds, scored_seconds, latencies, events_published)
+    return Run(n, passed, decided_seconds, scored_seconds, latencies, events_published, served)
 
 
 async def scored_latencies(started: float) -> list[float]:
     """Seconds from the burst's first submission to each document score (queueing behind the burst included)."""
     conn = await asyncpg.connect(dsn("evaluation"))
     try:
-        rows = await conn.fetch("SELECT extract(epoch FROM updated_at) AS at FROM candidates")
+        rows = await conn.fetch(LATENCIES)
         return [float(r["at"]) - started for r in rows]
     finally:
         await conn.close()
@@ -175,6 +186,17 @@ def report(label: str, run: Run, produce_ceiling: float) -> None:
     print(f"  submission -> document score: p50 {p50:.1f}s, p99 {p99:.1f}s (a burst: queueing included)")
     print(f"  pipeline events {run.events:,} = {run.events_per_second:,.0f} events/s; "
           f"ratio to raw produce {run.events_per_second / produce_ceiling:.1%}")
+    if run.served is None:
+        print("  statements: not counted (restart PostgreSQL with deploy/local/postgres.sh to load pg_stat_statements)")
+        return
+    screening, evaluation = run.served["screening"], run.served["evaluation"]
+    print(f"  screening: {screening.statements:,} statements, {screening.round_trips:,} round trips = "
+          f"{screening.per(run.applications)[0]:.1f} statements and {screening.per(run.applications)[1]:.1f} round "
+          f"trips per application")
+    if run.passed:
+        print(f"  evaluation: {evaluation.statements:,} statements, {evaluation.round_trips:,} round trips = "
+              f"{evaluation.per(run.passed)[0]:.1f} statements and {evaluation.per(run.passed)[1]:.1f} round trips "
+              f"per document-scored application")
 
 
 def run_surge(program: dict, forms: list[dict], data: dict, *, with_chaos: bool,

@@ -60,7 +60,8 @@ start() {
     port_open "$SME_PG_PORT" && die "port $SME_PG_PORT is taken by another server (another checkout's cluster?); stop it or set SME_PG_PORT"
     # pg_ctl returns as soon as the server accepts connections and fails at once when it exits; the long limit
     # is for a loaded machine's slow crash recovery, not a wait anyone sits through (issue 28)
-    as_pg "$PG_BIN/pg_ctl" -D "$DATA" -l "$LOG_FILE" -w -t 600 start >/dev/null || { tail -n 20 "$LOG_FILE" >&2; die "postgres did not start"; }
+    # pg_stat_statements: bench.pipeline counts statements and round trips per application (issue 28)
+    as_pg "$PG_BIN/pg_ctl" -D "$DATA" -l "$LOG_FILE" -w -t 600 -o "-c shared_preload_libraries=pg_stat_statements" start >/dev/null || { tail -n 20 "$LOG_FILE" >&2; die "postgres did not start"; }
     log "postgres started on 127.0.0.1:$SME_PG_PORT, log $LOG_FILE"
   fi
   ensure_databases

@@ -15,7 +15,7 @@ from pathlib import Path
 from deploy.local import polite
 import asyncpg
 
-from deploy.local.endpoints import BASE, LOCAL_DIR, PG_PORT, SCREENING, token
+from deploy.local.endpoints import BASE, LOCAL_DIR, PG_PORT, SCREENING, WORKER_PORTS, token
 from deploy.local.show import KST, clip, heading, instant, pad
 from deploy.local.waiting import SERVICE_WRITES, Stalled, wait_while_moving
 from deploy.sample.screening_scenario import NATIONAL, NATIONAL_PROJECTS, PLANTED, expected
@@ -42,6 +42,20 @@ def national_index(export: Path) -> Path:
     return folder
 
 
+def registry_calls() -> tuple:
+    """the lookup workers' registry calls."""
+    # A slow registry (the duplicate-projects search timing out on a loaded host) opens and closes its circuit
+    # for minutes while no database row changes: the workers still calling it is the run moving, not stalled.
+    def calls(port: int) -> tuple | None:
+        try:
+            health = polite.get(f"http://127.0.0.1:{port}/health", timeout=5).json()
+        except Exception:  # noqa: BLE001 - a worker that does not answer shows no progress
+            return None
+        return health.get("calls"), health.get("circuit"), health.get("answered")
+
+    return tuple(calls(port) for port in WORKER_PORTS.values())
+
+
 def screened(program_id: str, ids: set[str]) -> dict[str, dict]:
     """Screening's view of our applications once none waits on a registry any more (this call's program only:
     the local database also keeps earlier calls and benchmarks): waited for while screening keeps deciding or
@@ -55,7 +69,8 @@ def screened(program_id: str, ids: set[str]) -> dict[str, dict]:
         return len(rows) == len(ids) and not any(a["status"] == "screening" for a in rows.values())
 
     try:
-        return wait_while_moving(ours, settled, what="screening", signals=(SERVICE_WRITES,), interval=0.5)
+        return wait_while_moving(ours, settled, what="screening", signals=(SERVICE_WRITES, registry_calls),
+                                interval=0.5)
     except Stalled:
         rows = ours()
         raise SystemExit(f"screening did not settle and stopped moving: {Counter(a['status'] for a in rows.values())}"

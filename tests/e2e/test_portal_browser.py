@@ -8,6 +8,7 @@ application, an evaluator cannot open a conflicted one. Screenshots of each main
 locked out, upload path traversal refused."""
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -562,7 +563,10 @@ def test_another_agency_s_staff_see_none_of_its_people_or_records_t1(stack):
         page = other.get(path)
         assert page.status_code == 200 and company not in page.text, path
     report = other.get("/operator/report.csv", params={"program_id": program_id})
-    assert report.status_code == 200 and company not in report.text and report.text.count("\n") <= 1
+    assert report.status_code == 200 and company not in report.text
+    header, *rows = csv.reader(io.StringIO(report.text.lstrip("\ufeff")))
+    assert header[1] == "기업명" and [row[1] for row in rows] == ["합계"]  # no company of another agency's program
+    assert all(cell in ("", "0") for cell in rows[0][4:]), rows  # and its totals count none of them
 
 
 def test_a_session_id_planted_before_sign_in_is_never_the_signed_in_one(stack):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from screening.store import Dossier
+from screening.store import Dossier, NewLookup, StateChange
 from tests.fakes.unit import SERIAL, jsonb, row, snapshot, update
 
 
@@ -34,9 +34,13 @@ class FakeScreeningStore:
         return True
 
     async def dossier(self, application_id: str, purpose: str) -> Dossier | None:
-        s = self.screenings.get(application_id)
-        if s is None:
-            return None
+        return (await self.dossiers([application_id], purpose)).get(application_id)
+
+    async def dossiers(self, application_ids: list[str], purpose: str) -> dict[str, Dossier]:
+        return {app: self._dossier(app, purpose) for app in sorted(set(application_ids)) if app in self.screenings}
+
+    def _dossier(self, application_id: str, purpose: str) -> Dossier:
+        s = self.screenings[application_id]
         return Dossier(
             row=snapshot(s),
             rulings=[row(rule=r.rule, exclude=r.exclude, operator=r.operator, reason=r.reason, at=r.at)
@@ -55,11 +59,18 @@ class FakeScreeningStore:
     async def set_state(self, application_id: str, *, status: str, at: datetime, decision: dict | None,
                         decided_by: str | None = None, final: bool = False,
                         supplement_deadline: datetime | None = None) -> None:
-        s = self.screenings[application_id]
-        update(s, status=status, updated_at=at, decision=jsonb(decision))
-        s.decided_by = decided_by or s.decided_by
-        s.decided_at = at if final else s.decided_at
-        s.supplement_deadline = supplement_deadline or s.supplement_deadline
+        await self.set_states([StateChange(application_id, status, at, decision, decided_by, final,
+                                           supplement_deadline)])
+
+    async def set_states(self, changes: list[StateChange]) -> None:
+        for c in changes:
+            s = self.screenings.get(c.application_id)
+            if s is None:
+                continue
+            update(s, status=c.status, updated_at=c.at, decision=jsonb(c.decision))
+            s.decided_by = c.decided_by or s.decided_by
+            s.decided_at = c.at if c.final else s.decided_at
+            s.supplement_deadline = c.supplement_deadline or s.supplement_deadline
 
     async def lookups_for(self, application_id: str, purpose: str) -> list[Any]:
         return [snapshot(lk) for lk in self.lookups.values()
@@ -67,27 +78,38 @@ class FakeScreeningStore:
 
     async def add_lookups(self, *, application_id: str, purpose: str, at: datetime, lookups: list[tuple[str, str]],
                           supersede_others: bool) -> None:
-        registries, ids = {r for r, _ in lookups}, {i for _, i in lookups}
         if supersede_others:
-            for lk in self.lookups.values():
-                if (lk.application_id, lk.purpose) == (application_id, purpose) and lk.registry in registries \
-                        and lk.lookup_id not in ids:
-                    lk.superseded = True
-        for registry, lookup_id in lookups:
-            self.lookups.setdefault(lookup_id, row(
-                lookup_id=lookup_id, application_id=application_id, purpose=purpose, registry=registry,
+            await self.supersede_lookups(application_id=application_id, purpose=purpose,
+                                         registries=[r for r, _ in lookups], keeping=[i for _, i in lookups])
+        await self.insert_lookups([NewLookup(i, application_id, purpose, r) for r, i in lookups], at=at)
+
+    async def supersede_lookups(self, *, application_id: str, purpose: str, registries: list[str],
+                                keeping: list[str]) -> None:
+        for lk in self.lookups.values():
+            if (lk.application_id, lk.purpose) == (application_id, purpose) and lk.registry in registries \
+                    and lk.lookup_id not in keeping:
+                lk.superseded = True
+
+    async def insert_lookups(self, lookups: list[NewLookup], *, at: datetime) -> None:
+        for lk in lookups:
+            self.lookups.setdefault(lk.lookup_id, row(
+                lookup_id=lk.lookup_id, application_id=lk.application_id, purpose=lk.purpose, registry=lk.registry,
                 requested_at=at, answered_at=None, verdict=None, findings=None, attempts=None, superseded=False))
 
-    async def record_answer(self, *, lookup_id: str, at: datetime, verdict: str, findings: list,
-                            attempts: int) -> Any:
-        lk = self.lookups.get(lookup_id)
-        if lk is None or lk.answered_at is not None:
-            return None
-        lk.answered_at, lk.verdict, lk.findings, lk.attempts = at, verdict, jsonb(findings), attempts
-        return row(application_id=lk.application_id, purpose=lk.purpose, superseded=lk.superseded)
+    async def record_answers(self, answers: list[dict[str, Any]]) -> list[Any]:
+        answered = []
+        for answer in answers:
+            lk = self.lookups.get(answer["lookup_id"])
+            if lk is None or lk.answered_at is not None:
+                continue
+            lk.answered_at, lk.verdict = answer["at"], answer["verdict"]
+            lk.findings, lk.attempts = jsonb(answer["findings"]), answer["attempts"]
+            answered.append(row(lookup_id=lk.lookup_id, application_id=lk.application_id, purpose=lk.purpose,
+                                superseded=lk.superseded))
+        return answered
 
-    async def lookup_known(self, lookup_id: str) -> bool:
-        return lookup_id in self.lookups
+    async def unknown_lookups(self, lookup_ids: list[str]) -> set[str]:
+        return {i for i in lookup_ids if i not in self.lookups}
 
     async def abandon_lookups(self, application_id: str, purpose: str | None = None) -> None:
         for lk in self.lookups.values():

@@ -32,6 +32,7 @@ class FakeUnit:
         self.store = store
         self.published: list[tuple[IntegrationEvent, str | None]] = []
         self._deferred: dict[str, Callable[[], Awaitable[object]]] = {}
+        self._collected: dict[str, list[Any]] = {}
 
     async def publish(self, event: IntegrationEvent, *, topic: str | None = None) -> str:
         self.published.append((event, topic))
@@ -42,6 +43,10 @@ class FakeUnit:
 
     def defer(self, key: str, work: Callable[[], Awaitable[object]]) -> None:
         self._deferred[key] = work
+
+    def collect(self, key: str, item: Any, work: Callable[[list[Any]], Awaitable[object]]) -> None:
+        self._collected.setdefault(key, []).append(item)
+        self.defer(f"collected:{key}", lambda: work(self._collected.pop(key)))
 
     async def applied(self) -> None:
         """What the consumer does as the event's transaction ends: each deferred piece of work, once."""

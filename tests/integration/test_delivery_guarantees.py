@@ -18,7 +18,7 @@ from intake.app import MIGRATIONS
 from sme_runtime import metrics
 from sme_runtime.consumer import EventRefused, ReliableConsumers, dlq_topic
 from sme_runtime.db import make_engine, migrate, session_factory
-from sme_runtime.outbox import enqueue
+from sme_runtime.outbox import append_to_outbox
 from sme_schemas import wrap
 from sme_schemas.intake import ApplicationWithdrawn
 from tests.integration.test_intake_service import BASE, SUBMITTED, operator
@@ -46,9 +46,9 @@ async def _fill_outbox(count: int, run: str) -> None:
     sessions = session_factory(engine)
     now = datetime.now(timezone.utc)
     async with sessions() as session, session.begin():
-        for i in range(count):
-            await enqueue(session, PROBE(program_id="gimpo-sos-demo", application_id=_app_id(i, run),
-                                         occurred_at=now, withdrawn_at=now), source="/sme/test")
+        append_to_outbox(session, [(PROBE(program_id="gimpo-sos-demo", application_id=_app_id(i, run),
+                                          occurred_at=now, withdrawn_at=now), None) for i in range(count)],
+                         source="/sme/test")
     await engine.dispose()
 
 

@@ -12,6 +12,7 @@ from typing import Any, Awaitable, Callable
 
 import pytest
 
+from screening.store import NewLookup, StateChange
 from sme_runtime.db import make_engine, migrate, session_factory
 from sme_runtime.unit import BoundStore
 from tests.conftest import ROOT
@@ -156,13 +157,28 @@ async def screening_scenario(s) -> list:
                         lookups=[("credit", "L-3"), ("sanctions", "L-2")], supersede_others=True)
     await s.add_lookups(application_id="A0", purpose="recheck:R1", at=at(13), lookups=[("credit", "L-4")],
                         supersede_others=False)
+    await s.insert_lookups([NewLookup("L-5", "A1", "screening", "credit"), NewLookup("L-6", "A2", "screening",
+                                                                                     "sanctions"),
+                            NewLookup("L-1", "A1", "screening", "sanctions")], at=at(13))  # L-1 asked before: kept
+    await s.insert_lookups([], at=at(13))
+    of_a1 = await s.lookups_for("A1", "screening")
+    seen.append(sorted(fields(x, "lookup_id", "registry", "requested_at") for x in of_a1))
     asked = await s.lookups_for("A0", "screening")
     seen.append(sorted(fields(x, "lookup_id", "registry", "superseded") for x in asked))
-    seen.append(fields(await s.record_answer(lookup_id="L-2", at=at(14), verdict="clear", findings=[{"rule": "X8"}],
-                                             attempts=2), "application_id", "purpose", "superseded"))
-    seen.append(await s.record_answer(lookup_id="L-2", at=at(15), verdict="excluded", findings=[], attempts=1))
-    seen.append(await s.record_answer(lookup_id="L-9", at=at(15), verdict="clear", findings=[], attempts=1))
-    seen += [await s.lookup_known("L-1"), await s.lookup_known("L-9")]
+
+    def answer(lookup_id: str, minute: int, verdict: str, findings: list, attempts: int) -> dict:
+        return {"lookup_id": lookup_id, "at": at(minute), "verdict": verdict, "findings": findings,
+                "attempts": attempts}
+
+    # the earlier of two answers to L-2 in one batch wins; L-9 was never asked; L-1 answered once
+    seen.append(sorted(fields(x, "lookup_id", "application_id", "purpose", "superseded")
+                       for x in await s.record_answers([answer("L-2", 14, "clear", [{"rule": "X8"}], 2),
+                                                        answer("L-2", 15, "excluded", [], 1),
+                                                        answer("L-9", 15, "clear", [], 1),
+                                                        answer("L-1", 15, "excluded", [{"rule": "X2"}], 3)])))
+    seen.append(await s.record_answers([answer("L-2", 16, "excluded", [], 1)]))  # answered before: stands
+    seen.append(await s.record_answers([]))
+    seen += [await s.unknown_lookups(["L-1", "L-9", "L-4"]), await s.unknown_lookups([])]
     await s.abandon_lookups("A0", "recheck:R1")
     seen.append([fields(x, "lookup_id", "purpose", "verdict", "findings", "attempts", "superseded")
                  for x in await s.lookups_of("A0")])
@@ -181,6 +197,15 @@ async def screening_scenario(s) -> list:
                  [(r.approved_on, r.restricted_until) for r in dossier.restrictions],
                  sorted((x.lookup_id, x.verdict, x.superseded) for x in dossier.lookups)))
     seen.append(await s.dossier("A9", "screening"))
+    several = await s.dossiers(["A2", "A9", "A0", "A2"], "screening")  # unknown ids left out, repeats once
+    seen.append([(k, fields(d.row, "status"), len(d.lookups), len(d.restrictions)) for k, d in several.items()])
+    seen.append(await s.dossiers([], "screening"))
+    await s.set_states([StateChange("A1", "manual-review", at(30), {"q": "확인"}),
+                        StateChange("A9", "passed", at(30), {}, final=True),
+                        StateChange("A0", "passed", at(31), {"outcome": "passed"}, decided_by="rules", final=True)])
+    await s.set_states([])
+    seen += [fields(await s.get(a), "status", "decision", "decided_by", "decided_at", "supplement_deadline")
+             for a in ("A0", "A1")]
     seen += [await s.add_recheck(request_id="R1", application_id="A0", program_id="p", at=at(18)),
              await s.add_recheck(request_id="R1", application_id="A0", program_id="p", at=at(19))]
     await s.set_recheck("R1", status="manual-review", at=at(20), decision={"q": 1}, final=False)

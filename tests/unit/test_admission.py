@@ -11,7 +11,7 @@ import httpx
 import pytest
 from hypothesis import given, strategies as st
 
-from sme_runtime.admission import Admission, AdmissionControl
+from sme_runtime.admission import Admission, AdmissionControl, lag_sheds_from
 
 
 @given(in_flight=st.integers(0, 100), limit=st.integers(1, 100), lag_ms=st.floats(0, 5000),
@@ -20,8 +20,20 @@ def test_a_request_is_admitted_exactly_while_in_flight_is_below_the_limit_and_th
         in_flight, limit, lag_ms, max_lag_ms):
     admission = Admission(max_in_flight=limit, max_loop_lag_ms=max_lag_ms)
     admission.in_flight, admission.loop_lag = in_flight, lag_ms / 1000
-    expected = "in-flight" if in_flight >= limit else "loop-lag" if lag_ms > max_lag_ms else None
+    busy_of_its_own = in_flight >= max(1, -(-limit // 8))
+    expected = "in-flight" if in_flight >= limit else "loop-lag" if lag_ms > max_lag_ms and busy_of_its_own else None
     assert admission.refusal() == expected
+
+
+@pytest.mark.parametrize("limit, floor", [(1, 1), (8, 1), (9, 2), (12, 2), (64, 8), (256, 32)])
+def test_a_late_loop_refuses_only_from_an_eighth_of_the_limit_in_flight(limit, floor):
+    assert lag_sheds_from(limit) == floor
+    admission = Admission(max_in_flight=limit, max_loop_lag_ms=100)
+    admission.loop_lag = 5.0
+    admission.in_flight = floor - 1
+    assert admission.refusal() is None  # the host is loaded, not this service: refusing frees nothing
+    admission.in_flight = floor
+    assert admission.refusal() == ("in-flight" if floor >= limit else "loop-lag")
 
 
 @given(st.lists(st.floats(0, 120), min_size=1, max_size=50), st.floats(0, 10))
@@ -63,16 +75,28 @@ async def test_beyond_the_limit_a_request_is_refused_busy_at_once_and_the_probes
 
 async def test_a_late_event_loop_refuses_new_work_and_a_browser_is_told_in_korean():
     release, entered = asyncio.Event(), []
-    app = AdmissionControl(held_app(release, entered), service="test", max_in_flight=100, max_loop_lag_ms=20,
+    app = AdmissionControl(held_app(release, entered), service="test", max_in_flight=16, max_loop_lag_ms=20,
                            for_browsers=True)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         assert (await client.get("/first")).status_code == 200  # starts the loop watcher
+        held = asyncio.create_task(client.get("/slow"))  # one page of its own in flight; the floor for 16 is 2
+        while "/slow" not in entered:
+            await asyncio.sleep(0.01)
         await asyncio.sleep(0.01)
         time.sleep(0.3)  # the loop is blocked: the watcher's timer fires a quarter of a second late
         await asyncio.sleep(0.002)  # the watcher wakes, late, and says so
+        lone = await client.get("/lone")
+        assert lone.status_code == 200  # one in flight, below an eighth of 16: the host is late, not the service
+        second = asyncio.create_task(client.get("/slow"))
+        while entered.count("/slow") < 2:
+            await asyncio.sleep(0.01)
+        time.sleep(0.3)
+        await asyncio.sleep(0.002)
         refused = await client.get("/page")
         assert refused.status_code == 503 and "다시 시도해 주세요" in refused.text
         assert refused.headers["content-type"].startswith("text/html") and "/page" not in entered
+        release.set()
+        await asyncio.gather(held, second)
         await asyncio.sleep(0.7)  # on time again for longer than the watcher remembers
         assert (await client.get("/page")).status_code == 200
 

@@ -18,7 +18,8 @@ class PortalSettings(ServiceSettings):
     http_port: int = 8000
     max_in_flight: int = Field(64, ge=1, le=100_000, description="Pages in progress at most (per worker); more are "
                                "answered busy with Retry-After")
-    max_loop_lag_ms: float = Field(250, gt=0, description="Answer busy while the event loop runs this late")
+    max_loop_lag_ms: float = Field(250, gt=0, description="Answer busy while the event loop runs this late "
+                                    "with an eighth of max_in_flight in progress")
     public_url: str = Field("http://127.0.0.1:8000", description="The address people open (links in e-mails)")
     intake_url: str = "http://127.0.0.1:8001"
     screening_url: str = "http://127.0.0.1:8002"

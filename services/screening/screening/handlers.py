@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import partial
 from typing import Any, cast
-
 
 from screening import metrics, store
 from screening.evidence import supplement_deadline
@@ -112,7 +112,8 @@ async def _take_up(uow: Unit, screening: Screening, event, *, revision: int) -> 
                                        application_id=event.application_id, occurred_at=now, started_at=now))
     await uow.store.audit(event.application_id, at=now, actor="rules", action="screening-started",
                           detail={"revision": revision})
-    await reconsider(uow, screening, event.application_id)
+    # A deadline-day burst brings many submissions per batch: they are reconsidered together once it is applied
+    uow.collect("taken-up", event.application_id, lambda taken_up: reconsider_all(uow, screening, taken_up))
 
 
 def on_withdrawn(screening: Screening):
@@ -178,27 +179,27 @@ def on_recheck_requested(screening: Screening):
 
 
 def on_lookup_answered(screening: Screening):
+    """The registries answer many applications close together: a batch's answers are recorded in one statement,
+    then each application (or re-check) is reconsidered once, all its answers known (issue 28)."""
     async def handle(uow: Unit, envelope: Envelope, event: LookupAnswered) -> None:
-        answered = await uow.store.record_answer(lookup_id=event.lookup_id, at=event.answered_at,
-                                                 verdict=event.verdict.value,
-                                                 findings=[f.model_dump(mode="json") for f in event.findings],
-                                                 attempts=event.attempts)
-        if answered is None:
-            if not await uow.store.lookup_known(event.lookup_id):
-                raise unknown_to("screening", event, field="lookup_id")
-            return  # a repeated answer (the worker restarted mid-batch): the first one stands
-        # The registries answer one application close together: reconsider it once per batch, all answers known.
-        if answered.purpose == SCREENING:
-            uow.defer(f"screening:{event.application_id}",
-                      lambda: reconsider(uow, screening, event.application_id))
-        else:
-            request_id = recheck_request(answered.purpose)
-            uow.defer(answered.purpose, lambda: reconsider_recheck(uow, screening, request_id))
+        uow.collect("lookup-answers", event, lambda answers: record_answers(uow, screening, answers))
 
     return handle
 
 
-# --- the decision ------------------------------------------------------------------------------------------
+async def record_answers(uow: Unit, screening: Screening, events: list[LookupAnswered]) -> None:
+    answered = await uow.store.record_answers([
+        {"lookup_id": e.lookup_id, "at": e.answered_at, "verdict": e.verdict.value,
+         "findings": [f.model_dump(mode="json") for f in e.findings], "attempts": e.attempts} for e in events])
+    recorded = {row.lookup_id for row in answered}
+    # Not recorded: a repeated answer (the first one stands), or an answer to a lookup never asked (refused)
+    unknown = await uow.store.unknown_lookups([e.lookup_id for e in events if e.lookup_id not in recorded])
+    if unknown:
+        raise unknown_to("screening", next(e for e in events if e.lookup_id in unknown), field="lookup_id")
+    await reconsider_all(uow, screening, [row.application_id for row in answered if row.purpose == SCREENING])
+    for purpose in dict.fromkeys(row.purpose for row in answered if row.purpose != SCREENING):
+        uow.defer(purpose, partial(reconsider_recheck, uow, screening, recheck_request(purpose)))
+
 
 def subjects(content: ApplicationContent, program: ProgramDefinition, as_of) -> dict[Registry, LookupSubject]:
     """What each registry is asked; D1 compares 필요성 및 목적 (goal), 컨설팅 내용 (method) and 과제개요 (content)."""
@@ -231,11 +232,32 @@ def subjects(content: ApplicationContent, program: ProgramDefinition, as_of) -> 
 
 async def reconsider(uow: Unit, screening: Screening, application_id: str) -> Decision | None:
     """Run the rules on everything known now and publish what changed."""
-    dossier = await uow.store.dossier(application_id, SCREENING)
-    if dossier is None or dossier.row.status in DECIDED:
-        return None
+    return (await reconsider_all(uow, screening, [application_id])).get(application_id)
+
+
+async def reconsider_all(uow: Unit, screening: Screening, application_ids: list[str]) -> dict[str, Decision]:
+    """`reconsider` for several applications at once: their dossiers read in one statement and their new states
+    written in one, as a batch of registry answers brings many close together (issue 28). The decided are left
+    as they are."""
+    dossiers = await uow.store.dossiers(application_ids, SCREENING)
+    decisions: dict[str, Decision] = {}
+    changes: list[store.StateChange] = []
+    asking: list[store.NewLookup] = []
+    for application_id in dict.fromkeys(application_ids):
+        dossier = dossiers.get(application_id)
+        if dossier is None or dossier.row.status in DECIDED:
+            continue
+        program = screening.program(dossier.row.program_id, dossier.row.program_version)
+        decisions[application_id] = decision = await _decide(uow, screening, dossier, program, asking)
+        changes.append(await _apply(uow, screening, dossier.row, program, decision))
+    await uow.store.insert_lookups(asking, at=screening.clock())
+    await uow.store.set_states(changes)
+    return decisions
+
+
+async def _decide(uow: Unit, screening: Screening, dossier: store.Dossier, program: ProgramDefinition,
+                  asking: list[store.NewLookup]) -> Decision:
     row = dossier.row
-    program = screening.program(row.program_id, row.program_version)
     content = ApplicationContent.model_validate(row.content)
     restrictions = tuple(Restriction(r.approved_on, r.restricted_until) for r in dossier.restrictions)
     case = Case(content=content, submitted_at=row.submitted_at, program=program,
@@ -247,27 +269,33 @@ async def reconsider(uow: Unit, screening: Screening, application_id: str) -> De
     if decision.outcome is not Outcome.REJECTED:  # a local exclusion needs no registry at all
         answers = await _ensure_lookups(uow, screening, row,
                                         subjects(content, program, local_date(row.started_at)), purpose=SCREENING,
-                                        known=dossier.lookups)
+                                        known=dossier.lookups, stored_later=asking)
         decision = decide(replace(case, answers=answers))
-    await _apply(uow, screening, row, program, decision)
     return decision
 
 
 async def _ensure_lookups(uow: Unit, screening: Screening, row: Any,
                           asked: dict[Registry, LookupSubject], *, purpose: str,
-                          known: list | None = None) -> dict[Registry, LookupResult | None]:
+                          known: list | None = None,
+                          stored_later: list[store.NewLookup] | None = None) -> dict[Registry, LookupResult | None]:
     """The registries' answers so far; a question not yet asked is asked now (through the outbox). `known`: the
-    application's lookups of this purpose when the caller has read them already."""
+    application's lookups of this purpose when the caller has read them already; `stored_later`: where the new
+    questions go when the caller stores several applications' at once (else they are stored now)."""
     if known is None:
         known = await uow.store.lookups_for(row.application_id, purpose)
     by_id = {r.lookup_id: r for r in known}
     asking = {registry: lookup_id(row.application_id, purpose, registry, subject)
               for registry, subject in asked.items()}
     renewed = [(registry, lid) for registry, lid in asking.items() if lid not in by_id or by_id[lid].superseded]
-    if renewed:
-        await uow.store.add_lookups(application_id=row.application_id, purpose=purpose, at=screening.clock(),
-                                    lookups=[(registry.value, lid) for registry, lid in renewed],
-                                    supersede_others=bool(by_id))
+    if renewed and by_id:  # earlier, different questions to the same registries are no longer asked
+        await uow.store.supersede_lookups(application_id=row.application_id, purpose=purpose,
+                                          registries=[registry.value for registry, _ in renewed],
+                                          keeping=[lid for _, lid in renewed])
+    new = [store.NewLookup(lid, row.application_id, purpose, registry.value) for registry, lid in renewed]
+    if stored_later is None:
+        await uow.store.insert_lookups(new, at=screening.clock())
+    else:
+        stored_later.extend(new)
     now = screening.clock()
     await uow.publish_all([
         (LookupRequested(program_id=row.program_id, occurred_at=now, lookup_id=lid, application_id=row.application_id,
@@ -295,22 +323,23 @@ def summary(decision: Decision) -> dict[str, Any]:
 
 
 async def _apply(uow: Unit, screening: Screening, row: Any, program: ProgramDefinition,
-                 decision: Decision) -> None:
+                 decision: Decision) -> store.StateChange:
+    """Publish and audit what the decision changed; returns the application's new state for the caller to write
+    (with the others reconsidered alongside)."""
     now, app, before = screening.clock(), row.application_id, row.decision or {}
     after = summary(decision)
     common = dict(program_id=row.program_id, program_version=row.program_version, application_id=app, occurred_at=now)
     outcome = decision.outcome
+    state = store.StateChange(app, status_after(outcome), now, after)
     if outcome is Outcome.REJECTED:
-        await uow.store.set_state(app, status=ScreeningStatus.REJECTED, at=now, decision=after,
-                                  decided_by=decision.decided_by, final=True)
+        state = replace(state, decided_by=decision.decided_by, final=True)
         await uow.store.abandon_lookups(app)
         await uow.publish(ApplicationRejected(**common, rejected_at=now, findings=decision.findings,
                                               decided_by=decision.decided_by))
     elif outcome is Outcome.PASSED:
         if decision.facts is None:
             raise AssertionError("a passed decision always carries the verified facts")
-        await uow.store.set_state(app, status=ScreeningStatus.PASSED, at=now, decision=after, decided_by="rules",
-                                  final=True)
+        state = replace(state, decided_by="rules", final=True)
         await uow.publish(ScreeningPassed(**common, passed_at=now, revision=row.revision,
                                           expert_grade=cast(ExpertGradeLabel | None, decision.expert_grade),
                                           facts=decision.facts,
@@ -318,21 +347,18 @@ async def _apply(uow: Unit, screening: Screening, row: Any, program: ProgramDefi
     elif outcome is Outcome.SUPPLEMENT_REQUESTED:
         deadline = row.supplement_deadline or supplement_deadline(now, program.supplement_days,
                                                                   program.working_calendar())
+        state = replace(state, supplement_deadline=deadline)
         if row.status != status_after(outcome) or before.get("documents") != after["documents"]:
             await uow.publish(SupplementRequested(**common, requested_at=now, deadline=deadline,
                                                   documents=decision.documents))
-        await uow.store.set_state(app, status=status_after(outcome), at=now, decision=after,
-                                  supplement_deadline=deadline)
     elif outcome is Outcome.MANUAL_REVIEW:
         if row.status != status_after(outcome) or before.get("questions") != after["questions"]:
             await uow.publish(ManualReviewRequested(**common, requested_at=now, questions=decision.questions))
-        await uow.store.set_state(app, status=status_after(outcome), at=now, decision=after)
-    else:
-        await uow.store.set_state(app, status=ScreeningStatus.SCREENING, at=now, decision=after)
     if row.status != status_after(outcome) or before.get("outcome") != after["outcome"]:
         await uow.store.audit(app, at=now, actor=decision.decided_by if outcome is Outcome.REJECTED else "rules",
                               action=outcome.value, detail=after)
         metrics.record(outcome.value, decision.findings if outcome is Outcome.REJECTED else ())
+    return state
 
 
 def answer_of(lookup) -> LookupResult | None:

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from screening.status import RecheckStatus, ScreeningStatus
+from sme_runtime.buffered import AppendOnly, append
 from sme_runtime.db import as_json as _json
 
 
@@ -43,9 +44,16 @@ class Dossier:
 
 
 async def dossier(session: AsyncSession, application_id: str, purpose: str) -> Dossier | None:
-    """The application's row (locked), its rulings and lookups of `purpose` and its company's restrictions: one
-    statement instead of four, which is what a deadline-day surge pays per registry answer."""
-    row = (
+    """The application's row (locked), its rulings and lookups of `purpose` and its company's restrictions."""
+    return (await dossiers(session, [application_id], purpose)).get(application_id)
+
+
+async def dossiers(session: AsyncSession, application_ids: list[str], purpose: str) -> dict[str, Dossier]:
+    """Several applications' dossiers in one statement (a batch of registry answers reconsiders them together,
+    issue 28), rows locked in application id order so that two replicas never wait on each other in a circle."""
+    if not application_ids:
+        return {}
+    rows = (
         await session.execute(
             text(
                 "SELECT s.*, "
@@ -58,13 +66,16 @@ async def dossier(session: AsyncSession, application_id: str, purpose: str) -> D
                 "(SELECT coalesce(json_agg(json_build_object('lookup_id', l.lookup_id, 'answered_at', l.answered_at, "
                 " 'verdict', l.verdict, 'findings', l.findings, 'superseded', l.superseded)), '[]') FROM lookups l "
                 " WHERE l.application_id = s.application_id AND l.purpose = :p) AS lookups_json "
-                "FROM screenings s WHERE s.application_id = :id FOR UPDATE OF s"
+                "FROM screenings s WHERE s.application_id = ANY(CAST(:ids AS text[])) "
+                "ORDER BY s.application_id FOR UPDATE OF s"
             ),
-            {"id": application_id, "p": purpose},
+            {"ids": sorted(set(application_ids)), "p": purpose},
         )
-    ).first()
-    if row is None:
-        return None
+    ).all()
+    return {row.application_id: _dossier(row) for row in rows}
+
+
+def _dossier(row: Any) -> Dossier:
     return Dossier(
         row=row,
         rulings=[SimpleNamespace(**{**r, "at": datetime.fromisoformat(r["at"])}) for r in _json_list(row.rulings_json)],
@@ -87,15 +98,41 @@ async def replace_content(session: AsyncSession, application_id: str, *, revisio
          "at": at})
 
 
+@dataclass(frozen=True)
+class StateChange:
+    """What `set_states` writes of one application; None keeps the stored value (the deadline, who decided)."""
+
+    application_id: str
+    status: ScreeningStatus
+    at: datetime
+    decision: dict | None
+    decided_by: str | None = None
+    final: bool = False  # decided: `at` becomes its decided_at
+    supplement_deadline: datetime | None = None
+
+
 async def set_state(session: AsyncSession, application_id: str, *, status: ScreeningStatus, at: datetime,
                     decision: dict | None, decided_by: str | None = None, final: bool = False,
                     supplement_deadline: datetime | None = None) -> None:
+    await set_states(session, [StateChange(application_id, status, at, decision, decided_by, final,
+                                           supplement_deadline)])
+
+
+async def set_states(session: AsyncSession, changes: list[StateChange]) -> None:
+    """Several applications' new states in one statement (issue 28); one change per application."""
+    if not changes:
+        return
     await session.execute(text(
-        "UPDATE screenings SET status = :st, updated_at = :at, decision = CAST(:d AS jsonb), "
-        "decided_by = COALESCE(:by, decided_by), decided_at = CASE WHEN :final THEN :at ELSE decided_at END, "
-        "supplement_deadline = COALESCE(:deadline, supplement_deadline) WHERE application_id = :id"),
-        {"id": application_id, "st": status, "at": at, "d": _json(decision), "by": decided_by, "final": final,
-         "deadline": supplement_deadline})
+        "UPDATE screenings s SET status = x.st, updated_at = x.at, decision = CAST(x.d AS jsonb), "
+        "decided_by = COALESCE(x.by, s.decided_by), decided_at = CASE WHEN x.final THEN x.at ELSE s.decided_at END, "
+        "supplement_deadline = COALESCE(x.deadline, s.supplement_deadline) "
+        "FROM unnest(CAST(:ids AS text[]), CAST(:st AS text[]), CAST(:at AS timestamptz[]), CAST(:d AS text[]), "
+        "CAST(:by AS text[]), CAST(:final AS boolean[]), CAST(:deadline AS timestamptz[])) "
+        "AS x(id, st, at, d, by, final, deadline) WHERE s.application_id = x.id"),
+        {"ids": [c.application_id for c in changes], "st": [str(c.status) for c in changes],
+         "at": [c.at for c in changes], "d": [_json(c.decision) for c in changes],
+         "by": [c.decided_by for c in changes], "final": [c.final for c in changes],
+         "deadline": [c.supplement_deadline for c in changes]})
 
 
 async def lookups_for(session: AsyncSession, application_id: str, purpose: str) -> list[Any]:
@@ -105,34 +142,74 @@ async def lookups_for(session: AsyncSession, application_id: str, purpose: str) 
         {"a": application_id, "p": purpose})).all())
 
 
+@dataclass(frozen=True)
+class NewLookup:
+    """A question to ask a registry about an application."""
+
+    lookup_id: str
+    application_id: str
+    purpose: str
+    registry: str
+
+
 async def add_lookups(session: AsyncSession, *, application_id: str, purpose: str, at: datetime,
                       lookups: list[tuple[str, str]], supersede_others: bool) -> None:
-    """New questions (registry, lookup id) in one statement; earlier, different questions of the same purpose to
-    the same registries are superseded (only looked for when the application had lookups of that purpose)."""
-    registries, ids = [r for r, _ in lookups], [i for _, i in lookups]
+    """New questions (registry, lookup id) about one application; earlier, different questions of the same
+    purpose to the same registries are superseded (only looked for when the application had lookups of that
+    purpose)."""
     if supersede_others:
-        await session.execute(text(
-            "UPDATE lookups SET superseded = true WHERE application_id = :a AND purpose = :p "
-            "AND registry = ANY(CAST(:r AS text[])) AND NOT (lookup_id = ANY(CAST(:ids AS text[])))"),
-            {"a": application_id, "p": purpose, "r": registries, "ids": ids})
+        await supersede_lookups(session, application_id=application_id, purpose=purpose,
+                                registries=[r for r, _ in lookups], keeping=[i for _, i in lookups])
+    await insert_lookups(session, [NewLookup(i, application_id, purpose, r) for r, i in lookups], at=at)
+
+
+async def supersede_lookups(session: AsyncSession, *, application_id: str, purpose: str, registries: list[str],
+                            keeping: list[str]) -> None:
+    """The application's questions of `purpose` to `registries` other than `keeping` are no longer asked."""
+    await session.execute(text(
+        "UPDATE lookups SET superseded = true WHERE application_id = :a AND purpose = :p "
+        "AND registry = ANY(CAST(:r AS text[])) AND NOT (lookup_id = ANY(CAST(:ids AS text[])))"),
+        {"a": application_id, "p": purpose, "r": registries, "ids": keeping})
+
+
+async def insert_lookups(session: AsyncSession, lookups: list[NewLookup], *, at: datetime) -> None:
+    """New questions, of any applications, in one statement (issue 28); one asked before is left as it is."""
+    if not lookups:
+        return
     await session.execute(text(
         "INSERT INTO lookups (lookup_id, application_id, purpose, registry, requested_at) "
-        "SELECT i, :a, :p, r, :at FROM unnest(CAST(:ids AS text[]), CAST(:r AS text[])) AS x(i, r) "
-        "ON CONFLICT DO NOTHING"), {"a": application_id, "p": purpose, "at": at, "ids": ids, "r": registries})
+        "SELECT i, a, p, r, :at FROM unnest(CAST(:ids AS text[]), CAST(:apps AS text[]), CAST(:ps AS text[]), "
+        "CAST(:rs AS text[])) AS x(i, a, p, r) ON CONFLICT DO NOTHING"),
+        {"at": at, "ids": [lk.lookup_id for lk in lookups], "apps": [lk.application_id for lk in lookups],
+         "ps": [lk.purpose for lk in lookups], "rs": [lk.registry for lk in lookups]})
 
 
-async def record_answer(session: AsyncSession, *, lookup_id: str, at: datetime, verdict: str, findings: list,
-                        attempts: int) -> Any:
-    """The first answer of a lookup wins; returns its row, or None for a repeated or unknown answer."""
-    return (await session.execute(text(
-        "UPDATE lookups SET answered_at = :at, verdict = :v, findings = CAST(:f AS jsonb), attempts = :n "
-        "WHERE lookup_id = :id AND answered_at IS NULL RETURNING application_id, purpose, superseded"),
-        {"id": lookup_id, "at": at, "v": verdict, "f": _json(findings), "n": attempts})).first()
+async def record_answers(session: AsyncSession, answers: list[dict[str, Any]]) -> list[Any]:
+    """A batch's registry answers in one statement (issue 28). The first answer of a lookup wins — an earlier one
+    recorded before, or the earlier of two in `answers` (a worker that restarted mid-batch answers again); returns
+    the rows answered now (lookup_id, application_id, purpose, superseded). An unknown lookup is not returned."""
+    first: dict[str, dict[str, Any]] = {}
+    for answer in answers:
+        first.setdefault(answer["lookup_id"], answer)
+    if not first:
+        return []
+    rows = list(first.values())
+    return list((await session.execute(text(
+        "UPDATE lookups l SET answered_at = x.at, verdict = x.v, findings = CAST(x.f AS jsonb), attempts = x.n "
+        "FROM unnest(CAST(:ids AS text[]), CAST(:at AS timestamptz[]), CAST(:v AS text[]), CAST(:f AS text[]), "
+        "CAST(:n AS int[])) AS x(id, at, v, f, n) WHERE l.lookup_id = x.id AND l.answered_at IS NULL "
+        "RETURNING l.lookup_id, l.application_id, l.purpose, l.superseded"),
+        {"ids": [r["lookup_id"] for r in rows], "at": [r["at"] for r in rows], "v": [r["verdict"] for r in rows],
+         "f": [_json(r["findings"]) for r in rows], "n": [r["attempts"] for r in rows]})).all())
 
 
-async def lookup_known(session: AsyncSession, lookup_id: str) -> bool:
-    return (await session.execute(text("SELECT 1 FROM lookups WHERE lookup_id = :id"), {"id": lookup_id})).first() \
-        is not None
+async def unknown_lookups(session: AsyncSession, lookup_ids: list[str]) -> set[str]:
+    """Those of `lookup_ids` screening never asked for."""
+    if not lookup_ids:
+        return set()
+    known = (await session.execute(text("SELECT lookup_id FROM lookups WHERE lookup_id = ANY(:ids)"),
+                                   {"ids": list(lookup_ids)})).scalars()
+    return set(lookup_ids) - set(known)
 
 
 async def abandon_lookups(session: AsyncSession, application_id: str, purpose: str | None = None) -> None:
@@ -185,11 +262,16 @@ async def set_recheck(session: AsyncSession, request_id: str, *, status: Recheck
         {"id": request_id, "st": status, "d": _json(decision), "at": at, "final": final})
 
 
+AUDIT = AppendOnly("screening.audit", ("a", "at", "actor", "action", "d"), (
+    "INSERT INTO audit (application_id, at, actor, action, detail) SELECT a, t, who, what, CAST(d AS jsonb) "
+    "FROM unnest(CAST(:a AS text[]), CAST(:at AS timestamptz[]), CAST(:actor AS text[]), CAST(:action AS text[]), "
+    "CAST(:d AS text[])) WITH ORDINALITY AS x(a, t, who, what, d, n) ORDER BY n"))
+
+
 async def audit(session: AsyncSession, application_id: str, *, at: datetime, actor: str, action: str,
                 detail: dict | None = None) -> None:
-    await session.execute(text(
-        "INSERT INTO audit (application_id, at, actor, action, detail) VALUES (:a, :at, :actor, :action, "
-        "CAST(:d AS jsonb))"), {"a": application_id, "at": at, "actor": actor, "action": action, "d": _json(detail)})
+    """The audit trail is only appended to: its rows of a transaction go in together as it commits."""
+    append(session, AUDIT, {"a": application_id, "at": at, "actor": actor, "action": action, "d": _json(detail)})
 
 
 async def overdue_supplements(session: AsyncSession, cutoff: datetime, limit: int = 100) -> list[str]:

@@ -5,8 +5,11 @@ loaded 2-core host answered with a p99 of 31–93 s).
 Two signs of too much work, checked before a request reaches the app:
 - requests in flight at the limit (`<SERVICE>_MAX_IN_FLIGHT`): more would only wait for the same database pool
   and CPU behind them;
-- the event loop running late (`<SERVICE>_MAX_LOOP_LAG_MS`): on a saturated CPU the requests already admitted
-  are late, and every one more makes all of them later.
+- the event loop running late (`<SERVICE>_MAX_LOOP_LAG_MS`) while the service has work of its own in flight (an
+  eighth of the limit, at least one): on a saturated CPU the requests already admitted are late, and every one
+  more makes all of them later. A late loop with little in flight is the host's load, not the service's:
+  refusing the one person at a browser frees nothing (the portal refused a lone evaluator's form on a busy CI
+  host), so they are admitted.
 
 A refused request gets 503 with `Retry-After` (the recent time to answer, at least 1 s) in the one error shape,
 rule `busy`, before any of its body is read; nothing was done, so the same request may be sent again (with its
@@ -40,19 +43,25 @@ LOOP_LAG = Gauge("sme_event_loop_lag_seconds", "How late the event loop last ran
                  registry=REGISTRY, multiprocess_mode="max")
 
 
+def lag_sheds_from(max_in_flight: int) -> int:
+    """Requests in flight from which a late loop refuses more: an eighth of the limit, at least one."""
+    return max(1, math.ceil(max_in_flight / 8))
+
+
 class Admission:
     """The decision, apart from ASGI: admit while in flight < limit and the loop is on time. Pure bookkeeping."""
 
     def __init__(self, *, max_in_flight: int, max_loop_lag_ms: float) -> None:
         self.max_in_flight, self.max_loop_lag = max_in_flight, max_loop_lag_ms / 1000
         self.in_flight, self.loop_lag = 0, 0.0
+        self.lag_sheds_from = lag_sheds_from(max_in_flight)
         self.answer_seconds = 0.0  # exponentially weighted time to answer an admitted request
 
     def refusal(self) -> str | None:
         """Why a request arriving now is refused (None: admitted)."""
         if self.in_flight >= self.max_in_flight:
             return "in-flight"
-        if self.loop_lag > self.max_loop_lag:
+        if self.loop_lag > self.max_loop_lag and self.in_flight >= self.lag_sheds_from:
             return "loop-lag"
         return None
 

@@ -105,6 +105,18 @@ def defer_until_applied(session: AsyncSession, key: str, work: Callable[[], Awai
     session.info.setdefault(DEFERRED, {})[key] = in_its_trace
 
 
+COLLECTED = "sme_collected"
+
+
+def collect_until_applied(session: AsyncSession, key: str, item: Any,
+                          work: Callable[[list[Any]], Awaitable[object]]) -> None:
+    """Keep `item` under `key` and run `work(items)` once when the event or its batch has been applied, with all
+    the items kept under `key` meanwhile, in order (one statement for a batch's answers instead of one each)."""
+    items = session.info.setdefault(COLLECTED, {}).setdefault(key, [])
+    items.append(item)
+    defer_until_applied(session, f"collected:{key}", lambda: work(session.info[COLLECTED].pop(key)))
+
+
 async def _run_deferred(session: AsyncSession) -> None:
     while deferred := session.info.pop(DEFERRED, None):
         for work in deferred.values():

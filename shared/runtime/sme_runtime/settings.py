@@ -46,7 +46,7 @@ class ServiceSettings(BaseSettings):
     max_in_flight: int = Field(256, ge=1, le=100_000, description="HTTP requests in progress at most (per worker "
                                "process); more are refused busy")
     max_loop_lag_ms: float = Field(1000, gt=0, description="Requests are refused busy while the event loop runs "
-                                   "this late (a saturated CPU)")
+                                   "this late (a saturated CPU) with an eighth of max_in_flight in progress")
     relay_batch_size: int = Field(500, ge=1, le=10_000)
     relay_idle_seconds: float = Field(0.05, gt=0)
     consumer_retry_max_seconds: float = Field(30.0, gt=0)

@@ -4,7 +4,7 @@ and the events it publishes in turn. The log lines of all services carry its id 
 follows one application by one id, in the logs and in a trace viewer alike.
 
 The current step's trace is a context variable: an HTTP request or a consumed event sets it for what runs on its
-behalf (and records a span); `outbox.enqueue` writes it into the event's headers, so the span that applied an
+behalf (and records a span); `outbox.append_to_outbox` writes it into the event's headers, so the span that applied an
 event is the parent of the spans of what it published."""
 from __future__ import annotations
 

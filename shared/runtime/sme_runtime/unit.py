@@ -14,8 +14,8 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sme_runtime.consumer import defer_until_applied
-from sme_runtime.outbox import enqueue, enqueue_all
+from sme_runtime.consumer import collect_until_applied, defer_until_applied
+from sme_runtime.outbox import append_to_outbox
 from sme_schemas import IntegrationEvent
 
 
@@ -33,6 +33,10 @@ class Unit(Protocol):
 
     def defer(self, key: str, work: Callable[[], Awaitable[object]]) -> None:
         """Run `work` once when the event (or its batch) has been applied, however many events defer `key`."""
+
+    def collect(self, key: str, item: Any, work: Callable[[list[Any]], Awaitable[object]]) -> None:
+        """Keep `item` under `key`; once the event (or its batch) has been applied, `work` runs once with every
+        item kept under `key`, in the order kept: a batch's like events handled in one statement."""
 
 
 class BoundStore:
@@ -57,14 +61,18 @@ class SqlUnit:
         self.session, self.source = session, source
         self.store: Any = BoundStore(store, session)
 
+    # The outbox rows are written as the transaction commits, all in one statement (sme_runtime.buffered)
     async def publish(self, event: IntegrationEvent, *, topic: str | None = None) -> str:
-        return await enqueue(self.session, event, source=self.source, topic=topic)
+        return append_to_outbox(self.session, [(event, topic)], source=self.source)[0]
 
     async def publish_all(self, events: list[tuple[IntegrationEvent, str | None]]) -> list[str]:
-        return await enqueue_all(self.session, events, source=self.source)
+        return append_to_outbox(self.session, events, source=self.source)
 
     def defer(self, key: str, work: Callable[[], Awaitable[object]]) -> None:
         defer_until_applied(self.session, key, work)
+
+    def collect(self, key: str, item: Any, work: Callable[[list[Any]], Awaitable[object]]) -> None:
+        collect_until_applied(self.session, key, item, work)
 
 
 def units(store: ModuleType, *, source: str) -> Callable[[AsyncSession], Unit]:

@@ -86,6 +86,7 @@ class WorkerHealth(View):
     concurrency: int
     batch_limit: int
     answered: int
+    calls: int = Field(description="Registry calls made, answered or not: rises while a slow registry is retried")
     last_error: str | None
 
 
@@ -100,6 +101,7 @@ class Resilience:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     concurrency: int = 1
     answered: int = 0
+    calls: int = 0  # registry calls made, whatever came of them
     in_flight: int = 0  # lookups whose registry call is under way
     last_error: str | None = None
     held: dict[str, None] = field(default_factory=dict)  # lookups held while the registry is away, in order
@@ -165,6 +167,7 @@ class Resilience:
                 await self.sleep(min(wait, 1.0) if wait > 0 else 0.05)
                 continue
             attempts += 1
+            self.calls += 1
             started = time.perf_counter()
             retry_after = None
             async with self._probe if probing else nullcontext():
@@ -366,6 +369,6 @@ def create_worker_app(registry: Registry, settings: ScreeningSettings | None = N
             circuit=breaker.state.value, consecutive_failures=breaker.consecutive_failures,
             circuit_opened=breaker.opened_count, holding=resilience.holding, held=len(resilience.held),
             in_flight=resilience.in_flight, concurrency=resilience.concurrency, batch_limit=resilience.batch_limit,
-            answered=resilience.answered, last_error=resilience.last_error)
+            answered=resilience.answered, calls=resilience.calls, last_error=resilience.last_error)
 
     return app
