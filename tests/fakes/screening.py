@@ -33,9 +33,6 @@ class FakeScreeningStore:
             supplement_deadline=None, decision=None, decided_by=None)
         return True
 
-    async def dossier(self, application_id: str, purpose: str) -> Dossier | None:
-        return (await self.dossiers([application_id], purpose)).get(application_id)
-
     async def dossiers(self, application_ids: list[str], purpose: str) -> dict[str, Dossier]:
         return {app: self._dossier(app, purpose) for app in sorted(set(application_ids)) if app in self.screenings}
 
@@ -75,13 +72,6 @@ class FakeScreeningStore:
     async def lookups_for(self, application_id: str, purpose: str) -> list[Any]:
         return [snapshot(lk) for lk in self.lookups.values()
                 if (lk.application_id, lk.purpose) == (application_id, purpose)]
-
-    async def add_lookups(self, *, application_id: str, purpose: str, at: datetime, lookups: list[tuple[str, str]],
-                          supersede_others: bool) -> None:
-        if supersede_others:
-            await self.supersede_lookups(application_id=application_id, purpose=purpose,
-                                         registries=[r for r, _ in lookups], keeping=[i for _, i in lookups])
-        await self.insert_lookups([NewLookup(i, application_id, purpose, r) for r, i in lookups], at=at)
 
     async def supersede_lookups(self, *, application_id: str, purpose: str, registries: list[str],
                                 keeping: list[str]) -> None:

@@ -151,12 +151,13 @@ async def screening_scenario(s) -> list:
              await s.overdue_supplements(at(60), limit=1)]
     await s.set_state("A2", status="rejected", at=at(10), decision={}, decided_by="operator:kim", final=True)
     seen.append(fields(await s.get("A2"), "status", "decided_by", "decided_at", "supplement_deadline"))
-    await s.add_lookups(application_id="A0", purpose="screening", at=at(11),
-                        lookups=[("credit", "L-1"), ("sanctions", "L-2")], supersede_others=False)
-    await s.add_lookups(application_id="A0", purpose="screening", at=at(12),
-                        lookups=[("credit", "L-3"), ("sanctions", "L-2")], supersede_others=True)
-    await s.add_lookups(application_id="A0", purpose="recheck:R1", at=at(13), lookups=[("credit", "L-4")],
-                        supersede_others=False)
+    await s.insert_lookups([NewLookup("L-1", "A0", "screening", "credit"),
+                            NewLookup("L-2", "A0", "screening", "sanctions")], at=at(11))
+    await s.supersede_lookups(application_id="A0", purpose="screening", registries=["credit", "sanctions"],
+                              keeping=["L-3", "L-2"])
+    await s.insert_lookups([NewLookup("L-3", "A0", "screening", "credit"),
+                            NewLookup("L-2", "A0", "screening", "sanctions")], at=at(12))
+    await s.insert_lookups([NewLookup("L-4", "A0", "recheck:R1", "credit")], at=at(13))
     await s.insert_lookups([NewLookup("L-5", "A1", "screening", "credit"), NewLookup("L-6", "A2", "screening",
                                                                                      "sanctions"),
                             NewLookup("L-1", "A1", "screening", "sanctions")], at=at(13))  # L-1 asked before: kept
@@ -192,11 +193,11 @@ async def screening_scenario(s) -> list:
                             until=date(2026, 12, 31))
     await s.add_restriction(brn="1234567800", application_id="OLD", approved_on=date(2025, 2, 1), until=None)
     await s.add_restriction(brn="2208162517", application_id="OTHER", approved_on=date(2025, 1, 1), until=None)
-    dossier = await s.dossier("A0", "screening")
+    dossier = (await s.dossiers(["A0"], "screening"))["A0"]
     seen.append((fields(dossier.row, "application_id", "status"), [(r.rule, r.exclude, r.at) for r in dossier.rulings],
                  [(r.approved_on, r.restricted_until) for r in dossier.restrictions],
                  sorted((x.lookup_id, x.verdict, x.superseded) for x in dossier.lookups)))
-    seen.append(await s.dossier("A9", "screening"))
+    seen.append((await s.dossiers(["A9"], "screening")).get("A9"))
     several = await s.dossiers(["A2", "A9", "A0", "A2"], "screening")  # unknown ids left out, repeats once
     seen.append([(k, fields(d.row, "status"), len(d.lookups), len(d.restrictions)) for k, d in several.items()])
     seen.append(await s.dossiers([], "screening"))

@@ -43,11 +43,6 @@ class Dossier:
     lookups: list[SimpleNamespace]
 
 
-async def dossier(session: AsyncSession, application_id: str, purpose: str) -> Dossier | None:
-    """The application's row (locked), its rulings and lookups of `purpose` and its company's restrictions."""
-    return (await dossiers(session, [application_id], purpose)).get(application_id)
-
-
 async def dossiers(session: AsyncSession, application_ids: list[str], purpose: str) -> dict[str, Dossier]:
     """Several applications' dossiers in one statement (a batch of registry answers reconsiders them together,
     issue 28), rows locked in application id order so that two replicas never wait on each other in a circle."""
@@ -150,17 +145,6 @@ class NewLookup:
     application_id: str
     purpose: str
     registry: str
-
-
-async def add_lookups(session: AsyncSession, *, application_id: str, purpose: str, at: datetime,
-                      lookups: list[tuple[str, str]], supersede_others: bool) -> None:
-    """New questions (registry, lookup id) about one application; earlier, different questions of the same
-    purpose to the same registries are superseded (only looked for when the application had lookups of that
-    purpose)."""
-    if supersede_others:
-        await supersede_lookups(session, application_id=application_id, purpose=purpose,
-                                registries=[r for r, _ in lookups], keeping=[i for _, i in lookups])
-    await insert_lookups(session, [NewLookup(i, application_id, purpose, r) for r, i in lookups], at=at)
 
 
 async def supersede_lookups(session: AsyncSession, *, application_id: str, purpose: str, registries: list[str],
