@@ -9,6 +9,9 @@ ceilings of the same machine in the same run.
    system would put them there); screening (R replicas) asks the four registries through their lookup workers
    (W replicas each; the stand-ins answer after 50-150 ms unless --latency-ms says otherwise) and decides;
    evaluation scores every passed application's documents (Q1-Q7).
+   With --from-http the companies apply over intake's API instead (open loop at --rate forms/s, bench.load; a
+   form shed with 503 + Retry-After is sent again after the time it names), so intake, its outbox and its relay
+   are inside the figure, and its shed/accepted counts and accepted p99 are printed.
 3. Prints decisions/s and document scores/s sustained, p50/p99 time from submission to document score, the
    pipeline's events/s and its ratio to the raw produce rate, and with --scaling the same at 1, 2 and 4
    replicas of screening and of each lookup worker.
@@ -26,14 +29,17 @@ import os
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+
+import statistics
 
 import asyncpg
 
 from bench import chaos, statements
-from bench.bus import clean_slate, count, dsn, leave_no_backlog, p50_p99, publish_all, wait_until
+from bench.bus import clean_slate, count, dsn, leave_no_backlog, p50_p99, percentile, publish_all, wait_until
 from bench.ceilings import broker_ceiling, pgbench_tps
+from bench.load import encode_post, open_loop
 from bench.statements import Served
 from deploy.local.groups import consumer_groups, screening_groups
 from deploy.local.procs import REGISTRIES, ROOT, ServiceProcess, end_offsets, evaluation_env, registry_processes, \
@@ -43,6 +49,8 @@ from deploy.sample.screening_scenario import adjust_forms, registry_dataset
 from intake.domain import required_evidence
 from intake.form import ApplicationForm, to_content
 from screening.lookups import LookupAnswered, LookupRequested, Registry
+from sme_runtime.auth import Role, mint_token
+from sme_runtime.settings import DEVELOPMENT_SECRET
 from sme_schemas.intake import ApplicationSubmitted
 from sme_schemas.screening import (
     ApplicationRejected, ManualReviewRequested, ScreeningPassed, ScreeningStarted, SupplementRequested,
@@ -58,12 +66,26 @@ PIPELINE_TOPICS = [ApplicationSubmitted.topic(), ScreeningStarted.topic(), Scree
                    ApplicationRejected.topic(), SupplementRequested.topic(), ManualReviewRequested.topic(),
                    LookupAnswered.topic(), *(LookupRequested.topic_for(r) for r in Registry)]
 TIMEOUT_SECONDS = 3600
+MAX_HTTP_ROUNDS = 50  # --from-http: a form still shed after this many rounds is reported, not sent forever
+RETRY_AFTER_SECONDS = 1  # the least a 503 from intake names (sme_runtime.admission)
 # The bench's own queries, left out of the services' statement counts
 DECIDED = "SELECT count(*) FROM screenings WHERE status <> 'screening'"
 PASSED = "SELECT count(*) FROM screenings WHERE status = 'passed'"
 SCORED = "SELECT count(*) FROM candidates"
 LATENCIES = "SELECT extract(epoch FROM updated_at) AS at FROM candidates"
 BENCH_QUERIES = [DECIDED, PASSED, SCORED, LATENCIES]
+
+
+@dataclass
+class FrontDoor:
+    """Intake's answers over a deadline-day burst: every form is sent until accepted, a shed one again after the
+    Retry-After it was given."""
+
+    rate: float
+    accepted_ms: list[float] = field(default_factory=list)
+    shed: int = 0
+    errors: list[str] = field(default_factory=list)
+    rounds: int = 0
 
 
 @dataclass(frozen=True)
@@ -75,6 +97,7 @@ class Run:
     latencies: list[float]
     events: int
     served: dict[str, Served] | None = None  # None: the cluster runs without pg_stat_statements
+    front_door: FrontDoor | None = None  # --from-http: what intake answered
 
     @property
     def decisions_per_second(self) -> float:
@@ -141,31 +164,67 @@ def start_pipeline(program: dict, data: dict, *, replicas: int, worker_replicas:
     return processes
 
 
+async def apply_over_http(forms: list[dict], rate: float) -> FrontDoor:
+    """The companies apply at `rate` forms/s (open loop); those shed are sent again, at the same rate, once the
+    Retry-After they were given has passed. Each form keeps its Idempotency-Key across attempts."""
+    token = mint_token(DEVELOPMENT_SECRET, subject="bench", role=Role.OPERATOR, agencies=["gimpo"])
+    door = FrontDoor(rate)
+    waiting = {form["company"]["business_registration_number"]: form for form in forms}
+    while waiting and door.rounds < MAX_HTTP_ROUNDS:
+        door.rounds += 1
+        brns = list(waiting)
+        requests = [encode_post("127.0.0.1", "/applications", waiting[brn],
+                                {"Authorization": f"Bearer {token}", "Idempotency-Key": f"pipeline-{brn}"})
+                    for brn in brns]
+        outcome = await open_loop("127.0.0.1", chaos.INTAKE_PORT, requests, rate)
+        door.accepted_ms += outcome.accepted_ms
+        door.shed += len(outcome.shed_ms)
+        door.errors += outcome.errors
+        for body in outcome.accepted:
+            waiting.pop(json.loads(body)["company"]["business_registration_number"], None)
+        if waiting:
+            await asyncio.sleep(RETRY_AFTER_SECONDS)
+    if waiting:
+        raise SystemExit(f"intake did not accept {len(waiting)} of {len(forms)} forms in {door.rounds} rounds: "
+                         + "; ".join(sorted(set(door.errors))[:3]))
+    return door
+
+
 def run_pipeline(n: int, *, replicas: int, worker_replicas: int, latency_ms: str,
-                 extra_env: dict[str, str] | None = None, progress: bool = True) -> Run:
+                 extra_env: dict[str, str] | None = None, progress: bool = True,
+                 http_rate: float | None = None) -> Run:
+    """With `http_rate`, the companies apply over intake's API at that rate; else their events land on the bus at
+    once."""
     now = datetime.now(timezone.utc)
-    program, events, data = program_and_events(n, now)
-    clean_slate(("screening", "evaluation"), {**screening_groups(), **consumer_groups("evaluation")})
+    if http_rate is None:
+        program, events, data = program_and_events(n, now)
+    else:
+        program, forms, data = program_and_forms(n, now)
+    services = ("screening", "evaluation") if http_rate is None else ("intake", "screening", "evaluation")
+    clean_slate(services, {**screening_groups(), **consumer_groups("evaluation")})
     processes = start_pipeline(program, data, replicas=replicas, worker_replicas=worker_replicas,
-                               latency_ms=latency_ms, extra_env=extra_env or {})
+                               latency_ms=latency_ms, extra_env=extra_env or {}, with_intake=http_rate is not None)
+    front_door = None
     try:
         ends_before = asyncio.run(topic_ends())
         counting = asyncio.run(statements.reset())
         started = time.time()
-        asyncio.run(publish_all(events, KAFKA, "/bench/intake"))
+        if http_rate is None:
+            asyncio.run(publish_all(events, KAFKA, "/bench/intake"))
+        else:
+            front_door = asyncio.run(apply_over_http(forms, http_rate))
         decided_seconds = wait_until("screening", DECIDED, (), n, started, timeout=TIMEOUT_SECONDS,
                                      progress="decided" if progress else None)
         passed = asyncio.run(count("screening", PASSED))
         scored_seconds = wait_until("evaluation", SCORED, (), passed, started, timeout=TIMEOUT_SECONDS,
                                     progress="document-scored" if progress else None)
-        served = asyncio.run(statements.served(["screening", "evaluation"], besides=BENCH_QUERIES)) \
-            if counting else None
+        served = asyncio.run(statements.served(list(services), besides=BENCH_QUERIES)) if counting else None
         latencies = asyncio.run(scored_latencies(started))
         events_published = asyncio.run(topic_ends()) - ends_before
     finally:
         for p in processes:
             p.stop()
-    return Run(n, passed, decided_seconds, scored_seconds, latencies, events_published, served)
+    return Run(n, passed, decided_seconds, scored_seconds, latencies, events_published, served, front_door)
 
 
 async def scored_latencies(started: float) -> list[float]:
@@ -186,10 +245,20 @@ def report(label: str, run: Run, produce_ceiling: float) -> None:
     print(f"  submission -> document score: p50 {p50:.1f}s, p99 {p99:.1f}s (a burst: queueing included)")
     print(f"  pipeline events {run.events:,} = {run.events_per_second:,.0f} events/s; "
           f"ratio to raw produce {run.events_per_second / produce_ceiling:.1%}")
+    if (door := run.front_door) is not None:
+        print(f"  intake at {door.rate:,.0f} forms/s offered: {len(door.accepted_ms):,} accepted (p50 "
+              f"{statistics.median(door.accepted_ms):.1f} ms, p99 {percentile(door.accepted_ms, 99):.1f} ms), "
+              f"{door.shed:,} shed with 503 + Retry-After and sent again ({door.rounds} rounds), "
+              f"{len(door.errors):,} other errors" + "".join(f"; {e}" for e in sorted(set(door.errors))[:3]))
     if run.served is None:
         print("  statements: not counted (restart PostgreSQL with deploy/local/postgres.sh to load pg_stat_statements)")
         return
     screening, evaluation = run.served["screening"], run.served["evaluation"]
+    if "intake" in run.served:
+        intake = run.served["intake"]
+        print(f"  intake: {intake.statements:,} statements, {intake.round_trips:,} round trips = "
+              f"{intake.per(run.applications)[0]:.1f} statements and {intake.per(run.applications)[1]:.1f} round "
+              f"trips per application")
     print(f"  screening: {screening.statements:,} statements, {screening.round_trips:,} round trips = "
           f"{screening.per(run.applications)[0]:.1f} statements and {screening.per(run.applications)[1]:.1f} round "
           f"trips per application")
@@ -259,6 +328,9 @@ def main() -> None:
                         "a broker and a database crash) of the same forms through intake's API; checks the guarantees")
     parser.add_argument("--batch-size", type=int, default=None, help="consumer batch size (1: one event per "
                         "transaction, as before batching)")
+    parser.add_argument("--from-http", action="store_true", help="the companies apply over intake's API (its "
+                        "relay puts the events on the bus) instead of the events landing on the bus at once")
+    parser.add_argument("--rate", type=float, default=300, help="with --from-http: forms offered per second")
     args = parser.parse_args()
     if args.chaos:
         chaos_run(args.applications)
@@ -278,9 +350,9 @@ def main() -> None:
           f"{ceiling.consume_per_second:,.0f} msg/s; pgbench {tps or 0:,.0f} tps")
 
     run = run_pipeline(args.applications, replicas=args.replicas, worker_replicas=args.worker_replicas,
-                       latency_ms=args.latency_ms, extra_env=extra)
-    report(f"pipeline ({args.replicas} screening, {args.worker_replicas} of each worker, registries "
-           f"{args.latency_ms} ms)", run, ceiling.produce_per_second)
+                       latency_ms=args.latency_ms, extra_env=extra, http_rate=args.rate if args.from_http else None)
+    report(f"pipeline ({'from intake over HTTP' if args.from_http else 'from the bus'}; {args.replicas} screening, "
+           f"{args.worker_replicas} of each worker, registries {args.latency_ms} ms)", run, ceiling.produce_per_second)
     if args.scaling:
         print(f"scaling, {args.scaling_applications:,} applications each:")
         print("  screening  workers/registry  decisions/s  scores/s  p50 s  p99 s  events/s  vs raw produce")

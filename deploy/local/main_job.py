@@ -9,6 +9,8 @@ import argparse
 import asyncio
 import json
 import os
+import signal
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -76,6 +78,8 @@ def main() -> None:
                         "(on databases a run used, its give-up's participation restriction, X10, excludes that "
                         "company the second time)")
     args = parser.parse_args()
+    # A `kill` or a timeout's SIGTERM ends the job through its `finally` as an error does: what it started stops
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     # Every process appends its spans here (sme_runtime.telemetry); with OTEL_EXPORTER_OTLP_ENDPOINT set they go
     # to that collector as well.
     os.environ.setdefault("SME_TRACE_FILE", str(LOCAL_DIR / "logs" / "spans.jsonl"))

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from typing import Any
 
 from evaluation.status import COMMITTED
+from evaluation.store import NewCandidate
 from tests.fakes.unit import SERIAL, jsonb, row, snapshot, update
 
 
@@ -23,21 +24,21 @@ class FakeEvaluationStore:
         self.budget_locks: list[str] = []
 
     # --- candidates
-    async def insert_candidate(self, *, application_id: str, program_id: str, round_id: str | None, brn: str,
-                               company_name: str, facts: dict, expert_grade: str | None, passed_at: datetime,
-                               submitted_at: datetime, quantitative: int, quantitative_detail: dict,
-                               planned_subsidy: int, at: datetime, program_version: int | None = None,
-                               call_id: str = "main") -> bool:
-        if application_id in self.candidates:
-            return False
-        self.candidates[application_id] = row(
-            application_id=application_id, program_id=program_id, round_id=round_id, brn=brn,
-            company_name=company_name, facts=jsonb(facts), expert_grade=expert_grade, passed_at=passed_at,
-            submitted_at=submitted_at, quantitative=quantitative, quantitative_detail=jsonb(quantitative_detail),
-            planned_subsidy=planned_subsidy, status="awaiting-round" if round_id is None else "in-round", rank=None,
-            qualitative=None, qualitative_raw=None, final=None, valid_evaluators=None, outcome=None,
-            selected_via=None, selected_at=None, updated_at=at, program_version=program_version, call_id=call_id)
-        return True
+    async def insert_candidates(self, candidates: list[NewCandidate], *, at: datetime) -> set[str]:
+        created: set[str] = set()
+        for c in candidates:
+            if c.application_id in self.candidates:
+                continue
+            created.add(c.application_id)
+            self.candidates[c.application_id] = row(
+                application_id=c.application_id, program_id=c.program_id, round_id=c.round_id, brn=c.brn,
+                company_name=c.company_name, facts=jsonb(c.facts), expert_grade=c.expert_grade,
+                passed_at=c.passed_at, submitted_at=c.submitted_at, quantitative=c.quantitative,
+                quantitative_detail=jsonb(c.quantitative_detail), planned_subsidy=c.planned_subsidy,
+                status="awaiting-round" if c.round_id is None else "in-round", rank=None, qualitative=None,
+                qualitative_raw=None, final=None, valid_evaluators=None, outcome=None, selected_via=None,
+                selected_at=None, updated_at=at, program_version=c.program_version, call_id=c.call_id)
+        return created
 
     async def candidate(self, application_id: str, *, lock: bool = False) -> Any:
         return snapshot(self.candidates.get(application_id))
@@ -92,6 +93,10 @@ class FakeEvaluationStore:
     async def round_open_in(self, program_id: str, call_id: str) -> Any:
         return snapshot(next((r for r in self.rounds.values()
                               if (r.program_id, r.call_id, r.status) == (program_id, call_id, "open")), None))
+
+    async def open_rounds(self, calls: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        return {(r.program_id, r.call_id): r.round_id for r in self.rounds.values()
+                if r.status == "open" and (r.program_id, r.call_id) in calls}
 
     async def lock_budget(self, program_id: str) -> None:
         self.budget_locks.append(program_id)

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Awaitable, Callable
 
+from sme_runtime.consumer import Collected
 from sme_runtime.db import as_json
 from sme_schemas import IntegrationEvent, wrap
 from sme_schemas.examples import EXAMPLES
@@ -44,8 +45,8 @@ class FakeUnit:
     def defer(self, key: str, work: Callable[[], Awaitable[object]]) -> None:
         self._deferred[key] = work
 
-    def collect(self, key: str, item: Any, work: Callable[[list[Any]], Awaitable[object]]) -> None:
-        self._collected.setdefault(key, []).append(item)
+    def collect(self, key: str, item: Any, work: Callable[[list[Collected[Any]]], Awaitable[object]]) -> None:
+        self._collected.setdefault(key, []).append(Collected(item))
         self.defer(f"collected:{key}", lambda: work(self._collected.pop(key)))
 
     async def applied(self) -> None:

@@ -12,6 +12,7 @@ from typing import Any, Awaitable, Callable
 
 import pytest
 
+from evaluation.store import NewCandidate
 from screening.store import NewLookup, StateChange
 from sme_runtime.db import make_engine, migrate, session_factory
 from sme_runtime.unit import BoundStore
@@ -52,21 +53,25 @@ async def on_postgres(service: str, scenario: Scenario) -> list:
 
 async def evaluation_scenario(s) -> list:
     seen: list = []
-    for n, (call, subsidy) in enumerate([("main", 5_000_000), ("main", 4_000_000), ("second", 3_000_000)]):
-        seen.append(await s.insert_candidate(
-            application_id=f"A{n}", program_id="p", round_id=None, brn=f"12345678{n}0", company_name=f"회사{n}",
-            facts={"consulting_cost_excluding_vat": subsidy, "founded_on": date(2012, 3, 15)}, expert_grade="2",
-            passed_at=at(n), submitted_at=at(-n), quantitative=80 - n, quantitative_detail={"q1": 10},
-            planned_subsidy=subsidy, at=at(n), program_version=1, call_id=call))
-    seen.append(await s.insert_candidate(  # a redelivery
-        application_id="A0", program_id="p", round_id=None, brn="1234567800", company_name="x", facts={},
-        expert_grade=None, passed_at=at(9), submitted_at=at(9), quantitative=1, quantitative_detail={},
-        planned_subsidy=1, at=at(9)))
+    seen.append(sorted(await s.insert_candidates([NewCandidate(
+        application_id=f"A{n}", program_id="p", round_id=None, brn=f"12345678{n}0", company_name=f"회사{n}",
+        facts={"consulting_cost_excluding_vat": subsidy, "founded_on": date(2012, 3, 15)}, expert_grade="2",
+        passed_at=at(n), submitted_at=at(-n), quantitative=80 - n, quantitative_detail={"q1": 10},
+        planned_subsidy=subsidy, program_version=1, call_id=call)
+        for n, (call, subsidy) in enumerate([("main", 5_000_000), ("main", 4_000_000), ("second", 3_000_000)])],
+        at=at(0))))
+    redelivered = NewCandidate(application_id="A0", program_id="p", round_id=None, brn="1234567800",
+                               company_name="x", facts={}, expert_grade=None, passed_at=at(9), submitted_at=at(9),
+                               quantitative=1, quantitative_detail={}, planned_subsidy=1)
+    seen.append(await s.insert_candidates([redelivered], at=at(9)))  # a redelivery
+    seen.append(await s.insert_candidates([], at=at(9)))
     first = await s.insert_round(program_id="p", agency="gimpo", call_id="main", as_of=date(2026, 5, 1), at=at(10),
                                  by="kim")
     second = await s.insert_round(program_id="p", agency="gimpo", call_id="second", as_of=date(2026, 5, 1),
                                   at=at(11), by="kim")
     seen += [first, second, fields(await s.round_open_in("p", "main"), "round_id", "status", "as_of")]
+    seen.append(sorted((await s.open_rounds([("p", "main"), ("p", "second"), ("p", "third"), ("q", "main")])).items()))
+    seen.append(await s.open_rounds([]))
     seen.append(await s.join_round("p", "main", first, at(12)))
     seen.append(await s.join_round("p", "second", second, at(12)))
     seen.append([fields(c, "application_id", "status", "round_id") for c in await s.candidates_of_round(first)])

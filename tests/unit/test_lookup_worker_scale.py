@@ -199,3 +199,45 @@ async def test_a_poll_held_past_the_limit_is_handed_back_unanswered_and_nothing_
     breaker.record_success()  # the registry is back (a probe succeeded)
     again = await resilience.look_up_all([request(i) for i in range(6)], hold_seconds=0.3)
     assert all(a is not None and a[0].verdict is Verdict.CLEAR for a in again)
+
+
+def projects_adapter(latency_ms: str = "0"):
+    app = create_registry_app("duplicate-projects", {"projects": []}, latency_ms=parse_latency(latency_ms))
+    return ADAPTERS[Registry.DUPLICATE_PROJECTS](
+        "http://rnd.local", client=httpx.AsyncClient(transport=httpx.ASGITransport(app=app)), timeout_seconds=0.2)
+
+
+async def test_a_slow_analysis_on_a_loaded_host_is_not_a_failing_registry(monkeypatch):
+    """Issue 28: the similarity analysis queued behind a surge's others, on starved cores, took longer than the
+    registry timeout; it was counted as the registry failing, the circuit opened and the slowest analyses were
+    never answered. The timeout bounds the registry's call, not the worker's own work on the answer."""
+    import time
+
+    from screening.lookup import adapters
+
+    analyse = adapters.interpret_prior_projects
+
+    def slow_analysis(*args):
+        time.sleep(0.3)  # longer than the registry timeout of 0.2 s
+        return analyse(*args)
+
+    monkeypatch.setattr(adapters, "interpret_prior_projects", slow_analysis)
+    adapter = projects_adapter()
+    breaker = CircuitBreaker(failure_threshold=1, reset_seconds=60)
+    resilience = Resilience(adapter, breaker, timeout_seconds=0.2, backoff_seconds=0.01, concurrency=4)
+    try:
+        answers = await resilience.look_up_all([request(i, Registry.DUPLICATE_PROJECTS) for i in range(3)],
+                                               hold_seconds=5)
+    finally:
+        await adapter.aclose()
+    assert [(r.verdict, attempts) for r, attempts in answers] == [(Verdict.CLEAR, 1)] * 3
+    assert breaker.state is CircuitState.CLOSED
+
+
+async def test_a_registry_slower_than_the_timeout_still_fails_the_call():
+    adapter = projects_adapter("400-400")
+    try:
+        with pytest.raises(asyncio.TimeoutError):
+            await adapter.look_up(subject(BRNS[0]))
+    finally:
+        await adapter.aclose()

@@ -190,3 +190,31 @@ def test_a_share_of_the_applications_is_traced_and_every_service_keeps_the_same_
     for bad in ("abc", "1.5", "-0.1"):
         with pytest.raises(ValueError, match="SME_TRACE_RATIO"):
             telemetry.trace_ratio({"SME_TRACE_RATIO": bad})
+
+
+OTHER = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+def test_work_on_a_batch_does_each_collected_items_part_in_the_trace_of_the_event_that_kept_it():
+    """Issue 28: a batch's submissions are reconsidered together at its end; the lookups asked for each must carry
+    that application's trace, not the trace of the batch's last event."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from sme_runtime.consumer import _run_deferred, collect_until_applied
+
+    session = SimpleNamespace(info={})
+    published: dict[str, str] = {}
+
+    async def work(items) -> None:
+        for each in items:
+            with each.in_its_trace():
+                published[each.item] = tracing.Trace.parse(tracing.outgoing()).trace_id
+
+    for caller, application in ((CALLER, "APP-FIRST"), (OTHER, "APP-SECOND")):
+        with tracing.continued(caller, application_id=application):
+            collect_until_applied(session, "taken-up", application, work)
+    asyncio.run(_run_deferred(session))
+
+    assert published == {"APP-FIRST": "4bf92f3577b34da6a3ce929d0e0e4736",
+                         "APP-SECOND": "0af7651916cd43dd8448eb211c80319c"}

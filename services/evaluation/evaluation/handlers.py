@@ -18,7 +18,7 @@ from evaluation.ranking import Ranked, promote
 from evaluation.rounds import Declaration, RoundView
 from evaluation.status import COMMITTED, GONE, CandidateStatus, RoundStatus
 from evaluation.scoring import EvaluatorScore, check_levels, document_score, evaluator_score, publish
-from sme_runtime.consumer import program_of_event, unknown_to
+from sme_runtime.consumer import Collected, program_of_event, unknown_to
 from sme_runtime.problems import Problem, RuleViolation
 from sme_runtime.unit import Unit, units
 from sme_schemas import Envelope
@@ -63,30 +63,46 @@ def call_of(program: ProgramDefinition, submitted_at: datetime) -> str:
 
 
 def on_screening_passed(evaluation: Evaluation):
-    """Q1–Q7 at once, from the verified facts; the application joins the program's open round, or waits for one."""
+    """Q1–Q7 at once, from the verified facts; the application joins the program's open round, or waits for one.
+    A burst of passes is stored together once its batch is applied (issue 28)."""
 
     async def handle(uow: Unit, envelope: Envelope, event: ScreeningPassed) -> None:
-        program = evaluation.program(event.program_id, event.program_version)
-        now, facts = evaluation.clock(), event.facts
-        score = document_score(facts, program.document_score, program.announcement_date)
-        call_id = call_of(evaluation.program(event.program_id), facts.submitted_at)
-        open_round = await uow.store.round_open_in(program.program_id, call_id)
-        created = await uow.store.insert_candidate(
+        uow.collect("passed", (envelope.id, event), lambda passed: score_all(uow, evaluation, passed))
+
+    return handle
+
+
+async def score_all(uow: Unit, evaluation: Evaluation, passed: list[Collected[tuple[str, ScreeningPassed]]]) -> None:
+    """Document-score a batch of passed applications: the open rounds of their calls read in one statement, the
+    candidates stored in one, an audit row for each stored now (a redelivery is neither stored nor audited)."""
+    now = evaluation.clock()
+    scored = [(ce_id, event, evaluation.program(event.program_id, event.program_version))
+              for ce_id, event in (c.item for c in passed)]
+    calls = {ce_id: call_of(evaluation.program(event.program_id), event.facts.submitted_at)
+             for ce_id, event, _ in scored}
+    rounds = await uow.store.open_rounds(sorted({(program.program_id, calls[ce_id])
+                                                 for ce_id, _, program in scored}))
+    scores, candidates = {}, []
+    for ce_id, event, program in scored:
+        facts, call_id = event.facts, calls[ce_id]
+        scores[event.application_id] = score = document_score(facts, program.document_score,
+                                                              program.announcement_date)
+        candidates.append(store.NewCandidate(
             application_id=event.application_id, program_id=program.program_id,
-            round_id=open_round.round_id if open_round else None, brn=facts.business_registration_number,
+            round_id=rounds.get((program.program_id, call_id)), brn=facts.business_registration_number,
             company_name=facts.company_name, facts=facts.model_dump(mode="json"), expert_grade=event.expert_grade,
             passed_at=event.passed_at, submitted_at=facts.submitted_at, quantitative=score.total,
             quantitative_detail=score.breakdown(),
             planned_subsidy=program.support.planned_subsidy(facts.consulting_cost_excluding_vat,
-                                                            facts.consulting_sessions), at=now,
-            program_version=program.version, call_id=call_id)
-        if created:
+                                                            facts.consulting_sessions),
+            program_version=program.version, call_id=call_id))
+    created = await uow.store.insert_candidates(candidates, at=now)
+    for (ce_id, _, _), candidate in zip(scored, candidates):
+        if candidate.application_id in created:
+            created.discard(candidate.application_id)  # the first of two in one batch is the one stored
             await uow.store.audit(at=now, actor="rules", action="document-scored",
-                                  application_id=event.application_id,
-                                  round_id=open_round.round_id if open_round else None,
-                                  detail={"ce_id": envelope.id, **score.breakdown()})
-
-    return handle
+                                  application_id=candidate.application_id, round_id=candidate.round_id,
+                                  detail={"ce_id": ce_id, **scores[candidate.application_id].breakdown()})
 
 
 def on_recheck_completed(evaluation: Evaluation):

@@ -1,6 +1,7 @@
 """Evaluation's SQL. Every function runs inside the caller's transaction."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -8,28 +9,61 @@ from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evaluation.status import COMMITTED, CandidateStatus
+from sme_runtime.buffered import AppendOnly, append
 from sme_runtime.db import as_json as _json, fetch_all as _rows, fetch_one as _one
 
 
 # --- candidates --------------------------------------------------------------------------------------------
 
-async def insert_candidate(session: AsyncSession, *, application_id: str, program_id: str, round_id: str | None,
-                           brn: str, company_name: str, facts: dict, expert_grade: str | None, passed_at: datetime,
-                           submitted_at: datetime, quantitative: int, quantitative_detail: dict,
-                           planned_subsidy: int, at: datetime, program_version: int | None = None,
-                           call_id: str = "main") -> bool:
-    """False when the application is known already (a redelivery)."""
-    return await _one(session, """
+@dataclass(frozen=True)
+class NewCandidate:
+    """An application that passed screening, document-scored (Q1–Q7), to be stored as a candidate."""
+
+    application_id: str
+    program_id: str
+    round_id: str | None  # the call's open round, or None: it waits for one
+    brn: str
+    company_name: str
+    facts: dict
+    expert_grade: str | None
+    passed_at: datetime
+    submitted_at: datetime
+    quantitative: int
+    quantitative_detail: dict
+    planned_subsidy: int
+    program_version: int | None = None
+    call_id: str = "main"
+
+
+async def insert_candidates(session: AsyncSession, candidates: list[NewCandidate], *, at: datetime) -> set[str]:
+    """A batch's candidates in one statement (issue 28); returns the ids stored now. One known already (a
+    redelivery), or the second of two in `candidates`, is left as it is."""
+    first: dict[str, NewCandidate] = {}
+    for c in candidates:
+        first.setdefault(c.application_id, c)
+    if not first:
+        return set()
+    rows = list(first.values())
+    created = await session.execute(text("""
         INSERT INTO candidates (application_id, program_id, round_id, brn, company_name, facts, expert_grade,
             passed_at, submitted_at, quantitative, quantitative_detail, planned_subsidy, status, updated_at,
             program_version, call_id)
-        VALUES (:id, :p, :r, :brn, :name, CAST(:facts AS jsonb), :grade, :passed, :sub, :q, CAST(:qd AS jsonb),
-            :planned, CASE WHEN CAST(:r AS text) IS NULL THEN 'awaiting-round' ELSE 'in-round' END, :at, :v, :c)
-        ON CONFLICT DO NOTHING RETURNING 1""",
-        id=application_id, p=program_id, v=program_version, c=call_id, r=round_id, brn=brn, name=company_name,
-        facts=_json(facts),
-        grade=expert_grade, passed=passed_at, sub=submitted_at, q=quantitative, qd=_json(quantitative_detail),
-        planned=planned_subsidy, at=at) is not None
+        SELECT id, p, r, brn, name, CAST(facts AS jsonb), grade, passed, sub, q, CAST(qd AS jsonb), planned,
+            CASE WHEN r IS NULL THEN 'awaiting-round' ELSE 'in-round' END, :at, v, c
+        FROM unnest(CAST(:id AS text[]), CAST(:p AS text[]), CAST(:r AS text[]), CAST(:brn AS text[]),
+            CAST(:name AS text[]), CAST(:facts AS text[]), CAST(:grade AS text[]), CAST(:passed AS timestamptz[]),
+            CAST(:sub AS timestamptz[]), CAST(:q AS int[]), CAST(:qd AS text[]), CAST(:planned AS bigint[]),
+            CAST(:v AS int[]), CAST(:c AS text[])) AS x(id, p, r, brn, name, facts, grade, passed, sub, q, qd,
+            planned, v, c)
+        ON CONFLICT DO NOTHING RETURNING application_id"""),
+        {"at": at, "id": [c.application_id for c in rows], "p": [c.program_id for c in rows],
+         "r": [c.round_id for c in rows], "brn": [c.brn for c in rows], "name": [c.company_name for c in rows],
+         "facts": [_json(c.facts) for c in rows], "grade": [c.expert_grade for c in rows],
+         "passed": [c.passed_at for c in rows], "sub": [c.submitted_at for c in rows],
+         "q": [c.quantitative for c in rows], "qd": [_json(c.quantitative_detail) for c in rows],
+         "planned": [c.planned_subsidy for c in rows], "v": [c.program_version for c in rows],
+         "c": [c.call_id for c in rows]})
+    return set(created.scalars())
 
 
 async def candidate(session: AsyncSession, application_id: str, *, lock: bool = False) -> Any:
@@ -134,6 +168,18 @@ async def round_open_in(session: AsyncSession, program_id: str, call_id: str) ->
     """The call's round that is open now, if any (handlers.open_round opens one)."""
     return await _one(session, "SELECT * FROM rounds WHERE program_id = :p AND call_id = :c AND status = 'open'",
                       p=program_id, c=call_id)
+
+
+async def open_rounds(session: AsyncSession, calls: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The round open now in each of several (program, call)s, by (program, call); a call with none is absent."""
+    if not calls:
+        return {}
+    rows = await _rows(session, """
+        SELECT program_id, call_id, round_id FROM rounds
+        WHERE status = 'open' AND (program_id, call_id) IN (
+            SELECT p, c FROM unnest(CAST(:p AS text[]), CAST(:c AS text[])) AS x(p, c))""",
+        p=[p for p, _ in calls], c=[c for _, c in calls])
+    return {(r.program_id, r.call_id): r.round_id for r in rows}
 
 
 async def lock_budget(session: AsyncSession, program_id: str) -> None:
@@ -268,12 +314,18 @@ async def allowances(session: AsyncSession, round_id: str) -> list[Any]:
     return await _rows(session, "SELECT * FROM allowances WHERE round_id = :r ORDER BY evaluator_id", r=round_id)
 
 
+AUDIT = AppendOnly("evaluation.audit", ("r", "a", "at", "actor", "action", "d"), (
+    "INSERT INTO audit (round_id, application_id, at, actor, action, detail) "
+    "SELECT r, a, t, who, what, CAST(d AS jsonb) FROM unnest(CAST(:r AS text[]), CAST(:a AS text[]), "
+    "CAST(:at AS timestamptz[]), CAST(:actor AS text[]), CAST(:action AS text[]), CAST(:d AS text[])) "
+    "WITH ORDINALITY AS x(r, a, t, who, what, d, n) ORDER BY n"))
+
+
 async def audit(session: AsyncSession, *, at: datetime, actor: str, action: str, round_id: str | None = None,
                 application_id: str | None = None, detail: dict | None = None) -> None:
-    await session.execute(text(
-        "INSERT INTO audit (round_id, application_id, at, actor, action, detail) "
-        "VALUES (:r, :a, :at, :actor, :action, CAST(:d AS jsonb))"),
-        {"r": round_id, "a": application_id, "at": at, "actor": actor, "action": action, "d": _json(detail)})
+    """The audit trail is only appended to: its rows of a transaction go in together as it commits (issue 28)."""
+    append(session, AUDIT, {"r": round_id, "a": application_id, "at": at, "actor": actor, "action": action,
+                            "d": _json(detail)})
 
 
 async def audit_of(

@@ -20,7 +20,7 @@ from screening.rules import (
     OPERATOR_RULES, Case, Decision, Outcome, Restriction, Ruling, carried_over, decide, decide_recheck,
 )
 from sme_runtime.auth import Principal
-from sme_runtime.consumer import program_of_event, unknown_to
+from sme_runtime.consumer import Collected, program_of_event, unknown_to
 from sme_runtime.problems import Problem, RuleViolation
 from sme_runtime.unit import Unit, units
 from sme_schemas import Envelope
@@ -187,7 +187,8 @@ def on_lookup_answered(screening: Screening):
     return handle
 
 
-async def record_answers(uow: Unit, screening: Screening, events: list[LookupAnswered]) -> None:
+async def record_answers(uow: Unit, screening: Screening, collected: list[Collected[LookupAnswered]]) -> None:
+    events = [c.item for c in collected]
     answered = await uow.store.record_answers([
         {"lookup_id": e.lookup_id, "at": e.answered_at, "verdict": e.verdict.value,
          "findings": [f.model_dump(mode="json") for f in e.findings], "attempts": e.attempts} for e in events])
@@ -196,9 +197,14 @@ async def record_answers(uow: Unit, screening: Screening, events: list[LookupAns
     unknown = await uow.store.unknown_lookups([e.lookup_id for e in events if e.lookup_id not in recorded])
     if unknown:
         raise unknown_to("screening", next(e for e in events if e.lookup_id in unknown), field="lookup_id")
-    await reconsider_all(uow, screening, [row.application_id for row in answered if row.purpose == SCREENING])
-    for purpose in dict.fromkeys(row.purpose for row in answered if row.purpose != SCREENING):
-        uow.defer(purpose, partial(reconsider_recheck, uow, screening, recheck_request(purpose)))
+    # Each application is reconsidered in the trace of (the last of) its answers, as it was one answer at a time
+    answer_of = {c.item.lookup_id: c for c in collected}
+    await reconsider_all(uow, screening, [Collected(row.application_id, answer_of[row.lookup_id].trace)
+                                          for row in answered if row.purpose == SCREENING])
+    for row in answered:
+        if row.purpose != SCREENING:
+            with answer_of[row.lookup_id].in_its_trace():
+                uow.defer(row.purpose, partial(reconsider_recheck, uow, screening, recheck_request(row.purpose)))
 
 
 def subjects(content: ApplicationContent, program: ProgramDefinition, as_of) -> dict[Registry, LookupSubject]:
@@ -232,24 +238,26 @@ def subjects(content: ApplicationContent, program: ProgramDefinition, as_of) -> 
 
 async def reconsider(uow: Unit, screening: Screening, application_id: str) -> Decision | None:
     """Run the rules on everything known now and publish what changed."""
-    return (await reconsider_all(uow, screening, [application_id])).get(application_id)
+    return (await reconsider_all(uow, screening, [Collected(application_id)])).get(application_id)
 
 
-async def reconsider_all(uow: Unit, screening: Screening, application_ids: list[str]) -> dict[str, Decision]:
+async def reconsider_all(uow: Unit, screening: Screening, applications: list[Collected[str]]) -> dict[str, Decision]:
     """`reconsider` for several applications at once: their dossiers read in one statement and their new states
-    written in one, as a batch of registry answers brings many close together (issue 28). The decided are left
-    as they are."""
-    dossiers = await uow.store.dossiers(application_ids, SCREENING)
+    written in one, as a batch of registry answers brings many close together (issue 28). Each is decided in the
+    trace of the event that brought it (the last, if several did). The decided are left as they are."""
+    latest = {c.item: c for c in applications}  # an application brought twice: once, in its later event's trace
+    dossiers = await uow.store.dossiers(list(latest), SCREENING)
     decisions: dict[str, Decision] = {}
     changes: list[store.StateChange] = []
     asking: list[store.NewLookup] = []
-    for application_id in dict.fromkeys(application_ids):
+    for application_id, brought in latest.items():
         dossier = dossiers.get(application_id)
         if dossier is None or dossier.row.status in DECIDED:
             continue
         program = screening.program(dossier.row.program_id, dossier.row.program_version)
-        decisions[application_id] = decision = await _decide(uow, screening, dossier, program, asking)
-        changes.append(await _apply(uow, screening, dossier.row, program, decision))
+        with brought.in_its_trace():
+            decisions[application_id] = decision = await _decide(uow, screening, dossier, program, asking)
+            changes.append(await _apply(uow, screening, dossier.row, program, decision))
     await uow.store.insert_lookups(asking, at=screening.clock())
     await uow.store.set_states(changes)
     return decisions

@@ -35,7 +35,7 @@ async def insert(session: AsyncSession, *, application_id: str, program_id: str,
 
 @dataclass(frozen=True)
 class Dossier:
-    """Everything `reconsider` reads about one application, fetched (and the row locked) in one round trip."""
+    """Everything `reconsider` reads about one application, its row locked (see `dossiers`)."""
 
     row: Any
     rulings: list[SimpleNamespace]  # rule, exclude, operator, reason, at — in the order given
@@ -44,10 +44,19 @@ class Dossier:
 
 
 async def dossiers(session: AsyncSession, application_ids: list[str], purpose: str) -> dict[str, Dossier]:
-    """Several applications' dossiers in one statement (a batch of registry answers reconsiders them together,
-    issue 28), rows locked in application id order so that two replicas never wait on each other in a circle."""
+    """Several applications' dossiers (a batch of registry answers reconsiders them together, issue 28), rows
+    locked in application id order so that two replicas never wait on each other in a circle.
+
+    Two statements, on purpose: the lock first, then the read. A statement that waits for a row lock still reads
+    the other tables as they were when it began, so a dossier read under the lock it waited for would miss the
+    answers the lock holder just committed — two batches each answering one registry of the same application
+    would both decide "still waiting" and leave it in screening for good. Under READ COMMITTED the second
+    statement sees everything committed before it starts."""
     if not application_ids:
         return {}
+    ids = sorted(set(application_ids))
+    await session.execute(text("SELECT application_id FROM screenings WHERE application_id = ANY(CAST(:ids AS text[])) "
+                               "ORDER BY application_id FOR UPDATE"), {"ids": ids})
     rows = (
         await session.execute(
             text(
@@ -61,10 +70,9 @@ async def dossiers(session: AsyncSession, application_ids: list[str], purpose: s
                 "(SELECT coalesce(json_agg(json_build_object('lookup_id', l.lookup_id, 'answered_at', l.answered_at, "
                 " 'verdict', l.verdict, 'findings', l.findings, 'superseded', l.superseded)), '[]') FROM lookups l "
                 " WHERE l.application_id = s.application_id AND l.purpose = :p) AS lookups_json "
-                "FROM screenings s WHERE s.application_id = ANY(CAST(:ids AS text[])) "
-                "ORDER BY s.application_id FOR UPDATE OF s"
+                "FROM screenings s WHERE s.application_id = ANY(CAST(:ids AS text[]))"
             ),
-            {"ids": sorted(set(application_ids)), "p": purpose},
+            {"ids": ids, "p": purpose},
         )
     ).all()
     return {row.application_id: _dossier(row) for row in rows}

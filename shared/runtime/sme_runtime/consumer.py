@@ -19,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from dataclasses import replace
-from typing import Any, Awaitable, Callable, TypeVar, cast
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, replace
+from typing import Any, Awaitable, Callable, Generic, TypeVar, cast
 
 from aiokafka import ConsumerRecord
 from aiokafka.errors import MessageSizeTooLargeError
@@ -39,6 +40,7 @@ from sme_schemas import Envelope, EnvelopeError, IntegrationEvent, unwrap
 log = logging.getLogger(__name__)
 Handler = Callable[[AsyncSession, Envelope, IntegrationEvent], Awaitable[None]]
 Event = TypeVar("Event", bound=IntegrationEvent)
+T = TypeVar("T")
 UNEXPECTED_ERROR_ATTEMPTS = 5
 
 
@@ -108,12 +110,26 @@ def defer_until_applied(session: AsyncSession, key: str, work: Callable[[], Awai
 COLLECTED = "sme_collected"
 
 
+@dataclass(frozen=True)
+class Collected(Generic[T]):
+    """An item kept by `collect`, with the trace of the event that kept it. Work on a batch's items does each
+    item's part `with item.in_its_trace()`, so what it publishes and logs for an application stays in that
+    application's trace (one application, one trace) instead of the trace of the batch's last event."""
+
+    item: T
+    trace: tracing.Snapshot | None = None
+
+    def in_its_trace(self) -> AbstractContextManager[None]:
+        return nullcontext() if self.trace is None else tracing.restored(self.trace)
+
+
 def collect_until_applied(session: AsyncSession, key: str, item: Any,
-                          work: Callable[[list[Any]], Awaitable[object]]) -> None:
+                          work: Callable[[list[Collected[Any]]], Awaitable[object]]) -> None:
     """Keep `item` under `key` and run `work(items)` once when the event or its batch has been applied, with all
-    the items kept under `key` meanwhile, in order (one statement for a batch's answers instead of one each)."""
+    the items kept under `key` meanwhile, in order, each with its event's trace (one statement for a batch's
+    answers instead of one each)."""
     items = session.info.setdefault(COLLECTED, {}).setdefault(key, [])
-    items.append(item)
+    items.append(Collected(item, tracing.snapshot()))
     defer_until_applied(session, f"collected:{key}", lambda: work(session.info[COLLECTED].pop(key)))
 
 

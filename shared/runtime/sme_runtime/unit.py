@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sme_runtime.consumer import collect_until_applied, defer_until_applied
+from sme_runtime.consumer import Collected, collect_until_applied, defer_until_applied
 from sme_runtime.outbox import append_to_outbox
 from sme_schemas import IntegrationEvent
 
@@ -34,9 +34,10 @@ class Unit(Protocol):
     def defer(self, key: str, work: Callable[[], Awaitable[object]]) -> None:
         """Run `work` once when the event (or its batch) has been applied, however many events defer `key`."""
 
-    def collect(self, key: str, item: Any, work: Callable[[list[Any]], Awaitable[object]]) -> None:
+    def collect(self, key: str, item: Any, work: Callable[[list[Collected[Any]]], Awaitable[object]]) -> None:
         """Keep `item` under `key`; once the event (or its batch) has been applied, `work` runs once with every
-        item kept under `key`, in the order kept: a batch's like events handled in one statement."""
+        item kept under `key`, in the order kept, each as a `Collected` with its event's trace: a batch's like
+        events handled in one statement."""
 
 
 class BoundStore:
@@ -71,7 +72,7 @@ class SqlUnit:
     def defer(self, key: str, work: Callable[[], Awaitable[object]]) -> None:
         defer_until_applied(self.session, key, work)
 
-    def collect(self, key: str, item: Any, work: Callable[[list[Any]], Awaitable[object]]) -> None:
+    def collect(self, key: str, item: Any, work: Callable[[list[Collected[Any]]], Awaitable[object]]) -> None:
         collect_until_applied(self.session, key, item, work)
 
 

@@ -262,24 +262,35 @@ class HttpRegistry:
     registry: Registry
 
     def __init__(self, base_url: str, *, service_key: str = "", client: httpx.AsyncClient | None = None,
-                 connections: int = 64) -> None:
+                 connections: int = 64, timeout_seconds: float | None = None) -> None:
         self.base_url, self.service_key = base_url.rstrip("/"), service_key
-        # The worker's own timeout bounds each call. Every connection the worker may use at once is kept alive
-        # (httpx keeps 20 by default: a worker with 64 calls in flight would open and close a TCP connection for
-        # most of them), spread over small pools: httpcore walks all of a pool's connections for every request,
-        # which cost a worker with one pool of 64 more than half its CPU (py-spy).
+        # With `timeout_seconds` each call to the registry is bounded here, and only the call: what the worker
+        # does with the answer on its own CPU (the national similarity analysis) is not the registry being slow,
+        # and bounding it too made a loaded host's analysis queue look like a failing registry — timeouts, an
+        # open circuit, the batch polled and analysed again, and the slowest analyses never answered (issue 28).
+        # Without it the worker's own timeout bounds the whole lookup.
+        # Every connection the worker may use at once is kept alive (httpx keeps 20 by default: a worker with 64
+        # calls in flight would open and close a TCP connection for most of them), spread over small pools:
+        # httpcore walks all of a pool's connections for every request, which cost a worker with one pool of 64
+        # more than half its CPU (py-spy).
         self.clients = [client] if client else [
             httpx.AsyncClient(timeout=None, limits=httpx.Limits(max_connections=POOL_SIZE,
                                                                 max_keepalive_connections=POOL_SIZE))
             for _ in range(max(1, -(-connections // POOL_SIZE)))]
         self.client = self.clients[0]
         self._next = itertools.cycle(self.clients)
+        self.timeout_seconds = timeout_seconds
+
+    @property
+    def bounds_its_calls(self) -> bool:
+        """Whether each registry call is bounded here (the worker then leaves the rest of a lookup unbounded)."""
+        return self.timeout_seconds is not None
 
     async def _call(self, method: str, path: str, **kwargs) -> dict[str, Any]:
         try:
-            response = await next(self._next).request(method, self.base_url + path,
-                                                 params={"serviceKey": self.service_key, **kwargs.pop("params", {})},
-                                                 **kwargs)
+            response = await asyncio.wait_for(next(self._next).request(
+                method, self.base_url + path, params={"serviceKey": self.service_key, **kwargs.pop("params", {})},
+                **kwargs), self.timeout_seconds)
         except httpx.HTTPError as exc:
             raise RegistryUnavailable(f"{self.registry.value}: {type(exc).__name__}: {exc}") from exc
         if response.status_code >= 500 or response.status_code == 429:

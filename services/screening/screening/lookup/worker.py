@@ -208,10 +208,12 @@ class Resilience:
             return results, attempts
 
     async def _ask(self, chunk: list[LookupRequested]) -> list[LookupResult]:
+        # An adapter that bounds its registry calls itself is not cut short while it works on an answer it has got
+        timeout = None if getattr(self.adapter, "bounds_its_calls", False) else self.timeout_seconds
         if len(chunk) > 1:
             batching = cast(BatchingRegistryAdapter, self.adapter)  # only a batching adapter has batch_limit > 1
-            return await asyncio.wait_for(batching.look_up_many([r.about for r in chunk]), self.timeout_seconds)
-        return [await asyncio.wait_for(self.adapter.look_up(chunk[0].about), self.timeout_seconds)]
+            return await asyncio.wait_for(batching.look_up_many([r.about for r in chunk]), timeout)
+        return [await asyncio.wait_for(self.adapter.look_up(chunk[0].about), timeout)]
 
     def _hold(self, chunk: list[LookupRequested]) -> None:
         for request in chunk:
@@ -313,7 +315,8 @@ def create_worker_app(registry: Registry, settings: ScreeningSettings | None = N
                       adapter: RegistryAdapter | None = None) -> FastAPI:
     settings = settings or ScreeningSettings()
     asking: RegistryAdapter = adapter or ADAPTERS[registry](
-        settings.registry_url(registry), service_key=settings.registry_key, connections=settings.worker_concurrency)
+        settings.registry_url(registry), service_key=settings.registry_key, connections=settings.worker_concurrency,
+        timeout_seconds=settings.registry_timeout_seconds)
     if isinstance(asking, PriorProjectRegistry) and settings.similarity_index:
         # Opened read-only at start: a missing or broken index stops the worker here, not at the first lookup.
         asking.national = PriorProjectIndex.open(Path(settings.similarity_index))
