@@ -181,7 +181,7 @@ async def apply_over_http(forms: list[dict], rate: float) -> FrontDoor:
         door.shed += len(outcome.shed_ms)
         door.errors += outcome.errors
         for body in outcome.accepted:
-            waiting.pop(json.loads(body)["company"]["business_registration_number"], None)
+            waiting.pop(json.loads(body)["content"]["company"]["business_registration_number"], None)
         if waiting:
             await asyncio.sleep(RETRY_AFTER_SECONDS)
     if waiting:
