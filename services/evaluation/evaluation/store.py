@@ -314,18 +314,15 @@ async def allowances(session: AsyncSession, round_id: str) -> list[Any]:
     return await _rows(session, "SELECT * FROM allowances WHERE round_id = :r ORDER BY evaluator_id", r=round_id)
 
 
-AUDIT = AppendOnly("evaluation.audit", ("r", "a", "at", "actor", "action", "d"), (
-    "INSERT INTO audit (round_id, application_id, at, actor, action, detail) "
-    "SELECT r, a, t, who, what, CAST(d AS jsonb) FROM unnest(CAST(:r AS text[]), CAST(:a AS text[]), "
-    "CAST(:at AS timestamptz[]), CAST(:actor AS text[]), CAST(:action AS text[]), CAST(:d AS text[])) "
-    "WITH ORDINALITY AS x(r, a, t, who, what, d, n) ORDER BY n"))
+AUDIT = AppendOnly("audit", (("round_id", "text"), ("application_id", "text"), ("at", "timestamptz"),
+                             ("actor", "text"), ("action", "text"), ("detail", "jsonb")))
 
 
 async def audit(session: AsyncSession, *, at: datetime, actor: str, action: str, round_id: str | None = None,
                 application_id: str | None = None, detail: dict | None = None) -> None:
     """The audit trail is only appended to: its rows of a transaction go in together as it commits (issue 28)."""
-    append(session, AUDIT, {"r": round_id, "a": application_id, "at": at, "actor": actor, "action": action,
-                            "d": _json(detail)})
+    append(session, AUDIT, {"round_id": round_id, "application_id": application_id, "at": at, "actor": actor,
+                            "action": action, "detail": _json(detail)})
 
 
 async def audit_of(

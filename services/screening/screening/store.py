@@ -254,16 +254,15 @@ async def set_recheck(session: AsyncSession, request_id: str, *, status: Recheck
         {"id": request_id, "st": status, "d": _json(decision), "at": at, "final": final})
 
 
-AUDIT = AppendOnly("screening.audit", ("a", "at", "actor", "action", "d"), (
-    "INSERT INTO audit (application_id, at, actor, action, detail) SELECT a, t, who, what, CAST(d AS jsonb) "
-    "FROM unnest(CAST(:a AS text[]), CAST(:at AS timestamptz[]), CAST(:actor AS text[]), CAST(:action AS text[]), "
-    "CAST(:d AS text[])) WITH ORDINALITY AS x(a, t, who, what, d, n) ORDER BY n"))
+AUDIT = AppendOnly("audit", (("application_id", "text"), ("at", "timestamptz"), ("actor", "text"),
+                             ("action", "text"), ("detail", "jsonb")))
 
 
 async def audit(session: AsyncSession, application_id: str, *, at: datetime, actor: str, action: str,
                 detail: dict | None = None) -> None:
     """The audit trail is only appended to: its rows of a transaction go in together as it commits."""
-    append(session, AUDIT, {"a": application_id, "at": at, "actor": actor, "action": action, "d": _json(detail)})
+    append(session, AUDIT, {"application_id": application_id, "at": at, "actor": actor, "action": action,
+                            "detail": _json(detail)})
 
 
 async def overdue_supplements(session: AsyncSession, cutoff: datetime, limit: int = 100) -> list[str]:

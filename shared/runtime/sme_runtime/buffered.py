@@ -18,22 +18,30 @@ from sqlalchemy.orm import Session
 PENDING = "sme_append_only_rows"
 
 
+_SENT_AS_TEXT = ("jsonb", "uuid")  # sent as text arrays, cast in the statement
+
+
 @dataclass(frozen=True)
 class AppendOnly:
-    """A table a transaction appends to: `sql` inserts arrays named after `columns` (`:<column>`), in order."""
+    """A table a transaction only appends to, and the columns it writes with their SQL types; a row is a dict by
+    column. Its rows go in with one `INSERT … SELECT … FROM unnest(…) WITH ORDINALITY … ORDER BY n`."""
 
-    name: str
-    columns: tuple[str, ...]
-    sql: str
+    table: str
+    columns: tuple[tuple[str, str], ...]
+
+    @property
+    def sql(self) -> str:
+        names = [column for column, _ in self.columns]
+        arrays = ", ".join(f"CAST(:{column} AS {'text' if kind in _SENT_AS_TEXT else kind}[])"
+                           for column, kind in self.columns)
+        values = ", ".join(f"CAST(x.{column} AS {kind})" if kind in _SENT_AS_TEXT else f"x.{column}"
+                           for column, kind in self.columns)
+        return (f"INSERT INTO {self.table} ({', '.join(names)}) SELECT {values} FROM unnest({arrays}) "
+                f"WITH ORDINALITY AS x({', '.join(names)}, n) ORDER BY x.n")
 
 
 def append(session: AsyncSession | Session, table: AppendOnly, row: dict[str, object]) -> None:
     session.info.setdefault(PENDING, {}).setdefault(table, []).append(row)
-
-
-def pending(session: AsyncSession | Session, table: AppendOnly) -> list[dict[str, object]]:
-    """Rows appended and not yet written (for a test, or a read that must see this transaction's own rows)."""
-    return list(session.info.get(PENDING, {}).get(table, ()))
 
 
 @event.listens_for(Session, "before_commit")
@@ -41,7 +49,7 @@ def _write_pending(session: Session) -> None:
     # Runs inside the async session's greenlet, so the synchronous execute is the async driver underneath.
     tables = session.info.pop(PENDING, None)
     for table, rows in (tables or {}).items():
-        session.execute(text(table.sql), {column: [row[column] for row in rows] for column in table.columns})
+        session.execute(text(table.sql), {column: [row[column] for row in rows] for column, _ in table.columns})
 
 
 @event.listens_for(Session, "after_rollback")

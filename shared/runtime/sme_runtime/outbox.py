@@ -28,11 +28,8 @@ def insert_after(cte: str) -> str:
     return f"outbox_row AS ({_INSERT} FROM {cte})"
 
 
-OUTBOX = AppendOnly("outbox", ("ids", "topics", "keys", "headers", "bodies"), (
-    "INSERT INTO outbox (event_id, topic, event_key, headers, body) "
-    "SELECT CAST(e AS uuid), t, k, CAST(h AS jsonb), b FROM unnest(CAST(:ids AS text[]), CAST(:topics AS text[]), "
-    "CAST(:keys AS text[]), CAST(:headers AS text[]), CAST(:bodies AS bytea[])) "
-    "WITH ORDINALITY AS x(e, t, k, h, b, n) ORDER BY n"))
+OUTBOX = AppendOnly("outbox", (("event_id", "uuid"), ("topic", "text"), ("event_key", "text"),
+                               ("headers", "jsonb"), ("body", "bytea")))
 
 
 def append_to_outbox(session: AsyncSession, events: list[tuple[IntegrationEvent, str | None]], *,
@@ -42,8 +39,9 @@ def append_to_outbox(session: AsyncSession, events: list[tuple[IntegrationEvent,
     ids = []
     for event, topic in events:
         envelope = wrap(event, source=source, event_id=str(uuid.uuid4()), traceparent=tracing.outgoing())
-        append(session, OUTBOX, {"ids": envelope.id, "topics": topic or event.topic(), "keys": envelope.subject,
+        append(session, OUTBOX, {"event_id": envelope.id, "topic": topic or event.topic(),
+                                 "event_key": envelope.subject,
                                  "headers": json.dumps(envelope.headers(), ensure_ascii=False),
-                                 "bodies": envelope.body})
+                                 "body": envelope.body})
         ids.append(envelope.id)
     return ids
