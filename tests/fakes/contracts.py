@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from tests.fakes.unit import SERIAL, jsonb, row, snapshot, update
+from contracts.store import ContractsStore
+from tests.fakes.unit import SERIAL, jsonb, no_database, row, snapshot, update
 
 AGREEMENT_COLUMNS = (
     "agreement_id", "application_id", "program_id", "program_version", "brn", "company_name", "ceo_name",
@@ -13,11 +14,12 @@ AGREEMENT_COLUMNS = (
     "ended_at", "ended_reason", "restricted_until", "accepted_at")
 
 
-class FakeContractsStore:
+class FakeContractsStore(ContractsStore):
     def __init__(self) -> None:
+        self.session = no_database()
         self.parties_: dict[str, Any] = {}
         self.selections: dict[str, Any] = {}
-        self.agreements: dict[str, Any] = {}
+        self.agreements_: dict[str, Any] = {}
         self.signatures_: dict[tuple[str, str], Any] = {}
         self.sessions: list[Any] = []
         self.amendments: list[Any] = []
@@ -54,23 +56,23 @@ class FakeContractsStore:
 
     # --- agreements
     async def insert_agreement(self, **values) -> bool:
-        if values["agreement_id"] in self.agreements or any(
-                a.application_id == values["application_id"] for a in self.agreements.values()):
+        if values["agreement_id"] in self.agreements_ or any(
+                a.application_id == values["application_id"] for a in self.agreements_.values()):
             return False
         unknown = set(values) - set(AGREEMENT_COLUMNS)
         if unknown:
             raise AssertionError(f"agreements has no column {sorted(unknown)}")
-        self.agreements[values["agreement_id"]] = row(**{c: values.get(c) for c in AGREEMENT_COLUMNS})
+        self.agreements_[values["agreement_id"]] = row(**{c: values.get(c) for c in AGREEMENT_COLUMNS})
         return True
 
     async def agreement(self, agreement_id: str, *, lock: bool = False) -> Any:
-        return snapshot(self.agreements.get(agreement_id))
+        return snapshot(self.agreements_.get(agreement_id))
 
     async def update_agreement(self, agreement_id: str, **values) -> None:
         unknown = set(values) - set(AGREEMENT_COLUMNS)
         if unknown:
             raise AssertionError(f"agreements has no column {sorted(unknown)}")
-        update(self.agreements[agreement_id], **values)
+        update(self.agreements_[agreement_id], **values)
 
     # --- signatures
     async def sign(self, agreement_id: str, party: str, by: str, at: datetime) -> bool:

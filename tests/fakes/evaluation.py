@@ -5,21 +5,21 @@ from datetime import date, datetime
 from typing import Any
 
 from evaluation.status import COMMITTED
-from evaluation.store import NewCandidate
-from tests.fakes.unit import SERIAL, jsonb, row, snapshot, update
+from evaluation.store import EvaluationStore, NewCandidate
+from tests.fakes.unit import SERIAL, jsonb, no_database, row, snapshot, update
 
 
-class FakeEvaluationStore:
-
+class FakeEvaluationStore(EvaluationStore):
     def __init__(self) -> None:
+        self.session = no_database()
         self.candidates: dict[str, Any] = {}
         self.evaluators_: dict[tuple[str, str], Any] = {}  # (agency, evaluator_id): each agency's pool (T1)
-        self.rounds: dict[str, Any] = {}
+        self.rounds_: dict[str, Any] = {}
         self.seats_: dict[str, list[tuple[str, str]]] = {}
         self.declarations_: dict[tuple[str, str], Any] = {}
         self.scores_: dict[tuple[str, str], Any] = {}
         self.rechecks: dict[str, Any] = {}
-        self.allowances: dict[tuple[str, str], Any] = {}
+        self.allowances_: dict[tuple[str, str], Any] = {}
         self.audits: list[Any] = []
         self.budget_locks: list[str] = []
 
@@ -73,7 +73,7 @@ class FakeEvaluationStore:
     async def waitlist(self, program_id: str, call_id: str) -> list[Any]:
         waiting = [c for c in self.candidates.values()
                    if (c.program_id, c.call_id, c.status) == (program_id, call_id, "waitlisted")]
-        return [snapshot(c) for c in sorted(waiting, key=lambda c: (self.rounds[c.round_id].closed_at, c.rank))]
+        return [snapshot(c) for c in sorted(waiting, key=lambda c: (self.rounds_[c.round_id].closed_at, c.rank))]
 
     # --- evaluators, rounds, seats
     async def upsert_evaluator(self, *, evaluator_id: str, agency: str, name: str, affiliation: str, kind: str,
@@ -91,33 +91,33 @@ class FakeEvaluationStore:
                 if (ids is None or e.evaluator_id in ids) and (agencies is None or e.agency in agencies)]
 
     async def round_open_in(self, program_id: str, call_id: str) -> Any:
-        return snapshot(next((r for r in self.rounds.values()
+        return snapshot(next((r for r in self.rounds_.values()
                               if (r.program_id, r.call_id, r.status) == (program_id, call_id, "open")), None))
 
     async def open_rounds(self, calls: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        return {(r.program_id, r.call_id): r.round_id for r in self.rounds.values()
+        return {(r.program_id, r.call_id): r.round_id for r in self.rounds_.values()
                 if r.status == "open" and (r.program_id, r.call_id) in calls}
 
     async def lock_budget(self, program_id: str) -> None:
         self.budget_locks.append(program_id)
 
     async def round_(self, round_id: str, *, lock: bool = False) -> Any:
-        return snapshot(self.rounds.get(round_id))
+        return snapshot(self.rounds_.get(round_id))
 
     async def insert_round(self, *, program_id: str, agency: str, call_id: str, as_of: date, at: datetime,
                            by: str) -> str:
-        round_id = f"{program_id}-r{sum(r.program_id == program_id for r in self.rounds.values()) + 1}"
-        self.rounds[round_id] = row(round_id=round_id, program_id=program_id, agency=agency, call_id=call_id,
+        round_id = f"{program_id}-r{sum(r.program_id == program_id for r in self.rounds_.values()) + 1}"
+        self.rounds_[round_id] = row(round_id=round_id, program_id=program_id, agency=agency, call_id=call_id,
                                     status="open",
                                     as_of=as_of, opened_at=at, opened_by=by, closed_at=None, closed_by=None)
         return round_id
 
     async def close_round(self, round_id: str, *, at: datetime, by: str) -> None:
-        r = self.rounds[round_id]
+        r = self.rounds_[round_id]
         r.status, r.closed_at, r.closed_by = "closed", at, by
 
     async def seats(self, round_id: str) -> list[Any]:
-        agency = self.rounds[round_id].agency
+        agency = self.rounds_[round_id].agency
         seated = [row(role=role, **vars(self.evaluators_[(agency, e)])) for e, role in self.seats_.get(round_id, [])
                   if (agency, e) in self.evaluators_]
         return sorted(seated, key=lambda s: (s.role, s.evaluator_id))
@@ -168,15 +168,15 @@ class FakeEvaluationStore:
         return request_id in self.rechecks
 
     async def allowance_paid_in_program(self, program_id: str, evaluator_id: str) -> int:
-        return sum(a.amount for a in self.allowances.values()
+        return sum(a.amount for a in self.allowances_.values()
                    if (a.program_id, a.evaluator_id) == (program_id, evaluator_id))
 
     async def add_allowance(self, *, round_id: str, evaluator_id: str, program_id: str, applications_scored: int,
                             amount: int) -> None:
         key = (round_id, evaluator_id)
-        if key in self.allowances:
+        if key in self.allowances_:
             raise AssertionError(f"allowances: duplicate key {key}")  # the primary key refuses it
-        self.allowances[key] = row(round_id=round_id, evaluator_id=evaluator_id, program_id=program_id,
+        self.allowances_[key] = row(round_id=round_id, evaluator_id=evaluator_id, program_id=program_id,
                                    applications_scored=applications_scored, amount=amount)
 
     async def audit(self, *, at: datetime, actor: str, action: str, round_id: str | None = None,

@@ -6,11 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from intake.domain import LIVE, Status
-from tests.fakes.unit import jsonb, row, snapshot
+from intake.store import IntakeStore
+from tests.fakes.unit import jsonb, no_database, row, snapshot
 
 
-class FakeIntakeStore:
+class FakeIntakeStore(IntakeStore):
     def __init__(self) -> None:
+        self.session = no_database()
         self.applications: dict[str, Any] = {}
         self.history: list[Any] = []
         self.outbox: list[dict] = []  # insert_unless_live writes its event in the same statement

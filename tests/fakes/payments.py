@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from tests.fakes.unit import SERIAL, jsonb, row, snapshot, update
+from payments.store import PaymentsStore
+from tests.fakes.unit import SERIAL, jsonb, no_database, row, snapshot, update
 
 PAYMENT_COLUMNS = (
     "payment_id", "purpose", "program_id", "application_id", "brn", "evaluator_id", "round_id", "payee_name",
@@ -14,11 +15,12 @@ PAYMENT_COLUMNS = (
     "grant_decided_on", "grant_decided_by", "recovery_due_on", "recovered_amount", "recovered_on")
 
 
-class FakePaymentsStore:
+class FakePaymentsStore(PaymentsStore):
     def __init__(self) -> None:
+        self.session = no_database()
         self.accepted_reports: dict[str, Any] = {}
         self.terminations: dict[str, Any] = {}
-        self.payments: dict[str, Any] = {}
+        self.payments_: dict[str, Any] = {}
         self.signed_agreements: dict[str, Any] = {}
         self.ledger: list[Any] = []
         self.adjustments: list[Any] = []
@@ -52,24 +54,24 @@ class FakePaymentsStore:
             raise AssertionError(f"payments has no column {sorted(unknown)}")
         one_instalment = values.get("application_id") is not None and any(
             (p.application_id, p.instalment) == (values["application_id"], values.get("instalment"))
-            for p in self.payments.values())
-        if values["payment_id"] in self.payments or one_instalment:
+            for p in self.payments_.values())
+        if values["payment_id"] in self.payments_ or one_instalment:
             return False
         values = {**values, "breakdown": jsonb(values.get("breakdown")), "documents": jsonb(values.get("documents"))}
-        self.payments[values["payment_id"]] = row(**{c: values.get(c) for c in PAYMENT_COLUMNS} | {
+        self.payments_[values["payment_id"]] = row(**{c: values.get(c) for c in PAYMENT_COLUMNS} | {
             "returns": values.get("returns", 0), "recovered_amount": values.get("recovered_amount", 0)})
         return True
 
     async def payment(self, payment_id: str, *, lock: bool = False) -> Any:
-        return snapshot(self.payments.get(payment_id))
+        return snapshot(self.payments_.get(payment_id))
 
     async def payment_of_application(self, application_id: str, instalment: str = "balance", *,
                                      lock: bool = False) -> Any:
-        return snapshot(next((p for p in self.payments.values()
+        return snapshot(next((p for p in self.payments_.values()
                               if (p.application_id, p.instalment) == (application_id, instalment)), None))
 
     async def payments_of_application(self, application_id: str, *, lock: bool = False) -> list[Any]:
-        mine = [p for p in self.payments.values() if p.application_id == application_id]
+        mine = [p for p in self.payments_.values() if p.application_id == application_id]
         return [snapshot(p) for p in sorted(mine, key=lambda p: p.instalment or "")]
 
     async def insert_signed_agreement(self, *, application_id: str, program_id: str, agreement_id: str,
@@ -109,11 +111,11 @@ class FakePaymentsStore:
         unknown = set(values) - set(PAYMENT_COLUMNS)
         if unknown:
             raise AssertionError(f"payments has no column {sorted(unknown)}")
-        update(self.payments[payment_id], **{c: jsonb(v) if c in ("breakdown", "documents", "returned_reasons") else v
+        update(self.payments_[payment_id], **{c: jsonb(v) if c in ("breakdown", "documents", "returned_reasons") else v
                                              for c, v in values.items()})
 
     async def mark_overdue(self, today, at: datetime) -> list[Any]:
-        late = [p for p in self.payments.values() if p.status == "due" and p.due_on < today and p.overdue_at is None]
+        late = [p for p in self.payments_.values() if p.status == "due" and p.due_on < today and p.overdue_at is None]
         for p in late:
             p.overdue_at = at
         return [snapshot(p) for p in late]

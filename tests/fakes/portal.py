@@ -5,13 +5,15 @@ from datetime import datetime
 from typing import Any
 
 from portal.notices import Entry, Notice
-from tests.fakes.unit import row
+from portal.store import PortalStore
+from tests.fakes.unit import no_database, row
 
 
-class FakePortalStore:
+class FakePortalStore(PortalStore):
     def __init__(self) -> None:
+        self.session = no_database()
         self.owners_: dict[str, Any] = {}
-        self.timeline: dict[str, Any] = {}
+        self.timeline_: dict[str, Any] = {}
         self.notifications: dict[tuple[str, str], Any] = {}
 
     async def own_application(self, *, application_id: str, program_id: str, brn: str, company_name: str,
@@ -23,7 +25,7 @@ class FakePortalStore:
         return {a: (o.brn, o.company_name) for a, o in self.owners_.items() if a in application_ids}
 
     async def add_entry(self, event_id: str, entry: Entry, at: datetime) -> None:
-        self.timeline.setdefault(event_id, row(event_id=event_id, application_id=entry.application_id, at=at,
+        self.timeline_.setdefault(event_id, row(event_id=event_id, application_id=entry.application_id, at=at,
                                                stage=entry.stage, title=entry.title, detail=entry.detail))
 
     async def add_notice(self, event_id: str, notice: Notice, at: datetime) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from screening.store import Dossier, NewLookup, StateChange
-from tests.fakes.unit import SERIAL, jsonb, row, snapshot, update
+from screening.status import ScreeningStatus
+from screening.store import Dossier, NewLookup, ScreeningStore, StateChange
+from tests.fakes.unit import SERIAL, jsonb, no_database, row, snapshot, update
 
 
-class FakeScreeningStore:
-
+class FakeScreeningStore(ScreeningStore):
     def __init__(self) -> None:
+        self.session = no_database()
         self.screenings: dict[str, Any] = {}
         self.lookups: dict[str, Any] = {}
         self.rulings_: list[Any] = []
@@ -53,7 +54,7 @@ class FakeScreeningStore:
         s.revision, s.content, s.required_evidence, s.updated_at = revision, jsonb(content), \
             jsonb(required_evidence), at
 
-    async def set_state(self, application_id: str, *, status: str, at: datetime, decision: dict | None,
+    async def set_state(self, application_id: str, *, status: ScreeningStatus, at: datetime, decision: dict | None,
                         decided_by: str | None = None, final: bool = False,
                         supplement_deadline: datetime | None = None) -> None:
         await self.set_states([StateChange(application_id, status, at, decision, decided_by, final,

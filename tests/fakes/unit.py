@@ -10,7 +10,9 @@ from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Generic, NoReturn, TypeVar, cast
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from sme_runtime.consumer import Collected
 from sme_runtime.db import as_json
@@ -26,10 +28,26 @@ def run(coroutine):
     return asyncio.run(coroutine)
 
 
-class FakeUnit:
+StoreT = TypeVar("StoreT")
+RowT = TypeVar("RowT", bound=SimpleNamespace | None)
+
+
+class _NoDatabase:
+    """The session of an in-memory store: only a query its fake does not answer reaches it, and fails naming that."""
+
+    def __getattr__(self, name: str) -> NoReturn:
+        raise NotImplementedError(f"an in-memory store reached its database (session.{name}): the query that did is "
+                                  "not faked; fake it in tests/fakes")
+
+
+def no_database() -> AsyncSession:
+    return cast(AsyncSession, _NoDatabase())
+
+
+class FakeUnit(Generic[StoreT]):
     """A unit of work whose store is in memory and whose outbox is a list (`published`)."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: StoreT) -> None:
         self.store = store
         self.published: list[tuple[IntegrationEvent, str | None]] = []
         self._deferred: dict[str, Callable[[], Awaitable[object]]] = {}
@@ -73,7 +91,7 @@ async def consume(handler: Callable[..., Awaitable[None]], uow: FakeUnit, event:
     await uow.applied()
 
 
-def example(kind: type, **changes: Any) -> Any:
+def example(kind: Any, **changes: Any) -> Any:
     """The catalog's canonical example of an event (sme_schemas.examples), with `changes` on top."""
     return kind.model_validate({**EXAMPLES[kind.__name__], **changes})
 
@@ -115,7 +133,7 @@ def update(record: SimpleNamespace, **columns: Any) -> None:
     vars(record).update({name: _column(value) for name, value in columns.items()})
 
 
-def snapshot(record: SimpleNamespace | None) -> SimpleNamespace | None:
+def snapshot(record: RowT) -> RowT:
     """A row as a query returns it: a copy that later updates do not change."""
     return copy.deepcopy(record)
 

@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 from sqlalchemy import event as sa_event
 
-from screening import store as screening_store
+from screening.store import ScreeningStore
 from screening.app import MIGRATIONS
 from sme_runtime.db import make_engine, migrate, session_factory
 from sme_runtime.unit import units
@@ -40,7 +40,7 @@ async def _in_one_transaction(work, *, fail: bool = False) -> list[str]:
     statements: list[str] = []
     sa_event.listen(engine.sync_engine, "before_cursor_execute",
                     lambda conn, cursor, sql, params, context, many: statements.append(" ".join(sql.split())))
-    unit_of = units(screening_store, source="/sme/screening")
+    unit_of = units(ScreeningStore, source="/sme/screening")
     try:
         async with session_factory(engine)() as session:
             try:

@@ -15,7 +15,6 @@ import pytest
 from evaluation.store import NewCandidate
 from screening.store import NewLookup, StateChange
 from sme_runtime.db import make_engine, migrate, session_factory
-from sme_runtime.unit import BoundStore
 from tests.conftest import ROOT
 from tests.fakes.contracts import FakeContractsStore
 from tests.fakes.evaluation import FakeEvaluationStore
@@ -42,7 +41,8 @@ async def on_postgres(service: str, scenario: Scenario) -> list:
         await migrate(engine, ROOT / "services" / service / "migrations")
         async with session_factory(engine)() as session:
             async with session.begin():
-                seen = await scenario(BoundStore(importlib.import_module(f"{service}.store"), session))
+                store = importlib.import_module(f"{service}.store")
+                seen = await scenario(getattr(store, f"{service.capitalize()}Store")(session))
                 await session.rollback()  # leave the database as it was
         return seen
     finally:

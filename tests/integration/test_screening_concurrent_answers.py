@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timezone
 
-from screening import store as screening_store
+from screening.store import NewLookup, ScreeningStore
 from screening.app import MIGRATIONS
 from screening.handlers import SCREENING
 from screening.status import ScreeningStatus
@@ -28,19 +28,19 @@ async def _two_answers_at_once() -> dict[str, bool]:
     sessions = session_factory(engine)
     try:
         async with sessions() as setup, setup.begin():
-            await screening_store.insert(setup, application_id=APP, program_id="gimpo-sos-demo", brn="1234567890",
-                                         revision=1, status=ScreeningStatus.SCREENING, submitted_at=NOW, at=NOW,
-                                         content={}, required_evidence=[])
-            await screening_store.insert_lookups(setup, [
-                screening_store.NewLookup(f"LK-{registry}", APP, SCREENING, registry)
+            await ScreeningStore(setup).insert(application_id=APP, program_id="gimpo-sos-demo", brn="1234567890",
+                                               revision=1, status=ScreeningStatus.SCREENING, submitted_at=NOW, at=NOW,
+                                               content={}, required_evidence=[])
+            await ScreeningStore(setup).insert_lookups([
+                NewLookup(f"LK-{registry}", APP, SCREENING, registry)
                 for registry in ("sanctions", "tax")], at=NOW)
         async with sessions() as first, sessions() as second:
             await first.begin()
             await second.begin()
-            await screening_store.record_answers(first, [answer("LK-sanctions")])
-            await screening_store.dossiers(first, [APP], SCREENING)  # holds the application's lock
-            await screening_store.record_answers(second, [answer("LK-tax")])
-            waiting = asyncio.create_task(screening_store.dossiers(second, [APP], SCREENING))
+            await ScreeningStore(first).record_answers([answer("LK-sanctions")])
+            await ScreeningStore(first).dossiers([APP], SCREENING)  # holds the application's lock
+            await ScreeningStore(second).record_answers([answer("LK-tax")])
+            waiting = asyncio.create_task(ScreeningStore(second).dossiers([APP], SCREENING))
             await asyncio.sleep(0.5)
             assert not waiting.done(), "the second transaction must wait for the first one's lock"
             await first.commit()

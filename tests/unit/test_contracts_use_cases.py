@@ -43,18 +43,18 @@ def drafted(contracts, uow, *, selected_first: bool = False) -> None:
 def test_the_two_example_events_draft_one_agreement_in_either_order_c2(world, selected_first):
     contracts, uow = world
     drafted(contracts, uow, selected_first=selected_first)
-    [a] = uow.store.agreements.values()
+    [a] = uow.store.agreements_.values()
     assert (a.agreement_id, a.status, a.agreed_amount) == (AGREEMENT, "drafted", 5_000_000)
     assert a.company_name == "(주)김포정밀"
     assert a.term_end == contracts.program("gimpo-sos-2024").program_year_end
     drafted(contracts, uow)  # both redelivered
-    assert len(uow.store.agreements) == 1
+    assert len(uow.store.agreements_) == 1
 
 
 def test_one_event_alone_drafts_nothing(world):
     contracts, uow = world
     run(consume(handlers.on_application_selected(contracts), uow, example(ApplicationSelected)))
-    assert uow.store.agreements == {}
+    assert uow.store.agreements_ == {}
 
 
 def test_the_third_signature_puts_the_agreement_in_force_and_announces_it_once_c1(world):
@@ -69,7 +69,7 @@ def test_the_third_signature_puts_the_agreement_in_force_and_announces_it_once_c
     [signed] = uow.events(AgreementSigned)
     assert (signed.agreement_id, signed.agreed_amount, signed.business_registration_number) == (AGREEMENT, 5_000_000,
                                                                                                 BRN)
-    assert uow.store.agreements[AGREEMENT].status == "in-force"
+    assert uow.store.agreements_[AGREEMENT].status == "in-force"
     with pytest.raises(RuleViolation) as refused:
         run(handlers.sign(uow, contracts, AGREEMENT, CENTER))
     assert refused.value.problems[0].rule == "C1" and refused.value.status_code == 409
@@ -106,7 +106,7 @@ def test_an_amendment_before_signing_withdraws_the_signatures_given_c5(world):
     run(handlers.sign(uow, contracts, AGREEMENT, COMPANY))
     run(handlers.amend(uow, contracts, AGREEMENT, CENTER, changes={"agreed_amount": 4_000_000}, reason="범위 축소",
                        agreed_by=[]))
-    assert uow.store.signatures_ == {} and uow.store.agreements[AGREEMENT].agreed_amount == 4_000_000
+    assert uow.store.signatures_ == {} and uow.store.agreements_[AGREEMENT].agreed_amount == 4_000_000
 
 
 def test_a_give_up_approved_frees_the_amount_and_restricts_the_company_c6(world):
@@ -116,7 +116,7 @@ def test_a_give_up_approved_frees_the_amount_and_restricts_the_company_c6(world)
     run(handlers.approve_give_up(uow, contracts, AGREEMENT, CENTER, restrict=True))
     [given_up] = uow.events(ParticipationGivenUp)
     assert given_up.freed_amount == 5_000_000 and given_up.restricted_until is not None
-    assert uow.store.agreements[AGREEMENT].status == "given-up"
+    assert uow.store.agreements_[AGREEMENT].status == "given-up"
 
 
 def test_a_give_up_nobody_filed_cannot_be_approved(world):

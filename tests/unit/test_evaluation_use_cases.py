@@ -100,7 +100,7 @@ def test_closing_selects_down_the_ranking_within_the_budget_and_waitlists_the_re
     assert [r.outcome for r in finalized.ranking] == [Outcome.SELECTED, Outcome.SELECTED, Outcome.WAITLISTED]
     assert sorted(r.application_id for r in uow.events(RecheckRequested)) == sorted(COMPANIES[x][0] for x in "AB")
     assert [d.applications_scored for d in uow.events(EvaluatorAllowanceDue)] == [3, 3, 3]
-    assert uow.store.rounds[round_id].status == "closed"
+    assert uow.store.rounds_[round_id].status == "closed"
 
 
 def test_the_example_recheck_answer_notifies_the_selection_and_an_exclusion_frees_the_budget_f5(world):
@@ -161,7 +161,7 @@ def test_a_round_with_a_score_missing_does_not_close_and_writes_nothing(world):
     with pytest.raises(RuleViolation) as refused:
         run(handlers.close_round(uow, evaluation, round_id=round_id, operator="kim"))
     assert [p.rule for p in refused.value.problems] == ["S3"] and COMPANIES["C"][0] in refused.value.problems[0].field
-    assert uow.published == [] and uow.store.rounds[round_id].status == "open"
+    assert uow.published == [] and uow.store.rounds_[round_id].status == "open"
 
 
 def test_the_close_step_alone_owes_allowances_up_to_the_programs_cap_f7(world):

@@ -1,12 +1,13 @@
-"""The in-memory stores the use-case tests run on (tests/fakes) keep to the real stores' shape: every query a
-fake answers is a function of the service's store module with the same parameters (the session aside), and every
-query a service's use cases make through their unit of work (`uow.store.<query>`) has its fake. A query renamed
-or given a new parameter in one place only fails here, not as a use-case test that passes on a wrong fake."""
+"""The in-memory stores the use-case tests run on (tests/fakes) keep to the real stores' shape by type, not by a
+comparison of names: each fake is declared a subclass of its service's store class, and mypy (which runs over
+tests/fakes in the test command, tests/unit/test_lint.py) holds every query it answers to the real signature. A
+query the fake does not answer reaches `no_database()` and fails naming itself. Whether a fake answers as its SQL
+does is tests/integration/test_fake_stores_agree.py's question."""
 from __future__ import annotations
 
 import importlib
-import inspect
-import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,43 +18,33 @@ from tests.fakes.intake import FakeIntakeStore
 from tests.fakes.payments import FakePaymentsStore
 from tests.fakes.portal import FakePortalStore
 from tests.fakes.screening import FakeScreeningStore
+from tests.fakes.unit import FakeUnit, run
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKES = {"intake": FakeIntakeStore, "screening": FakeScreeningStore, "evaluation": FakeEvaluationStore,
          "contracts": FakeContractsStore, "payments": FakePaymentsStore, "portal": FakePortalStore}
-USE_CASES = {service: "handlers.py" for service in FAKES} | {"portal": "notifier.py"}  # the portal's consumer
-
-
-def queries(fake: type) -> dict[str, object]:
-    return {name: f for name, f in vars(fake).items() if inspect.iscoroutinefunction(f) and not name.startswith("_")}
-
-
-def parameters(function, *, skip: int) -> list[tuple[str, object, object]]:
-    params = list(inspect.signature(function).parameters.values())[skip:]
-    return [(p.name, p.kind, p.default) for p in params]
 
 
 @pytest.mark.parametrize("service", FAKES)
-def test_each_fake_query_is_the_stores_with_the_same_parameters(service):
-    store = importlib.import_module(f"{service}.store")
-    for name, fake in queries(FAKES[service]).items():
-        real = getattr(store, name, None)
-        assert inspect.iscoroutinefunction(real), f"{service}.store has no query {name} (the fake has)"
-        assert parameters(fake, skip=1) == parameters(real, skip=1), f"{service}.store.{name}: parameters differ"
+def test_each_fake_is_declared_its_services_store(service):
+    real = getattr(importlib.import_module(f"{service}.store"), f"{service.capitalize()}Store")
+    assert issubclass(FAKES[service], real)
 
 
-@pytest.mark.parametrize("service", FAKES)
-def test_every_query_the_use_cases_make_has_its_fake(service):
-    source = (ROOT / "services" / service / service / USE_CASES[service]).read_text("utf-8")
-    used = set(re.findall(r"\buow\.store\.(\w+)\(", source))
-    assert used, f"{service}'s use cases make no query through their unit of work"
-    assert used <= set(queries(FAKES[service])), f"not faked: {sorted(used - set(queries(FAKES[service])))}"
+def test_a_query_the_fake_does_not_answer_fails_naming_itself():
+    uow = FakeUnit(FakeEvaluationStore())
+    with pytest.raises(NotImplementedError, match="session.execute"):
+        run(uow.store.counts_by_status())  # answered by SQL only (an operator's gauge)
 
 
-def test_a_changed_parameter_is_noticed():
-    class Drifted(FakeEvaluationStore):
-        async def candidate(self, application_id: str, *, locked: bool = False):  # the store says `lock`
-            return None
-
-    store = importlib.import_module("evaluation.store")
-    assert parameters(Drifted.candidate, skip=1) != parameters(store.candidate, skip=1)
+def test_mypy_refuses_a_fake_whose_query_drifted(tmp_path):
+    drifted = tmp_path / "drifted_fake.py"
+    drifted.write_text(
+        "from typing import Any\n\nfrom evaluation.store import EvaluationStore\n\n\n"
+        "class DriftedFake(EvaluationStore):\n"
+        "    async def candidate(self, application_id: str, *, locked: bool = False) -> Any:  # the store: `lock`\n"
+        "        return None\n", "utf-8")
+    result = subprocess.run([str(Path(sys.executable).parent / "mypy"), "--cache-dir=/dev/null", str(drifted)],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
+    assert 'Signature of "candidate" incompatible with supertype "evaluation.store.EvaluationStore"' in result.stdout

@@ -79,7 +79,7 @@ def test_no_request_before_the_report_is_accepted_p1(world):
     run(consume(handlers.on_agreement_signed(payments), uow, example(AgreementSigned)))
     with pytest.raises(RuleViolation) as refused:
         request(payments, uow)
-    assert refused.value.problems[0].rule == "P1" and uow.store.payments == {}
+    assert refused.value.problems[0].rule == "P1" and uow.store.payments_ == {}
 
 
 def test_another_company_cannot_request_the_subsidy(world):
@@ -88,7 +88,7 @@ def test_another_company_cannot_request_the_subsidy(world):
     stranger = Principal("company:2208162517", Role.COMPANY, "2208162517")
     with pytest.raises(RuleViolation):
         request(payments, uow, stranger)
-    assert uow.store.payments == {}
+    assert uow.store.payments_ == {}
 
 
 def test_another_agency_s_operator_cannot_enter_the_request_t1(world):
@@ -97,7 +97,7 @@ def test_another_agency_s_operator_cannot_enter_the_request_t1(world):
     with pytest.raises(RuleViolation) as refused:
         request(payments, uow, ANOTHER_AGENCY)
     assert (refused.value.problems[0].field, refused.value.problems[0].rule) == ("application_id", "P1")
-    assert uow.store.payments == {}
+    assert uow.store.payments_ == {}
     assert request(payments, uow, CENTER).application_id == APP
 
 
@@ -122,7 +122,7 @@ def test_the_example_termination_for_fraud_claws_back_a_paid_subsidy_c7(world):
     run(consume(handlers.on_agreement_terminated(payments), uow,
                 example(AgreementTerminated, reason="fraud", clawback=True, freed_amount=0)))
     [back] = uow.events(SubsidyClawedBack)
-    assert back.amount == 5_000_000 and uow.store.payments[p.payment_id].status == "clawed-back"
+    assert back.amount == 5_000_000 and uow.store.payments_[p.payment_id].status == "clawed-back"
 
 
 @pytest.mark.parametrize("reason, demanded", [("fraud", 5_000_000), ("false-evidence", 5_000_000),

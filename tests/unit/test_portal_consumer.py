@@ -28,13 +28,13 @@ def test_each_example_event_tells_the_people_it_concerns_once(kind):
     submitted = example(ApplicationSubmitted)
     if kind is not ApplicationSubmitted:
         deliver(uow, submitted)  # the company the examples are about applied through the portal
-    known_entries, known_notices = len(uow.store.timeline), len(uow.store.notifications)
+    known_entries, known_notices = len(uow.store.timeline_), len(uow.store.notifications)
     event = example(kind)
     company = submitted.content.company
     expected = notices.read(event, {submitted.application_id: (company.business_registration_number, company.name)})
     assert expected.entries or expected.notices, f"the portal subscribes to {kind.__name__} but tells nobody"
     deliver(uow, event, times=2)  # and its redelivery
-    entries = list(uow.store.timeline.values())[known_entries:]
+    entries = list(uow.store.timeline_.values())[known_entries:]
     sent = list(uow.store.notifications.values())[known_notices:]
     assert [(e.application_id, e.title) for e in entries] == [(e.application_id, e.title) for e in expected.entries]
     assert sorted((n.recipient, n.subject) for n in sent) == sorted((n.recipient, n.subject)
@@ -44,4 +44,4 @@ def test_each_example_event_tells_the_people_it_concerns_once(kind):
 def test_a_company_the_portal_never_saw_apply_gets_its_timeline_line_but_no_notice():
     uow = FakeUnit(FakePortalStore())
     deliver(uow, example(ApplicationRejected))
-    assert len(uow.store.timeline) == 1 and uow.store.notifications == {}
+    assert len(uow.store.timeline_) == 1 and uow.store.notifications == {}

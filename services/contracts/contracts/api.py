@@ -120,8 +120,9 @@ def summary_view(contracts: handlers.Contracts, a: Any) -> AgreementSummary:
 
 
 async def agreement_view(session, contracts: handlers.Contracts, a: Any) -> AgreementView:
-    sessions = await store.sessions_of(session, a.agreement_id)
-    signatures = await store.signatures(session, a.agreement_id)
+    db = store.ContractsStore(session)
+    sessions = await db.sessions_of(a.agreement_id)
+    signatures = await db.signatures(a.agreement_id)
     held = handlers.consulting_sessions(sessions)
     counted = {k.value: rules.consulting_days(held, k) for k in SessionKind}
     summary = _summary(contracts, a)
@@ -137,10 +138,10 @@ async def agreement_view(session, contracts: handlers.Contracts, a: Any) -> Agre
                 minimum_sessions=a.minimum_sessions, follow_up_sessions=a.follow_up_sessions)],
             "amendments": [{"changes": m.changes, "reason": m.reason, "agreed_by": m.agreed_by,
                             "recorded_by": m.recorded_by, "recorded_at": m.recorded_at}
-                           for m in await store.amendments_of(session, a.agreement_id)],
+                           for m in await db.amendments_of(a.agreement_id)],
             "reports": [{"revision": r.revision, "status": r.status, "report_ref": r.report_ref,
                          "submitted_at": r.submitted_at, "reviewed_at": r.reviewed_at,
-                         "return_reasons": r.return_reasons} for r in await store.reports_of(session, a.agreement_id)],
+                         "return_reasons": r.return_reasons} for r in await db.reports_of(a.agreement_id)],
             "give_up": {"requested_at": a.give_up_requested_at, "reason": a.give_up_reason},
             "ended": {"at": a.ended_at, "reason": a.ended_reason, "restricted_until": a.restricted_until},
             "accepted_at": a.accepted_at})
@@ -164,8 +165,9 @@ async def list_agreements(request: Request, principal: Signer, program_id: str |
                           ) -> list[AgreementSummary]:
     brn = None if principal.role is Role.OPERATOR else principal.business_registration_number or "-"
     async with request.app.state.sessions() as session:
-        rows = await store.agreements(session, program_id=program_id, brn=brn, status=status,
-                                      programs=principal.visible_programs())
+        db = store.ContractsStore(session)
+        rows = await db.agreements(program_id=program_id, brn=brn, status=status,
+                                   programs=principal.visible_programs())
     views = [summary_view(request.app.state.contracts, a) for a in rows]
     return [v for v in views if v.signature_overdue] if signature_overdue else views
 
@@ -205,8 +207,9 @@ async def log_session(request: Request, agreement_id: str, form: SessionForm, pr
 @router.get("/agreements/{agreement_id}/sessions", summary="The consulting logs of an agreement (C3)")
 async def sessions(request: Request, agreement_id: str, principal: Signer) -> list[SessionEntry]:
     async with request.app.state.sessions() as session:
+        db = store.ContractsStore(session)
         await handlers.visible_agreement(handlers.unit(session), agreement_id, principal)
-        rows = await store.sessions_of(session, agreement_id)
+        rows = await db.sessions_of(agreement_id)
     return [SessionEntry(session_id=s.id, held_on=s.held_on, hours=s.hours, kind=s.kind, place=s.place,
                          notes=s.notes, photo_refs=s.photo_refs, logged_by=s.logged_by, logged_at=s.logged_at)
             for s in rows]
@@ -251,8 +254,9 @@ async def return_report(request: Request, agreement_id: str, form: ReturnForm, o
 @router.get("/agreements/{agreement_id}/audit", summary="Who did what to the agreement, when and why")
 async def audit(request: Request, agreement_id: str, operator: Operator) -> list[AuditEntry]:
     async with request.app.state.sessions() as session:
+        db = store.ContractsStore(session)
         await handlers.visible_agreement(handlers.unit(session), agreement_id, operator)
-        rows = await store.audit_of(session, agreement_id)
+        rows = await db.audit_of(agreement_id)
     return [AuditEntry(at=r.at, actor=r.actor, action=r.action, detail=r.detail) for r in rows]
 
 
@@ -268,8 +272,9 @@ def _follow_up_view(f: Any) -> FollowUpView:
 async def follow_ups(request: Request, agreement_id: str, principal: Signer) -> FollowUps:
     contracts = request.app.state.contracts
     async with request.app.state.sessions() as session:
+        db = store.ContractsStore(session)
         a = await handlers.visible_agreement(handlers.unit(session), agreement_id, principal)
-        rows = await store.follow_ups_of(session, agreement_id)
+        rows = await db.follow_ups_of(agreement_id)
     terms = contracts.program(a.program_id, a.program_version).follow_up
     return FollowUps(agreement_id=agreement_id, owed=[_follow_up_view(f) for f in rows],
                      survey_items=[i.model_dump() for i in terms.survey_items],

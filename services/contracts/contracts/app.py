@@ -44,8 +44,9 @@ async def remind(sessions, contracts: handlers.Contracts) -> None:
 
 async def refresh_gauges(sessions, contracts: handlers.Contracts) -> None:
     async with sessions() as session:
-        statuses = await store.counts_by_status(session)
-        unsigned = await store.unsigned_past_deadline(session, contracts.clock())
+        db = store.ContractsStore(session)
+        statuses = await db.counts_by_status()
+        unsigned = await db.unsigned_past_deadline(contracts.clock())
     set_by_status(metrics.AGREEMENTS, AgreementStatus, statuses)
     metrics.UNSIGNED_PAST_DEADLINE.set(len(unsigned))
 

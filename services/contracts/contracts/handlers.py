@@ -30,7 +30,8 @@ SOURCE = "/sme/contracts"  # CloudEvents source: /sme/<service>, as every servic
 
 
 # One transaction's store and outbox, as the consumers and the routes give it to the use cases (tests: a fake)
-unit = units(store, source=SOURCE)
+unit = units(store.ContractsStore, source=SOURCE)
+ContractsUnit = Unit[store.ContractsStore]
 
 
 @dataclass
@@ -52,7 +53,7 @@ def agreement_id_of(application_id: str) -> str:
 # --- events in ------------------------------------------------------------------------------------------------
 
 def on_screening_passed(contracts: Contracts):
-    async def handle(uow: Unit, envelope: Envelope, event: ScreeningPassed) -> None:
+    async def handle(uow: ContractsUnit, envelope: Envelope, event: ScreeningPassed) -> None:
         contracts.program(event.program_id)
         f = event.facts
         await uow.store.lock_application(event.application_id)
@@ -67,7 +68,7 @@ def on_screening_passed(contracts: Contracts):
 
 
 def on_application_selected(contracts: Contracts):
-    async def handle(uow: Unit, envelope: Envelope, event: ApplicationSelected) -> None:
+    async def handle(uow: ContractsUnit, envelope: Envelope, event: ApplicationSelected) -> None:
         program = contracts.program(event.program_id, event.program_version)
         await uow.store.lock_application(event.application_id)
         await uow.store.insert_selection(application_id=event.application_id, program_id=event.program_id,
@@ -83,7 +84,7 @@ def consulting_sessions(rows) -> list[ConsultingSession]:
     return [ConsultingSession(s.held_on, s.hours, SessionKind(s.kind)) for s in rows]
 
 
-async def draft_when_ready(uow: Unit, contracts: Contracts, application_id: str) -> None:
+async def draft_when_ready(uow: ContractsUnit, contracts: Contracts, application_id: str) -> None:
     """C2: the draft needs the selection (amount) and the verified parties, whichever event comes second. Every
     value comes from the events, so a replay in any order drafts the identical agreement."""
     selected, parties = await uow.store.selection(application_id), await uow.store.parties(application_id)
@@ -117,7 +118,7 @@ async def draft_when_ready(uow: Unit, contracts: Contracts, application_id: str)
 
 # --- who may do what ------------------------------------------------------------------------------------------
 
-async def visible_agreement(uow: Unit, agreement_id: str, principal: Principal, *,
+async def visible_agreement(uow: ContractsUnit, agreement_id: str, principal: Principal, *,
                             lock: bool = False) -> Any:
     """C9: the agreement, or 404 for anyone who is not a party or an operator (not even its existence shows);
     T1: nor for another agency's staff or experts."""
@@ -137,7 +138,7 @@ def _require_status(a: Any, allowed: tuple[str, ...], rule: str, doing: str) -> 
 
 # --- C1 signatures --------------------------------------------------------------------------------------------
 
-async def sign(uow: Unit, contracts: Contracts, agreement_id: str, principal: Principal) -> Any:
+async def sign(uow: ContractsUnit, contracts: Contracts, agreement_id: str, principal: Principal) -> Any:
     """The caller signs for their party; the third signature puts the agreement in force and emits
     AgreementSigned, exactly once."""
     a = await visible_agreement(uow, agreement_id, principal, lock=True)
@@ -177,7 +178,7 @@ AMENDABLE = ("term_end", "agreed_amount", "minimum_sessions", "follow_up_session
              "expert_affiliation")
 
 
-async def amend(uow: Unit, contracts: Contracts, agreement_id: str, principal: Principal, *,
+async def amend(uow: ContractsUnit, contracts: Contracts, agreement_id: str, principal: Principal, *,
                 changes: dict[str, Any], reason: str, agreed_by: list[Party],
                 expert_qualification: ExpertQualification | None = None,
                 expert_evidence: tuple[EvidenceDocument, ...] = ()) -> Any:
@@ -225,7 +226,7 @@ async def amend(uow: Unit, contracts: Contracts, agreement_id: str, principal: P
 
 # --- C3 sessions ----------------------------------------------------------------------------------------------
 
-async def log_session(uow: Unit, contracts: Contracts, agreement_id: str, principal: Principal, *,
+async def log_session(uow: ContractsUnit, contracts: Contracts, agreement_id: str, principal: Principal, *,
                       held_on, hours: int, kind: SessionKind, place: str, notes: str, photo_refs: list[str]) -> int:
     a = await visible_agreement(uow, agreement_id, principal, lock=True)
     _require_status(a, (AgreementStatus.IN_FORCE,), "C3", "logging a session")
@@ -247,7 +248,7 @@ async def log_session(uow: Unit, contracts: Contracts, agreement_id: str, princi
 
 # --- C6 give-up, C7 termination -------------------------------------------------------------------------------
 
-async def request_give_up(uow: Unit, contracts: Contracts, agreement_id: str, principal: Principal, *,
+async def request_give_up(uow: ContractsUnit, contracts: Contracts, agreement_id: str, principal: Principal, *,
                           reason: str) -> Any:
     a = await visible_agreement(uow, agreement_id, principal, lock=True)
     _require_status(a, OPEN, "C6", "a give-up")
@@ -258,7 +259,7 @@ async def request_give_up(uow: Unit, contracts: Contracts, agreement_id: str, pr
     return await uow.store.agreement(agreement_id)
 
 
-async def approve_give_up(uow: Unit, contracts: Contracts, agreement_id: str, principal: Principal, *,
+async def approve_give_up(uow: ContractsUnit, contracts: Contracts, agreement_id: str, principal: Principal, *,
                           restrict: bool) -> Any:
     """C6: from the approval day the company may be restricted for the program's number of days (X10 in
     screening); the agreed amount is freed for the waitlist (F5 in evaluation)."""
@@ -282,7 +283,7 @@ async def approve_give_up(uow: Unit, contracts: Contracts, agreement_id: str, pr
     return await uow.store.agreement(agreement_id)
 
 
-async def terminate(uow: Unit, contracts: Contracts, agreement_id: str, principal: Principal, *,
+async def terminate(uow: ContractsUnit, contracts: Contracts, agreement_id: str, principal: Principal, *,
                     reason: TerminationReason, note: str) -> Any:
     """C7: the center ends the agreement; fraud or false evidence make a paid subsidy recoverable (payments)."""
     if reason is TerminationReason.GIVE_UP:
@@ -308,7 +309,7 @@ async def terminate(uow: Unit, contracts: Contracts, agreement_id: str, principa
 
 # --- C8 result report -----------------------------------------------------------------------------------------
 
-async def submit_report(uow: Unit, contracts: Contracts, agreement_id: str, principal: Principal, *,
+async def submit_report(uow: ContractsUnit, contracts: Contracts, agreement_id: str, principal: Principal, *,
                         report_ref: str, log_refs: list[str], fee_evidence_refs: list[str]) -> int:
     a = await visible_agreement(uow, agreement_id, principal, lock=True)
     _require_status(a, (AgreementStatus.IN_FORCE,), "C8", "a result report")
@@ -330,14 +331,14 @@ async def submit_report(uow: Unit, contracts: Contracts, agreement_id: str, prin
     return revision
 
 
-async def _report_waiting(uow: Unit, a: Any) -> Any:
+async def _report_waiting(uow: ContractsUnit, a: Any) -> Any:
     reports = await uow.store.reports_of(a.agreement_id)
     if not reports or reports[-1].status != ReportStatus.SUBMITTED:
         raise RuleViolation(Problem("report", "C8", "no result report waits for review"), status_code=409)
     return reports[-1]
 
 
-async def accept_report(uow: Unit, contracts: Contracts, agreement_id: str, principal: Principal) -> Any:
+async def accept_report(uow: ContractsUnit, contracts: Contracts, agreement_id: str, principal: Principal) -> Any:
     """C8 → P1: the report is accepted; payments may now take the company's subsidy request."""
     a = await visible_agreement(uow, agreement_id, principal, lock=True)
     _require_status(a, (AgreementStatus.IN_FORCE,), "C8", "accepting a report")
@@ -364,7 +365,7 @@ async def accept_report(uow: Unit, contracts: Contracts, agreement_id: str, prin
     return await uow.store.agreement(agreement_id)
 
 
-async def return_report(uow: Unit, contracts: Contracts, agreement_id: str, principal: Principal, *,
+async def return_report(uow: ContractsUnit, contracts: Contracts, agreement_id: str, principal: Principal, *,
                         reasons: list[str]) -> Any:
     """C8: corrections asked for, with reasons; the company submits a new revision."""
     a = await visible_agreement(uow, agreement_id, principal, lock=True)
@@ -385,7 +386,7 @@ async def return_report(uow: Unit, contracts: Contracts, agreement_id: str, prin
 
 # --- 사후관리: the survey and the outcome reports (M1–M3) ---------------------------------------------------------
 
-async def submit_follow_up(uow: Unit, contracts: Contracts, agreement_id: str, principal: Principal, *,
+async def submit_follow_up(uow: ContractsUnit, contracts: Contracts, agreement_id: str, principal: Principal, *,
                            kind: str, answers: dict[str, follow_up.Answer]) -> Any:
     """M1: the company answers what it owes, once; each problem names the question. A late answer is taken."""
     a = await visible_agreement(uow, agreement_id, principal)
@@ -410,7 +411,7 @@ async def submit_follow_up(uow: Unit, contracts: Contracts, agreement_id: str, p
     return await uow.store.follow_up(agreement_id, kind)
 
 
-async def remind_follow_ups(uow: Unit, contracts: Contracts) -> list[tuple[str, str, str]]:
+async def remind_follow_ups(uow: ContractsUnit, contracts: Contracts) -> list[tuple[str, str, str]]:
     """M2: due dates live in rows, not timers, so a restart loses none; each sweep raises the reminders owed
     today, each once. Returns (agreement, kind, reminder) raised."""
     now = contracts.clock()
@@ -432,7 +433,7 @@ async def remind_follow_ups(uow: Unit, contracts: Contracts) -> list[tuple[str, 
     return raised
 
 
-async def follow_up_report(uow: Unit, contracts: Contracts, program_id: str) -> dict[str, Any]:
+async def follow_up_report(uow: ContractsUnit, contracts: Contracts, program_id: str) -> dict[str, Any]:
     """M3: the program's follow-up as the center reports it."""
     if program_id not in contracts.programs:
         raise RuleViolation(Problem("program_id", "M3", f"no program {program_id!r} here"), status_code=404)

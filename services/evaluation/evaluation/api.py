@@ -107,7 +107,8 @@ def _pool_agency(operator: Principal, named: str | None) -> str:
                                                             "field of expertise (T1)")
 async def pool(request: Request, operator: Operator, field: str | None = None) -> list[EvaluatorView]:
     async with request.app.state.sessions() as session:
-        rows = await store.evaluators(session, agencies=sorted(operator.agencies))
+        db = store.EvaluationStore(session)
+        rows = await db.evaluators(agencies=sorted(operator.agencies))
     return [EvaluatorView(evaluator_id=e.evaluator_id, agency=e.agency, name=e.name, affiliation=e.affiliation,
                           kind=e.kind, fields=e.fields, employers=e.employers)
             for e in rows if field is None or field in e.fields]
@@ -133,7 +134,8 @@ async def open_round(request: Request, form: RoundForm, operator: Operator) -> R
 async def all_rounds(request: Request, actor: OperatorOrEvaluator) -> list[RoundSummary]:
     seated = None if actor.role is Role.OPERATOR else actor.subject
     async with request.app.state.sessions() as session:
-        found = await store.rounds(session, seated=seated, programs=actor.visible_programs())
+        db = store.EvaluationStore(session)
+        found = await db.rounds(seated=seated, programs=actor.visible_programs())
     return [RoundSummary(round_id=r.round_id, program_id=r.program_id, status=r.status, opened_at=r.opened_at,
                          closed_at=r.closed_at) for r in found]
 
@@ -228,8 +230,9 @@ async def applications(request: Request, operator: Operator, program_id: str | N
                        status: CandidateStatus | None = None,
                        limit: int = Query(500, ge=1, le=5000)) -> list[Listed]:
     async with request.app.state.sessions() as session:
-        rows = await store.listing(session, program_id=program_id, status=status, limit=limit,
-                                   programs=operator.visible_programs())
+        db = store.EvaluationStore(session)
+        rows = await db.listing(program_id=program_id, status=status, limit=limit,
+                                programs=operator.visible_programs())
     return [Listed(**{**r._asdict(), "qualitative": decimal(r.qualitative), "final": decimal(r.final)}) for r in rows]
 
 
@@ -237,12 +240,13 @@ async def applications(request: Request, operator: Operator, program_id: str | N
             summary="One application: document score breakdown (Q1–Q7), every evaluator's sheet, result, audit")
 async def application(request: Request, application_id: str, operator: Operator) -> ApplicationDetail:
     async with request.app.state.sessions() as session:
-        c = await store.candidate(session, application_id)
+        db = store.EvaluationStore(session)
+        c = await db.candidate(application_id)
         if c is None or not operator.sees(c.program_id):  # T1: another agency's does not exist for the caller
             raise RuleViolation(Problem("application_id", "S3", f"no application {application_id} in evaluation"),
                                 status_code=404)
-        trail = await store.audit_of(session, application_id=application_id)
-        sheets = [s for s in await store.scores(session, c.round_id)
+        trail = await db.audit_of(application_id=application_id)
+        sheets = [s for s in await db.scores(c.round_id)
                   if s.application_id == application_id] if c.round_id else []
     return ApplicationDetail(**{"application_id": c.application_id, "program_id": c.program_id, "round_id": c.round_id,
             "company_name": c.company_name, "status": c.status, "expert_grade": c.expert_grade,
@@ -264,8 +268,9 @@ async def budget(request: Request, program_id: str, operator: Operator) -> Budge
         raise RuleViolation(Problem("program_id", "A3", f"no program {program_id!r}"), status_code=404)
     calls = program.program_calls()
     async with request.app.state.sessions() as session:
-        committed = {c.call_id: await store.committed_budget(session, program_id, c.call_id) for c in calls}
-        rows = await store.listing(session, program_id=program_id, status=None, limit=5000)
+        db = store.EvaluationStore(session)
+        committed = {c.call_id: await db.committed_budget(program_id, c.call_id) for c in calls}
+        rows = await db.listing(program_id=program_id, status=None, limit=5000)
     by = lambda st: [{"application_id": r.application_id, "company_name": r.company_name, "rank": r.rank,  # noqa: E731
                       "planned_subsidy": r.planned_subsidy, "call_id": r.call_id} for r in rows if r.status == st]
     budget = sum(c.budget for c in calls)
@@ -289,9 +294,10 @@ async def _round_seen_by(request: Request, round_id: str, actor: Principal) -> N
 
 async def _view(request: Request, round_id: str):
     async with request.app.state.sessions() as session:
+        db = store.EvaluationStore(session)
         r = await handlers.find_round(handlers.unit(session), round_id)
         view = await handlers.round_view(handlers.unit(session), request.app.state.evaluation, r)
-        rows = [c for c in await store.candidates_of_round(session, round_id)
+        rows = [c for c in await db.candidates_of_round(round_id)
                 if c.application_id in {a.application_id for a in view.applicants}]
     return view, rows
 
@@ -313,10 +319,11 @@ def _for_evaluator(c, view, actor: Principal) -> dict[str, Any]:
 async def _round(request: Request, round_id: str) -> RoundDetail:
     evaluation = request.app.state.evaluation
     async with request.app.state.sessions() as session:
+        db = store.EvaluationStore(session)
         r = await handlers.find_round(handlers.unit(session), round_id)
         view = await handlers.round_view(handlers.unit(session), evaluation, r)
-        rows = await store.candidates_of_round(session, round_id)
-        owed = await store.allowances(session, round_id)
+        rows = await db.candidates_of_round(round_id)
+        owed = await db.allowances(round_id)
     conflicts = view.conflicts()
     applications = []
     for c in rows:

@@ -41,11 +41,12 @@ def build_broker(settings: EvaluationSettings, sessions, evaluation: handlers.Ev
 async def refresh_gauges(sessions, evaluation: handlers.Evaluation) -> None:
     """Statuses, free budget per program, waiting re-checks and applications short of evaluators."""
     async with sessions() as session:
-        statuses = await store.counts_by_status(session)
-        budgets = {p: await store.committed_budget(session, p) for p in evaluation.programs}
-        waiting = await store.rechecks_waiting(session)
+        db = store.EvaluationStore(session)
+        statuses = await db.counts_by_status()
+        budgets = {p: await db.committed_budget(p) for p in evaluation.programs}
+        waiting = await db.rechecks_waiting()
         short = 0
-        for r in await store.rounds(session):
+        for r in await db.rounds():
             if r.status == RoundStatus.OPEN and r.program_id in evaluation.programs:
                 short += len((await handlers.round_view(handlers.unit(session), evaluation, r)).short_of_evaluators())
     set_by_status(metrics.CANDIDATES, CandidateStatus, statuses)

@@ -33,7 +33,8 @@ SOURCE = "/sme/evaluation"
 
 
 # One transaction's store and outbox, as the consumers and the routes give it to the use cases (tests: a fake)
-unit = units(store, source=SOURCE)
+unit = units(store.EvaluationStore, source=SOURCE)
+EvaluationUnit = Unit[store.EvaluationStore]
 
 
 @dataclass(frozen=True)
@@ -66,13 +67,14 @@ def on_screening_passed(evaluation: Evaluation):
     """Q1–Q7 at once, from the verified facts; the application joins the program's open round, or waits for one.
     A burst of passes is stored together once its batch is applied (issue 28)."""
 
-    async def handle(uow: Unit, envelope: Envelope, event: ScreeningPassed) -> None:
+    async def handle(uow: EvaluationUnit, envelope: Envelope, event: ScreeningPassed) -> None:
         uow.collect("passed", (envelope.id, event), lambda passed: score_all(uow, evaluation, passed))
 
     return handle
 
 
-async def score_all(uow: Unit, evaluation: Evaluation, passed: list[Collected[tuple[str, ScreeningPassed]]]) -> None:
+async def score_all(uow: EvaluationUnit, evaluation: Evaluation,
+                    passed: list[Collected[tuple[str, ScreeningPassed]]]) -> None:
     """Document-score a batch of passed applications: the open rounds of their calls read in one statement, the
     candidates stored in one, an audit row for each stored now (a redelivery is neither stored nor audited)."""
     now = evaluation.clock()
@@ -108,7 +110,7 @@ async def score_all(uow: Unit, evaluation: Evaluation, passed: list[Collected[tu
 def on_recheck_completed(evaluation: Evaluation):
     """X11 answered: a clear application is notified as selected; an excluded one frees its budget (F5)."""
 
-    async def handle(uow: Unit, envelope: Envelope, event: RecheckCompleted) -> None:
+    async def handle(uow: EvaluationUnit, envelope: Envelope, event: RecheckCompleted) -> None:
         now = evaluation.clock()
         recheck = await uow.store.complete_recheck(event.request_id, outcome=event.outcome, at=now)
         if recheck is None:
@@ -139,7 +141,7 @@ def on_recheck_completed(evaluation: Evaluation):
 
 
 def on_agreement_terminated(evaluation: Evaluation):
-    async def handle(uow: Unit, envelope: Envelope, event: AgreementTerminated) -> None:
+    async def handle(uow: EvaluationUnit, envelope: Envelope, event: AgreementTerminated) -> None:
         await _release(uow, evaluation, event, action="agreement-terminated",
                        detail={"reason": event.reason, "freed_amount": event.freed_amount, "ce_id": envelope.id})
 
@@ -147,14 +149,14 @@ def on_agreement_terminated(evaluation: Evaluation):
 
 
 def on_given_up(evaluation: Evaluation):
-    async def handle(uow: Unit, envelope: Envelope, event: ParticipationGivenUp) -> None:
+    async def handle(uow: EvaluationUnit, envelope: Envelope, event: ParticipationGivenUp) -> None:
         await _release(uow, evaluation, event, action="participation-given-up",
                        detail={"freed_amount": event.freed_amount, "ce_id": envelope.id})
 
     return handle
 
 
-async def _release(uow: Unit, evaluation: Evaluation, event: AgreementTerminated | ParticipationGivenUp,
+async def _release(uow: EvaluationUnit, evaluation: Evaluation, event: AgreementTerminated | ParticipationGivenUp,
                    *, action: str, detail: dict) -> None:
     """F5: a selected application that leaves frees its planned subsidy for the waitlist; a waitlisted or
     still-scored one just leaves."""
@@ -175,7 +177,7 @@ async def _release(uow: Unit, evaluation: Evaluation, event: AgreementTerminated
 
 
 async def promote_waitlist(
-    uow: Unit, evaluation: Evaluation, program_id: str, call_id: str, *, because: str
+    uow: EvaluationUnit, evaluation: Evaluation, program_id: str, call_id: str, *, because: str
 ) -> list[str]:
     """F5: down the waitlist of the call (K1) in rank order, each application whose planned subsidy fits what is
     free of the call's share is selected (after its own X11 re-check). Not after the program year: the consulting
@@ -200,7 +202,7 @@ async def promote_waitlist(
     return promoted
 
 
-async def _request_recheck(uow: Unit, c, *, via: str, at) -> None:
+async def _request_recheck(uow: EvaluationUnit, c, *, via: str, at) -> None:
     """X11: screening repeats its lookups before the company is told it was selected."""
     request_id = f"RCK-{uuid.uuid4().hex[:20]}"
     await uow.store.add_recheck(request_id=request_id, application_id=c.application_id, via=via, at=at)
@@ -211,7 +213,7 @@ async def _request_recheck(uow: Unit, c, *, via: str, at) -> None:
 
 # --- operators: evaluator pool, rounds, committees ------------------------------------------------------------
 
-async def register_evaluator(uow: Unit, evaluation: Evaluation, *, evaluator_id: str, agency: str, name: str,
+async def register_evaluator(uow: EvaluationUnit, evaluation: Evaluation, *, evaluator_id: str, agency: str, name: str,
                              affiliation: str, kind: Kind, fields: list[str], employers: list[dict],
                              operator: str) -> bool:
     """Add an evaluator to `agency`'s pool or update their entry there; conflicts of open rounds follow the new
@@ -235,7 +237,7 @@ def _call_budget(program: ProgramDefinition, call_id: str) -> int:
     return call.budget if call is not None else program.budget
 
 
-async def open_round(uow: Unit, evaluation: Evaluation, *, program_id: str, operator: str,
+async def open_round(uow: EvaluationUnit, evaluation: Evaluation, *, program_id: str, operator: str,
                      call_id: str | None = None) -> str:
     """A round of one call (K1): the call named, else the last call whose window has opened."""
     program = evaluation.programs.get(program_id)
@@ -260,7 +262,7 @@ async def open_round(uow: Unit, evaluation: Evaluation, *, program_id: str, oper
     return round_id
 
 
-async def form_committee(uow: Unit, evaluation: Evaluation, *, round_id: str,
+async def form_committee(uow: EvaluationUnit, evaluation: Evaluation, *, round_id: str,
                          members: list[tuple[str, Role]], operator: str) -> list[str]:
     """Seat the committee (or change it); returns the applications short of evaluators (flagged)."""
     r = await _open_round(uow, round_id)
@@ -291,7 +293,7 @@ async def form_committee(uow: Unit, evaluation: Evaluation, *, round_id: str,
 
 # --- evaluators: declarations and scores ----------------------------------------------------------------------
 
-async def declare(uow: Unit, evaluation: Evaluation, *, round_id: str, application_id: str,
+async def declare(uow: EvaluationUnit, evaluation: Evaluation, *, round_id: str, application_id: str,
                   evaluator_id: str, conflicted: bool, relation: str | None, detail: str | None) -> None:
     """F6: recorded per application either way; a conflict hides the application and voids a score given."""
     r = await _open_round(uow, round_id)
@@ -305,7 +307,7 @@ async def declare(uow: Unit, evaluation: Evaluation, *, round_id: str, applicati
                           detail={"conflicted": conflicted, "relation": relation, "detail": detail})
 
 
-async def score(uow: Unit, evaluation: Evaluation, *, round_id: str, application_id: str,
+async def score(uow: EvaluationUnit, evaluation: Evaluation, *, round_id: str, application_id: str,
                 evaluator_id: str, levels: dict[str, int]) -> EvaluatorScore:
     """S1–S2: one level per item; the raw total and its normalised value are stored and audited."""
     r = await _open_round(uow, round_id)
@@ -350,7 +352,7 @@ def _may_see(view: RoundView, evaluator_id: str, application_id: str) -> None:
 
 # --- closing a round ------------------------------------------------------------------------------------------
 
-async def close_round(uow: Unit, evaluation: Evaluation, *, round_id: str, operator: str) -> list[Ranked]:
+async def close_round(uow: EvaluationUnit, evaluation: Evaluation, *, round_id: str, operator: str) -> list[Ranked]:
     """F1–F4 + F7: refused with every reason while an application lacks valid scores (S3); otherwise rank, select
     within the budget still free, publish ScoresFinalized, ask X11 re-checks for the selected, and owe allowances.
     What it decides is closing.close's (pure); this reads its inputs and writes its result."""
@@ -395,14 +397,14 @@ async def close_round(uow: Unit, evaluation: Evaluation, *, round_id: str, opera
 
 # --- reading a round ------------------------------------------------------------------------------------------
 
-async def find_round(uow: Unit, round_id: str, *, lock: bool = False):
+async def find_round(uow: EvaluationUnit, round_id: str, *, lock: bool = False):
     r = await uow.store.round_(round_id, lock=lock)
     if r is None:
         raise RuleViolation(Problem("round_id", "S3", f"no round {round_id}"), status_code=404)
     return r
 
 
-async def _open_round(uow: Unit, round_id: str, *, lock: bool = False):
+async def _open_round(uow: EvaluationUnit, round_id: str, *, lock: bool = False):
     r = await find_round(uow, round_id, lock=lock)
     if r.status != RoundStatus.OPEN:
         raise RuleViolation(Problem("round_id", "S3", f"round {round_id} closed at {r.closed_at}; its scores are "
@@ -427,7 +429,7 @@ def applicant(row) -> Applicant:
                      expert_affiliation=facts.get("expert_affiliation"))
 
 
-async def round_view(uow: Unit, evaluation: Evaluation, r, *, with_scores: bool = True) -> RoundView:
+async def round_view(uow: EvaluationUnit, evaluation: Evaluation, r, *, with_scores: bool = True) -> RoundView:
     """The round as the pure rules see it; scores are recomputed exactly from the levels chosen. Who may see and
     score an application does not depend on scores, so one evaluator's request skips them."""
     program = evaluation.program(r.program_id)

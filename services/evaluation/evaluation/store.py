@@ -35,299 +35,282 @@ class NewCandidate:
     call_id: str = "main"
 
 
-async def insert_candidates(session: AsyncSession, candidates: list[NewCandidate], *, at: datetime) -> set[str]:
-    """A batch's candidates in one statement (issue 28); returns the ids stored now. One known already (a
-    redelivery), or the second of two in `candidates`, is left as it is."""
-    first: dict[str, NewCandidate] = {}
-    for c in candidates:
-        first.setdefault(c.application_id, c)
-    if not first:
-        return set()
-    rows = list(first.values())
-    created = await session.execute(text("""
-        INSERT INTO candidates (application_id, program_id, round_id, brn, company_name, facts, expert_grade,
-            passed_at, submitted_at, quantitative, quantitative_detail, planned_subsidy, status, updated_at,
-            program_version, call_id)
-        SELECT id, p, r, brn, name, CAST(facts AS jsonb), grade, passed, sub, q, CAST(qd AS jsonb), planned,
-            CASE WHEN r IS NULL THEN 'awaiting-round' ELSE 'in-round' END, :at, v, c
-        FROM unnest(CAST(:id AS text[]), CAST(:p AS text[]), CAST(:r AS text[]), CAST(:brn AS text[]),
-            CAST(:name AS text[]), CAST(:facts AS text[]), CAST(:grade AS text[]), CAST(:passed AS timestamptz[]),
-            CAST(:sub AS timestamptz[]), CAST(:q AS int[]), CAST(:qd AS text[]), CAST(:planned AS bigint[]),
-            CAST(:v AS int[]), CAST(:c AS text[])) AS x(id, p, r, brn, name, facts, grade, passed, sub, q, qd,
-            planned, v, c)
-        ON CONFLICT DO NOTHING RETURNING application_id"""),
-        {"at": at, "id": [c.application_id for c in rows], "p": [c.program_id for c in rows],
-         "r": [c.round_id for c in rows], "brn": [c.brn for c in rows], "name": [c.company_name for c in rows],
-         "facts": [_json(c.facts) for c in rows], "grade": [c.expert_grade for c in rows],
-         "passed": [c.passed_at for c in rows], "sub": [c.submitted_at for c in rows],
-         "q": [c.quantitative for c in rows], "qd": [_json(c.quantitative_detail) for c in rows],
-         "planned": [c.planned_subsidy for c in rows], "v": [c.program_version for c in rows],
-         "c": [c.call_id for c in rows]})
-    return set(created.scalars())
-
-
-async def candidate(session: AsyncSession, application_id: str, *, lock: bool = False) -> Any:
-    return await _one(session, "SELECT * FROM candidates WHERE application_id = :id" + (" FOR UPDATE" if lock else ""),
-                      id=application_id)
-
-
-async def candidates_of_round(session: AsyncSession, round_id: str) -> list[Any]:
-    return await _rows(session, "SELECT * FROM candidates WHERE round_id = :r ORDER BY rank NULLS LAST, "
-                                "submitted_at, application_id", r=round_id)
-
-
-async def join_round(session: AsyncSession, program_id: str, call_id: str, round_id: str, at: datetime) -> int:
-    """Candidates of the program's call that waited for a round join it (K1)."""
-    joined = await session.execute(text(
-        "UPDATE candidates SET round_id = :r, status = 'in-round', updated_at = :at "
-        "WHERE program_id = :p AND call_id = :c AND status = 'awaiting-round'"),
-        {"r": round_id, "p": program_id, "c": call_id, "at": at})
-    return cast(CursorResult[Any], joined).rowcount
-
-
-async def record_result(session: AsyncSession, application_id: str, *, rank: int, qualitative, qualitative_raw,
-                        final, valid_evaluators: int, outcome: str, status: CandidateStatus, at: datetime) -> None:
-    await session.execute(text(
-        "UPDATE candidates SET rank = :rank, qualitative = :q, qualitative_raw = :raw, final = :f, "
-        "valid_evaluators = :n, outcome = :o, status = :st, updated_at = :at WHERE application_id = :id"),
-        {"id": application_id, "rank": rank, "q": qualitative, "raw": qualitative_raw, "f": final,
-         "n": valid_evaluators, "o": outcome, "st": status, "at": at})
-
-
-async def set_status(session: AsyncSession, application_id: str, status: CandidateStatus, at: datetime, *,
-                     via: str | None = None, selected_at: datetime | None = None) -> None:
-    await session.execute(text(
-        "UPDATE candidates SET status = :st, updated_at = :at, selected_via = COALESCE(:via, selected_via), "
-        "selected_at = COALESCE(:sel, selected_at) WHERE application_id = :id"),
-        {"id": application_id, "st": status, "at": at, "via": via, "sel": selected_at})
-
-
-async def committed_budget(session: AsyncSession, program_id: str, call_id: str | None = None) -> int:
-    """What the selected (and those being re-checked) hold of the program's budget, or of one call's (K1)."""
-    return (
-        await session.execute(
-            text(
-                "SELECT CAST(COALESCE(sum(planned_subsidy), 0) AS bigint) FROM candidates "
-                "WHERE program_id = :p AND status = ANY(:st) AND (CAST(:c AS text) IS NULL OR call_id = :c)"
-            ),
-            {"p": program_id, "st": [s.value for s in COMMITTED], "c": call_id},
-        )
-    ).scalar_one()
-
-
-async def waitlist(session: AsyncSession, program_id: str, call_id: str) -> list[Any]:
-    """F5: the waitlist of a program's call (K1), earlier rounds first, then by rank."""
-    return await _rows(session, """
-        SELECT c.* FROM candidates c JOIN rounds r USING (round_id)
-        WHERE c.program_id = :p AND c.call_id = :c AND c.status = 'waitlisted'
-        ORDER BY r.closed_at, c.rank FOR UPDATE OF c""", p=program_id, c=call_id)
-
-
-async def counts_by_status(session: AsyncSession) -> dict[str, int]:
-    return {r.status: r.n for r in await _rows(session, "SELECT status, count(*) AS n FROM candidates GROUP BY status")}
-
-
-async def listing(session: AsyncSession, *, program_id: str | None, status: CandidateStatus | None,
-                  limit: int, programs: list[str] | None = None) -> list[Any]:
-    """`programs`: only these programs' candidates (T1: the caller's agencies'); None: any."""
-    return await _rows(session, """
-        SELECT application_id, program_id, round_id, company_name, status, quantitative, qualitative, final, rank,
-               outcome, planned_subsidy, selected_via, selected_at, passed_at, call_id FROM candidates
-        WHERE (CAST(:p AS text) IS NULL OR program_id = :p) AND (CAST(:st AS text) IS NULL OR status = :st)
-          AND (CAST(:programs AS text[]) IS NULL OR program_id = ANY(:programs))
-        ORDER BY program_id, round_id NULLS LAST, rank NULLS LAST, passed_at LIMIT :limit""",
-        p=program_id, st=status, limit=limit, programs=programs)
-
-
-# --- evaluators, rounds, seats --------------------------------------------------------------------------------
-
-async def upsert_evaluator(session: AsyncSession, *, evaluator_id: str, agency: str, name: str, affiliation: str,
-                           kind: str, fields: list[str], employers: list[dict], at: datetime, by: str) -> bool:
-    """Add or update an entry of `agency`'s pool (employers change over time, F6); True when it is new. Another
-    agency's entry of the same person is its own (T1)."""
-    return (await _one(session, """
-        INSERT INTO evaluators (evaluator_id, agency, name, affiliation, kind, fields, employers, registered_at,
-                                registered_by)
-        VALUES (:id, :agency, :name, :aff, :kind, CAST(:fields AS jsonb), CAST(:emp AS jsonb), :at, :by)
-        ON CONFLICT (agency, evaluator_id) DO UPDATE SET name = :name, affiliation = :aff, kind = :kind,
-            fields = CAST(:fields AS jsonb), employers = CAST(:emp AS jsonb)
-        RETURNING (xmax = 0) AS created""",
-        id=evaluator_id, agency=agency, name=name, aff=affiliation, kind=kind, fields=_json(fields),
-        emp=_json(employers), at=at, by=by)).created
-
-
-async def evaluators(session: AsyncSession, ids: list[str] | None = None, *,
-                     agencies: list[str] | None = None) -> list[Any]:
-    """The pool, or the entries `ids`; `agencies`: only their pools' (T1)."""
-    return await _rows(session, "SELECT * FROM evaluators WHERE (CAST(:all AS boolean) OR evaluator_id = ANY(:ids)) "
-                                "AND (CAST(:agencies AS text[]) IS NULL OR agency = ANY(:agencies)) "
-                                "ORDER BY evaluator_id, agency", all=ids is None, ids=ids or [], agencies=agencies)
-
-
-async def round_open_in(session: AsyncSession, program_id: str, call_id: str) -> Any:
-    """The call's round that is open now, if any (handlers.open_round opens one)."""
-    return await _one(session, "SELECT * FROM rounds WHERE program_id = :p AND call_id = :c AND status = 'open'",
-                      p=program_id, c=call_id)
-
-
-async def open_rounds(session: AsyncSession, calls: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """The round open now in each of several (program, call)s, by (program, call); a call with none is absent."""
-    if not calls:
-        return {}
-    rows = await _rows(session, """
-        SELECT program_id, call_id, round_id FROM rounds
-        WHERE status = 'open' AND (program_id, call_id) IN (
-            SELECT p, c FROM unnest(CAST(:p AS text[]), CAST(:c AS text[])) AS x(p, c))""",
-        p=[p for p, _ in calls], c=[c for _, c in calls])
-    return {(r.program_id, r.call_id): r.round_id for r in rows}
-
-
-async def lock_budget(session: AsyncSession, program_id: str) -> None:
-    """Everything that moves a program's budget takes this lock first (handlers' module docstring says why)."""
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:p))"), {"p": f"budget:{program_id}"})
-
-
-async def round_(session: AsyncSession, round_id: str, *, lock: bool = False) -> Any:
-    return await _one(session, "SELECT * FROM rounds WHERE round_id = :r" + (" FOR UPDATE" if lock else ""), r=round_id)
-
-
-async def rounds(session: AsyncSession, *, seated: str | None = None, programs: list[str] | None = None) -> list[Any]:
-    """Every round, or those where the evaluator `seated` holds a seat; `programs`: only theirs (T1)."""
-    return await _rows(session, "SELECT r.* FROM rounds r WHERE (CAST(:e AS text) IS NULL OR EXISTS (SELECT 1 FROM "
-                                "seats s WHERE s.round_id = r.round_id AND s.evaluator_id = :e)) AND "
-                                "(CAST(:programs AS text[]) IS NULL OR r.program_id = ANY(:programs)) "
-                                "ORDER BY opened_at", e=seated, programs=programs)
-
-
-async def insert_round(session: AsyncSession, *, program_id: str, agency: str, call_id: str, as_of: date,
-                       at: datetime, by: str) -> str:
-    number = (await session.execute(text("SELECT count(*) FROM rounds WHERE program_id = :p"),
-                                    {"p": program_id})).scalar_one() + 1
-    round_id = f"{program_id}-r{number}"
-    await session.execute(
-        text(
-            "INSERT INTO rounds (round_id, program_id, agency, call_id, status, as_of, opened_at, opened_by) "
-            "VALUES (:r, :p, :agency, :c, 'open', :as_of, :at, :by)"
-        ),
-        {"r": round_id, "p": program_id, "agency": agency, "c": call_id, "as_of": as_of, "at": at, "by": by},
-    )
-    return round_id
-
-
-async def close_round(session: AsyncSession, round_id: str, *, at: datetime, by: str) -> None:
-    await session.execute(text("UPDATE rounds SET status = 'closed', closed_at = :at, closed_by = :by "
-                               "WHERE round_id = :r"), {"r": round_id, "at": at, "by": by})
-
-
-async def seats(session: AsyncSession, round_id: str) -> list[Any]:
-    # T1: a seat is held by an entry of the round's agency's pool
-    return await _rows(session, "SELECT s.role, e.* FROM seats s JOIN rounds r USING (round_id) JOIN evaluators e "
-                                "ON e.evaluator_id = s.evaluator_id AND e.agency = r.agency "
-                                "WHERE s.round_id = :r ORDER BY s.role, e.evaluator_id", r=round_id)
-
-
-async def replace_seats(session: AsyncSession, round_id: str, members: list[tuple[str, str]]) -> None:
-    await session.execute(text("DELETE FROM seats WHERE round_id = :r"), {"r": round_id})
-    for evaluator_id, role in members:
-        await session.execute(text("INSERT INTO seats (round_id, evaluator_id, role) VALUES (:r, :e, :role)"),
-                              {"r": round_id, "e": evaluator_id, "role": role})
-
-
-# --- declarations and scores --------------------------------------------------------------------------------
-
-async def declarations(session: AsyncSession, round_id: str) -> list[Any]:
-    return await _rows(session, "SELECT d.* FROM declarations d JOIN candidates c USING (application_id) "
-                                "WHERE c.round_id = :r", r=round_id)
-
-
-async def declare(session: AsyncSession, *, application_id: str, evaluator_id: str, conflicted: bool,
-                  relation: str | None, detail: str | None, at: datetime) -> None:
-    await session.execute(text("""
-        INSERT INTO declarations (application_id, evaluator_id, conflicted, relation, detail, declared_at)
-        VALUES (:a, :e, :c, :rel, :d, :at) ON CONFLICT (application_id, evaluator_id)
-        DO UPDATE SET conflicted = :c, relation = :rel, detail = :d, declared_at = :at"""),
-        {"a": application_id, "e": evaluator_id, "c": conflicted, "rel": relation, "d": detail, "at": at})
-
-
-async def scores(session: AsyncSession, round_id: str) -> list[Any]:
-    return await _rows(session, "SELECT s.* FROM scores s JOIN candidates c USING (application_id) "
-                                "WHERE c.round_id = :r ORDER BY s.application_id, s.evaluator_id", r=round_id)
-
-
-async def save_score(session: AsyncSession, *, application_id: str, evaluator_id: str, levels: dict, raw_total: int,
-                     normalised, at: datetime) -> int:
-    """The evaluator's sheet for the application; a second submission before the close replaces it."""
-    return (await session.execute(text("""
-        INSERT INTO scores (application_id, evaluator_id, levels, raw_total, normalised, submitted_at)
-        VALUES (:a, :e, CAST(:l AS jsonb), :raw, :n, :at) ON CONFLICT (application_id, evaluator_id)
-        DO UPDATE SET levels = CAST(:l AS jsonb), raw_total = :raw, normalised = :n, submitted_at = :at,
-                      revisions = scores.revisions + 1
-        RETURNING revisions"""),
-        {"a": application_id, "e": evaluator_id, "l": _json(levels), "raw": raw_total, "n": normalised,
-         "at": at})).scalar_one()
-
-
-async def scored_evaluators(session: AsyncSession, round_id: str) -> set[str]:
-    return {r.evaluator_id for r in await scores(session, round_id)}
-
-
-# --- re-checks, allowances, audit -----------------------------------------------------------------------------
-
-async def add_recheck(session: AsyncSession, *, request_id: str, application_id: str, via: str, at: datetime) -> None:
-    await session.execute(
-        text("INSERT INTO rechecks (request_id, application_id, via, requested_at) VALUES (:id, :a, :via, :at)"),
-        {"id": request_id, "a": application_id, "via": via, "at": at},
-    )
-
-
-async def complete_recheck(session: AsyncSession, request_id: str, *, outcome: str, at: datetime) -> Any:
-    """The first answer wins; None for an unknown or repeated one."""
-    return await _one(session, "UPDATE rechecks SET completed_at = :at, outcome = :o "
-                               "WHERE request_id = :id AND completed_at IS NULL RETURNING application_id, via",
-                      id=request_id, o=outcome, at=at)
-
-
-async def recheck_known(session: AsyncSession, request_id: str) -> bool:
-    return await _one(session, "SELECT 1 AS known FROM rechecks WHERE request_id = :id", id=request_id) is not None
-
-
-async def rechecks_waiting(session: AsyncSession) -> Any:
-    return await _one(session, "SELECT count(*) AS n, min(requested_at) AS oldest FROM rechecks "
-                               "WHERE completed_at IS NULL")
-
-
-async def allowance_paid_in_program(session: AsyncSession, program_id: str, evaluator_id: str) -> int:
-    return (await session.execute(text(
-        "SELECT CAST(COALESCE(sum(amount), 0) AS bigint) FROM allowances WHERE program_id = :p AND evaluator_id = :e"),
-        {"p": program_id, "e": evaluator_id})).scalar_one()
-
-
-async def add_allowance(session: AsyncSession, *, round_id: str, evaluator_id: str, program_id: str,
-                        applications_scored: int, amount: int) -> None:
-    await session.execute(text(
-        "INSERT INTO allowances (round_id, evaluator_id, program_id, applications_scored, amount) "
-        "VALUES (:r, :e, :p, :n, :amount)"),
-        {"r": round_id, "e": evaluator_id, "p": program_id, "n": applications_scored, "amount": amount})
-
-
-async def allowances(session: AsyncSession, round_id: str) -> list[Any]:
-    return await _rows(session, "SELECT * FROM allowances WHERE round_id = :r ORDER BY evaluator_id", r=round_id)
-
-
 AUDIT = AppendOnly("audit", (("round_id", "text"), ("application_id", "text"), ("at", "timestamptz"),
                              ("actor", "text"), ("action", "text"), ("detail", "jsonb")))
 
 
-async def audit(session: AsyncSession, *, at: datetime, actor: str, action: str, round_id: str | None = None,
-                application_id: str | None = None, detail: dict | None = None) -> None:
-    """The audit trail is only appended to: its rows of a transaction go in together as it commits (issue 28)."""
-    append(session, AUDIT, {"round_id": round_id, "application_id": application_id, "at": at, "actor": actor,
-                            "action": action, "detail": _json(detail)})
+class EvaluationStore:
+    """The service's queries, each inside the transaction of the session it is given (one unit of work's)."""
 
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
 
-async def audit_of(
-    session: AsyncSession, *, application_id: str | None = None, round_id: str | None = None
-) -> list[Any]:
-    return await _rows(session, "SELECT * FROM audit WHERE (CAST(:a AS text) IS NOT NULL AND application_id = :a) "
-                                "OR (CAST(:r AS text) IS NOT NULL AND round_id = :r AND application_id IS NULL) "
-                                "ORDER BY id", a=application_id, r=round_id)
+    async def insert_candidates(self, candidates: list[NewCandidate], *, at: datetime) -> set[str]:
+        """A batch's candidates in one statement (issue 28); returns the ids stored now. One known already (a
+        redelivery), or the second of two in `candidates`, is left as it is."""
+        first: dict[str, NewCandidate] = {}
+        for c in candidates:
+            first.setdefault(c.application_id, c)
+        if not first:
+            return set()
+        rows = list(first.values())
+        created = await self.session.execute(text("""
+            INSERT INTO candidates (application_id, program_id, round_id, brn, company_name, facts, expert_grade,
+                passed_at, submitted_at, quantitative, quantitative_detail, planned_subsidy, status, updated_at,
+                program_version, call_id)
+            SELECT id, p, r, brn, name, CAST(facts AS jsonb), grade, passed, sub, q, CAST(qd AS jsonb), planned,
+                CASE WHEN r IS NULL THEN 'awaiting-round' ELSE 'in-round' END, :at, v, c
+            FROM unnest(CAST(:id AS text[]), CAST(:p AS text[]), CAST(:r AS text[]), CAST(:brn AS text[]),
+                CAST(:name AS text[]), CAST(:facts AS text[]), CAST(:grade AS text[]), CAST(:passed AS timestamptz[]),
+                CAST(:sub AS timestamptz[]), CAST(:q AS int[]), CAST(:qd AS text[]), CAST(:planned AS bigint[]),
+                CAST(:v AS int[]), CAST(:c AS text[])) AS x(id, p, r, brn, name, facts, grade, passed, sub, q, qd,
+                planned, v, c)
+            ON CONFLICT DO NOTHING RETURNING application_id"""),
+            {"at": at, "id": [c.application_id for c in rows], "p": [c.program_id for c in rows],
+             "r": [c.round_id for c in rows], "brn": [c.brn for c in rows], "name": [c.company_name for c in rows],
+             "facts": [_json(c.facts) for c in rows], "grade": [c.expert_grade for c in rows],
+             "passed": [c.passed_at for c in rows], "sub": [c.submitted_at for c in rows],
+             "q": [c.quantitative for c in rows], "qd": [_json(c.quantitative_detail) for c in rows],
+             "planned": [c.planned_subsidy for c in rows], "v": [c.program_version for c in rows],
+             "c": [c.call_id for c in rows]})
+        return set(created.scalars())
+
+    async def candidate(self, application_id: str, *, lock: bool = False) -> Any:
+        return await _one(self.session,
+            "SELECT * FROM candidates WHERE application_id = :id" + (" FOR UPDATE" if lock else ""),
+                          id=application_id)
+
+    async def candidates_of_round(self, round_id: str) -> list[Any]:
+        return await _rows(self.session, "SELECT * FROM candidates WHERE round_id = :r ORDER BY rank NULLS LAST, "
+                                         "submitted_at, application_id", r=round_id)
+
+    async def join_round(self, program_id: str, call_id: str, round_id: str, at: datetime) -> int:
+        """Candidates of the program's call that waited for a round join it (K1)."""
+        joined = await self.session.execute(text(
+            "UPDATE candidates SET round_id = :r, status = 'in-round', updated_at = :at "
+            "WHERE program_id = :p AND call_id = :c AND status = 'awaiting-round'"),
+            {"r": round_id, "p": program_id, "c": call_id, "at": at})
+        return cast(CursorResult[Any], joined).rowcount
+
+    async def record_result(self, application_id: str, *, rank: int, qualitative, qualitative_raw,
+                            final, valid_evaluators: int, outcome: str, status: CandidateStatus, at: datetime) -> None:
+        await self.session.execute(text(
+            "UPDATE candidates SET rank = :rank, qualitative = :q, qualitative_raw = :raw, final = :f, "
+            "valid_evaluators = :n, outcome = :o, status = :st, updated_at = :at WHERE application_id = :id"),
+            {"id": application_id, "rank": rank, "q": qualitative, "raw": qualitative_raw, "f": final,
+             "n": valid_evaluators, "o": outcome, "st": status, "at": at})
+
+    async def set_status(self, application_id: str, status: CandidateStatus, at: datetime, *,
+                         via: str | None = None, selected_at: datetime | None = None) -> None:
+        await self.session.execute(text(
+            "UPDATE candidates SET status = :st, updated_at = :at, selected_via = COALESCE(:via, selected_via), "
+            "selected_at = COALESCE(:sel, selected_at) WHERE application_id = :id"),
+            {"id": application_id, "st": status, "at": at, "via": via, "sel": selected_at})
+
+    async def committed_budget(self, program_id: str, call_id: str | None = None) -> int:
+        """What the selected (and those being re-checked) hold of the program's budget, or of one call's (K1)."""
+        return (
+            await self.session.execute(
+                text(
+                    "SELECT CAST(COALESCE(sum(planned_subsidy), 0) AS bigint) FROM candidates "
+                    "WHERE program_id = :p AND status = ANY(:st) AND (CAST(:c AS text) IS NULL OR call_id = :c)"
+                ),
+                {"p": program_id, "st": [s.value for s in COMMITTED], "c": call_id},
+            )
+        ).scalar_one()
+
+    async def waitlist(self, program_id: str, call_id: str) -> list[Any]:
+        """F5: the waitlist of a program's call (K1), earlier rounds first, then by rank."""
+        return await _rows(self.session, """
+            SELECT c.* FROM candidates c JOIN rounds r USING (round_id)
+            WHERE c.program_id = :p AND c.call_id = :c AND c.status = 'waitlisted'
+            ORDER BY r.closed_at, c.rank FOR UPDATE OF c""", p=program_id, c=call_id)
+
+    async def counts_by_status(self) -> dict[str, int]:
+        return {r.status: r.n for r in await _rows(self.session,
+            "SELECT status, count(*) AS n FROM candidates GROUP BY status")}
+
+    async def listing(self, *, program_id: str | None, status: CandidateStatus | None,
+                      limit: int, programs: list[str] | None = None) -> list[Any]:
+        """`programs`: only these programs' candidates (T1: the caller's agencies'); None: any."""
+        return await _rows(self.session, """
+            SELECT application_id, program_id, round_id, company_name, status, quantitative, qualitative, final, rank,
+                   outcome, planned_subsidy, selected_via, selected_at, passed_at, call_id FROM candidates
+            WHERE (CAST(:p AS text) IS NULL OR program_id = :p) AND (CAST(:st AS text) IS NULL OR status = :st)
+              AND (CAST(:programs AS text[]) IS NULL OR program_id = ANY(:programs))
+            ORDER BY program_id, round_id NULLS LAST, rank NULLS LAST, passed_at LIMIT :limit""",
+            p=program_id, st=status, limit=limit, programs=programs)
+
+    # --- evaluators, rounds, seats ----------------------------------------------------------------------------
+
+    async def upsert_evaluator(self, *, evaluator_id: str, agency: str, name: str, affiliation: str,
+                               kind: str, fields: list[str], employers: list[dict], at: datetime, by: str) -> bool:
+        """Add or update an entry of `agency`'s pool (employers change over time, F6); True when it is new. Another
+        agency's entry of the same person is its own (T1)."""
+        return (await _one(self.session, """
+            INSERT INTO evaluators (evaluator_id, agency, name, affiliation, kind, fields, employers, registered_at,
+                                    registered_by)
+            VALUES (:id, :agency, :name, :aff, :kind, CAST(:fields AS jsonb), CAST(:emp AS jsonb), :at, :by)
+            ON CONFLICT (agency, evaluator_id) DO UPDATE SET name = :name, affiliation = :aff, kind = :kind,
+                fields = CAST(:fields AS jsonb), employers = CAST(:emp AS jsonb)
+            RETURNING (xmax = 0) AS created""",
+            id=evaluator_id, agency=agency, name=name, aff=affiliation, kind=kind, fields=_json(fields),
+            emp=_json(employers), at=at, by=by)).created
+
+    async def evaluators(self, ids: list[str] | None = None, *,
+                         agencies: list[str] | None = None) -> list[Any]:
+        """The pool, or the entries `ids`; `agencies`: only their pools' (T1)."""
+        return await _rows(self.session,
+            "SELECT * FROM evaluators WHERE (CAST(:all AS boolean) OR evaluator_id = ANY(:ids)) "
+            "AND (CAST(:agencies AS text[]) IS NULL OR agency = ANY(:agencies)) "
+            "ORDER BY evaluator_id, agency", all=ids is None, ids=ids or [], agencies=agencies)
+
+    async def round_open_in(self, program_id: str, call_id: str) -> Any:
+        """The call's round that is open now, if any (handlers.open_round opens one)."""
+        return await _one(self.session,
+            "SELECT * FROM rounds WHERE program_id = :p AND call_id = :c AND status = 'open'",
+                          p=program_id, c=call_id)
+
+    async def open_rounds(self, calls: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The round open now in each of several (program, call)s, by (program, call); a call with none is absent."""
+        if not calls:
+            return {}
+        rows = await _rows(self.session, """
+            SELECT program_id, call_id, round_id FROM rounds
+            WHERE status = 'open' AND (program_id, call_id) IN (
+                SELECT p, c FROM unnest(CAST(:p AS text[]), CAST(:c AS text[])) AS x(p, c))""",
+            p=[p for p, _ in calls], c=[c for _, c in calls])
+        return {(r.program_id, r.call_id): r.round_id for r in rows}
+
+    async def lock_budget(self, program_id: str) -> None:
+        """Everything that moves a program's budget takes this lock first (handlers' module docstring says why)."""
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:p))"), {"p": f"budget:{program_id}"})
+
+    async def round_(self, round_id: str, *, lock: bool = False) -> Any:
+        return await _one(self.session,
+            "SELECT * FROM rounds WHERE round_id = :r" + (" FOR UPDATE" if lock else ""), r=round_id)
+
+    async def rounds(self, *, seated: str | None = None, programs: list[str] | None = None) -> list[Any]:
+        """Every round, or those where the evaluator `seated` holds a seat; `programs`: only theirs (T1)."""
+        return await _rows(self.session,
+            "SELECT r.* FROM rounds r WHERE (CAST(:e AS text) IS NULL OR EXISTS (SELECT 1 FROM "
+            "seats s WHERE s.round_id = r.round_id AND s.evaluator_id = :e)) AND "
+            "(CAST(:programs AS text[]) IS NULL OR r.program_id = ANY(:programs)) "
+            "ORDER BY opened_at", e=seated, programs=programs)
+
+    async def insert_round(self, *, program_id: str, agency: str, call_id: str, as_of: date,
+                           at: datetime, by: str) -> str:
+        number = (await self.session.execute(text("SELECT count(*) FROM rounds WHERE program_id = :p"),
+                                             {"p": program_id})).scalar_one() + 1
+        round_id = f"{program_id}-r{number}"
+        await self.session.execute(
+            text(
+                "INSERT INTO rounds (round_id, program_id, agency, call_id, status, as_of, opened_at, opened_by) "
+                "VALUES (:r, :p, :agency, :c, 'open', :as_of, :at, :by)"
+            ),
+            {"r": round_id, "p": program_id, "agency": agency, "c": call_id, "as_of": as_of, "at": at, "by": by},
+        )
+        return round_id
+
+    async def close_round(self, round_id: str, *, at: datetime, by: str) -> None:
+        await self.session.execute(text("UPDATE rounds SET status = 'closed', closed_at = :at, closed_by = :by "
+                                        "WHERE round_id = :r"), {"r": round_id, "at": at, "by": by})
+
+    async def seats(self, round_id: str) -> list[Any]:
+        # T1: a seat is held by an entry of the round's agency's pool
+        return await _rows(self.session,
+            "SELECT s.role, e.* FROM seats s JOIN rounds r USING (round_id) JOIN evaluators e "
+            "ON e.evaluator_id = s.evaluator_id AND e.agency = r.agency "
+            "WHERE s.round_id = :r ORDER BY s.role, e.evaluator_id", r=round_id)
+
+    async def replace_seats(self, round_id: str, members: list[tuple[str, str]]) -> None:
+        await self.session.execute(text("DELETE FROM seats WHERE round_id = :r"), {"r": round_id})
+        for evaluator_id, role in members:
+            await self.session.execute(text("INSERT INTO seats (round_id, evaluator_id, role) VALUES (:r, :e, :role)"),
+                                       {"r": round_id, "e": evaluator_id, "role": role})
+
+    # --- declarations and scores ----------------------------------------------------------------------------
+
+    async def declarations(self, round_id: str) -> list[Any]:
+        return await _rows(self.session, "SELECT d.* FROM declarations d JOIN candidates c USING (application_id) "
+                                         "WHERE c.round_id = :r", r=round_id)
+
+    async def declare(self, *, application_id: str, evaluator_id: str, conflicted: bool,
+                      relation: str | None, detail: str | None, at: datetime) -> None:
+        await self.session.execute(text("""
+            INSERT INTO declarations (application_id, evaluator_id, conflicted, relation, detail, declared_at)
+            VALUES (:a, :e, :c, :rel, :d, :at) ON CONFLICT (application_id, evaluator_id)
+            DO UPDATE SET conflicted = :c, relation = :rel, detail = :d, declared_at = :at"""),
+            {"a": application_id, "e": evaluator_id, "c": conflicted, "rel": relation, "d": detail, "at": at})
+
+    async def scores(self, round_id: str) -> list[Any]:
+        return await _rows(self.session, "SELECT s.* FROM scores s JOIN candidates c USING (application_id) "
+                                         "WHERE c.round_id = :r ORDER BY s.application_id, s.evaluator_id", r=round_id)
+
+    async def save_score(self, *, application_id: str, evaluator_id: str, levels: dict, raw_total: int,
+                         normalised, at: datetime) -> int:
+        """The evaluator's sheet for the application; a second submission before the close replaces it."""
+        return (await self.session.execute(text("""
+            INSERT INTO scores (application_id, evaluator_id, levels, raw_total, normalised, submitted_at)
+            VALUES (:a, :e, CAST(:l AS jsonb), :raw, :n, :at) ON CONFLICT (application_id, evaluator_id)
+            DO UPDATE SET levels = CAST(:l AS jsonb), raw_total = :raw, normalised = :n, submitted_at = :at,
+                          revisions = scores.revisions + 1
+            RETURNING revisions"""),
+            {"a": application_id, "e": evaluator_id, "l": _json(levels), "raw": raw_total, "n": normalised,
+             "at": at})).scalar_one()
+
+    async def scored_evaluators(self, round_id: str) -> set[str]:
+        return {r.evaluator_id for r in await self.scores(round_id)}
+
+    # --- re-checks, allowances, audit -------------------------------------------------------------------------
+
+    async def add_recheck(self, *, request_id: str, application_id: str, via: str, at: datetime) -> None:
+        await self.session.execute(
+            text("INSERT INTO rechecks (request_id, application_id, via, requested_at) VALUES (:id, :a, :via, :at)"),
+            {"id": request_id, "a": application_id, "via": via, "at": at},
+        )
+
+    async def complete_recheck(self, request_id: str, *, outcome: str, at: datetime) -> Any:
+        """The first answer wins; None for an unknown or repeated one."""
+        return await _one(self.session, "UPDATE rechecks SET completed_at = :at, outcome = :o "
+                                        "WHERE request_id = :id AND completed_at IS NULL RETURNING application_id, via",
+                          id=request_id, o=outcome, at=at)
+
+    async def recheck_known(self, request_id: str) -> bool:
+        return await _one(self.session,
+            "SELECT 1 AS known FROM rechecks WHERE request_id = :id", id=request_id) is not None
+
+    async def rechecks_waiting(self) -> Any:
+        return await _one(self.session, "SELECT count(*) AS n, min(requested_at) AS oldest FROM rechecks "
+                                        "WHERE completed_at IS NULL")
+
+    async def allowance_paid_in_program(self, program_id: str, evaluator_id: str) -> int:
+        return (await self.session.execute(text(
+            "SELECT CAST(COALESCE(sum(amount), 0) AS bigint) FROM allowances "
+            "WHERE program_id = :p AND evaluator_id = :e"),
+            {"p": program_id, "e": evaluator_id})).scalar_one()
+
+    async def add_allowance(self, *, round_id: str, evaluator_id: str, program_id: str,
+                            applications_scored: int, amount: int) -> None:
+        await self.session.execute(text(
+            "INSERT INTO allowances (round_id, evaluator_id, program_id, applications_scored, amount) "
+            "VALUES (:r, :e, :p, :n, :amount)"),
+            {"r": round_id, "e": evaluator_id, "p": program_id, "n": applications_scored, "amount": amount})
+
+    async def allowances(self, round_id: str) -> list[Any]:
+        return await _rows(self.session,
+            "SELECT * FROM allowances WHERE round_id = :r ORDER BY evaluator_id", r=round_id)
+
+    async def audit(self, *, at: datetime, actor: str, action: str, round_id: str | None = None,
+                    application_id: str | None = None, detail: dict | None = None) -> None:
+        """The audit trail is only appended to: its rows of a transaction go in together as it commits (issue 28)."""
+        append(self.session, AUDIT, {"round_id": round_id, "application_id": application_id, "at": at, "actor": actor,
+                                     "action": action, "detail": _json(detail)})
+
+    async def audit_of(
+        self, *, application_id: str | None = None, round_id: str | None = None
+    ) -> list[Any]:
+        return await _rows(self.session,
+            "SELECT * FROM audit WHERE (CAST(:a AS text) IS NOT NULL AND application_id = :a) "
+            "OR (CAST(:r AS text) IS NOT NULL AND round_id = :r AND application_id IS NULL) "
+            "ORDER BY id", a=application_id, r=round_id)

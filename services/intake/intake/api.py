@@ -86,8 +86,9 @@ async def _idempotent(request: Request, response: Response, actor: Principal, ke
     for attempt in range(CONCURRENT_RETRIES):
         try:
             async with request.app.state.sessions() as session, session.begin():
+                db = store.IntakeStore(session)
                 if key:
-                    stored = await store.idempotent_response(session, actor.subject, key)
+                    stored = await db.idempotent_response(actor.subject, key)
                     if stored is not None:
                         if stored.request_hash != request_hash:
                             raise RuleViolation(Problem("Idempotency-Key", "A2",
@@ -95,13 +96,13 @@ async def _idempotent(request: Request, response: Response, actor: Principal, ke
                         response.status_code = stored.status_code
                         return ApplicationView.model_validate(stored.response)
                 submission = await use_case(handlers.unit(session))
-                row = submission.row or await store.get(session, submission.application_id)
+                row = submission.row or await db.get(submission.application_id)
                 result = view(request.app.state.intake, row, submission.disposition)
                 response.status_code = 201 if submission.disposition is Disposition.CREATE else 200
                 if key:
-                    await store.remember_response(session, actor.subject, key, request_hash=request_hash,
-                                                  status_code=response.status_code,
-                                                  response=result.model_dump(mode="json"))
+                    await db.remember_response(actor.subject, key, request_hash=request_hash,
+                                               status_code=response.status_code,
+                                               response=result.model_dump(mode="json"))
             metrics.record_submission(form.program_id, "web", result.disposition)
             return result
         except IntegrityError:
@@ -147,9 +148,10 @@ async def amend(application_id: str, form: ApplicationForm, request: Request, re
              summary="Withdraw the application")
 async def withdraw(application_id: str, body: Withdrawal, request: Request, actor: Actor) -> ApplicationView:
     async with request.app.state.sessions() as session, session.begin():
+        db = store.IntakeStore(session)
         await handlers.withdraw_application(handlers.unit(session), application_id=application_id, reason=body.reason,
                                             actor=actor, at=request.app.state.intake.clock())
-        return view(request.app.state.intake, await store.get(session, application_id))
+        return view(request.app.state.intake, await db.get(application_id))
 
 
 @router.get("/applications/{application_id}", response_model=ApplicationView,
@@ -167,8 +169,9 @@ async def listing(request: Request, actor: Actor, program_id: str | None = None,
                   offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> list[ApplicationView]:
     brn = actor.business_registration_number if actor.role is Role.COMPANY else None
     async with request.app.state.sessions() as session:
-        rows = await store.listing(session, brn=brn, program_id=program_id, status=status, limit=limit, offset=offset,
-                                   programs=actor.visible_programs())
+        db = store.IntakeStore(session)
+        rows = await db.listing(brn=brn, program_id=program_id, status=status, limit=limit, offset=offset,
+                                programs=actor.visible_programs())
     return [view(request.app.state.intake, r) for r in rows]
 
 

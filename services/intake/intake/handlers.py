@@ -39,7 +39,8 @@ FilingProgram: TypeAdapter[str | None] = TypeAdapter(ProgramId | None)
 
 
 # One transaction's store and outbox, as the consumers and the routes give it to the use cases (tests: a fake)
-unit = units(store, source=SOURCE)
+unit = units(store.IntakeStore, source=SOURCE)
+IntakeUnit = Unit[store.IntakeStore]
 
 
 RACE_ATTEMPTS = 3
@@ -96,7 +97,7 @@ def validate(intake: Intake, content: ApplicationContent, program_id: str, at: d
     return program
 
 
-async def submit_application(uow: Unit, intake: Intake, *, form: ApplicationForm, actor: Principal,
+async def submit_application(uow: IntakeUnit, intake: Intake, *, form: ApplicationForm, actor: Principal,
                              at: datetime) -> Submission:
     """Submit 서식1+서식2; a second submission of the same company amends the first (A2)."""
     _check_company_acts_for_itself(actor, form.company.business_registration_number)
@@ -107,7 +108,7 @@ async def submit_application(uow: Unit, intake: Intake, *, form: ApplicationForm
                        channel="web", actor=actor.subject, at=at)
 
 
-async def _file(uow: Unit, intake: Intake, *, program: ProgramDefinition, content: ApplicationContent,
+async def _file(uow: IntakeUnit, intake: Intake, *, program: ProgramDefinition, content: ApplicationContent,
                 contacts: dict | None, channel: Channel, actor: str, at: datetime, source_system: str | None = None,
                 external_reference: str | None = None) -> Submission:
     program_id = program.program_id
@@ -162,7 +163,7 @@ def _same_filing_or_refuse(live: Any, source_system: str | None, external_refere
                                 "amend it under its own reference, or have it withdrawn first"), status_code=409)
 
 
-async def _create(uow: Unit, *, program_id: str, program_version: int,
+async def _create(uow: IntakeUnit, *, program_id: str, program_version: int,
                   required: tuple[EvidenceRequirement, ...], content: ApplicationContent, contacts: dict | None,
                   channel: Channel, actor: str, at: datetime, source_system: str | None,
                   external_reference: str | None) -> Submission | None:
@@ -179,7 +180,7 @@ async def _create(uow: Unit, *, program_id: str, program_version: int,
     return Submission(Disposition.CREATE, application_id, stored) if stored is not None else None
 
 
-async def amend_application(uow: Unit, intake: Intake, *, application_id: str, form: ApplicationForm,
+async def amend_application(uow: IntakeUnit, intake: Intake, *, application_id: str, form: ApplicationForm,
                             actor: Principal, at: datetime) -> Submission:
     """Replace the application before screening starts (A2)."""
     row = await _owned(uow, application_id, actor, lock=True)
@@ -203,7 +204,7 @@ async def amend_application(uow: Unit, intake: Intake, *, application_id: str, f
     return Submission(Disposition.AMEND, application_id)
 
 
-async def _amend(uow: Unit, row: Any, *, content: ApplicationContent, contacts: dict | None, actor: str,
+async def _amend(uow: IntakeUnit, row: Any, *, content: ApplicationContent, contacts: dict | None, actor: str,
                  at: datetime, required: tuple[EvidenceRequirement, ...]) -> None:
     supplementing = Status(row.status) is Status.SUPPLEMENT
     if supplementing:
@@ -222,7 +223,7 @@ async def _amend(uow: Unit, row: Any, *, content: ApplicationContent, contacts: 
         required_evidence=required))
 
 
-async def withdraw_application(uow: Unit, *, application_id: str, reason: str | None, actor: Principal,
+async def withdraw_application(uow: IntakeUnit, *, application_id: str, reason: str | None, actor: Principal,
                                at: datetime) -> None:
     """The company withdraws; the application stops being live (A2) and screening drops it."""
     row = await _owned(uow, application_id, actor, lock=True)
@@ -236,7 +237,7 @@ async def withdraw_application(uow: Unit, *, application_id: str, reason: str | 
                                            occurred_at=at, withdrawn_at=at, reason=reason))
 
 
-async def read_application(uow: Unit, *, application_id: str, actor: Principal) -> Any:
+async def read_application(uow: IntakeUnit, *, application_id: str, actor: Principal) -> Any:
     return await _owned(uow, application_id, actor)
 
 
@@ -270,7 +271,7 @@ def file_from_municipal_system(intake: Intake, system: OutsideSystem | None = No
     to its own answer topic, and a filing that names another sender is refused."""
     answers_to = system.answer_topic if system is not None else None
 
-    async def handle(uow: Unit, envelope: Envelope, event: ApplicationFiledByMunicipalSystem) -> None:
+    async def handle(uow: IntakeUnit, envelope: Envelope, event: ApplicationFiledByMunicipalSystem) -> None:
         if system is not None:
             _from_the_authenticated_sender(system, envelope, event)
             _for_the_sender_s_agencies(system, intake, event)
@@ -293,7 +294,7 @@ def file_from_municipal_system(intake: Intake, system: OutsideSystem | None = No
             external_reference=event.external_reference, filing_event_id=envelope.id, outcome="accepted",
             application_id=done.application_id, disposition=done.disposition.done), topic=answers_to)
 
-    async def answers_refusal(uow: Unit, record: Any, event_id: str | None, exc: Exception) -> None:
+    async def answers_refusal(uow: IntakeUnit, record: Any, event_id: str | None, exc: Exception) -> None:
         result = refused_filing(record, exc, event_id=event_id, at=intake.clock())
         if result is None:
             log.warning("a refused filing at %s/%s/%s names no readable source_system and external_reference: "
@@ -371,7 +372,7 @@ def _readable_program(value: object) -> str | None:
 def _status_follows(status: Status, *, only_from: tuple[Status, ...]):
     """Handler factory: a screening event moves the application's status (A2 locks it from screening on)."""
 
-    async def handle(uow: Unit, envelope: Envelope, event) -> None:
+    async def handle(uow: IntakeUnit, envelope: Envelope, event) -> None:
         row = await uow.store.get(event.application_id, lock=True)
         if row is None:
             raise unknown_to("intake", event)  # screening decides only what intake filed
@@ -391,7 +392,7 @@ on_application_rejected = _status_follows(Status.REJECTED, only_from=(Status.SUB
                                                                       Status.SUPPLEMENT, Status.PASSED))
 
 
-async def on_supplement_requested(uow: Unit, envelope: Envelope, event: SupplementRequested) -> None:
+async def on_supplement_requested(uow: IntakeUnit, envelope: Envelope, event: SupplementRequested) -> None:
     """E6: the company may now change its evidence (only that) until the deadline."""
     row = await uow.store.get(event.application_id, lock=True)
     if row is None:
@@ -436,7 +437,7 @@ def _check_staff_acts_for_the_program(actor: Principal, program_id: str) -> None
                                     f"({', '.join(sorted(actor.agencies))})"), status_code=403)
 
 
-async def _owned(uow: Unit, application_id: str, actor: Principal, *, lock: bool = False) -> Any:
+async def _owned(uow: IntakeUnit, application_id: str, actor: Principal, *, lock: bool = False) -> Any:
     row = await uow.store.get(application_id, lock=lock)
     # C9: a company that asks for another's application learns nothing, not even that it exists; nor does
     # another agency's staff (T1).

@@ -18,25 +18,6 @@ _COLUMNS = ("application_id, program_id, brn, status, revision, channel, submitt
 _LIVE = "(" + ", ".join(f"'{s.value}'" for s in LIVE) + ")"
 
 
-async def live_application(session: AsyncSession, program_id: str, brn: str) -> Any:
-    """The company's live application in the program, locked for the rest of the transaction."""
-    return (await session.execute(text(
-        f"SELECT {_COLUMNS} FROM applications WHERE program_id = :p AND brn = :b AND status IN {_LIVE} FOR UPDATE"),
-        {"p": program_id, "b": brn})).first()
-
-
-async def get(session: AsyncSession, application_id: str, *, lock: bool = False) -> Any:
-    return (await session.execute(text(
-        f"SELECT {_COLUMNS} FROM applications WHERE application_id = :id" + (" FOR UPDATE" if lock else "")),
-        {"id": application_id})).first()
-
-
-async def by_external_reference(session: AsyncSession, source_system: str, reference: str) -> Any:
-    return (await session.execute(text(
-        f"SELECT {_COLUMNS} FROM applications WHERE source_system = :s AND external_reference = :r"),
-        {"s": source_system, "r": reference})).first()
-
-
 # Built once: constructing a text() clause per call parses its binds again (3% of intake's CPU at 300/s).
 _INSERT_UNLESS_LIVE = text(
     "WITH a AS (INSERT INTO applications (application_id, program_id, brn, status, revision, channel, "
@@ -49,96 +30,111 @@ _INSERT_UNLESS_LIVE = text(
     f"SELECT {_COLUMNS} FROM a")
 
 
-async def insert_unless_live(session: AsyncSession, *, application_id: str, program_id: str, program_version: int,
-                             brn: str, channel: str, at: datetime, content: dict, contacts: dict | None,
-                             submitted_by: str, event: dict, source_system: str | None = None,
-                             external_reference: str | None = None) -> Any:
-    """The new application, its first history line and its event (`event`: sme_runtime.outbox.outbox_row) in one
-    statement, unless the company already has a live application in the program (A2's unique index): then
-    nothing is written and None is returned. One round trip on a deadline day instead of four."""
-    return (await session.execute(_INSERT_UNLESS_LIVE, {
-        "id": application_id, "p": program_id, "v": program_version, "b": brn, "ch": channel, "at": at,
-        "content": _json(content),
-        "contacts": _json(contacts) if contacts is not None else None, "src": source_system,
-        "ext": external_reference, "by": submitted_by, **event})).first()
+class IntakeStore:
+    """The service's queries, each inside the transaction of the session it is given (one unit of work's)."""
 
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
 
-async def amend(session: AsyncSession, application_id: str, *, content: dict, contacts: dict | None,
-                at: datetime) -> int:
-    """Store the new content; returns the new revision."""
-    return (
-        await session.execute(
-            text(
-                "UPDATE applications SET content = CAST(:content AS jsonb), "
-                "contacts = COALESCE(CAST(:contacts AS jsonb), contacts), "
-                "revision = revision + 1, updated_at = :at WHERE application_id = :id RETURNING revision"
-            ),
-            {
-                "id": application_id,
-                "content": _json(content),
-                "at": at,
-                "contacts": _json(contacts) if contacts is not None else None,
-            },
-        )
-    ).scalar_one()
+    async def live_application(self, program_id: str, brn: str) -> Any:
+        """The company's live application in the program, locked for the rest of the transaction."""
+        return (await self.session.execute(text(
+            f"SELECT {_COLUMNS} FROM applications WHERE program_id = :p AND brn = :b AND status IN {_LIVE} FOR UPDATE"),
+            {"p": program_id, "b": brn})).first()
 
+    async def get(self, application_id: str, *, lock: bool = False) -> Any:
+        return (await self.session.execute(text(
+            f"SELECT {_COLUMNS} FROM applications WHERE application_id = :id" + (" FOR UPDATE" if lock else "")),
+            {"id": application_id})).first()
 
-async def set_status(session: AsyncSession, application_id: str, status: Status, *, at: datetime,
-                     reason: str | None = None) -> None:
-    await session.execute(text(
-        "UPDATE applications SET status = :s, status_reason = :r, updated_at = :at WHERE application_id = :id"),
-        {"id": application_id, "s": status.value, "r": reason, "at": at})
+    async def by_external_reference(self, source_system: str, reference: str) -> Any:
+        return (await self.session.execute(text(
+            f"SELECT {_COLUMNS} FROM applications WHERE source_system = :s AND external_reference = :r"),
+            {"s": source_system, "r": reference})).first()
 
+    async def insert_unless_live(self, *, application_id: str, program_id: str, program_version: int,
+                                 brn: str, channel: str, at: datetime, content: dict, contacts: dict | None,
+                                 submitted_by: str, event: dict, source_system: str | None = None,
+                                 external_reference: str | None = None) -> Any:
+        """The new application, its first history line and its event (`event`: sme_runtime.outbox.outbox_row) in one
+        statement, unless the company already has a live application in the program (A2's unique index): then
+        nothing is written and None is returned. One round trip on a deadline day instead of four."""
+        return (await self.session.execute(_INSERT_UNLESS_LIVE, {
+            "id": application_id, "p": program_id, "v": program_version, "b": brn, "ch": channel, "at": at,
+            "content": _json(content),
+            "contacts": _json(contacts) if contacts is not None else None, "src": source_system,
+            "ext": external_reference, "by": submitted_by, **event})).first()
 
-async def request_supplement(session: AsyncSession, application_id: str, *, deadline: datetime,
-                             at: datetime) -> None:
-    await session.execute(text(
-        "UPDATE applications SET status = 'supplement', supplement_deadline = :d, status_reason = "
-        "'SupplementRequested', updated_at = :at WHERE application_id = :id"),
-        {"id": application_id, "d": deadline, "at": at})
-
-
-async def add_history(session: AsyncSession, application_id: str, *, revision: int, action: str, actor: str,
-                      at: datetime, detail: dict | None = None) -> None:
-    await session.execute(text(
-        "INSERT INTO application_history (application_id, revision, action, actor, at, detail) "
-        "VALUES (:id, :rev, :action, :actor, :at, CAST(:detail AS jsonb))"),
-        {"id": application_id, "rev": revision, "action": action, "actor": actor, "at": at,
-         "detail": _json(detail) if detail is not None else None})
-
-
-async def listing(session: AsyncSession, *, brn: str | None, program_id: str | None, status: str | None,
-                  limit: int, offset: int, programs: list[str] | None = None) -> list[Any]:
-    """`programs`: only these programs' applications (T1: the caller's agencies'); None: any program."""
-    clauses: list[str] = [] if programs is None else ["program_id = ANY(:programs)"]
-    params: dict[str, Any] = {"limit": limit, "offset": offset, "programs": programs}
-    for column, value in (("brn", brn), ("program_id", program_id), ("status", status)):
-        if value is not None:
-            clauses.append(f"{column} = :{column}")
-            params[column] = value
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    return list(
-        (
-            await session.execute(
+    async def amend(self, application_id: str, *, content: dict, contacts: dict | None,
+                    at: datetime) -> int:
+        """Store the new content; returns the new revision."""
+        return (
+            await self.session.execute(
                 text(
-                    f"SELECT {_COLUMNS} FROM applications {where} "
-                    "ORDER BY submitted_at, application_id LIMIT :limit OFFSET :offset"
+                    "UPDATE applications SET content = CAST(:content AS jsonb), "
+                    "contacts = COALESCE(CAST(:contacts AS jsonb), contacts), "
+                    "revision = revision + 1, updated_at = :at WHERE application_id = :id RETURNING revision"
                 ),
-                params,
+                {
+                    "id": application_id,
+                    "content": _json(content),
+                    "at": at,
+                    "contacts": _json(contacts) if contacts is not None else None,
+                },
             )
-        ).all()
-    )
+        ).scalar_one()
 
+    async def set_status(self, application_id: str, status: Status, *, at: datetime,
+                         reason: str | None = None) -> None:
+        await self.session.execute(text(
+            "UPDATE applications SET status = :s, status_reason = :r, updated_at = :at WHERE application_id = :id"),
+            {"id": application_id, "s": status.value, "r": reason, "at": at})
 
-async def idempotent_response(session: AsyncSession, principal: str, key: str) -> Any:
-    return (await session.execute(text(
-        "SELECT request_hash, status_code, response FROM idempotency_keys WHERE principal = :p AND key = :k"),
-        {"p": principal, "k": key})).first()
+    async def request_supplement(self, application_id: str, *, deadline: datetime,
+                                 at: datetime) -> None:
+        await self.session.execute(text(
+            "UPDATE applications SET status = 'supplement', supplement_deadline = :d, status_reason = "
+            "'SupplementRequested', updated_at = :at WHERE application_id = :id"),
+            {"id": application_id, "d": deadline, "at": at})
 
+    async def add_history(self, application_id: str, *, revision: int, action: str, actor: str,
+                          at: datetime, detail: dict | None = None) -> None:
+        await self.session.execute(text(
+            "INSERT INTO application_history (application_id, revision, action, actor, at, detail) "
+            "VALUES (:id, :rev, :action, :actor, :at, CAST(:detail AS jsonb))"),
+            {"id": application_id, "rev": revision, "action": action, "actor": actor, "at": at,
+             "detail": _json(detail) if detail is not None else None})
 
-async def remember_response(session: AsyncSession, principal: str, key: str, *, request_hash: str,
-                            status_code: int, response: dict) -> None:
-    await session.execute(text(
-        "INSERT INTO idempotency_keys (principal, key, request_hash, status_code, response) "
-        "VALUES (:p, :k, :h, :s, CAST(:r AS jsonb))"),
-        {"p": principal, "k": key, "h": request_hash, "s": status_code, "r": _json(response)})
+    async def listing(self, *, brn: str | None, program_id: str | None, status: str | None,
+                      limit: int, offset: int, programs: list[str] | None = None) -> list[Any]:
+        """`programs`: only these programs' applications (T1: the caller's agencies'); None: any program."""
+        clauses: list[str] = [] if programs is None else ["program_id = ANY(:programs)"]
+        params: dict[str, Any] = {"limit": limit, "offset": offset, "programs": programs}
+        for column, value in (("brn", brn), ("program_id", program_id), ("status", status)):
+            if value is not None:
+                clauses.append(f"{column} = :{column}")
+                params[column] = value
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        return list(
+            (
+                await self.session.execute(
+                    text(
+                        f"SELECT {_COLUMNS} FROM applications {where} "
+                        "ORDER BY submitted_at, application_id LIMIT :limit OFFSET :offset"
+                    ),
+                    params,
+                )
+            ).all()
+        )
+
+    async def idempotent_response(self, principal: str, key: str) -> Any:
+        return (await self.session.execute(text(
+            "SELECT request_hash, status_code, response FROM idempotency_keys WHERE principal = :p AND key = :k"),
+            {"p": principal, "k": key})).first()
+
+    async def remember_response(self, principal: str, key: str, *, request_hash: str,
+                                status_code: int, response: dict) -> None:
+        await self.session.execute(text(
+            "INSERT INTO idempotency_keys (principal, key, request_hash, status_code, response) "
+            "VALUES (:p, :k, :h, :s, CAST(:r AS jsonb))"),
+            {"p": principal, "k": key, "h": request_hash, "s": status_code, "r": _json(response)})

@@ -7,13 +7,13 @@ from sme_runtime.service import Command, service_main
 
 async def _reseal(settings: PaymentsSettings) -> int:
     from payments.accounts import AccountVault
-    from payments.store import reseal_accounts
+    from payments.store import PaymentsStore
     from sme_runtime.db import make_engine, session_factory
 
     engine = make_engine(settings.database_url, pool_size=1)
     try:
         async with session_factory(engine)() as session, session.begin():
-            return await reseal_accounts(session, AccountVault(settings.account_key))
+            return await PaymentsStore(session).reseal_accounts(AccountVault(settings.account_key))
     finally:
         await engine.dispose()
 

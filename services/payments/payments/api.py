@@ -110,7 +110,8 @@ def _own(p: Any, principal: Principal) -> Any:
 async def _seen_by(request: Request, payment_id: str, operator: Principal) -> None:
     """T1, before an operator acts on a payment: another agency's payment is as unknown as a missing one."""
     async with request.app.state.sessions() as session:
-        _own(await store.payment(session, payment_id), operator)
+        db = store.PaymentsStore(session)
+        _own(await db.payment(payment_id), operator)
 
 
 @router.post("/subsidy-requests", status_code=201,
@@ -144,8 +145,9 @@ async def settlement(request: Request, program_id: str, operator: Operator) -> S
         raise RuleViolation(Problem("program_id", "L4", f"no program {program_id!r} here"), status_code=404)
     program = payments.program(program_id)
     async with request.app.state.sessions() as session:
-        sums = await store.ledger_sums(session, program_id=program_id)
-        recorded = await store.recorded_subsidy_totals(session, program_id)
+        db = store.PaymentsStore(session)
+        sums = await db.ledger_sums(program_id=program_id)
+        recorded = await db.recorded_subsidy_totals(program_id)
     return Settlement(**ledger.settlement(program, ledger.Position(sums), paid_recorded=recorded.paid,
                                           clawed_back_recorded=recorded.clawed_back),
                       receivable=recorded.receivable)
@@ -155,7 +157,8 @@ async def settlement(request: Request, program_id: str, operator: Operator) -> S
 async def application_ledger(request: Request, application_id: ApplicationId,
                              operator: Operator) -> list[LedgerEntry]:
     async with request.app.state.sessions() as session:
-        rows = await store.ledger_of(session, application_id)
+        db = store.PaymentsStore(session)
+        rows = await db.ledger_of(application_id)
     # T1: another agency's application has, for this caller, no entries (as one with no ledger yet)
     return [LedgerEntry(source=r.source, kind=r.kind, amount=r.amount, payment_id=r.payment_id, reason=r.reason,
                         at=r.at) for r in rows if operator.sees(r.program_id)]
@@ -166,16 +169,18 @@ async def list_payments(request: Request, principal: CompanyOrOperator, program_
                         status: PaymentStatus | None = None, purpose: str | None = None) -> list[PaymentView]:
     brn = principal.business_registration_number if principal.role is Role.COMPANY else None
     async with request.app.state.sessions() as session:
-        rows = await store.payments(session, program_id=program_id, brn=brn, status=status, purpose=purpose,
-                                    programs=principal.visible_programs())
+        db = store.PaymentsStore(session)
+        rows = await db.payments(program_id=program_id, brn=brn, status=status, purpose=purpose,
+                                 programs=principal.visible_programs())
     return [payment_view(p) for p in rows]
 
 
 @router.get("/payments/{payment_id}", summary="One payment with its breakdown and adjustments")
 async def get_payment(request: Request, payment_id: PaymentId, principal: CompanyOrOperator) -> PaymentWithAdjustments:
     async with request.app.state.sessions() as session:
-        p = _own(await store.payment(session, payment_id), principal)
-        adjustments = await store.adjustments_of(session, payment_id)
+        db = store.PaymentsStore(session)
+        p = _own(await db.payment(payment_id), principal)
+        adjustments = await db.adjustments_of(payment_id)
     return PaymentWithAdjustments(**_payment(p), adjustments=[
         Adjustment(changes=a.changes, reason=a.reason, recorded_by=a.recorded_by, recorded_at=a.recorded_at)
         for a in adjustments])
@@ -184,11 +189,12 @@ async def get_payment(request: Request, payment_id: PaymentId, principal: Compan
 @router.get("/payments/{payment_id}/account", summary="The full account number, to make the transfer (audited)")
 async def account(request: Request, payment_id: PaymentId, operator: Operator) -> AccountView:
     async with request.app.state.sessions() as session, session.begin():
-        p = _own(await store.payment(session, payment_id), operator)
+        db = store.PaymentsStore(session)
+        p = _own(await db.payment(payment_id), operator)
         if p.account_ciphertext is None:
             raise RuleViolation(Problem("account", "P1", "no account on file for this payment"), status_code=404)
-        await store.audit(session, at=request.app.state.payments.clock(), actor=operator.subject,
-                          action="account-read", payment_id=payment_id, application_id=p.application_id)
+        await db.audit(at=request.app.state.payments.clock(), actor=operator.subject,
+                       action="account-read", payment_id=payment_id, application_id=p.application_id)
     return AccountView(payment_id=payment_id, bank=p.bank, holder=p.account_holder,
                        number=request.app.state.payments.vault.open(p.account_ciphertext))
 
@@ -245,6 +251,7 @@ async def adjust(request: Request, payment_id: PaymentId, form: AdjustmentForm, 
 @router.get("/payments/{payment_id}/audit", summary="Who did what to the payment, when and why")
 async def audit(request: Request, payment_id: PaymentId, operator: Operator) -> list[AuditEntry]:
     async with request.app.state.sessions() as session:
-        _own(await store.payment(session, payment_id), operator)
-        rows = await store.audit_of(session, payment_id)
+        db = store.PaymentsStore(session)
+        _own(await db.payment(payment_id), operator)
+        rows = await db.audit_of(payment_id)
     return [AuditEntry(at=r.at, actor=r.actor, action=r.action, detail=r.detail) for r in rows]

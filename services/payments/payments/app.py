@@ -44,7 +44,8 @@ async def sweep(sessions, payments: handlers.Payments) -> list[str]:
     async with sessions() as session, session.begin():
         raised = await handlers.raise_overdue(handlers.unit(session), payments)
     async with sessions() as session:
-        rows = await store.totals(session, payments.today())
+        db = store.PaymentsStore(session)
+        rows = await db.totals(payments.today())
     for purpose in metrics.PURPOSES:
         for overdue in (False, True):
             due = [r for r in rows if r.purpose == purpose and r.status == PaymentStatus.DUE and r.overdue == overdue]

@@ -30,7 +30,8 @@ SOURCE = "/sme/payments"  # CloudEvents source: /sme/<service>, as every service
 
 
 # One transaction's store and outbox, as the consumers and the routes give it to the use cases (tests: a fake)
-unit = units(store, source=SOURCE)
+unit = units(store.PaymentsStore, source=SOURCE)
+PaymentsUnit = Unit[store.PaymentsStore]
 
 
 @dataclass
@@ -80,17 +81,17 @@ def payment_due(p: Any, at: datetime) -> PaymentDue:
 
 # --- the funding ledger (L1–L4) -------------------------------------------------------------------------------
 
-async def _post(uow: Unit, entries: ledger.Entries, *, program_id: str, application_id: str,
+async def _post(uow: PaymentsUnit, entries: ledger.Entries, *, program_id: str, application_id: str,
                 reason: str, at: datetime, payment_id: str | None = None) -> None:
     await uow.store.add_ledger_entries(entries, program_id=program_id, application_id=application_id,
                                        reason=reason, at=at, payment_id=payment_id)
 
 
-async def _position(uow: Unit, application_id: str) -> ledger.Position:
+async def _position(uow: PaymentsUnit, application_id: str) -> ledger.Position:
     return ledger.Position(await uow.store.ledger_sums(application_id=application_id))
 
 
-async def settle_commitment(uow: Unit, payments: Payments, application_id: str, *, at: datetime,
+async def settle_commitment(uow: PaymentsUnit, payments: Payments, application_id: str, *, at: datetime,
                             reason: str) -> None:
     """L3: the application's outstanding commitment brought to what may still be paid: the agreed amount less
     what was paid while it runs; only what is due once the balance was requested or the agreement ended."""
@@ -109,14 +110,15 @@ async def settle_commitment(uow: Unit, payments: Payments, application_id: str, 
                 at=at)
 
 
-async def _ledger_payment(uow: Unit, payments: Payments, p: Any, at: datetime) -> None:
+async def _ledger_payment(uow: PaymentsUnit, payments: Payments, p: Any, at: datetime) -> None:
     program = payments.program(p.program_id)
     entries = ledger.paying(program, await _position(uow, p.application_id), p.amount)
     await _post(uow, entries, program_id=p.program_id, application_id=p.application_id, reason="paid", at=at,
                 payment_id=p.payment_id)
 
 
-async def _demand_recovery(uow: Unit, payments: Payments, p: Any, amount: int, reason: str, at: datetime) -> None:
+async def _demand_recovery(uow: PaymentsUnit, payments: Payments, p: Any, amount: int, reason: str,
+                           at: datetime) -> None:
     """환수 통지: a paid instalment is demanded back by `amount` (C7/P4 clawback, I2's excess advance, I3's advance
     on a give-up). A receivable with a due date — `clawback_due_days` counted as the law counts them — recovered
     when the money comes back (record_recovery), which is when the ledger's clawback is posted, not now."""
@@ -129,7 +131,7 @@ async def _demand_recovery(uow: Unit, payments: Payments, p: Any, amount: int, r
     metrics.CLAWED_BACK.inc(amount)
 
 
-async def record_recovery(uow: Unit, payments: Payments, payment_id: str, principal: Principal, *, amount: int,
+async def record_recovery(uow: PaymentsUnit, payments: Payments, payment_id: str, principal: Principal, *, amount: int,
                           received_on: date | None) -> Any:
     """Clawback money came back (part or whole): now the ledger's clawback is posted, by source in proportion to
     what each paid (L2), and ClawbackRecovered says what is still owed."""
@@ -166,7 +168,7 @@ async def record_recovery(uow: Unit, payments: Payments, payment_id: str, princi
 # --- events in ------------------------------------------------------------------------------------------------
 
 def on_agreement_signed(payments: Payments):
-    async def handle(uow: Unit, envelope: Envelope, event: AgreementSigned) -> None:
+    async def handle(uow: PaymentsUnit, envelope: Envelope, event: AgreementSigned) -> None:
         """L3: the agreed amount is committed over the funding sources; the company may now request an advance
         where the program pays one (I1)."""
         program = payments.program(event.program_id, event.program_version)
@@ -181,7 +183,7 @@ def on_agreement_signed(payments: Payments):
 
 
 def on_report_accepted(payments: Payments):
-    async def handle(uow: Unit, envelope: Envelope, event: ReportAccepted) -> None:
+    async def handle(uow: PaymentsUnit, envelope: Envelope, event: ReportAccepted) -> None:
         program = payments.program(event.program_id, event.program_version)
         await uow.store.insert_accepted_report(
             application_id=event.application_id, program_id=event.program_id, agreement_id=event.agreement_id,
@@ -198,7 +200,7 @@ def on_report_accepted(payments: Payments):
 
 
 def on_participation_given_up(payments: Payments):
-    async def handle(uow: Unit, envelope: Envelope, event: ParticipationGivenUp) -> None:
+    async def handle(uow: PaymentsUnit, envelope: Envelope, event: ParticipationGivenUp) -> None:
         """C6: a signed agreement given up owes nothing more: an unpaid advance is cancelled, a paid one is to be
         returned (I3: it paid for work that will not be done) and the commitment released (L3)."""
         payments.program(event.program_id)
@@ -226,7 +228,7 @@ def on_participation_given_up(payments: Payments):
 
 
 def on_agreement_terminated(payments: Payments):
-    async def handle(uow: Unit, envelope: Envelope, event: AgreementTerminated) -> None:
+    async def handle(uow: PaymentsUnit, envelope: Envelope, event: AgreementTerminated) -> None:
         """C7/P4: fraud or false evidence claws back a paid subsidy and stops an unpaid one."""
         payments.program(event.program_id)
         await uow.store.insert_termination(application_id=event.application_id, program_id=event.program_id,
@@ -242,7 +244,7 @@ def on_agreement_terminated(payments: Payments):
     return handle
 
 
-async def claw_back(uow: Unit, payments: Payments, application_id: str, reason: TerminationReason, *,
+async def claw_back(uow: PaymentsUnit, payments: Payments, application_id: str, reason: TerminationReason, *,
                     at: datetime) -> None:
     """C7/P4 with 협약 ⑧-2 over every instalment: a due one is cancelled, a paid one demanded back whole (less what
     I2 demanded already)."""
@@ -265,7 +267,7 @@ async def claw_back(uow: Unit, payments: Payments, application_id: str, reason: 
 
 
 def on_allowance_due(payments: Payments):
-    async def handle(uow: Unit, envelope: Envelope, event: EvaluatorAllowanceDue) -> None:
+    async def handle(uow: PaymentsUnit, envelope: Envelope, event: EvaluatorAllowanceDue) -> None:
         """F7/P5: the allowance is owed from the round's close, due like any payment (P3's days)."""
         program = payments.program(event.program_id)
         received = local_date(event.occurred_at)
@@ -285,7 +287,7 @@ def on_allowance_due(payments: Payments):
 
 # --- P1–P3 the subsidy request --------------------------------------------------------------------------------
 
-async def file_subsidy_request(uow: Unit, payments: Payments, principal: Principal, *,
+async def file_subsidy_request(uow: PaymentsUnit, payments: Payments, principal: Principal, *,
                                application_id: str, proven_cost_including_vat: int, documents: dict[str, str],
                                bank: str, account_number: str, account_holder: str,
                                received_on: date | None) -> Any:
@@ -346,7 +348,7 @@ async def file_subsidy_request(uow: Unit, payments: Payments, principal: Princip
     return p
 
 
-async def return_request(uow: Unit, payments: Payments, payment_id: str, principal: Principal, *,
+async def return_request(uow: PaymentsUnit, payments: Payments, payment_id: str, principal: Principal, *,
                          reasons: list[str]) -> Any:
     """P3 with 서식4: a deficient subsidy request goes back to the company with the reasons, before the grant is
     decided; its days stop counting, and the request filed again complete is received anew."""
@@ -371,7 +373,7 @@ async def return_request(uow: Unit, payments: Payments, payment_id: str, princip
     return await uow.store.payment(payment_id)
 
 
-async def decide_grant(uow: Unit, payments: Payments, payment_id: str, principal: Principal) -> Any:
+async def decide_grant(uow: PaymentsUnit, payments: Payments, payment_id: str, principal: Principal) -> Any:
     """교부결정 통지: the center checked the complete request and decides the grant — what is paid and by when —
     as its own step, notified to the company, before the subsidy is paid."""
     p = await _due_payment(uow, payment_id, "P3")
@@ -390,7 +392,7 @@ async def decide_grant(uow: Unit, payments: Payments, payment_id: str, principal
     return await uow.store.payment(payment_id)
 
 
-async def _advance_beyond_subsidy(uow: Unit, payments: Payments, advance: Any, subsidy: int, excess: int,
+async def _advance_beyond_subsidy(uow: PaymentsUnit, payments: Payments, advance: Any, subsidy: int, excess: int,
                                   principal: Principal, now: datetime) -> None:
     """I2: the proven cost gives less than the advance: an unpaid advance is lowered to the subsidy (P4, with
     the reason), a paid one is recovered by the difference (`excess`)."""
@@ -410,7 +412,7 @@ async def _advance_beyond_subsidy(uow: Unit, payments: Payments, advance: Any, s
     await _demand_recovery(uow, payments, advance, excess, reason, now)
 
 
-async def file_advance_request(uow: Unit, payments: Payments, principal: Principal, *,
+async def file_advance_request(uow: PaymentsUnit, payments: Payments, principal: Principal, *,
                                application_id: str, bank: str, account_number: str, account_holder: str) -> Any:
     """I1: where the program pays an advance, the company (or an operator for it) requests it once the
     agreement is signed and before the balance; it is due like any payment (P3)."""
@@ -454,7 +456,7 @@ async def file_advance_request(uow: Unit, payments: Payments, principal: Princip
 
 # --- recording, adjusting -------------------------------------------------------------------------------------
 
-async def _due_payment(uow: Unit, payment_id: str, rule: str) -> Any:
+async def _due_payment(uow: PaymentsUnit, payment_id: str, rule: str) -> Any:
     p = await uow.store.payment(payment_id, lock=True)
     if p is None:
         raise RuleViolation(Problem("payment_id", rule, f"no payment {payment_id}"), status_code=404)
@@ -463,7 +465,7 @@ async def _due_payment(uow: Unit, payment_id: str, rule: str) -> Any:
     return p
 
 
-async def record_payment(uow: Unit, payments: Payments, payment_id: str, principal: Principal, *,
+async def record_payment(uow: PaymentsUnit, payments: Payments, payment_id: str, principal: Principal, *,
                          paid_on: date | None, amount: int) -> Any:
     """The center paid: the amount must be what is owed; the payment is closed (PaymentRecorded)."""
     p = await _due_payment(uow, payment_id, "P3")
@@ -497,7 +499,7 @@ async def record_payment(uow: Unit, payments: Payments, payment_id: str, princip
     return await uow.store.payment(payment_id)
 
 
-async def adjust(uow: Unit, payments: Payments, payment_id: str, principal: Principal, *,
+async def adjust(uow: PaymentsUnit, payments: Payments, payment_id: str, principal: Principal, *,
                  amount: int | None, due_on: date | None, reason: str) -> Any:
     """P4: the center changes the timing or lowers the amount when the company's obligations are late or
     incomplete, with its reason; a new PaymentDue tells the bus the terms now owed."""
@@ -536,7 +538,7 @@ async def adjust(uow: Unit, payments: Payments, payment_id: str, principal: Prin
 
 # --- P3 the overdue sweep -------------------------------------------------------------------------------------
 
-async def raise_overdue(uow: Unit, payments: Payments) -> list[str]:
+async def raise_overdue(uow: PaymentsUnit, payments: Payments) -> list[str]:
     """Due dates live in rows, not timers, so a restart loses none: every sweep raises PaymentOverdue once for
     each unpaid payment whose due date has passed (the day after the due date, KST)."""
     now = payments.clock()

@@ -24,20 +24,21 @@ async def _create(args, settings: PortalSettings) -> str:
     try:
         await migrate(engine, MIGRATIONS)
         async with session_factory(engine)() as session, session.begin():
-            existing = await store.account_by_login(session, login, lock=True)
+            db = store.PortalStore(session)
+            existing = await db.account_by_login(login, lock=True)
             if existing is not None and existing.role != args.role:
                 raise SystemExit(f"login: {login} is already a {existing.role}'s account")
             password_hash = security.hash_password(password)
             if existing is not None:
-                await store.reset_account(session, existing.account_id, password_hash=password_hash,
-                                          display_name=args.name, email=args.email, brn=args.brn,
-                                          evaluator_id=args.evaluator_id, agencies=args.agency or [])
+                await db.reset_account(existing.account_id, password_hash=password_hash,
+                                       display_name=args.name, email=args.email, brn=args.brn,
+                                       evaluator_id=args.evaluator_id, agencies=args.agency or [])
             else:
-                await store.create_account(session, login=login, role=args.role, display_name=args.name,
-                                           email=args.email, brn=args.brn, evaluator_id=args.evaluator_id,
-                                           password_hash=password_hash, at=datetime.now(timezone.utc),
-                                           invited_by="command line", agencies=args.agency or [])
-            await store.release_waiting_mail(session, notices.recipient_of(args.role, args.brn, args.evaluator_id))
+                await db.create_account(login=login, role=args.role, display_name=args.name,
+                                        email=args.email, brn=args.brn, evaluator_id=args.evaluator_id,
+                                        password_hash=password_hash, at=datetime.now(timezone.utc),
+                                        invited_by="command line", agencies=args.agency or [])
+            await db.release_waiting_mail(notices.recipient_of(args.role, args.brn, args.evaluator_id))
             return f"{login}: " + ("password and details set again" if existing else f"{args.role} account created")
     finally:
         await engine.dispose()

@@ -34,7 +34,8 @@ async def _page(request: Request, user: User, agreement_id: str, problems: list 
     found = await services.get(user.person, "contracts", f"/agreements/{agreement_id}")
     logs = await services.get(user.person, "contracts", f"/agreements/{agreement_id}/sessions")
     async with request.app.state.sessions() as session:
-        drafts = await store.uploads_of_agreement(session, agreement_id, "report-draft")
+        db = store.PortalStore(session)
+        drafts = await db.uploads_of_agreement(agreement_id, "report-draft")
     payments = [] if user.role == "expert" else [
         p for p in await services.get(user.person, "payments", "/payments")
         if p["application_id"] == found["application_id"]]

@@ -50,7 +50,8 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         async with inner(app):
             async with app.state.sessions() as session, session.begin():
-                await store.interrupt_jobs(session, web.now())
+                db = store.PortalStore(session)
+                await db.interrupt_jobs(web.now())
             app.state.services = Services(settings)
             try:
                 yield

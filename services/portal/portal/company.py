@@ -19,10 +19,11 @@ async def keep_upload(request: Request, user: User, upload: UploadFile, *, purpo
     settings = request.app.state.settings
     stored = await uploads.keep(upload, settings.upload_dir, settings.upload_max_bytes)
     async with request.app.state.sessions() as session, session.begin():
-        await store.add_upload(session, upload_id=stored.upload_id, account_id=user.account_id, brn=user.brn,
-                               filename=stored.filename, media_type=stored.media_type,
-                               size_bytes=stored.size_bytes, sha256=stored.sha256, at=now(), purpose=purpose,
-                               agreement_id=agreement_id)
+        db = store.PortalStore(session)
+        await db.add_upload(upload_id=stored.upload_id, account_id=user.account_id, brn=user.brn,
+                            filename=stored.filename, media_type=stored.media_type,
+                            size_bytes=stored.size_bytes, sha256=stored.sha256, at=now(), purpose=purpose,
+                            agreement_id=agreement_id)
     return stored
 
 
@@ -39,7 +40,8 @@ async def dashboard(request: Request) -> Response:
     applied = {a["program_id"] for a in applications if a["status"] not in ("rejected", "withdrawn")}
     programs = [p for p in programs if accepting_now(p, now())]
     async with request.app.state.sessions() as session:
-        recent = await store.notices_for(session, user.recipients, limit=5)
+        db = store.PortalStore(session)
+        recent = await db.notices_for(user.recipients, limit=5)
     return await render(request, "company.html", applications=applications, recent=recent,
                         programs=[p for p in programs if p["program_id"] not in applied])
 
@@ -104,7 +106,8 @@ async def _filename(request: Request, reference: str) -> str:
     if upload_id is None:
         return ""
     async with request.app.state.sessions() as session:
-        row = await store.upload(session, upload_id)
+        db = store.PortalStore(session)
+        row = await db.upload(upload_id)
     return row.filename if row else ""
 
 
@@ -142,7 +145,8 @@ async def application(request: Request, application_id: str) -> Response:
     user = await signed_in(request, "company", "operator")
     found = await request.app.state.services.get(user.person, "intake", f"/applications/{application_id}")
     async with request.app.state.sessions() as session:
-        timeline = await store.timeline(session, application_id)
+        db = store.PortalStore(session)
+        timeline = await db.timeline(application_id)
     return await render(request, "application.html", application=found, timeline=timeline,
                         rows=range(3), documents=labels.DOCUMENT, errors={}, general={})
 
@@ -166,7 +170,8 @@ async def supplement(request: Request, application_id: str) -> Response:
     elif not added and not errors:
         errors["evidence"] = "올릴 서류를 고르세요 — E6"
     async with request.app.state.sessions() as session:
-        timeline = await store.timeline(session, application_id)
+        db = store.PortalStore(session)
+        timeline = await db.timeline(application_id)
     return await render(request, "application.html", 422, application=found, timeline=timeline, rows=range(3),
                         documents=labels.DOCUMENT, errors=errors, general=errors)
 
@@ -180,7 +185,8 @@ async def download(request: Request, upload_id: str) -> Response:
     except uploads.UploadRefused:
         return await render(request, "error.html", 404, title="파일을 찾을 수 없습니다", message=upload_id[:80])
     async with request.app.state.sessions() as session:
-        row = await store.upload(session, upload_id)
+        db = store.PortalStore(session)
+        row = await db.upload(upload_id)
     allowed = row is not None and (user.role == "operator" or row.account_id == user.account_id
                                    or (user.brn is not None and row.brn and row.brn.strip() == user.brn))
     if not allowed or not path.exists():

@@ -28,10 +28,11 @@ BATCH = 100
 
 
 # One transaction's store (the portal publishes no events), as its consumers give it to on_event
-unit = units(store, source="/sme/portal")
+unit = units(store.PortalStore, source="/sme/portal")
+PortalUnit = Unit[store.PortalStore]
 
 
-async def on_event(uow: Unit, envelope: Envelope, event: IntegrationEvent) -> None:
+async def on_event(uow: PortalUnit, envelope: Envelope, event: IntegrationEvent) -> None:
     """Timeline lines and notices of one event (idempotent: the inbox and both tables' keys)."""
     if isinstance(event, ApplicationSubmitted):
         company = event.content.company
@@ -87,11 +88,12 @@ async def send_waiting(sessions: async_sessionmaker, channel: Channel, public_ur
     """E-mail the notices waiting; returns how many went out."""
     sent = 0
     async with sessions() as session, session.begin():
-        for n in await store.unsent(session, clock(), limit=BATCH, max_attempts=MAX_ATTEMPTS):
-            to = await store.emails_of(session, n.recipient)
+        db = store.PortalStore(session)
+        for n in await db.unsent(clock(), limit=BATCH, max_attempts=MAX_ATTEMPTS):
+            to = await db.emails_of(n.recipient)
             if not to:  # nobody has signed up for it yet: it waits in the portal
-                await store.mark_emailed(session, n.notification_id, at=None, error=store.NO_ADDRESS,
-                                         next_at=clock() + timedelta(hours=1))
+                await db.mark_emailed(n.notification_id, at=None, error=store.NO_ADDRESS,
+                                      next_at=clock() + timedelta(hours=1))
                 continue
             link = f"\n\n{public_url.rstrip('/')}{n.link}" if n.link else ""
             try:
@@ -100,9 +102,9 @@ async def send_waiting(sessions: async_sessionmaker, channel: Channel, public_ur
             except (OSError, smtplib.SMTPException) as exc:
                 log.warning("e-mail of notice %s failed (attempt %s): %s", n.notification_id, n.email_attempts + 1,
                             exc)
-                await store.mark_emailed(session, n.notification_id, at=None, error=str(exc)[:300],
-                                         next_at=clock() + backoff(n.email_attempts))
+                await db.mark_emailed(n.notification_id, at=None, error=str(exc)[:300],
+                                      next_at=clock() + backoff(n.email_attempts))
                 continue
-            await store.mark_emailed(session, n.notification_id, at=clock(), error=None)
+            await db.mark_emailed(n.notification_id, at=clock(), error=None)
             sent += 1
     return sent

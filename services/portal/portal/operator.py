@@ -117,9 +117,10 @@ async def close_round(request: Request, round_id: str) -> Response:
     user, _ = await posted(request, "operator")
     job_id = "job_" + secrets.token_urlsafe(12)
     async with request.app.state.sessions() as session, session.begin():
-        await store.start_job(session, job_id=job_id, kind="close-round", title=f"{round_id} 심사 마감",
-                              account_id=user.account_id, at=now())
-        await store.job_step(session, job_id, f"{user.display_name}님이 마감을 시작했습니다", now())
+        db = store.PortalStore(session)
+        await db.start_job(job_id=job_id, kind="close-round", title=f"{round_id} 심사 마감",
+                           account_id=user.account_id, at=now())
+        await db.job_step(job_id, f"{user.display_name}님이 마감을 시작했습니다", now())
     task = asyncio.create_task(_close(request.app, user.person, round_id, job_id))
     request.app.state.jobs.add(task)
     task.add_done_callback(request.app.state.jobs.discard)
@@ -131,7 +132,8 @@ async def _close(app, person: Person, round_id: str, job_id: str) -> None:
 
     async def step(text: str, status: str | None = None, link: str | None = None) -> None:
         async with app.state.sessions() as session, session.begin():
-            await store.job_step(session, job_id, text, now(), status=status, link=link)
+            db = store.PortalStore(session)
+            await db.job_step(job_id, text, now(), status=status, link=link)
 
     link = f"/operator/rounds/{round_id}"
     try:
@@ -182,7 +184,8 @@ def _counts(round_view: dict) -> str:
 async def job_page(request: Request, job_id: str) -> Response:
     user = await signed_in(request, "operator")
     async with request.app.state.sessions() as session:
-        found = await store.job(session, job_id)
+        db = store.PortalStore(session)
+        found = await db.job(job_id)
     if found is None or found.account_id != user.account_id:  # one's own work only (T1: never another agency's)
         return await render(request, "error.html", 404, title="작업을 찾을 수 없습니다", message=job_id[:40])
     return await render(request, "job.html", job=found)

@@ -53,7 +53,8 @@ async def login(request: Request) -> Response:
     settings, at = request.app.state.settings, now()
     lockout = security.Lockout(settings.lockout_failures, settings.lockout_minutes)
     async with request.app.state.sessions() as session, session.begin():
-        account = await store.account_by_login(session, login_name, lock=True)
+        db = store.PortalStore(session)
+        account = await db.account_by_login(login_name, lock=True)
         if account is not None and lockout.locked(account.locked_until, at):
             return await _refused(request, f"로그인을 {settings.lockout_failures}회 잘못 시도해 계정이 잠겼습니다. "
                                   f"{settings.lockout_minutes}분 뒤에 다시 시도하거나 센터에 문의해 주세요.",
@@ -61,14 +62,14 @@ async def login(request: Request) -> Response:
         if not security.password_matches(account.password_hash if account else None, password):
             if account is not None:
                 failed, locked_until = lockout.after_failure(account.failed_signins, at)
-                await store.record_signin(session, account.account_id, failed=failed, locked_until=locked_until)
+                await db.record_signin(account.account_id, failed=failed, locked_until=locked_until)
             return await _refused(request, GENERIC_FAILURE, login_name, next_page, status_code=401)
-        await store.record_signin(session, account.account_id, failed=0, locked_until=None)
+        await db.record_signin(account.account_id, failed=0, locked_until=None)
         # A new session id at every sign-in: an id planted before it (session fixation) is never the signed-in one
         token, csrf = security.new_token(), security.new_token()
         lifetime = request.app.state.session_lifetime
-        await store.open_session(session, token_hash=security.token_hash(token), account_id=account.account_id,
-                                 csrf_token=csrf, at=at, expires_at=lifetime.expires(at, at))
+        await db.open_session(token_hash=security.token_hash(token), account_id=account.account_id,
+                              csrf_token=csrf, at=at, expires_at=lifetime.expires(at, at))
     response = see_other(next_page or HOME[account.role])
     response.set_cookie(session_cookie(request), token, httponly=True, samesite="lax", path="/",
                         secure=settings.secure_cookies)
@@ -91,7 +92,8 @@ async def logout(request: Request) -> Response:
     token = request.cookies.get(session_cookie(request))
     if token:
         async with request.app.state.sessions() as session, session.begin():
-            await store.close_session(session, security.token_hash(token))
+            db = store.PortalStore(session)
+            await db.close_session(security.token_hash(token))
     response = see_other("/login")
     response.delete_cookie(session_cookie(request), path="/")
     return response
@@ -101,8 +103,9 @@ async def logout(request: Request) -> Response:
 async def notifications(request: Request) -> Response:
     user = await signed_in(request)
     async with request.app.state.sessions() as session, session.begin():
-        rows = await store.notices_for(session, user.recipients, limit=200)
-        await store.mark_read(session, user.recipients, now())
+        db = store.PortalStore(session)
+        rows = await db.notices_for(user.recipients, limit=200)
+        await db.mark_read(user.recipients, now())
     return await render(request, "notifications.html", notices=rows)
 
 
@@ -116,10 +119,11 @@ async def invites_page(request: Request) -> Response:
 
 
 async def _people_of(session, user: User) -> dict:
+    db = store.PortalStore(session)
     """T1: the invitations and accounts of the operator's agencies only."""
     mine = list(user.agencies)
-    return {"invites": await store.invites(session, agencies=mine),
-            "accounts": await store.accounts(session, agencies=mine)}
+    return {"invites": await db.invites(agencies=mine),
+            "accounts": await db.accounts(agencies=mine)}
 
 
 @router.post("/operator/invites")
@@ -129,16 +133,17 @@ async def invite(request: Request) -> Response:
                                                         "evaluator_id")}
     problems = invite_problems(values)
     async with request.app.state.sessions() as session, session.begin():
+        db = store.PortalStore(session)
         if problems:
             return await render(request, "invites.html", 422, problems=problems, values=values,
                                 **await _people_of(session, user))
         token, at = security.new_token(), now()
         login_name = values["brn"] if values["role"] == "company" else security.normalised_login(values["login"])
-        await store.add_invite(session, token_hash=security.token_hash(token), role=values["role"], login=login_name,
-                               display_name=values["display_name"], email=values["email"],
-                               brn=values["brn"] or None, evaluator_id=values["evaluator_id"] or None,
-                               invited_by=user.login, at=at, agencies=list(user.agencies),
-                               expires_at=at + timedelta(days=request.app.state.settings.invite_days))
+        await db.add_invite(token_hash=security.token_hash(token), role=values["role"], login=login_name,
+                            display_name=values["display_name"], email=values["email"],
+                            brn=values["brn"] or None, evaluator_id=values["evaluator_id"] or None,
+                            invited_by=user.login, at=at, agencies=list(user.agencies),
+                            expires_at=at + timedelta(days=request.app.state.settings.invite_days))
         link = f"{request.app.state.settings.public_url.rstrip('/')}/invite/{token}"
         return await render(request, "invites.html", created=link, **await _people_of(session, user))
 
@@ -165,7 +170,8 @@ def invite_problems(values: dict[str, str]) -> dict[str, str]:
 @router.get("/invite/{token}")
 async def invite_page(request: Request, token: str) -> Response:
     async with request.app.state.sessions() as session:
-        invite_row = await store.open_invite(session, security.token_hash(token), now())
+        db = store.PortalStore(session)
+        invite_row = await db.open_invite(security.token_hash(token), now())
     if invite_row is None:
         return await render(request, "error.html", 404, title="초대장이 없거나 만료되었습니다",
                             message="센터 담당자에게 새 초대를 요청해 주세요.")
@@ -178,22 +184,23 @@ async def accept(request: Request, token: str) -> Response:
     password, again = str(form.get("password", "")), str(form.get("password_again", ""))
     at = now()
     async with request.app.state.sessions() as session, session.begin():
-        invite_row = await store.open_invite(session, security.token_hash(token), at, lock=True)
+        db = store.PortalStore(session)
+        invite_row = await db.open_invite(security.token_hash(token), at, lock=True)
         if invite_row is None:
             return await render(request, "error.html", 404, title="초대장이 없거나 만료되었습니다",
                                 message="센터 담당자에게 새 초대를 요청해 주세요.")
         problem = security.password_problem(password, invite_row.login) or (
             "두 비밀번호가 다릅니다" if password != again else None)
         if problem is None:
-            created = await store.create_account(
-                session, login=invite_row.login, role=invite_row.role, display_name=invite_row.display_name,
+            created = await db.create_account(
+                login=invite_row.login, role=invite_row.role, display_name=invite_row.display_name,
                 email=invite_row.email, brn=invite_row.brn, evaluator_id=invite_row.evaluator_id,
                 password_hash=security.hash_password(password), at=at, invited_by=invite_row.invited_by,
                 agencies=list(invite_row.agencies))  # T1: the inviter's agencies
             problem = None if created else "이 아이디의 계정이 이미 있습니다. 로그인해 주세요."
             if created:
-                await store.accept_invite(session, security.token_hash(token), at)
-                await store.release_waiting_mail(session, notices.recipient_of(
+                await db.accept_invite(security.token_hash(token), at)
+                await db.release_waiting_mail(notices.recipient_of(
                     invite_row.role, invite_row.brn and invite_row.brn.strip(), invite_row.evaluator_id))
         if problem:
             return await render(request, "accept_invite.html", 422, invite=invite_row, token=token, error=problem)

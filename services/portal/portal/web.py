@@ -85,10 +85,11 @@ async def current_user(request: Request) -> User | None:
         at = now()
         lifetime = request.app.state.session_lifetime
         async with request.app.state.sessions() as session, session.begin():
-            row = await store.signed_in(session, security.token_hash(token), at)
+            db = store.PortalStore(session)
+            row = await db.signed_in(security.token_hash(token), at)
             if row is not None:
-                await store.touch_session(session, security.token_hash(token), at=at,
-                                          expires_at=lifetime.expires(row.created_at, at))
+                await db.touch_session(security.token_hash(token), at=at,
+                                       expires_at=lifetime.expires(row.created_at, at))
                 user = User(row.account_id, row.login, row.role, row.display_name, row.email,
                             row.brn.strip() if row.brn else None, row.evaluator_id, row.csrf_token,
                             tuple(row.agencies or ()))
@@ -122,7 +123,8 @@ async def render(request: Request, template: str, status_code: int = 200, **cont
     unread = 0
     if user is not None:
         async with request.app.state.sessions() as session:
-            unread = await store.unread_count(session, user.recipients)
+            db = store.PortalStore(session)
+            unread = await db.unread_count(user.recipients)
     return TEMPLATES.TemplateResponse(request, template, {"user": user, "unread": unread, **context},
                                       status_code=status_code)
 

@@ -47,7 +47,8 @@ class Review(BaseModel):
             summary="The manual-review queue: what operators must judge (X4, X6, D3, unsettled lookups)")
 async def reviews(request: Request, operator: Operator) -> list[Review]:
     async with request.app.state.sessions() as session:
-        rows = await store.open_reviews(session, programs=operator.visible_programs())
+        db = store.ScreeningStore(session)
+        rows = await db.open_reviews(programs=operator.visible_programs())
     return [Review(application_id=r.application_id, purpose=r.purpose, program_id=r.program_id,
                    company_name=r.company_name, questions=(r.decision or {}).get("questions", []), since=r.since)
             for r in rows]
@@ -79,8 +80,9 @@ async def applications(request: Request, operator: Operator, program_id: str | N
                        status: ScreeningStatus | None = None,
                        limit: int = Query(200, ge=1, le=5000)) -> list[Listed]:
     async with request.app.state.sessions() as session:
-        rows = await store.listing(session, program_id=program_id, status=status, limit=limit,
-                                   programs=operator.visible_programs())
+        db = store.ScreeningStore(session)
+        rows = await db.listing(program_id=program_id, status=status, limit=limit,
+                                programs=operator.visible_programs())
     return [Listed(application_id=r.application_id, program_id=r.program_id, company_name=r.company_name,
                    business_registration_number=r.brn, revision=r.revision, status=r.status,
                    submitted_at=r.submitted_at, decided_at=r.decided_at, decided_by=r.decided_by,
@@ -91,18 +93,20 @@ async def applications(request: Request, operator: Operator, program_id: str | N
             summary="How many applications wait on each registry, and the oldest wait")
 async def waiting(request: Request, operator: Operator) -> Waiting:
     async with request.app.state.sessions() as session:
-        by_registry = await store.waiting_by_registry(session, programs=operator.visible_programs())
+        db = store.ScreeningStore(session)
+        by_registry = await db.waiting_by_registry(programs=operator.visible_programs())
     return Waiting(registries={r: RegistryWait(**v) for r, v in by_registry.items()},
                    applications_waiting=sum(v["applications"] for v in by_registry.values()))
 
 
 async def _application(request: Request, application_id: str) -> ApplicationView:
     async with request.app.state.sessions() as session:
-        row = await store.get(session, application_id)
+        db = store.ScreeningStore(session)
+        row = await db.get(application_id)
         if row is None:
             raise _not_found(application_id)
-        lookups = await store.lookups_of(session, application_id)
-        trail = await store.audit_of(session, application_id)
+        lookups = await db.lookups_of(application_id)
+        trail = await db.audit_of(application_id)
     return ApplicationView(**{"application_id": row.application_id, "program_id": row.program_id,
             "business_registration_number": row.brn, "revision": row.revision, "status": row.status,
             "submitted_at": row.submitted_at, "decided_at": row.decided_at, "decided_by": row.decided_by,

@@ -59,8 +59,9 @@ async def sweep(sessions, screening: handlers.Screening) -> None:
     async with sessions() as session, session.begin():
         await handlers.expire_supplements(handlers.unit(session), screening)
     async with sessions() as session:
-        waiting = await store.waiting_by_registry(session)
-        statuses = await store.counts_by_status(session)
+        db = store.ScreeningStore(session)
+        waiting = await db.waiting_by_registry()
+        statuses = await db.counts_by_status()
     now = datetime.now(timezone.utc)
     for registry in Registry:
         row = waiting.get(registry.value)

@@ -41,7 +41,8 @@ RECHECK = "recheck:"
 
 
 # One transaction's store and outbox, as the consumers and the routes give it to the use cases (tests: a fake)
-unit = units(store, source=SOURCE)
+unit = units(store.ScreeningStore, source=SOURCE)
+ScreeningUnit = Unit[store.ScreeningStore]
 
 
 def recheck_purpose(request_id: str) -> str:
@@ -70,7 +71,7 @@ class Screening:
 # --- events from intake, evaluation and contracts ------------------------------------------------------------
 
 def on_submitted(screening: Screening):
-    async def handle(uow: Unit, envelope: Envelope, event: ApplicationSubmitted) -> None:
+    async def handle(uow: ScreeningUnit, envelope: Envelope, event: ApplicationSubmitted) -> None:
         await _take_up(uow, screening, event, revision=event.revision)
 
     return handle
@@ -79,7 +80,7 @@ def on_submitted(screening: Screening):
 def on_amended(screening: Screening):
     """A2/E6: an amendment or a supplement; the rules run again on the whole application as it now stands."""
 
-    async def handle(uow: Unit, envelope: Envelope, event: ApplicationAmended) -> None:
+    async def handle(uow: ScreeningUnit, envelope: Envelope, event: ApplicationAmended) -> None:
         row = await uow.store.get(event.application_id, lock=True)
         if row is None:  # the amendment overtook the submission (different topics): it carries everything
             await _take_up(uow, screening, event, revision=event.revision)
@@ -98,7 +99,7 @@ def on_amended(screening: Screening):
     return handle
 
 
-async def _take_up(uow: Unit, screening: Screening, event, *, revision: int) -> None:
+async def _take_up(uow: ScreeningUnit, screening: Screening, event, *, revision: int) -> None:
     program = screening.program(event.program_id, event.program_version)
     now = screening.clock()
     created = await uow.store.insert(
@@ -117,7 +118,7 @@ async def _take_up(uow: Unit, screening: Screening, event, *, revision: int) -> 
 
 
 def on_withdrawn(screening: Screening):
-    async def handle(uow: Unit, envelope: Envelope, event: ApplicationWithdrawn) -> None:
+    async def handle(uow: ScreeningUnit, envelope: Envelope, event: ApplicationWithdrawn) -> None:
         now = screening.clock()
         row = await uow.store.get(event.application_id, lock=True)
         if row is None:  # withdrawn before the submission reached us: remember, so it is never screened
@@ -139,7 +140,7 @@ def on_withdrawn(screening: Screening):
 def on_given_up(screening: Screening):
     """C6 → X10: remember the restriction; applications filed inside it are excluded."""
 
-    async def handle(uow: Unit, envelope: Envelope, event: ParticipationGivenUp) -> None:
+    async def handle(uow: ScreeningUnit, envelope: Envelope, event: ParticipationGivenUp) -> None:
         if await uow.store.get(event.application_id) is None:
             raise unknown_to("screening", event)  # an agreement follows the screening that passed it
         await uow.store.add_restriction(brn=event.business_registration_number,
@@ -152,7 +153,7 @@ def on_given_up(screening: Screening):
 def on_recheck_requested(screening: Screening):
     """X11: evaluation asks before notifying a selected company; the reply is RecheckCompleted."""
 
-    async def handle(uow: Unit, envelope: Envelope, event: RecheckRequested) -> None:
+    async def handle(uow: ScreeningUnit, envelope: Envelope, event: RecheckRequested) -> None:
         now = screening.clock()
         row = await uow.store.get(event.application_id, lock=True)
         if row is None:
@@ -181,13 +182,13 @@ def on_recheck_requested(screening: Screening):
 def on_lookup_answered(screening: Screening):
     """The registries answer many applications close together: a batch's answers are recorded in one statement,
     then each application (or re-check) is reconsidered once, all its answers known (issue 28)."""
-    async def handle(uow: Unit, envelope: Envelope, event: LookupAnswered) -> None:
+    async def handle(uow: ScreeningUnit, envelope: Envelope, event: LookupAnswered) -> None:
         uow.collect("lookup-answers", event, lambda answers: record_answers(uow, screening, answers))
 
     return handle
 
 
-async def record_answers(uow: Unit, screening: Screening, collected: list[Collected[LookupAnswered]]) -> None:
+async def record_answers(uow: ScreeningUnit, screening: Screening, collected: list[Collected[LookupAnswered]]) -> None:
     events = [c.item for c in collected]
     answered = await uow.store.record_answers([
         {"lookup_id": e.lookup_id, "at": e.answered_at, "verdict": e.verdict.value,
@@ -236,12 +237,13 @@ def subjects(content: ApplicationContent, program: ProgramDefinition, as_of) -> 
     return {registry: LookupSubject(**common, **own.get(registry, {})) for registry in Registry}
 
 
-async def reconsider(uow: Unit, screening: Screening, application_id: str) -> Decision | None:
+async def reconsider(uow: ScreeningUnit, screening: Screening, application_id: str) -> Decision | None:
     """Run the rules on everything known now and publish what changed."""
     return (await reconsider_all(uow, screening, [Collected(application_id)])).get(application_id)
 
 
-async def reconsider_all(uow: Unit, screening: Screening, applications: list[Collected[str]]) -> dict[str, Decision]:
+async def reconsider_all(uow: ScreeningUnit, screening: Screening,
+                         applications: list[Collected[str]]) -> dict[str, Decision]:
     """`reconsider` for several applications at once: their dossiers read in one statement and their new states
     written in one, as a batch of registry answers brings many close together (issue 28). Each is decided in the
     trace of the event that brought it (the last, if several did). The decided are left as they are."""
@@ -263,7 +265,7 @@ async def reconsider_all(uow: Unit, screening: Screening, applications: list[Col
     return decisions
 
 
-async def _decide(uow: Unit, screening: Screening, dossier: store.Dossier, program: ProgramDefinition,
+async def _decide(uow: ScreeningUnit, screening: Screening, dossier: store.Dossier, program: ProgramDefinition,
                   asking: list[store.NewLookup]) -> Decision:
     row = dossier.row
     content = ApplicationContent.model_validate(row.content)
@@ -282,7 +284,7 @@ async def _decide(uow: Unit, screening: Screening, dossier: store.Dossier, progr
     return decision
 
 
-async def _ensure_lookups(uow: Unit, screening: Screening, row: Any,
+async def _ensure_lookups(uow: ScreeningUnit, screening: Screening, row: Any,
                           asked: dict[Registry, LookupSubject], *, purpose: str,
                           known: list | None = None,
                           stored_later: list[store.NewLookup] | None = None) -> dict[Registry, LookupResult | None]:
@@ -330,7 +332,7 @@ def summary(decision: Decision) -> dict[str, Any]:
             "waiting_on": [r.value for r in decision.waiting_on]}
 
 
-async def _apply(uow: Unit, screening: Screening, row: Any, program: ProgramDefinition,
+async def _apply(uow: ScreeningUnit, screening: Screening, row: Any, program: ProgramDefinition,
                  decision: Decision) -> store.StateChange:
     """Publish and audit what the decision changed; returns the application's new state for the caller to write
     (with the others reconsidered alongside)."""
@@ -380,7 +382,7 @@ def registry_answers(lookups, purpose: str) -> dict[Registry, LookupResult | Non
     return {Registry(r.registry): answer_of(r) for r in lookups if r.purpose == purpose and not r.superseded}
 
 
-async def reconsider_recheck(uow: Unit, screening: Screening, request_id: str) -> None:
+async def reconsider_recheck(uow: ScreeningUnit, screening: Screening, request_id: str) -> None:
     """X11: decide the re-check once every registry has answered (or an operator ruled)."""
     recheck = await uow.store.recheck(request_id, lock=True)
     if recheck is None or recheck.status in RECHECK_DONE:
@@ -423,7 +425,7 @@ async def reconsider_recheck(uow: Unit, screening: Screening, request_id: str) -
 
 # --- operators ---------------------------------------------------------------------------------------------
 
-async def rule_on(uow: Unit, screening: Screening, *, application_id: str, purpose: str, exclude: bool,
+async def rule_on(uow: ScreeningUnit, screening: Screening, *, application_id: str, purpose: str, exclude: bool,
                   rules: tuple[str, ...] | None, reason: str, operator: Principal) -> None:
     """An operator's judgement (X4, X6, D3, an unsettled lookup), recorded with who, when and why; another
     agency's application does not exist for them (T1)."""
@@ -456,7 +458,7 @@ async def rule_on(uow: Unit, screening: Screening, *, application_id: str, purpo
         await reconsider_recheck(uow, screening, recheck_request(purpose))
 
 
-async def _open_question_rules(uow: Unit, row: Any, purpose: str) -> list[str]:
+async def _open_question_rules(uow: ScreeningUnit, row: Any, purpose: str) -> list[str]:
     if purpose == SCREENING:
         decision = row.decision or {}
     else:
@@ -468,7 +470,7 @@ async def _open_question_rules(uow: Unit, row: Any, purpose: str) -> list[str]:
     return list(dict.fromkeys(q["rule"] for q in decision.get("questions", [])))
 
 
-async def expire_supplements(uow: Unit, screening: Screening) -> list[str]:
+async def expire_supplements(uow: ScreeningUnit, screening: Screening) -> list[str]:
     """E6 timer: no supplement by the deadline rejects as incomplete. Runs from the sweeper; survives restarts
     because the deadline is a column, not a sleeping task."""
     due = await uow.store.overdue_supplements(screening.clock() - screening.supplement_grace)

@@ -1,16 +1,15 @@
 """The unit of work a use case runs in: one transaction's store and outbox.
 
-A service's use cases (handlers.py) take a `Unit` instead of a database session, so they can run on the real
-thing (`SqlUnit`: the service's store functions bound to the session, events into the outbox table, both committed
-together) or on an in-memory fake of the same shape in a unit test (tests/fakes). The store module's functions keep
-the session as their first argument; the unit hands it over, so reads at the edges (API listings, gauges) still call
-the store module directly."""
+A service's use cases (handlers.py) take a `Unit[TheirStore]` instead of a database session, so they can run on the
+real thing (`SqlUnit`: the service's store class over the session, events into the outbox table, both committed
+together) or on an in-memory fake of the same type in a unit test (tests/fakes: each fake store is declared a
+subclass of the real one, so mypy holds its queries to the real signatures). Reads at the edges (API listings,
+gauges) make the same store over their own session."""
 from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from types import ModuleType
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,12 +17,16 @@ from sme_runtime.consumer import Collected, collect_until_applied, defer_until_a
 from sme_runtime.outbox import append_to_outbox
 from sme_schemas import IntegrationEvent
 
+StoreT = TypeVar("StoreT")
+StoreT_co = TypeVar("StoreT_co", covariant=True)
 
-class Unit(Protocol):
-    """What a use case may touch: its service's store (`unit.store.<query>(…)`, the store module's functions
-    without the session) and the outbox."""
 
-    store: Any
+class Unit(Protocol[StoreT_co]):
+    """What a use case may touch: its service's store (`unit.store.<query>(…)`) and the outbox."""
+
+    @property
+    def store(self) -> StoreT_co:
+        """The service's queries, inside this unit's transaction."""
 
     async def publish(self, event: IntegrationEvent, *, topic: str | None = None) -> str:
         """Add the event to the outbox of this transaction; returns its ce_id."""
@@ -40,27 +43,12 @@ class Unit(Protocol):
         events handled in one statement."""
 
 
-class BoundStore:
-    """A store module's functions with the session already given: `bound.candidate(x)` is
-    `store.candidate(session, x)`. Constants (`store.FINAL`) read through unchanged."""
+class SqlUnit(Generic[StoreT]):
+    """One database transaction: the service's store over its session, its events into the outbox table."""
 
-    def __init__(self, module: ModuleType, session: AsyncSession) -> None:
-        self._module, self._session = module, session
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._module, name)
-        if callable(value) and not isinstance(value, type) and getattr(value, "__module__", None) == \
-                self._module.__name__:
-            return functools.partial(value, self._session)
-        return value
-
-
-class SqlUnit:
-    """One database transaction: the service's store bound to its session, its events into the outbox table."""
-
-    def __init__(self, session: AsyncSession, store: ModuleType, *, source: str) -> None:
+    def __init__(self, session: AsyncSession, store: Callable[[AsyncSession], StoreT], *, source: str) -> None:
         self.session, self.source = session, source
-        self.store: Any = BoundStore(store, session)
+        self.store = store(session)
 
     # The outbox rows are written as the transaction commits, all in one statement (sme_runtime.buffered)
     async def publish(self, event: IntegrationEvent, *, topic: str | None = None) -> str:
@@ -76,13 +64,13 @@ class SqlUnit:
         collect_until_applied(self.session, key, item, work)
 
 
-def units(store: ModuleType, *, source: str) -> Callable[[AsyncSession], Unit]:
-    """A service's maker of its unit of work from a transaction's session: its store module and its CloudEvents
-    source (`handlers.unit = units(store, source=SOURCE)`)."""
+def units(store: Callable[[AsyncSession], StoreT], *, source: str) -> Callable[[AsyncSession], SqlUnit[StoreT]]:
+    """A service's maker of its unit of work from a transaction's session: its store class and its CloudEvents
+    source (`handlers.unit = units(IntakeStore, source=SOURCE)`)."""
     return lambda session: SqlUnit(session, store, source=source)
 
 
-def in_unit(handler: Callable[..., Awaitable[None]], unit_of: Callable[[AsyncSession], Unit]):
+def in_unit(handler: Callable[..., Awaitable[None]], unit_of: Callable[[AsyncSession], Unit[Any]]):
     """An event handler written against a Unit, as the consumers call it (with the session of the transaction)."""
 
     async def handle(session: AsyncSession, envelope: Any, event: Any) -> None:
