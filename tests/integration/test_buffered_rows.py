@@ -97,3 +97,45 @@ def test_any_number_of_events_is_one_outbox_statement(fresh_databases, count):
 
     assert sum(s.startswith("INSERT INTO outbox") for s in statements) == 1
     assert asyncio.run(_rows("SELECT count(DISTINCT event_id) AS n FROM outbox"))[0]["n"] == count
+
+
+@pytest.mark.parametrize("service, store_class, subject", [
+    ("contracts", "contracts.store:ContractsStore", "agreement_id"),
+    ("payments", "payments.store:PaymentsStore", "payment_id"),
+    ("evaluation", "evaluation.store:EvaluationStore", "application_id"),
+])
+def test_every_services_audit_trail_is_one_statement_at_commit_and_reads_back_in_order(
+        fresh_databases, service, store_class, subject):
+    """The audit trail is one shape written one way in every service (sme_runtime.audit, issue 29): a
+    transaction's lines go in with one INSERT as it commits and read back through the store, oldest first; a line
+    without detail stores SQL NULL."""
+    import importlib
+
+    module_name, class_name = store_class.split(":")
+    store = getattr(importlib.import_module(module_name), class_name)
+    migrations = importlib.import_module(f"{service}.app").MIGRATIONS
+
+    async def run() -> tuple[list[str], list]:
+        engine = make_engine(db_url(service))
+        await migrate(engine, migrations)
+        statements: list[str] = []
+        sa_event.listen(engine.sync_engine, "before_cursor_execute",
+                        lambda conn, cursor, sql, params, context, many: statements.append(sql.split()[0]))
+        try:
+            async with session_factory(engine)() as session, session.begin():
+                db = store(session)
+                for i in range(3):
+                    await db.audit(at=NOW + timedelta(seconds=i), actor="operator:kim", action=f"step-{i}",
+                                   detail={"메모": "보완 요청"} if i else None, **{subject: "SUBJECT-1"})
+                await db.audit(at=NOW, actor="rules", action="elsewhere", **{subject: "SUBJECT-2"})
+            async with session_factory(engine)() as session:
+                return statements, await store(session).audit_of("SUBJECT-1")
+        finally:
+            await engine.dispose()
+
+    statements, trail = asyncio.run(run())
+
+    assert statements.count("INSERT") == 1, statements
+    assert [line.action for line in trail] == ["step-0", "step-1", "step-2"]
+    assert [line.at for line in trail] == [NOW + timedelta(seconds=i) for i in range(3)]
+    assert trail[0].detail is None and trail[1].detail == {"메모": "보완 요청"}

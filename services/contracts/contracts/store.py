@@ -8,7 +8,11 @@ from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.status import ReportStatus
+from sme_runtime.audit import AuditTrail
 from sme_runtime.db import as_json as _json, fetch_all as _rows, fetch_one as _one
+
+
+AUDIT = AuditTrail(("agreement_id", "application_id"))
 
 
 class ContractsStore:
@@ -158,13 +162,11 @@ class ContractsStore:
 
     async def audit(self, *, at: datetime, actor: str, action: str, agreement_id: str | None = None,
                     application_id: str | None = None, detail: dict | None = None) -> None:
-        await self.session.execute(text(
-            "INSERT INTO audit (agreement_id, application_id, at, actor, action, detail) "
-            "VALUES (:g, :a, :at, :actor, :action, CAST(:d AS jsonb))"),
-            {"g": agreement_id, "a": application_id, "at": at, "actor": actor, "action": action, "d": _json(detail)})
+        AUDIT.append(self.session, at=at, actor=actor, action=action, detail=detail, agreement_id=agreement_id,
+                     application_id=application_id)
 
     async def audit_of(self, agreement_id: str) -> list[Any]:
-        return await _rows(self.session, "SELECT * FROM audit WHERE agreement_id = :id ORDER BY id", id=agreement_id)
+        return await AUDIT.of(self.session, "agreement_id", agreement_id)
 
     # --- 사후관리 (M1–M3) --------------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evaluation.status import COMMITTED, CandidateStatus
-from sme_runtime.buffered import AppendOnly, append
+from sme_runtime.audit import AuditTrail
 from sme_runtime.db import as_json as _json, fetch_all as _rows, fetch_one as _one
 
 
@@ -35,8 +35,7 @@ class NewCandidate:
     call_id: str = "main"
 
 
-AUDIT = AppendOnly("audit", (("round_id", "text"), ("application_id", "text"), ("at", "timestamptz"),
-                             ("actor", "text"), ("action", "text"), ("detail", "jsonb")))
+AUDIT = AuditTrail(("round_id", "application_id"))
 
 
 class EvaluationStore:
@@ -303,14 +302,8 @@ class EvaluationStore:
 
     async def audit(self, *, at: datetime, actor: str, action: str, round_id: str | None = None,
                     application_id: str | None = None, detail: dict | None = None) -> None:
-        """The audit trail is only appended to: its rows of a transaction go in together as it commits (issue 28)."""
-        append(self.session, AUDIT, {"round_id": round_id, "application_id": application_id, "at": at, "actor": actor,
-                                     "action": action, "detail": _json(detail)})
+        AUDIT.append(self.session, at=at, actor=actor, action=action, detail=detail, round_id=round_id,
+                     application_id=application_id)
 
-    async def audit_of(
-        self, *, application_id: str | None = None, round_id: str | None = None
-    ) -> list[Any]:
-        return await _rows(self.session,
-            "SELECT * FROM audit WHERE (CAST(:a AS text) IS NOT NULL AND application_id = :a) "
-            "OR (CAST(:r AS text) IS NOT NULL AND round_id = :r AND application_id IS NULL) "
-            "ORDER BY id", a=application_id, r=round_id)
+    async def audit_of(self, application_id: str) -> list[Any]:
+        return await AUDIT.of(self.session, "application_id", application_id)

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sme_runtime.audit import AuditTrail
 from sme_runtime.db import as_json, fetch_all as _rows, fetch_one as _one
 
 
@@ -20,6 +21,9 @@ JSON_COLUMNS = ("breakdown", "documents", "returned_reasons")
 
 def _placeholder(column: str) -> str:
     return f"CAST(:{column} AS jsonb)" if column in JSON_COLUMNS else f":{column}"
+
+
+AUDIT = AuditTrail(("payment_id", "application_id"))
 
 
 class PaymentsStore:
@@ -167,13 +171,11 @@ class PaymentsStore:
 
     async def audit(self, *, at: datetime, actor: str, action: str, payment_id: str | None = None,
                     application_id: str | None = None, detail: dict | None = None) -> None:
-        await self.session.execute(text(
-            "INSERT INTO audit (payment_id, application_id, at, actor, action, detail) "
-            "VALUES (:p, :a, :at, :actor, :action, CAST(:d AS jsonb))"),
-            {"p": payment_id, "a": application_id, "at": at, "actor": actor, "action": action, "d": _json(detail)})
+        AUDIT.append(self.session, at=at, actor=actor, action=action, detail=detail, payment_id=payment_id,
+                     application_id=application_id)
 
     async def audit_of(self, payment_id: str) -> list[Any]:
-        return await _rows(self.session, "SELECT * FROM audit WHERE payment_id = :id ORDER BY id", id=payment_id)
+        return await AUDIT.of(self.session, "payment_id", payment_id)
 
     async def reseal_accounts(self, vault) -> int:
         """Every stored bank account sealed again with the vault's newest key (key rotation), in one transaction:

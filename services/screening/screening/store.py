@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from screening.status import RecheckStatus, ScreeningStatus
-from sme_runtime.buffered import AppendOnly, append
+from sme_runtime.audit import AuditTrail
 from sme_runtime.db import as_json as _json
 
 
@@ -62,8 +62,7 @@ class NewLookup:
     registry: str
 
 
-AUDIT = AppendOnly("audit", (("application_id", "text"), ("at", "timestamptz"), ("actor", "text"),
-                             ("action", "text"), ("detail", "jsonb")))
+AUDIT = AuditTrail(("application_id",))
 
 
 # T1: a listing limited to the caller's agencies' programs (:programs), or to none (NULL: the service's own gauges)
@@ -256,9 +255,7 @@ class ScreeningStore:
 
     async def audit(self, application_id: str, *, at: datetime, actor: str, action: str,
                     detail: dict | None = None) -> None:
-        """The audit trail is only appended to: its rows of a transaction go in together as it commits."""
-        append(self.session, AUDIT, {"application_id": application_id, "at": at, "actor": actor, "action": action,
-                                     "detail": _json(detail)})
+        AUDIT.append(self.session, at=at, actor=actor, action=action, detail=detail, application_id=application_id)
 
     async def overdue_supplements(self, cutoff: datetime, limit: int = 100) -> list[str]:
         """E6: applications whose supplement deadline passed before `cutoff`, locked for this sweeper only."""
@@ -297,9 +294,7 @@ class ScreeningStore:
             "FROM lookups WHERE application_id = :a ORDER BY requested_at, registry"), {"a": application_id})).all())
 
     async def audit_of(self, application_id: str) -> list[Any]:
-        return list((await self.session.execute(text(
-            "SELECT at, actor, action, detail FROM audit WHERE application_id = :a ORDER BY id"),
-            {"a": application_id})).all())
+        return await AUDIT.of(self.session, "application_id", application_id)
 
     async def listing(self, *, program_id: str | None, status: ScreeningStatus | None,
                       limit: int, programs: list[str] | None = None) -> list[Any]:
