@@ -48,7 +48,7 @@ from deploy.sample.program_call import demo_program, sample_forms
 from deploy.sample.screening_scenario import adjust_forms, registry_dataset
 from intake.domain import required_evidence
 from intake.form import ApplicationForm, to_content
-from screening.lookups import LookupAnswered, LookupRequested, Registry
+from screening.lookup.messages import LookupAnswered, LookupRequested, Registry
 from sme_runtime.auth import Role, mint_token
 from sme_runtime.settings import DEVELOPMENT_SECRET
 from sme_schemas.intake import ApplicationSubmitted

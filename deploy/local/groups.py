@@ -22,7 +22,7 @@ def consumer_groups(service: str) -> dict[str, list[str]]:
 
 def screening_groups() -> dict[str, list[str]]:
     """Screening's groups with its lookup workers' and the answers', plus intake's (it follows screening)."""
-    from screening.lookups import LookupAnswered, LookupRequested, Registry
+    from screening.lookup.messages import LookupAnswered, LookupRequested, Registry
 
     groups = consumer_groups("screening")
     groups["screening.lookup-answered"] = [LookupAnswered.topic()]

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from sqlalchemy import text
 
 from deploy.local.procs import ServiceProcess, evaluation_env, publish_event, running, screening_env
-from screening.lookups import LookupAnswered, Registry, Verdict
+from screening.lookup.messages import LookupAnswered, Registry, Verdict
 from sme_runtime.db import make_engine
 from sme_schemas import IntegrationEvent
 from sme_schemas.catalog import EVENTS

@@ -12,7 +12,7 @@ from intake.config import IntakeSettings
 from payments.config import PaymentsSettings
 from portal.config import PortalSettings
 from screening.config import ScreeningSettings
-from screening.lookups import Registry
+from screening.lookup.messages import Registry
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

@@ -2,7 +2,7 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from screening.lookups import DuplicateVerdict
+from screening.lookup.messages import DuplicateVerdict
 from screening.lookup.duplicates import (
     PriorProject, ProjectText, check_duplicates, cosine, grams, idf,
 )

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from evaluation.committee import (
-    Applicant, Employment, Evaluator, Kind, Role, Seat, allowance, check_committee, detect_conflicts,
+    Applicant, Employment, Evaluator, Kind, SeatRole, Seat, allowance, check_committee, detect_conflicts,
 )
 from evaluation.rounds import Declaration, RoundView
 from evaluation.scoring import evaluator_score
@@ -21,10 +21,10 @@ def ev(i: int, kind: Kind = Kind.EXTERNAL, **kw) -> Evaluator:
 
 
 def seats(n: int, *, chair: int = 0) -> list[Seat]:
-    return [Seat(ev(i), Role.CHAIR if i == chair else Role.MEMBER) for i in range(n)]
+    return [Seat(ev(i), SeatRole.CHAIR if i == chair else SeatRole.MEMBER) for i in range(n)]
 
 
-STAFF = Seat(ev(99, Kind.CENTER_STAFF, name="김간사"), Role.SECRETARY)
+STAFF = Seat(ev(99, Kind.CENTER_STAFF, name="김간사"), SeatRole.SECRETARY)
 
 
 @pytest.mark.parametrize("n, ok", [(2, False), (3, True), (7, True), (8, False)])
@@ -35,21 +35,21 @@ def test_three_to_seven_external_evaluators(n, ok):
 
 
 def test_exactly_one_chair():
-    no_chair = [Seat(s.evaluator, Role.MEMBER) for s in seats(3)]
+    no_chair = [Seat(s.evaluator, SeatRole.MEMBER) for s in seats(3)]
     assert "exactly one chair; 0" in check_committee(no_chair, minimum=3, maximum=7)[0].message
-    two = seats(3) + [Seat(ev(5), Role.CHAIR)]
+    two = seats(3) + [Seat(ev(5), SeatRole.CHAIR)]
     assert "exactly one chair; 2" in check_committee(two, minimum=3, maximum=7)[0].message
 
 
 def test_center_staff_sit_only_as_the_unpaid_secretary():
-    problems = check_committee(seats(3) + [Seat(ev(98, Kind.CENTER_STAFF), Role.MEMBER)], minimum=3, maximum=7)
+    problems = check_committee(seats(3) + [Seat(ev(98, Kind.CENTER_STAFF), SeatRole.MEMBER)], minimum=3, maximum=7)
     assert [(p.field, p.rule) for p in problems] == [("members[3].role", "F7")]
-    problems = check_committee(seats(3) + [Seat(ev(5), Role.SECRETARY)], minimum=3, maximum=7)
+    problems = check_committee(seats(3) + [Seat(ev(5), SeatRole.SECRETARY)], minimum=3, maximum=7)
     assert [(p.field, p.rule) for p in problems] == [("members[3].role", "S3")]
 
 
 def test_an_evaluator_is_seated_once():
-    problems = check_committee(seats(3) + [Seat(ev(1), Role.MEMBER)], minimum=3, maximum=7)
+    problems = check_committee(seats(3) + [Seat(ev(1), SeatRole.MEMBER)], minimum=3, maximum=7)
     assert any("EV-1 is named more than once" in p.message for p in problems)
 
 
@@ -91,7 +91,7 @@ def test_the_applicants_own_expert_is_detected_by_name_and_affiliation():
 
 
 def test_round_view_hides_conflicted_applications_and_drops_their_scores():
-    committee = [Seat(ev(0, name="이성훈", affiliation="한국생산성컨설팅"), Role.CHAIR)] + seats(4)[1:] + [STAFF]
+    committee = [Seat(ev(0, name="이성훈", affiliation="한국생산성컨설팅"), SeatRole.CHAIR)] + seats(4)[1:] + [STAFF]
     top = evaluator_score({i.code: i.levels[0] for i in RUBRIC.items}, RUBRIC)
     scores = {(f"EV-{i}", "APP-1"): top for i in range(4)}  # EV-0 scored before the conflict was known
     view = RoundView(seats=committee, applicants=APPLICANTS, scores=scores, as_of=AS_OF, lookback_days=1095,

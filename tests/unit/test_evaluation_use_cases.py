@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from evaluation import closing, handlers
-from evaluation.committee import Kind, Role
+from evaluation.committee import Kind, SeatRole
 from evaluation.scoring import document_score
 from sme_runtime.consumer import EventRefused
 from sme_runtime.problems import RuleViolation
@@ -58,7 +58,8 @@ def scored_round(evaluation, uow, tops: dict[str, int]) -> str:
                                         affiliation="대학", kind=Kind.EXTERNAL, fields=["경영"], employers=[],
                                         operator="kim"))
     run(handlers.form_committee(uow, evaluation, round_id=round_id, operator="kim",
-                                members=[(e, Role.CHAIR if n == 0 else Role.MEMBER) for n, e in enumerate(EVALUATORS)]))
+                                members=[(e, SeatRole.CHAIR if n == 0 else SeatRole.MEMBER)
+                                         for n, e in enumerate(EVALUATORS)]))
     for label, (application_id, _) in COMPANIES.items():
         for e in EVALUATORS:
             run(handlers.declare(uow, evaluation, round_id=round_id, application_id=application_id, evaluator_id=e,

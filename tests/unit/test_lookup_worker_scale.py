@@ -12,7 +12,7 @@ from screening.lookup.adapters import ADAPTERS, NTS_BATCH_LIMIT, RegistryRefused
 from screening.lookup.circuit import CircuitBreaker, CircuitState
 from screening.lookup.worker import Resilience
 from sme_schemas.values import brn_check_digit
-from screening.lookups import LookupRequested, LookupResult, LookupSubject, Registry, Verdict
+from screening.lookup.messages import LookupRequested, LookupResult, LookupSubject, Registry, Verdict
 
 BRNS = [f"{n}{brn_check_digit(n)}" for n in (f"{100000000 + i * 7:09d}" for i in range(250))]
 

@@ -5,7 +5,7 @@ from hypothesis import given, strategies as st
 
 from screening.similarity.index import Match
 from screening.similarity.verdict import CROWD_RANK, MIN_CROWD, MIN_SCORE, Applicant, Thresholds, judge
-from screening.lookups import DuplicateVerdict
+from screening.lookup.messages import DuplicateVerdict
 
 APPLICANT = Applicant(brn="1234567890", ceo="김민준")
 LIMITS = Thresholds(duplicate_threshold=0.75, borderline_threshold=0.45, outlier_z=6.0)

@@ -110,7 +110,7 @@ def test_the_command_line_indexes_and_searches(national, tmp_path):
 
 
 def test_d3_verdicts_on_the_corpus_exclude_own_copies_refer_others_and_pass_new_plans(national):
-    from screening.lookups import DuplicateVerdict
+    from screening.lookup.messages import DuplicateVerdict
     from screening.similarity.verdict import Applicant, Thresholds, judge
 
     _, index, queries, _ = national
@@ -137,7 +137,7 @@ def test_d3_verdicts_on_the_corpus_exclude_own_copies_refer_others_and_pass_new_
 def _subject(query: dict, brn: str):
     from datetime import date
 
-    from screening.lookups import LookupSubject
+    from screening.lookup.messages import LookupSubject
 
     return LookupSubject(business_registration_number=brn, company_name="(주)김포정밀", ceo_name="홍길동",
                          project_manager_name="박과장", founded_on=date(2012, 3, 15),
@@ -150,7 +150,7 @@ def test_the_duplicate_projects_lookup_judges_against_the_national_index(nationa
     """X5 for the applicant's own copy found nationally, D3 with the match's own words for another company's,
     a pass naming the best match for a new plan; the registry's answer (own ongoing projects) still counts."""
     from screening.lookup.adapters import interpret_prior_projects
-    from screening.lookups import Verdict
+    from screening.lookup.messages import Verdict
 
     _, index, queries, _ = national
     copy = next(q for q in queries if q["kind"] == "verbatim")

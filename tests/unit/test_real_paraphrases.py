@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench.korsts import by_meaning, ids, prior_projects, read_pairs, recall, sources
-from screening.lookups import DuplicateVerdict
+from screening.lookup.messages import DuplicateVerdict
 from screening.similarity.index import Match, PriorProjectIndex, build
 from screening.similarity.verdict import Applicant, Thresholds, judge
 

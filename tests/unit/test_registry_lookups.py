@@ -12,7 +12,7 @@ from screening.lookup.adapters import (
     interpret_sanctions, merged,
 )
 from screening.lookup.circuit import CircuitBreaker, CircuitState
-from screening.lookups import LookupRequested, LookupResult, LookupSubject, Registry, Verdict
+from screening.lookup.messages import LookupRequested, LookupResult, LookupSubject, Registry, Verdict
 from screening.lookup.worker import Resilience
 
 ANNOUNCED, TODAY = date(2024, 3, 25), date(2024, 4, 10)

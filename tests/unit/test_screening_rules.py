@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from screening.lookups import LookupResult, Registry, Verdict
-from screening.rules import Case, Outcome, Restriction, Ruling, decide, decide_recheck
+from screening.lookup.messages import LookupResult, Registry, Verdict
+from screening.rules import Case, ScreeningOutcome, Restriction, Ruling, decide, decide_recheck
 from sme_schemas.application import (
     ApplicationContent, DocumentType as D, EvidenceDocument, EvidenceRequirement, PreferenceCertification as C,
 )
@@ -61,7 +61,7 @@ def rules_of(findings) -> set[str]:
 
 def test_a_clean_application_passes_with_every_check_recorded():
     decision = decide(case())
-    assert decision.outcome is Outcome.PASSED
+    assert decision.outcome is ScreeningOutcome.PASSED
     assert {"X1", "X6", "X7", "X10", "G2", "E6"} <= rules_of(decision.findings)
     assert (
         decision.expert_grade == "2" and decision.facts.company_name
@@ -77,7 +77,7 @@ def test_a_clean_application_passes_with_every_check_recorded():
 ])
 def test_x1_hq_or_factory_in_the_city(hq, factory, eligible):
     decision = decide(case(content(company__hq_address=hq, company__factory_address=factory)))
-    assert (decision.outcome is Outcome.PASSED) is eligible
+    assert (decision.outcome is ScreeningOutcome.PASSED) is eligible
     if not eligible:
         assert rules_of(decision.findings) == {"X1"}
 
@@ -89,7 +89,7 @@ def test_x1_hq_or_factory_in_the_city(hq, factory, eligible):
 ])
 def test_x1_in_the_city_as_of_the_announcement_date(since, eligible):
     decision = decide(case(content(company__gimpo_business_since=since)))
-    assert (decision.outcome is Outcome.PASSED) is eligible
+    assert (decision.outcome is ScreeningOutcome.PASSED) is eligible
     if not eligible:
         assert rules_of(decision.findings) == {"X1"} and "공고일(2024-03-25) 현재" in decision.findings[0].detail
 
@@ -105,7 +105,9 @@ def decided(program: ProgramDefinition, **changes):
 
 
 def x1_problems(decision) -> list[str]:
-    return [f.detail for f in decision.findings if f.rule == "X1"] if decision.outcome is Outcome.REJECTED else []
+    if decision.outcome is not ScreeningOutcome.REJECTED:
+        return []
+    return [f.detail for f in decision.findings if f.rule == "X1"]
 
 
 @pytest.mark.parametrize("industry, revenue, sme", [
@@ -119,7 +121,7 @@ def x1_problems(decision) -> list[str]:
 ])
 def test_x1_an_sme_by_the_size_test_of_its_industry(industry, revenue, sme):
     decision = decided(PROGRAM, company__industry_code=industry, company__revenue_last_year=revenue)
-    assert (decision.outcome is Outcome.PASSED) is sme
+    assert (decision.outcome is ScreeningOutcome.PASSED) is sme
     if not sme:
         [problem] = x1_problems(decision)
         assert "eligibility.sme" in problem and f"{revenue:,}" in problem
@@ -127,9 +129,9 @@ def test_x1_an_sme_by_the_size_test_of_its_industry(industry, revenue, sme):
 
 def test_x1_the_size_test_can_be_switched_off_or_given_by_the_program():
     huge = {"company__revenue_last_year": 500_000_000_000}
-    assert decided(program_with(sme=False), **huge).outcome is Outcome.PASSED
+    assert decided(program_with(sme=False), **huge).outcome is ScreeningOutcome.PASSED
     own = program_with(revenue_ceilings=[{"industries": ["C"], "revenue_at_most": 500_000_000_000}])
-    assert decided(own, **huge).outcome is Outcome.PASSED
+    assert decided(own, **huge).outcome is ScreeningOutcome.PASSED
     assert x1_problems(decided(own, company__revenue_last_year=500_000_000_001))
 
 
@@ -137,7 +139,7 @@ def test_x1_the_size_test_can_be_switched_off_or_given_by_the_program():
                                                 ("35110", False), ("M71", False)])
 def test_x1_manufacturers_only(industry, eligible):
     decision = decided(program_with(industries=["C"]), company__industry_code=industry)
-    assert (decision.outcome is Outcome.PASSED) is eligible
+    assert (decision.outcome is ScreeningOutcome.PASSED) is eligible
     if not eligible:
         assert "eligibility.industries" in x1_problems(decision)[0]
 
@@ -152,14 +154,14 @@ def test_x1_manufacturers_only(industry, eligible):
 def test_x1_company_age_on_the_announcement_date(at_least, at_most, founded, eligible):
     decision = decided(program_with(founded_years_at_least=at_least, founded_years_at_most=at_most),
                        company__founded_on=founded)
-    assert (decision.outcome is Outcome.PASSED) is eligible
+    assert (decision.outcome is ScreeningOutcome.PASSED) is eligible
     if not eligible:
         assert "eligibility.founded_years_at" in x1_problems(decision)[0]
 
 
 def test_x1_a_social_economy_program_wants_the_certification_claimed_and_proven():
     social = program_with(certified_as=[C.SOCIAL_ENTERPRISE])
-    assert decided(social, bonus__certifications=[C.SOCIAL_ENTERPRISE]).outcome is Outcome.PASSED
+    assert decided(social, bonus__certifications=[C.SOCIAL_ENTERPRISE]).outcome is ScreeningOutcome.PASSED
     assert "eligibility.certified_as" in x1_problems(decided(social, bonus__certifications=[C.VENTURE]))[0]
     stale = [d.model_dump() for d in FRESH[:3]] + [doc(D.PREFERENCE_CERTIFICATE, days_before=400).model_dump()]
     unproven = decided(social, bonus__certifications=[C.SOCIAL_ENTERPRISE], evidence=stale)
@@ -170,7 +172,7 @@ def test_x1_every_failed_criterion_is_named_and_no_registry_is_asked():
     strict = program_with(industries=["G"], founded_years_at_least=20, certified_as=[C.SOCIAL_ENTERPRISE])
     decision = decide(Case(content=content(company__revenue_last_year=200_000_000_000), required_evidence=REQUIRED,
                            submitted_at=SUBMITTED, program=strict, now=NOW, answers={}))
-    assert decision.outcome is Outcome.REJECTED
+    assert decision.outcome is ScreeningOutcome.REJECTED
     assert [p.split("(eligibility.")[1].split(")")[0] for p in x1_problems(decision)] == [
         "sme", "industries", "founded_years_at_least", "certified_as"]
 
@@ -197,7 +199,7 @@ def test_ksic_codes_get_their_section_letter(code, with_section):
 # X7 -------------------------------------------------------------------------------------------------------
 def test_x7_a_declared_relocation_excludes_without_asking_any_registry():
     decision = decide(case(content(declarations__plans_to_relocate_outside_gimpo=True), answers={}))
-    assert decision.outcome is Outcome.REJECTED and rules_of(decision.findings) == {"X7"}
+    assert decision.outcome is ScreeningOutcome.REJECTED and rules_of(decision.findings) == {"X7"}
 
 
 # X10 ------------------------------------------------------------------------------------------------------
@@ -210,7 +212,7 @@ def test_x7_a_declared_relocation_excludes_without_asking_any_registry():
 ])
 def test_x10_participation_restriction_on_the_application_date(approved, until, excluded):
     decision = decide(case(restrictions=(Restriction(approved, until),)))
-    assert (decision.outcome is Outcome.REJECTED) is excluded
+    assert (decision.outcome is ScreeningOutcome.REJECTED) is excluded
     if excluded:
         assert rules_of(decision.findings) == {"X10"}
 
@@ -220,42 +222,42 @@ def test_x10_the_application_date_is_the_korean_calendar_day():
     restriction = Restriction(date(2023, 4, 2), date(2024, 4, 1))
     decision = decide(Case(content=content(), required_evidence=REQUIRED, submitted_at=late_evening_utc,
                            program=PROGRAM, now=NOW, answers=CLEAR, restrictions=(restriction,)))
-    assert decision.outcome is Outcome.PASSED
+    assert decision.outcome is ScreeningOutcome.PASSED
 
 
 # G1–G3 ----------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("degree, years, outcome", [
-    ("master", 7, Outcome.PASSED),     # 7 + 2 = 9: grade 3
-    ("bachelor", 9, Outcome.PASSED),   # 9 years without a master's: grade 3
-    ("bachelor", 8, Outcome.REJECTED),  # grade 4
-    ("master", 6, Outcome.REJECTED),   # 6 + 2 = 8: grade 4
-    ("none", 30, Outcome.REJECTED),    # no bachelor's degree: no grade at all
+    ("master", 7, ScreeningOutcome.PASSED),     # 7 + 2 = 9: grade 3
+    ("bachelor", 9, ScreeningOutcome.PASSED),   # 9 years without a master's: grade 3
+    ("bachelor", 8, ScreeningOutcome.REJECTED),  # grade 4
+    ("master", 6, ScreeningOutcome.REJECTED),   # 6 + 2 = 8: grade 4
+    ("none", 30, ScreeningOutcome.REJECTED),    # no bachelor's degree: no grade at all
 ])
 def test_g2_expert_grade_three_or_better(degree, years, outcome):
     c = content(expert__qualification={"highest_degree": degree, "consulting_years": years, "licences": []})
     decision = decide(case(c))
     assert decision.outcome is outcome
-    if outcome is Outcome.REJECTED:
+    if outcome is ScreeningOutcome.REJECTED:
         assert rules_of(decision.findings) == {"G2"} and "다른 전문가" in decision.findings[0].detail
 
 
 def test_g2_the_minimum_grade_is_program_data():
     lenient = PROGRAM.model_copy(update={"support": PROGRAM.support.model_copy(update={"minimum_expert_grade": 4})})
     c = content(expert__qualification={"highest_degree": "bachelor", "consulting_years": 8, "licences": []})
-    assert decide(case(c)).outcome is Outcome.REJECTED
+    assert decide(case(c)).outcome is ScreeningOutcome.REJECTED
     assert decide(Case(content=c, required_evidence=REQUIRED, submitted_at=SUBMITTED, program=lenient, now=NOW,
-                       answers=CLEAR)).outcome is not Outcome.REJECTED
+                       answers=CLEAR)).outcome is not ScreeningOutcome.REJECTED
 
 
 def test_no_expert_named_yet_passes_without_a_grade():
     decision = decide(case(content(expert=None)))
-    assert decision.outcome is Outcome.PASSED and decision.expert_grade is None
+    assert decision.outcome is ScreeningOutcome.PASSED and decision.expert_grade is None
 
 
 # X6 -------------------------------------------------------------------------------------------------------
 def test_x6_a_field_outside_the_announced_ones_goes_to_an_operator_not_to_rejection():
     decision = decide(case(content(consulting__consulting_field="해외부동산 투자자문")))
-    assert decision.outcome is Outcome.MANUAL_REVIEW and rules_of(decision.questions) == {"X6"}
+    assert decision.outcome is ScreeningOutcome.MANUAL_REVIEW and rules_of(decision.questions) == {"X6"}
 
 
 def test_x6_without_announced_fields_nothing_is_flagged():
@@ -270,18 +272,18 @@ def test_x6_without_announced_fields_nothing_is_flagged():
             answers=CLEAR,
         )
     )
-    assert decision.outcome is Outcome.PASSED
+    assert decision.outcome is ScreeningOutcome.PASSED
 
 
 # E6 -------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("days_before, outcome", [(365, Outcome.PASSED), (366, Outcome.PASSED),
-                                                  (367, Outcome.SUPPLEMENT_REQUESTED)])
+@pytest.mark.parametrize("days_before, outcome", [(365, ScreeningOutcome.PASSED), (366, ScreeningOutcome.PASSED),
+                                                  (367, ScreeningOutcome.SUPPLEMENT_REQUESTED)])
 def test_e6_a_calendar_year_before_counts_the_day_before_it_does_not(days_before, outcome):
     # 2023-04-02 is 366 days before 2024-04-02 (a leap day between) and a calendar year before: fresh (민법 제160조)
     evidence = [doc(D.BUSINESS_REGISTRATION_CERTIFICATE), doc(D.NATIONAL_TAX_PAYMENT_CERTIFICATE, days_before)]
     decision = decide(case(content(evidence=[d.model_dump() for d in evidence])))
     assert decision.outcome is outcome
-    if outcome is Outcome.SUPPLEMENT_REQUESTED:
+    if outcome is ScreeningOutcome.SUPPLEMENT_REQUESTED:
         assert [(d.rule, d.problem.value) for d in decision.documents] == [("E6", "stale")]
 
 
@@ -289,47 +291,47 @@ def test_e6_a_supplement_issued_after_the_application_passes_before_the_deadline
     """Asked to supplement a stale certificate, the company files one issued three days after the application."""
     stale = [doc(D.BUSINESS_REGISTRATION_CERTIFICATE), doc(D.NATIONAL_TAX_PAYMENT_CERTIFICATE, 400)]
     asked = decide(case(content(evidence=[d.model_dump() for d in stale])))
-    assert asked.outcome is Outcome.SUPPLEMENT_REQUESTED
+    assert asked.outcome is ScreeningOutcome.SUPPLEMENT_REQUESTED
     filed = NOW + timedelta(days=3)
     renewed = [stale[0], doc(D.NATIONAL_TAX_PAYMENT_CERTIFICATE, -3)]
     deadline = PROGRAM.working_calendar().deadline(NOW, days=PROGRAM.supplement_days)
     decision = decide(case(content(evidence=[d.model_dump() for d in renewed]), now=filed,
                            supplement_deadline=deadline))
-    assert decision.outcome is Outcome.PASSED
+    assert decision.outcome is ScreeningOutcome.PASSED
     # the same certificate read after the deadline is too late; one dated after the day it is read is no evidence
     late = decide(case(content(evidence=[d.model_dump() for d in stale]), now=deadline + timedelta(seconds=1),
                        supplement_deadline=deadline))
-    assert late.outcome is Outcome.REJECTED and rules_of(late.findings) == {"E6"}
+    assert late.outcome is ScreeningOutcome.REJECTED and rules_of(late.findings) == {"E6"}
     assert "24:00 KST" in late.findings[0].detail
     future = decide(case(content(evidence=[d.model_dump() for d in renewed])))
-    assert future.outcome is Outcome.SUPPLEMENT_REQUESTED
+    assert future.outcome is ScreeningOutcome.SUPPLEMENT_REQUESTED
 
 
 def test_e6_supplement_is_requested_while_the_registries_are_still_asked():
     evidence = [doc(D.BUSINESS_REGISTRATION_CERTIFICATE).model_dump()]
     decision = decide(case(content(evidence=evidence), answers={r: None for r in Registry}))
-    assert decision.outcome is Outcome.SUPPLEMENT_REQUESTED
+    assert decision.outcome is ScreeningOutcome.SUPPLEMENT_REQUESTED
     assert [(d.rule, d.problem.value) for d in decision.documents] == [("E1", "missing")]
     assert set(decision.waiting_on) == set(Registry)
 
 
 @pytest.mark.parametrize("now_offset, outcome", [
-    (timedelta(0), Outcome.SUPPLEMENT_REQUESTED),  # at the deadline itself: still in time
-    (timedelta(microseconds=1), Outcome.REJECTED),  # just after: incomplete
+    (timedelta(0), ScreeningOutcome.SUPPLEMENT_REQUESTED),  # at the deadline itself: still in time
+    (timedelta(microseconds=1), ScreeningOutcome.REJECTED),  # just after: incomplete
 ])
 def test_e6_no_supplement_by_the_deadline_rejects_as_incomplete(now_offset, outcome):
     deadline = SUBMITTED + timedelta(days=7)
     evidence = [doc(D.BUSINESS_REGISTRATION_CERTIFICATE).model_dump()]
     decision = decide(case(content(evidence=evidence), now=deadline + now_offset, supplement_deadline=deadline))
     assert decision.outcome is outcome
-    if outcome is Outcome.REJECTED:
+    if outcome is ScreeningOutcome.REJECTED:
         assert rules_of(decision.findings) == {"E6"}
 
 
 def test_e6_a_complete_supplement_after_the_deadline_passed_is_not_rejected():
     deadline = SUBMITTED + timedelta(days=7)
     decision = decide(case(now=deadline + timedelta(days=1), supplement_deadline=deadline))
-    assert decision.outcome is Outcome.PASSED
+    assert decision.outcome is ScreeningOutcome.PASSED
 
 
 # E5: unproven claims score 0 in the facts evaluation receives ----------------------------------------------
@@ -360,48 +362,52 @@ def referred(rule: str) -> LookupResult:
 def test_a_registry_record_excludes_even_while_another_registry_is_silent(registry, rule):
     others_silent = {r: None for r in Registry if r is not registry}
     decision = decide(case(answers={registry: excluded(rule), **others_silent}))
-    assert decision.outcome is Outcome.REJECTED and rules_of(decision.findings) == {rule}
+    assert decision.outcome is ScreeningOutcome.REJECTED and rules_of(decision.findings) == {rule}
 
 
 def test_without_an_answer_an_application_waits_never_passes():
     decision = decide(case(answers={**CLEAR, Registry.SANCTIONS: None}))
-    assert decision.outcome is Outcome.WAITING and decision.waiting_on == (Registry.SANCTIONS,)
+    assert decision.outcome is ScreeningOutcome.WAITING and decision.waiting_on == (Registry.SANCTIONS,)
     assert decision.facts is None
 
 
 def test_borderline_duplicate_waits_for_an_operator_then_follows_the_ruling():
     answers = {**CLEAR, Registry.DUPLICATE_PROJECTS: referred("D3")}
-    assert decide(case(answers=answers)).outcome is Outcome.MANUAL_REVIEW
+    assert decide(case(answers=answers)).outcome is ScreeningOutcome.MANUAL_REVIEW
     at = NOW + timedelta(hours=1)
     cleared = decide(case(answers=answers, rulings={"D3": Ruling("D3", False, "kim", "목표가 다름", at)}))
-    assert cleared.outcome is Outcome.PASSED and "kim" in next(f.detail for f in cleared.findings if f.rule == "D3")
+    assert cleared.outcome is ScreeningOutcome.PASSED
+    assert "kim" in next(f.detail for f in cleared.findings if f.rule == "D3")
     rejected = decide(case(answers=answers, rulings={"D3": Ruling("D3", True, "kim", "같은 과제", at)}))
-    assert rejected.outcome is Outcome.REJECTED and rejected.decided_by == "operator"
+    assert rejected.outcome is ScreeningOutcome.REJECTED and rejected.decided_by == "operator"
     assert "같은 과제" in rejected.findings[0].detail
 
 
 def test_x4_an_operator_may_exclude_for_false_statements_without_a_referral():
     ruling = Ruling("X4", True, "lee", "매출액 허위 기재 (재무제표 대조)", NOW)
     decision = decide(case(rulings={"X4": ruling}))
-    assert decision.outcome is Outcome.REJECTED and rules_of(decision.findings) == {"X4"}
+    assert decision.outcome is ScreeningOutcome.REJECTED and rules_of(decision.findings) == {"X4"}
     assert decision.decided_by == "operator"
 
 
 def test_precedence_exclusion_over_supplement_over_wait_over_review():
     missing = content(evidence=[doc(D.BUSINESS_REGISTRATION_CERTIFICATE).model_dump()])
     review = {Registry.DUPLICATE_PROJECTS: referred("D3")}
-    assert decide(case(missing, answers={**review, Registry.CREDIT: excluded("X2")})).outcome is Outcome.REJECTED
-    assert decide(case(missing, answers={**review, Registry.CREDIT: None})).outcome is Outcome.SUPPLEMENT_REQUESTED
-    assert decide(case(answers={**review, Registry.CREDIT: None})).outcome is Outcome.WAITING
-    assert decide(case(answers={**CLEAR, **review})).outcome is Outcome.MANUAL_REVIEW
+    assert (decide(case(missing, answers={**review, Registry.CREDIT: excluded("X2")})).outcome
+            is ScreeningOutcome.REJECTED)
+    assert (decide(case(missing, answers={**review, Registry.CREDIT: None})).outcome
+            is ScreeningOutcome.SUPPLEMENT_REQUESTED)
+    assert decide(case(answers={**review, Registry.CREDIT: None})).outcome is ScreeningOutcome.WAITING
+    assert decide(case(answers={**CLEAR, **review})).outcome is ScreeningOutcome.MANUAL_REVIEW
 
 
 # X11 ------------------------------------------------------------------------------------------------------
 def test_x11_recheck_decides_on_the_lookups_alone():
-    assert decide_recheck(CLEAR, {}).outcome is Outcome.PASSED
-    assert decide_recheck({**CLEAR, Registry.SANCTIONS: excluded("X9")}, {}).outcome is Outcome.REJECTED
-    assert decide_recheck({**CLEAR, Registry.CREDIT: None}, {}).outcome is Outcome.WAITING
-    assert decide_recheck({**CLEAR, Registry.DUPLICATE_PROJECTS: referred("D3")}, {}).outcome is Outcome.MANUAL_REVIEW
+    assert decide_recheck(CLEAR, {}).outcome is ScreeningOutcome.PASSED
+    assert decide_recheck({**CLEAR, Registry.SANCTIONS: excluded("X9")}, {}).outcome is ScreeningOutcome.REJECTED
+    assert decide_recheck({**CLEAR, Registry.CREDIT: None}, {}).outcome is ScreeningOutcome.WAITING
+    assert (decide_recheck({**CLEAR, Registry.DUPLICATE_PROJECTS: referred("D3")}, {}).outcome
+            is ScreeningOutcome.MANUAL_REVIEW)
 
 
 # Properties ------------------------------------------------------------------------------------------------
@@ -419,13 +425,13 @@ def test_never_passed_without_every_answer_and_never_both_waiting_and_decided(ki
     evidence = [doc(D.BUSINESS_REGISTRATION_CERTIFICATE), doc(D.NATIONAL_TAX_PAYMENT_CERTIFICATE, 400 if stale else 5)]
     c = content(declarations__plans_to_relocate_outside_gimpo=relocating, evidence=[d.model_dump() for d in evidence])
     decision = decide(case(c, answers=answers))
-    if decision.outcome is Outcome.PASSED:
+    if decision.outcome is ScreeningOutcome.PASSED:
         assert all(kind == "clear" for kind in kinds) and not relocating and not stale
-    if decision.outcome is Outcome.REJECTED:
+    if decision.outcome is ScreeningOutcome.REJECTED:
         assert relocating or "excluded" in kinds
     if relocating or "excluded" in kinds:
-        assert decision.outcome is Outcome.REJECTED
-    if None in kinds and decision.outcome is Outcome.WAITING:
+        assert decision.outcome is ScreeningOutcome.REJECTED
+    if None in kinds and decision.outcome is ScreeningOutcome.WAITING:
         assert decision.waiting_on
 
 
@@ -450,11 +456,12 @@ ANSWERS = {"regulatory-exemption": True, "exemption-designated-on": "2024-01-15"
 
 def test_x1_a_program_question_that_must_be_answered_yes():
     program = sandbox(answered_yes=["regulatory-exemption"])
-    assert decided(program, program_fields=ANSWERS).outcome is Outcome.PASSED
+    assert decided(program, program_fields=ANSWERS).outcome is ScreeningOutcome.PASSED
     refused = x1_problems(decided(program, program_fields={**ANSWERS, "regulatory-exemption": False}))
     assert refused == ["규제특례 지정 여부: '예'여야 신청할 수 있습니다 (eligibility.answered_yes, "
                        "program_fields.regulatory-exemption)"]
-    assert decided(sandbox(), program_fields={**ANSWERS, "regulatory-exemption": False}).outcome is Outcome.PASSED
+    assert (decided(sandbox(), program_fields={**ANSWERS, "regulatory-exemption": False}).outcome
+            is ScreeningOutcome.PASSED)
 
 
 @pytest.mark.parametrize("answers, problems", [
@@ -544,9 +551,9 @@ def test_q6_an_item_proven_by_no_yes_no_question_is_refused():
 def test_g2_no_expert_is_graded_where_the_agreement_has_no_expert_party():
     two_party = PROGRAM.model_copy(update={"support": PROGRAM.support.model_copy(update={"expert_party": False})})
     weak = {"highest_degree": "bachelor", "consulting_years": 1, "licences": []}
-    assert decided(PROGRAM, expert__qualification=weak).outcome is Outcome.REJECTED
+    assert decided(PROGRAM, expert__qualification=weak).outcome is ScreeningOutcome.REJECTED
     passed = decided(two_party, expert__qualification=weak)
-    assert passed.outcome is Outcome.PASSED and passed.expert_grade is None
+    assert passed.outcome is ScreeningOutcome.PASSED and passed.expert_grade is None
     assert "support.expert_party" in next(f.detail for f in passed.findings if f.rule == "G2")
 
 
@@ -568,14 +575,14 @@ def test_x11_keeps_an_operators_clearance_while_the_registry_says_the_same_and_n
     carried, changed = carried_over(then, then, cleared)
     assert list(carried) == ["X4"] and not changed
     assert carried["X4"].operator == "operator:kim" and "그때와 같음" in carried["X4"].reason
-    assert decide_recheck(then, carried).outcome is Outcome.PASSED
+    assert decide_recheck(then, carried).outcome is ScreeningOutcome.PASSED
     # the registry now says something else: back to an operator, with the earlier ruling named
     now = {**CLEAR, Registry.BUSINESS_STATUS: LookupResult(verdict=Verdict.REFER, findings=(
         Finding(rule="X4", detail="대표자 성명이 또 다릅니다"),))}
     carried, changed = carried_over(now, then, cleared)
     assert not carried and list(changed) == ["X4"]
     decision = decide_recheck(now, carried, reconsidered=changed)
-    assert decision.outcome is Outcome.MANUAL_REVIEW
+    assert decision.outcome is ScreeningOutcome.MANUAL_REVIEW
     assert "operator:kim이(가) 2026-11-20 문제없음으로 판단했으나" in decision.questions[0].detail
     # an exclusion is never carried (it had rejected the application), nor a clearance of another rule
     assert carried_over(then, then, {"X4": Ruling("X4", True, "op", "허위", at)}) == ({}, {})

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from screening import handlers
-from screening.lookups import LookupAnswered, LookupRequested, Registry, Verdict
+from screening.lookup.messages import LookupAnswered, LookupRequested, Registry, Verdict
 from sme_runtime.auth import Principal, Role
 from sme_runtime.consumer import EventRefused
 from sme_schemas.contracts import ParticipationGivenUp

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from evaluation import handlers, store
-from evaluation.committee import Kind, Role as SeatRole
+from evaluation.committee import Kind, SeatRole
 from evaluation.handlers import decimal
 from evaluation.scoring import publish
 from evaluation.status import CandidateStatus, RoundStatus

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
-from evaluation.committee import Role, allowance
+from evaluation.committee import SeatRole, allowance
 from evaluation.ranking import Candidate, Ranked, rank, select
 from evaluation.rounds import RoundView
 from evaluation.scoring import QualitativeScore, publish, qualitative_score
@@ -98,7 +98,7 @@ def allowances(program: ProgramDefinition, view: RoundView, paid_in_program: Map
     across its rounds."""
     conflicts, owed = view.conflicts(), []
     for seat in view.seats:
-        if seat.role is Role.SECRETARY:
+        if seat.role is SeatRole.SECRETARY:
             continue
         e = seat.evaluator
         scored = sum((e.evaluator_id, a.application_id) in view.scores

@@ -18,13 +18,13 @@ class Kind(StrEnum):
     CENTER_STAFF = "center-staff"
 
 
-class Role(StrEnum):
+class SeatRole(StrEnum):
     CHAIR = "chair"
     MEMBER = "member"
     SECRETARY = "secretary"
 
 
-SCORING_ROLES = (Role.CHAIR, Role.MEMBER)
+SCORING_ROLES = (SeatRole.CHAIR, SeatRole.MEMBER)
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Evaluator:
 @dataclass(frozen=True)
 class Seat:
     evaluator: Evaluator
-    role: Role
+    role: SeatRole
 
 
 @dataclass(frozen=True)
@@ -80,16 +80,16 @@ def check_committee(seats: Sequence[Seat], *, minimum: int, maximum: int) -> lis
         Problem("members", "S3", f"{i} is named more than once") for i in sorted({i for i in ids if ids.count(i) > 1})
     ]
     for n, seat in enumerate(seats):
-        if seat.evaluator.kind is Kind.CENTER_STAFF and seat.role is not Role.SECRETARY:
+        if seat.evaluator.kind is Kind.CENTER_STAFF and seat.role is not SeatRole.SECRETARY:
             problems.append(Problem(f"members[{n}].role", "F7", f"{seat.evaluator.name} is center staff: only the "
                                     "(unpaid) secretary's seat is open to center staff"))
-        if seat.role is Role.SECRETARY and seat.evaluator.kind is not Kind.CENTER_STAFF:
+        if seat.role is SeatRole.SECRETARY and seat.evaluator.kind is not Kind.CENTER_STAFF:
             problems.append(Problem(f"members[{n}].role", "S3", f"{seat.evaluator.name} is an external evaluator: "
                                     "seat them as chair or member; the secretary is center staff"))
-    chairs = sum(s.role is Role.CHAIR for s in seats)
+    chairs = sum(s.role is SeatRole.CHAIR for s in seats)
     if chairs != 1:
         problems.append(Problem("members", "S3", f"a committee has exactly one chair; {chairs} named"))
-    if sum(s.role is Role.SECRETARY for s in seats) > 1:
+    if sum(s.role is SeatRole.SECRETARY for s in seats) > 1:
         problems.append(Problem("members", "S3", "at most one secretary"))
     scoring = sum(s.role in SCORING_ROLES and s.evaluator.kind is Kind.EXTERNAL for s in seats)
     if not minimum <= scoring <= maximum:

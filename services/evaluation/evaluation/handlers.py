@@ -13,7 +13,7 @@ from typing import Any
 
 
 from evaluation import closing, metrics, store
-from evaluation.committee import Applicant, Employment, Evaluator, Kind, Role, Seat, check_committee
+from evaluation.committee import Applicant, Employment, Evaluator, Kind, SeatRole, Seat, check_committee
 from evaluation.ranking import Ranked, promote
 from evaluation.rounds import Declaration, RoundView
 from evaluation.status import COMMITTED, GONE, CandidateStatus, RoundStatus
@@ -263,7 +263,7 @@ async def open_round(uow: EvaluationUnit, evaluation: Evaluation, *, program_id:
 
 
 async def form_committee(uow: EvaluationUnit, evaluation: Evaluation, *, round_id: str,
-                         members: list[tuple[str, Role]], operator: str) -> list[str]:
+                         members: list[tuple[str, SeatRole]], operator: str) -> list[str]:
     """Seat the committee (or change it); returns the applications short of evaluators (flagged)."""
     r = await _open_round(uow, round_id)
     program = evaluation.program(r.program_id)
@@ -277,7 +277,7 @@ async def form_committee(uow: EvaluationUnit, evaluation: Evaluation, *, round_i
     if problems := check_committee(seats_, minimum=program.committee_min, maximum=program.committee_max):
         raise RuleViolation(*problems)
     unseated = (await uow.store.scored_evaluators(round_id)) - {
-        m for m, role in members if role is not Role.SECRETARY
+        m for m, role in members if role is not SeatRole.SECRETARY
     }
     if unseated:
         raise RuleViolation(Problem("members", "S3", f"{', '.join(sorted(unseated))} scored applications of this "
@@ -367,7 +367,7 @@ async def close_round(uow: EvaluationUnit, evaluation: Evaluation, *, round_id: 
             if c.status == CandidateStatus.IN_ROUND}
     paid = {s.evaluator.evaluator_id: await uow.store.allowance_paid_in_program(program.program_id,
                                                                                 s.evaluator.evaluator_id)
-            for s in view.seats if s.role is not Role.SECRETARY}
+            for s in view.seats if s.role is not SeatRole.SECRETARY}
     result = closing.close(program, view, rows, round_id=round_id, budget=_call_budget(program, r.call_id),
                            committed=await uow.store.committed_budget(program.program_id, r.call_id),
                            paid_in_program=paid)
@@ -436,7 +436,7 @@ async def round_view(uow: EvaluationUnit, evaluation: Evaluation, r, *, with_sco
     candidates = [c for c in await uow.store.candidates_of_round(r.round_id)
                   if c.status == CandidateStatus.IN_ROUND or r.status == RoundStatus.CLOSED]
     return RoundView(
-        seats=[Seat(_evaluator(s), Role(s.role)) for s in await uow.store.seats(r.round_id)],
+        seats=[Seat(_evaluator(s), SeatRole(s.role)) for s in await uow.store.seats(r.round_id)],
         applicants=[applicant(c) for c in candidates],
         declarations=[Declaration(d.evaluator_id, d.application_id, d.conflicted, d.relation, d.detail)
                       for d in await uow.store.declarations(r.round_id)],

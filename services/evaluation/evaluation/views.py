@@ -7,14 +7,14 @@ from typing import Any
 
 from pydantic import Field
 
-from evaluation.committee import Kind, Role
+from evaluation.committee import Kind, SeatRole
 from evaluation.status import CandidateStatus, RoundStatus
 from sme_runtime.views import ProblemView, View
 
 Score = str  # a published decimal, four places: "80.0000"
 
 
-class Employment(View):
+class EmploymentView(View):
     brn: str
     name: str
     since: date | None = None
@@ -28,7 +28,7 @@ class EvaluatorView(View):
     affiliation: str
     kind: Kind
     fields: list[str]
-    employers: list[Employment]
+    employers: list[EmploymentView]
 
 
 class RoundSummary(View):
@@ -39,10 +39,10 @@ class RoundSummary(View):
     closed_at: datetime | None
 
 
-class Seat(View):
+class SeatView(View):
     evaluator_id: str
     name: str
-    role: Role
+    role: SeatRole
     kind: Kind
     fields: list[str]
 
@@ -90,7 +90,7 @@ class RoundDetail(View):
     status: RoundStatus
     opened_at: datetime
     closed_at: datetime | None
-    committee: list[Seat]
+    committee: list[SeatView]
     short_of_evaluators: list[str]
     close_blocked_by: list[ProblemView]
     applications: list[RoundApplication]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from screening.config import ScreeningSettings
-from screening.lookups import Registry
+from screening.lookup.messages import Registry
 from sme_runtime.service import Command, serve, service_main
 
 

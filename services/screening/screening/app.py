@@ -14,7 +14,7 @@ from faststream.kafka import KafkaBroker
 
 from screening import api, handlers, metrics, store
 from screening.config import ScreeningSettings
-from screening.lookups import LookupAnswered, LookupRequested, Registry
+from screening.lookup.messages import LookupAnswered, LookupRequested, Registry
 from screening.status import ScreeningStatus
 from sme_runtime.consumer import dlq_topic
 from sme_runtime.metrics import set_by_status

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from screening.lookups import Registry
+from screening.lookup.messages import Registry
 from sme_runtime.settings import CalendarSettings
 
 

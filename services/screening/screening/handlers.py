@@ -12,12 +12,12 @@ from typing import Any, cast
 
 from screening import metrics, store
 from screening.evidence import supplement_deadline
-from screening.lookups import LookupAnswered, LookupRequested, LookupResult, LookupSubject, Registry, lookup_id
+from screening.lookup.messages import LookupAnswered, LookupRequested, LookupResult, LookupSubject, Registry, lookup_id
 from screening.status import (
     DECIDED, FINAL, RECHECK_DONE, RecheckStatus, ScreeningStatus, status_after,
 )
 from screening.rules import (
-    OPERATOR_RULES, Case, Decision, Outcome, Restriction, Ruling, carried_over, decide, decide_recheck,
+    OPERATOR_RULES, Case, Decision, ScreeningOutcome, Restriction, Ruling, carried_over, decide, decide_recheck,
 )
 from sme_runtime.auth import Principal
 from sme_runtime.consumer import Collected, program_of_event, unknown_to
@@ -276,7 +276,7 @@ async def _decide(uow: ScreeningUnit, screening: Screening, dossier: store.Dossi
                 rulings=latest_rulings(dossier.rulings), restrictions=restrictions,
                 supplement_deadline=row.supplement_deadline)
     decision = decide(case)
-    if decision.outcome is not Outcome.REJECTED:  # a local exclusion needs no registry at all
+    if decision.outcome is not ScreeningOutcome.REJECTED:  # a local exclusion needs no registry at all
         answers = await _ensure_lookups(uow, screening, row,
                                         subjects(content, program, local_date(row.started_at)), purpose=SCREENING,
                                         known=dossier.lookups, stored_later=asking)
@@ -341,12 +341,12 @@ async def _apply(uow: ScreeningUnit, screening: Screening, row: Any, program: Pr
     common = dict(program_id=row.program_id, program_version=row.program_version, application_id=app, occurred_at=now)
     outcome = decision.outcome
     state = store.StateChange(app, status_after(outcome), now, after)
-    if outcome is Outcome.REJECTED:
+    if outcome is ScreeningOutcome.REJECTED:
         state = replace(state, decided_by=decision.decided_by, final=True)
         await uow.store.abandon_lookups(app)
         await uow.publish(ApplicationRejected(**common, rejected_at=now, findings=decision.findings,
                                               decided_by=decision.decided_by))
-    elif outcome is Outcome.PASSED:
+    elif outcome is ScreeningOutcome.PASSED:
         if decision.facts is None:
             raise AssertionError("a passed decision always carries the verified facts")
         state = replace(state, decided_by="rules", final=True)
@@ -354,20 +354,20 @@ async def _apply(uow: ScreeningUnit, screening: Screening, row: Any, program: Pr
                                           expert_grade=cast(ExpertGradeLabel | None, decision.expert_grade),
                                           facts=decision.facts,
                                           checks=decision.findings))
-    elif outcome is Outcome.SUPPLEMENT_REQUESTED:
+    elif outcome is ScreeningOutcome.SUPPLEMENT_REQUESTED:
         deadline = row.supplement_deadline or supplement_deadline(now, program.supplement_days,
                                                                   program.working_calendar())
         state = replace(state, supplement_deadline=deadline)
         if row.status != status_after(outcome) or before.get("documents") != after["documents"]:
             await uow.publish(SupplementRequested(**common, requested_at=now, deadline=deadline,
                                                   documents=decision.documents))
-    elif outcome is Outcome.MANUAL_REVIEW:
+    elif outcome is ScreeningOutcome.MANUAL_REVIEW:
         if row.status != status_after(outcome) or before.get("questions") != after["questions"]:
             await uow.publish(ManualReviewRequested(**common, requested_at=now, questions=decision.questions))
     if row.status != status_after(outcome) or before.get("outcome") != after["outcome"]:
-        await uow.store.audit(app, at=now, actor=decision.decided_by if outcome is Outcome.REJECTED else "rules",
-                              action=outcome.value, detail=after)
-        metrics.record(outcome.value, decision.findings if outcome is Outcome.REJECTED else ())
+        actor = decision.decided_by if outcome is ScreeningOutcome.REJECTED else "rules"
+        await uow.store.audit(app, at=now, actor=actor, action=outcome.value, detail=after)
+        metrics.record(outcome.value, decision.findings if outcome is ScreeningOutcome.REJECTED else ())
     return state
 
 
@@ -399,8 +399,8 @@ async def reconsider_recheck(uow: ScreeningUnit, screening: Screening, request_i
     now = screening.clock()
     common = dict(program_id=recheck.program_id, application_id=recheck.application_id, occurred_at=now)
     after = summary(decision)
-    if decision.outcome in (Outcome.PASSED, Outcome.REJECTED):
-        excluded = decision.outcome is Outcome.REJECTED
+    if decision.outcome in (ScreeningOutcome.PASSED, ScreeningOutcome.REJECTED):
+        excluded = decision.outcome is ScreeningOutcome.REJECTED
         await uow.store.set_recheck(request_id, status=RecheckStatus.EXCLUDED if excluded else RecheckStatus.CLEAR,
                                     at=now, decision=after, final=True)
         await uow.publish(RecheckCompleted(**common, request_id=request_id, completed_at=now,
@@ -418,7 +418,7 @@ async def reconsider_recheck(uow: ScreeningUnit, screening: Screening, request_i
                               detail={"request_id": request_id, **after},
         )
         metrics.record(f"recheck-{'excluded' if excluded else 'clear'}", decision.findings if excluded else ())
-    elif decision.outcome is Outcome.MANUAL_REVIEW and recheck.status != RecheckStatus.MANUAL_REVIEW:
+    elif decision.outcome is ScreeningOutcome.MANUAL_REVIEW and recheck.status != RecheckStatus.MANUAL_REVIEW:
         await uow.store.set_recheck(request_id, status=RecheckStatus.MANUAL_REVIEW, at=now, decision=after, final=False)
         await uow.publish(ManualReviewRequested(**common, requested_at=now, questions=decision.questions))
 

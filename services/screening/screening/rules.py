@@ -18,7 +18,7 @@ from typing import Iterable, Mapping
 
 from screening.evidence import Freshness, review_evidence
 from sme_schemas.grade import assess_grade, grade_acceptable, grade_label
-from screening.lookups import LookupResult, Registry, Verdict
+from screening.lookup.messages import LookupResult, Registry, Verdict
 from sme_schemas.application import (
     ApplicationContent, CompanyProfile, DocumentType as D, EvidenceRequirement, PreferenceCertification,
 )
@@ -32,7 +32,7 @@ from sme_schemas.screening import DecidedBy, Finding, RequestedDocument, Verifie
 OPERATOR_RULES = ("X4", "X6")
 
 
-class Outcome(StrEnum):
+class ScreeningOutcome(StrEnum):
     PASSED = "passed"
     REJECTED = "rejected"
     SUPPLEMENT_REQUESTED = "supplement-requested"
@@ -80,7 +80,7 @@ class Case:
 
 @dataclass(frozen=True)
 class Decision:
-    outcome: Outcome
+    outcome: ScreeningOutcome
     findings: tuple[Finding, ...] = ()  # rejected: the deciding rules; passed: every check and what it found
     documents: tuple[RequestedDocument, ...] = ()  # supplement requested
     questions: tuple[Finding, ...] = ()  # manual review: what the operator must judge
@@ -140,16 +140,17 @@ def decide(case: Case) -> Decision:
     waiting = _lookups(case.answers, case.rulings, tally)
     _operator_findings(case.rulings, tally)
     if tally.exclusions:
-        return Decision(Outcome.REJECTED, findings=tuple(tally.exclusions), expert_grade=grade,
+        return Decision(ScreeningOutcome.REJECTED, findings=tuple(tally.exclusions), expert_grade=grade,
                         decided_by="operator" if tally.operator_decided else "rules")
     if review.supplement:
-        return Decision(Outcome.SUPPLEMENT_REQUESTED, documents=review.supplement, waiting_on=waiting,
+        return Decision(ScreeningOutcome.SUPPLEMENT_REQUESTED, documents=review.supplement, waiting_on=waiting,
                         questions=tuple(tally.questions), expert_grade=grade)
     if waiting:
-        return Decision(Outcome.WAITING, waiting_on=waiting, questions=tuple(tally.questions), expert_grade=grade)
+        return Decision(ScreeningOutcome.WAITING, waiting_on=waiting, questions=tuple(tally.questions),
+                        expert_grade=grade)
     if tally.questions:
-        return Decision(Outcome.MANUAL_REVIEW, questions=tuple(tally.questions), expert_grade=grade)
-    return Decision(Outcome.PASSED, findings=tuple(tally.checks), expert_grade=grade,
+        return Decision(ScreeningOutcome.MANUAL_REVIEW, questions=tuple(tally.questions), expert_grade=grade)
+    return Decision(ScreeningOutcome.PASSED, findings=tuple(tally.checks), expert_grade=grade,
                     facts=verified_facts(case, review.unproven))
 
 
@@ -194,13 +195,13 @@ def decide_recheck(answers: Mapping[Registry, LookupResult | None], rulings: Map
             f"{local_date(ruling.at)} 문제없음으로 판단했으나"
             f"({ruling.reason}) 재확인 조회 결과가 그때와 다릅니다")) for q in tally.questions]
     if tally.exclusions:
-        return Decision(Outcome.REJECTED, findings=tuple(tally.exclusions),
+        return Decision(ScreeningOutcome.REJECTED, findings=tuple(tally.exclusions),
                         decided_by="operator" if tally.operator_decided else "rules")
     if waiting:
-        return Decision(Outcome.WAITING, waiting_on=waiting, questions=tuple(tally.questions))
+        return Decision(ScreeningOutcome.WAITING, waiting_on=waiting, questions=tuple(tally.questions))
     if tally.questions:
-        return Decision(Outcome.MANUAL_REVIEW, questions=tuple(tally.questions))
-    return Decision(Outcome.PASSED, findings=tuple(tally.checks))
+        return Decision(ScreeningOutcome.MANUAL_REVIEW, questions=tuple(tally.questions))
+    return Decision(ScreeningOutcome.PASSED, findings=tuple(tally.checks))
 
 
 # --- the rules, one function each -------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from screening.rules import Outcome
+from screening.rules import ScreeningOutcome
 
 
 class ScreeningStatus(StrEnum):
@@ -20,9 +20,9 @@ FINAL = (ScreeningStatus.REJECTED, ScreeningStatus.WITHDRAWN)  # nothing changes
 DECIDED = (*FINAL, ScreeningStatus.PASSED)  # an amendment, an answer or a ruling no longer reopens them
 
 
-def status_after(outcome: Outcome) -> ScreeningStatus:
+def status_after(outcome: ScreeningOutcome) -> ScreeningStatus:
     """The application's status once the rules decided `outcome` (still waiting on a registry: screening)."""
-    return ScreeningStatus.SCREENING if outcome is Outcome.WAITING else ScreeningStatus(outcome.value)
+    return ScreeningStatus.SCREENING if outcome is ScreeningOutcome.WAITING else ScreeningStatus(outcome.value)
 
 
 class RecheckStatus(StrEnum):

@@ -16,7 +16,7 @@ from typing import Any, Callable, Protocol
 import httpx
 
 from screening.lookup.duplicates import PriorProject, ProjectText, check_duplicates
-from screening.lookups import DuplicateVerdict, LookupResult, LookupSubject, Registry, Verdict
+from screening.lookup.messages import DuplicateVerdict, LookupResult, LookupSubject, Registry, Verdict
 from screening.similarity.analysis import kiwi
 from screening.similarity.index import PriorProjectIndex
 from screening.similarity.verdict import Applicant, Judgement, Thresholds, judge

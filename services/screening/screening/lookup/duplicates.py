@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable
 
-from screening.lookups import DuplicateVerdict
+from screening.lookup.messages import DuplicateVerdict
 
 from screening.similarity.analysis import CONTENT_TAGS, kiwi, weighted_cosine
 

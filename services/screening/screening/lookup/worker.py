@@ -35,7 +35,7 @@ from screening.lookup.adapters import (
     ADAPTERS, BatchingRegistryAdapter, PriorProjectRegistry, RegistryAdapter, RegistryRefused, RegistryUnavailable,
 )
 from screening.lookup.circuit import CircuitBreaker, CircuitState
-from screening.lookups import REGISTRY_RULES, LookupAnswered, LookupRequested, LookupResult, Registry, Verdict
+from screening.lookup.messages import REGISTRY_RULES, LookupAnswered, LookupRequested, LookupResult, Registry, Verdict
 from screening.similarity.index import PriorProjectIndex
 from sme_runtime.consumer import dead_letter_headers, dlq_topic, raw_bodies, tolerant_batch_parser
 from sme_runtime import lag, telemetry

@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from screening.lookups import DuplicateVerdict
+from screening.lookup.messages import DuplicateVerdict
 from screening.similarity.index import ELEMENTS, Match
 
 CROWD_RANK = 10
