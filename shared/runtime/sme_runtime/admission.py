@@ -27,8 +27,8 @@ from prometheus_client import Counter, Gauge
 from sme_runtime.metrics import REGISTRY
 
 Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict]]
-Send = Callable[[dict], Awaitable[None]]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 NEVER_REFUSED = ("/livez", "/readyz", "/health", "/metrics")
@@ -81,7 +81,7 @@ class AdmissionControl:
                  for_browsers: bool = False) -> None:
         self.app, self.service, self.for_browsers = app, service, for_browsers
         self.admission = Admission(max_in_flight=max_in_flight, max_loop_lag_ms=max_loop_lag_ms)
-        self._watch: asyncio.Task | None = None
+        self._watch: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(NEVER_REFUSED):

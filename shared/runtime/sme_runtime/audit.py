@@ -31,8 +31,8 @@ class AuditTrail:
     def _rows(self) -> AppendOnly:
         return AppendOnly(self.table, tuple((subject, "text") for subject in self.subjects) + _WHAT)
 
-    def append(self, session: AsyncSession, *, at: datetime, actor: str, action: str, detail: dict | None = None,
-               **subjects: str | None) -> None:
+    def append(self, session: AsyncSession, *, at: datetime, actor: str, action: str,
+               detail: dict[str, Any] | None = None, **subjects: str | None) -> None:
         """One line, written as the transaction commits. A subject the table has no column for is a programming
         error, refused here rather than lost."""
         self._known(subjects)

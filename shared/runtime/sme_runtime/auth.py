@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Iterable
+from typing import TYPE_CHECKING, Annotated, Any, Awaitable, Callable, Iterable
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -151,7 +151,7 @@ def authorise(credentials: HTTPAuthorizationCredentials | None, verifier: TokenV
     return principal
 
 
-def requires(*roles: Role):
+def requires(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """A FastAPI dependency: the caller's Principal, with one of `roles`, checked by the app's TokenVerifier
     (service_app makes it from the settings)."""
 

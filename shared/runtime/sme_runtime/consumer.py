@@ -21,7 +21,7 @@ import json
 import logging
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
-from typing import Any, Awaitable, Callable, Generic, TypeVar, cast
+from typing import Any, Awaitable, Callable, Generic, Mapping, TypeVar, cast
 
 from aiokafka import ConsumerRecord
 from aiokafka.errors import MessageSizeTooLargeError
@@ -74,7 +74,7 @@ def unknown_to(service: str, event: IntegrationEvent, *, field: str = "applicati
                         field=field, rule=KNOWN_APPLICATION)
 
 
-def program_of_event(programs: dict, program_id: str, version: int | None = None):
+def program_of_event(programs: Mapping[str, Any], program_id: str, version: int | None = None) -> Any:
     """The program definition an event names, in the version its application applied under (V1); a program or
     version this deployment does not know dead-letters the event."""
     program = programs.get(program_id)
@@ -166,9 +166,9 @@ RefusalAnswer = Callable[[AsyncSession, Any, str | None, Exception], Awaitable[N
 class ReliableConsumers:
     """Registers a service's subscriptions; each one is idempotent, ordered per key and dead-letters poison."""
 
-    def __init__(self, broker: KafkaBroker, sessions: async_sessionmaker, *, service: str,
+    def __init__(self, broker: KafkaBroker, sessions: async_sessionmaker[AsyncSession], *, service: str,
                  retry_max_seconds: float = 30.0, batch_size: int = 1, batch_wait_ms: int = 100,
-                 programs: dict | None = None) -> None:
+                 programs: Mapping[str, Any] | None = None) -> None:
         self.broker, self.sessions, self.service = broker, sessions, service
         # A3 for every consumer alike: an event of a program this deployment has no definition of is
         # dead-lettered (its rules cannot be applied); once the definition is deployed an operator replays it.
@@ -300,7 +300,7 @@ class ReliableConsumers:
         await self._commit(msg)
 
     async def _apply_until_done(self, envelope: Envelope, event: IntegrationEvent, handler: Handler,
-                                group: str, record) -> str:
+                                group: str, record: Any) -> str:
         backoff, unexpected = Backoff(cap=self.retry_max_seconds), 0
         while True:
             try:
@@ -341,7 +341,7 @@ class ReliableConsumers:
         if self.programs is not None and program_id:
             program_of_event(self.programs, program_id)
 
-    async def _dead_letter(self, record, group: str, exc: Exception, *, event_id: str | None) -> None:
+    async def _dead_letter(self, record: Any, group: str, exc: Exception, *, event_id: str | None) -> None:
         """Publish the original message to <topic>.dlq with the error in headers; retried until it is there. A
         copy that would not fit in a Kafka message is truncated, with the original's offset to find it by."""
         headers = dead_letter_headers(record, group, exc)
@@ -361,7 +361,7 @@ class ReliableConsumers:
                             publish_exc, await backoff.wait())
         log.warning("dead-lettered %s@%s/%s: %s", record.topic, record.partition, record.offset, exc)
 
-    async def _record_dead_letter(self, record, group: str, event_id: str | None, exc: Exception) -> None:
+    async def _record_dead_letter(self, record: Any, group: str, event_id: str | None, exc: Exception) -> None:
         async with self.sessions() as session, session.begin():
             first_time = (await session.execute(text(
                 'INSERT INTO dead_letters (consumer, topic, partition, "offset", event_id, error, program_id) '
@@ -386,7 +386,7 @@ def _reason(exc: Exception) -> str:
     return f"[{rule}] {field}: {exc}" if rule else str(exc)
 
 
-def dead_letter_headers(record, group: str, exc: Exception) -> dict[str, str]:
+def dead_letter_headers(record: Any, group: str, exc: Exception) -> dict[str, str]:
     """The original headers plus why and where from, so an operator can fix and replay the message."""
     headers = dict(_headers(record))
     headers.update({
@@ -432,17 +432,17 @@ def _storable(value: str) -> str:
     return value.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def _headers(record) -> list[tuple[str, str]]:
+def _headers(record: Any) -> list[tuple[str, str]]:
     """The headers as text for the DLQ copy: bytes that are not UTF-8 shown as U+FFFD (the original keeps them)."""
     return [(k, v.decode("utf-8", "replace") if isinstance(v, (bytes, bytearray)) else "" if v is None else str(v))
             for k, v in (record.headers or ())]
 
 
-def _header(record, name: str) -> str | None:
+def _header(record: Any, name: str) -> str | None:
     return dict(_headers(record)).get(name)
 
 
-async def tolerant_parser(record, original_parser):
+async def tolerant_parser(record: Any, original_parser: Callable[[Any], Awaitable[Any]]) -> Any:
     """FastStream's parser decodes every header as strict UTF-8 (and fails on a null one) before our code sees
     the message, and the next ack would move past it: nothing recorded. It gets readable headers here; the
     handler gets the original record, and the envelope check refuses the bad header by name (DLQ)."""
@@ -451,24 +451,25 @@ async def tolerant_parser(record, original_parser):
     return parsed
 
 
-async def tolerant_batch_parser(records, original_parser):
+async def tolerant_batch_parser(records: tuple[Any, ...],
+                                original_parser: Callable[[Any], Awaitable[Any]]) -> Any:
     """The same for a poll: one bad byte would fail the whole batch."""
     parsed = await original_parser(tuple(_readable(r) for r in records))
     parsed.raw_message = records
     return parsed
 
 
-async def raw_bodies(msg, original_decoder):
+async def raw_bodies(msg: Any, original_decoder: Callable[[Any], Awaitable[Any]]) -> None:
     """The bodies (not JSON, empty, tombstones …) are judged by the envelope check per record, never decoded by
     FastStream."""
     return None
 
 
-def _readable(record):
+def _readable(record: Any) -> Any:
     return replace(record, headers=[(k, _utf8(v)) for k, v in (record.headers or ())])
 
 
-def _utf8(value) -> bytes:
+def _utf8(value: object) -> bytes:
     if value is None:
         return b""
     if isinstance(value, (bytes, bytearray)):

@@ -21,11 +21,11 @@ def as_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-async def fetch_all(session: AsyncSession, sql: str, **params) -> list[Any]:
+async def fetch_all(session: AsyncSession, sql: str, **params: Any) -> list[Any]:
     return list(await session.execute(text(sql), params))
 
 
-async def fetch_one(session: AsyncSession, sql: str, **params) -> Any:
+async def fetch_one(session: AsyncSession, sql: str, **params: Any) -> Any:
     return (await session.execute(text(sql), params)).first()
 
 
@@ -37,7 +37,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=False, pool_recycle=1800)
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker:
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 

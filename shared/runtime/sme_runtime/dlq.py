@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Annotated, Iterable
+from typing import Annotated, Any, Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import TopicAuthorizationFailedError
@@ -82,7 +82,7 @@ class Visible:
     def to(cls, operator: Principal, deployed: Iterable[str]) -> "Visible":
         return cls(operator.visible_programs() or [], sorted(deployed), PLATFORM in operator.agencies)
 
-    def params(self) -> dict:
+    def params(self) -> dict[str, Any]:
         return {"everything": self.programs is None, "programs": self.programs or [], "deployed": self.deployed,
                 "unattributed": self.unattributed}
 
@@ -102,7 +102,7 @@ class Replayed:
 
 
 async def dead_letters(session: AsyncSession, visible: Visible, *, consumer: str | None = None,
-                       include_replayed: bool = False, limit: int = 100) -> list[dict]:
+                       include_replayed: bool = False, limit: int = 100) -> list[dict[str, Any]]:
     rows = await session.execute(text(
         'SELECT id, consumer, topic, partition, "offset", event_id, program_id, error, recorded_at, replayed_at, '
         "replayed_by, replay_reason FROM dead_letters WHERE (CAST(:c AS text) IS NULL OR consumer = :c) "
@@ -148,7 +148,7 @@ async def replay(session: AsyncSession, kafka: KafkaAccess | str, ids: list[int]
     return [Replayed(r.id, r.topic, r.partition, r.offset, r.event_id) for r in rows]
 
 
-async def _originals(kafka: KafkaAccess, places: list[tuple[str, int, int]]) -> dict:
+async def _originals(kafka: KafkaAccess, places: list[tuple[str, int, int]]) -> dict[tuple[str, int, int], Any]:
     reader = AIOKafkaConsumer(**kafka.client(), enable_auto_commit=False)
     try:
         await reader.start()
@@ -167,7 +167,7 @@ async def _originals(kafka: KafkaAccess, places: list[tuple[str, int, int]]) -> 
         await reader.stop()
 
 
-def dead_letter_routes():
+def dead_letter_routes() -> APIRouter:
     """The operator-only HTTP routes: `GET /dead-letters`, `POST /dead-letters/replay`."""
     router = APIRouter(tags=["operations"])
 

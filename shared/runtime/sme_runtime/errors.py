@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
@@ -9,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sme_runtime.consumer import EventRefused
 from sme_runtime.db import is_transient
@@ -71,10 +73,10 @@ class RefuseUnstorableText:
     """422 naming the parameter for text PostgreSQL refuses, before any route reads it (a NUL in a filter was a
     500: `GET /applications?program_id=%00`). Plain ASGI: nothing added to a request that passes."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             problem = refused_text(scope.get("raw_path") or scope["path"].encode(), scope.get("query_string", b""))
             if problem is not None:
@@ -151,7 +153,7 @@ def document_errors(app: FastAPI) -> None:
     `{"detail": …}` for 422 and nothing for the rest)."""
     original = app.openapi
 
-    def openapi() -> dict:
+    def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
         schema = original()
@@ -174,7 +176,7 @@ def document_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _codes(path: str, method: str, operation: dict) -> tuple[str, ...]:
+def _codes(path: str, method: str, operation: dict[str, Any]) -> tuple[str, ...]:
     """The error answers an operation can give (schemathesis holds each route to its list)."""
     if path in _OPEN:
         return "500", "503"

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 from datetime import datetime, timezone
+from typing import Any
 
 from sme_runtime import tracing
 
@@ -27,7 +28,7 @@ class JsonLines(logging.Formatter):
         return json.dumps({k: v for k, v in line.items() if v is not None}, ensure_ascii=False)
 
 
-def broker_logging() -> dict:
+def broker_logging() -> dict[str, Any]:
     """FastStream's logging through ours (JSON lines with the trace), not its own plain-text stdout handler; its
     line per message received and processed is debug: the consumers log what they applied, with the event id."""
     return {"logger": logging.getLogger("sme.broker"), "log_level": logging.DEBUG}

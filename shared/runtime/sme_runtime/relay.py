@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 from faststream.kafka import KafkaBroker
 from sqlalchemy import text
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Span, SpanKind
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sme_runtime import metrics, tracing
@@ -34,7 +35,7 @@ def publisher_broker(kafka: KafkaAccess | str, *, client_id: str) -> KafkaBroker
                        enable_idempotence=True, acks="all", linger_ms=5, request_timeout_ms=15_000, logger=None)
 
 
-def _publishing(row):
+def _publishing(row: Any) -> Span:
     """The PRODUCER span of one outbox row: a child of the step that wrote it (the row's `traceparent`), and the
     parent of the consumers' spans (the header sent names it)."""
     return tracing.span_of(row.headers.get("traceparent"), f"{row.topic} publish", kind=SpanKind.PRODUCER,

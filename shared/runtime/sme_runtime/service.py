@@ -8,19 +8,19 @@ import gc
 import importlib
 import logging
 import signal
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Coroutine, Iterable, Mapping, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Mapping, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from faststream.kafka import KafkaBroker
-from prometheus_client import make_asgi_app
+from prometheus_client import CollectorRegistry, make_asgi_app
 from pydantic import Field
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sme_runtime import dlq, lag, telemetry, tracing
 from sme_runtime.admission import AdmissionControl
@@ -42,19 +42,20 @@ from sme_schemas.catalog import BY_TYPE
 
 log = logging.getLogger(__name__)
 
-BrokerFactory = Callable[[async_sessionmaker], KafkaBroker]
-Background = Callable[[async_sessionmaker], Coroutine[Any, Any, None]]
+BrokerFactory = Callable[[async_sessionmaker[AsyncSession]], KafkaBroker]
+Background = Callable[[async_sessionmaker[AsyncSession]], Coroutine[Any, Any, None]]
 State = TypeVar("State")
 LAG_SECONDS = 15  # how often sme_consumer_lag is measured (a Prometheus scrape interval)
 
 
 def service_lifespan(settings: ServiceSettings, *, service: str, migrations: Path, topics: list[str],
-                     build_broker: BrokerFactory, background: tuple[Background, ...] = ()):
+                     build_broker: BrokerFactory, background: tuple[Background, ...] = ()
+                     ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Migrate, open the database, start the consumers when Kafka answers (the API works meanwhile, into the
     outbox), run the relay and any background loops; stop them all in order."""
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         await migrate(engine, migrations)
         sessions = session_factory(engine)
@@ -168,10 +169,10 @@ def check_subscriptions(service: str, table: Mapping[type, Any], internal: Itera
                                     + (f"; not in the catalog: {', '.join(extra)}" if extra else ""))
 
 
-def service_consumers(settings: ServiceSettings, sessions: async_sessionmaker, service: str,
+def service_consumers(settings: ServiceSettings, sessions: async_sessionmaker[AsyncSession], service: str,
                       subscriptions: Mapping[type, Any], *,
                       internal: Iterable[type] = (), by_program: bool = True,
-                      unit_of: Callable[[Any], Unit]) -> ReliableConsumers:
+                      unit_of: Callable[[Any], Unit[Any]]) -> ReliableConsumers:
     """A service's broker (idempotent producer, acks=all, Prometheus middleware) with its reliable consumers,
     subscribed to `subscriptions` (event → handler), which must agree with the catalog (check_subscriptions);
     hand `.broker` to the lifespan. `unit_of`: the handlers take the service's unit of work made from the
@@ -215,7 +216,7 @@ def install_operations(app: FastAPI, service: str) -> None:
 
     @app.get("/health", tags=["operations"], summary="Readiness with its details (no personal data)")
     async def health() -> JSONResponse:
-        checks: dict = {"database": False, "kafka": False, "outbox_pending": None}
+        checks: dict[str, Any] = {"database": False, "kafka": False, "outbox_pending": None}
         try:
             async with app.state.engine.connect() as conn:
                 checks["outbox_pending"] = (await conn.execute(
@@ -257,17 +258,16 @@ class AsyncApiDocument(JSONResponse):
     media_type = "application/vnd.aai.asyncapi+json"
 
 
-def _metrics_registry():
+def _metrics_registry() -> CollectorRegistry:
     """This process's registry, or — under several HTTP workers — one that gathers every worker's samples."""
     import os
 
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return REGISTRY
-    from prometheus_client import CollectorRegistry
     from prometheus_client.multiprocess import MultiProcessCollector
 
     registry = CollectorRegistry()
-    MultiProcessCollector(registry)
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     return registry
 
 
@@ -330,7 +330,8 @@ def serve(app: FastAPI, settings: ServiceSettings, *, port: int | None = None) -
                 log_config=None)  # uvicorn's lines through ours: JSON (sme_runtime.logs)
 
 
-def add_common_commands(sub, service: str, roles: tuple[str, ...]) -> None:
+def add_common_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], service: str,
+                        roles: tuple[str, ...]) -> None:
     sub.add_parser("relay", help=f"the outbox relay alone (set {service.upper()}_RUN_RELAY=false on the API then)")
     sub.add_parser("migrate", help="apply schema migrations and exit")
     token = sub.add_parser("token", help=f"mint a bearer token signed with {service.upper()}_JWT_SECRET")

@@ -18,13 +18,18 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult, TraceIdRatioBased
+from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace.span import TraceState
+from opentelemetry.util.types import Attributes
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -32,7 +37,7 @@ if TYPE_CHECKING:
 # Probes and scrapes are not traced: one every few seconds per process, never on an application's behalf.
 UNTRACED_PATHS = ("/metrics", "/livez", "/readyz", "/health")
 
-_configured: dict[str, Any] = {}
+_configured: dict[str, TracerProvider] = {}
 
 
 class StepsAndTheirQueries(Sampler):
@@ -47,8 +52,9 @@ class StepsAndTheirQueries(Sampler):
         self.ratio = min(1.0, max(0.0, ratio))
         self._kept = TraceIdRatioBased(self.ratio)
 
-    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None,
-                      trace_state=None) -> SamplingResult:
+    def should_sample(self, parent_context: Context | None, trace_id: int, name: str, kind: SpanKind | None = None,
+                      attributes: Attributes = None, links: Sequence[Link] | None = None,
+                      trace_state: TraceState | None = None) -> SamplingResult:
         within_a_step = trace.get_current_span(parent_context).get_span_context().is_valid
         a_query = any(key in (attributes or {}) for key in ("db.system", "db.system.name"))
         if a_query and not within_a_step:
@@ -59,7 +65,7 @@ class StepsAndTheirQueries(Sampler):
         return f"StepsAndTheirQueries({self.ratio})"
 
 
-def trace_ratio(env: Any) -> float:
+def trace_ratio(env: Mapping[str, str]) -> float:
     raw = env.get("SME_TRACE_RATIO", "1")
     try:
         ratio = float(raw)
@@ -81,13 +87,13 @@ def provider() -> TracerProvider:
     return unconfigured
 
 
-def recording(env: Any = os.environ) -> bool:
+def recording(env: Mapping[str, str] = os.environ) -> bool:
     """Spans are recorded only when they go somewhere."""
     disabled = env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
     return not disabled and bool(exporters_named(env))
 
 
-def exporters_named(env: Any) -> list[str]:
+def exporters_named(env: Mapping[str, str]) -> list[str]:
     named = ["otlp"] if otlp_traces_endpoint(env) else []
     named += ["file"] if env.get("SME_TRACE_FILE") else []
     return named + (["console"] if env.get("SME_TRACE_CONSOLE", "") not in ("", "0", "false") else [])
@@ -108,12 +114,12 @@ def configure_telemetry(service: str) -> TracerProvider:
     trace.set_tracer_provider(made)
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 
-    AsyncPGInstrumentor().instrument(tracer_provider=made)
+    AsyncPGInstrumentor().instrument(tracer_provider=made)  # type: ignore[no-untyped-call]
     _configured["provider"] = made
     return made
 
 
-def exporters_from_environment(env: Any) -> list[SpanExporter]:
+def exporters_from_environment(env: Mapping[str, str]) -> list[SpanExporter]:
     exporters: list[SpanExporter] = []
     named = exporters_named(env)
     if "otlp" in named:
@@ -132,7 +138,7 @@ def exporters_from_environment(env: Any) -> list[SpanExporter]:
     return exporters
 
 
-def otlp_traces_endpoint(env: Any) -> str | None:
+def otlp_traces_endpoint(env: Mapping[str, str]) -> str | None:
     """The OTLP/HTTP traces URL, as the OpenTelemetry specification derives it: the traces endpoint as given, or
     the base endpoint with /v1/traces."""
     if traces := env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
@@ -143,7 +149,7 @@ def otlp_traces_endpoint(env: Any) -> str | None:
 
 
 def span_line(span: ReadableSpan) -> str:
-    return span.to_json(indent=None) + "\n"
+    return str(span.to_json(indent=None)) + "\n"
 
 
 def instrument_app(app: "FastAPI", service: str) -> None:

@@ -6,6 +6,7 @@ from contextlib import suppress
 
 from aiokafka import errors
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from faststream.kafka import KafkaBroker
 
 from sme_runtime.consumer import dlq_topic
 from sme_runtime.kafka_access import KafkaAccess, kafka_access
@@ -59,7 +60,7 @@ class TopicsNotProvisioned(RuntimeError):
         self.topics = refused
 
 
-def _refused(response) -> dict[str, str]:
+def _refused(response: object) -> dict[str, str]:
     # (topic, error code[, message]) per topic; 0 created, 36 already exists (another replica was first)
     refused = {}
     for topic, code, *message in getattr(response, "topic_errors", ()):
@@ -68,7 +69,7 @@ def _refused(response) -> dict[str, str]:
     return refused
 
 
-async def start_when_kafka_answers(broker, kafka: KafkaAccess | str, topics: list[str], *,
+async def start_when_kafka_answers(broker: KafkaBroker, kafka: KafkaAccess | str, topics: list[str], *,
                                    partitions: int = PARTITIONS, replication_factor: int = 1) -> None:
     """Create the topics and start the broker's consumers, retrying with backoff until Kafka answers: the HTTP
     side of a service keeps working (into its outbox) while Kafka is away."""

@@ -18,6 +18,7 @@ from typing import Any, Iterator
 from opentelemetry import trace as otel
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sme_runtime import telemetry
 
@@ -131,7 +132,7 @@ def restored(snap: Snapshot) -> Iterator[None]:
             var.reset(token)
 
 
-def on_behalf_of(envelope) -> AbstractContextManager[Trace]:
+def on_behalf_of(envelope: Any) -> AbstractContextManager[Trace]:
     """The context of a consumed event: a span applying it in its trace, its id and application for the logs."""
     subject = envelope.subject if envelope.subject.startswith("APP-") else None
     return continued(envelope.traceparent, name=f"apply {envelope.type.rsplit('.', 2)[-2]}",  # its event name
@@ -152,15 +153,15 @@ class TraceRequests:
     names it in its own `traceparent` header, so a caller can quote it to operators. Probes and scrapes are not
     traced."""
 
-    def __init__(self, app, untraced: tuple[str, ...] = telemetry.UNTRACED_PATHS) -> None:
+    def __init__(self, app: ASGIApp, untraced: tuple[str, ...] = telemetry.UNTRACED_PATHS) -> None:
         self.app, self.untraced = app, untraced
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(self.untraced):
             await self.app(scope, receive, send)
             return
         with self._step(scope) as trace:
-            async def with_traceparent(message) -> None:
+            async def with_traceparent(message: Message) -> None:
                 if message["type"] == "http.response.start":
                     message = {**message, "headers": [*message.get("headers", ()),
                                                       (b"traceparent", trace.traceparent.encode())]}
@@ -169,7 +170,7 @@ class TraceRequests:
             await self.app(scope, receive, with_traceparent)
 
     @staticmethod
-    def _step(scope) -> AbstractContextManager[Trace]:
+    def _step(scope: Scope) -> AbstractContextManager[Trace]:
         server = otel.get_current_span()
         if server.is_recording():
             return _current(Trace.of(server), None, None)

@@ -70,7 +70,8 @@ def units(store: Callable[[AsyncSession], StoreT], *, source: str) -> Callable[[
     return lambda session: SqlUnit(session, store, source=source)
 
 
-def in_unit(handler: Callable[..., Awaitable[None]], unit_of: Callable[[AsyncSession], Unit[Any]]):
+def in_unit(handler: Callable[..., Awaitable[None]],
+            unit_of: Callable[[AsyncSession], Unit[Any]]) -> Callable[..., Awaitable[None]]:
     """An event handler written against a Unit, as the consumers call it (with the session of the transaction)."""
 
     async def handle(session: AsyncSession, envelope: Any, event: Any) -> None:
