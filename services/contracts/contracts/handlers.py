@@ -4,8 +4,8 @@ function runs in the caller's transaction and writes its events to the outbox th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Callable
+from datetime import date, datetime, timedelta
+from typing import Any, Callable, Iterable
 
 
 from contracts import follow_up, metrics, rules, store
@@ -14,7 +14,7 @@ from contracts.status import OPEN, AgreementStatus, ReportStatus
 from sme_runtime.auth import Principal
 from sme_runtime.consumer import program_of_event
 from sme_runtime.problems import Problem, RuleViolation
-from sme_runtime.unit import Unit, units
+from sme_runtime.unit import EventHandler, Unit, units
 from sme_schemas import Envelope
 from sme_schemas.contracts import (
     CLAWBACK_REASONS, AgreementSigned, AgreementTerminated, FollowUpReminder, FollowUpSubmitted, ParticipationGivenUp,
@@ -32,6 +32,7 @@ SOURCE = "/sme/contracts"  # CloudEvents source: /sme/<service>, as every servic
 # One transaction's store and outbox, as the consumers and the routes give it to the use cases (tests: a fake)
 unit = units(store.ContractsStore, source=SOURCE)
 ContractsUnit = Unit[store.ContractsStore]
+Handler = EventHandler[store.ContractsStore]
 
 
 @dataclass
@@ -52,7 +53,7 @@ def agreement_id_of(application_id: str) -> str:
 
 # --- events in ------------------------------------------------------------------------------------------------
 
-def on_screening_passed(contracts: Contracts):
+def on_screening_passed(contracts: Contracts) -> Handler:
     async def handle(uow: ContractsUnit, envelope: Envelope, event: ScreeningPassed) -> None:
         contracts.program(event.program_id)
         f = event.facts
@@ -67,7 +68,7 @@ def on_screening_passed(contracts: Contracts):
     return handle
 
 
-def on_application_selected(contracts: Contracts):
+def on_application_selected(contracts: Contracts) -> Handler:
     async def handle(uow: ContractsUnit, envelope: Envelope, event: ApplicationSelected) -> None:
         program = contracts.program(event.program_id, event.program_version)
         await uow.store.lock_application(event.application_id)
@@ -79,7 +80,7 @@ def on_application_selected(contracts: Contracts):
     return handle
 
 
-def consulting_sessions(rows) -> list[ConsultingSession]:
+def consulting_sessions(rows: Iterable[Any]) -> list[ConsultingSession]:
     """The consulting sessions (C3) of stored session rows, as the rules count them."""
     return [ConsultingSession(s.held_on, s.hours, SessionKind(s.kind)) for s in rows]
 
@@ -227,7 +228,8 @@ async def amend(uow: ContractsUnit, contracts: Contracts, agreement_id: str, pri
 # --- C3 sessions ----------------------------------------------------------------------------------------------
 
 async def log_session(uow: ContractsUnit, contracts: Contracts, agreement_id: str, principal: Principal, *,
-                      held_on, hours: int, kind: SessionKind, place: str, notes: str, photo_refs: list[str]) -> int:
+                      held_on: date, hours: int, kind: SessionKind, place: str, notes: str,
+                      photo_refs: list[str]) -> int:
     a = await visible_agreement(uow, agreement_id, principal, lock=True)
     _require_status(a, (AgreementStatus.IN_FORCE,), "C3", "logging a session")
     program = contracts.program(a.program_id, a.program_version)

@@ -60,7 +60,7 @@ class ContractsStore:
 
     # --- agreements -------------------------------------------------------------------------------------------
 
-    async def insert_agreement(self, **values) -> bool:
+    async def insert_agreement(self, **values: Any) -> bool:
         """False when the application has its agreement already (a replay)."""
         columns = ", ".join(values)
         return await _one(self.session, f"INSERT INTO agreements ({columns}) VALUES "
@@ -81,7 +81,7 @@ class ContractsStore:
                 AND (CAST(:programs AS text[]) IS NULL OR program_id = ANY(:programs))
             ORDER BY drafted_at, agreement_id""", p=program_id, brn=brn, st=status, programs=programs)
 
-    async def update_agreement(self, agreement_id: str, **values) -> None:
+    async def update_agreement(self, agreement_id: str, **values: Any) -> None:
         sets = ", ".join(f"{c} = :{c}" for c in values)
         await self.session.execute(text(f"UPDATE agreements SET {sets} WHERE agreement_id = :agreement_id"),
                                    {**values, "agreement_id": agreement_id})
@@ -115,17 +115,17 @@ class ContractsStore:
 
     async def add_session(self, *, agreement_id: str, held_on: date, hours: int, kind: str, place: str,
                           notes: str, photo_refs: list[str], logged_by: str, logged_at: datetime) -> int:
-        return (await self.session.execute(text(
+        return int((await self.session.execute(text(
             "INSERT INTO sessions (agreement_id, held_on, hours, kind, place, notes, photo_refs, logged_by, logged_at) "
             "VALUES (:id, :on, :h, :k, :place, :notes, CAST(:photos AS jsonb), :by, :at) RETURNING id"),
             {"id": agreement_id, "on": held_on, "h": hours, "k": kind, "place": place, "notes": notes,
-             "photos": _json(photo_refs), "by": logged_by, "at": logged_at})).scalar_one()
+             "photos": _json(photo_refs), "by": logged_by, "at": logged_at})).scalar_one())
 
     async def sessions_of(self, agreement_id: str) -> list[Any]:
         return await _rows(self.session, "SELECT * FROM sessions WHERE agreement_id = :id ORDER BY held_on, id",
                            id=agreement_id)
 
-    async def add_amendment(self, *, agreement_id: str, changes: dict, reason: str, agreed_by: list[str],
+    async def add_amendment(self, *, agreement_id: str, changes: dict[str, Any], reason: str, agreed_by: list[str],
                             recorded_by: str, at: datetime) -> None:
         await self.session.execute(text(
             "INSERT INTO amendments (agreement_id, changes, reason, agreed_by, recorded_by, recorded_at) "
@@ -161,7 +161,7 @@ class ContractsStore:
     # --- audit ------------------------------------------------------------------------------------------------
 
     async def audit(self, *, at: datetime, actor: str, action: str, agreement_id: str | None = None,
-                    application_id: str | None = None, detail: dict | None = None) -> None:
+                    application_id: str | None = None, detail: dict[str, Any] | None = None) -> None:
         AUDIT.append(self.session, at=at, actor=actor, action=action, detail=detail, agreement_id=agreement_id,
                      application_id=application_id)
 
@@ -185,7 +185,7 @@ class ContractsStore:
         return await _one(self.session, "SELECT * FROM follow_ups WHERE agreement_id = :g AND kind = :k"
                           + (" FOR UPDATE" if lock else ""), g=agreement_id, k=kind)
 
-    async def answer_follow_up(self, agreement_id: str, kind: str, *, answers: dict, by: str,
+    async def answer_follow_up(self, agreement_id: str, kind: str, *, answers: dict[str, Any], by: str,
                                at: datetime) -> None:
         await self.session.execute(text(
             "UPDATE follow_ups SET answers = CAST(:ans AS jsonb), submitted_by = :by, submitted_at = :at "

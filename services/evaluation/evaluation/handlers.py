@@ -20,7 +20,7 @@ from evaluation.status import COMMITTED, GONE, CandidateStatus, RoundStatus
 from evaluation.scoring import EvaluatorScore, check_levels, document_score, evaluator_score, publish
 from sme_runtime.consumer import Collected, program_of_event, unknown_to
 from sme_runtime.problems import Problem, RuleViolation
-from sme_runtime.unit import Unit, units
+from sme_runtime.unit import EventHandler, Unit, units
 from sme_schemas import Envelope
 from sme_schemas.contracts import AgreementTerminated, ParticipationGivenUp
 from sme_schemas.evaluation import (
@@ -35,6 +35,7 @@ SOURCE = "/sme/evaluation"
 # One transaction's store and outbox, as the consumers and the routes give it to the use cases (tests: a fake)
 unit = units(store.EvaluationStore, source=SOURCE)
 EvaluationUnit = Unit[store.EvaluationStore]
+Handler = EventHandler[store.EvaluationStore]
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def call_of(program: ProgramDefinition, submitted_at: datetime) -> str:
     return call.call_id
 
 
-def on_screening_passed(evaluation: Evaluation):
+def on_screening_passed(evaluation: Evaluation) -> Handler:
     """Q1–Q7 at once, from the verified facts; the application joins the program's open round, or waits for one.
     A burst of passes is stored together once its batch is applied (issue 28)."""
 
@@ -107,7 +108,7 @@ async def score_all(uow: EvaluationUnit, evaluation: Evaluation,
                                   detail={"ce_id": ce_id, **scores[candidate.application_id].breakdown()})
 
 
-def on_recheck_completed(evaluation: Evaluation):
+def on_recheck_completed(evaluation: Evaluation) -> Handler:
     """X11 answered: a clear application is notified as selected; an excluded one frees its budget (F5)."""
 
     async def handle(uow: EvaluationUnit, envelope: Envelope, event: RecheckCompleted) -> None:
@@ -140,7 +141,7 @@ def on_recheck_completed(evaluation: Evaluation):
     return handle
 
 
-def on_agreement_terminated(evaluation: Evaluation):
+def on_agreement_terminated(evaluation: Evaluation) -> Handler:
     async def handle(uow: EvaluationUnit, envelope: Envelope, event: AgreementTerminated) -> None:
         await _release(uow, evaluation, event, action="agreement-terminated",
                        detail={"reason": event.reason, "freed_amount": event.freed_amount, "ce_id": envelope.id})
@@ -148,7 +149,7 @@ def on_agreement_terminated(evaluation: Evaluation):
     return handle
 
 
-def on_given_up(evaluation: Evaluation):
+def on_given_up(evaluation: Evaluation) -> Handler:
     async def handle(uow: EvaluationUnit, envelope: Envelope, event: ParticipationGivenUp) -> None:
         await _release(uow, evaluation, event, action="participation-given-up",
                        detail={"freed_amount": event.freed_amount, "ce_id": envelope.id})
@@ -157,7 +158,7 @@ def on_given_up(evaluation: Evaluation):
 
 
 async def _release(uow: EvaluationUnit, evaluation: Evaluation, event: AgreementTerminated | ParticipationGivenUp,
-                   *, action: str, detail: dict) -> None:
+                   *, action: str, detail: dict[str, Any]) -> None:
     """F5: a selected application that leaves frees its planned subsidy for the waitlist; a waitlisted or
     still-scored one just leaves."""
     application_id = event.application_id
@@ -202,7 +203,7 @@ async def promote_waitlist(
     return promoted
 
 
-async def _request_recheck(uow: EvaluationUnit, c, *, via: str, at) -> None:
+async def _request_recheck(uow: EvaluationUnit, c: Any, *, via: str, at: datetime) -> None:
     """X11: screening repeats its lookups before the company is told it was selected."""
     request_id = f"RCK-{uuid.uuid4().hex[:20]}"
     await uow.store.add_recheck(request_id=request_id, application_id=c.application_id, via=via, at=at)
@@ -214,7 +215,7 @@ async def _request_recheck(uow: EvaluationUnit, c, *, via: str, at) -> None:
 # --- operators: evaluator pool, rounds, committees ------------------------------------------------------------
 
 async def register_evaluator(uow: EvaluationUnit, evaluation: Evaluation, *, evaluator_id: str, agency: str, name: str,
-                             affiliation: str, kind: Kind, fields: list[str], employers: list[dict],
+                             affiliation: str, kind: Kind, fields: list[str], employers: list[dict[str, Any]],
                              operator: str) -> bool:
     """Add an evaluator to `agency`'s pool or update their entry there; conflicts of open rounds follow the new
     record. Another agency's entry for the same person is that agency's own (T1)."""
@@ -397,14 +398,14 @@ async def close_round(uow: EvaluationUnit, evaluation: Evaluation, *, round_id: 
 
 # --- reading a round ------------------------------------------------------------------------------------------
 
-async def find_round(uow: EvaluationUnit, round_id: str, *, lock: bool = False):
+async def find_round(uow: EvaluationUnit, round_id: str, *, lock: bool = False) -> Any:
     r = await uow.store.round_(round_id, lock=lock)
     if r is None:
         raise RuleViolation(Problem("round_id", "S3", f"no round {round_id}"), status_code=404)
     return r
 
 
-async def _open_round(uow: EvaluationUnit, round_id: str, *, lock: bool = False):
+async def _open_round(uow: EvaluationUnit, round_id: str, *, lock: bool = False) -> Any:
     r = await find_round(uow, round_id, lock=lock)
     if r.status != RoundStatus.OPEN:
         raise RuleViolation(Problem("round_id", "S3", f"round {round_id} closed at {r.closed_at}; its scores are "
@@ -412,7 +413,7 @@ async def _open_round(uow: EvaluationUnit, round_id: str, *, lock: bool = False)
     return r
 
 
-def _evaluator(row) -> Evaluator:
+def _evaluator(row: Any) -> Evaluator:
     return Evaluator(evaluator_id=row.evaluator_id, name=row.name, affiliation=row.affiliation, kind=Kind(row.kind),
                      fields=tuple(row.fields), employers=tuple(
                          Employment(brn=e["brn"], name=e["name"],
@@ -421,7 +422,7 @@ def _evaluator(row) -> Evaluator:
                          for e in row.employers))
 
 
-def applicant(row) -> Applicant:
+def applicant(row: Any) -> Applicant:
     """F6's view of a candidate; the facts were validated when ScreeningPassed arrived."""
     facts = row.facts
     return Applicant(application_id=row.application_id, brn=facts["business_registration_number"],
@@ -429,7 +430,8 @@ def applicant(row) -> Applicant:
                      expert_affiliation=facts.get("expert_affiliation"))
 
 
-async def round_view(uow: EvaluationUnit, evaluation: Evaluation, r, *, with_scores: bool = True) -> RoundView:
+async def round_view(uow: EvaluationUnit, evaluation: Evaluation, r: Any, *,
+                     with_scores: bool = True) -> RoundView:
     """The round as the pure rules see it; scores are recomputed exactly from the levels chosen. Who may see and
     score an application does not depend on scores, so one evaluator's request skips them."""
     program = evaluation.program(r.program_id)
@@ -445,5 +447,5 @@ async def round_view(uow: EvaluationUnit, evaluation: Evaluation, r, *, with_sco
         as_of=r.as_of, lookback_days=program.conflict_lookback_days, minimum=program.committee_min)
 
 
-def decimal(value) -> str | None:
+def decimal(value: Decimal | None) -> str | None:
     return None if value is None else str(Decimal(value).quantize(Decimal("0.0001")))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, text
@@ -24,12 +25,12 @@ class NewCandidate:
     round_id: str | None  # the call's open round, or None: it waits for one
     brn: str
     company_name: str
-    facts: dict
+    facts: dict[str, Any]
     expert_grade: str | None
     passed_at: datetime
     submitted_at: datetime
     quantitative: int
-    quantitative_detail: dict
+    quantitative_detail: dict[str, Any]
     planned_subsidy: int
     program_version: int | None = None
     call_id: str = "main"
@@ -91,8 +92,9 @@ class EvaluationStore:
             {"r": round_id, "p": program_id, "c": call_id, "at": at})
         return cast(CursorResult[Any], joined).rowcount
 
-    async def record_result(self, application_id: str, *, rank: int, qualitative, qualitative_raw,
-                            final, valid_evaluators: int, outcome: str, status: CandidateStatus, at: datetime) -> None:
+    async def record_result(self, application_id: str, *, rank: int, qualitative: Decimal | None,
+                            qualitative_raw: Decimal | None, final: Decimal | None, valid_evaluators: int,
+                            outcome: str, status: CandidateStatus, at: datetime) -> None:
         await self.session.execute(text(
             "UPDATE candidates SET rank = :rank, qualitative = :q, qualitative_raw = :raw, final = :f, "
             "valid_evaluators = :n, outcome = :o, status = :st, updated_at = :at WHERE application_id = :id"),
@@ -108,7 +110,7 @@ class EvaluationStore:
 
     async def committed_budget(self, program_id: str, call_id: str | None = None) -> int:
         """What the selected (and those being re-checked) hold of the program's budget, or of one call's (K1)."""
-        return (
+        return int((
             await self.session.execute(
                 text(
                     "SELECT CAST(COALESCE(sum(planned_subsidy), 0) AS bigint) FROM candidates "
@@ -116,7 +118,7 @@ class EvaluationStore:
                 ),
                 {"p": program_id, "st": [s.value for s in COMMITTED], "c": call_id},
             )
-        ).scalar_one()
+        ).scalar_one())
 
     async def waitlist(self, program_id: str, call_id: str) -> list[Any]:
         """F5: the waitlist of a program's call (K1), earlier rounds first, then by rank."""
@@ -143,10 +145,11 @@ class EvaluationStore:
     # --- evaluators, rounds, seats ----------------------------------------------------------------------------
 
     async def upsert_evaluator(self, *, evaluator_id: str, agency: str, name: str, affiliation: str,
-                               kind: str, fields: list[str], employers: list[dict], at: datetime, by: str) -> bool:
+                               kind: str, fields: list[str], employers: list[dict[str, Any]], at: datetime,
+                               by: str) -> bool:
         """Add or update an entry of `agency`'s pool (employers change over time, F6); True when it is new. Another
         agency's entry of the same person is its own (T1)."""
-        return (await _one(self.session, """
+        return bool((await _one(self.session, """
             INSERT INTO evaluators (evaluator_id, agency, name, affiliation, kind, fields, employers, registered_at,
                                     registered_by)
             VALUES (:id, :agency, :name, :aff, :kind, CAST(:fields AS jsonb), CAST(:emp AS jsonb), :at, :by)
@@ -154,7 +157,7 @@ class EvaluationStore:
                 fields = CAST(:fields AS jsonb), employers = CAST(:emp AS jsonb)
             RETURNING (xmax = 0) AS created""",
             id=evaluator_id, agency=agency, name=name, aff=affiliation, kind=kind, fields=_json(fields),
-            emp=_json(employers), at=at, by=by)).created
+            emp=_json(employers), at=at, by=by)).created)
 
     async def evaluators(self, ids: list[str] | None = None, *,
                          agencies: list[str] | None = None) -> list[Any]:
@@ -246,17 +249,17 @@ class EvaluationStore:
         return await _rows(self.session, "SELECT s.* FROM scores s JOIN candidates c USING (application_id) "
                                          "WHERE c.round_id = :r ORDER BY s.application_id, s.evaluator_id", r=round_id)
 
-    async def save_score(self, *, application_id: str, evaluator_id: str, levels: dict, raw_total: int,
-                         normalised, at: datetime) -> int:
+    async def save_score(self, *, application_id: str, evaluator_id: str, levels: dict[str, Any], raw_total: int,
+                         normalised: Decimal, at: datetime) -> int:
         """The evaluator's sheet for the application; a second submission before the close replaces it."""
-        return (await self.session.execute(text("""
+        return int((await self.session.execute(text("""
             INSERT INTO scores (application_id, evaluator_id, levels, raw_total, normalised, submitted_at)
             VALUES (:a, :e, CAST(:l AS jsonb), :raw, :n, :at) ON CONFLICT (application_id, evaluator_id)
             DO UPDATE SET levels = CAST(:l AS jsonb), raw_total = :raw, normalised = :n, submitted_at = :at,
                           revisions = scores.revisions + 1
             RETURNING revisions"""),
             {"a": application_id, "e": evaluator_id, "l": _json(levels), "raw": raw_total, "n": normalised,
-             "at": at})).scalar_one()
+             "at": at})).scalar_one())
 
     async def scored_evaluators(self, round_id: str) -> set[str]:
         return {r.evaluator_id for r in await self.scores(round_id)}
@@ -284,10 +287,10 @@ class EvaluationStore:
                                         "WHERE completed_at IS NULL")
 
     async def allowance_paid_in_program(self, program_id: str, evaluator_id: str) -> int:
-        return (await self.session.execute(text(
+        return int((await self.session.execute(text(
             "SELECT CAST(COALESCE(sum(amount), 0) AS bigint) FROM allowances "
             "WHERE program_id = :p AND evaluator_id = :e"),
-            {"p": program_id, "e": evaluator_id})).scalar_one()
+            {"p": program_id, "e": evaluator_id})).scalar_one())
 
     async def add_allowance(self, *, round_id: str, evaluator_id: str, program_id: str,
                             applications_scored: int, amount: int) -> None:
@@ -301,7 +304,7 @@ class EvaluationStore:
             "SELECT * FROM allowances WHERE round_id = :r ORDER BY evaluator_id", r=round_id)
 
     async def audit(self, *, at: datetime, actor: str, action: str, round_id: str | None = None,
-                    application_id: str | None = None, detail: dict | None = None) -> None:
+                    application_id: str | None = None, detail: dict[str, Any] | None = None) -> None:
         AUDIT.append(self.session, at=at, actor=actor, action=action, detail=detail, round_id=round_id,
                      application_id=application_id)
 

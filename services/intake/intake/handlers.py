@@ -22,7 +22,7 @@ from sme_runtime.bus_acl import OutsideSystem
 from sme_runtime.consumer import EventRefused, unknown_to
 from sme_runtime.outbox import outbox_row
 from sme_runtime.problems import Problem, RuleViolation
-from sme_runtime.unit import Unit, units
+from sme_runtime.unit import EventHandler, Unit, units
 from sme_schemas import Envelope, EnvelopeError
 from sme_schemas.application import ApplicationContent, EvidenceRequirement
 from sme_schemas.intake import (
@@ -41,6 +41,7 @@ FilingProgram: TypeAdapter[str | None] = TypeAdapter(ProgramId | None)
 # One transaction's store and outbox, as the consumers and the routes give it to the use cases (tests: a fake)
 unit = units(store.IntakeStore, source=SOURCE)
 IntakeUnit = Unit[store.IntakeStore]
+Handler = EventHandler[store.IntakeStore]
 
 
 RACE_ATTEMPTS = 3
@@ -109,8 +110,8 @@ async def submit_application(uow: IntakeUnit, intake: Intake, *, form: Applicati
 
 
 async def _file(uow: IntakeUnit, intake: Intake, *, program: ProgramDefinition, content: ApplicationContent,
-                contacts: dict | None, channel: Channel, actor: str, at: datetime, source_system: str | None = None,
-                external_reference: str | None = None) -> Submission:
+                contacts: dict[str, Any] | None, channel: Channel, actor: str, at: datetime,
+                source_system: str | None = None, external_reference: str | None = None) -> Submission:
     program_id = program.program_id
     new: dict[str, Any] = dict(
         program_id=program_id,
@@ -164,9 +165,9 @@ def _same_filing_or_refuse(live: Any, source_system: str | None, external_refere
 
 
 async def _create(uow: IntakeUnit, *, program_id: str, program_version: int,
-                  required: tuple[EvidenceRequirement, ...], content: ApplicationContent, contacts: dict | None,
-                  channel: Channel, actor: str, at: datetime, source_system: str | None,
-                  external_reference: str | None) -> Submission | None:
+                  required: tuple[EvidenceRequirement, ...], content: ApplicationContent,
+                  contacts: dict[str, Any] | None, channel: Channel, actor: str, at: datetime,
+                  source_system: str | None, external_reference: str | None) -> Submission | None:
     """A2: a new application unless the company has a live one in the program (then None, nothing written)."""
     application_id = new_application_id()
     event = outbox_row(ApplicationSubmitted(
@@ -204,7 +205,7 @@ async def amend_application(uow: IntakeUnit, intake: Intake, *, application_id: 
     return Submission(Disposition.AMEND, application_id)
 
 
-async def _amend(uow: IntakeUnit, row: Any, *, content: ApplicationContent, contacts: dict | None, actor: str,
+async def _amend(uow: IntakeUnit, row: Any, *, content: ApplicationContent, contacts: dict[str, Any] | None, actor: str,
                  at: datetime, required: tuple[EvidenceRequirement, ...]) -> None:
     supplementing = Status(row.status) is Status.SUPPLEMENT
     if supplementing:
@@ -263,7 +264,7 @@ def in_filing(problem: Problem) -> Problem:
     return Problem(mapped if mapped is not None else f"content.{problem.field}", problem.rule, problem.message)
 
 
-def file_from_municipal_system(intake: Intake, system: OutsideSystem | None = None):
+def file_from_municipal_system(intake: Intake, system: OutsideSystem | None = None) -> Handler:
     """Handler: an application forwarded by another municipal system, validated exactly like the web form. The
     sender is answered either way (ApplicationFilingResult, keyed by its own reference): accepted with the
     application, or refused with every problem (the refusal is dead-lettered too, for the center to see).
@@ -369,10 +370,10 @@ def _readable_program(value: object) -> str | None:
         return None
 
 
-def _status_follows(status: Status, *, only_from: tuple[Status, ...]):
+def _status_follows(status: Status, *, only_from: tuple[Status, ...]) -> Handler:
     """Handler factory: a screening event moves the application's status (A2 locks it from screening on)."""
 
-    async def handle(uow: IntakeUnit, envelope: Envelope, event) -> None:
+    async def handle(uow: IntakeUnit, envelope: Envelope, event: Any) -> None:
         row = await uow.store.get(event.application_id, lock=True)
         if row is None:
             raise unknown_to("intake", event)  # screening decides only what intake filed
@@ -408,7 +409,7 @@ async def on_supplement_requested(uow: IntakeUnit, envelope: Envelope, event: Su
 
 # --- helpers -------------------------------------------------------------------------------------------------------
 
-def _evidence_list(content: ApplicationContent, program: ProgramDefinition):
+def _evidence_list(content: ApplicationContent, program: ProgramDefinition) -> tuple[EvidenceRequirement, ...]:
     return required_evidence(content.company, content.expert, content.bonus, program.evidence, content.program_fields)
 
 

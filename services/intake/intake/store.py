@@ -53,9 +53,9 @@ class IntakeStore:
             {"s": source_system, "r": reference})).first()
 
     async def insert_unless_live(self, *, application_id: str, program_id: str, program_version: int,
-                                 brn: str, channel: str, at: datetime, content: dict, contacts: dict | None,
-                                 submitted_by: str, event: dict, source_system: str | None = None,
-                                 external_reference: str | None = None) -> Any:
+                                 brn: str, channel: str, at: datetime, content: dict[str, Any],
+                                 contacts: dict[str, Any] | None, submitted_by: str, event: dict[str, Any],
+                                 source_system: str | None = None, external_reference: str | None = None) -> Any:
         """The new application, its first history line and its event (`event`: sme_runtime.outbox.outbox_row) in one
         statement, unless the company already has a live application in the program (A2's unique index): then
         nothing is written and None is returned. One round trip on a deadline day instead of four."""
@@ -65,10 +65,10 @@ class IntakeStore:
             "contacts": _json(contacts) if contacts is not None else None, "src": source_system,
             "ext": external_reference, "by": submitted_by, **event})).first()
 
-    async def amend(self, application_id: str, *, content: dict, contacts: dict | None,
+    async def amend(self, application_id: str, *, content: dict[str, Any], contacts: dict[str, Any] | None,
                     at: datetime) -> int:
         """Store the new content; returns the new revision."""
-        return (
+        return int((
             await self.session.execute(
                 text(
                     "UPDATE applications SET content = CAST(:content AS jsonb), "
@@ -82,7 +82,7 @@ class IntakeStore:
                     "contacts": _json(contacts) if contacts is not None else None,
                 },
             )
-        ).scalar_one()
+        ).scalar_one())
 
     async def set_status(self, application_id: str, status: Status, *, at: datetime,
                          reason: str | None = None) -> None:
@@ -98,7 +98,7 @@ class IntakeStore:
             {"id": application_id, "d": deadline, "at": at})
 
     async def add_history(self, application_id: str, *, revision: int, action: str, actor: str,
-                          at: datetime, detail: dict | None = None) -> None:
+                          at: datetime, detail: dict[str, Any] | None = None) -> None:
         await self.session.execute(text(
             "INSERT INTO application_history (application_id, revision, action, actor, at, detail) "
             "VALUES (:id, :rev, :action, :actor, :at, CAST(:detail AS jsonb))"),
@@ -133,7 +133,7 @@ class IntakeStore:
             {"p": principal, "k": key})).first()
 
     async def remember_response(self, principal: str, key: str, *, request_hash: str,
-                                status_code: int, response: dict) -> None:
+                                status_code: int, response: dict[str, Any]) -> None:
         await self.session.execute(text(
             "INSERT INTO idempotency_keys (principal, key, request_hash, status_code, response) "
             "VALUES (:p, :k, :h, :s, CAST(:r AS jsonb))"),

@@ -14,7 +14,7 @@ from payments.status import CLOSED, OWED, SETTLED, PaymentStatus
 from sme_runtime.auth import Principal, Role
 from sme_runtime.consumer import program_of_event
 from sme_runtime.problems import Problem, RuleViolation
-from sme_runtime.unit import Unit, units
+from sme_runtime.unit import EventHandler, Unit, units
 from sme_schemas import Envelope
 from sme_schemas.contracts import (
     AgreementSigned, AgreementTerminated, ParticipationGivenUp, ReportAccepted, TerminationReason,
@@ -32,6 +32,7 @@ SOURCE = "/sme/payments"  # CloudEvents source: /sme/<service>, as every service
 # One transaction's store and outbox, as the consumers and the routes give it to the use cases (tests: a fake)
 unit = units(store.PaymentsStore, source=SOURCE)
 PaymentsUnit = Unit[store.PaymentsStore]
+Handler = EventHandler[store.PaymentsStore]
 
 
 @dataclass
@@ -167,7 +168,7 @@ async def record_recovery(uow: PaymentsUnit, payments: Payments, payment_id: str
 
 # --- events in ------------------------------------------------------------------------------------------------
 
-def on_agreement_signed(payments: Payments):
+def on_agreement_signed(payments: Payments) -> Handler:
     async def handle(uow: PaymentsUnit, envelope: Envelope, event: AgreementSigned) -> None:
         """L3: the agreed amount is committed over the funding sources; the company may now request an advance
         where the program pays one (I1)."""
@@ -182,7 +183,7 @@ def on_agreement_signed(payments: Payments):
     return handle
 
 
-def on_report_accepted(payments: Payments):
+def on_report_accepted(payments: Payments) -> Handler:
     async def handle(uow: PaymentsUnit, envelope: Envelope, event: ReportAccepted) -> None:
         program = payments.program(event.program_id, event.program_version)
         await uow.store.insert_accepted_report(
@@ -199,7 +200,7 @@ def on_report_accepted(payments: Payments):
     return handle
 
 
-def on_participation_given_up(payments: Payments):
+def on_participation_given_up(payments: Payments) -> Handler:
     async def handle(uow: PaymentsUnit, envelope: Envelope, event: ParticipationGivenUp) -> None:
         """C6: a signed agreement given up owes nothing more: an unpaid advance is cancelled, a paid one is to be
         returned (I3: it paid for work that will not be done) and the commitment released (L3)."""
@@ -227,7 +228,7 @@ def on_participation_given_up(payments: Payments):
     return handle
 
 
-def on_agreement_terminated(payments: Payments):
+def on_agreement_terminated(payments: Payments) -> Handler:
     async def handle(uow: PaymentsUnit, envelope: Envelope, event: AgreementTerminated) -> None:
         """C7/P4: fraud or false evidence claws back a paid subsidy and stops an unpaid one."""
         payments.program(event.program_id)
@@ -266,7 +267,7 @@ async def claw_back(uow: PaymentsUnit, payments: Payments, application_id: str, 
             await _demand_recovery(uow, payments, p, amount, reason.value, at)
 
 
-def on_allowance_due(payments: Payments):
+def on_allowance_due(payments: Payments) -> Handler:
     async def handle(uow: PaymentsUnit, envelope: Envelope, event: EvaluatorAllowanceDue) -> None:
         """F7/P5: the allowance is owed from the round's close, due like any payment (P3's days)."""
         program = payments.program(event.program_id)
@@ -504,7 +505,7 @@ async def adjust(uow: PaymentsUnit, payments: Payments, payment_id: str, princip
     """P4: the center changes the timing or lowers the amount when the company's obligations are late or
     incomplete, with its reason; a new PaymentDue tells the bus the terms now owed."""
     p = await _due_payment(uow, payment_id, "P4")
-    changes: dict[str, list] = {}
+    changes: dict[str, list[Any]] = {}
     problems = []
     if amount is not None and amount != p.amount:
         most = p.breakdown["subsidy"] - p.breakdown.get("advance_deducted", 0) if p.breakdown else p.amount

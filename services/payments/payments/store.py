@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from payments.accounts import AccountVault
 from sme_runtime.audit import AuditTrail
 from sme_runtime.db import as_json, fetch_all as _rows, fetch_one as _one
 
@@ -54,7 +55,7 @@ class PaymentsStore:
     async def termination(self, application_id: str) -> Any:
         return await _one(self.session, "SELECT * FROM terminations WHERE application_id = :a", a=application_id)
 
-    async def insert_payment(self, **values) -> bool:
+    async def insert_payment(self, **values: Any) -> bool:
         """False when the payment exists already (a replay, or a second request for one application)."""
         for key in ("breakdown", "documents"):
             values[key] = _json(values.get(key))
@@ -92,7 +93,7 @@ class PaymentsStore:
         return await _one(self.session, "SELECT * FROM signed_agreements WHERE application_id = :a"
                           + (" FOR UPDATE" if lock else ""), a=application_id)
 
-    async def update_signed_agreement(self, application_id: str, **values) -> None:
+    async def update_signed_agreement(self, application_id: str, **values: Any) -> None:
         sets = ", ".join(f"{c} = :{c}" for c in values)
         await self.session.execute(text(f"UPDATE signed_agreements SET {sets} WHERE application_id = :application_id"),
                                    {**values, "application_id": application_id})
@@ -138,7 +139,7 @@ class PaymentsStore:
             ORDER BY purpose DESC, due_on, payment_id""", p=program_id, brn=brn, st=status, pu=purpose,
             programs=programs)
 
-    async def update_payment(self, payment_id: str, **values) -> None:
+    async def update_payment(self, payment_id: str, **values: Any) -> None:
         values = {c: _json(v) if c in JSON_COLUMNS else v for c, v in values.items()}
         sets = ", ".join(f"{c} = {_placeholder(c)}" for c in values)
         await self.session.execute(text(f"UPDATE payments SET {sets} WHERE payment_id = :payment_id"),
@@ -159,7 +160,7 @@ class PaymentsStore:
                    coalesce(sum(amount), 0) AS amount
             FROM payments GROUP BY purpose, status, (status = 'due' AND due_on < :today)""", today=today)
 
-    async def add_adjustment(self, *, payment_id: str, changes: dict, reason: str, by: str,
+    async def add_adjustment(self, *, payment_id: str, changes: dict[str, Any], reason: str, by: str,
                              at: datetime) -> None:
         await self.session.execute(text(
             "INSERT INTO adjustments (payment_id, changes, reason, recorded_by, recorded_at) "
@@ -170,14 +171,14 @@ class PaymentsStore:
         return await _rows(self.session, "SELECT * FROM adjustments WHERE payment_id = :id ORDER BY id", id=payment_id)
 
     async def audit(self, *, at: datetime, actor: str, action: str, payment_id: str | None = None,
-                    application_id: str | None = None, detail: dict | None = None) -> None:
+                    application_id: str | None = None, detail: dict[str, Any] | None = None) -> None:
         AUDIT.append(self.session, at=at, actor=actor, action=action, detail=detail, payment_id=payment_id,
                      application_id=application_id)
 
     async def audit_of(self, payment_id: str) -> list[Any]:
         return await AUDIT.of(self.session, "payment_id", payment_id)
 
-    async def reseal_accounts(self, vault) -> int:
+    async def reseal_accounts(self, vault: AccountVault) -> int:
         """Every stored bank account sealed again with the vault's newest key (key rotation), in one transaction:
         a row whose key is no longer listed stops the rotation before anything changes."""
         rows = (await self.session.execute(text(

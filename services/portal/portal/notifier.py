@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Callable, Protocol
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from portal import notices, store
 from portal.config import PortalSettings
@@ -83,7 +83,7 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(5 * 2 ** attempts, 3600))
 
 
-async def send_waiting(sessions: async_sessionmaker, channel: Channel, public_url: str,
+async def send_waiting(sessions: async_sessionmaker[AsyncSession], channel: Channel, public_url: str,
                        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> int:
     """E-mail the notices waiting; returns how many went out."""
     sent = 0

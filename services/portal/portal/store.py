@@ -189,9 +189,9 @@ class PortalStore:
             {"r": recipients, "n": limit})).all())
 
     async def unread_count(self, recipients: list[str]) -> int:
-        return (await self.session.execute(text(
+        return int((await self.session.execute(text(
             "SELECT count(*) FROM notifications WHERE recipient = ANY(:r) AND read_at IS NULL"),
-            {"r": recipients})).scalar_one()
+            {"r": recipients})).scalar_one())
 
     async def mark_read(self, recipients: list[str], at: datetime) -> None:
         await self.session.execute(text(

@@ -6,9 +6,9 @@ decision and publishes only what changed. So an automatic and an operator decisi
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import partial
-from typing import Any, cast
+from typing import Any, Iterable, cast
 
 from screening import metrics, store
 from screening.evidence import supplement_deadline
@@ -22,7 +22,7 @@ from screening.rules import (
 from sme_runtime.auth import Principal
 from sme_runtime.consumer import Collected, program_of_event, unknown_to
 from sme_runtime.problems import Problem, RuleViolation
-from sme_runtime.unit import Unit, units
+from sme_runtime.unit import EventHandler, Unit, units
 from sme_schemas import Envelope
 from sme_schemas.application import ApplicationContent, EvidenceRequirement
 from sme_schemas.contracts import ParticipationGivenUp
@@ -43,6 +43,7 @@ RECHECK = "recheck:"
 # One transaction's store and outbox, as the consumers and the routes give it to the use cases (tests: a fake)
 unit = units(store.ScreeningStore, source=SOURCE)
 ScreeningUnit = Unit[store.ScreeningStore]
+Handler = EventHandler[store.ScreeningStore]
 
 
 def recheck_purpose(request_id: str) -> str:
@@ -70,14 +71,14 @@ class Screening:
 
 # --- events from intake, evaluation and contracts ------------------------------------------------------------
 
-def on_submitted(screening: Screening):
+def on_submitted(screening: Screening) -> Handler:
     async def handle(uow: ScreeningUnit, envelope: Envelope, event: ApplicationSubmitted) -> None:
         await _take_up(uow, screening, event, revision=event.revision)
 
     return handle
 
 
-def on_amended(screening: Screening):
+def on_amended(screening: Screening) -> Handler:
     """A2/E6: an amendment or a supplement; the rules run again on the whole application as it now stands."""
 
     async def handle(uow: ScreeningUnit, envelope: Envelope, event: ApplicationAmended) -> None:
@@ -99,7 +100,8 @@ def on_amended(screening: Screening):
     return handle
 
 
-async def _take_up(uow: ScreeningUnit, screening: Screening, event, *, revision: int) -> None:
+async def _take_up(uow: ScreeningUnit, screening: Screening, event: ApplicationSubmitted | ApplicationAmended, *,
+                   revision: int) -> None:
     program = screening.program(event.program_id, event.program_version)
     now = screening.clock()
     created = await uow.store.insert(
@@ -117,7 +119,7 @@ async def _take_up(uow: ScreeningUnit, screening: Screening, event, *, revision:
     uow.collect("taken-up", event.application_id, lambda taken_up: reconsider_all(uow, screening, taken_up))
 
 
-def on_withdrawn(screening: Screening):
+def on_withdrawn(screening: Screening) -> Handler:
     async def handle(uow: ScreeningUnit, envelope: Envelope, event: ApplicationWithdrawn) -> None:
         now = screening.clock()
         row = await uow.store.get(event.application_id, lock=True)
@@ -137,7 +139,7 @@ def on_withdrawn(screening: Screening):
     return handle
 
 
-def on_given_up(screening: Screening):
+def on_given_up(screening: Screening) -> Handler:
     """C6 → X10: remember the restriction; applications filed inside it are excluded."""
 
     async def handle(uow: ScreeningUnit, envelope: Envelope, event: ParticipationGivenUp) -> None:
@@ -150,7 +152,7 @@ def on_given_up(screening: Screening):
     return handle
 
 
-def on_recheck_requested(screening: Screening):
+def on_recheck_requested(screening: Screening) -> Handler:
     """X11: evaluation asks before notifying a selected company; the reply is RecheckCompleted."""
 
     async def handle(uow: ScreeningUnit, envelope: Envelope, event: RecheckRequested) -> None:
@@ -179,7 +181,7 @@ def on_recheck_requested(screening: Screening):
     return handle
 
 
-def on_lookup_answered(screening: Screening):
+def on_lookup_answered(screening: Screening) -> Handler:
     """The registries answer many applications close together: a batch's answers are recorded in one statement,
     then each application (or re-check) is reconsidered once, all its answers known (issue 28)."""
     async def handle(uow: ScreeningUnit, envelope: Envelope, event: LookupAnswered) -> None:
@@ -208,7 +210,7 @@ async def record_answers(uow: ScreeningUnit, screening: Screening, collected: li
                 uow.defer(row.purpose, partial(reconsider_recheck, uow, screening, recheck_request(row.purpose)))
 
 
-def subjects(content: ApplicationContent, program: ProgramDefinition, as_of) -> dict[Registry, LookupSubject]:
+def subjects(content: ApplicationContent, program: ProgramDefinition, as_of: date) -> dict[Registry, LookupSubject]:
     """What each registry is asked; D1 compares 필요성 및 목적 (goal), 컨설팅 내용 (method) and 과제개요 (content)."""
     company = content.company
     common: dict[str, Any] = dict(
@@ -286,7 +288,7 @@ async def _decide(uow: ScreeningUnit, screening: Screening, dossier: store.Dossi
 
 async def _ensure_lookups(uow: ScreeningUnit, screening: Screening, row: Any,
                           asked: dict[Registry, LookupSubject], *, purpose: str,
-                          known: list | None = None,
+                          known: list[Any] | None = None,
                           stored_later: list[store.NewLookup] | None = None) -> dict[Registry, LookupResult | None]:
     """The registries' answers so far; a question not yet asked is asked now (through the outbox). `known`: the
     application's lookups of this purpose when the caller has read them already; `stored_later`: where the new
@@ -318,7 +320,7 @@ async def _ensure_lookups(uow: ScreeningUnit, screening: Screening, row: Any,
     return answers
 
 
-def latest_rulings(rows) -> dict[str, Ruling]:
+def latest_rulings(rows: Iterable[Any]) -> dict[str, Ruling]:
     # The latest ruling on a rule stands (an operator may correct an earlier one; both stay in the audit).
     return {r.rule: Ruling(r.rule, r.exclude, r.operator, r.reason, r.at) for r in rows}
 
@@ -371,13 +373,13 @@ async def _apply(uow: ScreeningUnit, screening: Screening, row: Any, program: Pr
     return state
 
 
-def answer_of(lookup) -> LookupResult | None:
+def answer_of(lookup: Any) -> LookupResult | None:
     """A stored lookup's answer (None: not answered yet)."""
     return None if lookup.answered_at is None else LookupResult(
         verdict=lookup.verdict, findings=tuple(Finding.model_validate(f) for f in lookup.findings))
 
 
-def registry_answers(lookups, purpose: str) -> dict[Registry, LookupResult | None]:
+def registry_answers(lookups: Iterable[Any], purpose: str) -> dict[Registry, LookupResult | None]:
     """Each registry's current answer to the lookups of `purpose`."""
     return {Registry(r.registry): answer_of(r) for r in lookups if r.purpose == purpose and not r.superseded}
 

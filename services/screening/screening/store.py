@@ -35,7 +35,7 @@ def _dossier(row: Any) -> Dossier:
         lookups=[SimpleNamespace(**lk) for lk in _json_list(row.lookups_json)])
 
 
-def _json_list(value: Any) -> list[dict]:
+def _json_list(value: Any) -> list[dict[str, Any]]:
     return json.loads(value) if isinstance(value, str) else list(value or [])
 
 
@@ -46,7 +46,7 @@ class StateChange:
     application_id: str
     status: ScreeningStatus
     at: datetime
-    decision: dict | None
+    decision: dict[str, Any] | None
     decided_by: str | None = None
     final: bool = False  # decided: `at` becomes its decided_at
     supplement_deadline: datetime | None = None
@@ -80,8 +80,9 @@ class ScreeningStore:
         return (await self.session.execute(text(sql), {"id": application_id})).first()
 
     async def insert(self, *, application_id: str, program_id: str, brn: str | None, revision: int,
-                     status: ScreeningStatus, submitted_at: datetime | None, at: datetime, content: dict | None,
-                     required_evidence: list | None, program_version: int | None = None) -> bool:
+                     status: ScreeningStatus, submitted_at: datetime | None, at: datetime,
+                     content: dict[str, Any] | None, required_evidence: list[Any] | None,
+                     program_version: int | None = None) -> bool:
         """A new screening row; False when the application is already known (a redelivery or a race)."""
         row = (await self.session.execute(text(
             "INSERT INTO screenings (application_id, program_id, brn, revision, status, submitted_at, started_at, "
@@ -128,8 +129,8 @@ class ScreeningStore:
         ).all()
         return {row.application_id: _dossier(row) for row in rows}
 
-    async def replace_content(self, application_id: str, *, revision: int, content: dict,
-                              required_evidence: list, at: datetime) -> None:
+    async def replace_content(self, application_id: str, *, revision: int, content: dict[str, Any],
+                              required_evidence: list[Any], at: datetime) -> None:
         await self.session.execute(text(
             "UPDATE screenings SET revision = :rev, content = CAST(:content AS jsonb), "
             "required_evidence = CAST(:req AS jsonb), updated_at = :at WHERE application_id = :id"),
@@ -137,7 +138,7 @@ class ScreeningStore:
              "at": at})
 
     async def set_state(self, application_id: str, *, status: ScreeningStatus, at: datetime,
-                        decision: dict | None, decided_by: str | None = None, final: bool = False,
+                        decision: dict[str, Any] | None, decided_by: str | None = None, final: bool = False,
                         supplement_deadline: datetime | None = None) -> None:
         await self.set_states([StateChange(application_id, status, at, decision, decided_by, final,
                                            supplement_deadline)])
@@ -247,14 +248,14 @@ class ScreeningStore:
             {"id": request_id, "a": application_id, "p": program_id, "at": at})).first() is not None
 
     async def set_recheck(self, request_id: str, *, status: RecheckStatus, at: datetime,
-                          decision: dict, final: bool) -> None:
+                          decision: dict[str, Any], final: bool) -> None:
         await self.session.execute(text(
             "UPDATE rechecks SET status = :st, decision = CAST(:d AS jsonb), "
             "completed_at = CASE WHEN :final THEN :at ELSE completed_at END WHERE request_id = :id"),
             {"id": request_id, "st": status, "d": _json(decision), "at": at, "final": final})
 
     async def audit(self, application_id: str, *, at: datetime, actor: str, action: str,
-                    detail: dict | None = None) -> None:
+                    detail: dict[str, Any] | None = None) -> None:
         AUDIT.append(self.session, at=at, actor=actor, action=action, detail=detail, application_id=application_id)
 
     async def overdue_supplements(self, cutoff: datetime, limit: int = 100) -> list[str]:

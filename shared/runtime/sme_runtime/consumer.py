@@ -21,7 +21,7 @@ import json
 import logging
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
-from typing import Any, Awaitable, Callable, Generic, Mapping, TypeVar, cast
+from typing import Any, Awaitable, Callable, Generic, Mapping, Protocol, TypeVar, cast
 
 from aiokafka import ConsumerRecord
 from aiokafka.errors import MessageSizeTooLargeError
@@ -74,7 +74,15 @@ def unknown_to(service: str, event: IntegrationEvent, *, field: str = "applicati
                         field=field, rule=KNOWN_APPLICATION)
 
 
-def program_of_event(programs: Mapping[str, Any], program_id: str, version: int | None = None) -> Any:
+class _Versioned(Protocol):
+    @property
+    def version(self) -> int: ...
+
+
+ProgramT = TypeVar("ProgramT", bound=_Versioned)
+
+
+def program_of_event(programs: Mapping[str, ProgramT], program_id: str, version: int | None = None) -> ProgramT:
     """The program definition an event names, in the version its application applied under (V1); a program or
     version this deployment does not know dead-letters the event."""
     program = programs.get(program_id)
@@ -88,7 +96,7 @@ def program_of_event(programs: Mapping[str, Any], program_id: str, version: int 
     if found is None:
         raise EventRefused(f"{program_id} has no version {version} here (its newest is {program.version}); deploy "
                            "the definition the application applied under", field="program_version", rule="V1")
-    return found
+    return cast(ProgramT, found)
 
 
 DEFERRED = "sme_deferred"

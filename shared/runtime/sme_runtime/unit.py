@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sme_runtime.consumer import Collected, collect_until_applied, defer_until_applied
 from sme_runtime.outbox import append_to_outbox
-from sme_schemas import IntegrationEvent
+from sme_schemas import Envelope, IntegrationEvent
 
 StoreT = TypeVar("StoreT")
 StoreT_co = TypeVar("StoreT_co", covariant=True)
@@ -41,6 +41,11 @@ class Unit(Protocol[StoreT_co]):
         """Keep `item` under `key`; once the event (or its batch) has been applied, `work` runs once with every
         item kept under `key`, in the order kept, each as a `Collected` with its event's trace: a batch's like
         events handled in one statement."""
+
+
+# What a service's `on_<event>(deps)` factories return: a use case applying one consumed event on a unit of work
+# (the event parameter is each handler's own event class).
+EventHandler = Callable[[Unit[StoreT], Envelope, Any], Awaitable[None]]
 
 
 class SqlUnit(Generic[StoreT]):
