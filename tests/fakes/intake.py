@@ -1,7 +1,6 @@
 """Intake's store in memory (services/intake/intake/store.py)."""
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +14,6 @@ class FakeIntakeStore(IntakeStore):
         self.session = no_database()
         self.applications: dict[str, Any] = {}
         self.history: list[Any] = []
-        self.outbox: list[dict] = []  # insert_unless_live writes its event in the same statement
 
     async def live_application(self, program_id: str, brn: str) -> Any:
         return snapshot(next((a for a in self.applications.values()
@@ -30,7 +28,7 @@ class FakeIntakeStore(IntakeStore):
 
     async def insert_unless_live(self, *, application_id: str, program_id: str, program_version: int, brn: str,
                                  channel: str, at: datetime, content: dict, contacts: dict | None, submitted_by: str,
-                                 event: dict, source_system: str | None = None,
+                                 source_system: str | None = None,
                                  external_reference: str | None = None) -> Any:
         if await self.live_application(program_id, brn) is not None:
             return None
@@ -41,8 +39,6 @@ class FakeIntakeStore(IntakeStore):
             status_reason=None, supplement_deadline=None, program_version=program_version)
         self.history.append(row(application_id=application_id, revision=1, action="submitted", actor=submitted_by,
                                 at=at, detail=None))
-        self.outbox.append({"topic": event["outbox_topic"], "key": event["outbox_key"],
-                            "data": json.loads(event["outbox_body"])})
         return snapshot(self.applications[application_id])
 
     async def amend(self, application_id: str, *, content: dict, contacts: dict | None, at: datetime) -> int:

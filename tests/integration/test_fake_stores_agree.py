@@ -327,16 +327,13 @@ async def payments_scenario(s) -> list:
 
 async def intake_scenario(s) -> list:
     seen: list = []
-    event = {"outbox_id": "00000000-0000-0000-0000-000000000001", "outbox_topic": "intake.application-submitted.v1",
-             "outbox_key": "A0", "outbox_headers": "{}", "outbox_body": b"{}"}
     first = await s.insert_unless_live(application_id="A0", program_id="p", program_version=1, brn="1234567800",
                                        channel="web", at=at(0), content={"company": {"name": "회사"}}, contacts=None,
-                                       submitted_by="company:1", event=event)
+                                       submitted_by="company:1")
     seen.append(fields(first, "application_id", "status", "revision", "content", "contacts"))
     seen.append(await s.insert_unless_live(application_id="A1", program_id="p", program_version=1,
                                            brn="1234567800", channel="web", at=at(1), content={}, contacts=None,
-                                           submitted_by="company:1",
-                                           event={**event, "outbox_id": "00000000-0000-0000-0000-000000000002"}))
+                                           submitted_by="company:1"))
     seen.append(await s.amend("A0", content={"v": 2}, contacts={"phone": "010"}, at=at(2)))
     seen.append(await s.amend("A0", content={"v": 3}, contacts=None, at=at(3)))  # the contacts kept
     seen.append(fields(await s.get("A0"), "revision", "content", "contacts", "updated_at"))
@@ -348,8 +345,7 @@ async def intake_scenario(s) -> list:
     seen.append(await s.live_application("p", "1234567800"))
     second = await s.insert_unless_live(application_id="A2", program_id="p", program_version=1, brn="1234567800",
                                         channel="municipal-system", at=at(6), content={}, contacts=None,
-                                        submitted_by="system:minwon", source_system="minwon", external_reference="MW-1",
-                                        event={**event, "outbox_id": "00000000-0000-0000-0000-000000000003"})
+                                        submitted_by="system:minwon", source_system="minwon", external_reference="MW-1")
     seen.append(fields(second, "application_id", "channel"))
     seen.append(fields(await s.by_external_reference("minwon", "MW-1"), "application_id"))
     seen.append(await s.by_external_reference("minwon", "MW-2"))

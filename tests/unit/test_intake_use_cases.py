@@ -37,17 +37,15 @@ def test_the_example_filing_is_taken_in_like_a_web_submission_and_announced(uow)
     [a] = uow.store.applications.values()
     assert (a.channel, a.source_system, a.external_reference, a.status) == (
         "municipal-system", "gimpo-minwon", "MW-2024-000123", "submitted")
-    [event] = uow.store.outbox
-    submitted = ApplicationSubmitted.model_validate(event["data"])
-    assert (submitted.application_id, submitted.channel, event["topic"]) == (
-        a.application_id, "municipal-system", ApplicationSubmitted.topic())
+    [(submitted, topic)] = [(e, t) for e, t in uow.published if isinstance(e, ApplicationSubmitted)]
+    assert (submitted.application_id, submitted.channel, topic) == (a.application_id, "municipal-system", None)
     assert submitted.required_evidence, "the program's evidence list (E1–E5) travels with the application"
 
 
 def test_the_same_filing_again_changes_nothing_and_after_screening_started_is_refused_a2(uow):
     filed(uow)
     filed(uow)  # redelivered: the same content, a double click
-    assert len(uow.store.applications) == 1 and len(uow.store.outbox) == 1
+    assert len(uow.store.applications) == 1 and len(uow.events(ApplicationSubmitted)) == 1
     [a] = uow.store.applications.values()
     run(consume(handlers.on_screening_started, uow, example(ScreeningStarted, application_id=a.application_id)))
     with pytest.raises(EventRefused) as refused:
@@ -64,8 +62,7 @@ def test_a_filing_outside_the_call_window_is_refused_naming_the_rule_a3(uow):
 def seeded(uow) -> None:
     run(uow.store.insert_unless_live(
         application_id=APP, program_id="gimpo-sos-2024", program_version=1, brn="1248100998", channel="web",
-        at=example(ScreeningStarted).occurred_at, content={}, contacts=None, submitted_by="company:1248100998",
-        event={"outbox_topic": "t", "outbox_key": APP, "outbox_body": b"{}"}))
+        at=example(ScreeningStarted).occurred_at, content={}, contacts=None, submitted_by="company:1248100998"))
 
 
 @pytest.mark.parametrize("kind, handler, status", [

@@ -33,8 +33,8 @@ def test_an_event_written_on_behalf_of_a_request_carries_its_trace_and_its_schem
                                  occurred_at=now, withdrawn_at=now)
     with tracing.continued(CALLER):
         row = outbox_row(event, source="/sme/intake")
-    headers = json.loads(row["outbox_headers"])
-    envelope, _ = unwrap(headers, row["outbox_body"], expected=ApplicationWithdrawn)
+    headers = json.loads(row["headers"])
+    envelope, _ = unwrap(headers, row["body"], expected=ApplicationWithdrawn)
     assert tracing.Trace.parse(envelope.traceparent).trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
     assert headers["ce_dataschema"] == f"urn:{ApplicationWithdrawn.ce_type()}"
     with tracing.on_behalf_of(envelope) as consumer_side:
@@ -71,7 +71,7 @@ def test_the_step_applying_an_event_is_a_span_under_its_publisher_and_the_parent
                                      occurred_at=now, withdrawn_at=now)
     with tracing.continued(CALLER, name="POST /applications/{id}/withdrawal") as request:
         row = outbox_row(withdrawn, source="/sme/intake")
-    envelope, _ = unwrap(json.loads(row["outbox_headers"]), row["outbox_body"], expected=ApplicationWithdrawn)
+    envelope, _ = unwrap(json.loads(row["headers"]), row["body"], expected=ApplicationWithdrawn)
     assert envelope.traceparent == request.traceparent  # the step that wrote the row is its parent
     with tracing.on_behalf_of(envelope) as applying:
         onward = outbox_row(withdrawn, source="/sme/screening")
@@ -82,7 +82,7 @@ def test_the_step_applying_an_event_is_a_span_under_its_publisher_and_the_parent
     assert {f"{s.context.trace_id:032x}" for s in (step, apply)} == {"4bf92f3577b34da6a3ce929d0e0e4736"}
     assert apply.attributes["sme.application_id"] == "APP-01HTX5Q3Z8K2M4N6P8R0S2T4V6"
     assert apply.attributes["messaging.message.id"] == envelope.id
-    assert json.loads(onward["outbox_headers"])["traceparent"] == applying.traceparent
+    assert json.loads(onward["headers"])["traceparent"] == applying.traceparent
 
 
 def test_a_callers_unsampled_flag_does_not_switch_off_the_centers_trace():

@@ -20,7 +20,6 @@ from intake.ids import new_application_id
 from sme_runtime.auth import Principal, Role
 from sme_runtime.bus_acl import OutsideSystem
 from sme_runtime.consumer import EventRefused, unknown_to
-from sme_runtime.outbox import outbox_row
 from sme_runtime.problems import Problem, RuleViolation
 from sme_runtime.unit import EventHandler, Unit, units
 from sme_schemas import Envelope, EnvelopeError
@@ -170,15 +169,17 @@ async def _create(uow: IntakeUnit, *, program_id: str, program_version: int,
                   source_system: str | None, external_reference: str | None) -> Submission | None:
     """A2: a new application unless the company has a live one in the program (then None, nothing written)."""
     application_id = new_application_id()
-    event = outbox_row(ApplicationSubmitted(
-        program_id=program_id, program_version=program_version, application_id=application_id, occurred_at=at,
-        submitted_at=at, revision=1, channel=channel, content=content, required_evidence=required), source=SOURCE)
     stored = await uow.store.insert_unless_live(
         application_id=application_id, program_id=program_id, program_version=program_version,
         brn=content.company.business_registration_number, channel=channel, at=at,
-        content=content.model_dump(mode="json"), contacts=contacts, submitted_by=actor, event=event,
+        content=content.model_dump(mode="json"), contacts=contacts, submitted_by=actor,
         source_system=source_system, external_reference=external_reference)
-    return Submission(Disposition.CREATE, application_id, stored) if stored is not None else None
+    if stored is None:
+        return None
+    await uow.publish(ApplicationSubmitted(
+        program_id=program_id, program_version=program_version, application_id=application_id, occurred_at=at,
+        submitted_at=at, revision=1, channel=channel, content=content, required_evidence=required))
+    return Submission(Disposition.CREATE, application_id, stored)
 
 
 async def amend_application(uow: IntakeUnit, intake: Intake, *, application_id: str, form: ApplicationForm,

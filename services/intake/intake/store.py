@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sme_runtime import outbox
 from sme_runtime.db import as_json as _json
 
 from intake.domain import LIVE, Status
@@ -25,8 +24,7 @@ _INSERT_UNLESS_LIVE = text(
     "VALUES (:id, :p, :b, 'submitted', 1, :ch, :at, :at, CAST(:content AS jsonb), CAST(:contacts AS jsonb), :src, "
     f":ext, :by, :v) ON CONFLICT (program_id, brn) WHERE status IN {_LIVE} DO NOTHING RETURNING {_COLUMNS}), "
     "h AS (INSERT INTO application_history (application_id, revision, action, actor, at) "
-    "SELECT application_id, 1, 'submitted', :by, :at FROM a), "
-    f"{outbox.insert_after('a')} "
+    "SELECT application_id, 1, 'submitted', :by, :at FROM a) "
     f"SELECT {_COLUMNS} FROM a")
 
 
@@ -54,16 +52,16 @@ class IntakeStore:
 
     async def insert_unless_live(self, *, application_id: str, program_id: str, program_version: int,
                                  brn: str, channel: str, at: datetime, content: dict[str, Any],
-                                 contacts: dict[str, Any] | None, submitted_by: str, event: dict[str, Any],
+                                 contacts: dict[str, Any] | None, submitted_by: str,
                                  source_system: str | None = None, external_reference: str | None = None) -> Any:
-        """The new application, its first history line and its event (`event`: sme_runtime.outbox.outbox_row) in one
-        statement, unless the company already has a live application in the program (A2's unique index): then
-        nothing is written and None is returned. One round trip on a deadline day instead of four."""
+        """The new application and its first history line in one statement, unless the company already has a live
+        application in the program (A2's unique index): then nothing is written and None is returned. Its event
+        goes through the unit of work's outbox like every other (written as the transaction commits)."""
         return (await self.session.execute(_INSERT_UNLESS_LIVE, {
             "id": application_id, "p": program_id, "v": program_version, "b": brn, "ch": channel, "at": at,
             "content": _json(content),
             "contacts": _json(contacts) if contacts is not None else None, "src": source_system,
-            "ext": external_reference, "by": submitted_by, **event})).first()
+            "ext": external_reference, "by": submitted_by})).first()
 
     async def amend(self, application_id: str, *, content: dict[str, Any], contacts: dict[str, Any] | None,
                     at: datetime) -> int:

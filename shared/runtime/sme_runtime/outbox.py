@@ -11,21 +11,12 @@ from sme_runtime.buffered import AppendOnly, append
 from sme_schemas import IntegrationEvent, wrap
 
 
-_INSERT = ("INSERT INTO outbox (event_id, topic, event_key, headers, body) "
-           "SELECT CAST(:outbox_id AS uuid), :outbox_topic, :outbox_key, CAST(:outbox_headers AS jsonb), :outbox_body")
-
-
 def outbox_row(event: IntegrationEvent, *, source: str, topic: str | None = None) -> dict[str, object]:
-    """The outbox row of one event as statement parameters (for `insert_after`)."""
+    """The outbox row of one event (columns of `OUTBOX`): its CloudEvents envelope, with a new ce_id and the
+    current trace as its traceparent."""
     envelope = wrap(event, source=source, event_id=str(uuid.uuid4()), traceparent=tracing.outgoing())
-    return {"outbox_id": envelope.id, "outbox_topic": topic or event.topic(), "outbox_key": envelope.subject,
-            "outbox_headers": json.dumps(envelope.headers(), ensure_ascii=False), "outbox_body": envelope.body}
-
-
-def insert_after(cte: str) -> str:
-    """A CTE clause that writes the outbox row (parameters from `outbox_row`) only if the CTE `cte` returned a
-    row: a state change and its event in one statement, one round trip, still one transaction."""
-    return f"outbox_row AS ({_INSERT} FROM {cte})"
+    return {"event_id": envelope.id, "topic": topic or event.topic(), "event_key": envelope.subject,
+            "headers": json.dumps(envelope.headers(), ensure_ascii=False), "body": envelope.body}
 
 
 OUTBOX = AppendOnly("outbox", (("event_id", "uuid"), ("topic", "text"), ("event_key", "text"),
@@ -38,10 +29,7 @@ def append_to_outbox(session: AsyncSession, events: list[tuple[IntegrationEvent,
     its other outbox rows in one statement as it commits (sme_runtime.buffered); returns their ce_ids in order."""
     ids = []
     for event, topic in events:
-        envelope = wrap(event, source=source, event_id=str(uuid.uuid4()), traceparent=tracing.outgoing())
-        append(session, OUTBOX, {"event_id": envelope.id, "topic": topic or event.topic(),
-                                 "event_key": envelope.subject,
-                                 "headers": json.dumps(envelope.headers(), ensure_ascii=False),
-                                 "body": envelope.body})
-        ids.append(envelope.id)
+        row = outbox_row(event, source=source, topic=topic)
+        append(session, OUTBOX, row)
+        ids.append(str(row["event_id"]))
     return ids
