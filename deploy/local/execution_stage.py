@@ -23,7 +23,6 @@ from deploy.sample.program_call import cost_at_the_cap
 from sme_schemas.program import local_date
 
 CONSULTING_DAYS = 45  # the calendar moves this far for the consulting (13 sessions, one a day, fit easily)
-UNPAID_DAYS = 31  # then this far again: the one request left unpaid passes its 30-day due date
 
 
 class ExecutionServices:
@@ -275,9 +274,17 @@ def pay_all_but_one(pay: PaymentsDesk, filed: list[dict], names: dict[str, str])
     return unpaid
 
 
+def days_until_overdue(unpaid: dict, now: datetime) -> int:
+    """How far ahead payments' calendar must be for the unpaid request to be overdue: the day after its due date.
+    Not a fixed 31 days: P3's 30 days end on the next working day when they end on a weekend or a holiday, so
+    the due date moves with the day the demo runs (on 2026-12-06 it fell on 2027-02-22, 32 days after filing)."""
+    return (date.fromisoformat(unpaid["due_on"]) - local_date(now)).days + 1
+
+
 def overdue_after_restart(services: ExecutionServices, pay: PaymentsDesk, program_id: str, unpaid: dict,
-                          metrics_url: str) -> dict:
-    services.restart(CONSULTING_DAYS + UNPAID_DAYS, only=("payments",))
+                          metrics_url: str, now: datetime) -> dict:
+    ahead = days_until_overdue(unpaid, now)
+    services.restart(ahead, only=("payments",))
     rows = pay.wait_for_payments(program_id, lambda ps: any(p["overdue"] for p in ps), timeout=30)
     overdue = [p for p in rows if p["overdue"]]
     if [p["payment_id"] for p in overdue] != [unpaid["payment_id"]]:
@@ -285,7 +292,7 @@ def overdue_after_restart(services: ExecutionServices, pay: PaymentsDesk, progra
     gauge = next(line for line in polite.get(metrics_url, follow_redirects=True).text.splitlines()
                  if line.startswith('sme_payments_open{') and 'overdue="true"' in line and 'subsidy' in line)
     detected = local_date(datetime.fromisoformat(overdue[0]["overdue_at"]))
-    print(f"payments restarted with its calendar {UNPAID_DAYS} more days on: PaymentOverdue for "
+    print(f"payments restarted with its calendar {ahead - CONSULTING_DAYS} more days on: PaymentOverdue for "
           f"{unpaid['payment_id']} (due {unpaid['due_on']}, raised on {detected} KST, the day after)")
     print(f"  metric {gauge}")
     return overdue[0]
@@ -480,8 +487,9 @@ def execute(program: dict, forms: list[dict], rows: dict[str, dict], names: dict
     filed, recovered = request_subsidies(pay, desk, agreements, costs, names, program, advanced)
     repaid = recover_clawbacks(pay, pid, names)
     unpaid = pay_all_but_one(pay, [p for p in filed if p["status"] == "due"], names)
-    heading(f"{UNPAID_DAYS} days later: the unpaid request passes its due date (P3)")
-    overdue_after_restart(execution, pay, pid, unpaid, f"{PAYMENTS}/metrics/")
+    heading(f"{days_until_overdue(unpaid, now) - CONSULTING_DAYS} days later: the unpaid request passes its due "
+            "date (P3)")
+    overdue_after_restart(execution, pay, pid, unpaid, f"{PAYMENTS}/metrics/", now)
     heading("follow-up (사후관리): the satisfaction survey and the outcome reports (M1–M3)")
     reminders, answers = follow_up_stage(execution, desk, agreements, names, CONSULTING_DAYS,
                                          service_today(CONSULTING_DAYS, now))
