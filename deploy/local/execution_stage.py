@@ -282,8 +282,8 @@ def days_until_overdue(unpaid: dict, now: datetime) -> int:
 
 
 def overdue_after_restart(services: ExecutionServices, pay: PaymentsDesk, program_id: str, unpaid: dict,
-                          metrics_url: str, now: datetime) -> dict:
-    ahead = days_until_overdue(unpaid, now)
+                          metrics_url: str, ahead: int) -> dict:
+    """Payments restarted with its calendar `ahead` days on (days_until_overdue): the unpaid request overdue."""
     services.restart(ahead, only=("payments",))
     rows = pay.wait_for_payments(program_id, lambda ps: any(p["overdue"] for p in ps), timeout=30)
     overdue = [p for p in rows if p["overdue"]]
@@ -487,9 +487,9 @@ def execute(program: dict, forms: list[dict], rows: dict[str, dict], names: dict
     filed, recovered = request_subsidies(pay, desk, agreements, costs, names, program, advanced)
     repaid = recover_clawbacks(pay, pid, names)
     unpaid = pay_all_but_one(pay, [p for p in filed if p["status"] == "due"], names)
-    heading(f"{days_until_overdue(unpaid, now) - CONSULTING_DAYS} days later: the unpaid request passes its due "
-            "date (P3)")
-    overdue_after_restart(execution, pay, pid, unpaid, f"{PAYMENTS}/metrics/", now)
+    ahead = days_until_overdue(unpaid, now)
+    heading(f"{ahead - CONSULTING_DAYS} days later: the unpaid request passes its due date (P3)")
+    overdue_after_restart(execution, pay, pid, unpaid, f"{PAYMENTS}/metrics/", ahead)
     heading("follow-up (사후관리): the satisfaction survey and the outcome reports (M1–M3)")
     reminders, answers = follow_up_stage(execution, desk, agreements, names, CONSULTING_DAYS,
                                          service_today(CONSULTING_DAYS, now))

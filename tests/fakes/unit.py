@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sme_runtime.consumer import Collected
 from sme_runtime.db import as_json
+from sme_runtime.unit import StoreT
 from sme_schemas import IntegrationEvent, wrap
 from sme_schemas.examples import EXAMPLES
 from sme_schemas.program import load_programs
@@ -28,7 +29,6 @@ def run(coroutine):
     return asyncio.run(coroutine)
 
 
-StoreT = TypeVar("StoreT")
 RowT = TypeVar("RowT", bound=SimpleNamespace | None)
 
 

@@ -20,16 +20,11 @@ import asyncio
 import json
 import math
 import time
-from typing import Any, Awaitable, Callable
 
 from prometheus_client import Counter, Gauge
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sme_runtime.metrics import REGISTRY
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 NEVER_REFUSED = ("/livez", "/readyz", "/health", "/metrics")
 LAG_PROBE_SECONDS = 0.05
