@@ -33,7 +33,7 @@ import asyncpg
 from bench.bus import dsn, percentile
 from deploy.local.procs import ROOT
 from deploy.registry.projects import KINDS, planted_queries, write_corpus
-from sme_schemas.program import ProgramDefinition
+from sme_programs import ProgramDefinition
 from screening.similarity.dense import Vectors
 from screening.similarity.index import ELEMENTS, PriorProjectIndex, build, read_jsonl
 from screening.similarity.verdict import Applicant, Thresholds, judge

@@ -26,7 +26,7 @@ from deploy.sample.evaluation_scenario import screening_passed
 from deploy.sample.execution_scenario import ContractsDesk, PaymentsDesk, session_plan, subsidy_request
 from deploy.sample.program_call import demo_program
 from sme_schemas.evaluation import ApplicationSelected
-from sme_schemas.program import local_date
+from sme_schemas.periods import local_date
 
 KAFKA = f"127.0.0.1:{os.environ.get('SME_KAFKA_PORT', '9092')}"
 PG_PORT = os.environ.get("SME_PG_PORT", "5432")

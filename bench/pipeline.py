@@ -51,6 +51,7 @@ from intake.form import ApplicationForm, to_content
 from screening.lookup.messages import LookupAnswered, LookupRequested, Registry
 from sme_runtime.auth import Role, mint_token
 from sme_runtime.settings import DEVELOPMENT_SECRET
+from sme_programs import ProgramDefinition
 from sme_schemas.intake import ApplicationSubmitted
 from sme_schemas.screening import (
     ApplicationRejected, ManualReviewRequested, ScreeningPassed, ScreeningStarted, SupplementRequested,
@@ -126,13 +127,14 @@ def program_and_forms(n: int, now: datetime) -> tuple[dict, list[dict], dict]:
 
 def program_and_events(n: int, now: datetime) -> tuple[dict, list[ApplicationSubmitted], dict]:
     program, forms, data = program_and_forms(n, now)
+    evidence = ProgramDefinition.model_validate(program).evidence
     events = []
     for i, form in enumerate(forms):
         content = to_content(ApplicationForm.model_validate(form), consent_at=now)
         events.append(ApplicationSubmitted(
             program_id=program["program_id"], application_id=f"APP-{uuid.uuid4().hex[:26].upper()}",
             occurred_at=now, submitted_at=now, channel="web", content=content,
-            required_evidence=required_evidence(content.company, content.expert, content.bonus)))
+            required_evidence=required_evidence(content.company, content.expert, content.bonus, evidence)))
     return program, events, data
 
 

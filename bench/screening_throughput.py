@@ -26,6 +26,7 @@ from deploy.sample.program_call import demo_program, sample_forms
 from deploy.sample.screening_scenario import adjust_forms, registry_dataset
 from intake.domain import required_evidence
 from intake.form import ApplicationForm, to_content
+from sme_programs import ProgramDefinition
 from sme_schemas.intake import ApplicationSubmitted
 
 KAFKA = f"127.0.0.1:{os.environ.get('SME_KAFKA_PORT', '9092')}"
@@ -69,12 +70,13 @@ def main() -> None:
         for p in processes:
             p.wait_healthy()
         events = []
+        evidence = ProgramDefinition.model_validate(program).evidence
         for form in forms:
             content = to_content(ApplicationForm.model_validate(form), consent_at=now)
             events.append(ApplicationSubmitted(
                 program_id=program["program_id"], application_id=f"APP-{uuid.uuid4().hex[:26].upper()}",
                 occurred_at=now, submitted_at=now, channel="web", content=content,
-                required_evidence=required_evidence(content.company, content.expert, content.bonus)))
+                required_evidence=required_evidence(content.company, content.expert, content.bonus, evidence)))
         ids = [e.application_id for e in events]
         started = time.time()
         asyncio.run(publish_all(events, KAFKA, "/bench/intake"))

@@ -26,7 +26,8 @@ if [[ ! -f "$STAMP" ]]; then
   # Exactly the locked versions, each file checked against its hash; then our packages without resolving
   # anything again, and a check that the set is consistent.
   "$VENV/bin/pip" install -q --require-hashes -r "$SME_ROOT/requirements.txt" -r "$SME_ROOT/requirements-dev.txt"
-  "$VENV/bin/pip" install -q --no-deps -e "$SME_ROOT/shared/schemas" -e "$SME_ROOT/shared/runtime"
+  "$VENV/bin/pip" install -q --no-deps -e "$SME_ROOT/shared/schemas" -e "$SME_ROOT/shared/programs" \
+    -e "$SME_ROOT/shared/runtime"
   for svc in "$SME_ROOT"/services/*/pyproject.toml; do "$VENV/bin/pip" install -q --no-deps -e "$(dirname "$svc")"; done
   "$VENV/bin/pip" check >/dev/null || die "the locked packages do not fit together: $("$VENV/bin/pip" check)"
   rm -f "$VENV"/.bootstrap-*; touch "$STAMP"

@@ -13,7 +13,7 @@ from deploy.local.waiting import SERVICE_WRITES, Stalled, wait_while_moving
 from deploy.sample.evaluation_scenario import (
     COMMITTEE, EvaluationDesk, committee_qualities, declared_conflict, evaluator_pool, ranking_table, score_sheet,
 )
-from sme_schemas.program import ProgramDefinition
+from sme_programs import ProgramDefinition
 
 
 def evaluate(program: dict, forms: list[dict], rows: dict[str, dict], names: dict[str, str]) -> dict:

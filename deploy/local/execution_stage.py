@@ -20,7 +20,7 @@ from deploy.local.waiting import SERVICE_WRITES, Stalled, wait_while_moving
 from deploy.sample.evaluation_scenario import EvaluationDesk
 from deploy.sample.execution_scenario import ContractsDesk, PaymentsDesk, subsidy_request
 from deploy.sample.program_call import cost_at_the_cap
-from sme_schemas.program import local_date
+from sme_schemas.periods import local_date
 
 CONSULTING_DAYS = 45  # the calendar moves this far for the consulting (13 sessions, one a day, fit easily)
 

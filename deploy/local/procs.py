@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from sme_runtime.kafka_access import KafkaAccess, kafka_access
 from sme_schemas import IntegrationEvent, wrap
-from sme_schemas.program import ProgramDefinition
+from sme_programs import ProgramDefinition
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,7 +88,7 @@ def demo_agencies() -> tuple[str, ...]:
     """T1: the agencies the local demo's staff, evaluators and experts act for: every agency with a program file in
     deploy/programs (the demo calls the tests and the main job write are copies of them). A real account names its
     own agencies."""
-    from sme_schemas.program import load_programs
+    from sme_programs import load_programs
 
     return tuple(sorted({p.agency for p in load_programs(str(ROOT / "deploy" / "programs")).values()}))
 

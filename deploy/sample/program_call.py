@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sme_schemas.program import ProgramDefinition, split_by_weight
+from sme_programs import ProgramDefinition, split_by_weight
 from sme_schemas.values import brn_check_digit
 
 SOS_2024 = Path(__file__).resolve().parents[1] / "programs" / "gimpo-sos-2024.json"

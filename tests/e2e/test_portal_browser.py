@@ -34,7 +34,7 @@ from deploy.sample.program_call import sample_forms
 from deploy.local.procs import demo_agencies, signer
 from sme_runtime.auth import Role, mint_token
 from sme_runtime.keys import new_keys
-from sme_schemas.program import KST
+from sme_schemas.periods import KST
 from tests.support import KAFKA, ROOT, TEST_ENV
 
 ARTIFACTS = ROOT / ".local-test" / "artifacts" / "portal"

@@ -19,7 +19,7 @@ from sme_runtime.db import as_json
 from sme_runtime.unit import StoreT
 from sme_schemas import IntegrationEvent, wrap
 from sme_schemas.examples import EXAMPLES
-from sme_schemas.program import load_programs
+from sme_programs import load_programs
 
 PROGRAMS = load_programs(str(Path(__file__).resolve().parents[2] / "deploy/programs"))  # every deployed program
 

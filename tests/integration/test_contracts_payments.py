@@ -28,7 +28,7 @@ from sme_schemas import unwrap
 from sme_schemas.catalog import produced_by
 from sme_schemas.evaluation import ApplicationSelected, EvaluatorAllowanceDue
 from sme_schemas.periods import WorkingCalendar
-from sme_schemas.program import local_date
+from sme_schemas.periods import local_date
 from tests.support import (
     KAFKA, ROOT, TEST_ENV, consumer_groups, db_url, end_offsets, forget_processed_events,
     group_positions, read_topic, rewind, snapshot, start_groups_at_end, wait_caught_up,

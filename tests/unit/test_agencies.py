@@ -13,7 +13,7 @@ from hypothesis import given, strategies as st
 from sme_runtime.auth import PLATFORM, Principal, Role, TokenVerifier, mint_token
 from sme_runtime.consumer import program_named_by
 from sme_runtime.settings import DEVELOPMENT_SECRET
-from sme_schemas.program import load_programs
+from sme_programs import load_programs
 from tests.fakes.unit import PROGRAMS
 
 REPO_PROGRAMS = Path(__file__).resolve().parents[2] / "deploy" / "programs"

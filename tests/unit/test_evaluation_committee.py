@@ -9,9 +9,10 @@ from evaluation.committee import (
 )
 from evaluation.rounds import Declaration, RoundView
 from evaluation.scoring import evaluator_score
-from sme_schemas.program import CommitteeScoreSheet
+from deploy.local.procs import ROOT
+from sme_programs import ProgramDefinition
 
-RUBRIC = CommitteeScoreSheet()
+RUBRIC = ProgramDefinition.load(ROOT / "deploy/programs/gimpo-sos-2024.json").committee_score
 AS_OF = date(2024, 5, 1)
 
 

@@ -12,7 +12,7 @@ from hypothesis import given, strategies as st
 from evaluation.ranking import Candidate, final_score, promote, rank, select
 from evaluation.scoring import evaluator_score, publish, qualitative_score
 from sme_schemas.evaluation import Outcome
-from sme_schemas.program import ProgramDefinition
+from sme_programs import ProgramDefinition
 
 SOS = ProgramDefinition.load(Path(__file__).resolve().parents[2] / "deploy/programs/gimpo-sos-2024.json")
 RUBRIC = SOS.committee_score

@@ -12,7 +12,7 @@ from evaluation.scoring import (
 )
 from sme_schemas.application import PreferenceCertification as C
 from sme_schemas.examples import EXAMPLES
-from sme_schemas.program import DocumentScoreSheet, ProgramDefinition
+from sme_programs import DocumentScoreSheet, ProgramDefinition
 from sme_schemas.screening import VerifiedFacts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,10 +89,10 @@ def test_q6_names_the_items_it_scored_in_the_breakdown():
 
 
 def test_q6_items_are_the_programs_data():
-    sheet = DocumentScoreSheet(bonus_cap=6, bonus_items=(
+    sheet = DocumentScoreSheet.model_validate({**SHEET.model_dump(mode="json"), "bonus_cap": 6, "bonus_items": (
         {"code": "social-economy", "title": "사회적경제기업", "points": 3,
          "proven_by": ["social-enterprise", "women-owned"]},
-        {"code": "venture", "title": "벤처기업", "points": 5, "proven_by": ["venture"]}))
+        {"code": "venture", "title": "벤처기업", "points": 5, "proven_by": ["venture"]})})
     assert part(document_score(facts(certifications=(C.SOCIAL_ENTERPRISE, C.WOMEN_OWNED)), sheet, ANNOUNCED),
                 "Q6") == 3
     assert part(document_score(facts(certifications=(C.WOMEN_OWNED, C.VENTURE)), sheet, ANNOUNCED), "Q6") == 6
@@ -101,13 +101,14 @@ def test_q6_items_are_the_programs_data():
 
 @pytest.mark.parametrize("sheet, named", [
     ({"bonus_per_certification": 2}, "bonus_per_certification"),
-    ({"bonus_items": [{"code": "a-item", "title": "A", "proven_by": ["net"]},
-                      {"code": "b-item", "title": "B", "proven_by": ["net", "nep"]}]}, "net proves several"),
-    ({"bonus_items": [{"code": "a-item", "title": "A", "proven_by": ["net"]},
-                      {"code": "a-item", "title": "B", "proven_by": ["nep"]}]}, "codes must be unique"),
-    ({"bonus_items": [{"code": "lab", "title": "연구소", "proven_by": ["research-institute"]}]}, "Q5"),
-    ({"bonus_items": [{"code": "none", "title": "A", "proven_by": []}]}, "proven_by"),
-    ({"bonus_items": [{"code": "x", "title": "A", "proven_by": ["inno-biz"]}]}, "code"),
+    ({"bonus_items": [{"code": "a-item", "title": "A", "points": 2, "proven_by": ["net"]},
+                      {"code": "b-item", "title": "B", "points": 2, "proven_by": ["net", "nep"]}]},
+     "net proves several"),
+    ({"bonus_items": [{"code": "a-item", "title": "A", "points": 2, "proven_by": ["net"]},
+                      {"code": "a-item", "title": "B", "points": 2, "proven_by": ["nep"]}]}, "codes must be unique"),
+    ({"bonus_items": [{"code": "lab", "title": "연구소", "points": 2, "proven_by": ["research-institute"]}]}, "Q5"),
+    ({"bonus_items": [{"code": "none", "title": "A", "points": 2, "proven_by": []}]}, "proven_by"),
+    ({"bonus_items": [{"code": "x", "title": "A", "points": 2, "proven_by": ["inno-biz"]}]}, "code"),
 ])
 def test_a_malformed_bonus_sheet_is_refused_naming_the_field(sheet, named):
     program = SOS.model_dump(mode="json")
@@ -157,8 +158,9 @@ def test_the_document_score_never_exceeds_its_maximum(revenue, employees, since,
 
 
 def test_a_sheet_with_unordered_bands_is_refused():
-    with pytest.raises(ValueError, match="revenue_last_year"):
-        DocumentScoreSheet(revenue_last_year=({"at_least": 0, "points": 10}, {"at_least": 5, "points": 20}))
+    unordered = [{"at_least": 0, "points": 10}, {"at_least": 5, "points": 20}]
+    with pytest.raises(ValueError, match="revenue_last_year: bands must run from the highest"):
+        DocumentScoreSheet.model_validate({**SHEET.model_dump(mode="json"), "revenue_last_year": unordered})
 
 
 # --- S1–S3 ---------------------------------------------------------------------------------------------------

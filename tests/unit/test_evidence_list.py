@@ -1,11 +1,16 @@
 """E1–E5: which documents this company must provide."""
+from pathlib import Path
+
 import pytest
 
 from intake.domain import required_evidence, unmet_requirements
 from sme_schemas.application import (
     BonusClaims, CompanyProfile, DocumentType as D, EvidenceDocument, Expert, PreferenceCertification as C,
 )
+from sme_programs import ProgramDefinition
 from sme_schemas.examples import EXAMPLES
+
+SOS = ProgramDefinition.load(Path(__file__).resolve().parents[2] / "deploy/programs/gimpo-sos-2024.json")
 
 BASE = EXAMPLES["ApplicationSubmitted"]["content"]
 
@@ -39,18 +44,20 @@ NO_EMPLOYEES = [(D.HEALTH_INSURANCE_QUALIFICATION_RECORD,), (D.HEALTH_INSURANCE_
                             (D.PREFERENCE_CERTIFICATE,)]),
 ])
 def test_evidence_list(factory, employees, expert, bonus, expected):
-    lines = required_evidence(company(factory_address=factory, regular_employees=employees), expert, bonus)
+    lines = required_evidence(company(factory_address=factory, regular_employees=employees), expert, bonus,
+                              SOS.evidence)
     assert [line.any_of for line in lines] == expected
 
 
 def test_bonus_proof_is_never_mandatory_e5():
-    lines = required_evidence(company(), None, BonusClaims(past_public_projects=3, certifications=(C.VENTURE,)))
+    lines = required_evidence(company(), None, BonusClaims(past_public_projects=3, certifications=(C.VENTURE,)),
+                              SOS.evidence)
     assert {line.rule for line in lines if not line.mandatory} == {"E5"}
     assert all(line.mandatory for line in lines if line.rule != "E5")
 
 
 def test_unmet_lines_are_those_no_document_satisfies():
-    lines = required_evidence(company(factory_address=None, regular_employees=3), None, BonusClaims())
+    lines = required_evidence(company(factory_address=None, regular_employees=3), None, BonusClaims(), SOS.evidence)
     docs = tuple(EvidenceDocument(document_type=t, issued_on="2024-03-01", file_reference=f"docs://{t}")
                  for t in (D.BUSINESS_REGISTRATION_CERTIFICATE, D.VAT_TAX_BASE_CERTIFICATE,
                            D.INDIVIDUAL_HEALTH_INSURANCE_STATEMENT))
@@ -60,17 +67,13 @@ def test_unmet_lines_are_those_no_document_satisfies():
 
 def test_the_evidence_list_is_the_programs_own():
     """E1–E5 as program data: a program that asks the factory registration of every company and no local-tax
-    certificate gets exactly its lines; SOS's default list is the guideline's."""
-    import json
-    from pathlib import Path
-
+    certificate gets exactly its lines; SOS's list (the tests above) is the guideline's, from its program file."""
     from pydantic import ValidationError
 
-    from sme_schemas.program import SOS_2024_EVIDENCE, EvidenceLine, ProgramDefinition
+    from sme_programs import EvidenceLine
 
-    sos = json.loads((Path(__file__).resolve().parents[2] / "deploy/programs/gimpo-sos-2024.json").read_text("utf-8"))
-    assert ProgramDefinition.model_validate(sos).evidence == SOS_2024_EVIDENCE
-    lines = tuple(line for line in SOS_2024_EVIDENCE if D.LOCAL_TAX_PAYMENT_CERTIFICATE not in line.any_of) + (
+    sos = SOS.model_dump(mode="json")
+    lines = tuple(line for line in SOS.evidence if D.LOCAL_TAX_PAYMENT_CERTIFICATE not in line.any_of) + (
         EvidenceLine(rule="E2", purpose="공장등록증명 (제조 현장 필수)", any_of=(D.FACTORY_REGISTRATION_CERTIFICATE,)),)
     asked = required_evidence(company(factory_address=None, regular_employees=3), None, BonusClaims(), lines)
     assert [line.any_of for line in asked] == [E1[0], E1[1], E1[3], *WITH_EMPLOYEES,

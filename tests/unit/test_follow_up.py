@@ -10,9 +10,10 @@ from pydantic import ValidationError
 
 from contracts.follow_up import Obligation, answer_problems, obligations, reminder_due, report
 from sme_schemas.periods import WorkingCalendar, months_after
-from sme_schemas.program import FollowUp
+from deploy.local.procs import ROOT
+from sme_programs import FollowUp, ProgramDefinition
 
-SOS = FollowUp()
+SOS = ProgramDefinition.load(ROOT / "deploy/programs/gimpo-sos-2024.json").follow_up
 SURVEY = {"overall": 5, "expert": 4, "usefulness": 3, "center": 5}
 OUTCOME = {"applied-to-government-call": True, "won-government-call": True, "government-funding-krw": 150_000_000,
            "new-hires": 2, "notes": ""}

@@ -15,7 +15,7 @@ from payments import ledger
 from payments.rules import balance, excess_advance, subsidy
 from sme_schemas.application import ApplicationContent
 from sme_schemas.examples import _CONTENT
-from sme_schemas.program import ProgramDefinition, load_programs, split_by_weight
+from sme_programs import ProgramDefinition, load_programs, split_by_weight
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS = load_programs(str(ROOT / "deploy/programs"))

@@ -9,7 +9,7 @@ from intake.domain import (
 )
 from sme_schemas.application import ApplicationContent
 from sme_schemas.examples import EXAMPLES
-from sme_schemas.program import ProgramDefinition
+from sme_programs import ProgramDefinition
 from pathlib import Path
 
 PROGRAMS = Path(__file__).resolve().parents[2] / "deploy/programs"

@@ -31,8 +31,10 @@ def test_every_locked_package_has_hashes(lock):
 
 def test_every_dependency_a_package_declares_is_locked():
     locked = _locked("requirements.txt")
-    ours = {"sme-schemas", "sme-runtime"}
-    for pyproject in [*ROOT.glob("shared/*/pyproject.toml"), *ROOT.glob("services/*/pyproject.toml")]:
+    shared = list(ROOT.glob("shared/*/pyproject.toml"))
+    ours = {tomllib.loads(p.read_text())["project"]["name"] for p in shared}
+    assert {"sme-schemas", "sme-programs", "sme-runtime"} <= ours
+    for pyproject in [*shared, *ROOT.glob("services/*/pyproject.toml")]:
         for requirement in tomllib.loads(pyproject.read_text())["project"]["dependencies"]:
             name = re.split(r"[\[<>=~! ]", requirement)[0].lower().replace("_", "-")
             assert name in ours or name in locked, f"{pyproject.parent.name}: {name} is not in requirements.txt"

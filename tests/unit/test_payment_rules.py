@@ -13,7 +13,7 @@ from payments.rules import clawback, due_on, is_overdue, subsidy
 from sme_schemas.application import DocumentType as D, EvidenceDocument, ExpertQualification
 from sme_schemas.contracts import TerminationReason as R
 from sme_schemas.grade import grade_label
-from sme_schemas.program import ProgramDefinition
+from sme_programs import ProgramDefinition
 
 ROOT = Path(__file__).resolve().parents[2]
 SOS = ProgramDefinition.load(ROOT / "deploy/programs/gimpo-sos-2024.json")

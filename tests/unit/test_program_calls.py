@@ -12,7 +12,8 @@ from pydantic import ValidationError
 
 from evaluation.handlers import call_of
 from intake.domain import window_problem
-from sme_schemas.program import KST, ProgramDefinition, local_date
+from sme_schemas.periods import KST, local_date
+from sme_programs import ProgramDefinition
 
 SOS = json.loads((Path(__file__).resolve().parents[2] / "deploy/programs/gimpo-sos-2024.json").read_text("utf-8"))
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from deploy.local.procs import retire_refused_demo_calls
-from sme_schemas.program import load_programs
+from sme_programs import load_programs
 
 SOS = json.loads((Path(__file__).resolve().parents[2] / "deploy/programs/gimpo-sos-2024.json").read_text("utf-8"))
 
@@ -87,3 +87,63 @@ def test_v1_intake_files_under_the_newest_and_amends_under_the_version_applied_u
     with pytest.raises(RuleViolation) as gone:
         intake.program("gimpo-sos-2024", 9)
     assert [(p.field, p.rule) for p in gone.value.problems] == [("program_version", "V1")]
+
+
+# --- Every program value from the file, none from code (issue 29) --------------------------------------------------
+
+PROGRAM_VALUES = ["eligibility", "payment_schedule", "follow_up", "evidence", "supplement_days", "payment_due_days",
+                  "clawback_due_days", "pass_mark", "quantitative_weight_percent", "committee_min", "committee_max",
+                  "evaluator_allowance_per_application", "evaluator_allowance_cap", "document_score",
+                  "committee_score", "conflict_lookback_days", "give_up_restriction_days", "duplicate_threshold",
+                  "borderline_threshold", "national_outlier_z", "national_semantic_threshold", "national_semantic_z"]
+SECTION_VALUES = [("eligibility", "sme"), ("support", "vat_percent"), ("support", "expert_party"),
+                  ("payment_schedule", "advance_percent"), ("follow_up", "survey_items"),
+                  ("follow_up", "outcome_questions"), ("follow_up", "remind_days_before"),
+                  ("document_score", "revenue_last_year"), ("document_score", "bonus_items"),
+                  ("document_score", "bonus_cap"), ("document_score", "total_cap"), ("committee_score", "items"),
+                  ("committee_score", "normalised_to")]
+
+
+@pytest.mark.parametrize("field", PROGRAM_VALUES)
+def test_a_file_that_leaves_out_a_programs_value_is_refused_naming_it(tmp_path, field):
+    (tmp_path / "short.json").write_text(json.dumps({k: v for k, v in SOS.items() if k != field}), "utf-8")
+    with pytest.raises(ValueError, match=rf"short\.json refused: .*\n{field}\n  Field required"):
+        load_programs(str(tmp_path))
+
+
+@pytest.mark.parametrize("section, field", SECTION_VALUES)
+def test_a_section_that_leaves_out_a_programs_value_is_refused_naming_it(tmp_path, section, field):
+    short = {**SOS, section: {k: v for k, v in SOS[section].items() if k != field}}
+    (tmp_path / "short.json").write_text(json.dumps(short), "utf-8")
+    with pytest.raises(ValueError, match=rf"short\.json refused: .*\n{section}\.{field}\n  Field required"):
+        load_programs(str(tmp_path))
+
+
+def test_a_bonus_item_without_its_points_is_refused_naming_it(tmp_path):
+    items = [{k: v for k, v in SOS["document_score"]["bonus_items"][0].items() if k != "points"},
+             *SOS["document_score"]["bonus_items"][1:]]
+    short = {**SOS, "document_score": {**SOS["document_score"], "bonus_items": items}}
+    (tmp_path / "short.json").write_text(json.dumps(short), "utf-8")
+    with pytest.raises(ValueError, match=r"document_score\.bonus_items\.0\.points\n  Field required"):
+        load_programs(str(tmp_path))
+
+
+@pytest.mark.parametrize("age", [{}, {"evidence_max_age_months": 12, "evidence_max_age_days": 90}])
+def test_e6_the_evidence_age_is_given_once_in_months_or_in_days(tmp_path, age):
+    program = {k: v for k, v in SOS.items() if k not in ("evidence_max_age_months", "evidence_max_age_days")}
+    (tmp_path / "age.json").write_text(json.dumps({**program, **age}), "utf-8")
+    with pytest.raises(ValueError, match=r"evidence_max_age_months: give it, or evidence_max_age_days .*\(E6\)"):
+        load_programs(str(tmp_path))
+    (tmp_path / "age.json").write_text(json.dumps({**program, "evidence_max_age_days": 90}), "utf-8")
+    assert load_programs(str(tmp_path))["gimpo-sos-2024"].evidence_max_age == "90일"
+
+
+def test_the_deployed_files_state_what_the_code_used_to_default_to_sos_2024():
+    """SOS 2024's terms moved from code into its file unchanged: 별표2's twelve items of 2 (at most 10), 별표3's nine
+    items (105 raw, scaled to 100), E1–E5's fourteen lines, M1's survey 30 days after and reports at 6 and 12 months."""
+    sos = load_programs(str(Path(__file__).resolve().parents[2] / "deploy/programs"))["gimpo-sos-2024"]
+    assert [i.points for i in sos.document_score.bonus_items] == [2] * 12 and sos.document_score.bonus_cap == 10
+    assert len(sos.committee_score.items) == 9 and sos.committee_score.raw_max == 105
+    assert len(sos.evidence) == 14 and {line.rule for line in sos.evidence} == {"E1", "E2", "E3", "E4", "E5"}
+    assert sos.follow_up.survey_within_days == 30 and sos.follow_up.outcome_reports_after_months == (6, 12)
+    assert (sos.pass_mark, sos.quantitative_weight_percent, sos.supplement_days) == (50, 30, 7)

@@ -11,7 +11,7 @@ from sme_schemas.application import (
     ApplicationContent, DocumentType as D, EvidenceDocument, EvidenceRequirement, PreferenceCertification as C,
 )
 from sme_schemas.examples import EXAMPLES
-from sme_schemas.program import Eligibility, ProgramDefinition, ksic_with_section
+from sme_programs import Eligibility, ProgramDefinition, ksic_with_section
 from sme_schemas.screening import Finding
 
 PROGRAM = ProgramDefinition.load(Path(__file__).resolve().parents[2] / "deploy/programs/gimpo-sos-2024.json")
@@ -96,7 +96,7 @@ def test_x1_in_the_city_as_of_the_announcement_date(since, eligible):
 
 # X1: the program's own eligibility criteria (program data) -------------------------------------------------
 def program_with(**criteria) -> ProgramDefinition:
-    return PROGRAM.model_copy(update={"eligibility": Eligibility(**criteria)})
+    return PROGRAM.model_copy(update={"eligibility": Eligibility(**{"sme": True, **criteria})})
 
 
 def decided(program: ProgramDefinition, **changes):
@@ -186,7 +186,8 @@ def test_x1_every_failed_criterion_is_named_and_no_registry_is_asked():
 ])
 def test_a_malformed_eligibility_is_refused_naming_the_field(eligibility, named):
     with pytest.raises(ValueError, match=named) as refused:
-        ProgramDefinition.model_validate({**PROGRAM.model_dump(mode="json"), "eligibility": eligibility})
+        ProgramDefinition.model_validate({**PROGRAM.model_dump(mode="json"),
+                                          "eligibility": {"sme": True, **eligibility}})
     assert "eligibility" in str(refused.value)
 
 
@@ -487,8 +488,10 @@ def test_a1_the_programs_own_questions_are_checked_at_intake_naming_the_field(an
 
 
 @pytest.mark.parametrize("change, named", [
-    ({"eligibility": {"answered_yes": ["track"]}}, "eligibility.answered_yes: 'track' is no yes-no question"),
-    ({"eligibility": {"answered_yes": ["missing"]}}, "eligibility.answered_yes: 'missing' is no yes-no question"),
+    ({"eligibility": {"sme": True, "answered_yes": ["track"]}},
+     "eligibility.answered_yes: 'track' is no yes-no question"),
+    ({"eligibility": {"sme": True, "answered_yes": ["missing"]}},
+     "eligibility.answered_yes: 'missing' is no yes-no question"),
     ({"application_fields": [*SANDBOX_FIELDS, SANDBOX_FIELDS[0]]}, "application_fields: codes must be unique"),
     ({"application_fields": [{"code": "track", "title": "유형", "kind": "choice"}]},
      "track: choices are given for a choice, and only for a choice"),

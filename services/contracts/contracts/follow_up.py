@@ -16,7 +16,7 @@ from typing import Any, Iterable, Literal
 
 from sme_runtime.problems import Problem
 from sme_schemas.periods import WorkingCalendar
-from sme_schemas.program import FollowUp, yes_no_or_number_problem
+from sme_programs import FollowUp, yes_no_or_number_problem
 
 SURVEY = "survey"
 Answer = bool | int | str

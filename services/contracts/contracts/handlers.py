@@ -23,7 +23,8 @@ from sme_schemas.contracts import (
 from sme_schemas.application import EvidenceDocument, ExpertQualification
 from sme_schemas.evaluation import ApplicationSelected
 from sme_schemas.grade import grade_label
-from sme_schemas.program import ProgramDefinition, local_date
+from sme_schemas.periods import local_date
+from sme_programs import ProgramDefinition
 from sme_schemas.screening import ScreeningPassed
 
 SOURCE = "/sme/contracts"  # CloudEvents source: /sme/<service>, as every service

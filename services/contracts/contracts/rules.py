@@ -10,7 +10,7 @@ from typing import Iterable
 from sme_runtime.problems import Problem
 from sme_schemas.application import DocumentType, EvidenceDocument, ExpertQualification
 from sme_schemas.grade import Grade, GradeAssessment, assess_grade, grade_acceptable, grade_label
-from sme_schemas.program import ProgramDefinition
+from sme_programs import ProgramDefinition
 
 
 class Party(StrEnum):

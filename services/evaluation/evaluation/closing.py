@@ -16,7 +16,7 @@ from evaluation.scoring import QualitativeScore, publish, qualitative_score
 from evaluation.status import CandidateStatus
 from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas.evaluation import EvaluatorAllowanceDue, Outcome, RankedApplication, ScoresFinalized
-from sme_schemas.program import ProgramDefinition
+from sme_programs import ProgramDefinition
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from sme_schemas.contracts import AgreementTerminated, ParticipationGivenUp
 from sme_schemas.evaluation import (
     ApplicationSelected, RecheckRequested,
 )
-from sme_schemas.program import ProgramDefinition, local_date
+from sme_schemas.periods import local_date
+from sme_programs import ProgramDefinition
 from sme_schemas.screening import RecheckCompleted, ScreeningPassed
 
 SOURCE = "/sme/evaluation"

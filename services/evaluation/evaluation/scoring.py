@@ -12,7 +12,7 @@ from fractions import Fraction
 from typing import Any, Mapping, Sequence
 
 from sme_runtime.problems import Problem
-from sme_schemas.program import Band, CommitteeScoreSheet, DocumentScoreSheet, full_years
+from sme_programs import Band, CommitteeScoreSheet, DocumentScoreSheet, full_years
 from sme_schemas.screening import VerifiedFacts
 
 PLACES = Decimal("0.0001")

@@ -17,7 +17,7 @@ from sme_runtime import tracing
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
 from sme_schemas.application import ApplicationContent
-from sme_schemas.program import ProgramDefinition
+from sme_programs import ProgramDefinition
 from sme_schemas.values import ShortText
 
 log = logging.getLogger("intake.api")

@@ -13,9 +13,7 @@ from sme_schemas.application import (
 )
 from sme_schemas.intake import FilingDisposition
 from sme_schemas.periods import korean_time
-from sme_schemas.program import (
-    SOS_2024_EVIDENCE, EvidenceLine, ProgramDefinition, program_field_problems,
-)
+from sme_programs import EvidenceLine, ProgramDefinition, program_field_problems
 
 
 class Status(StrEnum):
@@ -49,7 +47,7 @@ def _applies(line: EvidenceLine, company: CompanyProfile, expert: Expert | None,
 
 
 def required_evidence(company: CompanyProfile, expert: Expert | None, bonus: BonusClaims,
-                      lines: tuple[EvidenceLine, ...] = SOS_2024_EVIDENCE,
+                      lines: tuple[EvidenceLine, ...],
                       answers: Mapping[str, object] | None = None) -> tuple[EvidenceRequirement, ...]:
     """The program's evidence list for this company (E1–E5, the program's `evidence`); E5 lines are not
     mandatory (an unproven claim scores 0)."""

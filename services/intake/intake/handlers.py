@@ -28,7 +28,8 @@ from sme_schemas.intake import (
     ApplicationAmended, ApplicationFiledByMunicipalSystem, ApplicationFilingResult, ApplicationSubmitted,
     ApplicationWithdrawn, Channel, FilingProblem,
 )
-from sme_schemas.program import EvidenceLine, ProgramDefinition, Programs, local_date
+from sme_schemas.periods import local_date
+from sme_programs import EvidenceLine, ProgramDefinition, Programs
 from sme_schemas.screening import SupplementRequested
 from sme_schemas.values import ProgramId
 

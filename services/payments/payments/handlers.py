@@ -24,7 +24,8 @@ from sme_schemas.payments import (
     ClawbackRecovered, GrantDecided, PaymentDue, PaymentOverdue, PaymentRecorded, SubsidyBreakdown, SubsidyClawedBack,
     SubsidyRequestReturned,
 )
-from sme_schemas.program import ProgramDefinition, local_date
+from sme_schemas.periods import local_date
+from sme_programs import ProgramDefinition
 
 SOURCE = "/sme/payments"  # CloudEvents source: /sme/<service>, as every service
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from sme_schemas.program import ProgramDefinition, split_by_weight
+from sme_programs import ProgramDefinition, split_by_weight
 
 KINDS = ("commitment", "release", "payment", "clawback")
 

@@ -7,7 +7,7 @@ from datetime import date
 from sme_schemas.contracts import CLAWBACK_REASONS, TerminationReason
 from sme_schemas.payments import SubsidyBreakdown
 from sme_schemas.periods import WorkingCalendar
-from sme_schemas.program import SupportTerms
+from sme_programs import SupportTerms
 
 
 def subsidy(proven_cost_including_vat: int, terms: SupportTerms, agreed_amount: int,

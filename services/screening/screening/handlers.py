@@ -28,7 +28,8 @@ from sme_schemas.application import ApplicationContent, EvidenceRequirement
 from sme_schemas.contracts import ParticipationGivenUp
 from sme_schemas.evaluation import RecheckRequested
 from sme_schemas.intake import ApplicationAmended, ApplicationSubmitted, ApplicationWithdrawn
-from sme_schemas.program import ProgramDefinition, local_date
+from sme_schemas.periods import local_date
+from sme_programs import ProgramDefinition
 from sme_schemas.screening import (
     ApplicationRejected, ExpertGradeLabel, Finding, ManualReviewRequested, RecheckCompleted, ScreeningPassed,
     ScreeningStarted, SupplementRequested,

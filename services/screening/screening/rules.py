@@ -22,9 +22,8 @@ from screening.lookup.messages import LookupResult, Registry, Verdict
 from sme_schemas.application import (
     ApplicationContent, CompanyProfile, DocumentType as D, EvidenceRequirement, PreferenceCertification,
 )
-from sme_schemas.program import (
-    ApplicationField, Eligibility, ProgramDefinition, full_years, ksic_with_section, local_date,
-)
+from sme_schemas.periods import local_date
+from sme_programs import ApplicationField, Eligibility, ProgramDefinition, full_years, ksic_with_section
 from sme_schemas.periods import korean_time
 from sme_schemas.screening import DecidedBy, Finding, RequestedDocument, VerifiedFacts
 

@@ -21,7 +21,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 if TYPE_CHECKING:
-    from sme_schemas.program import Programs
+    from sme_programs import Programs
 
 ISSUER = "sme-platform"
 # T1: the deploying organisation's operations team. It sees the dead letters no program can be read from (they

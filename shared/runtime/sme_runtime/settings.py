@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sme_runtime.kafka_access import KafkaAccess, KafkaAccessError
-from sme_schemas.program import Programs, load_programs
+from sme_programs import Programs, load_programs
 
 # The program definitions shipped with the repository (a container image copies them to the same place).
 REPO_PROGRAMS = Path(__file__).resolve().parents[3] / "deploy" / "programs"
