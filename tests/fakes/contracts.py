@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from contracts.rows import AgreementRow, FollowUpRow, PartiesRow, ReportRow, SelectionRow, SessionRow, SignatureRow
 from contracts.store import ContractsStore
-from tests.fakes.unit import SERIAL, jsonb, no_database, row, snapshot, update
+from tests.fakes.unit import SERIAL, jsonb, no_database, read, read_all, row, update
 
 AGREEMENT_COLUMNS = (
     "agreement_id", "application_id", "program_id", "program_version", "brn", "company_name", "ceo_name",
@@ -48,11 +49,11 @@ class FakeContractsStore(ContractsStore):
             application_id=application_id, program_id=program_id, round_id=round_id, planned_subsidy=planned_subsidy,
             selected_at=selected_at, via=via, program_version=program_version))
 
-    async def parties(self, application_id: str) -> Any:
-        return snapshot(self.parties_.get(application_id))
+    async def parties(self, application_id: str) -> PartiesRow | None:
+        return read(PartiesRow, self.parties_.get(application_id))
 
-    async def selection(self, application_id: str) -> Any:
-        return snapshot(self.selections.get(application_id))
+    async def selection(self, application_id: str) -> SelectionRow | None:
+        return read(SelectionRow, self.selections.get(application_id))
 
     # --- agreements
     async def insert_agreement(self, **values) -> bool:
@@ -65,8 +66,8 @@ class FakeContractsStore(ContractsStore):
         self.agreements_[values["agreement_id"]] = row(**{c: values.get(c) for c in AGREEMENT_COLUMNS})
         return True
 
-    async def agreement(self, agreement_id: str, *, lock: bool = False) -> Any:
-        return snapshot(self.agreements_.get(agreement_id))
+    async def agreement(self, agreement_id: str, *, lock: bool = False) -> AgreementRow | None:
+        return read(AgreementRow, self.agreements_.get(agreement_id))
 
     async def update_agreement(self, agreement_id: str, **values) -> None:
         unknown = set(values) - set(AGREEMENT_COLUMNS)
@@ -82,8 +83,8 @@ class FakeContractsStore(ContractsStore):
                                                       signed_at=at)
         return True
 
-    async def signatures(self, agreement_id: str) -> list[Any]:
-        return sorted((snapshot(s) for (g, _), s in self.signatures_.items() if g == agreement_id),
+    async def signatures(self, agreement_id: str) -> list[SignatureRow]:
+        return sorted(read_all(SignatureRow, (s for (g, _), s in self.signatures_.items() if g == agreement_id)),
                       key=lambda s: s.signed_at)
 
     async def clear_signatures(self, agreement_id: str) -> int:
@@ -101,8 +102,8 @@ class FakeContractsStore(ContractsStore):
                                  logged_at=logged_at))
         return session_id
 
-    async def sessions_of(self, agreement_id: str) -> list[Any]:
-        return sorted((snapshot(s) for s in self.sessions if s.agreement_id == agreement_id),
+    async def sessions_of(self, agreement_id: str) -> list[SessionRow]:
+        return sorted(read_all(SessionRow, (s for s in self.sessions if s.agreement_id == agreement_id)),
                       key=lambda s: (s.held_on, s.id))
 
     async def add_amendment(self, *, agreement_id: str, changes: dict, reason: str, agreed_by: list[str],
@@ -110,8 +111,8 @@ class FakeContractsStore(ContractsStore):
         self.amendments.append(row(id=next(SERIAL), agreement_id=agreement_id, changes=jsonb(changes), reason=reason,
                                    agreed_by=jsonb(agreed_by), recorded_by=recorded_by, recorded_at=at))
 
-    async def reports_of(self, agreement_id: str) -> list[Any]:
-        return [snapshot(r) for (g, _), r in sorted(self.reports.items()) if g == agreement_id]
+    async def reports_of(self, agreement_id: str) -> list[ReportRow]:
+        return read_all(ReportRow, (r for (g, _), r in sorted(self.reports.items()) if g == agreement_id))
 
     async def add_report(self, *, agreement_id: str, revision: int, report_ref: str, log_refs: list[str],
                          fee_evidence_refs: list[str], submitted_by: str, at: datetime) -> None:
@@ -133,24 +134,24 @@ class FakeContractsStore(ContractsStore):
                                actor=actor, action=action, detail=jsonb(detail)))
 
     # --- 사후관리 (M1–M3)
-    async def owe_follow_up(self, *, agreement: Any, kind: str, due_on: date) -> None:
+    async def owe_follow_up(self, *, agreement: AgreementRow, kind: str, due_on: date) -> None:
         self.follow_ups.setdefault((agreement.agreement_id, kind), row(
             agreement_id=agreement.agreement_id, kind=kind, application_id=agreement.application_id,
             program_id=agreement.program_id, program_version=agreement.program_version, brn=agreement.brn,
             due_on=due_on, reminded_due_soon_at=None, reminded_overdue_at=None, answers=None, submitted_by=None,
             submitted_at=None))
 
-    async def follow_up(self, agreement_id: str, kind: str, *, lock: bool = False) -> Any:
-        return snapshot(self.follow_ups.get((agreement_id, kind)))
+    async def follow_up(self, agreement_id: str, kind: str, *, lock: bool = False) -> FollowUpRow | None:
+        return read(FollowUpRow, self.follow_ups.get((agreement_id, kind)))
 
     async def answer_follow_up(self, agreement_id: str, kind: str, *, answers: dict, by: str, at: datetime) -> None:
         f = self.follow_ups[(agreement_id, kind)]
         f.answers, f.submitted_by, f.submitted_at = jsonb(answers), by, at
 
-    async def open_follow_ups_due_by(self, horizon: date) -> list[Any]:
+    async def open_follow_ups_due_by(self, horizon: date) -> list[FollowUpRow]:
         due = [f for f in self.follow_ups.values()
                if f.submitted_at is None and f.reminded_overdue_at is None and f.due_on <= horizon]
-        return [snapshot(f) for f in sorted(due, key=lambda f: f.due_on)]
+        return read_all(FollowUpRow, sorted(due, key=lambda f: f.due_on))
 
     async def mark_reminded(self, agreement_id: str, kind: str, reminder: str, at: datetime) -> None:
         f = self.follow_ups[(agreement_id, kind)]
@@ -159,6 +160,6 @@ class FakeContractsStore(ContractsStore):
         else:
             f.reminded_due_soon_at = at
 
-    async def follow_ups_of_program(self, program_id: str) -> list[Any]:
+    async def follow_ups_of_program(self, program_id: str) -> list[FollowUpRow]:
         mine = [f for f in self.follow_ups.values() if f.program_id == program_id]
-        return [snapshot(f) for f in sorted(mine, key=lambda f: (f.agreement_id, f.due_on))]
+        return read_all(FollowUpRow, sorted(mine, key=lambda f: (f.agreement_id, f.due_on)))

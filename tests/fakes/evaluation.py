@@ -4,9 +4,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from evaluation.rows import (
+    CandidateRow, CompletedRecheck, DeclarationRow, EvaluatorRow, RoundRow, ScoreRow, SeatedEvaluatorRow,
+)
 from evaluation.status import COMMITTED
 from evaluation.store import EvaluationStore, NewCandidate
-from tests.fakes.unit import SERIAL, jsonb, no_database, row, snapshot, update
+from tests.fakes.unit import SERIAL, jsonb, no_database, read, read_all, row, update
 
 
 class FakeEvaluationStore(EvaluationStore):
@@ -40,13 +43,13 @@ class FakeEvaluationStore(EvaluationStore):
                 selected_at=None, updated_at=at, program_version=c.program_version, call_id=c.call_id)
         return created
 
-    async def candidate(self, application_id: str, *, lock: bool = False) -> Any:
-        return snapshot(self.candidates.get(application_id))
+    async def candidate(self, application_id: str, *, lock: bool = False) -> CandidateRow | None:
+        return read(CandidateRow, self.candidates.get(application_id))
 
-    async def candidates_of_round(self, round_id: str) -> list[Any]:
+    async def candidates_of_round(self, round_id: str) -> list[CandidateRow]:
         inside = [c for c in self.candidates.values() if c.round_id == round_id]
-        return [snapshot(c) for c in sorted(inside, key=lambda c: (c.rank is None, c.rank or 0, c.submitted_at,
-                                                                    c.application_id))]
+        return read_all(CandidateRow, sorted(inside, key=lambda c: (c.rank is None, c.rank or 0, c.submitted_at,
+                                                                    c.application_id)))
 
     async def join_round(self, program_id: str, call_id: str, round_id: str, at: datetime) -> int:
         waiting = [c for c in self.candidates.values()
@@ -70,10 +73,10 @@ class FakeEvaluationStore(EvaluationStore):
         return sum(c.planned_subsidy for c in self.candidates.values()
                    if c.program_id == program_id and c.status in COMMITTED and call_id in (None, c.call_id))
 
-    async def waitlist(self, program_id: str, call_id: str) -> list[Any]:
+    async def waitlist(self, program_id: str, call_id: str) -> list[CandidateRow]:
         waiting = [c for c in self.candidates.values()
                    if (c.program_id, c.call_id, c.status) == (program_id, call_id, "waitlisted")]
-        return [snapshot(c) for c in sorted(waiting, key=lambda c: (self.rounds_[c.round_id].closed_at, c.rank))]
+        return read_all(CandidateRow, sorted(waiting, key=lambda c: (self.rounds_[c.round_id].closed_at, c.rank)))
 
     # --- evaluators, rounds, seats
     async def upsert_evaluator(self, *, evaluator_id: str, agency: str, name: str, affiliation: str, kind: str,
@@ -86,12 +89,14 @@ class FakeEvaluationStore(EvaluationStore):
             registered_by=before.registered_by if before else by)
         return created
 
-    async def evaluators(self, ids: list[str] | None = None, *, agencies: list[str] | None = None) -> list[Any]:
-        return [snapshot(e) for _, e in sorted(self.evaluators_.items(), key=lambda kv: (kv[0][1], kv[0][0]))
-                if (ids is None or e.evaluator_id in ids) and (agencies is None or e.agency in agencies)]
+    async def evaluators(self, ids: list[str] | None = None, *,
+                         agencies: list[str] | None = None) -> list[EvaluatorRow]:
+        pool = sorted(self.evaluators_.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+        return read_all(EvaluatorRow, (e for _, e in pool if (ids is None or e.evaluator_id in ids)
+                                       and (agencies is None or e.agency in agencies)))
 
-    async def round_open_in(self, program_id: str, call_id: str) -> Any:
-        return snapshot(next((r for r in self.rounds_.values()
+    async def round_open_in(self, program_id: str, call_id: str) -> RoundRow | None:
+        return read(RoundRow, next((r for r in self.rounds_.values()
                               if (r.program_id, r.call_id, r.status) == (program_id, call_id, "open")), None))
 
     async def open_rounds(self, calls: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -101,8 +106,8 @@ class FakeEvaluationStore(EvaluationStore):
     async def lock_budget(self, program_id: str) -> None:
         self.budget_locks.append(program_id)
 
-    async def round_(self, round_id: str, *, lock: bool = False) -> Any:
-        return snapshot(self.rounds_.get(round_id))
+    async def round_(self, round_id: str, *, lock: bool = False) -> RoundRow | None:
+        return read(RoundRow, self.rounds_.get(round_id))
 
     async def insert_round(self, *, program_id: str, agency: str, call_id: str, as_of: date, at: datetime,
                            by: str) -> str:
@@ -116,11 +121,11 @@ class FakeEvaluationStore(EvaluationStore):
         r = self.rounds_[round_id]
         r.status, r.closed_at, r.closed_by = "closed", at, by
 
-    async def seats(self, round_id: str) -> list[Any]:
+    async def seats(self, round_id: str) -> list[SeatedEvaluatorRow]:
         agency = self.rounds_[round_id].agency
         seated = [row(role=role, **vars(self.evaluators_[(agency, e)])) for e, role in self.seats_.get(round_id, [])
                   if (agency, e) in self.evaluators_]
-        return sorted(seated, key=lambda s: (s.role, s.evaluator_id))
+        return read_all(SeatedEvaluatorRow, sorted(seated, key=lambda s: (s.role, s.evaluator_id)))
 
     async def replace_seats(self, round_id: str, members: list[tuple[str, str]]) -> None:
         self.seats_[round_id] = list(members)
@@ -129,8 +134,8 @@ class FakeEvaluationStore(EvaluationStore):
     def _in_round(self, application_id: str, round_id: str) -> bool:
         return self.candidates[application_id].round_id == round_id
 
-    async def declarations(self, round_id: str) -> list[Any]:
-        return [snapshot(d) for (a, _), d in self.declarations_.items() if self._in_round(a, round_id)]
+    async def declarations(self, round_id: str) -> list[DeclarationRow]:
+        return read_all(DeclarationRow, (d for (a, _), d in self.declarations_.items() if self._in_round(a, round_id)))
 
     async def declare(self, *, application_id: str, evaluator_id: str, conflicted: bool, relation: str | None,
                       detail: str | None, at: datetime) -> None:
@@ -138,8 +143,8 @@ class FakeEvaluationStore(EvaluationStore):
             application_id=application_id, evaluator_id=evaluator_id, conflicted=conflicted, relation=relation,
             detail=detail, declared_at=at)
 
-    async def scores(self, round_id: str) -> list[Any]:
-        return [snapshot(s) for (a, e), s in sorted(self.scores_.items()) if self._in_round(a, round_id)]
+    async def scores(self, round_id: str) -> list[ScoreRow]:
+        return read_all(ScoreRow, (s for (a, e), s in sorted(self.scores_.items()) if self._in_round(a, round_id)))
 
     async def save_score(self, *, application_id: str, evaluator_id: str, levels: dict, raw_total: int, normalised,
                          at: datetime) -> int:
@@ -157,12 +162,12 @@ class FakeEvaluationStore(EvaluationStore):
         self.rechecks[request_id] = row(request_id=request_id, application_id=application_id, via=via,
                                         requested_at=at, completed_at=None, outcome=None)
 
-    async def complete_recheck(self, request_id: str, *, outcome: str, at: datetime) -> Any:
+    async def complete_recheck(self, request_id: str, *, outcome: str, at: datetime) -> CompletedRecheck | None:
         r = self.rechecks.get(request_id)
         if r is None or r.completed_at is not None:
             return None
         r.completed_at, r.outcome = at, outcome
-        return row(application_id=r.application_id, via=r.via)
+        return CompletedRecheck(application_id=r.application_id, via=r.via)
 
     async def recheck_known(self, request_id: str) -> bool:
         return request_id in self.rechecks

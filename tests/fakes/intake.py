@@ -6,7 +6,8 @@ from typing import Any
 
 from intake.domain import LIVE, Status
 from intake.store import IntakeStore
-from tests.fakes.unit import jsonb, no_database, row, snapshot
+from intake.rows import ApplicationRow
+from tests.fakes.unit import jsonb, no_database, read, row
 
 
 class FakeIntakeStore(IntakeStore):
@@ -15,21 +16,21 @@ class FakeIntakeStore(IntakeStore):
         self.applications: dict[str, Any] = {}
         self.history: list[Any] = []
 
-    async def live_application(self, program_id: str, brn: str) -> Any:
-        return snapshot(next((a for a in self.applications.values()
+    async def live_application(self, program_id: str, brn: str) -> ApplicationRow | None:
+        return read(ApplicationRow, next((a for a in self.applications.values()
                               if (a.program_id, a.brn) == (program_id, brn) and Status(a.status) in LIVE), None))
 
-    async def get(self, application_id: str, *, lock: bool = False) -> Any:
-        return snapshot(self.applications.get(application_id))
+    async def get(self, application_id: str, *, lock: bool = False) -> ApplicationRow | None:
+        return read(ApplicationRow, self.applications.get(application_id))
 
-    async def by_external_reference(self, source_system: str, reference: str) -> Any:
-        return snapshot(next((a for a in self.applications.values()
+    async def by_external_reference(self, source_system: str, reference: str) -> ApplicationRow | None:
+        return read(ApplicationRow, next((a for a in self.applications.values()
                               if (a.source_system, a.external_reference) == (source_system, reference)), None))
 
     async def insert_unless_live(self, *, application_id: str, program_id: str, program_version: int, brn: str,
                                  channel: str, at: datetime, content: dict, contacts: dict | None, submitted_by: str,
                                  source_system: str | None = None,
-                                 external_reference: str | None = None) -> Any:
+                                 external_reference: str | None = None) -> ApplicationRow | None:
         if await self.live_application(program_id, brn) is not None:
             return None
         self.applications[application_id] = row(
@@ -39,7 +40,7 @@ class FakeIntakeStore(IntakeStore):
             status_reason=None, supplement_deadline=None, program_version=program_version)
         self.history.append(row(application_id=application_id, revision=1, action="submitted", actor=submitted_by,
                                 at=at, detail=None))
-        return snapshot(self.applications[application_id])
+        return read(ApplicationRow, self.applications[application_id])
 
     async def amend(self, application_id: str, *, content: dict, contacts: dict | None, at: datetime) -> int:
         a = self.applications[application_id]

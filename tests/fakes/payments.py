@@ -1,18 +1,15 @@
 """Payments' store in memory (services/payments/payments/store.py)."""
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import fields
+from datetime import date, datetime
 from typing import Any
 
+from payments.rows import AcceptedReportRow, PaymentRow, SignedAgreementRow, TerminationRow
 from payments.store import PaymentsStore
-from tests.fakes.unit import SERIAL, jsonb, no_database, row, snapshot, update
+from tests.fakes.unit import SERIAL, jsonb, no_database, read, read_all, row, update
 
-PAYMENT_COLUMNS = (
-    "payment_id", "purpose", "program_id", "application_id", "brn", "evaluator_id", "round_id", "payee_name",
-    "amount", "status", "request_received_on", "due_on", "breakdown", "documents", "bank", "account_holder",
-    "account_ciphertext", "account_last4", "filed_by", "created_at", "overdue_at", "paid_on", "recorded_by",
-    "recorded_at", "clawback_amount", "clawed_back_at", "instalment", "returned_reasons", "returned_at", "returns",
-    "grant_decided_on", "grant_decided_by", "recovery_due_on", "recovered_amount", "recovered_on")
+PAYMENT_COLUMNS = tuple(f.name for f in fields(PaymentRow))
 
 
 class FakePaymentsStore(PaymentsStore):
@@ -33,8 +30,8 @@ class FakePaymentsStore(PaymentsStore):
             application_id=application_id, program_id=program_id, agreement_id=agreement_id, brn=brn,
             agreed_amount=agreed_amount, accepted_at=accepted_at, program_version=program_version))
 
-    async def accepted_report(self, application_id: str) -> Any:
-        return snapshot(self.accepted_reports.get(application_id))
+    async def accepted_report(self, application_id: str) -> AcceptedReportRow | None:
+        return read(AcceptedReportRow, self.accepted_reports.get(application_id))
 
     async def insert_termination(self, *, application_id: str, program_id: str, agreement_id: str, reason: str,
                                  clawback: bool, terminated_at: datetime) -> bool:
@@ -45,8 +42,8 @@ class FakePaymentsStore(PaymentsStore):
                                                 terminated_at=terminated_at)
         return True
 
-    async def termination(self, application_id: str) -> Any:
-        return snapshot(self.terminations.get(application_id))
+    async def termination(self, application_id: str) -> TerminationRow | None:
+        return read(TerminationRow, self.terminations.get(application_id))
 
     async def insert_payment(self, **values) -> bool:
         unknown = set(values) - set(PAYMENT_COLUMNS)
@@ -62,17 +59,17 @@ class FakePaymentsStore(PaymentsStore):
             "returns": values.get("returns", 0), "recovered_amount": values.get("recovered_amount", 0)})
         return True
 
-    async def payment(self, payment_id: str, *, lock: bool = False) -> Any:
-        return snapshot(self.payments_.get(payment_id))
+    async def payment(self, payment_id: str, *, lock: bool = False) -> PaymentRow | None:
+        return read(PaymentRow, self.payments_.get(payment_id))
 
     async def payment_of_application(self, application_id: str, instalment: str = "balance", *,
-                                     lock: bool = False) -> Any:
-        return snapshot(next((p for p in self.payments_.values()
+                                     lock: bool = False) -> PaymentRow | None:
+        return read(PaymentRow, next((p for p in self.payments_.values()
                               if (p.application_id, p.instalment) == (application_id, instalment)), None))
 
-    async def payments_of_application(self, application_id: str, *, lock: bool = False) -> list[Any]:
+    async def payments_of_application(self, application_id: str, *, lock: bool = False) -> list[PaymentRow]:
         mine = [p for p in self.payments_.values() if p.application_id == application_id]
-        return [snapshot(p) for p in sorted(mine, key=lambda p: p.instalment or "")]
+        return read_all(PaymentRow, sorted(mine, key=lambda p: p.instalment or ""))
 
     async def insert_signed_agreement(self, *, application_id: str, program_id: str, agreement_id: str,
                                       brn: str | None, agreed_amount: int, signed_at: datetime,
@@ -84,8 +81,8 @@ class FakePaymentsStore(PaymentsStore):
             agreed_amount=agreed_amount, signed_at=signed_at, program_version=program_version, ended=None)
         return True
 
-    async def signed_agreement(self, application_id: str, *, lock: bool = False) -> Any:
-        return snapshot(self.signed_agreements.get(application_id))
+    async def signed_agreement(self, application_id: str, *, lock: bool = False) -> SignedAgreementRow | None:
+        return read(SignedAgreementRow, self.signed_agreements.get(application_id))
 
     async def update_signed_agreement(self, application_id: str, **values) -> None:
         update(self.signed_agreements[application_id], **values)
@@ -114,11 +111,11 @@ class FakePaymentsStore(PaymentsStore):
         update(self.payments_[payment_id], **{c: jsonb(v) if c in ("breakdown", "documents", "returned_reasons") else v
                                              for c, v in values.items()})
 
-    async def mark_overdue(self, today, at: datetime) -> list[Any]:
+    async def mark_overdue(self, today: date, at: datetime) -> list[PaymentRow]:
         late = [p for p in self.payments_.values() if p.status == "due" and p.due_on < today and p.overdue_at is None]
         for p in late:
             p.overdue_at = at
-        return [snapshot(p) for p in late]
+        return read_all(PaymentRow, late)
 
     async def add_adjustment(self, *, payment_id: str, changes: dict, reason: str, by: str, at: datetime) -> None:
         self.adjustments.append(row(id=next(SERIAL), payment_id=payment_id, changes=jsonb(changes), reason=reason,

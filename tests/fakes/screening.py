@@ -4,9 +4,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from screening.rows import (
+    AnsweredLookup, LookupAnswer, LookupRow, RecheckRow, RestrictionLine, RulingLine, ScreeningRow,
+)
 from screening.status import ScreeningStatus
 from screening.store import Dossier, NewLookup, ScreeningStore, StateChange
-from tests.fakes.unit import SERIAL, jsonb, no_database, row, snapshot, update
+from tests.fakes.unit import SERIAL, jsonb, no_database, read, read_all, row, update
 
 
 class FakeScreeningStore(ScreeningStore):
@@ -19,8 +22,8 @@ class FakeScreeningStore(ScreeningStore):
         self.rechecks: dict[str, Any] = {}
         self.audits: list[Any] = []
 
-    async def get(self, application_id: str, *, lock: bool = False) -> Any:
-        return snapshot(self.screenings.get(application_id))
+    async def get(self, application_id: str, *, lock: bool = False) -> ScreeningRow | None:
+        return read(ScreeningRow, self.screenings.get(application_id))
 
     async def insert(self, *, application_id: str, program_id: str, brn: str | None, revision: int, status: str,
                      submitted_at: datetime | None, at: datetime, content: dict | None, required_evidence: list | None,
@@ -39,14 +42,15 @@ class FakeScreeningStore(ScreeningStore):
 
     def _dossier(self, application_id: str, purpose: str) -> Dossier:
         s = self.screenings[application_id]
+        screening = read(ScreeningRow, s)
+        assert screening is not None
         return Dossier(
-            row=snapshot(s),
-            rulings=[row(rule=r.rule, exclude=r.exclude, operator=r.operator, reason=r.reason, at=r.at)
-                     for r in self.rulings_ if (r.application_id, r.purpose) == (application_id, purpose)],
-            restrictions=[row(approved_on=r.approved_on, restricted_until=r.restricted_until)
-                          for r in self.restrictions.values() if r.brn == s.brn],
-            lookups=[snapshot(lk) for lk in self.lookups.values()
-                     if (lk.application_id, lk.purpose) == (application_id, purpose)])
+            row=screening,
+            rulings=read_all(RulingLine, (r for r in self.rulings_
+                                          if (r.application_id, r.purpose) == (application_id, purpose))),
+            restrictions=read_all(RestrictionLine, (r for r in self.restrictions.values() if r.brn == s.brn)),
+            lookups=read_all(LookupAnswer, (lk for lk in self.lookups.values()
+                                            if (lk.application_id, lk.purpose) == (application_id, purpose))))
 
     async def replace_content(self, application_id: str, *, revision: int, content: dict, required_evidence: list,
                               at: datetime) -> None:
@@ -70,9 +74,9 @@ class FakeScreeningStore(ScreeningStore):
             s.decided_at = c.at if c.final else s.decided_at
             s.supplement_deadline = c.supplement_deadline or s.supplement_deadline
 
-    async def lookups_for(self, application_id: str, purpose: str) -> list[Any]:
-        return [snapshot(lk) for lk in self.lookups.values()
-                if (lk.application_id, lk.purpose) == (application_id, purpose)]
+    async def lookups_for(self, application_id: str, purpose: str) -> list[LookupRow]:
+        return read_all(LookupRow, (lk for lk in self.lookups.values()
+                                    if (lk.application_id, lk.purpose) == (application_id, purpose)))
 
     async def supersede_lookups(self, *, application_id: str, purpose: str, registries: list[str],
                                 keeping: list[str]) -> None:
@@ -87,7 +91,7 @@ class FakeScreeningStore(ScreeningStore):
                 lookup_id=lk.lookup_id, application_id=lk.application_id, purpose=lk.purpose, registry=lk.registry,
                 requested_at=at, answered_at=None, verdict=None, findings=None, attempts=None, superseded=False))
 
-    async def record_answers(self, answers: list[dict[str, Any]]) -> list[Any]:
+    async def record_answers(self, answers: list[dict[str, Any]]) -> list[AnsweredLookup]:
         answered = []
         for answer in answers:
             lk = self.lookups.get(answer["lookup_id"])
@@ -95,8 +99,8 @@ class FakeScreeningStore(ScreeningStore):
                 continue
             lk.answered_at, lk.verdict = answer["at"], answer["verdict"]
             lk.findings, lk.attempts = jsonb(answer["findings"]), answer["attempts"]
-            answered.append(row(lookup_id=lk.lookup_id, application_id=lk.application_id, purpose=lk.purpose,
-                                superseded=lk.superseded))
+            answered.append(AnsweredLookup(lookup_id=lk.lookup_id, application_id=lk.application_id,
+                                           purpose=lk.purpose, superseded=lk.superseded))
         return answered
 
     async def unknown_lookups(self, lookup_ids: list[str]) -> set[str]:
@@ -107,8 +111,9 @@ class FakeScreeningStore(ScreeningStore):
             if lk.application_id == application_id and lk.answered_at is None and purpose in (None, lk.purpose):
                 lk.superseded = True
 
-    async def rulings(self, application_id: str, purpose: str) -> list[Any]:
-        return [snapshot(r) for r in self.rulings_ if (r.application_id, r.purpose) == (application_id, purpose)]
+    async def rulings(self, application_id: str, purpose: str) -> list[RulingLine]:
+        return read_all(RulingLine, (r for r in self.rulings_
+                                     if (r.application_id, r.purpose) == (application_id, purpose)))
 
     async def add_ruling(self, *, application_id: str, purpose: str, rule: str, exclude: bool, operator: str,
                          reason: str, at: datetime) -> None:
@@ -120,8 +125,8 @@ class FakeScreeningStore(ScreeningStore):
         self.restrictions[(brn, application_id)] = row(brn=brn, application_id=application_id,
                                                        approved_on=approved_on, restricted_until=until)
 
-    async def recheck(self, request_id: str, *, lock: bool = False) -> Any:
-        return snapshot(self.rechecks.get(request_id))
+    async def recheck(self, request_id: str, *, lock: bool = False) -> RecheckRow | None:
+        return read(RecheckRow, self.rechecks.get(request_id))
 
     async def add_recheck(self, *, request_id: str, application_id: str, program_id: str, at: datetime) -> bool:
         if request_id in self.rechecks:
@@ -146,6 +151,6 @@ class FakeScreeningStore(ScreeningStore):
                      key=lambda s: s.supplement_deadline)
         return [s.application_id for s in due[:limit]]
 
-    async def lookups_of(self, application_id: str) -> list[Any]:
-        return sorted((snapshot(lk) for lk in self.lookups.values() if lk.application_id == application_id),
+    async def lookups_of(self, application_id: str) -> list[LookupRow]:
+        return sorted(read_all(LookupRow, (lk for lk in self.lookups.values() if lk.application_id == application_id)),
                       key=lambda lk: (lk.requested_at, lk.registry))

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Awaitable, Callable, Generic, NoReturn, TypeVar, cast
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generic, Iterable, NoReturn, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +22,9 @@ from sme_schemas import IntegrationEvent, wrap
 from sme_schemas.examples import EXAMPLES
 from sme_programs import load_programs
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 PROGRAMS = load_programs(str(Path(__file__).resolve().parents[2] / "deploy/programs"))  # every deployed program
 
 
@@ -29,7 +33,7 @@ def run(coroutine):
     return asyncio.run(coroutine)
 
 
-RowT = TypeVar("RowT", bound=SimpleNamespace | None)
+RowT = TypeVar("RowT", bound="DataclassInstance")
 
 
 class _NoDatabase:
@@ -133,9 +137,17 @@ def update(record: SimpleNamespace, **columns: Any) -> None:
     vars(record).update({name: _column(value) for name, value in columns.items()})
 
 
-def snapshot(record: RowT) -> RowT:
-    """A row as a query returns it: a copy that later updates do not change."""
-    return copy.deepcopy(record)
+def read(model: type[RowT], record: SimpleNamespace | None) -> RowT | None:
+    """A stored row as the store's query returns it: the row class's columns, copied so that later updates do not
+    change it; a column the fake never stored fails here, naming it, as the real query would."""
+    if record is None:
+        return None
+    make = cast(Callable[..., RowT], model)
+    return make(**{f.name: copy.deepcopy(getattr(record, f.name)) for f in fields(model)})
+
+
+def read_all(model: type[RowT], records: Iterable[SimpleNamespace]) -> list[RowT]:
+    return [cast(RowT, read(model, record)) for record in records]
 
 
 SERIAL = itertools.count(1)

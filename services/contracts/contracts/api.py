@@ -13,12 +13,13 @@ from contracts import handlers, rules, store
 from contracts.rules import Party, SessionKind
 from contracts.status import AgreementStatus, ReportStatus
 from contracts.views import (
-    AgreementSummary, AgreementView, AuditEntry, FollowUps, FollowUpView, LoggedSession, ProgramFollowUp, Reminded,
+    AgreementSummary, AgreementView, FollowUps, FollowUpView, LoggedSession, ProgramFollowUp, Reminded,
     ReportSubmitted, SessionEntry,
 )
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.consumer import EventRefused
 from sme_runtime.problems import Problem, RuleViolation
+from sme_runtime.views import AuditEntry
 from sme_schemas.application import EvidenceDocument, ExpertQualification
 from sme_schemas.contracts import TerminationReason
 
@@ -210,7 +211,7 @@ async def sessions(request: Request, agreement_id: str, principal: Signer) -> li
         db = store.ContractsStore(session)
         await handlers.visible_agreement(handlers.unit(session), agreement_id, principal)
         rows = await db.sessions_of(agreement_id)
-    return [SessionEntry(session_id=s.id, held_on=s.held_on, hours=s.hours, kind=s.kind, place=s.place,
+    return [SessionEntry(session_id=s.id, held_on=s.held_on, hours=s.hours, kind=SessionKind(s.kind), place=s.place,
                          notes=s.notes, photo_refs=s.photo_refs, logged_by=s.logged_by, logged_at=s.logged_at)
             for s in rows]
 

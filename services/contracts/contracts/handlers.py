@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterable
 
 
 from contracts import follow_up, metrics, rules, store
+from contracts.rows import AgreementRow, FollowUpRow, ReportRow, SessionRow
 from contracts.rules import ConsultingSession, Party, SessionKind
 from contracts.status import OPEN, AgreementStatus, ReportStatus
 from sme_runtime.auth import Principal
@@ -81,7 +82,7 @@ def on_application_selected(contracts: Contracts) -> Handler:
     return handle
 
 
-def consulting_sessions(rows: Iterable[Any]) -> list[ConsultingSession]:
+def consulting_sessions(rows: Iterable[SessionRow]) -> list[ConsultingSession]:
     """The consulting sessions (C3) of stored session rows, as the rules count them."""
     return [ConsultingSession(s.held_on, s.hours, SessionKind(s.kind)) for s in rows]
 
@@ -121,7 +122,7 @@ async def draft_when_ready(uow: ContractsUnit, contracts: Contracts, application
 # --- who may do what ------------------------------------------------------------------------------------------
 
 async def visible_agreement(uow: ContractsUnit, agreement_id: str, principal: Principal, *,
-                            lock: bool = False) -> Any:
+                            lock: bool = False) -> AgreementRow:
     """C9: the agreement, or 404 for anyone who is not a party or an operator (not even its existence shows);
     T1: nor for another agency's staff or experts."""
     a = await uow.store.agreement(agreement_id, lock=lock)
@@ -132,7 +133,7 @@ async def visible_agreement(uow: ContractsUnit, agreement_id: str, principal: Pr
     return a
 
 
-def _require_status(a: Any, allowed: tuple[str, ...], rule: str, doing: str) -> None:
+def _require_status(a: AgreementRow, allowed: tuple[str, ...], rule: str, doing: str) -> None:
     if a.status not in allowed:
         raise RuleViolation(Problem("status", rule, f"agreement {a.agreement_id} is {a.status}; {doing} needs it "
                                     f"{' or '.join(allowed)}"), status_code=409)
@@ -140,7 +141,7 @@ def _require_status(a: Any, allowed: tuple[str, ...], rule: str, doing: str) -> 
 
 # --- C1 signatures --------------------------------------------------------------------------------------------
 
-async def sign(uow: ContractsUnit, contracts: Contracts, agreement_id: str, principal: Principal) -> Any:
+async def sign(uow: ContractsUnit, contracts: Contracts, agreement_id: str, principal: Principal) -> AgreementRow:
     """The caller signs for their party; the third signature puts the agreement in force and emits
     AgreementSigned, exactly once."""
     a = await visible_agreement(uow, agreement_id, principal, lock=True)
@@ -171,7 +172,7 @@ async def sign(uow: ContractsUnit, contracts: Contracts, agreement_id: str, prin
             company_name=a.company_name, expert_name=a.expert_name,
             business_registration_number=a.brn))
         metrics.SIGNED.inc()
-    return await uow.store.agreement(agreement_id)
+    return await uow.store.written_agreement(agreement_id)
 
 
 # --- C5 amendments --------------------------------------------------------------------------------------------
@@ -183,7 +184,7 @@ AMENDABLE = ("term_end", "agreed_amount", "minimum_sessions", "follow_up_session
 async def amend(uow: ContractsUnit, contracts: Contracts, agreement_id: str, principal: Principal, *,
                 changes: dict[str, Any], reason: str, agreed_by: list[Party],
                 expert_qualification: ExpertQualification | None = None,
-                expert_evidence: tuple[EvidenceDocument, ...] = ()) -> Any:
+                expert_evidence: tuple[EvidenceDocument, ...] = ()) -> AgreementRow:
     """C5: a change by mutual agreement, recorded with its reason. Before the agreement is in force, signatures
     already given were given to other terms and are withdrawn; once in force, the company and the expert must
     have agreed. A new expert is graded (G1–G3) and proven (E4) before the change takes effect."""
@@ -191,6 +192,8 @@ async def amend(uow: ContractsUnit, contracts: Contracts, agreement_id: str, pri
     _require_status(a, OPEN, "C5", "an amendment")
     program = contracts.program(a.program_id, a.program_version)
     selected = await uow.store.selection(a.application_id)
+    if selected is None:  # C1: an agreement is drafted from its selection only
+        raise LookupError(f"agreement {agreement_id} has no selection of {a.application_id}")
     changed = {k: v for k, v in changes.items() if v is not None and v != getattr(a, k)}
     if not changed:
         raise RuleViolation(Problem("changes", "C5", "nothing differs from the agreement as it stands"))
@@ -223,7 +226,7 @@ async def amend(uow: ContractsUnit, contracts: Contracts, agreement_id: str, pri
     await uow.store.audit(at=now, actor=principal.subject, action="amended", agreement_id=agreement_id,
                           application_id=a.application_id,
                           detail={"changes": list(changed), "reason": reason, "signatures_withdrawn": withdrawn})
-    return await uow.store.agreement(agreement_id)
+    return await uow.store.written_agreement(agreement_id)
 
 
 # --- C3 sessions ----------------------------------------------------------------------------------------------
@@ -252,18 +255,18 @@ async def log_session(uow: ContractsUnit, contracts: Contracts, agreement_id: st
 # --- C6 give-up, C7 termination -------------------------------------------------------------------------------
 
 async def request_give_up(uow: ContractsUnit, contracts: Contracts, agreement_id: str, principal: Principal, *,
-                          reason: str) -> Any:
+                          reason: str) -> AgreementRow:
     a = await visible_agreement(uow, agreement_id, principal, lock=True)
     _require_status(a, OPEN, "C6", "a give-up")
     now = contracts.clock()
     await uow.store.update_agreement(agreement_id, give_up_requested_at=now, give_up_reason=reason)
     await uow.store.audit(at=now, actor=principal.subject, action="give-up-filed", agreement_id=agreement_id,
                           application_id=a.application_id, detail={"reason": reason})
-    return await uow.store.agreement(agreement_id)
+    return await uow.store.written_agreement(agreement_id)
 
 
 async def approve_give_up(uow: ContractsUnit, contracts: Contracts, agreement_id: str, principal: Principal, *,
-                          restrict: bool) -> Any:
+                          restrict: bool) -> AgreementRow:
     """C6: from the approval day the company may be restricted for the program's number of days (X10 in
     screening); the agreed amount is freed for the waitlist (F5 in evaluation)."""
     a = await visible_agreement(uow, agreement_id, principal, lock=True)
@@ -283,11 +286,11 @@ async def approve_give_up(uow: ContractsUnit, contracts: Contracts, agreement_id
         application_id=a.application_id, agreement_id=agreement_id,
         business_registration_number=a.brn, approved_at=now, restricted_until=until, freed_amount=freed))
     metrics.ENDED.labels(AgreementStatus.GIVEN_UP).inc()
-    return await uow.store.agreement(agreement_id)
+    return await uow.store.written_agreement(agreement_id)
 
 
 async def terminate(uow: ContractsUnit, contracts: Contracts, agreement_id: str, principal: Principal, *,
-                    reason: TerminationReason, note: str) -> Any:
+                    reason: TerminationReason, note: str) -> AgreementRow:
     """C7: the center ends the agreement; fraud or false evidence make a paid subsidy recoverable (payments)."""
     if reason is TerminationReason.GIVE_UP:
         raise RuleViolation(Problem("reason", "C6", "a give-up is filed by the company and approved "
@@ -307,7 +310,7 @@ async def terminate(uow: ContractsUnit, contracts: Contracts, agreement_id: str,
         application_id=a.application_id, agreement_id=agreement_id,
         terminated_at=now, reason=reason, clawback=clawback, freed_amount=freed))
     metrics.ENDED.labels(AgreementStatus.TERMINATED).inc()
-    return await uow.store.agreement(agreement_id)
+    return await uow.store.written_agreement(agreement_id)
 
 
 # --- C8 result report -----------------------------------------------------------------------------------------
@@ -334,14 +337,15 @@ async def submit_report(uow: ContractsUnit, contracts: Contracts, agreement_id: 
     return revision
 
 
-async def _report_waiting(uow: ContractsUnit, a: Any) -> Any:
+async def _report_waiting(uow: ContractsUnit, a: AgreementRow) -> ReportRow:
     reports = await uow.store.reports_of(a.agreement_id)
     if not reports or reports[-1].status != ReportStatus.SUBMITTED:
         raise RuleViolation(Problem("report", "C8", "no result report waits for review"), status_code=409)
     return reports[-1]
 
 
-async def accept_report(uow: ContractsUnit, contracts: Contracts, agreement_id: str, principal: Principal) -> Any:
+async def accept_report(uow: ContractsUnit, contracts: Contracts, agreement_id: str,
+                        principal: Principal) -> AgreementRow:
     """C8 → P1: the report is accepted; payments may now take the company's subsidy request."""
     a = await visible_agreement(uow, agreement_id, principal, lock=True)
     _require_status(a, (AgreementStatus.IN_FORCE,), "C8", "accepting a report")
@@ -365,11 +369,11 @@ async def accept_report(uow: ContractsUnit, contracts: Contracts, agreement_id: 
     program = contracts.program(a.program_id, a.program_version)
     for kind, due_on in follow_up.obligations(program.follow_up, local_date(now), program.working_calendar()):
         await uow.store.owe_follow_up(agreement=a, kind=kind, due_on=due_on)
-    return await uow.store.agreement(agreement_id)
+    return await uow.store.written_agreement(agreement_id)
 
 
 async def return_report(uow: ContractsUnit, contracts: Contracts, agreement_id: str, principal: Principal, *,
-                        reasons: list[str]) -> Any:
+                        reasons: list[str]) -> AgreementRow:
     """C8: corrections asked for, with reasons; the company submits a new revision."""
     a = await visible_agreement(uow, agreement_id, principal, lock=True)
     report = await _report_waiting(uow, a)
@@ -384,13 +388,13 @@ async def return_report(uow: ContractsUnit, contracts: Contracts, agreement_id: 
         application_id=a.application_id, agreement_id=agreement_id, returned_at=now, revision=report.revision,
         reasons=tuple(reasons)))
     metrics.REPORTS.labels(ReportStatus.RETURNED).inc()
-    return await uow.store.agreement(agreement_id)
+    return await uow.store.written_agreement(agreement_id)
 
 
 # --- 사후관리: the survey and the outcome reports (M1–M3) ---------------------------------------------------------
 
 async def submit_follow_up(uow: ContractsUnit, contracts: Contracts, agreement_id: str, principal: Principal, *,
-                           kind: str, answers: dict[str, follow_up.Answer]) -> Any:
+                           kind: str, answers: dict[str, follow_up.Answer]) -> FollowUpRow:
     """M1: the company answers what it owes, once; each problem names the question. A late answer is taken."""
     a = await visible_agreement(uow, agreement_id, principal)
     owed = await uow.store.follow_up(agreement_id, kind, lock=True)
@@ -411,7 +415,7 @@ async def submit_follow_up(uow: ContractsUnit, contracts: Contracts, agreement_i
     await uow.publish(FollowUpSubmitted(
         program_id=a.program_id, program_version=a.program_version, occurred_at=now, application_id=a.application_id,
         agreement_id=agreement_id, kind=kind, due_on=owed.due_on, submitted_at=now, answers=answers))
-    return await uow.store.follow_up(agreement_id, kind)
+    return await uow.store.written_follow_up(agreement_id, kind)
 
 
 async def remind_follow_ups(uow: ContractsUnit, contracts: Contracts) -> list[tuple[str, str, str]]:

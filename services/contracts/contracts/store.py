@@ -7,12 +7,17 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.rows import (
+    AgreementRow, AmendmentRow, FollowUpRow, PartiesRow, ReportRow, SelectionRow, SessionRow, SignatureRow,
+)
 from contracts.status import ReportStatus
-from sme_runtime.audit import AuditTrail
-from sme_runtime.db import as_json as _json, fetch_all as _rows, fetch_one as _one
+from sme_runtime.audit import AuditLine, AuditTrail
+from sme_runtime.db import as_json as _json
+from sme_runtime.rows import columns, returns_row, select_all, select_one
 
 
 AUDIT = AuditTrail(("agreement_id", "application_id"))
+AGREEMENT, FOLLOW_UP = columns(AgreementRow), columns(FollowUpRow)
 
 
 class ContractsStore:
@@ -52,31 +57,38 @@ class ContractsStore:
             {"a": application_id, "p": program_id, "r": round_id, "amount": planned_subsidy, "at": selected_at,
              "via": via, "v": program_version})
 
-    async def parties(self, application_id: str) -> Any:
-        return await _one(self.session, "SELECT * FROM parties WHERE application_id = :a", a=application_id)
+    async def parties(self, application_id: str) -> PartiesRow | None:
+        return await select_one(self.session, PartiesRow, f"SELECT {columns(PartiesRow)} FROM parties "
+                                "WHERE application_id = :a", a=application_id)
 
-    async def selection(self, application_id: str) -> Any:
-        return await _one(self.session, "SELECT * FROM selections WHERE application_id = :a", a=application_id)
+    async def selection(self, application_id: str) -> SelectionRow | None:
+        return await select_one(self.session, SelectionRow, f"SELECT {columns(SelectionRow)} FROM selections "
+                                "WHERE application_id = :a", a=application_id)
 
     # --- agreements -------------------------------------------------------------------------------------------
 
     async def insert_agreement(self, **values: Any) -> bool:
         """False when the application has its agreement already (a replay)."""
-        columns = ", ".join(values)
-        return await _one(self.session, f"INSERT INTO agreements ({columns}) VALUES "
-                                        f"({', '.join(':' + c for c in values)}) ON CONFLICT DO NOTHING RETURNING 1",
-                          **values) is not None
+        names = ", ".join(values)
+        return await returns_row(self.session, f"INSERT INTO agreements ({names}) VALUES "
+                                 f"({', '.join(':' + c for c in values)}) ON CONFLICT DO NOTHING RETURNING 1", **values)
 
-    async def agreement(self, agreement_id: str, *, lock: bool = False) -> Any:
-        return await _one(self.session,
-            "SELECT * FROM agreements WHERE agreement_id = :id" + (" FOR UPDATE" if lock else ""),
-                          id=agreement_id)
+    async def agreement(self, agreement_id: str, *, lock: bool = False) -> AgreementRow | None:
+        return await select_one(self.session, AgreementRow, f"SELECT {AGREEMENT} FROM agreements "
+                                "WHERE agreement_id = :id" + (" FOR UPDATE" if lock else ""), id=agreement_id)
+
+    async def written_agreement(self, agreement_id: str) -> AgreementRow:
+        """The agreement this transaction has just written or changed, as it now stands."""
+        written = await self.agreement(agreement_id)
+        if written is None:
+            raise LookupError(f"agreement {agreement_id} was written in this transaction and is not there")
+        return written
 
     async def agreements(self, *, program_id: str | None = None, brn: str | None = None,
-                         status: str | None = None, programs: list[str] | None = None) -> list[Any]:
+                         status: str | None = None, programs: list[str] | None = None) -> list[AgreementRow]:
         """`programs`: only these programs' agreements (T1: the caller's agencies'); None: any."""
-        return await _rows(self.session, """
-            SELECT * FROM agreements WHERE (CAST(:p AS text) IS NULL OR program_id = :p)
+        return await select_all(self.session, AgreementRow, f"""
+            SELECT {AGREEMENT} FROM agreements WHERE (CAST(:p AS text) IS NULL OR program_id = :p)
                 AND (CAST(:brn AS text) IS NULL OR brn = :brn) AND (CAST(:st AS text) IS NULL OR status = :st)
                 AND (CAST(:programs AS text[]) IS NULL OR program_id = ANY(:programs))
             ORDER BY drafted_at, agreement_id""", p=program_id, brn=brn, st=status, programs=programs)
@@ -86,9 +98,9 @@ class ContractsStore:
         await self.session.execute(text(f"UPDATE agreements SET {sets} WHERE agreement_id = :agreement_id"),
                                    {**values, "agreement_id": agreement_id})
 
-    async def unsigned_past_deadline(self, now: datetime) -> list[Any]:
-        return await _rows(self.session, "SELECT * FROM agreements WHERE status = 'drafted' AND sign_by < :now "
-                                         "ORDER BY sign_by", now=now)
+    async def unsigned_past_deadline(self, now: datetime) -> list[AgreementRow]:
+        return await select_all(self.session, AgreementRow, f"SELECT {AGREEMENT} FROM agreements "
+                                "WHERE status = 'drafted' AND sign_by < :now ORDER BY sign_by", now=now)
 
     async def counts_by_status(self) -> dict[str, int]:
         rows = (await self.session.execute(text("SELECT status, count(*) FROM agreements GROUP BY status"))).all()
@@ -98,13 +110,13 @@ class ContractsStore:
 
     async def sign(self, agreement_id: str, party: str, by: str, at: datetime) -> bool:
         """False when that party had signed already."""
-        return await _one(self.session, "INSERT INTO signatures (agreement_id, party, signed_by, signed_at) "
-                                        "VALUES (:id, :party, :by, :at) ON CONFLICT DO NOTHING RETURNING 1",
-                          id=agreement_id, party=party, by=by, at=at) is not None
+        return await returns_row(self.session, "INSERT INTO signatures (agreement_id, party, signed_by, signed_at) "
+                                 "VALUES (:id, :party, :by, :at) ON CONFLICT DO NOTHING RETURNING 1",
+                                 id=agreement_id, party=party, by=by, at=at)
 
-    async def signatures(self, agreement_id: str) -> list[Any]:
-        return await _rows(self.session, "SELECT * FROM signatures WHERE agreement_id = :id ORDER BY signed_at",
-                           id=agreement_id)
+    async def signatures(self, agreement_id: str) -> list[SignatureRow]:
+        return await select_all(self.session, SignatureRow, f"SELECT {columns(SignatureRow)} FROM signatures "
+                                "WHERE agreement_id = :id ORDER BY signed_at", id=agreement_id)
 
     async def clear_signatures(self, agreement_id: str) -> int:
         deleted = await self.session.execute(text("DELETE FROM signatures WHERE agreement_id = :id"),
@@ -121,9 +133,9 @@ class ContractsStore:
             {"id": agreement_id, "on": held_on, "h": hours, "k": kind, "place": place, "notes": notes,
              "photos": _json(photo_refs), "by": logged_by, "at": logged_at})).scalar_one())
 
-    async def sessions_of(self, agreement_id: str) -> list[Any]:
-        return await _rows(self.session, "SELECT * FROM sessions WHERE agreement_id = :id ORDER BY held_on, id",
-                           id=agreement_id)
+    async def sessions_of(self, agreement_id: str) -> list[SessionRow]:
+        return await select_all(self.session, SessionRow, f"SELECT {columns(SessionRow)} FROM sessions "
+                                "WHERE agreement_id = :id ORDER BY held_on, id", id=agreement_id)
 
     async def add_amendment(self, *, agreement_id: str, changes: dict[str, Any], reason: str, agreed_by: list[str],
                             recorded_by: str, at: datetime) -> None:
@@ -133,13 +145,13 @@ class ContractsStore:
             {"id": agreement_id, "changes": _json(changes), "reason": reason, "agreed": _json(agreed_by),
              "by": recorded_by, "at": at})
 
-    async def amendments_of(self, agreement_id: str) -> list[Any]:
-        return await _rows(self.session,
-            "SELECT * FROM amendments WHERE agreement_id = :id ORDER BY id", id=agreement_id)
+    async def amendments_of(self, agreement_id: str) -> list[AmendmentRow]:
+        return await select_all(self.session, AmendmentRow, f"SELECT {columns(AmendmentRow)} FROM amendments "
+                                "WHERE agreement_id = :id ORDER BY id", id=agreement_id)
 
-    async def reports_of(self, agreement_id: str) -> list[Any]:
-        return await _rows(self.session,
-            "SELECT * FROM reports WHERE agreement_id = :id ORDER BY revision", id=agreement_id)
+    async def reports_of(self, agreement_id: str) -> list[ReportRow]:
+        return await select_all(self.session, ReportRow, f"SELECT {columns(ReportRow)} FROM reports "
+                                "WHERE agreement_id = :id ORDER BY revision", id=agreement_id)
 
     async def add_report(self, *, agreement_id: str, revision: int, report_ref: str, log_refs: list[str],
                          fee_evidence_refs: list[str], submitted_by: str, at: datetime) -> None:
@@ -165,25 +177,33 @@ class ContractsStore:
         AUDIT.append(self.session, at=at, actor=actor, action=action, detail=detail, agreement_id=agreement_id,
                      application_id=application_id)
 
-    async def audit_of(self, agreement_id: str) -> list[Any]:
+    async def audit_of(self, agreement_id: str) -> list[AuditLine]:
         return await AUDIT.of(self.session, "agreement_id", agreement_id)
 
     # --- 사후관리 (M1–M3) --------------------------------------------------------------------------------------
 
-    async def owe_follow_up(self, *, agreement: Any, kind: str, due_on: date) -> None:
+    async def owe_follow_up(self, *, agreement: AgreementRow, kind: str, due_on: date) -> None:
         await self.session.execute(text(
             "INSERT INTO follow_ups (agreement_id, kind, application_id, program_id, program_version, brn, due_on) "
             "VALUES (:g, :k, :a, :p, :v, :brn, :due) ON CONFLICT DO NOTHING"),
             {"g": agreement.agreement_id, "k": kind, "a": agreement.application_id, "p": agreement.program_id,
              "v": agreement.program_version, "brn": agreement.brn, "due": due_on})
 
-    async def follow_ups_of(self, agreement_id: str) -> list[Any]:
-        return await _rows(self.session, "SELECT * FROM follow_ups WHERE agreement_id = :g ORDER BY due_on, kind",
-                           g=agreement_id)
+    async def follow_ups_of(self, agreement_id: str) -> list[FollowUpRow]:
+        return await select_all(self.session, FollowUpRow, f"SELECT {FOLLOW_UP} FROM follow_ups "
+                                "WHERE agreement_id = :g ORDER BY due_on, kind", g=agreement_id)
 
-    async def follow_up(self, agreement_id: str, kind: str, *, lock: bool = False) -> Any:
-        return await _one(self.session, "SELECT * FROM follow_ups WHERE agreement_id = :g AND kind = :k"
-                          + (" FOR UPDATE" if lock else ""), g=agreement_id, k=kind)
+    async def follow_up(self, agreement_id: str, kind: str, *, lock: bool = False) -> FollowUpRow | None:
+        return await select_one(self.session, FollowUpRow, f"SELECT {FOLLOW_UP} FROM follow_ups "
+                                "WHERE agreement_id = :g AND kind = :k" + (" FOR UPDATE" if lock else ""),
+                                g=agreement_id, k=kind)
+
+    async def written_follow_up(self, agreement_id: str, kind: str) -> FollowUpRow:
+        """The obligation this transaction has just answered, as it now stands."""
+        written = await self.follow_up(agreement_id, kind)
+        if written is None:
+            raise LookupError(f"follow-up {kind} of {agreement_id} was written in this transaction and is not there")
+        return written
 
     async def answer_follow_up(self, agreement_id: str, kind: str, *, answers: dict[str, Any], by: str,
                                at: datetime) -> None:
@@ -192,11 +212,12 @@ class ContractsStore:
             "WHERE agreement_id = :g AND kind = :k"), {"ans": _json(answers), "by": by, "at": at, "g": agreement_id,
                                                       "k": kind})
 
-    async def open_follow_ups_due_by(self, horizon: date) -> list[Any]:
+    async def open_follow_ups_due_by(self, horizon: date) -> list[FollowUpRow]:
         """Unanswered obligations due by `horizon` not yet reminded as overdue; SKIP LOCKED so two replicas never
         remind the same one."""
-        return await _rows(self.session, """
-            SELECT * FROM follow_ups WHERE submitted_at IS NULL AND reminded_overdue_at IS NULL AND due_on <= :h
+        return await select_all(self.session, FollowUpRow, f"""
+            SELECT {FOLLOW_UP} FROM follow_ups
+            WHERE submitted_at IS NULL AND reminded_overdue_at IS NULL AND due_on <= :h
             ORDER BY due_on FOR UPDATE SKIP LOCKED""", h=horizon)
 
     async def mark_reminded(self, agreement_id: str, kind: str, reminder: str, at: datetime) -> None:
@@ -204,6 +225,6 @@ class ContractsStore:
         await self.session.execute(text(f"UPDATE follow_ups SET {column} = :at WHERE agreement_id = :g AND kind = :k"),
                                    {"at": at, "g": agreement_id, "k": kind})
 
-    async def follow_ups_of_program(self, program_id: str) -> list[Any]:
-        return await _rows(self.session, "SELECT * FROM follow_ups WHERE program_id = :p ORDER BY agreement_id, due_on",
-                           p=program_id)
+    async def follow_ups_of_program(self, program_id: str) -> list[FollowUpRow]:
+        return await select_all(self.session, FollowUpRow, f"SELECT {FOLLOW_UP} FROM follow_ups "
+                                "WHERE program_id = :p ORDER BY agreement_id, due_on", p=program_id)

@@ -116,13 +116,6 @@ class ReportSubmitted(View):
     status: ReportStatus
 
 
-class AuditEntry(View):
-    at: datetime
-    actor: str
-    action: str
-    detail: dict[str, Any] | None
-
-
 class Reminded(View):
     due_soon: datetime | None
     overdue: datetime | None

@@ -2,6 +2,7 @@
 evaluators see only the applications assigned to them without a conflict (F6), declare, and score (S1)."""
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 
@@ -15,7 +16,7 @@ from evaluation.scoring import publish
 from evaluation.status import CandidateStatus, RoundStatus
 from evaluation.views import (
     ApplicationDetail, ApplicationForEvaluator, ApplicationInRound, ApplicationToReview, ApplicationToScore, Budget,
-    Declared, EvaluatorView, Listed, RoundDetail, RoundSummary, Scored,
+    Declared, EmploymentView, EvaluatorView, Listed, RoundDetail, RoundSummary, Scored,
 )
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
@@ -110,7 +111,8 @@ async def pool(request: Request, operator: Operator, field: str | None = None) -
         db = store.EvaluationStore(session)
         rows = await db.evaluators(agencies=sorted(operator.agencies))
     return [EvaluatorView(evaluator_id=e.evaluator_id, agency=e.agency, name=e.name, affiliation=e.affiliation,
-                          kind=e.kind, fields=e.fields, employers=e.employers)
+                          kind=Kind(e.kind), fields=e.fields,
+                          employers=[EmploymentView.model_validate(job) for job in e.employers])
             for e in rows if field is None or field in e.fields]
 
 
@@ -136,7 +138,8 @@ async def all_rounds(request: Request, actor: OperatorOrEvaluator) -> list[Round
     async with request.app.state.sessions() as session:
         db = store.EvaluationStore(session)
         found = await db.rounds(seated=seated, programs=actor.visible_programs())
-    return [RoundSummary(round_id=r.round_id, program_id=r.program_id, status=r.status, opened_at=r.opened_at,
+    return [RoundSummary(round_id=r.round_id, program_id=r.program_id, status=RoundStatus(r.status),
+                         opened_at=r.opened_at,
                          closed_at=r.closed_at) for r in found]
 
 
@@ -233,7 +236,8 @@ async def applications(request: Request, operator: Operator, program_id: str | N
         db = store.EvaluationStore(session)
         rows = await db.listing(program_id=program_id, status=status, limit=limit,
                                 programs=operator.visible_programs())
-    return [Listed(**{**r._asdict(), "qualitative": decimal(r.qualitative), "final": decimal(r.final)}) for r in rows]
+    return [Listed.model_validate({**asdict(r), "qualitative": decimal(r.qualitative), "final": decimal(r.final)})
+            for r in rows]
 
 
 @router.get("/applications/{application_id}", tags=["applications"],
@@ -248,7 +252,8 @@ async def application(request: Request, application_id: str, operator: Operator)
         trail = await db.audit_of(application_id=application_id)
         sheets = [s for s in await db.scores(c.round_id)
                   if s.application_id == application_id] if c.round_id else []
-    return ApplicationDetail(**{"application_id": c.application_id, "program_id": c.program_id, "round_id": c.round_id,
+    return ApplicationDetail.model_validate({
+            "application_id": c.application_id, "program_id": c.program_id, "round_id": c.round_id,
             "company_name": c.company_name, "status": c.status, "expert_grade": c.expert_grade,
             "quantitative": c.quantitative, "quantitative_breakdown": c.quantitative_detail,
             "qualitative": decimal(c.qualitative), "qualitative_raw": decimal(c.qualitative_raw),

@@ -16,6 +16,7 @@ from evaluation import closing, metrics, store
 from evaluation.committee import Applicant, Employment, Evaluator, Kind, SeatRole, Seat, check_committee
 from evaluation.ranking import Ranked, promote
 from evaluation.rounds import Declaration, RoundView
+from evaluation.rows import CandidateRow, Via
 from evaluation.status import COMMITTED, GONE, CandidateStatus, RoundStatus
 from evaluation.scoring import EvaluatorScore, check_levels, document_score, evaluator_score, publish
 from sme_runtime.consumer import Collected, program_of_event, unknown_to
@@ -120,8 +121,8 @@ def on_recheck_completed(evaluation: Evaluation) -> Handler:
                 raise unknown_to("evaluation", event, field="request_id")  # screening answers only what we asked
             return  # answered already (a redelivery under another ce_id): the first answer stands
         # The budget lock before the row lock, in the same order as releases take them.
-        await uow.store.lock_budget((await uow.store.candidate(recheck.application_id)).program_id)
-        c = await uow.store.candidate(recheck.application_id, lock=True)
+        await uow.store.lock_budget((await uow.store.known_candidate(recheck.application_id)).program_id)
+        c = await uow.store.known_candidate(recheck.application_id, lock=True)
         detail = {"request_id": event.request_id, "findings": [f.model_dump() for f in event.findings]}
         await uow.store.audit(at=now, actor="screening", action=f"recheck-{event.outcome}",
                               application_id=c.application_id, round_id=c.round_id, detail=detail)
@@ -129,10 +130,7 @@ def on_recheck_completed(evaluation: Evaluation) -> Handler:
             return  # released while the re-check ran
         if event.outcome == "clear":
             await uow.store.set_status(c.application_id, CandidateStatus.SELECTED, now, selected_at=now)
-            await uow.publish(ApplicationSelected(
-                program_id=c.program_id, program_version=c.program_version, application_id=c.application_id,
-                occurred_at=now, round_id=c.round_id, selected_at=now, rank=c.rank, planned_subsidy=c.planned_subsidy,
-                via=recheck.via))
+            await uow.publish(_selected(c, recheck.via, now))
             metrics.SELECTED.labels(recheck.via).inc()
         else:
             await uow.store.set_status(c.application_id, CandidateStatus.EXCLUDED, now)
@@ -140,6 +138,16 @@ def on_recheck_completed(evaluation: Evaluation) -> Handler:
                                    because=f"{c.application_id} excluded (X11)")
 
     return handle
+
+
+def _selected(c: CandidateRow, via: Via, now: datetime) -> ApplicationSelected:
+    """F3/F5: a ranked candidate of a round, clear of X11, is selected."""
+    if c.round_id is None or c.rank is None:  # a re-check is asked for a ranked candidate of a round only
+        raise LookupError(f"{c.application_id} was re-checked without a round's rank ({c.round_id}, {c.rank})")
+    return ApplicationSelected(
+        program_id=c.program_id, program_version=c.program_version, application_id=c.application_id,
+        occurred_at=now, round_id=c.round_id, selected_at=now, rank=c.rank, planned_subsidy=c.planned_subsidy,
+        via=via)
 
 
 def on_agreement_terminated(evaluation: Evaluation) -> Handler:
@@ -169,7 +177,7 @@ async def _release(uow: EvaluationUnit, evaluation: Evaluation, event: Agreement
     if c.status in GONE:
         return
     await uow.store.lock_budget(c.program_id)
-    c = await uow.store.candidate(application_id, lock=True)
+    c = await uow.store.known_candidate(application_id, lock=True)
     now = evaluation.clock()
     await uow.store.set_status(application_id, CandidateStatus.RELEASED, now)
     await uow.store.audit(at=now, actor="contracts", action=action, application_id=application_id,

@@ -9,9 +9,14 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evaluation.rows import (
+    AllowanceRow, CandidateRow, CompletedRecheck, DeclarationRow, EvaluatorRow, ListedCandidate, RechecksWaiting,
+    RoundRow, ScoreRow, SeatedEvaluatorRow,
+)
 from evaluation.status import COMMITTED, CandidateStatus
-from sme_runtime.audit import AuditTrail
-from sme_runtime.db import as_json as _json, fetch_all as _rows, fetch_one as _one
+from sme_runtime.audit import AuditLine, AuditTrail
+from sme_runtime.db import as_json as _json
+from sme_runtime.rows import columns, returns_row, select_all, select_one
 
 
 # --- candidates --------------------------------------------------------------------------------------------
@@ -37,6 +42,7 @@ class NewCandidate:
 
 
 AUDIT = AuditTrail(("round_id", "application_id"))
+CANDIDATE, ROUND = columns(CandidateRow), columns(RoundRow)
 
 
 class EvaluationStore:
@@ -75,14 +81,20 @@ class EvaluationStore:
              "c": [c.call_id for c in rows]})
         return set(created.scalars())
 
-    async def candidate(self, application_id: str, *, lock: bool = False) -> Any:
-        return await _one(self.session,
-            "SELECT * FROM candidates WHERE application_id = :id" + (" FOR UPDATE" if lock else ""),
-                          id=application_id)
+    async def candidate(self, application_id: str, *, lock: bool = False) -> CandidateRow | None:
+        return await select_one(self.session, CandidateRow, f"SELECT {CANDIDATE} FROM candidates "
+                                "WHERE application_id = :id" + (" FOR UPDATE" if lock else ""), id=application_id)
 
-    async def candidates_of_round(self, round_id: str) -> list[Any]:
-        return await _rows(self.session, "SELECT * FROM candidates WHERE round_id = :r ORDER BY rank NULLS LAST, "
-                                         "submitted_at, application_id", r=round_id)
+    async def known_candidate(self, application_id: str, *, lock: bool = False) -> CandidateRow:
+        """A candidate this service's own rows name (a re-check's, one just found): its absence is a bug."""
+        known = await self.candidate(application_id, lock=lock)
+        if known is None:
+            raise LookupError(f"candidate {application_id} is named by evaluation's own rows and is not there")
+        return known
+
+    async def candidates_of_round(self, round_id: str) -> list[CandidateRow]:
+        return await select_all(self.session, CandidateRow, f"SELECT {CANDIDATE} FROM candidates WHERE round_id = :r "
+                                "ORDER BY rank NULLS LAST, submitted_at, application_id", r=round_id)
 
     async def join_round(self, program_id: str, call_id: str, round_id: str, at: datetime) -> int:
         """Candidates of the program's call that waited for a round join it (K1)."""
@@ -120,23 +132,22 @@ class EvaluationStore:
             )
         ).scalar_one())
 
-    async def waitlist(self, program_id: str, call_id: str) -> list[Any]:
+    async def waitlist(self, program_id: str, call_id: str) -> list[CandidateRow]:
         """F5: the waitlist of a program's call (K1), earlier rounds first, then by rank."""
-        return await _rows(self.session, """
-            SELECT c.* FROM candidates c JOIN rounds r USING (round_id)
+        return await select_all(self.session, CandidateRow, f"""
+            SELECT {columns(CandidateRow, "c")} FROM candidates c JOIN rounds r USING (round_id)
             WHERE c.program_id = :p AND c.call_id = :c AND c.status = 'waitlisted'
             ORDER BY r.closed_at, c.rank FOR UPDATE OF c""", p=program_id, c=call_id)
 
     async def counts_by_status(self) -> dict[str, int]:
-        return {r.status: r.n for r in await _rows(self.session,
-            "SELECT status, count(*) AS n FROM candidates GROUP BY status")}
+        rows = (await self.session.execute(text("SELECT status, count(*) FROM candidates GROUP BY status"))).all()
+        return {str(status): int(n) for status, n in rows}
 
     async def listing(self, *, program_id: str | None, status: CandidateStatus | None,
-                      limit: int, programs: list[str] | None = None) -> list[Any]:
+                      limit: int, programs: list[str] | None = None) -> list[ListedCandidate]:
         """`programs`: only these programs' candidates (T1: the caller's agencies'); None: any."""
-        return await _rows(self.session, """
-            SELECT application_id, program_id, round_id, company_name, status, quantitative, qualitative, final, rank,
-                   outcome, planned_subsidy, selected_via, selected_at, passed_at, call_id FROM candidates
+        return await select_all(self.session, ListedCandidate, f"""
+            SELECT {columns(ListedCandidate)} FROM candidates
             WHERE (CAST(:p AS text) IS NULL OR program_id = :p) AND (CAST(:st AS text) IS NULL OR status = :st)
               AND (CAST(:programs AS text[]) IS NULL OR program_id = ANY(:programs))
             ORDER BY program_id, round_id NULLS LAST, rank NULLS LAST, passed_at LIMIT :limit""",
@@ -149,53 +160,53 @@ class EvaluationStore:
                                by: str) -> bool:
         """Add or update an entry of `agency`'s pool (employers change over time, F6); True when it is new. Another
         agency's entry of the same person is its own (T1)."""
-        return bool((await _one(self.session, """
+        created = (await self.session.execute(text("""
             INSERT INTO evaluators (evaluator_id, agency, name, affiliation, kind, fields, employers, registered_at,
                                     registered_by)
             VALUES (:id, :agency, :name, :aff, :kind, CAST(:fields AS jsonb), CAST(:emp AS jsonb), :at, :by)
             ON CONFLICT (agency, evaluator_id) DO UPDATE SET name = :name, affiliation = :aff, kind = :kind,
                 fields = CAST(:fields AS jsonb), employers = CAST(:emp AS jsonb)
-            RETURNING (xmax = 0) AS created""",
-            id=evaluator_id, agency=agency, name=name, aff=affiliation, kind=kind, fields=_json(fields),
-            emp=_json(employers), at=at, by=by)).created)
+            RETURNING (xmax = 0) AS created"""),
+            {"id": evaluator_id, "agency": agency, "name": name, "aff": affiliation, "kind": kind,
+             "fields": _json(fields), "emp": _json(employers), "at": at, "by": by})).scalar_one()
+        return bool(created)
 
     async def evaluators(self, ids: list[str] | None = None, *,
-                         agencies: list[str] | None = None) -> list[Any]:
+                         agencies: list[str] | None = None) -> list[EvaluatorRow]:
         """The pool, or the entries `ids`; `agencies`: only their pools' (T1)."""
-        return await _rows(self.session,
-            "SELECT * FROM evaluators WHERE (CAST(:all AS boolean) OR evaluator_id = ANY(:ids)) "
+        return await select_all(self.session, EvaluatorRow,
+            f"SELECT {columns(EvaluatorRow)} FROM evaluators WHERE (CAST(:all AS boolean) OR evaluator_id = ANY(:ids)) "
             "AND (CAST(:agencies AS text[]) IS NULL OR agency = ANY(:agencies)) "
             "ORDER BY evaluator_id, agency", all=ids is None, ids=ids or [], agencies=agencies)
 
-    async def round_open_in(self, program_id: str, call_id: str) -> Any:
+    async def round_open_in(self, program_id: str, call_id: str) -> RoundRow | None:
         """The call's round that is open now, if any (handlers.open_round opens one)."""
-        return await _one(self.session,
-            "SELECT * FROM rounds WHERE program_id = :p AND call_id = :c AND status = 'open'",
-                          p=program_id, c=call_id)
+        return await select_one(self.session, RoundRow, f"SELECT {ROUND} FROM rounds "
+                                "WHERE program_id = :p AND call_id = :c AND status = 'open'", p=program_id, c=call_id)
 
     async def open_rounds(self, calls: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """The round open now in each of several (program, call)s, by (program, call); a call with none is absent."""
         if not calls:
             return {}
-        rows = await _rows(self.session, """
+        rows = (await self.session.execute(text("""
             SELECT program_id, call_id, round_id FROM rounds
             WHERE status = 'open' AND (program_id, call_id) IN (
-                SELECT p, c FROM unnest(CAST(:p AS text[]), CAST(:c AS text[])) AS x(p, c))""",
-            p=[p for p, _ in calls], c=[c for _, c in calls])
-        return {(r.program_id, r.call_id): r.round_id for r in rows}
+                SELECT p, c FROM unnest(CAST(:p AS text[]), CAST(:c AS text[])) AS x(p, c))"""),
+            {"p": [p for p, _ in calls], "c": [c for _, c in calls]})).all()
+        return {(str(program_id), str(call_id)): str(round_id) for program_id, call_id, round_id in rows}
 
     async def lock_budget(self, program_id: str) -> None:
         """Everything that moves a program's budget takes this lock first (handlers' module docstring says why)."""
         await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:p))"), {"p": f"budget:{program_id}"})
 
-    async def round_(self, round_id: str, *, lock: bool = False) -> Any:
-        return await _one(self.session,
-            "SELECT * FROM rounds WHERE round_id = :r" + (" FOR UPDATE" if lock else ""), r=round_id)
+    async def round_(self, round_id: str, *, lock: bool = False) -> RoundRow | None:
+        return await select_one(self.session, RoundRow, f"SELECT {ROUND} FROM rounds WHERE round_id = :r"
+                                + (" FOR UPDATE" if lock else ""), r=round_id)
 
-    async def rounds(self, *, seated: str | None = None, programs: list[str] | None = None) -> list[Any]:
+    async def rounds(self, *, seated: str | None = None, programs: list[str] | None = None) -> list[RoundRow]:
         """Every round, or those where the evaluator `seated` holds a seat; `programs`: only theirs (T1)."""
-        return await _rows(self.session,
-            "SELECT r.* FROM rounds r WHERE (CAST(:e AS text) IS NULL OR EXISTS (SELECT 1 FROM "
+        return await select_all(self.session, RoundRow,
+            f"SELECT {columns(RoundRow, 'r')} FROM rounds r WHERE (CAST(:e AS text) IS NULL OR EXISTS (SELECT 1 FROM "
             "seats s WHERE s.round_id = r.round_id AND s.evaluator_id = :e)) AND "
             "(CAST(:programs AS text[]) IS NULL OR r.program_id = ANY(:programs)) "
             "ORDER BY opened_at", e=seated, programs=programs)
@@ -218,11 +229,11 @@ class EvaluationStore:
         await self.session.execute(text("UPDATE rounds SET status = 'closed', closed_at = :at, closed_by = :by "
                                         "WHERE round_id = :r"), {"r": round_id, "at": at, "by": by})
 
-    async def seats(self, round_id: str) -> list[Any]:
+    async def seats(self, round_id: str) -> list[SeatedEvaluatorRow]:
         # T1: a seat is held by an entry of the round's agency's pool
-        return await _rows(self.session,
-            "SELECT s.role, e.* FROM seats s JOIN rounds r USING (round_id) JOIN evaluators e "
-            "ON e.evaluator_id = s.evaluator_id AND e.agency = r.agency "
+        return await select_all(self.session, SeatedEvaluatorRow,
+            f"SELECT s.role, {columns(EvaluatorRow, 'e')} FROM seats s JOIN rounds r USING (round_id) "
+            "JOIN evaluators e ON e.evaluator_id = s.evaluator_id AND e.agency = r.agency "
             "WHERE s.round_id = :r ORDER BY s.role, e.evaluator_id", r=round_id)
 
     async def replace_seats(self, round_id: str, members: list[tuple[str, str]]) -> None:
@@ -233,9 +244,10 @@ class EvaluationStore:
 
     # --- declarations and scores ----------------------------------------------------------------------------
 
-    async def declarations(self, round_id: str) -> list[Any]:
-        return await _rows(self.session, "SELECT d.* FROM declarations d JOIN candidates c USING (application_id) "
-                                         "WHERE c.round_id = :r", r=round_id)
+    async def declarations(self, round_id: str) -> list[DeclarationRow]:
+        return await select_all(self.session, DeclarationRow, f"SELECT {columns(DeclarationRow, 'd')} "
+                                "FROM declarations d JOIN candidates c USING (application_id) WHERE c.round_id = :r",
+                                r=round_id)
 
     async def declare(self, *, application_id: str, evaluator_id: str, conflicted: bool,
                       relation: str | None, detail: str | None, at: datetime) -> None:
@@ -245,9 +257,10 @@ class EvaluationStore:
             DO UPDATE SET conflicted = :c, relation = :rel, detail = :d, declared_at = :at"""),
             {"a": application_id, "e": evaluator_id, "c": conflicted, "rel": relation, "d": detail, "at": at})
 
-    async def scores(self, round_id: str) -> list[Any]:
-        return await _rows(self.session, "SELECT s.* FROM scores s JOIN candidates c USING (application_id) "
-                                         "WHERE c.round_id = :r ORDER BY s.application_id, s.evaluator_id", r=round_id)
+    async def scores(self, round_id: str) -> list[ScoreRow]:
+        return await select_all(self.session, ScoreRow, f"SELECT {columns(ScoreRow, 's')} FROM scores s "
+                                "JOIN candidates c USING (application_id) WHERE c.round_id = :r "
+                                "ORDER BY s.application_id, s.evaluator_id", r=round_id)
 
     async def save_score(self, *, application_id: str, evaluator_id: str, levels: dict[str, Any], raw_total: int,
                          normalised: Decimal, at: datetime) -> int:
@@ -272,19 +285,20 @@ class EvaluationStore:
             {"id": request_id, "a": application_id, "via": via, "at": at},
         )
 
-    async def complete_recheck(self, request_id: str, *, outcome: str, at: datetime) -> Any:
+    async def complete_recheck(self, request_id: str, *, outcome: str, at: datetime) -> CompletedRecheck | None:
         """The first answer wins; None for an unknown or repeated one."""
-        return await _one(self.session, "UPDATE rechecks SET completed_at = :at, outcome = :o "
-                                        "WHERE request_id = :id AND completed_at IS NULL RETURNING application_id, via",
-                          id=request_id, o=outcome, at=at)
+        return await select_one(self.session, CompletedRecheck, "UPDATE rechecks SET completed_at = :at, outcome = :o "
+                                "WHERE request_id = :id AND completed_at IS NULL "
+                                f"RETURNING {columns(CompletedRecheck)}", id=request_id, o=outcome, at=at)
 
     async def recheck_known(self, request_id: str) -> bool:
-        return await _one(self.session,
-            "SELECT 1 AS known FROM rechecks WHERE request_id = :id", id=request_id) is not None
+        return await returns_row(self.session, "SELECT 1 FROM rechecks WHERE request_id = :id", id=request_id)
 
-    async def rechecks_waiting(self) -> Any:
-        return await _one(self.session, "SELECT count(*) AS n, min(requested_at) AS oldest FROM rechecks "
-                                        "WHERE completed_at IS NULL")
+    async def rechecks_waiting(self) -> RechecksWaiting:
+        waiting = await select_one(self.session, RechecksWaiting, "SELECT count(*) AS n, min(requested_at) AS oldest "
+                                   "FROM rechecks WHERE completed_at IS NULL")
+        assert waiting is not None  # an aggregate without GROUP BY always answers one row
+        return waiting
 
     async def allowance_paid_in_program(self, program_id: str, evaluator_id: str) -> int:
         return int((await self.session.execute(text(
@@ -299,14 +313,14 @@ class EvaluationStore:
             "VALUES (:r, :e, :p, :n, :amount)"),
             {"r": round_id, "e": evaluator_id, "p": program_id, "n": applications_scored, "amount": amount})
 
-    async def allowances(self, round_id: str) -> list[Any]:
-        return await _rows(self.session,
-            "SELECT * FROM allowances WHERE round_id = :r ORDER BY evaluator_id", r=round_id)
+    async def allowances(self, round_id: str) -> list[AllowanceRow]:
+        return await select_all(self.session, AllowanceRow, f"SELECT {columns(AllowanceRow)} FROM allowances "
+                                "WHERE round_id = :r ORDER BY evaluator_id", r=round_id)
 
     async def audit(self, *, at: datetime, actor: str, action: str, round_id: str | None = None,
                     application_id: str | None = None, detail: dict[str, Any] | None = None) -> None:
         AUDIT.append(self.session, at=at, actor=actor, action=action, detail=detail, round_id=round_id,
                      application_id=application_id)
 
-    async def audit_of(self, application_id: str) -> list[Any]:
+    async def audit_of(self, application_id: str) -> list[AuditLine]:
         return await AUDIT.of(self.session, "application_id", application_id)

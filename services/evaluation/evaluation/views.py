@@ -9,7 +9,7 @@ from pydantic import Field
 
 from evaluation.committee import Kind, SeatRole
 from evaluation.status import CandidateStatus, RoundStatus
-from sme_runtime.views import ProblemView, View
+from sme_runtime.views import AuditEntry, ProblemView, View
 
 Score = str  # a published decimal, four places: "80.0000"
 
@@ -170,13 +170,6 @@ class Sheet(View):
     normalised: Score | None
     submitted_at: datetime
     revisions: int
-
-
-class AuditEntry(View):
-    at: datetime
-    actor: str
-    action: str
-    detail: dict[str, Any] | None
 
 
 class ApplicationDetail(Result):

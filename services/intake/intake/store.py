@@ -8,12 +8,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sme_runtime.db import as_json as _json
+from sme_runtime.rows import columns, every, first
 
 from intake.domain import LIVE, Status
+from intake.rows import ApplicationRow, StoredResponse
 
-_COLUMNS = ("application_id, program_id, brn, status, revision, channel, submitted_at, updated_at, content, "
-            "contacts, source_system, external_reference, submitted_by, status_reason, supplement_deadline, "
-            "program_version")
+_COLUMNS = columns(ApplicationRow)
 _LIVE = "(" + ", ".join(f"'{s.value}'" for s in LIVE) + ")"
 
 
@@ -34,34 +34,35 @@ class IntakeStore:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def live_application(self, program_id: str, brn: str) -> Any:
+    async def live_application(self, program_id: str, brn: str) -> ApplicationRow | None:
         """The company's live application in the program, locked for the rest of the transaction."""
-        return (await self.session.execute(text(
+        return first(ApplicationRow, await self.session.execute(text(
             f"SELECT {_COLUMNS} FROM applications WHERE program_id = :p AND brn = :b AND status IN {_LIVE} FOR UPDATE"),
-            {"p": program_id, "b": brn})).first()
+            {"p": program_id, "b": brn}))
 
-    async def get(self, application_id: str, *, lock: bool = False) -> Any:
-        return (await self.session.execute(text(
+    async def get(self, application_id: str, *, lock: bool = False) -> ApplicationRow | None:
+        return first(ApplicationRow, await self.session.execute(text(
             f"SELECT {_COLUMNS} FROM applications WHERE application_id = :id" + (" FOR UPDATE" if lock else "")),
-            {"id": application_id})).first()
+            {"id": application_id}))
 
-    async def by_external_reference(self, source_system: str, reference: str) -> Any:
-        return (await self.session.execute(text(
+    async def by_external_reference(self, source_system: str, reference: str) -> ApplicationRow | None:
+        return first(ApplicationRow, await self.session.execute(text(
             f"SELECT {_COLUMNS} FROM applications WHERE source_system = :s AND external_reference = :r"),
-            {"s": source_system, "r": reference})).first()
+            {"s": source_system, "r": reference}))
 
     async def insert_unless_live(self, *, application_id: str, program_id: str, program_version: int,
                                  brn: str, channel: str, at: datetime, content: dict[str, Any],
                                  contacts: dict[str, Any] | None, submitted_by: str,
-                                 source_system: str | None = None, external_reference: str | None = None) -> Any:
+                                 source_system: str | None = None,
+                                 external_reference: str | None = None) -> ApplicationRow | None:
         """The new application and its first history line in one statement, unless the company already has a live
         application in the program (A2's unique index): then nothing is written and None is returned. Its event
         goes through the unit of work's outbox like every other (written as the transaction commits)."""
-        return (await self.session.execute(_INSERT_UNLESS_LIVE, {
+        return first(ApplicationRow, await self.session.execute(_INSERT_UNLESS_LIVE, {
             "id": application_id, "p": program_id, "v": program_version, "b": brn, "ch": channel, "at": at,
             "content": _json(content),
             "contacts": _json(contacts) if contacts is not None else None, "src": source_system,
-            "ext": external_reference, "by": submitted_by})).first()
+            "ext": external_reference, "by": submitted_by}))
 
     async def amend(self, application_id: str, *, content: dict[str, Any], contacts: dict[str, Any] | None,
                     at: datetime) -> int:
@@ -104,7 +105,7 @@ class IntakeStore:
              "detail": _json(detail) if detail is not None else None})
 
     async def listing(self, *, brn: str | None, program_id: str | None, status: str | None,
-                      limit: int, offset: int, programs: list[str] | None = None) -> list[Any]:
+                      limit: int, offset: int, programs: list[str] | None = None) -> list[ApplicationRow]:
         """`programs`: only these programs' applications (T1: the caller's agencies'); None: any program."""
         clauses: list[str] = [] if programs is None else ["program_id = ANY(:programs)"]
         params: dict[str, Any] = {"limit": limit, "offset": offset, "programs": programs}
@@ -113,22 +114,14 @@ class IntakeStore:
                 clauses.append(f"{column} = :{column}")
                 params[column] = value
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        return list(
-            (
-                await self.session.execute(
-                    text(
-                        f"SELECT {_COLUMNS} FROM applications {where} "
-                        "ORDER BY submitted_at, application_id LIMIT :limit OFFSET :offset"
-                    ),
-                    params,
-                )
-            ).all()
-        )
+        return every(ApplicationRow, await self.session.execute(text(
+            f"SELECT {_COLUMNS} FROM applications {where} "
+            "ORDER BY submitted_at, application_id LIMIT :limit OFFSET :offset"), params))
 
-    async def idempotent_response(self, principal: str, key: str) -> Any:
-        return (await self.session.execute(text(
-            "SELECT request_hash, status_code, response FROM idempotency_keys WHERE principal = :p AND key = :k"),
-            {"p": principal, "k": key})).first()
+    async def idempotent_response(self, principal: str, key: str) -> StoredResponse | None:
+        return first(StoredResponse, await self.session.execute(text(
+            f"SELECT {columns(StoredResponse)} FROM idempotency_keys WHERE principal = :p AND key = :k"),
+            {"p": principal, "k": key}))
 
     async def remember_response(self, principal: str, key: str, *, request_hash: str,
                                 status_code: int, response: dict[str, Any]) -> None:

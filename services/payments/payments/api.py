@@ -13,10 +13,11 @@ from payments import handlers, ledger, store
 from payments.accounts import ACCOUNT_NUMBER, masked
 from payments.status import PaymentStatus
 from payments.views import (
-    AccountView, Adjustment, AuditEntry, LedgerEntry, PaymentView, PaymentWithAdjustments, Settlement,
+    AccountView, Adjustment, LedgerEntry, PaymentView, PaymentWithAdjustments, Settlement,
 )
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
+from sme_runtime.views import AuditEntry
 from sme_schemas.values import ApplicationId
 
 router = APIRouter(tags=["payments"])

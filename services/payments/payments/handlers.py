@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from payments import ledger, metrics, rules, store
 from payments.accounts import AccountVault, last4
+from payments.rows import PaymentRow
 from payments.status import CLOSED, OWED, SETTLED, PaymentStatus
 from sme_runtime.auth import Principal, Role
 from sme_runtime.consumer import program_of_event
@@ -69,13 +70,13 @@ def allowance_payment_id(round_id: str, evaluator_id: str) -> str:
     return f"PAY-ALW-{round_id}-{evaluator_id}"
 
 
-def _payee(p: Any) -> dict[str, Any]:
+def _payee(p: PaymentRow) -> dict[str, Any]:
     if p.purpose == "subsidy":
         return {"purpose": "subsidy", "application_id": p.application_id}
     return {"purpose": "evaluator-allowance", "evaluator_id": p.evaluator_id}
 
 
-def payment_due(p: Any, at: datetime) -> PaymentDue:
+def payment_due(p: PaymentRow, at: datetime) -> PaymentDue:
     return PaymentDue(program_id=p.program_id, occurred_at=at, payment_id=p.payment_id, **_payee(p), amount=p.amount,
                       request_received_on=p.request_received_on, due_on=p.due_on,
                       breakdown=SubsidyBreakdown(**p.breakdown) if p.breakdown else None, instalment=p.instalment)
@@ -112,14 +113,15 @@ async def settle_commitment(uow: PaymentsUnit, payments: Payments, application_i
                 at=at)
 
 
-async def _ledger_payment(uow: PaymentsUnit, payments: Payments, p: Any, at: datetime) -> None:
+async def _ledger_payment(uow: PaymentsUnit, payments: Payments, p: PaymentRow, at: datetime) -> None:
     program = payments.program(p.program_id)
-    entries = ledger.paying(program, await _position(uow, p.application_id), p.amount)
-    await _post(uow, entries, program_id=p.program_id, application_id=p.application_id, reason="paid", at=at,
+    application_id = _application_of(p)
+    entries = ledger.paying(program, await _position(uow, application_id), p.amount)
+    await _post(uow, entries, program_id=p.program_id, application_id=application_id, reason="paid", at=at,
                 payment_id=p.payment_id)
 
 
-async def _demand_recovery(uow: PaymentsUnit, payments: Payments, p: Any, amount: int, reason: str,
+async def _demand_recovery(uow: PaymentsUnit, payments: Payments, p: PaymentRow, amount: int, reason: str,
                            at: datetime) -> None:
     """환수 통지: a paid instalment is demanded back by `amount` (C7/P4 clawback, I2's excess advance, I3's advance
     on a give-up). A receivable with a due date — `clawback_due_days` counted as the law counts them — recovered
@@ -134,7 +136,7 @@ async def _demand_recovery(uow: PaymentsUnit, payments: Payments, p: Any, amount
 
 
 async def record_recovery(uow: PaymentsUnit, payments: Payments, payment_id: str, principal: Principal, *, amount: int,
-                          received_on: date | None) -> Any:
+                          received_on: date | None) -> PaymentRow:
     """Clawback money came back (part or whole): now the ledger's clawback is posted, by source in proportion to
     what each paid (L2), and ClawbackRecovered says what is still owed."""
     p = await uow.store.payment(payment_id, lock=True)
@@ -154,8 +156,9 @@ async def record_recovery(uow: PaymentsUnit, payments: Payments, payment_id: str
     if problems:
         raise RuleViolation(*problems, status_code=409 if owed <= 0 else 422)
     now = payments.clock()
-    entries = ledger.clawing_back(await _position(uow, p.application_id), amount)
-    await _post(uow, entries, program_id=p.program_id, application_id=p.application_id, reason="recovered", at=now,
+    application_id = _application_of(p)
+    entries = ledger.clawing_back(await _position(uow, application_id), amount)
+    await _post(uow, entries, program_id=p.program_id, application_id=application_id, reason="recovered", at=now,
                 payment_id=payment_id)
     await uow.store.update_payment(payment_id, recovered_amount=p.recovered_amount + amount, recovered_on=received)
     await uow.store.audit(at=now, actor=principal.subject, action="recovered", payment_id=payment_id,
@@ -164,7 +167,7 @@ async def record_recovery(uow: PaymentsUnit, payments: Payments, payment_id: str
     await uow.publish(ClawbackRecovered(program_id=p.program_id, occurred_at=now, payment_id=payment_id,
                                         purpose="subsidy", application_id=p.application_id, amount=amount,
                                         received_on=received, outstanding=owed - amount))
-    return await uow.store.payment(payment_id)
+    return await uow.store.written_payment(payment_id)
 
 
 # --- events in ------------------------------------------------------------------------------------------------
@@ -281,7 +284,7 @@ def on_allowance_due(payments: Payments) -> Handler:
             due_on=_due_on(program, received), filed_by="evaluation",
             created_at=event.occurred_at)
         if created:
-            await uow.publish(payment_due(await uow.store.payment(payment_id), event.occurred_at))
+            await uow.publish(payment_due(await uow.store.written_payment(payment_id), event.occurred_at))
             metrics.DUE.labels("evaluator-allowance").inc()
 
     return handle
@@ -292,7 +295,7 @@ def on_allowance_due(payments: Payments) -> Handler:
 async def file_subsidy_request(uow: PaymentsUnit, payments: Payments, principal: Principal, *,
                                application_id: str, proven_cost_including_vat: int, documents: dict[str, str],
                                bank: str, account_number: str, account_holder: str,
-                               received_on: date | None) -> Any:
+                               received_on: date | None) -> PaymentRow:
     """서식4: accepted only after the result report was accepted (P1), once per application — again only after the
     center returned it as deficient; the subsidy follows P2 and is due `payment_due_days` after the complete
     request's receipt (P3: a returned request's days no longer count). A company files today; an operator
@@ -319,7 +322,7 @@ async def file_subsidy_request(uow: PaymentsUnit, payments: Payments, principal:
                                     "already; the center adjusts it (P4)"), status_code=409)
     advance = await uow.store.payment_of_application(application_id, "advance", lock=True)
     outstanding = advance is not None and advance.status in (PaymentStatus.DUE, PaymentStatus.PAID)
-    advanced = advance.amount - (advance.clawback_amount or 0) if outstanding else 0
+    advanced = advance.amount - (advance.clawback_amount or 0) if advance is not None and outstanding else 0
     breakdown = rules.subsidy(proven_cost_including_vat, program.support, report.agreed_amount, advance=advanced)
     if advance is not None and (excess := rules.excess_advance(breakdown, advanced)):
         await _advance_beyond_subsidy(uow, payments, advance, breakdown.subsidy, excess, principal, now)
@@ -339,7 +342,7 @@ async def file_subsidy_request(uow: PaymentsUnit, payments: Payments, principal:
                                        created_at=now, **terms)
     else:  # P3: the complete request after a return; the clock starts again from its receipt
         await uow.store.update_payment(payment_id, **terms, overdue_at=None)
-    p = await uow.store.payment(payment_id)
+    p = await uow.store.written_payment(payment_id)
     await uow.store.audit(at=now, actor=principal.subject, action="requested" if earlier is None else "refiled",
                           payment_id=payment_id, application_id=application_id,
                           detail={"breakdown": p.breakdown, "received_on": received})
@@ -351,7 +354,7 @@ async def file_subsidy_request(uow: PaymentsUnit, payments: Payments, principal:
 
 
 async def return_request(uow: PaymentsUnit, payments: Payments, payment_id: str, principal: Principal, *,
-                         reasons: list[str]) -> Any:
+                         reasons: list[str]) -> PaymentRow:
     """P3 with 서식4: a deficient subsidy request goes back to the company with the reasons, before the grant is
     decided; its days stop counting, and the request filed again complete is received anew."""
     p = await _due_payment(uow, payment_id, "P3")
@@ -372,10 +375,10 @@ async def return_request(uow: PaymentsUnit, payments: Payments, payment_id: str,
     await uow.publish(SubsidyRequestReturned(program_id=p.program_id, occurred_at=now, payment_id=payment_id,
                                              **_payee(p), reasons=tuple(reasons),
                                              request_received_on=p.request_received_on, returned_at=now))
-    return await uow.store.payment(payment_id)
+    return await uow.store.written_payment(payment_id)
 
 
-async def decide_grant(uow: PaymentsUnit, payments: Payments, payment_id: str, principal: Principal) -> Any:
+async def decide_grant(uow: PaymentsUnit, payments: Payments, payment_id: str, principal: Principal) -> PaymentRow:
     """교부결정 통지: the center checked the complete request and decides the grant — what is paid and by when —
     as its own step, notified to the company, before the subsidy is paid."""
     p = await _due_payment(uow, payment_id, "P3")
@@ -391,10 +394,10 @@ async def decide_grant(uow: PaymentsUnit, payments: Payments, payment_id: str, p
                           application_id=p.application_id, detail={"amount": p.amount, "due_on": p.due_on})
     await uow.publish(GrantDecided(program_id=p.program_id, occurred_at=now, payment_id=payment_id, **_payee(p),
                                    amount=p.amount, decided_on=today, due_on=p.due_on, decided_by=principal.subject))
-    return await uow.store.payment(payment_id)
+    return await uow.store.written_payment(payment_id)
 
 
-async def _advance_beyond_subsidy(uow: PaymentsUnit, payments: Payments, advance: Any, subsidy: int, excess: int,
+async def _advance_beyond_subsidy(uow: PaymentsUnit, payments: Payments, advance: PaymentRow, subsidy: int, excess: int,
                                   principal: Principal, now: datetime) -> None:
     """I2: the proven cost gives less than the advance: an unpaid advance is lowered to the subsidy (P4, with
     the reason), a paid one is recovered by the difference (`excess`)."""
@@ -404,7 +407,7 @@ async def _advance_beyond_subsidy(uow: PaymentsUnit, payments: Payments, advance
         await uow.store.update_payment(advance.payment_id, amount=subsidy)
         await uow.store.add_adjustment(payment_id=advance.payment_id, changes={"amount": [advance.amount, subsidy]},
                                        reason=reason, by="rules", at=now)
-        await uow.publish(payment_due(await uow.store.payment(advance.payment_id), now))
+        await uow.publish(payment_due(await uow.store.written_payment(advance.payment_id), now))
         return
     await uow.store.update_payment(advance.payment_id, clawback_amount=(advance.clawback_amount or 0) + excess,
                                    clawed_back_at=now)
@@ -415,7 +418,7 @@ async def _advance_beyond_subsidy(uow: PaymentsUnit, payments: Payments, advance
 
 
 async def file_advance_request(uow: PaymentsUnit, payments: Payments, principal: Principal, *,
-                               application_id: str, bank: str, account_number: str, account_holder: str) -> Any:
+                               application_id: str, bank: str, account_number: str, account_holder: str) -> PaymentRow:
     """I1: where the program pays an advance, the company (or an operator for it) requests it once the
     agreement is signed and before the balance; it is due like any payment (P3)."""
     agreement = await uow.store.signed_agreement(application_id)
@@ -447,7 +450,7 @@ async def file_advance_request(uow: PaymentsUnit, payments: Payments, principal:
     if not created:
         raise RuleViolation(Problem("application_id", "I1", f"the advance for {application_id} was requested "
                                     "already"), status_code=409)
-    p = await uow.store.payment(payment_id)
+    p = await uow.store.written_payment(payment_id)
     await uow.store.audit(at=now, actor=principal.subject, action="advance-requested", payment_id=payment_id,
                           application_id=application_id, detail={"amount": amount, "percent":
                                                              program.payment_schedule.advance_percent})
@@ -458,7 +461,15 @@ async def file_advance_request(uow: PaymentsUnit, payments: Payments, principal:
 
 # --- recording, adjusting -------------------------------------------------------------------------------------
 
-async def _due_payment(uow: PaymentsUnit, payment_id: str, rule: str) -> Any:
+def _application_of(p: PaymentRow) -> str:
+    """The application a subsidy is paid for; an evaluator's allowance has none (and no ledger, no clawback)."""
+    if p.application_id is None:
+        raise RuleViolation(Problem("payment_id", "P4", f"{p.payment_id} is an evaluator's allowance, not a "
+                                    "subsidy"), status_code=409)
+    return p.application_id
+
+
+async def _due_payment(uow: PaymentsUnit, payment_id: str, rule: str) -> PaymentRow:
     p = await uow.store.payment(payment_id, lock=True)
     if p is None:
         raise RuleViolation(Problem("payment_id", rule, f"no payment {payment_id}"), status_code=404)
@@ -468,7 +479,7 @@ async def _due_payment(uow: PaymentsUnit, payment_id: str, rule: str) -> Any:
 
 
 async def record_payment(uow: PaymentsUnit, payments: Payments, payment_id: str, principal: Principal, *,
-                         paid_on: date | None, amount: int) -> Any:
+                         paid_on: date | None, amount: int) -> PaymentRow:
     """The center paid: the amount must be what is owed; the payment is closed (PaymentRecorded)."""
     p = await _due_payment(uow, payment_id, "P3")
     today = payments.today()
@@ -497,12 +508,12 @@ async def record_payment(uow: PaymentsUnit, payments: Payments, payment_id: str,
     metrics.PAID.labels(p.purpose).inc(amount)
     if p.purpose == "subsidy":
         await _ledger_payment(uow, payments, p, now)
-        await settle_commitment(uow, payments, p.application_id, at=now, reason=f"{p.instalment} paid")
-    return await uow.store.payment(payment_id)
+        await settle_commitment(uow, payments, _application_of(p), at=now, reason=f"{p.instalment} paid")
+    return await uow.store.written_payment(payment_id)
 
 
 async def adjust(uow: PaymentsUnit, payments: Payments, payment_id: str, principal: Principal, *,
-                 amount: int | None, due_on: date | None, reason: str) -> Any:
+                 amount: int | None, due_on: date | None, reason: str) -> PaymentRow:
     """P4: the center changes the timing or lowers the amount when the company's obligations are late or
     incomplete, with its reason; a new PaymentDue tells the bus the terms now owed."""
     p = await _due_payment(uow, payment_id, "P4")
@@ -531,10 +542,10 @@ async def adjust(uow: PaymentsUnit, payments: Payments, payment_id: str, princip
                                    at=now)
     await uow.store.audit(at=now, actor=principal.subject, action="adjusted", payment_id=payment_id,
                           application_id=p.application_id, detail={"changes": changes, "reason": reason})
-    p = await uow.store.payment(payment_id)
+    p = await uow.store.written_payment(payment_id)
     await uow.publish(payment_due(p, now))
     if p.purpose == "subsidy":
-        await settle_commitment(uow, payments, p.application_id, at=now, reason=f"adjusted: {reason}")
+        await settle_commitment(uow, payments, _application_of(p), at=now, reason=f"adjusted: {reason}")
     return p
 
 

@@ -8,8 +8,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments.accounts import AccountVault
-from sme_runtime.audit import AuditTrail
-from sme_runtime.db import as_json, fetch_all as _rows, fetch_one as _one
+from payments.rows import (
+    AcceptedReportRow, AdjustmentRow, LedgerRow, PaymentRow, PaymentTotal, SignedAgreementRow, SubsidyTotals,
+    TerminationRow,
+)
+from sme_runtime.audit import AuditLine, AuditTrail
+from sme_runtime.db import as_json
+from sme_runtime.rows import columns, returns_row, select_all, select_one
 
 
 def _json(value: Any) -> str | None:
@@ -25,6 +30,7 @@ def _placeholder(column: str) -> str:
 
 
 AUDIT = AuditTrail(("payment_id", "application_id"))
+PAYMENT = columns(PaymentRow)
 
 
 class PaymentsStore:
@@ -42,56 +48,65 @@ class PaymentsStore:
             {"a": application_id, "p": program_id, "g": agreement_id, "brn": brn, "amount": agreed_amount,
              "at": accepted_at, "v": program_version})
 
-    async def accepted_report(self, application_id: str) -> Any:
-        return await _one(self.session, "SELECT * FROM accepted_reports WHERE application_id = :a", a=application_id)
+    async def accepted_report(self, application_id: str) -> AcceptedReportRow | None:
+        return await select_one(self.session, AcceptedReportRow, f"SELECT {columns(AcceptedReportRow)} FROM "
+                                "accepted_reports WHERE application_id = :a", a=application_id)
 
     async def insert_termination(self, *, application_id: str, program_id: str, agreement_id: str,
                                  reason: str, clawback: bool, terminated_at: datetime) -> bool:
-        return await _one(self.session, """
+        return await returns_row(self.session, """
             INSERT INTO terminations (application_id, program_id, agreement_id, reason, clawback, terminated_at)
             VALUES (:a, :p, :g, :r, :c, :at) ON CONFLICT DO NOTHING RETURNING 1""",
-            a=application_id, p=program_id, g=agreement_id, r=reason, c=clawback, at=terminated_at) is not None
+            a=application_id, p=program_id, g=agreement_id, r=reason, c=clawback, at=terminated_at)
 
-    async def termination(self, application_id: str) -> Any:
-        return await _one(self.session, "SELECT * FROM terminations WHERE application_id = :a", a=application_id)
+    async def termination(self, application_id: str) -> TerminationRow | None:
+        return await select_one(self.session, TerminationRow, f"SELECT {columns(TerminationRow)} FROM terminations "
+                                "WHERE application_id = :a", a=application_id)
 
     async def insert_payment(self, **values: Any) -> bool:
         """False when the payment exists already (a replay, or a second request for one application)."""
         for key in ("breakdown", "documents"):
             values[key] = _json(values.get(key))
-        columns = ", ".join(values)
+        names = ", ".join(values)
         placeholders = ", ".join(_placeholder(c) for c in values)
-        return await _one(self.session, f"INSERT INTO payments ({columns}) VALUES ({placeholders}) "
-                                        "ON CONFLICT DO NOTHING RETURNING 1", **values) is not None
+        return await returns_row(self.session, f"INSERT INTO payments ({names}) VALUES ({placeholders}) "
+                                 "ON CONFLICT DO NOTHING RETURNING 1", **values)
 
-    async def payment(self, payment_id: str, *, lock: bool = False) -> Any:
-        return await _one(self.session,
-            "SELECT * FROM payments WHERE payment_id = :id" + (" FOR UPDATE" if lock else ""),
-                          id=payment_id)
+    async def payment(self, payment_id: str, *, lock: bool = False) -> PaymentRow | None:
+        return await select_one(self.session, PaymentRow, f"SELECT {PAYMENT} FROM payments WHERE payment_id = :id"
+                                + (" FOR UPDATE" if lock else ""), id=payment_id)
+
+    async def written_payment(self, payment_id: str) -> PaymentRow:
+        """The payment this transaction has just written or changed, as it now stands."""
+        written = await self.payment(payment_id)
+        if written is None:
+            raise LookupError(f"payment {payment_id} was written in this transaction and is not there")
+        return written
 
     async def payment_of_application(self, application_id: str, instalment: str = "balance", *,
-                                     lock: bool = False) -> Any:
-        return await _one(self.session, "SELECT * FROM payments WHERE application_id = :a AND instalment = :i"
-                          + (" FOR UPDATE" if lock else ""), a=application_id, i=instalment)
+                                     lock: bool = False) -> PaymentRow | None:
+        return await select_one(self.session, PaymentRow, f"SELECT {PAYMENT} FROM payments WHERE application_id = :a "
+                                "AND instalment = :i" + (" FOR UPDATE" if lock else ""), a=application_id, i=instalment)
 
-    async def payments_of_application(self, application_id: str, *, lock: bool = False) -> list[Any]:
+    async def payments_of_application(self, application_id: str, *, lock: bool = False) -> list[PaymentRow]:
         """The subsidy's instalments (advance first), locked when the caller changes them."""
-        return await _rows(self.session, "SELECT * FROM payments WHERE application_id = :a ORDER BY instalment"
-                           + (" FOR UPDATE" if lock else ""), a=application_id)
+        return await select_all(self.session, PaymentRow, f"SELECT {PAYMENT} FROM payments WHERE application_id = :a "
+                                "ORDER BY instalment" + (" FOR UPDATE" if lock else ""), a=application_id)
 
     async def insert_signed_agreement(self, *, application_id: str, program_id: str,
                                       agreement_id: str, brn: str | None, agreed_amount: int, signed_at: datetime,
                                       program_version: int | None) -> bool:
-        return await _one(self.session, """
+        return await returns_row(self.session, """
             INSERT INTO signed_agreements (application_id, program_id, agreement_id, brn, agreed_amount, signed_at,
                 program_version)
             VALUES (:a, :p, :g, :brn, :amount, :at, :v) ON CONFLICT DO NOTHING RETURNING 1""",
             a=application_id, p=program_id, g=agreement_id, brn=brn, amount=agreed_amount, at=signed_at,
-            v=program_version) is not None
+            v=program_version)
 
-    async def signed_agreement(self, application_id: str, *, lock: bool = False) -> Any:
-        return await _one(self.session, "SELECT * FROM signed_agreements WHERE application_id = :a"
-                          + (" FOR UPDATE" if lock else ""), a=application_id)
+    async def signed_agreement(self, application_id: str, *, lock: bool = False) -> SignedAgreementRow | None:
+        return await select_one(self.session, SignedAgreementRow, f"SELECT {columns(SignedAgreementRow)} FROM "
+                                "signed_agreements WHERE application_id = :a" + (" FOR UPDATE" if lock else ""),
+                                a=application_id)
 
     async def update_signed_agreement(self, application_id: str, **values: Any) -> None:
         sets = ", ".join(f"{c} = :{c}" for c in values)
@@ -101,11 +116,11 @@ class PaymentsStore:
     async def ledger_sums(self, *, application_id: str | None = None,
                           program_id: str | None = None) -> dict[tuple[str, str], int]:
         """(source, kind) → KRW, of one application or one program."""
-        rows = await _rows(self.session, """
+        rows = (await self.session.execute(text("""
             SELECT source, kind, CAST(sum(amount) AS bigint) AS amount FROM ledger
             WHERE (CAST(:a AS text) IS NULL OR application_id = :a) AND (CAST(:p AS text) IS NULL OR program_id = :p)
-            GROUP BY source, kind""", a=application_id, p=program_id)
-        return {(r.source, r.kind): r.amount for r in rows}
+            GROUP BY source, kind"""), {"a": application_id, "p": program_id})).all()
+        return {(str(source), str(kind)): int(amount) for source, kind, amount in rows}
 
     async def add_ledger_entries(self, entries: list[tuple[str, str, int]], *, program_id: str,
                                  application_id: str, reason: str, at: datetime, payment_id: str | None = None) -> None:
@@ -116,23 +131,26 @@ class PaymentsStore:
                 {"p": program_id, "a": application_id, "s": source, "k": kind, "amount": amount, "pay": payment_id,
                  "r": reason, "at": at})
 
-    async def ledger_of(self, application_id: str) -> list[Any]:
-        return await _rows(self.session, "SELECT * FROM ledger WHERE application_id = :a ORDER BY id", a=application_id)
+    async def ledger_of(self, application_id: str) -> list[LedgerRow]:
+        return await select_all(self.session, LedgerRow, f"SELECT {columns(LedgerRow)} FROM ledger "
+                                "WHERE application_id = :a ORDER BY id", a=application_id)
 
-    async def recorded_subsidy_totals(self, program_id: str) -> Any:
+    async def recorded_subsidy_totals(self, program_id: str) -> SubsidyTotals:
         """What the payments themselves say was paid and recovered (the settlement's cross-check, L4)."""
-        return await _one(self.session, """
+        totals = await select_one(self.session, SubsidyTotals, """
             SELECT CAST(coalesce(sum(amount) FILTER (WHERE status IN ('paid', 'clawed-back')), 0) AS bigint) AS paid,
                    CAST(coalesce(sum(recovered_amount), 0) AS bigint) AS clawed_back,
                    CAST(coalesce(sum(clawback_amount - recovered_amount), 0) AS bigint) AS receivable
             FROM payments WHERE program_id = :p AND purpose = 'subsidy'""", p=program_id)
+        assert totals is not None  # an aggregate without GROUP BY always answers one row
+        return totals
 
     async def payments(self, *, program_id: str | None = None, brn: str | None = None,
                        status: str | None = None, purpose: str | None = None,
-                       programs: list[str] | None = None) -> list[Any]:
+                       programs: list[str] | None = None) -> list[PaymentRow]:
         """`programs`: only these programs' payments (T1: the caller's agencies'); None: any."""
-        return await _rows(self.session, """
-            SELECT * FROM payments WHERE (CAST(:p AS text) IS NULL OR program_id = :p)
+        return await select_all(self.session, PaymentRow, f"""
+            SELECT {PAYMENT} FROM payments WHERE (CAST(:p AS text) IS NULL OR program_id = :p)
                 AND (CAST(:brn AS text) IS NULL OR brn = :brn) AND (CAST(:st AS text) IS NULL OR status = :st)
                 AND (CAST(:pu AS text) IS NULL OR purpose = :pu)
                 AND (CAST(:programs AS text[]) IS NULL OR program_id = ANY(:programs))
@@ -145,17 +163,17 @@ class PaymentsStore:
         await self.session.execute(text(f"UPDATE payments SET {sets} WHERE payment_id = :payment_id"),
                                    {**values, "payment_id": payment_id})
 
-    async def mark_overdue(self, today: date, at: datetime) -> list[Any]:
+    async def mark_overdue(self, today: date, at: datetime) -> list[PaymentRow]:
         """P3: every unpaid payment whose due date has passed and was not yet reported overdue; SKIP LOCKED so two
         replicas never raise the same one."""
-        return await _rows(self.session, """
+        return await select_all(self.session, PaymentRow, f"""
             UPDATE payments SET overdue_at = :at WHERE payment_id IN (
                 SELECT payment_id FROM payments WHERE status = 'due' AND due_on < :today AND overdue_at IS NULL
                 FOR UPDATE SKIP LOCKED)
-            RETURNING *""", today=today, at=at)
+            RETURNING {PAYMENT}""", today=today, at=at)
 
-    async def totals(self, today: date) -> list[Any]:
-        return await _rows(self.session, """
+    async def totals(self, today: date) -> list[PaymentTotal]:
+        return await select_all(self.session, PaymentTotal, """
             SELECT purpose, status, (status = 'due' AND due_on < :today) AS overdue, count(*) AS n,
                    coalesce(sum(amount), 0) AS amount
             FROM payments GROUP BY purpose, status, (status = 'due' AND due_on < :today)""", today=today)
@@ -167,15 +185,16 @@ class PaymentsStore:
             "VALUES (:id, CAST(:c AS jsonb), :r, :by, :at)"),
             {"id": payment_id, "c": _json(changes), "r": reason, "by": by, "at": at})
 
-    async def adjustments_of(self, payment_id: str) -> list[Any]:
-        return await _rows(self.session, "SELECT * FROM adjustments WHERE payment_id = :id ORDER BY id", id=payment_id)
+    async def adjustments_of(self, payment_id: str) -> list[AdjustmentRow]:
+        return await select_all(self.session, AdjustmentRow, f"SELECT {columns(AdjustmentRow)} FROM adjustments "
+                                "WHERE payment_id = :id ORDER BY id", id=payment_id)
 
     async def audit(self, *, at: datetime, actor: str, action: str, payment_id: str | None = None,
                     application_id: str | None = None, detail: dict[str, Any] | None = None) -> None:
         AUDIT.append(self.session, at=at, actor=actor, action=action, detail=detail, payment_id=payment_id,
                      application_id=application_id)
 
-    async def audit_of(self, payment_id: str) -> list[Any]:
+    async def audit_of(self, payment_id: str) -> list[AuditLine]:
         return await AUDIT.of(self.session, "payment_id", payment_id)
 
     async def reseal_accounts(self, vault: AccountVault) -> int:

@@ -101,8 +101,3 @@ class Settlement(View):
     problems: list[str]
 
 
-class AuditEntry(View):
-    at: datetime
-    actor: str
-    action: str
-    detail: dict[str, Any] | None

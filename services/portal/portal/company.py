@@ -187,9 +187,9 @@ async def download(request: Request, upload_id: str) -> Response:
     async with request.app.state.sessions() as session:
         db = store.PortalStore(session)
         row = await db.upload(upload_id)
-    allowed = row is not None and (user.role == "operator" or row.account_id == user.account_id
-                                   or (user.brn is not None and row.brn and row.brn.strip() == user.brn))
-    if not allowed or not path.exists():
+    if row is None or not path.exists() or not (
+            user.role == "operator" or row.account_id == user.account_id
+            or (user.brn is not None and row.brn and row.brn.strip() == user.brn)):
         return await render(request, "error.html", 404, title="파일을 찾을 수 없습니다", message=upload_id[:80])
     return FileResponse(path, media_type=row.media_type, filename=row.filename,
                         content_disposition_type="attachment")

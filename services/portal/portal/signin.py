@@ -59,7 +59,9 @@ async def login(request: Request) -> Response:
             return await _refused(request, f"로그인을 {settings.lockout_failures}회 잘못 시도해 계정이 잠겼습니다. "
                                   f"{settings.lockout_minutes}분 뒤에 다시 시도하거나 센터에 문의해 주세요.",
                                   login_name, next_page, status_code=429)
-        if not security.password_matches(account.password_hash if account else None, password):
+        # the hash is checked even for an unknown login, so that the answer takes as long either way
+        matched = security.password_matches(account.password_hash if account else None, password)
+        if account is None or not matched:
             if account is not None:
                 failed, locked_until = lockout.after_failure(account.failed_signins, at)
                 await db.record_signin(account.account_id, failed=failed, locked_until=locked_until)

@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.notices import Entry, Notice
+from portal.rows import (
+    AccountRow, AgreementUpload, JobRow, NoticeRow, OpenInvite, SentInvite, SignedInRow, TimelineLine, UnsentNotice,
+    UploadRow,
+)
+from sme_runtime.rows import columns, every, first
 
-_ACCOUNT = ("account_id, login, role, display_name, email, brn, evaluator_id, password_hash, failed_signins, "
-            "locked_until, created_at, agencies")
+_ACCOUNT = columns(AccountRow)
 
 
 NO_ADDRESS = "no account with an address"
@@ -22,9 +25,9 @@ class PortalStore:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def account_by_login(self, login: str, *, lock: bool = False) -> Any:
-        return (await self.session.execute(text(f"SELECT {_ACCOUNT} FROM accounts WHERE login = :l"
-                                                + (" FOR UPDATE" if lock else "")), {"l": login})).first()
+    async def account_by_login(self, login: str, *, lock: bool = False) -> AccountRow | None:
+        return first(AccountRow, await self.session.execute(text(f"SELECT {_ACCOUNT} FROM accounts WHERE login = :l"
+                                                                 + (" FOR UPDATE" if lock else "")), {"l": login}))
 
     async def create_account(self, *, login: str, role: str, display_name: str, email: str,
                              brn: str | None, evaluator_id: str | None, password_hash: str, at: datetime,
@@ -59,11 +62,11 @@ class PortalStore:
             "UPDATE accounts SET failed_signins = :f, locked_until = :u WHERE account_id = :id"),
             {"id": account_id, "f": failed, "u": locked_until})
 
-    async def accounts(self, *, agencies: list[str]) -> list[Any]:
+    async def accounts(self, *, agencies: list[str]) -> list[AccountRow]:
         """The accounts of `agencies` (T1: staff see their own agencies' people and the companies they invited)."""
-        return list((await self.session.execute(text(
+        return every(AccountRow, await self.session.execute(text(
             f"SELECT {_ACCOUNT} FROM accounts WHERE agencies && CAST(:ag AS text[]) ORDER BY role, login"),
-            {"ag": agencies})).all())
+            {"ag": agencies}))
 
     async def emails_of(self, recipient: str) -> list[str]:
         """The addresses behind a recipient: company:<brn>, expert:<brn>, evaluator:<id> or operators."""
@@ -82,12 +85,13 @@ class PortalStore:
             "VALUES (:t, :a, :c, :at, :at, :x)"), {"t": token_hash, "a": account_id, "c": csrf_token, "at": at,
                                                    "x": expires_at})
 
-    async def signed_in(self, token_hash: bytes, now: datetime) -> Any:
-        """The live self.session and its account, or None (unknown or expired)."""
-        return (await self.session.execute(text(
-            f"SELECT s.csrf_token, s.created_at, {', '.join('a.' + c.strip() for c in _ACCOUNT.split(','))} "
+    async def signed_in(self, token_hash: bytes, now: datetime) -> SignedInRow | None:
+        """The live web session and its account, or None (unknown or expired)."""
+        account = ", ".join(f"a.{c}" for c in columns(SignedInRow).split(", ")[2:])
+        return first(SignedInRow, await self.session.execute(text(
+            f"SELECT s.created_at AS session_started_at, s.csrf_token, {account} "
             "FROM web_sessions s JOIN accounts a USING (account_id) WHERE s.token_hash = :t AND s.expires_at > :now"),
-            {"t": token_hash, "now": now})).first()
+            {"t": token_hash, "now": now}))
 
     async def touch_session(self, token_hash: bytes, *, at: datetime, expires_at: datetime) -> None:
         await self.session.execute(text(
@@ -111,22 +115,21 @@ class PortalStore:
             {"t": token_hash, "r": role, "l": login, "n": display_name, "e": email, "b": brn, "v": evaluator_id,
              "by": invited_by, "at": at, "x": expires_at, "ag": sorted(agencies)})
 
-    async def open_invite(self, token_hash: bytes, now: datetime, *, lock: bool = False) -> Any:
-        return (await self.session.execute(text(
-            "SELECT role, login, display_name, email, brn, evaluator_id, invited_by, agencies FROM invites "
-            "WHERE token_hash = :t "
+    async def open_invite(self, token_hash: bytes, now: datetime, *, lock: bool = False) -> OpenInvite | None:
+        return first(OpenInvite, await self.session.execute(text(
+            f"SELECT {columns(OpenInvite)} FROM invites WHERE token_hash = :t "
             "AND accepted_at IS NULL AND expires_at > :now" + (" FOR UPDATE" if lock else "")),
-            {"t": token_hash, "now": now})).first()
+            {"t": token_hash, "now": now}))
 
     async def accept_invite(self, token_hash: bytes, at: datetime) -> None:
         await self.session.execute(text("UPDATE invites SET accepted_at = :at WHERE token_hash = :t"),
                                    {"t": token_hash, "at": at})
 
-    async def invites(self, *, agencies: list[str]) -> list[Any]:
+    async def invites(self, *, agencies: list[str]) -> list[SentInvite]:
         """The invitations staff of `agencies` sent (T1)."""
-        return list((await self.session.execute(text(
-            "SELECT role, login, display_name, email, invited_by, created_at, expires_at, accepted_at FROM invites "
-            "WHERE agencies && CAST(:ag AS text[]) ORDER BY created_at DESC LIMIT 200"), {"ag": agencies})).all())
+        return every(SentInvite, await self.session.execute(text(
+            f"SELECT {columns(SentInvite)} FROM invites "
+            "WHERE agencies && CAST(:ag AS text[]) ORDER BY created_at DESC LIMIT 200"), {"ag": agencies}))
 
     # --- uploads ------------------------------------------------------------------------------------------
 
@@ -139,15 +142,14 @@ class PortalStore:
             {"u": upload_id, "a": account_id, "b": brn, "f": filename, "m": media_type, "s": size_bytes, "h": sha256,
              "p": purpose, "ag": agreement_id, "at": at})
 
-    async def uploads_of_agreement(self, agreement_id: str, purpose: str) -> list[Any]:
-        return list((await self.session.execute(text(
-            "SELECT upload_id, filename, sha256, uploaded_at, account_id FROM uploads WHERE agreement_id = :ag AND "
-            "purpose = :p ORDER BY uploaded_at"), {"ag": agreement_id, "p": purpose})).all())
+    async def uploads_of_agreement(self, agreement_id: str, purpose: str) -> list[AgreementUpload]:
+        return every(AgreementUpload, await self.session.execute(text(
+            f"SELECT {columns(AgreementUpload)} FROM uploads WHERE agreement_id = :ag AND "
+            "purpose = :p ORDER BY uploaded_at"), {"ag": agreement_id, "p": purpose}))
 
-    async def upload(self, upload_id: str) -> Any:
-        return (await self.session.execute(text(
-            "SELECT upload_id, account_id, brn, filename, media_type, size_bytes, sha256, uploaded_at FROM uploads "
-            "WHERE upload_id = :u"), {"u": upload_id})).first()
+    async def upload(self, upload_id: str) -> UploadRow | None:
+        return first(UploadRow, await self.session.execute(text(
+            f"SELECT {columns(UploadRow)} FROM uploads WHERE upload_id = :u"), {"u": upload_id}))
 
     # --- what the events told -----------------------------------------------------------------------------
 
@@ -170,10 +172,10 @@ class PortalStore:
             "VALUES (:e, :a, :at, :s, :t, :d) ON CONFLICT (event_id) DO NOTHING"),
             {"e": event_id, "a": entry.application_id, "at": at, "s": entry.stage, "t": entry.title, "d": entry.detail})
 
-    async def timeline(self, application_id: str) -> list[Any]:
-        return list((await self.session.execute(text(
-            "SELECT at, stage, title, detail FROM timeline WHERE application_id = :a ORDER BY at, event_id"),
-            {"a": application_id})).all())
+    async def timeline(self, application_id: str) -> list[TimelineLine]:
+        return every(TimelineLine, await self.session.execute(text(
+            f"SELECT {columns(TimelineLine)} FROM timeline WHERE application_id = :a ORDER BY at, event_id"),
+            {"a": application_id}))
 
     async def add_notice(self, event_id: str, notice: Notice, at: datetime) -> None:
         await self.session.execute(text(
@@ -182,11 +184,10 @@ class PortalStore:
             {"e": event_id, "r": notice.recipient, "a": notice.application_id, "k": notice.kind, "s": notice.subject,
              "b": notice.body, "l": notice.link, "at": at})
 
-    async def notices_for(self, recipients: list[str], limit: int = 50) -> list[Any]:
-        return list((await self.session.execute(text(
-            "SELECT notification_id, kind, subject, body, link, application_id, created_at, read_at, emailed_at "
-            "FROM notifications WHERE recipient = ANY(:r) ORDER BY created_at DESC, notification_id DESC LIMIT :n"),
-            {"r": recipients, "n": limit})).all())
+    async def notices_for(self, recipients: list[str], limit: int = 50) -> list[NoticeRow]:
+        return every(NoticeRow, await self.session.execute(text(
+            f"SELECT {columns(NoticeRow)} FROM notifications WHERE recipient = ANY(:r) "
+            "ORDER BY created_at DESC, notification_id DESC LIMIT :n"), {"r": recipients, "n": limit}))
 
     async def unread_count(self, recipients: list[str]) -> int:
         return int((await self.session.execute(text(
@@ -198,13 +199,13 @@ class PortalStore:
             "UPDATE notifications SET read_at = :at WHERE recipient = ANY(:r) AND read_at IS NULL"),
             {"r": recipients, "at": at})
 
-    async def unsent(self, now: datetime, *, limit: int, max_attempts: int) -> list[Any]:
+    async def unsent(self, now: datetime, *, limit: int, max_attempts: int) -> list[UnsentNotice]:
         """Notices waiting for their e-mail, each taken by one sender (SKIP LOCKED: several portal processes)."""
-        return list((await self.session.execute(text(
-            "SELECT notification_id, recipient, subject, body, link, email_attempts FROM notifications "
+        return every(UnsentNotice, await self.session.execute(text(
+            f"SELECT {columns(UnsentNotice)} FROM notifications "
             "WHERE emailed_at IS NULL AND email_attempts < :m AND (email_next_at IS NULL OR email_next_at <= :now) "
             "ORDER BY notification_id LIMIT :n FOR UPDATE SKIP LOCKED"),
-            {"n": limit, "m": max_attempts, "now": now})).all())
+            {"n": limit, "m": max_attempts, "now": now}))
 
     async def mark_emailed(self, notification_id: int, *, at: datetime | None, error: str | None,
                            next_at: datetime | None = None) -> None:
@@ -229,10 +230,9 @@ class PortalStore:
             "finished_at = CASE WHEN :st IN ('done', 'failed') THEN CAST(:at AS timestamptz) ELSE finished_at END "
             "WHERE job_id = :j"), {"j": job_id, "s": step, "at": at.isoformat(), "st": status, "l": link})
 
-    async def job(self, job_id: str) -> Any:
-        return (await self.session.execute(text(
-            "SELECT job_id, kind, title, account_id, status, steps, result_link, started_at, finished_at FROM jobs "
-            "WHERE job_id = :j"), {"j": job_id})).first()
+    async def job(self, job_id: str) -> JobRow | None:
+        return first(JobRow, await self.session.execute(text(
+            f"SELECT {columns(JobRow)} FROM jobs WHERE job_id = :j"), {"j": job_id}))
 
     async def interrupt_jobs(self, at: datetime) -> None:
         """At start-up: work a stopped process was doing is no longer running (the page says so)."""

@@ -89,7 +89,7 @@ async def current_user(request: Request) -> User | None:
             row = await db.signed_in(security.token_hash(token), at)
             if row is not None:
                 await db.touch_session(security.token_hash(token), at=at,
-                                       expires_at=lifetime.expires(row.created_at, at))
+                                       expires_at=lifetime.expires(row.session_started_at, at))
                 user = User(row.account_id, row.login, row.role, row.display_name, row.email,
                             row.brn.strip() if row.brn else None, row.evaluator_id, row.csrf_token,
                             tuple(row.agencies or ()))

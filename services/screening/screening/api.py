@@ -84,7 +84,7 @@ async def applications(request: Request, operator: Operator, program_id: str | N
         rows = await db.listing(program_id=program_id, status=status, limit=limit,
                                 programs=operator.visible_programs())
     return [Listed(application_id=r.application_id, program_id=r.program_id, company_name=r.company_name,
-                   business_registration_number=r.brn, revision=r.revision, status=r.status,
+                   business_registration_number=r.brn, revision=r.revision, status=ScreeningStatus(r.status),
                    submitted_at=r.submitted_at, decided_at=r.decided_at, decided_by=r.decided_by,
                    supplement_deadline=r.supplement_deadline, decision=r.decision) for r in rows]
 
@@ -95,8 +95,10 @@ async def waiting(request: Request, operator: Operator) -> Waiting:
     async with request.app.state.sessions() as session:
         db = store.ScreeningStore(session)
         by_registry = await db.waiting_by_registry(programs=operator.visible_programs())
-    return Waiting(registries={r: RegistryWait(**v) for r, v in by_registry.items()},
-                   applications_waiting=sum(v["applications"] for v in by_registry.values()))
+    return Waiting(registries={r: RegistryWait(applications=w.applications, lookups=w.lookups,
+                                               oldest_requested_at=w.oldest_requested_at)
+                               for r, w in by_registry.items()},
+                   applications_waiting=sum(w.applications for w in by_registry.values()))
 
 
 async def _application(request: Request, application_id: str) -> ApplicationView:
@@ -107,7 +109,7 @@ async def _application(request: Request, application_id: str) -> ApplicationView
             raise _not_found(application_id)
         lookups = await db.lookups_of(application_id)
         trail = await db.audit_of(application_id)
-    return ApplicationView(**{"application_id": row.application_id, "program_id": row.program_id,
+    return ApplicationView.model_validate({"application_id": row.application_id, "program_id": row.program_id,
             "business_registration_number": row.brn, "revision": row.revision, "status": row.status,
             "submitted_at": row.submitted_at, "decided_at": row.decided_at, "decided_by": row.decided_by,
             "supplement_deadline": row.supplement_deadline, "decision": row.decision,

@@ -65,9 +65,9 @@ async def sweep(sessions, screening: handlers.Screening) -> None:
     now = datetime.now(timezone.utc)
     for registry in Registry:
         row = waiting.get(registry.value)
-        metrics.WAITING.labels(registry.value).set(row["applications"] if row else 0)
+        metrics.WAITING.labels(registry.value).set(row.applications if row else 0)
         metrics.WAITING_SECONDS.labels(registry.value).set(
-            (now - row["oldest_requested_at"]).total_seconds() if row else 0)
+            (now - row.oldest_requested_at).total_seconds() if row else 0)
     set_by_status(metrics.APPLICATIONS, ScreeningStatus, statuses)
 
 

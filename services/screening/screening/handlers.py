@@ -8,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import partial
-from typing import Any, Iterable, cast
+from typing import Any, Iterable, Sequence, cast
 
 from screening import metrics, store
 from screening.evidence import supplement_deadline
 from screening.lookup.messages import LookupAnswered, LookupRequested, LookupResult, LookupSubject, Registry, lookup_id
+from screening.rows import LookupAnswer, LookupRow, RecheckRow, RulingLine, ScreeningRow
 from screening.status import (
     DECIDED, FINAL, RECHECK_DONE, RecheckStatus, ScreeningStatus, status_after,
 )
@@ -271,6 +272,9 @@ async def reconsider_all(uow: ScreeningUnit, screening: Screening,
 async def _decide(uow: ScreeningUnit, screening: Screening, dossier: store.Dossier, program: ProgramDefinition,
                   asking: list[store.NewLookup]) -> Decision:
     row = dossier.row
+    if row.content is None or row.submitted_at is None or row.required_evidence is None:
+        # only a withdrawal that came before its application leaves a row without one, and that row is decided
+        raise LookupError(f"screening {row.application_id} ({row.status}) has no application to decide")
     content = ApplicationContent.model_validate(row.content)
     restrictions = tuple(Restriction(r.approved_on, r.restricted_until) for r in dossier.restrictions)
     case = Case(content=content, submitted_at=row.submitted_at, program=program,
@@ -287,9 +291,9 @@ async def _decide(uow: ScreeningUnit, screening: Screening, dossier: store.Dossi
     return decision
 
 
-async def _ensure_lookups(uow: ScreeningUnit, screening: Screening, row: Any,
+async def _ensure_lookups(uow: ScreeningUnit, screening: Screening, row: ScreeningRow,
                           asked: dict[Registry, LookupSubject], *, purpose: str,
-                          known: list[Any] | None = None,
+                          known: Sequence[LookupRow | LookupAnswer] | None = None,
                           stored_later: list[store.NewLookup] | None = None) -> dict[Registry, LookupResult | None]:
     """The registries' answers so far; a question not yet asked is asked now (through the outbox). `known`: the
     application's lookups of this purpose when the caller has read them already; `stored_later`: where the new
@@ -321,7 +325,7 @@ async def _ensure_lookups(uow: ScreeningUnit, screening: Screening, row: Any,
     return answers
 
 
-def latest_rulings(rows: Iterable[Any]) -> dict[str, Ruling]:
+def latest_rulings(rows: Iterable[RulingLine]) -> dict[str, Ruling]:
     # The latest ruling on a rule stands (an operator may correct an earlier one; both stay in the audit).
     return {r.rule: Ruling(r.rule, r.exclude, r.operator, r.reason, r.at) for r in rows}
 
@@ -335,7 +339,7 @@ def summary(decision: Decision) -> dict[str, Any]:
             "waiting_on": [r.value for r in decision.waiting_on]}
 
 
-async def _apply(uow: ScreeningUnit, screening: Screening, row: Any, program: ProgramDefinition,
+async def _apply(uow: ScreeningUnit, screening: Screening, row: ScreeningRow, program: ProgramDefinition,
                  decision: Decision) -> store.StateChange:
     """Publish and audit what the decision changed; returns the application's new state for the caller to write
     (with the others reconsidered alongside)."""
@@ -374,13 +378,13 @@ async def _apply(uow: ScreeningUnit, screening: Screening, row: Any, program: Pr
     return state
 
 
-def answer_of(lookup: Any) -> LookupResult | None:
+def answer_of(lookup: LookupRow | LookupAnswer) -> LookupResult | None:
     """A stored lookup's answer (None: not answered yet)."""
-    return None if lookup.answered_at is None else LookupResult(
-        verdict=lookup.verdict, findings=tuple(Finding.model_validate(f) for f in lookup.findings))
+    return None if lookup.answered_at is None else LookupResult.model_validate(
+        {"verdict": lookup.verdict, "findings": lookup.findings or ()})
 
 
-def registry_answers(lookups: Iterable[Any], purpose: str) -> dict[Registry, LookupResult | None]:
+def registry_answers(lookups: Iterable[LookupRow], purpose: str) -> dict[Registry, LookupResult | None]:
     """Each registry's current answer to the lookups of `purpose`."""
     return {Registry(r.registry): answer_of(r) for r in lookups if r.purpose == purpose and not r.superseded}
 
@@ -461,7 +465,7 @@ async def rule_on(uow: ScreeningUnit, screening: Screening, *, application_id: s
         await reconsider_recheck(uow, screening, recheck_request(purpose))
 
 
-async def _open_question_rules(uow: ScreeningUnit, row: Any, purpose: str) -> list[str]:
+async def _open_question_rules(uow: ScreeningUnit, row: ScreeningRow | RecheckRow, purpose: str) -> list[str]:
     if purpose == SCREENING:
         decision = row.decision or {}
     else:

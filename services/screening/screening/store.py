@@ -4,35 +4,46 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from screening.rows import (
+    AnsweredLookup, ListedScreening, LookupAnswer, LookupRow, OpenReview, RecheckRow, RegistryWaiting, RestrictionLine,
+    RulingLine, ScreeningRow,
+)
 from screening.status import RecheckStatus, ScreeningStatus
-from sme_runtime.audit import AuditTrail
+from sme_runtime.audit import AuditLine, AuditTrail
 from sme_runtime.db import as_json as _json
+from sme_runtime.rows import columns, every, first
 
 
 @dataclass(frozen=True)
 class Dossier:
     """Everything `reconsider` reads about one application, its row locked (see `dossiers`)."""
 
-    row: Any
-    rulings: list[SimpleNamespace]  # rule, exclude, operator, reason, at — in the order given
-    restrictions: list[SimpleNamespace]  # approved_on, restricted_until
-    lookups: list[SimpleNamespace]
+    row: ScreeningRow
+    rulings: list[RulingLine]  # in the order given
+    restrictions: list[RestrictionLine]
+    lookups: list[LookupAnswer]
 
 
-def _dossier(row: Any) -> Dossier:
+def _dossier(row: dict[str, Any]) -> Dossier:
+    """One row of `dossiers`: the screening's columns and its rulings, restrictions and lookups as JSON arrays."""
+    rulings, restrictions, lookups = (_json_list(row.pop(k)) for k in ("rulings_json", "restrictions_json",
+                                                                       "lookups_json"))
     return Dossier(
-        row=row,
-        rulings=[SimpleNamespace(**{**r, "at": datetime.fromisoformat(r["at"])}) for r in _json_list(row.rulings_json)],
-        restrictions=[SimpleNamespace(approved_on=date.fromisoformat(r["approved_on"]),
+        row=ScreeningRow(**row),
+        rulings=[RulingLine(**{**r, "at": datetime.fromisoformat(r["at"])}) for r in rulings],
+        restrictions=[RestrictionLine(approved_on=date.fromisoformat(r["approved_on"]),
                                       restricted_until=date.fromisoformat(r["restricted_until"])
-                                      if r["restricted_until"] else None) for r in _json_list(row.restrictions_json)],
-        lookups=[SimpleNamespace(**lk) for lk in _json_list(row.lookups_json)])
+                                      if r["restricted_until"] else None) for r in restrictions],
+        lookups=[LookupAnswer(**{**lk, "answered_at": _instant(lk["answered_at"])}) for lk in lookups])
+
+
+def _instant(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
 
 
 def _json_list(value: Any) -> list[dict[str, Any]]:
@@ -63,6 +74,7 @@ class NewLookup:
 
 
 AUDIT = AuditTrail(("application_id",))
+SCREENING, LOOKUP = columns(ScreeningRow), columns(LookupRow)
 
 
 # T1: a listing limited to the caller's agencies' programs (:programs), or to none (NULL: the service's own gauges)
@@ -75,9 +87,9 @@ class ScreeningStore:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, application_id: str, *, lock: bool = False) -> Any:
-        sql = "SELECT * FROM screenings WHERE application_id = :id" + (" FOR UPDATE" if lock else "")
-        return (await self.session.execute(text(sql), {"id": application_id})).first()
+    async def get(self, application_id: str, *, lock: bool = False) -> ScreeningRow | None:
+        sql = f"SELECT {SCREENING} FROM screenings WHERE application_id = :id" + (" FOR UPDATE" if lock else "")
+        return first(ScreeningRow, await self.session.execute(text(sql), {"id": application_id}))
 
     async def insert(self, *, application_id: str, program_id: str, brn: str | None, revision: int,
                      status: ScreeningStatus, submitted_at: datetime | None, at: datetime,
@@ -111,7 +123,7 @@ class ScreeningStore:
         rows = (
             await self.session.execute(
                 text(
-                    "SELECT s.*, "
+                    f"SELECT {columns(ScreeningRow, 's')}, "
                     "(SELECT coalesce(json_agg(json_build_object('rule', r.rule, 'exclude', r.exclude, "
                     "'operator', r.operator, "
                     " 'reason', r.reason, 'at', r.at) ORDER BY r.id), '[]') FROM rulings r "
@@ -127,7 +139,7 @@ class ScreeningStore:
                 {"ids": ids, "p": purpose},
             )
         ).all()
-        return {row.application_id: _dossier(row) for row in rows}
+        return {row.application_id: _dossier(dict(row._mapping)) for row in rows}
 
     async def replace_content(self, application_id: str, *, revision: int, content: dict[str, Any],
                               required_evidence: list[Any], at: datetime) -> None:
@@ -160,11 +172,11 @@ class ScreeningStore:
              "by": [c.decided_by for c in changes], "final": [c.final for c in changes],
              "deadline": [c.supplement_deadline for c in changes]})
 
-    async def lookups_for(self, application_id: str, purpose: str) -> list[Any]:
+    async def lookups_for(self, application_id: str, purpose: str) -> list[LookupRow]:
         """Every question of one purpose asked about the application (one round trip for all four registries)."""
-        return list((await self.session.execute(text(
-            "SELECT * FROM lookups WHERE application_id = :a AND purpose = :p"),
-            {"a": application_id, "p": purpose})).all())
+        return every(LookupRow, await self.session.execute(text(
+            f"SELECT {LOOKUP} FROM lookups WHERE application_id = :a AND purpose = :p"),
+            {"a": application_id, "p": purpose}))
 
     async def supersede_lookups(self, *, application_id: str, purpose: str, registries: list[str],
                                 keeping: list[str]) -> None:
@@ -185,7 +197,7 @@ class ScreeningStore:
             {"at": at, "ids": [lk.lookup_id for lk in lookups], "apps": [lk.application_id for lk in lookups],
              "ps": [lk.purpose for lk in lookups], "rs": [lk.registry for lk in lookups]})
 
-    async def record_answers(self, answers: list[dict[str, Any]]) -> list[Any]:
+    async def record_answers(self, answers: list[dict[str, Any]]) -> list[AnsweredLookup]:
         """A batch's registry answers in one statement (issue 28). The first answer of a lookup wins — an earlier one
         recorded before, or the earlier of two in `answers` (a worker that restarted mid-batch answers again); returns
         the rows answered now (lookup_id, application_id, purpose, superseded). An unknown lookup is not returned."""
@@ -195,13 +207,13 @@ class ScreeningStore:
         if not first:
             return []
         rows = list(first.values())
-        return list((await self.session.execute(text(
+        return every(AnsweredLookup, await self.session.execute(text(
             "UPDATE lookups l SET answered_at = x.at, verdict = x.v, findings = CAST(x.f AS jsonb), attempts = x.n "
             "FROM unnest(CAST(:ids AS text[]), CAST(:at AS timestamptz[]), CAST(:v AS text[]), CAST(:f AS text[]), "
             "CAST(:n AS int[])) AS x(id, at, v, f, n) WHERE l.lookup_id = x.id AND l.answered_at IS NULL "
-            "RETURNING l.lookup_id, l.application_id, l.purpose, l.superseded"),
+            f"RETURNING {columns(AnsweredLookup, 'l')}"),
             {"ids": [r["lookup_id"] for r in rows], "at": [r["at"] for r in rows], "v": [r["verdict"] for r in rows],
-             "f": [_json(r["findings"]) for r in rows], "n": [r["attempts"] for r in rows]})).all())
+             "f": [_json(r["findings"]) for r in rows], "n": [r["attempts"] for r in rows]}))
 
     async def unknown_lookups(self, lookup_ids: list[str]) -> set[str]:
         """Those of `lookup_ids` screening never asked for."""
@@ -217,10 +229,10 @@ class ScreeningStore:
             "UPDATE lookups SET superseded = true WHERE application_id = :a AND answered_at IS NULL "
             "AND (CAST(:p AS text) IS NULL OR purpose = :p)"), {"a": application_id, "p": purpose})
 
-    async def rulings(self, application_id: str, purpose: str) -> list[Any]:
-        return list((await self.session.execute(text(
-            "SELECT * FROM rulings WHERE application_id = :a AND purpose = :p ORDER BY id"),
-            {"a": application_id, "p": purpose})).all())
+    async def rulings(self, application_id: str, purpose: str) -> list[RulingLine]:
+        return every(RulingLine, await self.session.execute(text(
+            f"SELECT {columns(RulingLine)} FROM rulings WHERE application_id = :a AND purpose = :p ORDER BY id"),
+            {"a": application_id, "p": purpose}))
 
     async def add_ruling(self, *, application_id: str, purpose: str, rule: str, exclude: bool,
                          operator: str, reason: str, at: datetime) -> None:
@@ -236,9 +248,9 @@ class ScreeningStore:
             "ON CONFLICT (brn, application_id) DO UPDATE SET approved_on = :on, restricted_until = :u"),
             {"b": brn, "a": application_id, "on": approved_on, "u": until})
 
-    async def recheck(self, request_id: str, *, lock: bool = False) -> Any:
-        sql = "SELECT * FROM rechecks WHERE request_id = :id" + (" FOR UPDATE" if lock else "")
-        return (await self.session.execute(text(sql), {"id": request_id})).first()
+    async def recheck(self, request_id: str, *, lock: bool = False) -> RecheckRow | None:
+        sql = f"SELECT {columns(RecheckRow)} FROM rechecks WHERE request_id = :id" + (" FOR UPDATE" if lock else "")
+        return first(RecheckRow, await self.session.execute(text(sql), {"id": request_id}))
 
     async def add_recheck(self, *, request_id: str, application_id: str, program_id: str,
                           at: datetime) -> bool:
@@ -265,43 +277,43 @@ class ScreeningStore:
             "ORDER BY supplement_deadline LIMIT :n FOR UPDATE SKIP LOCKED"), {"c": cutoff, "n": limit})
         return [r.application_id for r in rows]
 
-    async def waiting_by_registry(self, *, programs: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    async def waiting_by_registry(self, *, programs: list[str] | None = None) -> dict[str, RegistryWaiting]:
         """How many applications wait on each registry, and since when (operators' 'waiting' view)."""
-        rows = await self.session.execute(text(
+        rows = every(RegistryWaiting, await self.session.execute(text(
             "SELECT registry, count(DISTINCT application_id) AS applications, count(*) AS lookups, "
-            "min(requested_at) AS oldest FROM lookups WHERE answered_at IS NULL AND NOT superseded AND application_id "
+            "min(requested_at) AS oldest_requested_at FROM lookups "
+            "WHERE answered_at IS NULL AND NOT superseded AND application_id "
             f"IN (SELECT application_id FROM screenings WHERE {_OF_PROGRAMS}) GROUP BY registry"),
-            {"programs": programs})
-        return {r.registry: {"applications": r.applications, "lookups": r.lookups, "oldest_requested_at": r.oldest}
-                for r in rows}
+            {"programs": programs}))
+        return {r.registry: r for r in rows}
 
     async def counts_by_status(self) -> dict[str, int]:
         rows = await self.session.execute(text("SELECT status, count(*) AS n FROM screenings GROUP BY status"))
         return {r.status: r.n for r in rows}
 
-    async def open_reviews(self, *, programs: list[str] | None = None) -> list[Any]:
-        return list((await self.session.execute(text(
-            "SELECT * FROM (SELECT application_id, 'screening' AS purpose, program_id, "
+    async def open_reviews(self, *, programs: list[str] | None = None) -> list[OpenReview]:
+        return every(OpenReview, await self.session.execute(text(
+            f"SELECT {columns(OpenReview)} FROM (SELECT application_id, 'screening' AS purpose, program_id, "
             "content->'company'->>'name' AS company_name, decision, updated_at AS since FROM screenings "
             "WHERE status = 'manual-review' "
             "UNION ALL SELECT r.application_id, 'recheck:' || r.request_id, r.program_id, "
             "s.content->'company'->>'name', r.decision, r.requested_at FROM rechecks r "
             f"JOIN screenings s USING (application_id) WHERE r.status = 'manual-review') AS open WHERE {_OF_PROGRAMS} "
-            "ORDER BY since"), {"programs": programs})).all())
+            "ORDER BY since"), {"programs": programs}))
 
-    async def lookups_of(self, application_id: str) -> list[Any]:
-        return list((await self.session.execute(text(
-            "SELECT lookup_id, purpose, registry, requested_at, answered_at, verdict, findings, attempts, superseded "
-            "FROM lookups WHERE application_id = :a ORDER BY requested_at, registry"), {"a": application_id})).all())
+    async def lookups_of(self, application_id: str) -> list[LookupRow]:
+        return every(LookupRow, await self.session.execute(text(
+            f"SELECT {LOOKUP} FROM lookups WHERE application_id = :a ORDER BY requested_at, registry"),
+            {"a": application_id}))
 
-    async def audit_of(self, application_id: str) -> list[Any]:
+    async def audit_of(self, application_id: str) -> list[AuditLine]:
         return await AUDIT.of(self.session, "application_id", application_id)
 
     async def listing(self, *, program_id: str | None, status: ScreeningStatus | None,
-                      limit: int, programs: list[str] | None = None) -> list[Any]:
-        return list((await self.session.execute(text(
+                      limit: int, programs: list[str] | None = None) -> list[ListedScreening]:
+        return every(ListedScreening, await self.session.execute(text(
             "SELECT application_id, program_id, brn, revision, status, submitted_at, updated_at, decided_at, "
             "decided_by, decision, supplement_deadline, content->'company'->>'name' AS company_name FROM screenings "
             "WHERE (CAST(:p AS text) IS NULL OR program_id = :p) AND (CAST(:s AS text) IS NULL OR status = :s) "
             f"AND {_OF_PROGRAMS} ORDER BY submitted_at NULLS LAST, application_id LIMIT :n"),
-            {"p": program_id, "s": status, "n": limit, "programs": programs})).all())
+            {"p": program_id, "s": status, "n": limit, "programs": programs}))

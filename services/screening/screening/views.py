@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from screening.status import ScreeningStatus
-from sme_runtime.views import View
+from sme_runtime.views import AuditEntry, View
 
 
 class LookupView(View):
@@ -19,13 +19,6 @@ class LookupView(View):
     findings: list[dict[str, Any]] | None
     attempts: int | None
     superseded: bool
-
-
-class AuditEntry(View):
-    at: datetime
-    actor: str
-    action: str
-    detail: dict[str, Any] | None
 
 
 class Screened(View):

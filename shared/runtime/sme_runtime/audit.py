@@ -16,8 +16,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sme_runtime.buffered import AppendOnly, append
 from sme_runtime.db import as_json
+from sme_runtime.rows import JsonObject, columns, every
 
 _WHAT = (("at", "timestamptz"), ("actor", "text"), ("action", "text"), ("detail", "jsonb"))
+
+
+@dataclass(frozen=True, slots=True)
+class AuditLine:
+    """One line of a trail: when, who (rules, operator:<subject>, system), what, and its detail."""
+
+    at: datetime
+    actor: str
+    action: str
+    detail: JsonObject | None
 
 
 @dataclass(frozen=True)
@@ -40,11 +51,12 @@ class AuditTrail:
                                      "action": action,
                                      "detail": None if detail is None else as_json(detail)})
 
-    async def of(self, session: AsyncSession, subject: str, value: str) -> list[Any]:
+    async def of(self, session: AsyncSession, subject: str, value: str) -> list[AuditLine]:
         """Every line about `value` in the `subject` column, oldest first."""
         self._known({subject: value})
-        return list(await session.execute(
-            text(f"SELECT * FROM {self.table} WHERE {subject} = :value ORDER BY id"), {"value": value}))
+        return every(AuditLine, await session.execute(
+            text(f"SELECT {columns(AuditLine)} FROM {self.table} WHERE {subject} = :value ORDER BY id"),
+            {"value": value}))
 
     def _known(self, subjects: dict[str, str | None]) -> None:
         unknown = sorted(set(subjects) - set(self.subjects))

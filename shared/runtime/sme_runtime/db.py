@@ -21,14 +21,6 @@ def as_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-async def fetch_all(session: AsyncSession, sql: str, **params: Any) -> list[Any]:
-    return list(await session.execute(text(sql), params))
-
-
-async def fetch_one(session: AsyncSession, sql: str, **params: Any) -> Any:
-    return (await session.execute(text(sql), params)).first()
-
-
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """Optimistic disconnect handling, not a ping per checkout: the ping was a round trip per request (7% of
     intake's CPU at 150 submissions/s). A connection the database dropped fails its first statement instead;

@@ -3,6 +3,9 @@ municipal systems that read it) and checked on the way out: a field the route se
 a 500 in the tests, not a field silently dropped or silently undocumented."""
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
 
 
@@ -16,3 +19,12 @@ class ProblemView(View):
     field: str
     rule: str
     message: str
+
+
+class AuditEntry(View):
+    """One line of an audit trail (sme_runtime.audit): when, who, what, and its detail."""
+
+    at: datetime
+    actor: str
+    action: str
+    detail: dict[str, Any] | None
