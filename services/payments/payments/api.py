@@ -6,17 +6,19 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field, StringConstraints
 
 from payments import handlers, ledger, store
 from payments.accounts import ACCOUNT_NUMBER, masked
+from payments.rows import PaymentRow
 from payments.status import PaymentStatus
 from payments.views import (
     AccountView, Adjustment, LedgerEntry, PaymentView, PaymentWithAdjustments, Settlement,
 )
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
+from sme_runtime.routes import reader, started, writer
 from sme_runtime.views import AuditEntry
 from sme_schemas.values import ApplicationId
 
@@ -26,6 +28,9 @@ Operator = Annotated[Principal, Depends(requires(Role.OPERATOR))]
 CompanyOrOperator = Annotated[Principal, Depends(requires(Role.OPERATOR, Role.COMPANY))]
 Ref = Annotated[str, Field(min_length=1, max_length=300, description="Reference of a stored file")]
 PaymentId = Annotated[str, Path(pattern=r"^PAY-[A-Za-z0-9-]{2,120}$")]
+Reader = Annotated[store.PaymentsStore, Depends(reader(store.PaymentsStore))]
+Writer = Annotated[handlers.PaymentsUnit, Depends(writer(handlers.unit))]
+Config = Annotated[handlers.Payments, Depends(started("payments", handlers.Payments))]
 
 
 class Documents(BaseModel):
@@ -82,7 +87,7 @@ class AdjustmentForm(BaseModel):
     due_on: date | None = None
 
 
-def _payment(p: Any) -> dict[str, Any]:
+def _payment(p: PaymentRow) -> dict[str, Any]:
     return {"payment_id": p.payment_id, "purpose": p.purpose, "instalment": p.instalment, "program_id": p.program_id,
             "application_id": p.application_id, "evaluator_id": p.evaluator_id, "round_id": p.round_id,
             "payee_name": p.payee_name, "amount": p.amount, "status": p.status,
@@ -95,12 +100,12 @@ def _payment(p: Any) -> dict[str, Any]:
             "recovered_amount": p.recovered_amount, "recovered_on": p.recovered_on}
 
 
-def payment_view(p: Any) -> PaymentView:
+def payment_view(p: PaymentRow) -> PaymentView:
     """What a payment shows outside the vault: the account masked."""
-    return PaymentView(**_payment(p))
+    return PaymentView.model_validate(_payment(p))
 
 
-def _own(p: Any, principal: Principal) -> Any:
+def _own(p: PaymentRow | None, principal: Principal) -> PaymentRow:
     """C9: a company's own payment; T1: one of the caller's agencies' programs. Another's does not exist."""
     if p is None or not principal.sees(p.program_id) or (
             principal.role is Role.COMPANY and p.brn != principal.business_registration_number):
@@ -108,151 +113,126 @@ def _own(p: Any, principal: Principal) -> Any:
     return p
 
 
-async def _seen_by(request: Request, payment_id: str, operator: Principal) -> None:
+async def _seen_by(uow: handlers.PaymentsUnit, payment_id: str, operator: Principal) -> None:
     """T1, before an operator acts on a payment: another agency's payment is as unknown as a missing one."""
-    async with request.app.state.sessions() as session:
-        db = store.PaymentsStore(session)
-        _own(await db.payment(payment_id), operator)
+    _own(await uow.store.payment(payment_id), operator)
 
 
 @router.post("/subsidy-requests", status_code=201,
              summary="File the subsidy request (서식4): P1 after the accepted report; P2 amount; due in 30 days (P3)")
-async def file_request(request: Request, form: SubsidyRequestForm, principal: CompanyOrOperator) -> PaymentView:
-    async with request.app.state.sessions() as session, session.begin():
-        p = await handlers.file_subsidy_request(
-            handlers.unit(session), request.app.state.payments, principal, application_id=form.application_id,
-            proven_cost_including_vat=form.proven_cost_including_vat, documents=form.documents.model_dump(),
-            bank=form.account.bank, account_number=form.account.number, account_holder=form.account.holder,
-            received_on=form.received_on)
+async def file_request(uow: Writer, payments: Config, form: SubsidyRequestForm,
+                       principal: CompanyOrOperator) -> PaymentView:
+    p = await handlers.file_subsidy_request(
+        uow, payments, principal, application_id=form.application_id,
+        proven_cost_including_vat=form.proven_cost_including_vat, documents=form.documents.model_dump(),
+        bank=form.account.bank, account_number=form.account.number, account_holder=form.account.holder,
+        received_on=form.received_on)
     return payment_view(p)
 
 
 @router.post("/advance-requests", status_code=201,
              summary="Request the advance (선금) once the agreement is signed, where the program pays one (I1)")
-async def file_advance(request: Request, form: AdvanceRequestForm, principal: CompanyOrOperator) -> PaymentView:
-    async with request.app.state.sessions() as session, session.begin():
-        p = await handlers.file_advance_request(
-            handlers.unit(session), request.app.state.payments, principal, application_id=form.application_id,
-            bank=form.account.bank, account_number=form.account.number, account_holder=form.account.holder)
+async def file_advance(uow: Writer, payments: Config, form: AdvanceRequestForm,
+                       principal: CompanyOrOperator) -> PaymentView:
+    p = await handlers.file_advance_request(
+        uow, payments, principal, application_id=form.application_id,
+        bank=form.account.bank, account_number=form.account.number, account_holder=form.account.holder)
     return payment_view(p)
 
 
 @router.get("/programs/{program_id}/settlement",
             summary="The settlement (정산) by funding source: budget, committed, released, paid, clawed back, "
                     "outstanding and unspent, with the checks that it balances (L1–L4)")
-async def settlement(request: Request, program_id: str, operator: Operator) -> Settlement:
-    payments = request.app.state.payments
+async def settlement(db: Reader, payments: Config, program_id: str, operator: Operator) -> Settlement:
     if program_id not in payments.programs or not operator.sees(program_id):
         raise RuleViolation(Problem("program_id", "L4", f"no program {program_id!r} here"), status_code=404)
     program = payments.program(program_id)
-    async with request.app.state.sessions() as session:
-        db = store.PaymentsStore(session)
-        sums = await db.ledger_sums(program_id=program_id)
-        recorded = await db.recorded_subsidy_totals(program_id)
+    sums = await db.ledger_sums(program_id=program_id)
+    recorded = await db.recorded_subsidy_totals(program_id)
     return Settlement(**ledger.settlement(program, ledger.Position(sums), paid_recorded=recorded.paid,
                                           clawed_back_recorded=recorded.clawed_back),
                       receivable=recorded.receivable)
 
 
 @router.get("/ledger/{application_id}", summary="An application's ledger entries by funding source (L2, L3)")
-async def application_ledger(request: Request, application_id: ApplicationId,
-                             operator: Operator) -> list[LedgerEntry]:
-    async with request.app.state.sessions() as session:
-        db = store.PaymentsStore(session)
-        rows = await db.ledger_of(application_id)
+async def application_ledger(db: Reader, application_id: ApplicationId, operator: Operator) -> list[LedgerEntry]:
+    rows = await db.ledger_of(application_id)
     # T1: another agency's application has, for this caller, no entries (as one with no ledger yet)
     return [LedgerEntry(source=r.source, kind=r.kind, amount=r.amount, payment_id=r.payment_id, reason=r.reason,
                         at=r.at) for r in rows if operator.sees(r.program_id)]
 
 
 @router.get("/payments", summary="Payments: operators their agencies' (T1); a company its own")
-async def list_payments(request: Request, principal: CompanyOrOperator, program_id: str | None = None,
+async def list_payments(db: Reader, principal: CompanyOrOperator, program_id: str | None = None,
                         status: PaymentStatus | None = None, purpose: str | None = None) -> list[PaymentView]:
     brn = principal.business_registration_number if principal.role is Role.COMPANY else None
-    async with request.app.state.sessions() as session:
-        db = store.PaymentsStore(session)
-        rows = await db.payments(program_id=program_id, brn=brn, status=status, purpose=purpose,
-                                 programs=principal.visible_programs())
+    rows = await db.payments(program_id=program_id, brn=brn, status=status, purpose=purpose,
+                             programs=principal.visible_programs())
     return [payment_view(p) for p in rows]
 
 
 @router.get("/payments/{payment_id}", summary="One payment with its breakdown and adjustments")
-async def get_payment(request: Request, payment_id: PaymentId, principal: CompanyOrOperator) -> PaymentWithAdjustments:
-    async with request.app.state.sessions() as session:
-        db = store.PaymentsStore(session)
-        p = _own(await db.payment(payment_id), principal)
-        adjustments = await db.adjustments_of(payment_id)
-    return PaymentWithAdjustments(**_payment(p), adjustments=[
+async def get_payment(db: Reader, payment_id: PaymentId, principal: CompanyOrOperator) -> PaymentWithAdjustments:
+    p = _own(await db.payment(payment_id), principal)
+    adjustments = await db.adjustments_of(payment_id)
+    return PaymentWithAdjustments.model_validate({**_payment(p), "adjustments": [
         Adjustment(changes=a.changes, reason=a.reason, recorded_by=a.recorded_by, recorded_at=a.recorded_at)
-        for a in adjustments])
+        for a in adjustments]})
 
 
 @router.get("/payments/{payment_id}/account", summary="The full account number, to make the transfer (audited)")
-async def account(request: Request, payment_id: PaymentId, operator: Operator) -> AccountView:
-    async with request.app.state.sessions() as session, session.begin():
-        db = store.PaymentsStore(session)
-        p = _own(await db.payment(payment_id), operator)
-        if p.account_ciphertext is None:
-            raise RuleViolation(Problem("account", "P1", "no account on file for this payment"), status_code=404)
-        await db.audit(at=request.app.state.payments.clock(), actor=operator.subject,
-                       action="account-read", payment_id=payment_id, application_id=p.application_id)
+async def account(uow: Writer, payments: Config, payment_id: PaymentId, operator: Operator) -> AccountView:
+    p = _own(await uow.store.payment(payment_id), operator)
+    if p.account_ciphertext is None:
+        raise RuleViolation(Problem("account", "P1", "no account on file for this payment"), status_code=404)
+    await uow.store.audit(at=payments.clock(), actor=operator.subject, action="account-read", payment_id=payment_id,
+                          application_id=p.application_id)
     return AccountView(payment_id=payment_id, bank=p.bank, holder=p.account_holder,
-                       number=request.app.state.payments.vault.open(p.account_ciphertext))
+                       number=payments.vault.open(p.account_ciphertext))
 
 
 @router.post("/payments/{payment_id}/record", summary="Record the payment made; it closes (PaymentRecorded)")
-async def record(request: Request, payment_id: PaymentId, form: PaymentForm, operator: Operator) -> PaymentView:
-    await _seen_by(request, payment_id, operator)
-    async with request.app.state.sessions() as session, session.begin():
-        p = await handlers.record_payment(handlers.unit(session), request.app.state.payments, payment_id, operator,
-                                          paid_on=form.paid_on, amount=form.amount)
-    return payment_view(p)
+async def record(uow: Writer, payments: Config, payment_id: PaymentId, form: PaymentForm,
+                 operator: Operator) -> PaymentView:
+    await _seen_by(uow, payment_id, operator)
+    return payment_view(await handlers.record_payment(uow, payments, payment_id, operator, paid_on=form.paid_on,
+                                                      amount=form.amount))
 
 
 @router.post("/payments/{payment_id}/recoveries", status_code=201,
              summary="Record clawback money that came back (C7, P4): the ledger's clawback is posted now")
-async def record_recovery(request: Request, payment_id: PaymentId, form: RecoveryForm,
+async def record_recovery(uow: Writer, payments: Config, payment_id: PaymentId, form: RecoveryForm,
                           operator: Operator) -> PaymentView:
-    await _seen_by(request, payment_id, operator)
-    async with request.app.state.sessions() as session, session.begin():
-        p = await handlers.record_recovery(handlers.unit(session), request.app.state.payments, payment_id, operator,
-                                           amount=form.amount, received_on=form.received_on)
-    return payment_view(p)
+    await _seen_by(uow, payment_id, operator)
+    return payment_view(await handlers.record_recovery(uow, payments, payment_id, operator, amount=form.amount,
+                                                       received_on=form.received_on))
 
 
 @router.post("/payments/{payment_id}/return",
              summary="Return a deficient subsidy request with reasons; P3's days restart at the complete one")
-async def return_request(request: Request, payment_id: PaymentId, form: ReturnForm, operator: Operator) -> PaymentView:
-    await _seen_by(request, payment_id, operator)
-    async with request.app.state.sessions() as session, session.begin():
-        p = await handlers.return_request(handlers.unit(session), request.app.state.payments, payment_id, operator,
-                                          reasons=form.reasons)
-    return payment_view(p)
+async def return_request(uow: Writer, payments: Config, payment_id: PaymentId, form: ReturnForm,
+                         operator: Operator) -> PaymentView:
+    await _seen_by(uow, payment_id, operator)
+    return payment_view(await handlers.return_request(uow, payments, payment_id, operator, reasons=form.reasons))
 
 
 @router.post("/payments/{payment_id}/grant-decision",
              summary="Decide and notify the grant (교부결정 통지) of a complete subsidy request, before paying it")
-async def decide_grant(request: Request, payment_id: PaymentId, operator: Operator) -> PaymentView:
-    await _seen_by(request, payment_id, operator)
-    async with request.app.state.sessions() as session, session.begin():
-        p = await handlers.decide_grant(handlers.unit(session), request.app.state.payments, payment_id, operator)
-    return payment_view(p)
+async def decide_grant(uow: Writer, payments: Config, payment_id: PaymentId, operator: Operator) -> PaymentView:
+    await _seen_by(uow, payment_id, operator)
+    return payment_view(await handlers.decide_grant(uow, payments, payment_id, operator))
 
 
 @router.post("/payments/{payment_id}/adjustments", status_code=201,
              summary="Adjust the amount or the due date, with the reason (P4)")
-async def adjust(request: Request, payment_id: PaymentId, form: AdjustmentForm, operator: Operator) -> PaymentView:
-    await _seen_by(request, payment_id, operator)
-    async with request.app.state.sessions() as session, session.begin():
-        p = await handlers.adjust(handlers.unit(session), request.app.state.payments, payment_id, operator,
-                                  amount=form.amount, due_on=form.due_on, reason=form.reason)
-    return payment_view(p)
+async def adjust(uow: Writer, payments: Config, payment_id: PaymentId, form: AdjustmentForm,
+                 operator: Operator) -> PaymentView:
+    await _seen_by(uow, payment_id, operator)
+    return payment_view(await handlers.adjust(uow, payments, payment_id, operator, amount=form.amount,
+                                              due_on=form.due_on, reason=form.reason))
 
 
 @router.get("/payments/{payment_id}/audit", summary="Who did what to the payment, when and why")
-async def audit(request: Request, payment_id: PaymentId, operator: Operator) -> list[AuditEntry]:
-    async with request.app.state.sessions() as session:
-        db = store.PaymentsStore(session)
-        _own(await db.payment(payment_id), operator)
-        rows = await db.audit_of(payment_id)
-    return [AuditEntry(at=r.at, actor=r.actor, action=r.action, detail=r.detail) for r in rows]
+async def audit(db: Reader, payment_id: PaymentId, operator: Operator) -> list[AuditEntry]:
+    _own(await db.payment(payment_id), operator)
+    return [AuditEntry(at=r.at, actor=r.actor, action=r.action, detail=r.detail) for r in await db.audit_of(payment_id)]

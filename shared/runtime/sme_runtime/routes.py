@@ -1,0 +1,78 @@
+"""What a route is given (issue 29): its database session — read-only, or one transaction committed before the
+answer leaves — and what the service set up at start, each typed, through FastAPI dependencies. Routes never
+reach into `request.app.state` themselves, so every route reads its store and writes through its unit of work
+the one way the use cases do.
+
+A writing route's transaction commits when the route returns and BEFORE the response is sent (`scope="function"`):
+a client is never told "done" of a change that then failed to commit — the commit's error is the answer instead —
+and a route that raises rolls everything back."""
+from __future__ import annotations
+
+from typing import Annotated, AsyncIterator, Callable, TypeVar
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+T = TypeVar("T")
+
+
+def started(name: str, kind: type[T]) -> Callable[[Request], T]:
+    """A dependency giving what the service put on app.state as `name` at start-up, checked to be a `kind`."""
+
+    def dependency(request: Request) -> T:
+        value = getattr(request.app.state, name)
+        if not isinstance(value, kind):
+            raise TypeError(f"app.state.{name} is a {type(value).__name__}, not a {kind.__name__}")
+        return value
+
+    dependency.__name__ = f"started_{name}"
+    return dependency
+
+
+def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    sessions: async_sessionmaker[AsyncSession] = started("sessions", async_sessionmaker)(request)
+    return sessions
+
+
+async def _reading(sessions: Annotated[async_sessionmaker[AsyncSession], Depends(_sessions)]
+                   ) -> AsyncIterator[AsyncSession]:
+    async with sessions() as session:
+        yield session
+
+
+async def _writing(sessions: Annotated[async_sessionmaker[AsyncSession], Depends(_sessions)]
+                   ) -> AsyncIterator[AsyncSession]:
+    async with sessions() as session, session.begin():
+        yield session
+
+
+# The session factory itself, for a route that needs several transactions (intake retries a submission whose
+# concurrent twin won the race)
+Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(_sessions)]
+# A session for reads; closed when the route returns
+ReadSession = Annotated[AsyncSession, Depends(_reading, scope="function")]
+# One transaction around the route, committed before the response is sent, rolled back if the route raises
+WriteSession = Annotated[AsyncSession, Depends(_writing, scope="function")]
+
+StoreT = TypeVar("StoreT")
+UnitT = TypeVar("UnitT")
+
+
+def reader(store: Callable[[AsyncSession], StoreT]) -> Callable[[AsyncSession], StoreT]:
+    """A dependency giving the service's store over a read session (`Reader = Annotated[XStore,
+    Depends(reader(XStore))]`)."""
+
+    def dependency(session: ReadSession) -> StoreT:
+        return store(session)
+
+    return dependency
+
+
+def writer(unit_of: Callable[[AsyncSession], UnitT]) -> Callable[[AsyncSession], UnitT]:
+    """A dependency giving the service's unit of work over the route's one transaction (`Writer =
+    Annotated[XUnit, Depends(writer(handlers.unit))]`): its store reads and writes, its outbox publishes."""
+
+    def dependency(session: WriteSession) -> UnitT:
+        return unit_of(session)
+
+    return dependency
