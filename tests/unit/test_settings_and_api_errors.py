@@ -9,7 +9,10 @@ from pydantic import ValidationError
 from intake.app import create_app
 from intake.config import IntakeSettings
 from sme_runtime.auth import Role, mint_token
+from sme_runtime.db import make_engine, session_factory
 from sme_runtime.settings import DEVELOPMENT_SECRET
+
+NOWHERE = "postgresql+asyncpg://nobody@127.0.0.1:1/none"
 
 
 def test_production_refuses_the_development_secret():
@@ -20,8 +23,11 @@ def test_production_refuses_the_development_secret():
 
 @pytest.fixture
 def client():
-    # No lifespan: these requests are refused before the handler touches the database or the broker.
-    app = create_app(IntakeSettings(database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none"))
+    # No lifespan: these requests are refused before the handler touches the database or the broker. The routes'
+    # sessions are made (sme_runtime.routes) over a database nobody listens for: a request that reached it would be
+    # answered 503, not with the field and the rule.
+    app = create_app(IntakeSettings(database_url=NOWHERE))
+    app.state.sessions = session_factory(make_engine(NOWHERE))
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake")
 
 

@@ -4,12 +4,13 @@ agreement is visible only to its parties and the center's operators (C9)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Awaitable, Callable
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from contracts import handlers, rules, store
+from contracts.rows import AgreementRow, FollowUpRow
 from contracts.rules import Party, SessionKind
 from contracts.status import AgreementStatus, ReportStatus
 from contracts.views import (
@@ -19,6 +20,7 @@ from contracts.views import (
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.consumer import EventRefused
 from sme_runtime.problems import Problem, RuleViolation
+from sme_runtime.routes import reader, started, writer
 from sme_runtime.views import AuditEntry
 from sme_schemas.application import EvidenceDocument, ExpertQualification
 from sme_schemas.contracts import TerminationReason
@@ -29,6 +31,10 @@ Operator = Annotated[Principal, Depends(requires(Role.OPERATOR))]
 Signer = Annotated[Principal, Depends(requires(Role.OPERATOR, Role.COMPANY, Role.EXPERT))]
 Party_ = Annotated[Principal, Depends(requires(Role.COMPANY, Role.EXPERT))]
 Company = Annotated[Principal, Depends(requires(Role.COMPANY))]
+Reader = Annotated[store.ContractsStore, Depends(reader(store.ContractsStore))]
+ReadUnit = Annotated[handlers.ContractsUnit, Depends(reader(handlers.unit))]  # its store only: nothing is published
+Writer = Annotated[handlers.ContractsUnit, Depends(writer(handlers.unit))]
+Config = Annotated[handlers.Contracts, Depends(started("contracts", handlers.Contracts))]
 Ref = Annotated[str, Field(min_length=1, max_length=300, description="Reference of a stored file")]
 
 
@@ -97,7 +103,7 @@ class ReturnForm(BaseModel):
 
 # --- views ---------------------------------------------------------------------------------------------------
 
-def _parties(contracts: handlers.Contracts, a: Any) -> list[str]:
+def _parties(contracts: handlers.Contracts, a: AgreementRow) -> list[str]:
     """C1: who signs this agreement (the program's version it applied under says whether an expert does)."""
     try:
         expert_party = contracts.program(a.program_id, a.program_version).support.expert_party
@@ -106,7 +112,7 @@ def _parties(contracts: handlers.Contracts, a: Any) -> list[str]:
     return sorted(p.value for p in rules.parties(expert_party))
 
 
-def _summary(contracts: handlers.Contracts, a: Any) -> dict[str, Any]:
+def _summary(contracts: handlers.Contracts, a: AgreementRow) -> dict[str, Any]:
     now = contracts.clock()
     return {"agreement_id": a.agreement_id, "application_id": a.application_id, "program_id": a.program_id,
             "business_registration_number": a.brn, "company_name": a.company_name, "expert_name": a.expert_name,
@@ -116,12 +122,11 @@ def _summary(contracts: handlers.Contracts, a: Any) -> dict[str, Any]:
             "signature_overdue": a.status == AgreementStatus.DRAFTED and a.sign_by < now}
 
 
-def summary_view(contracts: handlers.Contracts, a: Any) -> AgreementSummary:
+def summary_view(contracts: handlers.Contracts, a: AgreementRow) -> AgreementSummary:
     return AgreementSummary(**_summary(contracts, a))
 
 
-async def agreement_view(session, contracts: handlers.Contracts, a: Any) -> AgreementView:
-    db = store.ContractsStore(session)
+async def agreement_view(db: store.ContractsStore, contracts: handlers.Contracts, a: AgreementRow) -> AgreementView:
     sessions = await db.sessions_of(a.agreement_id)
     signatures = await db.signatures(a.agreement_id)
     held = handlers.consulting_sessions(sessions)
@@ -148,134 +153,135 @@ async def agreement_view(session, contracts: handlers.Contracts, a: Any) -> Agre
             "accepted_at": a.accepted_at})
 
 
-async def _act(request: Request, action, agreement_id: str, principal: Principal, **kwargs) -> AgreementView:
-    """Run one command in its own transaction and answer with the agreement as it now stands."""
-    async with request.app.state.sessions() as session, session.begin():
-        a = await action(handlers.unit(session), request.app.state.contracts, agreement_id, principal, **kwargs)
-        return await agreement_view(session, request.app.state.contracts, a)
+async def _act(uow: handlers.ContractsUnit, contracts: handlers.Contracts,
+               action: Callable[..., Awaitable[AgreementRow]], agreement_id: str, principal: Principal,
+               **kwargs: Any) -> AgreementView:
+    """Run one command in the route's transaction and answer with the agreement as it now stands."""
+    a = await action(uow, contracts, agreement_id, principal, **kwargs)
+    return await agreement_view(uow.store, contracts, a)
 
 
 # --- routes ---------------------------------------------------------------------------------------------------
 
 @router.get("/agreements", summary="Agreements: operators see their agencies' (T1); a company or its expert only "
                                   "its own (C9)")
-async def list_agreements(request: Request, principal: Signer, program_id: str | None = None,
+async def list_agreements(principal: Signer, db: Reader, contracts: Config, program_id: str | None = None,
                           status: AgreementStatus | None = None,
                           signature_overdue: bool = Query(False, description="Only those unsigned past their "
                                                                              "deadline (C1)"),
                           ) -> list[AgreementSummary]:
     brn = None if principal.role is Role.OPERATOR else principal.business_registration_number or "-"
-    async with request.app.state.sessions() as session:
-        db = store.ContractsStore(session)
-        rows = await db.agreements(program_id=program_id, brn=brn, status=status,
-                                   programs=principal.visible_programs())
-    views = [summary_view(request.app.state.contracts, a) for a in rows]
+    rows = await db.agreements(program_id=program_id, brn=brn, status=status,
+                               programs=principal.visible_programs())
+    views = [summary_view(contracts, a) for a in rows]
     return [v for v in views if v.signature_overdue] if signature_overdue else views
 
 
 @router.get("/agreements/{agreement_id}", summary="One agreement with signatures, sessions, amendments, reports")
-async def get_agreement(request: Request, agreement_id: str, principal: Signer) -> AgreementView:
-    async with request.app.state.sessions() as session:
-        a = await handlers.visible_agreement(handlers.unit(session), agreement_id, principal)
-        return await agreement_view(session, request.app.state.contracts, a)
+async def get_agreement(principal: Signer, uow: ReadUnit, contracts: Config,
+                        agreement_id: str) -> AgreementView:
+    a = await handlers.visible_agreement(uow, agreement_id, principal)
+    return await agreement_view(uow.store, contracts, a)
 
 
 @router.post("/agreements/{agreement_id}/signatures",
              summary="Sign for your party (operator = center); the third signature puts it in force (C1)")
-async def sign(request: Request, agreement_id: str, principal: Signer) -> AgreementView:
-    return await _act(request, handlers.sign, agreement_id, principal)
+async def sign(principal: Signer, uow: Writer, contracts: Config, agreement_id: str) -> AgreementView:
+    return await _act(uow, contracts, handlers.sign, agreement_id, principal)
 
 
 @router.post("/agreements/{agreement_id}/amendments", status_code=201,
              summary="Record a change agreed by the parties, with its reason (C5)")
-async def amend(request: Request, agreement_id: str, form: AmendmentForm, operator: Operator) -> AgreementView:
+async def amend(operator: Operator, uow: Writer, contracts: Config, agreement_id: str,
+                form: AmendmentForm) -> AgreementView:
     changes = form.model_dump(exclude={"reason", "agreed_by", "expert_qualification", "expert_evidence"},
                               exclude_none=True)
-    return await _act(request, handlers.amend, agreement_id, operator, changes=changes, reason=form.reason,
+    return await _act(uow, contracts, handlers.amend, agreement_id, operator, changes=changes, reason=form.reason,
                       agreed_by=form.agreed_by, expert_qualification=form.expert_qualification,
                       expert_evidence=tuple(form.expert_evidence))
 
 
 @router.post("/agreements/{agreement_id}/sessions", status_code=201,
              summary="Log a consulting session (C3): on-site or follow-up, ≤ the hours a day, with photos")
-async def log_session(request: Request, agreement_id: str, form: SessionForm, principal: Party_) -> LoggedSession:
-    async with request.app.state.sessions() as session, session.begin():
-        session_id = await handlers.log_session(handlers.unit(session), request.app.state.contracts, agreement_id,
-                                                principal, **form.model_dump())
+async def log_session(principal: Party_, uow: Writer, contracts: Config, agreement_id: str,
+                      form: SessionForm) -> LoggedSession:
+    session_id = await handlers.log_session(uow, contracts, agreement_id,
+                                            principal, **form.model_dump())
     return LoggedSession(session_id=session_id, agreement_id=agreement_id, **form.model_dump())
 
 
 @router.get("/agreements/{agreement_id}/sessions", summary="The consulting logs of an agreement (C3)")
-async def sessions(request: Request, agreement_id: str, principal: Signer) -> list[SessionEntry]:
-    async with request.app.state.sessions() as session:
-        db = store.ContractsStore(session)
-        await handlers.visible_agreement(handlers.unit(session), agreement_id, principal)
-        rows = await db.sessions_of(agreement_id)
+async def sessions(principal: Signer, uow: ReadUnit, agreement_id: str) -> list[SessionEntry]:
+    db = uow.store
+    await handlers.visible_agreement(uow, agreement_id, principal)
+    rows = await db.sessions_of(agreement_id)
     return [SessionEntry(session_id=s.id, held_on=s.held_on, hours=s.hours, kind=SessionKind(s.kind), place=s.place,
                          notes=s.notes, photo_refs=s.photo_refs, logged_by=s.logged_by, logged_at=s.logged_at)
             for s in rows]
 
 
 @router.post("/agreements/{agreement_id}/give-up", summary="The company files a give-up (C6)")
-async def give_up(request: Request, agreement_id: str, form: GiveUpForm, company: Company) -> AgreementView:
-    return await _act(request, handlers.request_give_up, agreement_id, company, reason=form.reason)
+async def give_up(company: Company, uow: Writer, contracts: Config, agreement_id: str,
+                  form: GiveUpForm) -> AgreementView:
+    return await _act(uow, contracts, handlers.request_give_up, agreement_id, company, reason=form.reason)
 
 
 @router.post("/agreements/{agreement_id}/give-up/approve",
              summary="Approve the give-up: the restriction runs from today (C6, X10); the amount is freed (F5)")
-async def approve_give_up(request: Request, agreement_id: str, form: GiveUpApprovalForm,
-                          operator: Operator) -> AgreementView:
-    return await _act(request, handlers.approve_give_up, agreement_id, operator, restrict=form.restrict)
+async def approve_give_up(operator: Operator, uow: Writer, contracts: Config, agreement_id: str,
+                          form: GiveUpApprovalForm) -> AgreementView:
+    return await _act(uow, contracts, handlers.approve_give_up, agreement_id, operator, restrict=form.restrict)
 
 
 @router.post("/agreements/{agreement_id}/termination", summary="Terminate for a C7 reason")
-async def terminate(request: Request, agreement_id: str, form: TerminationForm, operator: Operator) -> AgreementView:
-    return await _act(request, handlers.terminate, agreement_id, operator, reason=form.reason, note=form.note)
+async def terminate(operator: Operator, uow: Writer, contracts: Config, agreement_id: str,
+                    form: TerminationForm) -> AgreementView:
+    return await _act(uow, contracts, handlers.terminate, agreement_id, operator, reason=form.reason, note=form.note)
 
 
 @router.post("/agreements/{agreement_id}/report", status_code=201,
              summary="Submit the result report: refused while the session minimums are not met (C8, C3)")
-async def submit_report(request: Request, agreement_id: str, form: ReportForm, company: Company) -> ReportSubmitted:
-    async with request.app.state.sessions() as session, session.begin():
-        revision = await handlers.submit_report(handlers.unit(session), request.app.state.contracts, agreement_id,
-                                                company, **form.model_dump())
+async def submit_report(company: Company, uow: Writer, contracts: Config, agreement_id: str,
+                        form: ReportForm) -> ReportSubmitted:
+    revision = await handlers.submit_report(uow, contracts, agreement_id,
+                                            company, **form.model_dump())
     return ReportSubmitted(agreement_id=agreement_id, revision=revision, status=ReportStatus.SUBMITTED)
 
 
 @router.post("/agreements/{agreement_id}/report/accept", summary="Accept the result report (C8 → ReportAccepted)")
-async def accept_report(request: Request, agreement_id: str, operator: Operator) -> AgreementView:
-    return await _act(request, handlers.accept_report, agreement_id, operator)
+async def accept_report(operator: Operator, uow: Writer, contracts: Config,
+                        agreement_id: str) -> AgreementView:
+    return await _act(uow, contracts, handlers.accept_report, agreement_id, operator)
 
 
 @router.post("/agreements/{agreement_id}/report/return", summary="Return the result report with reasons (C8)")
-async def return_report(request: Request, agreement_id: str, form: ReturnForm, operator: Operator) -> AgreementView:
-    return await _act(request, handlers.return_report, agreement_id, operator, reasons=form.reasons)
+async def return_report(operator: Operator, uow: Writer, contracts: Config, agreement_id: str,
+                        form: ReturnForm) -> AgreementView:
+    return await _act(uow, contracts, handlers.return_report, agreement_id, operator, reasons=form.reasons)
 
 
 @router.get("/agreements/{agreement_id}/audit", summary="Who did what to the agreement, when and why")
-async def audit(request: Request, agreement_id: str, operator: Operator) -> list[AuditEntry]:
-    async with request.app.state.sessions() as session:
-        db = store.ContractsStore(session)
-        await handlers.visible_agreement(handlers.unit(session), agreement_id, operator)
-        rows = await db.audit_of(agreement_id)
+async def audit(operator: Operator, uow: ReadUnit, agreement_id: str) -> list[AuditEntry]:
+    db = uow.store
+    await handlers.visible_agreement(uow, agreement_id, operator)
+    rows = await db.audit_of(agreement_id)
     return [AuditEntry(at=r.at, actor=r.actor, action=r.action, detail=r.detail) for r in rows]
 
 
 # --- 사후관리 (M1–M3) ------------------------------------------------------------------------------------------
 
-def _follow_up_view(f: Any) -> FollowUpView:
+def _follow_up_view(f: FollowUpRow) -> FollowUpView:
     return FollowUpView(kind=f.kind, due_on=f.due_on, answered_at=f.submitted_at, answers=f.answers,
                         reminded=Reminded(due_soon=f.reminded_due_soon_at, overdue=f.reminded_overdue_at))
 
 
 @router.get("/agreements/{agreement_id}/follow-ups",
             summary="What the company owes after its report (survey, outcome reports) and the questions (M1)")
-async def follow_ups(request: Request, agreement_id: str, principal: Signer) -> FollowUps:
-    contracts = request.app.state.contracts
-    async with request.app.state.sessions() as session:
-        db = store.ContractsStore(session)
-        a = await handlers.visible_agreement(handlers.unit(session), agreement_id, principal)
-        rows = await db.follow_ups_of(agreement_id)
+async def follow_ups(principal: Signer, uow: ReadUnit, contracts: Config,
+                     agreement_id: str) -> FollowUps:
+    db = uow.store
+    a = await handlers.visible_agreement(uow, agreement_id, principal)
+    rows = await db.follow_ups_of(agreement_id)
     terms = contracts.program(a.program_id, a.program_version).follow_up
     return FollowUps(agreement_id=agreement_id, owed=[_follow_up_view(f) for f in rows],
                      survey_items=[i.model_dump() for i in terms.survey_items],
@@ -284,20 +290,19 @@ async def follow_ups(request: Request, agreement_id: str, principal: Signer) -> 
 
 @router.post("/agreements/{agreement_id}/follow-ups/{kind}", status_code=201,
              summary="Answer the satisfaction survey or an outcome report (M1 → FollowUpSubmitted)")
-async def answer_follow_up(request: Request, agreement_id: str,
+async def answer_follow_up(company: Company, uow: Writer, contracts: Config, agreement_id: str,
                            kind: Annotated[str, Path(pattern=r"^(survey|outcome-([1-9]|1[0-2])m)$")],
-                           form: FollowUpForm, company: Company) -> FollowUpView:
-    async with request.app.state.sessions() as session, session.begin():
-        f = await handlers.submit_follow_up(handlers.unit(session), request.app.state.contracts, agreement_id, company,
-                                            kind=kind, answers=form.answers)
+                           form: FollowUpForm) -> FollowUpView:
+    f = await handlers.submit_follow_up(uow, contracts, agreement_id, company,
+                                        kind=kind, answers=form.answers)
     return _follow_up_view(f)
 
 
 @router.get("/programs/{program_id}/follow-up",
             summary="The program's follow-up: answered and overdue, survey means, outcomes (M3)")
-async def program_follow_up(request: Request, program_id: str, operator: Operator) -> ProgramFollowUp:
+async def program_follow_up(operator: Operator, uow: ReadUnit, contracts: Config,
+                            program_id: str) -> ProgramFollowUp:
     if not operator.sees(program_id):  # T1: as if the program were not deployed here (follow_up_report's M3)
         raise RuleViolation(Problem("program_id", "M3", f"no program {program_id!r} here"), status_code=404)
-    async with request.app.state.sessions() as session:
-        report = await handlers.follow_up_report(handlers.unit(session), request.app.state.contracts, program_id)
+    report = await handlers.follow_up_report(uow, contracts, program_id)
     return ProgramFollowUp(**report)

@@ -6,12 +6,14 @@ from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from evaluation import handlers, store
 from evaluation.committee import Kind, SeatRole
 from evaluation.handlers import decimal
+from evaluation.rounds import RoundView
+from evaluation.rows import CandidateRow
 from evaluation.scoring import publish
 from evaluation.status import CandidateStatus, RoundStatus
 from evaluation.views import (
@@ -20,6 +22,7 @@ from evaluation.views import (
 )
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
+from sme_runtime.routes import reader, started, writer
 from sme_schemas.values import AgencyId, BusinessRegistrationNumber
 
 router = APIRouter()
@@ -28,6 +31,10 @@ router = APIRouter()
 Operator = Annotated[Principal, Depends(requires(Role.OPERATOR))]
 EvaluatorOnly = Annotated[Principal, Depends(requires(Role.EVALUATOR))]
 OperatorOrEvaluator = Annotated[Principal, Depends(requires(Role.OPERATOR, Role.EVALUATOR))]
+Reader = Annotated[store.EvaluationStore, Depends(reader(store.EvaluationStore))]
+ReadUnit = Annotated[handlers.EvaluationUnit, Depends(reader(handlers.unit))]  # its store only: nothing is published
+Writer = Annotated[handlers.EvaluationUnit, Depends(writer(handlers.unit))]
+Config = Annotated[handlers.Evaluation, Depends(started("evaluation", handlers.Evaluation))]
 
 
 # --- forms ---------------------------------------------------------------------------------------------------
@@ -83,14 +90,13 @@ class ScoreForm(BaseModel):
 @router.put("/evaluators/{evaluator_id}", tags=["evaluator pool"],
             responses={201: {"description": "Added to the pool (200: an existing record updated)"}},
             summary="Add an evaluator to the pool, or update their record (employers feed conflict detection, F6)")
-async def register(request: Request, form: EvaluatorForm, operator: Operator, response: Response,
+async def register(operator: Operator, uow: Writer, evaluation: Config, form: EvaluatorForm, response: Response,
                    evaluator_id: str = Path(pattern=r"^[A-Za-z0-9-]{2,40}$", examples=["EV-007"])) -> EvaluatorView:
-    async with request.app.state.sessions() as session, session.begin():
-        created = await handlers.register_evaluator(
-            handlers.unit(session), request.app.state.evaluation, evaluator_id=evaluator_id, name=form.name,
-            affiliation=form.affiliation, kind=form.kind, fields=form.fields,
-            employers=[e.model_dump(mode="json") for e in form.employers], operator=operator.subject,
-            agency=_pool_agency(operator, form.agency))
+    created = await handlers.register_evaluator(
+        uow, evaluation, evaluator_id=evaluator_id, name=form.name,
+        affiliation=form.affiliation, kind=form.kind, fields=form.fields,
+        employers=[e.model_dump(mode="json") for e in form.employers], operator=operator.subject,
+        agency=_pool_agency(operator, form.agency))
     response.status_code = 201 if created else 200
     return EvaluatorView(evaluator_id=evaluator_id, agency=_pool_agency(operator, form.agency),
                          **form.model_dump(exclude={"agency"}))
@@ -106,10 +112,8 @@ def _pool_agency(operator: Principal, named: str | None) -> str:
 
 @router.get("/evaluators", tags=["evaluator pool"], summary="The evaluator pool of your agencies, optionally by "
                                                             "field of expertise (T1)")
-async def pool(request: Request, operator: Operator, field: str | None = None) -> list[EvaluatorView]:
-    async with request.app.state.sessions() as session:
-        db = store.EvaluationStore(session)
-        rows = await db.evaluators(agencies=sorted(operator.agencies))
+async def pool(operator: Operator, db: Reader, field: str | None = None) -> list[EvaluatorView]:
+    rows = await db.evaluators(agencies=sorted(operator.agencies))
     return [EvaluatorView(evaluator_id=e.evaluator_id, agency=e.agency, name=e.name, affiliation=e.affiliation,
                           kind=Kind(e.kind), fields=e.fields,
                           employers=[EmploymentView.model_validate(job) for job in e.employers])
@@ -120,24 +124,21 @@ async def pool(request: Request, operator: Operator, field: str | None = None) -
 
 @router.post("/rounds", status_code=201, tags=["rounds"],
              summary="Open a round of a program; the applications that passed screening join it")
-async def open_round(request: Request, form: RoundForm, operator: Operator) -> RoundDetail:
+async def open_round(operator: Operator, uow: Writer, evaluation: Config, form: RoundForm) -> RoundDetail:
     if not operator.sees(form.program_id):
         raise RuleViolation(Problem("program_id", "T1", f"{form.program_id!r} is no program of your agencies"),
                             status_code=404)
-    async with request.app.state.sessions() as session, session.begin():
-        round_id = await handlers.open_round(handlers.unit(session), request.app.state.evaluation,
-                                             program_id=form.program_id, operator=operator.subject,
-                                             call_id=form.call_id)
-    return await _round(request, round_id)
+    round_id = await handlers.open_round(uow, evaluation,
+                                         program_id=form.program_id, operator=operator.subject,
+                                         call_id=form.call_id)
+    return await _round(uow, evaluation, round_id)
 
 
 @router.get("/rounds", tags=["rounds"], summary="Rounds of your agencies' programs (T1): all of them (operators), "
                                                 "or those an evaluator sits on")
-async def all_rounds(request: Request, actor: OperatorOrEvaluator) -> list[RoundSummary]:
+async def all_rounds(actor: OperatorOrEvaluator, db: Reader) -> list[RoundSummary]:
     seated = None if actor.role is Role.OPERATOR else actor.subject
-    async with request.app.state.sessions() as session:
-        db = store.EvaluationStore(session)
-        found = await db.rounds(seated=seated, programs=actor.visible_programs())
+    found = await db.rounds(seated=seated, programs=actor.visible_programs())
     return [RoundSummary(round_id=r.round_id, program_id=r.program_id, status=RoundStatus(r.status),
                          opened_at=r.opened_at,
                          closed_at=r.closed_at) for r in found]
@@ -145,40 +146,40 @@ async def all_rounds(request: Request, actor: OperatorOrEvaluator) -> list[Round
 
 @router.put("/rounds/{round_id}/committee", tags=["rounds"],
             summary="Seat the committee (3–7 external evaluators, one chair; center staff only as secretary)")
-async def committee(request: Request, round_id: str, form: CommitteeForm, operator: Operator) -> RoundDetail:
-    await _round_seen_by(request, round_id, operator)
-    async with request.app.state.sessions() as session, session.begin():
-        await handlers.form_committee(handlers.unit(session), request.app.state.evaluation, round_id=round_id,
-                                      members=[(m.evaluator_id, m.role) for m in form.members],
-                                      operator=operator.subject)
-    return await _round(request, round_id)
+async def committee(operator: Operator, uow: Writer, evaluation: Config, round_id: str,
+                    form: CommitteeForm) -> RoundDetail:
+    await _round_seen_by(uow, round_id, operator)
+    await handlers.form_committee(uow, evaluation, round_id=round_id,
+                                  members=[(m.evaluator_id, m.role) for m in form.members],
+                                  operator=operator.subject)
+    return await _round(uow, evaluation, round_id)
 
 
 @router.get("/rounds/{round_id}", tags=["rounds"],
             summary="A round: committee, each application's evaluators and scores, flags, and what blocks closing")
-async def round_detail(request: Request, round_id: str, operator: Operator) -> RoundDetail:
-    await _round_seen_by(request, round_id, operator)
-    return await _round(request, round_id)
+async def round_detail(operator: Operator, uow: ReadUnit, evaluation: Config,
+                       round_id: str) -> RoundDetail:
+    await _round_seen_by(uow, round_id, operator)
+    return await _round(uow, evaluation, round_id)
 
 
 @router.post("/rounds/{round_id}/close", tags=["rounds"],
              summary="Close the round: rank (F1–F3), select within budget (F4), ask X11 re-checks, owe allowances (F7)")
-async def close(request: Request, round_id: str, operator: Operator) -> RoundDetail:
-    await _round_seen_by(request, round_id, operator)
-    async with request.app.state.sessions() as session, session.begin():
-        await handlers.close_round(handlers.unit(session), request.app.state.evaluation, round_id=round_id,
-                                   operator=operator.subject)
-    return await _round(request, round_id)
+async def close(operator: Operator, uow: Writer, evaluation: Config, round_id: str) -> RoundDetail:
+    await _round_seen_by(uow, round_id, operator)
+    await handlers.close_round(uow, evaluation, round_id=round_id,
+                               operator=operator.subject)
+    return await _round(uow, evaluation, round_id)
 
 
 # --- evaluators' work ------------------------------------------------------------------------------------------
 
 @router.get("/rounds/{round_id}/applications", tags=["scoring"],
             summary="Applications of the round: an evaluator sees only those assigned without a conflict (F6)")
-async def round_applications(request: Request, round_id: str,
-                             actor: OperatorOrEvaluator) -> list[ApplicationForEvaluator | ApplicationInRound]:
-    await _round_seen_by(request, round_id, actor)
-    view, rows = await _view(request, round_id)
+async def round_applications(actor: OperatorOrEvaluator, uow: ReadUnit, evaluation: Config,
+                             round_id: str) -> list[ApplicationForEvaluator | ApplicationInRound]:
+    await _round_seen_by(uow, round_id, actor)
+    view, rows = await _view(uow, evaluation, round_id)
     visible = [c for c in rows if actor.role is Role.OPERATOR or view.may_see(actor.subject, c.application_id)]
     shown = ApplicationForEvaluator if actor.role is Role.EVALUATOR else ApplicationInRound
     return [shown(**_for_evaluator(c, view, actor)) for c in visible]
@@ -186,15 +187,15 @@ async def round_applications(request: Request, round_id: str,
 
 @router.get("/rounds/{round_id}/applications/{application_id}", tags=["scoring"],
             summary="One application as the evaluator scores it: verified facts, the plan, the committee sheet")
-async def round_application(request: Request, round_id: str, application_id: str,
-                            actor: OperatorOrEvaluator) -> ApplicationToScore | ApplicationToReview:
-    await _round_seen_by(request, round_id, actor)
-    view, rows = await _view(request, round_id)
+async def round_application(actor: OperatorOrEvaluator, uow: ReadUnit, evaluation: Config, round_id: str,
+                            application_id: str) -> ApplicationToScore | ApplicationToReview:
+    await _round_seen_by(uow, round_id, actor)
+    view, rows = await _view(uow, evaluation, round_id)
     found = next((c for c in rows if c.application_id == application_id), None)
     if found is None or (actor.role is Role.EVALUATOR and not view.may_see(actor.subject, application_id)):
         raise RuleViolation(Problem("application_id", "F6", f"no application {application_id} assigned to you in "
                                     "this round"), status_code=404)
-    program = request.app.state.evaluation.program(found.program_id)
+    program = evaluation.program(found.program_id)
     shown = ApplicationToScore if actor.role is Role.EVALUATOR else ApplicationToReview
     return shown(**_for_evaluator(found, view, actor), facts=found.facts,
                  committee_sheet=program.committee_score.model_dump(mode="json")
@@ -203,25 +204,23 @@ async def round_application(request: Request, round_id: str, application_id: str
 
 @router.put("/rounds/{round_id}/applications/{application_id}/declaration", tags=["scoring"],
             summary="Declare a conflict of interest with this application, or that there is none (F6)")
-async def declaration(request: Request, round_id: str, application_id: str, form: DeclarationForm,
-                      evaluator: EvaluatorOnly) -> Declared:
-    await _round_seen_by(request, round_id, evaluator)
-    async with request.app.state.sessions() as session, session.begin():
-        await handlers.declare(handlers.unit(session), request.app.state.evaluation, round_id=round_id,
-                               application_id=application_id, evaluator_id=evaluator.subject,
-                               conflicted=form.conflicted, relation=form.relation, detail=form.detail)
+async def declaration(evaluator: EvaluatorOnly, uow: Writer, evaluation: Config, round_id: str, application_id: str,
+                      form: DeclarationForm) -> Declared:
+    await _round_seen_by(uow, round_id, evaluator)
+    await handlers.declare(uow, evaluation, round_id=round_id,
+                           application_id=application_id, evaluator_id=evaluator.subject,
+                           conflicted=form.conflicted, relation=form.relation, detail=form.detail)
     return Declared(application_id=application_id, evaluator_id=evaluator.subject, **form.model_dump())
 
 
 @router.put("/rounds/{round_id}/applications/{application_id}/score", tags=["scoring"],
             summary="Score the application: one level per item (S1); the raw and normalised totals come back (S2)")
-async def give_score(request: Request, round_id: str, application_id: str, form: ScoreForm,
-                     evaluator: EvaluatorOnly) -> Scored:
-    await _round_seen_by(request, round_id, evaluator)
-    async with request.app.state.sessions() as session, session.begin():
-        sheet = await handlers.score(handlers.unit(session), request.app.state.evaluation, round_id=round_id,
-                                     application_id=application_id, evaluator_id=evaluator.subject,
-                                     levels=form.levels)
+async def give_score(evaluator: EvaluatorOnly, uow: Writer, evaluation: Config, round_id: str, application_id: str,
+                     form: ScoreForm) -> Scored:
+    await _round_seen_by(uow, round_id, evaluator)
+    sheet = await handlers.score(uow, evaluation, round_id=round_id,
+                                 application_id=application_id, evaluator_id=evaluator.subject,
+                                 levels=form.levels)
     return Scored(application_id=application_id, evaluator_id=evaluator.subject, levels=form.levels,
                   raw_total=sheet.raw_total, normalised=str(publish(sheet.normalised)))
 
@@ -229,29 +228,25 @@ async def give_score(request: Request, round_id: str, application_id: str, form:
 # --- applications and budget (operators) ------------------------------------------------------------------------
 
 @router.get("/applications", tags=["applications"], summary="Applications in evaluation (operators)")
-async def applications(request: Request, operator: Operator, program_id: str | None = None,
+async def applications(operator: Operator, db: Reader, program_id: str | None = None,
                        status: CandidateStatus | None = None,
                        limit: int = Query(500, ge=1, le=5000)) -> list[Listed]:
-    async with request.app.state.sessions() as session:
-        db = store.EvaluationStore(session)
-        rows = await db.listing(program_id=program_id, status=status, limit=limit,
-                                programs=operator.visible_programs())
+    rows = await db.listing(program_id=program_id, status=status, limit=limit,
+                            programs=operator.visible_programs())
     return [Listed.model_validate({**asdict(r), "qualitative": decimal(r.qualitative), "final": decimal(r.final)})
             for r in rows]
 
 
 @router.get("/applications/{application_id}", tags=["applications"],
             summary="One application: document score breakdown (Q1–Q7), every evaluator's sheet, result, audit")
-async def application(request: Request, application_id: str, operator: Operator) -> ApplicationDetail:
-    async with request.app.state.sessions() as session:
-        db = store.EvaluationStore(session)
-        c = await db.candidate(application_id)
-        if c is None or not operator.sees(c.program_id):  # T1: another agency's does not exist for the caller
-            raise RuleViolation(Problem("application_id", "S3", f"no application {application_id} in evaluation"),
-                                status_code=404)
-        trail = await db.audit_of(application_id=application_id)
-        sheets = [s for s in await db.scores(c.round_id)
-                  if s.application_id == application_id] if c.round_id else []
+async def application(operator: Operator, db: Reader, application_id: str) -> ApplicationDetail:
+    c = await db.candidate(application_id)
+    if c is None or not operator.sees(c.program_id):  # T1: another agency's does not exist for the caller
+        raise RuleViolation(Problem("application_id", "S3", f"no application {application_id} in evaluation"),
+                            status_code=404)
+    trail = await db.audit_of(application_id=application_id)
+    sheets = [s for s in await db.scores(c.round_id)
+              if s.application_id == application_id] if c.round_id else []
     return ApplicationDetail.model_validate({
             "application_id": c.application_id, "program_id": c.program_id, "round_id": c.round_id,
             "company_name": c.company_name, "status": c.status, "expert_grade": c.expert_grade,
@@ -267,19 +262,17 @@ async def application(request: Request, application_id: str, operator: Operator)
 
 @router.get("/programs/{program_id}/budget", tags=["applications"],
             summary="The budget of a program: committed to the selected, free, and the waitlist (F4, F5)")
-async def budget(request: Request, program_id: str, operator: Operator) -> Budget:
-    program = request.app.state.evaluation.programs.get(program_id)
+async def budget(operator: Operator, db: Reader, evaluation: Config, program_id: str) -> Budget:
+    program = evaluation.programs.get(program_id)
     if program is None or not operator.sees(program_id):
         raise RuleViolation(Problem("program_id", "A3", f"no program {program_id!r}"), status_code=404)
     calls = program.program_calls()
-    async with request.app.state.sessions() as session:
-        db = store.EvaluationStore(session)
-        committed = {c.call_id: await db.committed_budget(program_id, c.call_id) for c in calls}
-        rows = await db.listing(program_id=program_id, status=None, limit=5000)
+    committed = {c.call_id: await db.committed_budget(program_id, c.call_id) for c in calls}
+    rows = await db.listing(program_id=program_id, status=None, limit=5000)
     by = lambda st: [{"application_id": r.application_id, "company_name": r.company_name, "rank": r.rank,  # noqa: E731
                       "planned_subsidy": r.planned_subsidy, "call_id": r.call_id} for r in rows if r.status == st]
     budget = sum(c.budget for c in calls)
-    return Budget(**{"program_id": program_id, "budget": budget, "committed": sum(committed.values()),
+    return Budget.model_validate({"program_id": program_id, "budget": budget, "committed": sum(committed.values()),
             "available": budget - sum(committed.values()), "selected": by(CandidateStatus.SELECTED),
             "rechecking": by(CandidateStatus.RECHECKING), "waitlist": by(CandidateStatus.WAITLISTED),
             "calls": [{"call_id": c.call_id, "title": c.title, "window": c.window.model_dump(mode="json"),
@@ -289,21 +282,20 @@ async def budget(request: Request, program_id: str, operator: Operator) -> Budge
 
 # --- helpers ------------------------------------------------------------------------------------------------------
 
-async def _round_seen_by(request: Request, round_id: str, actor: Principal) -> None:
+async def _round_seen_by(uow: handlers.EvaluationUnit, round_id: str, actor: Principal) -> None:
     """T1: a round of another agency's program is, for this caller, no round at all."""
-    async with request.app.state.sessions() as session:
-        r = await handlers.find_round(handlers.unit(session), round_id)
+    r = await handlers.find_round(uow, round_id)
     if not actor.sees(r.program_id):
         raise RuleViolation(Problem("round_id", "S3", f"no round {round_id}"), status_code=404)
 
 
-async def _view(request: Request, round_id: str):
-    async with request.app.state.sessions() as session:
-        db = store.EvaluationStore(session)
-        r = await handlers.find_round(handlers.unit(session), round_id)
-        view = await handlers.round_view(handlers.unit(session), request.app.state.evaluation, r)
-        rows = [c for c in await db.candidates_of_round(round_id)
-                if c.application_id in {a.application_id for a in view.applicants}]
+async def _view(uow: handlers.EvaluationUnit, evaluation: handlers.Evaluation,
+                round_id: str) -> tuple[RoundView, list[CandidateRow]]:
+    db = uow.store
+    r = await handlers.find_round(uow, round_id)
+    view = await handlers.round_view(uow, evaluation, r)
+    rows = [c for c in await db.candidates_of_round(round_id)
+            if c.application_id in {a.application_id for a in view.applicants}]
     return view, rows
 
 
@@ -321,14 +313,12 @@ def _for_evaluator(c, view, actor: Principal) -> dict[str, Any]:
     return out
 
 
-async def _round(request: Request, round_id: str) -> RoundDetail:
-    evaluation = request.app.state.evaluation
-    async with request.app.state.sessions() as session:
-        db = store.EvaluationStore(session)
-        r = await handlers.find_round(handlers.unit(session), round_id)
-        view = await handlers.round_view(handlers.unit(session), evaluation, r)
-        rows = await db.candidates_of_round(round_id)
-        owed = await db.allowances(round_id)
+async def _round(uow: handlers.EvaluationUnit, evaluation: handlers.Evaluation, round_id: str) -> RoundDetail:
+    db = uow.store
+    r = await handlers.find_round(uow, round_id)
+    view = await handlers.round_view(uow, evaluation, r)
+    rows = await db.candidates_of_round(round_id)
+    owed = await db.allowances(round_id)
     conflicts = view.conflicts()
     applications = []
     for c in rows:

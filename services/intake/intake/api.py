@@ -4,18 +4,22 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Awaitable, Callable, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import BaseModel, BeforeValidator, Field
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from intake import handlers, metrics, store
 from intake.domain import Disposition
+from intake.handlers import Submission
 from intake.form import ApplicationForm
+from intake.rows import ApplicationRow
 from sme_runtime import tracing
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
+from sme_runtime.routes import Sessions, reader, started, writer
 from sme_schemas.application import ApplicationContent
 from sme_programs import ProgramDefinition
 from sme_schemas.values import ShortText
@@ -58,9 +62,13 @@ class Withdrawal(BaseModel):
 
 Actor = Annotated[Principal, Depends(requires(Role.COMPANY, Role.OPERATOR))]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+ReadUnit = Annotated[handlers.IntakeUnit, Depends(reader(handlers.unit))]  # its store only: nothing is published
+Reader = Annotated[store.IntakeStore, Depends(reader(store.IntakeStore))]
+Writer = Annotated[handlers.IntakeUnit, Depends(writer(handlers.unit))]
+Config = Annotated[handlers.Intake, Depends(started("intake", handlers.Intake))]
 
 
-def view(intake: handlers.Intake, row: Any, disposition: Disposition | None = None) -> ApplicationView:
+def view(intake: handlers.Intake, row: ApplicationRow, disposition: Disposition | None = None) -> ApplicationView:
     content = ApplicationContent.model_validate(row.content)
     return ApplicationView(
         application_id=row.application_id,
@@ -79,13 +87,15 @@ def view(intake: handlers.Intake, row: Any, disposition: Disposition | None = No
     )
 
 
-async def _idempotent(request: Request, response: Response, actor: Principal, key: str | None,
-                      form: ApplicationForm, use_case) -> ApplicationView:
-    """Run a submission once per Idempotency-Key; a retried request gets the first answer back."""
+async def _idempotent(sessions: async_sessionmaker[AsyncSession], intake: handlers.Intake, response: Response,
+                      actor: Principal, key: str | None, form: ApplicationForm,
+                      use_case: Callable[[handlers.IntakeUnit], Awaitable[Submission]]) -> ApplicationView:
+    """Run a submission once per Idempotency-Key; a retried request gets the first answer back. Its own
+    transactions, not the route's: a submission whose concurrent twin won the race runs again in a new one."""
     request_hash = hashlib.sha256(form.model_dump_json().encode()).hexdigest()
     for attempt in range(CONCURRENT_RETRIES):
         try:
-            async with request.app.state.sessions() as session, session.begin():
+            async with sessions() as session, session.begin():
                 db = store.IntakeStore(session)
                 if key:
                     stored = await db.idempotent_response(actor.subject, key)
@@ -97,7 +107,9 @@ async def _idempotent(request: Request, response: Response, actor: Principal, ke
                         return ApplicationView.model_validate(stored.response)
                 submission = await use_case(handlers.unit(session))
                 row = submission.row or await db.get(submission.application_id)
-                result = view(request.app.state.intake, row, submission.disposition)
+                if row is None:
+                    raise LookupError(f"application {submission.application_id} was just filed and is not there")
+                result = view(intake, row, submission.disposition)
                 response.status_code = 201 if submission.disposition is Disposition.CREATE else 200
                 if key:
                     await db.remember_response(actor.subject, key, request_hash=request_hash,
@@ -122,11 +134,10 @@ async def _idempotent(request: Request, response: Response, actor: Principal, ke
 
 @router.post("/applications", status_code=201, response_model=ApplicationView,
              summary="Submit an application (서식1 + 서식2 + evidence); a second one amends the first (A2)")
-async def submit(form: ApplicationForm, request: Request, response: Response, actor: Actor,
+async def submit(actor: Actor, form: ApplicationForm, sessions: Sessions, intake: Config, response: Response,
                  idempotency_key: IdempotencyKey = None) -> ApplicationView:
-    intake = request.app.state.intake
     at = intake.clock()
-    filed = await _idempotent(request, response, actor, idempotency_key, form,
+    filed = await _idempotent(sessions, intake, response, actor, idempotency_key, form,
                               lambda uow: handlers.submit_application(uow, intake, form=form, actor=actor, at=at))
     tracing.APPLICATION_ID.set(filed.application_id)  # reset with the request's trace by TraceRequests
     log.info("application filed over HTTP (revision %s)", filed.revision)
@@ -135,47 +146,44 @@ async def submit(form: ApplicationForm, request: Request, response: Response, ac
 
 @router.put("/applications/{application_id}", response_model=ApplicationView,
             summary="Amend the application before screening starts (A2)")
-async def amend(application_id: str, form: ApplicationForm, request: Request, response: Response, actor: Actor,
-                idempotency_key: IdempotencyKey = None) -> ApplicationView:
-    intake = request.app.state.intake
+async def amend(actor: Actor, application_id: str, form: ApplicationForm, sessions: Sessions, intake: Config,
+                response: Response, idempotency_key: IdempotencyKey = None) -> ApplicationView:
     at = intake.clock()
-    return await _idempotent(request, response, actor, idempotency_key, form,
+    return await _idempotent(sessions, intake, response, actor, idempotency_key, form,
                              lambda uow: handlers.amend_application(uow, intake, application_id=application_id,
                                                                     form=form, actor=actor, at=at))
 
 
 @router.post("/applications/{application_id}/withdrawal", response_model=ApplicationView,
              summary="Withdraw the application")
-async def withdraw(application_id: str, body: Withdrawal, request: Request, actor: Actor) -> ApplicationView:
-    async with request.app.state.sessions() as session, session.begin():
-        db = store.IntakeStore(session)
-        await handlers.withdraw_application(handlers.unit(session), application_id=application_id, reason=body.reason,
-                                            actor=actor, at=request.app.state.intake.clock())
-        return view(request.app.state.intake, await db.get(application_id))
+async def withdraw(actor: Actor, application_id: str, body: Withdrawal, uow: Writer,
+                   intake: Config) -> ApplicationView:
+    await handlers.withdraw_application(uow, application_id=application_id, reason=body.reason, actor=actor,
+                                        at=intake.clock())
+    withdrawn = await uow.store.get(application_id)
+    if withdrawn is None:
+        raise LookupError(f"application {application_id} was just withdrawn and is not there")
+    return view(intake, withdrawn)
 
 
 @router.get("/applications/{application_id}", response_model=ApplicationView,
             summary="Read an application: a company only its own, operators their agencies' (T1)")
-async def read(application_id: str, request: Request, actor: Actor) -> ApplicationView:
-    async with request.app.state.sessions() as session:
-        return view(request.app.state.intake,
-                    await handlers.read_application(handlers.unit(session), application_id=application_id, actor=actor))
+async def read(actor: Actor, application_id: str, uow: ReadUnit, intake: Config) -> ApplicationView:
+    return view(intake, await handlers.read_application(uow, application_id=application_id, actor=actor))
 
 
 @router.get("/applications", response_model=list[ApplicationView],
             summary="List applications: a company sees its own, operators their agencies' (T1)")
-async def listing(request: Request, actor: Actor, program_id: str | None = None, status: str | None = None,
+async def listing(actor: Actor, db: Reader, intake: Config, program_id: str | None = None, status: str | None = None,
                   limit: int = Query(100, ge=1, le=1000),
                   offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> list[ApplicationView]:
     brn = actor.business_registration_number if actor.role is Role.COMPANY else None
-    async with request.app.state.sessions() as session:
-        db = store.IntakeStore(session)
-        rows = await db.listing(brn=brn, program_id=program_id, status=status, limit=limit, offset=offset,
-                                programs=actor.visible_programs())
-    return [view(request.app.state.intake, r) for r in rows]
+    rows = await db.listing(brn=brn, program_id=program_id, status=status, limit=limit, offset=offset,
+                            programs=actor.visible_programs())
+    return [view(intake, r) for r in rows]
 
 
 @router.get("/programs", summary="Program calls this intake accepts applications for (public announcements, "
                                   "every agency's)")
-async def programs(request: Request, actor: Actor) -> list[ProgramDefinition]:
-    return list(request.app.state.intake.programs.values())
+async def programs(actor: Actor, intake: Config) -> list[ProgramDefinition]:
+    return list(intake.programs.values())

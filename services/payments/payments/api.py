@@ -120,8 +120,8 @@ async def _seen_by(uow: handlers.PaymentsUnit, payment_id: str, operator: Princi
 
 @router.post("/subsidy-requests", status_code=201,
              summary="File the subsidy request (서식4): P1 after the accepted report; P2 amount; due in 30 days (P3)")
-async def file_request(uow: Writer, payments: Config, form: SubsidyRequestForm,
-                       principal: CompanyOrOperator) -> PaymentView:
+async def file_request(principal: CompanyOrOperator, uow: Writer, payments: Config,
+                       form: SubsidyRequestForm) -> PaymentView:
     p = await handlers.file_subsidy_request(
         uow, payments, principal, application_id=form.application_id,
         proven_cost_including_vat=form.proven_cost_including_vat, documents=form.documents.model_dump(),
@@ -132,8 +132,8 @@ async def file_request(uow: Writer, payments: Config, form: SubsidyRequestForm,
 
 @router.post("/advance-requests", status_code=201,
              summary="Request the advance (선금) once the agreement is signed, where the program pays one (I1)")
-async def file_advance(uow: Writer, payments: Config, form: AdvanceRequestForm,
-                       principal: CompanyOrOperator) -> PaymentView:
+async def file_advance(principal: CompanyOrOperator, uow: Writer, payments: Config,
+                       form: AdvanceRequestForm) -> PaymentView:
     p = await handlers.file_advance_request(
         uow, payments, principal, application_id=form.application_id,
         bank=form.account.bank, account_number=form.account.number, account_holder=form.account.holder)
@@ -143,7 +143,7 @@ async def file_advance(uow: Writer, payments: Config, form: AdvanceRequestForm,
 @router.get("/programs/{program_id}/settlement",
             summary="The settlement (정산) by funding source: budget, committed, released, paid, clawed back, "
                     "outstanding and unspent, with the checks that it balances (L1–L4)")
-async def settlement(db: Reader, payments: Config, program_id: str, operator: Operator) -> Settlement:
+async def settlement(operator: Operator, db: Reader, payments: Config, program_id: str) -> Settlement:
     if program_id not in payments.programs or not operator.sees(program_id):
         raise RuleViolation(Problem("program_id", "L4", f"no program {program_id!r} here"), status_code=404)
     program = payments.program(program_id)
@@ -155,7 +155,7 @@ async def settlement(db: Reader, payments: Config, program_id: str, operator: Op
 
 
 @router.get("/ledger/{application_id}", summary="An application's ledger entries by funding source (L2, L3)")
-async def application_ledger(db: Reader, application_id: ApplicationId, operator: Operator) -> list[LedgerEntry]:
+async def application_ledger(operator: Operator, db: Reader, application_id: ApplicationId) -> list[LedgerEntry]:
     rows = await db.ledger_of(application_id)
     # T1: another agency's application has, for this caller, no entries (as one with no ledger yet)
     return [LedgerEntry(source=r.source, kind=r.kind, amount=r.amount, payment_id=r.payment_id, reason=r.reason,
@@ -163,7 +163,7 @@ async def application_ledger(db: Reader, application_id: ApplicationId, operator
 
 
 @router.get("/payments", summary="Payments: operators their agencies' (T1); a company its own")
-async def list_payments(db: Reader, principal: CompanyOrOperator, program_id: str | None = None,
+async def list_payments(principal: CompanyOrOperator, db: Reader, program_id: str | None = None,
                         status: PaymentStatus | None = None, purpose: str | None = None) -> list[PaymentView]:
     brn = principal.business_registration_number if principal.role is Role.COMPANY else None
     rows = await db.payments(program_id=program_id, brn=brn, status=status, purpose=purpose,
@@ -172,7 +172,7 @@ async def list_payments(db: Reader, principal: CompanyOrOperator, program_id: st
 
 
 @router.get("/payments/{payment_id}", summary="One payment with its breakdown and adjustments")
-async def get_payment(db: Reader, payment_id: PaymentId, principal: CompanyOrOperator) -> PaymentWithAdjustments:
+async def get_payment(principal: CompanyOrOperator, db: Reader, payment_id: PaymentId) -> PaymentWithAdjustments:
     p = _own(await db.payment(payment_id), principal)
     adjustments = await db.adjustments_of(payment_id)
     return PaymentWithAdjustments.model_validate({**_payment(p), "adjustments": [
@@ -181,7 +181,7 @@ async def get_payment(db: Reader, payment_id: PaymentId, principal: CompanyOrOpe
 
 
 @router.get("/payments/{payment_id}/account", summary="The full account number, to make the transfer (audited)")
-async def account(uow: Writer, payments: Config, payment_id: PaymentId, operator: Operator) -> AccountView:
+async def account(operator: Operator, uow: Writer, payments: Config, payment_id: PaymentId) -> AccountView:
     p = _own(await uow.store.payment(payment_id), operator)
     if p.account_ciphertext is None:
         raise RuleViolation(Problem("account", "P1", "no account on file for this payment"), status_code=404)
@@ -192,8 +192,8 @@ async def account(uow: Writer, payments: Config, payment_id: PaymentId, operator
 
 
 @router.post("/payments/{payment_id}/record", summary="Record the payment made; it closes (PaymentRecorded)")
-async def record(uow: Writer, payments: Config, payment_id: PaymentId, form: PaymentForm,
-                 operator: Operator) -> PaymentView:
+async def record(operator: Operator, uow: Writer, payments: Config, payment_id: PaymentId,
+                 form: PaymentForm) -> PaymentView:
     await _seen_by(uow, payment_id, operator)
     return payment_view(await handlers.record_payment(uow, payments, payment_id, operator, paid_on=form.paid_on,
                                                       amount=form.amount))
@@ -201,8 +201,8 @@ async def record(uow: Writer, payments: Config, payment_id: PaymentId, form: Pay
 
 @router.post("/payments/{payment_id}/recoveries", status_code=201,
              summary="Record clawback money that came back (C7, P4): the ledger's clawback is posted now")
-async def record_recovery(uow: Writer, payments: Config, payment_id: PaymentId, form: RecoveryForm,
-                          operator: Operator) -> PaymentView:
+async def record_recovery(operator: Operator, uow: Writer, payments: Config, payment_id: PaymentId,
+                          form: RecoveryForm) -> PaymentView:
     await _seen_by(uow, payment_id, operator)
     return payment_view(await handlers.record_recovery(uow, payments, payment_id, operator, amount=form.amount,
                                                        received_on=form.received_on))
@@ -210,29 +210,30 @@ async def record_recovery(uow: Writer, payments: Config, payment_id: PaymentId, 
 
 @router.post("/payments/{payment_id}/return",
              summary="Return a deficient subsidy request with reasons; P3's days restart at the complete one")
-async def return_request(uow: Writer, payments: Config, payment_id: PaymentId, form: ReturnForm,
-                         operator: Operator) -> PaymentView:
+async def return_request(operator: Operator, uow: Writer, payments: Config, payment_id: PaymentId,
+                         form: ReturnForm) -> PaymentView:
     await _seen_by(uow, payment_id, operator)
     return payment_view(await handlers.return_request(uow, payments, payment_id, operator, reasons=form.reasons))
 
 
 @router.post("/payments/{payment_id}/grant-decision",
              summary="Decide and notify the grant (교부결정 통지) of a complete subsidy request, before paying it")
-async def decide_grant(uow: Writer, payments: Config, payment_id: PaymentId, operator: Operator) -> PaymentView:
+async def decide_grant(operator: Operator, uow: Writer, payments: Config,
+                       payment_id: PaymentId) -> PaymentView:
     await _seen_by(uow, payment_id, operator)
     return payment_view(await handlers.decide_grant(uow, payments, payment_id, operator))
 
 
 @router.post("/payments/{payment_id}/adjustments", status_code=201,
              summary="Adjust the amount or the due date, with the reason (P4)")
-async def adjust(uow: Writer, payments: Config, payment_id: PaymentId, form: AdjustmentForm,
-                 operator: Operator) -> PaymentView:
+async def adjust(operator: Operator, uow: Writer, payments: Config, payment_id: PaymentId,
+                 form: AdjustmentForm) -> PaymentView:
     await _seen_by(uow, payment_id, operator)
     return payment_view(await handlers.adjust(uow, payments, payment_id, operator, amount=form.amount,
                                               due_on=form.due_on, reason=form.reason))
 
 
 @router.get("/payments/{payment_id}/audit", summary="Who did what to the payment, when and why")
-async def audit(db: Reader, payment_id: PaymentId, operator: Operator) -> list[AuditEntry]:
+async def audit(operator: Operator, db: Reader, payment_id: PaymentId) -> list[AuditEntry]:
     _own(await db.payment(payment_id), operator)
     return [AuditEntry(at=r.at, actor=r.actor, action=r.action, detail=r.detail) for r in await db.audit_of(payment_id)]
