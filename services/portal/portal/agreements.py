@@ -7,10 +7,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData, UploadFile
 
-from portal import forms, store, uploads
+from portal import forms, uploads
 from portal.company import keep_upload
 from portal.services import Services
-from portal.web import User, posted, render, see_other, signed_in
+from portal.web import PortalServices, posted, render, see_other, services_of, signed_in, tables_of, User
 
 router = APIRouter()
 PARTIES = ("company", "expert", "operator")
@@ -20,9 +20,8 @@ SUBSIDY_DOCUMENTS = (("quote_ref", "견적서"), ("transaction_statement_ref", "
 
 
 @router.get("/agreements")
-async def listing(request: Request) -> Response:
+async def listing(request: Request, services: PortalServices) -> Response:
     user = await signed_in(request, *PARTIES)
-    services: Services = request.app.state.services
     found = await services.get(user.person, "contracts", "/agreements")
     payments = [] if user.role == "expert" else await services.get(user.person, "payments", "/payments")
     return await render(request, "agreements.html", agreements=found, payments=payments)
@@ -30,11 +29,10 @@ async def listing(request: Request) -> Response:
 
 async def _page(request: Request, user: User, agreement_id: str, problems: list | None = None,
                 status_code: int = 200) -> Response:
-    services: Services = request.app.state.services
+    services: Services = services_of(request)
     found = await services.get(user.person, "contracts", f"/agreements/{agreement_id}")
     logs = await services.get(user.person, "contracts", f"/agreements/{agreement_id}/sessions")
-    async with request.app.state.sessions() as session:
-        db = store.PortalStore(session)
+    async with tables_of(request).reading() as db:
         drafts = await db.uploads_of_agreement(agreement_id, "report-draft")
     payments = [] if user.role == "expert" else [
         p for p in await services.get(user.person, "payments", "/payments")
@@ -53,7 +51,7 @@ async def agreement(request: Request, agreement_id: str) -> Response:
 
 async def _act(request: Request, user: User, agreement_id: str, service: str, path: str, body: dict | None = None
                ) -> Response:
-    answer = await request.app.state.services.call(user.person, service, "POST", path, json=body)
+    answer = await services_of(request).call(user.person, service, "POST", path, json=body)
     if answer.ok:
         return see_other(f"/agreements/{agreement_id}")
     return await _page(request, user, agreement_id, [forms.field_errors(answer.problems)], 422)
@@ -90,10 +88,10 @@ async def log_session(request: Request, agreement_id: str) -> Response:
 
 
 @router.post("/agreements/{agreement_id}/report-draft")
-async def report_draft(request: Request, agreement_id: str) -> Response:
+async def report_draft(request: Request, services: PortalServices, agreement_id: str) -> Response:
     """The expert's (or company's) draft of the result report, kept for the company to submit."""
     user, form = await posted(request, "expert", "company")
-    await request.app.state.services.get(user.person, "contracts", f"/agreements/{agreement_id}")  # theirs (C9)
+    await services.get(user.person, "contracts", f"/agreements/{agreement_id}")  # theirs (C9)
     _, problems = await _files(request, user, form, "draft", agreement_id, "report-draft")
     if problems:
         return await _page(request, user, agreement_id, problems, 422)
@@ -130,10 +128,10 @@ async def return_report(request: Request, agreement_id: str) -> Response:
 
 
 @router.post("/agreements/{agreement_id}/subsidy-request")
-async def subsidy_request(request: Request, agreement_id: str) -> Response:
+async def subsidy_request(request: Request, services: PortalServices, agreement_id: str) -> Response:
     """서식4: the proven cost, the five documents and the account (P1); payments computes the amount (P2)."""
     user, form = await posted(request, "company")
-    found = await request.app.state.services.get(user.person, "contracts", f"/agreements/{agreement_id}")
+    found = await services.get(user.person, "contracts", f"/agreements/{agreement_id}")
     documents: dict[str, str] = {}
     problems: list[dict] = []
     for name, _label in SUBSIDY_DOCUMENTS:

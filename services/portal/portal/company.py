@@ -8,18 +8,20 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
-from portal import forms, labels, store, uploads
-from portal.web import User, now, posted, render, see_other, signed_in
+from portal import forms, labels, uploads
+from portal.web import (
+    now, PortalServices, posted, render, see_other, services_of, Settings, settings_of, signed_in,
+    Tables, tables_of, User,
+)
 
 router = APIRouter()
 
 
 async def keep_upload(request: Request, user: User, upload: UploadFile, *, purpose: str = "evidence",
                       agreement_id: str | None = None) -> uploads.Stored:
-    settings = request.app.state.settings
+    settings = settings_of(request)
     stored = await uploads.keep(upload, settings.upload_dir, settings.upload_max_bytes)
-    async with request.app.state.sessions() as session, session.begin():
-        db = store.PortalStore(session)
+    async with tables_of(request).writing() as db:
         await db.add_upload(upload_id=stored.upload_id, account_id=user.account_id, brn=user.brn,
                             filename=stored.filename, media_type=stored.media_type,
                             size_bytes=stored.size_bytes, sha256=stored.sha256, at=now(), purpose=purpose,
@@ -28,19 +30,17 @@ async def keep_upload(request: Request, user: User, upload: UploadFile, *, purpo
 
 
 async def _programs(request: Request, user: User) -> list[dict]:
-    return await request.app.state.services.programs(user.person)
+    return await services_of(request).programs(user.person)
 
 
 @router.get("/company")
-async def dashboard(request: Request) -> Response:
+async def dashboard(request: Request, services: PortalServices, tables: Tables) -> Response:
     user = await signed_in(request, "company")
-    services = request.app.state.services
     applications = await services.get(user.person, "intake", "/applications", limit=100)
     programs = await _programs(request, user)
     applied = {a["program_id"] for a in applications if a["status"] not in ("rejected", "withdrawn")}
     programs = [p for p in programs if accepting_now(p, now())]
-    async with request.app.state.sessions() as session:
-        db = store.PortalStore(session)
+    async with tables.reading() as db:
         recent = await db.notices_for(user.recipients, limit=5)
     return await render(request, "company.html", applications=applications, recent=recent,
                         programs=[p for p in programs if p["program_id"] not in applied])
@@ -105,8 +105,7 @@ async def _filename(request: Request, reference: str) -> str:
     upload_id = uploads.upload_id_of(reference)
     if upload_id is None:
         return ""
-    async with request.app.state.sessions() as session:
-        db = store.PortalStore(session)
+    async with tables_of(request).reading() as db:
         row = await db.upload(upload_id)
     return row.filename if row else ""
 
@@ -136,26 +135,24 @@ async def submit(request: Request) -> Response:
 
 async def _post_application(request: Request, user: User, body: dict, key: str):
     # The same key on a double click or a resent form: intake answers the first submission again (A2)
-    return await request.app.state.services.call(user.person, "intake", "POST", "/applications", json=body,
+    return await services_of(request).call(user.person, "intake", "POST", "/applications", json=body,
                                                  idempotency_key=key[:100] or None)
 
 
 @router.get("/applications/{application_id}")
-async def application(request: Request, application_id: str) -> Response:
+async def application(request: Request, services: PortalServices, tables: Tables, application_id: str) -> Response:
     user = await signed_in(request, "company", "operator")
-    found = await request.app.state.services.get(user.person, "intake", f"/applications/{application_id}")
-    async with request.app.state.sessions() as session:
-        db = store.PortalStore(session)
+    found = await services.get(user.person, "intake", f"/applications/{application_id}")
+    async with tables.reading() as db:
         timeline = await db.timeline(application_id)
     return await render(request, "application.html", application=found, timeline=timeline,
                         rows=range(3), documents=labels.DOCUMENT, errors={}, general={})
 
 
 @router.post("/applications/{application_id}/evidence")
-async def supplement(request: Request, application_id: str) -> Response:
+async def supplement(request: Request, services: PortalServices, tables: Tables, application_id: str) -> Response:
     """E6: the company adds documents; intake takes the form again with the longer evidence list."""
     user, form = await posted(request, "company")
-    services = request.app.state.services
     found = await services.get(user.person, "intake", f"/applications/{application_id}")
     errors: dict[str, str] = {}
     added = await evidence_rows(request, user, form, errors)
@@ -169,23 +166,21 @@ async def supplement(request: Request, application_id: str) -> Response:
         errors = forms.field_errors(answer.problems)
     elif not added and not errors:
         errors["evidence"] = "올릴 서류를 고르세요 — E6"
-    async with request.app.state.sessions() as session:
-        db = store.PortalStore(session)
+    async with tables.reading() as db:
         timeline = await db.timeline(application_id)
     return await render(request, "application.html", 422, application=found, timeline=timeline, rows=range(3),
                         documents=labels.DOCUMENT, errors=errors, general=errors)
 
 
 @router.get("/files/{upload_id}")
-async def download(request: Request, upload_id: str) -> Response:
+async def download(request: Request, tables: Tables, settings: Settings, upload_id: str) -> Response:
     """A file the person uploaded, or (operators, and the company's expert) one of their company's."""
     user = await signed_in(request)
     try:
-        path = uploads.path_of(request.app.state.settings.upload_dir, upload_id)
+        path = uploads.path_of(settings.upload_dir, upload_id)
     except uploads.UploadRefused:
         return await render(request, "error.html", 404, title="파일을 찾을 수 없습니다", message=upload_id[:80])
-    async with request.app.state.sessions() as session:
-        db = store.PortalStore(session)
+    async with tables.reading() as db:
         row = await db.upload(upload_id)
     if row is None or not path.exists() or not (
             user.role == "operator" or row.account_id == user.account_id

@@ -7,16 +7,15 @@ from decimal import Decimal
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from portal.web import posted, render, see_other, signed_in
+from portal.web import PortalServices, posted, render, see_other, signed_in
 
 router = APIRouter()
 LEVEL_NAMES = ("매우우수", "우수", "보통", "미흡", "매우미흡")
 
 
 @router.get("/evaluator")
-async def rounds(request: Request) -> Response:
+async def rounds(request: Request, services: PortalServices) -> Response:
     user = await signed_in(request, "evaluator")
-    services = request.app.state.services
     found = await services.get(user.person, "evaluation", "/rounds")
     assigned = {r["round_id"]: await services.get(user.person, "evaluation", f"/rounds/{r['round_id']}/applications")
                 for r in found if r["status"] == "open"}
@@ -30,21 +29,20 @@ def normalised(levels: dict[str, int], sheet: dict) -> Decimal:
 
 
 @router.get("/evaluator/rounds/{round_id}/applications/{application_id}")
-async def sheet(request: Request, round_id: str, application_id: str) -> Response:
+async def sheet(request: Request, services: PortalServices, round_id: str, application_id: str) -> Response:
     user = await signed_in(request, "evaluator")
-    found = await request.app.state.services.get(user.person, "evaluation",
+    found = await services.get(user.person, "evaluation",
                                                  f"/rounds/{round_id}/applications/{application_id}")
     return await render(request, "score_sheet.html", round_id=round_id, app=found, level_names=LEVEL_NAMES,
                         errors={}, saved=None, chosen={})
 
 
 @router.post("/evaluator/rounds/{round_id}/applications/{application_id}/declaration")
-async def declare(request: Request, round_id: str, application_id: str) -> Response:
+async def declare(request: Request, services: PortalServices, round_id: str, application_id: str) -> Response:
     user, form = await posted(request, "evaluator")
     conflicted = form.get("conflicted") == "yes"
     body = {"conflicted": conflicted, "relation": str(form.get("relation", "")).strip() or None,
             "detail": str(form.get("detail", "")).strip() or None}
-    services = request.app.state.services
     path = f"/rounds/{round_id}/applications/{application_id}"
     answer = await services.call(user.person, "evaluation", "PUT", f"{path}/declaration", json=body)
     if answer.ok and conflicted:
@@ -57,9 +55,8 @@ async def declare(request: Request, round_id: str, application_id: str) -> Respo
 
 
 @router.post("/evaluator/rounds/{round_id}/applications/{application_id}/score")
-async def score(request: Request, round_id: str, application_id: str) -> Response:
+async def score(request: Request, services: PortalServices, round_id: str, application_id: str) -> Response:
     user, form = await posted(request, "evaluator")
-    services = request.app.state.services
     path = f"/rounds/{round_id}/applications/{application_id}"
     found = await services.get(user.person, "evaluation", path)
     chosen = {item["code"]: str(form.get(f"levels.{item['code']}", ""))

@@ -13,7 +13,10 @@ from fastapi.responses import Response
 
 from portal import forms, report as program_report, store
 from portal.services import Person, ServiceUnavailable, Services
-from portal.web import User, now, posted, render, see_other, signed_in
+from sme_runtime.routes import Transactions
+from portal.web import (
+    Jobs, now, PortalServices, posted, render, see_other, services_of, signed_in, Tables, User,
+)
 from sme_schemas.catalog import SERVICES as CATALOG_SERVICES
 
 router = APIRouter()
@@ -23,9 +26,8 @@ RECHECK_WAIT_SECONDS = 180
 
 
 @router.get("/operator")
-async def overview(request: Request) -> Response:
+async def overview(request: Request, services: PortalServices) -> Response:
     user = await signed_in(request, "operator")
-    services: Services = request.app.state.services
     reviews = await services.get(user.person, "screening", "/reviews")
     waiting = await services.get(user.person, "screening", "/lookups/waiting")
     payments = await services.get(user.person, "payments", "/payments")
@@ -44,16 +46,15 @@ async def reviews(request: Request) -> Response:
 
 
 async def _reviews_page(request: Request, user: User, errors: dict, status_code: int = 200) -> Response:
-    found = await request.app.state.services.get(user.person, "screening", "/reviews")
+    found = await services_of(request).get(user.person, "screening", "/reviews")
     return await render(request, "reviews.html", status_code, reviews=found, errors=errors)
 
 
 @router.post("/operator/reviews/{application_id}/ruling")
-async def ruling(request: Request, application_id: str) -> Response:
+async def ruling(request: Request, services: PortalServices, application_id: str) -> Response:
     user, form = await posted(request, "operator")
     body = {"decision": str(form.get("decision", "")), "reason": str(form.get("reason", "")).strip(),
             "purpose": str(form.get("purpose", "screening"))}
-    services: Services = request.app.state.services
     answer = await services.call(user.person, "screening", "POST", f"/reviews/{application_id}/rulings", json=body)
     if answer.ok:
         return see_other("/operator/reviews")
@@ -63,18 +64,16 @@ async def ruling(request: Request, application_id: str) -> Response:
 # --- rounds -------------------------------------------------------------------------------------------------
 
 @router.get("/operator/rounds")
-async def rounds(request: Request) -> Response:
+async def rounds(request: Request, services: PortalServices) -> Response:
     user = await signed_in(request, "operator")
-    services: Services = request.app.state.services
     return await render(request, "rounds.html", rounds=await services.get(user.person, "evaluation", "/rounds"),
                         programs=await services.programs(user.person), problems=[])
 
 
 @router.post("/operator/rounds")
-async def open_round(request: Request) -> Response:
+async def open_round(request: Request, services: PortalServices) -> Response:
     user, form = await posted(request, "operator")
     body = {"program_id": str(form.get("program_id", "")), "call_id": str(form.get("call_id", "")).strip() or None}
-    services: Services = request.app.state.services
     answer = await services.call(user.person, "evaluation", "POST", "/rounds", json=body)
     if answer.ok:
         return see_other(f"/operator/rounds/{answer.body['round_id']}")
@@ -90,7 +89,7 @@ async def round_page(request: Request, round_id: str) -> Response:
 
 async def _round_page(request: Request, round_id: str, problems: list, status_code: int = 200) -> Response:
     user = await signed_in(request, "operator")
-    services: Services = request.app.state.services
+    services: Services = services_of(request)
     found = await services.get(user.person, "evaluation", f"/rounds/{round_id}")
     pool = await services.get(user.person, "evaluation", "/evaluators")
     ranked = sorted((a for a in found["applications"] if a.get("rank")), key=lambda a: a["rank"])
@@ -99,11 +98,11 @@ async def _round_page(request: Request, round_id: str, problems: list, status_co
 
 
 @router.post("/operator/rounds/{round_id}/committee")
-async def seat_committee(request: Request, round_id: str) -> Response:
+async def seat_committee(request: Request, services: PortalServices, round_id: str) -> Response:
     user, form = await posted(request, "operator")
     members = [{"evaluator_id": key.removeprefix("seat."), "role": str(value)} for key, value in form.items()
                if key.startswith("seat.") and value in ("chair", "member", "secretary")]
-    answer = await request.app.state.services.call(user.person, "evaluation", "PUT", f"/rounds/{round_id}/committee",
+    answer = await services.call(user.person, "evaluation", "PUT", f"/rounds/{round_id}/committee",
                                                    json={"members": members})
     if answer.ok:
         return see_other(f"/operator/rounds/{round_id}")
@@ -111,28 +110,26 @@ async def seat_committee(request: Request, round_id: str) -> Response:
 
 
 @router.post("/operator/rounds/{round_id}/close")
-async def close_round(request: Request, round_id: str) -> Response:
+async def close_round(request: Request, services: PortalServices, tables: Tables, jobs: Jobs,
+                      round_id: str) -> Response:
     """Closing runs as a job: ranking and selection (F1–F4), then the X11 re-checks of the selected, which take
     as long as the registries do. The page that follows shows each step."""
     user, _ = await posted(request, "operator")
     job_id = "job_" + secrets.token_urlsafe(12)
-    async with request.app.state.sessions() as session, session.begin():
-        db = store.PortalStore(session)
+    async with tables.writing() as db:
         await db.start_job(job_id=job_id, kind="close-round", title=f"{round_id} 심사 마감",
                            account_id=user.account_id, at=now())
         await db.job_step(job_id, f"{user.display_name}님이 마감을 시작했습니다", now())
-    task = asyncio.create_task(_close(request.app, user.person, round_id, job_id))
-    request.app.state.jobs.add(task)
-    task.add_done_callback(request.app.state.jobs.discard)
+    task = asyncio.create_task(_close(services, tables, user.person, round_id, job_id))
+    jobs.add(task)
+    task.add_done_callback(jobs.discard)
     return see_other(f"/operator/jobs/{job_id}")
 
 
-async def _close(app, person: Person, round_id: str, job_id: str) -> None:
-    services: Services = app.state.services
-
+async def _close(services: Services, tables: Transactions[store.PortalStore], person: Person, round_id: str,
+                 job_id: str) -> None:
     async def step(text: str, status: str | None = None, link: str | None = None) -> None:
-        async with app.state.sessions() as session, session.begin():
-            db = store.PortalStore(session)
+        async with tables.writing() as db:
             await db.job_step(job_id, text, now(), status=status, link=link)
 
     link = f"/operator/rounds/{round_id}"
@@ -181,10 +178,9 @@ def _counts(round_view: dict) -> str:
 
 
 @router.get("/operator/jobs/{job_id}")
-async def job_page(request: Request, job_id: str) -> Response:
+async def job_page(request: Request, tables: Tables, job_id: str) -> Response:
     user = await signed_in(request, "operator")
-    async with request.app.state.sessions() as session:
-        db = store.PortalStore(session)
+    async with tables.reading() as db:
         found = await db.job(job_id)
     if found is None or found.account_id != user.account_id:  # one's own work only (T1: never another agency's)
         return await render(request, "error.html", 404, title="작업을 찾을 수 없습니다", message=job_id[:40])
@@ -199,7 +195,7 @@ async def payments(request: Request) -> Response:
 
 
 async def _payments_page(request: Request, user: User, problems: dict, status_code: int = 200) -> Response:
-    found = await request.app.state.services.get(user.person, "payments", "/payments")
+    found = await services_of(request).get(user.person, "payments", "/payments")
     return await render(request, "payments.html", status_code, payments=found, problems=problems)
 
 
@@ -214,7 +210,7 @@ async def _payment_action(request: Request, payment_id: str, action: str, body: 
     """One operator action on a payment at the payments service; back to the list, or the list with its errors."""
     if user is None:
         user, _ = await posted(request, "operator")
-    services: Services = request.app.state.services
+    services: Services = services_of(request)
     answer = await services.call(user.person, "payments", "POST", f"/payments/{payment_id}/{action}", json=body)
     if answer.ok:
         return see_other("/operator/payments")
@@ -249,9 +245,8 @@ async def return_request(request: Request, payment_id: str) -> Response:
 
 
 @router.get("/operator/dead-letters")
-async def dead_letters(request: Request) -> Response:
+async def dead_letters(request: Request, services: PortalServices) -> Response:
     user = await signed_in(request, "operator")
-    services: Services = request.app.state.services
     found = {s: await services.get(user.person, s, "/dead-letters") for s in SERVICES}
     return await render(request, "dead_letters.html", dead=found)
 
@@ -260,7 +255,7 @@ async def dead_letters(request: Request) -> Response:
 
 async def _report(request: Request, program_id: str) -> tuple[dict, list[program_report.ReportRow]]:
     user = await signed_in(request, "operator")
-    services: Services = request.app.state.services
+    services: Services = services_of(request)
     programs = await services.programs(user.person)
     program = next((p for p in programs if p["program_id"] == program_id), {"program_id": program_id,
                                                                              "name": program_id})

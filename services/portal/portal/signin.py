@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from portal import notices, security, store
-from portal.web import SIGNIN_CSRF_COOKIE, User, now, posted, render, see_other, session_cookie, signed_in
+from portal.web import (
+    Lifetime, now, posted, render, see_other, session_cookie, Settings, settings_of, signed_in,
+    SIGNIN_CSRF_COOKIE, Tables, User,
+)
 
 router = APIRouter()
 GENERIC_FAILURE = "아이디 또는 비밀번호가 맞지 않습니다"
@@ -37,11 +41,11 @@ async def login_page(request: Request, next: str | None = None) -> Response:
 
 def _signin_cookie(request: Request, response: Response, token: str) -> None:
     response.set_cookie(SIGNIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login",
-                        secure=request.app.state.settings.secure_cookies, max_age=3600)
+                        secure=settings_of(request).secure_cookies, max_age=3600)
 
 
 @router.post("/login")
-async def login(request: Request) -> Response:
+async def login(request: Request, tables: Tables, settings: Settings, lifetime: Lifetime) -> Response:
     form = await request.form()
     login_name = security.normalised_login(str(form.get("login", "")))
     password = str(form.get("password", ""))
@@ -50,10 +54,9 @@ async def login(request: Request) -> Response:
     if not security.csrf_ok(request.cookies.get(SIGNIN_CSRF_COOKIE), str(form.get("csrf_token", ""))):
         return await _refused(request, "보안 토큰이 맞지 않습니다. 화면을 새로 고친 뒤 다시 시도해 주세요.", login_name,
                               next_page, status_code=403)
-    settings, at = request.app.state.settings, now()
+    at = now()
     lockout = security.Lockout(settings.lockout_failures, settings.lockout_minutes)
-    async with request.app.state.sessions() as session, session.begin():
-        db = store.PortalStore(session)
+    async with tables.writing() as db:
         account = await db.account_by_login(login_name, lock=True)
         if account is not None and lockout.locked(account.locked_until, at):
             return await _refused(request, f"로그인을 {settings.lockout_failures}회 잘못 시도해 계정이 잠겼습니다. "
@@ -69,7 +72,6 @@ async def login(request: Request) -> Response:
         await db.record_signin(account.account_id, failed=0, locked_until=None)
         # A new session id at every sign-in: an id planted before it (session fixation) is never the signed-in one
         token, csrf = security.new_token(), security.new_token()
-        lifetime = request.app.state.session_lifetime
         await db.open_session(token_hash=security.token_hash(token), account_id=account.account_id,
                               csrf_token=csrf, at=at, expires_at=lifetime.expires(at, at))
     response = see_other(next_page or HOME[account.role])
@@ -89,12 +91,11 @@ async def _refused(request: Request, message: str, login_name: str, next_page: s
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
+async def logout(request: Request, tables: Tables) -> Response:
     await posted(request)
     token = request.cookies.get(session_cookie(request))
     if token:
-        async with request.app.state.sessions() as session, session.begin():
-            db = store.PortalStore(session)
+        async with tables.writing() as db:
             await db.close_session(security.token_hash(token))
     response = see_other("/login")
     response.delete_cookie(session_cookie(request), path="/")
@@ -102,10 +103,9 @@ async def logout(request: Request) -> Response:
 
 
 @router.get("/notifications")
-async def notifications(request: Request) -> Response:
+async def notifications(request: Request, tables: Tables) -> Response:
     user = await signed_in(request)
-    async with request.app.state.sessions() as session, session.begin():
-        db = store.PortalStore(session)
+    async with tables.writing() as db:
         rows = await db.notices_for(user.recipients, limit=200)
         await db.mark_read(user.recipients, now())
     return await render(request, "notifications.html", notices=rows)
@@ -114,14 +114,13 @@ async def notifications(request: Request) -> Response:
 # --- invitations ------------------------------------------------------------------------------------------
 
 @router.get("/operator/invites")
-async def invites_page(request: Request) -> Response:
+async def invites_page(request: Request, tables: Tables) -> Response:
     user = await signed_in(request, "operator")
-    async with request.app.state.sessions() as session:
-        return await render(request, "invites.html", **await _people_of(session, user))
+    async with tables.reading() as db:
+        return await render(request, "invites.html", **await _people_of(db, user))
 
 
-async def _people_of(session, user: User) -> dict:
-    db = store.PortalStore(session)
+async def _people_of(db: store.PortalStore, user: User) -> dict[str, Any]:
     """T1: the invitations and accounts of the operator's agencies only."""
     mine = list(user.agencies)
     return {"invites": await db.invites(agencies=mine),
@@ -129,25 +128,24 @@ async def _people_of(session, user: User) -> dict:
 
 
 @router.post("/operator/invites")
-async def invite(request: Request) -> Response:
+async def invite(request: Request, tables: Tables, settings: Settings) -> Response:
     user, form = await posted(request, "operator")
     values = {k: str(form.get(k, "")).strip() for k in ("role", "login", "display_name", "email", "brn",
                                                         "evaluator_id")}
     problems = invite_problems(values)
-    async with request.app.state.sessions() as session, session.begin():
-        db = store.PortalStore(session)
+    async with tables.writing() as db:
         if problems:
             return await render(request, "invites.html", 422, problems=problems, values=values,
-                                **await _people_of(session, user))
+                                **await _people_of(db, user))
         token, at = security.new_token(), now()
         login_name = values["brn"] if values["role"] == "company" else security.normalised_login(values["login"])
         await db.add_invite(token_hash=security.token_hash(token), role=values["role"], login=login_name,
                             display_name=values["display_name"], email=values["email"],
                             brn=values["brn"] or None, evaluator_id=values["evaluator_id"] or None,
                             invited_by=user.login, at=at, agencies=list(user.agencies),
-                            expires_at=at + timedelta(days=request.app.state.settings.invite_days))
-        link = f"{request.app.state.settings.public_url.rstrip('/')}/invite/{token}"
-        return await render(request, "invites.html", created=link, **await _people_of(session, user))
+                            expires_at=at + timedelta(days=settings.invite_days))
+        link = f"{settings.public_url.rstrip('/')}/invite/{token}"
+        return await render(request, "invites.html", created=link, **await _people_of(db, user))
 
 
 def invite_problems(values: dict[str, str]) -> dict[str, str]:
@@ -170,9 +168,8 @@ def invite_problems(values: dict[str, str]) -> dict[str, str]:
 
 
 @router.get("/invite/{token}")
-async def invite_page(request: Request, token: str) -> Response:
-    async with request.app.state.sessions() as session:
-        db = store.PortalStore(session)
+async def invite_page(request: Request, tables: Tables, token: str) -> Response:
+    async with tables.reading() as db:
         invite_row = await db.open_invite(security.token_hash(token), now())
     if invite_row is None:
         return await render(request, "error.html", 404, title="초대장이 없거나 만료되었습니다",
@@ -181,12 +178,11 @@ async def invite_page(request: Request, token: str) -> Response:
 
 
 @router.post("/invite/{token}")
-async def accept(request: Request, token: str) -> Response:
+async def accept(request: Request, tables: Tables, token: str) -> Response:
     form = await request.form()
     password, again = str(form.get("password", "")), str(form.get("password_again", ""))
     at = now()
-    async with request.app.state.sessions() as session, session.begin():
-        db = store.PortalStore(session)
+    async with tables.writing() as db:
         invite_row = await db.open_invite(security.token_hash(token), at, lock=True)
         if invite_row is None:
             return await render(request, "error.html", 404, title="초대장이 없거나 만료되었습니다",

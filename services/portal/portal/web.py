@@ -5,21 +5,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
 from portal import labels, notices, security, store
-from portal.services import Denied, Person, ServiceUnavailable
+from portal.config import PortalSettings
+from portal.services import Denied, Person, Services, ServiceUnavailable
+from sme_runtime.routes import Transactions, started, transactions
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters.update(won=labels.won, kst=labels.kst, day=labels.day, rule=labels.rule)
 TEMPLATES.env.globals.update(labels=labels)
 SIGNIN_CSRF_COOKIE = "sme_signin"
+
+# What the portal set up at start, each typed (sme_runtime.routes): routes take them as dependencies, the helpers
+# every page shares (given the request) call the same accessors.
+tables_of = transactions(store.PortalStore)
+services_of = started("services", Services)
+settings_of = started("settings", PortalSettings)
+lifetime_of = started("session_lifetime", security.SessionLifetime)
+jobs_of = started("jobs", set)
+Tables = Annotated[Transactions[store.PortalStore], Depends(tables_of)]
+PortalServices = Annotated[Services, Depends(services_of)]
+Settings = Annotated[PortalSettings, Depends(settings_of)]
+Lifetime = Annotated[security.SessionLifetime, Depends(lifetime_of)]
+Jobs = Annotated[set[Any], Depends(jobs_of)]  # the pages' long work running now (its tasks kept until done)
 HEADERS = {
     # Every script, style and image is the portal's own (no CDN); nothing may frame it (clickjacking)
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -37,7 +52,7 @@ def now() -> datetime:
 
 def session_cookie(request: Request) -> str:
     # __Host- binds the cookie to this host and path over HTTPS; plain HTTP (development) cannot carry it
-    return "__Host-sme_session" if request.app.state.settings.secure_cookies else "sme_session"
+    return "__Host-sme_session" if settings_of(request).secure_cookies else "sme_session"
 
 
 @dataclass(frozen=True)
@@ -83,9 +98,8 @@ async def current_user(request: Request) -> User | None:
     user = None
     if token:
         at = now()
-        lifetime = request.app.state.session_lifetime
-        async with request.app.state.sessions() as session, session.begin():
-            db = store.PortalStore(session)
+        lifetime = lifetime_of(request)
+        async with tables_of(request).writing() as db:
             row = await db.signed_in(security.token_hash(token), at)
             if row is not None:
                 await db.touch_session(security.token_hash(token), at=at,
@@ -111,7 +125,7 @@ async def posted(request: Request, *roles: str) -> tuple[User, FormData]:
     """A form post by the person signed in (with one of `roles`, any when none is given), refused unless it
     carries their session's CSRF token."""
     user = await signed_in(request, *roles)
-    form = await request.form(max_part_size=request.app.state.settings.upload_max_bytes + 1024)
+    form = await request.form(max_part_size=settings_of(request).upload_max_bytes + 1024)
     given = form.get("csrf_token")
     if not security.csrf_ok(user.csrf_token, given if isinstance(given, str) else None):
         raise CsrfRefused()
@@ -122,8 +136,7 @@ async def render(request: Request, template: str, status_code: int = 200, **cont
     user = await current_user(request)
     unread = 0
     if user is not None:
-        async with request.app.state.sessions() as session:
-            db = store.PortalStore(session)
+        async with tables_of(request).reading() as db:
             unread = await db.unread_count(user.recipients)
     return TEMPLATES.TemplateResponse(request, template, {"user": user, "unread": unread, **context},
                                       status_code=status_code)

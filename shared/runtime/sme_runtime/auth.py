@@ -20,6 +20,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from sme_runtime.routes import started
+from sme_runtime.settings import ServiceSettings
+
 if TYPE_CHECKING:
     from sme_programs import Programs
 
@@ -157,7 +160,7 @@ def requires(*roles: Role) -> Callable[..., Awaitable[Principal]]:
 
     async def dependency(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
                                                                   Depends(bearer_scheme)]) -> Principal:
-        principal = authorise(credentials, request.app.state.token_verifier, roles)
-        return principal.within(request.app.state.settings.programs)
+        principal = authorise(credentials, started("token_verifier", TokenVerifier)(request), roles)
+        return principal.within(started("settings", ServiceSettings)(request).programs)
 
     return dependency

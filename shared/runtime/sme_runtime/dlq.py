@@ -19,7 +19,7 @@ from typing import Annotated, Any, Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import TopicAuthorizationFailedError
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,10 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sme_runtime.auth import PLATFORM, Principal, Role, requires
 from sme_runtime.kafka_access import KafkaAccess, kafka_access
 from sme_runtime.problems import Problem, RuleViolation
+from sme_runtime.routes import ReadSession, WriteSession, started
+from sme_runtime.settings import ServiceSettings
 from sme_runtime.views import View
 from sme_schemas.values import ShortText
 
 Operator = Annotated[Principal, Depends(requires(Role.OPERATOR))]
+Settings = Annotated[ServiceSettings, Depends(started("settings", ServiceSettings))]
 
 
 class ReplayRequest(BaseModel):
@@ -172,24 +175,18 @@ def dead_letter_routes() -> APIRouter:
     router = APIRouter(tags=["operations"])
 
     @router.get("/dead-letters", summary="Events this service could not apply, with the reason (operators)")
-    async def listed(request: Request, operator: Operator, consumer: str | None = None,
+    async def listed(operator: Operator, session: ReadSession, settings: Settings, consumer: str | None = None,
                      include_replayed: bool = False) -> list[DeadLetter]:
-        async with request.app.state.sessions() as session:
-            rows = await dead_letters(session, _visible_to(operator, request), consumer=consumer,
-                                      include_replayed=include_replayed)
+        rows = await dead_letters(session, Visible.to(operator, settings.programs), consumer=consumer,
+                                  include_replayed=include_replayed)
         return [DeadLetter(**r) for r in rows]
 
     @router.post("/dead-letters/replay", summary="Publish dead letters again after their cause is fixed "
                  "(operators; idempotent: an event is applied once however often it is replayed)")
-    async def replayed(body: ReplayRequest, request: Request, operator: Operator) -> list[ReplayedView]:
-        async with request.app.state.sessions() as session, session.begin():
-            done = await replay(session, request.app.state.settings.kafka, body.ids,
-                                by=f"operator:{operator.subject}", reason=body.reason,
-                                visible=_visible_to(operator, request))
+    async def replayed(operator: Operator, body: ReplayRequest, session: WriteSession,
+                       settings: Settings) -> list[ReplayedView]:
+        done = await replay(session, settings.kafka, body.ids, by=f"operator:{operator.subject}", reason=body.reason,
+                            visible=Visible.to(operator, settings.programs))
         return [ReplayedView(**r.__dict__) for r in done]
 
     return router
-
-
-def _visible_to(operator: Principal, request: Request) -> Visible:
-    return Visible.to(operator, request.app.state.settings.programs)

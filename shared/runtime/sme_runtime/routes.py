@@ -8,7 +8,8 @@ a client is never told "done" of a change that then failed to commit — the com
 and a route that raises rolls everything back."""
 from __future__ import annotations
 
-from typing import Annotated, AsyncIterator, Callable, TypeVar
+from contextlib import asynccontextmanager
+from typing import Annotated, AsyncIterator, Callable, Generic, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -74,5 +75,33 @@ def writer(unit_of: Callable[[AsyncSession], UnitT]) -> Callable[[AsyncSession],
 
     def dependency(session: WriteSession) -> UnitT:
         return unit_of(session)
+
+    return dependency
+
+
+class Transactions(Generic[StoreT]):
+    """A route's store when it also calls other services (the portal): each read or write is its own short
+    transaction (`async with tables.writing() as db:`), never one held open across a call to another service."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], store: Callable[[AsyncSession], StoreT]) -> None:
+        self._sessions, self._store = sessions, store
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[StoreT]:
+        async with self._sessions() as session:
+            yield self._store(session)
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[StoreT]:
+        """Committed when the block ends, rolled back when it raises."""
+        async with self._sessions() as session, session.begin():
+            yield self._store(session)
+
+
+def transactions(store: Callable[[AsyncSession], StoreT]) -> Callable[[Request], Transactions[StoreT]]:
+    """A dependency (or, given the request, an accessor) giving the store's `Transactions`."""
+
+    def dependency(request: Request) -> Transactions[StoreT]:
+        return Transactions(_sessions(request), store)
 
     return dependency
