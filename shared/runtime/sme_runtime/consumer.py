@@ -350,24 +350,17 @@ class ReliableConsumers:
             program_of_event(self.programs, program_id)
 
     async def _dead_letter(self, record: Any, group: str, exc: Exception, *, event_id: str | None) -> None:
-        """Publish the original message to <topic>.dlq with the error in headers; retried until it is there. A
-        copy that would not fit in a Kafka message is truncated, with the original's offset to find it by."""
-        headers = dead_letter_headers(record, group, exc)
-        body, truncate = record.value or b"", _too_large(record.value or b"", headers)
+        """Publish the original message to <topic>.dlq (send_to_dead_letters), then record it for the operators'
+        list, retried until it is there: the offset moves on only after both."""
+        await send_to_dead_letters(self.broker, record, group, exc, retry_max_seconds=self.retry_max_seconds)
         backoff = Backoff(cap=self.retry_max_seconds)
         while True:
             try:
-                if truncate:
-                    body, headers = truncated_copy(record.value or b"", headers)
-                await self.broker.publish(body, topic=dlq_topic(record.topic), key=record.key, headers=headers)
                 await self._record_dead_letter(record, group, event_id, exc)
-                break
-            except MessageSizeTooLargeError:
-                truncate = True  # the broker's limit is below ours: the next attempt sends the short copy
-            except Exception as publish_exc:  # noqa: BLE001 - the DLQ must receive it before the offset moves on
-                log.warning("dead-lettering to %s failed (%s); retrying in %.1fs", dlq_topic(record.topic),
-                            publish_exc, await backoff.wait())
-        log.warning("dead-lettered %s@%s/%s: %s", record.topic, record.partition, record.offset, exc)
+                return
+            except Exception as record_exc:  # noqa: BLE001 - the database is away: the list must have it
+                log.warning("recording the dead letter of %s@%s/%s failed (%s); retrying in %.1fs", record.topic,
+                            record.partition, record.offset, record_exc, await backoff.wait())
 
     async def _record_dead_letter(self, record: Any, group: str, event_id: str | None, exc: Exception) -> None:
         async with self.sessions() as session, session.begin():
@@ -386,6 +379,28 @@ class ReliableConsumers:
             await msg.ack()
         except Exception as exc:  # noqa: BLE001 - a rebalance may refuse the commit; redelivery is deduplicated
             log.warning("offset commit failed (%s); the event may be redelivered and will be deduplicated", exc)
+
+
+async def send_to_dead_letters(broker: KafkaBroker, record: Any, group: str, exc: Exception, *,
+                               retry_max_seconds: float) -> None:
+    """Publish the original message to <topic>.dlq with the error in headers, retried until it is there (every
+    consumer of the platform, the lookup workers too). A copy that would not fit in a Kafka message is truncated,
+    with the original's offset to find it by."""
+    headers = dead_letter_headers(record, group, exc)
+    body, truncate = record.value or b"", _too_large(record.value or b"", headers)
+    backoff = Backoff(cap=retry_max_seconds)
+    while True:
+        try:
+            if truncate:
+                body, headers = truncated_copy(record.value or b"", headers)
+            await broker.publish(body, topic=dlq_topic(record.topic), key=record.key, headers=headers)
+            break
+        except MessageSizeTooLargeError:
+            truncate = True  # the broker's limit is below ours: the next attempt sends the short copy
+        except Exception as publish_exc:  # noqa: BLE001 - the DLQ must receive it before the offset moves on
+            log.warning("dead-lettering to %s failed (%s); retrying in %.1fs", dlq_topic(record.topic),
+                        publish_exc, await backoff.wait())
+    log.warning("dead-lettered %s@%s/%s: %s", record.topic, record.partition, record.offset, exc)
 
 
 def _reason(exc: Exception) -> str:

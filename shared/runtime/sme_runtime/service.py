@@ -48,6 +48,36 @@ State = TypeVar("State")
 LAG_SECONDS = 15  # how often sme_consumer_lag is measured (a Prometheus scrape interval)
 
 
+def service_broker(kafka: KafkaAccess, client_id: str, **options: Any) -> KafkaBroker:
+    """The broker every process of the platform publishes and consumes with: an idempotent producer, acks=all,
+    Prometheus and tracing middlewares, the platform's logging."""
+    from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+
+    return KafkaBroker(kafka.bootstrap_servers, security=kafka.security(), client_id=client_id,
+                       enable_idempotence=True, acks="all",
+                       middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=client_id),
+                                    *telemetry.broker_middlewares(client_id)], **broker_logging(), **options)
+
+
+@asynccontextmanager
+async def kafka_running(broker: KafkaBroker, settings: ServiceSettings, topics: list[str],
+                        service: str) -> AsyncIterator[None]:
+    """The broker's consumers started once Kafka answers (its topics created first) and the group's lag measured,
+    while the block runs — the HTTP side works meanwhile; both stopped, and the broker with them, at its end."""
+    tasks = [asyncio.create_task(start_when_kafka_answers(
+                 broker, settings.kafka, topics, partitions=settings.topic_partitions,
+                 replication_factor=settings.topic_replication_factor)),
+             asyncio.create_task(lag_loop(settings.kafka, service))]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with suppress(Exception):
+            await broker.stop()
+
+
 def service_lifespan(settings: ServiceSettings, *, service: str, migrations: Path, topics: list[str],
                      build_broker: BrokerFactory, background: tuple[Background, ...] = ()
                      ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -61,24 +91,21 @@ def service_lifespan(settings: ServiceSettings, *, service: str, migrations: Pat
         sessions = session_factory(engine)
         app.state.engine, app.state.sessions = engine, sessions
         broker = app.state.broker = build_broker(sessions)
-        stoppable = [asyncio.create_task(start_when_kafka_answers(
-                         broker, settings.kafka, topics, partitions=settings.topic_partitions,
-                         replication_factor=settings.topic_replication_factor)),
-                     *(asyncio.create_task(loop(sessions)) for loop in background),
-                     asyncio.create_task(lag_loop(settings.kafka, service))]
-        relay = OutboxRelay(engine, service=service, bootstrap_servers=settings.kafka,
-                            batch_size=settings.relay_batch_size, idle_seconds=settings.relay_idle_seconds)
-        relay_task = [asyncio.create_task(relay.run())] if settings.run_relay else []
-        settle_garbage_collector()
         try:
-            yield
+            async with kafka_running(broker, settings, topics, service):
+                stoppable = [asyncio.create_task(loop(sessions)) for loop in background]
+                relay = OutboxRelay(engine, service=service, bootstrap_servers=settings.kafka,
+                                    batch_size=settings.relay_batch_size, idle_seconds=settings.relay_idle_seconds)
+                relay_task = [asyncio.create_task(relay.run())] if settings.run_relay else []
+                settle_garbage_collector()
+                try:
+                    yield
+                finally:
+                    relay.stop()  # the relay finishes its batch; the others are cancelled
+                    for task in stoppable:
+                        task.cancel()
+                    await asyncio.gather(*stoppable, *relay_task, return_exceptions=True)
         finally:
-            relay.stop()  # the relay finishes its batch; the others are cancelled
-            for task in stoppable:
-                task.cancel()
-            await asyncio.gather(*stoppable, *relay_task, return_exceptions=True)
-            with suppress(Exception):
-                await broker.stop()
             await engine.dispose()
 
     return lifespan
@@ -178,13 +205,7 @@ def service_consumers(settings: ServiceSettings, sessions: async_sessionmaker[As
     hand `.broker` to the lifespan. `unit_of`: the handlers take the service's unit of work made from the
     transaction's session (sme_runtime.unit), not the session itself. `by_program=False`: a service that applies
     no program's rules takes events of programs it has no definition of (the others dead-letter them, A3)."""
-    from faststream.kafka.prometheus import KafkaPrometheusMiddleware
-
-    broker = KafkaBroker(settings.kafka.bootstrap_servers, security=settings.kafka.security(), client_id=service,
-                         enable_idempotence=True, acks="all",
-                         middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=service),
-                                      *telemetry.broker_middlewares(service)], **broker_logging())
-    consumers = ReliableConsumers(broker, sessions, service=service,
+    consumers = ReliableConsumers(service_broker(settings.kafka, service), sessions, service=service,
                                   retry_max_seconds=settings.consumer_retry_max_seconds,
                                   batch_size=settings.consumer_batch_size,
                                   batch_wait_ms=settings.consumer_batch_wait_ms,
@@ -200,19 +221,27 @@ class Liveness(View):
     status: str = Field(description="alive: the process and its event loop answer")
 
 
-def install_operations(app: FastAPI, service: str) -> None:
-    """/metrics for Prometheus and the probes, all open, none carrying personal data: /livez (the process answers:
-    restart it when it does not), /readyz (database and broker reachable: send it traffic; a restart would not
-    help while PostgreSQL is away), /health (the same as /readyz, with the details)."""
+Readiness = Callable[[], Awaitable[JSONResponse]]
+
+
+def install_probes(app: FastAPI, service: str, readiness: Readiness, *, ready_summary: str) -> None:
+    """/metrics for Prometheus and the probes every process has, all open, none carrying personal data: /livez
+    (the process answers: restart it when it does not) and /readyz (send it traffic: `readiness` says, 503 if
+    not)."""
     app.mount("/metrics", make_asgi_app(_metrics_registry()))
 
     @app.get("/livez", tags=["operations"], summary="Liveness: the process and its event loop answer")
     async def livez() -> Liveness:
         return Liveness(service=service, status="alive")
 
-    @app.get("/readyz", tags=["operations"], summary="Readiness: database and broker reachable (503 if not)")
+    @app.get("/readyz", tags=["operations"], summary=ready_summary)
     async def readyz() -> JSONResponse:
-        return await health()
+        return await readiness()
+
+
+def install_operations(app: FastAPI, service: str) -> None:
+    """A service's probes (install_probes): ready when its database and broker are reachable (a restart would not
+    help while PostgreSQL is away), and /health, the same with the details."""
 
     @app.get("/health", tags=["operations"], summary="Readiness with its details (no personal data)")
     async def health() -> JSONResponse:
@@ -228,6 +257,8 @@ def install_operations(app: FastAPI, service: str) -> None:
         status = "ok" if checks["database"] and checks["kafka"] else "degraded"
         return JSONResponse({"service": service, "status": status, **checks},
                             status_code=200 if checks["database"] else 503)
+
+    install_probes(app, service, health, ready_summary="Readiness: database and broker reachable (503 if not)")
 
 
 def install_contracts(app: FastAPI, service: str) -> None:

@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Awaitable, Callable, cast
+from typing import AsyncIterator, Awaitable, Callable, cast
 
 import httpx
 from fastapi import FastAPI
@@ -27,7 +27,7 @@ from opentelemetry.trace import SpanKind
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from prometheus_client import Counter, Gauge, Histogram, make_asgi_app
+from prometheus_client import Counter, Gauge, Histogram
 from pydantic import Field
 
 from screening.config import ScreeningSettings
@@ -37,14 +37,11 @@ from screening.lookup.adapters import (
 from screening.lookup.circuit import CircuitBreaker, CircuitState
 from screening.lookup.messages import REGISTRY_RULES, LookupAnswered, LookupRequested, LookupResult, Registry, Verdict
 from screening.similarity.index import PriorProjectIndex
-from sme_runtime.consumer import dead_letter_headers, dlq_topic, raw_bodies, tolerant_batch_parser
+from sme_runtime.consumer import dlq_topic, raw_bodies, send_to_dead_letters, tolerant_batch_parser
 from sme_runtime import lag, telemetry
 from sme_runtime import tracing
-from sme_runtime.metrics import REGISTRY
 from sme_runtime.retry import Backoff
-from sme_runtime.logs import broker_logging
-from sme_runtime.service import Liveness, lag_loop
-from sme_runtime.topics import start_when_kafka_answers
+from sme_runtime.service import install_probes, kafka_running, service_broker
 from sme_runtime.views import View
 from sme_schemas import EnvelopeError, unwrap, wrap
 from sme_schemas.screening import Finding
@@ -239,9 +236,7 @@ def breaker_for(registry: Registry, settings: ScreeningSettings) -> CircuitBreak
 
 
 def build_worker_broker(registry: Registry, settings: ScreeningSettings, resilience: Resilience) -> KafkaBroker:
-    broker = KafkaBroker(settings.kafka.bootstrap_servers, security=settings.kafka.security(),
-                         client_id=f"screening-worker-{registry.value}",
-                         enable_idempotence=True, acks="all", linger_ms=5, **broker_logging())
+    broker = service_broker(settings.kafka, f"screening-worker-{registry.value}", linger_ms=5)
     group = f"screening.lookup-worker.{registry.value}"
     topic = LookupRequested.topic_for(registry)
     lag.SUBSCRIPTIONS.add((f"screening-worker-{registry.value}", group, topic))
@@ -260,8 +255,8 @@ def build_worker_broker(registry: Registry, settings: ScreeningSettings, resilie
                 requests.append(request)
                 traces[request.lookup_id] = envelope.traceparent
             except EnvelopeError as exc:
-                await _publish_until_sent(broker, [(record.value or b"", dict(
-                    topic=dlq_topic(topic), key=record.key, headers=dead_letter_headers(record, group, exc)))])
+                await send_to_dead_letters(broker, record, group, exc,
+                                           retry_max_seconds=settings.consumer_retry_max_seconds)
         answers = await resilience.look_up_all(requests, hold_seconds=settings.worker_hold_seconds) \
             if requests else []
         now = datetime.now(timezone.utc)
@@ -326,42 +321,29 @@ def create_worker_app(registry: Registry, settings: ScreeningSettings | None = N
     topics = [LookupRequested.topic_for(registry), dlq_topic(LookupRequested.topic_for(registry)),
               LookupAnswered.topic()]
 
+    service = f"screening-worker-{registry.value}"
+
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if warm_up := getattr(asking, "warm_up", None):
             await warm_up()
-        task = asyncio.create_task(start_when_kafka_answers(
-            broker, settings.kafka, topics, partitions=settings.topic_partitions,
-            replication_factor=settings.topic_replication_factor))
-        measuring = asyncio.create_task(lag_loop(settings.kafka,
-                                                 f"screening-worker-{registry.value}"))
         try:
-            yield
+            async with kafka_running(broker, settings, topics, service):
+                yield
         finally:
-            for running in (task, measuring):
-                running.cancel()
-                with suppress(BaseException):
-                    await running
-            with suppress(Exception):
-                await broker.stop()
             if close := getattr(asking, "aclose", None):
                 with suppress(Exception):
                     await close()
 
     app = FastAPI(title=f"Screening lookup worker — {registry.value}", version="1.0.0", lifespan=lifespan)
-    telemetry.instrument_app(app, f"screening-worker-{registry.value}")
-    app.mount("/metrics", make_asgi_app(REGISTRY))
+    telemetry.instrument_app(app, service)
 
-    @app.get("/livez", tags=["operations"], summary="Liveness: the worker's event loop answers")
-    async def livez() -> Liveness:
-        return Liveness(service=f"screening-worker-{registry.value}", status="alive")
-
-    @app.get("/readyz", tags=["operations"], summary="Readiness: the broker is reachable (a registry that is down "
-             "is not a reason to restart or drain: its lookups are held)")
-    async def readyz() -> JSONResponse:
+    async def readiness() -> JSONResponse:
         running = bool(getattr(broker, "running", False))
-        return JSONResponse({"service": f"screening-worker-{registry.value}", "kafka": running},
-                            status_code=200 if running else 503)
+        return JSONResponse({"service": service, "kafka": running}, status_code=200 if running else 503)
+
+    install_probes(app, service, readiness, ready_summary="Readiness: the broker is reachable (a registry that is "
+                   "down is not a reason to restart or drain: its lookups are held)")
 
     @app.get("/health", tags=["operations"], summary="Circuit state and the lookup held, if any")
     async def health() -> WorkerHealth:
