@@ -139,3 +139,30 @@ def test_every_services_audit_trail_is_one_statement_at_commit_and_reads_back_in
     assert [line.action for line in trail] == ["step-0", "step-1", "step-2"]
     assert [line.at for line in trail] == [NOW + timedelta(seconds=i) for i in range(3)]
     assert trail[0].detail is None and trail[1].detail == {"메모": "보완 요청"}
+
+
+def test_a_transaction_that_reads_its_audit_trail_back_sees_what_it_appended(fresh_databases):
+    """A route that answers with the trail it just added to (screening's ruling, issue 29) reads its own lines: they
+    are written when read, those appended after at the commit, and the trail keeps their order."""
+    from contracts.app import MIGRATIONS as CONTRACTS
+    from contracts.store import ContractsStore
+
+    async def run() -> tuple[list[str], list[str]]:
+        engine = make_engine(db_url("contracts"))
+        await migrate(engine, CONTRACTS)
+        try:
+            async with session_factory(engine)() as session, session.begin():
+                db = ContractsStore(session)
+                for action in ("signed", "amended"):
+                    await db.audit(at=NOW, actor="operator:kim", action=action, agreement_id="AGR-1")
+                inside = [line.action for line in await db.audit_of("AGR-1")]
+                await db.audit(at=NOW, actor="operator:kim", action="accepted", agreement_id="AGR-1")
+            async with session_factory(engine)() as session:
+                return inside, [line.action for line in await ContractsStore(session).audit_of("AGR-1")]
+        finally:
+            await engine.dispose()
+
+    inside, after = asyncio.run(run())
+
+    assert inside == ["signed", "amended"]
+    assert after == ["signed", "amended", "accepted"]

@@ -332,7 +332,8 @@ async def _round(uow: handlers.EvaluationUnit, evaluation: handlers.Evaluation, 
             "quantitative": c.quantitative, "qualitative": decimal(c.qualitative),
             "qualitative_raw": decimal(c.qualitative_raw), "final": decimal(c.final), "rank": c.rank,
             "outcome": c.outcome, "planned_subsidy": c.planned_subsidy})
-    return RoundDetail(**{"round_id": r.round_id, "program_id": r.program_id, "call_id": r.call_id, "status": r.status,
+    return RoundDetail.model_validate({
+            "round_id": r.round_id, "program_id": r.program_id, "call_id": r.call_id, "status": r.status,
             "opened_at": r.opened_at,
             "closed_at": r.closed_at,
             "committee": [{"evaluator_id": s.evaluator.evaluator_id, "name": s.evaluator.name, "role": s.role,

@@ -16,7 +16,7 @@ from evaluation import closing, metrics, store
 from evaluation.committee import Applicant, Employment, Evaluator, Kind, SeatRole, Seat, check_committee
 from evaluation.ranking import Ranked, promote
 from evaluation.rounds import Declaration, RoundView
-from evaluation.rows import CandidateRow, Via
+from evaluation.rows import CandidateRow, EvaluatorRow, RoundRow, Via
 from evaluation.status import COMMITTED, GONE, CandidateStatus, RoundStatus
 from evaluation.scoring import EvaluatorScore, check_levels, document_score, evaluator_score, publish
 from sme_runtime.consumer import Collected, program_of_event, unknown_to
@@ -407,14 +407,14 @@ async def close_round(uow: EvaluationUnit, evaluation: Evaluation, *, round_id: 
 
 # --- reading a round ------------------------------------------------------------------------------------------
 
-async def find_round(uow: EvaluationUnit, round_id: str, *, lock: bool = False) -> Any:
+async def find_round(uow: EvaluationUnit, round_id: str, *, lock: bool = False) -> RoundRow:
     r = await uow.store.round_(round_id, lock=lock)
     if r is None:
         raise RuleViolation(Problem("round_id", "S3", f"no round {round_id}"), status_code=404)
     return r
 
 
-async def _open_round(uow: EvaluationUnit, round_id: str, *, lock: bool = False) -> Any:
+async def _open_round(uow: EvaluationUnit, round_id: str, *, lock: bool = False) -> RoundRow:
     r = await find_round(uow, round_id, lock=lock)
     if r.status != RoundStatus.OPEN:
         raise RuleViolation(Problem("round_id", "S3", f"round {round_id} closed at {r.closed_at}; its scores are "
@@ -422,7 +422,7 @@ async def _open_round(uow: EvaluationUnit, round_id: str, *, lock: bool = False)
     return r
 
 
-def _evaluator(row: Any) -> Evaluator:
+def _evaluator(row: EvaluatorRow) -> Evaluator:
     return Evaluator(evaluator_id=row.evaluator_id, name=row.name, affiliation=row.affiliation, kind=Kind(row.kind),
                      fields=tuple(row.fields), employers=tuple(
                          Employment(brn=e["brn"], name=e["name"],
@@ -431,7 +431,7 @@ def _evaluator(row: Any) -> Evaluator:
                          for e in row.employers))
 
 
-def applicant(row: Any) -> Applicant:
+def applicant(row: CandidateRow) -> Applicant:
     """F6's view of a candidate; the facts were validated when ScreeningPassed arrived."""
     facts = row.facts
     return Applicant(application_id=row.application_id, brn=facts["business_registration_number"],

@@ -80,19 +80,10 @@ class EvaluatorRow:
 
 
 @dataclass(frozen=True, slots=True)
-class SeatedEvaluatorRow:
+class SeatedEvaluatorRow(EvaluatorRow):
     """An evaluator holding a seat of a round's committee, and the seat's role (S3)."""
 
     role: str
-    evaluator_id: str
-    name: str
-    affiliation: str
-    kind: str
-    fields: list[str]
-    employers: list[dict[str, Any]]
-    registered_at: datetime
-    registered_by: str
-    agency: str
 
 
 @dataclass(frozen=True, slots=True)

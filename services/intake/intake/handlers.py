@@ -17,6 +17,7 @@ from intake.domain import (
 )
 from intake.form import ApplicationForm, to_contacts, to_content
 from intake.ids import new_application_id
+from intake.rows import ApplicationRow
 from sme_runtime.auth import Principal, Role
 from sme_runtime.bus_acl import OutsideSystem
 from sme_runtime.consumer import EventRefused, unknown_to
@@ -53,7 +54,7 @@ class Submission:
 
     disposition: Disposition
     application_id: str
-    row: Any = None  # the stored application when the use case already holds it (saves a re-read)
+    row: ApplicationRow | None = None  # the stored application when the use case already holds it (saves a re-read)
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,8 @@ async def amend_application(uow: IntakeUnit, intake: Intake, *, application_id: 
     return Submission(Disposition.AMEND, application_id)
 
 
-async def _amend(uow: IntakeUnit, row: Any, *, content: ApplicationContent, contacts: dict[str, Any] | None, actor: str,
+async def _amend(uow: IntakeUnit, row: ApplicationRow, *, content: ApplicationContent, contacts: dict[str,
+                 Any] | None, actor: str,
                  at: datetime, required: tuple[EvidenceRequirement, ...]) -> None:
     supplementing = Status(row.status) is Status.SUPPLEMENT
     if supplementing:
@@ -240,7 +242,7 @@ async def withdraw_application(uow: IntakeUnit, *, application_id: str, reason: 
                                            occurred_at=at, withdrawn_at=at, reason=reason))
 
 
-async def read_application(uow: IntakeUnit, *, application_id: str, actor: Principal) -> Any:
+async def read_application(uow: IntakeUnit, *, application_id: str, actor: Principal) -> ApplicationRow:
     return await _owned(uow, application_id, actor)
 
 
@@ -422,7 +424,7 @@ def evidence_status(content: ApplicationContent, lines: tuple[EvidenceLine, ...]
             "unmet_evidence": [r.model_dump(mode="json") for r in unmet_requirements(required, content.evidence)]}
 
 
-def _live(row: Any) -> LiveApplication:
+def _live(row: ApplicationRow) -> LiveApplication:
     return LiveApplication(row.application_id, Status(row.status), ApplicationContent.model_validate(row.content))
 
 
@@ -440,7 +442,8 @@ def _check_staff_acts_for_the_program(actor: Principal, program_id: str) -> None
                                     f"({', '.join(sorted(actor.agencies))})"), status_code=403)
 
 
-async def _owned(uow: IntakeUnit, application_id: str, actor: Principal, *, lock: bool = False) -> Any:
+async def _owned(uow: IntakeUnit, application_id: str, actor: Principal, *,
+                 lock: bool = False) -> ApplicationRow:
     row = await uow.store.get(application_id, lock=lock)
     # C9: a company that asks for another's application learns nothing, not even that it exists; nor does
     # another agency's staff (T1).

@@ -8,51 +8,43 @@ from sme_runtime.rows import JsonObject
 
 
 @dataclass(frozen=True, slots=True)
-class AccountRow:
-    """A person's account: their role, whose company or evaluator entry they are, and their agencies (T1)."""
+class PersonRow:
+    """Who a person is here: their login and role, whose company or evaluator entry they are, their agencies (T1)."""
 
-    account_id: int
     login: str
     role: str
     display_name: str
     email: str
     brn: str | None
     evaluator_id: str | None
-    password_hash: str
-    failed_signins: int
-    locked_until: datetime | None
-    created_at: datetime
     agencies: list[str]
 
 
 @dataclass(frozen=True, slots=True)
-class SignedInRow:
+class AccountRow(PersonRow):
+    """A person's account, with what signing in checks."""
+
+    account_id: int
+    password_hash: str
+    failed_signins: int
+    locked_until: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SignedInRow(PersonRow):
     """A live web session and the account behind it."""
 
     session_started_at: datetime
     csrf_token: str
     account_id: int
-    login: str
-    role: str
-    display_name: str
-    email: str
-    brn: str | None
-    evaluator_id: str | None
-    agencies: list[str]
 
 
 @dataclass(frozen=True, slots=True)
-class OpenInvite:
+class OpenInvite(PersonRow):
     """An invitation not yet accepted: the account it makes."""
 
-    role: str
-    login: str
-    display_name: str
-    email: str
-    brn: str | None
-    evaluator_id: str | None
     invited_by: str
-    agencies: list[str]
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.notices import Entry, Notice
 from portal.rows import (
-    AccountRow, AgreementUpload, JobRow, NoticeRow, OpenInvite, SentInvite, SignedInRow, TimelineLine, UnsentNotice,
-    UploadRow,
+    AccountRow, AgreementUpload, JobRow, NoticeRow, OpenInvite, PersonRow, SentInvite, SignedInRow, TimelineLine,
+    UnsentNotice, UploadRow,
 )
 from sme_runtime.rows import columns, every, first
 
@@ -87,9 +87,8 @@ class PortalStore:
 
     async def signed_in(self, token_hash: bytes, now: datetime) -> SignedInRow | None:
         """The live web session and its account, or None (unknown or expired)."""
-        account = ", ".join(f"a.{c}" for c in columns(SignedInRow).split(", ")[2:])
         return first(SignedInRow, await self.session.execute(text(
-            f"SELECT s.created_at AS session_started_at, s.csrf_token, {account} "
+            f"SELECT s.created_at AS session_started_at, s.csrf_token, a.account_id, {columns(PersonRow, 'a')} "
             "FROM web_sessions s JOIN accounts a USING (account_id) WHERE s.token_hash = :t AND s.expires_at > :now"),
             {"t": token_hash, "now": now}))
 

@@ -2,7 +2,7 @@
 every form post, rendering in Korean, the security headers, and the pages shown for errors."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 
 from portal import labels, notices, security, store
 from portal.config import PortalSettings
+from portal.rows import SignedInRow
 from portal.services import Denied, Person, Services, ServiceUnavailable
 from sme_runtime.routes import Transactions, started, transactions
 
@@ -56,21 +57,19 @@ def session_cookie(request: Request) -> str:
 
 
 @dataclass(frozen=True)
-class User:
-    account_id: int
-    login: str
-    role: str
-    display_name: str
-    email: str
-    brn: str | None
-    evaluator_id: str | None
-    csrf_token: str
-    agencies: tuple[str, ...] = ()  # T1: whom a staff member, evaluator or expert acts for
+class User(SignedInRow):
+    """The person signed in (their session's row; `agencies`: whom a staff member, evaluator or expert acts for,
+    T1), as every page sees them."""
+
+    @classmethod
+    def of(cls, row: SignedInRow) -> "User":
+        signed_in = {f.name: getattr(row, f.name) for f in fields(row)}
+        return cls(**{**signed_in, "brn": row.brn.strip() if row.brn else None})  # brn is char(10)
 
     @property
     def person(self) -> Person:
         return Person(login=self.login, role=self.role, brn=self.brn, evaluator_id=self.evaluator_id,
-                      agencies=self.agencies)
+                      agencies=tuple(self.agencies))
 
     @property
     def recipients(self) -> list[str]:
@@ -104,9 +103,7 @@ async def current_user(request: Request) -> User | None:
             if row is not None:
                 await db.touch_session(security.token_hash(token), at=at,
                                        expires_at=lifetime.expires(row.session_started_at, at))
-                user = User(row.account_id, row.login, row.role, row.display_name, row.email,
-                            row.brn.strip() if row.brn else None, row.evaluator_id, row.csrf_token,
-                            tuple(row.agencies or ()))
+                user = User.of(row)
     request.state.user = user
     return user
 

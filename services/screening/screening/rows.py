@@ -8,8 +8,8 @@ from sme_runtime.rows import JsonObject
 
 
 @dataclass(frozen=True, slots=True)
-class ScreeningRow:
-    """An application in screening: its content and evidence list, where it stands, and the last decision."""
+class ScreeningState:
+    """Where an application stands in screening, and the last decision."""
 
     application_id: str
     program_id: str
@@ -17,14 +17,20 @@ class ScreeningRow:
     revision: int
     status: str
     submitted_at: datetime | None
-    started_at: datetime
     updated_at: datetime
     decided_at: datetime | None
+    decided_by: str | None
+    decision: JsonObject | None
+    supplement_deadline: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningRow(ScreeningState):
+    """An application in screening with what it is judged on: its content, its evidence list, its version."""
+
+    started_at: datetime
     content: JsonObject | None
     required_evidence: list[JsonObject] | None
-    supplement_deadline: datetime | None
-    decision: JsonObject | None
-    decided_by: str | None
     program_version: int | None
 
 
@@ -110,20 +116,9 @@ class OpenReview:
 
 
 @dataclass(frozen=True, slots=True)
-class ListedScreening:
-    """An application as the operators' list shows it."""
+class ListedScreening(ScreeningState):
+    """An application as the operators' list shows it: its state and the company's name."""
 
-    application_id: str
-    program_id: str
-    brn: str | None
-    revision: int
-    status: str
-    submitted_at: datetime | None
-    updated_at: datetime
-    decided_at: datetime | None
-    decided_by: str | None
-    decision: JsonObject | None
-    supplement_deadline: datetime | None
     company_name: str | None
 
 

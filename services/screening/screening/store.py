@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from screening.rows import (
     AnsweredLookup, ListedScreening, LookupAnswer, LookupRow, OpenReview, RecheckRow, RegistryWaiting, RestrictionLine,
-    RulingLine, ScreeningRow,
+    RulingLine, ScreeningRow, ScreeningState,
 )
 from screening.status import RecheckStatus, ScreeningStatus
 from sme_runtime.audit import AuditLine, AuditTrail
@@ -312,8 +312,7 @@ class ScreeningStore:
     async def listing(self, *, program_id: str | None, status: ScreeningStatus | None,
                       limit: int, programs: list[str] | None = None) -> list[ListedScreening]:
         return every(ListedScreening, await self.session.execute(text(
-            "SELECT application_id, program_id, brn, revision, status, submitted_at, updated_at, decided_at, "
-            "decided_by, decision, supplement_deadline, content->'company'->>'name' AS company_name FROM screenings "
+            f"SELECT {columns(ScreeningState)}, content->'company'->>'name' AS company_name FROM screenings "
             "WHERE (CAST(:p AS text) IS NULL OR program_id = :p) AND (CAST(:s AS text) IS NULL OR status = :s) "
             f"AND {_OF_PROGRAMS} ORDER BY submitted_at NULLS LAST, application_id LIMIT :n"),
             {"p": program_id, "s": status, "n": limit, "programs": programs}))

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sme_runtime.buffered import AppendOnly, append
+from sme_runtime.buffered import AppendOnly, append, write_pending
 from sme_runtime.db import as_json
 from sme_runtime.rows import JsonObject, columns, every
 
@@ -52,8 +52,10 @@ class AuditTrail:
                                      "detail": None if detail is None else as_json(detail)})
 
     async def of(self, session: AsyncSession, subject: str, value: str) -> list[AuditLine]:
-        """Every line about `value` in the `subject` column, oldest first."""
+        """Every line about `value` in the `subject` column, oldest first, the lines this transaction appended
+        included."""
         self._known({subject: value})
+        await write_pending(session, self._rows)
         return every(AuditLine, await session.execute(
             text(f"SELECT {columns(AuditLine)} FROM {self.table} WHERE {subject} = :value ORDER BY id"),
             {"value": value}))

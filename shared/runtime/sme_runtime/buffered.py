@@ -44,6 +44,15 @@ def append(session: AsyncSession | Session, table: AppendOnly, row: dict[str, ob
     session.info.setdefault(PENDING, {}).setdefault(table, []).append(row)
 
 
+async def write_pending(session: AsyncSession, table: AppendOnly) -> None:
+    """The table's rows appended so far, written now: a transaction that reads back what it appended (a route that
+    answers with the audit trail it just added to) sees them. Rows appended later still go in at the commit,
+    after these, so the order holds."""
+    rows = session.info.get(PENDING, {}).pop(table, None)
+    if rows:
+        await session.execute(text(table.sql), {column: [row[column] for row in rows] for column, _ in table.columns})
+
+
 @event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
     # Runs inside the async session's greenlet, so the synchronous execute is the async driver underneath.

@@ -48,15 +48,18 @@ State = TypeVar("State")
 LAG_SECONDS = 15  # how often sme_consumer_lag is measured (a Prometheus scrape interval)
 
 
-def service_broker(kafka: KafkaAccess, client_id: str, **options: Any) -> KafkaBroker:
+def service_broker(kafka: KafkaAccess, client_id: str, *, traced: bool = True, **options: Any) -> KafkaBroker:
     """The broker every process of the platform publishes and consumes with: an idempotent producer, acks=all,
-    Prometheus and tracing middlewares, the platform's logging."""
+    the Prometheus middleware, the platform's logging, and the tracing middleware unless `traced=False` — a process
+    whose messages carry their own traceparent (the lookup workers' answers: each its lookup's span) must not have
+    it replaced by the span of the poll that published them."""
     from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 
+    traces = telemetry.broker_middlewares(client_id) if traced else ()
     return KafkaBroker(kafka.bootstrap_servers, security=kafka.security(), client_id=client_id,
                        enable_idempotence=True, acks="all",
-                       middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=client_id),
-                                    *telemetry.broker_middlewares(client_id)], **broker_logging(), **options)
+                       middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=client_id), *traces],
+                       **broker_logging(), **options)
 
 
 @asynccontextmanager

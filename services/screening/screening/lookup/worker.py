@@ -236,7 +236,8 @@ def breaker_for(registry: Registry, settings: ScreeningSettings) -> CircuitBreak
 
 
 def build_worker_broker(registry: Registry, settings: ScreeningSettings, resilience: Resilience) -> KafkaBroker:
-    broker = service_broker(settings.kafka, f"screening-worker-{registry.value}", linger_ms=5)
+    # Its answers carry the traceparent of their lookup's span (the application's trace): no tracing middleware
+    broker = service_broker(settings.kafka, f"screening-worker-{registry.value}", traced=False, linger_ms=5)
     group = f"screening.lookup-worker.{registry.value}"
     topic = LookupRequested.topic_for(registry)
     lag.SUBSCRIPTIONS.add((f"screening-worker-{registry.value}", group, topic))
