@@ -15,6 +15,7 @@ from contracts.status import OPEN, AgreementStatus, ReportStatus
 from sme_runtime.auth import Principal
 from sme_runtime.consumer import program_of_event
 from sme_runtime.problems import Problem, RuleViolation
+from sme_runtime.rows import known
 from sme_runtime.unit import EventHandler, Unit, units
 from sme_schemas import Envelope
 from sme_schemas.contracts import (
@@ -191,9 +192,8 @@ async def amend(uow: ContractsUnit, contracts: Contracts, agreement_id: str, pri
     a = await visible_agreement(uow, agreement_id, principal, lock=True)
     _require_status(a, OPEN, "C5", "an amendment")
     program = contracts.program(a.program_id, a.program_version)
-    selected = await uow.store.selection(a.application_id)
-    if selected is None:  # C1: an agreement is drafted from its selection only
-        raise LookupError(f"agreement {agreement_id} has no selection of {a.application_id}")
+    # C1: an agreement is drafted from its selection only
+    selected = known(await uow.store.selection(a.application_id), f"the selection of agreement {agreement_id}")
     changed = {k: v for k, v in changes.items() if v is not None and v != getattr(a, k)}
     if not changed:
         raise RuleViolation(Problem("changes", "C5", "nothing differs from the agreement as it stands"))

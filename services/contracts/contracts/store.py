@@ -13,7 +13,7 @@ from contracts.rows import (
 from contracts.status import ReportStatus
 from sme_runtime.audit import AuditLine, AuditTrail
 from sme_runtime.db import as_json as _json
-from sme_runtime.rows import columns, returns_row, select_all, select_one
+from sme_runtime.rows import columns, known, returns_row, select_all, select_one
 
 
 AUDIT = AuditTrail(("agreement_id", "application_id"))
@@ -79,10 +79,7 @@ class ContractsStore:
 
     async def written_agreement(self, agreement_id: str) -> AgreementRow:
         """The agreement this transaction has just written or changed, as it now stands."""
-        written = await self.agreement(agreement_id)
-        if written is None:
-            raise LookupError(f"agreement {agreement_id} was written in this transaction and is not there")
-        return written
+        return known(await self.agreement(agreement_id), f"agreement {agreement_id}, written in this transaction,")
 
     async def agreements(self, *, program_id: str | None = None, brn: str | None = None,
                          status: str | None = None, programs: list[str] | None = None) -> list[AgreementRow]:
@@ -200,10 +197,8 @@ class ContractsStore:
 
     async def written_follow_up(self, agreement_id: str, kind: str) -> FollowUpRow:
         """The obligation this transaction has just answered, as it now stands."""
-        written = await self.follow_up(agreement_id, kind)
-        if written is None:
-            raise LookupError(f"follow-up {kind} of {agreement_id} was written in this transaction and is not there")
-        return written
+        return known(await self.follow_up(agreement_id, kind),
+                     f"follow-up {kind} of {agreement_id}, written in this transaction,")
 
     async def answer_follow_up(self, agreement_id: str, kind: str, *, answers: dict[str, Any], by: str,
                                at: datetime) -> None:

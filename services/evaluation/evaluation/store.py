@@ -16,7 +16,7 @@ from evaluation.rows import (
 from evaluation.status import COMMITTED, CandidateStatus
 from sme_runtime.audit import AuditLine, AuditTrail
 from sme_runtime.db import as_json as _json
-from sme_runtime.rows import columns, returns_row, select_all, select_one
+from sme_runtime.rows import columns, known, returns_row, select_all, select_one
 
 
 # --- candidates --------------------------------------------------------------------------------------------
@@ -87,10 +87,8 @@ class EvaluationStore:
 
     async def known_candidate(self, application_id: str, *, lock: bool = False) -> CandidateRow:
         """A candidate this service's own rows name (a re-check's, one just found): its absence is a bug."""
-        known = await self.candidate(application_id, lock=lock)
-        if known is None:
-            raise LookupError(f"candidate {application_id} is named by evaluation's own rows and is not there")
-        return known
+        return known(await self.candidate(application_id, lock=lock),
+                     f"candidate {application_id}, named by evaluation's own rows,")
 
     async def candidates_of_round(self, round_id: str) -> list[CandidateRow]:
         return await select_all(self.session, CandidateRow, f"SELECT {CANDIDATE} FROM candidates WHERE round_id = :r "

@@ -20,6 +20,7 @@ from sme_runtime import tracing
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
 from sme_runtime.routes import Sessions, reader, started, writer
+from sme_runtime.rows import known
 from sme_schemas.application import ApplicationContent
 from sme_programs import ProgramDefinition
 from sme_schemas.values import ShortText
@@ -106,9 +107,8 @@ async def _idempotent(sessions: async_sessionmaker[AsyncSession], intake: handle
                         response.status_code = stored.status_code
                         return ApplicationView.model_validate(stored.response)
                 submission = await use_case(handlers.unit(session))
-                row = submission.row or await db.get(submission.application_id)
-                if row is None:
-                    raise LookupError(f"application {submission.application_id} was just filed and is not there")
+                row = submission.row or known(await db.get(submission.application_id),
+                                              f"application {submission.application_id}, just filed,")
                 result = view(intake, row, submission.disposition)
                 response.status_code = 201 if submission.disposition is Disposition.CREATE else 200
                 if key:
@@ -160,10 +160,7 @@ async def withdraw(actor: Actor, application_id: str, body: Withdrawal, uow: Wri
                    intake: Config) -> ApplicationView:
     await handlers.withdraw_application(uow, application_id=application_id, reason=body.reason, actor=actor,
                                         at=intake.clock())
-    withdrawn = await uow.store.get(application_id)
-    if withdrawn is None:
-        raise LookupError(f"application {application_id} was just withdrawn and is not there")
-    return view(intake, withdrawn)
+    return view(intake, known(await uow.store.get(application_id), f"application {application_id}, just withdrawn,"))
 
 
 @router.get("/applications/{application_id}", response_model=ApplicationView,

@@ -14,7 +14,7 @@ from payments.rows import (
 )
 from sme_runtime.audit import AuditLine, AuditTrail
 from sme_runtime.db import as_json
-from sme_runtime.rows import columns, returns_row, select_all, select_one
+from sme_runtime.rows import columns, known, returns_row, select_all, select_one
 
 
 def _json(value: Any) -> str | None:
@@ -78,10 +78,7 @@ class PaymentsStore:
 
     async def written_payment(self, payment_id: str) -> PaymentRow:
         """The payment this transaction has just written or changed, as it now stands."""
-        written = await self.payment(payment_id)
-        if written is None:
-            raise LookupError(f"payment {payment_id} was written in this transaction and is not there")
-        return written
+        return known(await self.payment(payment_id), f"payment {payment_id}, written in this transaction,")
 
     async def payment_of_application(self, application_id: str, instalment: str = "balance", *,
                                      lock: bool = False) -> PaymentRow | None:

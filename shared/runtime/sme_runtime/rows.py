@@ -7,10 +7,10 @@ fails on its first run, naming the column, instead of handing a handler a shape 
 from __future__ import annotations
 
 from dataclasses import fields
-from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from sqlalchemy import text
-from sqlalchemy.engine import Result, Row
+from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
 if TYPE_CHECKING:
@@ -28,22 +28,23 @@ def columns(model: type[DataclassInstance], table: str | None = None) -> str:
     return ", ".join(prefix + f.name for f in fields(model))
 
 
-def row_of(model: Callable[..., RowT], row: Row[Any] | None) -> RowT | None:
-    return None if row is None else model(**row._mapping)
-
-
-def rows_of(model: Callable[..., RowT], rows: Iterable[Row[Any]]) -> list[RowT]:
-    return [model(**row._mapping) for row in rows]
-
-
 def first(model: Callable[..., RowT], result: Result[Any]) -> RowT | None:
     """The query's first row as `model` (None: no row)."""
-    return row_of(model, result.first())
+    row = result.first()
+    return None if row is None else model(**row._mapping)
 
 
 def every(model: Callable[..., RowT], result: Result[Any]) -> list[RowT]:
     """Every row of the query as `model`, in the query's order."""
-    return rows_of(model, result)
+    return [model(**row._mapping) for row in result]
+
+
+def known(row: RowT | None, what: str) -> RowT:
+    """A row the caller knows is there (its own transaction just wrote it, or its own rows name it): its absence is
+    a bug, raised as one naming `what`, not a None for the caller to trip over."""
+    if row is None:
+        raise LookupError(f"{what} is not there")
+    return row
 
 
 async def select_one(session: AsyncSession, model: Callable[..., RowT], sql: str, **params: Any) -> RowT | None:
