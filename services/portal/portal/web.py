@@ -17,25 +17,37 @@ from portal import labels, notices, security, store
 from portal.config import PortalSettings
 from portal.rows import SignedInRow
 from portal.services import Denied, Person, Services, ServiceUnavailable
-from sme_runtime.routes import Transactions, started, transactions
+from sme_runtime.routes import Transactions, started, state_of, transactions, transactions_of
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters.update(won=labels.won, kst=labels.kst, day=labels.day, rule=labels.rule)
 TEMPLATES.env.globals.update(labels=labels)
 SIGNIN_CSRF_COOKIE = "sme_signin"
 
-# What the portal set up at start, each typed (sme_runtime.routes): routes take them as dependencies, the helpers
-# every page shares (given the request) call the same accessors.
-tables_of = transactions(store.PortalStore)
-services_of = started("services", Services)
-settings_of = started("settings", PortalSettings)
-lifetime_of = started("session_lifetime", security.SessionLifetime)
-jobs_of = started("jobs", set)
-Tables = Annotated[Transactions[store.PortalStore], Depends(tables_of)]
-PortalServices = Annotated[Services, Depends(services_of)]
-Settings = Annotated[PortalSettings, Depends(settings_of)]
-Lifetime = Annotated[security.SessionLifetime, Depends(lifetime_of)]
-Jobs = Annotated[set[Any], Depends(jobs_of)]  # the pages' long work running now (its tasks kept until done)
+
+# What the portal set up at start, each typed and checked (sme_runtime.routes.state_of): routes take them as the
+# dependencies below, the helpers every page shares read them through these accessors, given the request.
+def tables_of(request: Request) -> Transactions[store.PortalStore]:
+    return transactions_of(request, store.PortalStore)
+
+
+def services_of(request: Request) -> Services:
+    return state_of(request, "services", Services)
+
+
+def settings_of(request: Request) -> PortalSettings:
+    return state_of(request, "settings", PortalSettings)
+
+
+def lifetime_of(request: Request) -> security.SessionLifetime:
+    return state_of(request, "session_lifetime", security.SessionLifetime)
+
+
+Tables = Annotated[Transactions[store.PortalStore], Depends(transactions(store.PortalStore))]
+PortalServices = Annotated[Services, Depends(started("services", Services))]
+Settings = Annotated[PortalSettings, Depends(started("settings", PortalSettings))]
+Lifetime = Annotated[security.SessionLifetime, Depends(started("session_lifetime", security.SessionLifetime))]
+Jobs = Annotated[set[Any], Depends(started("jobs", set))]  # the pages' long work running now (kept until done)
 HEADERS = {
     # Every script, style and image is the portal's own (no CDN); nothing may frame it (clickjacking)
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

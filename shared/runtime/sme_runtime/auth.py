@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from sme_runtime.routes import started
+from sme_runtime.routes import state_of
 from sme_runtime.settings import ServiceSettings
 
 if TYPE_CHECKING:
@@ -160,7 +160,7 @@ def requires(*roles: Role) -> Callable[..., Awaitable[Principal]]:
 
     async def dependency(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
                                                                   Depends(bearer_scheme)]) -> Principal:
-        principal = authorise(credentials, started("token_verifier", TokenVerifier)(request), roles)
-        return principal.within(started("settings", ServiceSettings)(request).programs)
+        principal = authorise(credentials, state_of(request, "token_verifier", TokenVerifier), roles)
+        return principal.within(state_of(request, "settings", ServiceSettings).programs)
 
     return dependency
