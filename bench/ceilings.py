@@ -1,5 +1,5 @@
 """The raw ceilings of this machine, measured beside the product in the same run: what the broker does with
-plain aiokafka (batched produce and consume of messages of the product's size and durability settings) and
+plain aiokafka (batched produce and consume of the product's events, with its relay's producer settings) and
 what PostgreSQL does under pgbench. A product figure means something only as a ratio to these.
 
     .venv/bin/python -m bench.ceilings [--messages 50000 --size 1500]
@@ -14,12 +14,14 @@ import shutil
 import subprocess
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from deploy.local.procs import ROOT
+from sme_runtime.relay import PRODUCER
 from sme_runtime.topics import ensure_topics
 from sme_runtime.kafka_access import KafkaAccess, kafka_access
 
@@ -35,24 +37,31 @@ class BrokerCeiling:
     size: int
 
 
+Record = tuple[bytes, bytes, list[tuple[str, bytes]]]  # key, body, headers: an event as the relay sends it
+
+
 async def broker_ceiling(messages: int, size: int, *, one_at_a_time: int = 300,
-                         kafka: KafkaAccess | str = KAFKA) -> BrokerCeiling:
-    """aiokafka as the services use it (idempotent, acks=all, linger 5 ms), keys spread like application ids."""
+                         kafka: KafkaAccess | str = KAFKA, records: Sequence[Record] = ()) -> BrokerCeiling:
+    """Plain aiokafka with the relay's own producer settings (sme_runtime.relay.PRODUCER). With `records` (real
+    events: key, body, CloudEvents headers) those are sent round and round; else bodies of `size` bytes with keys
+    spread like application ids."""
     topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
     body = os.urandom(size // 2).hex().encode()[:size]
+    sample = list(records) or [(f"APP-{i:08d}".encode(), body, []) for i in range(1000)]
     await ensure_topics(kafka, [topic])
-    producer = AIOKafkaProducer(**kafka_access(kafka).client(), enable_idempotence=True, acks="all", linger_ms=5,
-                                max_batch_size=262_144)
+    producer = AIOKafkaProducer(**kafka_access(kafka).client(), **PRODUCER)
     await producer.start()
     try:
         await producer.send_and_wait(topic, body, key=b"warm-up")  # metadata and connections before the clock
         started = time.perf_counter()
-        sends = [await producer.send(topic, body, key=f"APP-{i:08d}".encode()) for i in range(messages)]
+        sends = [await producer.send(topic, value, key=key, headers=headers)
+                 for key, value, headers in (sample[i % len(sample)] for i in range(messages))]
         await asyncio.gather(*sends)
         produce = messages / (time.perf_counter() - started)
         started = time.perf_counter()
         for i in range(one_at_a_time):  # each waits for its acknowledgement: the latency-bound rate
-            await producer.send_and_wait(topic, body, key=f"ONE-{i}".encode())
+            key, value, headers = sample[i % len(sample)]
+            await producer.send_and_wait(topic, value, key=key, headers=headers)
         single = one_at_a_time / (time.perf_counter() - started)
     finally:
         await producer.stop()

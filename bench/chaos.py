@@ -89,7 +89,7 @@ def _name(process: ServiceProcess) -> str:
 def intake_processes(kafka: str, pg_port: str, programs: str, log_dir) -> list[ServiceProcess]:
     """Intake's API and its relay as two processes, so each can be killed on its own."""
     env = {**intake_env(kafka=kafka, pg_port=pg_port, http_port=INTAKE_PORT, programs_path=programs),
-           "INTAKE_RUN_RELAY": "false", "INTAKE_RELAY_IDLE_SECONDS": "0.02"}
+           "INTAKE_RUN_RELAY": "false"}
     return [ServiceProcess("intake", "serve", env, port=INTAKE_PORT, log=log_dir / "intake.log"),
             ServiceProcess("intake", "relay", env, log=log_dir / "intake-relay.log")]
 

@@ -31,13 +31,15 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 
 import statistics
 
 import asyncpg
 
 from bench import chaos, statements
-from bench.bus import clean_slate, count, dsn, leave_no_backlog, p50_p99, percentile, publish_all, wait_until
+from bench.bus import Progress, clean_slate, dsn, leave_no_backlog, p50_p99, percentile, publish_all
+from bench.cpu import CpuMeter, CpuUse, pid_in, postmaster_pid
 from bench.ceilings import broker_ceiling, pgbench_tps
 from bench.load import encode_post, open_loop
 from bench.statements import Served
@@ -52,6 +54,7 @@ from screening.lookup.messages import LookupAnswered, LookupRequested, Registry
 from sme_runtime.auth import Role, mint_token
 from sme_runtime.settings import DEVELOPMENT_SECRET
 from sme_programs import ProgramDefinition
+from sme_schemas import wrap
 from sme_schemas.intake import ApplicationSubmitted
 from sme_schemas.screening import (
     ApplicationRejected, ManualReviewRequested, ScreeningPassed, ScreeningStarted, SupplementRequested,
@@ -99,6 +102,7 @@ class Run:
     events: int
     served: dict[str, Served] | None = None  # None: the cluster runs without pg_stat_statements
     front_door: FrontDoor | None = None  # --from-http: what intake answered
+    cpu: CpuUse | None = None  # CPU seconds per process group, from the burst to the last document score
 
     @property
     def decisions_per_second(self) -> float:
@@ -210,23 +214,45 @@ def run_pipeline(n: int, *, replicas: int, worker_replicas: int, latency_ms: str
     try:
         ends_before = asyncio.run(topic_ends())
         counting = asyncio.run(statements.reset())
+        meter = CpuMeter(process_groups(processes))
         started = time.time()
         if http_rate is None:
             asyncio.run(publish_all(events, KAFKA, "/bench/intake"))
         else:
             front_door = asyncio.run(apply_over_http(forms, http_rate))
-        decided_seconds = wait_until("screening", DECIDED, (), n, started, timeout=TIMEOUT_SECONDS,
-                                     progress="decided" if progress else None)
-        passed = asyncio.run(count("screening", PASSED))
-        scored_seconds = wait_until("evaluation", SCORED, (), passed, started, timeout=TIMEOUT_SECONDS,
-                                    progress="document-scored" if progress else None)
+        with Progress() as watch:
+            decided_seconds = watch.until("screening", DECIDED, n, started, timeout=TIMEOUT_SECONDS,
+                                          progress="decided" if progress else None)
+            passed = watch.count("screening", PASSED)
+            scored_seconds = watch.until("evaluation", SCORED, passed, started, timeout=TIMEOUT_SECONDS,
+                                         progress="document-scored" if progress else None)
+        cpu = meter.used()
         served = asyncio.run(statements.served(list(services), besides=BENCH_QUERIES)) if counting else None
         latencies = asyncio.run(scored_latencies(started))
         events_published = asyncio.run(topic_ends()) - ends_before
     finally:
         for p in processes:
             p.stop()
-    return Run(n, passed, decided_seconds, scored_seconds, latencies, events_published, served, front_door)
+    return Run(n, passed, decided_seconds, scored_seconds, latencies, events_published, served, front_door, cpu)
+
+
+def process_groups(processes: list[ServiceProcess]) -> dict[str, list[int]]:
+    """The run's processes by what they are: each service (its replicas together), each lookup worker, the
+    registry stand-ins (external in a deployment), the broker, PostgreSQL (every backend), and this bench."""
+    groups: dict[str, list[int]] = {}
+    for p in processes:
+        if p.proc is None:
+            continue
+        if p.module == "deploy.registry":
+            name = "registry stand-ins"
+        elif p.args[0] == "worker":
+            name = f"worker {p.args[2]}"
+        else:
+            name = p.module if p.args[0] == "serve" else f"{p.module} {p.args[0]}"
+        groups.setdefault(name, []).append(p.proc.pid)
+    groups["kafka"] = [pid for pid in [pid_in(ROOT / ".local" / "kafka" / "kafka.pid")] if pid]
+    groups["postgresql"] = [pid for pid in [postmaster_pid(ROOT / ".local" / "postgres" / "data")] if pid]
+    return groups
 
 
 async def scored_latencies(started: float) -> list[float]:
@@ -239,8 +265,31 @@ async def scored_latencies(started: float) -> list[float]:
         await conn.close()
 
 
+OUTSIDE = ("registry stand-ins", "bench")  # not the product: the registries are external in a deployment
+
+
+def headline(run: Run) -> str:
+    """CPU milliseconds and statements per application: the cost that holds on any host (issue 30's targets:
+    ≤ 8 ms and ≤ 8 statements end to end, without the national search)."""
+    lines = []
+    if run.cpu is not None:
+        per = run.cpu.ms_per(run.applications)
+        total = run.cpu.total_ms_per(run.applications, besides=OUTSIDE)
+        lines.append(f"  CPU per application: {total:.1f} ms in the product (" + ", ".join(
+            f"{name} {ms:.1f}" for name, ms in sorted(per.items(), key=lambda kv: -kv[1]) if name not in OUTSIDE)
+            + ")" + "".join(f"; {name} {per[name]:.1f} ms" for name in OUTSIDE if name in per))
+    if run.served is not None:
+        total_statements = sum(s.statements for s in run.served.values()) / run.applications
+        lines.append(f"  statements per application: {total_statements:.1f} (" + ", ".join(
+            f"{db} {s.per(run.applications)[0]:.1f}" for db, s in run.served.items())
+            + f"); round trips {sum(s.round_trips for s in run.served.values()) / run.applications:.1f}")
+    return "\n".join(lines)
+
+
 def report(label: str, run: Run, produce_ceiling: float) -> None:
     p50, p99 = p50_p99(run.latencies)
+    if text := headline(run):
+        print(f"{label}:\n{text}")
     print(f"{label}: {run.applications:,} applications decided in {run.decided_seconds:.1f}s = "
           f"{run.decisions_per_second:,.0f} decisions/s; {run.passed:,} document-scored in {run.scored_seconds:.1f}s "
           f"= {run.scores_per_second:,.0f}/s")
@@ -333,6 +382,9 @@ def main() -> None:
     parser.add_argument("--from-http", action="store_true", help="the companies apply over intake's API (its "
                         "relay puts the events on the bus) instead of the events landing on the bus at once")
     parser.add_argument("--rate", type=float, default=300, help="with --from-http: forms offered per second")
+    parser.add_argument("--national-index", type=Path, default=None, help="the duplicate-projects workers search "
+                        "this national prior-project index (python -m screening similarity index; the main job "
+                        "leaves one of 3,000 in .local/national-index): its CPU is then in the worker's figure")
     args = parser.parse_args()
     if args.chaos:
         chaos_run(args.applications)
@@ -341,20 +393,28 @@ def main() -> None:
     if args.batch_size:
         extra = {"SCREENING_CONSUMER_BATCH_SIZE": str(args.batch_size),
                  "EVALUATION_CONSUMER_BATCH_SIZE": str(args.batch_size)}
+    if args.national_index:
+        if not args.national_index.is_dir():
+            raise SystemExit(f"--national-index {args.national_index}: no index there")
+        extra["SCREENING_SIMILARITY_INDEX"] = str(args.national_index.resolve())
 
-    sample = program_and_events(1, datetime.now(timezone.utc))[1][0]
-    size = len(sample.model_dump_json().encode())
-    ceiling = asyncio.run(broker_ceiling(20_000, size))
+    real = [wrap(e, source="/bench/intake") for e in program_and_events(200, datetime.now(timezone.utc))[1]]
+    size = round(statistics.mean(len(e.body) for e in real))
+    ceiling = asyncio.run(broker_ceiling(20_000, size, records=[
+        (e.key, e.body, [(k, v.encode()) for k, v in e.headers().items()]) for e in real]))
     tps = pgbench_tps(10)
     print(f"machine: {os.cpu_count()} cores; broker {KAFKA}; PostgreSQL 127.0.0.1:{PG_PORT}")
-    print(f"raw ceilings: produce {ceiling.produce_per_second:,.0f} msg/s batched ({size}-byte messages, acks=all, "
-          f"idempotent), {ceiling.one_at_a_time_per_second:,.0f} msg/s one at a time; consume "
+    print(f"raw ceilings: produce {ceiling.produce_per_second:,.0f} msg/s batched (ApplicationSubmitted events of "
+          f"{size} bytes and their headers, the relay's producer settings), {ceiling.one_at_a_time_per_second:,.0f} "
+          f"msg/s one at a time; consume "
           f"{ceiling.consume_per_second:,.0f} msg/s; pgbench {tps or 0:,.0f} tps")
 
     run = run_pipeline(args.applications, replicas=args.replicas, worker_replicas=args.worker_replicas,
                        latency_ms=args.latency_ms, extra_env=extra, http_rate=args.rate if args.from_http else None)
+    national = f"; national index {args.national_index}" if args.national_index else "; no national search"
     report(f"pipeline ({'from intake over HTTP' if args.from_http else 'from the bus'}; {args.replicas} screening, "
-           f"{args.worker_replicas} of each worker, registries {args.latency_ms} ms)", run, ceiling.produce_per_second)
+           f"{args.worker_replicas} of each worker, registries {args.latency_ms} ms{national})", run,
+           ceiling.produce_per_second)
     if args.scaling:
         print(f"scaling, {args.scaling_applications:,} applications each:")
         print("  screening  workers/registry  decisions/s  scores/s  p50 s  p99 s  events/s  vs raw produce")

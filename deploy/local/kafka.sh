@@ -105,7 +105,10 @@ controller.quorum.voters=1@127.0.0.1:$SME_KAFKA_CONTROLLER_PORT
 controller.listener.names=CONTROLLER
 $(listener_config)
 log.dirs=$KAFKA_DIR/data
-num.partitions=3
+# The platform's partition count (sme_runtime.topics.PARTITIONS) also for a topic a client touches before its
+# service has created it (a bench reading offsets, a consumer subscribing first): with 3 such a lookup topic
+# was created with 3 and its fourth worker replica had nothing to do (issue 30)
+num.partitions=12
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=10
 transaction.state.log.replication.factor=1

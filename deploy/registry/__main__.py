@@ -140,6 +140,7 @@ def _credit(app: FastAPI, records: dict[str, list]) -> None:
     @app.post("/credit/v1/inquiries")
     async def inquiries(body: dict = Body(...)) -> dict:
         results = []
+        app.state.subjects += len(body.get("subjects", []))
         for subject in body.get("subjects", []):
             found = [r for r in records.get(subject.get("brn"), [])
                      if r["role"] == subject.get("role") and r["name"] == subject.get("name")]
@@ -152,13 +153,27 @@ def _sanctions(app: FastAPI, records: dict[str, list]) -> None:
     async def by_company(brn: str = Query(..., pattern=r"^\d{10}$"), serviceKey: str = Query("")) -> dict:  # noqa: N803
         return {"brn": brn, "records": records.get(brn, [])}
 
+    @app.post("/sanctions/v1/records/search", summary="Records of up to 100 businesses in one call")
+    async def by_companies(body: dict = Body(...), serviceKey: str = Query("")):  # noqa: N803
+        numbers = body.get("brns", [])
+        if len(numbers) > NTS_BATCH_LIMIT:
+            return JSONResponse({"message": f"한 번에 {NTS_BATCH_LIMIT}개 사업자까지 조회할 수 있습니다 "
+                                            f"({len(numbers)}개)"}, status_code=413)
+        app.state.subjects += len(numbers)
+        return {"results": [{"brn": b, "records": records.get(b, [])} for b in numbers]}
+
 
 def _projects(app: FastAPI, projects: list[dict]) -> None:
     @app.post("/rnd/v1/projects/search")
-    async def search(body: dict = Body(...), serviceKey: str = Query("")) -> dict:  # noqa: N803
+    async def search(body: dict = Body(...), serviceKey: str = Query("")):  # noqa: N803
         on = date.fromisoformat(body.get("ongoing_on") or date.today().isoformat())
         wanted = set(body.get("registries") or ("NTIS", "SMTECH", "GSTEP-PMS"))
-        items = [p for p in projects if p["company_brn"] == body.get("brn") and p["registry"] in wanted
+        companies = set(body.get("brns") or [body.get("brn")])  # up to 100 businesses a call, or one
+        if len(companies) > NTS_BATCH_LIMIT:
+            return JSONResponse({"message": f"한 번에 {NTS_BATCH_LIMIT}개 사업자까지 검색할 수 있습니다 "
+                                            f"({len(companies)}개)"}, status_code=413)
+        app.state.subjects += len(companies)
+        items = [p for p in projects if p["company_brn"] in companies and p["registry"] in wanted
                  and date.fromisoformat(p["start"]) <= on <= date.fromisoformat(p["end"])]
         return {"total": len(items), "items": items}
 

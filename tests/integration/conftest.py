@@ -63,4 +63,4 @@ def fresh_databases(infrastructure):
 def intake_env(programs_dir, fresh_databases) -> dict[str, str]:
     env = intake_settings(kafka=KAFKA, pg_port=TEST_ENV["SME_PG_PORT"], http_port=18001,
                      programs_path=f"{ROOT / 'deploy/programs'}:{programs_dir}")
-    return {**env, "INTAKE_ENVIRONMENT": "test", "INTAKE_RELAY_IDLE_SECONDS": "0.02"}
+    return {**env, "INTAKE_ENVIRONMENT": "test"}

@@ -59,7 +59,7 @@ def stack(programs_dir, fresh_databases):
     inputs = group_positions(groups)
     s = ExecutionServices(kafka=KAFKA, pg_port=TEST_ENV["SME_PG_PORT"], ports=PORTS,
                           programs=f"{ROOT / 'deploy/programs'}:{programs_dir}", log_dir=ROOT / ".local-test",
-                          settings={"ENVIRONMENT": "test", "RELAY_IDLE_SECONDS": "0.02", "GAUGE_SECONDS": "0.3",
+                          settings={"ENVIRONMENT": "test", "GAUGE_SECONDS": "0.3",
                                     "SWEEP_SECONDS": "0.3"})
     s.start(OFFSET_DAYS)
     yield s, program, starts, inputs, groups

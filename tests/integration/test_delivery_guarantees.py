@@ -206,6 +206,45 @@ def test_duplicated_delivery_changes_nothing(intake_env):
     assert len(effects) == 50 and set(effects.values()) == {1}
 
 
+def test_an_idle_relay_wakes_when_a_commit_writes_to_the_outbox(intake_env):
+    """Issue 30: the relay waits for the outbox trigger's notification instead of polling; with a 10-minute idle
+    wait only the notification can have it publish rows written after it went idle, and it does so at once."""
+    run = uuid.uuid4().hex[:16].upper()
+
+    async def write_while_idle() -> tuple[int, int]:
+        from sme_runtime.relay import OutboxRelay
+
+        engine = make_engine(db_url("intake"))
+        await migrate(engine, MIGRATIONS)
+        relay = OutboxRelay(engine, service="intake", bootstrap_servers=KAFKA, idle_seconds=600)
+        running_relay = asyncio.create_task(relay.run())
+        try:
+            deadline = time.monotonic() + 60
+            while await _unsent() and time.monotonic() < deadline:  # what earlier tests left: published first
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(1)  # idle now, for ten minutes unless woken
+            woken_before = relay.wake_ups
+            await _fill_outbox(20, run)
+            while await _unsent() and time.monotonic() < deadline + 60:
+                await asyncio.sleep(0.2)
+            return await _unsent(), relay.wake_ups - woken_before
+        finally:
+            relay.stop()
+            await asyncio.wait_for(running_relay, 30)
+            await engine.dispose()
+
+    unsent, wake_ups = asyncio.run(write_while_idle())
+    assert unsent == 0 and wake_ups >= 1
+
+
+async def _unsent() -> int:
+    conn = await asyncpg.connect(db_url("intake").replace("+asyncpg", ""))
+    try:
+        return await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+    finally:
+        await conn.close()
+
+
 def test_broker_restart_mid_stream_loses_nothing(intake_env):
     now = datetime.now(timezone.utc)
     forms = sample_forms(demo_program(now), now.date(), count=40, seed=int(now.timestamp()) + 7)

@@ -47,7 +47,7 @@ def evaluation(programs_dir, fresh_databases):
     (programs_dir / "gimpo-sos-evaluation-test.json").write_text(json.dumps(program, ensure_ascii=False), "utf-8")
     env = evaluation_env(kafka=KAFKA, pg_port=TEST_ENV["SME_PG_PORT"], http_port=PORT,
                          programs_path=f"{ROOT / 'deploy/programs'}:{programs_dir}")
-    env.update({"EVALUATION_ENVIRONMENT": "test", "EVALUATION_RELAY_IDLE_SECONDS": "0.02",
+    env.update({"EVALUATION_ENVIRONMENT": "test",
                 "EVALUATION_GAUGE_SECONDS": "0.5"})
     asyncio.run(start_groups_at_end(consumer_groups("evaluation")))
     starts = {e: asyncio.run(end_offsets(e.topic())) for e in OUT}

@@ -58,7 +58,7 @@ def test_each_call_selects_within_its_own_share(programs_dir, fresh_databases):
                                                      "utf-8")
     env = {**evaluation_env(kafka=KAFKA, pg_port=TEST_ENV["SME_PG_PORT"], http_port=PORT,
                             programs_path=f"{ROOT / 'deploy/programs'}:{programs_dir}"),
-           "EVALUATION_ENVIRONMENT": "test", "EVALUATION_RELAY_IDLE_SECONDS": "0.02"}
+           "EVALUATION_ENVIRONMENT": "test"}
     asyncio.run(start_groups_at_end(consumer_groups("evaluation")))
     apps = applications(program_id, now)
     desk = EvaluationDesk(f"http://127.0.0.1:{PORT}")

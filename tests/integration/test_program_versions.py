@@ -59,7 +59,7 @@ def test_each_application_is_judged_by_the_version_it_applied_under(programs_dir
         file.write_text(json.dumps(v, ensure_ascii=False), "utf-8")
     env = {**evaluation_env(kafka=KAFKA, pg_port=TEST_ENV["SME_PG_PORT"], http_port=PORT,
                             programs_path=f"{ROOT / 'deploy/programs'}:{programs_dir}"),
-           "EVALUATION_ENVIRONMENT": "test", "EVALUATION_RELAY_IDLE_SECONDS": "0.02"}
+           "EVALUATION_ENVIRONMENT": "test"}
     asyncio.run(start_groups_at_end(consumer_groups("evaluation")))
     under_v1, under_v2, unversioned = passed(program_id, 1, 1), passed(program_id, 2, 2), passed(program_id, 3, None)
     undeployed, after = passed(program_id, 4, 7), passed(program_id, 5, 1)

@@ -64,7 +64,7 @@ class Stack:
         self.registries = registry_processes(self.data_file, REGISTRY_PORTS, LOGS)
         env = screening_env(kafka=KAFKA, pg_port=TEST_ENV["SME_PG_PORT"], http_port=18002,
                             programs_path=intake_env["INTAKE_PROGRAMS_PATH"], registry_ports=REGISTRY_PORTS)
-        env.update({"SCREENING_ENVIRONMENT": "test", "SCREENING_RELAY_IDLE_SECONDS": "0.02",
+        env.update({"SCREENING_ENVIRONMENT": "test",
                     "SCREENING_SWEEP_SECONDS": "0.5", "SCREENING_SUPPLEMENT_GRACE_SECONDS": "0",
                     "SCREENING_REGISTRY_TIMEOUT_SECONDS": "1", "SCREENING_REGISTRY_RESET_SECONDS": "2",
                     "SCREENING_REGISTRY_RETRY_BACKOFF_SECONDS": "0.1", **screening_extra})

@@ -8,7 +8,9 @@ import httpx
 import pytest
 
 from deploy.registry.__main__ import create_registry_app, parse_latency
-from screening.lookup.adapters import ADAPTERS, NTS_BATCH_LIMIT, RegistryRefused, RegistryUnavailable
+from screening.lookup.adapters import (
+    ADAPTERS, NTS_BATCH_LIMIT, RegistryRefused, RegistryTimedOut, RegistryUnavailable,
+)
 from screening.lookup.circuit import CircuitBreaker, CircuitState
 from screening.lookup.worker import Resilience
 from sme_schemas.values import brn_check_digit
@@ -235,9 +237,70 @@ async def test_a_slow_analysis_on_a_loaded_host_is_not_a_failing_registry(monkey
 
 
 async def test_a_registry_slower_than_the_timeout_still_fails_the_call():
-    adapter = projects_adapter("400-400")
+    """The in-process transport enforces none of httpx's phase timeouts: the adapter's backstop (four timeouts and
+    a second) still ends the call (a real socket's read timeout: tests/integration/test_registry_pool_recovery)."""
+    adapter = projects_adapter("2500-2500")
     try:
-        with pytest.raises(asyncio.TimeoutError):
+        with pytest.raises(RegistryTimedOut):
             await adapter.look_up(subject(BRNS[0]))
     finally:
         await adapter.aclose()
+
+
+def records_dataset() -> dict:
+    """Credit records of some companies' CEOs or project managers, sanctions of others (X2, X8, X9)."""
+    credit = {brn: [{"role": "ceo" if i % 2 else "project-manager", "name": "김대표" if i % 2 else "박과장",
+                     "records": [{"type": "delinquency", "institution": "카드사", "registered_on": "2024-01-02",
+                                  "cleared_on": None}]}] for i, brn in enumerate(BRNS[:120:7])}
+    sanctions = {brn: [{"category": "local-tax-arrears", "subject_role": "company", "agency": "김포시",
+                        "record_id": f"T-{i}", "imposed_on": "2024-01-01", "lifted_on": None}]
+                 for i, brn in enumerate(BRNS[3:120:11])}
+    return {"credit": credit, "sanctions": sanctions}
+
+
+@pytest.mark.parametrize("registry, calls", [(Registry.CREDIT, 4), (Registry.SANCTIONS, 2)])
+async def test_credit_and_sanctions_in_batches_answer_each_company_as_one_by_one_would(registry, calls):
+    """Issue 30: one call per 33 applications (credit: three subjects each) or per 100 (sanctions), not one call
+    each; the same company twice in a batch is asked once and answered for both."""
+    app = create_registry_app(registry.value, records_dataset())
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
+    adapter = ADAPTERS[registry]("http://registry.local", client=client)
+    resilience = Resilience(adapter, CircuitBreaker(failure_threshold=3, reset_seconds=1), timeout_seconds=5,
+                            backoff_seconds=0.01, concurrency=4)
+    asked = [request(i, registry) for i in range(120)] + [request(14, registry)]  # the 15th company twice
+    try:
+        batched = await resilience.look_up_all(asked)
+        assert app.state.calls == calls
+        one_by_one = [await adapter.look_up(r.about) for r in asked]
+    finally:
+        await adapter.aclose()
+    assert [r for r, _ in batched] == one_by_one
+    excluded = {BRNS[i] for i, (r, _) in enumerate(batched[:120]) if r.verdict is Verdict.EXCLUDED}
+    assert excluded == set(records_dataset()[registry.value.replace("-", "_")])
+    assert batched[-1][0] == batched[14][0] and batched[14][0].verdict is Verdict.EXCLUDED
+
+
+async def test_prior_projects_in_batches_answer_each_plan_as_one_by_one_would():
+    """Issue 30: one R&D project search per 100 businesses; each plan is still compared with its own company's
+    ongoing projects only (D1–D3)."""
+    plan = {"goal": "불량률을 낮춘다", "method": "현장 진단과 공정 FMEA", "content": "가공 공정 개선"}
+    doing_the_same = set(BRNS[:120:9])
+    projects = [{"registry": "NTIS", "project_id": f"N-{i}", "title": "같은 과제", "company_brn": brn,
+                 "agency": "과기부", "start": "2024-01-01", "end": "2024-12-31", **plan}
+                for i, brn in enumerate(sorted(doing_the_same))]
+    app = create_registry_app("duplicate-projects", {"projects": projects})
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
+    adapter = ADAPTERS[Registry.DUPLICATE_PROJECTS]("http://rnd.local", client=client)
+    asked = [LookupRequested(program_id="gimpo-sos-2024", occurred_at=datetime.now(timezone.utc), lookup_id=f"L-{i}",
+                             application_id=f"APP-01HTX5Q3Z8K2M4N6P8R0S{i:05d}", registry=Registry.DUPLICATE_PROJECTS,
+                             about=subject(BRNS[i]).model_copy(update=plan)) for i in range(120)]
+    resilience = Resilience(adapter, CircuitBreaker(failure_threshold=3, reset_seconds=1), timeout_seconds=5,
+                            backoff_seconds=0.01, concurrency=4)
+    try:
+        batched = await resilience.look_up_all(asked)
+        assert app.state.calls == 2
+        one_by_one = [await adapter.look_up(r.about) for r in asked]
+    finally:
+        await adapter.aclose()
+    assert [r for r, _ in batched] == one_by_one
+    assert {BRNS[i] for i, (r, _) in enumerate(batched) if r.verdict is Verdict.EXCLUDED} == doing_the_same

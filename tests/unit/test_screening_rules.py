@@ -6,7 +6,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from screening.lookup.messages import LookupResult, Registry, Verdict
-from screening.rules import Case, ScreeningOutcome, Restriction, Ruling, decide, decide_recheck
+from screening.rules import (
+    Case, ScreeningOutcome, Restriction, Ruling, awaited, can_change_the_decision, decide, decide_recheck,
+)
 from sme_schemas.application import (
     ApplicationContent, DocumentType as D, EvidenceDocument, EvidenceRequirement, PreferenceCertification as C,
 )
@@ -590,3 +592,12 @@ def test_x11_keeps_an_operators_clearance_while_the_registry_says_the_same_and_n
     # an exclusion is never carried (it had rejected the application), nor a clearance of another rule
     assert carried_over(then, then, {"X4": Ruling("X4", True, "op", "허위", at)}) == ({}, {})
     assert carried_over(then, then, {"D3": cleared["X4"]}) == ({}, {})
+
+
+@given(awaited_now=st.sets(st.sampled_from(list(Registry))),
+       arrived=st.lists(st.sampled_from(list(Verdict)), max_size=4))
+def test_only_the_last_awaited_answer_or_one_that_is_not_clear_can_change_a_decision(awaited_now, arrived):
+    """Issue 30 / D2: the rules run again when an answer can change the outcome, not on every clear answer."""
+    expected = not awaited_now or any(v is not Verdict.CLEAR for v in arrived)
+    assert can_change_the_decision(awaited_now, arrived) is expected
+    assert awaited(awaited_now) == tuple(r for r in Registry if r in awaited_now)

@@ -201,3 +201,24 @@ def test_a_give_up_of_an_application_screening_never_saw_is_refused(world):
     screening, uow = world
     with pytest.raises(EventRefused):
         run(consume(handlers.on_given_up(screening), uow, example(ParticipationGivenUp)))
+
+
+def test_each_answer_leaves_the_decision_a_full_reconsideration_would_though_clear_ones_skip_the_rules(world):
+    """Issue 30: a clear answer while other registries are awaited cannot change the decision; only the registries
+    it waits on change. What is stored after each answer is what deciding again from scratch gives."""
+    screening, uow = world
+    asked = submitted(screening, uow)
+    order = [Registry.CREDIT, Registry.SANCTIONS, Registry.DUPLICATE_PROJECTS, Registry.BUSINESS_STATUS]
+    for registry in order:
+        answer(screening, uow, asked[registry], Verdict.CLEAR)
+        stored = uow.store.screenings[APP].decision
+        if stored is not None and uow.store.screenings[APP].status == "screening":
+            decided_again = run(_decided_from_scratch(screening, uow))
+            assert stored == decided_again
+    assert uow.store.screenings[APP].status == "passed"
+
+
+async def _decided_from_scratch(screening, uow):
+    dossier = (await uow.store.dossiers([APP], handlers.SCREENING))[APP]
+    program = screening.program(dossier.row.program_id, dossier.row.program_version)
+    return handlers.summary(await handlers._decide(uow, screening, dossier, program, []))

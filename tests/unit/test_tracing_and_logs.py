@@ -218,3 +218,23 @@ def test_work_on_a_batch_does_each_collected_items_part_in_the_trace_of_the_even
 
     assert published == {"APP-FIRST": "4bf92f3577b34da6a3ce929d0e0e4736",
                          "APP-SECOND": "0af7651916cd43dd8448eb211c80319c"}
+
+
+def test_nothing_is_recorded_until_something_exports_yet_the_trace_goes_on():
+    """Issue 30: with no exporter a span is its ids alone (no attributes built for nobody); the trace it continues
+    and the ids it passes on are the same as when recorded."""
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    provider = telemetry.ExportingProvider(telemetry.StepsAndTheirQueries())
+    parent = tracing._PROPAGATOR.extract({"traceparent": CALLER})
+    quiet = provider.get_tracer("t").start_span("apply x", context=parent, attributes={"sme.application_id": "A"})
+    assert not quiet.is_recording()
+    assert tracing.Trace.of(quiet).trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
+    exported = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exported))
+    loud = provider.get_tracer("t").start_span("apply x", context=parent, attributes={"sme.application_id": "A"})
+    loud.end()
+    assert loud.is_recording() is False and [s.attributes["sme.application_id"]
+                                             for s in exported.get_finished_spans()] == ["A"]
+    assert tracing.Trace.of(loud).trace_id == tracing.Trace.of(quiet).trace_id

@@ -8,17 +8,20 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import partial
-from typing import Any, Iterable, Sequence, cast
+from typing import Any, Iterable, Mapping, Sequence, cast
 
 from screening import metrics, store
 from screening.evidence import supplement_deadline
-from screening.lookup.messages import LookupAnswered, LookupRequested, LookupResult, LookupSubject, Registry, lookup_id
+from screening.lookup.messages import (
+    LookupAnswered, LookupRequested, LookupResult, LookupSubject, Registry, Verdict, lookup_id,
+)
 from screening.rows import LookupAnswer, LookupRow, RecheckRow, RulingLine, ScreeningRow
 from screening.status import (
     DECIDED, FINAL, RECHECK_DONE, RecheckStatus, ScreeningStatus, status_after,
 )
 from screening.rules import (
-    OPERATOR_RULES, Case, Decision, ScreeningOutcome, Restriction, Ruling, carried_over, decide, decide_recheck,
+    OPERATOR_RULES, Case, Decision, ScreeningOutcome, Restriction, Ruling, awaited, can_change_the_decision,
+    carried_over, decide, decide_recheck,
 )
 from sme_runtime.auth import Principal
 from sme_runtime.consumer import Collected, program_of_event, unknown_to
@@ -204,8 +207,12 @@ async def record_answers(uow: ScreeningUnit, screening: Screening, collected: li
         raise unknown_to("screening", next(e for e in events if e.lookup_id in unknown), field="lookup_id")
     # Each application is reconsidered in the trace of (the last of) its answers, as it was one answer at a time
     answer_of = {c.item.lookup_id: c for c in collected}
+    arrived: dict[str, list[Verdict]] = {}
+    for row in answered:
+        if row.purpose == SCREENING:
+            arrived.setdefault(row.application_id, []).append(answer_of[row.lookup_id].item.verdict)
     await reconsider_all(uow, screening, [Collected(row.application_id, answer_of[row.lookup_id].trace)
-                                          for row in answered if row.purpose == SCREENING])
+                                          for row in answered if row.purpose == SCREENING], arrived=arrived)
     for row in answered:
         if row.purpose != SCREENING:
             with answer_of[row.lookup_id].in_its_trace():
@@ -246,11 +253,13 @@ async def reconsider(uow: ScreeningUnit, screening: Screening, application_id: s
     return (await reconsider_all(uow, screening, [Collected(application_id)])).get(application_id)
 
 
-async def reconsider_all(uow: ScreeningUnit, screening: Screening,
-                         applications: list[Collected[str]]) -> dict[str, Decision]:
+async def reconsider_all(uow: ScreeningUnit, screening: Screening, applications: list[Collected[str]], *,
+                         arrived: Mapping[str, list[Verdict]] | None = None) -> dict[str, Decision]:
     """`reconsider` for several applications at once: their dossiers read in one statement and their new states
     written in one, as a batch of registry answers brings many close together (issue 28). Each is decided in the
-    trace of the event that brought it (the last, if several did). The decided are left as they are."""
+    trace of the event that brought it (the last, if several did). The decided are left as they are. With
+    `arrived` (the registry answers that brought each), an application whose answers cannot change its decision
+    only has the registries it waits on brought up to date (rules.can_change_the_decision)."""
     latest = {c.item: c for c in applications}  # an application brought twice: once, in its later event's trace
     dossiers = await uow.store.dossiers(list(latest), SCREENING)
     decisions: dict[str, Decision] = {}
@@ -260,6 +269,10 @@ async def reconsider_all(uow: ScreeningUnit, screening: Screening,
         dossier = dossiers.get(application_id)
         if dossier is None or dossier.row.status in DECIDED:
             continue
+        if arrived is not None and (still := _still_waiting(dossier, arrived.get(application_id, []))) is not None:
+            changes.append(store.StateChange(application_id, ScreeningStatus(dossier.row.status), screening.clock(),
+                                             still))
+            continue
         program = screening.program(dossier.row.program_id, dossier.row.program_version)
         with brought.in_its_trace():
             decisions[application_id] = decision = await _decide(uow, screening, dossier, program, asking)
@@ -267,6 +280,15 @@ async def reconsider_all(uow: ScreeningUnit, screening: Screening,
     await uow.store.insert_lookups(asking, at=screening.clock())
     await uow.store.set_states(changes)
     return decisions
+
+
+def _still_waiting(dossier: store.Dossier, arrived: list[Verdict]) -> dict[str, Any] | None:
+    """The stored decision with only the registries it waits on brought up to date, when the answers that arrived
+    cannot change it; None when the application must be decided again."""
+    pending = [Registry(lk.registry) for lk in dossier.lookups if lk.answered_at is None and not lk.superseded]
+    if dossier.row.decision is None or can_change_the_decision(pending, arrived):
+        return None
+    return {**dossier.row.decision, "waiting_on": [r.value for r in awaited(pending)]}
 
 
 async def _decide(uow: ScreeningUnit, screening: Screening, dossier: store.Dossier, program: ProgramDefinition,

@@ -55,6 +55,7 @@ class LookupAnswer:
     """A lookup as a dossier carries it: which question, its answer so far, and whether it is still asked."""
 
     lookup_id: str
+    registry: str
     answered_at: datetime | None
     verdict: str | None
     findings: list[JsonObject] | None

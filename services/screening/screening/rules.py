@@ -117,6 +117,20 @@ class _Tally:
             self.checks.append(Finding(rule=finding.rule, detail=verdict))
 
 
+def can_change_the_decision(still_awaited: Iterable[Registry], arrived: Iterable[Verdict]) -> bool:
+    """Whether answers that just arrived can change an application's decision (D2: the registries answer one by
+    one). A clear answer while another registry is still awaited cannot: the outcome stays what it was — waiting,
+    or a supplement request waiting too — and only the registries it waits on change. An exclusion or a referral
+    can (X1–X9 reject at once; a question joins the decision), and so does the last awaited answer. Deciding an
+    application once per batch of answers cost screening 3.44 decisions per application (issue 30)."""
+    return not any(True for _ in still_awaited) or any(v is not Verdict.CLEAR for v in arrived)
+
+
+def awaited(registries: Iterable[Registry]) -> tuple[Registry, ...]:
+    """Registries in the order a decision names them in `waiting_on`."""
+    return tuple(r for r in Registry if r in set(registries))
+
+
 def decide(case: Case) -> Decision:
     tally = _Tally()
     _region(case, tally)

@@ -130,7 +130,7 @@ class ScreeningStore:
                     " WHERE r.application_id = s.application_id AND r.purpose = :p) AS rulings_json, "
                     "(SELECT coalesce(json_agg(json_build_object('approved_on', x.approved_on, 'restricted_until', "
                     " x.restricted_until)), '[]') FROM restrictions x WHERE x.brn = s.brn) AS restrictions_json, "
-                    "(SELECT coalesce(json_agg(json_build_object('lookup_id', l.lookup_id, "
+                    "(SELECT coalesce(json_agg(json_build_object('lookup_id', l.lookup_id, 'registry', l.registry, "
                     " 'answered_at', l.answered_at, 'verdict', l.verdict, 'findings', l.findings, "
                     " 'superseded', l.superseded)), '[]') FROM lookups l "
                     " WHERE l.application_id = s.application_id AND l.purpose = :p) AS lookups_json "

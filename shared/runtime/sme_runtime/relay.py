@@ -6,6 +6,10 @@ A service may run several processes (API workers, replicas), each with a relay: 
 database's relay lock publishes at a time — two relays publishing neighbouring batches at once could put an
 application's later event on the bus before its earlier one — and the others stand by to take over when it dies
 (the lock is a transaction lock, released with its connection).
+
+An idle relay does not poll: it LISTENs on the database's `sme_outbox` channel, which a trigger on the outbox
+notifies at the commit of every transaction that wrote to it, and looks again at once. `idle_seconds` bounds the
+wait in case a notification is missed (the listening connection lost and not yet back).
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import logging
 import time
 from typing import Any
 
+import asyncpg
 from faststream.kafka import KafkaBroker
 from sqlalchemy import text
 from opentelemetry.trace import Span, SpanKind
@@ -26,13 +31,16 @@ from sme_runtime.retry import Backoff
 log = logging.getLogger(__name__)
 SEND_TIMEOUT_SECONDS = 30.0
 RELAY_LOCK = 7_240_602  # advisory lock id: one publishing relay per service database
+# The relay's producer (bench.ceilings measures the broker's ceiling with the same settings)
+PRODUCER: dict[str, Any] = dict(enable_idempotence=True, acks="all", linger_ms=5, request_timeout_ms=15_000)
+CHANNEL = "sme_outbox"  # notified by the outbox trigger (migration 0000_runtime_4_outbox_notify)
 
 
 def publisher_broker(kafka: KafkaAccess | str, *, client_id: str) -> KafkaBroker:
     """A broker whose producer never writes a duplicate or loses an acknowledged record."""
     access = kafka_access(kafka)
-    return KafkaBroker(access.bootstrap_servers, security=access.security(), client_id=client_id,
-                       enable_idempotence=True, acks="all", linger_ms=5, request_timeout_ms=15_000, logger=None)
+    return KafkaBroker(access.bootstrap_servers, security=access.security(), client_id=client_id, **PRODUCER,
+                       logger=None)
 
 
 def _publishing(row: Any) -> Span:
@@ -40,37 +48,45 @@ def _publishing(row: Any) -> Span:
     parent of the consumers' spans (the header sent names it)."""
     return tracing.span_of(row.headers.get("traceparent"), f"{row.topic} publish", kind=SpanKind.PRODUCER,
                            attributes={"messaging.system": "kafka", "messaging.destination.name": row.topic,
-                                       "messaging.message.id": row.event_id})
+                                       "messaging.message.id": str(row.event_id)})
 
 
 class OutboxRelay:
     """One relay loop of a service; run it in the service process or alone (`python -m <svc> relay`)."""
 
     def __init__(self, engine: AsyncEngine, *, service: str, bootstrap_servers: KafkaAccess | str,
-                 batch_size: int = 500, idle_seconds: float = 0.05) -> None:
+                 batch_size: int = 500, idle_seconds: float = 1.0) -> None:
         self.engine, self.service = engine, service
         self.bootstrap_servers, self.batch_size, self.idle_seconds = bootstrap_servers, batch_size, idle_seconds
         self._broker: KafkaBroker | None = None
         self._stopping = asyncio.Event()
+        self._written = asyncio.Event()  # a transaction that wrote to the outbox has committed
+        self._listening: asyncpg.Connection | None = None
+        self.wake_ups = 0  # times a notification woke the relay (the tests' and the operators' evidence)
 
     async def run(self) -> None:
         """Publish until stopped; failures back off and retry, never skip a row."""
         backoff = Backoff(first=0.2, cap=10.0)
-        while not self._stopping.is_set():
-            try:
-                published = await self.publish_batch()
-                backoff.reset()
-                if published < self.batch_size:
-                    await self._sleep(self.idle_seconds)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - any failure: the batch stays unsent and is retried
-                metrics.RELAY_FAILURES.labels(self.service).inc()
-                delay = backoff.next_delay()
-                log.warning("relay batch failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc, delay)
-                await self._reset_producer()
-                await self._sleep(delay)
-        await self._reset_producer()
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._listen()
+                    self._written.clear()  # before the read: a commit after it wakes the next wait
+                    published = await self.publish_batch()
+                    backoff.reset()
+                    if published < self.batch_size:
+                        await self._idle()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - any failure: the batch stays unsent and is retried
+                    metrics.RELAY_FAILURES.labels(self.service).inc()
+                    delay = backoff.next_delay()
+                    log.warning("relay batch failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc, delay)
+                    await self._reset_producer()
+                    await self._sleep(delay)
+        finally:
+            await self._stop_listening()
+            await self._reset_producer()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -123,6 +139,43 @@ class OutboxRelay:
                 await asyncio.wait_for(broker.stop(), 10)
             except Exception as exc:  # noqa: BLE001 - a broken producer may fail to close; it is dropped anyway
                 log.info("closing producer failed: %s", exc)
+
+    async def _listen(self) -> None:
+        """LISTEN on a connection of its own (not one of the pool's); a lost one is opened again on the next turn,
+        and meanwhile the relay looks every `idle_seconds`."""
+        if self._listening is not None and not self._listening.is_closed():
+            return
+        self._listening = None
+        url = self.engine.url.set(drivername="postgresql")
+        try:
+            conn = await asyncpg.connect(url.render_as_string(hide_password=False), timeout=10)
+            await conn.add_listener(CHANNEL, self._notified)
+        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+            log.info("relay cannot listen for outbox writes now (%s); looking every %.1fs", exc, self.idle_seconds)
+            return
+        self._listening = conn
+
+    def _notified(self, *_: Any) -> None:
+        self.wake_ups += 1
+        self._written.set()
+
+    async def _idle(self) -> None:
+        """Until a commit writes to the outbox, the relay is stopped, or `idle_seconds` pass."""
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        written = asyncio.ensure_future(self._written.wait())
+        try:
+            await asyncio.wait((stopping, written), timeout=self.idle_seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            written.cancel()
+
+    async def _stop_listening(self) -> None:
+        conn, self._listening = self._listening, None
+        if conn is not None and not conn.is_closed():
+            try:
+                await asyncio.wait_for(conn.close(), 5)
+            except Exception:  # noqa: BLE001 - closing a lost connection may fail; it is dropped anyway
+                conn.terminate()
 
     async def _sleep(self, seconds: float) -> None:
         try:

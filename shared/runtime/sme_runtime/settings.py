@@ -48,7 +48,9 @@ class ServiceSettings(BaseSettings):
     max_loop_lag_ms: float = Field(1000, gt=0, description="Requests are refused busy while the event loop runs "
                                    "this late (a saturated CPU) with an eighth of max_in_flight in progress")
     relay_batch_size: int = Field(500, ge=1, le=10_000)
-    relay_idle_seconds: float = Field(0.05, gt=0)
+    relay_idle_seconds: float = Field(1.0, gt=0, description="The longest an idle relay waits before looking at "
+                                      "the outbox again; a commit that writes to it wakes the relay at once "
+                                      "(LISTEN/NOTIFY)")
     consumer_retry_max_seconds: float = Field(30.0, gt=0)
     consumer_batch_size: int = Field(200, ge=1, le=5_000, description="Events taken in one poll and applied in "
                                      "one transaction (1: one event per transaction)")

@@ -8,7 +8,6 @@ SCREENING_REGISTRY_KEY); tests and the main job use the local registry server in
 from __future__ import annotations
 
 import asyncio
-import itertools
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any, Callable, Protocol
@@ -25,6 +24,10 @@ from sme_schemas.screening import Finding
 
 class RegistryUnavailable(Exception):
     """The registry did not answer (timeout, connection refused, 5xx, 429): the lookup waits and retries."""
+
+
+class RegistryTimedOut(RegistryUnavailable):
+    """The registry did not answer within the timeout."""
 
 
 class RegistryRefused(Exception):
@@ -256,30 +259,50 @@ def _against_own_projects(answer: dict[str, Any], subject: LookupSubject) -> Loo
 POOL_SIZE = 8  # connections per HTTP pool of a registry adapter
 
 
+class _Pool:
+    """One httpx client (its connection pool) and the calls this adapter has under way on it."""
+
+    def __init__(self, client: httpx.AsyncClient, *, owned: bool) -> None:
+        self.client, self.owned = client, owned
+        self.in_flight, self.retired = 0, False
+
+
 class HttpRegistry:
     """Shared HTTP plumbing: a registry that does not answer is unavailable; a refusal is for an operator."""
 
     registry: Registry
 
     def __init__(self, base_url: str, *, service_key: str = "", client: httpx.AsyncClient | None = None,
-                 connections: int = 64, timeout_seconds: float | None = None) -> None:
+                 connections: int = 64, timeout_seconds: float | None = None, pool_size: int = POOL_SIZE) -> None:
         self.base_url, self.service_key = base_url.rstrip("/"), service_key
         # With `timeout_seconds` each call to the registry is bounded here, and only the call: what the worker
         # does with the answer on its own CPU (the national similarity analysis) is not the registry being slow,
         # and bounding it too made a loaded host's analysis queue look like a failing registry — timeouts, an
         # open circuit, the batch polled and analysed again, and the slowest analyses never answered (issue 28).
+        # The bound is httpx's own (connect, write, read, and the wait for a pooled connection): a call that
+        # times out fails inside httpcore, which closes that connection. Cancelling the call from outside
+        # (asyncio.wait_for) instead could leave its connection in the pool for good (httpcore #1093): one
+        # worker ended with all 64 connections in CLOSE-WAIT and answered three lookups a minute (issue 30).
         # Without it the worker's own timeout bounds the whole lookup.
         # Every connection the worker may use at once is kept alive (httpx keeps 20 by default: a worker with 64
         # calls in flight would open and close a TCP connection for most of them), spread over small pools:
         # httpcore walks all of a pool's connections for every request, which cost a worker with one pool of 64
         # more than half its CPU (py-spy).
-        self.clients = [client] if client else [
-            httpx.AsyncClient(timeout=None, limits=httpx.Limits(max_connections=POOL_SIZE,
-                                                                max_keepalive_connections=POOL_SIZE))
-            for _ in range(max(1, -(-connections // POOL_SIZE)))]
-        self.client = self.clients[0]
-        self._next = itertools.cycle(self.clients)
+        self.pool_size = pool_size
+        self.pools = [_Pool(client, owned=False)] if client else [
+            self._new_pool() for _ in range(max(1, -(-connections // pool_size)))]
+        self.client = self.pools[0].client
+        self._turn = 0
         self.timeout_seconds = timeout_seconds
+        self._timeout = httpx.Timeout(timeout_seconds) if timeout_seconds is not None else None
+        # connect, write, read and the pool wait are each bounded by the timeout: four of them and a second
+        self._backstop = 4 * timeout_seconds + 1 if timeout_seconds is not None else None
+        self.pools_replaced = 0
+        self._closing: set[asyncio.Task[None]] = set()
+
+    def _new_pool(self) -> _Pool:
+        return _Pool(httpx.AsyncClient(timeout=None, limits=httpx.Limits(
+            max_connections=self.pool_size, max_keepalive_connections=self.pool_size)), owned=True)
 
     @property
     def bounds_its_calls(self) -> bool:
@@ -287,12 +310,32 @@ class HttpRegistry:
         return self.timeout_seconds is not None
 
     async def _call(self, method: str, path: str, **kwargs) -> dict[str, Any]:
+        pool = self.pools[self._turn % len(self.pools)]
+        self._turn += 1
+        pool.in_flight += 1
+        request = pool.client.request(
+            method, self.base_url + path, params={"serviceKey": self.service_key, **kwargs.pop("params", {})},
+            timeout=self._timeout if self._timeout is not None else httpx.USE_CLIENT_DEFAULT, **kwargs)
         try:
-            response = await asyncio.wait_for(next(self._next).request(
-                method, self.base_url + path, params={"serviceKey": self.service_key, **kwargs.pop("params", {})},
-                **kwargs), self.timeout_seconds)
+            # httpx bounds each phase; the backstop only cuts short a call that no phase timeout caught (a server
+            # trickling its answer), and that pool is then replaced like any call cut short.
+            response = await asyncio.wait_for(request, self._backstop)
+        except httpx.PoolTimeout as exc:
+            self._replace(pool)  # no connection freed up within the timeout: a slot may be held by nobody
+            raise RegistryTimedOut(f"{self.registry.value}: {type(exc).__name__}: no free connection") from exc
+        except (httpx.TimeoutException, asyncio.TimeoutError) as exc:
+            if isinstance(exc, asyncio.TimeoutError):
+                self._replace(pool)
+            raise RegistryTimedOut(f"{self.registry.value}: {type(exc).__name__}: no answer within "
+                                   f"{self.timeout_seconds}s") from exc
         except httpx.HTTPError as exc:
             raise RegistryUnavailable(f"{self.registry.value}: {type(exc).__name__}: {exc}") from exc
+        except asyncio.CancelledError:
+            self._replace(pool)  # cut short from outside: httpcore may have kept its connection (see above)
+            raise
+        finally:
+            pool.in_flight -= 1
+            self._close_if_done(pool)
         if response.status_code >= 500 or response.status_code == 429:
             raise RegistryUnavailable(f"{self.registry.value}: HTTP {response.status_code}")
         if response.status_code >= 400:
@@ -300,9 +343,25 @@ class HttpRegistry:
                                   f"{response.text[:200]}")
         return response.json()
 
+    def _replace(self, pool: _Pool) -> None:
+        """New calls go to a fresh pool at once; the old one is closed (every socket it holds, in CLOSE-WAIT or
+        orphaned) as soon as the calls still under way on it are over."""
+        if pool.retired or not pool.owned:
+            return
+        pool.retired = True
+        self.pools[self.pools.index(pool)] = self._new_pool()
+        self.pools_replaced += 1
+
+    def _close_if_done(self, pool: _Pool) -> None:
+        if pool.retired and pool.in_flight == 0:
+            closing = asyncio.ensure_future(pool.client.aclose())
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
+
     async def aclose(self) -> None:
-        for client in self.clients:
-            await client.aclose()
+        for pool in self.pools:
+            await pool.client.aclose()
+        await asyncio.gather(*self._closing, return_exceptions=True)
 
 
 class BusinessStatusRegistry(HttpRegistry):
@@ -347,33 +406,71 @@ class BusinessStatusRegistry(HttpRegistry):
         return {row.get("b_no"): row.get("places") or [] for row in answer.get("data") or []}
 
 
+CREDIT_BATCH_LIMIT = 33  # applications per credit inquiry: three subjects each, up to 99 subjects a call
+SANCTIONS_BATCH_LIMIT = 100  # businesses per sanctions search
+PROJECTS_BATCH_LIMIT = 100  # businesses per R&D project search
+
+
 class CreditRegistry(HttpRegistry):
+    """The credit bureau's inquiry takes a list of subjects (company, CEO, project manager): a surge's
+    applications go in one call per 33, not one call each — the call, not the answer, was two thirds of the
+    worker's CPU (issue 30)."""
+
     registry = Registry.CREDIT
+    batch_limit = CREDIT_BATCH_LIMIT
 
     async def look_up(self, subject: LookupSubject) -> LookupResult:
-        brn = subject.business_registration_number
-        answer = await self._call(
-            "POST",
-            "/credit/v1/inquiries",
-            json={
-                "as_of": subject.as_of.isoformat(),
-                "subjects": [
-                    {"role": "company", "brn": brn, "name": subject.company_name},
-                    {"role": "ceo", "brn": brn, "name": subject.ceo_name},
-                    {"role": "project-manager", "brn": brn, "name": subject.project_manager_name},
-                ],
-            },
-        )
-        return interpret_credit(answer, subject.as_of)
+        return (await self.look_up_many([subject]))[0]
+
+    async def look_up_many(self, subjects: list[LookupSubject]) -> list[LookupResult]:
+        if not 1 <= len(subjects) <= self.batch_limit:
+            raise ValueError(f"a credit inquiry takes 1 to {self.batch_limit} applications, not {len(subjects)}")
+        answers: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        for as_of in sorted({s.as_of for s in subjects}):  # one inquiry per day asked about (nearly always one)
+            asked = [q for s in subjects if s.as_of == as_of for q in _credit_subjects(s)]
+            answer = await self._call("POST", "/credit/v1/inquiries",
+                                      json={"as_of": as_of.isoformat(), "subjects": list({
+                                          (q["role"], q["brn"], q["name"]): q for q in asked}.values())})
+            for result in answer.get("results", []):
+                answers[(as_of.isoformat(), result.get("role"), result.get("brn"), result.get("name"))] = result
+        results = []
+        for s in subjects:
+            own = [answers.get((s.as_of.isoformat(), q["role"], q["brn"], q["name"])) for q in _credit_subjects(s)]
+            if any(r is None for r in own):
+                raise RegistryRefused(f"the credit bureau left {s.business_registration_number}'s subjects unanswered")
+            results.append(interpret_credit({"results": own}, s.as_of))
+        return results
+
+
+def _credit_subjects(subject: LookupSubject) -> list[dict[str, str]]:
+    brn = subject.business_registration_number
+    return [{"role": "company", "brn": brn, "name": subject.company_name},
+            {"role": "ceo", "brn": brn, "name": subject.ceo_name},
+            {"role": "project-manager", "brn": brn, "name": subject.project_manager_name}]
 
 
 class SanctionsRegistry(HttpRegistry):
+    """Sanction records of up to 100 businesses a call (issue 30); each is judged on its own announcement date."""
+
     registry = Registry.SANCTIONS
+    batch_limit = SANCTIONS_BATCH_LIMIT
 
     async def look_up(self, subject: LookupSubject) -> LookupResult:
-        answer = await self._call("GET", "/sanctions/v1/records",
-                                  params={"brn": subject.business_registration_number})
-        return interpret_sanctions(answer, announcement_date=subject.announcement_date, as_of=subject.as_of)
+        return (await self.look_up_many([subject]))[0]
+
+    async def look_up_many(self, subjects: list[LookupSubject]) -> list[LookupResult]:
+        if not 1 <= len(subjects) <= self.batch_limit:
+            raise ValueError(f"a sanctions search takes 1 to {self.batch_limit} businesses, not {len(subjects)}")
+        numbers = list(dict.fromkeys(s.business_registration_number for s in subjects))
+        answer = await self._call("POST", "/sanctions/v1/records/search", json={"brns": numbers})
+        found = {row.get("brn"): row for row in answer.get("results", [])}
+        results = []
+        for s in subjects:
+            row = found.get(s.business_registration_number)
+            if row is None:
+                raise RegistryRefused(f"the sanctions search left {s.business_registration_number} unanswered")
+            results.append(interpret_sanctions(row, announcement_date=s.announcement_date, as_of=s.as_of))
+        return results
 
 
 # The similarity analysis (Kiwi morphemes, TF-IDF) is CPU work: it runs beside the event loop, one at a time, so
@@ -386,14 +483,32 @@ class PriorProjectRegistry(HttpRegistry):
     prior-project index this worker owns (`SCREENING_SIMILARITY_INDEX`)."""
 
     registry = Registry.DUPLICATE_PROJECTS
+    batch_limit = PROJECTS_BATCH_LIMIT
     national: PriorProjectIndex | None = None
 
     async def look_up(self, subject: LookupSubject) -> LookupResult:
-        answer = await self._call("POST", "/rnd/v1/projects/search", json={
-            "brn": subject.business_registration_number, "ongoing_on": subject.as_of.isoformat(),
-            "registries": ["NTIS", "SMTECH", "GSTEP-PMS"]})
-        return await asyncio.get_running_loop().run_in_executor(_ANALYSIS, interpret_prior_projects, answer, subject,
-                                                                self.national)
+        return (await self.look_up_many([subject]))[0]
+
+    async def look_up_many(self, subjects: list[LookupSubject]) -> list[LookupResult]:
+        """The ongoing projects of up to 100 businesses in one search per day asked about (issue 30: one call per
+        lookup was most of the worker's CPU), then each plan analysed against its own company's projects."""
+        if not 1 <= len(subjects) <= self.batch_limit:
+            raise ValueError(f"a project search takes 1 to {self.batch_limit} businesses, not {len(subjects)}")
+        ongoing: dict[tuple[date, str], list[dict[str, Any]]] = {}
+        for as_of in sorted({s.as_of for s in subjects}):
+            numbers = list(dict.fromkeys(s.business_registration_number for s in subjects if s.as_of == as_of))
+            answer = await self._call("POST", "/rnd/v1/projects/search", json={
+                "brns": numbers, "ongoing_on": as_of.isoformat(), "registries": ["NTIS", "SMTECH", "GSTEP-PMS"]})
+            for brn in numbers:
+                ongoing[(as_of, brn)] = []
+            for item in answer.get("items", []):
+                if (key := (as_of, item.get("company_brn"))) in ongoing:
+                    ongoing[key].append(item)
+        answers = [{"items": ongoing[(s.as_of, s.business_registration_number)]} for s in subjects]
+        return await asyncio.get_running_loop().run_in_executor(_ANALYSIS, self._analyse, answers, subjects)
+
+    def _analyse(self, answers: list[dict[str, Any]], subjects: list[LookupSubject]) -> list[LookupResult]:
+        return [interpret_prior_projects(a, s, self.national) for a, s in zip(answers, subjects)]
 
     async def warm_up(self) -> None:
         """Load the morpheme analyser before the first lookup, so no lookup's timeout pays for it."""

@@ -32,7 +32,8 @@ from pydantic import Field
 
 from screening.config import ScreeningSettings
 from screening.lookup.adapters import (
-    ADAPTERS, BatchingRegistryAdapter, PriorProjectRegistry, RegistryAdapter, RegistryRefused, RegistryUnavailable,
+    ADAPTERS, BatchingRegistryAdapter, PriorProjectRegistry, RegistryAdapter, RegistryRefused, RegistryTimedOut,
+    RegistryUnavailable,
 )
 from screening.lookup.circuit import CircuitBreaker, CircuitState
 from screening.lookup.messages import REGISTRY_RULES, LookupAnswered, LookupRequested, LookupResult, Registry, Verdict
@@ -84,6 +85,8 @@ class WorkerHealth(View):
     batch_limit: int
     answered: int
     calls: int = Field(description="Registry calls made, answered or not: rises while a slow registry is retried")
+    http_pools_replaced: int = Field(0, description="HTTP connection pools swapped for fresh ones after a call was "
+                                     "cut short or found no free connection (their sockets closed)")
     last_error: str | None
 
 
@@ -176,7 +179,7 @@ class Resilience:
                         rule=REGISTRY_RULES[self.adapter.registry][0],
                         detail=f"조회가 거부되어 확인이 필요합니다: {exc}"),))] * len(chunk)
                 except (RegistryUnavailable, asyncio.TimeoutError, OSError, httpx.HTTPError) as exc:
-                    reason = "timeout" if isinstance(exc, asyncio.TimeoutError) else "unavailable"
+                    reason = "timeout" if isinstance(exc, (asyncio.TimeoutError, RegistryTimedOut)) else "unavailable"
                     FAILURES.labels(registry, reason).inc()
                     self.last_error = f"{reason}: {exc}"[:300]
                     self.breaker.record_failure()
@@ -355,6 +358,7 @@ def create_worker_app(registry: Registry, settings: ScreeningSettings | None = N
             circuit=breaker.state.value, consecutive_failures=breaker.consecutive_failures,
             circuit_opened=breaker.opened_count, holding=resilience.holding, held=len(resilience.held),
             in_flight=resilience.in_flight, concurrency=resilience.concurrency, batch_limit=resilience.batch_limit,
-            answered=resilience.answered, calls=resilience.calls, last_error=resilience.last_error)
+            answered=resilience.answered, calls=resilience.calls,
+            http_pools_replaced=getattr(asking, "pools_replaced", 0), last_error=resilience.last_error)
 
     return app
