@@ -21,8 +21,8 @@ GIVE_UP_SECONDS = 90  # a generous bound on the recovery, only so a broken pool 
 
 
 class Registry:
-    """A registry on a real socket that either hangs every call or answers it, and can be killed mid-request
-    (every connection aborted, as a crashed process's are)."""
+    """A sanctions registry on a real socket (its batch search: no records) that either hangs every call or
+    answers it, and can be killed mid-request (every connection aborted, as a crashed process's are)."""
 
     def __init__(self, port: int) -> None:
         self.port, self.hanging, self.answered = port, True, 0
@@ -40,11 +40,11 @@ class Registry:
                 head = await reader.readuntil(b"\r\n\r\n")
                 length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
                                if line.lower().startswith(b"content-length:")), 0)
-                await reader.readexactly(length)
+                asked = json.loads(await reader.readexactly(length) or b"{}")
                 if self.hanging:
                     await asyncio.sleep(3600)
                 await asyncio.sleep(random.uniform(0, 0.01))
-                body = json.dumps({"records": []}).encode()
+                body = json.dumps({"results": [{"brn": b, "records": []} for b in asked.get("brns", [])]}).encode()
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
                              + str(len(body)).encode() + b"\r\n\r\n" + body)
                 await writer.drain()

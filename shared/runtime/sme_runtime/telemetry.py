@@ -97,6 +97,12 @@ class ExportingProvider(TracerProvider):
         self._gate.exported = True
 
 
+def exporting() -> bool:
+    """Whether this process's spans go anywhere (a span processor was added to its provider)."""
+    made = provider()
+    return not isinstance(made, ExportingProvider) or made._gate.exported
+
+
 def trace_ratio(env: Mapping[str, str]) -> float:
     raw = env.get("SME_TRACE_RATIO", "1")
     try:
