@@ -8,7 +8,7 @@ from screening.rows import (
     AnsweredLookup, LookupAnswer, LookupRow, RecheckRow, RestrictionLine, RulingLine, ScreeningRow,
 )
 from screening.status import ScreeningStatus
-from screening.store import Dossier, NewLookup, ScreeningStore, StateChange
+from screening.store import Dossier, NewLookup, NewScreening, ScreeningStore, StateChange
 from tests.fakes.unit import SERIAL, jsonb, no_database, read, read_all, row, update
 
 
@@ -36,6 +36,12 @@ class FakeScreeningStore(ScreeningStore):
             decided_at=None, content=jsonb(content), required_evidence=jsonb(required_evidence),
             supplement_deadline=None, decision=None, decided_by=None)
         return True
+
+    async def insert_many(self, screenings: list[NewScreening], *, at: datetime) -> set[str]:
+        return {s.application_id for s in screenings if await self.insert(
+            application_id=s.application_id, program_id=s.program_id, brn=s.brn, revision=s.revision,
+            status="screening", submitted_at=s.submitted_at, at=at, content=s.content,
+            required_evidence=s.required_evidence, program_version=s.program_version)}
 
     async def dossiers(self, application_ids: list[str], purpose: str) -> dict[str, Dossier]:
         return {app: self._dossier(app, purpose) for app in sorted(set(application_ids)) if app in self.screenings}

@@ -13,7 +13,7 @@ from typing import Any, Awaitable, Callable
 import pytest
 
 from evaluation.store import NewCandidate
-from screening.store import NewLookup, StateChange
+from screening.store import NewLookup, NewScreening, StateChange
 from sme_runtime.db import make_engine, migrate, session_factory
 from tests.conftest import ROOT
 from tests.fakes.contracts import FakeContractsStore
@@ -206,6 +206,13 @@ async def screening_scenario(s) -> list:
     several = await s.dossiers(["A2", "A9", "A0", "A2"], "screening")  # unknown ids left out, repeats once
     seen.append([(k, fields(d.row, "status"), len(d.lookups), len(d.restrictions)) for k, d in several.items()])
     seen.append(await s.dossiers([], "screening"))
+    taken_up = [NewScreening(application_id=a, program_id="p", program_version=v, brn="1234567800", revision=rev,
+                             submitted_at=at(20), content=content, required_evidence=[])
+                for a, v, rev in (("A1", 1, 1), ("A5", 2, 1), ("A5", 2, 9), ("A6", None, 3))]  # A1 known; A5 twice
+    seen.append(sorted(await s.insert_many(taken_up, at=at(21))))
+    seen.append(await s.insert_many([], at=at(21)))
+    seen += [fields(await s.get(a), "status", "revision", "program_version", "content", "started_at")
+             for a in ("A5", "A6")]
     await s.set_states([StateChange("A1", "manual-review", at(30), {"q": "확인"}),
                         StateChange("A9", "passed", at(30), {}, final=True),
                         StateChange("A0", "passed", at(31), {"outcome": "passed"}, decided_by="rules", final=True)])

@@ -77,8 +77,9 @@ class Screening:
 # --- events from intake, evaluation and contracts ------------------------------------------------------------
 
 def on_submitted(screening: Screening) -> Handler:
+    """A deadline-day burst brings many submissions per batch: they are taken up together once it is applied."""
     async def handle(uow: ScreeningUnit, envelope: Envelope, event: ApplicationSubmitted) -> None:
-        await _take_up(uow, screening, event, revision=event.revision)
+        uow.collect("submitted", event, lambda submitted: take_up_all(uow, screening, submitted))
 
     return handle
 
@@ -89,7 +90,7 @@ def on_amended(screening: Screening) -> Handler:
     async def handle(uow: ScreeningUnit, envelope: Envelope, event: ApplicationAmended) -> None:
         row = await uow.store.get(event.application_id, lock=True)
         if row is None:  # the amendment overtook the submission (different topics): it carries everything
-            await _take_up(uow, screening, event, revision=event.revision)
+            await take_up_all(uow, screening, [Collected(event)])
             return
         if row.status in DECIDED or event.revision <= row.revision:
             return  # decided already, or an older revision arriving late
@@ -105,23 +106,34 @@ def on_amended(screening: Screening) -> Handler:
     return handle
 
 
-async def _take_up(uow: ScreeningUnit, screening: Screening, event: ApplicationSubmitted | ApplicationAmended, *,
-                   revision: int) -> None:
-    program = screening.program(event.program_id, event.program_version)
+async def take_up_all(uow: ScreeningUnit, screening: Screening,
+                      events: Sequence[Collected[ApplicationSubmitted | ApplicationAmended]]) -> None:
+    """Applications taken up for screening: their rows written in one statement, each new one started in its own
+    event's trace, then all reconsidered together. One already known (a redelivery, a withdrawal that came first)
+    is left as it is."""
     now = screening.clock()
-    created = await uow.store.insert(
-        application_id=event.application_id, program_id=program.program_id, program_version=program.version,
-        brn=event.content.company.business_registration_number, revision=revision, status=ScreeningStatus.SCREENING,
-        submitted_at=event.submitted_at, at=now, content=event.content.model_dump(mode="json"),
-        required_evidence=[r.model_dump(mode="json") for r in event.required_evidence])
-    if not created:
-        return  # known already: a redelivery, or withdrawn before we saw it
-    await uow.publish(ScreeningStarted(program_id=program.program_id, program_version=program.version,
-                                       application_id=event.application_id, occurred_at=now, started_at=now))
-    await uow.store.audit(event.application_id, at=now, actor="rules", action="screening-started",
-                          detail={"revision": revision})
-    # A deadline-day burst brings many submissions per batch: they are reconsidered together once it is applied
-    uow.collect("taken-up", event.application_id, lambda taken_up: reconsider_all(uow, screening, taken_up))
+    programs = {id(c): screening.program(c.item.program_id, c.item.program_version) for c in events}
+    created = await uow.store.insert_many([store.NewScreening(
+        application_id=e.application_id, program_id=programs[id(c)].program_id,
+        program_version=programs[id(c)].version, brn=e.content.company.business_registration_number,
+        revision=e.revision, submitted_at=e.submitted_at,
+        content=e.content.model_dump(mode="json"), required_evidence=[r.model_dump(mode="json")
+                                                                      for r in e.required_evidence])
+        for c in events for e in [c.item]], at=now)
+    started: list[Collected[str]] = []
+    for c in events:
+        app = c.item.application_id
+        if app not in created:
+            continue
+        created.discard(app)  # twins in one batch: the first is taken up
+        program = programs[id(c)]
+        with c.in_its_trace():
+            await uow.publish(ScreeningStarted(program_id=program.program_id, program_version=program.version,
+                                               application_id=app, occurred_at=now, started_at=now))
+            await uow.store.audit(app, at=now, actor="rules", action="screening-started",
+                                  detail={"revision": c.item.revision})
+        started.append(Collected(app, c.trace))
+    await reconsider_all(uow, screening, started)
 
 
 def on_withdrawn(screening: Screening) -> Handler:

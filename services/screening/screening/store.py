@@ -64,6 +64,20 @@ class StateChange:
 
 
 @dataclass(frozen=True)
+class NewScreening:
+    """An application taken up for screening (`insert_many`)."""
+
+    application_id: str
+    program_id: str
+    program_version: int | None
+    brn: str | None
+    revision: int
+    submitted_at: datetime | None
+    content: dict[str, Any]
+    required_evidence: list[Any]
+
+
+@dataclass(frozen=True)
 class NewLookup:
     """A question to ask a registry about an application."""
 
@@ -104,6 +118,25 @@ class ScreeningStore:
             {"id": application_id, "p": program_id, "brn": brn, "rev": revision, "st": status, "sub": submitted_at,
              "at": at, "content": _json(content), "req": _json(required_evidence), "v": program_version})).first()
         return row is not None
+
+    async def insert_many(self, screenings: list[NewScreening], *, at: datetime) -> set[str]:
+        """A batch's applications taken up in one statement (issue 30: one INSERT per submission was a tenth of
+        screening's CPU); returns those new here, not known already (a redelivery, a race, a withdrawal first)."""
+        if not screenings:
+            return set()
+        rows = list({s.application_id: s for s in reversed(screenings)}.values())  # the first of twins
+        return set((await self.session.execute(text(
+            "INSERT INTO screenings (application_id, program_id, brn, revision, status, submitted_at, started_at, "
+            "updated_at, content, required_evidence, program_version) "
+            "SELECT x.id, x.p, x.brn, x.rev, :st, x.sub, :at, :at, CAST(x.content AS jsonb), CAST(x.req AS jsonb), x.v "
+            "FROM unnest(CAST(:ids AS text[]), CAST(:p AS text[]), CAST(:brn AS text[]), CAST(:rev AS int[]), "
+            "CAST(:sub AS timestamptz[]), CAST(:content AS text[]), CAST(:req AS text[]), CAST(:v AS int[])) "
+            "AS x(id, p, brn, rev, sub, content, req, v) ORDER BY x.id "
+            "ON CONFLICT DO NOTHING RETURNING application_id"),
+            {"ids": [r.application_id for r in rows], "p": [r.program_id for r in rows], "brn": [r.brn for r in rows],
+             "rev": [r.revision for r in rows], "st": str(ScreeningStatus.SCREENING), "at": at,
+             "sub": [r.submitted_at for r in rows], "content": [_json(r.content) for r in rows],
+             "req": [_json(r.required_evidence) for r in rows], "v": [r.program_version for r in rows]})).scalars())
 
     async def dossiers(self, application_ids: list[str], purpose: str) -> dict[str, Dossier]:
         """Several applications' dossiers (a batch of registry answers reconsiders them together, issue 28), rows
