@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from intake.domain import LIVE, Status
-from intake.store import IntakeStore
+from intake.store import IntakeStore, StatusMove
 from intake.rows import ApplicationRow
 from tests.fakes.unit import jsonb, no_database, read, row
 
@@ -52,6 +52,20 @@ class FakeIntakeStore(IntakeStore):
                          reason: str | None = None) -> None:
         a = self.applications[application_id]
         a.status, a.status_reason, a.updated_at = status.value, reason, at
+
+    async def follow_statuses(self, moves: list[StatusMove], *, status: Status, only_from: tuple[Status, ...],
+                              reason: str, actor: str) -> set[str]:
+        known = set()
+        for m in moves:
+            a = self.applications.get(m.application_id)
+            if a is None:
+                continue
+            known.add(m.application_id)
+            if a.status in {s.value for s in only_from}:
+                await self.set_status(m.application_id, status, at=m.at, reason=reason)
+                await self.add_history(m.application_id, revision=a.revision, action=status.value, actor=actor,
+                                       at=m.at, detail={"ce_id": m.event_id})
+        return known
 
     async def request_supplement(self, application_id: str, *, deadline: datetime, at: datetime) -> None:
         a = self.applications[application_id]

@@ -357,6 +357,13 @@ async def intake_scenario(s) -> list:
     seen.append(fields(await s.by_external_reference("minwon", "MW-1"), "application_id"))
     seen.append(await s.by_external_reference("minwon", "MW-2"))
     await s.add_history("A2", revision=1, action="screening", actor="service:screening", at=at(7), detail={"a": 1})
+    from intake.store import StatusMove
+    moves = [StatusMove("A2", at(8), "ce-1"), StatusMove("A0", at(8), "ce-2"), StatusMove("A9", at(8), "ce-3")]
+    seen.append(sorted(await s.follow_statuses(moves, status=Status.SCREENING, only_from=(Status.SUBMITTED,),
+                                               reason="ScreeningStarted", actor="service:screening")))
+    seen += [fields(await s.get(a), "status", "status_reason", "updated_at") for a in ("A2", "A0")]  # A0 withdrawn
+    seen.append(await s.follow_statuses([], status=Status.PASSED, only_from=(Status.SCREENING,), reason="x",
+                                        actor="service:screening"))
     return seen
 
 

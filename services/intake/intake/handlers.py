@@ -20,7 +20,7 @@ from intake.ids import new_application_id
 from intake.rows import ApplicationRow
 from sme_runtime.auth import Principal, Role
 from sme_runtime.bus_acl import OutsideSystem
-from sme_runtime.consumer import EventRefused, unknown_to
+from sme_runtime.consumer import Collected, EventRefused, unknown_to
 from sme_runtime.problems import Problem, RuleViolation
 from sme_runtime.unit import EventHandler, Unit, units
 from sme_schemas import Envelope, EnvelopeError
@@ -375,20 +375,26 @@ def _readable_program(value: object) -> str | None:
 
 
 def _status_follows(status: Status, *, only_from: tuple[Status, ...]) -> Handler:
-    """Handler factory: a screening event moves the application's status (A2 locks it from screening on)."""
+    """Handler factory: a screening event moves the application's status (A2 locks it from screening on); a batch's
+    events move their applications together, once it is applied. An application in none of `only_from` (withdrawn
+    meanwhile, or a later status already) stays as it is."""
 
     async def handle(uow: IntakeUnit, envelope: Envelope, event: Any) -> None:
-        row = await uow.store.get(event.application_id, lock=True)
-        if row is None:
-            raise unknown_to("intake", event)  # screening decides only what intake filed
-        if Status(row.status) not in only_from:
-            return  # withdrawn meanwhile, or a later status already: nothing to lock
-        await uow.store.set_status(event.application_id, status, at=event.occurred_at,
-                                   reason=type(event).__name__)
-        await uow.store.add_history(event.application_id, revision=row.revision, action=status.value,
-                                    actor="service:screening", at=event.occurred_at, detail={"ce_id": envelope.id})
+        uow.collect(f"status-{status.value}", (envelope.id, event),
+                    lambda moves: follow_all(uow, moves, status=status, only_from=only_from))
 
     return handle
+
+
+async def follow_all(uow: IntakeUnit, moves: list[Collected[tuple[str, Any]]], *, status: Status,
+                     only_from: tuple[Status, ...]) -> None:
+    events = [event for _, event in (c.item for c in moves)]
+    known = await uow.store.follow_statuses(
+        [store.StatusMove(event.application_id, event.occurred_at, event_id)
+         for event_id, event in (c.item for c in moves)],
+        status=status, only_from=only_from, reason=type(events[0]).__name__, actor="service:screening")
+    if unknown := next((e for e in events if e.application_id not in known), None):
+        raise unknown_to("intake", unknown)  # screening decides only what intake filed
 
 
 on_screening_started = _status_follows(Status.SCREENING, only_from=(Status.SUBMITTED,))

@@ -1,6 +1,8 @@
 """Intake's tables: applications, their history, and idempotency keys."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +28,15 @@ _INSERT_UNLESS_LIVE = text(
     "h AS (INSERT INTO application_history (application_id, revision, action, actor, at) "
     "SELECT application_id, 1, 'submitted', :by, :at FROM a) "
     f"SELECT {_COLUMNS} FROM a")
+
+
+@dataclass(frozen=True)
+class StatusMove:
+    """One screening event about an application (`follow_statuses`)."""
+
+    application_id: str
+    at: datetime
+    event_id: str
 
 
 class IntakeStore:
@@ -88,6 +99,25 @@ class IntakeStore:
         await self.session.execute(text(
             "UPDATE applications SET status = :s, status_reason = :r, updated_at = :at WHERE application_id = :id"),
             {"id": application_id, "s": status.value, "r": reason, "at": at})
+
+    async def follow_statuses(self, moves: list[StatusMove], *, status: Status, only_from: tuple[Status, ...],
+                              reason: str, actor: str) -> set[str]:
+        """A batch of screening's events moving applications to `status` (those now in one of `only_from`), each
+        with its history line, in one statement (issue 30: three statements per event were most of intake's
+        share of a deadline day's statements); returns the applications known here, moved or not."""
+        if not moves:
+            return set()
+        return set((await self.session.execute(text(
+            "WITH x AS (SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:at AS timestamptz[]), CAST(:ce AS text[])) "
+            "  AS x(id, at, ce)), "
+            "moved AS (UPDATE applications a SET status = :st, status_reason = :reason, updated_at = x.at FROM x "
+            "  WHERE a.application_id = x.id AND a.status = ANY(CAST(:from AS text[])) "
+            "  RETURNING a.application_id, a.revision, x.at, x.ce), "
+            "noted AS (INSERT INTO application_history (application_id, revision, action, actor, at, detail) "
+            "  SELECT application_id, revision, :st, :actor, at, jsonb_build_object('ce_id', ce) FROM moved) "
+            "SELECT a.application_id FROM applications a JOIN x ON a.application_id = x.id"),
+            {"ids": [m.application_id for m in moves], "at": [m.at for m in moves], "ce": [m.event_id for m in moves],
+             "st": status.value, "reason": reason, "from": [s.value for s in only_from], "actor": actor})).scalars())
 
     async def request_supplement(self, application_id: str, *, deadline: datetime,
                                  at: datetime) -> None:
