@@ -41,20 +41,30 @@ def create_registry_app(registry: str, data: dict[str, Any], *, delay_seconds: f
     app = FastAPI(title=f"Local registry: {registry}")
     app.state.calls = 0
     app.state.subjects = 0
+    app.state.latency_ms = latency_ms
 
     @app.middleware("http")
     async def slow_and_count(request, call_next):
-        if request.url.path != "/health":
+        if request.url.path != "/health" and not request.url.path.startswith("/_local/"):
             app.state.calls += 1
-            pause = delay_seconds + random.uniform(*latency_ms) / 1000
+            pause = delay_seconds + random.uniform(*app.state.latency_ms) / 1000
             if pause:
                 await asyncio.sleep(pause)
         return await call_next(request)
 
+    @app.put("/_local/latency", summary="Change the latency (local stand-in only: a registry that slows down and "
+             "recovers, bench.registry_storm)")
+    async def set_latency(body: dict = Body(...)):
+        try:
+            app.state.latency_ms = parse_latency(str(body.get("latency_ms", "0")))
+        except (argparse.ArgumentTypeError, ValueError) as exc:
+            return JSONResponse({"field": "latency_ms", "message": str(exc)}, status_code=422)
+        return {"latency_ms": list(app.state.latency_ms)}
+
     @app.get("/health")
     async def health() -> dict:
         return {"registry": registry, "calls": app.state.calls, "subjects": app.state.subjects,
-                "latency_ms": list(latency_ms)}
+                "latency_ms": list(app.state.latency_ms)}
 
     @app.post("/_local/records/{brn}", summary="Add a record (local stand-in only: a record that arrives later)")
     async def add_record(brn: str, record: dict = Body(...)) -> dict:
