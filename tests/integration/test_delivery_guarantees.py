@@ -52,10 +52,11 @@ async def _fill_outbox(count: int, run: str) -> None:
     await engine.dispose()
 
 
-async def _sent_count() -> int:
+async def _sent_count(*, sent: bool = True) -> int:
+    """Intake's outbox rows the relay has marked sent (`sent=False`: those still waiting)."""
     conn = await asyncpg.connect(db_url("intake").replace("+asyncpg", ""))
     try:
-        return await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL")
+        return await conn.fetchval("SELECT count(*) FROM outbox WHERE (sent_at IS NOT NULL) = $1", sent)
     finally:
         await conn.close()
 
@@ -220,14 +221,15 @@ def test_an_idle_relay_wakes_when_a_commit_writes_to_the_outbox(intake_env):
         running_relay = asyncio.create_task(relay.run())
         try:
             deadline = time.monotonic() + 60
-            while await _unsent() and time.monotonic() < deadline:  # what earlier tests left: published first
+            # what earlier tests left is published first
+            while await _sent_count(sent=False) and time.monotonic() < deadline:
                 await asyncio.sleep(0.2)
             await asyncio.sleep(1)  # idle now, for ten minutes unless woken
             woken_before = relay.wake_ups
             await _fill_outbox(20, run)
-            while await _unsent() and time.monotonic() < deadline + 60:
+            while await _sent_count(sent=False) and time.monotonic() < deadline + 60:
                 await asyncio.sleep(0.2)
-            return await _unsent(), relay.wake_ups - woken_before
+            return await _sent_count(sent=False), relay.wake_ups - woken_before
         finally:
             relay.stop()
             await asyncio.wait_for(running_relay, 30)
@@ -235,14 +237,6 @@ def test_an_idle_relay_wakes_when_a_commit_writes_to_the_outbox(intake_env):
 
     unsent, wake_ups = asyncio.run(write_while_idle())
     assert unsent == 0 and wake_ups >= 1
-
-
-async def _unsent() -> int:
-    conn = await asyncpg.connect(db_url("intake").replace("+asyncpg", ""))
-    try:
-        return await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
-    finally:
-        await conn.close()
 
 
 def test_broker_restart_mid_stream_loses_nothing(intake_env):
