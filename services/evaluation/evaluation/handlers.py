@@ -5,6 +5,7 @@ Anything that moves budget (closing a round, a release, a re-check that excludes
 lock first, so two of them at once can never select past the budget (F4, F5)."""
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -31,6 +32,8 @@ from sme_schemas.periods import local_date
 from sme_programs import ProgramDefinition
 from sme_schemas.screening import RecheckCompleted, ScreeningPassed
 
+log = logging.getLogger("evaluation.handlers")
+
 SOURCE = "/sme/evaluation"
 
 
@@ -54,6 +57,7 @@ class Evaluation:
 
 
 # --- events --------------------------------------------------------------------------------------------------
+
 
 def call_of(program: ProgramDefinition, submitted_at: datetime) -> str:
     """K1: the call an application belongs to — the one open when it was submitted (the calls are the program's
@@ -102,12 +106,14 @@ async def score_all(uow: EvaluationUnit, evaluation: Evaluation,
                                                             facts.consulting_sessions),
             program_version=program.version, call_id=call_id))
     created = await uow.store.insert_candidates(candidates, at=now)
-    for (ce_id, _, _), candidate in zip(scored, candidates):
+    for c, (ce_id, _, _), candidate in zip(passed, scored, candidates):
         if candidate.application_id in created:
             created.discard(candidate.application_id)  # the first of two in one batch is the one stored
             await uow.store.audit(at=now, actor="rules", action="document-scored",
                                   application_id=candidate.application_id, round_id=candidate.round_id,
                                   detail={"ce_id": ce_id, **scores[candidate.application_id].breakdown()})
+            with c.in_its_trace():  # one line per application, in its trace (the batch's own line is the consumer's)
+                log.info("document-scored %s: %s points (Q1–Q7)", candidate.application_id, candidate.quantitative)
 
 
 def on_recheck_completed(evaluation: Evaluation) -> Handler:

@@ -5,6 +5,8 @@ supplement deadline passed — ends in `reconsider`, which asks the pure rules (
 decision and publishes only what changed. So an automatic and an operator decision produce the same events."""
 from __future__ import annotations
 
+import logging
+
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import partial
@@ -38,6 +40,8 @@ from sme_schemas.screening import (
     ApplicationRejected, ExpertGradeLabel, Finding, ManualReviewRequested, RecheckCompleted, ScreeningPassed,
     ScreeningStarted, SupplementRequested,
 )
+
+log = logging.getLogger("screening.handlers")
 
 SOURCE = "/sme/screening"
 
@@ -408,6 +412,8 @@ async def _apply(uow: ScreeningUnit, screening: Screening, row: ScreeningRow, pr
     if row.status != status_after(outcome) or before.get("outcome") != after["outcome"]:
         actor = decision.decided_by if outcome is ScreeningOutcome.REJECTED else "rules"
         await uow.store.audit(app, at=now, actor=actor, action=outcome.value, detail=after)
+        # One line when an application's outcome changes, in its trace: an operator follows it by one id
+        log.info("screening %s: %s (%s)", app, outcome.value, actor)
         metrics.record(outcome.value, decision.findings if outcome is ScreeningOutcome.REJECTED else ())
     return state
 
