@@ -40,14 +40,8 @@ def tree_cpu_seconds(roots: Iterable[int]) -> float:
     return sum(stats[pid][1] for pid in seen)
 
 
-def postmaster_pid(data_dir: Path) -> int | None:
-    try:
-        return int((data_dir / "postmaster.pid").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def pid_in(file: Path) -> int | None:
+    """The pid a pid file names first (Kafka's, PostgreSQL's postmaster.pid)."""
     try:
         return int(file.read_text().split()[0])
     except (OSError, ValueError, IndexError):

@@ -39,7 +39,7 @@ import asyncpg
 
 from bench import chaos, statements
 from bench.bus import Progress, clean_slate, dsn, leave_no_backlog, p50_p99, percentile, publish_all
-from bench.cpu import CpuMeter, CpuUse, pid_in, postmaster_pid
+from bench.cpu import CpuMeter, CpuUse, pid_in
 from bench.ceilings import broker_ceiling, pgbench_tps
 from bench.load import encode_post, open_loop
 from bench.statements import Served
@@ -251,7 +251,7 @@ def process_groups(processes: list[ServiceProcess]) -> dict[str, list[int]]:
             name = p.module if p.args[0] == "serve" else f"{p.module} {p.args[0]}"
         groups.setdefault(name, []).append(p.proc.pid)
     groups["kafka"] = [pid for pid in [pid_in(ROOT / ".local" / "kafka" / "kafka.pid")] if pid]
-    groups["postgresql"] = [pid for pid in [postmaster_pid(ROOT / ".local" / "postgres" / "data")] if pid]
+    groups["postgresql"] = [pid for pid in [pid_in(ROOT / ".local" / "postgres" / "data" / "postmaster.pid")] if pid]
     return groups
 
 

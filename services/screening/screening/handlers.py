@@ -116,27 +116,24 @@ async def take_up_all(uow: ScreeningUnit, screening: Screening,
     event's trace, then all reconsidered together. One already known (a redelivery, a withdrawal that came first)
     is left as it is."""
     now = screening.clock()
-    programs = {id(c): screening.program(c.item.program_id, c.item.program_version) for c in events}
+    taken = [(c, c.item, screening.program(c.item.program_id, c.item.program_version)) for c in events]
     created = await uow.store.insert_many([store.NewScreening(
-        application_id=e.application_id, program_id=programs[id(c)].program_id,
-        program_version=programs[id(c)].version, brn=e.content.company.business_registration_number,
-        revision=e.revision, submitted_at=e.submitted_at,
+        application_id=e.application_id, program_id=program.program_id, program_version=program.version,
+        brn=e.content.company.business_registration_number, revision=e.revision, submitted_at=e.submitted_at,
         content=e.content.model_dump(mode="json"), required_evidence=[r.model_dump(mode="json")
                                                                       for r in e.required_evidence])
-        for c in events for e in [c.item]], at=now)
+        for _, e, program in taken], at=now)
     started: list[Collected[str]] = []
-    for c in events:
-        app = c.item.application_id
-        if app not in created:
+    for c, e, program in taken:
+        if e.application_id not in created:
             continue
-        created.discard(app)  # twins in one batch: the first is taken up
-        program = programs[id(c)]
+        created.discard(e.application_id)  # twins in one batch: the first is taken up
         with c.in_its_trace():
             await uow.publish(ScreeningStarted(program_id=program.program_id, program_version=program.version,
-                                               application_id=app, occurred_at=now, started_at=now))
-            await uow.store.audit(app, at=now, actor="rules", action="screening-started",
-                                  detail={"revision": c.item.revision})
-        started.append(Collected(app, c.trace))
+                                               application_id=e.application_id, occurred_at=now, started_at=now))
+            await uow.store.audit(e.application_id, at=now, actor="rules", action="screening-started",
+                                  detail={"revision": e.revision})
+        started.append(Collected(e.application_id, c.trace))
     await reconsider_all(uow, screening, started)
 
 

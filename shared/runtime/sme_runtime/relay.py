@@ -24,7 +24,7 @@ from sqlalchemy import text
 from opentelemetry.trace import Span, SpanKind
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sme_runtime import metrics, tracing
+from sme_runtime import metrics, telemetry, tracing
 from sme_runtime.kafka_access import KafkaAccess, kafka_access
 from sme_runtime.retry import Backoff
 
@@ -47,7 +47,7 @@ def relay_producer(kafka: KafkaAccess | str, *, client_id: str) -> AIOKafkaProdu
 def _traceparent(row: Any) -> tuple[str, Span | None]:
     """The `traceparent` a row goes out with: its PRODUCER span's when spans are exported (a child of the step
     that wrote it, the parent of the consumers' spans), else the step's own, as written."""
-    if not tracing.telemetry.exporting():
+    if not telemetry.exporting():
         return row.headers.get("traceparent") or tracing.outgoing(), None
     span = _publishing(row)
     return tracing.Trace.of(span).traceparent, span
@@ -67,7 +67,7 @@ class OutboxRelay:
                  batch_size: int = 500, idle_seconds: float = 1.0) -> None:
         self.engine, self.service = engine, service
         self.bootstrap_servers, self.batch_size, self.idle_seconds = bootstrap_servers, batch_size, idle_seconds
-        self._broker: AIOKafkaProducer | None = None
+        self._sender: AIOKafkaProducer | None = None
         self._stopping = asyncio.Event()
         self._written = asyncio.Event()  # a transaction that wrote to the outbox has committed
         self._listening: asyncpg.Connection | None = None
@@ -136,18 +136,18 @@ class OutboxRelay:
         return len(rows)
 
     async def _producer(self) -> AIOKafkaProducer:
-        if self._broker is None:
+        if self._sender is None:
             producer = relay_producer(self.bootstrap_servers, client_id=f"{self.service}-relay")
             try:
                 await producer.start()
             except BaseException:
                 await producer.stop()
                 raise
-            self._broker = producer
-        return self._broker
+            self._sender = producer
+        return self._sender
 
     async def _reset_producer(self) -> None:
-        producer, self._broker = self._broker, None
+        producer, self._sender = self._sender, None
         if producer is not None:
             try:
                 await asyncio.wait_for(producer.stop(), 10)

@@ -96,11 +96,15 @@ class ExportingProvider(TracerProvider):
         super().add_span_processor(span_processor)
         self._gate.exported = True
 
+    @property
+    def exports(self) -> bool:
+        return self._gate.exported
+
 
 def exporting() -> bool:
     """Whether this process's spans go anywhere (a span processor was added to its provider)."""
     made = provider()
-    return not isinstance(made, ExportingProvider) or made._gate.exported
+    return not isinstance(made, ExportingProvider) or made.exports
 
 
 def trace_ratio(env: Mapping[str, str]) -> float:

@@ -9,7 +9,6 @@ event is the parent of the spans of what it published."""
 from __future__ import annotations
 
 import contextvars
-import random
 import re
 import secrets
 from contextlib import AbstractContextManager, contextmanager
@@ -69,8 +68,8 @@ def tracer() -> otel.Tracer:
 
 def _child_of(parent: Trace | None) -> Trace:
     """A step's ids when nothing records spans: the parent's trace (or a new one) and a span id of its own."""
-    span_id = f"{random.getrandbits(64) or 1:016x}"
-    return Trace(parent.trace_id, span_id, "00") if parent is not None else Trace(secrets.token_hex(16), span_id, "00")
+    fresh = Trace.new()
+    return Trace((parent or fresh).trace_id, fresh.span_id, "00")
 
 
 CURRENT: contextvars.ContextVar[Trace | None] = contextvars.ContextVar("sme_trace", default=None)

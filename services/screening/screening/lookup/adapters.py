@@ -8,6 +8,7 @@ SCREENING_REGISTRY_KEY); tests and the main job use the local registry server in
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any, Callable, Protocol
@@ -267,10 +268,11 @@ class _Pool:
         self.in_flight, self.retired = 0, False
 
 
-class HttpRegistry:
+class HttpRegistry(ABC):
     """Shared HTTP plumbing: a registry that does not answer is unavailable; a refusal is for an operator."""
 
     registry: Registry
+    batch_limit: int
 
     def __init__(self, base_url: str, *, service_key: str = "", client: httpx.AsyncClient | None = None,
                  connections: int = 64, timeout_seconds: float | None = None, pool_size: int = POOL_SIZE) -> None:
@@ -303,6 +305,20 @@ class HttpRegistry:
     def _new_pool(self) -> _Pool:
         return _Pool(httpx.AsyncClient(timeout=None, limits=httpx.Limits(
             max_connections=self.pool_size, max_keepalive_connections=self.pool_size)), owned=True)
+
+    async def look_up(self, subject: LookupSubject) -> LookupResult:
+        return (await self.look_up_many([subject]))[0]
+
+    async def look_up_many(self, subjects: list[LookupSubject]) -> list[LookupResult]:
+        """One answer per subject, in the order asked: every registry is asked in batches (issue 30)."""
+        if not 1 <= len(subjects) <= self.batch_limit:
+            raise ValueError(f"{self.registry.value}: a call takes 1 to {self.batch_limit} applications, "
+                             f"not {len(subjects)}")
+        return await self._answer(subjects)
+
+    @abstractmethod
+    async def _answer(self, subjects: list[LookupSubject]) -> list[LookupResult]:
+        """The registry's answers to 1 to `batch_limit` subjects."""
 
     @property
     def bounds_its_calls(self) -> bool:
@@ -371,12 +387,7 @@ class BusinessStatusRegistry(HttpRegistry):
     registry = Registry.BUSINESS_STATUS
     batch_limit = NTS_BATCH_LIMIT
 
-    async def look_up(self, subject: LookupSubject) -> LookupResult:
-        return (await self.look_up_many([subject]))[0]
-
-    async def look_up_many(self, subjects: list[LookupSubject]) -> list[LookupResult]:
-        if not 1 <= len(subjects) <= self.batch_limit:
-            raise ValueError(f"the NTS API takes 1 to {self.batch_limit} businesses a call, not {len(subjects)}")
+    async def _answer(self, subjects: list[LookupSubject]) -> list[LookupResult]:
         numbers = [s.business_registration_number for s in subjects]
         status = await self._call("POST", "/api/nts-businessman/v1/status", json={"b_no": numbers})
         places = await self._places(subjects)
@@ -419,15 +430,10 @@ class CreditRegistry(HttpRegistry):
     registry = Registry.CREDIT
     batch_limit = CREDIT_BATCH_LIMIT
 
-    async def look_up(self, subject: LookupSubject) -> LookupResult:
-        return (await self.look_up_many([subject]))[0]
-
-    async def look_up_many(self, subjects: list[LookupSubject]) -> list[LookupResult]:
-        if not 1 <= len(subjects) <= self.batch_limit:
-            raise ValueError(f"a credit inquiry takes 1 to {self.batch_limit} applications, not {len(subjects)}")
+    async def _answer(self, subjects: list[LookupSubject]) -> list[LookupResult]:
         answers: dict[tuple[str, str, str, str], dict[str, Any]] = {}
-        for as_of in sorted({s.as_of for s in subjects}):  # one inquiry per day asked about (nearly always one)
-            asked = [q for s in subjects if s.as_of == as_of for q in _credit_subjects(s)]
+        for as_of, on_the_day in _by_day(subjects):
+            asked = [q for s in on_the_day for q in _credit_subjects(s)]
             answer = await self._call("POST", "/credit/v1/inquiries",
                                       json={"as_of": as_of.isoformat(), "subjects": list({
                                           (q["role"], q["brn"], q["name"]): q for q in asked}.values())})
@@ -440,6 +446,14 @@ class CreditRegistry(HttpRegistry):
                 raise RegistryRefused(f"the credit bureau left {s.business_registration_number}'s subjects unanswered")
             results.append(interpret_credit({"results": own}, s.as_of))
         return results
+
+
+def _by_day(subjects: list[LookupSubject]) -> list[tuple[date, list[LookupSubject]]]:
+    """The subjects by the day they are asked about (one call per day; nearly always one), days in order."""
+    days: dict[date, list[LookupSubject]] = {}
+    for subject in subjects:
+        days.setdefault(subject.as_of, []).append(subject)
+    return sorted(days.items())
 
 
 def _credit_subjects(subject: LookupSubject) -> list[dict[str, str]]:
@@ -455,12 +469,7 @@ class SanctionsRegistry(HttpRegistry):
     registry = Registry.SANCTIONS
     batch_limit = SANCTIONS_BATCH_LIMIT
 
-    async def look_up(self, subject: LookupSubject) -> LookupResult:
-        return (await self.look_up_many([subject]))[0]
-
-    async def look_up_many(self, subjects: list[LookupSubject]) -> list[LookupResult]:
-        if not 1 <= len(subjects) <= self.batch_limit:
-            raise ValueError(f"a sanctions search takes 1 to {self.batch_limit} businesses, not {len(subjects)}")
+    async def _answer(self, subjects: list[LookupSubject]) -> list[LookupResult]:
         numbers = list(dict.fromkeys(s.business_registration_number for s in subjects))
         answer = await self._call("POST", "/sanctions/v1/records/search", json={"brns": numbers})
         found = {row.get("brn"): row for row in answer.get("results", [])}
@@ -486,17 +495,12 @@ class PriorProjectRegistry(HttpRegistry):
     batch_limit = PROJECTS_BATCH_LIMIT
     national: PriorProjectIndex | None = None
 
-    async def look_up(self, subject: LookupSubject) -> LookupResult:
-        return (await self.look_up_many([subject]))[0]
-
-    async def look_up_many(self, subjects: list[LookupSubject]) -> list[LookupResult]:
+    async def _answer(self, subjects: list[LookupSubject]) -> list[LookupResult]:
         """The ongoing projects of up to 100 businesses in one search per day asked about (issue 30: one call per
         lookup was most of the worker's CPU), then each plan analysed against its own company's projects."""
-        if not 1 <= len(subjects) <= self.batch_limit:
-            raise ValueError(f"a project search takes 1 to {self.batch_limit} businesses, not {len(subjects)}")
         ongoing: dict[tuple[date, str], list[dict[str, Any]]] = {}
-        for as_of in sorted({s.as_of for s in subjects}):
-            numbers = list(dict.fromkeys(s.business_registration_number for s in subjects if s.as_of == as_of))
+        for as_of, on_the_day in _by_day(subjects):
+            numbers = list(dict.fromkeys(s.business_registration_number for s in on_the_day))
             answer = await self._call("POST", "/rnd/v1/projects/search", json={
                 "brns": numbers, "ongoing_on": as_of.isoformat(), "registries": ["NTIS", "SMTECH", "GSTEP-PMS"]})
             for brn in numbers:
