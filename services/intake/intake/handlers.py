@@ -388,12 +388,11 @@ def _status_follows(status: Status, *, only_from: tuple[Status, ...]) -> Handler
 
 async def follow_all(uow: IntakeUnit, moves: list[Collected[tuple[str, Any]]], *, status: Status,
                      only_from: tuple[Status, ...]) -> None:
-    events = [event for _, event in (c.item for c in moves)]
+    items = [c.item for c in moves]
     known = await uow.store.follow_statuses(
-        [store.StatusMove(event.application_id, event.occurred_at, event_id)
-         for event_id, event in (c.item for c in moves)],
-        status=status, only_from=only_from, reason=type(events[0]).__name__, actor="service:screening")
-    if unknown := next((e for e in events if e.application_id not in known), None):
+        [store.StatusMove(event.application_id, event.occurred_at, event_id) for event_id, event in items],
+        status=status, only_from=only_from, reason=type(items[0][1]).__name__, actor="service:screening")
+    if unknown := next((e for _, e in items if e.application_id not in known), None):
         raise unknown_to("intake", unknown)  # screening decides only what intake filed
 
 
