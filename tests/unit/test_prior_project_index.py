@@ -8,9 +8,12 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from deploy.registry.projects import KINDS, planted_queries, write_corpus
-from screening.similarity.index import IndexInputError, PriorProjectIndex, build, read_jsonl
+from screening.similarity.index import (MAX_QUERY_TERMS, IndexInputError, PriorProjectIndex, build, query_terms,
+                                         read_jsonl)
 
 PROJECTS = 3_000
 
@@ -49,6 +52,19 @@ def test_a_verbatim_copy_scores_one_on_every_element_and_names_the_match(nationa
     shown = best.as_json()
     assert shown["id"] == query["expected"] and shown["registry"] in ("NTIS", "SMTECH", "GSTEP-PMS")
     assert shown["title"] and shown["company_brn"]
+
+
+def test_each_candidates_scores_are_its_own_whenever_they_are_read(national):
+    """Scores are worked out on first read (issue 30): read last-to-first, long after the search, each candidate
+    still gets its own words' cosines, the copy alone scoring 1, and what a referral shows is plain JSON."""
+    _, index, queries, _ = national
+    query = next(q for q in queries if q["kind"] == "verbatim")
+    pool = index.search(query, top=None)
+    overall = {m.record["id"]: m.overall for m in reversed(pool)}
+    assert [i for i, score in overall.items() if score == 1.0] == [query["expected"]]
+    assert len(set(overall.values())) > len(pool) // 2  # distinct candidates, distinct scores
+    shown = json.loads(json.dumps([m.as_json() for m in pool[:3]]))
+    assert shown[0]["scores"] == {"goal": 1.0, "method": 1.0, "content": 1.0}
 
 
 def test_a_plan_that_gives_only_its_goal_is_still_searched(national):
@@ -107,6 +123,18 @@ def test_the_command_line_indexes_and_searches(national, tmp_path):
                               str(tmp_path / "nowhere"), "--in", str(tmp_path / "q.jsonl")],
                              capture_output=True, text=True)
     assert refused.returncode == 2 and "not a prior-project index" in refused.stderr
+
+
+@given(st.lists(st.sampled_from([f"낱말{n}" for n in range(60)]), max_size=120), st.randoms())
+def test_a_plans_query_keeps_its_rarest_terms_and_breaks_ties_by_the_term(terms, random):
+    """Terms of equal rarity at the cut were kept in set order, which Python's hash seed shuffles per process: two
+    replicas could give the same application another crowd and another σ in its evidence (found measuring issue
+    30). The kept terms are a function of the terms alone, whatever their order."""
+    rarity = {t: float(int(t[2:]) % 4) for t in terms}  # four levels of rarity: many ties
+    shuffled = random.sample(terms, len(terms))
+    kept = query_terms(shuffled, rarity.__getitem__)
+    assert kept == query_terms(terms, rarity.__getitem__)
+    assert kept == sorted(set(terms), key=lambda t: (-rarity[t], t))[:MAX_QUERY_TERMS]
 
 
 def test_d3_verdicts_on_the_corpus_exclude_own_copies_refer_others_and_pass_new_plans(national):

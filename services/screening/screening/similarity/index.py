@@ -7,11 +7,13 @@ Two stages per query:
    as well found no source the joint search missed, at a million projects, and cost 70% more time.)
 2. readable scores — per element, the cosine (0–1) of the content morphemes weighted by their rarity in the
    corpus (IDF from the index itself); `overall` is the mean over the elements the query gives. These are what an
-   operator reads and what the X5 line is drawn on; they do not reorder the candidates. Measured at a million
-   projects (50 queries per planted kind): ordering by the cosine found 0.92 of the paraphrases in the top 10 and
-   0.96 of the summaries, ordering by BM25 1.00 and 1.00 (a summary shares few of its source's words, which
-   the cosine penalises for the source's length; BM25 counts what the query shares). A character 2–3-gram cosine
-   (the old own-projects check) lowered paraphrase recall@10 further, 1.00 → 0.94 at 10,000 projects.
+   operator reads and what the X5 line is drawn on; they do not reorder the candidates, so each candidate's are
+   worked out when first read (`ReadableScores`): a verdict reads the first `CROWD_RANK` of 200–400. Measured
+   at a million projects (50 queries per planted kind): ordering by the cosine found 0.92 of the paraphrases in
+   the top 10 and 0.96 of the summaries, ordering by BM25 1.00 and 1.00 (a summary shares few of its source's
+   words, which the cosine penalises for the source's length; BM25 counts what the query shares). A character
+   2–3-gram cosine (the old own-projects check) lowered paraphrase recall@10 further, 1.00 → 0.94 at 10,000
+   projects.
 
 The index is a directory: tantivy's immutable segments plus the analyses each project needs for scoring.
 Build it from the registries' exports (`python -m screening similarity index`), add their updates
@@ -36,7 +38,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 import tantivy
@@ -68,13 +70,44 @@ class IndexInputError(ValueError):
     """A record of a registry export that cannot be indexed: names the line, the field and the rule."""
 
 
+class ReadableScores(Mapping[str, float]):
+    """One candidate's per-element cosines, worked out on first read. The order and the D3 crowd need only BM25's
+    relevance and the goals' cosine; a verdict reads the scores of its first ranks (verdict.CROWD_RANK) or, without
+    a crowd, of the few candidates there are. Scoring all 200–400 candidates of a national search up front was 47%
+    of the duplicate-projects worker's CPU (issue 30, py-spy)."""
+
+    __slots__ = ("_work", "_scores")
+
+    def __init__(self, work: Callable[[], dict[str, float]]) -> None:
+        self._work: Callable[[], dict[str, float]] | None = work
+        self._scores: dict[str, float] | None = None
+
+    def _read(self) -> dict[str, float]:
+        if self._scores is None:
+            assert self._work is not None
+            self._scores, self._work = self._work(), None
+        return self._scores
+
+    def __getitem__(self, element: str) -> float:
+        return self._read()[element]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+    def __repr__(self) -> str:
+        return repr(self._read())
+
+
 @dataclass(frozen=True)
 class Match:
     """A prior project and how similar it is: per element and overall (cosines, 0–1, for people and the X5 line)
     and by the search's relevance (BM25, unbounded, comparable only within one query: the order and the crowd)."""
 
     record: dict
-    scores: dict[str, float]
+    scores: Mapping[str, float]
     relevance: float = 0.0
     semantic: float = 0.0  # the cosine of the goals' sentence vectors (0 when the index has no dense arm)
 
@@ -85,7 +118,7 @@ class Match:
     def as_json(self) -> dict:
         return {"id": self.record["id"], "registry": self.record.get("registry"), "title": self.record.get("title"),
                 "company_brn": self.record.get("company_brn"), "ceo": self.record.get("ceo"),
-                "score": self.overall, "scores": self.scores, "relevance": self.relevance,
+                "score": self.overall, "scores": dict(self.scores), "relevance": self.relevance,
                 "semantic": self.semantic}
 
 
@@ -373,7 +406,7 @@ class PriorProjectIndex:
         return lexical, cosines
 
     def _bm25(self, searcher: tantivy.Searcher, element: str, terms: list[str]) -> tantivy.Query | None:
-        distinct = sorted(set(terms), key=lambda t: -self.idf(searcher, element, t))[:MAX_QUERY_TERMS]
+        distinct = query_terms(terms, lambda t: self.idf(searcher, element, t))
         if not distinct:
             return None
         schema = self.index.schema
@@ -384,18 +417,29 @@ class PriorProjectIndex:
     def _scored(self, searcher: tantivy.Searcher, given: dict[str, str], terms: dict[str, list[str]],
                 candidates: list[tuple[float, Any]], cosines: dict[int, float]) -> list[Match]:
         mine = {e: self._weighted(searcher, e, Counter(terms[e])) for e in given}
+
+        def readable(stored_terms: bytes) -> ReadableScores:
+            def work() -> dict[str, float]:
+                theirs = json.loads(stored_terms)
+                return {e: round(weighted_cosine(mine[e], self._weighted(searcher, e, Counter(theirs.get(e, [])))),
+                                 4) for e in given}
+            return ReadableScores(work)
+
         matches = []
         for relevance, doc in candidates:
-            theirs = json.loads(doc["terms"][0])
-            scores = {e: round(weighted_cosine(mine[e], self._weighted(searcher, e, Counter(theirs.get(e, [])))), 4)
-                      for e in given}
             semantic = cosines.get(int(doc["key"][0]), 0.0) if doc["key"] else 0.0
-            matches.append(Match(json.loads(doc["record"][0]), scores, round(relevance, 3),
+            matches.append(Match(json.loads(doc["record"][0]), readable(doc["terms"][0]), round(relevance, 3),
                                  round(max(0.0, min(1.0, semantic)), 4)))
         return matches
 
     def _weighted(self, searcher: tantivy.Searcher, element: str, counts: Counter[str]) -> dict[str, float]:
         return {t: c * self.idf(searcher, element, t) for t, c in counts.items()}
+
+
+def query_terms(terms: Iterable[str], rarity: Callable[[str], float]) -> list[str]:
+    """The `MAX_QUERY_TERMS` rarest distinct terms, ties broken by the term: every replica, whatever its hash seed,
+    sends the same plan the same query, so an application's crowd and σ do not depend on which worker read it."""
+    return sorted(set(terms), key=lambda t: (-rarity(t), t))[:MAX_QUERY_TERMS]
 
 
 def _fused(matches: list[Match], dense_weight: float) -> list[Match]:
