@@ -197,6 +197,8 @@ def test_every_service_on_the_cluster_knows_all_brokers_and_replicates_its_topic
             monkeypatch.setenv(key, _resolved(value))
         settings = SETTINGS[prefix.lower()]()
         assert settings.topic_replication_factor == 3 and settings.topic_partitions >= 4
+        if prefix == "SCREENING":  # the national search's 48 duplicate-projects workers, one per partition (issue 30)
+            assert settings.topic_partitions >= 48, name
 
 
 @pytest.mark.parametrize("service", SCALED)
