@@ -9,6 +9,8 @@ locked out, upload path traversal refused."""
 from __future__ import annotations
 
 import csv
+import email
+import email.header
 import io
 import json
 import os
@@ -585,21 +587,30 @@ def test_a_session_id_planted_before_sign_in_is_never_the_signed_in_one(stack):
 
 
 def test_repeated_wrong_passwords_lock_the_account_even_against_the_right_one(stack):
+    """Locked, unknown and wrong-password sign-ins get one answer (issue 31: a locked login answered 429, so a
+    guesser learnt which logins exist); the holder alone learns of the lock, by e-mail."""
     env = stack["portal_env"]
     account(env, "operator", "잠금 시험", "lock@center.example", login="lock-test")
     client = httpx.Client(base_url=PORTAL, follow_redirects=False)
 
-    def attempt(password: str) -> httpx.Response:
+    def attempt(login: str, password: str) -> httpx.Response:
         token = csrf_of(client.get("/login").text)
-        return client.post("/login", data={"login": "lock-test", "password": password, "csrf_token": token})
+        return client.post("/login", data={"login": login, "password": password, "csrf_token": token})
 
-    assert [attempt(f"wrong-guess-{n}").status_code for n in range(5)] == [401] * 5
-    locked = attempt(PASSWORD)
-    assert locked.status_code == 429 and "잠겼습니다" in locked.text
-    unknown = httpx.Client(base_url=PORTAL, follow_redirects=False)
-    token = csrf_of(unknown.get("/login").text)
-    answer = unknown.post("/login", data={"login": "nobody-here", "password": "x" * 12, "csrf_token": token})
-    assert answer.status_code == 401 and "아이디 또는 비밀번호가 맞지 않습니다" in answer.text
+    def answer_of(response: httpx.Response) -> tuple[int, str]:
+        return response.status_code, re.sub(r'value="[^"]*"', "", response.text)  # its tokens and echoed login
+
+    wrong = [attempt("lock-test", f"wrong-guess-{n}") for n in range(5)]
+    assert [w.status_code for w in wrong] == [401] * 5
+    locked, unknown = attempt("lock-test", PASSWORD), attempt("nobody-here", "x" * 12)
+    assert answer_of(locked) == answer_of(unknown) == answer_of(wrong[0])
+    assert "아이디 또는 비밀번호가 맞지 않습니다" in locked.text and "잠겼" not in locked.text
+    wait_for(lambda: any("lock@center.example" in to for to, _ in stack["mailbox"].messages),
+             what="the lock's e-mail to its holder")
+    [mail] = [email.message_from_string(m) for to, m in stack["mailbox"].messages if "lock@center.example" in to]
+    assert "로그인 잠금 안내" in str(email.header.make_header(email.header.decode_header(mail["Subject"])))
+    body = next(part for part in mail.walk() if part.get_content_type() == "text/plain")
+    assert "5회 연속" in body.get_payload(decode=True).decode("utf-8")
 
 
 def test_uploads_cannot_traverse_paths_nor_pass_for_another_type(stack, tmp_path):

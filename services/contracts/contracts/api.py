@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Any, Awaitable, Callable
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from contracts import handlers, rules, store
 from contracts.rows import AgreementRow, FollowUpRow
@@ -21,7 +21,7 @@ from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.consumer import EventRefused
 from sme_runtime.problems import Problem, RuleViolation
 from sme_runtime.routes import reader, started, writer
-from sme_runtime.views import AuditEntry
+from sme_runtime.views import AuditEntry, Form
 from sme_schemas.application import EvidenceDocument, ExpertQualification
 from sme_schemas.contracts import TerminationReason
 
@@ -40,7 +40,7 @@ Ref = Annotated[str, Field(min_length=1, max_length=300, description="Reference 
 
 # --- forms ---------------------------------------------------------------------------------------------------
 
-class AmendmentForm(BaseModel):
+class AmendmentForm(Form):
     reason: str = Field(min_length=1, max_length=2000, description="Why the parties change the agreement (C5)")
     agreed_by: list[Party] = Field(default_factory=list, description="Parties who agreed besides the center (C5)")
     term_end: date | None = Field(None, description="Within the program year (C2)")
@@ -60,7 +60,7 @@ class AmendmentForm(BaseModel):
                                                     "evidence age before today (E6)")
 
 
-class SessionForm(BaseModel):
+class SessionForm(Form):
     held_on: date = Field(description="Day of the session, within the agreement term (C3)")
     hours: int = Field(ge=1, le=24, description="At most the program's hours a day, all sessions of the day (C3)")
     kind: SessionKind = Field(description="on-site sessions and follow-up sessions are counted separately (C3)")
@@ -69,35 +69,35 @@ class SessionForm(BaseModel):
     photo_refs: list[Ref] = Field(default_factory=list, max_length=20, description="On-site sessions: at least one")
 
 
-class GiveUpForm(BaseModel):
+class GiveUpForm(Form):
     reason: str = Field(min_length=1, max_length=2000, examples=["경영 악화로 사업 수행 불가"])
 
 
-class GiveUpApprovalForm(BaseModel):
+class GiveUpApprovalForm(Form):
     restrict: bool = Field(True, description="Impose the program's participation restriction (C6, X10)")
 
 
-class TerminationForm(BaseModel):
+class TerminationForm(Form):
     reason: TerminationReason = Field(description="C7 reason; fraud, false-evidence and breach-of-law (협약 ⑧-2) "
                                                   "make a paid subsidy recoverable in full")
     note: str = Field(min_length=1, max_length=2000, description="The center's account of it")
 
 
-class ReportForm(BaseModel):
+class ReportForm(Form):
     report_ref: Ref = Field(description="The result report (결과보고서)")
     log_refs: list[Ref] = Field(min_length=1, max_length=100, description="Consulting logs")
     fee_evidence_refs: list[Ref] = Field(min_length=1, max_length=50, description="Proof the company paid the "
                                          "expert's fee incl. VAT (C4)")
 
 
-class FollowUpForm(BaseModel):
+class FollowUpForm(Form):
     answers: dict[Annotated[str, Field(max_length=41)], bool | int | str] = Field(
         max_length=50, description="By the program's question codes: 1–5 per survey item; true/false, a whole "
                                    "number (a count or KRW) or text per outcome question (M1)",
         examples=[{"overall": 5, "expert": 4, "usefulness": 4, "center": 5}])
 
 
-class ReturnForm(BaseModel):
+class ReturnForm(Form):
     reasons: list[Annotated[str, Field(min_length=1, max_length=2000)]] = Field(min_length=1, max_length=20)
 
 

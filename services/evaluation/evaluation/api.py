@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from evaluation import handlers, store
 from evaluation.committee import Kind, SeatRole
@@ -20,6 +20,7 @@ from evaluation.views import (
     ApplicationDetail, ApplicationForEvaluator, ApplicationInRound, ApplicationToReview, ApplicationToScore, Budget,
     Declared, EmploymentView, EvaluatorView, Listed, RoundDetail, RoundSummary, Scored,
 )
+from sme_runtime.views import Form
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
 from sme_runtime.routes import reader, started, writer
@@ -39,14 +40,14 @@ Config = Annotated[handlers.Evaluation, Depends(started("evaluation", handlers.E
 
 # --- forms ---------------------------------------------------------------------------------------------------
 
-class EmploymentForm(BaseModel):
+class EmploymentForm(Form):
     brn: BusinessRegistrationNumber = Field(description="Employer's business registration number (F6)")
     name: str = Field(min_length=1, max_length=200)
     since: date | None = None
     until: date | None = Field(None, description="Last day; empty while employed there")
 
 
-class EvaluatorForm(BaseModel):
+class EvaluatorForm(Form):
     name: str = Field(min_length=1, max_length=100, examples=["최평가"])
     affiliation: str = Field(min_length=1, max_length=200, examples=["김포대학교 산업경영학과"])
     kind: Kind = Field(Kind.EXTERNAL, description="external evaluator, or center staff (secretary only, unpaid)")
@@ -58,29 +59,29 @@ class EvaluatorForm(BaseModel):
                                     "by default your only one")
 
 
-class RoundForm(BaseModel):
+class RoundForm(Form):
     program_id: str = Field(examples=["gimpo-sos-2024"])
     call_id: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9-]{0,30}$", description="K1: the call whose "
                                 "applications join; default the last call whose window has opened")
 
 
-class SeatForm(BaseModel):
+class SeatForm(Form):
     evaluator_id: str
     role: SeatRole
 
 
-class CommitteeForm(BaseModel):
+class CommitteeForm(Form):
     members: list[SeatForm] = Field(min_length=1, max_length=20, description="3–7 external evaluators with one "
                                     "chair, and optionally center staff as secretary")
 
 
-class DeclarationForm(BaseModel):
+class DeclarationForm(Form):
     conflicted: bool = Field(description="F6: related to, competing with, or worked for the applicant")
     relation: str | None = Field(None, max_length=100, examples=["친인척", "최근 3년 내 자문"])
     detail: str | None = Field(None, max_length=2000)
 
 
-class ScoreForm(BaseModel):
+class ScoreForm(Form):
     levels: dict[str, int] = Field(description="S1: item code → one of its levels (see the committee sheet)",
                                    examples=[{"motive-and-need": 12, "program-fit": 15, "capability-and-will": 8}])
 

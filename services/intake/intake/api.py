@@ -16,6 +16,7 @@ from intake.domain import Disposition
 from intake.handlers import Submission
 from intake.form import ApplicationForm
 from intake.rows import ApplicationRow
+from sme_runtime.views import Form
 from sme_runtime import tracing
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
@@ -55,7 +56,7 @@ def _blank_is_none(value: object) -> object:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-class Withdrawal(BaseModel):
+class Withdrawal(Form):
     # ApplicationWithdrawn.reason is ShortText or nothing: an empty or blank reason is no reason (it was a 500).
     reason: Annotated[ShortText | None, BeforeValidator(_blank_is_none)] = Field(
         None, description="The company's reason, if it gives one")

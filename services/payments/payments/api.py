@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from payments import handlers, ledger, store
 from payments.accounts import ACCOUNT_NUMBER, masked
@@ -19,7 +19,7 @@ from payments.views import (
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
 from sme_runtime.routes import reader, started, writer
-from sme_runtime.views import AuditEntry
+from sme_runtime.views import AuditEntry, Form
 from sme_schemas.values import ApplicationId
 
 router = APIRouter(tags=["payments"])
@@ -33,7 +33,7 @@ Writer = Annotated[handlers.PaymentsUnit, Depends(writer(handlers.unit))]
 Config = Annotated[handlers.Payments, Depends(started("payments", handlers.Payments))]
 
 
-class Documents(BaseModel):
+class Documents(Form):
     """P1: itemised statement (quote, transaction statement), expenditure proof (tax invoice, deposit receipt)
     and the bankbook copy."""
 
@@ -44,14 +44,14 @@ class Documents(BaseModel):
     bankbook_copy_ref: Ref
 
 
-class Account(BaseModel):
+class Account(Form):
     bank: str = Field(min_length=1, max_length=50, examples=["농협은행"])
     number: str = Field(pattern=ACCOUNT_NUMBER.pattern, description="Digits and hyphens; stored encrypted",
                         examples=["301-1234-5678-91"])
     holder: str = Field(min_length=1, max_length=100, description="예금주: the company", examples=["(주)김포정밀"])
 
 
-class SubsidyRequestForm(BaseModel):
+class SubsidyRequestForm(Form):
     application_id: ApplicationId
     proven_cost_including_vat: int = Field(gt=0, le=2**63 - 1, description="What the company paid the expert, VAT "
                                            "included (C4), as the tax invoice and deposit receipt prove")
@@ -61,27 +61,27 @@ class SubsidyRequestForm(BaseModel):
                                                        "received (P3). Companies file today.")
 
 
-class AdvanceRequestForm(BaseModel):
+class AdvanceRequestForm(Form):
     application_id: ApplicationId
     account: Account
 
 
-class PaymentForm(BaseModel):
+class PaymentForm(Form):
     amount: int = Field(ge=0, le=2**63 - 1, description="Must equal the amount owed")
     paid_on: date | None = Field(None, description="Day the money left the center's account; default today (KST)")
 
 
-class RecoveryForm(BaseModel):
+class RecoveryForm(Form):
     amount: int = Field(gt=0, le=2**63 - 1, description="What came back, at most what is still owed")
     received_on: date | None = Field(None, description="Day the money reached the center's account; default today")
 
 
-class ReturnForm(BaseModel):
+class ReturnForm(Form):
     reasons: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
         min_length=1, max_length=20, description="What is missing or wrong in the request (서식4), for the company")
 
 
-class AdjustmentForm(BaseModel):
+class AdjustmentForm(Form):
     reason: str = Field(min_length=1, max_length=2000, description="P4: which obligation was late or incomplete")
     amount: int | None = Field(None, ge=0, le=2**63 - 1)
     due_on: date | None = None

@@ -4,6 +4,7 @@ both and e-mails the notices; nothing here does I/O."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Callable, Mapping
 
 from portal import labels
@@ -34,6 +35,18 @@ def expert(brn: str) -> str:
 
 def evaluator(evaluator_id: str) -> str:
     return f"evaluator:{evaluator_id}"
+
+
+def account(account_id: int) -> str:
+    """One person's own notices (their account's lock), whatever their role."""
+    return f"account:{account_id}"
+
+
+def locked_out(account_id: int, failures: int, until: datetime) -> Notice:
+    """To the account's holder alone: the sign-in page answers a locked account as it answers a wrong password."""
+    return Notice(account(account_id), "account-locked", "[SOS 컨설팅] 로그인 잠금 안내",
+                  f"비밀번호가 {failures}회 연속 틀려 계정이 {labels.kst(until)}까지 잠겼습니다. 그때까지는 맞는 "
+                  "비밀번호로도 로그인할 수 없습니다. 직접 시도하지 않았다면 센터에 알려 주세요.", link="/login")
 
 
 def recipient_of(role: str, brn: str | None, evaluator_id: str | None) -> str:

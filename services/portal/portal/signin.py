@@ -58,16 +58,19 @@ async def login(request: Request, tables: Tables, settings: Settings, lifetime: 
     lockout = security.Lockout(settings.lockout_failures, settings.lockout_minutes)
     async with tables.writing() as db:
         account = await db.account_by_login(login_name, lock=True)
-        if account is not None and lockout.locked(account.locked_until, at):
-            return await _refused(request, f"로그인을 {settings.lockout_failures}회 잘못 시도해 계정이 잠겼습니다. "
-                                  f"{settings.lockout_minutes}분 뒤에 다시 시도하거나 센터에 문의해 주세요.",
-                                  login_name, next_page, status_code=429)
-        # the hash is checked even for an unknown login, so that the answer takes as long either way
+        # The hash is checked for an unknown login and a locked account too, and all three get the same answer:
+        # who tries names learns neither which exist nor which are locked (issue 31: a locked login answered 429,
+        # an unknown one 401). The holder learns of the lock by e-mail, the moment it begins.
         matched = security.password_matches(account.password_hash if account else None, password)
+        if account is not None and lockout.locked(account.locked_until, at):
+            return await _refused(request, GENERIC_FAILURE, login_name, next_page, status_code=401)
         if account is None or not matched:
             if account is not None:
                 failed, locked_until = lockout.after_failure(account.failed_signins, at)
                 await db.record_signin(account.account_id, failed=failed, locked_until=locked_until)
+                if locked_until is not None:
+                    notice = notices.locked_out(account.account_id, settings.lockout_failures, locked_until)
+                    await db.add_notice(f"lockout:{account.account_id}:{locked_until.isoformat()}", notice, at)
             return await _refused(request, GENERIC_FAILURE, login_name, next_page, status_code=401)
         await db.record_signin(account.account_id, failed=0, locked_until=None)
         # A new session id at every sign-in: an id planted before it (session fixation) is never the signed-in one

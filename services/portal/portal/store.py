@@ -69,10 +69,12 @@ class PortalStore:
             {"ag": agencies}))
 
     async def emails_of(self, recipient: str) -> list[str]:
-        """The addresses behind a recipient: company:<brn>, expert:<brn>, evaluator:<id> or operators."""
+        """The addresses behind a recipient: company:<brn>, expert:<brn>, evaluator:<id>, operators, or one
+        person's account:<account id>."""
         kind, _, key = recipient.partition(":")
         where = {"company": "role = 'company' AND brn = :k", "expert": "role = 'expert' AND brn = :k",
-                 "evaluator": "role = 'evaluator' AND evaluator_id = :k", "operators": "role = 'operator'"}[kind]
+                 "evaluator": "role = 'evaluator' AND evaluator_id = :k", "operators": "role = 'operator'",
+                 "account": "CAST(account_id AS text) = :k"}[kind]
         return list((await self.session.execute(text(f"SELECT email FROM accounts WHERE {where} ORDER BY login"),
                                                 {"k": key})).scalars())
 

@@ -85,8 +85,8 @@ class User(SignedInRow):
 
     @property
     def recipients(self) -> list[str]:
-        """Whose notices this person reads."""
-        return [notices.recipient_of(self.role, self.brn, self.evaluator_id)]
+        """Whose notices this person reads: their role's, and their own account's."""
+        return [notices.recipient_of(self.role, self.brn, self.evaluator_id), notices.account(self.account_id)]
 
 
 class SignInRequired(Exception):

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from screening import handlers, store
 from screening.status import ScreeningStatus
 from screening.views import ApplicationView, Listed, RegistryWait, Waiting
+from sme_runtime.views import Form
 from sme_runtime.auth import Principal, Role, requires
 from sme_runtime.problems import Problem, RuleViolation
 from sme_runtime.routes import reader, started, writer
@@ -26,7 +27,7 @@ Writer = Annotated[handlers.ScreeningUnit, Depends(writer(handlers.unit))]
 Config = Annotated[handlers.Screening, Depends(started("screening", handlers.Screening))]
 
 
-class RulingForm(BaseModel):
+class RulingForm(Form):
     """An operator's judgement of the open questions of one application."""
 
     decision: Literal["clear", "exclude"] = Field(description="clear: the concern does not hold; exclude: reject")

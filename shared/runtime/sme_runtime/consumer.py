@@ -17,11 +17,12 @@ others are applied once (nothing of the rolled-back attempt stays).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
-from typing import Any, Awaitable, Callable, Generic, Mapping, Protocol, TypeVar, cast
+from typing import Any, Awaitable, Callable, Generic, Iterator, Mapping, Protocol, TypeVar, cast
 
 from aiokafka import ConsumerRecord
 from aiokafka.errors import MessageSizeTooLargeError
@@ -160,6 +161,44 @@ async def _classified(step: Awaitable[None], what: str) -> None:
         raise _EventFailed(what) from exc
 
 
+def read_record(record: Any, event_cls: type[Event]) -> tuple[Envelope, Event]:
+    """Every step from the polled record to the event (headers, envelope, body, instants) behind one guard: what
+    fails in any of them is that one record's EnvelopeError, dead-lettered with its reason, and the rest of the
+    poll goes on (issue 31: an OverflowError in a time conversion dropped a whole poll, offsets committed)."""
+    try:
+        return unwrap(record.headers, record.value or b"", expected=event_cls)
+    except EnvelopeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure to read a record is that record's, never the poll's
+        raise EnvelopeError(f"unreadable record: {type(exc).__name__}: {exc}"[:2000], rule="contract") from exc
+
+
+CE_ID_CONFLICT = "ce_id-conflict"
+
+
+def body_digest(body: bytes) -> bytes:
+    return hashlib.blake2b(body, digest_size=16).digest()
+
+
+async def _same_bodies_as_applied(session: AsyncSession, group: str, again: list[tuple[Envelope, bytes]]) -> None:
+    """An id seen before must come with the body it was applied with: a relay or a sender re-sending an event
+    sends the same bytes, while another body under a known id is another event that would be skipped unseen
+    (issue 31: 34 of 34 groups did). It is refused as a conflict and dead-lettered, with both digests to compare.
+    Only ids seen before (or twice in one batch) are read back: nothing extra on the path of a fresh event."""
+    if not again:
+        return
+    rows = (await session.execute(text(
+        "SELECT event_id, body_digest FROM processed_events WHERE consumer = :c AND event_id = ANY(:ids)"),
+        {"c": group, "ids": list({e.id for e, _ in again})})).all()
+    stored: dict[str, bytes | None] = {row.event_id: row.body_digest for row in rows}
+    for envelope, this in again:
+        applied = stored.get(envelope.id)
+        if applied is not None and bytes(applied) != this:
+            raise EventRefused(f"ce_id {envelope.id} was applied with another body (digest {bytes(applied).hex()}, "
+                               f"this one {this.hex()}): an event id names one event; send a changed event under "
+                               "a new id", field="ce_id", rule=CE_ID_CONFLICT)
+
+
 def dlq_topic(topic: str) -> str:
     return f"{topic}.dlq"
 
@@ -227,7 +266,7 @@ class ReliableConsumers:
         readable: list[tuple[Any, Envelope, IntegrationEvent]] = []
         for record in records:
             try:
-                envelope, event = unwrap(record.headers, record.value or b"", expected=event_cls)
+                envelope, event = read_record(record, event_cls)
             except EnvelopeError as exc:
                 await self._dead_letter(record, group, exc, event_id=_header(record, "ce_id"))
                 metrics.EVENTS_CONSUMED.labels(self.service, record.topic, "dead_lettered").inc()
@@ -266,19 +305,25 @@ class ReliableConsumers:
     async def _apply_batch_once(self, batch: list[tuple[Any, Envelope, IntegrationEvent]], handler: Handler,
                                 group: str) -> list[str]:
         async with self.sessions() as session, session.begin():
-            ids = [envelope.id for _, envelope, _ in batch]
+            each = [(envelope, body_digest(envelope.body)) for _, envelope, _ in batch]
+            digests: dict[str, bytes] = {}
+            for envelope, digest in each:
+                digests.setdefault(envelope.id, digest)  # the first of an id twice in the batch is the one applied
             fresh = set(
                 (
                     await session.execute(
                         text(
-                            "INSERT INTO processed_events (consumer, event_id, topic) "
-                            "SELECT :c, e, :t FROM unnest(CAST(:ids AS text[])) AS e "
-                            "ON CONFLICT DO NOTHING RETURNING event_id"
+                            "INSERT INTO processed_events (consumer, event_id, topic, body_digest) "
+                            "SELECT :c, e, :t, d FROM unnest(CAST(:ids AS text[]), CAST(:digests AS bytea[])) "
+                            "AS u(e, d) ON CONFLICT DO NOTHING RETURNING event_id"
                         ),
-                        {"c": group, "ids": ids, "t": batch[0][0].topic},
+                        {"c": group, "ids": list(digests), "digests": list(digests.values()),
+                         "t": batch[0][0].topic},
                     )
                 ).scalars()
             )
+            await _same_bodies_as_applied(session, group, [(e, d) for e, d in each
+                                                           if e.id not in fresh or d != digests[e.id]])
             outcomes = []
             for _, envelope, event in batch:
                 if envelope.id not in fresh:  # seen before, or twice in this batch (a relay re-published it)
@@ -301,7 +346,7 @@ class ReliableConsumers:
         record: ConsumerRecord = msg.raw_message  # one record: these subscribers are not in batch mode
         topic = record.topic
         try:
-            envelope, event = unwrap(record.headers, record.value or b"", expected=event_cls)
+            envelope, event = read_record(record, event_cls)
         except EnvelopeError as exc:
             await self._dead_letter(record, group, exc, event_id=_header(record, "ce_id"))
             outcome = "dead_lettered"
@@ -335,10 +380,13 @@ class ReliableConsumers:
     async def _apply_once(self, envelope: Envelope, event: IntegrationEvent, handler: Handler,
                           group: str, topic: str) -> str:
         async with self.sessions() as session, session.begin():
+            digest = body_digest(envelope.body)
             first_time = (await session.execute(
-                text("INSERT INTO processed_events (consumer, event_id, topic) VALUES (:c, :e, :t) "
-                     "ON CONFLICT DO NOTHING RETURNING 1"), {"c": group, "e": envelope.id, "t": topic})).first()
+                text("INSERT INTO processed_events (consumer, event_id, topic, body_digest) VALUES (:c, :e, :t, :d) "
+                     "ON CONFLICT DO NOTHING RETURNING 1"),
+                {"c": group, "e": envelope.id, "t": topic, "d": digest})).first()
             if first_time is None:
+                await _same_bodies_as_applied(session, group, [(envelope, digest)])
                 return "duplicate"
             self._known_program(event)
             with tracing.on_behalf_of(envelope):
@@ -348,30 +396,36 @@ class ReliableConsumers:
         return "processed"
 
     def _known_program(self, event: IntegrationEvent) -> None:
+        """A3 and V1 for every group alike, whether or not its handler reads the program: a program, or a version
+        of it, this deployment has no definition of dead-letters the event (issue 31: version 99 was applied by
+        the groups whose handlers never look it up)."""
         program_id = getattr(event, "program_id", None)
         if self.programs is not None and program_id:
-            program_of_event(self.programs, program_id)
+            program_of_event(self.programs, program_id, getattr(event, "program_version", None))
 
     async def _dead_letter(self, record: Any, group: str, exc: Exception, *, event_id: str | None) -> None:
         """Publish the original message to <topic>.dlq (send_to_dead_letters), then record it for the operators'
         list, retried until it is there: the offset moves on only after both."""
-        await send_to_dead_letters(self.broker, record, group, exc, retry_max_seconds=self.retry_max_seconds)
+        copied = await send_to_dead_letters(self.broker, record, group, exc,
+                                            retry_max_seconds=self.retry_max_seconds)
         backoff = Backoff(cap=self.retry_max_seconds)
         while True:
             try:
-                await self._record_dead_letter(record, group, event_id, exc)
+                await self._record_dead_letter(record, group, event_id, exc, copied=copied)
                 return
             except Exception as record_exc:  # noqa: BLE001 - the database is away: the list must have it
                 log.warning("recording the dead letter of %s@%s/%s failed (%s); retrying in %.1fs", record.topic,
                             record.partition, record.offset, record_exc, await backoff.wait())
 
-    async def _record_dead_letter(self, record: Any, group: str, event_id: str | None, exc: Exception) -> None:
+    async def _record_dead_letter(self, record: Any, group: str, event_id: str | None, exc: Exception, *,
+                                  copied: bool = True) -> None:
+        reason = _reason(exc) if copied else f"parked, no copy on the DLQ (the broker refused it): {_reason(exc)}"
         async with self.sessions() as session, session.begin():
             first_time = (await session.execute(text(
                 'INSERT INTO dead_letters (consumer, topic, partition, "offset", event_id, error, program_id) '
                 "VALUES (:c, :t, :p, :o, :e, :err, :program) ON CONFLICT DO NOTHING RETURNING 1"),
                 {"c": group, "t": record.topic, "p": record.partition, "o": record.offset,
-                 "e": _storable(event_id) if event_id else None, "err": _storable(_reason(exc)[:4000]),
+                 "e": _storable(event_id) if event_id else None, "err": _storable(reason[:4000]),
                  "program": program_named_by(record.value)})).first()
             answer = self._answers.get(group)
             if first_time is not None and answer is not None:
@@ -385,25 +439,33 @@ class ReliableConsumers:
 
 
 async def send_to_dead_letters(broker: KafkaBroker, record: Any, group: str, exc: Exception, *,
-                               retry_max_seconds: float) -> None:
+                               retry_max_seconds: float) -> bool:
     """Publish the original message to <topic>.dlq with the error in headers, retried until it is there (every
-    consumer of the platform, the lookup workers too). A copy that would not fit in a Kafka message is truncated,
-    with the original's offset to find it by."""
+    consumer of the platform, the lookup workers too). A copy that would not fit in a Kafka message is cut down
+    as a whole, headers included (`dlq_copies`), with the original's offset to find it by. True once a copy is
+    on the DLQ; False when the broker refuses even the shortest copy: the record is then parked (the service's
+    `dead_letters` row, or the worker's log line and metric) and consumption goes on."""
     headers = dead_letter_headers(record, group, exc)
-    body, truncate = record.value or b"", _too_large(record.value or b"", headers)
+    copies = dlq_copies(record.value or b"", headers)
+    body, headers = next(copies)
     backoff = Backoff(cap=retry_max_seconds)
     while True:
         try:
-            if truncate:
-                body, headers = truncated_copy(record.value or b"", headers)
             await broker.publish(body, topic=dlq_topic(record.topic), key=record.key, headers=headers)
             break
         except MessageSizeTooLargeError:
-            truncate = True  # the broker's limit is below ours: the next attempt sends the short copy
+            shorter = next(copies, None)  # the broker's limit is below ours: the next copy is shorter
+            if shorter is None:
+                log.error("the broker refuses even a headers-only dead-letter copy of %s@%s/%s: parked",
+                          record.topic, record.partition, record.offset)
+                metrics.DEAD_LETTERS_PARKED.labels(record.topic).inc()
+                return False
+            body, headers = shorter
         except Exception as publish_exc:  # noqa: BLE001 - the DLQ must receive it before the offset moves on
             log.warning("dead-lettering to %s failed (%s); retrying in %.1fs", dlq_topic(record.topic),
                         publish_exc, await backoff.wait())
     log.warning("dead-lettered %s@%s/%s: %s", record.topic, record.partition, record.offset, exc)
+    return True
 
 
 def _reason(exc: Exception) -> str:
@@ -429,17 +491,54 @@ def dead_letter_headers(record: Any, group: str, exc: Exception) -> dict[str, st
 DLQ_COPY_MAX_BYTES = 900_000
 DLQ_TRUNCATED_BODY_BYTES = 64 * 1024
 DLQ_TRUNCATED_HEADER_CHARS = 4096
+# What a truncated copy keeps of the original's other headers, all of them together (a record may carry as many
+# headers as the broker takes: cutting each one short did not make the copy short, issue 31)
+DLQ_OTHER_HEADERS_BYTES = 64 * 1024
+HEADER_OVERHEAD_BYTES = 12  # a record header's varint lengths, rounded up
+KEPT_HEADERS = ("ce_id", "ce_type", "ce_source", "ce_specversion", "ce_time", "ce_subject", "content-type",
+                "traceparent")
 
 
-def _too_large(body: bytes, headers: dict[str, str]) -> bool:
-    return len(body) + sum(len(k) + len(v.encode()) for k, v in headers.items()) > DLQ_COPY_MAX_BYTES
+def copy_bytes(body: bytes, headers: Mapping[str, str]) -> int:
+    """What a copy weighs against the producer's limit: its body and every header with its framing."""
+    return len(body) + sum(len(k.encode("utf-8", "replace")) + len(v.encode("utf-8", "replace"))
+                           + HEADER_OVERHEAD_BYTES for k, v in headers.items())
+
+
+def _too_large(body: bytes, headers: Mapping[str, str]) -> bool:
+    return copy_bytes(body, headers) > DLQ_COPY_MAX_BYTES
+
+
+def dlq_copies(body: bytes, headers: dict[str, str]) -> Iterator[tuple[bytes, dict[str, str]]]:
+    """The copies to try, longest first: the original as it is (when it fits), `truncated_copy`, and the
+    why-and-where headers alone (when the broker's own limit is lower still)."""
+    if not _too_large(body, headers):
+        yield body, headers
+    yield truncated_copy(body, headers)
+    yield b"", {k: v[:DLQ_TRUNCATED_HEADER_CHARS] for k, v in headers.items()
+                if k.startswith("dlq_") or k in ("ce_id", "ce_type")} | {"dlq_truncated": "true",
+                                                                        "dlq_original_bytes": str(len(body))}
 
 
 def truncated_copy(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
-    """The first 64 KiB of the body and of each header; the original stays on its topic at the offset named in
-    `dlq_original_offset` (until retention removes it)."""
-    short = {k: v[:DLQ_TRUNCATED_HEADER_CHARS] for k, v in headers.items()}
+    """The first 64 KiB of the body; the why-and-where and CloudEvents headers cut to 4,096 characters each; the
+    other original headers while they fit in 64 KiB together, the rest counted in `dlq_headers_dropped`. The
+    original stays on its topic at the offset named in `dlq_original_offset` (until retention removes it)."""
+    short = {k: v[:DLQ_TRUNCATED_HEADER_CHARS] for k, v in headers.items()
+             if k.startswith("dlq_") or k in KEPT_HEADERS}
+    room, dropped = DLQ_OTHER_HEADERS_BYTES, 0
+    for k, v in headers.items():
+        if k in short:
+            continue
+        k, v = k[:256], v[:DLQ_TRUNCATED_HEADER_CHARS]
+        weight = copy_bytes(b"", {k: v})
+        if weight > room or k in short:
+            dropped += 1
+            continue
+        short[k], room = v, room - weight
     short.update(dlq_truncated="true", dlq_original_bytes=str(len(body)))
+    if dropped:
+        short["dlq_headers_dropped"] = str(dropped)
     return body[:DLQ_TRUNCATED_BODY_BYTES], short
 
 

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Iterable
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import TopicAuthorizationFailedError
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,14 +29,14 @@ from sme_runtime.kafka_access import KafkaAccess, kafka_access
 from sme_runtime.problems import Problem, RuleViolation
 from sme_runtime.routes import ReadSession, WriteSession, started
 from sme_runtime.settings import ServiceSettings
-from sme_runtime.views import View
+from sme_runtime.views import Form, View
 from sme_schemas.values import ShortText
 
 Operator = Annotated[Principal, Depends(requires(Role.OPERATOR))]
 Settings = Annotated[ServiceSettings, Depends(started("settings", ServiceSettings))]
 
 
-class ReplayRequest(BaseModel):
+class ReplayRequest(Form):
     ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
         min_length=1, max_length=1000, description="Dead letter ids (from GET /dead-letters)")
     reason: ShortText = Field(description="What was fixed: recorded with the replay")

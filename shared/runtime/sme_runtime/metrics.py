@@ -31,3 +31,6 @@ def set_by_status(gauge: Gauge, statuses: type[StrEnum], counts: Mapping[str, in
 
 __all__ = ["BATCH_SIZE", "EVENTS_CONSUMED", "EVENT_RETRIES", "OUTBOX_PENDING", "OUTBOX_PUBLISHED", "REGISTRY",
            "RELAY_BATCH_SECONDS", "RELAY_FAILURES", "set_by_status"]
+DEAD_LETTERS_PARKED = Counter("sme_dead_letters_parked_total", "Poison records the broker would not take even a "
+                              "headers-only dead-letter copy of: parked in the consumer's dead_letters table (or "
+                              "only logged, by a lookup worker) with their offset", ["topic"])

@@ -5,7 +5,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sme_schemas.values import ApplicationId, ProgramId, UtcInstant
+from sme_schemas.values import MAX_COUNT, ApplicationId, ProgramId, UtcInstant
 
 CE_TYPE_PREFIX = "kr.gimpo.sme"
 
@@ -46,7 +46,8 @@ class ApplicationEvent(IntegrationEvent):
     """An event about one application; keyed by the application id."""
 
     application_id: ApplicationId
-    program_version: int | None = Field(None, ge=1, description="V1: the version of the program definition the "
+    program_version: int | None = Field(None, ge=1, le=MAX_COUNT,
+                                        description="V1: the version of the program definition the "
                                         "application applied under, by which every service judges it; None (an "
                                         "older producer): the version in force")
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from sme_schemas.base import ApplicationEvent
-from sme_schemas.values import BusinessRegistrationNumber, Krw, LongText, ShortText, UtcInstant
+from sme_schemas.values import MAX_COUNT, BusinessRegistrationNumber, Krw, LongText, ShortText, UtcInstant
 
 
 class AgreementSigned(ApplicationEvent):
@@ -23,8 +23,9 @@ class AgreementSigned(ApplicationEvent):
     term_end: date = Field(description="Within the program year (C2)")
     agreed_amount: Krw = Field(description="협약금액: the most the subsidy can be (P2)")
     minimum_sessions: int = Field(description="Minimum on-site sessions (C2, C3); 0 where the program sets none "
-                                  "(a smart-factory build)", ge=0)
-    follow_up_sessions: int = Field(description="Follow-up sessions required after the consulting (C3)", ge=0)
+                                  "(a smart-factory build)", ge=0, le=MAX_COUNT)
+    follow_up_sessions: int = Field(description="Follow-up sessions required after the consulting (C3)", ge=0,
+                                    le=MAX_COUNT)
     company_name: ShortText = Field(description="기업명 as on the application")
     expert_name: ShortText | None = Field(description="Name of the expert (consultant); None in a two-party "
                                                        "agreement whose company named none (support.expert_party)")
@@ -85,7 +86,7 @@ class ReportReturned(ApplicationEvent):
 
     agreement_id: ShortText = Field(description="Agreement id assigned by contracts")
     returned_at: UtcInstant
-    revision: int = Field(ge=1, description="The report revision returned")
+    revision: int = Field(ge=1, le=MAX_COUNT, description="The report revision returned")
     reasons: tuple[LongText, ...] = Field(min_length=1, description="What to correct, in the operator's words")
 
 
@@ -98,8 +99,9 @@ class ReportAccepted(ApplicationEvent):
     agreement_id: ShortText = Field(description="Agreement id assigned by contracts")
     accepted_at: UtcInstant
     agreed_amount: Krw
-    sessions_held: int = Field(description="Days of on-site consulting held (C3: sessions on one day count once)", ge=0)
-    follow_up_sessions_held: int = Field(description="Days of follow-up consulting held (C3)", ge=0)
+    sessions_held: int = Field(description="Days of on-site consulting held (C3: sessions on one day count once)", ge=0,
+                               le=MAX_COUNT)
+    follow_up_sessions_held: int = Field(description="Days of follow-up consulting held (C3)", ge=0, le=MAX_COUNT)
     business_registration_number: BusinessRegistrationNumber | None = Field(
         None, description="The company that may now file the subsidy request (P1)")
 

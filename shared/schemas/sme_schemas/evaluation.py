@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from sme_schemas.base import ApplicationEvent, Contract, IntegrationEvent
-from sme_schemas.values import ApplicationId, Krw, ShortText, UtcInstant
+from sme_schemas.values import MAX_COUNT, ApplicationId, Krw, ShortText, UtcInstant
 
 # Scores keep their exact decimal value: F3 breaks ties on them, so no float rounding may decide a rank.
 Score = Annotated[Decimal, Field(ge=0, le=100, max_digits=8, decimal_places=4, examples=["73.5000"])]
@@ -21,7 +21,7 @@ class Outcome(StrEnum):
 
 
 class RankedApplication(Contract):
-    rank: int = Field(description="Position in the F3 order (1 = best)", ge=1)
+    rank: int = Field(description="Position in the F3 order (1 = best)", ge=1, le=MAX_COUNT)
     application_id: ApplicationId
     company_name: ShortText = Field(description="기업명 as on the application")
     quantitative: Score = Field(description="Document score (Q1–Q7), capped at 100")
@@ -32,7 +32,8 @@ class RankedApplication(Contract):
                              "after the X11 re-check")
     qualitative_raw: Decimal | None = Field(None, ge=0, max_digits=8, decimal_places=4,
                                             description="S2: mean raw committee total before normalisation")
-    valid_evaluators: int | None = Field(None, ge=0, description="S3: evaluator scores counted (none conflicted)")
+    valid_evaluators: int | None = Field(None, ge=0, le=MAX_COUNT,
+                                         description="S3: evaluator scores counted (none conflicted)")
 
 
 class ScoresFinalized(IntegrationEvent):
@@ -58,7 +59,7 @@ class ApplicationSelected(ApplicationEvent):
 
     round_id: ShortText = Field(description="Evaluation round id")
     selected_at: UtcInstant
-    rank: int = Field(description="Position in the F3 order (1 = best)", ge=1)
+    rank: int = Field(description="Position in the F3 order (1 = best)", ge=1, le=MAX_COUNT)
     planned_subsidy: Krw
     via: Literal["round-close", "waitlist-promotion"] = Field(
         description="Selected at round close or promoted from the waitlist (F5)"
@@ -84,7 +85,8 @@ class EvaluatorAllowanceDue(IntegrationEvent):
     round_id: ShortText = Field(description="Evaluation round id")
     evaluator_id: ShortText = Field(description="Evaluator id in the evaluator pool")
     evaluator_name: ShortText = Field(description="Evaluator's name")
-    applications_scored: int = Field(description="Applications the evaluator scored in the round (F7)", ge=0)
+    applications_scored: int = Field(description="Applications the evaluator scored in the round (F7)", ge=0,
+                                     le=MAX_COUNT)
     amount: Krw = Field(description="20,000 per application scored, capped at 300,000 per evaluator (F7)")
 
     def subject(self) -> str:

@@ -7,7 +7,7 @@ from pydantic import Field
 
 from sme_schemas.application import ApplicationContent, EvidenceRequirement
 from sme_schemas.base import ApplicationEvent, Contract, IntegrationEvent
-from sme_schemas.values import ApplicationId, ProgramId, ShortText, UtcInstant
+from sme_schemas.values import MAX_COUNT, ApplicationId, ProgramId, ShortText, UtcInstant
 
 
 # How an application arrived: the web form, or filed by another municipal system
@@ -22,7 +22,7 @@ class ApplicationSubmitted(ApplicationEvent):
     event_name = "application-submitted"
 
     submitted_at: UtcInstant = Field(description="Application date: E6 and the F3 tie-break count from here")
-    revision: int = Field(1, ge=1, description="1 on submission; amendments increase it")
+    revision: int = Field(1, ge=1, le=MAX_COUNT, description="1 on submission; amendments increase it")
     channel: Channel = Field(description="How the application arrived")
     content: ApplicationContent
     required_evidence: tuple[EvidenceRequirement, ...] = Field(description="The evidence list for this company (E1–E5)")
@@ -36,7 +36,7 @@ class ApplicationAmended(ApplicationEvent):
 
     submitted_at: UtcInstant = Field(description="Original application date (unchanged by amendments)")
     amended_at: UtcInstant
-    revision: int = Field(ge=2, description="Revision number after this amendment")
+    revision: int = Field(ge=2, le=MAX_COUNT, description="Revision number after this amendment")
     content: ApplicationContent = Field(description="The whole application as it now stands")
     required_evidence: tuple[EvidenceRequirement, ...] = Field(description="The evidence list for this company (E1–E5)")
 

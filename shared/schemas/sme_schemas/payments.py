@@ -37,7 +37,8 @@ class SubsidyBreakdown(Contract):
     agreed_amount: Krw
     subsidy: Krw
     company_share: Krw
-    company_share_percent_of_subsidy: int = Field(0, ge=0, description="P2: the company pays at least this share "
+    company_share_percent_of_subsidy: int = Field(0, ge=0, le=100,
+                                                  description="P2: the company pays at least this share "
                                                   "of the subsidy itself (0: no such term)")
     advance_deducted: Krw = Field(0, description="I2: the advance (선금) already owed, deducted from this balance")
 

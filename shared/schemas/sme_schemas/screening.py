@@ -9,7 +9,7 @@ from pydantic import Field
 
 from sme_schemas.application import ConsultingPlan, DocumentType, PreferenceCertification
 from sme_schemas.base import ApplicationEvent, Contract
-from sme_schemas.values import BusinessRegistrationNumber, Krw, LongText, RuleId, ShortText, UtcInstant
+from sme_schemas.values import MAX_COUNT, BusinessRegistrationNumber, Krw, LongText, RuleId, ShortText, UtcInstant
 
 
 # G2's grades of an expert, and who decided a rejection (X4, X6, D3 are an operator's)
@@ -45,15 +45,16 @@ class VerifiedFacts(Contract):
     expert_name: ShortText | None = Field(None, description="Name of the expert (consultant)")
     expert_affiliation: ShortText | None = Field(None, description="소속 of the expert")
     revenue_last_year: Krw
-    regular_employees: int = Field(description="상시종업원수 (Q2)", ge=0)
+    regular_employees: int = Field(description="상시종업원수 (Q2)", ge=0, le=MAX_COUNT)
     gimpo_business_since: date = Field(description="Date since which the company has done business in 김포시 (Q3)")
-    research_staff: int = Field(ge=0, description="Proven research staff (Q4)")
+    research_staff: int = Field(ge=0, le=MAX_COUNT, description="Proven research staff (Q4)")
     research_institute: bool = Field(description="Proven KOITA-registered research institute (Q5)")
     certifications: tuple[PreferenceCertification, ...] = Field(description="Proven preference certifications (Q6)")
     proven_answers: tuple[str, ...] = Field((), description="The program's own yes-no questions answered yes and "
                                                             "proven (Q6 items proven_by_answers)")
     consulting_cost_excluding_vat: Krw = Field(description="Planned cost; the planned subsidy follows F4")
-    consulting_sessions: int | None = Field(None, ge=1, description="Planned sessions (서식1); with the program's "
+    consulting_sessions: int | None = Field(None, ge=1, le=MAX_COUNT,
+                                            description="Planned sessions (서식1); with the program's "
                                             "daily fee they bound the planned subsidy (G3)")
     consulting_field: ShortText = Field(description="컨설팅 희망분야")
     submitted_at: UtcInstant = Field(description="Application date (F3's last tie-break)")
@@ -68,7 +69,7 @@ class ScreeningPassed(ApplicationEvent):
     event_name = "screening-passed"
 
     passed_at: UtcInstant
-    revision: int = Field(ge=1, description="The application revision that passed")
+    revision: int = Field(ge=1, le=MAX_COUNT, description="The application revision that passed")
     expert_grade: ExpertGradeLabel | None = Field(description="G2 grade of the expert")
     facts: VerifiedFacts
     checks: tuple[Finding, ...] = Field(description="Each rule checked and what it found")

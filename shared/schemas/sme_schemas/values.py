@@ -37,7 +37,11 @@ def normalise_brn(value: object) -> object:
 
 
 def _utc(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:59:59-14:00 is past the last instant a datetime holds, once in UTC
+        raise PydanticCustomError("instant", "{value} is outside the years 1-9999 once in UTC",
+                                  {"value": value.isoformat()}) from None
 
 
 BusinessRegistrationNumber = Annotated[
@@ -46,8 +50,14 @@ BusinessRegistrationNumber = Annotated[
     AfterValidator(_valid_brn),
     Field(description="사업자등록번호: 10 digits, check digit verified (rule A1)", examples=["1248100998"]),
 ]
+# The largest integer every JSON reader holds exactly (2^53 - 1, JavaScript's too): an amount or a count above it
+# would be rounded by some municipal system, and PostgreSQL's bigint refuses 2^63 (issue 31: accepted by 16 groups).
+JSON_SAFE_INTEGER = 2**53 - 1
+# Counts of things a program call has (sessions, revisions, ranks, applications): far below any real call's size
+MAX_COUNT = 1_000_000
 Krw = Annotated[
-    int, Field(ge=0, description="Amount in Korean won (integer KRW, never fractional)", examples=[5_000_000])
+    int, Field(ge=0, le=JSON_SAFE_INTEGER, description="Amount in Korean won (integer KRW, never fractional)",
+               examples=[5_000_000])
 ]
 UtcInstant = Annotated[AwareDatetime, AfterValidator(_utc), Field(description="Instant in UTC (ISO 8601 with offset)")]
 ApplicationId = Annotated[

@@ -38,13 +38,14 @@ from screening.lookup.adapters import (
 from screening.lookup.circuit import CircuitBreaker, CircuitState
 from screening.lookup.messages import REGISTRY_RULES, LookupAnswered, LookupRequested, LookupResult, Registry, Verdict
 from screening.similarity.index import PriorProjectIndex
-from sme_runtime.consumer import dlq_topic, raw_bodies, send_to_dead_letters, tolerant_batch_parser
+from sme_runtime.consumer import (dlq_topic, raw_bodies, read_record, send_to_dead_letters,
+                                  tolerant_batch_parser)
 from sme_runtime import lag, telemetry
 from sme_runtime import tracing
 from sme_runtime.retry import Backoff
 from sme_runtime.service import install_probes, kafka_running, service_broker
 from sme_runtime.views import View
-from sme_schemas import EnvelopeError, unwrap, wrap
+from sme_schemas import EnvelopeError, wrap
 from sme_schemas.screening import Finding
 
 log = logging.getLogger("screening.lookup.worker")
@@ -255,7 +256,7 @@ def build_worker_broker(registry: Registry, settings: ScreeningSettings, resilie
         traces: dict[str, str | None] = {}
         for record in msg.raw_message:
             try:
-                envelope, request = unwrap(record.headers, record.value or b"", expected=LookupRequested)
+                envelope, request = read_record(record, LookupRequested)
                 requests.append(request)
                 traces[request.lookup_id] = envelope.traceparent
             except EnvelopeError as exc:
