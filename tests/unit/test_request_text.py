@@ -96,3 +96,20 @@ def test_a_method_a_path_does_not_take_is_answered_405_with_every_method_it_does
         assert answer.json()["errors"][0]["rule"] == "method"
         checked += 1
     assert checked >= 3
+
+
+@pytest.mark.parametrize("body, where", [
+    ({"name": "  ", "affiliation": "김포대학교"}, ("name",)),
+    ({"name": "최평가", "affiliation": "김포대학교", "fields": ["공정개선", " "]}, ("fields", 1)),
+    ({"name": "최평가", "affiliation": "김포대학교", "employers": [
+        {"brn": "1248100998", "name": "(주)김포정밀", "since": "2020-03-01", "until": "2019-02-28"}]},
+     ("employers", 0)),
+])
+def test_an_evaluators_record_of_blank_words_or_backwards_employment_is_refused(body, where):
+    """`PUT /evaluators/{id}` took blank names and fields and an employment ending before it began (issue 31):
+    records no one could search, and conflict periods (F6) that cover nothing."""
+    from evaluation.api import EvaluatorForm
+
+    with pytest.raises(ValidationError) as refused:
+        EvaluatorForm.model_validate(body)
+    assert [e["loc"] for e in refused.value.errors()] == [where]

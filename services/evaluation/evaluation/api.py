@@ -7,7 +7,8 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from pydantic import Field
+from pydantic import Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 from evaluation import handlers, store
 from evaluation.committee import Kind, SeatRole
@@ -40,19 +41,30 @@ Config = Annotated[handlers.Evaluation, Depends(started("evaluation", handlers.E
 
 # --- forms ---------------------------------------------------------------------------------------------------
 
+# A name or a field of expertise is words: blank ones made pool records no one could search or read (issue 31)
+Words = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
 class EmploymentForm(Form):
     brn: BusinessRegistrationNumber = Field(description="Employer's business registration number (F6)")
-    name: str = Field(min_length=1, max_length=200)
+    name: Words
     since: date | None = None
     until: date | None = Field(None, description="Last day; empty while employed there")
 
+    @model_validator(mode="after")
+    def _in_order(self) -> "EmploymentForm":
+        if self.since and self.until and self.until < self.since:
+            raise PydanticCustomError("F6", "until ({until}) is before since ({since})",
+                                      {"until": self.until.isoformat(), "since": self.since.isoformat()})
+        return self
+
 
 class EvaluatorForm(Form):
-    name: str = Field(min_length=1, max_length=100, examples=["최평가"])
-    affiliation: str = Field(min_length=1, max_length=200, examples=["김포대학교 산업경영학과"])
+    name: Words = Field(max_length=100, examples=["최평가"])
+    affiliation: Words = Field(examples=["김포대학교 산업경영학과"])
     kind: Kind = Field(Kind.EXTERNAL, description="external evaluator, or center staff (secretary only, unpaid)")
-    fields: list[str] = Field(default_factory=list, max_length=20, description="Fields of expertise",
-                              examples=[["공정개선", "품질관리"]])
+    fields: list[Words] = Field(default_factory=list, max_length=20, description="Fields of expertise",
+                                examples=[["공정개선", "품질관리"]])
     employers: list[EmploymentForm] = Field(default_factory=list, max_length=30,
                                             description="Present and past employers, for conflict detection (F6)")
     agency: AgencyId | None = Field(None, description="T1: the agency whose pool the evaluator joins; one of yours, "

@@ -32,13 +32,14 @@ from faststream.kafka.annotations import KafkaMessage
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sme_runtime import metrics, tracing
+from sme_runtime import metrics, records, tracing
 from sme_runtime.db import is_transient
 from sme_runtime.lag import SUBSCRIPTIONS
 from sme_runtime.retry import Backoff
 from sme_schemas import Envelope, EnvelopeError, IntegrationEvent, unwrap
 
 log = logging.getLogger(__name__)
+records.install()  # a header key that is not UTF-8 is dead-lettered, not a partition stalled for good (issue 31)
 Handler = Callable[[AsyncSession, Envelope, IntegrationEvent], Awaitable[None]]
 Event = TypeVar("Event", bound=IntegrationEvent)
 T = TypeVar("T")
@@ -166,6 +167,9 @@ def read_record(record: Any, event_cls: type[Event]) -> tuple[Envelope, Event]:
     fails in any of them is that one record's EnvelopeError, dead-lettered with its reason, and the rest of the
     poll goes on (issue 31: an OverflowError in a time conversion dropped a whole poll, offsets committed)."""
     try:
+        for name, _ in record.headers or ():
+            if not _is_text(name):
+                raise EnvelopeError(f"header key {_shown(name)!r} is not UTF-8 text", field="(header key)")
         return unwrap(record.headers, record.value or b"", expected=event_cls)
     except EnvelopeError:
         raise
@@ -197,6 +201,20 @@ async def _same_bodies_as_applied(session: AsyncSession, group: str, again: list
             raise EventRefused(f"ce_id {envelope.id} was applied with another body (digest {bytes(applied).hex()}, "
                                f"this one {this.hex()}): an event id names one event; send a changed event under "
                                "a new id", field="ce_id", rule=CE_ID_CONFLICT)
+
+
+def _is_text(name: object) -> bool:
+    """A header key aiokafka could decode: TolerantMemoryRecords keeps undecodable bytes as surrogates."""
+    try:
+        str(name).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(name: object) -> str:
+    """A header key as text anyone can read and store: undecodable bytes as U+FFFD."""
+    return str(name).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def dlq_topic(topic: str) -> str:
@@ -559,8 +577,8 @@ def _storable(value: str) -> str:
 
 def _headers(record: Any) -> list[tuple[str, str]]:
     """The headers as text for the DLQ copy: bytes that are not UTF-8 shown as U+FFFD (the original keeps them)."""
-    return [(k, v.decode("utf-8", "replace") if isinstance(v, (bytes, bytearray)) else "" if v is None else str(v))
-            for k, v in (record.headers or ())]
+    return [(_shown(k), v.decode("utf-8", "replace") if isinstance(v, (bytes, bytearray)) else "" if v is None
+             else str(v)) for k, v in (record.headers or ())]
 
 
 def _header(record: Any, name: str) -> str | None:
@@ -591,7 +609,7 @@ async def raw_bodies(msg: Any, original_decoder: Callable[[Any], Awaitable[Any]]
 
 
 def _readable(record: Any) -> Any:
-    return replace(record, headers=[(k, _utf8(v)) for k, v in (record.headers or ())])
+    return replace(record, headers=[(_shown(k), _utf8(v)) for k, v in (record.headers or ())])
 
 
 def _utf8(value: object) -> bytes:
