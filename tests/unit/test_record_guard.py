@@ -108,3 +108,47 @@ def test_every_group_refuses_a_program_version_it_has_no_definition_of():
     with pytest.raises(EventRefused) as refused:
         consumers._known_program(event.model_copy(update={"program_version": 99}))
     assert refused.value.field == "program_version" and refused.value.rule == "V1"
+
+
+def test_a_poll_that_keeps_failing_waits_longer_each_time_and_makes_the_service_not_ready(monkeypatch):
+    """FastStream restarts a consume loop the moment a poll raises: a poll that always raises spun at 100% CPU
+    with 1,500 log lines a second (issue 31). Each failure now waits, longer each time, and names its group in
+    FAILING_POLLS (/readyz 503) until a poll succeeds; Kafka's own errors stay FastStream's to handle."""
+    import asyncio
+
+    from aiokafka.errors import KafkaConnectionError
+
+    from sme_runtime import consumer as consumers
+
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(consumers.asyncio, "sleep", sleep)
+    outcomes: list[object] = [UnicodeDecodeError("utf-8", b"\xff", 0, 1, "bad"), ValueError("x"), RuntimeError("y"),
+                              ("record",), KafkaConnectionError()]
+
+    class Subscriber:  # FastStream's side: get_msg is what its consume loop awaits
+        async def get_msg(self, consumer: object) -> object:
+            outcome = outcomes.pop(0)
+            if isinstance(outcome, BaseException):
+                raise outcome
+            return outcome
+
+    subscriber = Subscriber()
+    consumers.polls_with_backoff(subscriber, "payments.report-accepted", cap_seconds=30)
+
+    async def polls() -> list[object]:
+        got = []
+        for _ in range(3):
+            got.append(await subscriber.get_msg(None))
+            assert "payments.report-accepted" in consumers.FAILING_POLLS
+        got.append(await subscriber.get_msg(None))
+        assert "payments.report-accepted" not in consumers.FAILING_POLLS
+        with pytest.raises(KafkaConnectionError):
+            await subscriber.get_msg(None)
+        return got
+
+    assert asyncio.run(polls()) == [None, None, None, ("record",)]
+    assert len(waits) == 3 and waits[0] < 0.2 and waits[2] > waits[0]

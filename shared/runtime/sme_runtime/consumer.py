@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable, Generic, Iterator, Mapping, Protocol, TypeVar, cast
 
 from aiokafka import ConsumerRecord
-from aiokafka.errors import MessageSizeTooLargeError
+from aiokafka.errors import ConsumerStoppedError, KafkaError, MessageSizeTooLargeError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -228,6 +228,43 @@ def dlq_topic(topic: str) -> str:
 RefusalAnswer = Callable[[AsyncSession, Any, str | None, Exception], Awaitable[None]]
 
 
+# What one consumer holds of fetched records at most: a partition's fetch is bounded by the broker's largest
+# message anyway, a whole fetch by this (aiokafka's default is 50 MiB per consumer, of which a service has dozens)
+MAX_PARTITION_FETCH_BYTES = 1024 * 1024
+FETCH_MAX_BYTES = 8 * 1024 * 1024
+# Subscriptions whose polls are failing now (group → the error): the service is not ready while there is one
+FAILING_POLLS: dict[str, str] = {}
+
+
+def polls_with_backoff(subscriber: Any, group: str, *, cap_seconds: float = 30.0) -> None:
+    """A poll that raises something FastStream does not handle itself made it restart the consume loop at once,
+    again and again (issue 31: 1,500 log lines a second, memory growing until the kernel killed the service).
+    Such a poll now waits, with backoff, and the group is named in FAILING_POLLS (so /readyz answers 503)
+    until a poll succeeds. Kafka's own errors and a stopped consumer go on to FastStream, which handles them."""
+    original = subscriber.get_msg
+    backoff = Backoff(cap=cap_seconds)
+
+    async def get_msg(consumer: Any) -> Any:
+        nonlocal backoff
+        try:
+            polled = await original(consumer)
+        except (KafkaError, ConsumerStoppedError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever it is, the loop must not spin on it
+            FAILING_POLLS[group] = f"{type(exc).__name__}: {exc}"[:500]
+            delay = backoff.next_delay()
+            log.error("polling %s failed (%s: %s); polling again in %.1fs", group, type(exc).__name__, exc, delay)
+            await asyncio.sleep(delay)
+            return None
+        if group in FAILING_POLLS:
+            del FAILING_POLLS[group]
+            backoff = Backoff(cap=cap_seconds)
+            log.info("polling %s works again", group)
+        return polled
+
+    subscriber.get_msg = get_msg
+
+
 class ReliableConsumers:
     """Registers a service's subscriptions; each one is idempotent, ordered per key and dead-letters poison."""
 
@@ -259,22 +296,28 @@ class ReliableConsumers:
             await self._consume(msg, event_cls, applies, group)
 
         on_event.__name__ = f"on_{event_cls.__name__}"
-        self.broker.subscriber(
+        subscriber = self.broker.subscriber(
             topic, group_id=group, ack_policy=AckPolicy.MANUAL, auto_offset_reset="earliest",
             parser=tolerant_parser, decoder=raw_bodies, title=f"{self.service}:{topic}",
-            description=event_cls.__doc__,
-        )(on_event)
+            description=event_cls.__doc__, max_partition_fetch_bytes=MAX_PARTITION_FETCH_BYTES,
+            fetch_max_bytes=FETCH_MAX_BYTES,
+        )
+        subscriber(on_event)
+        polls_with_backoff(subscriber, group)
 
     def _subscribe_batch(self, event_cls: type[IntegrationEvent], handler: Handler, group: str, topic: str) -> None:
         async def on_events(msg: KafkaMessage) -> None:
             await self._consume_batch(msg, event_cls, handler, group)
 
         on_events.__name__ = f"on_{event_cls.__name__}_batch"
-        self.broker.subscriber(
+        subscriber = self.broker.subscriber(
             topic, group_id=group, ack_policy=AckPolicy.MANUAL, auto_offset_reset="earliest", batch=True,
             max_records=self.batch_size, batch_timeout_ms=self.batch_wait_ms, parser=tolerant_batch_parser,
             decoder=raw_bodies, title=f"{self.service}:{topic}", description=event_cls.__doc__,
-        )(on_events)
+            max_partition_fetch_bytes=MAX_PARTITION_FETCH_BYTES, fetch_max_bytes=FETCH_MAX_BYTES,
+        )
+        subscriber(on_events)
+        polls_with_backoff(subscriber, group)
 
     async def _consume_batch(self, msg: KafkaMessage, event_cls: type[IntegrationEvent], handler: Handler,
                              group: str) -> None:

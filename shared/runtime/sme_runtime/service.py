@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sme_runtime import dlq, lag, telemetry, tracing
 from sme_runtime.admission import AdmissionControl
 from sme_runtime.auth import TokenVerifier
-from sme_runtime.consumer import ReliableConsumers
+from sme_runtime.consumer import FAILING_POLLS, ReliableConsumers
 from sme_runtime.kafka_access import KafkaAccess
 from sme_runtime.db import is_transient, make_engine, migrate, session_factory
 from sme_runtime.errors import document_errors, install_error_handlers
@@ -257,11 +257,14 @@ def install_operations(app: FastAPI, service: str) -> None:
         except Exception as exc:  # noqa: BLE001 - health reports, it does not fail
             checks["database_error"] = str(exc)[:200]
         checks["kafka"] = bool(getattr(getattr(app.state, "broker", None), "running", False))
-        status = "ok" if checks["database"] and checks["kafka"] else "degraded"
+        # a subscription whose polls keep failing takes nothing in: the service is not ready (issue 31)
+        checks["failing_polls"] = dict(FAILING_POLLS)
+        status = "ok" if checks["database"] and checks["kafka"] and not FAILING_POLLS else "degraded"
         return JSONResponse({"service": service, "status": status, **checks},
-                            status_code=200 if checks["database"] else 503)
+                            status_code=200 if checks["database"] and not FAILING_POLLS else 503)
 
-    install_probes(app, service, health, ready_summary="Readiness: database and broker reachable (503 if not)")
+    install_probes(app, service, health, ready_summary="Readiness: database and broker reachable, every "
+                   "subscription polling (503 if not)")
 
 
 def install_contracts(app: FastAPI, service: str) -> None:

@@ -38,7 +38,8 @@ from screening.lookup.adapters import (
 from screening.lookup.circuit import CircuitBreaker, CircuitState
 from screening.lookup.messages import REGISTRY_RULES, LookupAnswered, LookupRequested, LookupResult, Registry, Verdict
 from screening.similarity.index import PriorProjectIndex
-from sme_runtime.consumer import (dlq_topic, raw_bodies, read_record, send_to_dead_letters,
+from sme_runtime.consumer import (FAILING_POLLS, FETCH_MAX_BYTES, MAX_PARTITION_FETCH_BYTES, dlq_topic,
+                                  polls_with_backoff, raw_bodies, read_record, send_to_dead_letters,
                                   tolerant_batch_parser)
 from sme_runtime import lag, telemetry
 from sme_runtime import tracing
@@ -246,10 +247,14 @@ def build_worker_broker(registry: Registry, settings: ScreeningSettings, resilie
     topic = LookupRequested.topic_for(registry)
     lag.SUBSCRIPTIONS.add((f"screening-worker-{registry.value}", group, topic))
 
-    @broker.subscriber(topic, group_id=group, ack_policy=AckPolicy.MANUAL, auto_offset_reset="earliest",
-                       max_poll_interval_ms=MAX_POLL_INTERVAL_MS, batch=True, max_records=settings.worker_batch_size,
-                       batch_timeout_ms=50, parser=tolerant_batch_parser, decoder=raw_bodies,
-                       title=f"screening-worker:{topic}")
+    subscriber = broker.subscriber(
+        topic, group_id=group, ack_policy=AckPolicy.MANUAL, auto_offset_reset="earliest",
+        max_poll_interval_ms=MAX_POLL_INTERVAL_MS, batch=True, max_records=settings.worker_batch_size,
+        batch_timeout_ms=50, parser=tolerant_batch_parser, decoder=raw_bodies, title=f"screening-worker:{topic}",
+        max_partition_fetch_bytes=MAX_PARTITION_FETCH_BYTES, fetch_max_bytes=FETCH_MAX_BYTES)
+    polls_with_backoff(subscriber, group)
+
+    @subscriber
     async def on_lookups_requested(msg: KafkaMessage) -> None:
         polled = time.time_ns()
         requests: list[LookupRequested] = []
@@ -345,10 +350,12 @@ def create_worker_app(registry: Registry, settings: ScreeningSettings | None = N
 
     async def readiness() -> JSONResponse:
         running = bool(getattr(broker, "running", False))
-        return JSONResponse({"service": service, "kafka": running}, status_code=200 if running else 503)
+        ready = running and not FAILING_POLLS
+        return JSONResponse({"service": service, "kafka": running, "failing_polls": dict(FAILING_POLLS)},
+                            status_code=200 if ready else 503)
 
-    install_probes(app, service, readiness, ready_summary="Readiness: the broker is reachable (a registry that is "
-                   "down is not a reason to restart or drain: its lookups are held)")
+    install_probes(app, service, readiness, ready_summary="Readiness: the broker is reachable and the lookups "
+                   "polled (a registry that is down is not a reason to restart or drain: its lookups are held)")
 
     @app.get("/health", tags=["operations"], summary="Circuit state and the lookup held, if any")
     async def health() -> WorkerHealth:
