@@ -108,6 +108,12 @@ def test_every_group_refuses_a_program_version_it_has_no_definition_of():
     with pytest.raises(EventRefused) as refused:
         consumers._known_program(event.model_copy(update={"program_version": 99}))
     assert refused.value.field == "program_version" and refused.value.rule == "V1"
+    # the portal applies no program's rules: it takes a program it has no definition of, not an unknown version
+    portal = ReliableConsumers(None, None, service="portal", unknown_programs=True,  # type: ignore[arg-type]
+                               programs=Programs({(program.program_id, program.version): program}))
+    portal._known_program(event.model_copy(update={"program_id": "seoul-sba-2031", "program_version": 7}))
+    with pytest.raises(EventRefused, match="version 99"):
+        portal._known_program(event.model_copy(update={"program_version": 99}))
 
 
 def test_a_poll_that_keeps_failing_waits_longer_each_time_and_makes_the_service_not_ready(monkeypatch):

@@ -101,6 +101,17 @@ def program_of_event(programs: Mapping[str, ProgramT], program_id: str, version:
     return cast(ProgramT, found)
 
 
+def known_program(programs: Mapping[str, Any] | None, event: IntegrationEvent, *, unknown_programs: bool) -> None:
+    """A3 and V1 for every group alike, whether or not its handler reads the program: a program, or a version of
+    it, this deployment has no definition of dead-letters the event (issue 31: version 99 was applied by the groups
+    whose handlers never look it up). `unknown_programs`: a consumer that applies no program's rules (the portal,
+    the lookup workers) takes a program it has no definition of, not an unknown version of one it has."""
+    program_id = getattr(event, "program_id", None)
+    if programs is None or not program_id or unknown_programs and program_id not in programs:
+        return
+    program_of_event(programs, program_id, getattr(event, "program_version", None))
+
+
 DEFERRED = "sme_deferred"
 
 
@@ -270,11 +281,13 @@ class ReliableConsumers:
 
     def __init__(self, broker: KafkaBroker, sessions: async_sessionmaker[AsyncSession], *, service: str,
                  retry_max_seconds: float = 30.0, batch_size: int = 1, batch_wait_ms: int = 100,
-                 programs: Mapping[str, Any] | None = None) -> None:
+                 programs: Mapping[str, Any] | None = None, unknown_programs: bool = False) -> None:
         self.broker, self.sessions, self.service = broker, sessions, service
         # A3 for every consumer alike: an event of a program this deployment has no definition of is
         # dead-lettered (its rules cannot be applied); once the definition is deployed an operator replays it.
-        self.programs = programs
+        # `unknown_programs`: a service that applies no program's rules (the portal) takes those, and refuses
+        # only a version of a program it knows that it does not have (V1).
+        self.programs, self.unknown_programs = programs, unknown_programs
         self.retry_max_seconds = retry_max_seconds
         self.batch_size, self.batch_wait_ms = batch_size, batch_wait_ms
         self._answers: dict[str, RefusalAnswer] = {}
@@ -457,12 +470,7 @@ class ReliableConsumers:
         return "processed"
 
     def _known_program(self, event: IntegrationEvent) -> None:
-        """A3 and V1 for every group alike, whether or not its handler reads the program: a program, or a version
-        of it, this deployment has no definition of dead-letters the event (issue 31: version 99 was applied by
-        the groups whose handlers never look it up)."""
-        program_id = getattr(event, "program_id", None)
-        if self.programs is not None and program_id:
-            program_of_event(self.programs, program_id, getattr(event, "program_version", None))
+        known_program(self.programs, event, unknown_programs=self.unknown_programs)
 
     async def _dead_letter(self, record: Any, group: str, exc: Exception, *, event_id: str | None) -> None:
         """Publish the original message to <topic>.dlq (send_to_dead_letters), then record it for the operators'

@@ -207,12 +207,13 @@ def service_consumers(settings: ServiceSettings, sessions: async_sessionmaker[As
     subscribed to `subscriptions` (event → handler), which must agree with the catalog (check_subscriptions);
     hand `.broker` to the lifespan. `unit_of`: the handlers take the service's unit of work made from the
     transaction's session (sme_runtime.unit), not the session itself. `by_program=False`: a service that applies
-    no program's rules takes events of programs it has no definition of (the others dead-letter them, A3)."""
+    no program's rules takes events of programs it has no definition of (the others dead-letter them, A3); a
+    version it has no definition of, of a program it knows, every service dead-letters (V1)."""
     consumers = ReliableConsumers(service_broker(settings.kafka, service), sessions, service=service,
                                   retry_max_seconds=settings.consumer_retry_max_seconds,
                                   batch_size=settings.consumer_batch_size,
                                   batch_wait_ms=settings.consumer_batch_wait_ms,
-                                  programs=settings.programs if by_program else None)
+                                  programs=settings.programs, unknown_programs=not by_program)
     check_subscriptions(service, subscriptions, internal)
     for event, handler in subscriptions.items():
         consumers.subscribe(event, in_unit(handler, unit_of))

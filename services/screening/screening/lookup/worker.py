@@ -38,8 +38,8 @@ from screening.lookup.adapters import (
 from screening.lookup.circuit import CircuitBreaker, CircuitState
 from screening.lookup.messages import REGISTRY_RULES, LookupAnswered, LookupRequested, LookupResult, Registry, Verdict
 from screening.similarity.index import PriorProjectIndex
-from sme_runtime.consumer import (FAILING_POLLS, FETCH_MAX_BYTES, MAX_PARTITION_FETCH_BYTES, dlq_topic,
-                                  polls_with_backoff, raw_bodies, read_record, send_to_dead_letters,
+from sme_runtime.consumer import (FAILING_POLLS, FETCH_MAX_BYTES, MAX_PARTITION_FETCH_BYTES, EventRefused, dlq_topic,
+                                  known_program, polls_with_backoff, raw_bodies, read_record, send_to_dead_letters,
                                   tolerant_batch_parser)
 from sme_runtime import lag, telemetry
 from sme_runtime import tracing
@@ -246,6 +246,7 @@ def build_worker_broker(registry: Registry, settings: ScreeningSettings, resilie
     group = f"screening.lookup-worker.{registry.value}"
     topic = LookupRequested.topic_for(registry)
     lag.SUBSCRIPTIONS.add((f"screening-worker-{registry.value}", group, topic))
+    programs = settings.programs
 
     subscriber = broker.subscriber(
         topic, group_id=group, ack_policy=AckPolicy.MANUAL, auto_offset_reset="earliest",
@@ -262,9 +263,10 @@ def build_worker_broker(registry: Registry, settings: ScreeningSettings, resilie
         for record in msg.raw_message:
             try:
                 envelope, request = read_record(record, LookupRequested)
+                known_program(programs, request, unknown_programs=True)
                 requests.append(request)
                 traces[request.lookup_id] = envelope.traceparent
-            except EnvelopeError as exc:
+            except (EnvelopeError, EventRefused) as exc:
                 await send_to_dead_letters(broker, record, group, exc,
                                            retry_max_seconds=settings.consumer_retry_max_seconds)
         answers = await resilience.look_up_all(requests, hold_seconds=settings.worker_hold_seconds) \
