@@ -11,8 +11,9 @@ from types import SimpleNamespace
 import pytest
 
 from sme_runtime.consumer import DLQ_COPY_MAX_BYTES, DLQ_TRUNCATED_BODY_BYTES, copy_bytes, dlq_topic
+from sme_runtime.kafka_access import kafka_access
 from tests.integration.test_delivery_guarantees import PROBE, CountingConsumer, _app_id, _publish_raw, probe_message
-from tests.support import end_offsets, read_topic
+from tests.support import KAFKA, end_offsets, read_topic
 
 OVERSIZED_BODY_BYTES = 1_046_000  # near the producer's and broker's 1 MiB limits: its DLQ copy would be over
 MANY_HEADERS = 7_400  # of 116 bytes each: about 880 kB fits the broker, weighed as a DLQ copy it is over 900 kB
@@ -20,6 +21,18 @@ MANY_HEADERS = 7_400  # of 116 bytes each: about 880 kB fits the broker, weighed
 
 def _with(body: bytes, **fields: object) -> bytes:
     return json.dumps({**json.loads(body), **fields}).encode()
+
+
+def _applied_and_dead(group: str, start: dict[int, int], batch_size: int, count: int, *, programs: dict | None = None,
+                      settle: float = 1.0) -> tuple[dict[str, int], list]:
+    """What the probe group applied once `count` applications of its run have an effect, and its dead letters."""
+    run = group.rsplit("-", 1)[1]
+
+    async def consume():
+        async with CountingConsumer(group, start, batch_size=batch_size, programs=programs) as consumer:
+            return await consumer.applied(run, count, seconds=60, settle=settle), await consumer.dead_letters()
+
+    return asyncio.run(consume())
 
 
 def _poison(kind: str, key: bytes, headers: list[tuple[str, bytes | None]], body: bytes):
@@ -99,12 +112,7 @@ def test_an_event_of_a_program_this_deployment_does_not_know_is_dead_lettered_fo
     programs = ("gimpo-sos-demo", "nowhere-sos-2031", "gimpo-sos-demo")
     asyncio.run(_publish_raw([probe_message(_app_id(i, run), program_id=p) for i, p in enumerate(programs)]))
 
-    async def consume():
-        async with CountingConsumer(group, start, batch_size=batch_size,
-                                    programs={"gimpo-sos-demo": object()}) as consumer:
-            return await consumer.applied(run, 2, seconds=60, settle=1.0), await consumer.dead_letters()
-
-    effects, dead = asyncio.run(consume())
+    effects, dead = _applied_and_dead(group, start, batch_size, 2, programs={"gimpo-sos-demo": object()})
     assert effects == {_app_id(0, run): 1, _app_id(2, run): 1}
     assert len(dead) == 1 and "nowhere-sos-2031" in dead[0].error and "gimpo-sos-demo" in dead[0].error
 
@@ -121,12 +129,8 @@ def test_a_version_of_a_program_this_deployment_does_not_know_is_dead_lettered_f
     messages[1] = (key, _with(body, program_version=99), headers)
     asyncio.run(_publish_raw(messages))
 
-    async def consume():
-        async with CountingConsumer(group, start, batch_size=batch_size,
-                                    programs={"gimpo-sos-demo": SimpleNamespace(version=1)}) as consumer:
-            return await consumer.applied(run, 2, seconds=60, settle=1.0), await consumer.dead_letters()
-
-    effects, dead = asyncio.run(consume())
+    effects, dead = _applied_and_dead(group, start, batch_size, 2,
+                                      programs={"gimpo-sos-demo": SimpleNamespace(version=1)})
     assert effects == {_app_id(0, run): 1, _app_id(2, run): 1}
     assert len(dead) == 1 and "[V1] program_version" in dead[0].error and "version 99" in dead[0].error
 
@@ -143,11 +147,54 @@ def test_a_known_event_id_with_another_body_is_dead_lettered_as_a_conflict(infra
     other_body = _with(body, reason="another withdrawal under the same id")
     asyncio.run(_publish_raw([first, first, (key, other_body, headers), probe_message(_app_id(1, run))]))
 
-    async def consume():
-        async with CountingConsumer(group, start, batch_size=batch_size) as consumer:
-            return await consumer.applied(run, 2, seconds=60, settle=1.0), await consumer.dead_letters()
-
-    effects, dead = asyncio.run(consume())
+    effects, dead = _applied_and_dead(group, start, batch_size, 2)
     assert effects == {_app_id(0, run): 1, _app_id(1, run): 1}
     assert len(dead) == 1 and "[ce_id-conflict] ce_id" in dead[0].error
     assert dead[0].event_id == dict(headers)["ce_id"].decode()
+
+
+class _KeyNotUtf8(str):
+    """A header key as a producer that does not encode UTF-8 writes it (aiokafka's own never does)."""
+
+    def encode(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        return b"ce_\xff\xfe"
+
+
+async def _publish_with_a_key_not_utf8(before: tuple, poison: tuple, after: tuple) -> None:
+    """Three records in one batch on one partition, the middle one with a header key that is not UTF-8: written by
+    aiokafka's pure-Python batch builder, which encodes keys through the key's own `encode`."""
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.record.default_records import _DefaultRecordBatchBuilderPy
+
+    producer = AIOKafkaProducer(**kafka_access(KAFKA).client(), enable_idempotence=False, acks="all")
+    await producer.start()
+    try:
+        batch = producer.create_batch()
+        batch._builder = _DefaultRecordBatchBuilderPy(2, 0, is_transactional=0, producer_id=-1, producer_epoch=-1,
+                                                      base_sequence=0, batch_size=1_000_000)
+        for key, body, headers in (before, poison, after):
+            batch.append(key=key, value=body, timestamp=None, headers=headers)
+        await (await producer.send_batch(batch, PROBE.topic(), partition=0))
+    finally:
+        await producer.stop()
+
+
+@pytest.mark.parametrize("batch_size", [1, 500], ids=["one-by-one", "batches"])
+def test_a_header_key_that_is_not_utf8_is_dead_lettered_and_the_partition_moves_on(infrastructure, batch_size):
+    """aiokafka's parser raised on such a key inside the fetcher: the partition stalled for good, FastStream
+    restarted its loop 1,500 times a second and memory grew until the kernel killed the service (issue 31)."""
+    import resource
+
+    run = uuid.uuid4().hex[:16].upper()
+    group = f"probe-header-key-{batch_size}-{run}"
+    start = asyncio.run(end_offsets(PROBE.topic()))
+    before, after = probe_message(_app_id(0, run)), probe_message(_app_id(2, run))
+    key, body, headers = probe_message(_app_id(1, run))
+    asyncio.run(_publish_with_a_key_not_utf8(before, (key, body, [(_KeyNotUtf8("x"), b"1"), *headers]), after))
+    resident_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    effects, dead = _applied_and_dead(group, start, batch_size, 2, settle=3.0)
+    assert effects == {_app_id(0, run): 1, _app_id(2, run): 1}
+    assert len(dead) == 1 and "header key 'ce_\ufffd\ufffd' is not UTF-8 text" in dead[0].error
+    # the loop that spun grew by megabytes a second; a consumer that moves on holds what one poll holds
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - resident_before < 200_000  # kB
