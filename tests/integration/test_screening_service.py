@@ -518,3 +518,45 @@ def test_two_screening_replicas_decide_each_application_once_and_in_order(intake
         asked = first_time(SupplementRequested, [missing], 1)[missing]
         passed = first_time(ScreeningPassed, [missing], 1)[missing]
         assert asked <= passed
+
+
+async def _publish_poison_lookup(topic: str, headers: int) -> None:
+    """A lookup request no worker can read (not JSON), with as many headers as the broker takes, to one topic."""
+    from aiokafka import AIOKafkaProducer
+
+    from sme_runtime.kafka_access import kafka_access
+
+    producer = AIOKafkaProducer(**kafka_access(KAFKA).client(), acks="all")
+    await producer.start()
+    try:
+        for partition in await producer.partitions_for(topic):  # whichever partition the worker reads first
+            await producer.send_and_wait(topic, b"{not json", key=b"APP-POISON", partition=partition, headers=[
+                (f"x-padding-{n:05d}", b"p" * 100) for n in range(headers)])
+    finally:
+        await producer.stop()
+
+
+def test_a_lookup_worker_dead_letters_a_request_too_large_to_copy_and_answers_the_rest(intake_env, programs_dir,
+                                                                                        call):
+    """Issue 31: a near-1 MiB request stalled a worker group, the worker having no dead-letter truncation. Every
+    partition of the sanctions requests starts with one (7,400 headers: under the broker's limit, over the copy's
+    own); the worker dead-letters each with a copy bounded as a whole and decides every application after it."""
+    from sme_runtime.consumer import DLQ_COPY_MAX_BYTES, copy_bytes, dlq_topic
+
+    forms, now = call
+    topic = "screening.lookup-requested.sanctions.v1"
+    with Stack(intake_env, programs_dir, forms[:4], now) as stack:
+        dlq_start = asyncio.run(end_offsets(dlq_topic(topic)))
+        asyncio.run(_publish_poison_lookup(topic, 7_400))
+        ids = stack.submit(forms[:4])
+        states = stack.wait_for(ids.values(), done=settled_with_every_lookup_answered, timeout=120)
+        want = expected(forms[:4])
+        assert {a: s["status"] for a, s in states.items()} == {a: want[b][0] for b, a in ids.items()}
+        copies = asyncio.run(read_topic(dlq_topic(topic), dlq_start, timeout=30,
+                                        until=lambda rs: len([r for r in rs if r.key == b"APP-POISON"]) >= 12))
+    poison = [r for r in copies if r.key == b"APP-POISON"]
+    assert len(poison) == 12
+    for copy in poison:
+        headers = {k: v.decode() for k, v in copy.headers}
+        assert headers["dlq_consumer"] == "screening.lookup-worker.sanctions" and headers["dlq_truncated"] == "true"
+        assert int(headers["dlq_headers_dropped"]) > 0 and copy_bytes(copy.value, headers) <= DLQ_COPY_MAX_BYTES
