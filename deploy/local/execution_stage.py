@@ -154,9 +154,11 @@ def consult_and_report(desk: ContractsDesk, agreements: list[dict], today, names
         desk.submit_report(a)
         desk.call("POST", f"/agreements/{a['agreement_id']}/report/accept", headers=desk.operator())
     terms = desk.agreement(first["agreement_id"])
-    print(f"{sessions} sessions logged for {len(in_force)} agreements ({terms['minimum_sessions']} on-site ≤ 4 h a "
-          f"day with photos + {terms['follow_up_sessions']} follow-up each, C3); {len(in_force)} result reports "
-          "accepted (C8 → ReportAccepted)")
+    required = (f"{terms['minimum_sessions']} on-site with photos + {terms['follow_up_sessions']} follow-up each"
+                if terms["minimum_sessions"] or terms["follow_up_sessions"] else
+                "the program's terms require none: a build paid by its quote")
+    print(f"{sessions} sessions logged for {len(in_force)} agreements ({required}, C3); {len(in_force)} result "
+          "reports accepted (C8 → ReportAccepted)")
     return len(in_force)
 
 

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import sys
+import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -83,6 +84,8 @@ def main() -> None:
     # Every process appends its spans here (sme_runtime.telemetry); with OTEL_EXPORTER_OTLP_ENDPOINT set they go
     # to that collector as well.
     os.environ.setdefault("SME_TRACE_FILE", str(LOCAL_DIR / "logs" / "spans.jsonl"))
+    # Every process it starts is noted here, so deploy/local/down.sh stops them all (deploy/local/started.py)
+    os.environ.setdefault("SME_PID_DIR", str(LOCAL_DIR / "run"))
     # On an authenticated local bus (SME_KAFKA_SECURITY=sasl_ssl) the job's own clients are its administrator;
     # the services each connect as their own principal (procs.service_env)
     os.environ.update(bus_administrator())
@@ -112,7 +115,8 @@ def main() -> None:
     print(f"terms of {args.program.name}: {support['ratio_percent']}% of the cost"
           + (f", the company paying at least {support['company_share_percent_of_subsidy']}% of the subsidy"
              if support.get("company_share_percent_of_subsidy") else "")
-          + f", at least {support['minimum_sessions']} sessions, region {program['region_city']}"
+          + (f", at least {support['minimum_sessions']} sessions" if support.get("minimum_sessions") else "")
+          + f", region {program['region_city']}"
           + (f", industries {', '.join(program['eligibility']['industries'])}"
              if program.get("eligibility", {}).get("industries") else "")
           + (f", advance {program['payment_schedule']['advance_percent']}%"
@@ -134,7 +138,7 @@ def main() -> None:
                          urls={"intake": BASE, "screening": SCREENING, "evaluation": EVALUATION,
                                "contracts": CONTRACTS, "payments": PAYMENTS})
     services: list[ServiceProcess] = []
-    finished = False
+    finished, failure = False, None
     try:  # issue 28: whatever fails, from the first start on, everything started is stopped
         start_services(program_dir, registry_data, execution, national_index(export), services)
         prometheus.start()
@@ -154,18 +158,35 @@ def main() -> None:
         print(f"\nmain job done: {len(apps)} applications accepted, published and screened; {budget['evaluated']} "
               f"evaluated; {done['agreed']} agreed; {done['reported']} carried out and reported; {done['paid']} paid")
         finished = True
+    except (Exception, KeyboardInterrupt, SystemExit) as error:
+        # The error first, then what became of the processes: a reader sees why before what was cleaned up
+        failure = error
+        if not isinstance(error, SystemExit):
+            traceback.print_exc()
     finally:
-        if not (args.keep_running and finished):
+        keep = args.keep_running and finished
+        if not keep:
             for service in services:
                 service.stop()
             execution.stop()
             prometheus.stop()
-            print("the services, the portal and Prometheus are stopped now: the addresses above answer again with "
-                  "`bash deploy/local/main-job.sh --keep-running`")
-        else:
-            print(f"still running (--keep-running): the portal http://127.0.0.1:{PORTAL_PORT}, the services' /docs "
-                  f"and Prometheus {prometheus.url}; `bash deploy/local/status.sh` lists them (each a `python -m "
-                  "<service> serve` process to stop when done)")
+        print(ending(finished=finished, keep=keep, failure=failure, prometheus=prometheus.url))
+    if failure is not None:
+        sys.exit(failure.code if isinstance(failure, SystemExit) else 1)
+
+
+def ending(*, finished: bool, keep: bool, failure: BaseException | None, prometheus: str) -> str:
+    """The job's last line: what became of the processes it started, after the error when there was one."""
+    if failure is not None:
+        why = "stopped by a signal" if isinstance(failure, SystemExit) else f"failed: {type(failure).__name__}"
+        return f"main job {why} (see above); every process it started is stopped"
+    if keep:
+        return (f"still running (--keep-running): the portal http://127.0.0.1:{PORTAL_PORT}, the services' /docs and "
+                f"Prometheus {prometheus}; `bash deploy/local/status.sh` lists them, `bash deploy/local/down.sh` "
+                "stops all of them with the broker and the database")
+    return ("the services, the portal, the mail server and Prometheus are stopped now (Kafka and PostgreSQL stay up "
+            "until `bash deploy/local/down.sh`): the addresses above answer again with "
+            "`bash deploy/local/main-job.sh --keep-running`")
 
 
 if __name__ == "__main__":

@@ -49,8 +49,10 @@ class PortalStage:
     mails_before: int = 0
 
     def processes(self) -> list[ServiceProcess]:
+        # The demo calls beside the program files: the portal tells of each in its own program's name
+        programs = f"{ROOT / 'deploy/programs'}:{self.local_dir / 'programs'}"
         env = {**service_env("portal", kafka=self.kafka, pg_port=self.pg_port, http_port=self.port,
-                             programs_path=str(ROOT / "deploy/programs")),
+                             programs_path=programs),
                **{f"PORTAL_{service.upper()}_URL": url for service, url in self.urls.items()},
                "PORTAL_SMTP_PORT": str(self.smtp_port), "PORTAL_PUBLIC_URL": self.url,
                "PORTAL_UPLOAD_DIR": str(self.local_dir / "portal-uploads"),

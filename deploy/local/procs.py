@@ -14,6 +14,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import ValidationError
 
+from deploy.local import started
 from sme_runtime.kafka_access import KafkaAccess, kafka_access
 from sme_schemas import IntegrationEvent, wrap
 from sme_programs import ProgramDefinition
@@ -160,8 +161,9 @@ class ServiceProcess:
     def start(self, *, wait: bool = True) -> "ServiceProcess":
         self.log.parent.mkdir(parents=True, exist_ok=True)
         out = self.log.open("ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", self.module, *self.args], env=self.env,
-                                     stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        command = [sys.executable, "-m", self.module, *self.args]
+        self.proc = subprocess.Popen(command, env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        started.remember(self.log.stem, self.proc.pid, command)
         if wait and self.port:
             self.wait_healthy()
         return self
@@ -197,6 +199,7 @@ class ServiceProcess:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
+        started.forget(self.log.stem)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -205,6 +208,7 @@ class ServiceProcess:
                 self.proc.wait(20)
             except subprocess.TimeoutExpired:
                 self.kill()
+        started.forget(self.log.stem)
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import yaml
 
+from deploy.local import started
 from deploy.local.procs import ROOT
 from deploy.local.waiting import Stalled, cpu_seconds, wait_while_moving
 
@@ -40,10 +41,10 @@ class LocalPrometheus:
     def start(self) -> "LocalPrometheus":
         path = config(self.ports, self.folder)
         log = (self.folder / "prometheus.log").open("ab")
-        self.proc = subprocess.Popen(
-            ["prometheus", f"--config.file={path}", f"--storage.tsdb.path={self.folder / 'data'}",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--storage.tsdb.retention.time=2d"],
-            stdout=log, stderr=subprocess.STDOUT)
+        command = ["prometheus", f"--config.file={path}", f"--storage.tsdb.path={self.folder / 'data'}",
+                   f"--web.listen-address=127.0.0.1:{self.port}", "--storage.tsdb.retention.time=2d"]
+        self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        started.remember("prometheus", self.proc.pid, command)
         proc = self.proc
 
         def ready() -> int | str:
@@ -83,3 +84,4 @@ class LocalPrometheus:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=20)
+        started.forget("prometheus")

@@ -1,18 +1,21 @@
-"""Every service of the local deployment: is it ready, and how many events wait for each of its consumer groups.
+"""Every process of the local deployment: each service (is it ready, and how many events wait for each of its
+consumer groups), then what stands beside them: Prometheus, the registry stand-ins and the local mail server.
 
     bash deploy/local/status.sh      (the broker and the database, then this)
 
-Exits non-zero when a service that answers is not ready; a service that is not running is listed as such."""
+Exits non-zero when a process that answers is not ready; one that is not running is listed as such."""
 from __future__ import annotations
 
 import os
+import smtplib
 import sys
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from deploy.local.endpoints import (
-    EVALUATION_PORT, EXECUTION_PORTS, INTAKE_PORT, PORTAL_PORT, SCREENING_PORT, WORKER_PORTS,
+    EVALUATION_PORT, EXECUTION_PORTS, INTAKE_PORT, PORTAL_PORT, PROMETHEUS_PORT, REGISTRY_PORTS, SCREENING_PORT,
+    SMTP_PORT, WORKER_PORTS,
 )
 
 # Where the main job put them, moved by the same SME_*_PORT variables (SME_WORKER_PORT_BASE for the workers)
@@ -32,17 +35,44 @@ def report(name: str, port: int) -> tuple[str, bool]:
     try:
         ready = httpx.get(f"{base}/readyz", timeout=2)
     except httpx.HTTPError:
-        return f"{name:<34} not running (port {port})", True
+        return f"{name:<36} not running (port {port})", True
     waiting = lags(httpx.get(f"{base}/metrics/", timeout=2, follow_redirects=True).text)
     state = "ready" if ready.status_code == 200 else f"NOT READY {ready.text[:120]}"
-    lines = [f"{name:<34} {state}"] + [f"    lag {v:>8.0f}  {k}" for k, v in sorted(waiting.items())]
+    lines = [f"{name:<36} {state}"] + [f"    lag {v:>8.0f}  {k}" for k, v in sorted(waiting.items())]
     return "\n".join(lines), ready.status_code == 200
+
+
+def answers_http(name: str, url: str) -> tuple[str, bool]:
+    """A process beside the services: ready when `url` answers 200."""
+    try:
+        answer = httpx.get(url, timeout=2)
+    except httpx.HTTPError:
+        return f"{name:<36} not running ({url})", True
+    ready = answer.status_code == 200
+    return f"{name:<36} {'ready' if ready else f'NOT READY {answer.status_code}'}", ready
+
+
+def answers_smtp(name: str, port: int) -> tuple[str, bool]:
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=2) as smtp:
+            code, _ = smtp.noop()
+    except OSError:
+        return f"{name:<36} not running (port {port})", True
+    return f"{name:<36} {'ready' if code == 250 else f'NOT READY {code}'}", code == 250
+
+
+def beside_the_services() -> list[tuple[str, bool]]:
+    return [answers_http("prometheus", f"http://127.0.0.1:{PROMETHEUS_PORT}/-/ready"),
+            *(answers_http(f"registry stand-in {r}", f"http://127.0.0.1:{port}/health")
+              for r, port in REGISTRY_PORTS.items()),
+            answers_smtp("mail server (local)", SMTP_PORT)]
 
 
 def main() -> None:
     ok = True
-    for name, port in SERVICES.items():
-        line, fine = report(name, int(os.environ.get(f"SME_{name.upper().replace('-', '_')}_PORT", port)))
+    services = [report(name, int(os.environ.get(f"SME_{name.upper().replace('-', '_')}_PORT", port)))
+                for name, port in SERVICES.items()]
+    for line, fine in [*services, *beside_the_services()]:
         print(line)
         ok = ok and fine
     sys.exit(0 if ok else 1)

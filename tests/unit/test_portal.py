@@ -4,14 +4,17 @@ intake's JSON and back, intake's problems beside their fields in Korean, and the
 from __future__ import annotations
 
 import csv
+import email
+import email.policy
 import io
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 from openpyxl import load_workbook
 
 from portal import forms, labels, notices, report, security, uploads
+from portal.notifier import email_message
 from deploy.sample.program_call import SOS_2024, demo_program, sample_forms
 from intake.form import ApplicationForm
 from sme_schemas.catalog import BY_TYPE, CONSUMES
@@ -300,3 +303,22 @@ def test_a_closing_rounds_progress_counts_each_outcome_evaluation_gives():
     statuses = ["selected", "rechecking", "rechecking", "waitlisted", "below-pass-mark"]
     assert _counts({"applications": [{"status": s} for s in statuses]}) == \
         "선정 1, 재확인 중 2, 예비 1, 최저점 미달 1"
+
+
+KOREAN_WORDS = st.lists(st.text(st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3), min_size=1, max_size=8)
+                        | st.sampled_from(["[SOS 컨설팅]", "—", "2027-07-19까지", "(주)김포정밀", ":"]),
+                        min_size=1, max_size=25)
+
+
+@settings(deadline=None)  # the first example imports the e-mail machinery
+@given(KOREAN_WORDS)
+def test_a_notices_korean_subject_reads_back_from_the_email_exactly_spaces_and_all(words):
+    """Issue 32: the standard library's folding dropped the space between encoded words ("협약서서명 요청")."""
+    subject = " ".join(words)
+    raw = email_message(mail_from="김포산업진흥원 기업지원 <support@gimpo-center.example>", to=["pm@company.example"],
+                        subject=subject, body="본문 그대로\n두 줄", message_id="<n-1@sme-portal>").as_bytes()
+    assert all(len(line) <= 998 for line in raw.split(b"\n")) and raw.isascii()
+    read = email.message_from_bytes(raw, policy=email.policy.default)
+    assert read["Subject"] == subject
+    assert read.get_content() == "본문 그대로\n두 줄"
+    assert read["From"].addresses[0].display_name == "김포산업진흥원 기업지원"

@@ -12,14 +12,20 @@ from sme_schemas import wrap
 from sme_schemas.catalog import CONSUMES
 from sme_schemas.intake import ApplicationSubmitted
 from sme_schemas.screening import ApplicationRejected
+from sme_runtime.settings import REPO_PROGRAMS
+from sme_programs import load_programs
 from tests.fakes.portal import FakePortalStore
 from tests.fakes.unit import FakeUnit, example, run
+
+PROGRAMS = load_programs(str(REPO_PROGRAMS))
+TAGS = notifier.program_tags(PROGRAMS)
 
 
 def deliver(uow, event, times: int = 1) -> None:
     envelope = wrap(event, source="/sme/test", event_id=str(uuid.uuid4()))
+    on_event = notifier.on_event_of(TAGS)
     for _ in range(times):
-        run(notifier.on_event(uow, envelope, event))
+        run(on_event(uow, envelope, event))
 
 
 @pytest.mark.parametrize("kind", CONSUMES["portal"], ids=lambda k: k.__name__)
@@ -31,7 +37,8 @@ def test_each_example_event_tells_the_people_it_concerns_once(kind):
     known_entries, known_notices = len(uow.store.timeline_), len(uow.store.notifications)
     event = example(kind)
     company = submitted.content.company
-    expected = notices.read(event, {submitted.application_id: (company.business_registration_number, company.name)})
+    expected = notices.read(event, {submitted.application_id: (company.business_registration_number, company.name)},
+                            TAGS)
     assert expected.entries or expected.notices, f"the portal subscribes to {kind.__name__} but tells nobody"
     deliver(uow, event, times=2)  # and its redelivery
     entries = list(uow.store.timeline_.values())[known_entries:]
@@ -45,3 +52,25 @@ def test_a_company_the_portal_never_saw_apply_gets_its_timeline_line_but_no_noti
     uow = FakeUnit(FakePortalStore())
     deliver(uow, example(ApplicationRejected))
     assert len(uow.store.timeline_) == 1 and uow.store.notifications == {}
+
+
+@pytest.mark.parametrize("program_id", sorted(PROGRAMS))
+@pytest.mark.parametrize("kind", CONSUMES["portal"], ids=lambda k: k.__name__)
+def test_every_notice_carries_its_own_programs_name_and_no_others(kind, program_id):
+    """Issue 32: a smart-factory company is not told of "[SOS 컨설팅]"."""
+    uow = FakeUnit(FakePortalStore())
+    deliver(uow, example(ApplicationSubmitted).model_copy(update={"program_id": program_id}))
+    deliver(uow, example(kind).model_copy(update={"program_id": program_id}))
+    subjects = [n.subject for n in uow.store.notifications.values()]
+    others = [p.notice_tag for p in PROGRAMS.values() if p.program_id != program_id]
+    mine = PROGRAMS[program_id].notice_tag
+    assert subjects and all(s.startswith(f"[{mine}] ") or s.startswith("[") and f"] {mine} — " in s
+                            for s in subjects), subjects
+    assert not [s for s in subjects for other in others if other in s]
+
+
+def test_a_program_the_portal_has_no_file_of_is_told_in_the_portals_own_name():
+    uow = FakeUnit(FakePortalStore())
+    deliver(uow, example(ApplicationSubmitted).model_copy(update={"program_id": "another-city-2027"}))
+    [notice] = uow.store.notifications.values()
+    assert notice.subject.startswith(f"[{notices.PORTAL_TAG}] ")

@@ -25,14 +25,12 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE = "portal"
 
 
-# Every event the portal reads goes the same way: timeline lines and notices (checked against the catalog)
-SUBSCRIPTIONS = {event: notifier.on_event for event in CONSUMES[SERVICE]}
-
-
 def build_broker(settings: PortalSettings, sessions) -> KafkaBroker:
-    # The portal judges nothing by a program's rules: it tells people what happened, whichever program it was
-    return service_consumers(settings, sessions, SERVICE, SUBSCRIPTIONS, by_program=False,
-                             unit_of=notifier.unit).broker
+    # The portal judges nothing by a program's rules: it tells people what happened, whichever program it was;
+    # every event it reads goes the same way (checked against the catalog), in its own program's words
+    on_event = notifier.on_event_of(notifier.program_tags(settings.programs))
+    return service_consumers(settings, sessions, SERVICE, {event: on_event for event in CONSUMES[SERVICE]},
+                             by_program=False, unit_of=notifier.unit).broker
 
 
 def create_app(settings: PortalSettings | None = None) -> FastAPI:

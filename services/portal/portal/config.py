@@ -43,7 +43,7 @@ class PortalSettings(ServiceSettings):
     smtp_starttls: bool = False
     smtp_user: str | None = None
     smtp_password: str | None = None
-    mail_from: str = "김포산업진흥원 SOS 컨설팅 <sos@gimpo-center.example>"
+    mail_from: str = "김포산업진흥원 기업지원 <support@gimpo-center.example>"
     mail_seconds: float = Field(2.0, gt=0, description="How often notices waiting for e-mail are sent")
     service_timeout_seconds: float = Field(15.0, gt=0)
 

@@ -44,7 +44,7 @@ def account(account_id: int) -> str:
 
 def locked_out(account_id: int, failures: int, until: datetime) -> Notice:
     """To the account's holder alone: the sign-in page answers a locked account as it answers a wrong password."""
-    return Notice(account(account_id), "account-locked", "[SOS 컨설팅] 로그인 잠금 안내",
+    return Notice(account(account_id), "account-locked", f"[{PORTAL_TAG}] 로그인 잠금 안내",
                   f"비밀번호가 {failures}회 연속 틀려 계정이 {labels.kst(until)}까지 잠겼습니다. 그때까지는 맞는 "
                   "비밀번호로도 로그인할 수 없습니다. 직접 시도하지 않았다면 센터에 알려 주세요.", link="/login")
 
@@ -87,13 +87,33 @@ def _findings(findings) -> str:
 
 
 Owners = Mapping[str, tuple[str, str]]  # application id → (business registration number, company name)
+PORTAL_TAG = "중소기업 지원사업"  # a notice of no program (an account's lock), or of one the portal has no file of
 
 
-def read(event: IntegrationEvent, owners: Owners) -> Reading:
+@dataclass(frozen=True)
+class Known:
+    """What the portal knows beside the event: the applying companies and each program's short name, the tag of
+    its notices' subjects ("[SOS 컨설팅]", "[스마트공장]")."""
+
+    owners: Owners
+    program_tags: Mapping[str, str]
+
+    def get(self, application_id: str, default: tuple[str | None, str]) -> tuple[str | None, str]:
+        return self.owners.get(application_id, default)  # type: ignore[return-value]
+
+    def tag(self, event: IntegrationEvent) -> str:
+        return self.program_tags.get(event.program_id, PORTAL_TAG)
+
+    def subject(self, event: IntegrationEvent, text: str) -> str:
+        return f"[{self.tag(event)}] {text}"
+
+
+def read(event: IntegrationEvent, owners: Owners, program_tags: Mapping[str, str] | None = None) -> Reading:
     """The timeline lines and notices of an event. `owners` are the applying companies the portal knows (from
-    their ApplicationSubmitted); a company it has not seen gets no notice, its timeline still gets the line."""
+    their ApplicationSubmitted); a company it has not seen gets no notice, its timeline still gets the line.
+    `program_tags`: each program's short name (ProgramDefinition.notice_tag), its notices' subject tag."""
     reader = _READERS.get(type(event))
-    return reader(event, owners) if reader else Reading()
+    return reader(event, Known(owners, program_tags or {})) if reader else Reading()
 
 
 def application_ids(event: IntegrationEvent) -> tuple[str, ...]:
@@ -104,33 +124,33 @@ def application_ids(event: IntegrationEvent) -> tuple[str, ...]:
     return (application_id,) if application_id else ()
 
 
-def _owner(owners: Owners, event) -> tuple[str | None, str]:
+def _owner(owners: Known, event) -> tuple[str | None, str]:
     brn, name = owners.get(getattr(event, "application_id", None) or "", (None, ""))
     return brn, name
 
 
-def _submitted(e: ApplicationSubmitted, owners: Owners) -> Reading:
+def _submitted(e: ApplicationSubmitted, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     channel = "다른 기관 시스템을 통해" if e.channel == "municipal-system" else "포털에서"
     entry = Entry(e.application_id, "접수", "신청 접수", f"{channel} 접수되었습니다 (신청번호 {e.application_id})")
     return Reading((entry,), (Notice(company(e.content.company.business_registration_number), "submitted",
-                                     "[SOS 컨설팅] 신청이 접수되었습니다",
+                                     owners.subject(e, "신청이 접수되었습니다"),
                                      f"{e.content.company.name}의 신청({e.application_id})이 접수되었습니다. "
                                      "서류 검토 결과는 포털과 이메일로 알려 드립니다.", e.application_id,
                                      f"/applications/{e.application_id}"),))
 
 
-def _withdrawn(e: ApplicationWithdrawn, owners: Owners) -> Reading:
+def _withdrawn(e: ApplicationWithdrawn, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     return Reading((Entry(e.application_id, "접수", "신청 취소", e.reason or ""),))
 
 
-def _started(e: ScreeningStarted, owners: Owners) -> Reading:
+def _started(e: ScreeningStarted, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     return Reading((Entry(e.application_id, "서류검토", "서류 검토 시작", "신청서와 증빙을 확인하고 있습니다"),))
 
 
-def _supplement(e: SupplementRequested, owners: Owners) -> Reading:
+def _supplement(e: SupplementRequested, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     documents = "\n".join(
         f"- {' 또는 '.join(labels.DOCUMENT.get(d, d) for d in doc.any_of)}: "
@@ -138,39 +158,39 @@ def _supplement(e: SupplementRequested, owners: Owners) -> Reading:
         for doc in e.documents)
     deadline = labels.kst(e.deadline)
     entry = Entry(e.application_id, "서류검토", "보완 요청", f"기한 {deadline}\n{documents}")
-    notices = (Notice(company(brn), "supplement-requested", f"[SOS 컨설팅] 서류 보완 요청 (기한 {deadline})",
+    notices = (Notice(company(brn), "supplement-requested", owners.subject(e, f"서류 보완 요청 (기한 {deadline})"),
                       f"{name} 신청({e.application_id})에 다음 서류가 필요합니다. {deadline}까지 포털에서 올려 주세요. "
                       f"기한까지 보완하지 않으면 서류 미비로 탈락합니다(E6).\n{documents}", e.application_id,
                       f"/applications/{e.application_id}"),) if brn else ()
     return Reading((entry,), notices)
 
 
-def _rejected(e: ApplicationRejected, owners: Owners) -> Reading:
+def _rejected(e: ApplicationRejected, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     when = "선정 전 재확인에서" if e.stage == "selection-recheck" else "서류 검토에서"
     reasons = _findings(e.findings)
     entry = Entry(e.application_id, "서류검토", "탈락", f"{when} 다음 사유로 탈락했습니다\n{reasons}")
-    notices = (Notice(company(brn), "rejected", "[SOS 컨설팅] 검토 결과 안내(탈락)",
+    notices = (Notice(company(brn), "rejected", owners.subject(e, "검토 결과 안내(탈락)"),
                       f"{name} 신청({e.application_id})은 {when} 다음 사유로 지원 대상에서 제외되었습니다.\n{reasons}\n"
                       "이의가 있으시면 센터로 연락해 주세요.", e.application_id,
                       f"/applications/{e.application_id}"),) if brn else ()
     return Reading((entry,), notices)
 
 
-def _review(e: ManualReviewRequested, owners: Owners) -> Reading:
+def _review(e: ManualReviewRequested, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     questions = _findings(e.questions)
     return Reading((Entry(e.application_id, "서류검토", "담당자 검토", "담당자가 확인하고 있습니다"),),
-                   (Notice(OPERATORS, "manual-review", f"[검토 대기] {name or e.application_id}",
+                   (Notice(OPERATORS, "manual-review", f"[검토 대기] {owners.tag(e)} — {name or '포털 밖 신청'}",
                            f"담당자 판단이 필요합니다:\n{questions}", e.application_id, "/operator/reviews"),))
 
 
-def _passed(e: ScreeningPassed, owners: Owners) -> Reading:
+def _passed(e: ScreeningPassed, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     return Reading((Entry(e.application_id, "서류검토", "서류 검토 통과", "평가위원회 심사를 기다립니다"),))
 
 
-def _scores(e: ScoresFinalized, owners: Owners) -> Reading:
+def _scores(e: ScoresFinalized, owners: Known) -> Reading:
     """One event for the whole round: each ranked application's line; the waitlisted and those below the pass
     mark hear now, the selected when ApplicationSelected follows the X11 re-check."""
     entries, notices = [], []
@@ -183,13 +203,13 @@ def _scores(e: ScoresFinalized, owners: Owners) -> Reading:
             text = (f"예비 {r.rank}순위로 선정 대기 중입니다. 선정 기업의 포기 등으로 예산이 생기면 "
                     "순서대로 선정됩니다(F5)."
                     if r.outcome == Outcome.WAITLISTED else "최종 점수가 선정 최저점 50점에 미치지 못했습니다(F2).")
-            notices.append(Notice(company(brn), f"outcome-{r.outcome}", f"[SOS 컨설팅] 평가 결과: {outcome}",
+            notices.append(Notice(company(brn), f"outcome-{r.outcome}", owners.subject(e, f"평가 결과: {outcome}"),
                                   f"{r.company_name} 신청({r.application_id}): {text}", r.application_id,
                                   f"/applications/{r.application_id}"))
     return Reading(tuple(entries), tuple(notices))
 
 
-def _selected(e: ApplicationSelected, owners: Owners) -> Reading:
+def _selected(e: ApplicationSelected, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     how = "예비 순번 승계로 " if e.via == "waitlist-promotion" else ""
     entry = Entry(e.application_id, "평가", f"{how}선정", f"지원 예정액 {labels.won(e.planned_subsidy)}")
@@ -198,39 +218,39 @@ def _selected(e: ApplicationSelected, owners: Owners) -> Reading:
     body = (f"{name} 신청({e.application_id})이 {how}선정되었습니다. 지원 예정액 {labels.won(e.planned_subsidy)}. "
             "협약서가 서명을 기다립니다: 포털의 '협약' 화면에서 서명해 주세요(C1).")
     return Reading((entry,), (
-        Notice(company(brn), "selected", "[SOS 컨설팅] 선정 안내 — 협약서 서명 요청", body, e.application_id,
+        Notice(company(brn), "selected", owners.subject(e, "선정 안내 — 협약서 서명 요청"), body, e.application_id,
                "/agreements"),
-        Notice(expert(brn), "selected", f"[SOS 컨설팅] {name} 협약서 서명 요청",
+        Notice(expert(brn), "selected", owners.subject(e, f"{name} 협약서 서명 요청"),
                f"자문하실 {name}의 신청이 선정되었습니다. 협약서에 서명해 주세요(C1).", e.application_id,
                "/agreements")))
 
 
-def _signed(e: AgreementSigned, owners: Owners) -> Reading:
+def _signed(e: AgreementSigned, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     entry = Entry(e.application_id, "협약", "협약 체결",
                   f"협약금액 {labels.won(e.agreed_amount)}, "
                   f"기간 {labels.day(e.term_start)} ~ {labels.day(e.term_end)}, "
                   f"최소 {e.minimum_sessions}회")
     target = e.business_registration_number or brn
-    return Reading((entry,), (Notice(company(target), "agreement-signed", "[SOS 컨설팅] 협약이 체결되었습니다",
+    return Reading((entry,), (Notice(company(target), "agreement-signed", owners.subject(e, "협약이 체결되었습니다"),
                                      entry.detail, e.application_id, "/agreements"),) if target else ())
 
 
-def _given_up(e: ParticipationGivenUp, owners: Owners) -> Reading:
+def _given_up(e: ParticipationGivenUp, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     return Reading((Entry(e.application_id, "협약", "사업 포기 승인",
                           f"{labels.day(e.restricted_until)}까지 참여가 제한됩니다(C6, X10)"),))
 
 
-def _terminated(e: AgreementTerminated, owners: Owners) -> Reading:
+def _terminated(e: AgreementTerminated, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     entry = Entry(e.application_id, "협약", "협약 해지", f"사유: {e.reason}" + (" — 지급액 환수" if e.clawback else ""))
-    notices = (Notice(company(brn), "agreement-terminated", "[SOS 컨설팅] 협약 해지 안내", entry.detail,
+    notices = (Notice(company(brn), "agreement-terminated", owners.subject(e, "협약 해지 안내"), entry.detail,
                       e.application_id, "/agreements"),) if brn else ()
     return Reading((entry,), notices)
 
 
-def _returned(e: ReportReturned, owners: Owners) -> Reading:
+def _returned(e: ReportReturned, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     reasons = "\n".join(f"- {r}" for r in e.reasons)
     entry = Entry(e.application_id, "수행", f"결과보고 보완 요청 ({e.revision}차)", reasons)
@@ -238,29 +258,29 @@ def _returned(e: ReportReturned, owners: Owners) -> Reading:
         return Reading((entry,))
     body = f"결과보고서({e.revision}차)를 다음 내용에 맞게 고쳐 다시 제출해 주세요(C8).\n{reasons}"
     return Reading((entry,), (
-        Notice(company(brn), "report-returned", "[SOS 컨설팅] 결과보고서 보완 요청", body, e.application_id,
+        Notice(company(brn), "report-returned", owners.subject(e, "결과보고서 보완 요청"), body, e.application_id,
                "/agreements"),
-        Notice(expert(brn), "report-returned", f"[SOS 컨설팅] {name} 결과보고서 보완 요청", body, e.application_id,
-               "/agreements")))
+        Notice(expert(brn), "report-returned", owners.subject(e, f"{name} 결과보고서 보완 요청"), body,
+               e.application_id, "/agreements")))
 
 
-def _accepted(e: ReportAccepted, owners: Owners) -> Reading:
+def _accepted(e: ReportAccepted, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     entry = Entry(e.application_id, "수행", "결과보고 승인",
                   f"현장 {e.sessions_held}일, 사후 {e.follow_up_sessions_held}일")
     target = e.business_registration_number or brn
-    notices = (Notice(company(target), "report-accepted", "[SOS 컨설팅] 결과보고 승인 — 보조금을 청구하세요",
+    notices = (Notice(company(target), "report-accepted", owners.subject(e, "결과보고 승인 — 보조금을 청구하세요"),
                       "결과보고가 승인되었습니다. 포털에서 보조금 지급 청구서(서식4)를 제출해 주세요(P1).",
                       e.application_id, "/agreements"),) if target else ()
     return Reading((entry,), notices)
 
 
-def _follow_up(e: FollowUpReminder, owners: Owners) -> Reading:
+def _follow_up(e: FollowUpReminder, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     what = {"survey": "만족도 조사"}.get(e.kind, "성과 보고")
     when = "기한이 지났습니다" if e.reminder == "overdue" else f"{labels.day(e.due_on)}까지 응답해 주세요"
     return Reading((), (Notice(company(e.business_registration_number), f"follow-up-{e.reminder}",
-                               f"[SOS 컨설팅] 사후관리 {what}: {when}", f"{what} — {when} (M2)", e.application_id,
+                               owners.subject(e, f"사후관리 {what}: {when}"), f"{what} — {when} (M2)", e.application_id,
                                "/agreements"),))
 
 
@@ -270,61 +290,63 @@ def _payee(e, brn) -> str | None:
     return company(brn) if brn else None
 
 
-def _due(e: PaymentDue, owners: Owners) -> Reading:
+def _due(e: PaymentDue, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     which = {"advance": "선금 ", "balance": "잔금 "}.get(e.instalment or "", "")
     text = (f"{which}{labels.won(e.amount)}, 지급 기한 {labels.day(e.due_on)} "
             f"(청구 접수 {labels.day(e.request_received_on)})")
     entries = (Entry(e.application_id, "지급", "보조금 지급 예정", text),) if e.application_id else ()
     payee = _payee(e, brn)
-    notices = (Notice(payee, "payment-due", "[SOS 컨설팅] 지급 예정 안내", text, e.application_id),) if payee else ()
+    notices = ((Notice(payee, "payment-due", owners.subject(e, "지급 예정 안내"), text, e.application_id),)
+               if payee else ())
     return Reading(entries, notices)
 
 
-def _request_returned(e: SubsidyRequestReturned, owners: Owners) -> Reading:
+def _request_returned(e: SubsidyRequestReturned, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     reasons = "\n".join(f"- {r}" for r in e.reasons)
     text = f"{labels.day(e.request_received_on)} 접수한 보조금 청구(서식4)를 보완이 필요하여 반려합니다.\n{reasons}"
     entries = (Entry(e.application_id, "지급", "보조금 청구 반려", text),) if e.application_id else ()
-    notices = (Notice(company(brn), "subsidy-request-returned", "[SOS 컨설팅] 보조금 청구 보완 요청",
+    notices = (Notice(company(brn), "subsidy-request-returned", owners.subject(e, "보조금 청구 보완 요청"),
                       f"{text}\n보완하여 다시 청구하시면 그 접수일부터 30일 이내에 지급됩니다(P3).", e.application_id,
                       f"/applications/{e.application_id}"),) if brn else ()
     return Reading(entries, notices)
 
 
-def _grant_decided(e: GrantDecided, owners: Owners) -> Reading:
+def _grant_decided(e: GrantDecided, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     text = (f"교부결정 {labels.won(e.amount)} ({labels.day(e.decided_on)} 결정), "
             f"지급 기한 {labels.day(e.due_on)}")
     entries = (Entry(e.application_id, "지급", "교부결정", text),) if e.application_id else ()
-    notices = (Notice(company(brn), "grant-decided", "[SOS 컨설팅] 사업지원금 교부결정 통지", text,
+    notices = (Notice(company(brn), "grant-decided", owners.subject(e, "사업지원금 교부결정 통지"), text,
                       e.application_id),) if brn else ()
     return Reading(entries, notices)
 
 
-def _recorded(e: PaymentRecorded, owners: Owners) -> Reading:
+def _recorded(e: PaymentRecorded, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     text = f"{labels.won(e.amount)}, {labels.day(e.paid_on)} 지급"
     entries = (Entry(e.application_id, "지급", "지급 완료", text),) if e.application_id else ()
     payee = _payee(e, brn)
-    return Reading(entries, (Notice(payee, "payment-recorded", "[SOS 컨설팅] 지급 완료", text,
+    return Reading(entries, (Notice(payee, "payment-recorded", owners.subject(e, "지급 완료"), text,
                                     e.application_id),) if payee else ())
 
 
-def _overdue(e: PaymentOverdue, owners: Owners) -> Reading:
+def _overdue(e: PaymentOverdue, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     text = f"{labels.won(e.amount)}, 지급 기한 {labels.day(e.due_on)} 경과 (P3)"
     entries = (Entry(e.application_id, "지급", "지급 기한 경과", text),) if e.application_id else ()
     payee = _payee(e, brn)
-    notices = [Notice(OPERATORS, "payment-overdue", f"[지급 지연] {e.payment_id}", text, e.application_id,
-                      "/operator/payments")]
+    whose = name or ("평가위원 수당" if e.purpose == "evaluator-allowance" else "보조금")
+    notices = [Notice(OPERATORS, "payment-overdue", f"[지급 지연] {owners.tag(e)} — {whose}", text,
+                      e.application_id, "/operator/payments")]
     if payee:
-        notices.append(Notice(payee, "payment-overdue", "[SOS 컨설팅] 지급이 늦어지고 있습니다",
+        notices.append(Notice(payee, "payment-overdue", owners.subject(e, "지급이 늦어지고 있습니다"),
                               f"{text}. 센터가 확인하고 있습니다.", e.application_id))
     return Reading(entries, tuple(notices))
 
 
-_READERS: dict[type, Callable[[Any, Owners], Reading]] = {
+_READERS: dict[type, Callable[[Any, Known], Reading]] = {
     ApplicationSubmitted: _submitted, ApplicationWithdrawn: _withdrawn, ScreeningStarted: _started,
     SupplementRequested: _supplement, ApplicationRejected: _rejected, ManualReviewRequested: _review,
     ScreeningPassed: _passed, ScoresFinalized: _scores, ApplicationSelected: _selected, AgreementSigned: _signed,

@@ -9,14 +9,17 @@ import asyncio
 import logging
 import smtplib
 from datetime import datetime, timedelta, timezone
-from email.message import EmailMessage
-from email.utils import make_msgid
-from typing import Callable, Protocol
+from email.header import Header
+from email.message import Message
+from email.mime.text import MIMEText
+from email.utils import formataddr, make_msgid, parseaddr
+from typing import Awaitable, Callable, Mapping, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from portal import notices, store
 from portal.config import PortalSettings
+from sme_programs import ProgramDefinition
 from sme_runtime.unit import Unit, units
 from sme_schemas.envelope import Envelope
 from sme_schemas.base import IntegrationEvent
@@ -32,7 +35,20 @@ unit = units(store.PortalStore, source="/sme/portal")
 PortalUnit = Unit[store.PortalStore]
 
 
-async def on_event(uow: PortalUnit, envelope: Envelope, event: IntegrationEvent) -> None:
+def program_tags(programs: Mapping[str, ProgramDefinition]) -> dict[str, str]:
+    """program id → the short name its notices' subjects carry (issue 32)."""
+    return {program_id: program.notice_tag for program_id, program in programs.items()}
+
+
+def on_event_of(tags: Mapping[str, str]) -> Callable[[PortalUnit, Envelope, IntegrationEvent], Awaitable[None]]:
+    """The handler of every event the portal reads, its notices tagged with their own program's name."""
+    async def on_event(uow: PortalUnit, envelope: Envelope, event: IntegrationEvent) -> None:
+        await tell(uow, envelope, event, tags)
+
+    return on_event
+
+
+async def tell(uow: PortalUnit, envelope: Envelope, event: IntegrationEvent, tags: Mapping[str, str]) -> None:
     """Timeline lines and notices of one event (idempotent: the inbox and both tables' keys)."""
     if isinstance(event, ApplicationSubmitted):
         company = event.content.company
@@ -40,7 +56,7 @@ async def on_event(uow: PortalUnit, envelope: Envelope, event: IntegrationEvent)
                                         brn=company.business_registration_number, company_name=company.name,
                                         at=event.submitted_at)
     owners = await uow.store.owners(notices.application_ids(event))
-    reading = notices.read(event, owners)
+    reading = notices.read(event, owners, tags)
     at = event.occurred_at
     for i, entry in enumerate(reading.entries):
         await uow.store.add_entry(envelope.id if len(reading.entries) == 1 else f"{envelope.id}:{i}", entry, at)
@@ -62,13 +78,11 @@ class EmailChannel:
         self.settings = settings
 
     async def send(self, *, to: list[str], subject: str, body: str, message_id: str) -> None:
-        message = EmailMessage()
-        message["From"], message["To"], message["Subject"] = self.settings.mail_from, ", ".join(to), subject
-        message["Message-ID"] = message_id
-        message.set_content(body, charset="utf-8")
+        message = email_message(mail_from=self.settings.mail_from, to=to, subject=subject, body=body,
+                                message_id=message_id)
         await asyncio.to_thread(self._deliver, message)
 
-    def _deliver(self, message: EmailMessage) -> None:
+    def _deliver(self, message: Message) -> None:
         s = self.settings
         with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=15) as smtp:
             if s.smtp_starttls:
@@ -76,6 +90,20 @@ class EmailChannel:
             if s.smtp_user:
                 smtp.login(s.smtp_user, s.smtp_password or "")
             smtp.send_message(message)
+
+
+def email_message(*, mail_from: str, to: list[str], subject: str, body: str, message_id: str) -> Message:
+    """A notice as an e-mail whose Korean subject reads back as written. The standard library's default policy
+    folds a long non-ASCII subject into encoded words split at a space and drops that space ("협약서서명 요청",
+    issue 32): here the whole subject is encoded, spaces inside the encoded words, so every reader joins it back
+    exactly (RFC 2047)."""
+    message = MIMEText(body, "plain", "utf-8")
+    name, address = parseaddr(mail_from)
+    message["From"] = formataddr((name, address), charset="utf-8")
+    message["To"] = ", ".join(to)
+    message["Subject"] = Header(subject, "utf-8")
+    message["Message-ID"] = message_id
+    return message
 
 
 def backoff(attempts: int) -> timedelta:

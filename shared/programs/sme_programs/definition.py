@@ -30,6 +30,8 @@ class ProgramDefinition(Contract):
                                               "its own file; an application is judged by the version it applied "
                                               "under, new applications by the newest")
     name: ShortText = Field(description="Program name as announced")
+    short_name: ShortText | None = Field(None, max_length=20, description="What people call it in a notice's "
+                                         "subject ('[SOS 컨설팅] 선정 안내'); none: the announced name")
     agency: AgencyId = Field(description="T1: the agency that runs the program; only its staff, evaluators and "
                                          "experts see and act on the program's applications, rounds, agreements, "
                                          "payments and reports. Every version of a program has the same agency")
@@ -153,6 +155,11 @@ class ProgramDefinition(Contract):
             raise ValueError(f"calls: the calls' budgets add up to {total:,} KRW, more than the budget "
                              f"{self.budget:,} KRW (K1)")
         return self
+
+    @property
+    def notice_tag(self) -> str:
+        """The program's name in the subject of every notice and e-mail it sends (issue 32: never another's)."""
+        return self.short_name or self.name
 
     def working_calendar(self) -> WorkingCalendar:
         """민법 제161조: weekends, public holidays and this program's local closures are not working days."""

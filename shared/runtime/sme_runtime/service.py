@@ -15,7 +15,6 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Coroutine, Iterable,
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
-from fastapi_offline import FastAPIOffline
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry, make_asgi_app
 from pydantic import Field
@@ -27,6 +26,7 @@ from sme_runtime.admission import AdmissionControl
 from sme_runtime.auth import TokenVerifier
 from sme_runtime.consumer import FAILING_POLLS, ReliableConsumers
 from sme_runtime.kafka_access import KafkaAccess
+from sme_runtime.docs import offline_docs_app
 from sme_runtime.db import is_transient, make_engine, migrate, session_factory
 from sme_runtime.errors import document_errors, install_error_handlers
 from sme_runtime.logs import broker_logging, configure_logging
@@ -135,9 +135,10 @@ def service_app(settings: ServiceSettings, *, service: str, title: str, descript
     if not logging.getLogger().handlers:  # an HTTP worker process that uvicorn spawned: it logs as its parent does
         configure_logging(service)
     # Swagger UI and ReDoc from the package's own files, not a CDN: /docs must work on a municipal intranet
-    app = FastAPIOffline(title=title, version="1.0.0", description=description,
-                  lifespan=service_lifespan(settings, service=service, migrations=migrations,
-                                            topics=topics, build_broker=build_broker, background=background))
+    app = offline_docs_app(title=title, version="1.0.0", description=description,
+                           lifespan=service_lifespan(settings, service=service, migrations=migrations,
+                                                     topics=topics, build_broker=build_broker,
+                                                     background=background))
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings.jwt_secret, settings.jwks)
     for name, value in state.items():

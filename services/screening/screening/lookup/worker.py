@@ -42,6 +42,7 @@ from sme_runtime.consumer import (FAILING_POLLS, FETCH_MAX_BYTES, MAX_PARTITION_
                                   known_program, polls_with_backoff, raw_bodies, read_record, send_to_dead_letters,
                                   tolerant_batch_parser)
 from sme_runtime import lag, telemetry
+from sme_runtime.docs import offline_docs_app
 from sme_runtime import tracing
 from sme_runtime.retry import Backoff
 from sme_runtime.service import install_probes, kafka_running, service_broker
@@ -347,7 +348,7 @@ def create_worker_app(registry: Registry, settings: ScreeningSettings | None = N
                 with suppress(Exception):
                     await close()
 
-    app = FastAPI(title=f"Screening lookup worker — {registry.value}", version="1.0.0", lifespan=lifespan)
+    app = offline_docs_app(title=f"Screening lookup worker — {registry.value}", version="1.0.0", lifespan=lifespan)
     telemetry.instrument_app(app, service)
 
     async def readiness() -> JSONResponse:
