@@ -4,7 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from portal import progress
 from portal.notices import Entry, Notice
+from portal.progress import Status
 from portal.store import PortalStore
 from tests.fakes.unit import no_database, row
 
@@ -26,7 +28,13 @@ class FakePortalStore(PortalStore):
 
     async def add_entry(self, event_id: str, entry: Entry, at: datetime) -> None:
         self.timeline_.setdefault(event_id, row(event_id=event_id, application_id=entry.application_id, at=at,
-                                               stage=entry.stage, title=entry.title, detail=entry.detail))
+                                               stage=entry.stage, title=entry.title, detail=entry.detail,
+                                               status=entry.status))
+
+    async def statuses(self, application_ids: list[str]) -> dict[str, Status]:
+        lines = sorted(self.timeline_.values(), key=lambda t: (t.at, t.event_id))
+        folded = {a: progress.fold(t.status for t in lines if t.application_id == a) for a in application_ids}
+        return {a: status for a, status in folded.items() if status is not None}
 
     async def add_notice(self, event_id: str, notice: Notice, at: datetime) -> None:
         self.notifications.setdefault((event_id, notice.recipient), row(

@@ -38,9 +38,12 @@ async def _page(request: Request, user: User, agreement_id: str, problems: list 
         p for p in await services.get(user.person, "payments", "/payments")
         if p["application_id"] == found["application_id"]]
     party = {"company": "company", "expert": "expert", "operator": "center"}[user.role]
+    # M1: what the company owes after its report (the follow-up notices link here); its expert owes none
+    follow_ups = None if user.role == "expert" else await services.get(
+        user.person, "contracts", f"/agreements/{agreement_id}/follow-ups")
     return await render(request, "agreement.html", status_code, agreement=found, logs=logs, drafts=drafts,
                         payments=payments, party=party, problems=problems or [], documents=SUBSIDY_DOCUMENTS,
-                        uploads=uploads)
+                        uploads=uploads, follow_ups=follow_ups)
 
 
 @router.get("/agreements/{agreement_id}")
@@ -125,6 +128,21 @@ async def return_report(request: Request, agreement_id: str) -> Response:
     reasons = [line.strip() for line in str(form.get("reasons", "")).splitlines() if line.strip()]
     return await _act(request, user, agreement_id, "contracts", f"/agreements/{agreement_id}/report/return",
                       {"reasons": reasons})
+
+
+@router.post("/agreements/{agreement_id}/follow-ups/{kind}")
+async def answer_follow_up(request: Request, services: PortalServices, agreement_id: str, kind: str) -> Response:
+    """M1: the company answers the satisfaction survey or an outcome report (the notice's link lands here)."""
+    user, form = await posted(request, "company")
+    owed = await services.get(user.person, "contracts", f"/agreements/{agreement_id}/follow-ups")
+    answers, problems = forms.follow_up_answers(form, kind, owed["survey_items"], owed["outcome_questions"])
+    if problems:
+        return await _page(request, user, agreement_id, [problems], 422)
+    answer = await services.call(user.person, "contracts", "POST", f"/agreements/{agreement_id}/follow-ups/{kind}",
+                                 json={"answers": answers})
+    if answer.ok:
+        return see_other(f"/agreements/{agreement_id}#follow-up")
+    return await _page(request, user, agreement_id, [forms.field_errors(answer.problems)], 422)
 
 
 @router.post("/agreements/{agreement_id}/subsidy-request")

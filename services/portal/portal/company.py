@@ -37,12 +37,14 @@ async def _programs(request: Request, user: User) -> list[dict]:
 async def dashboard(request: Request, services: PortalServices, tables: Tables) -> Response:
     user = await signed_in(request, "company")
     applications = await services.get(user.person, "intake", "/applications", limit=100)
-    programs = await _programs(request, user)
+    every_program = await _programs(request, user)
     applied = {a["program_id"] for a in applications if a["status"] not in ("rejected", "withdrawn")}
-    programs = [p for p in programs if accepting_now(p, now())]
+    programs = [p for p in every_program if accepting_now(p, now())]
     async with tables.reading() as db:
         recent = await db.notices_for(user.recipients, limit=5)
-    return await render(request, "company.html", applications=applications, recent=recent,
+        statuses = await db.statuses([a["application_id"] for a in applications])
+    return await render(request, "company.html", applications=applications, recent=recent, statuses=statuses,
+                        program_names={p["program_id"]: p["name"] for p in every_program},
                         programs=[p for p in programs if p["program_id"] not in applied])
 
 
@@ -143,10 +145,19 @@ async def _post_application(request: Request, user: User, body: dict, key: str):
 async def application(request: Request, services: PortalServices, tables: Tables, application_id: str) -> Response:
     user = await signed_in(request, "company", "operator")
     found = await services.get(user.person, "intake", f"/applications/{application_id}")
+    return await _application_page(request, tables, user, found, errors={})
+
+
+async def _application_page(request: Request, tables: Tables, user: User, found: dict, *, errors: dict[str, str],
+                            status_code: int = 200) -> Response:
+    """The application with its one status (every service's events, portal.progress) and its timeline."""
     async with tables.reading() as db:
-        timeline = await db.timeline(application_id)
-    return await render(request, "application.html", application=found, timeline=timeline,
-                        rows=range(3), documents=labels.DOCUMENT, errors={}, general={})
+        timeline = await db.timeline(found["application_id"])
+        status = (await db.statuses([found["application_id"]])).get(found["application_id"])
+    program = _program(await _programs(request, user), found["program_id"])
+    return await render(request, "application.html", status_code, application=found, timeline=timeline,
+                        status=status, program_name=program["name"] if program else "", rows=range(3),
+                        documents=labels.DOCUMENT, errors=errors, general=errors)
 
 
 @router.post("/applications/{application_id}/evidence")
@@ -166,10 +177,7 @@ async def supplement(request: Request, services: PortalServices, tables: Tables,
         errors = forms.field_errors(answer.problems)
     elif not added and not errors:
         errors["evidence"] = "올릴 서류를 고르세요 — E6"
-    async with tables.reading() as db:
-        timeline = await db.timeline(application_id)
-    return await render(request, "application.html", 422, application=found, timeline=timeline, rows=range(3),
-                        documents=labels.DOCUMENT, errors=errors, general=errors)
+    return await _application_page(request, tables, user, found, errors=errors, status_code=422)
 
 
 @router.get("/files/{upload_id}")

@@ -220,3 +220,26 @@ def resubmission(application: dict, evidence: list[dict]) -> dict:
     form = application_json(values, multi, {"program_id": application["program_id"]}, evidence)
     # the program's own answers go back as intake keeps them (already of their kinds)
     return {**form, "program_fields": dict(application["content"].get("program_fields") or {})}
+
+
+def follow_up_answers(posted: Mapping[str, Any], kind: str, survey_items: list[dict],
+                      outcome_questions: list[dict]) -> tuple[dict[str, bool | int | str], dict[str, str]]:
+    """M1: a posted follow-up form as contracts takes it — the survey's 1–5 per item, an outcome report's yes/no,
+    whole numbers and text by question — and the questions left unanswered or not a number, in Korean."""
+    answers: dict[str, bool | int | str] = {}
+    errors: dict[str, str] = {}
+    questions = ([{**i, "kind": "scale"} for i in survey_items] if kind == "survey" else outcome_questions)
+    for q in questions:
+        raw = str(posted.get(f"answer.{q['code']}", "")).strip().replace(",", "")
+        if not raw:
+            errors[q["code"]] = f"{q['title']}: 답해 주세요 — M1 (사후관리 문항)"
+        elif q["kind"] == "yes-no":
+            answers[q["code"]] = raw == "yes"
+        elif q["kind"] in ("scale", "count", "amount-krw"):
+            if not raw.isdigit():
+                errors[q["code"]] = f"{q['title']}: 0 이상의 숫자로 적어 주세요 — M1 (사후관리 문항)"
+            else:
+                answers[q["code"]] = int(raw)
+        else:
+            answers[q["code"]] = raw
+    return answers, errors

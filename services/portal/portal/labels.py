@@ -84,6 +84,14 @@ ROLE = {"company": "기업", "expert": "전문가", "evaluator": "평가위원",
 OUTCOME = {"selected": "선정", "waitlisted": "예비", "below-pass-mark": "최저점(50점) 미달"}
 
 
+def follow_up(kind: str) -> str:
+    """M1: survey → 만족도 조사, outcome-6m → 6개월 성과 보고."""
+    if kind == "survey":
+        return "만족도 조사"
+    months = kind.removeprefix("outcome-").removesuffix("m")
+    return f"{months}개월 성과 보고" if months.isdigit() else "성과 보고"
+
+
 def won(amount: int | None) -> str:
     return "—" if amount is None else f"{amount:,}원"
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Callable, Mapping
 
 from portal import labels
+from portal.progress import Status
 from sme_schemas.base import IntegrationEvent
 from sme_schemas.contracts import (
     AgreementSigned, AgreementTerminated, FollowUpReminder, ParticipationGivenUp, ReportAccepted, ReportReturned,
@@ -64,6 +65,7 @@ class Entry:
     stage: str  # 접수, 서류검토, 평가, 협약, 수행, 지급, 사후관리
     title: str
     detail: str = ""
+    status: Status | None = None  # where the application stands after it, in the company's words (progress)
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,8 @@ def _owner(owners: Known, event) -> tuple[str | None, str]:
 def _submitted(e: ApplicationSubmitted, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     channel = "다른 기관 시스템을 통해" if e.channel == "municipal-system" else "포털에서"
-    entry = Entry(e.application_id, "접수", "신청 접수", f"{channel} 접수되었습니다 (신청번호 {e.application_id})")
+    entry = Entry(e.application_id, "접수", "신청 접수", f"{channel} 접수되었습니다 (신청번호 {e.application_id})",
+                  Status("접수", "접수 완료"))
     return Reading((entry,), (Notice(company(e.content.company.business_registration_number), "submitted",
                                      owners.subject(e, "신청이 접수되었습니다"),
                                      f"{e.content.company.name}의 신청({e.application_id})이 접수되었습니다. "
@@ -142,12 +145,14 @@ def _submitted(e: ApplicationSubmitted, owners: Known) -> Reading:
 
 def _withdrawn(e: ApplicationWithdrawn, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
-    return Reading((Entry(e.application_id, "접수", "신청 취소", e.reason or ""),))
+    return Reading((Entry(e.application_id, "접수", "신청 취소", e.reason or "",
+                          Status("접수", "신청 취소", ended=True)),))
 
 
 def _started(e: ScreeningStarted, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
-    return Reading((Entry(e.application_id, "서류검토", "서류 검토 시작", "신청서와 증빙을 확인하고 있습니다"),))
+    return Reading((Entry(e.application_id, "서류검토", "서류 검토 시작", "신청서와 증빙을 확인하고 있습니다",
+                          Status("심사", "서류 검토 중")),))
 
 
 def _supplement(e: SupplementRequested, owners: Known) -> Reading:
@@ -157,7 +162,8 @@ def _supplement(e: SupplementRequested, owners: Known) -> Reading:
         f"{'제출되지 않음' if doc.problem == 'missing' else '발급일이 1년을 넘음'} ({labels.rule(doc.rule)})"
         for doc in e.documents)
     deadline = labels.kst(e.deadline)
-    entry = Entry(e.application_id, "서류검토", "보완 요청", f"기한 {deadline}\n{documents}")
+    entry = Entry(e.application_id, "서류검토", "보완 요청", f"기한 {deadline}\n{documents}",
+                  Status("심사", f"서류 보완 요청 (기한 {deadline})"))
     notices = (Notice(company(brn), "supplement-requested", owners.subject(e, f"서류 보완 요청 (기한 {deadline})"),
                       f"{name} 신청({e.application_id})에 다음 서류가 필요합니다. {deadline}까지 포털에서 올려 주세요. "
                       f"기한까지 보완하지 않으면 서류 미비로 탈락합니다(E6).\n{documents}", e.application_id,
@@ -169,7 +175,9 @@ def _rejected(e: ApplicationRejected, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     when = "선정 전 재확인에서" if e.stage == "selection-recheck" else "서류 검토에서"
     reasons = _findings(e.findings)
-    entry = Entry(e.application_id, "서류검토", "탈락", f"{when} 다음 사유로 탈락했습니다\n{reasons}")
+    status = (Status("선정", "탈락 (선정 전 재확인)", ended=True) if e.stage == "selection-recheck"
+              else Status("심사", "서류 검토 탈락", ended=True))
+    entry = Entry(e.application_id, "서류검토", "탈락", f"{when} 다음 사유로 탈락했습니다\n{reasons}", status)
     notices = (Notice(company(brn), "rejected", owners.subject(e, "검토 결과 안내(탈락)"),
                       f"{name} 신청({e.application_id})은 {when} 다음 사유로 지원 대상에서 제외되었습니다.\n{reasons}\n"
                       "이의가 있으시면 센터로 연락해 주세요.", e.application_id,
@@ -180,14 +188,16 @@ def _rejected(e: ApplicationRejected, owners: Known) -> Reading:
 def _review(e: ManualReviewRequested, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     questions = _findings(e.questions)
-    return Reading((Entry(e.application_id, "서류검토", "담당자 검토", "담당자가 확인하고 있습니다"),),
+    return Reading((Entry(e.application_id, "서류검토", "담당자 검토", "담당자가 확인하고 있습니다",
+                          Status("심사", "서류 검토 중 (담당자 확인)")),),
                    (Notice(OPERATORS, "manual-review", f"[검토 대기] {owners.tag(e)} — {name or '포털 밖 신청'}",
                            f"담당자 판단이 필요합니다:\n{questions}", e.application_id, "/operator/reviews"),))
 
 
 def _passed(e: ScreeningPassed, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
-    return Reading((Entry(e.application_id, "서류검토", "서류 검토 통과", "평가위원회 심사를 기다립니다"),))
+    return Reading((Entry(e.application_id, "서류검토", "서류 검토 통과", "평가위원회 심사를 기다립니다",
+                          Status("평가", "서류 통과 — 평가 대기")),))
 
 
 def _scores(e: ScoresFinalized, owners: Known) -> Reading:
@@ -197,7 +207,8 @@ def _scores(e: ScoresFinalized, owners: Known) -> Reading:
     for r in e.ranking:
         outcome = labels.OUTCOME.get(r.outcome, r.outcome)
         entries.append(Entry(r.application_id, "평가", f"평가 결과: {outcome}",
-                             f"순위 {r.rank}, 최종 {r.final}점 (서류 {r.quantitative}, 발표 {r.qualitative})"))
+                             f"순위 {r.rank}, 최종 {r.final}점 (서류 {r.quantitative}, 발표 {r.qualitative})",
+                             _outcome_status(r)))
         brn = owners.get(r.application_id, (None, ""))[0]
         if brn and r.outcome != Outcome.SELECTED:
             text = (f"예비 {r.rank}순위로 선정 대기 중입니다. 선정 기업의 포기 등으로 예산이 생기면 "
@@ -209,10 +220,19 @@ def _scores(e: ScoresFinalized, owners: Known) -> Reading:
     return Reading(tuple(entries), tuple(notices))
 
 
+def _outcome_status(r) -> Status:
+    if r.outcome == Outcome.WAITLISTED:
+        return Status("선정", f"선정 대기 (예비 {r.rank}순위)")
+    if r.outcome == Outcome.SELECTED:  # final once the X11 re-check confirms it (ApplicationSelected)
+        return Status("평가", "평가 완료 — 선정 확인 중")
+    return Status("선정", "탈락 (최저점 미달)", ended=True)
+
+
 def _selected(e: ApplicationSelected, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     how = "예비 순번 승계로 " if e.via == "waitlist-promotion" else ""
-    entry = Entry(e.application_id, "평가", f"{how}선정", f"지원 예정액 {labels.won(e.planned_subsidy)}")
+    entry = Entry(e.application_id, "평가", f"{how}선정", f"지원 예정액 {labels.won(e.planned_subsidy)}",
+                  Status("선정", "선정 — 협약서 서명 대기"))
     if not brn:
         return Reading((entry,))
     body = (f"{name} 신청({e.application_id})이 {how}선정되었습니다. 지원 예정액 {labels.won(e.planned_subsidy)}. "
@@ -230,7 +250,7 @@ def _signed(e: AgreementSigned, owners: Known) -> Reading:
     entry = Entry(e.application_id, "협약", "협약 체결",
                   f"협약금액 {labels.won(e.agreed_amount)}, "
                   f"기간 {labels.day(e.term_start)} ~ {labels.day(e.term_end)}, "
-                  f"최소 {e.minimum_sessions}회")
+                  f"최소 {e.minimum_sessions}회", Status("협약", "협약 체결 — 사업 수행 중"))
     target = e.business_registration_number or brn
     return Reading((entry,), (Notice(company(target), "agreement-signed", owners.subject(e, "협약이 체결되었습니다"),
                                      entry.detail, e.application_id, "/agreements"),) if target else ())
@@ -239,12 +259,14 @@ def _signed(e: AgreementSigned, owners: Known) -> Reading:
 def _given_up(e: ParticipationGivenUp, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     return Reading((Entry(e.application_id, "협약", "사업 포기 승인",
-                          f"{labels.day(e.restricted_until)}까지 참여가 제한됩니다(C6, X10)"),))
+                          f"{labels.day(e.restricted_until)}까지 참여가 제한됩니다(C6, X10)",
+                          Status("협약", f"사업 포기 ({labels.day(e.restricted_until)}까지 참여 제한)", ended=True)),))
 
 
 def _terminated(e: AgreementTerminated, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
-    entry = Entry(e.application_id, "협약", "협약 해지", f"사유: {e.reason}" + (" — 지급액 환수" if e.clawback else ""))
+    entry = Entry(e.application_id, "협약", "협약 해지", f"사유: {e.reason}" + (" — 지급액 환수" if e.clawback else ""),
+                  Status("협약", "협약 해지", ended=True))
     notices = (Notice(company(brn), "agreement-terminated", owners.subject(e, "협약 해지 안내"), entry.detail,
                       e.application_id, "/agreements"),) if brn else ()
     return Reading((entry,), notices)
@@ -253,7 +275,8 @@ def _terminated(e: AgreementTerminated, owners: Known) -> Reading:
 def _returned(e: ReportReturned, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     reasons = "\n".join(f"- {r}" for r in e.reasons)
-    entry = Entry(e.application_id, "수행", f"결과보고 보완 요청 ({e.revision}차)", reasons)
+    entry = Entry(e.application_id, "수행", f"결과보고 보완 요청 ({e.revision}차)", reasons,
+                  Status("보고", "결과보고 보완 요청"))
     if not brn:
         return Reading((entry,))
     body = f"결과보고서({e.revision}차)를 다음 내용에 맞게 고쳐 다시 제출해 주세요(C8).\n{reasons}"
@@ -267,7 +290,8 @@ def _returned(e: ReportReturned, owners: Known) -> Reading:
 def _accepted(e: ReportAccepted, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     entry = Entry(e.application_id, "수행", "결과보고 승인",
-                  f"현장 {e.sessions_held}일, 사후 {e.follow_up_sessions_held}일")
+                  f"현장 {e.sessions_held}일, 사후 {e.follow_up_sessions_held}일",
+                  Status("보고", "결과보고 승인 — 보조금 청구"))
     target = e.business_registration_number or brn
     notices = (Notice(company(target), "report-accepted", owners.subject(e, "결과보고 승인 — 보조금을 청구하세요"),
                       "결과보고가 승인되었습니다. 포털에서 보조금 지급 청구서(서식4)를 제출해 주세요(P1).",
@@ -276,12 +300,15 @@ def _accepted(e: ReportAccepted, owners: Known) -> Reading:
 
 
 def _follow_up(e: FollowUpReminder, owners: Known) -> Reading:
-    brn, name = _owner(owners, e)
-    what = {"survey": "만족도 조사"}.get(e.kind, "성과 보고")
+    what = labels.follow_up(e.kind)
     when = "기한이 지났습니다" if e.reminder == "overdue" else f"{labels.day(e.due_on)}까지 응답해 주세요"
-    return Reading((), (Notice(company(e.business_registration_number), f"follow-up-{e.reminder}",
-                               owners.subject(e, f"사후관리 {what}: {when}"), f"{what} — {when} (M2)", e.application_id,
-                               "/agreements"),))
+    entry = Entry(e.application_id, "사후관리", f"사후관리 {what} 요청", f"기한 {labels.day(e.due_on)} (M1, M2)",
+                  Status("사후관리", f"사후관리 — {what} 응답 {'기한 경과' if e.reminder == 'overdue' else '대기'}"))
+    # The link opens the agreement at its follow-up form, where the answer is given (issue 32: no dead end)
+    return Reading((entry,), (Notice(company(e.business_registration_number), f"follow-up-{e.reminder}",
+                                     owners.subject(e, f"사후관리 {what}: {when}"),
+                                     f"{what} — {when}. 포털의 협약 화면 '사후관리'에서 응답해 주세요 (M2).",
+                                     e.application_id, f"/agreements/{e.agreement_id}#follow-up"),))
 
 
 def _payee(e, brn) -> str | None:
@@ -290,12 +317,24 @@ def _payee(e, brn) -> str | None:
     return company(brn) if brn else None
 
 
+def _paid_status(e, step_words: tuple[str, str], advance_words: str) -> Status | None:
+    """The company's status after a payment event: an evaluator's allowance is not the company's; an advance
+    (선금, I1) is paid while the work goes on."""
+    if e.purpose == "evaluator-allowance":
+        return None
+    if getattr(e, "instalment", None) == "advance":
+        return Status("수행", advance_words)
+    return Status(*step_words)
+
+
 def _due(e: PaymentDue, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     which = {"advance": "선금 ", "balance": "잔금 "}.get(e.instalment or "", "")
     text = (f"{which}{labels.won(e.amount)}, 지급 기한 {labels.day(e.due_on)} "
             f"(청구 접수 {labels.day(e.request_received_on)})")
-    entries = (Entry(e.application_id, "지급", "보조금 지급 예정", text),) if e.application_id else ()
+    status = _paid_status(e, ("지급", f"보조금 지급 예정 ({labels.day(e.due_on)}까지)"),
+                          "선금 지급 예정 · 사업 수행 중")
+    entries = (Entry(e.application_id, "지급", "보조금 지급 예정", text, status),) if e.application_id else ()
     payee = _payee(e, brn)
     notices = ((Notice(payee, "payment-due", owners.subject(e, "지급 예정 안내"), text, e.application_id),)
                if payee else ())
@@ -306,7 +345,8 @@ def _request_returned(e: SubsidyRequestReturned, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     reasons = "\n".join(f"- {r}" for r in e.reasons)
     text = f"{labels.day(e.request_received_on)} 접수한 보조금 청구(서식4)를 보완이 필요하여 반려합니다.\n{reasons}"
-    entries = (Entry(e.application_id, "지급", "보조금 청구 반려", text),) if e.application_id else ()
+    entries = ((Entry(e.application_id, "지급", "보조금 청구 반려", text,
+                      Status("지급", "보조금 청구 반려 — 보완 후 다시 청구")),) if e.application_id else ())
     notices = (Notice(company(brn), "subsidy-request-returned", owners.subject(e, "보조금 청구 보완 요청"),
                       f"{text}\n보완하여 다시 청구하시면 그 접수일부터 30일 이내에 지급됩니다(P3).", e.application_id,
                       f"/applications/{e.application_id}"),) if brn else ()
@@ -317,7 +357,8 @@ def _grant_decided(e: GrantDecided, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     text = (f"교부결정 {labels.won(e.amount)} ({labels.day(e.decided_on)} 결정), "
             f"지급 기한 {labels.day(e.due_on)}")
-    entries = (Entry(e.application_id, "지급", "교부결정", text),) if e.application_id else ()
+    entries = ((Entry(e.application_id, "지급", "교부결정", text, Status("지급", "교부결정 — 지급 대기")),)
+               if e.application_id else ())
     notices = (Notice(company(brn), "grant-decided", owners.subject(e, "사업지원금 교부결정 통지"), text,
                       e.application_id),) if brn else ()
     return Reading(entries, notices)
@@ -326,7 +367,8 @@ def _grant_decided(e: GrantDecided, owners: Known) -> Reading:
 def _recorded(e: PaymentRecorded, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     text = f"{labels.won(e.amount)}, {labels.day(e.paid_on)} 지급"
-    entries = (Entry(e.application_id, "지급", "지급 완료", text),) if e.application_id else ()
+    status = _paid_status(e, ("지급", "보조금 지급 완료"), "선금 지급 완료 · 사업 수행 중")
+    entries = (Entry(e.application_id, "지급", "지급 완료", text, status),) if e.application_id else ()
     payee = _payee(e, brn)
     return Reading(entries, (Notice(payee, "payment-recorded", owners.subject(e, "지급 완료"), text,
                                     e.application_id),) if payee else ())
@@ -335,7 +377,8 @@ def _recorded(e: PaymentRecorded, owners: Known) -> Reading:
 def _overdue(e: PaymentOverdue, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     text = f"{labels.won(e.amount)}, 지급 기한 {labels.day(e.due_on)} 경과 (P3)"
-    entries = (Entry(e.application_id, "지급", "지급 기한 경과", text),) if e.application_id else ()
+    status = _paid_status(e, ("지급", "지급 지연 — 센터 확인 중"), "선금 지급 지연 · 센터 확인 중")
+    entries = (Entry(e.application_id, "지급", "지급 기한 경과", text, status),) if e.application_id else ()
     payee = _payee(e, brn)
     whose = name or ("평가위원 수당" if e.purpose == "evaluator-allowance" else "보조금")
     notices = [Notice(OPERATORS, "payment-overdue", f"[지급 지연] {owners.tag(e)} — {whose}", text,

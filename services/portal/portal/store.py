@@ -6,7 +6,9 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal import progress
 from portal.notices import Entry, Notice
+from portal.progress import Status
 from portal.rows import (
     AccountRow, AgreementUpload, JobRow, NoticeRow, OpenInvite, PersonRow, SentInvite, SignedInRow, TimelineLine,
     UnsentNotice, UploadRow,
@@ -168,10 +170,24 @@ class PortalStore:
         return {r.application_id: (r.brn, r.company_name) for r in rows}
 
     async def add_entry(self, event_id: str, entry: Entry, at: datetime) -> None:
+        status = entry.status
         await self.session.execute(text(
-            "INSERT INTO timeline (event_id, application_id, at, stage, title, detail) "
-            "VALUES (:e, :a, :at, :s, :t, :d) ON CONFLICT (event_id) DO NOTHING"),
-            {"e": event_id, "a": entry.application_id, "at": at, "s": entry.stage, "t": entry.title, "d": entry.detail})
+            "INSERT INTO timeline (event_id, application_id, at, stage, title, detail, status_step, status_words, "
+            "status_ended) VALUES (:e, :a, :at, :s, :t, :d, :ss, :sw, :se) ON CONFLICT (event_id) DO NOTHING"),
+            {"e": event_id, "a": entry.application_id, "at": at, "s": entry.stage, "t": entry.title, "d": entry.detail,
+             "ss": status.step if status else None, "sw": status.words if status else None,
+             "se": bool(status and status.ended)})
+
+    async def statuses(self, application_ids: list[str]) -> dict[str, Status]:
+        """Each application's one status (portal.progress), folded from its timeline in the order it happened."""
+        rows = await self.session.execute(text(
+            "SELECT application_id, status_step, status_words, status_ended FROM timeline "
+            "WHERE application_id = ANY(:ids) AND status_step IS NOT NULL ORDER BY application_id, at, event_id"),
+            {"ids": application_ids})
+        found: dict[str, list[Status]] = {}
+        for r in rows:
+            found.setdefault(r.application_id, []).append(Status(r.status_step, r.status_words, r.status_ended))
+        return {a: status for a, lines in found.items() if (status := progress.fold(lines)) is not None}
 
     async def timeline(self, application_id: str) -> list[TimelineLine]:
         return every(TimelineLine, await self.session.execute(text(
