@@ -660,7 +660,19 @@ async def raw_bodies(msg: Any, original_decoder: Callable[[Any], Awaitable[Any]]
 
 
 def _readable(record: Any) -> Any:
+    if all(_is_text(k) and _is_utf8(v) for k, v in record.headers or ()):
+        return record  # nearly every record: nothing to copy
     return replace(record, headers=[(_shown(k), _utf8(v)) for k, v in (record.headers or ())])
+
+
+def _is_utf8(value: object) -> bool:
+    if not isinstance(value, (bytes, bytearray)):
+        return value is not None
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _utf8(value: object) -> bytes:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -73,6 +74,9 @@ def wrap(event: IntegrationEvent, *, source: str, event_id: str | None = None,
     )
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")  # NUL, line breaks and the rest no header value may carry
+
+
 def _decode_headers(headers: Iterable[tuple[str, bytes | str | None]] | dict) -> dict[str, str]:
     """Kafka headers are arbitrary bytes: ours are UTF-8 text without control characters (PostgreSQL refuses NUL
     in the ids it records), anything else is refused naming the header."""
@@ -86,7 +90,7 @@ def _decode_headers(headers: Iterable[tuple[str, bytes | str | None]] | dict) ->
             text = value.decode("utf-8") if isinstance(value, (bytes, bytearray)) else str(value)
         except UnicodeDecodeError:
             raise EnvelopeError(f"header {name!r} is not UTF-8 text", field=str(name)) from None
-        if name.startswith("ce_") and any(ord(c) < 32 or ord(c) == 127 for c in text):
+        if name.startswith("ce_") and _CONTROL.search(text):
             raise EnvelopeError(f"header {name!r} contains control characters (NUL, line breaks …)", field=str(name))
         out[name] = text
     return out
