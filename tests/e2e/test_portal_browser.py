@@ -280,8 +280,10 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
     summary = company.locator("#error-summary")
     assert summary.is_visible()
     text = summary.inner_text()
-    assert "company.regular_employees" in text and "숫자만 입력해 주세요" in text
-    assert "declarations.consent_to_data_use" in text and "A1 (신청서 필수 항목)" in text
+    # Each problem by the field's words, never its path (issue 32)
+    assert "상시종업원수(명)" in text and "숫자만 입력해 주세요" in text and "company." not in text
+    assert "개인·기업정보 수집·이용·제공에 동의합니다" in text and "A1 (신청서 필수 항목)" in text
+    assert "declarations." not in text
     assert company.locator(".kept").count() == len(evidence)  # the files were kept; nothing to upload again
     shot(company, "company-form-errors")
     company.fill("[name='company.regular_employees']", "12")
@@ -516,6 +518,24 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
     shot(operator, "operator-payments")
     wait_for(lambda: reached("지급 완료"), what="PaymentRecorded on the company's timeline")
     shot(company, "company-application-paid")
+    # One status from every service's events (issue 32): paid, not screening's "서류 통과"; no evidence asked for
+    assert company.inner_text("#status") == "지급 · 보조금 지급 완료"
+    assert "아직 필요한 서류" not in company.inner_text("main")
+    company.goto(f"{PORTAL}/company")
+    assert "지급 · 보조금 지급 완료" in company.inner_text("main") and program["name"] in company.inner_text("main")
+
+    # M1: the satisfaction survey is answered on the agreement's page, where the follow-up notices link
+    company.goto(f"{agreement_url}#follow-up")
+    survey = company.locator("form[action$='/follow-ups/survey']")
+    questions = survey.locator("fieldset")
+    assert questions.count() > 0
+    for i in range(questions.count()):
+        questions.nth(i).locator("input[value='5']").check()
+    survey.locator("button").click()
+    company.wait_for_load_state()
+    assert company.locator("form[action$='/follow-ups/survey']").count() == 0
+    assert "만족도 조사" in company.inner_text("#follow-up + table")
+    shot(company, "company-follow-up-answered")
 
 
 # --- security --------------------------------------------------------------------------------------------------

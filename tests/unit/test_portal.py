@@ -322,3 +322,28 @@ def test_a_notices_korean_subject_reads_back_from_the_email_exactly_spaces_and_a
     assert read["Subject"] == subject
     assert read.get_content() == "본문 그대로\n두 줄"
     assert read["From"].addresses[0].display_name == "김포산업진흥원 기업지원"
+
+
+def _program_file(name: str) -> dict:
+    import json
+
+    from sme_runtime.settings import REPO_PROGRAMS
+
+    return json.loads((REPO_PROGRAMS / f"{name}.json").read_text("utf-8"))
+
+
+def test_the_smart_factory_form_speaks_of_the_build_not_of_consulting():
+    """Issue 32 (A1): the application form's words come from the program file."""
+    labels = forms.labels_for(_program_file("gimpo-smart-factory-2026"))
+    titles = [title for title, _ in forms.sections_for(_program_file("gimpo-smart-factory-2026"))]
+    assert labels["consulting.consulting_field"] == "구축 희망분야" and "스마트공장 구축 계획" in titles
+    assert not [label for label in labels.values() if "컨설팅" in label or "컨설턴트" in label]
+    sos = forms.labels_for(_program_file("gimpo-sos-2024"))
+    assert sos["consulting.consulting_field"] == "컨설팅 희망분야" and set(sos) == set(labels)
+
+
+def test_a_two_party_program_asks_for_no_expert():
+    program = _program_file("seoul-sba-sandbox-pilot-2022")
+    assert program["support"]["expert_party"] is False
+    assert not [name for name in forms.labels_for(program) if name.startswith("expert.")]
+    assert forms.EXPERT_SECTION not in [title for title, _ in forms.sections_for(program)]

@@ -24,7 +24,8 @@ async def listing(request: Request, services: PortalServices) -> Response:
     user = await signed_in(request, *PARTIES)
     found = await services.get(user.person, "contracts", "/agreements")
     payments = [] if user.role == "expert" else await services.get(user.person, "payments", "/payments")
-    return await render(request, "agreements.html", agreements=found, payments=payments)
+    names = {p["program_id"]: p["name"] for p in await services.programs(user.person)}
+    return await render(request, "agreements.html", agreements=found, payments=payments, program_names=names)
 
 
 async def _page(request: Request, user: User, agreement_id: str, problems: list | None = None,

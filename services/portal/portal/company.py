@@ -71,11 +71,13 @@ async def new_application(request: Request, program_id: str) -> Response:
 
 async def _form(request: Request, program: dict, values: dict, errors: dict, kept: list[dict],
                 status_code: int = 200) -> Response:
-    shown = set(forms.FIELDS) | {f"program_fields.{q['code']}" for q in program.get("application_fields") or []}
+    shown = set(forms.labels_for(program)) | {f"program_fields.{q['code']}"
+                                              for q in program.get("application_fields") or []}
     shown |= {f"evidence.{i}" for i in range(forms.EVIDENCE_ROWS)} | {
         f"evidence.{i}.{part}" for i in range(forms.EVIDENCE_ROWS) for part in ("document_type", "issued_on",
                                                                                "file_reference")}
-    return await render(request, "application_form.html", status_code, program=program, sections=forms.SECTIONS,
+    return await render(request, "application_form.html", status_code, program=program,
+                        sections=forms.sections_for(program), field_labels=forms.labels_for(program),
                         values=values, errors=errors, general=forms.unplaced(errors, shown), kept=kept,
                         rows=range(forms.EVIDENCE_ROWS), submission_key=secrets.token_urlsafe(16),
                         documents=labels.DOCUMENT)

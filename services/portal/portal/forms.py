@@ -3,7 +3,7 @@ JSON intake takes, and intake's problems turned back into messages beside the fi
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from portal import labels
@@ -83,12 +83,37 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
     )),
 )
 FIELDS = {f.name: f for _, fields in SECTIONS for f in fields}
+EXPERT_SECTION = "전문가(컨설턴트)"
+
+
+def sections_for(program: dict) -> tuple[tuple[str, tuple[Field, ...]], ...]:
+    """서식1 in the program's own words (its file's form_labels, A1): a smart-factory build asks for 구축 희망분야,
+    not 컨설팅 희망분야; a two-party program (support.expert_party false) has no expert to name."""
+    words: dict[str, str] = program.get("form_labels") or {}
+    two_party = not (program.get("support") or {}).get("expert_party", True)
+    return tuple((words.get(f"section:{title}", title),
+                  tuple(replace(f, label=words.get(f.name, f.label)) for f in fields))
+                 for title, fields in SECTIONS if not (two_party and title == EXPERT_SECTION))
+
+
+def labels_for(program: dict) -> dict[str, str]:
+    """Each field's label as the program's form shows it (for the error summary)."""
+    return {f.name: f.label for _, fields in sections_for(program) for f in fields}
+
+
 _INDEX = re.compile(r"^\d+$")
 MULTI = {"bonus.certifications", "expert.qualification.licences"}
 EVIDENCE_ROWS = 8
 
 _MESSAGES = (
     ("Field required", "필수 항목입니다"),
+    ("Tuple should have at least", "하나 이상 입력해 주세요"),
+    ("List should have at least", "하나 이상 입력해 주세요"),
+    ("Tuple should have at most", "너무 많이 입력했습니다"),
+    ("List should have at most", "너무 많이 입력했습니다"),
+    ("String should have at most", "너무 깁니다"),
+    ("Input should be less than or equal to", "허용된 최댓값을 넘습니다"),
+    ("Input should be greater than", "더 큰 값이어야 합니다"),
     ("String should have at least", "입력해 주세요"),
     ("Input should be a valid integer", "숫자만 입력해 주세요"),
     ("Input should be greater than or equal to", "0 이상이어야 합니다"),
@@ -100,11 +125,49 @@ _MESSAGES = (
 )
 
 
+_ENGLISH = re.compile(r"[A-Za-z]{2,}[ ,'-]+[A-Za-z]{2,}")
+_HANGUL = re.compile(r"[가-힣]")
+_WORDS_IN_MESSAGES = (("check digit", "사업자등록번호의 검증 숫자가 맞지 않습니다"),
+                      ("not a valid email", "이메일 형식이 맞지 않습니다"))
+
+
 def plain_message(message: str) -> str:
+    """A service's message as a person here reads it: the catalogue's Korean for the validation library's English,
+    the service's own Korean as it is, and for an English sentence nobody catalogued a plain Korean line (the
+    rule's words beside it say which rule; issue 32: no English on a page)."""
     for prefix, korean in _MESSAGES:
         if message.startswith(prefix):
             return korean
+    for words, korean in _WORDS_IN_MESSAGES:
+        if words in message:
+            return korean
+    if _ENGLISH.search(message) and not _HANGUL.search(message):
+        return "입력한 값이 규칙에 맞지 않습니다"
     return message
+
+
+_OTHER_FIELDS = {"evidence": "증빙 서류", "reasons": "사유", "answers": "답변", "hours": "시간", "held_on": "날짜",
+                 "photo_refs": "사진", "photos": "사진", "kind": "구분", "place": "장소", "notes": "내용",
+                 "report": "결과보고서", "report_ref": "결과보고서", "logs": "컨설팅 일지", "fees": "자문료 지급 증빙",
+                 "draft": "보고서 초안", "proven_cost_including_vat": "지급 금액", "account.bank": "은행",
+                 "account.number": "계좌번호", "account.holder": "예금주", "email": "이메일", "login": "아이디",
+                 "password": "비밀번호", "name": "이름", "role": "역할", "purpose": "목적", "reason": "사유",
+                 "evaluator_id": "평가위원", "members": "위원", "program_id": "사업", "application_id": "신청"}
+
+
+def field_label(name: str) -> str:
+    """The words a person reads for a field a problem names (never its path: 'company.ceo_name' is 대표자 성명);
+    empty when the message says enough by itself."""
+    if name in FIELDS:
+        return FIELDS[name].label
+    parts = name.split(".")
+    if parts[0] == "evidence" and len(parts) > 1 and parts[1].isdigit():
+        return f"증빙 {int(parts[1]) + 1}번째 줄"
+    if parts[0] == "program_fields":
+        return "사업별 문항"
+    if parts[0] in ("documents",) and len(parts) > 1:
+        return "제출 서류"
+    return _OTHER_FIELDS.get(name, _OTHER_FIELDS.get(parts[-1], ""))
 
 
 def field_errors(problems: list[dict[str, str]]) -> dict[str, str]:

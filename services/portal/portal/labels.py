@@ -84,6 +84,22 @@ ROLE = {"company": "기업", "expert": "전문가", "evaluator": "평가위원",
 OUTCOME = {"selected": "선정", "waitlisted": "예비", "below-pass-mark": "최저점(50점) 미달"}
 
 
+PARTY = {"center": "센터", "company": "기업", "expert": "전문가"}
+CONFLICT = {"employer": "신청 기업에 재직 중", "former-employer": "신청 기업에 최근 재직",  # F6
+            "expert": "신청 기업의 전문가", "competitor": "경쟁 관계", "declared": "본인 신고"}
+
+
+def payment_kind(payment: dict) -> str:
+    """What a payment is, in words: an evaluator's allowance is never a 보조금."""
+    if payment.get("purpose") == "evaluator-allowance":
+        return "평가위원 수당"
+    return {"advance": "보조금 선금", "balance": "보조금 잔금"}.get(payment.get("instalment") or "", "보조금")
+
+
+def parties(names: list[str]) -> str:
+    return ", ".join(PARTY.get(n, n) for n in names)
+
+
 def follow_up(kind: str) -> str:
     """M1: survey → 만족도 조사, outcome-6m → 6개월 성과 보고."""
     if kind == "survey":

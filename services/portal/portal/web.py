@@ -2,6 +2,7 @@
 every form post, rendering in Korean, the security headers, and the pages shown for errors."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -9,19 +10,34 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from portal import labels, notices, security, store
+from portal import forms, labels, notices, security, store
 from portal.config import PortalSettings
 from portal.rows import SignedInRow
 from portal.services import Denied, Person, Services, ServiceUnavailable
 from sme_runtime.routes import Transactions, started, state_of, transactions, transactions_of
 
+log = logging.getLogger("portal.web")
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-TEMPLATES.env.filters.update(won=labels.won, kst=labels.kst, day=labels.day, rule=labels.rule)
+TEMPLATES.env.filters.update(won=labels.won, kst=labels.kst, day=labels.day, rule=labels.rule,
+                             field=forms.field_label, plain=forms.plain_message)
 TEMPLATES.env.globals.update(labels=labels)
+SERVICE_NAMES = {"intake": "신청 접수", "screening": "서류 검토", "evaluation": "평가", "contracts": "협약",
+                 "payments": "지급"}
+# The portal's own 4xx/5xx in words (issue 32: never FastAPI's JSON on a person's screen)
+ERROR_PAGES = {400: ("주소가 올바르지 않습니다",
+                     "필요한 값이 빠졌거나 형식이 맞지 않습니다. 메뉴에서 다시 찾아가 주세요."),
+               404: ("페이지를 찾을 수 없습니다", "주소가 바뀌었거나 없는 페이지입니다."),
+               405: ("이 방법으로는 열 수 없는 주소입니다", "메뉴나 화면의 단추로 다시 시도해 주세요."),
+               413: ("보낸 내용이 너무 큽니다", "파일을 줄이거나 나누어 올려 주세요."),
+               429: ("요청이 너무 많습니다", "잠시 후 다시 시도해 주세요."),
+               500: ("처리하지 못했습니다",
+                     "일시적인 문제입니다. 잠시 후 다시 시도해 주세요. 계속되면 센터에 알려 주세요.")}
 SIGNIN_CSRF_COOKIE = "sme_signin"
 
 
@@ -155,6 +171,16 @@ def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+async def _error_page(request: Request, status_code: int) -> Response:
+    title, message = ERROR_PAGES.get(status_code, ERROR_PAGES[400 if status_code < 500 else 500])
+    try:
+        return await render(request, "error.html", status_code, title=title, message=message)
+    except Exception:  # the page's own parts (the session, the notices) are what failed: the plain page then
+        return HTMLResponse(f"<!doctype html><html lang=\"ko\"><meta charset=\"utf-8\"><title>{title}</title>"
+                            f"<h1>{title}</h1><p>{message}</p><p><a href=\"/\">처음 화면으로</a></p></html>",
+                            status_code=status_code)
+
+
 def install(app) -> None:
     """Security headers on every answer, and the error pages."""
 
@@ -165,6 +191,22 @@ def install(app) -> None:
             if not (name == "Cache-Control" and request.url.path.startswith("/static/")):
                 response.headers.setdefault(name, value)
         return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _malformed(request: Request, exc: RequestValidationError) -> Response:
+        return await _error_page(request, 400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        page = await _error_page(request, exc.status_code)
+        for name, value in (exc.headers or {}).items():  # 405's Allow, 429's Retry-After
+            page.headers[name] = value
+        return page
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("page %s failed", request.url.path)
+        return await _error_page(request, 500)
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, _: SignInRequired) -> Response:
@@ -183,12 +225,14 @@ def install(app) -> None:
     @app.exception_handler(Denied)
     async def _denied(request: Request, exc: Denied) -> Response:
         status = exc.answer.status if exc.answer.status in (403, 404) else 400
-        message = "; ".join(f"{p.get('message')} ({labels.rule(p.get('rule', ''))})" for p in exc.answer.problems)
+        message = "; ".join(f"{forms.plain_message(p.get('message', ''))} ({labels.rule(p.get('rule', ''))})"
+                            for p in exc.answer.problems)
         return await render(request, "error.html", status, title="찾을 수 없거나 권한이 없습니다", message=message)
 
     @app.exception_handler(ServiceUnavailable)
     async def _unavailable(request: Request, exc: ServiceUnavailable) -> Response:
         page = await render(request, "error.html", 503, title="잠시 후 다시 시도해 주세요",
-                            message=f"{exc.service} 서비스가 응답하지 않습니다. 입력한 내용은 저장되지 않았습니다.")
+                            message=f"{SERVICE_NAMES.get(exc.service, '업무')} 시스템이 응답하지 않습니다. "
+                                    "입력한 내용은 저장되지 않았습니다.")
         page.headers["Retry-After"] = exc.retry_after or "5"  # the busy service's own estimate, passed on
         return page

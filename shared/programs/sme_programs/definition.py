@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Annotated, Iterable, Mapping
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from sme_schemas.base import Contract
 from sme_schemas.periods import WorkingCalendar, earliest_within
@@ -53,6 +53,11 @@ class ProgramDefinition(Contract):
                                                                       "the result report (사후관리)")
     application_fields: tuple[ApplicationField, ...] = Field((), description="A1: the program's own questions "
                                                              "beyond 서식1, answered in program_fields")
+    form_labels: dict[Annotated[str, StringConstraints(pattern=r"^(section:.+|[a-z_]+(\.[a-z0-9_]+)+)$",
+                                                       max_length=100)], ShortText] = Field(
+        {}, description="A1: the application form in the program's own words — a field's label by its path "
+                        "(consulting.consulting_field: '구축 희망분야') or a section's title by 'section:<title>'; "
+                        "what is not named keeps 서식1's wording")
     target_companies: int = Field(ge=1, description="Indicative count; the budget binds, not the count")
     support: SupportTerms
     evidence: tuple[EvidenceLine, ...] = Field(min_length=1, description="E1–E5: the evidence "
