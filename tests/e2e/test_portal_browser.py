@@ -220,6 +220,23 @@ def sign_in(browser, login: str, *, phone: bool = False):
 
 def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    unreadable = unreadable_text(page.inner_text("body"))
+    assert not unreadable, f"{name}: text a person cannot read: {unreadable}"
+
+
+# What no page may show a person (issue 32): an internal identifier or code (docs:// URIs, payment ids, English
+# enum values) or English words strung together (a library's message, a list of party codes)
+INTERNAL = re.compile(r"docs://|portal://|PAY-[A-Z]+-|\b(?:former-employer|in-force|given-up|evaluator-allowance|"
+                      r"on-site|follow-up|selection-recheck|waitlisted|below-pass-mark)\b")
+ENGLISH_SENTENCE = re.compile(r"\b[A-Za-z]{2,}(?:,? [A-Za-z]+){2,}\b")
+
+
+def unreadable_text(text: str) -> list[str]:
+    found = []
+    for line in text.splitlines():
+        for pattern in (INTERNAL, ENGLISH_SENTENCE):
+            found += [f"{m.group(0)!r} in {line.strip()[:80]!r}" for m in pattern.finditer(line)]
+    return found
 
 
 def flat(form: dict) -> dict[str, str]:
@@ -377,6 +394,7 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
                   json={"levels": {i["code"]: i["levels"][0] for i in sheet["items"]}}).raise_for_status()
 
     operator.goto(f"{PORTAL}/operator/rounds/{round_id}")
+    assert "아직 마감할 수 없습니다" not in operator.inner_text("main"), operator.inner_text("main")
     operator.click(f"form[action='/operator/rounds/{round_id}/close'] button")
     operator.wait_for_url(re.compile(r".*/operator/jobs/.+"))
     assert "마감을 시작했습니다" in operator.inner_text("main")  # progress from the first moment
@@ -431,7 +449,7 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
     agreement_url = company.url
     company.click("form[action$='/sign'] button")
     company.wait_for_load_state()
-    assert "company" in company.inner_text("dl.facts")
+    assert re.search(r"서명\n기업 \d{4}-", company.inner_text("dl.facts"))  # parties by name (issue 32)
     expert = sign_in(browser, "expert-one")
     expert.goto(agreement_url)
     expert.click("form[action$='/sign'] button")

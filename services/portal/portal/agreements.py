@@ -131,6 +131,38 @@ async def return_report(request: Request, agreement_id: str) -> Response:
                       {"reasons": reasons})
 
 
+@router.post("/agreements/{agreement_id}/give-up")
+async def give_up(request: Request, agreement_id: str) -> Response:
+    """C6: the company files its give-up with the reason; the center approves it."""
+    user, form = await posted(request, "company")
+    return await _act(request, user, agreement_id, "contracts", f"/agreements/{agreement_id}/give-up",
+                      {"reason": str(form.get("reason", "")).strip()})
+
+
+@router.post("/agreements/{agreement_id}/give-up/approve")
+async def approve_give_up(request: Request, agreement_id: str) -> Response:
+    """C6, X10: the center approves a filed give-up, with the participation restriction unless it lifts it."""
+    user, form = await posted(request, "operator")
+    return await _act(request, user, agreement_id, "contracts", f"/agreements/{agreement_id}/give-up/approve",
+                      {"restrict": form.get("restrict") == "yes"})
+
+
+@router.post("/agreements/{agreement_id}/termination")
+async def terminate(request: Request, agreement_id: str) -> Response:
+    """C7: the center ends the agreement for one of the guideline's reasons, with its account of it."""
+    user, form = await posted(request, "operator")
+    return await _act(request, user, agreement_id, "contracts", f"/agreements/{agreement_id}/termination",
+                      {"reason": str(form.get("reason", "")), "note": str(form.get("note", "")).strip()})
+
+
+@router.post("/agreements/{agreement_id}/amendments")
+async def amend(request: Request, agreement_id: str) -> Response:
+    """C5: a change the parties agreed, recorded by the center with its reason."""
+    user, form = await posted(request, "operator")
+    return await _act(request, user, agreement_id, "contracts", f"/agreements/{agreement_id}/amendments",
+                      forms.amendment(form))
+
+
 @router.post("/agreements/{agreement_id}/follow-ups/{kind}")
 async def answer_follow_up(request: Request, services: PortalServices, agreement_id: str, kind: str) -> Response:
     """M1: the company answers the satisfaction survey or an outcome report (the notice's link lands here)."""

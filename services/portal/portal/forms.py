@@ -306,3 +306,19 @@ def follow_up_answers(posted: Mapping[str, Any], kind: str, survey_items: list[d
         else:
             answers[q["code"]] = raw
     return answers, errors
+
+
+AMENDMENT_NUMBERS = ("agreed_amount", "minimum_sessions", "follow_up_sessions")
+
+
+def amendment(posted: Mapping[str, Any]) -> dict[str, Any]:
+    """C5: a posted amendment as contracts takes it — only the terms filled in change; numbers as numbers (a
+    number written with commas is still one; anything else goes as written, for contracts to name)."""
+    body: dict[str, Any] = {"reason": str(posted.get("reason", "")).strip(),
+                            "agreed_by": [p for p in ("company", "expert") if posted.get(f"agreed_by.{p}") == "yes"]}
+    for name in ("term_end", "expert_name", "expert_affiliation", *AMENDMENT_NUMBERS):
+        value = str(posted.get(name, "")).strip()
+        if value:
+            plain = value.replace(",", "")
+            body[name] = int(plain) if name in AMENDMENT_NUMBERS and plain.isdigit() else value
+    return body

@@ -85,6 +85,11 @@ OUTCOME = {"selected": "선정", "waitlisted": "예비", "below-pass-mark": "최
 
 
 PARTY = {"center": "센터", "company": "기업", "expert": "전문가"}
+TERMINATION = {"disaster-bankruptcy-closure": "천재지변·부도·폐업", "relocation": "관외 이전",  # C7
+               "fraud": "부정한 방법의 지원", "false-evidence": "허위 증빙", "refused-correction": "시정 요구 불응",
+               "give-up": "사업 포기", "breach-of-law": "법령·지침 위반"}
+AMENDABLE = {"term_end": "협약 종료일", "agreed_amount": "협약금액", "minimum_sessions": "최소 현장 횟수",  # C5
+             "follow_up_sessions": "최소 사후 횟수", "expert_name": "전문가", "expert_affiliation": "전문가 소속"}
 CONFLICT = {"employer": "신청 기업에 재직 중", "former-employer": "신청 기업에 최근 재직",  # F6
             "expert": "신청 기업의 전문가", "competitor": "경쟁 관계", "declared": "본인 신고"}
 

@@ -1,0 +1,108 @@
+"""Issue 32: the agreement page (rendered from its template, as the portal renders it) has a form for every
+operator action contracts offers on an agreement in force — give-up approval (C6), amendment (C5), termination
+(C7) — the company's give-up, the follow-up answers (M1), and says how a given-up agreement ended."""
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from portal import forms, uploads
+from portal.agreements import SUBSIDY_DOCUMENTS
+from portal.web import TEMPLATES
+
+ID = "AGR-2026-0007"
+
+
+def agreement(**over) -> dict:
+    base = {"agreement_id": ID, "application_id": "APP-1", "company_name": "(주)김포정밀", "status": "in-force",
+            "agreed_amount": 5_000_000, "term_start": "2026-05-01", "term_end": "2026-11-30", "minimum_sessions": 10,
+            "follow_up_sessions": 3, "parties": ["center", "company", "expert"],
+            "signatures": [{"party": p, "signed_at": "2026-05-01T01:00:00+00:00"} for p in ("center", "company")],
+            "missing_signatures": [], "sessions_held": {"on-site": 2, "follow-up": 0, "hours": 6, "logs": 2},
+            "report_problems": [], "amendments": [], "reports": [], "give_up": {"requested_at": None, "reason": None},
+            "ended": {"at": None, "reason": None, "restricted_until": None}, "sign_by": None}
+    return {**base, **over}
+
+
+def page(role: str, found: dict, follow_ups: dict | None = None) -> str:
+    user = SimpleNamespace(role=role, csrf_token="t", display_name="담당", brn="1234567890", login="x")
+    html = TEMPLATES.env.get_template("agreement.html").render(
+        request=None, user=user, unread=0, agreement=found, logs=[], drafts=[], payments=[], party="center",
+        problems=[], documents=SUBSIDY_DOCUMENTS, uploads=uploads, follow_ups=follow_ups)
+    return html
+
+
+def actions(html: str) -> set[str]:
+    return {a.rsplit(ID, 1)[1] for a in re.findall(r'action="([^"]+)"', html) if ID in a}
+
+
+def test_the_operator_has_a_form_for_every_action_on_an_agreement_in_force():
+    assert {"/amendments", "/termination"} <= actions(page("operator", agreement()))
+    filed = agreement(give_up={"requested_at": "2026-06-01T00:00:00+00:00", "reason": "경영 악화"})
+    html = page("operator", filed)
+    assert "/give-up/approve" in actions(html) and "경영 악화" in html
+
+
+def test_the_company_can_file_a_give_up_once():
+    assert "/give-up" in actions(page("company", agreement()))
+    filed = agreement(give_up={"requested_at": "2026-06-01T00:00:00+00:00", "reason": "경영 악화"})
+    assert "/give-up" not in actions(page("company", filed))
+
+
+def test_a_given_up_agreement_says_when_why_and_until_when_it_restricts():
+    ended = agreement(status="given-up", ended={"at": "2026-06-03T01:00:00+00:00", "reason": "경영 악화",
+                                                "restricted_until": "2027-06-02"})
+    html = page("company", ended)
+    assert "경영 악화" in html and "2027-06-02" in html and "참여 제한" in html
+    assert not {"/give-up", "/amendments", "/termination"} & actions(page("operator", ended))
+
+
+def test_parties_are_named_in_korean_never_as_codes():
+    html = page("operator", agreement())
+    assert "센터, 기업, 전문가" in html and "center, company" not in html
+
+
+def test_the_follow_up_form_asks_each_question_of_the_program():
+    owed = {"owed": [{"kind": "survey", "due_on": "2026-12-31", "answered_at": None},
+                     {"kind": "outcome-6m", "due_on": "2027-06-01", "answered_at": None}],
+            "survey_items": [{"code": "overall", "title": "전반적 만족도"}],
+            "outcome_questions": [{"code": "applied", "title": "정부 과제 신청", "kind": "yes-no"},
+                                  {"code": "won-amount", "title": "수주 금액", "kind": "amount-krw"}]}
+    html = page("company", agreement(status="completed"), owed)
+    assert {"/follow-ups/survey", "/follow-ups/outcome-6m"} <= actions(html)
+    assert 'id="follow-up"' in html and "6개월 성과 보고" in html and "전반적 만족도" in html
+
+
+@pytest.mark.parametrize("posted, body", [
+    ({"reason": "기간 연장", "term_end": "2026-12-20", "agreed_by.company": "yes"},
+     {"reason": "기간 연장", "agreed_by": ["company"], "term_end": "2026-12-20"}),
+    ({"reason": "감액", "agreed_amount": "4,500,000", "minimum_sessions": "", "agreed_by.expert": "yes"},
+     {"reason": "감액", "agreed_by": ["expert"], "agreed_amount": 4_500_000}),
+    ({"reason": "x", "minimum_sessions": "열"}, {"reason": "x", "agreed_by": [], "minimum_sessions": "열"}),
+])
+def test_an_amendment_changes_only_the_terms_filled_in(posted, body):
+    assert forms.amendment(posted) == body
+
+
+@pytest.mark.parametrize("posted, answers, problems", [
+    ({"answer.overall": "5"}, {"overall": 5}, set()),
+    ({}, {}, {"overall"}),
+])
+def test_survey_answers_are_numbers_and_a_missing_one_is_named(posted, answers, problems):
+    got, errors = forms.follow_up_answers(posted, "survey", [{"code": "overall", "title": "전반적 만족도"}], [])
+    assert got == answers and set(errors) == problems
+    assert all("전반적 만족도" in text and "M1" in text for text in errors.values())
+
+
+def test_outcome_answers_take_their_kinds():
+    questions = [{"code": "applied", "title": "신청", "kind": "yes-no"},
+                 {"code": "amount", "title": "금액", "kind": "amount-krw"},
+                 {"code": "note", "title": "메모", "kind": "text"}]
+    got, errors = forms.follow_up_answers({"answer.applied": "no", "answer.amount": "1,000", "answer.note": "없음"},
+                                          "outcome-6m", [], questions)
+    assert got == {"applied": False, "amount": 1000, "note": "없음"} and errors == {}
+    _, errors = forms.follow_up_answers({"answer.applied": "yes", "answer.amount": "천원", "answer.note": "x"},
+                                        "outcome-6m", [], questions)
+    assert set(errors) == {"amount"}
