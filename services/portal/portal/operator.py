@@ -195,8 +195,11 @@ async def payments(request: Request) -> Response:
 
 
 async def _payments_page(request: Request, user: User, problems: dict, status_code: int = 200) -> Response:
-    found = await services_of(request).get(user.person, "payments", "/payments")
-    return await render(request, "payments.html", status_code, payments=found, problems=problems)
+    services = services_of(request)
+    found = await services.get(user.person, "payments", "/payments")
+    names = {p["program_id"]: p["name"] for p in await services.programs(user.person)}
+    return await render(request, "payments.html", status_code, payments=found, problems=problems,
+                        program_names=names)
 
 
 def _won(form: Any) -> Any:
