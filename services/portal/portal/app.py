@@ -25,11 +25,15 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE = "portal"
 
 
+# Every event the portal reads goes the same way (checked against the catalog): timeline lines and notices, each
+# in its own program's words (a handler made with the programs' short names)
+SUBSCRIPTIONS = {event: notifier.on_event_of for event in CONSUMES[SERVICE]}
+
+
 def build_broker(settings: PortalSettings, sessions) -> KafkaBroker:
-    # The portal judges nothing by a program's rules: it tells people what happened, whichever program it was;
-    # every event it reads goes the same way (checked against the catalog), in its own program's words
-    on_event = notifier.on_event_of(notifier.program_tags(settings.programs))
-    return service_consumers(settings, sessions, SERVICE, {event: on_event for event in CONSUMES[SERVICE]},
+    # The portal judges nothing by a program's rules: it tells people what happened, whichever program it was
+    tags = notifier.program_tags(settings.programs)
+    return service_consumers(settings, sessions, SERVICE, {event: make(tags) for event, make in SUBSCRIPTIONS.items()},
                              by_program=False, unit_of=notifier.unit).broker
 
 

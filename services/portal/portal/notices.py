@@ -101,7 +101,7 @@ class Known:
     program_tags: Mapping[str, str]
 
     def get(self, application_id: str, default: tuple[str | None, str]) -> tuple[str | None, str]:
-        return self.owners.get(application_id, default)  # type: ignore[return-value]
+        return self.owners.get(application_id, default)
 
     def tag(self, event: IntegrationEvent) -> str:
         return self.program_tags.get(event.program_id, PORTAL_TAG)

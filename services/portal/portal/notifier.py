@@ -101,7 +101,8 @@ def email_message(*, mail_from: str, to: list[str], subject: str, body: str, mes
     name, address = parseaddr(mail_from)
     message["From"] = formataddr((name, address), charset="utf-8")
     message["To"] = ", ".join(to)
-    message["Subject"] = Header(subject, "utf-8")
+    # typeshed types a header as str; the email package takes a Header, which is what keeps the spaces
+    message["Subject"] = Header(subject, "utf-8")  # type: ignore[assignment]
     message["Message-ID"] = message_id
     return message
 
