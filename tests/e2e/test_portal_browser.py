@@ -424,6 +424,12 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
 
     wait_for(in_report, what="the agreement in the report")
     shot(operator, "operator-report")
+    # On a phone the report keeps its column headers and scrolls inside itself, never the page (issue 32)
+    operator_phone = sign_in(browser, "center-kim", phone=True)
+    operator_phone.goto(f"{PORTAL}/operator/report?program_id={program['program_id']}")
+    assert operator_phone.locator("table.report thead th").first.is_visible()
+    assert operator_phone.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(operator_phone, "phone-operator-report")
     with operator.expect_download() as download:
         operator.click("a[href^='/operator/report.xlsx']")
     sheet = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active
@@ -554,6 +560,12 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
     assert company.locator("form[action$='/follow-ups/survey']").count() == 0
     assert "만족도 조사" in company.inner_text("#follow-up + table")
     shot(company, "company-follow-up-answered")
+    # The program report: the settlement by funding source (L1–L4) and the follow-up with the survey answered (M3)
+    operator.goto(f"{PORTAL}/operator/report?program_id={program['program_id']}")
+    assert "재원별 합계가 맞습니다" in operator.inner_text("main")
+    survey_line = operator.locator("#follow-up + table tr", has_text="만족도 조사").inner_text()
+    assert re.search(r"만족도 조사\t1\t1\t0", survey_line), survey_line
+    shot(operator, "operator-report-settlement-follow-up")
 
 
 # --- security --------------------------------------------------------------------------------------------------

@@ -347,3 +347,15 @@ def test_a_two_party_program_asks_for_no_expert():
     assert program["support"]["expert_party"] is False
     assert not [name for name in forms.labels_for(program) if name.startswith("expert.")]
     assert forms.EXPERT_SECTION not in [title for title, _ in forms.sections_for(program)]
+
+
+def test_the_follow_up_report_names_each_kind_and_question_in_words():
+    program = _program_file("gimpo-sos-2024")
+    survey, outcome = program["follow_up"]["survey_items"][0], program["follow_up"]["outcome_questions"][0]
+    m3 = {"program_id": "p", "as_of": "2027-01-01", "companies": 3,
+          "survey": {"owed": 3, "answered": 2, "overdue": 1, "mean": {survey["code"]: "4.50"}},
+          "outcome-6m": {"owed": 3, "answered": 1, "overdue": 0, "answers": {outcome["code"]: 1}}}
+    lines = report.follow_up_lines(m3, program)
+    assert [(line.kind, line.owed, line.answered, line.overdue) for line in lines] == [
+        ("6개월 성과 보고", 3, 1, 0), ("만족도 조사", 3, 2, 1)]
+    assert lines[1].detail == f"{survey['title']} 4.50" and lines[0].detail == f"{outcome['title']} 1"

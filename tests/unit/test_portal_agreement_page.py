@@ -26,11 +26,13 @@ def agreement(**over) -> dict:
     return {**base, **over}
 
 
-def page(role: str, found: dict, follow_ups: dict | None = None) -> str:
+def page(role: str, found: dict, follow_ups: dict | None = None, *, advance_percent: int = 0,
+         payments: list | None = None) -> str:
     user = SimpleNamespace(role=role, csrf_token="t", display_name="담당", brn="1234567890", login="x")
     html = TEMPLATES.env.get_template("agreement.html").render(
-        request=None, user=user, unread=0, agreement=found, logs=[], drafts=[], payments=[], party="center",
-        problems=[], documents=SUBSIDY_DOCUMENTS, uploads=uploads, follow_ups=follow_ups)
+        request=None, user=user, unread=0, agreement=found, logs=[], drafts=[], payments=payments or [],
+        party="center", problems=[], documents=SUBSIDY_DOCUMENTS, uploads=uploads, follow_ups=follow_ups,
+        advance_percent=advance_percent)
     return html
 
 
@@ -106,3 +108,25 @@ def test_outcome_answers_take_their_kinds():
     _, errors = forms.follow_up_answers({"answer.applied": "yes", "answer.amount": "천원", "answer.note": "x"},
                                         "outcome-6m", [], questions)
     assert set(errors) == {"amount"}
+
+
+def test_a_program_that_pays_an_advance_lets_the_company_ask_for_it_once():
+    assert "/advance-request" in actions(page("company", agreement(), advance_percent=50))
+    assert "/advance-request" not in actions(page("company", agreement(), advance_percent=0))
+    asked = [{"instalment": "advance", "purpose": "subsidy", "amount": 2_500_000, "status": "due",
+              "due_on": "2026-06-30"}]
+    html = page("company", agreement(), advance_percent=50, payments=asked)
+    assert "/advance-request" not in actions(html) and "보조금 선금" in html
+
+
+def test_the_operator_adjusts_a_due_payment_on_the_payments_page():
+    user = SimpleNamespace(role="operator", csrf_token="t", display_name="담당", login="x")
+    due = {"payment_id": "PAY-SUB-APP-1", "program_id": "gimpo-sos-2024", "payee_name": "(주)김포정밀",
+           "purpose": "subsidy", "instalment": "balance", "amount": 5_000_000, "due_on": "2026-12-30",
+           "status": "due", "overdue": False, "grant_decided_on": "2026-12-01", "paid_on": None,
+           "clawback_amount": None, "recovered_amount": 0}
+    html = TEMPLATES.env.get_template("payments.html").render(
+        request=None, user=user, unread=0, payments=[due], problems={},
+        program_names={"gimpo-sos-2024": "2024년 김포시 중소기업 SOS 컨설팅 지원사업"})
+    assert 'action="/operator/payments/PAY-SUB-APP-1/adjustments"' in html
+    assert "2024년 김포시 중소기업 SOS 컨설팅 지원사업" in html and ">PAY-SUB-APP-1<" not in html

@@ -42,9 +42,11 @@ async def _page(request: Request, user: User, agreement_id: str, problems: list 
     # M1: what the company owes after its report (the follow-up notices link here); its expert owes none
     follow_ups = None if user.role == "expert" else await services.get(
         user.person, "contracts", f"/agreements/{agreement_id}/follow-ups")
+    program = next((p for p in await services.programs(user.person) if p["program_id"] == found["program_id"]), {})
+    advance_percent = (program.get("payment_schedule") or {}).get("advance_percent") or 0
     return await render(request, "agreement.html", status_code, agreement=found, logs=logs, drafts=drafts,
                         payments=payments, party=party, problems=problems or [], documents=SUBSIDY_DOCUMENTS,
-                        uploads=uploads, follow_ups=follow_ups)
+                        uploads=uploads, follow_ups=follow_ups, advance_percent=advance_percent)
 
 
 @router.get("/agreements/{agreement_id}")
@@ -129,6 +131,16 @@ async def return_report(request: Request, agreement_id: str) -> Response:
     reasons = [line.strip() for line in str(form.get("reasons", "")).splitlines() if line.strip()]
     return await _act(request, user, agreement_id, "contracts", f"/agreements/{agreement_id}/report/return",
                       {"reasons": reasons})
+
+
+@router.post("/agreements/{agreement_id}/advance-request")
+async def advance_request(request: Request, services: PortalServices, agreement_id: str) -> Response:
+    """I1: once signed, the company of a program that pays an advance (선금) asks for it into its account."""
+    user, form = await posted(request, "company")
+    found = await services.get(user.person, "contracts", f"/agreements/{agreement_id}")
+    body = {"application_id": found["application_id"],
+            "account": {k: str(form.get(f"account.{k}", "")).strip() for k in ("bank", "number", "holder")}}
+    return await _act(request, user, agreement_id, "payments", "/advance-requests", body)
 
 
 @router.post("/agreements/{agreement_id}/give-up")

@@ -7,6 +7,7 @@ from decimal import Decimal
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from portal import labels
 from portal.web import PortalServices, posted, render, see_other, signed_in
 
 router = APIRouter()
@@ -17,9 +18,13 @@ LEVEL_NAMES = ("매우우수", "우수", "보통", "미흡", "매우미흡")
 async def rounds(request: Request, services: PortalServices) -> Response:
     user = await signed_in(request, "evaluator")
     found = await services.get(user.person, "evaluation", "/rounds")
+    # Closed rounds too: an evaluator looks back at what they scored (issue 32: a closed round showed nothing)
     assigned = {r["round_id"]: await services.get(user.person, "evaluation", f"/rounds/{r['round_id']}/applications")
-                for r in found if r["status"] == "open"}
-    return await render(request, "evaluator.html", rounds=found, assigned=assigned)
+                for r in found}
+    names = {p["program_id"]: p["name"] for p in await services.programs(user.person)}
+    return await render(request, "evaluator.html", rounds=found, assigned=assigned,
+                        round_names={r["round_id"]: labels.round_name(r["round_id"], r["program_id"], names)
+                                     for r in found})
 
 
 def normalised(levels: dict[str, int], sheet: dict) -> Decimal:

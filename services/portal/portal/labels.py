@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from typing import Mapping
 
 from sme_schemas.periods import korean_day, korean_time
 
@@ -92,6 +93,17 @@ AMENDABLE = {"term_end": "협약 종료일", "agreed_amount": "협약금액", "m
              "follow_up_sessions": "최소 사후 횟수", "expert_name": "전문가", "expert_affiliation": "전문가 소속"}
 CONFLICT = {"employer": "신청 기업에 재직 중", "former-employer": "신청 기업에 최근 재직",  # F6
             "expert": "신청 기업의 전문가", "competitor": "경쟁 관계", "declared": "본인 신고"}
+
+
+def round_label(round_id: str, program_id: str) -> str:
+    """'1회차 심사': evaluation numbers a program's rounds <program>-r<n>."""
+    number = round_id.removeprefix(f"{program_id}-r")
+    return f"{number}회차 심사" if number.isdigit() else "심사 회차"
+
+
+def round_name(round_id: str, program_id: str, program_names: Mapping[str, str]) -> str:
+    """A round as people call it: '2024년 김포시 중소기업 SOS 컨설팅 지원사업 1회차 심사'."""
+    return f"{program_names.get(program_id, '다른 기관 사업')} {round_label(round_id, program_id)}"
 
 
 def payment_kind(payment: dict) -> str:

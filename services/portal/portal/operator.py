@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from portal import forms, report as program_report, store
+from portal import forms, labels, report as program_report, store
 from portal.services import Person, ServiceUnavailable, Services
 from sme_runtime.routes import Transactions
 from portal.web import (
@@ -66,8 +66,13 @@ async def ruling(request: Request, services: PortalServices, application_id: str
 @router.get("/operator/rounds")
 async def rounds(request: Request, services: PortalServices) -> Response:
     user = await signed_in(request, "operator")
+    programs = await services.programs(user.person)
     return await render(request, "rounds.html", rounds=await services.get(user.person, "evaluation", "/rounds"),
-                        programs=await services.programs(user.person), problems=[])
+                        programs=programs, program_names=_names(programs), problems=[])
+
+
+def _names(programs: list[dict]) -> dict[str, str]:
+    return {p["program_id"]: p["name"] for p in programs}
 
 
 @router.post("/operator/rounds")
@@ -77,8 +82,9 @@ async def open_round(request: Request, services: PortalServices) -> Response:
     answer = await services.call(user.person, "evaluation", "POST", "/rounds", json=body)
     if answer.ok:
         return see_other(f"/operator/rounds/{answer.body['round_id']}")
+    programs = await services.programs(user.person)
     return await render(request, "rounds.html", 422, rounds=await services.get(user.person, "evaluation", "/rounds"),
-                        programs=await services.programs(user.person),
+                        programs=programs, program_names=_names(programs),
                         problems=[forms.field_errors(answer.problems)])
 
 
@@ -93,8 +99,9 @@ async def _round_page(request: Request, round_id: str, problems: list, status_co
     found = await services.get(user.person, "evaluation", f"/rounds/{round_id}")
     pool = await services.get(user.person, "evaluation", "/evaluators")
     ranked = sorted((a for a in found["applications"] if a.get("rank")), key=lambda a: a["rank"])
+    names = _names(await services.programs(user.person))
     return await render(request, "round.html", status_code, round=found, pool=pool, ranked=ranked,
-                        problems=problems)
+                        problems=problems, round_name=labels.round_name(round_id, found["program_id"], names))
 
 
 @router.post("/operator/rounds/{round_id}/committee")
@@ -247,6 +254,18 @@ async def return_request(request: Request, payment_id: str) -> Response:
     return await _payment_action(request, payment_id, "return", {"reasons": reasons}, user)
 
 
+@router.post("/operator/payments/{payment_id}/adjustments")
+async def adjust_payment(request: Request, payment_id: str) -> Response:
+    """P4: the amount or the due date changed, with the reason (a late or incomplete obligation)."""
+    user, form = await posted(request, "operator")
+    body: dict[str, Any] = {"reason": str(form.get("reason", "")).strip()}
+    if str(form.get("amount", "")).strip():
+        body["amount"] = _won(form)
+    if str(form.get("due_on", "")).strip():
+        body["due_on"] = str(form.get("due_on")).strip()
+    return await _payment_action(request, payment_id, "adjustments", body, user)
+
+
 @router.get("/operator/dead-letters")
 async def dead_letters(request: Request, services: PortalServices) -> Response:
     user = await signed_in(request, "operator")
@@ -272,9 +291,15 @@ async def _report(request: Request, program_id: str) -> tuple[dict, list[program
 
 @router.get("/operator/report")
 async def report_page(request: Request, program_id: str) -> Response:
+    """The program report with its settlement by funding source (정산, L1–L4) and its follow-up (사후관리, M3)."""
     program, rows = await _report(request, program_id)
+    user = await signed_in(request, "operator")
+    services: Services = services_of(request)
+    settlement = await services.get(user.person, "payments", f"/programs/{program_id}/settlement")
+    follow_up = await services.get(user.person, "contracts", f"/programs/{program_id}/follow-up")
     return await render(request, "report.html", program=program, rows=rows, totals=program_report.totals(rows),
-                        generated=now())
+                        generated=now(), settlement=settlement,
+                        follow_up=program_report.follow_up_lines(follow_up, program))
 
 
 @router.get("/operator/report.csv")

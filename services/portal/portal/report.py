@@ -105,3 +105,31 @@ def as_xlsx(report: list[ReportRow], title: str) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+@dataclass(frozen=True)
+class FollowUpRow:
+    """M3, one obligation kind of the program's follow-up as a line of the report."""
+
+    kind: str  # 만족도 조사, 6개월 성과 보고
+    owed: int
+    answered: int
+    overdue: int
+    detail: str  # the survey's means, or the outcomes' counts and totals
+
+
+def follow_up_lines(report: dict, program: dict) -> list[FollowUpRow]:
+    """contracts' M3 report (one entry per kind beside program_id, as_of and companies) as report lines, each
+    question by its title in the program file."""
+    terms = program.get("follow_up") or {}
+    titles = {q["code"]: q["title"] for q in [*terms.get("survey_items", ()), *terms.get("outcome_questions", ())]}
+    lines = []
+    for kind, line in sorted((k, v) for k, v in report.items() if isinstance(v, dict)):
+        if "mean" in line:
+            detail = ", ".join(f"{titles.get(code, '문항')} {mean}" for code, mean in line["mean"].items()
+                               if mean is not None)
+        else:
+            detail = ", ".join(f"{titles.get(code, '문항')} {value:,}"
+                               for code, value in line.get("answers", {}).items())
+        lines.append(FollowUpRow(labels.follow_up(kind), line["owed"], line["answered"], line["overdue"], detail))
+    return lines
