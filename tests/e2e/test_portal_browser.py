@@ -32,7 +32,7 @@ from deploy.local.procs import (
     REGISTRIES, ServiceProcess, evaluation_env, intake_env, registry_processes, screening_env, screening_processes,
     service_env,
 )
-from deploy.sample.program_call import sample_forms
+from deploy.sample.program_call import demo_program, sample_forms
 from deploy.local.procs import demo_agencies, signer
 from sme_runtime.auth import Role, mint_token
 from sme_runtime.keys import new_keys
@@ -47,6 +47,7 @@ WORKERS = {r: 18212 + i for i, r in enumerate(REGISTRIES)}
 REGISTRY_PORTS = {r: 18301 + i for i, r in enumerate(REGISTRIES)}
 PORTAL = f"http://127.0.0.1:{PORTS['portal']}"
 PASSWORD = "portal-test-pass-2026"
+SMART_FACTORY = ROOT / "deploy" / "programs" / "gimpo-smart-factory-2026.json"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
@@ -123,6 +124,9 @@ def stack(infrastructure, programs_dir, tmp_path_factory):
     before = {k: os.environ.get(k) for k in ("SME_JWKS", "SME_SIGNING_KEY")}
     os.environ.update(SME_JWKS=str(keys / "jwks.json"), SME_SIGNING_KEY=str(keys / "signing-key.pem"))
     program = json.loads((programs_dir / "gimpo-sos-demo.json").read_text("utf-8"))
+    # The smart-factory program beside SOS, as a demo call open now: the portal must speak each one's words
+    factory = demo_program(datetime.now(KST), program_id="gimpo-smart-factory-demo", source=SMART_FACTORY)
+    (programs_dir / "gimpo-smart-factory-demo.json").write_text(json.dumps(factory, ensure_ascii=False), "utf-8")
     forms = sample_forms(program, today_in_korea(), count=2, seed=15)
     applicant, other = applicant_form(program), forms[1]
     brn = applicant["company"]["business_registration_number"]
@@ -185,7 +189,7 @@ def stack(infrastructure, programs_dir, tmp_path_factory):
                 "agency": program["agency"]}).raise_for_status()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         yield {"program": program, "applicant": applicant, "other": other, "mailbox": mailbox, "execution": execution,
-               "portal_env": portal_env}
+               "portal_env": portal_env, "factory": factory}
     finally:
         for p in processes:
             p.stop()
@@ -566,6 +570,48 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
     survey_line = operator.locator("#follow-up + table tr", has_text="만족도 조사").inner_text()
     assert re.search(r"만족도 조사\t1\t1\t0", survey_line), survey_line
     shot(operator, "operator-report-settlement-follow-up")
+
+
+def test_a_smart_factory_company_is_spoken_to_in_its_programs_words(stack, browser):
+    """Issue 32: the smart-factory call beside SOS — its form asks for the build and its supplier, its notices and
+    e-mails carry its own name, and none of its pages show an internal id or English."""
+    factory = stack["factory"]
+    form = sample_forms(factory, today_in_korea(), count=3, seed=32)[2]
+    brn = form["company"]["business_registration_number"]
+    account(stack["portal_env"], "company", form["company"]["name"], "pm@factory.example", brn=brn)
+    company = sign_in(browser, brn)
+    assert factory["name"] in company.inner_text("main")
+    shot(company, "factory-company-dashboard")
+    company.goto(f"{PORTAL}/applications/new?program_id={factory['program_id']}")
+    page = company.inner_text("main")
+    assert "구축 희망분야" in page and "공급기업" in page and "스마트공장 구축 계획" in page
+    assert "컨설팅 희망분야" not in page and "컨설턴트" not in page
+    shot(company, "factory-application-form")
+
+    # The company's own system files it (as another municipal system would), with the company's token
+    token = mint_token(signer(), subject=f"company:{brn}", role=Role.COMPANY, brn=brn)
+    filed = httpx.post(f"http://127.0.0.1:{PORTS['intake']}/applications", json=form,
+                       headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"factory-{brn}"})
+    assert filed.status_code == 201, filed.text
+    application_id = filed.json()["application_id"]
+
+    def told() -> bool:
+        company.goto(f"{PORTAL}/notifications")
+        return "[스마트공장 구축] 신청이 접수되었습니다" in company.inner_text("main")
+
+    wait_for(told, what="the smart-factory notice in the portal")
+    assert "SOS" not in company.inner_text("main")
+    shot(company, "factory-company-notifications")
+
+    def factory_mail() -> list[str]:
+        return [str(email.header.make_header(email.header.decode_header(email.message_from_string(text)["Subject"])))
+                for to, text in stack["mailbox"].messages if "pm@factory.example" in to]
+
+    wait_for(factory_mail, what="the smart-factory e-mail")
+    assert factory_mail()[0] == "[스마트공장 구축] 신청이 접수되었습니다"
+    company.goto(f"{PORTAL}/applications/{application_id}")
+    assert factory["name"] in company.inner_text("main") and company.locator("#status").count() == 1
+    shot(company, "factory-application")
 
 
 # --- security --------------------------------------------------------------------------------------------------

@@ -359,3 +359,14 @@ def test_the_follow_up_report_names_each_kind_and_question_in_words():
     assert [(line.kind, line.owed, line.answered, line.overdue) for line in lines] == [
         ("6개월 성과 보고", 3, 1, 0), ("만족도 조사", 3, 2, 1)]
     assert lines[1].detail == f"{survey['title']} 4.50" and lines[0].detail == f"{outcome['title']} 1"
+
+
+@pytest.mark.parametrize("round_id, program_id, name", [
+    ("gimpo-sos-2024-r1", "gimpo-sos-2024", "2024년 김포시 중소기업 SOS 컨설팅 지원사업 1회차 심사"),
+    ("gimpo-sos-2024-r12", "gimpo-sos-2024", "2024년 김포시 중소기업 SOS 컨설팅 지원사업 12회차 심사"),
+    ("legacy-round", "gimpo-sos-2024", "2024년 김포시 중소기업 SOS 컨설팅 지원사업 심사 회차"),
+    ("seoul-x-r2", "seoul-x", "다른 기관 사업 2회차 심사"),
+])
+def test_a_round_is_called_by_its_program_and_number_never_its_id(round_id, program_id, name):
+    names = {"gimpo-sos-2024": "2024년 김포시 중소기업 SOS 컨설팅 지원사업"}
+    assert labels.round_name(round_id, program_id, names) == name
