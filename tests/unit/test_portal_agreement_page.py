@@ -130,3 +130,18 @@ def test_the_operator_adjusts_a_due_payment_on_the_payments_page():
         program_names={"gimpo-sos-2024": "2024년 김포시 중소기업 SOS 컨설팅 지원사업"})
     assert 'action="/operator/payments/PAY-SUB-APP-1/adjustments"' in html
     assert "2024년 김포시 중소기업 SOS 컨설팅 지원사업" in html and ">PAY-SUB-APP-1<" not in html
+
+
+def test_why_a_report_cannot_be_submitted_yet_is_said_in_korean_with_the_counts():
+    blocked = agreement(report_problems=[{"field": "sessions", "rule": "C3",
+                                          "message": "on-site consulting on 2 days; at least 10 days"}])
+    html = page("company", blocked)
+    assert "현장 컨설팅 2일 (최소 10일)" in html and "on-site consulting" not in html
+
+
+def test_why_a_round_cannot_close_is_said_in_korean():
+    assert forms.close_problem({"field": "applications.APP-1", "rule": "S3", "message":
+                                "(주)김포정밀: 2 valid scores of the 3 needed; not yet scored by EV-03"}) == (
+        "(주)김포정밀: 유효한 평가 점수가 아직 모자랍니다 (위원 점수, 이해충돌 제외 확인)")
+    assert forms.close_problem({"field": "committee", "rule": "S3", "message": "no committee"}) == (
+        "평가위원회를 아직 구성하지 않았습니다")

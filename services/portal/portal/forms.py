@@ -322,3 +322,13 @@ def amendment(posted: Mapping[str, Any]) -> dict[str, Any]:
             plain = value.replace(",", "")
             body[name] = int(plain) if name in AMENDMENT_NUMBERS and plain.isdigit() else value
     return body
+
+
+def close_problem(problem: Mapping[str, str]) -> str:
+    """S3: why a round cannot close yet, in Korean (evaluation names the company before a colon, then says in
+    English how many valid scores it has)."""
+    field, message = problem.get("field", ""), problem.get("message", "")
+    if field.startswith("applications.") and ":" in message:
+        return f"{message.split(':', 1)[0]}: 유효한 평가 점수가 아직 모자랍니다 (위원 점수, 이해충돌 제외 확인)"
+    return {"committee": "평가위원회를 아직 구성하지 않았습니다",
+            "applications": "순위를 매길 신청이 없습니다"}.get(field, plain_message(message))
