@@ -295,11 +295,12 @@ async def report_page(request: Request, program_id: str) -> Response:
     program, rows = await _report(request, program_id)
     user = await signed_in(request, "operator")
     services: Services = services_of(request)
-    settlement = await services.get(user.person, "payments", f"/programs/{program_id}/settlement")
-    follow_up = await services.get(user.person, "contracts", f"/programs/{program_id}/follow-up")
+    # Another agency's program has, for this caller, neither (T1): its report is empty, not an error
+    settlement = await services.call(user.person, "payments", "GET", f"/programs/{program_id}/settlement")
+    follow_up = await services.call(user.person, "contracts", "GET", f"/programs/{program_id}/follow-up")
     return await render(request, "report.html", program=program, rows=rows, totals=program_report.totals(rows),
-                        generated=now(), settlement=settlement,
-                        follow_up=program_report.follow_up_lines(follow_up, program))
+                        generated=now(), settlement=settlement.body if settlement.ok else None,
+                        follow_up=program_report.follow_up_lines(follow_up.body, program) if follow_up.ok else [])
 
 
 @router.get("/operator/report.csv")
