@@ -5,7 +5,8 @@ submits; an operator rules on the review screening asks for; an evaluator declar
 the round (watching its progress) and downloads the program report; a company cannot open another company's
 application, an evaluator cannot open a conflicted one. Screenshots of each main page land in
 .local-test/artifacts/portal/. The security tests beside it: CSRF refused, session fixation prevented, brute force
-locked out, upload path traversal refused."""
+locked out, upload path traversal refused. Everything runs twice: for the SOS call and for the smart-factory call
+(issue 32), the same pages in each program's words."""
 from __future__ import annotations
 
 import asyncio
@@ -114,8 +115,9 @@ def applicant_form(program: dict) -> dict:
     return form
 
 
-@pytest.fixture(scope="module")
-def stack(infrastructure, programs_dir, tmp_path_factory):
+# Issue 32: every role's pages run for the SOS call and for the smart-factory call, the same code
+@pytest.fixture(scope="module", params=["gimpo-sos-demo", "gimpo-smart-factory-demo"])
+def stack(request, infrastructure, programs_dir, tmp_path_factory):
     from tests.integration.conftest import reset_databases
 
     reset_databases()
@@ -130,10 +132,10 @@ def stack(infrastructure, programs_dir, tmp_path_factory):
     new_keys(keys)
     before = {k: os.environ.get(k) for k in ("SME_JWKS", "SME_SIGNING_KEY")}
     os.environ.update(SME_JWKS=str(keys / "jwks.json"), SME_SIGNING_KEY=str(keys / "signing-key.pem"))
-    program = json.loads((programs_dir / "gimpo-sos-demo.json").read_text("utf-8"))
     # The smart-factory program beside SOS, as a demo call open now: the portal must speak each one's words
     factory = demo_program(datetime.now(KST), program_id="gimpo-smart-factory-demo", source=SMART_FACTORY)
     (programs_dir / "gimpo-smart-factory-demo.json").write_text(json.dumps(factory, ensure_ascii=False), "utf-8")
+    program = json.loads((programs_dir / f"{request.param}.json").read_text("utf-8"))
     forms = sample_forms(program, today_in_korea(), count=2, seed=15)
     applicant, other = applicant_form(program), forms[1]
     brn = applicant["company"]["business_registration_number"]
