@@ -26,6 +26,9 @@ class Desk:
     def company(self, brn: str) -> dict[str, str]:
         return self._as(Role.COMPANY, f"company:{brn}", brn)
 
+    def evaluator(self, evaluator_id: str) -> dict[str, str]:
+        return self._as(Role.EVALUATOR, evaluator_id)
+
     def call(self, method: str, path: str, *, headers: dict, expect: tuple[int, ...] = (200, 201), **kw) -> Any:
         response = self.http.request(method, path, headers=headers, **kw)
         if response.status_code not in expect:

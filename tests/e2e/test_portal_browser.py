@@ -39,6 +39,7 @@ from deploy.local.procs import demo_agencies, signer
 from sme_runtime.auth import Role, mint_token
 from sme_runtime.keys import new_keys
 from sme_schemas.periods import KST
+from tests.readable import unreadable_text
 from tests.support import KAFKA, ROOT, TEST_ENV, consumer_groups, screening_groups, start_groups_at_end
 
 ARTIFACTS = ROOT / ".local-test" / "artifacts" / "portal"
@@ -145,6 +146,12 @@ def stack(request, infrastructure, programs_dir, tmp_path_factory):
                                           "tax_type_cd": "01", "end_dt": "", "start_dt": "20100101",
                                           "p_nm": applicant["company"]["ceo_name"][0] + "철수"}},
                 "credit": {brn: []}, "sanctions": {brn: []}, "projects": []}
+    # The other company applies too (through its own system) and is what the registries say it is: it is selected
+    # beside the applicant and gives up (C6) in the browser
+    registry["business_status"][other_brn] = {
+        "b_stt": "계속사업자", "b_stt_cd": "01", "tax_type": "부가가치세 일반과세자", "tax_type_cd": "01", "end_dt": "",
+        "start_dt": other["company"]["founded_on"].replace("-", ""), "p_nm": other["company"]["ceo_name"]}
+    registry["credit"][other_brn], registry["sanctions"][other_brn] = [], []
     data = tmp_path_factory.mktemp("registry") / "registry.json"
     data.write_text(json.dumps(registry, ensure_ascii=False), "utf-8")
     programs = f"{ROOT / 'deploy/programs'}:{programs_dir}"
@@ -237,19 +244,44 @@ def shot(page, name: str) -> None:
     assert not unreadable, f"{name}: text a person cannot read: {unreadable}"
 
 
-# What no page may show a person (issue 32): an internal identifier or code (docs:// URIs, payment ids, English
-# enum values) or English words strung together (a library's message, a list of party codes)
-INTERNAL = re.compile(r"docs://|portal://|PAY-[A-Z]+-|\b(?:former-employer|in-force|given-up|evaluator-allowance|"
-                      r"on-site|follow-up|selection-recheck|waitlisted|below-pass-mark)\b")
-ENGLISH_SENTENCE = re.compile(r"\b[A-Za-z]{2,}(?:,? [A-Za-z]+){2,}\b")
+# Where a notice that asks for something lands (issue 32): the element its link names holds the action's form, or a
+# form follows it before the next heading
+FORM_AT = """(id) => { const el = document.getElementById(id); if (!el) return 'no element #' + id;
+  if (el.matches('form') || el.querySelector('form')) return 'form';
+  for (let n = el.nextElementSibling; n && !/^H[12]$/.test(n.tagName); n = n.nextElementSibling)
+    if (n.matches('form') || n.querySelector('form')) return 'form';
+  return 'no form at #' + id; }"""
 
 
-def unreadable_text(text: str) -> list[str]:
-    found = []
-    for line in text.splitlines():
-        for pattern in (INTERNAL, ENGLISH_SENTENCE):
-            found += [f"{m.group(0)!r} in {line.strip()[:80]!r}" for m in pattern.finditer(line)]
-    return found
+def follow_notice(page, kind: str, name: str) -> str:
+    """Opens the newest notice of `kind` by its link, as its reader would, and checks the page it lands on has the
+    action's form at the part the link names. Returns the page's address without the part."""
+    def arrived() -> bool:
+        page.goto(f"{PORTAL}/notifications")
+        return page.locator(f"li[data-kind='{kind}'] a").count() > 0
+
+    wait_for(arrived, what=f"a {kind} notice")
+    href = page.locator(f"li[data-kind='{kind}'] a").first.get_attribute("href")
+    page.goto("about:blank")
+    response = page.goto(f"{PORTAL}{href}")
+    assert response.ok, (kind, href, response.status)
+    part = href.partition("#")[2]
+    assert part and page.evaluate(FORM_AT, part) == "form", (kind, href, page.evaluate(FORM_AT, part))
+    shot(page, name)
+    return page.url.partition("#")[0]
+
+
+def every_notice_opens(page, who: str) -> int:
+    """Each notice's link opens a page its reader may see, in Korean (not an error page, not the sign-in)."""
+    page.goto(f"{PORTAL}/notifications")
+    links = [a.get_attribute("href") for a in page.locator("ul.notices li a").all()]
+    assert links, f"{who} has no notices"
+    for href in links:
+        page.goto("about:blank")  # two links to parts of one page: the second would not load it again
+        response = page.goto(f"{PORTAL}{href}")
+        assert response.ok and "/login" not in page.url, (who, href, response.status)
+        assert not unreadable_text(page.inner_text("body")), (who, href, unreadable_text(page.inner_text("body")))
+    return len(links)
 
 
 def flat(form: dict) -> dict[str, str]:
@@ -324,6 +356,13 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
     application_id = application_url.rsplit("/", 1)[1]
     assert "접수" in company.inner_text("main")
     assert company.locator("a[href^='/files/up_']").count() == len(evidence)
+    other_form = stack["other"]
+    other_brn = other_form["company"]["business_registration_number"]
+    token = mint_token(signer(), subject=f"company:{other_brn}", role=Role.COMPANY, brn=other_brn)
+    filed = httpx.post(f"http://127.0.0.1:{PORTS['intake']}/applications", json=other_form,
+                       headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"other-{other_brn}"})
+    assert filed.status_code == 201, filed.text
+    other_id = filed.json()["application_id"]
 
     def reached(stage: str):
         company.goto(application_url)
@@ -348,7 +387,8 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
 
     operator = sign_in(browser, "center-kim")
     shot(operator, "operator-overview")
-    operator.goto(f"{PORTAL}/operator/reviews")
+    # The review notice lands on this application's card, with its ruling form
+    assert follow_notice(operator, "manual-review", "operator-review-notice").endswith("/operator/reviews")
     card = operator.locator(f"#review-{application_id}")
     assert "X4" in card.inner_text()
     shot(operator, "operator-reviews")
@@ -361,9 +401,9 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
 
     # The round: opened and seated in the browser, once evaluation has the passed application
     evaluation = f"http://127.0.0.1:{PORTS['evaluation']}"
-    wait_for(lambda: any(a["application_id"] == application_id for a in httpx.get(
-        f"{evaluation}/applications", params={"program_id": program["program_id"]}, headers=operator_headers()).json()),
-        what="evaluation to take the passed application")
+    wait_for(lambda: {application_id, other_id} <= {a["application_id"] for a in httpx.get(
+        f"{evaluation}/applications", params={"program_id": program["program_id"]}, headers=operator_headers()).json()},
+        what="evaluation to take both passed applications")
     operator.goto(f"{PORTAL}/operator/rounds")
     operator.select_option("#program_id", program["program_id"])
     operator.click("form[action='/operator/rounds'] button")
@@ -399,11 +439,14 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
     shot(conflicted, "evaluator-conflicted-refused")
 
     path = f"/rounds/{round_id}/applications/{application_id}"
-    for ev in ("EV-02", "EV-03"):
-        httpx.put(f"{evaluation}{path}/declaration", headers=evaluator_headers(ev),
+    other_path = f"/rounds/{round_id}/applications/{other_id}"
+    seated = httpx.get(f"{evaluation}/rounds/{round_id}", headers=operator_headers()).json()["applications"]
+    other_panel = next(a["assigned_evaluators"] for a in seated if a["application_id"] == other_id)
+    for ev, scored in (("EV-02", path), ("EV-03", path), *((e, other_path) for e in other_panel)):
+        httpx.put(f"{evaluation}{scored}/declaration", headers=evaluator_headers(ev),
                   json={"conflicted": False}).raise_for_status()
-        sheet = httpx.get(f"{evaluation}{path}", headers=evaluator_headers(ev)).json()["committee_sheet"]
-        httpx.put(f"{evaluation}{path}/score", headers=evaluator_headers(ev),
+        sheet = httpx.get(f"{evaluation}{scored}", headers=evaluator_headers(ev)).json()["committee_sheet"]
+        httpx.put(f"{evaluation}{scored}/score", headers=evaluator_headers(ev),
                   json={"levels": {i["code"]: i["levels"][0] for i in sheet["items"]}}).raise_for_status()
 
     operator.goto(f"{PORTAL}/operator/rounds/{round_id}")
@@ -417,7 +460,7 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
     assert "순위를 계산합니다" in progress and "선정 후보를 정했습니다" in progress
     # X11: the registry still names another CEO, word for word as at screening, so the operator's clearance
     # stands and the re-check does not come back to the queue (it says why)
-    assert "재확인(X11)이 끝났습니다" in progress
+    assert "선정 전 재확인(제재·중복·신용)이 끝났습니다" in progress
     screened = httpx.get(f"http://127.0.0.1:{PORTS['screening']}/applications/{application_id}",
                          headers=operator_headers()).text
     assert "서류 검토 때의 판단 유지" in screened
@@ -449,7 +492,7 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
     values = [[c.value for c in row] for row in sheet.iter_rows()]
     assert values[1][:2] == ["순위", "기업명"]
     body = [r for r in values[2:] if r[1] not in (None, "합계")]
-    assert [r[1] for r in body] == [applicant["company"]["name"]]
+    assert sorted(r[1] for r in body) == sorted([applicant["company"]["name"], other_form["company"]["name"]])
     assert values[-1][1] == "합계" and values[-1][6] == sum(r[6] for r in body) > 0
 
     # The company heard of it: in the portal and by e-mail (the notifier, from the events)
@@ -463,20 +506,51 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
     assert applicant["company"]["name"] in company.inner_text("main")
     shot(company, "company-agreements")
 
-    # C1: the three parties sign in the portal, each on their own page; the third signature puts it in force
-    company.click("table a")
-    agreement_url = company.url
+    # C6: the other selected company gives up before signing, in the browser, from its selection notice; the center
+    # approves it with the participation restriction (X10)
+    other_url = follow_notice(other, "selected", "other-selected-notice")
+    other.click("#give-up summary")
+    other.fill("#give-up-reason", "대표자 건강 악화로 사업 수행이 어렵습니다")
+    other.click("form[action$='/give-up'] button")
+    other.wait_for_load_state()
+    assert "센터 승인 대기" in other.inner_text("#give-up-filed")
+    operator.goto(other_url)
+    assert "대표자 건강 악화" in operator.inner_text("#approve-give-up")
+    operator.click("#approve-give-up button")
+    operator.wait_for_load_state()
+    ended = operator.inner_text("#ended")
+    assert "포기" in ended and "대표자 건강 악화" in ended and "참여 제한" in ended, ended
+    shot(operator, "operator-give-up-approved")
+    other.goto(other_url)
+    assert "참여 제한" in other.inner_text("#ended")
+    shot(other, "other-given-up")
+
+    # C1: the three parties sign in the portal, each on their own page; the third signature puts it in force.
+    # The selection notice lands on the agreement's sign form (issue 32: it led to the list)
+    agreement_url = follow_notice(company, "selected", "company-selected-notice")
+    assert re.search(r"/agreements/[^/]+$", agreement_url), agreement_url
     company.click("form[action$='/sign'] button")
     company.wait_for_load_state()
     assert re.search(r"서명\n기업 \d{4}-", company.inner_text("dl.facts"))  # parties by name (issue 32)
     expert = sign_in(browser, "expert-one")
-    expert.goto(agreement_url)
+    assert follow_notice(expert, "selected", "expert-selected-notice") == agreement_url
     expert.click("form[action$='/sign'] button")
     expert.wait_for_load_state()
     operator.goto(agreement_url)
     operator.click("form[action$='/sign'] button")
     operator.wait_for_load_state()
     assert "협약 체결" in operator.inner_text("dl.facts")
+    # C5: the parties agreed one more on-site session; the center records it in the browser
+    least = int(re.search(r"지금 (\d+)회", operator.text_content("label[for=amend-minimum_sessions]")).group(1))
+    operator.click("#amend summary")
+    operator.fill("#amend-minimum_sessions", str(least + 1))
+    operator.check("[name='agreed_by.company']")
+    operator.check("[name='agreed_by.expert']")
+    operator.fill("#amend-reason", "현장 진단 1회 추가에 기업·전문가 합의")
+    operator.click("form[action$='/amendments'] button")
+    operator.wait_for_load_state()
+    assert f"최소 현장 횟수 {least} → {least + 1}" in operator.inner_text("#amendments + ul")
+    shot(operator, "operator-agreement-amended")
     # C3: the expert logs an on-site session with a photo; the company sees it and can open the photo
     expert.goto(agreement_url)
     expert.click("details summary")
@@ -500,8 +574,8 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
     agreement_id = agreement_url.rsplit("/", 1)[1]
     contracts = f"http://127.0.0.1:{PORTS['contracts']}"
     photo_ref = f"portal://uploads/{photo.rsplit('/', 1)[1]}"
-    for day in range(1, 13):
-        kind = "on-site" if day <= 9 else "follow-up"
+    for day in range(1, 14):
+        kind = "on-site" if day <= 10 else "follow-up"
         httpx.post(f"{contracts}/agreements/{agreement_id}/sessions", headers=expert_headers(brn), json={
             "held_on": (today_in_korea() + timedelta(days=day)).isoformat(), "hours": 3, "kind": kind,
             "place": "김포 본사", "notes": f"{day}회차 컨설팅", "photo_refs": [photo_ref] if kind == "on-site" else []},
@@ -523,26 +597,55 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
     operator.click("form[action$='/report/return'] button")
     operator.wait_for_load_state()
     wait_for(lambda: reached("결과보고 보완 요청"), what="the returned report on the company's timeline")
+    assert follow_notice(company, "report-returned", "company-report-returned-notice") == agreement_url
+    assert follow_notice(expert, "report-returned", "expert-report-returned-notice") == agreement_url
     submit_report()
     operator.goto(agreement_url)
     operator.click("form[action$='/report/accept'] button")
     operator.wait_for_load_state()
     assert "완료" in operator.inner_text("dl.facts")
 
-    # P1: the company files 서식4 in the browser; payments owes it within 30 days (P3) and the operator pays
-    company.goto(agreement_url)
+    # P1: the company files 서식4 in the browser, from the acceptance notice's link; payments owes it within 30 days
+    # (P3); the center returns it once as deficient, the company files it again from the return notice's link
+    assert follow_notice(company, "report-accepted", "company-report-accepted-notice") == agreement_url
     cost = applicant["consulting"]["cost_excluding_vat"] * 11 // 10
-    company.fill("#cost", str(cost))
-    for name in ("quote_ref", "transaction_statement_ref", "tax_invoice_ref", "deposit_receipt_ref",
-                 "bankbook_copy_ref"):
-        company.set_input_files(f"#{name}", str(tmp_path / "fee.pdf"))
-    company.fill("#bank", "농협은행")
-    company.fill("#number", "301-1234-5678-91")
-    company.click("form[action$='/subsidy-request'] button.primary")
-    company.wait_for_load_state()
-    assert "지급 예정" in company.inner_text("main")
+
+    def file_subsidy_request() -> None:
+        company.fill("#cost", str(cost))
+        for name in ("quote_ref", "transaction_statement_ref", "tax_invoice_ref", "deposit_receipt_ref",
+                     "bankbook_copy_ref"):
+            company.set_input_files(f"#{name}", str(tmp_path / "fee.pdf"))
+        company.fill("#bank", "농협은행")
+        company.fill("#number", "301-1234-5678-91")
+        company.click("form[action$='/subsidy-request'] button.primary")
+        company.wait_for_load_state()
+        assert "지급 예정" in company.inner_text("main")
+
+    file_subsidy_request()
     shot(company, "company-subsidy-requested")
     wait_for(lambda: reached("보조금 지급 예정"), what="PaymentDue on the company's timeline")
+    operator.goto(f"{PORTAL}/operator/payments")
+    row = operator.locator("tr", has_text=applicant["company"]["name"]).filter(has_text="지급 예정")
+    row.locator("form.return textarea").fill("세금계산서 공급가액이 견적서와 다릅니다")
+    row.locator("form.return button").click()
+    operator.wait_for_load_state()
+    wait_for(lambda: reached("보조금 청구 반려"), what="the returned request on the company's timeline")
+    assert follow_notice(company, "subsidy-request-returned", "company-request-returned-notice") == agreement_url
+    assert "세금계산서 공급가액이 견적서와 다릅니다" in company.inner_text("#request-returned")
+    file_subsidy_request()
+    wait_for(lambda: company.goto(application_url) and company.locator(".timeline li", has_text="보조금 지급 예정")
+             .count() == 2, what="the second PaymentDue on the company's timeline")
+    # P4: the company's bank details are late, so the center moves the due date a week in the browser
+    operator.goto(f"{PORTAL}/operator/payments")
+    row = operator.locator("tr", has_text=applicant["company"]["name"]).filter(has_text="지급 예정")
+    due = date.fromisoformat(re.search(r"\d{4}-\d\d-\d\d", row.locator("td").nth(4).inner_text()).group(0))
+    row.locator("details.adjust summary").click()
+    row.locator("[name=due_on]").fill((due + timedelta(days=7)).isoformat())
+    row.locator("[name=reason]").fill("통장 사본 확인이 늦어 지급 기한 7일 연장")
+    row.locator("form.adjustment button").click()
+    operator.wait_for_load_state()
+    row = operator.locator("tr", has_text=applicant["company"]["name"]).filter(has_text="지급 예정")
+    assert (due + timedelta(days=7)).isoformat() in row.inner_text()
     # 교부결정 통지, then the payment: two steps, each on the company's timeline
     operator.goto(f"{PORTAL}/operator/payments")
     row = operator.locator("tr", has_text=applicant["company"]["name"]).filter(has_text="지급 예정")
@@ -579,6 +682,37 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
     survey_line = operator.locator("#follow-up + table tr", has_text="만족도 조사").inner_text()
     assert re.search(r"만족도 조사\t1\t1\t0", survey_line), survey_line
     shot(operator, "operator-report-settlement-follow-up")
+
+    # C7: false evidence found after the payment — the center terminates the completed agreement in the browser and
+    # the subsidy is clawed back; the company's notice lands on how it ended; the money coming back is recorded
+    operator.goto(agreement_url)
+    operator.click("#terminate summary")
+    operator.select_option("#terminate-reason", "false-evidence")
+    operator.fill("#terminate-note", "세금계산서 위조 확인 (감사 결과)")
+    operator.click("form[action$='/termination'] button")
+    operator.wait_for_load_state()
+    assert "해지" in operator.inner_text("#ended") and "허위 증빙" in operator.inner_text("#ended")
+    wait_for(lambda: reached("협약 해지"), what="the termination on the company's timeline")
+    company.goto(f"{PORTAL}/notifications")
+    href = company.locator("li[data-kind='agreement-terminated'] a").first.get_attribute("href")
+    company.goto(f"{PORTAL}{href}")
+    assert href.endswith("#ended") and "허위 증빙" in company.inner_text("#ended")
+    shot(company, "company-agreement-terminated")
+
+    def clawed_back():
+        operator.goto(f"{PORTAL}/operator/payments")
+        return operator.locator("tr", has_text=applicant["company"]["name"]).locator("form.recovery").count()
+
+    wait_for(clawed_back, what="the clawback on the payments page")
+    operator.locator("tr", has_text=applicant["company"]["name"]).locator("form.recovery button").click()
+    operator.wait_for_load_state()
+    assert operator.locator("tr", has_text=applicant["company"]["name"]).locator("form.recovery").count() == 0
+    shot(operator, "operator-payments-recovered")
+
+    # Every notice anyone got in this flow opens a page its reader may see, in Korean (issue 32)
+    for page, who in ((company, "company"), (expert, "expert"), (operator, "operator"), (evaluator, "evaluator"),
+                      (other, "the company that gave up")):
+        assert every_notice_opens(page, who) > 0
 
 
 def test_a_smart_factory_company_is_spoken_to_in_its_programs_words(stack, browser):

@@ -320,6 +320,10 @@ def test_from_selection_to_payment_clawback_and_replay(stack):
     allowance = next(p for p in allowance if p["purpose"] == "evaluator-allowance")
     assert allowance["due_on"] == WORKING_DAYS.due_date(local_date(now), days=30).isoformat()
     assert not allowance["overdue"]
+    # P5: an evaluator lists its own allowances (the portal's notice of it links there), never another's
+    mine = pay.call("GET", "/payments", headers=pay.evaluator("EV-01"))
+    assert [p["payment_id"] for p in mine] == [allowance["payment_id"]]
+    assert pay.call("GET", "/payments", headers=pay.evaluator("EV-02")) == []
     s.restart(31, only=("payments",))
     overdue = pay.wait_for_payments(pid, lambda ps: any(p["overdue"] for p in ps))
     assert [p["payment_id"] for p in overdue if p["overdue"]] == [allowance["payment_id"]]

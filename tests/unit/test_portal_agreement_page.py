@@ -145,3 +145,63 @@ def test_why_a_round_cannot_close_is_said_in_korean():
         "(주)김포정밀: 유효한 평가 점수가 아직 모자랍니다 (위원 점수, 이해충돌 제외 확인)")
     assert forms.close_problem({"field": "committee", "rule": "S3", "message": "no committee"}) == (
         "평가위원회를 아직 구성하지 않았습니다")
+
+
+def text_of(html: str) -> str:
+    """What a person reads: the tags and what the browser does not show (scripts, styles) removed."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", "", html, flags=re.S)
+    return re.sub(r"<[^>]+>", "\n", html)
+
+
+STATES = {"in force": agreement(), "drafted": agreement(status="drafted", missing_signatures=["company"]),
+          "given up": agreement(status="given-up", ended={"at": "2026-06-01T01:00:00+00:00", "reason": "경영 악화",
+                                                         "restricted_until": "2027-06-01"}),
+          "give-up filed": agreement(give_up={"requested_at": "2026-06-01T01:00:00+00:00", "reason": "경영 악화"}),
+          "terminated": agreement(status="terminated", ended={"at": "2026-06-01T01:00:00+00:00",
+                                                              "reason": "false-evidence: 세금계산서 위조 확인",
+                                                              "restricted_until": None}),
+          "report blocked": agreement(report_problems=[{"rule": "C3", "message": "too few sessions"}]),
+          "completed": agreement(status="completed")}
+
+
+@pytest.mark.parametrize("role", ["company", "expert", "operator"])
+@pytest.mark.parametrize("state", sorted(STATES))
+def test_every_state_of_the_page_reads_in_korean_for_every_party(state, role):
+    """Issue 32: no rule id without its words (headings once read '협약 변경 (C5)'), no code, no English."""
+    from tests.readable import unreadable_text
+
+    html = page(role, STATES[state], advance_percent=50)
+    assert unreadable_text(text_of(html)) == []
+
+
+def test_a_returned_subsidy_request_can_be_filed_again_with_the_reasons_beside_the_form():
+    """P3: the center returned 서식4 as deficient; the form is back (the notice links to it), with the reasons."""
+    returned = {"payment_id": "PAY-SUB-APP-1", "instalment": "balance", "purpose": "subsidy", "status": "returned",
+                "amount": 4_000_000, "due_on": "2026-12-30", "request_received_on": "2026-11-30",
+                "returned_reasons": ["세금계산서 금액이 견적서와 다릅니다"]}
+    html = page("company", agreement(status="completed"), payments=[returned])
+    assert 'id="subsidy-request"' in html and "/subsidy-request" in "".join(actions(html))
+    assert "세금계산서 금액이 견적서와 다릅니다" in html
+    due = {**returned, "status": "due"}
+    assert 'id="subsidy-request"' not in page("company", agreement(status="completed"), payments=[due])
+
+
+def test_a_completed_agreement_can_still_be_terminated_but_no_longer_amended():
+    """C7: contracts terminates a completed agreement too (false evidence found after the payment: clawback)."""
+    assert actions(page("operator", agreement(status="completed"))) == {"/termination"}
+    assert "/termination" not in actions(page("operator", agreement(status="terminated")))
+
+
+@pytest.mark.parametrize("role", ["company", "expert", "operator"])
+@pytest.mark.parametrize("state", sorted(STATES))
+def test_every_part_a_notice_links_to_is_one_element(state, role):
+    """A notice's #part must name one element: the report's heading once shared its id with the file input."""
+    ids = re.findall(r'\sid="([^"]+)"', page(role, STATES[state], advance_percent=50))
+    assert sorted(i for i in set(ids) if ids.count(i) > 1) == []
+
+
+def test_a_program_that_sets_no_minimum_says_so_rather_than_zero_sessions():
+    """Issue 32: the smart-factory agreement read '현장 0회, 사후 0회' (as the main job once said "at least 0")."""
+    html = page("company", agreement(minimum_sessions=0, follow_up_sessions=0))
+    assert "현장 0회" not in html and "정한 횟수가 없습니다" in html
+    assert "현장 10회, 사후 3회" in page("company", agreement())

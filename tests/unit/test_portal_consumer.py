@@ -74,3 +74,24 @@ def test_a_program_the_portal_has_no_file_of_is_told_in_the_portals_own_name():
     deliver(uow, example(ApplicationSubmitted).model_copy(update={"program_id": "another-city-2027"}))
     [notice] = uow.store.notifications.values()
     assert notice.subject.startswith(f"[{notices.PORTAL_TAG}] ")
+
+
+# Issue 32: where each notice that asks for something must land — the part of the page holding its form (the
+# browser flow opens each link and finds the form there)
+ACTION_PARTS = {"supplement-requested": "supplement", "manual-review": "review-", "selected": "sign",
+                "report-returned": "result-report", "report-accepted": "subsidy-request",
+                "subsidy-request-returned": "subsidy-request", "follow-up-due-soon": "follow-up",
+                "follow-up-overdue": "follow-up"}
+
+
+@pytest.mark.parametrize("kind", CONSUMES["portal"], ids=lambda k: k.__name__)
+def test_every_notice_links_to_the_page_where_it_is_acted_on(kind):
+    submitted = example(ApplicationSubmitted)
+    company = submitted.content.company
+    owners = {submitted.application_id: (company.business_registration_number, company.name)}
+    for notice in notices.read(example(kind), owners, TAGS).notices:
+        assert notice.link and notice.link.startswith("/"), (notice.kind, notice.link)
+        operator_payment = notice.kind == "payment-overdue" and notice.recipient == notices.OPERATORS
+        part = "payment-" if operator_payment else ACTION_PARTS.get(notice.kind)
+        if part:
+            assert notice.link.partition("#")[2].startswith(part), (notice.kind, notice.link)

@@ -26,6 +26,7 @@ router = APIRouter(tags=["payments"])
 
 Operator = Annotated[Principal, Depends(requires(Role.OPERATOR))]
 CompanyOrOperator = Annotated[Principal, Depends(requires(Role.OPERATOR, Role.COMPANY))]
+PayeeOrOperator = Annotated[Principal, Depends(requires(Role.OPERATOR, Role.COMPANY, Role.EVALUATOR))]
 Ref = Annotated[str, Field(min_length=1, max_length=300, description="Reference of a stored file")]
 PaymentId = Annotated[str, Path(pattern=r"^PAY-[A-Za-z0-9-]{2,120}$")]
 Reader = Annotated[store.PaymentsStore, Depends(reader(store.PaymentsStore))]
@@ -162,12 +163,14 @@ async def application_ledger(operator: Operator, db: Reader, application_id: App
                         at=r.at) for r in rows if operator.sees(r.program_id)]
 
 
-@router.get("/payments", summary="Payments: operators their agencies' (T1); a company its own")
-async def list_payments(principal: CompanyOrOperator, db: Reader, program_id: str | None = None,
+@router.get("/payments", summary="Payments: operators their agencies' (T1); a company its own; an evaluator its "
+                                   "allowances (P5)")
+async def list_payments(principal: PayeeOrOperator, db: Reader, program_id: str | None = None,
                         status: PaymentStatus | None = None, purpose: str | None = None) -> list[PaymentView]:
     brn = principal.business_registration_number if principal.role is Role.COMPANY else None
+    evaluator_id = principal.subject if principal.role is Role.EVALUATOR else None
     rows = await db.payments(program_id=program_id, brn=brn, status=status, purpose=purpose,
-                             programs=principal.visible_programs())
+                             programs=principal.visible_programs(), evaluator_id=evaluator_id)
     return [payment_view(p) for p in rows]
 
 

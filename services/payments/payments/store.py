@@ -144,15 +144,17 @@ class PaymentsStore:
 
     async def payments(self, *, program_id: str | None = None, brn: str | None = None,
                        status: str | None = None, purpose: str | None = None,
-                       programs: list[str] | None = None) -> list[PaymentRow]:
-        """`programs`: only these programs' payments (T1: the caller's agencies'); None: any."""
+                       programs: list[str] | None = None, evaluator_id: str | None = None) -> list[PaymentRow]:
+        """`programs`: only these programs' payments (T1: the caller's agencies'); None: any. `evaluator_id`: that
+        evaluator's allowances only (P5)."""
         return await select_all(self.session, PaymentRow, f"""
             SELECT {PAYMENT} FROM payments WHERE (CAST(:p AS text) IS NULL OR program_id = :p)
                 AND (CAST(:brn AS text) IS NULL OR brn = :brn) AND (CAST(:st AS text) IS NULL OR status = :st)
                 AND (CAST(:pu AS text) IS NULL OR purpose = :pu)
                 AND (CAST(:programs AS text[]) IS NULL OR program_id = ANY(:programs))
+                AND (CAST(:ev AS text) IS NULL OR evaluator_id = :ev)
             ORDER BY purpose DESC, due_on, payment_id""", p=program_id, brn=brn, st=status, pu=purpose,
-            programs=programs)
+            programs=programs, ev=evaluator_id)
 
     async def update_payment(self, payment_id: str, **values: Any) -> None:
         values = {c: _json(v) if c in JSON_COLUMNS else v for c, v in values.items()}

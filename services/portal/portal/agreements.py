@@ -55,6 +55,17 @@ async def agreement(request: Request, agreement_id: str) -> Response:
     return await _page(request, user, agreement_id)
 
 
+@router.get("/applications/{application_id}/agreement")
+async def agreement_of(request: Request, services: PortalServices, application_id: str) -> Response:
+    """Where an application's notices about its agreement and payments link (the selection and the payment events
+    name no agreement): its agreement's page, the notice's #part kept by the browser; the list while contracts has
+    not drafted it yet."""
+    user = await signed_in(request, *PARTIES)
+    found = [a for a in await services.get(user.person, "contracts", "/agreements")
+             if a["application_id"] == application_id]
+    return see_other(f"/agreements/{found[-1]['agreement_id']}" if found else "/agreements")
+
+
 async def _act(request: Request, user: User, agreement_id: str, service: str, path: str, body: dict | None = None
                ) -> Response:
     answer = await services_of(request).call(user.person, service, "POST", path, json=body)

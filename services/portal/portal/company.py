@@ -95,7 +95,7 @@ async def evidence_rows(request: Request, user: User, form: FormData, errors: di
             try:
                 reference = (await keep_upload(request, user, file)).reference
             except uploads.UploadRefused as refused:
-                errors[f"evidence.{i}.file_reference"] = f"{refused} — E1 (증빙 파일)"
+                errors[f"evidence.{i}.file_reference"] = labels.cited(str(refused), "E1")
                 reference = ""
         if reference and uploads.upload_id_of(reference) is None:
             reference = ""  # only the portal's own references are carried over
@@ -178,7 +178,7 @@ async def supplement(request: Request, services: PortalServices, tables: Tables,
             return see_other(f"/applications/{application_id}")
         errors = forms.field_errors(answer.problems)
     elif not added and not errors:
-        errors["evidence"] = "올릴 서류를 고르세요 — E6"
+        errors["evidence"] = labels.cited("올릴 서류를 고르세요", "E6")
     return await _application_page(request, tables, user, found, errors=errors, status_code=422)
 
 

@@ -22,7 +22,10 @@ async def rounds(request: Request, services: PortalServices) -> Response:
     assigned = {r["round_id"]: await services.get(user.person, "evaluation", f"/rounds/{r['round_id']}/applications")
                 for r in found}
     names = {p["program_id"]: p["name"] for p in await services.programs(user.person)}
-    return await render(request, "evaluator.html", rounds=found, assigned=assigned,
+    # P5: their allowances, where the allowance notices link (#allowances)
+    allowances = await services.get(user.person, "payments", "/payments")
+    return await render(request, "evaluator.html", rounds=found, assigned=assigned, allowances=allowances,
+                        program_names=names,
                         round_names={r["round_id"]: labels.round_name(r["round_id"], r["program_id"], names)
                                      for r in found})
 

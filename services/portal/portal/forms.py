@@ -29,13 +29,13 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
         Field("company.business_registration_number", "사업자등록번호", help="숫자 10자리 (- 없이도 됩니다)"),
         Field("company.founded_on", "설립일자", "date"), Field("company.business_type", "업태"),
         Field("company.business_items", "종목"),
-        Field("company.industry_code", "업종 코드(한국표준산업분류)", help="예: C29 — 중소기업 여부 판단에 씁니다(X1)"),
+        Field("company.industry_code", "업종 코드(한국표준산업분류)", help="예: C29 — 중소기업 여부 판단에 씁니다"),
         Field("company.main_products", "주생산품"), Field("company.main_equipment", "주요 보유설비"),
         Field("company.regular_employees", "상시종업원수(명)", "number"),
         Field("company.revenue_last_year", "전년도 매출액(원)", "number", help="원 단위, 숫자만"),
         Field("company.hq_address", "본사 소재지"),
         Field("company.factory_address", "사업장(공장) 소재지", required=False,
-              help="공장이 있으면(공장등록증 필요, E2)"),
+              help="공장이 있으면(공장등록증 필요)"),
         Field("company.gimpo_business_since", "김포시 사업 시작일", "date"),
     )),
     ("사업 담당자", (
@@ -62,7 +62,7 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
         Field("consulting.planned_completion_on", "완료 예정일", "date"),
     )),
     ("전문가(컨설턴트)", (
-        Field("expert.name", "성명", required=False, help="전문가를 정했으면 적어 주세요(E4, G1–G3)"),
+        Field("expert.name", "성명", required=False, help="전문가를 정했으면 적어 주세요"),
         Field("expert.affiliation", "소속", required=False), Field("expert.title", "직위", required=False),
         Field("expert.contact", "연락처", "tel", required=False),
         Field("expert.qualification.highest_degree", "최종 학위", "select", required=False,
@@ -78,7 +78,7 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
     )),
     ("확인 및 동의", (
         Field("declarations.plans_to_relocate_outside_gimpo", "사업기간 중 타 시로 이전할 계획이 있습니까?", "yes-no",
-              help="있으면 지원 대상이 아닙니다(X7)"),
+              help="있으면 지원 대상이 아닙니다"),
         Field("declarations.consent_to_data_use", "개인·기업정보 수집·이용·제공에 동의합니다 (서식2, 필수)", "consent"),
     )),
 )
@@ -175,7 +175,7 @@ def field_errors(problems: list[dict[str, str]]) -> dict[str, str]:
     out: dict[str, str] = {}
     for p in problems:
         name = p.get("field", "")
-        text = f"{plain_message(p.get('message', ''))} — {labels.rule(p.get('rule', ''))}"
+        text = labels.cited(plain_message(p.get("message", "")), p.get("rule"))
         out[name] = f"{out[name]}; {text}" if name in out else text
     return out
 
@@ -295,12 +295,12 @@ def follow_up_answers(posted: Mapping[str, Any], kind: str, survey_items: list[d
     for q in questions:
         raw = str(posted.get(f"answer.{q['code']}", "")).strip().replace(",", "")
         if not raw:
-            errors[q["code"]] = f"{q['title']}: 답해 주세요 — M1 (사후관리 문항)"
+            errors[q["code"]] = f"{q['title']}: 답해 주세요 — {labels.rule('M1')}"
         elif q["kind"] == "yes-no":
             answers[q["code"]] = raw == "yes"
         elif q["kind"] in ("scale", "count", "amount-krw"):
             if not raw.isdigit():
-                errors[q["code"]] = f"{q['title']}: 0 이상의 숫자로 적어 주세요 — M1 (사후관리 문항)"
+                errors[q["code"]] = f"{q['title']}: 0 이상의 숫자로 적어 주세요 — {labels.rule('M1')}"
             else:
                 answers[q["code"]] = int(raw)
         else:

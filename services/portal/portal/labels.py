@@ -47,6 +47,7 @@ RULES: dict[str, str] = {
     "C1": "3자 협약",
     "C2": "협약 내용",
     "C3": "컨설팅 횟수와 일지",
+    "C4": "자문료 선지급과 증빙",
     "C5": "협약 변경",
     "C6": "사업 포기",
     "C7": "협약 해지",
@@ -56,6 +57,7 @@ RULES: dict[str, str] = {
     "P2": "보조금 산정",
     "P3": "청구 후 30일 이내 지급",
     "P4": "지급 조정",
+    "P5": "평가위원 수당 지급",
     "M1": "사후관리 응답",
     "M2": "사후관리 알림",
     "M3": "사후관리 문항",
@@ -64,8 +66,19 @@ RULES: dict[str, str] = {
     "K2": "수시 접수 회차",
     "I1": "선금",
     "I2": "선금 정산",
+    "I3": "포기 시 선금 반환",
     "L1": "재원 구성",
+    "L2": "재원별 배분",
+    "L3": "재원별 약정·집행",
+    "L4": "재원별 정산",
+    "Q1": "매출액 점수",
+    "Q2": "상시종업원 점수",
+    "Q3": "김포 사업 기간 점수",
+    "Q4": "연구인력 점수",
+    "Q5": "기업부설연구소 점수",
     "Q6": "가점 항목",
+    "Q7": "정량평가 배점",
+    "T1": "기관별 정보 분리",
 }
 
 INTAKE_STATUS = {"submitted": "접수", "screening": "검토 중", "supplement": "보완 요청", "passed": "서류 통과",
@@ -93,6 +106,15 @@ AMENDABLE = {"term_end": "협약 종료일", "agreed_amount": "협약금액", "m
              "follow_up_sessions": "최소 사후 횟수", "expert_name": "전문가", "expert_affiliation": "전문가 소속"}
 CONFLICT = {"employer": "신청 기업에 재직 중", "former-employer": "신청 기업에 최근 재직",  # F6
             "expert": "신청 기업의 전문가", "competitor": "경쟁 관계", "declared": "본인 신고"}
+
+
+def ended_reason(text: str | None) -> str:
+    """Why an agreement ended: contracts keeps a termination as '<C7 reason>: <the center's note>' and a give-up as
+    the company's own words."""
+    code, _, note = (text or "").partition(": ")
+    if code in TERMINATION:
+        return f"{TERMINATION[code]} — {note}" if note else TERMINATION[code]
+    return text or "—"
 
 
 def round_label(round_id: str, program_id: str) -> str:
@@ -154,6 +176,12 @@ def rule(rule_id: str) -> str:
     """'E6 (증빙 서류는 신청일 전 1년 이내 발급분)' — the id stays, so staff and the services' logs agree."""
     plain = RULES.get(rule_id)
     return f"{rule_id} ({plain})" if plain else rule_id
+
+
+def cited(message: str, rule_id: str | None) -> str:
+    """A refusal with the rule it applies: '입력해 주세요 — A1 (신청서 필수 항목)'. The services' own checks that are
+    no rule of the program (`text`, `contract`, `not-found` …) are not cited: their message says it in Korean."""
+    return f"{message} — {rule(rule_id)}" if rule_id in RULES else message
 
 
 def status(kind: dict[str, str], value: str | None) -> str:

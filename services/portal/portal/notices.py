@@ -166,8 +166,8 @@ def _supplement(e: SupplementRequested, owners: Known) -> Reading:
                   Status("심사", f"서류 보완 요청 (기한 {deadline})"))
     notices = (Notice(company(brn), "supplement-requested", owners.subject(e, f"서류 보완 요청 (기한 {deadline})"),
                       f"{name} 신청({e.application_id})에 다음 서류가 필요합니다. {deadline}까지 포털에서 올려 주세요. "
-                      f"기한까지 보완하지 않으면 서류 미비로 탈락합니다(E6).\n{documents}", e.application_id,
-                      f"/applications/{e.application_id}"),) if brn else ()
+                      f"기한까지 보완하지 않으면 서류 미비로 탈락합니다.\n{documents}", e.application_id,
+                      f"/applications/{e.application_id}#supplement"),) if brn else ()
     return Reading((entry,), notices)
 
 
@@ -191,7 +191,8 @@ def _review(e: ManualReviewRequested, owners: Known) -> Reading:
     return Reading((Entry(e.application_id, "서류검토", "담당자 검토", "담당자가 확인하고 있습니다",
                           Status("심사", "서류 검토 중 (담당자 확인)")),),
                    (Notice(OPERATORS, "manual-review", f"[검토 대기] {owners.tag(e)} — {name or '포털 밖 신청'}",
-                           f"담당자 판단이 필요합니다:\n{questions}", e.application_id, "/operator/reviews"),))
+                           f"담당자 판단이 필요합니다:\n{questions}", e.application_id,
+                           f"/operator/reviews#review-{e.application_id}"),))
 
 
 def _passed(e: ScreeningPassed, owners: Known) -> Reading:
@@ -212,8 +213,8 @@ def _scores(e: ScoresFinalized, owners: Known) -> Reading:
         brn = owners.get(r.application_id, (None, ""))[0]
         if brn and r.outcome != Outcome.SELECTED:
             text = (f"예비 {r.rank}순위로 선정 대기 중입니다. 선정 기업의 포기 등으로 예산이 생기면 "
-                    "순서대로 선정됩니다(F5)."
-                    if r.outcome == Outcome.WAITLISTED else "최종 점수가 선정 최저점 50점에 미치지 못했습니다(F2).")
+                    "순서대로 선정됩니다."
+                    if r.outcome == Outcome.WAITLISTED else "최종 점수가 선정 최저점 50점에 미치지 못했습니다.")
             notices.append(Notice(company(brn), f"outcome-{r.outcome}", owners.subject(e, f"평가 결과: {outcome}"),
                                   f"{r.company_name} 신청({r.application_id}): {text}", r.application_id,
                                   f"/applications/{r.application_id}"))
@@ -236,13 +237,13 @@ def _selected(e: ApplicationSelected, owners: Known) -> Reading:
     if not brn:
         return Reading((entry,))
     body = (f"{name} 신청({e.application_id})이 {how}선정되었습니다. 지원 예정액 {labels.won(e.planned_subsidy)}. "
-            "협약서가 서명을 기다립니다: 포털의 '협약' 화면에서 서명해 주세요(C1).")
+            "협약서가 서명을 기다립니다: 포털의 협약서 화면에서 서명해 주세요.")
     return Reading((entry,), (
         Notice(company(brn), "selected", owners.subject(e, "선정 안내 — 협약서 서명 요청"), body, e.application_id,
-               "/agreements"),
+               _agreement_of(e.application_id, "sign")),
         Notice(expert(brn), "selected", owners.subject(e, f"{name} 협약서 서명 요청"),
-               f"자문하실 {name}의 신청이 선정되었습니다. 협약서에 서명해 주세요(C1).", e.application_id,
-               "/agreements")))
+               f"자문하실 {name}의 신청이 선정되었습니다. 포털의 협약서 화면에서 서명해 주세요.", e.application_id,
+               _agreement_of(e.application_id, "sign"))))
 
 
 def _signed(e: AgreementSigned, owners: Known) -> Reading:
@@ -253,22 +254,24 @@ def _signed(e: AgreementSigned, owners: Known) -> Reading:
                   f"최소 {e.minimum_sessions}회", Status("협약", "협약 체결 — 사업 수행 중"))
     target = e.business_registration_number or brn
     return Reading((entry,), (Notice(company(target), "agreement-signed", owners.subject(e, "협약이 체결되었습니다"),
-                                     entry.detail, e.application_id, "/agreements"),) if target else ())
+                                     entry.detail, e.application_id, f"/agreements/{e.agreement_id}#sessions"),)
+                   if target else ())
 
 
 def _given_up(e: ParticipationGivenUp, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
     return Reading((Entry(e.application_id, "협약", "사업 포기 승인",
-                          f"{labels.day(e.restricted_until)}까지 참여가 제한됩니다(C6, X10)",
+                          f"{labels.day(e.restricted_until)}까지 참여가 제한됩니다",
                           Status("협약", f"사업 포기 ({labels.day(e.restricted_until)}까지 참여 제한)", ended=True)),))
 
 
 def _terminated(e: AgreementTerminated, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
-    entry = Entry(e.application_id, "협약", "협약 해지", f"사유: {e.reason}" + (" — 지급액 환수" if e.clawback else ""),
+    why = labels.TERMINATION.get(e.reason, e.reason)
+    entry = Entry(e.application_id, "협약", "협약 해지", f"사유: {why}" + (" — 지급액 환수" if e.clawback else ""),
                   Status("협약", "협약 해지", ended=True))
     notices = (Notice(company(brn), "agreement-terminated", owners.subject(e, "협약 해지 안내"), entry.detail,
-                      e.application_id, "/agreements"),) if brn else ()
+                      e.application_id, f"/agreements/{e.agreement_id}#ended"),) if brn else ()
     return Reading((entry,), notices)
 
 
@@ -279,12 +282,12 @@ def _returned(e: ReportReturned, owners: Known) -> Reading:
                   Status("보고", "결과보고 보완 요청"))
     if not brn:
         return Reading((entry,))
-    body = f"결과보고서({e.revision}차)를 다음 내용에 맞게 고쳐 다시 제출해 주세요(C8).\n{reasons}"
+    body = f"결과보고서({e.revision}차)를 다음 내용에 맞게 고쳐 다시 제출해 주세요.\n{reasons}"
     return Reading((entry,), (
         Notice(company(brn), "report-returned", owners.subject(e, "결과보고서 보완 요청"), body, e.application_id,
-               "/agreements"),
+               f"/agreements/{e.agreement_id}#result-report"),
         Notice(expert(brn), "report-returned", owners.subject(e, f"{name} 결과보고서 보완 요청"), body,
-               e.application_id, "/agreements")))
+               e.application_id, f"/agreements/{e.agreement_id}#result-report")))
 
 
 def _accepted(e: ReportAccepted, owners: Known) -> Reading:
@@ -294,21 +297,34 @@ def _accepted(e: ReportAccepted, owners: Known) -> Reading:
                   Status("보고", "결과보고 승인 — 보조금 청구"))
     target = e.business_registration_number or brn
     notices = (Notice(company(target), "report-accepted", owners.subject(e, "결과보고 승인 — 보조금을 청구하세요"),
-                      "결과보고가 승인되었습니다. 포털에서 보조금 지급 청구서(서식4)를 제출해 주세요(P1).",
-                      e.application_id, "/agreements"),) if target else ()
+                      "결과보고가 승인되었습니다. 포털에서 보조금 지급 청구서(서식4)를 제출해 주세요.",
+                      e.application_id, f"/agreements/{e.agreement_id}#subsidy-request"),) if target else ()
     return Reading((entry,), notices)
 
 
 def _follow_up(e: FollowUpReminder, owners: Known) -> Reading:
     what = labels.follow_up(e.kind)
     when = "기한이 지났습니다" if e.reminder == "overdue" else f"{labels.day(e.due_on)}까지 응답해 주세요"
-    entry = Entry(e.application_id, "사후관리", f"사후관리 {what} 요청", f"기한 {labels.day(e.due_on)} (M1, M2)",
+    entry = Entry(e.application_id, "사후관리", f"사후관리 {what} 요청", f"기한 {labels.day(e.due_on)}",
                   Status("사후관리", f"사후관리 — {what} 응답 {'기한 경과' if e.reminder == 'overdue' else '대기'}"))
     # The link opens the agreement at its follow-up form, where the answer is given (issue 32: no dead end)
     return Reading((entry,), (Notice(company(e.business_registration_number), f"follow-up-{e.reminder}",
                                      owners.subject(e, f"사후관리 {what}: {when}"),
-                                     f"{what} — {when}. 포털의 협약 화면 '사후관리'에서 응답해 주세요 (M2).",
+                                     f"{what} — {when}. 포털의 협약 화면 '사후관리'에서 응답해 주세요.",
                                      e.application_id, f"/agreements/{e.agreement_id}#follow-up"),))
+
+
+def _agreement_of(application_id: str, part: str) -> str:
+    """An application's agreement at `part` (its form or section): the portal finds the agreement, which the
+    selection and payment events do not name."""
+    return f"/applications/{application_id}/agreement#{part}"
+
+
+def _payment_link(e) -> str:
+    """Where a payee reads a payment: an evaluator its allowances (P5), a company its agreement's payments."""
+    if e.purpose == "evaluator-allowance":
+        return "/evaluator#allowances"
+    return _agreement_of(e.application_id, "payments")
 
 
 def _payee(e, brn) -> str | None:
@@ -336,8 +352,8 @@ def _due(e: PaymentDue, owners: Known) -> Reading:
                           "선금 지급 예정 · 사업 수행 중")
     entries = (Entry(e.application_id, "지급", "보조금 지급 예정", text, status),) if e.application_id else ()
     payee = _payee(e, brn)
-    notices = ((Notice(payee, "payment-due", owners.subject(e, "지급 예정 안내"), text, e.application_id),)
-               if payee else ())
+    notices = ((Notice(payee, "payment-due", owners.subject(e, "지급 예정 안내"), text, e.application_id,
+                       _payment_link(e)),) if payee else ())
     return Reading(entries, notices)
 
 
@@ -348,8 +364,8 @@ def _request_returned(e: SubsidyRequestReturned, owners: Known) -> Reading:
     entries = ((Entry(e.application_id, "지급", "보조금 청구 반려", text,
                       Status("지급", "보조금 청구 반려 — 보완 후 다시 청구")),) if e.application_id else ())
     notices = (Notice(company(brn), "subsidy-request-returned", owners.subject(e, "보조금 청구 보완 요청"),
-                      f"{text}\n보완하여 다시 청구하시면 그 접수일부터 30일 이내에 지급됩니다(P3).", e.application_id,
-                      f"/applications/{e.application_id}"),) if brn else ()
+                      f"{text}\n보완하여 다시 청구하시면 그 접수일부터 30일 이내에 지급됩니다.", e.application_id,
+                      _agreement_of(e.application_id or "", "subsidy-request")),) if brn else ()
     return Reading(entries, notices)
 
 
@@ -360,7 +376,7 @@ def _grant_decided(e: GrantDecided, owners: Known) -> Reading:
     entries = ((Entry(e.application_id, "지급", "교부결정", text, Status("지급", "교부결정 — 지급 대기")),)
                if e.application_id else ())
     notices = (Notice(company(brn), "grant-decided", owners.subject(e, "사업지원금 교부결정 통지"), text,
-                      e.application_id),) if brn else ()
+                      e.application_id, _payment_link(e)),) if brn else ()
     return Reading(entries, notices)
 
 
@@ -371,21 +387,21 @@ def _recorded(e: PaymentRecorded, owners: Known) -> Reading:
     entries = (Entry(e.application_id, "지급", "지급 완료", text, status),) if e.application_id else ()
     payee = _payee(e, brn)
     return Reading(entries, (Notice(payee, "payment-recorded", owners.subject(e, "지급 완료"), text,
-                                    e.application_id),) if payee else ())
+                                    e.application_id, _payment_link(e)),) if payee else ())
 
 
 def _overdue(e: PaymentOverdue, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
-    text = f"{labels.won(e.amount)}, 지급 기한 {labels.day(e.due_on)} 경과 (P3)"
+    text = f"{labels.won(e.amount)}, 지급 기한 {labels.day(e.due_on)} 경과"
     status = _paid_status(e, ("지급", "지급 지연 — 센터 확인 중"), "선금 지급 지연 · 센터 확인 중")
     entries = (Entry(e.application_id, "지급", "지급 기한 경과", text, status),) if e.application_id else ()
     payee = _payee(e, brn)
     whose = name or ("평가위원 수당" if e.purpose == "evaluator-allowance" else "보조금")
     notices = [Notice(OPERATORS, "payment-overdue", f"[지급 지연] {owners.tag(e)} — {whose}", text,
-                      e.application_id, "/operator/payments")]
+                      e.application_id, f"/operator/payments#payment-{e.payment_id}")]
     if payee:
         notices.append(Notice(payee, "payment-overdue", owners.subject(e, "지급이 늦어지고 있습니다"),
-                              f"{text}. 센터가 확인하고 있습니다.", e.application_id))
+                              f"{text}. 센터가 확인하고 있습니다.", e.application_id, _payment_link(e)))
     return Reading(entries, tuple(notices))
 
 

@@ -100,8 +100,12 @@ async def _round_page(request: Request, round_id: str, problems: list, status_co
     pool = await services.get(user.person, "evaluation", "/evaluators")
     ranked = sorted((a for a in found["applications"] if a.get("rank")), key=lambda a: a["rank"])
     names = _names(await services.programs(user.person))
+    # Evaluators by name, as staff call them (issue 32: ids stood beside the names)
+    evaluators = {e["evaluator_id"]: e["name"] for e in pool} | {m["evaluator_id"]: m["name"]
+                                                                 for m in found["committee"]}
     return await render(request, "round.html", status_code, round=found, pool=pool, ranked=ranked,
-                        problems=problems, round_name=labels.round_name(round_id, found["program_id"], names))
+                        evaluators=evaluators, problems=problems,
+                        round_name=labels.round_name(round_id, found["program_id"], names))
 
 
 @router.post("/operator/rounds/{round_id}/committee")
@@ -143,31 +147,33 @@ async def _close(services: Services, tables: Transactions[store.PortalStore], pe
     try:
         before = await services.get(person, "evaluation", f"/rounds/{round_id}")
         if before["close_blocked_by"]:
-            reasons = "; ".join(f"{p['message']} ({p['rule']})" for p in before["close_blocked_by"])
+            reasons = "; ".join(labels.cited(forms.close_problem(p), p.get("rule"))
+                                for p in before["close_blocked_by"])
             await step(f"마감할 수 없습니다: {reasons}", "failed", link)
             return
-        await step(f"평가 {len(before['applications'])}건의 점수를 모아 순위를 계산합니다 (F1–F3)")
+        await step(f"평가 {len(before['applications'])}건의 점수를 모아 순위를 계산합니다")
         answer = await services.call(person, "evaluation", "POST", f"/rounds/{round_id}/close")
         if not answer.ok:
-            await step("마감하지 못했습니다: " + "; ".join(p["message"] for p in answer.problems), "failed", link)
+            reasons = "; ".join(forms.plain_message(p["message"]) for p in answer.problems)
+            await step(f"마감하지 못했습니다: {reasons}", "failed", link)
             return
-        await step(f"예산 안에서 선정 후보를 정했습니다 (F4): {_counts(answer.body)}")
+        await step(f"예산 안에서 선정 후보를 정했습니다: {_counts(answer.body)}")
         said = None
         for _ in range(RECHECK_WAIT_SECONDS):
             current = await services.get(person, "evaluation", f"/rounds/{round_id}")
             rechecking = {a["application_id"] for a in current["applications"] if a["status"] == "rechecking"}
             if not rechecking:
-                await step(f"선정 전 재확인(X11)이 끝났습니다: {_counts(current)}", "done", link)
+                await step(f"선정 전 재확인(제재·중복·신용)이 끝났습니다: {_counts(current)}", "done", link)
                 return
             queued = {r["application_id"] for r in await services.get(person, "screening", "/reviews")
                       if r["purpose"].startswith("recheck") and r["application_id"] in rechecking}
             if queued == rechecking:  # only people can move it now: say where, and stop watching
-                await step(f"재확인(X11) {len(queued)}건은 담당자 판단이 필요합니다. 검토 대기 화면에서 판단하면 "
+                await step(f"선정 전 재확인 {len(queued)}건은 담당자 판단이 필요합니다. 검토 대기 화면에서 판단하면 "
                            f"선정이 확정됩니다: {_counts(current)}", "done", "/operator/reviews")
                 return
             if said != (len(rechecking), len(queued)):
                 said = (len(rechecking), len(queued))
-                await step(f"선정 전 재확인(X11: 제재·중복·신용) 결과를 기다립니다: {len(rechecking)}건 남음"
+                await step(f"선정 전 재확인(제재·중복·신용) 결과를 기다립니다: {len(rechecking)}건 남음"
                            + (f" (그중 {len(queued)}건은 담당자 검토 대기)" if queued else ""))
             await asyncio.sleep(1)
         await step("재확인 결과가 아직 오지 않았습니다. 외부 조회 대기 화면을 확인하세요", "failed", link)

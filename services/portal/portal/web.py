@@ -226,7 +226,7 @@ def install(app) -> None:
     @app.exception_handler(Denied)
     async def _denied(request: Request, exc: Denied) -> Response:
         status = exc.answer.status if exc.answer.status in (403, 404) else 400
-        message = "; ".join(f"{forms.plain_message(p.get('message', ''))} ({labels.rule(p.get('rule', ''))})"
+        message = "; ".join(labels.cited(forms.plain_message(p.get("message", "")), p.get("rule"))
                             for p in exc.answer.problems)
         return await render(request, "error.html", status, title="찾을 수 없거나 권한이 없습니다", message=message)
 
