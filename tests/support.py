@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from contextlib import contextmanager
 from functools import partial
+from pathlib import Path
 
 from deploy.local import groups, procs
 from deploy.local.groups import consumer_groups, screening_groups  # noqa: F401 - re-exported
@@ -123,3 +125,13 @@ def wait_caught_up(groups: dict[str, list[str]], quiet: float = 60) -> None:
 
     wait_while_moving(lambda: asyncio.run(lag(groups)), lambda behind: behind == 0, what="consumer lag",
                       quiet=quiet)
+
+
+def ensure_browser() -> str:
+    """Debian's Chromium (and a Korean font, so the screenshots are legible), installed when missing."""
+    missing = [p for p, present in (("chromium", shutil.which("chromium")),
+                                    ("fonts-nanum", Path("/usr/share/fonts/truetype/nanum").exists())) if not present]
+    if missing:
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, stdout=sys.stderr)
+    return shutil.which("chromium") or "/usr/bin/chromium"

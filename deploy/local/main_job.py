@@ -153,6 +153,9 @@ def main() -> None:
         done = execute(program, forms, final, names, budget, execution, starts)
         up, targets, rules = prometheus.report()
         print(f"prometheus {prometheus.url}: {up} of {targets} targets up, {rules} alert rules loaded")
+        drawn, with_data = prometheus.dashboard()
+        print(f"dashboard {prometheus.dashboard_url}: the Grafana dashboard's {drawn} panels drawn by Prometheus, "
+              f"{with_data} with data now")
         show_portal(portal, program["program_id"], expert_party=program["support"].get("expert_party", True))
         run_walls(program)
         print(f"\nmain job done: {len(apps)} applications accepted, published and screened; {budget['evaluated']} "
@@ -182,7 +185,8 @@ def ending(*, finished: bool, keep: bool, failure: BaseException | None, prometh
         return f"main job {why} (see above); every process it started is stopped"
     if keep:
         return (f"still running (--keep-running): the portal http://127.0.0.1:{PORTAL_PORT}, the services' /docs and "
-                f"Prometheus {prometheus}; `bash deploy/local/status.sh` lists them, `bash deploy/local/down.sh` "
+                f"Prometheus {prometheus} with the dashboard at {prometheus}/consoles/sme.html; "
+                "`bash deploy/local/status.sh` lists them, `bash deploy/local/down.sh` "
                 "stops all of them with the broker and the database")
     return ("the services, the portal, the mail server and Prometheus are stopped now (Kafka and PostgreSQL stay up "
             "until `bash deploy/local/down.sh`): the addresses above answer again with "

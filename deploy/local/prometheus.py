@@ -2,6 +2,7 @@
 deploy/prometheus/alerts.yml: the scrape config of prometheus.local.yml with the ports this run uses."""
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from deploy.local import started
+from deploy.local import console, started
 from deploy.local.procs import ROOT
 from deploy.local.waiting import Stalled, cpu_seconds, wait_while_moving
 
@@ -40,9 +41,11 @@ class LocalPrometheus:
 
     def start(self) -> "LocalPrometheus":
         path = config(self.ports, self.folder)
+        consoles, libraries = console.write(self.folder)
         log = (self.folder / "prometheus.log").open("ab")
         command = ["prometheus", f"--config.file={path}", f"--storage.tsdb.path={self.folder / 'data'}",
-                   f"--web.listen-address=127.0.0.1:{self.port}", "--storage.tsdb.retention.time=2d"]
+                   f"--web.listen-address=127.0.0.1:{self.port}", "--storage.tsdb.retention.time=2d",
+                   f"--web.console.templates={consoles}", f"--web.console.libraries={libraries}"]
         self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         started.remember("prometheus", self.proc.pid, command)
         proc = self.proc
@@ -79,6 +82,24 @@ class LocalPrometheus:
             up, total = health()
         groups = httpx.get(f"{self.url}/api/v1/rules", timeout=5).json()["data"]["groups"]
         return up, total, sum(len(g["rules"]) for g in groups)
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"{self.url}/consoles/{console.PAGE}"
+
+    def dashboard(self) -> tuple[int, int]:
+        """(panels, panels with data now): the console page is served, and each panel's PromQL is asked of the
+        metrics this run scraped — a panel whose query Prometheus refuses fails the job."""
+        httpx.get(self.dashboard_url, timeout=10).raise_for_status()
+        drawn = console.panels(json.loads(console.DASHBOARD.read_text("utf-8")))
+        with_data = 0
+        for panel in drawn:
+            answers = [httpx.get(f"{self.url}/api/v1/query", params={"query": expr}, timeout=10)
+                       for expr in panel["exprs"]]
+            for answer in answers:
+                answer.raise_for_status()
+            with_data += any(a.json()["data"]["result"] for a in answers)
+        return len(drawn), with_data
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

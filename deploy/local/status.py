@@ -63,6 +63,7 @@ def answers_smtp(name: str, port: int) -> tuple[str, bool]:
 
 def beside_the_services() -> list[tuple[str, bool]]:
     return [answers_http("prometheus", f"http://127.0.0.1:{PROMETHEUS_PORT}/-/ready"),
+            answers_http("dashboard (Prometheus console)", f"http://127.0.0.1:{PROMETHEUS_PORT}/consoles/sme.html"),
             *(answers_http(f"registry stand-in {r}", f"http://127.0.0.1:{port}/health")
               for r, port in REGISTRY_PORTS.items()),
             answers_smtp("mail server (local)", SMTP_PORT)]

@@ -240,6 +240,12 @@ def test_main_job_takes_the_sample_call_from_applications_to_payments(fresh_data
     # A real Prometheus (Debian's package) scraped every service and lookup worker, and loaded every alert rule.
     rules = sum(len(g["rules"]) for g in yaml.safe_load((ROOT / "deploy/prometheus/alerts.yml").read_text())["groups"])
     assert f"prometheus http://127.0.0.1:18090: 10 of 10 targets up, {rules} alert rules loaded" in out
+    # Its dashboard on this machine: the Grafana dashboard's panels, each query accepted, most with data already
+    panels = [p for p in json.loads((ROOT / "deploy/grafana/dashboards/sme-platform.json").read_text("utf-8"))["panels"]
+              if p.get("targets")]
+    drawn = re.search(r"dashboard http://127\.0\.0\.1:18090/consoles/sme\.html: the Grafana dashboard's (\d+) panels "
+                      r"drawn by Prometheus, (\d+) with data now", out)
+    assert drawn and int(drawn.group(1)) == len(panels) and int(drawn.group(2)) >= len(panels) // 2, drawn
 
 
 def test_main_job_runs_the_smart_factory_program_as_data(fresh_databases):

@@ -17,7 +17,6 @@ import io
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -40,7 +39,7 @@ from sme_runtime.auth import Role, mint_token
 from sme_runtime.keys import new_keys
 from sme_schemas.periods import KST
 from tests.readable import unreadable_text
-from tests.support import KAFKA, ROOT, TEST_ENV, consumer_groups, screening_groups, start_groups_at_end
+from tests.support import KAFKA, ROOT, TEST_ENV, ensure_browser, consumer_groups, screening_groups, start_groups_at_end
 
 ARTIFACTS = ROOT / ".local-test" / "artifacts" / "portal"
 LOGS = ROOT / ".local-test" / "logs-portal"
@@ -58,16 +57,6 @@ def today_in_korea() -> date:
     """The day the services count in (KST): between 15:00 and 24:00 UTC the machine's own date is a day behind, and
     a session logged "today" by the machine's date fell before an agreement signed "today" in Korea."""
     return datetime.now(KST).date()
-
-
-def ensure_browser() -> str:
-    """Debian's Chromium (and a Korean font, so the screenshots are legible), installed when missing."""
-    missing = [p for p, present in (("chromium", shutil.which("chromium")),
-                                    ("fonts-nanum", Path("/usr/share/fonts/truetype/nanum").exists())) if not present]
-    if missing:
-        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, stdout=sys.stderr)
-    return shutil.which("chromium") or "/usr/bin/chromium"
 
 
 class Mailbox:
