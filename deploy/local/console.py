@@ -14,6 +14,7 @@ from deploy.local.procs import ROOT
 
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "sme-platform.json"
 PAGE = "sme.html"
+PATH = f"/consoles/{PAGE}"  # where Prometheus serves it
 LIBRARY = """{{ define "sme_head" }}<!doctype html>
 <html lang="ko"><head><meta charset="utf-8"><title>{{ . }}</title>
 <link type="text/css" rel="stylesheet" href="{{ pathPrefix }}/classic/static/rickshaw/rickshaw.min.css">
@@ -38,6 +39,11 @@ def panels(dashboard: dict) -> list[dict]:
             out.append({"title": panel["title"], "exprs": [t["expr"] for t in targets],
                         "names": [legend(t.get("legendFormat", "")) for t in targets]})
     return out
+
+
+def dashboard_panels() -> list[dict]:
+    """The panels of the dashboard this machine draws (deploy/grafana's)."""
+    return panels(json.loads(DASHBOARD.read_text("utf-8")))
 
 
 def legend(grafana: str) -> str:

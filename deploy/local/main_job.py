@@ -27,6 +27,7 @@ from deploy.local.procs import (
     ROOT, ServiceProcess, bus_administrator, end_offsets, evaluation_env, intake_env, registry_processes,
     retire_refused_demo_calls, screening_env, screening_processes,
 )
+from deploy.local import console
 from deploy.local.prometheus import RULES, LocalPrometheus
 from deploy.local.screening_stage import national_index, run_screening
 from deploy.local.show import heading, instant
@@ -185,7 +186,7 @@ def ending(*, finished: bool, keep: bool, failure: BaseException | None, prometh
         return f"main job {why} (see above); every process it started is stopped"
     if keep:
         return (f"still running (--keep-running): the portal http://127.0.0.1:{PORTAL_PORT}, the services' /docs and "
-                f"Prometheus {prometheus} with the dashboard at {prometheus}/consoles/sme.html; "
+                f"Prometheus {prometheus} with the dashboard at {prometheus}{console.PATH}; "
                 "`bash deploy/local/status.sh` lists them, `bash deploy/local/down.sh` "
                 "stops all of them with the broker and the database")
     return ("the services, the portal, the mail server and Prometheus are stopped now (Kafka and PostgreSQL stay up "

@@ -2,7 +2,6 @@
 deploy/prometheus/alerts.yml: the scrape config of prometheus.local.yml with the ports this run uses."""
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -85,13 +84,13 @@ class LocalPrometheus:
 
     @property
     def dashboard_url(self) -> str:
-        return f"{self.url}/consoles/{console.PAGE}"
+        return f"{self.url}{console.PATH}"
 
     def dashboard(self) -> tuple[int, int]:
         """(panels, panels with data now): the console page is served, and each panel's PromQL is asked of the
         metrics this run scraped — a panel whose query Prometheus refuses fails the job."""
         httpx.get(self.dashboard_url, timeout=10).raise_for_status()
-        drawn = console.panels(json.loads(console.DASHBOARD.read_text("utf-8")))
+        drawn = console.dashboard_panels()
         with_data = 0
         for panel in drawn:
             answers = [httpx.get(f"{self.url}/api/v1/query", params={"query": expr}, timeout=10)

@@ -13,6 +13,7 @@ import sys
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from deploy.local import console
 from deploy.local.endpoints import (
     EVALUATION_PORT, EXECUTION_PORTS, INTAKE_PORT, PORTAL_PORT, PROMETHEUS_PORT, REGISTRY_PORTS, SCREENING_PORT,
     SMTP_PORT, WORKER_PORTS,
@@ -63,7 +64,7 @@ def answers_smtp(name: str, port: int) -> tuple[str, bool]:
 
 def beside_the_services() -> list[tuple[str, bool]]:
     return [answers_http("prometheus", f"http://127.0.0.1:{PROMETHEUS_PORT}/-/ready"),
-            answers_http("dashboard (Prometheus console)", f"http://127.0.0.1:{PROMETHEUS_PORT}/consoles/sme.html"),
+            answers_http("dashboard (Prometheus console)", f"http://127.0.0.1:{PROMETHEUS_PORT}{console.PATH}"),
             *(answers_http(f"registry stand-in {r}", f"http://127.0.0.1:{port}/health")
               for r, port in REGISTRY_PORTS.items()),
             answers_smtp("mail server (local)", SMTP_PORT)]

@@ -242,20 +242,25 @@ FORM_AT = """(id) => { const el = document.getElementById(id); if (!el) return '
   return 'no form at #' + id; }"""
 
 
-def follow_notice(page, kind: str, name: str) -> str:
-    """Opens the newest notice of `kind` by its link, as its reader would, and checks the page it lands on has the
-    action's form at the part the link names. Returns the page's address without the part."""
+def open_notice(page, kind: str) -> str:
+    """Opens the newest notice of `kind` by its link, as its reader would; returns the link."""
     def arrived() -> bool:
         page.goto(f"{PORTAL}/notifications")
         return page.locator(f"li[data-kind='{kind}'] a").count() > 0
 
     wait_for(arrived, what=f"a {kind} notice")
     href = page.locator(f"li[data-kind='{kind}'] a").first.get_attribute("href")
-    page.goto("about:blank")
+    page.goto("about:blank")  # a link to another part of the page open now would not load it again
     response = page.goto(f"{PORTAL}{href}")
     assert response.ok, (kind, href, response.status)
-    part = href.partition("#")[2]
-    assert part and page.evaluate(FORM_AT, part) == "form", (kind, href, page.evaluate(FORM_AT, part))
+    return href
+
+
+def follow_notice(page, kind: str, name: str) -> str:
+    """Opens the newest notice of `kind` and checks the page it lands on has the action's form at the part the link
+    names. Returns the page's address without the part."""
+    part = open_notice(page, kind).partition("#")[2]
+    assert part and page.evaluate(FORM_AT, part) == "form", (kind, part, page.evaluate(FORM_AT, part))
     shot(page, name)
     return page.url.partition("#")[0]
 
@@ -266,7 +271,7 @@ def every_notice_opens(page, who: str) -> int:
     links = [a.get_attribute("href") for a in page.locator("ul.notices li a").all()]
     assert links, f"{who} has no notices"
     for href in links:
-        page.goto("about:blank")  # two links to parts of one page: the second would not load it again
+        page.goto("about:blank")  # as in open_notice
         response = page.goto(f"{PORTAL}{href}")
         assert response.ok and "/login" not in page.url, (who, href, response.status)
         assert not unreadable_text(page.inner_text("body")), (who, href, unreadable_text(page.inner_text("body")))
@@ -682,9 +687,7 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
     operator.wait_for_load_state()
     assert "해지" in operator.inner_text("#ended") and "허위 증빙" in operator.inner_text("#ended")
     wait_for(lambda: reached("협약 해지"), what="the termination on the company's timeline")
-    company.goto(f"{PORTAL}/notifications")
-    href = company.locator("li[data-kind='agreement-terminated'] a").first.get_attribute("href")
-    company.goto(f"{PORTAL}{href}")
+    href = open_notice(company, "agreement-terminated")
     assert href.endswith("#ended") and "허위 증빙" in company.inner_text("#ended")
     shot(company, "company-agreement-terminated")
 

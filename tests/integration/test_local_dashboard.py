@@ -4,7 +4,6 @@ panel draws its graph without a script error, and Prometheus accepts each panel'
 from a process exposing the services' metrics."""
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
@@ -50,7 +49,7 @@ def test_the_local_prometheus_draws_every_panel_of_the_grafana_dashboard(tmp_pat
             assert time.monotonic() < deadline, "prometheus never scraped the metrics"
             time.sleep(0.5)
         drawn, with_data = prometheus.dashboard()
-        panels = console.panels(json.loads(console.DASHBOARD.read_text("utf-8")))
+        panels = console.dashboard_panels()
         assert drawn == len(panels) > 20 and with_data >= 2
 
         from playwright.sync_api import sync_playwright

@@ -295,12 +295,12 @@ def follow_up_answers(posted: Mapping[str, Any], kind: str, survey_items: list[d
     for q in questions:
         raw = str(posted.get(f"answer.{q['code']}", "")).strip().replace(",", "")
         if not raw:
-            errors[q["code"]] = f"{q['title']}: 답해 주세요 — {labels.rule('M1')}"
+            errors[q["code"]] = labels.cited(f"{q['title']}: 답해 주세요", "M1")
         elif q["kind"] == "yes-no":
             answers[q["code"]] = raw == "yes"
         elif q["kind"] in ("scale", "count", "amount-krw"):
             if not raw.isdigit():
-                errors[q["code"]] = f"{q['title']}: 0 이상의 숫자로 적어 주세요 — {labels.rule('M1')}"
+                errors[q["code"]] = labels.cited(f"{q['title']}: 0 이상의 숫자로 적어 주세요", "M1")
             else:
                 answers[q["code"]] = int(raw)
         else:

@@ -281,8 +281,7 @@ async def dead_letters(request: Request, services: PortalServices) -> Response:
 
 # --- the program report -------------------------------------------------------------------------------------
 
-async def _report(request: Request, program_id: str) -> tuple[dict, list[program_report.ReportRow]]:
-    user = await signed_in(request, "operator")
+async def _report(request: Request, user: User, program_id: str) -> tuple[dict, list[program_report.ReportRow]]:
     services: Services = services_of(request)
     programs = await services.programs(user.person)
     program = next((p for p in programs if p["program_id"] == program_id), {"program_id": program_id,
@@ -298,8 +297,8 @@ async def _report(request: Request, program_id: str) -> tuple[dict, list[program
 @router.get("/operator/report")
 async def report_page(request: Request, program_id: str) -> Response:
     """The program report with its settlement by funding source (정산, L1–L4) and its follow-up (사후관리, M3)."""
-    program, rows = await _report(request, program_id)
     user = await signed_in(request, "operator")
+    program, rows = await _report(request, user, program_id)
     services: Services = services_of(request)
     # Another agency's program has, for this caller, neither (T1): its report is empty, not an error
     settlement = await services.call(user.person, "payments", "GET", f"/programs/{program_id}/settlement")
@@ -311,14 +310,14 @@ async def report_page(request: Request, program_id: str) -> Response:
 
 @router.get("/operator/report.csv")
 async def report_csv(request: Request, program_id: str) -> Response:
-    program, rows = await _report(request, program_id)
+    program, rows = await _report(request, await signed_in(request, "operator"), program_id)
     return Response(program_report.as_csv(rows), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{_file(program_id)}.csv"'})
 
 
 @router.get("/operator/report.xlsx")
 async def report_xlsx(request: Request, program_id: str) -> Response:
-    program, rows = await _report(request, program_id)
+    program, rows = await _report(request, await signed_in(request, "operator"), program_id)
     return Response(program_report.as_xlsx(rows, f"{program['name']} — 사업 결과 현황"),
                     media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="{_file(program_id)}.xlsx"'})
