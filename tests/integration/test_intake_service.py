@@ -128,6 +128,19 @@ def test_outside_the_window_is_refused_with_a3(intake, forms):
     assert [(e["field"], e["rule"]) for e in response.json()["errors"]] == [("submitted_at", "A3")]
 
 
+def test_every_signed_in_role_reads_the_program_calls(intake):
+    """An expert's or an evaluator's portal page failed with 403 whenever the portal's 30-second copy of the programs
+    ran out on their request: the announcements are for everyone signed in, never for no one."""
+    tokens = [operator(), company("1234567891")] + [
+        {"Authorization": "Bearer " + mint_token(DEVELOPMENT_SECRET, subject=subject, role=role, brn=brn,
+                                                 agencies=["gimpo"])}
+        for subject, role, brn in (("EV-01", Role.EVALUATOR, None), ("expert:x", Role.EXPERT, "1234567891"))]
+    answers = [httpx.get(f"{BASE}/programs", headers=headers) for headers in tokens]
+    assert [a.status_code for a in answers] == [200] * 4
+    assert len({tuple(sorted(p["program_id"] for p in a.json())) for a in answers}) == 1
+    assert httpx.get(f"{BASE}/programs").status_code == 401
+
+
 def test_a_company_sees_only_its_own_applications(intake, forms):
     mine, theirs = forms[0], forms[1]
     my_brn = mine["company"]["business_registration_number"]

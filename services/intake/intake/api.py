@@ -63,6 +63,9 @@ class Withdrawal(Form):
 
 
 Actor = Annotated[Principal, Depends(requires(Role.COMPANY, Role.OPERATOR))]
+# The program calls are public announcements: every signed-in person reads them (the portal shows program names to
+# experts and evaluators too, and reads them with whoever is signed in when its copy is stale)
+Anyone = Annotated[Principal, Depends(requires(*Role))]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 ReadUnit = Annotated[handlers.IntakeUnit, Depends(reader(handlers.unit))]  # its store only: nothing is published
 Reader = Annotated[store.IntakeStore, Depends(reader(store.IntakeStore))]
@@ -183,5 +186,5 @@ async def listing(actor: Actor, db: Reader, intake: Config, program_id: str | No
 
 @router.get("/programs", summary="Program calls this intake accepts applications for (public announcements, "
                                   "every agency's)")
-async def programs(actor: Actor, intake: Config) -> list[ProgramDefinition]:
+async def programs(actor: Anyone, intake: Config) -> list[ProgramDefinition]:
     return list(intake.programs.values())
