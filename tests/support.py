@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -135,3 +136,15 @@ def ensure_browser() -> str:
         subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True,
                        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, stdout=sys.stderr)
     return shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def wait_for(predicate, timeout: float = 90, what: str = ""):
+    """Polls `predicate` until it answers something true (returned), for at most `timeout` seconds of waiting on
+    another process — never a test's assertion on time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what or 'the condition'}")

@@ -10,16 +10,13 @@ locked out, upload path traversal refused. Everything runs twice: for the SOS ca
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import email
 import email.header
 import io
 import json
-import os
 import re
-import subprocess
-import sys
-import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -31,32 +28,22 @@ from openpyxl import load_workbook
 from deploy.local.execution_stage import ExecutionServices
 from deploy.local.procs import (
     REGISTRIES, ServiceProcess, evaluation_env, intake_env, registry_processes, screening_env, screening_processes,
-    service_env,
 )
 from deploy.sample.program_call import demo_program, sample_forms
 from deploy.local.procs import demo_agencies, signer
 from sme_runtime.auth import Role, mint_token
-from sme_runtime.keys import new_keys
 from sme_schemas.periods import KST
-from tests.readable import unreadable_text
-from tests.support import KAFKA, ROOT, TEST_ENV, ensure_browser, consumer_groups, screening_groups, start_groups_at_end
+from tests.e2e.portal_pages import (
+    ARTIFACTS, LOGS, PASSWORD, PDF, PORTAL, PORTS, account, chromium, every_notice_opens, file_subsidy_request,
+    follow_notice, open_notice, portal_settings, shot, sign_in, signing_keys, submit_report, today_in_korea,
+)
+from tests.support import (
+    KAFKA, ROOT, TEST_ENV, consumer_groups, screening_groups, start_groups_at_end, wait_for,
+)
 
-ARTIFACTS = ROOT / ".local-test" / "artifacts" / "portal"
-LOGS = ROOT / ".local-test" / "logs-portal"
-PORTS = {"portal": 18200, "intake": 18201, "screening": 18202, "evaluation": 18203, "contracts": 18204,
-         "payments": 18205, "smtp": 18025}
 WORKERS = {r: 18212 + i for i, r in enumerate(REGISTRIES)}
 REGISTRY_PORTS = {r: 18301 + i for i, r in enumerate(REGISTRIES)}
-PORTAL = f"http://127.0.0.1:{PORTS['portal']}"
-PASSWORD = "portal-test-pass-2026"
 SMART_FACTORY = ROOT / "deploy" / "programs" / "gimpo-smart-factory-2026.json"
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def today_in_korea() -> date:
-    """The day the services count in (KST): between 15:00 and 24:00 UTC the machine's own date is a day behind, and
-    a session logged "today" by the machine's date fell before an agreement signed "today" in Korea."""
-    return datetime.now(KST).date()
 
 
 class Mailbox:
@@ -83,18 +70,6 @@ def expert_headers(brn: str) -> dict[str, str]:
                                                     agencies=demo_agencies())}
 
 
-def account(env: dict, role: str, name: str, email: str, *, login: str = "", brn: str | None = None,
-            evaluator_id: str | None = None, agencies: tuple[str, ...] | None = None) -> None:
-    args = [sys.executable, "-m", "portal", "account", "create", "--role", role, "--name", name, "--email", email]
-    args += ["--login", login] if login else []
-    args += ["--brn", brn] if brn else []
-    args += ["--evaluator-id", evaluator_id] if evaluator_id else []
-    acts_for = () if role == "company" else agencies or demo_agencies()
-    args += [a for agency in acts_for for a in ("--agency", agency)]
-    subprocess.run(args, input=PASSWORD + "\n", text=True, check=True, env={**os.environ, **env}, cwd=ROOT,
-                   capture_output=True)
-
-
 def applicant_form(program: dict) -> dict:
     form = sample_forms(program, today_in_korea(), count=2, seed=15)[0]
     form["company"]["factory_address"] = None
@@ -117,11 +92,8 @@ def stack(request, infrastructure, programs_dir, tmp_path_factory):
     for service in ("evaluation", "contracts", "payments", "portal"):
         groups.update(consumer_groups(service))
     asyncio.run(start_groups_at_end(groups))
-    # Tokens as in production: the portal signs with its Ed25519 key, every service verifies with the JWKS only
-    keys = tmp_path_factory.mktemp("keys")
-    new_keys(keys)
-    before = {k: os.environ.get(k) for k in ("SME_JWKS", "SME_SIGNING_KEY")}
-    os.environ.update(SME_JWKS=str(keys / "jwks.json"), SME_SIGNING_KEY=str(keys / "signing-key.pem"))
+    stack_keys = contextlib.ExitStack()
+    keys = stack_keys.enter_context(signing_keys(tmp_path_factory.mktemp("keys")))
     # The smart-factory program beside SOS, as a demo call open now: the portal must speak each one's words
     factory = demo_program(datetime.now(KST), program_id="gimpo-smart-factory-demo", source=SMART_FACTORY)
     (programs_dir / "gimpo-smart-factory-demo.json").write_text(json.dumps(factory, ensure_ascii=False), "utf-8")
@@ -148,16 +120,7 @@ def stack(request, infrastructure, programs_dir, tmp_path_factory):
     mailbox = Mailbox()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=PORTS["smtp"])
     smtp.start()
-    portal_env = {**service_env("portal", http_port=PORTS["portal"], **common),
-                  "PORTAL_INTAKE_URL": f"http://127.0.0.1:{PORTS['intake']}",
-                  "PORTAL_SCREENING_URL": f"http://127.0.0.1:{PORTS['screening']}",
-                  "PORTAL_EVALUATION_URL": f"http://127.0.0.1:{PORTS['evaluation']}",
-                  "PORTAL_CONTRACTS_URL": f"http://127.0.0.1:{PORTS['contracts']}",
-                  "PORTAL_PAYMENTS_URL": f"http://127.0.0.1:{PORTS['payments']}",
-                  "PORTAL_SMTP_PORT": str(PORTS["smtp"]), "PORTAL_MAIL_SECONDS": "0.5",
-                  "PORTAL_PUBLIC_URL": PORTAL, "PORTAL_UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
-                  "PORTAL_ENVIRONMENT": "test", "PORTAL_CONSUMER_BATCH_WAIT_MS": "20",
-                  "PORTAL_SIGNING_KEY": str(keys / "signing-key.pem")}
+    portal_env = portal_settings(common, keys, tmp_path_factory.mktemp("uploads"))
     processes = [
         *registry_processes(data, REGISTRY_PORTS, LOGS, latency_ms="0").values(),
         ServiceProcess("intake", "serve", {**intake_env(http_port=PORTS["intake"], **common),
@@ -200,82 +163,13 @@ def stack(request, infrastructure, programs_dir, tmp_path_factory):
             p.stop()
         execution.stop()
         smtp.stop()
-        for name, value in before.items():
-            os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
+        stack_keys.close()
 
 
 @pytest.fixture(scope="module")
 def browser(stack):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=ensure_browser(), args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-
-
-def sign_in(browser, login: str, *, phone: bool = False):
-    size = {"width": 390, "height": 844} if phone else {"width": 1200, "height": 900}
-    page = browser.new_context(viewport=size, is_mobile=phone, has_touch=phone, locale="ko-KR",
-                               timezone_id="Asia/Seoul").new_page()
-    page.goto(f"{PORTAL}/login")
-    page.fill("#login", login)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    assert "/login" not in page.url, page.content()[:2000]
-    return page
-
-
-def shot(page, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    unreadable = unreadable_text(page.inner_text("body"))
-    assert not unreadable, f"{name}: text a person cannot read: {unreadable}"
-
-
-# Where a notice that asks for something lands (issue 32): the element its link names holds the action's form, or a
-# form follows it before the next heading
-FORM_AT = """(id) => { const el = document.getElementById(id); if (!el) return 'no element #' + id;
-  if (el.matches('form') || el.querySelector('form')) return 'form';
-  for (let n = el.nextElementSibling; n && !/^H[12]$/.test(n.tagName); n = n.nextElementSibling)
-    if (n.matches('form') || n.querySelector('form')) return 'form';
-  return 'no form at #' + id; }"""
-
-
-def open_notice(page, kind: str) -> str:
-    """Opens the newest notice of `kind` by its link, as its reader would; returns the link."""
-    def arrived() -> bool:
-        page.goto(f"{PORTAL}/notifications")
-        return page.locator(f"li[data-kind='{kind}'] a").count() > 0
-
-    wait_for(arrived, what=f"a {kind} notice")
-    href = page.locator(f"li[data-kind='{kind}'] a").first.get_attribute("href")
-    page.goto("about:blank")  # a link to another part of the page open now would not load it again
-    response = page.goto(f"{PORTAL}{href}")
-    assert response.ok, (kind, href, response.status)
-    return href
-
-
-def follow_notice(page, kind: str, name: str) -> str:
-    """Opens the newest notice of `kind` and checks the page it lands on has the action's form at the part the link
-    names. Returns the page's address without the part."""
-    part = open_notice(page, kind).partition("#")[2]
-    assert part and page.evaluate(FORM_AT, part) == "form", (kind, part, page.evaluate(FORM_AT, part))
-    shot(page, name)
-    return page.url.partition("#")[0]
-
-
-def every_notice_opens(page, who: str) -> int:
-    """Each notice's link opens a page its reader may see, in Korean (not an error page, not the sign-in)."""
-    page.goto(f"{PORTAL}/notifications")
-    links = [a.get_attribute("href") for a in page.locator("ul.notices li a").all()]
-    assert links, f"{who} has no notices"
-    for href in links:
-        page.goto("about:blank")  # as in open_notice
-        response = page.goto(f"{PORTAL}{href}")
-        assert response.ok and "/login" not in page.url, (who, href, response.status)
-        assert not unreadable_text(page.inner_text("body")), (who, href, unreadable_text(page.inner_text("body")))
-    return len(links)
+    with chromium() as launched:
+        yield launched
 
 
 def flat(form: dict) -> dict[str, str]:
@@ -293,16 +187,6 @@ def flat(form: dict) -> dict[str, str]:
 
     walk("", {k: v for k, v in form.items() if k not in ("evidence", "program_id", "declarations", "bonus")})
     return out
-
-
-def wait_for(predicate, timeout: float = 90, what: str = ""):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
@@ -575,17 +459,7 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
             "place": "김포 본사", "notes": f"{day}회차 컨설팅", "photo_refs": [photo_ref] if kind == "on-site" else []},
         ).raise_for_status()
 
-    def submit_report() -> None:
-        company.goto(agreement_url)
-        company.click("summary:has-text('결과보고서 제출')")
-        for name, filename in (("report", "report.pdf"), ("logs", "logs.pdf"), ("fees", "fee.pdf")):
-            (tmp_path / filename).write_bytes(PDF + filename.encode())
-            company.set_input_files(f"#{name}", str(tmp_path / filename))
-        company.click("form[action$='/report'] button.primary")
-        company.wait_for_load_state()
-        assert "검토 중" in company.inner_text("main")
-
-    submit_report()
+    submit_report(company, agreement_url, tmp_path)
     operator.goto(agreement_url)
     operator.fill("#reasons", "3회차 상담일지에 전문가 서명이 없습니다")
     operator.click("form[action$='/report/return'] button")
@@ -593,7 +467,7 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
     wait_for(lambda: reached("결과보고 보완 요청"), what="the returned report on the company's timeline")
     assert follow_notice(company, "report-returned", "company-report-returned-notice") == agreement_url
     assert follow_notice(expert, "report-returned", "expert-report-returned-notice") == agreement_url
-    submit_report()
+    submit_report(company, agreement_url, tmp_path)
     operator.goto(agreement_url)
     operator.click("form[action$='/report/accept'] button")
     operator.wait_for_load_state()
@@ -604,18 +478,8 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
     assert follow_notice(company, "report-accepted", "company-report-accepted-notice") == agreement_url
     cost = applicant["consulting"]["cost_excluding_vat"] * 11 // 10
 
-    def file_subsidy_request() -> None:
-        company.fill("#cost", str(cost))
-        for name in ("quote_ref", "transaction_statement_ref", "tax_invoice_ref", "deposit_receipt_ref",
-                     "bankbook_copy_ref"):
-            company.set_input_files(f"#{name}", str(tmp_path / "fee.pdf"))
-        company.fill("#bank", "농협은행")
-        company.fill("#number", "301-1234-5678-91")
-        company.click("form[action$='/subsidy-request'] button.primary")
-        company.wait_for_load_state()
-        assert "지급 예정" in company.inner_text("main")
-
-    file_subsidy_request()
+    account_number = {"bank": "농협은행", "number": "301-1234-5678-91"}
+    file_subsidy_request(company, cost, tmp_path, **account_number)
     shot(company, "company-subsidy-requested")
     wait_for(lambda: reached("보조금 지급 예정"), what="PaymentDue on the company's timeline")
     operator.goto(f"{PORTAL}/operator/payments")
@@ -626,7 +490,7 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
     wait_for(lambda: reached("보조금 청구 반려"), what="the returned request on the company's timeline")
     assert follow_notice(company, "subsidy-request-returned", "company-request-returned-notice") == agreement_url
     assert "세금계산서 공급가액이 견적서와 다릅니다" in company.inner_text("#request-returned")
-    file_subsidy_request()
+    file_subsidy_request(company, cost, tmp_path, **account_number)
     wait_for(lambda: company.goto(application_url) and company.locator(".timeline li", has_text="보조금 지급 예정")
              .count() == 2, what="the second PaymentDue on the company's timeline")
     # P4: the company's bank details are late, so the center moves the due date a week in the browser

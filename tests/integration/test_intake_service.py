@@ -19,7 +19,7 @@ from sme_runtime.auth import Role, mint_token
 from sme_runtime.settings import DEVELOPMENT_SECRET
 from sme_schemas.intake import ApplicationFiledByMunicipalSystem, ApplicationFilingResult, ApplicationSubmitted
 from sme_schemas.screening import ScreeningStarted
-from tests.support import KAFKA, ServiceProcess, end_offsets, headers_of, read_topic, running
+from tests.support import KAFKA, ServiceProcess, end_offsets, headers_of, read_topic, running, wait_for
 from sme_runtime.kafka_access import kafka_access
 
 SUBMITTED = ApplicationSubmitted.topic()
@@ -180,18 +180,6 @@ def _filing(form: dict, reference: str) -> ApplicationFiledByMunicipalSystem:
                                              content=content)
 
 
-def _wait_for(predicate, timeout: float = 30):
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise TimeoutError("condition not met")
-
-
 def test_municipal_filing_duplicate_delivery_and_poison(intake, forms):
     dlq = ApplicationFiledByMunicipalSystem.topic() + ".dlq"
     dlq_start = asyncio.run(end_offsets(dlq))
@@ -204,7 +192,7 @@ def test_municipal_filing_duplicate_delivery_and_poison(intake, forms):
     invalid_id = asyncio.run(_publish(invalid))
     asyncio.run(_publish(_filing(forms[2], "MW-3")))  # a good one after the poison
 
-    listed = _wait_for(lambda: (lambda apps: apps if len(apps) >= 2 else None)(
+    listed = wait_for(lambda: (lambda apps: apps if len(apps) >= 2 else None)(
         httpx.get(f"{BASE}/applications", headers=operator()).json()))
     # the first company again under another reference (keyed apart, so sent once the first is in): another
     # application of a company that has one live, refused A2 rather than merged into it
@@ -258,7 +246,7 @@ def test_amendment_is_refused_once_screening_has_started(intake, forms):
     started = ScreeningStarted(program_id=form["program_id"], application_id=app_id,
                                occurred_at=datetime.now(timezone.utc), started_at=datetime.now(timezone.utc))
     asyncio.run(_publish(started))
-    _wait_for(lambda: httpx.get(f"{BASE}/applications/{app_id}", headers=company(brn)).json()["status"] == "screening")
+    wait_for(lambda: httpx.get(f"{BASE}/applications/{app_id}", headers=company(brn)).json()["status"] == "screening")
     changed["consulting"]["sessions"] = 14
     refused = httpx.put(f"{BASE}/applications/{app_id}", json=changed, headers=company(brn))
     assert refused.status_code == 409 and refused.json()["errors"][0]["rule"] == "A2"

@@ -18,12 +18,12 @@ from tests.fakes.portal import FakePortalStore
 from tests.fakes.unit import FakeUnit, example, run
 
 PROGRAMS = load_programs(str(REPO_PROGRAMS))
-TAGS = notifier.program_tags(PROGRAMS)
+TERMS = notifier.program_terms(PROGRAMS)
 
 
 def deliver(uow, event, times: int = 1) -> None:
     envelope = wrap(event, source="/sme/test", event_id=str(uuid.uuid4()))
-    on_event = notifier.on_event_of(TAGS)
+    on_event = notifier.on_event_of(TERMS)
     for _ in range(times):
         run(on_event(uow, envelope, event))
 
@@ -38,7 +38,7 @@ def test_each_example_event_tells_the_people_it_concerns_once(kind):
     event = example(kind)
     company = submitted.content.company
     expected = notices.read(event, {submitted.application_id: (company.business_registration_number, company.name)},
-                            TAGS)
+                            TERMS)
     assert expected.entries or expected.notices, f"the portal subscribes to {kind.__name__} but tells nobody"
     deliver(uow, event, times=2)  # and its redelivery
     entries = list(uow.store.timeline_.values())[known_entries:]
@@ -89,9 +89,62 @@ def test_every_notice_links_to_the_page_where_it_is_acted_on(kind):
     submitted = example(ApplicationSubmitted)
     company = submitted.content.company
     owners = {submitted.application_id: (company.business_registration_number, company.name)}
-    for notice in notices.read(example(kind), owners, TAGS).notices:
+    for notice in notices.read(example(kind), owners, TERMS).notices:
         assert notice.link and notice.link.startswith("/"), (notice.kind, notice.link)
-        operator_payment = notice.kind == "payment-overdue" and notice.recipient == notices.OPERATORS
+        operator_payment = notice.kind.startswith("payment-") and notice.recipient == notices.OPERATORS
         part = "payment-" if operator_payment else ACTION_PARTS.get(notice.kind)
         if part:
             assert notice.link.partition("#")[2].startswith(part), (notice.kind, notice.link)
+
+
+@pytest.mark.parametrize("program_id", sorted(PROGRAMS))
+def test_a_signed_agreement_sends_the_company_to_its_advance_request_where_the_program_pays_one_i1(program_id):
+    """I1: in a program that pays an advance the company's next step once signed is to ask for it (the agreement
+    page's #advance form); elsewhere its consulting begins, logged at #sessions."""
+    from sme_schemas.contracts import AgreementSigned
+
+    submitted = example(ApplicationSubmitted)
+    company = submitted.content.company
+    owners = {submitted.application_id: (company.business_registration_number, company.name)}
+    signed = example(AgreementSigned).model_copy(update={"program_id": program_id})
+    [notice] = notices.read(signed, owners, TERMS).notices
+    percent = PROGRAMS[program_id].payment_schedule.advance_percent
+    part = notice.link.partition("#")[2]
+    if percent:
+        assert part == "advance" and f"협약금액의 {percent}%를 선금으로" in notice.body, notice
+    else:
+        assert part == "sessions" and "선금" not in notice.body, notice
+    assert notice.link.startswith(f"/agreements/{signed.agreement_id}#")
+
+
+@pytest.mark.parametrize("program_id", sorted(PROGRAMS))
+@pytest.mark.parametrize("instalment", ["advance", "balance"])
+def test_a_payment_names_its_instalment_only_where_the_program_pays_in_two_i1(program_id, instalment):
+    """I1: "선금"/"잔금" where the subsidy is paid in two; a one-payment program's subsidy is no 잔금."""
+    from sme_schemas.payments import GrantDecided, PaymentDue, PaymentOverdue, PaymentRecorded
+
+    submitted = example(ApplicationSubmitted)
+    company = submitted.content.company
+    owners = {submitted.application_id: (company.business_registration_number, company.name)}
+    two = PROGRAMS[program_id].payment_schedule.advance_percent > 0
+    for kind in (PaymentDue, GrantDecided, PaymentRecorded, PaymentOverdue):
+        event = example(kind).model_copy(update={"program_id": program_id, "instalment": instalment})
+        [entry] = notices.read(event, owners, TERMS).entries
+        named = "선금 " in entry.detail or "잔금 " in entry.detail
+        assert named == (two or instalment == "advance"), (kind.__name__, entry.detail)
+
+
+def test_the_center_is_told_of_a_subsidy_request_to_decide_and_pay_not_of_an_allowance_p3():
+    """P1–P3: a company's request (서식4, or an advance, I1) is the center's to decide within the due date; the
+    notice lands on the payment's row with its forms. An evaluator's allowance is the center's own doing."""
+    from sme_schemas.payments import PaymentDue
+
+    submitted = example(ApplicationSubmitted)
+    company = submitted.content.company
+    owners = {submitted.application_id: (company.business_registration_number, company.name)}
+    due = example(PaymentDue)
+    [told] = [n for n in notices.read(due, owners, TERMS).notices if n.recipient == notices.OPERATORS]
+    assert told.link == f"/operator/payments#payment-{due.payment_id}" and company.name in told.subject
+    allowance = due.model_copy(update={"purpose": "evaluator-allowance", "application_id": None,
+                                       "evaluator_id": "EV-01", "instalment": None})
+    assert [n.recipient for n in notices.read(allowance, owners, TERMS).notices] == ["evaluator:EV-01"]

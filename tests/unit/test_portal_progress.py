@@ -86,3 +86,19 @@ def test_a_follow_up_notice_links_to_the_agreements_follow_up_form():
     assert "6개월 성과 보고" in notice.subject and "응답" in notice.body
     [entry] = notices.read(reminder, {}).entries
     assert entry.status.step == "사후관리"
+
+
+def test_an_advance_decided_and_paid_keeps_the_work_going_and_the_balance_pays_it_in_full_i1():
+    """I1: the sandbox pilot pays an advance once signed; its grant and payment are not the subsidy paid (the
+    company read "지급 완료" of its advance, the work still to do), the balance after the report is."""
+    from sme_schemas.payments import GrantDecided
+
+    advance = [_about(example(kind), purpose="subsidy", instalment="advance")
+               for kind in (PaymentDue, GrantDecided, PaymentRecorded)]
+    signed = _the_way_to_payment()[:6]
+    assert [_status([*signed, *advance[:n]]) for n in (1, 2, 3)] == [
+        Status("수행", "선금 지급 예정 · 사업 수행 중"), Status("수행", "선금 교부결정 · 사업 수행 중"),
+        Status("수행", "선금 지급 완료 · 사업 수행 중")]
+    balance = [_about(example(ReportAccepted)), *(_about(example(kind), purpose="subsidy", instalment="balance")
+                                                  for kind in (PaymentDue, PaymentRecorded))]
+    assert _status([*signed, *advance, *balance]) == Status("지급", "보조금 지급 완료")

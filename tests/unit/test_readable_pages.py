@@ -15,7 +15,7 @@ from tests.fakes.unit import example
 from tests.readable import bare_rule_ids, unreadable_text
 
 PROGRAMS = load_programs(str(REPO_PROGRAMS))
-TAGS = notifier.program_tags(PROGRAMS)
+TERMS = notifier.program_terms(PROGRAMS)
 HANGUL = st.text(st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3), max_size=12)
 
 
@@ -59,7 +59,7 @@ def test_every_notice_and_timeline_line_reads_in_korean(kind, program_id):
     company = submitted.content.company
     owners = {submitted.application_id: (company.business_registration_number, company.name)}
     event = example(kind).model_copy(update={"program_id": program_id})
-    reading = notices.read(event, owners, TAGS)
+    reading = notices.read(event, owners, TERMS)
     texts = [t for e in reading.entries for t in (e.title, e.detail)]
     texts += [t for n in reading.notices for t in (n.subject, n.body)]
     assert [problem for t in texts for problem in unreadable_text(t)] == []

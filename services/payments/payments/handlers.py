@@ -72,14 +72,14 @@ def allowance_payment_id(round_id: str, evaluator_id: str) -> str:
 
 def _payee(p: PaymentRow) -> dict[str, Any]:
     if p.purpose == "subsidy":
-        return {"purpose": "subsidy", "application_id": p.application_id}
+        return {"purpose": "subsidy", "application_id": p.application_id, "instalment": p.instalment}
     return {"purpose": "evaluator-allowance", "evaluator_id": p.evaluator_id}
 
 
 def payment_due(p: PaymentRow, at: datetime) -> PaymentDue:
     return PaymentDue(program_id=p.program_id, occurred_at=at, payment_id=p.payment_id, **_payee(p), amount=p.amount,
                       request_received_on=p.request_received_on, due_on=p.due_on,
-                      breakdown=SubsidyBreakdown(**p.breakdown) if p.breakdown else None, instalment=p.instalment)
+                      breakdown=SubsidyBreakdown(**p.breakdown) if p.breakdown else None)
 
 
 # --- the funding ledger (L1–L4) -------------------------------------------------------------------------------

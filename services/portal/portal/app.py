@@ -32,8 +32,8 @@ SUBSCRIPTIONS = {event: notifier.on_event_of for event in CONSUMES[SERVICE]}
 
 def build_broker(settings: PortalSettings, sessions) -> KafkaBroker:
     # The portal judges nothing by a program's rules: it tells people what happened, whichever program it was
-    tags = notifier.program_tags(settings.programs)
-    return service_consumers(settings, sessions, SERVICE, {event: make(tags) for event, make in SUBSCRIPTIONS.items()},
+    terms = notifier.program_terms(settings.programs)
+    return service_consumers(settings, sessions, SERVICE, {event: make(terms) for event, make in SUBSCRIPTIONS.items()},
                              by_program=False, unit_of=notifier.unit).broker
 
 

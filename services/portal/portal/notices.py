@@ -93,29 +93,40 @@ PORTAL_TAG = "중소기업 지원사업"  # a notice of no program (an account's
 
 
 @dataclass(frozen=True)
+class ProgramTerms:
+    """What a program's notices say of it: its short name, the tag of their subjects ("[SOS 컨설팅]",
+    "[스마트공장]"), and the share it pays as an advance once signed (I1; 0: none)."""
+
+    tag: str
+    advance_percent: int = 0
+
+
+@dataclass(frozen=True)
 class Known:
-    """What the portal knows beside the event: the applying companies and each program's short name, the tag of
-    its notices' subjects ("[SOS 컨설팅]", "[스마트공장]")."""
+    """What the portal knows beside the event: the applying companies and each program's terms."""
 
     owners: Owners
-    program_tags: Mapping[str, str]
+    programs: Mapping[str, ProgramTerms]
 
     def get(self, application_id: str, default: tuple[str | None, str]) -> tuple[str | None, str]:
         return self.owners.get(application_id, default)
 
+    def terms(self, event: IntegrationEvent) -> ProgramTerms:
+        return self.programs.get(event.program_id) or ProgramTerms(PORTAL_TAG)
+
     def tag(self, event: IntegrationEvent) -> str:
-        return self.program_tags.get(event.program_id, PORTAL_TAG)
+        return self.terms(event).tag
 
     def subject(self, event: IntegrationEvent, text: str) -> str:
         return f"[{self.tag(event)}] {text}"
 
 
-def read(event: IntegrationEvent, owners: Owners, program_tags: Mapping[str, str] | None = None) -> Reading:
+def read(event: IntegrationEvent, owners: Owners, programs: Mapping[str, ProgramTerms] | None = None) -> Reading:
     """The timeline lines and notices of an event. `owners` are the applying companies the portal knows (from
     their ApplicationSubmitted); a company it has not seen gets no notice, its timeline still gets the line.
-    `program_tags`: each program's short name (ProgramDefinition.notice_tag), its notices' subject tag."""
+    `programs`: each program's terms by its id (notifier.program_terms)."""
     reader = _READERS.get(type(event))
-    return reader(event, Known(owners, program_tags or {})) if reader else Reading()
+    return reader(event, Known(owners, programs or {})) if reader else Reading()
 
 
 def application_ids(event: IntegrationEvent) -> tuple[str, ...]:
@@ -253,9 +264,19 @@ def _signed(e: AgreementSigned, owners: Known) -> Reading:
                   f"기간 {labels.day(e.term_start)} ~ {labels.day(e.term_end)}, "
                   f"최소 {e.minimum_sessions}회", Status("협약", "협약 체결 — 사업 수행 중"))
     target = e.business_registration_number or brn
-    return Reading((entry,), (Notice(company(target), "agreement-signed", owners.subject(e, "협약이 체결되었습니다"),
-                                     entry.detail, e.application_id, f"/agreements/{e.agreement_id}#sessions"),)
-                   if target else ())
+    return Reading((entry,), (_signed_notice(e, owners, target, entry.detail),) if target else ())
+
+
+def _signed_notice(e: AgreementSigned, owners: Known, target: str, detail: str) -> Notice:
+    """The company's next step once signed: in a program that pays an advance (I1) it asks for it on the
+    agreement's page; otherwise its consulting begins, logged there."""
+    subject = owners.subject(e, "협약이 체결되었습니다")
+    if percent := owners.terms(e).advance_percent:
+        return Notice(company(target), "agreement-signed", subject,
+                      f"{detail}\n이 사업은 협약금액의 {percent}%를 선금으로 지급합니다. 협약서 화면에서 받을 계좌를 "
+                      "적어 선금을 청구해 주세요.", e.application_id, f"/agreements/{e.agreement_id}#advance")
+    return Notice(company(target), "agreement-signed", subject, detail, e.application_id,
+                  f"/agreements/{e.agreement_id}#sessions")
 
 
 def _given_up(e: ParticipationGivenUp, owners: Known) -> Reading:
@@ -343,18 +364,29 @@ def _paid_status(e, step_words: tuple[str, str], advance_words: str) -> Status |
     return Status(*step_words)
 
 
+def _instalment(e, owners: Known) -> str:
+    """I1: which part of the subsidy a payment event is about, before its amount ("선금 ", "잔금 "); an allowance or
+    the subsidy of a program that pays no advance (one payment, not a 잔금) says nothing."""
+    if e.instalment == "balance" and not owners.terms(e).advance_percent:
+        return ""
+    return {"advance": "선금 ", "balance": "잔금 "}.get(e.instalment or "", "")
+
+
 def _due(e: PaymentDue, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
-    which = {"advance": "선금 ", "balance": "잔금 "}.get(e.instalment or "", "")
-    text = (f"{which}{labels.won(e.amount)}, 지급 기한 {labels.day(e.due_on)} "
+    text = (f"{_instalment(e, owners)}{labels.won(e.amount)}, 지급 기한 {labels.day(e.due_on)} "
             f"(청구 접수 {labels.day(e.request_received_on)})")
     status = _paid_status(e, ("지급", f"보조금 지급 예정 ({labels.day(e.due_on)}까지)"),
                           "선금 지급 예정 · 사업 수행 중")
     entries = (Entry(e.application_id, "지급", "보조금 지급 예정", text, status),) if e.application_id else ()
     payee = _payee(e, brn)
-    notices = ((Notice(payee, "payment-due", owners.subject(e, "지급 예정 안내"), text, e.application_id,
-                       _payment_link(e)),) if payee else ())
-    return Reading(entries, notices)
+    notices = [Notice(payee, "payment-due", owners.subject(e, "지급 예정 안내"), text, e.application_id,
+                      _payment_link(e))] if payee else []
+    if e.purpose == "subsidy":  # P1–P3: a company's request is the center's to decide and pay by the due date
+        notices.append(Notice(OPERATORS, "payment-due", f"[보조금 청구] {owners.tag(e)} — {name or '기업'}",
+                              f"{text}. 교부결정 후 지급해 주세요.", e.application_id,
+                              f"/operator/payments#payment-{e.payment_id}"))
+    return Reading(entries, tuple(notices))
 
 
 def _request_returned(e: SubsidyRequestReturned, owners: Known) -> Reading:
@@ -371,10 +403,10 @@ def _request_returned(e: SubsidyRequestReturned, owners: Known) -> Reading:
 
 def _grant_decided(e: GrantDecided, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
-    text = (f"교부결정 {labels.won(e.amount)} ({labels.day(e.decided_on)} 결정), "
+    text = (f"교부결정 {_instalment(e, owners)}{labels.won(e.amount)} ({labels.day(e.decided_on)} 결정), "
             f"지급 기한 {labels.day(e.due_on)}")
-    entries = ((Entry(e.application_id, "지급", "교부결정", text, Status("지급", "교부결정 — 지급 대기")),)
-               if e.application_id else ())
+    status = _paid_status(e, ("지급", "교부결정 — 지급 대기"), "선금 교부결정 · 사업 수행 중")
+    entries = (Entry(e.application_id, "지급", "교부결정", text, status),) if e.application_id else ()
     notices = (Notice(company(brn), "grant-decided", owners.subject(e, "사업지원금 교부결정 통지"), text,
                       e.application_id, _payment_link(e)),) if brn else ()
     return Reading(entries, notices)
@@ -382,7 +414,7 @@ def _grant_decided(e: GrantDecided, owners: Known) -> Reading:
 
 def _recorded(e: PaymentRecorded, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
-    text = f"{labels.won(e.amount)}, {labels.day(e.paid_on)} 지급"
+    text = f"{_instalment(e, owners)}{labels.won(e.amount)}, {labels.day(e.paid_on)} 지급"
     status = _paid_status(e, ("지급", "보조금 지급 완료"), "선금 지급 완료 · 사업 수행 중")
     entries = (Entry(e.application_id, "지급", "지급 완료", text, status),) if e.application_id else ()
     payee = _payee(e, brn)
@@ -392,7 +424,7 @@ def _recorded(e: PaymentRecorded, owners: Known) -> Reading:
 
 def _overdue(e: PaymentOverdue, owners: Known) -> Reading:
     brn, name = _owner(owners, e)
-    text = f"{labels.won(e.amount)}, 지급 기한 {labels.day(e.due_on)} 경과"
+    text = f"{_instalment(e, owners)}{labels.won(e.amount)}, 지급 기한 {labels.day(e.due_on)} 경과"
     status = _paid_status(e, ("지급", "지급 지연 — 센터 확인 중"), "선금 지급 지연 · 센터 확인 중")
     entries = (Entry(e.application_id, "지급", "지급 기한 경과", text, status),) if e.application_id else ()
     payee = _payee(e, brn)

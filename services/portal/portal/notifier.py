@@ -35,20 +35,23 @@ unit = units(store.PortalStore, source="/sme/portal")
 PortalUnit = Unit[store.PortalStore]
 
 
-def program_tags(programs: Mapping[str, ProgramDefinition]) -> dict[str, str]:
-    """program id → the short name its notices' subjects carry (issue 32)."""
-    return {program_id: program.notice_tag for program_id, program in programs.items()}
+def program_terms(programs: Mapping[str, ProgramDefinition]) -> dict[str, notices.ProgramTerms]:
+    """program id → what its notices say of it: the short name their subjects carry (issue 32), its advance (I1)."""
+    return {program_id: notices.ProgramTerms(program.notice_tag, program.payment_schedule.advance_percent)
+            for program_id, program in programs.items()}
 
 
-def on_event_of(tags: Mapping[str, str]) -> Callable[[PortalUnit, Envelope, IntegrationEvent], Awaitable[None]]:
-    """The handler of every event the portal reads, its notices tagged with their own program's name."""
+def on_event_of(terms: Mapping[str, notices.ProgramTerms]
+                ) -> Callable[[PortalUnit, Envelope, IntegrationEvent], Awaitable[None]]:
+    """The handler of every event the portal reads, its notices in their own program's terms."""
     async def on_event(uow: PortalUnit, envelope: Envelope, event: IntegrationEvent) -> None:
-        await tell(uow, envelope, event, tags)
+        await tell(uow, envelope, event, terms)
 
     return on_event
 
 
-async def tell(uow: PortalUnit, envelope: Envelope, event: IntegrationEvent, tags: Mapping[str, str]) -> None:
+async def tell(uow: PortalUnit, envelope: Envelope, event: IntegrationEvent,
+               terms: Mapping[str, notices.ProgramTerms]) -> None:
     """Timeline lines and notices of one event (idempotent: the inbox and both tables' keys)."""
     if isinstance(event, ApplicationSubmitted):
         company = event.content.company
@@ -56,7 +59,7 @@ async def tell(uow: PortalUnit, envelope: Envelope, event: IntegrationEvent, tag
                                         brn=company.business_registration_number, company_name=company.name,
                                         at=event.submitted_at)
     owners = await uow.store.owners(notices.application_ids(event))
-    reading = notices.read(event, owners, tags)
+    reading = notices.read(event, owners, terms)
     at = event.occurred_at
     for i, entry in enumerate(reading.entries):
         await uow.store.add_entry(envelope.id if len(reading.entries) == 1 else f"{envelope.id}:{i}", entry, at)

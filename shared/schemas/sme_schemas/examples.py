@@ -49,7 +49,7 @@ _FACTS = {
 }
 _FINDING = {"rule": "X3", "detail": "국세청 사업자 상태: 계속사업자"}
 _PAY = {"program_id": "gimpo-sos-2024", "occurred_at": "2024-12-02T00:00:00Z", "payment_id": "PAY-0001",
-        "purpose": "subsidy", "application_id": _APP["application_id"]}
+        "purpose": "subsidy", "application_id": _APP["application_id"], "instalment": "balance"}
 
 EXAMPLES: dict[str, dict[str, Any]] = {
     "ApplicationFiledByMunicipalSystem": {"program_id": "gimpo-sos-2024", "occurred_at": "2024-04-02T01:00:00Z",

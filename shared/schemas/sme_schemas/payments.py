@@ -15,6 +15,13 @@ class _Payment(IntegrationEvent):
     purpose: Literal["subsidy", "evaluator-allowance"] = Field(description="What the payment is for")
     application_id: ApplicationId | None = Field(None, description="Set for a subsidy")
     evaluator_id: ShortText | None = Field(None, description="Set for an evaluator allowance")
+    # On every payment event, not only PaymentDue: a company told "지급 완료" of its advance had not been paid its
+    # subsidy, the work was still to do (the portal's status read the recorded advance as the whole payment)
+    instalment: Literal["advance", "balance"] | None = Field(None, description="I1: the subsidy's instalment the "
+                                                             "event is about — its advance (선금) or its balance "
+                                                             "(잔금, the whole subsidy when the program pays no "
+                                                             "advance); None for an allowance, and from a producer "
+                                                             "that predates the field on every payment event")
 
     @model_validator(mode="after")
     def _one_payee(self) -> "_Payment":
@@ -53,9 +60,6 @@ class PaymentDue(_Payment):
     request_received_on: date = Field(description="Date the subsidy request (서식4) was received (P3)")
     due_on: date = Field(description="Date by which the payment must be made")
     breakdown: SubsidyBreakdown | None = Field(None, description="P2 breakdown of a subsidy")
-    instalment: Literal["advance", "balance"] | None = Field(None, description="I1: a subsidy's advance (선금) or "
-                                                             "its balance (잔금, the whole subsidy when the program "
-                                                             "pays no advance); None for an allowance")
 
 
 class SubsidyRequestReturned(_Payment):
