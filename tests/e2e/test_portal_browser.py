@@ -316,6 +316,15 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
     assert response.status == 404
     shot(conflicted, "evaluator-conflicted-refused")
 
+    # S3/F6: the round cannot close yet, and its page says why in the operator's words — who has not scored the
+    # application, who is excluded for which conflict — evaluators by name (evaluation gives the facts apart)
+    operator.goto(f"{PORTAL}/operator/rounds/{round_id}")
+    blocked = " ".join(operator.inner_text("main").split())
+    assert "아직 마감할 수 없습니다" in blocked, blocked
+    assert re.search(re.escape(applicant["company"]["name"]) + r": 유효한 평가 점수 1/\d+ — 아직 채점하지 않은 위원: "
+                     r"평가위원2, 평가위원3; 이해충돌로 제외: 평가위원4\(신청 기업에", blocked), blocked
+    shot(operator, "operator-round-blocked")
+
     path = f"/rounds/{round_id}/applications/{application_id}"
     other_path = f"/rounds/{round_id}/applications/{other_id}"
     seated = httpx.get(f"{evaluation}/rounds/{round_id}", headers=operator_headers()).json()["applications"]

@@ -8,7 +8,8 @@ from portal import progress
 from portal.notices import Entry, Notice
 from portal.progress import Status
 from portal.store import PortalStore
-from tests.fakes.unit import no_database, row
+from sme_schemas.intake import ApplicationSubmitted
+from tests.fakes.unit import example, no_database, row
 
 
 class FakePortalStore(PortalStore):
@@ -40,3 +41,11 @@ class FakePortalStore(PortalStore):
         self.notifications.setdefault((event_id, notice.recipient), row(
             event_id=event_id, recipient=notice.recipient, application_id=notice.application_id, kind=notice.kind,
             subject=notice.subject, body=notice.body, link=notice.link, created_at=at))
+
+
+def example_owners() -> dict[str, tuple[str, str]]:
+    """The portal's owners map (notices.Owners) once the catalog's example company applied through it: the
+    application id of every example event → its business registration number and name."""
+    submitted = example(ApplicationSubmitted)
+    company = submitted.content.company
+    return {submitted.application_id: (company.business_registration_number, company.name)}

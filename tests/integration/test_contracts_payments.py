@@ -130,6 +130,12 @@ def test_from_selection_to_payment_clawback_and_replay(stack):
     assert desk.http.get("/agreements", headers=desk._as(Role.EVALUATOR, "EV-01")).status_code == 403
     assert [x["agreement_id"] for x in desk.call("GET", "/agreements", headers=desk.company(brn["A"]))] == [
         a["agreement_id"]]
+    # An application's notices name no agreement: the portal finds it by the application, among the caller's only
+    of_a = {"application_id": a["application_id"]}
+    assert [x["agreement_id"] for x in desk.call("GET", "/agreements", headers=desk.operator(), params=of_a)] == [
+        a["agreement_id"]]
+    assert desk.call("GET", "/agreements", headers=desk.company(brn["B"]), params=of_a) == []
+    assert desk.http.get("/agreements", headers=desk.operator(), params={"application_id": "A"}).status_code == 422
 
     # C1: two signatures are not an agreement in force; the third is, once.
     for headers in (desk.company(brn["A"]), desk.expert(brn["A"])):

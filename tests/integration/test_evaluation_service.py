@@ -109,6 +109,14 @@ def test_a_round_from_screening_passed_to_notified_selection(evaluation):
     # S3: nothing scored yet → the close is refused, every application named.
     refused = desk.close(round_id, expect=(409,))
     assert {e["field"] for e in refused["errors"]} == {f"applications.{a.application_id}" for a in apps}
+    # …and the round's view gives each one's facts apart (the portal words them): nobody has scored it yet, the
+    # detected conflict excludes its evaluator (F6)
+    shortfalls = {f["application_id"]: f for f in desk.call("GET", f"/rounds/{round_id}",
+                                                            headers=desk.operator())["score_shortfalls"]}
+    assert set(shortfalls) == {a.application_id for a in apps}
+    first = shortfalls[apps[0].application_id]
+    assert first["valid_scores"] == 0 and "EV-03" not in first["not_scored_by"] and first["not_scored_by"]
+    assert first["excluded"] == [{"evaluator_id": "EV-03", "reason": "former-employer"}]
     # F6 declare first, then S1 levels only.
     path = f"/rounds/{round_id}/applications/{apps[3].application_id}"
     ev1 = desk.evaluator("EV-01")

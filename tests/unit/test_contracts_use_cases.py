@@ -6,8 +6,9 @@ from __future__ import annotations
 
 
 import pytest
+from hypothesis import given, strategies as st
 
-from contracts import handlers
+from contracts import handlers, rules
 from sme_runtime.auth import Principal, Role
 from sme_runtime.problems import RuleViolation
 from sme_schemas.contracts import AgreementSigned, AgreementTerminated, ParticipationGivenUp, TerminationReason
@@ -134,3 +135,17 @@ def test_a_termination_for_false_evidence_claws_back_c7(world):
                            note="허위 견적서"))
     [ended] = uow.events(AgreementTerminated)
     assert ended.clawback and ended.freed_amount == 5_000_000
+
+
+@given(st.sampled_from(list(TerminationReason)), st.text(min_size=1, max_size=40))
+def test_a_terminations_reason_and_note_come_back_apart_as_they_were_kept_c7(reason, note):
+    """What the agreement's view gives (api._ended): the reason as its code, the center's note as written — even
+    a note with ': ' in it."""
+    kept = rules.termination_record(reason, note)
+    assert rules.how_it_ended(True, kept) == (reason, note)
+
+
+def test_a_give_up_and_words_kept_before_the_reason_was_apart_are_the_note_as_they_are_c6():
+    assert rules.how_it_ended(False, "대표자 건강 악화: 사업 수행 불가") == (None, "대표자 건강 악화: 사업 수행 불가")
+    assert rules.how_it_ended(True, "감사 결과 해지") == (None, "감사 결과 해지")
+    assert rules.how_it_ended(True, None) == (None, None)

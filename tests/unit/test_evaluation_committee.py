@@ -107,6 +107,10 @@ def test_round_view_hides_conflicted_applications_and_drops_their_scores():
     msg = problems["applications.APP-1"].message
     assert "2 valid scores of the 3 needed" in msg and "EV-0 (expert)" in msg and "EV-3 (declared)" in msg
     assert "seat more" in msg and problems["applications.APP-2"].rule == "S3"
+    [first, *_] = view.score_shortfalls()  # the same facts apart, for the portal to word (S3, F6)
+    assert (first.application_id, first.valid_scores, first.needed, first.not_scored_by) == ("APP-1", 2, 3, ())
+    assert first.excluded == (("EV-0", "expert"), ("EV-3", "declared")) and first.too_few_evaluators
+    assert first.message() == msg
 
 
 def test_a_round_closes_when_every_application_has_enough_valid_scores():

@@ -139,12 +139,21 @@ def test_why_a_report_cannot_be_submitted_yet_is_said_in_korean_with_the_counts(
     assert "현장 컨설팅 2일 (최소 10일)" in html and "on-site consulting" not in html
 
 
-def test_why_a_round_cannot_close_is_said_in_korean():
-    assert forms.close_problem({"field": "applications.APP-1", "rule": "S3", "message":
-                                "(주)김포정밀: 2 valid scores of the 3 needed; not yet scored by EV-03"}) == (
-        "(주)김포정밀: 유효한 평가 점수가 아직 모자랍니다 (위원 점수, 이해충돌 제외 확인)")
-    assert forms.close_problem({"field": "committee", "rule": "S3", "message": "no committee"}) == (
-        "평가위원회를 아직 구성하지 않았습니다")
+def test_why_a_round_cannot_close_is_said_in_korean_with_who_has_not_scored_and_who_is_excluded():
+    """S3/F6: evaluation's facts of each application it names, evaluators by name (the round page and the close
+    job's refusal); no English message is read apart."""
+    round_ = {"committee": [{"evaluator_id": "EV-03", "name": "평가위원3"}, {"evaluator_id": "EV-04",
+                                                                          "name": "평가위원4"}],
+              "close_blocked_by": [{"field": "applications.APP-1", "rule": "S3", "message": "in English"}],
+              "score_shortfalls": [{"application_id": "APP-1", "company_name": "(주)김포정밀", "valid_scores": 2,
+                                    "needed": 3, "not_scored_by": ["EV-03"],
+                                    "excluded": [{"evaluator_id": "EV-04", "reason": "former-employer"}],
+                                    "too_few_evaluators": False}]}
+    assert forms.close_reasons(round_) == [
+        "(주)김포정밀: 유효한 평가 점수 2/3 — 아직 채점하지 않은 위원: 평가위원3; 이해충돌로 제외: "
+        "평가위원4(신청 기업에 최근 재직) — S3 (평가위원 평균)"]
+    assert forms.close_reasons({"close_blocked_by": [{"field": "committee", "rule": "S3", "message": "x"}]}) == [
+        "평가위원회를 아직 구성하지 않았습니다 — S3 (평가위원 평균)"]
 
 
 def text_of(html: str) -> str:
@@ -159,6 +168,8 @@ STATES = {"in force": agreement(), "drafted": agreement(status="drafted", missin
           "give-up filed": agreement(give_up={"requested_at": "2026-06-01T01:00:00+00:00", "reason": "경영 악화"}),
           "terminated": agreement(status="terminated", ended={"at": "2026-06-01T01:00:00+00:00",
                                                               "reason": "false-evidence: 세금계산서 위조 확인",
+                                                              "termination_reason": "false-evidence",
+                                                              "note": "세금계산서 위조 확인",
                                                               "restricted_until": None}),
           "report blocked": agreement(report_problems=[{"rule": "C3", "message": "too few sessions"}]),
           "completed": agreement(status="completed")}
@@ -205,3 +216,9 @@ def test_a_program_that_sets_no_minimum_says_so_rather_than_zero_sessions():
     html = page("company", agreement(minimum_sessions=0, follow_up_sessions=0))
     assert "현장 0회" not in html and "정한 횟수가 없습니다" in html
     assert "현장 10회, 사후 3회" in page("company", agreement())
+
+
+def test_a_terminated_agreement_says_its_reason_in_words_and_the_centers_note():
+    """C7: contracts' view gives the reason and the note apart; the page words the reason."""
+    text = text_of(page("company", STATES["terminated"]))
+    assert "사유: 허위 증빙 — 세금계산서 위조 확인" in " ".join(text.split()), text

@@ -14,7 +14,7 @@ from sme_schemas.intake import ApplicationSubmitted
 from sme_schemas.screening import ApplicationRejected
 from sme_runtime.settings import REPO_PROGRAMS
 from sme_programs import load_programs
-from tests.fakes.portal import FakePortalStore
+from tests.fakes.portal import FakePortalStore, example_owners
 from tests.fakes.unit import FakeUnit, example, run
 
 PROGRAMS = load_programs(str(REPO_PROGRAMS))
@@ -36,9 +36,7 @@ def test_each_example_event_tells_the_people_it_concerns_once(kind):
         deliver(uow, submitted)  # the company the examples are about applied through the portal
     known_entries, known_notices = len(uow.store.timeline_), len(uow.store.notifications)
     event = example(kind)
-    company = submitted.content.company
-    expected = notices.read(event, {submitted.application_id: (company.business_registration_number, company.name)},
-                            TERMS)
+    expected = notices.read(event, example_owners(), TERMS)
     assert expected.entries or expected.notices, f"the portal subscribes to {kind.__name__} but tells nobody"
     deliver(uow, event, times=2)  # and its redelivery
     entries = list(uow.store.timeline_.values())[known_entries:]
@@ -86,9 +84,7 @@ ACTION_PARTS = {"supplement-requested": "supplement", "manual-review": "review-"
 
 @pytest.mark.parametrize("kind", CONSUMES["portal"], ids=lambda k: k.__name__)
 def test_every_notice_links_to_the_page_where_it_is_acted_on(kind):
-    submitted = example(ApplicationSubmitted)
-    company = submitted.content.company
-    owners = {submitted.application_id: (company.business_registration_number, company.name)}
+    owners = example_owners()
     for notice in notices.read(example(kind), owners, TERMS).notices:
         assert notice.link and notice.link.startswith("/"), (notice.kind, notice.link)
         operator_payment = notice.kind.startswith("payment-") and notice.recipient == notices.OPERATORS
@@ -103,9 +99,7 @@ def test_a_signed_agreement_sends_the_company_to_its_advance_request_where_the_p
     page's #advance form); elsewhere its consulting begins, logged at #sessions."""
     from sme_schemas.contracts import AgreementSigned
 
-    submitted = example(ApplicationSubmitted)
-    company = submitted.content.company
-    owners = {submitted.application_id: (company.business_registration_number, company.name)}
+    owners = example_owners()
     signed = example(AgreementSigned).model_copy(update={"program_id": program_id})
     [notice] = notices.read(signed, owners, TERMS).notices
     percent = PROGRAMS[program_id].payment_schedule.advance_percent
@@ -123,9 +117,7 @@ def test_a_payment_names_its_instalment_only_where_the_program_pays_in_two_i1(pr
     """I1: "선금"/"잔금" where the subsidy is paid in two; a one-payment program's subsidy is no 잔금."""
     from sme_schemas.payments import GrantDecided, PaymentDue, PaymentOverdue, PaymentRecorded
 
-    submitted = example(ApplicationSubmitted)
-    company = submitted.content.company
-    owners = {submitted.application_id: (company.business_registration_number, company.name)}
+    owners = example_owners()
     two = PROGRAMS[program_id].payment_schedule.advance_percent > 0
     for kind in (PaymentDue, GrantDecided, PaymentRecorded, PaymentOverdue):
         event = example(kind).model_copy(update={"program_id": program_id, "instalment": instalment})
@@ -139,12 +131,11 @@ def test_the_center_is_told_of_a_subsidy_request_to_decide_and_pay_not_of_an_all
     notice lands on the payment's row with its forms. An evaluator's allowance is the center's own doing."""
     from sme_schemas.payments import PaymentDue
 
-    submitted = example(ApplicationSubmitted)
-    company = submitted.content.company
-    owners = {submitted.application_id: (company.business_registration_number, company.name)}
+    owners = example_owners()
     due = example(PaymentDue)
     [told] = [n for n in notices.read(due, owners, TERMS).notices if n.recipient == notices.OPERATORS]
-    assert told.link == f"/operator/payments#payment-{due.payment_id}" and company.name in told.subject
+    [(_, name)] = owners.values()
+    assert told.link == f"/operator/payments#payment-{due.payment_id}" and name in told.subject
     allowance = due.model_copy(update={"purpose": "evaluator-allowance", "application_id": None,
                                        "evaluator_id": "EV-01", "instalment": None})
     assert [n.recipient for n in notices.read(allowance, owners, TERMS).notices] == ["evaluator:EV-01"]

@@ -8,9 +8,9 @@ from hypothesis import given, strategies as st
 
 from portal import labels, notices, notifier
 from sme_schemas.catalog import CONSUMES
-from sme_schemas.intake import ApplicationSubmitted
 from sme_runtime.settings import REPO_PROGRAMS
 from sme_programs import load_programs
+from tests.fakes.portal import example_owners
 from tests.fakes.unit import example
 from tests.readable import bare_rule_ids, unreadable_text
 
@@ -55,9 +55,7 @@ def test_internal_codes_and_english_are_refused():
 @pytest.mark.parametrize("program_id", sorted(PROGRAMS))
 @pytest.mark.parametrize("kind", CONSUMES["portal"], ids=lambda k: k.__name__)
 def test_every_notice_and_timeline_line_reads_in_korean(kind, program_id):
-    submitted = example(ApplicationSubmitted)
-    company = submitted.content.company
-    owners = {submitted.application_id: (company.business_registration_number, company.name)}
+    owners = example_owners()
     event = example(kind).model_copy(update={"program_id": program_id})
     reading = notices.read(event, owners, TERMS)
     texts = [t for e in reading.entries for t in (e.title, e.detail)]

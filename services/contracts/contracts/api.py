@@ -149,8 +149,14 @@ async def agreement_view(db: store.ContractsStore, contracts: handlers.Contracts
                          "submitted_at": r.submitted_at, "reviewed_at": r.reviewed_at,
                          "return_reasons": r.return_reasons} for r in await db.reports_of(a.agreement_id)],
             "give_up": {"requested_at": a.give_up_requested_at, "reason": a.give_up_reason},
-            "ended": {"at": a.ended_at, "reason": a.ended_reason, "restricted_until": a.restricted_until},
+            "ended": _ended(a),
             "accepted_at": a.accepted_at})
+
+
+def _ended(a: AgreementRow) -> dict[str, Any]:
+    reason, note = rules.how_it_ended(a.status == AgreementStatus.TERMINATED, a.ended_reason)
+    return {"at": a.ended_at, "reason": a.ended_reason, "termination_reason": reason, "note": note,
+            "restricted_until": a.restricted_until}
 
 
 async def _act(uow: handlers.ContractsUnit, contracts: handlers.Contracts,
@@ -169,10 +175,14 @@ async def list_agreements(principal: Signer, db: Reader, contracts: Config, prog
                           status: AgreementStatus | None = None,
                           signature_overdue: bool = Query(False, description="Only those unsigned past their "
                                                                              "deadline (C1)"),
+                          application_id: str | None = Query(
+                              None, pattern=r"^APP-[0-9A-Z]{26}$",
+                              description="Only the agreement of this application (at most one): the selection "
+                                          "and payment events name no agreement"),
                           ) -> list[AgreementSummary]:
     brn = None if principal.role is Role.OPERATOR else principal.business_registration_number or "-"
     rows = await db.agreements(program_id=program_id, brn=brn, status=status,
-                               programs=principal.visible_programs())
+                               programs=principal.visible_programs(), application_id=application_id)
     views = [summary_view(contracts, a) for a in rows]
     return [v for v in views if v.signature_overdue] if signature_overdue else views
 

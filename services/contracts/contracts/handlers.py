@@ -301,7 +301,7 @@ async def terminate(uow: ContractsUnit, contracts: Contracts, agreement_id: str,
     clawback = reason in CLAWBACK_REASONS
     freed = rules.freed_on_leaving(a.agreed_amount, a.accepted_at is not None)
     await uow.store.update_agreement(agreement_id, status=AgreementStatus.TERMINATED, ended_at=now,
-                                     ended_reason=f"{reason.value}: {note}")
+                                     ended_reason=rules.termination_record(reason, note))
     await uow.store.audit(at=now, actor=principal.subject, action="terminated", agreement_id=agreement_id,
                           application_id=a.application_id,
                           detail={"reason": reason.value, "note": note, "clawback": clawback, "freed_amount": freed})

@@ -9,6 +9,7 @@ from typing import Iterable
 
 from sme_runtime.problems import Problem
 from sme_schemas.application import DocumentType, EvidenceDocument, ExpertQualification
+from sme_schemas.contracts import TerminationReason
 from sme_schemas.grade import Grade, GradeAssessment, assess_grade, grade_acceptable, grade_label
 from sme_programs import ProgramDefinition
 
@@ -158,3 +159,20 @@ def freed_on_leaving(agreed_amount: int, report_accepted: bool) -> int:
     """F5 via C6/C7: leaving before the result report was accepted frees the agreed amount for the waitlist; after
     it, the subsidy is owed (or clawed back) and the money is no longer free to commit."""
     return 0 if report_accepted else agreed_amount
+
+
+def termination_record(reason: TerminationReason, note: str) -> str:
+    """C7: how a termination's reason and the center's note are kept in the agreement's one `ended_reason`."""
+    return f"{reason.value}: {note}"
+
+
+def how_it_ended(terminated: bool, ended_reason: str | None) -> tuple[TerminationReason | None, str | None]:
+    """C7/C6: the termination's reason and the center's note apart (termination_record's inverse), for the people
+    who read them; a give-up keeps the company's own words, the note."""
+    if not terminated or not ended_reason:
+        return None, ended_reason
+    code, _, note = ended_reason.partition(": ")
+    try:
+        return TerminationReason(code), note
+    except ValueError:  # written before the reason was kept apart: the words as they are
+        return None, ended_reason

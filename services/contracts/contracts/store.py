@@ -82,13 +82,16 @@ class ContractsStore:
         return known(await self.agreement(agreement_id), f"agreement {agreement_id}, written in this transaction,")
 
     async def agreements(self, *, program_id: str | None = None, brn: str | None = None,
-                         status: str | None = None, programs: list[str] | None = None) -> list[AgreementRow]:
+                         status: str | None = None, programs: list[str] | None = None,
+                         application_id: str | None = None) -> list[AgreementRow]:
         """`programs`: only these programs' agreements (T1: the caller's agencies'); None: any."""
         return await select_all(self.session, AgreementRow, f"""
             SELECT {AGREEMENT} FROM agreements WHERE (CAST(:p AS text) IS NULL OR program_id = :p)
                 AND (CAST(:brn AS text) IS NULL OR brn = :brn) AND (CAST(:st AS text) IS NULL OR status = :st)
                 AND (CAST(:programs AS text[]) IS NULL OR program_id = ANY(:programs))
-            ORDER BY drafted_at, agreement_id""", p=program_id, brn=brn, st=status, programs=programs)
+                AND (CAST(:a AS text) IS NULL OR application_id = :a)
+            ORDER BY drafted_at, agreement_id""", p=program_id, brn=brn, st=status, programs=programs,
+                                a=application_id)
 
     async def update_agreement(self, agreement_id: str, **values: Any) -> None:
         sets = ", ".join(f"{c} = :{c}" for c in values)

@@ -8,6 +8,7 @@ from pydantic import ConfigDict, Field
 
 from contracts.rules import SessionKind
 from contracts.status import AgreementStatus, ReportStatus
+from sme_schemas.contracts import TerminationReason
 from sme_runtime.views import ProblemView, View
 
 
@@ -67,7 +68,10 @@ class GiveUp(View):
 
 class Ended(View):
     at: datetime | None
-    reason: str | None
+    reason: str | None = Field(description="As kept: a termination's '<reason>: <note>', a give-up's words")
+    termination_reason: TerminationReason | None = Field(None, description="C7: why the center terminated it")
+    note: str | None = Field(None, description="The center's note on a termination; the company's reason for a "
+                                               "give-up (C6)")
     restricted_until: date | None = Field(description="C6: the participation restriction's last day (X10)")
 
 

@@ -13,7 +13,7 @@ from pydantic_core import PydanticCustomError
 from evaluation import handlers, store
 from evaluation.committee import Kind, SeatRole
 from evaluation.handlers import decimal
-from evaluation.rounds import RoundView
+from evaluation.rounds import RoundView, ScoreShortfall
 from evaluation.rows import CandidateRow
 from evaluation.scoring import publish
 from evaluation.status import CandidateStatus, RoundStatus
@@ -312,6 +312,10 @@ async def _view(uow: handlers.EvaluationUnit, evaluation: handlers.Evaluation,
     return view, rows
 
 
+def _shortfall(f: ScoreShortfall) -> dict[str, Any]:
+    return {**asdict(f), "excluded": [{"evaluator_id": e, "reason": why} for e, why in f.excluded]}
+
+
 def _for_evaluator(c, view, actor: Principal) -> dict[str, Any]:
     facts = c.facts
     mine = actor.role is Role.EVALUATOR
@@ -353,6 +357,8 @@ async def _round(uow: handlers.EvaluationUnit, evaluation: handlers.Evaluation, 
                            "kind": s.evaluator.kind, "fields": list(s.evaluator.fields)} for s in view.seats],
             "short_of_evaluators": view.short_of_evaluators() if r.status == RoundStatus.OPEN else [],
             "close_blocked_by": [p.as_dict() for p in view.close_problems()] if r.status == RoundStatus.OPEN else [],
+            "score_shortfalls": [_shortfall(f) for f in view.score_shortfalls()] if r.status == RoundStatus.OPEN
+            else [],
             "applications": applications,
             "allowances": [{"evaluator_id": a.evaluator_id, "applications_scored": a.applications_scored,
                             "amount": a.amount} for a in owed]})

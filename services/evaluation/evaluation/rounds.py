@@ -23,6 +23,28 @@ class Declaration:
 
 
 @dataclass(frozen=True)
+class ScoreShortfall:
+    """S3: an application the round cannot close without — its valid scores against the minimum, who has not
+    scored it yet, who is excluded for a conflict (F6, evaluator and reason), and whether too few evaluators
+    without a conflict are seated to ever reach the minimum."""
+
+    application_id: str
+    company_name: str
+    valid_scores: int
+    needed: int
+    not_scored_by: tuple[str, ...]
+    excluded: tuple[tuple[str, str], ...]
+    too_few_evaluators: bool
+
+    def message(self) -> str:
+        excluded = [f"{e} ({reason})" for e, reason in self.excluded]
+        return (f"{self.company_name}: {self.valid_scores} valid scores of the {self.needed} needed"
+                + (f"; not yet scored by {', '.join(self.not_scored_by)}" if self.not_scored_by else "")
+                + (f"; excluded for conflicts (F6): {', '.join(excluded)}" if excluded else "")
+                + ("; too few evaluators without a conflict: seat more" if self.too_few_evaluators else ""))
+
+
+@dataclass(frozen=True)
 class RoundView:
     seats: Sequence[Seat]
     applicants: Sequence[Applicant]
@@ -71,26 +93,27 @@ class RoundView:
         return [a.application_id for a in self.applicants
                 if len(self.assigned(a.application_id, conflicts)) < self.minimum]
 
+    def score_shortfalls(self) -> list[ScoreShortfall]:
+        """S3: each application of the round with fewer valid scores than the minimum, and why."""
+        conflicts = self.conflicts()
+        shortfalls = []
+        for a in self.applicants:
+            assigned = self.assigned(a.application_id, conflicts)
+            valid = sum((e, a.application_id) in self.scores for e in assigned)
+            if valid >= self.minimum:
+                continue
+            excluded = tuple(sorted({(c.evaluator_id, c.reason) for (e, app), cs in conflicts.items()
+                                     if app == a.application_id for c in cs}))
+            shortfalls.append(ScoreShortfall(
+                a.application_id, a.company_name, valid, self.minimum,
+                tuple(e for e in assigned if (e, a.application_id) not in self.scores), excluded,
+                len(assigned) < self.minimum))
+        return shortfalls
+
     def close_problems(self) -> list[Problem]:
         """Every reason the round cannot close yet, naming the application and the rule."""
         if not self.scorers:
             return [Problem("committee", "S3", "no committee has been formed for this round")]
         if not self.applicants:
             return [Problem("applications", "S3", "the round has no applications to rank")]
-        conflicts = self.conflicts()
-        problems = []
-        for a in self.applicants:
-            assigned = self.assigned(a.application_id, conflicts)
-            valid = sum((e, a.application_id) in self.scores for e in assigned)
-            if valid >= self.minimum:
-                continue
-            excluded = sorted({f"{c.evaluator_id} ({c.reason})" for (e, app), cs in conflicts.items()
-                               if app == a.application_id for c in cs})
-            missing = [e for e in assigned if (e, a.application_id) not in self.scores]
-            problems.append(Problem(f"applications.{a.application_id}", "S3",
-                                    f"{a.company_name}: {valid} valid scores of the {self.minimum} needed"
-                                    + (f"; not yet scored by {', '.join(missing)}" if missing else "")
-                                    + (f"; excluded for conflicts (F6): {', '.join(excluded)}" if excluded else "")
-                                    + ("; too few evaluators without a conflict: seat more"
-                                       if len(assigned) < self.minimum else "")))
-        return problems
+        return [Problem(f"applications.{s.application_id}", "S3", s.message()) for s in self.score_shortfalls()]

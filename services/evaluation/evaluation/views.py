@@ -74,6 +74,23 @@ class RoundApplication(Result):
     conflicts: list[ConflictView]
 
 
+class ExcludedEvaluator(View):
+    evaluator_id: str
+    reason: str = Field(description="F6: the conflict's kind")
+
+
+class ScoreShortfallView(View):
+    """S3: an application the round cannot close without."""
+
+    application_id: str
+    company_name: str
+    valid_scores: int
+    needed: int = Field(description="S3: the minimum of valid scores")
+    not_scored_by: list[str] = Field(description="Seated evaluators without a conflict who have not scored it")
+    excluded: list[ExcludedEvaluator] = Field(description="F6: excluded for a conflict")
+    too_few_evaluators: bool = Field(description="Fewer evaluators without a conflict than the minimum: seat more")
+
+
 class AllowanceView(View):
     evaluator_id: str
     applications_scored: int
@@ -93,6 +110,8 @@ class RoundDetail(View):
     committee: list[SeatView]
     short_of_evaluators: list[str]
     close_blocked_by: list[ProblemView]
+    score_shortfalls: list[ScoreShortfallView] = Field(description="S3: the applications close_blocked_by names, "
+                                                                   "the facts apart")
     applications: list[RoundApplication]
     allowances: list[AllowanceView]
 

@@ -61,8 +61,7 @@ async def agreement_of(request: Request, services: PortalServices, application_i
     name no agreement): its agreement's page, the notice's #part kept by the browser; the list while contracts has
     not drafted it yet."""
     user = await signed_in(request, *PARTIES)
-    found = [a for a in await services.get(user.person, "contracts", "/agreements")
-             if a["application_id"] == application_id]
+    found = await services.get(user.person, "contracts", "/agreements", application_id=application_id)
     return see_other(f"/agreements/{found[-1]['agreement_id']}" if found else "/agreements")
 
 

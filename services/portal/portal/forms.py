@@ -324,11 +324,39 @@ def amendment(posted: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
-def close_problem(problem: Mapping[str, str]) -> str:
-    """S3: why a round cannot close yet, in Korean (evaluation names the company before a colon, then says in
-    English how many valid scores it has)."""
-    field, message = problem.get("field", ""), problem.get("message", "")
-    if field.startswith("applications.") and ":" in message:
-        return f"{message.split(':', 1)[0]}: 유효한 평가 점수가 아직 모자랍니다 (위원 점수, 이해충돌 제외 확인)"
+def close_reasons(round_: Mapping[str, Any]) -> list[str]:
+    """S3: why a round cannot close yet, each in Korean with its rule — evaluation's reasons (close_blocked_by),
+    an application's with its facts (score_shortfalls: the scores it has and needs, who has not scored it, who
+    is excluded for a conflict), evaluators by their names."""
+    names = {s["evaluator_id"]: s["name"] for s in round_.get("committee") or []}
+    shortfalls = {f["application_id"]: f for f in round_.get("score_shortfalls") or []}
+    return [labels.cited(_close_reason(p, shortfalls, names), p.get("rule") or "S3")
+            for p in round_.get("close_blocked_by") or []]
+
+
+def _close_reason(problem: Mapping[str, str], shortfalls: Mapping[str, Mapping], names: Mapping[str, str]) -> str:
+    field = problem.get("field", "")
+    shortfall = shortfalls.get(field.removeprefix("applications.")) if field.startswith("applications.") else None
+    if shortfall:
+        return shortfall_words(shortfall, names)
     return {"committee": "평가위원회를 아직 구성하지 않았습니다",
-            "applications": "순위를 매길 신청이 없습니다"}.get(field, plain_message(message))
+            "applications": "순위를 매길 신청이 없습니다"}.get(field, plain_message(problem.get("message", "")))
+
+
+def shortfall_words(shortfall: Mapping[str, Any], names: Mapping[str, str]) -> str:
+    """'(주)김포정밀: 유효한 평가 점수 2/3 — 아직 채점하지 않은 위원: 평가위원3; 이해충돌로 제외: 평가위원4(신청 기업에
+    최근 재직)'."""
+    def who(ids) -> str:
+        return ", ".join(names.get(e, "평가위원") for e in ids)
+
+    why = []
+    if shortfall["not_scored_by"]:
+        why.append(f"아직 채점하지 않은 위원: {who(shortfall['not_scored_by'])}")
+    if shortfall["excluded"]:
+        why.append("이해충돌로 제외: " + ", ".join(
+            f"{names.get(x['evaluator_id'], '평가위원')}({labels.CONFLICT.get(x['reason'], '이해충돌')})"
+            for x in shortfall["excluded"]))
+    if shortfall["too_few_evaluators"]:
+        why.append("이해충돌 없는 위원이 모자랍니다. 위원을 더 배정하세요")
+    head = f"{shortfall['company_name']}: 유효한 평가 점수 {shortfall['valid_scores']}/{shortfall['needed']}"
+    return f"{head} — {'; '.join(why)}" if why else head

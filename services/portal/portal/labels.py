@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from typing import Mapping
+from typing import Any, Mapping
 
 from sme_schemas.periods import korean_day, korean_time
 
@@ -108,13 +108,14 @@ CONFLICT = {"employer": "신청 기업에 재직 중", "former-employer": "신�
             "expert": "신청 기업의 전문가", "competitor": "경쟁 관계", "declared": "본인 신고"}
 
 
-def ended_reason(text: str | None) -> str:
-    """Why an agreement ended: contracts keeps a termination as '<C7 reason>: <the center's note>' and a give-up as
-    the company's own words."""
-    code, _, note = (text or "").partition(": ")
-    if code in TERMINATION:
-        return f"{TERMINATION[code]} — {note}" if note else TERMINATION[code]
-    return text or "—"
+def ended_reason(ended: Mapping[str, Any]) -> str:
+    """Why an agreement ended, from contracts' view of it: a termination's reason (C7) in words and the center's
+    note; a give-up's own words (C6)."""
+    reason, note = ended.get("termination_reason"), ended.get("note") or ended.get("reason")
+    if reason:
+        words = TERMINATION.get(reason, "협약 해지")
+        return f"{words} — {note}" if note else words
+    return note or "—"
 
 
 def round_label(round_id: str, program_id: str) -> str:

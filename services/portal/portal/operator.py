@@ -147,8 +147,7 @@ async def _close(services: Services, tables: Transactions[store.PortalStore], pe
     try:
         before = await services.get(person, "evaluation", f"/rounds/{round_id}")
         if before["close_blocked_by"]:
-            reasons = "; ".join(labels.cited(forms.close_problem(p), p.get("rule"))
-                                for p in before["close_blocked_by"])
+            reasons = "; ".join(forms.close_reasons(before))
             await step(f"마감할 수 없습니다: {reasons}", "failed", link)
             return
         await step(f"평가 {len(before['applications'])}건의 점수를 모아 순위를 계산합니다")

@@ -25,9 +25,8 @@ from sme_runtime.routes import Transactions, started, state_of, transactions, tr
 log = logging.getLogger("portal.web")
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters.update(won=labels.won, kst=labels.kst, day=labels.day, rule=labels.rule,
-                             field=forms.field_label, plain=forms.plain_message,
-                             close_problem=forms.close_problem)
-TEMPLATES.env.globals.update(labels=labels)
+                             field=forms.field_label, plain=forms.plain_message)
+TEMPLATES.env.globals.update(labels=labels, close_reasons=forms.close_reasons)
 SERVICE_NAMES = {"intake": "신청 접수", "screening": "서류 검토", "evaluation": "평가", "contracts": "협약",
                  "payments": "지급"}
 # The portal's own 4xx/5xx in words (issue 32: never FastAPI's JSON on a person's screen)
