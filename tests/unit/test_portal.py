@@ -349,6 +349,16 @@ def test_a_two_party_program_asks_for_no_expert():
     assert forms.EXPERT_SECTION not in [title for title, _ in forms.sections_for(program)]
 
 
+@pytest.mark.parametrize("name", ["gimpo-sos-2024", "gimpo-smart-factory-2026", "seoul-sba-sandbox-pilot-2022"])
+def test_the_form_names_the_programs_own_city_never_another_x1_q3(name):
+    """Issue 32: a Seoul program's company was asked since when it has done business in 김포시."""
+    program = _program_file(name)
+    labels = forms.labels_for(program)
+    assert labels["company.gimpo_business_since"] == f"{program['region_city']} 사업 시작일"
+    others = {"김포", "서울"} - {program["region_city"][:2]}
+    assert not [label for label in labels.values() for other in others if other in label]
+
+
 def test_the_follow_up_report_names_each_kind_and_question_in_words():
     program = _program_file("gimpo-sos-2024")
     survey, outcome = program["follow_up"]["survey_items"][0], program["follow_up"]["outcome_questions"][0]

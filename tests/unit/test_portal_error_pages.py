@@ -57,3 +57,12 @@ def test_a_services_english_message_reads_as_korean(english, korean):
 ])
 def test_a_problem_names_its_field_in_words_never_its_path(path, words):
     assert forms.field_label(path) == words
+
+
+def test_every_page_bears_the_deploying_centers_name_and_none_other():
+    """Issue 32: the header, title and footer are the deploying center's settings, not Gimpo's written in."""
+    seoul = TestClient(create_app(PortalSettings(name="서울 기업지원 포털", operator_name="서울산업진흥원")),
+                       raise_server_exceptions=False)
+    for path in ("/login", "/no-such-page"):
+        page = seoul.get(path, follow_redirects=False).text
+        assert "서울 기업지원 포털</a>" in page and "서울산업진흥원 ·" in page and "김포" not in page, page[:800]

@@ -60,7 +60,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
             finally:
                 await app.state.services.close()
 
-    app = FastAPI(title="포털 — 김포시 중소기업 지원사업", version="1.0.0", lifespan=lifespan, docs_url=None,
+    app = FastAPI(title=f"포털 — {settings.name}", version="1.0.0", lifespan=lifespan, docs_url=None,
                   redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.jobs = set()

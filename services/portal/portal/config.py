@@ -43,6 +43,10 @@ class PortalSettings(ServiceSettings):
     smtp_starttls: bool = False
     smtp_user: str | None = None
     smtp_password: str | None = None
+    # Whose portal it is: every page's header and title, and its footer. Set by the deploying center; the programs
+    # it runs (of any agency, T1) are named by their own files on every page that concerns one
+    name: str = Field("김포시 중소기업 지원사업", min_length=1, max_length=60)  # PORTAL_NAME
+    operator_name: str = Field("김포산업진흥원", min_length=1, max_length=60)  # PORTAL_OPERATOR_NAME
     mail_from: str = "김포산업진흥원 기업지원 <support@gimpo-center.example>"
     mail_seconds: float = Field(2.0, gt=0, description="How often notices waiting for e-mail are sent")
     service_timeout_seconds: float = Field(15.0, gt=0)

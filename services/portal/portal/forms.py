@@ -89,11 +89,18 @@ EXPERT_SECTION = "전문가(컨설턴트)"
 def sections_for(program: dict) -> tuple[tuple[str, tuple[Field, ...]], ...]:
     """서식1 in the program's own words (its file's form_labels, A1): a smart-factory build asks for 구축 희망분야,
     not 컨설팅 희망분야; a two-party program (support.expert_party false) has no expert to name."""
-    words: dict[str, str] = program.get("form_labels") or {}
+    words: dict[str, str] = {**_region_words(program), **(program.get("form_labels") or {})}
     two_party = not (program.get("support") or {}).get("expert_party", True)
     return tuple((words.get(f"section:{title}", title),
                   tuple(replace(f, label=words.get(f.name, f.label)) for f in fields))
                  for title, fields in SECTIONS if not (two_party and title == EXPERT_SECTION))
+
+
+def _region_words(program: dict) -> dict[str, str]:
+    """The program's own city where the form names one (X1, Q3): a Seoul program asks since when the company has
+    done business in 서울특별시, not in 김포시."""
+    city = program.get("region_city")
+    return {"company.gimpo_business_since": f"{city} 사업 시작일"} if city else {}
 
 
 def labels_for(program: dict) -> dict[str, str]:

@@ -163,7 +163,10 @@ async def render(request: Request, template: str, status_code: int = 200, **cont
     if user is not None:
         async with tables_of(request).reading() as db:
             unread = await db.unread_count(user.recipients)
-    return TEMPLATES.TemplateResponse(request, template, {"user": user, "unread": unread, **context},
+    settings = request.app.state.settings
+    return TEMPLATES.TemplateResponse(request, template, {"user": user, "unread": unread,
+                                                          "portal_name": settings.name,
+                                                          "operator_name": settings.operator_name, **context},
                                       status_code=status_code)
 
 
