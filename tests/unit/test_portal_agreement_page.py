@@ -3,6 +3,7 @@ operator action contracts offers on an agreement in force — give-up approval (
 (C7) — the company's give-up, the follow-up answers (M1), and says how a given-up agreement ended."""
 from __future__ import annotations
 
+import json
 import re
 from types import SimpleNamespace
 
@@ -11,8 +12,11 @@ import pytest
 from portal import forms, uploads
 from portal.agreements import SUBSIDY_DOCUMENTS
 from portal.web import TEMPLATES
+from sme_runtime.settings import REPO_PROGRAMS
 
 ID = "AGR-2026-0007"
+PROGRAM_FILES = {name: json.loads((REPO_PROGRAMS / f"{name}.json").read_text("utf-8"))
+                 for name in ("gimpo-sos-2024", "gimpo-smart-factory-2026", "seoul-sba-sandbox-pilot-2022")}
 
 
 def agreement(**over) -> dict:
@@ -27,12 +31,12 @@ def agreement(**over) -> dict:
 
 
 def page(role: str, found: dict, follow_ups: dict | None = None, *, advance_percent: int = 0,
-         payments: list | None = None) -> str:
+         payments: list | None = None, program: dict | None = None) -> str:
     user = SimpleNamespace(role=role, csrf_token="t", display_name="담당", brn="1234567890", login="x")
     html = TEMPLATES.env.get_template("agreement.html").render(
         request=None, user=user, unread=0, agreement=found, logs=[], drafts=[], payments=payments or [],
         party="center", problems=[], documents=SUBSIDY_DOCUMENTS, uploads=uploads, follow_ups=follow_ups,
-        advance_percent=advance_percent)
+        advance_percent=advance_percent, words=forms.agreement_words(program or PROGRAM_FILES["gimpo-sos-2024"]))
     return html
 
 
@@ -136,7 +140,7 @@ def test_why_a_report_cannot_be_submitted_yet_is_said_in_korean_with_the_counts(
     blocked = agreement(report_problems=[{"field": "sessions", "rule": "C3",
                                           "message": "on-site consulting on 2 days; at least 10 days"}])
     html = page("company", blocked)
-    assert "현장 컨설팅 2일 (최소 10일)" in html and "on-site consulting" not in html
+    assert "현장 2일 (최소 10일)" in html and "on-site consulting" not in html
 
 
 def test_why_a_round_cannot_close_is_said_in_korean_with_who_has_not_scored_and_who_is_excluded():
@@ -222,3 +226,19 @@ def test_a_terminated_agreement_says_its_reason_in_words_and_the_centers_note():
     """C7: contracts' view gives the reason and the note apart; the page words the reason."""
     text = text_of(page("company", STATES["terminated"]))
     assert "사유: 허위 증빙 — 세금계산서 위조 확인" in " ".join(text.split()), text
+
+
+@pytest.mark.parametrize("name, log, paid", [
+    ("gimpo-sos-2024", "컨설팅 일지", "전문가에게 지급한 금액"),
+    ("gimpo-smart-factory-2026", "스마트공장 구축 일지", "공급기업에 지급한 금액"),
+    ("seoul-sba-sandbox-pilot-2022", "실증 사업화 일지", "사업비로 지급한 금액"),
+])
+def test_the_agreement_page_speaks_of_the_programs_own_work_and_payee(name, log, paid):
+    """Issue 32: a smart factory is built by its 공급기업, the pilot has no expert to pay: neither keeps a
+    컨설팅 일지."""
+    program = PROGRAM_FILES[name]
+    in_force = text_of(page("company", agreement(), program=program))
+    completed = text_of(page("company", agreement(status="completed"), program=program))
+    assert log in in_force and paid in completed
+    if name != "gimpo-sos-2024":
+        assert "컨설팅" not in in_force + completed and "자문료" not in in_force + completed

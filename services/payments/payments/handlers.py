@@ -426,7 +426,7 @@ async def file_advance_request(uow: PaymentsUnit, payments: Payments, principal:
     if agreement is None or not principal.sees(agreement.program_id) or not (
             is_operator or principal.business_registration_number == agreement.brn):  # C9, T1
         raise RuleViolation(Problem("application_id", "I1", f"no signed agreement for {application_id}: an advance "
-                                    "is requested after all three parties signed"), status_code=404)
+                                    "is requested once every party has signed (C1)"), status_code=404)
     program, now = payments.program(agreement.program_id, agreement.program_version), payments.clock()
     amount = program.payment_schedule.advance(agreement.agreed_amount)
     problems = []

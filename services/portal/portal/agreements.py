@@ -46,7 +46,8 @@ async def _page(request: Request, user: User, agreement_id: str, problems: list 
     advance_percent = (program.get("payment_schedule") or {}).get("advance_percent") or 0
     return await render(request, "agreement.html", status_code, agreement=found, logs=logs, drafts=drafts,
                         payments=payments, party=party, problems=problems or [], documents=SUBSIDY_DOCUMENTS,
-                        uploads=uploads, follow_ups=follow_ups, advance_percent=advance_percent)
+                        uploads=uploads, follow_ups=follow_ups, advance_percent=advance_percent,
+                        words=forms.agreement_words(program))
 
 
 @router.get("/agreements/{agreement_id}")

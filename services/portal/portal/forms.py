@@ -84,6 +84,7 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
 )
 FIELDS = {f.name: f for _, fields in SECTIONS for f in fields}
 EXPERT_SECTION = "전문가(컨설턴트)"
+PLAN_SECTION = "컨설팅 계획"
 
 
 def sections_for(program: dict) -> tuple[tuple[str, tuple[Field, ...]], ...]:
@@ -101,6 +102,21 @@ def _region_words(program: dict) -> dict[str, str]:
     done business in 서울특별시, not in 김포시."""
     city = program.get("region_city")
     return {"company.gimpo_business_since": f"{city} 사업 시작일"} if city else {}
+
+
+def agreement_words(program: dict) -> dict[str, str]:
+    """The agreement page in the program's words (issue 32), from its 서식1 words: the activity its plan names
+    ('컨설팅 계획' → 컨설팅 일지, '스마트공장 구축 계획' → 스마트공장 구축 일지) and whom the cost was paid to — the
+    expert, the smart factory's 공급기업, or in a two-party program (no expert party) the project itself."""
+    words: dict[str, str] = program.get("form_labels") or {}
+    activity = words.get(f"section:{PLAN_SECTION}", PLAN_SECTION).removesuffix(" 계획")
+    if not (program.get("support") or {}).get("expert_party", True):
+        paid = "사업비로 지급한 금액"
+    else:
+        payee = words.get(f"section:{EXPERT_SECTION}", EXPERT_SECTION).removesuffix("(컨설턴트)")
+        paid = f"{payee}{'에게' if payee == '전문가' else '에'} 지급한 금액"  # a person 에게, a company 에
+    fees = "자문료 지급 증빙" if activity == "컨설팅" else "비용 지급 증빙"
+    return {"log": f"{activity} 일지", "paid": f"{paid} (부가세 포함, 원)", "fees": f"{fees} (부가세 포함)"}
 
 
 def labels_for(program: dict) -> dict[str, str]:
