@@ -11,7 +11,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Iterator
 
-from deploy.local.procs import demo_agencies, service_env
+from deploy.local.procs import demo_agencies, service_env, signer
+from sme_runtime.auth import Role, mint_token
 from sme_runtime.keys import new_keys
 from sme_schemas.periods import KST
 from tests.readable import unreadable_text
@@ -24,6 +25,12 @@ PORTS = {"portal": 18200, "intake": 18201, "screening": 18202, "evaluation": 182
 PORTAL = f"http://127.0.0.1:{PORTS['portal']}"
 PASSWORD = "portal-test-pass-2026"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def token(role: Role, subject: str, **claims) -> dict[str, str]:
+    """A service call's Authorization header, signed as the portal signs its people's (for the API steps a person
+    or another system takes beside the browser)."""
+    return {"Authorization": "Bearer " + mint_token(signer(), subject=subject, role=role, **claims)}
 
 
 def today_in_korea() -> date:

@@ -20,25 +20,21 @@ import httpx
 import pytest
 
 from deploy.local.execution_stage import ExecutionServices
-from deploy.local.procs import ServiceProcess, intake_env, publish_event, signer
+from deploy.local.procs import ServiceProcess, intake_env, publish_event
 from deploy.sample.evaluation_scenario import screening_passed
 from deploy.sample.program_call import demo_program, sample_forms
 from sme_programs import ProgramDefinition
-from sme_runtime.auth import Role, mint_token
+from sme_runtime.auth import Role
 from sme_schemas.evaluation import ApplicationSelected
 from sme_schemas.periods import KST
 from tests.e2e.portal_pages import (
     ARTIFACTS, LOGS, PORTAL, PORTS, account, chromium, every_notice_opens, file_subsidy_request, follow_notice,
-    portal_settings, shot, sign_in, signing_keys, submit_report, today_in_korea,
+    portal_settings, shot, sign_in, signing_keys, submit_report, today_in_korea, token,
 )
 from tests.support import KAFKA, ROOT, TEST_ENV, consumer_groups, screening_groups, start_groups_at_end, wait_for
 
 SANDBOX_PILOT = ROOT / "deploy" / "programs" / "seoul-sba-sandbox-pilot-2022.json"
 PROGRAM_ID = "seoul-sba-demo"
-
-
-def token(role: Role, subject: str, **claims) -> dict[str, str]:
-    return {"Authorization": "Bearer " + mint_token(signer(), subject=subject, role=role, **claims)}
 
 
 @pytest.fixture(scope="module")

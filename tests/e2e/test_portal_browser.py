@@ -30,12 +30,12 @@ from deploy.local.procs import (
     REGISTRIES, ServiceProcess, evaluation_env, intake_env, registry_processes, screening_env, screening_processes,
 )
 from deploy.sample.program_call import demo_program, sample_forms
-from deploy.local.procs import demo_agencies, signer
-from sme_runtime.auth import Role, mint_token
+from deploy.local.procs import demo_agencies
+from sme_runtime.auth import Role
 from sme_schemas.periods import KST
 from tests.e2e.portal_pages import (
     ARTIFACTS, LOGS, PASSWORD, PDF, PORTAL, PORTS, account, chromium, every_notice_opens, file_subsidy_request,
-    follow_notice, open_notice, portal_settings, shot, sign_in, signing_keys, submit_report, today_in_korea,
+    follow_notice, open_notice, portal_settings, shot, sign_in, signing_keys, submit_report, today_in_korea, token,
 )
 from tests.support import (
     KAFKA, ROOT, TEST_ENV, consumer_groups, screening_groups, start_groups_at_end, wait_for,
@@ -56,18 +56,15 @@ class Mailbox:
 
 
 def operator_headers() -> dict[str, str]:
-    return {"Authorization": "Bearer " + mint_token(signer(), subject="operator:setup", role=Role.OPERATOR,
-                                                    agencies=demo_agencies())}
+    return token(Role.OPERATOR, "operator:setup", agencies=demo_agencies())
 
 
 def evaluator_headers(evaluator_id: str) -> dict[str, str]:
-    return {"Authorization": "Bearer " + mint_token(signer(), subject=evaluator_id, role=Role.EVALUATOR,
-                                                    agencies=demo_agencies())}
+    return token(Role.EVALUATOR, evaluator_id, agencies=demo_agencies())
 
 
 def expert_headers(brn: str) -> dict[str, str]:
-    return {"Authorization": "Bearer " + mint_token(signer(), subject="expert:setup", role=Role.EXPERT, brn=brn,
-                                                    agencies=demo_agencies())}
+    return token(Role.EXPERT, "expert:setup", brn=brn, agencies=demo_agencies())
 
 
 def applicant_form(program: dict) -> dict:
@@ -236,9 +233,9 @@ def test_company_evaluator_operator_in_the_browser(stack, browser, tmp_path):
     assert company.locator("a[href^='/files/up_']").count() == len(evidence)
     other_form = stack["other"]
     other_brn = other_form["company"]["business_registration_number"]
-    token = mint_token(signer(), subject=f"company:{other_brn}", role=Role.COMPANY, brn=other_brn)
     filed = httpx.post(f"http://127.0.0.1:{PORTS['intake']}/applications", json=other_form,
-                       headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"other-{other_brn}"})
+                       headers={**token(Role.COMPANY, f"company:{other_brn}", brn=other_brn),
+                                "Idempotency-Key": f"other-{other_brn}"})
     assert filed.status_code == 201, filed.text
     other_id = filed.json()["application_id"]
 
@@ -597,9 +594,8 @@ def test_a_smart_factory_company_is_spoken_to_in_its_programs_words(stack, brows
     shot(company, "factory-application-form")
 
     # The company's own system files it (as another municipal system would), with the company's token
-    token = mint_token(signer(), subject=f"company:{brn}", role=Role.COMPANY, brn=brn)
     filed = httpx.post(f"http://127.0.0.1:{PORTS['intake']}/applications", json=form,
-                       headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"factory-{brn}"})
+                       headers={**token(Role.COMPANY, f"company:{brn}", brn=brn), "Idempotency-Key": f"factory-{brn}"})
     assert filed.status_code == 201, filed.text
     application_id = filed.json()["application_id"]
 

@@ -91,10 +91,17 @@ def sections_for(program: dict) -> tuple[tuple[str, tuple[Field, ...]], ...]:
     """서식1 in the program's own words (its file's form_labels, A1): a smart-factory build asks for 구축 희망분야,
     not 컨설팅 희망분야; a two-party program (support.expert_party false) has no expert to name."""
     words: dict[str, str] = {**_region_words(program), **(program.get("form_labels") or {})}
-    two_party = not (program.get("support") or {}).get("expert_party", True)
-    return tuple((words.get(f"section:{title}", title),
-                  tuple(replace(f, label=words.get(f.name, f.label)) for f in fields))
-                 for title, fields in SECTIONS if not (two_party and title == EXPERT_SECTION))
+    return tuple((_section_title(program, title), tuple(replace(f, label=words.get(f.name, f.label)) for f in fields))
+                 for title, fields in SECTIONS if not (_two_party(program) and title == EXPERT_SECTION))
+
+
+def _two_party(program: dict) -> bool:
+    """C1: a program whose agreement has no expert party (support.expert_party false)."""
+    return not (program.get("support") or {}).get("expert_party", True)
+
+
+def _section_title(program: dict, title: str) -> str:
+    return (program.get("form_labels") or {}).get(f"section:{title}", title)
 
 
 def _region_words(program: dict) -> dict[str, str]:
@@ -108,12 +115,11 @@ def agreement_words(program: dict) -> dict[str, str]:
     """The agreement page in the program's words (issue 32), from its 서식1 words: the activity its plan names
     ('컨설팅 계획' → 컨설팅 일지, '스마트공장 구축 계획' → 스마트공장 구축 일지) and whom the cost was paid to — the
     expert, the smart factory's 공급기업, or in a two-party program (no expert party) the project itself."""
-    words: dict[str, str] = program.get("form_labels") or {}
-    activity = words.get(f"section:{PLAN_SECTION}", PLAN_SECTION).removesuffix(" 계획")
-    if not (program.get("support") or {}).get("expert_party", True):
+    activity = _section_title(program, PLAN_SECTION).removesuffix(" 계획")
+    if _two_party(program):
         paid = "사업비로 지급한 금액"
     else:
-        payee = words.get(f"section:{EXPERT_SECTION}", EXPERT_SECTION).removesuffix("(컨설턴트)")
+        payee = _section_title(program, EXPERT_SECTION).removesuffix("(컨설턴트)")
         paid = f"{payee}{'에게' if payee == '전문가' else '에'} 지급한 금액"  # a person 에게, a company 에
     fees = "자문료 지급 증빙" if activity == "컨설팅" else "비용 지급 증빙"
     return {"log": f"{activity} 일지", "paid": f"{paid} (부가세 포함, 원)", "fees": f"{fees} (부가세 포함)"}
